@@ -1,0 +1,3 @@
+from officemine.cli import main
+
+main()

@@ -1,0 +1,159 @@
+"""A mapping file (TOML) that overrides every guess the importer would make.
+
+```toml
+timezone = "Asia/Shanghai"       # optional, the zone of times written without one
+[columns]                        # canonical = source column; a list joins date + time columns
+case_id = "请求ID"
+node = "节点名称"
+acted_at = ["操作日期", "操作时间"]
+[outcomes]                       # source value = canonical outcome
+"批准" = "approve"
+"退回" = "return"
+[[label_rules]]                  # node and outcome from an activity label, first match wins
+pattern = '^(?P<node>.+)-(?P<outcome>批准|退回|提交)$'
+[constants]                      # a value for every row, e.g. a file holding one process type
+process_type = "费用报销"
+```
+A label rule may also give fixed values: `pattern = '^Payment Handled$'`, `node = "付款"`,
+`outcome = "archive"`. Named groups win over fixed values.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from officemine.errors import MappingError
+from officemine.schema import OUTCOMES, SOURCE_FIELDS, normalize_word
+from officemine.importing.raw import LABEL
+
+_KNOWN_KEYS = {"columns", "outcomes", "label_rules", "constants", "timezone", "encoding",
+               "sheet", "delimiter", "description"}
+_COLUMN_KEYS = set(SOURCE_FIELDS) | {LABEL}
+
+
+@dataclass(frozen=True)
+class LabelRule:
+    """Derive node and/or outcome from an activity label with a regular expression."""
+
+    pattern: re.Pattern[str]
+    node: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """How a source's columns and values map to the canonical log (all optional)."""
+
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=dict)
+    label_rules: tuple[LabelRule, ...] = ()
+    constants: dict[str, str] = field(default_factory=dict)
+    timezone: str | None = None
+    encoding: str | None = None
+    sheet: str | None = None
+    delimiter: str | None = None
+    path: str | None = None
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Mapping":
+        """Read and check a mapping file; every problem is listed in one `MappingError`."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise MappingError(f"mapping file not found: {path}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise MappingError(f"mapping file {path} is not valid TOML: {exc}") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "<dict>") -> "Mapping":
+        problems: list[str] = []
+        for key in sorted(set(data) - _KNOWN_KEYS):
+            problems.append(f"unknown key {key!r} (allowed: {', '.join(sorted(_KNOWN_KEYS))})")
+
+        columns: dict[str, tuple[str, ...]] = {}
+        for canon, src in (data.get("columns") or {}).items():
+            if canon not in _COLUMN_KEYS:
+                problems.append(f"[columns] {canon!r} is not a canonical column "
+                                f"(allowed: {', '.join(sorted(_COLUMN_KEYS))})")
+                continue
+            if isinstance(src, str):
+                columns[canon] = (src,)
+            elif isinstance(src, list) and src and all(isinstance(s, str) for s in src):
+                if len(src) > 2:
+                    problems.append(f"[columns] {canon}: at most two columns (date, time)")
+                columns[canon] = tuple(src)
+            else:
+                problems.append(f"[columns] {canon}: expected a column name or [date, time]")
+
+        outcomes: dict[str, str] = {}
+        for word, outcome in (data.get("outcomes") or {}).items():
+            if outcome not in OUTCOMES:
+                problems.append(f"[outcomes] {word!r} = {outcome!r}: not an outcome "
+                                f"(allowed: {', '.join(OUTCOMES)})")
+            else:
+                outcomes[normalize_word(word)] = outcome
+
+        rules: list[LabelRule] = []
+        for i, rule in enumerate(data.get("label_rules") or [], start=1):
+            if not isinstance(rule, dict) or "pattern" not in rule:
+                problems.append(f"[[label_rules]] #{i}: needs a 'pattern'")
+                continue
+            extra = set(rule) - {"pattern", "node", "outcome"}
+            if extra:
+                problems.append(f"[[label_rules]] #{i}: unknown keys {sorted(extra)}")
+            try:
+                pattern = re.compile(rule["pattern"])
+            except re.error as exc:
+                problems.append(f"[[label_rules]] #{i}: bad pattern {rule['pattern']!r}: {exc}")
+                continue
+            groups = set(pattern.groupindex)
+            if not ({"node", "outcome"} & (groups | set(rule))):
+                problems.append(f"[[label_rules]] #{i}: gives neither node nor outcome "
+                                "(use named groups (?P<node>…)/(?P<outcome>…) or fixed values)")
+            fixed_outcome = rule.get("outcome")
+            if fixed_outcome is not None and "outcome" not in groups and fixed_outcome not in OUTCOMES:
+                problems.append(f"[[label_rules]] #{i}: outcome {fixed_outcome!r} is not an outcome")
+            rules.append(LabelRule(pattern, rule.get("node"), fixed_outcome))
+
+        constants = {}
+        for canon, value in (data.get("constants") or {}).items():
+            if canon not in SOURCE_FIELDS:
+                problems.append(f"[constants] {canon!r} is not a canonical column")
+            else:
+                constants[canon] = str(value)
+
+        for key in ("timezone", "encoding", "sheet", "delimiter"):
+            if key in data and not isinstance(data[key], str):
+                problems.append(f"{key} must be a string")
+        if isinstance(data.get("timezone"), str):
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+            try:
+                ZoneInfo(data["timezone"])
+            except (ZoneInfoNotFoundError, ValueError):
+                problems.append(f"timezone {data['timezone']!r} is not a known time zone")
+
+        if problems:
+            raise MappingError(f"mapping {source} has {len(problems)} problem(s):\n  - "
+                               + "\n  - ".join(problems))
+        return cls(columns=columns, outcomes=outcomes, label_rules=tuple(rules),
+                   constants=constants, timezone=data.get("timezone"),
+                   encoding=data.get("encoding"), sheet=data.get("sheet"),
+                   delimiter=data.get("delimiter"), path=source)
+
+    def to_dict(self) -> dict:
+        """A JSON-able form, stored with the log so the import can be reproduced."""
+        return {
+            "path": self.path,
+            "columns": {k: list(v) for k, v in self.columns.items()},
+            "outcomes": dict(self.outcomes),
+            "label_rules": [{"pattern": r.pattern.pattern, "node": r.node, "outcome": r.outcome}
+                            for r in self.label_rules],
+            "constants": dict(self.constants),
+            "timezone": self.timezone, "encoding": self.encoding, "sheet": self.sheet,
+            "delimiter": self.delimiter,
+        }

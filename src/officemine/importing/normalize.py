@@ -1,0 +1,292 @@
+"""Turn a reader's `RawEvents` into the canonical, validated event log.
+
+One pipeline for every source: constants and label rules, outcome words, times, amounts,
+checks that set rows aside with a reason, ordering within each case, resubmissions, and the
+arrival time each wait is measured from (recorded, or inferred from the previous action).
+All steps are column operations on the whole frame; no Python loop per row.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from officemine.importing.mapping import Mapping
+from officemine.importing.raw import LABEL, RawEvents, empty_set_aside
+from officemine.importing.report import ImportReport
+from officemine.importing.timeparse import parse_times
+from officemine.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, NON_BLOCKING, OUTCOME_LOOKUP,
+                               OUTCOMES, TERMINAL, normalize_word)
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+_STRING_FIELDS = (C.case_id, C.node, C.resource, C.dept, C.comment, C.process_type, C.urgency,
+                  C.applicant, C.applicant_dept, C.title)
+
+
+def build_log(raw: RawEvents, mapping: Mapping | None = None,
+              timezone: str | None = None) -> tuple[pd.DataFrame, ImportReport, pd.DataFrame]:
+    """Validate and normalise; return (events, report, set_aside rows)."""
+    mapping = mapping or Mapping()
+    tz = timezone or mapping.timezone or DEFAULT_TIMEZONE
+    notes = list(raw.notes)
+    warnings: list[str] = []
+    df = raw.frame.reset_index(drop=True).copy()
+    if C.source_row not in df:
+        df[C.source_row] = pd.RangeIndex(1, len(df) + 1).astype(str)
+    df[C.source_row] = df[C.source_row].astype("string")
+    df[C.source_file] = raw.source_file
+    original = df.copy()  # raw values, for the set-aside file
+    reasons = pd.Series(pd.NA, index=df.index, dtype="string")
+    columns = pd.Series(pd.NA, index=df.index, dtype="string")
+    details = pd.Series(pd.NA, index=df.index, dtype="string")
+
+    def set_aside(mask: pd.Series, reason: str, column: str, detail: pd.Series | str) -> None:
+        mask = mask.fillna(False).astype(bool) & reasons.isna()
+        if not mask.any():
+            return
+        reasons[mask] = reason
+        columns[mask] = column
+        details[mask] = detail[mask].astype("string") if isinstance(detail, pd.Series) else detail
+
+    for column, value in mapping.constants.items():
+        df[column] = value
+        notes.append(f"{column} set to {value!r} for every row (mapping [constants])")
+
+    for column in _STRING_FIELDS:
+        if column in df:
+            df[column] = _clean_text(df[column])
+
+    if mapping.label_rules and LABEL in df:
+        _apply_label_rules(df, mapping, notes)
+    elif LABEL in df and C.node not in df:
+        df[C.node] = _clean_text(df[LABEL])
+
+    # --- required identifiers -------------------------------------------------------------
+    set_aside(df[C.case_id].isna(), "missing_case_id", C.case_id, "")
+    if C.node not in df:
+        df[C.node] = pd.Series(pd.NA, index=df.index, dtype="string")
+    set_aside(df[C.node].isna(), "missing_node", C.node, "")
+
+    # --- outcomes ---------------------------------------------------------------------------
+    unknown_words: dict[str, int] = {}
+    if C.outcome not in df:
+        df[C.outcome] = "other"
+        warnings.append("the source has no outcome column: every event's outcome is 'other'; "
+                        "map one with [columns] outcome = … or derive it with [[label_rules]]")
+    else:
+        words = _clean_text(df[C.outcome])
+        if raw.outcomes_canonical:
+            mapped = words.where(words.isin(OUTCOMES))
+        else:
+            keys = words.map(normalize_word, na_action="ignore")
+            lookup = {**OUTCOME_LOOKUP, **mapping.outcomes}
+            mapped = keys.map(lookup, na_action="ignore")
+        empty = words.isna()
+        unknown = ~empty & mapped.isna()
+        if unknown.any():
+            unknown_words = words[unknown & reasons.isna()].value_counts().head(50).to_dict()
+        set_aside(unknown, "unknown_outcome", C.outcome, words)
+        if empty.any():
+            notes.append(f"{int(empty.sum()):,} rows have no outcome value; taken as 'other'")
+        df[C.outcome] = mapped.fillna("other").astype("string")
+
+    # --- times ------------------------------------------------------------------------------
+    if C.acted_at not in df:
+        df[C.acted_at] = pd.NA
+    acted, acted_bad = parse_times(df[C.acted_at], tz)
+    set_aside(acted.isna() & ~acted_bad, "missing_time", C.acted_at, "")
+    set_aside(acted_bad, "unparseable_time", C.acted_at, df[C.acted_at].astype("string"))
+    if C.arrived_at in df:
+        arrived, arrived_bad = parse_times(df[C.arrived_at], tz)
+        set_aside(arrived_bad, "unparseable_time", C.arrived_at,
+                  df[C.arrived_at].astype("string"))
+        set_aside(acted < arrived, "action_before_arrival", C.arrived_at,
+                  arrived.astype("string") + " > " + acted.astype("string"))
+    else:
+        arrived = pd.Series(pd.NaT, index=df.index, dtype=acted.dtype)
+    df[C.acted_at], df[C.arrived_at] = acted, arrived
+    naive_note = _timezone_note(raw, tz)
+    if naive_note:
+        notes.append(naive_note)
+
+    if C.amount in df:
+        amount, bad = _parse_amount(df[C.amount])
+        set_aside(bad, "bad_amount", C.amount, df[C.amount].astype("string"))
+        df[C.amount] = amount
+
+    # --- duplicates among the rows still accepted ----------------------------------------
+    key = [c for c in (C.case_id, C.node, C.outcome, C.resource, C.acted_at, C.comment) if c in df]
+    ok = reasons.isna()
+    dup = pd.Series(False, index=df.index)
+    dup[ok] = df.loc[ok, key].duplicated(keep="first")
+    first_row = df.loc[ok].groupby(key, dropna=False, sort=False)[C.source_row].transform("first")
+    set_aside(dup, "duplicate", "", "same as row " + first_row.reindex(df.index).fillna(""))
+
+    # --- split ----------------------------------------------------------------------------
+    aside_mask = reasons.notna()
+    aside = original[aside_mask].copy()
+    for col in aside.columns:
+        aside[col] = aside[col].astype("string")
+    aside.insert(0, "detail", details[aside_mask])
+    aside.insert(0, "column", columns[aside_mask])
+    aside.insert(0, "reason", reasons[aside_mask])
+    aside = aside.rename(columns={C.source_row: "source_row"})
+    aside = pd.concat([_as_strings(raw.set_aside), aside], ignore_index=True)
+
+    events = df[~aside_mask].copy()
+    events, out_of_order = _order_cases(events)
+    _mark_resubmissions(events)
+    _infer_arrivals(events)
+    _carry_case_attributes(events)
+    events = _finish_columns(events)
+
+    rows_set_aside = len(aside)
+    open_cases = _open_cases(events)
+    report = ImportReport(
+        source_file=raw.source_file, format=raw.format, rows_read=raw.rows_read,
+        rows_accepted=len(events), rows_set_aside=rows_set_aside,
+        set_aside_by_reason={k: int(v) for k, v in aside["reason"].value_counts().items()},
+        cases=int(events[C.case_id].nunique()), open_cases=open_cases,
+        out_of_order_cases=out_of_order, timezone=tz,
+        arrivals_recorded=int((events[C.arrival_source] == "recorded").sum()),
+        arrivals_inferred=int((events[C.arrival_source] == "inferred").sum()),
+        columns_used=dict(raw.columns_used),
+        outcome_counts={k: int(v) for k, v in events[C.outcome].value_counts().items()},
+        unknown_outcome_words={str(k): int(v) for k, v in unknown_words.items()},
+        notes=tuple(notes), warnings=tuple(warnings),
+    )
+    if not report.balanced:  # a bug, never a data problem: fail loudly
+        raise AssertionError(f"row accounting does not balance: {report}")
+    return events, report, aside
+
+
+# --- steps -----------------------------------------------------------------------------------
+
+def _clean_text(values: pd.Series) -> pd.Series:
+    s = values.astype("string").str.strip()
+    return s.mask(s.isin(["", "nan", "NaN", "None", "null", "NULL", "NaT"]))
+
+
+def _apply_label_rules(df: pd.DataFrame, mapping: Mapping, notes: list[str]) -> None:
+    labels = df[LABEL].astype("string")
+    node = df[C.node].astype("string") if C.node in df else pd.Series(pd.NA, index=df.index,
+                                                                       dtype="string")
+    outcome = (df[C.outcome].astype("string") if C.outcome in df
+               else pd.Series(pd.NA, index=df.index, dtype="string"))
+    unmatched = labels.notna()
+    for rule in mapping.label_rules:
+        pending = labels[unmatched]
+        with warnings.catch_warnings():  # groups are read below with extract; here only hit/miss
+            warnings.simplefilter("ignore", UserWarning)
+            hit = pending.str.contains(rule.pattern, regex=True).fillna(False).astype(bool)
+        idx = hit[hit].index
+        if idx.empty:
+            continue
+        groups = (pending[idx].str.extract(rule.pattern) if rule.pattern.groupindex
+                  else pd.DataFrame(index=idx))
+        if "node" in groups:
+            node[idx] = groups["node"]
+        elif rule.node is not None:
+            node[idx] = rule.node
+        if "outcome" in groups:
+            outcome[idx] = groups["outcome"]
+        elif rule.outcome is not None:
+            outcome[idx] = rule.outcome
+        no_node = node[idx].isna()
+        node[no_node[no_node].index] = labels[no_node[no_node].index]
+        unmatched[idx] = False
+    n_unmatched = int(unmatched.sum())
+    if n_unmatched:
+        examples = labels[unmatched].value_counts().head(5)
+        notes.append(f"{n_unmatched:,} labels matched no label rule; their node is the label "
+                     "itself: " + ", ".join(f"{k!r} ×{v}" for k, v in examples.items()))
+        node[unmatched & node.isna()] = labels[unmatched & node.isna()]
+    df[C.node] = node.str.strip()
+    df[C.outcome] = outcome
+
+
+def _timezone_note(raw: RawEvents, tz: str) -> str:
+    kinds = [c for c in (C.acted_at, C.arrived_at) if c in raw.frame]
+    naive = any(not isinstance(raw.frame[c].dtype, pd.DatetimeTZDtype) for c in kinds)
+    return (f"times without a zone are taken as {tz} local time; times with a zone or epoch "
+            f"values are converted to {tz}") if naive else ""
+
+
+def _parse_amount(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    text = values.astype("string").str.strip()
+    present = text.notna() & (text != "")
+    cleaned = text.str.replace(r"[,，¥￥\s]|元$|RMB|CNY", "", regex=True)
+    multiplier = pd.Series(1.0, index=values.index)
+    wan = cleaned.str.endswith("万").fillna(False)
+    multiplier[wan] = 1e4
+    cleaned = cleaned.str.rstrip("万")
+    number = pd.to_numeric(cleaned, errors="coerce") * multiplier
+    return number.astype("Float64"), present & number.isna()
+
+
+def _order_cases(events: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Sort by case and time (source order breaks ties); count cases the source had out of order."""
+    events = events.copy()
+    events["_pos"] = np.arange(len(events))
+    events = events.sort_values([C.case_id, C.acted_at, "_pos"], kind="stable")
+    moved = events.groupby(C.case_id, sort=False)["_pos"].diff() < 0
+    out_of_order = int(events.loc[moved, C.case_id].nunique())
+    events[C.seq] = events.groupby(C.case_id, sort=False).cumcount().astype("int32")
+    return events.drop(columns="_pos").reset_index(drop=True), out_of_order
+
+
+def _mark_resubmissions(events: pd.DataFrame) -> None:
+    """A submit after the case's first submit is a resubmission (after a return or withdrawal)."""
+    submits = events[C.outcome].isin(["submit", "resubmit"])
+    earlier = submits.astype(int).groupby(events[C.case_id], sort=False).cumsum() > 1
+    events.loc[submits & earlier, C.outcome] = "resubmit"
+
+
+def _infer_arrivals(events: pd.DataFrame) -> None:
+    """wait_start = recorded arrival, else the previous blocking action in the same case."""
+    blocking = ~events[C.outcome].isin(NON_BLOCKING)
+    t = events[C.acted_at].where(blocking)
+    same_case = events[C.case_id].eq(events[C.case_id].shift())
+    prev = t.shift().where(same_case)
+    prev = prev.groupby(events[C.case_id], sort=False).ffill()
+    recorded = events[C.arrived_at].notna()
+    events[C.wait_start] = events[C.arrived_at].where(recorded, prev)
+    source = np.where(recorded, "recorded", np.where(prev.notna(), "inferred", "none"))
+    events[C.arrival_source] = pd.Series(source, index=events.index, dtype="string")
+
+
+def _carry_case_attributes(events: pd.DataFrame) -> None:
+    """Exports often write case attributes on the first row only: spread them over the case."""
+    for column in CASE_ATTRIBUTES:
+        if column in events and events[column].isna().any():
+            events[column] = events.groupby(C.case_id, sort=False)[column].transform("first")
+
+
+def _finish_columns(events: pd.DataFrame) -> pd.DataFrame:
+    for column in CANONICAL_ORDER:
+        if column not in events:
+            events[column] = pd.Series(pd.NA, index=events.index, dtype="string")
+    extra = [c for c in events.columns if c not in CANONICAL_ORDER]
+    for column in extra:
+        if not pd.api.types.is_numeric_dtype(events[column]) and \
+                not isinstance(events[column].dtype, pd.DatetimeTZDtype):
+            events[column] = events[column].astype("string")
+    out = events[list(CANONICAL_ORDER) + extra]
+    out[C.outcome] = out[C.outcome].astype("string")
+    out[C.amount] = out[C.amount].astype("Float64")
+    return out
+
+
+def _open_cases(events: pd.DataFrame) -> int:
+    if events.empty:
+        return 0
+    last = events.groupby(C.case_id, sort=False)[C.outcome].last()
+    return int((~last.isin(TERMINAL)).sum())
+
+
+def _as_strings(aside: pd.DataFrame) -> pd.DataFrame:
+    if aside.empty:
+        return empty_set_aside()
+    return aside.astype("string")

@@ -1,0 +1,84 @@
+"""What every source reader hands to the shared normaliser.
+
+A reader's only job is to turn its source into rows with canonical column names (values still
+raw: strings, numbers or datetimes) plus provenance. Parsing times, mapping outcome words,
+inferring arrivals, setting bad rows aside and counting them happens once, in
+`officemine.importing.normalize`, so every source is validated the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+#: Why a row was set aside. Codes are stable (they appear in set-aside files and JSON).
+SetAsideReason = Literal[
+    "malformed_record",      # the reader could not split/parse the record at all
+    "missing_case_id",
+    "missing_node",
+    "missing_time",          # no acted_at value
+    "unparseable_time",      # acted_at/arrived_at present but not a time we can read
+    "unknown_outcome",       # outcome word not in the vocabulary nor in the mapping
+    "action_before_arrival", # acted_at earlier than the recorded arrived_at
+    "duplicate",             # same case, node, outcome, person, time and comment as an earlier row
+    "bad_amount",            # amount present but not a number
+]
+
+SET_ASIDE_REASONS: dict[str, str] = {
+    "malformed_record": "record could not be read (wrong number of fields, broken JSON, …)",
+    "missing_case_id": "no case id",
+    "missing_node": "no node / approval step",
+    "missing_time": "no action time",
+    "unparseable_time": "time value not understood",
+    "unknown_outcome": "outcome word not in the vocabulary or the mapping",
+    "action_before_arrival": "acted before the item arrived",
+    "duplicate": "exact duplicate of an earlier row",
+    "bad_amount": "amount is not a number",
+}
+
+# Column a reader may add so label rules can derive node and outcome from an activity label.
+LABEL = "label"
+# Column a reader may add for a lifecycle transition (XES start/complete); consumed by the reader.
+SOURCE_ROW = "source_row"
+
+
+@dataclass
+class RawEvents:
+    """Rows read from one source, canonical column names, raw values.
+
+    `frame` holds any of `schema.SOURCE_FIELDS`, optionally `label`, `source_row` (a row number
+    as a spreadsheet shows it, or a record id) and any extra source columns (kept as
+    attributes). Time columns may hold strings, numbers (Excel serials, epoch s/ms) or
+    datetimes; naive times are taken in the import time zone, aware ones converted to it.
+    `set_aside` holds rows the reader already could not use, with columns `source_row`,
+    `reason`, `column`, `detail`.
+    """
+
+    frame: pd.DataFrame
+    source_file: str
+    format: str
+    rows_read: int
+    set_aside: pd.DataFrame = field(default_factory=lambda: empty_set_aside())
+    #: source column (or API field) behind each canonical column, for the report
+    columns_used: dict[str, str] = field(default_factory=dict)
+    #: assumptions made while reading, shown in the import report
+    notes: list[str] = field(default_factory=list)
+    #: True when the reader already mapped outcomes to the canonical vocabulary
+    outcomes_canonical: bool = False
+
+
+def empty_set_aside() -> pd.DataFrame:
+    return pd.DataFrame({"source_row": pd.Series(dtype="string"),
+                         "reason": pd.Series(dtype="string"),
+                         "column": pd.Series(dtype="string"),
+                         "detail": pd.Series(dtype="string")})
+
+
+def set_aside_rows(rows: list[dict]) -> pd.DataFrame:
+    """Build a set-aside frame from dicts with source_row, reason, column, detail."""
+    if not rows:
+        return empty_set_aside()
+    frame = pd.DataFrame(rows, columns=["source_row", "reason", "column", "detail"])
+    return frame.astype("string")

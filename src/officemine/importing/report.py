@@ -1,0 +1,89 @@
+"""The import report: what was read, what was accepted, what was set aside and why."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from officemine.importing.raw import SET_ASIDE_REASONS
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """Counts and assumptions of one import. `rows_read == rows_accepted + rows_set_aside`."""
+
+    source_file: str
+    format: str
+    rows_read: int
+    rows_accepted: int
+    rows_set_aside: int
+    set_aside_by_reason: dict[str, int]
+    cases: int
+    open_cases: int
+    out_of_order_cases: int
+    timezone: str
+    arrivals_recorded: int
+    arrivals_inferred: int
+    columns_used: dict[str, str]
+    outcome_counts: dict[str, int]
+    unknown_outcome_words: dict[str, int] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    set_aside_file: str | None = None
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_read == self.rows_accepted + self.rows_set_aside
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The row accounting as a small table (one line per set-aside reason)."""
+        rows = [("read", self.rows_read, ""), ("accepted", self.rows_accepted, "")]
+        for reason, count in sorted(self.set_aside_by_reason.items(), key=lambda kv: -kv[1]):
+            rows.append((f"set aside: {reason}", count, SET_ASIDE_REASONS.get(reason, "")))
+        return pd.DataFrame(rows, columns=["rows", "count", "meaning"])
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["notes"], data["warnings"] = list(self.notes), list(self.warnings)
+        data["balanced"] = self.balanced
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ImportReport":
+        data = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        data["notes"] = tuple(data.get("notes", ()))
+        data["warnings"] = tuple(data.get("warnings", ()))
+        return cls(**data)
+
+    def __str__(self) -> str:
+        lines = [
+            f"Import of {self.source_file} ({self.format})",
+            f"  rows read {self.rows_read:,} = accepted {self.rows_accepted:,} "
+            f"+ set aside {self.rows_set_aside:,}" + ("" if self.balanced else "  (UNBALANCED!)"),
+        ]
+        for reason, count in sorted(self.set_aside_by_reason.items(), key=lambda kv: -kv[1]):
+            lines.append(f"    {reason:<22} {count:>8,}  {SET_ASIDE_REASONS.get(reason, '')}")
+        if self.set_aside_file:
+            lines.append(f"  set-aside rows written to {self.set_aside_file}")
+        lines += [
+            f"  cases {self.cases:,} (open at the end of the log: {self.open_cases:,}); "
+            f"cases with events out of time order in the source: {self.out_of_order_cases:,}",
+            f"  arrival times: recorded {self.arrivals_recorded:,}, inferred from the previous "
+            f"action {self.arrivals_inferred:,}",
+            f"  times in {self.timezone}",
+            "  columns: " + ", ".join(f"{k} ← {v}" for k, v in self.columns_used.items()),
+            "  outcomes: " + ", ".join(f"{k} {v:,}" for k, v in
+                                       sorted(self.outcome_counts.items(), key=lambda kv: -kv[1])),
+        ]
+        if self.unknown_outcome_words:
+            words = ", ".join(f"{w!r} ×{n}" for w, n in list(self.unknown_outcome_words.items())[:10])
+            lines.append(f"  unknown outcome words (add them under [outcomes] in a mapping): {words}")
+        lines += [f"  note: {n}" for n in self.notes]
+        lines += [f"  WARNING: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        body = str(self).replace("&", "&amp;").replace("<", "&lt;")
+        return f"<pre>{body}</pre>"

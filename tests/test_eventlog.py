@@ -1,0 +1,57 @@
+"""Storage as Parquet, DuckDB queries and pm4py interoperability."""
+
+import pandas as pd
+import pm4py
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import officemine
+from officemine import LogFormatError
+
+from test_import_tabular import CN_HEADER, CN_ROWS, write_csv
+
+
+@pytest.fixture
+def log(tmp_path):
+    return officemine.import_log(write_csv(tmp_path / "a.csv", CN_HEADER, CN_ROWS, "gbk"))
+
+
+def test_parquet_round_trip_keeps_rows_types_and_metadata(log, tmp_path):
+    path = log.write(tmp_path / "log.parquet")
+    back = officemine.read_log(path)
+    pd.testing.assert_frame_equal(back.to_pandas(), log.to_pandas())
+    assert back.report == log.report
+    assert back.timezone == "Asia/Shanghai"
+    assert str(back.to_pandas().acted_at.dt.tz) == "Asia/Shanghai"
+    assert "费用报销" in repr(back.nodes()) or back.n_cases == 2
+
+
+def test_duckdb_sees_the_events_in_the_log_time_zone(log):
+    df = log.query("SELECT node, count(*) AS n, min(acted_at) AS first FROM events "
+                   "WHERE outcome = 'approve' GROUP BY node ORDER BY node")
+    assert df.node.tolist() == ["办公室审核", "财务初审"]
+    assert df.loc[df.node == "财务初审", "first"].iloc[0] == pd.Timestamp("2025-03-07 09:00",
+                                                                          tz="Asia/Shanghai")
+    assert log.n_cases == 2 and log.n_events == 7
+
+
+def test_to_pm4py_feeds_pm4py_discovery(log):
+    df = log.to_pm4py()
+    dfg, start, end = pm4py.discover_dfg(df)
+    assert dfg[("发起", "财务初审")] == 2 and start == {"发起": 2}
+    with_outcome = log.to_pm4py(activity="node_outcome")
+    assert "财务初审:return" in set(with_outcome["concept:name"])
+
+
+def test_read_log_refuses_files_that_are_not_officemine_logs(tmp_path):
+    plain = tmp_path / "plain.parquet"
+    pq.write_table(pa.table({"a": [1]}), plain)
+    with pytest.raises(LogFormatError, match="not an officemine log"):
+        officemine.read_log(plain)
+    text = tmp_path / "x.parquet"
+    text.write_text("hello")
+    with pytest.raises(LogFormatError, match="not a Parquet file"):
+        officemine.read_log(text)
+    with pytest.raises(LogFormatError, match="no such log"):
+        officemine.read_log(tmp_path / "missing.parquet")

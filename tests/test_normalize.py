@@ -1,0 +1,79 @@
+"""The shared normaliser: ordering, resubmissions, arrivals, duplicates, accounting."""
+
+import pandas as pd
+
+from officemine.importing.normalize import build_log
+from officemine.importing.raw import RawEvents
+
+TZ = "Asia/Shanghai"
+
+
+def run(rows, **kw):
+    frame = pd.DataFrame(rows, columns=["case_id", "node", "outcome", "resource", "acted_at",
+                                        *kw.pop("extra", [])])
+    raw = RawEvents(frame=frame, source_file="t.csv", format="csv", rows_read=len(frame))
+    return build_log(raw, **kw)
+
+
+def test_arrival_is_inferred_from_the_previous_blocking_action():
+    events, report, _ = run([
+        ["c", "发起", "提交", "a", "2025-03-03 09:00"],
+        ["c", "部门审核", "抄送", "x", "2025-03-03 09:30"],     # cc: does not move the item
+        ["c", "部门审核", "催办", "a", "2025-03-03 10:00"],     # remind: neither
+        ["c", "部门审核", "同意", "b", "2025-03-03 11:00"],
+        ["c", "财务初审", "同意", "d", "2025-03-04 11:00"],
+    ])
+    assert events.wait_start.tolist()[3:] == [pd.Timestamp("2025-03-03 09:00", tz=TZ),
+                                              pd.Timestamp("2025-03-03 11:00", tz=TZ)]
+    assert events.arrival_source.tolist() == ["none", "inferred", "inferred", "inferred",
+                                              "inferred"]
+    assert report.arrivals_inferred == 4 and report.arrivals_recorded == 0
+
+
+def test_events_out_of_order_are_sorted_and_counted():
+    events, report, _ = run([
+        ["c", "财务初审", "同意", "d", "2025-03-04 11:00"],
+        ["c", "发起", "提交", "a", "2025-03-03 09:00"],
+        ["k", "发起", "提交", "a", "2025-03-03 09:00"],
+    ])
+    assert events[events.case_id == "c"].node.tolist() == ["发起", "财务初审"]
+    assert events.seq.tolist() == [0, 1, 0]
+    assert report.out_of_order_cases == 1
+
+
+def test_later_submits_become_resubmits_and_open_cases_are_counted():
+    events, report, _ = run([
+        ["c", "发起", "提交", "a", "2025-03-03 09:00"],
+        ["c", "审核", "退回", "b", "2025-03-03 10:00"],
+        ["c", "发起", "提交", "a", "2025-03-03 11:00"],
+        ["c", "审核", "拒绝", "b", "2025-03-03 12:00"],
+        ["k", "发起", "submit", "a", "2025-03-03 09:00"],
+    ])
+    assert events.outcome.tolist() == ["submit", "return", "resubmit", "reject", "submit"]
+    assert report.open_cases == 1 and report.cases == 2
+
+
+def test_duplicates_keep_the_first_and_accounting_balances():
+    rows = [["c", "发起", "提交", "a", "2025-03-03 09:00"]] * 3 + \
+           [["c", "审核", "同意", "b", "2025-03-03 10:00"]]
+    events, report, aside = run(rows)
+    assert len(events) == 2 and report.rows_set_aside == 2
+    assert aside.reason.tolist() == ["duplicate", "duplicate"]
+    assert aside.source_row.tolist() == ["2", "3"]
+    assert report.rows_read == report.rows_accepted + report.rows_set_aside
+
+
+def test_case_attributes_written_once_are_spread_over_the_case():
+    events, _, _ = run([
+        ["c", "发起", "提交", "a", "2025-03-03 09:00", "费用报销", "1200"],
+        ["c", "审核", "同意", "b", "2025-03-03 10:00", None, None],
+    ], extra=["process_type", "amount"])
+    assert events.process_type.tolist() == ["费用报销", "费用报销"]
+    assert events.amount.tolist() == [1200.0, 1200.0]
+
+
+def test_no_outcome_column_warns_and_uses_other():
+    frame = pd.DataFrame({"case_id": ["c"], "node": ["x"], "acted_at": ["2025-03-03 09:00"]})
+    events, report, _ = build_log(RawEvents(frame, "t.csv", "csv", 1))
+    assert events.outcome.tolist() == ["other"]
+    assert any("no outcome column" in w for w in report.warnings)

@@ -1,0 +1,73 @@
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from officemine.importing.timeparse import combine_date_time, parse_times
+
+TZ = "Asia/Shanghai"
+
+# raw value -> expected local time in Asia/Shanghai (written as data)
+CASES = [
+    ("2025/3/5 9:05", "2025-03-05 09:05:00"),
+    ("2025/03/05 09:05:07", "2025-03-05 09:05:07"),
+    ("2025-03-05 09:05", "2025-03-05 09:05:00"),
+    ("2025年3月5日 09:05", "2025-03-05 09:05:00"),
+    ("2025年3月5日 9时5分", "2025-03-05 09:05:00"),
+    ("2025.3.5 9:05", "2025-03-05 09:05:00"),
+    ("2025-03-05T09:05:00", "2025-03-05 09:05:00"),
+    ("2025-03-05T01:05Z", "2025-03-05 09:05:00"),                 # DingTalk v1.0 style, UTC
+    ("2025-03-05T09:05:00+08:00", "2025-03-05 09:05:00"),
+    ("2025-03-04T20:05:00-05:00", "2025-03-05 09:05:00"),
+    ("45721.37847222222", "2025-03-05 09:05:00"),                  # Excel serial
+    ("1741136700", "2025-03-05 09:05:00"),                         # epoch seconds
+    ("1741136700000", "2025-03-05 09:05:00"),                      # epoch milliseconds
+    ("20250305", "2025-03-05 00:00:00"),
+    ("2025/3/5", "2025-03-05 00:00:00"),
+]
+
+
+@pytest.mark.parametrize("raw,expected", CASES)
+def test_each_format_parses_to_the_right_local_time(raw, expected):
+    times, failed = parse_times(pd.Series([raw]), TZ)
+    assert not failed.any()
+    assert times[0] == pd.Timestamp(expected, tz=TZ)
+
+
+def test_mixed_column_parses_every_value_and_flags_only_the_bad_ones():
+    raw = pd.Series([c[0] for c in CASES] + ["tomorrow", "2025-13-45 10:00", "", None])
+    times, failed = parse_times(raw, TZ)
+    assert failed.tolist() == [False] * len(CASES) + [True, True, False, False]
+    assert times[: len(CASES)].tolist() == [pd.Timestamp(e, tz=TZ) for _, e in CASES]
+    assert times[len(CASES):].isna().all()
+
+
+def test_numbers_and_python_datetimes_from_excel():
+    raw = pd.Series([45721.37847222222, dt.datetime(2025, 3, 5, 9, 5),
+                     pd.Timestamp("2025-03-05 01:05", tz="UTC")], dtype=object)
+    times, failed = parse_times(raw, TZ)
+    assert not failed.any()
+    assert (times == pd.Timestamp("2025-03-05 09:05", tz=TZ)).all()
+
+
+def test_other_timezone_is_respected():
+    times, _ = parse_times(pd.Series(["2025/3/5 9:05"]), "Europe/Amsterdam")
+    assert times[0].tz_convert("UTC") == pd.Timestamp("2025-03-05 08:05", tz="UTC")
+
+
+def test_combine_separate_date_and_time_columns():
+    dates = pd.Series(["2025/3/5", dt.date(2025, 3, 6), 45722, "2025/3/8", None, pd.NA],
+                      dtype=object)
+    times = pd.Series(["9:05", dt.time(10, 30), 0.5, None, "10:00", "11:00"], dtype=object)
+    joined = combine_date_time(dates, times)
+    parsed, failed = parse_times(joined, TZ)
+    assert not failed.any()
+    assert parsed[:4].tolist() == [pd.Timestamp(t, tz=TZ) for t in (
+        "2025-03-05 09:05", "2025-03-06 10:30", "2025-03-06 12:00", "2025-03-08 00:00")]
+    assert parsed[4:].isna().all()   # no date: missing, whatever the time says
+
+
+def test_a_million_values_parse_vectorised():
+    raw = pd.Series(["2025/3/5 9:05"] * 500_000 + ["2025-03-05 09:05:00"] * 500_000)
+    times, failed = parse_times(raw, TZ)
+    assert not failed.any() and times.notna().all()
