@@ -71,3 +71,11 @@ def test_a_million_values_parse_vectorised():
     raw = pd.Series(["2025/3/5 9:05"] * 500_000 + ["2025-03-05 09:05:00"] * 500_000)
     times, failed = parse_times(raw, TZ)
     assert not failed.any() and times.notna().all()
+
+
+@pytest.mark.parametrize("raw", ["2024-02-30 11:00:00", "2023/2/29 9:00", "2024-04-31",
+                                 "20240230", "2025年2月29日 10:00", "2024-13-03 10:00"])
+def test_impossible_dates_are_refused_not_rolled_over(raw):
+    times, failed = parse_times(pd.Series([raw, "2024-02-29 11:00:00"]), TZ)
+    assert failed.tolist() == [True, False]
+    assert times[1] == pd.Timestamp("2024-02-29 11:00", tz=TZ)

@@ -7,6 +7,7 @@ Each source has a reader module beside this file that returns `RawEvents`; the s
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Callable, Literal, get_args
 
@@ -36,11 +37,15 @@ def _reader(fmt: str) -> Callable[[Path, Mapping], RawEvents]:
     return getattr(importlib.import_module(module), func)
 
 
+# workflow_requestlog.csv, workflow_requestlog_2025.csv … but not workflow_requestlogatinfo.csv
+WEAVER_LOG_NAME = re.compile(r"^workflow_requestlog(?:[ _\-.(].*)?\.(?:csv|tsv|txt)$", re.I)
+
+
 def detect_format(path: Path) -> str:
     """Guess the source format from the file name and, for JSON, CSV and folders, its content."""
     name = path.name.lower()
     if path.is_dir():
-        if any(p.name.lower().startswith("workflow_requestlog") for p in path.iterdir()):
+        if any(WEAVER_LOG_NAME.match(p.name) for p in path.iterdir()):
             return "weaver"
         raise SourceError("a folder is only understood as a Weaver e-cology export "
                           "(holding workflow_requestlog.csv)", file=str(path))
@@ -51,7 +56,7 @@ def detect_format(path: Path) -> str:
     if name.endswith((".json", ".jsonl", ".ndjson")):
         return _detect_json(path)
     if name.endswith((".csv", ".tsv", ".txt")):
-        if name.startswith("workflow_requestlog"):
+        if WEAVER_LOG_NAME.match(name):
             return "weaver"
         return "csv"
     if name.endswith(".xls"):

@@ -12,9 +12,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import LABEL, RawEvents, empty_set_aside
+from officemine.importing.raw import LABEL, TEXT, RawEvents, empty_set_aside
 from officemine.importing.report import ImportReport
 from officemine.importing.timeparse import parse_times
 from officemine.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, NON_BLOCKING, OUTCOME_LOOKUP,
@@ -42,13 +44,20 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
     columns = pd.Series(pd.NA, index=df.index, dtype="string")
     details = pd.Series(pd.NA, index=df.index, dtype="string")
 
-    def set_aside(mask: pd.Series, reason: str, column: str, detail: pd.Series | str) -> None:
+    def set_aside(mask: pd.Series, reason: str, column: str, detail) -> None:
+        """Mark rows; `detail` is a string, a Series, or a function of the mask (computed
+        for the marked rows only)."""
         mask = mask.fillna(False).astype(bool) & reasons.isna()
         if not mask.any():
             return
         reasons[mask] = reason
         columns[mask] = column
-        details[mask] = detail[mask].astype("string") if isinstance(detail, pd.Series) else detail
+        if callable(detail):
+            details[mask] = detail(mask).astype("string").to_numpy()
+        elif isinstance(detail, pd.Series):
+            details[mask] = detail[mask].astype("string")
+        else:
+            details[mask] = detail
 
     for column, value in mapping.constants.items():
         df[column] = value
@@ -80,9 +89,9 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
         if raw.outcomes_canonical:
             mapped = words.where(words.isin(OUTCOMES))
         else:
-            keys = words.map(normalize_word, na_action="ignore")
             lookup = {**OUTCOME_LOOKUP, **mapping.outcomes}
-            mapped = keys.map(lookup, na_action="ignore")
+            distinct = {w: lookup.get(normalize_word(w)) for w in words.dropna().unique()}
+            mapped = words.map(distinct, na_action="ignore").astype("string")
         empty = words.isna()
         unknown = ~empty & mapped.isna()
         if unknown.any():
@@ -97,13 +106,13 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
         df[C.acted_at] = pd.NA
     acted, acted_bad = parse_times(df[C.acted_at], tz)
     set_aside(acted.isna() & ~acted_bad, "missing_time", C.acted_at, "")
-    set_aside(acted_bad, "unparseable_time", C.acted_at, df[C.acted_at].astype("string"))
+    set_aside(acted_bad, "unparseable_time", C.acted_at, lambda m: df.loc[m, C.acted_at])
     if C.arrived_at in df:
         arrived, arrived_bad = parse_times(df[C.arrived_at], tz)
         set_aside(arrived_bad, "unparseable_time", C.arrived_at,
-                  df[C.arrived_at].astype("string"))
+                  lambda m: df.loc[m, C.arrived_at])
         set_aside(acted < arrived, "action_before_arrival", C.arrived_at,
-                  arrived.astype("string") + " > " + acted.astype("string"))
+                  lambda m: arrived[m].astype("string") + " > " + acted[m].astype("string"))
     else:
         arrived = pd.Series(pd.NaT, index=df.index, dtype=acted.dtype)
     df[C.acted_at], df[C.arrived_at] = acted, arrived
@@ -113,7 +122,7 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
 
     if C.amount in df:
         amount, bad = _parse_amount(df[C.amount])
-        set_aside(bad, "bad_amount", C.amount, df[C.amount].astype("string"))
+        set_aside(bad, "bad_amount", C.amount, lambda m: df.loc[m, C.amount])
         df[C.amount] = amount
 
     # --- duplicates among the rows still accepted ----------------------------------------
@@ -122,7 +131,7 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
     dup = pd.Series(False, index=df.index)
     dup[ok] = df.loc[ok, key].duplicated(keep="first")
     first_row = df.loc[ok].groupby(key, dropna=False, sort=False)[C.source_row].transform("first")
-    set_aside(dup, "duplicate", "", "same as row " + first_row.reindex(df.index).fillna(""))
+    set_aside(dup, "duplicate", "", lambda m: "same as row " + first_row.reindex(df.index)[m])
 
     # --- split ----------------------------------------------------------------------------
     aside_mask = reasons.notna()
@@ -165,7 +174,7 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
 # --- steps -----------------------------------------------------------------------------------
 
 def _clean_text(values: pd.Series) -> pd.Series:
-    s = values.astype("string").str.strip()
+    s = values.astype(TEXT).str.strip()
     return s.mask(s.isin(["", "nan", "NaN", "None", "null", "NULL", "NaT"]))
 
 
@@ -215,15 +224,20 @@ def _timezone_note(raw: RawEvents, tz: str) -> str:
 
 
 def _parse_amount(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    text = values.astype("string").str.strip()
-    present = text.notna() & (text != "")
-    cleaned = text.str.replace(r"[,，¥￥\s]|元$|RMB|CNY", "", regex=True)
-    multiplier = pd.Series(1.0, index=values.index)
-    wan = cleaned.str.endswith("万").fillna(False)
-    multiplier[wan] = 1e4
-    cleaned = cleaned.str.rstrip("万")
-    number = pd.to_numeric(cleaned, errors="coerce") * multiplier
-    return number.astype("Float64"), present & number.isna()
+    """Amounts as exports write them: 1,200.00 / ¥1200 / 1200元 / 3万 / RMB 5000."""
+    text = pa.array(values.astype(TEXT).array).cast(pa.string())
+    text = pc.utf8_trim_whitespace(text)
+    present = pc.fill_null(pc.greater(pc.utf8_length(text), 0), False)
+    cleaned = pc.replace_substring_regex(text, pattern=r"[,，¥￥\s]|元$|^RMB|^CNY", replacement="")
+    wan = pc.fill_null(pc.ends_with(cleaned, "万"), False)
+    cleaned = pc.replace_substring_regex(cleaned, pattern="万$", replacement="")
+    valid = pc.fill_null(pc.match_substring_regex(cleaned, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"),
+                         False)
+    number = pc.cast(pc.if_else(valid, cleaned, None), pa.float64())
+    number = pc.if_else(wan, pc.multiply(number, 1e4), number)
+    bad = pc.and_(present, pc.invert(valid))
+    return (pd.Series(number.to_numpy(zero_copy_only=False), index=values.index).astype("Float64"),
+            pd.Series(bad.to_numpy(zero_copy_only=False), index=values.index))
 
 
 def _order_cases(events: pd.DataFrame) -> tuple[pd.DataFrame, int]:

@@ -38,6 +38,9 @@ SET_ASIDE_REASONS: dict[str, str] = {
     "bad_amount": "amount is not a number",
 }
 
+#: Text columns are Arrow-backed: vectorised string kernels, no Python object per value.
+TEXT = pd.StringDtype("pyarrow")
+
 # Column a reader may add so label rules can derive node and outcome from an activity label.
 LABEL = "label"
 # Column a reader may add for a lifecycle transition (XES start/complete); consumed by the reader.

@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from officemine.errors import ColumnGuessError, SourceError
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import LABEL, SOURCE_ROW, RawEvents, set_aside_rows
+from officemine.importing.raw import LABEL, SOURCE_ROW, TEXT, RawEvents, set_aside_rows
 from officemine.importing.timeparse import combine_date_time
 from officemine.schema import C, SOURCE_FIELDS, normalize_word
 
@@ -159,8 +159,7 @@ def read_table(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, pd.DataFrame
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read as delimited text: {exc}", file=str(path)) from None
-    frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype() if pa.types.is_string(t)
-                            else None)
+    frame = table.to_pandas(types_mapper=lambda t: TEXT if pa.types.is_string(t) else None)
     if encoding == "utf-8-sig" and names and frame.columns[0].startswith("\ufeff"):
         frame = frame.rename(columns={frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
     # Row numbers: records are sequential (single thread); skipped records shift the rest.

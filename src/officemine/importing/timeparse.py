@@ -25,7 +25,6 @@ _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y%m%d %H:%M:%S"
 # RE2 rewrites applied in order (Arrow kernels, no Python per value)
 _REWRITES = (
     (r"\s+", " "),
-    (r"^\s|\s$", ""),
     (r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?", r"\1-\2-\3"),
     (r"(\d{1,2})\s*[时点]\s*(\d{1,2})\s*分\s*(?:(\d{1,2})\s*秒)?", r"\1:\2:0\3"),
     (r":0(\d{2})$", r":\1"),
@@ -44,6 +43,10 @@ _EPOCH_S = (631152000.0, 4102444800.0)
 _EPOCH_MS = (_EPOCH_S[0] * 1e3, _EPOCH_S[1] * 1e3)
 
 
+# Formats tried on the raw text before any rewriting: what most exports hold.
+_FAST_FORMATS = ("%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M")
+
+
 def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     """Parse raw time values to tz-aware timestamps in `tz`.
 
@@ -58,68 +61,93 @@ def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     if pd.api.types.is_datetime64_dtype(values.dtype):
         return _localize(values, tz).astype(dtype), none_failed
 
-    out = pd.Series(pd.NaT, index=values.index, dtype=dtype)
-    kind = pd.api.types.infer_dtype(values, skipna=True)
+    n = len(values)
+    naive = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")   # local wall time
+    utc = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")     # absolute instants
     text = values
-    if kind not in ("string", "empty"):
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
         # python datetimes and numbers mixed in (Excel cells): convert those, the rest as text
         obj = values.astype(object)
-        stamp = obj.map(lambda v: isinstance(v, (dt.datetime, dt.date)))
-        for idx, v in obj[stamp].items():
-            ts = pd.Timestamp(v)
-            out.loc[idx] = ts.tz_localize(tz) if ts.tzinfo is None else ts.tz_convert(tz)
-        text = obj.where(~stamp).map(lambda v: None if v is None or v is pd.NA or (
-            isinstance(v, float) and np.isnan(v)) else (repr(v) if isinstance(v, float) else str(v)))
+        stamp = obj.map(lambda v: isinstance(v, (dt.datetime, dt.date))).to_numpy(bool)
+        for i in np.flatnonzero(stamp):
+            ts = pd.Timestamp(obj.iat[i])
+            if ts.tzinfo is None:
+                naive[i] = ts.to_datetime64()
+            else:
+                utc[i] = ts.tz_convert("UTC").tz_localize(None).to_datetime64()
+        text = obj.where(~stamp).map(lambda v: None if _missing(v) else (
+            repr(v) if isinstance(v, float) else str(v)))
     arr = pa.array(text.astype(object).where(text.notna(), None), type=pa.string(),
                    from_pandas=True)
-    for pattern, replacement in _REWRITES:
-        arr = pc.replace_substring_regex(arr, pattern=pattern, replacement=replacement)
-    present = pc.fill_null(pc.greater(pc.utf8_length(arr), 0), False).to_numpy(
-        zero_copy_only=False) | out.notna().to_numpy()
-    todo = present & out.isna().to_numpy()
+    arr = pc.utf8_trim_whitespace(arr)
+    present = _np(pc.fill_null(pc.greater(pc.utf8_length(arr), 0), False))
+    present |= ~np.isnat(naive) | ~np.isnat(utc)
+    todo = present & np.isnat(naive) & np.isnat(utc)
 
-    numeric = todo & pc.fill_null(pc.match_substring_regex(arr, _NUMBER), False).to_numpy(
-        zero_copy_only=False)
-    if numeric.any():
-        num = pd.Series(np.nan, index=values.index)
-        num[numeric] = pc.cast(pc.filter(arr, pa.array(numeric)), pa.float64()).to_numpy()
-        serial = num.between(*_SERIAL).to_numpy()
-        if serial.any():
-            secs = np.round(num[serial].to_numpy() * 86400.0).astype("int64")
-            local = _EXCEL_EPOCH + pd.to_timedelta(secs, unit="s")
-            out[serial] = _localize(pd.Series(local, index=out.index[serial]), tz)
-        secs_mask = num.between(*_EPOCH_S).to_numpy()
-        if secs_mask.any():
-            out[secs_mask] = pd.to_datetime(np.round(num[secs_mask].to_numpy()).astype("int64"),
-                                            unit="s", utc=True).tz_convert(tz)
-        ms_mask = num.between(*_EPOCH_MS).to_numpy()
-        if ms_mask.any():
-            out[ms_mask] = pd.to_datetime(np.round(num[ms_mask].to_numpy()).astype("int64"),
-                                          unit="ms", utc=True).tz_convert(tz)
-        todo &= ~(serial | secs_mask | ms_mask)
+    def try_formats(sub: pa.Array, positions: np.ndarray, formats) -> np.ndarray:
+        """Parse `sub` (the values at `positions`) with each format; returns still-unparsed mask."""
+        left = np.ones(len(sub), dtype=bool)
+        for fmt in formats:
+            if not left.any():
+                break
+            parsed = pc.strptime(sub, format=fmt, unit="us", error_is_null=True)
+            hit = left & _np(parsed.is_valid()) & _day_as_written(sub, parsed, fmt)
+            if hit.any():
+                naive[positions[hit]] = _np(parsed).astype("datetime64[us]")[hit]
+                left &= ~hit
+        return left
 
-    aware = todo & pc.fill_null(pc.match_substring_regex(arr, _AWARE), False).to_numpy(
-        zero_copy_only=False)
-    if aware.any():
-        strings = pd.Series(pc.filter(arr, pa.array(aware)).to_pylist(),
-                            index=values.index[aware])
-        conv = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
-        ok = conv.notna()
-        out[conv.index[ok]] = conv[ok].dt.tz_convert(tz)
-        todo[conv.index[ok]] = False
+    positions = np.flatnonzero(todo)
+    if len(positions):
+        sub = pc.take(arr, pa.array(positions))
+        left = try_formats(sub, positions, _FAST_FORMATS)
+        positions, sub = positions[left], pc.filter(sub, pa.array(left))
+    if len(positions):
+        for pattern, replacement in _REWRITES:
+            sub = pc.replace_substring_regex(sub, pattern=pattern, replacement=replacement)
+        numeric = _np(pc.fill_null(pc.match_substring_regex(sub, _NUMBER), False))
+        handled = np.zeros(len(sub), dtype=bool)   # numbers that are serials or epochs
+        if numeric.any():
+            num = _np(pc.cast(pc.filter(sub, pa.array(numeric)), pa.float64()))
+            where = positions[numeric]
+            serial = (num >= _SERIAL[0]) & (num <= _SERIAL[1])
+            secs = (num >= _EPOCH_S[0]) & (num <= _EPOCH_S[1])
+            millis = (num >= _EPOCH_MS[0]) & (num <= _EPOCH_MS[1])
+            naive[where[serial]] = (np.datetime64("1899-12-30T00:00:00", "us") + np.round(
+                num[serial] * 86400e6).astype("int64").astype("timedelta64[us]"))
+            utc[where[secs]] = np.round(num[secs] * 1e6).astype("int64").astype("datetime64[us]")
+            utc[where[millis]] = (np.round(num[millis]).astype("int64") * 1000).astype(
+                "datetime64[us]")
+            handled[np.flatnonzero(numeric)[serial | secs | millis]] = True
+        aware = _np(pc.fill_null(pc.match_substring_regex(sub, _AWARE), False)) & ~numeric
+        if aware.any():
+            strings = pd.Series(pc.filter(sub, pa.array(aware)).to_pylist())
+            conv = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
+            utc[positions[aware]] = conv.dt.tz_localize(None).to_numpy("datetime64[us]")
+        rest = ~(handled | aware)
+        if rest.any():
+            try_formats(pc.filter(sub, pa.array(rest)), positions[rest], _FORMATS)
 
-    for fmt in _FORMATS:
-        if not todo.any():
-            break
-        parsed = pc.strptime(arr, format=fmt, unit="us", error_is_null=True)
-        hit = todo & parsed.is_valid().to_numpy(zero_copy_only=False)
-        if hit.any():
-            local = pd.Series(pc.filter(parsed, pa.array(hit)).to_numpy(zero_copy_only=False),
-                              index=values.index[hit])
-            out[hit] = _localize(local, tz)
-            todo &= ~hit
+    out = _localize(pd.Series(naive), tz).astype(dtype)
+    has_utc = ~np.isnat(utc)
+    if has_utc.any():
+        out[has_utc] = pd.Series(utc[has_utc]).dt.tz_localize("UTC").dt.tz_convert(tz).to_numpy()
     failed = pd.Series(present, index=values.index) & out.isna()
     return out, failed
+
+
+def _day_as_written(text: pa.Array, parsed: pa.Array, fmt: str) -> np.ndarray:
+    """Arrow's strptime rolls impossible days over (2024-02-30 -> 03-01); such a value
+    must be refused, so the parsed day has to equal the day written in the text."""
+    pattern = (r"^\d{4}(?:\d{2})(?P<day>\d{2})" if fmt.startswith("%Y%m%d")
+               else r"^\d{4}[-/]\d{1,2}[-/](?P<day>\d{1,2})")
+    written = pc.struct_field(pc.extract_regex(text, pattern), [0])
+    same = pc.equal(pc.cast(written, pa.int64()), pc.day(parsed))
+    return _np(pc.fill_null(same, False))
+
+
+def _np(array) -> np.ndarray:
+    return array.to_numpy(zero_copy_only=False)
 
 
 def _localize(naive: pd.Series, tz: str) -> pd.Series:
@@ -133,10 +161,22 @@ def combine_date_time(dates: pd.Series, times: pd.Series) -> pd.Series:
     python date/time objects; a missing time gives the date alone, a missing date gives a
     missing value (the row is then set aside for a missing time).
     """
-    d = dates.map(_date_text)
-    t = times.map(_time_text)
+    d, t = _texts(dates, _date_text, r"^\d{5}(?:\.0+)?$"), _texts(times, _time_text, r"^0?\.\d+$")
     joined = d.where(t.isna(), d + " " + t)
     return joined.where(d.notna(), None)
+
+
+def _texts(values: pd.Series, convert, special: str) -> pd.Series:
+    """Values as text: strings are stripped in one vector operation; only non-strings
+    (Excel cells) and the special string forms (serials, day fractions) go per value."""
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return values.map(convert).astype("string")
+    text = values.astype("string").str.strip()
+    text = text.mask(text == "")
+    odd = text.str.contains(special, regex=True).fillna(False).astype(bool)
+    if odd.any():
+        text[odd] = text[odd].map(convert)
+    return text
 
 
 def _missing(value) -> bool:

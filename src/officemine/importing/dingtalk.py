@@ -1,0 +1,286 @@
+"""DingTalk (钉钉) approval instances, as returned by "获取单个审批实例详情".
+
+Both shapes are read, also mixed in one file:
+
+* workflow 1.0 ``GET /v1.0/workflow/processInstances``: ``result`` with ``operationRecords``
+  (userId, date, type, result, remark, showName, activityId) and ``tasks`` (taskId, userId,
+  status, result, createTime, finishTime, activityId); times are UTC to the minute
+  (``2025-03-05T01:05Z``).
+* the older ``topapi/processinstance/get``: ``process_instance`` with ``operation_records``
+  (userid, date, operation_type, operation_result, remark) and ``tasks`` (taskid, userid,
+  task_status, task_result, create_time, finish_time, activity_id); times are local
+  (``2025-03-05 09:05:00``, Beijing time) without a zone.
+
+Operation records are the events; each decision is matched to the task it ended (same
+person, task finished at the record's time) so its arrival time is recorded, not guessed.
+Codes and choices are documented in docs/sources/apis.md.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from officemine.errors import SourceError
+from officemine.importing._jsonsource import (EVENT_NODES, Task, aside, event_frame, first,
+                                              in_time_order, local_naive, mapped_code,
+                                              mapping_notes, match_task, matched_note,
+                                              open_tasks_note, pick_amount, read_json_records,
+                                              text, unwrap, utc_iso)
+from officemine.importing.mapping import Mapping
+from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
+from officemine.schema import TERMINAL, C
+
+MARKERS = ("operationRecords", "operation_records")
+
+#: operation type -> outcome, where the type alone decides
+TYPE_OUTCOME: dict[str, str] = {
+    "START_PROCESS_INSTANCE": "submit",
+    "TERMINATE_PROCESS_INSTANCE": "withdraw",     # 终止(撤销)流程实例
+    "FINISH_PROCESS_INSTANCE": "archive",         # 结束流程实例
+    "ADD_REMARK": "comment",                      # 添加评论
+    "PROCESS_CC": "cc",                           # 抄送
+    "REDIRECT_TASK": "transfer",                  # 转交任务
+    "REDIRECT_PROCESS": "return",                 # 审批退回
+    "APPEND_TASK_BEFORE": "add_approver",         # 前加签
+    "APPEND_TASK_AFTER": "add_approver",          # 后加签
+}
+#: executing a task: the result decides
+EXECUTE_TYPES = ("EXECUTE_TASK_NORMAL", "EXECUTE_TASK_AGENT", "EXECUTE_TASK_AUTO")
+RESULT_OUTCOME: dict[str, str] = {"AGREE": "approve", "REFUSE": "reject",
+                                  "REDIRECTED": "transfer"}
+#: outcomes that end (or add to) someone's task: matched to a task for the arrival time
+TASK_OUTCOMES = frozenset({"approve", "reject", "transfer", "return", "add_approver",
+                           "auto_approve", "other"})
+OPEN_TASK_STATUSES = frozenset({"NEW", "RUNNING", "PAUSED"})
+_TITLE_PROCESS = re.compile(r"^.+?提交的(.+)$")
+
+
+def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
+    """Read a DingTalk approval export (JSON array, object with a list, or JSON Lines)."""
+    source = read_json_records(path, MARKERS, what="DingTalk", encoding=mapping.encoding)
+    state = _State(mapping)
+    rows: list[dict] = []
+    set_aside = list(source.malformed)
+    found = [(record, *unwrap(record.data, MARKERS)) for record in source.records]
+    # an activity's name (showName) is learnt from any instance of the file: a task still
+    # waiting at a node nobody has acted on yet in its own instance gets its name too
+    for _, instance, _ in found:
+        for rec in (instance or {}).get("operationRecords") or []:
+            if isinstance(rec, dict) and text(rec.get("activityId")) and text(rec.get("showName")):
+                state.names.setdefault(text(rec["activityId"]), text(rec["showName"]))
+    instances = 0
+    for record, instance, envelopes in found:
+        if instance is None:
+            set_aside.append(aside(record.ref, "not a DingTalk approval instance (no "
+                                               "operationRecords / operation_records)"))
+            continue
+        instances += 1
+        rows.extend(_instance_events(record.ref, instance, envelopes, state))
+    set_aside += state.asides
+    if instances == 0:
+        raise SourceError("no DingTalk approval instance found (records need operationRecords "
+                          "or operation_records)", file=str(path))
+
+    notes = [f"{source.layout}: {instances} DingTalk instance(s) "
+             f"({state.v1} workflow 1.0, {state.topapi} topapi)"]
+    if state.v1:
+        notes.append("workflow 1.0 times are UTC to the minute ('…Z'); converted to the import "
+                     "time zone. Waits under a minute show as 0")
+    if state.topapi:
+        notes.append("topapi times carry no zone: taken in the import time zone (DingTalk "
+                     "writes Beijing time, so keep the default Asia/Shanghai)")
+    if state.case_from_business_id:
+        notes.append(f"{state.case_from_business_id} instance(s) have no processInstanceId in "
+                     "the export: case_id is their businessId (审批编号)")
+    if state.process_from_title:
+        notes.append(f"process_type of {state.process_from_title} instance(s) taken from the "
+                     "title ('…提交的<审批名称>'); the API has no process name field")
+    notes.append(matched_note(state.matched, state.decisions, "decisions", "createTime"))
+    if state.node_from_user:
+        notes.append(f"{state.node_from_user} decision(s) name no node (no showName, no "
+                     "activityId, as in older topapi exports): their node is the approver, "
+                     "'审批人 <userid>'; rename nodes with [[label_rules]] on the label column")
+    waiting = open_tasks_note(state.open_tasks, "task(s)")
+    if waiting:
+        notes.append(waiting)
+    if state.ends_added:
+        notes.append(f"{state.ends_added} instance(s) end without an end record: an event "
+                     "'结束' (archive, or withdraw for a terminated instance) is added at the "
+                     "instance's finishTime, so the case counts as closed")
+    if state.amount_problems:
+        notes.append("amount left empty where the form value is not a number: "
+                     + "; ".join(state.amount_problems[:5]))
+    notes += mapping_notes(mapping, "DingTalk")
+
+    columns_used = {
+        C.case_id: "processInstanceId (else businessId)",
+        C.node: "operationRecords.showName (else the task's activityId)",
+        C.outcome: "operationRecords.type + result",
+        C.resource: "operationRecords.userId",
+        C.arrived_at: "tasks.createTime of the matched task",
+        C.acted_at: "operationRecords.date",
+        C.comment: "operationRecords.remark",
+        C.process_type: "processName (else from title)",
+        C.amount: "formComponentValues 金额/报销金额/合同金额…",
+        C.applicant: "originatorUserId",
+        C.applicant_dept: "originatorDeptName (else originatorDeptId)",
+        C.title: "title",
+    }
+    for row in rows:
+        row[LABEL] = row.get(C.node)
+    return RawEvents(frame=event_frame(rows, extra=("task_id", LABEL)), source_file=str(path),
+                     format="dingtalk", rows_read=len(rows) + len(set_aside),
+                     set_aside=set_aside_rows(set_aside), columns_used=columns_used,
+                     notes=notes)
+
+
+class _State:
+    """Counts across instances, for the notes."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+        self.v1 = self.topapi = 0
+        self.decisions = self.matched = 0
+        self.case_from_business_id = self.process_from_title = self.ends_added = 0
+        self.node_from_user = 0
+        self.open_tasks: list[tuple[str, object]] = []
+        self.amount_problems: list[str] = []
+        self.asides: list[dict] = []
+        self.names: dict[str, str] = {}   # activityId -> showName
+
+
+def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State) -> list[dict]:
+    v1 = "operationRecords" in inst
+    state.v1 += v1
+    state.topapi += not v1
+    records_key = "operationRecords" if v1 else "operation_records"
+    records = inst.get(records_key) or []
+    scope = [inst, *reversed(envelopes)]
+
+    business_id = text(first([inst], "businessId", "business_id"))
+    case_id = text(first(scope, "processInstanceId", "process_instance_id", "instanceId"))
+    if case_id is None and business_id is not None:
+        case_id = business_id
+        state.case_from_business_id += 1
+    title = text(inst.get("title"))
+    process_type = text(first(scope, "processName", "process_name", "processTemplateName",
+                              "templateName"))
+    named = _TITLE_PROCESS.match(title) if process_type is None and title else None
+    if named:
+        process_type = named.group(1).strip()
+        state.process_from_title += 1
+    attributes = {
+        C.case_id: case_id, C.title: title, C.process_type: process_type,
+        C.applicant: text(first([inst], "originatorUserId", "originator_userid")),
+        C.applicant_dept: text(first([inst], "originatorDeptName", "originator_dept_name",
+                                     "originatorDeptId", "originator_dept_id")),
+        C.amount: _amount(inst, ref, state), "serial_number": business_id,
+    }
+
+    names = state.names  # a record's showName names its activity; tasks carry only the id
+    tasks = [_task(t, names) for t in inst.get("tasks") or [] if isinstance(t, dict)]
+
+    rows: list[dict] = []
+    for i, rec in enumerate(records):
+        where = f"{ref}: {records_key}[{i}]"
+        if not isinstance(rec, dict):
+            state.asides.append(aside(where, f"operation record is a JSON "
+                                             f"{type(rec).__name__}, not an object"))
+            continue
+        kind = (text(first([rec], "type", "operation_type")) or "").upper()
+        result = (text(first([rec], "result", "operation_result")) or "").upper()
+        outcome, action = _outcome(kind, result)
+        known = outcome != kind
+        if not known:  # a type this reader does not know: the mapping may name it
+            outcome = mapped_code(kind, state.mapping) or outcome
+        user = text(first([rec], "userId", "userid"))
+        date = first([rec], "date")
+        activity = text(rec.get("activityId"))
+        row = {**attributes, C.outcome: outcome, C.resource: user, C.acted_at: utc_iso(date),
+               C.comment: text(first([rec], "remark")), C.source_row: where,
+               "api_action": action}
+        node = EVENT_NODES.get(outcome)
+        if outcome in TASK_OUTCOMES or outcome not in EVENT_NODES:
+            state.decisions += 1
+            task = match_task(tasks, user=user, at=local_naive(date), activity=activity,
+                              consume=outcome != "add_approver")
+            if task is not None:
+                state.matched += 1
+                row[C.arrived_at] = task.created
+                row["task_id"] = task.task_id
+            node = (text(rec.get("showName")) or names.get(activity) or activity
+                    or (task.node if task else None))
+            if node is None and not known:
+                node = kind
+            elif node is None and user:  # older topapi exports name no activity at all
+                node = f"审批人 {user}"
+                state.node_from_user += 1
+        row[C.node] = node
+        rows.append(row)
+
+    state.open_tasks += [(t.node, t.created) for t in tasks
+                         if (t.status or "").upper() in OPEN_TASK_STATUSES
+                         and t.finished_cmp is None]
+    end = _end_event(ref, inst, attributes, rows)
+    if end is not None:
+        state.ends_added += 1
+        rows.append(end)
+    return in_time_order(rows)
+
+
+def _outcome(kind: str, result: str) -> tuple[str, str]:
+    """(outcome, raw action) for a record; an unknown type is passed on raw, to be mapped."""
+    action = f"{kind}/{result}" if result else kind
+    if kind in EXECUTE_TYPES:
+        if kind == "EXECUTE_TASK_AUTO" and result != "REFUSE":
+            return "auto_approve", action
+        # executed without a recorded result (NONE): a step was done, its decision unknown
+        return RESULT_OUTCOME.get(result, "other"), action
+    if kind in TYPE_OUTCOME:
+        return TYPE_OUTCOME[kind], action
+    return kind or "", action
+
+
+def _task(t: dict, names: dict) -> Task:
+    activity = text(first([t], "activityId", "activity_id"))
+    created = first([t], "createTime", "create_time")
+    return Task(task_id=text(first([t], "taskId", "taskid")),
+                user=text(first([t], "userId", "userid")), activity=activity,
+                node=names.get(activity) or activity,
+                status=text(first([t], "status", "task_status")),
+                created=utc_iso(created), created_cmp=local_naive(created),
+                finished_cmp=local_naive(first([t], "finishTime", "finish_time")))
+
+
+def _end_event(ref: str, inst: dict, attributes: dict, rows: list[dict]) -> dict | None:
+    """An instance the API reports as ended, but whose records hold no end: add the end."""
+    if any(r.get(C.outcome) in TERMINAL for r in rows):
+        return None
+    status = (text(inst.get("status")) or "").upper()
+    result = (text(inst.get("result")) or "").lower()
+    finish = first([inst], "finishTime", "finish_time")
+    if status == "COMPLETED" and result == "agree":
+        outcome = "archive"
+    elif status in ("TERMINATED", "CANCELED"):
+        outcome = "withdraw"
+    else:
+        return None
+    if finish is None:
+        return None
+    return {**attributes, C.node: "结束", C.outcome: outcome, C.acted_at: utc_iso(finish),
+            C.source_row: f"{ref}: finishTime (status {status}, result {result or '-'})",
+            "api_action": f"status {status}/{result or '-'}"}
+
+
+def _amount(inst: dict, ref: str, state: _State):
+    fields = []
+    for item in inst.get("formComponentValues") or inst.get("form_component_values") or []:
+        if isinstance(item, dict):
+            name = text(item.get("name")) or ""
+            kind = text(first([item], "componentType", "component_type")) or ""
+            fields.append((name, item.get("value"), kind == "MoneyField"))
+    value, _, problem = pick_amount(fields)
+    if problem:
+        state.amount_problems.append(f"{ref}: {problem}")
+    return value

@@ -1,0 +1,587 @@
+"""Weaver (泛微) e-cology: the workflow tables an office exports from the database as CSV.
+
+The events are the rows of ``workflow_requestlog`` (one per operation: LOGTYPE, OPERATEDATE +
+OPERATETIME, OPERATOR, NODEID, REMARK). Companion tables in the same folder, when present,
+turn ids into names and add what the log lacks:
+
+==========================  ==========================================================
+``workflow_currentoperator``  RECEIVEDATE + RECEIVETIME: when each person got the item
+``workflow_nodebase``         NODENAME, ISSTART, ISEND
+``workflow_base``             WORKFLOWNAME → process_type
+``workflow_requestbase``      REQUESTNAME → title, CREATER → applicant, REQUESTLEVEL →
+                              urgency, CURRENTNODETYPE = 3: the request is archived
+``HrmResource``               LASTNAME, DEPARTMENTID of the operators and applicants
+``HrmDepartment``             DEPARTMENTNAME
+==========================  ==========================================================
+
+Column names are the database's, in any letter case; each file may be GBK, GB18030 or UTF-8
+with or without BOM (read by `tabular.read_table`). The LOGTYPE codes and the choices made
+for each are in `LOGTYPE_OUTCOMES` and docs/sources/weaver.md.
+
+>>> raw = read_weaver(Path("tests/data/weaver/export"), Mapping())   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from officemine.errors import ColumnGuessError, SourceError
+from officemine.importing.mapping import Mapping
+from officemine.importing.raw import SOURCE_ROW, RawEvents, set_aside_rows
+from officemine.importing.tabular import read_table
+from officemine.importing.timeparse import combine_date_time, parse_times
+from officemine.schema import C, SOURCE_FIELDS
+
+#: LOGTYPE code -> (label Weaver shows, canonical outcome). Codes as documented for the
+#: ``workflow_requestlog.logtype`` column (签字类型); see docs/sources/weaver.md for sources.
+LOGTYPE_OUTCOMES: dict[str, tuple[str, str]] = {
+    "0": ("批准", "approve"),
+    # A draft saved at a node: neither a decision nor a hand-over. Weaver keeps one such row
+    # per person and node, overwritten by each save.
+    "1": ("保存", "other"),
+    # At the start node the applicant (re)submits; at a 处理 (processing) node 提交 is that
+    # node's way of passing the request on, so it is an approve there (see _submit_outcomes).
+    "2": ("提交", "submit"),
+    "3": ("退回", "return"),
+    # Reopening a finished request: no canonical counterpart. One customised system labels
+    # code 4 "归档" instead; the schema documentation says 重新打开.
+    "4": ("重新打开", "other"),
+    # The applicant deleted the request: it ends without a decision.
+    "5": ("删除", "withdraw"),
+    "6": ("激活", "other"),
+    # 转发 sends the request to others to read and annotate (they reply with 批注); the
+    # request does not wait for them, so it is a non-blocking cc, not a transfer.
+    "7": ("转发", "cc"),
+    "9": ("批注", "comment"),
+    # 意见征询 asks another person for an opinion before deciding: an added approver who must
+    # answer; the answer (b) is that person's comment.
+    "a": ("意见征询", "add_approver"),
+    "b": ("意见征询回复", "comment"),
+    "e": ("强制归档", "archive"),
+    "h": ("转办", "transfer"),
+    # An administrator moved the request to another node (流程干预): not a decision.
+    "i": ("干预", "other"),
+    # The transferee's feedback to whoever transferred the item; that person still decides.
+    "j": ("转办反馈", "comment"),
+    "s": ("督办", "remind"),
+    "t": ("抄送", "cc"),
+}
+#: Codes after which the request sits at DESTNODEID (used to time archive events).
+_MOVING = frozenset({"0", "2", "3", "4", "5", "6", "e", "i", "j"})
+_TERMINAL_CODES = frozenset({"e", "5"})
+#: workflow_requestbase.REQUESTLEVEL (请求级别)
+REQUEST_LEVELS = {"0": "正常", "1": "重要", "2": "紧急"}
+
+LOG_TABLE = "workflow_requestlog"
+COMPANIONS = ("workflow_currentoperator", "workflow_nodebase", "workflow_base",
+              "workflow_requestbase", "hrmresource", "hrmdepartment")
+_REQUIRED = {
+    LOG_TABLE: ("requestid", "nodeid", "logtype", "operatedate", "operator"),
+    "workflow_currentoperator": ("requestid", "nodeid", "userid", "receivedate"),
+    "workflow_nodebase": ("id", "nodename"),
+    "workflow_base": ("id", "workflowname"),
+    "workflow_requestbase": ("requestid",),
+    "hrmresource": ("id", "lastname"),
+    "hrmdepartment": ("id", "departmentname"),
+}
+_TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+_LOG_NAME = re.compile(r"^workflow_requestlog(?:[ _\-.(][^/\\]*)?\.(?:csv|tsv|txt)$", re.I)
+
+# REMARK is HTML written by the sign-opinion editor; mobile clients append a signature line.
+_HTML_BLOCK = re.compile(r"<\s*(script|style)\b.*?<\s*/\s*\1\s*>", re.I | re.S)
+_HTML_BREAK = re.compile(r"<\s*br\s*/?\s*>|<\s*/\s*(?:p|div|li|tr|h\d)\s*>", re.I)
+_HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z!][^<>]*>")
+_CLIENT_SIGNATURE = re.compile(r"\s*来自\s*[\w\- ]{0,20}?(?:客户端|移动端|手机端|手机版)\s*$")
+
+
+def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
+    """Read a Weaver export: a folder holding workflow_requestlog.csv, or that file itself.
+
+    Companion tables are taken from the same folder (file names in any case). Each log row is
+    one event; rows that cannot be split go to set-aside. Requests the export shows as
+    archived get one `archive` event each, because Weaver writes no log row when a request
+    reaches its archive node.
+    """
+    path = Path(path)
+    log_path, companion_paths = _locate(path)
+    notes: list[str] = []
+    frame, aside, info = read_table(log_path, mapping)
+    log = _lower_headers(frame, log_path)
+    _require(log, LOG_TABLE, log_path)
+    label = log_path.stem
+    notes.append(f"{log_path.name}: text encoding {info['encoding']}")
+
+    tables: dict[str, pd.DataFrame] = {}
+    labels: dict[str, str] = {}
+    for name, table_path in companion_paths.items():
+        tables[name], skipped = _read_companion(table_path, name)
+        labels[name] = table_path.stem
+        if skipped:
+            notes.append(f"{table_path.name}: {skipped} malformed rows ignored")
+    used = [companion_paths[n].name for n in COMPANIONS if n in tables]
+    missing = [n for n in COMPANIONS if n not in tables]
+    notes.append("companion tables used: " + (", ".join(used) if used else "none"))
+
+    log = log.reset_index(drop=True)
+    n = len(log)
+    case = _ids(log["requestid"])
+    node_id = _ids(log["nodeid"])
+    code = log["logtype"].astype("string").str.strip().str.lower()
+    operator = _ids(log["operator"])
+    acted = (combine_date_time(log["operatedate"], log["operatetime"]) if "operatetime" in log
+             else log["operatedate"])
+    acted = pd.Series(acted, index=log.index, dtype="string")
+    # Naive ordering times (the zone does not matter for comparing): used to pick the first
+    # submit, the receipt before each action and the action that archived a request.
+    order_time, _ = parse_times(acted, "UTC")
+
+    names = _Names(tables)
+    columns_used: dict[str, str] = {C.case_id: "REQUESTID"}
+
+    out = pd.DataFrame(index=log.index)
+    out[C.case_id] = case
+
+    out[C.node] = names.node(node_id)
+    columns_used[C.node] = ("NODEID → workflow_nodebase.NODENAME" if names.has_nodes
+                            else "NODEID (as 节点<id>)")
+    if not names.has_nodes:
+        notes.append("no workflow_nodebase: nodes are named 节点<NODEID>")
+    elif (unknown := names.unknown_nodes(node_id)):
+        notes.append(f"{len(unknown)} node ids not in workflow_nodebase, named 节点<id>: "
+                     + ", ".join(unknown[:10]))
+
+    out[C.outcome], code_note = _outcomes(code, case, node_id, order_time, names, mapping)
+    columns_used[C.outcome] = "LOGTYPE (Weaver code table)"
+    notes.append(code_note)
+
+    out[C.resource] = names.person(operator)
+    columns_used[C.resource] = ("OPERATOR → HrmResource.LASTNAME" if names.has_people
+                                else "OPERATOR (user id)")
+    if names.has_people and (unknown := names.unknown_people(operator)):
+        notes.append(f"{len(unknown)} operator ids not in HrmResource kept as ids: "
+                     + ", ".join(unknown[:10]) + (" (id 1 is normally the system administrator, "
+                                                  "kept in HrmResourceManager)"
+                                                  if "1" in unknown else ""))
+    elif not names.has_people:
+        notes.append("no HrmResource: people are their user ids")
+
+    dept_id = _ids(log["operatordept"]) if "operatordept" in log else \
+        pd.Series(pd.NA, index=log.index, dtype="string")
+    dept_id = dept_id.mask(dept_id.isin(["0", "-1"]))
+    dept_id = dept_id.fillna(names.person_dept(operator))
+    if dept_id.notna().any():
+        out[C.dept] = names.dept(dept_id)
+        source = "OPERATORDEPT" if "operatordept" in log else "HrmResource.DEPARTMENTID"
+        columns_used[C.dept] = source + (" → HrmDepartment.DEPARTMENTNAME" if names.has_depts
+                                         else " (department id)")
+
+    out[C.arrived_at] = pd.Series(pd.NA, index=log.index, dtype="string")
+    if "workflow_currentoperator" in tables:
+        arrived, matched = _arrivals(tables["workflow_currentoperator"], case, node_id,
+                                     operator, order_time)
+        out[C.arrived_at] = arrived
+        columns_used[C.arrived_at] = "workflow_currentoperator.RECEIVEDATE + RECEIVETIME"
+        notes.append(f"arrival times from workflow_currentoperator for {matched:,} of {n:,} "
+                     "events (the latest receipt by the same person at the same node before "
+                     "the action); the others are inferred from the previous action")
+    else:
+        notes.append("no workflow_currentoperator: arrival times are inferred from the "
+                     "previous action in each request")
+
+    out[C.acted_at] = acted
+    columns_used[C.acted_at] = ("OPERATEDATE + OPERATETIME" if "operatetime" in log
+                                else "OPERATEDATE")
+    if "remark" in log:
+        out[C.comment] = clean_remark(log["remark"])
+        columns_used[C.comment] = "REMARK (HTML removed)"
+
+    _case_attributes(out, log, case, names, tables, columns_used)
+
+    # Weaver fields kept beside the canonical columns, for tracing an event back.
+    out["weaver_logtype"] = code
+    out["weaver_nodeid"] = node_id
+    out["weaver_operator"] = operator
+    if "destnodeid" in log:
+        dest = _ids(log["destnodeid"]).mask(lambda s: s.isin(["0", "-1"]))
+        out["weaver_destnode"] = names.node(dest).where(dest.notna())
+    if "receivedpersons" in log:
+        out["weaver_receivedpersons"] = log["receivedpersons"].astype("string")
+    if "logid" in log:
+        out["weaver_logid"] = _ids(log["logid"])
+    out[SOURCE_ROW] = label + " row " + log[SOURCE_ROW].astype("string")
+
+    _apply_mapping_columns(out, log, mapping, log_path, columns_used, notes)
+
+    archive, archive_note = _archive_events(out, log, case, code, node_id, order_time, names,
+                                            tables, labels, label)
+    notes.append(archive_note)
+    if len(archive):
+        out = pd.concat([out, archive], ignore_index=True)
+
+    if missing:
+        notes.append("companion tables not found: " + ", ".join(missing))
+    aside = aside.assign(source_row=label + " row " + aside["source_row"].astype("string"))
+    return RawEvents(frame=out, source_file=str(log_path), format="weaver",
+                     rows_read=n + len(aside) + len(archive),
+                     set_aside=set_aside_rows(aside.to_dict("records")),
+                     columns_used=columns_used, notes=notes, outcomes_canonical=True)
+
+
+# --- files -----------------------------------------------------------------------------------
+
+def _locate(path: Path) -> tuple[Path, dict[str, Path]]:
+    """The request log and the companion tables beside it (names compared case-insensitively)."""
+    if path.is_dir():
+        logs = sorted(p for p in path.iterdir() if p.is_file() and _LOG_NAME.match(p.name))
+        if not logs:
+            raise SourceError("no workflow_requestlog.csv in the folder (the Weaver request "
+                              "log export)", file=str(path))
+        exact = [p for p in logs if p.stem.lower() == LOG_TABLE]
+        if len(exact) == 1:
+            log_path = exact[0]
+        elif len(logs) == 1:
+            log_path = logs[0]
+        else:
+            raise SourceError("more than one request log in the folder ("
+                              + ", ".join(p.name for p in logs) + "); import one file, or "
+                              "keep one per folder", file=str(path))
+        folder = path
+    else:
+        log_path, folder = path, path.parent
+    companions: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        stem = p.stem.lower()
+        if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES and stem in COMPANIONS:
+            if stem in companions:
+                raise SourceError(f"two files for table {stem}: {companions[stem].name} and "
+                                  f"{p.name}", file=str(folder))
+            companions[stem] = p
+    return log_path, companions
+
+
+def _lower_headers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    lowered = {c: (c if c == SOURCE_ROW else c.strip().lower()) for c in frame.columns}
+    seen: dict[str, str] = {}
+    for original, low in lowered.items():
+        if low in seen:
+            raise SourceError(f"columns {seen[low]!r} and {original!r} differ only in case",
+                              file=str(path), row=1, column=original)
+        seen[low] = original
+    return frame.rename(columns=lowered)
+
+
+def _require(frame: pd.DataFrame, table: str, path: Path) -> None:
+    missing = [c.upper() for c in _REQUIRED[table] if c not in frame]
+    if missing:
+        found = [c.upper() for c in frame.columns if c != SOURCE_ROW]
+        raise ColumnGuessError(f"{path.name} is not a Weaver {table} export: column(s) "
+                               f"{', '.join(missing)} missing; found {found}",
+                               file=str(path), row=1, column=missing[0])
+
+
+def _read_companion(path: Path, table: str) -> tuple[pd.DataFrame, int]:
+    # Companions are detected on their own: an export mixes encodings (GBK from Excel, UTF-8
+    # with BOM from a database client), so the log's declared encoding is not applied here.
+    frame, aside, _ = read_table(path, Mapping())
+    frame = _lower_headers(frame, path)
+    _require(frame, table, path)
+    return frame, len(aside)
+
+
+# --- values ----------------------------------------------------------------------------------
+
+def _ids(values: pd.Series) -> pd.Series:
+    """Database ids as text: trimmed, without the ``.0`` a spreadsheet adds, empty = missing."""
+    s = values.astype("string").str.strip().str.replace(r"\.0+$", "", regex=True)
+    return s.mask(s.eq(""))
+
+
+def clean_remark(values: pd.Series) -> pd.Series:
+    """Plain text of Weaver's HTML sign opinions (REMARK): tags and entities removed.
+
+    ``<p>同意</p>`` → ``同意``; ``<br>``, ``&lt;br&gt;`` and paragraph ends become line
+    breaks; images (handwritten signatures) vanish; a trailing "来自iPhone客户端" line that
+    mobile clients append is dropped. Empty results are missing values.
+    """
+    s = values.astype("string")
+    for _ in range(2):  # the second pass handles markup that was stored escaped (&lt;br&gt;)
+        s = s.str.replace(_HTML_BLOCK, "", regex=True)
+        s = s.str.replace(_HTML_BREAK, "\n", regex=True)
+        s = s.str.replace(_HTML_TAG, "", regex=True)
+        s = s.map(html.unescape, na_action="ignore").astype("string")
+    s = s.str.replace("\xa0", " ", regex=False).str.replace("\u3000", " ", regex=False)
+    s = s.str.replace(r"[ \t\r\f\v]+", " ", regex=True)
+    s = s.str.replace(r" *\n *", "\n", regex=True).str.replace(r"\n{2,}", "\n", regex=True)
+    s = s.str.strip().str.replace(_CLIENT_SIGNATURE, "", regex=True).str.strip()
+    return s.mask(s.eq(""))
+
+
+class _Names:
+    """Id → name lookups from the companion tables that are present."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame]) -> None:
+        nodes = tables.get("workflow_nodebase")
+        self.has_nodes = nodes is not None
+        self.node_names = _lookup(nodes, "id", "nodename")
+        self.start_nodes = _flag(nodes, "isstart")
+        self.end_nodes = _flag(nodes, "isend")
+        people = tables.get("hrmresource")
+        self.has_people = people is not None
+        self.person_names = _lookup(people, "id", "lastname")
+        self.person_depts = _lookup(people, "id", "departmentid", ids=True)
+        depts = tables.get("hrmdepartment")
+        self.has_depts = depts is not None
+        self.dept_names = _lookup(depts, "id", "departmentname")
+        self.workflow_names = _lookup(tables.get("workflow_base"), "id", "workflowname")
+
+    def node(self, ids: pd.Series) -> pd.Series:
+        return ids.map(self.node_names).astype("string").fillna("节点" + ids)
+
+    def unknown_nodes(self, ids: pd.Series) -> list[str]:
+        return sorted(set(ids.dropna()) - set(self.node_names))
+
+    def person(self, ids: pd.Series) -> pd.Series:
+        return ids.map(self.person_names).astype("string").fillna(ids)
+
+    def unknown_people(self, ids: pd.Series) -> list[str]:
+        return sorted(set(ids.dropna()) - set(self.person_names))
+
+    def person_dept(self, ids: pd.Series) -> pd.Series:
+        return ids.map(self.person_depts).astype("string")
+
+    def dept(self, ids: pd.Series) -> pd.Series:
+        return ids.map(self.dept_names).astype("string").fillna(ids)
+
+
+def _lookup(table: pd.DataFrame | None, key: str, value: str, ids: bool = False) -> dict:
+    if table is None or value not in table:
+        return {}
+    keys, values = _ids(table[key]), table[value].astype("string").str.strip()
+    if ids:
+        values = _ids(values)
+    pairs = pd.DataFrame({"k": keys, "v": values}).dropna().drop_duplicates("k")
+    return dict(zip(pairs["k"], pairs["v"]))
+
+
+def _flag(table: pd.DataFrame | None, column: str) -> dict[str, bool] | None:
+    if table is None or column not in table:
+        return None
+    return dict(zip(_ids(table["id"]), table[column].astype("string").str.strip().eq("1")))
+
+
+# --- outcomes --------------------------------------------------------------------------------
+
+def _outcomes(code: pd.Series, case: pd.Series, node: pd.Series, order_time: pd.Series,
+              names: _Names, mapping: Mapping) -> tuple[pd.Series, str]:
+    """Canonical outcome per row; codes not in the table stay raw (→ unknown_outcome)."""
+    table = {c: outcome for c, (_, outcome) in LOGTYPE_OUTCOMES.items()}
+    table.update(mapping.outcomes)  # a mapping's [outcomes] "x" = "…" adds or overrides codes
+    outcome = code.map(table).astype("string")
+    if "2" not in mapping.outcomes:
+        at_start = _at_start_node(code, case, node, order_time, names)
+        outcome = outcome.mask((code == "2") & ~at_start, "approve")
+    unknown = code[outcome.isna() & code.notna()]
+    outcome = outcome.fillna(code)  # raw code: the normaliser sets it aside as unknown_outcome
+    counts = code.value_counts()
+    shown = ", ".join(f"{c} {LOGTYPE_OUTCOMES[c][0]}→{table[c]} ×{counts[c]}"
+                      for c in sorted(counts.index) if c in LOGTYPE_OUTCOMES)
+    note = ("LOGTYPE codes mapped with the Weaver table: " + shown + "; 提交 (2) counts as "
+            "submit at the start node and as approve at other (processing) nodes")
+    if len(unknown):
+        note += ("; codes not in the table are set aside as unknown_outcome: "
+                 + ", ".join(f"{c!r} ×{k}" for c, k in unknown.value_counts().items())
+                 + " (map them with [outcomes] \"code\" = \"outcome\")")
+    extra = sorted(set(mapping.outcomes) & set(counts.index))
+    if extra:
+        note += "; codes mapped by the mapping: " + ", ".join(
+            f"{c}→{mapping.outcomes[c]}" for c in extra)
+    return outcome, note
+
+
+def _at_start_node(code: pd.Series, case: pd.Series, node: pd.Series, order_time: pd.Series,
+                   names: _Names) -> pd.Series:
+    """True where the row's node is the request's start node.
+
+    workflow_nodebase.ISSTART says so when present; otherwise (or for nodes it lacks) the
+    start node is the node of the request's first 提交.
+    """
+    known = pd.Series(pd.NA, index=node.index, dtype="boolean")
+    if names.start_nodes is not None:
+        known = node.map(names.start_nodes).astype("boolean")
+    first = pd.DataFrame({"case": case, "node": node, "t": order_time,
+                          "pos": np.arange(len(node))})[code.eq("2").fillna(False).to_numpy()]
+    first = first.sort_values(["t", "pos"], na_position="last").drop_duplicates("case")
+    start_of_case = dict(zip(first["case"], first["node"]))
+    guessed = node.eq(case.map(start_of_case)).fillna(False)
+    return known.fillna(guessed).astype(bool)
+
+
+# --- arrivals --------------------------------------------------------------------------------
+
+def _arrivals(operators: pd.DataFrame, case: pd.Series, node: pd.Series, person: pd.Series,
+              order_time: pd.Series) -> tuple[pd.Series, int]:
+    """The latest RECEIVEDATE + RECEIVETIME of the same (request, node, person) at or before
+    each action, as text (the import time zone then applies)."""
+    received = (combine_date_time(operators["receivedate"], operators["receivetime"])
+                if "receivetime" in operators else operators["receivedate"])
+    received = pd.Series(received, index=operators.index, dtype="string")
+    recv_time, _ = parse_times(received.reset_index(drop=True), "UTC")
+    right = pd.DataFrame({
+        "key": (_ids(operators["requestid"]) + "|" + _ids(operators["nodeid"]) + "|"
+                + _ids(operators["userid"])).astype(object).to_numpy(),
+        "t_recv": recv_time.to_numpy(), "received": received.astype(object).to_numpy(),
+    }).dropna(subset=["key", "t_recv"]).sort_values("t_recv", kind="stable")
+    left = pd.DataFrame({
+        "key": (case + "|" + node + "|" + person).astype(object).to_numpy(),
+        "t": order_time.to_numpy(), "pos": np.arange(len(case)),
+    }).dropna(subset=["key", "t"]).sort_values("t", kind="stable")
+    out = pd.Series(pd.NA, index=case.index, dtype="string")
+    if left.empty or right.empty:
+        return out, 0
+    matched = pd.merge_asof(left, right, left_on="t", right_on="t_recv", by="key",
+                            direction="backward").dropna(subset=["received"])
+    out.iloc[matched["pos"].to_numpy()] = matched["received"].to_numpy()
+    return out, len(matched)
+
+
+# --- case attributes -------------------------------------------------------------------------
+
+def _case_attributes(out: pd.DataFrame, log: pd.DataFrame, case: pd.Series, names: _Names,
+                     tables: dict[str, pd.DataFrame], columns_used: dict[str, str]) -> None:
+    requests = tables.get("workflow_requestbase")
+    if requests is not None:
+        requests = requests.assign(_rid=_ids(requests["requestid"])).dropna(subset=["_rid"])
+        requests = requests.drop_duplicates("_rid").set_index("_rid")
+
+    workflow = _ids(log["workflowid"]) if "workflowid" in log else \
+        pd.Series(pd.NA, index=log.index, dtype="string")
+    if requests is not None and "workflowid" in requests:
+        workflow = workflow.fillna(case.map(_ids(requests["workflowid"])).astype("string"))
+    if workflow.notna().any():
+        out[C.process_type] = workflow.map(names.workflow_names).astype("string").fillna(
+            "工作流" + workflow)
+        columns_used[C.process_type] = ("WORKFLOWID → workflow_base.WORKFLOWNAME"
+                                        if names.workflow_names else "WORKFLOWID (as 工作流<id>)")
+    if requests is None:
+        return
+    if "requestname" in requests:
+        out[C.title] = case.map(requests["requestname"].astype("string")).astype("string")
+        columns_used[C.title] = "workflow_requestbase.REQUESTNAME"
+    if "creater" in requests:
+        creator = case.map(_ids(requests["creater"])).astype("string")
+        out[C.applicant] = names.person(creator)
+        columns_used[C.applicant] = "workflow_requestbase.CREATER" + (
+            " → HrmResource.LASTNAME" if names.has_people else "")
+        creator_dept = names.person_dept(creator)
+        if creator_dept.notna().any():
+            out[C.applicant_dept] = names.dept(creator_dept)
+            columns_used[C.applicant_dept] = "CREATER → HrmResource.DEPARTMENTID" + (
+                " → HrmDepartment.DEPARTMENTNAME" if names.has_depts else "")
+    if "requestlevel" in requests:
+        level = case.map(_ids(requests["requestlevel"])).astype("string")
+        out[C.urgency] = level.map(REQUEST_LEVELS).astype("string").fillna(level)
+        columns_used[C.urgency] = "workflow_requestbase.REQUESTLEVEL (0 正常, 1 重要, 2 紧急)"
+
+
+def _apply_mapping_columns(out: pd.DataFrame, log: pd.DataFrame, mapping: Mapping, path: Path,
+                           columns_used: dict[str, str], notes: list[str]) -> None:
+    """A mapping's [columns] name request-log columns to use instead (e.g. comment = "REMARK1");
+    a comment column is still cleaned of HTML."""
+    for canon, sources in mapping.columns.items():
+        if canon not in SOURCE_FIELDS:
+            continue
+        lowered = [s.strip().lower() for s in sources]
+        missing = [s for s, low in zip(sources, lowered) if low not in log]
+        if missing:
+            found = [c for c in log.columns if c != SOURCE_ROW]
+            raise ColumnGuessError(f"the mapping names column(s) {missing} for {canon}, but "
+                                   f"{path.name} has: {found}", file=str(path), column=missing[0])
+        values = (combine_date_time(log[lowered[0]], log[lowered[1]]) if len(lowered) == 2
+                  else log[lowered[0]])
+        out[canon] = pd.Series(values, index=log.index, dtype="string")
+        if canon == C.comment:
+            out[canon] = clean_remark(out[canon])
+        columns_used[canon] = " + ".join(sources) + " (mapping)"
+        notes.append(f"{canon} taken from {' + '.join(sources)} as the mapping says")
+
+
+# --- archive events --------------------------------------------------------------------------
+
+def _archive_events(out: pd.DataFrame, log: pd.DataFrame, case: pd.Series, code: pd.Series,
+                    node: pd.Series, order_time: pd.Series, names: _Names,
+                    tables: dict[str, pd.DataFrame], labels: dict[str, str],
+                    log_label: str) -> tuple[pd.DataFrame, str]:
+    """One `archive` event per request the export shows as finished at its archive node.
+
+    Weaver writes no request-log row when a request reaches the archive node (归档): the last
+    approver's row only points there through DESTNODEID. Without an event the request would
+    count as open. Finished = workflow_requestbase.CURRENTNODETYPE is 3 (归档), else (no
+    requestbase) the last moving action's DESTNODEID is a workflow_nodebase ISEND node.
+    Requests already ended by 强制归档 (e) or 删除 (5) get nothing added.
+    """
+    dest = _ids(log["destnodeid"]) if "destnodeid" in log else \
+        pd.Series(pd.NA, index=log.index, dtype="string")
+    moving = pd.DataFrame({"case": case, "code": code, "dest": dest, "t": order_time,
+                           "pos": np.arange(len(case))})
+    moving = moving[code.isin(_MOVING).fillna(False).to_numpy() & order_time.notna().to_numpy()]
+    last = moving.sort_values(["t", "pos"]).drop_duplicates("case", keep="last").set_index("case")
+
+    requests = tables.get("workflow_requestbase")
+    end_nodes = {k for k, v in (names.end_nodes or {}).items() if v}
+    if requests is not None and "currentnodetype" in requests:
+        requests = requests.assign(_rid=_ids(requests["requestid"])).drop_duplicates("_rid")
+        finished = requests[_ids(requests["currentnodetype"]).eq("3").fillna(False)]
+        finished = finished[finished["_rid"].isin(set(case.dropna()))].set_index("_rid")
+        basis, from_requests = "workflow_requestbase CURRENTNODETYPE = 3", True
+    elif end_nodes:
+        finished_ids = last.index[last["dest"].isin(end_nodes).fillna(False)]
+        finished = pd.DataFrame(index=finished_ids)
+        basis = "workflow_nodebase: the last action's DESTNODEID is an ISEND node"
+        from_requests = False
+    else:
+        return pd.DataFrame(), (
+            "finished requests cannot be told from open ones: Weaver writes no log row at the "
+            "archive node; add workflow_requestbase.csv (CURRENTNODETYPE) or "
+            "workflow_nodebase.csv (ISEND). Until then only requests ended by 强制归档 or "
+            "删除 count as finished")
+
+    finished = finished[~finished.index.isin(last.index[last["code"].isin(_TERMINAL_CODES)])]
+    ids = pd.Index(finished.index, dtype="string")
+    moved = last.reindex(ids)
+    has_move = moved["pos"].notna()
+    pos = moved["pos"].fillna(-1).astype("int64").to_numpy()
+    acted = pd.Series(out[C.acted_at].to_numpy()[pos], index=ids, dtype="string").where(has_move)
+    if "lastoperatedate" in finished:  # no dated move in the log: the request's last operation
+        fallback = pd.Series(combine_date_time(finished["lastoperatedate"],
+                                               finished.get("lastoperatetime",
+                                                            pd.Series(pd.NA, index=ids))),
+                             index=ids, dtype="string")
+        acted = acted.fillna(fallback)
+    node_id = (_ids(finished["currentnodeid"]).reindex(ids) if "currentnodeid" in finished
+               else pd.Series(pd.NA, index=ids, dtype="string"))
+    node_id = node_id.fillna(moved["dest"].astype("string"))
+    if from_requests:
+        source = labels["workflow_requestbase"] + " row " + finished[SOURCE_ROW].astype("string")
+    else:
+        source = (log_label + " row " + pd.Series(log[SOURCE_ROW].to_numpy()[pos], index=ids,
+                                                  dtype="string")
+                  + " (DESTNODEID " + moved["dest"].astype("string") + " is an end node)")
+    events = pd.DataFrame({
+        C.case_id: ids, C.node: names.node(node_id).fillna("归档"), C.outcome: "archive",
+        C.acted_at: acted, "weaver_nodeid": node_id, SOURCE_ROW: source.reindex(ids),
+    }, index=ids)
+    first_row = out.drop_duplicates(C.case_id).set_index(C.case_id)
+    for column in (C.process_type, C.title, C.applicant, C.applicant_dept, C.urgency):
+        if column in first_row:
+            events[column] = first_row[column].reindex(ids)
+    events = events[events[C.acted_at].notna()]  # no time at all: the request stays open
+    events = events.reindex(columns=out.columns).reset_index(drop=True).astype("string")
+    note = (f"{len(events):,} archive events added ({basis}), at the time of the action that "
+            "moved the request to its archive node: Weaver writes no log row there; they are "
+            "counted in rows read and their source_row names the record")
+    return events, note

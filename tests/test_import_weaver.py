@@ -1,0 +1,299 @@
+"""Weaver (泛微) e-cology workflow-table exports, end to end through `officemine.import_log`.
+
+The fixture export (tests/data/weaver, written by make_fixtures.py there) holds 8 requests of
+费用报销 and 发文 with returns, 转办, 转发 + 批注, 抄送, 督办, a forced archive, an open
+request, a row with a day-first date and a row with an unknown LOGTYPE.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import officemine
+from officemine import ColumnGuessError, Mapping, SourceError
+from officemine.importing import detect_format
+
+DATA = Path(__file__).parent / "data" / "weaver"
+EXPORT = DATA / "export"
+LOG_ONLY = DATA / "log_only"
+TZ = "Asia/Shanghai"
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz=TZ)
+
+
+def by_row(log) -> pd.DataFrame:
+    return log.to_pandas().set_index("source_row")
+
+
+@pytest.fixture(scope="module")
+def full_log():
+    return officemine.import_log(EXPORT)
+
+
+# Events written as data: source row -> expected canonical values.
+EXPECTED = {
+    "workflow_requestlog row 2": dict(case_id="3001", node="填写报销单", outcome="other",
+                                      resource="张伟", dept="市场部", comment=None,
+                                      arrived_at="2024-03-04 09:12:05",
+                                      acted_at="2024-03-04 09:14:00"),
+    "workflow_requestlog row 3": dict(case_id="3001", node="填写报销单", outcome="submit",
+                                      resource="张伟", dept="市场部",
+                                      comment="申请报销上海出差费用，请审批。",
+                                      arrived_at="2024-03-04 09:12:05",
+                                      acted_at="2024-03-04 09:15:40"),
+    # 提交 at the 出纳付款 processing node passes the request on: approve, not a resubmit
+    "workflow_requestlog row 16": dict(case_id="3001", node="出纳付款", outcome="approve",
+                                       resource="陈静", dept="财务部", comment="已付款",
+                                       arrived_at="2024-03-05 10:30:00",
+                                       acted_at="2024-03-06 16:45:12"),
+    "workflow_requestlog row 13": dict(case_id="3002", node="财务审核", outcome="return",
+                                       resource="李娜", dept="财务部",
+                                       comment="发票抬头有误，请重新开具后提交。",
+                                       arrived_at="2024-03-05 11:20:00",
+                                       acted_at="2024-03-06 09:40:00"),
+    "workflow_requestlog row 19": dict(case_id="3002", node="填写报销单", outcome="resubmit",
+                                       resource="杨磊", dept="研发中心", comment="已重新开具发票",
+                                       arrived_at="2024-03-06 09:40:00",
+                                       acted_at="2024-03-07 15:10:00"),
+    # second round at 部门经理审批: the second receipt, not the first (2024-03-05 09:01:30)
+    "workflow_requestlog row 22": dict(case_id="3002", node="部门经理审批", outcome="approve",
+                                       resource="赵敏", dept="研发中心", comment="同意",
+                                       arrived_at="2024-03-07 15:10:00",
+                                       acted_at="2024-03-08 09:05:00"),
+    # approved from the phone: the "来自iPhone客户端" signature is not part of the opinion
+    "workflow_requestlog row 30": dict(case_id="3002", node="总经理审批", outcome="approve",
+                                       resource="刘洋", dept="总经理办公室", comment="同意",
+                                       arrived_at="2024-03-08 13:30:00",
+                                       acted_at="2024-03-11 10:00:00"),
+    "workflow_requestlog row 21": dict(case_id="3003", node="财务审核", outcome="transfer",
+                                       resource="李娜", dept="财务部",
+                                       comment="本人休假，转黄经理处理",
+                                       arrived_at="2024-03-07 17:30:00",
+                                       acted_at="2024-03-08 09:00:00"),
+    "workflow_requestlog row 25": dict(case_id="3003", node="财务审核", outcome="approve",
+                                       resource="黄涛", dept="财务部", comment="同意 请出纳付款",
+                                       arrived_at="2024-03-08 09:00:00",
+                                       acted_at="2024-03-08 11:15:00"),
+    "workflow_requestlog row 11": dict(case_id="3005", node="部门负责人核稿", outcome="remind",
+                                       resource="吴刚", dept="总经理办公室", comment="请尽快核稿",
+                                       arrived_at=None, acted_at="2024-03-05 16:00:00"),
+    "workflow_requestlog row 15": dict(case_id="3005", node="编号用印", outcome="cc",
+                                       resource="王芳", dept="市场部", comment=None,
+                                       arrived_at="2024-03-06 11:00:00",
+                                       acted_at="2024-03-06 15:30:00"),
+    "workflow_requestlog row 24": dict(case_id="3006", node="部门负责人核稿", outcome="cc",
+                                       resource="周强", dept="行政办公室",
+                                       comment="请研发中心阅知并提意见",
+                                       arrived_at="2024-03-08 09:30:00",
+                                       acted_at="2024-03-08 10:00:00"),
+    # &lt;br&gt; stored escaped inside the HTML becomes a line break
+    "workflow_requestlog row 27": dict(case_id="3006", node="部门负责人核稿", outcome="comment",
+                                       resource="赵敏", dept="研发中心",
+                                       comment="第三条技术评审流程建议补充\n其余无意见",
+                                       arrived_at="2024-03-08 10:00:00",
+                                       acted_at="2024-03-08 14:00:00"),
+    # handwritten-signature image removed
+    "workflow_requestlog row 37": dict(case_id="3006", node="领导签发", outcome="approve",
+                                       resource="吴刚", dept="总经理办公室", comment="同意",
+                                       arrived_at="2024-03-12 11:00:00",
+                                       acted_at="2024-03-13 09:00:00"),
+    # forced archive by the system administrator (id 1, not in HrmResource)
+    "workflow_requestlog row 44": dict(case_id="3007", node="领导签发", outcome="archive",
+                                       resource="1", dept="行政办公室",
+                                       comment="会议取消，强制归档", arrived_at=None,
+                                       acted_at="2024-03-14 17:30:00"),
+    # Weaver logs nothing at the archive node: the event comes from workflow_requestbase
+    "workflow_requestbase row 2": dict(case_id="3001", node="归档", outcome="archive",
+                                       resource=None, dept=None, comment=None, arrived_at=None,
+                                       acted_at="2024-03-06 16:45:12"),
+}
+
+
+@pytest.mark.parametrize("row", sorted(EXPECTED))
+def test_folder_import_gives_the_expected_events(full_log, row):
+    event = by_row(full_log).loc[row]
+    for column, expected in EXPECTED[row].items():
+        value = event[column]
+        if expected is None:
+            assert pd.isna(value), (row, column, value)
+        elif column in ("arrived_at", "acted_at"):
+            assert value == ts(expected), (row, column, value)
+        else:
+            assert value == expected, (row, column, value)
+    assert (event["arrival_source"] == "recorded") == (EXPECTED[row]["arrived_at"] is not None)
+
+
+def test_accounting_cases_and_set_aside_rows(full_log):
+    report = full_log.report
+    # 43 log rows + 6 archive events derived from workflow_requestbase
+    assert report.rows_read == 49
+    assert report.rows_accepted == 47 and report.rows_set_aside == 2 and report.balanced
+    assert full_log.n_events == 47
+    assert report.cases == 8
+    assert report.open_cases == 1                    # 3004, waiting at 财务审核
+    assert report.set_aside_by_reason == {"unparseable_time": 1, "unknown_outcome": 1}
+    aside = full_log.set_aside.set_index("source_row")
+    assert aside.loc["workflow_requestlog row 39", "reason"] == "unparseable_time"
+    assert aside.loc["workflow_requestlog row 39", "detail"] == "2024-13-03 11:00:00"
+    assert aside.loc["workflow_requestlog row 40", "reason"] == "unknown_outcome"
+    assert aside.loc["workflow_requestlog row 40", "detail"] == "x"
+    assert report.unknown_outcome_words == {"x": 1}
+    assert report.format == "weaver"
+    assert report.outcome_counts["archive"] == 7    # 6 derived + 1 强制归档
+    assert report.outcome_counts["resubmit"] == 2   # 3002 and 3006, after their returns
+
+
+def test_cases_end_right_and_carry_their_attributes(full_log):
+    df = full_log.to_pandas()
+    last = df.groupby("case_id")["outcome"].last()
+    assert last["3004"] == "approve"                                 # open
+    assert (last.drop("3004") == "archive").all()
+    assert (df.groupby("case_id")["outcome"].apply(lambda s: (s == "archive").sum()) <= 1).all()
+    attrs = df.drop_duplicates("case_id").set_index("case_id")
+    assert attrs.loc["3005", "process_type"] == "发文"
+    assert attrs.loc["3005", "title"] == "关于开展2024年度安全生产检查的通知"
+    assert attrs.loc["3005", "applicant"] == "孙丽"
+    assert attrs.loc["3005", "applicant_dept"] == "行政办公室"
+    assert attrs.loc["3005", "urgency"] == "紧急"
+    assert attrs.loc["3002", "urgency"] == "重要"
+    assert attrs.loc["3001", "process_type"] == "费用报销"
+    # 3002 in order: submit, approve, return, resubmit, approve ×4, archive
+    assert df[df.case_id == "3002"]["outcome"].tolist() == [
+        "submit", "approve", "return", "resubmit", "approve", "approve", "approve", "approve",
+        "archive"]
+
+
+def test_import_report_says_what_it_assumed(full_log):
+    notes = " | ".join(full_log.report.notes)
+    assert "workflow_currentoperator" in notes and "40 of 43" in notes
+    assert "6 archive events added" in notes
+    assert "HrmResourceManager" in notes                 # the admin id 1 is explained
+    used = full_log.report.columns_used
+    assert used["acted_at"] == "OPERATEDATE + OPERATETIME"
+    assert used["arrived_at"] == "workflow_currentoperator.RECEIVEDATE + RECEIVETIME"
+    assert used["node"] == "NODEID → workflow_nodebase.NODENAME"
+
+
+def test_single_file_uses_the_companions_beside_it(full_log):
+    log = officemine.import_log(EXPORT / "workflow_requestlog.csv")
+    a, b = log.to_pandas(), full_log.to_pandas()
+    pd.testing.assert_frame_equal(a.drop(columns="source_file"), b.drop(columns="source_file"))
+    assert log.report.rows_read == full_log.report.rows_read
+
+
+def test_without_companions_ids_stand_for_names_and_arrivals_are_inferred():
+    log = officemine.import_log(LOG_ONLY)
+    report = log.report
+    assert report.rows_read == 43 and report.rows_accepted == 41 and report.balanced
+    assert report.arrivals_recorded == 0
+    notes = " | ".join(report.notes)
+    assert "no workflow_currentoperator" in notes
+    assert "节点<NODEID>" in notes
+    assert "finished requests cannot be told from open ones" in notes
+    assert report.open_cases == 7                   # only the forced archive looks finished
+    df = by_row(log)
+    zm = df.loc["workflow_requestlog row 27"]
+    assert (zm["node"], zm["resource"], zm["dept"]) == ("节点1022", "207", "14")
+    assert zm["process_type"] == "工作流102"
+    # 转发 (cc) does not move the request: the wait starts at the submit before it
+    assert zm["arrival_source"] == "inferred" and zm["wait_start"] == ts("2024-03-08 09:30:00")
+    submit = df.loc["workflow_requestlog row 3"]   # inferred from the draft save before it
+    assert submit["outcome"] == "submit" and submit["wait_start"] == ts("2024-03-04 09:14:00")
+    # the start node is found without workflow_nodebase: 提交 elsewhere is still approve
+    assert df.loc["workflow_requestlog row 16", "outcome"] == "approve"
+    assert df.loc["workflow_requestlog row 19", "outcome"] == "resubmit"
+
+
+def test_nodebase_alone_marks_requests_that_reached_an_end_node(tmp_path):
+    for name in ("workflow_requestlog.csv", "workflow_nodebase.csv"):
+        shutil.copy(EXPORT / name, tmp_path / name)
+    log = officemine.import_log(tmp_path)
+    assert log.report.rows_read == 49 and log.report.open_cases == 1
+    archive = by_row(log).loc["workflow_requestlog row 16 (DESTNODEID 1016 is an end node)"]
+    assert (archive["case_id"], archive["node"], archive["outcome"]) == ("3001", "归档", "archive")
+    assert archive["acted_at"] == ts("2024-03-06 16:45:12")
+
+
+def test_utf8_bom_export_with_lower_case_headers_reads_the_same(tmp_path, full_log):
+    for path in EXPORT.iterdir():
+        shutil.copy(path, tmp_path / path.name.lower())
+    text = (EXPORT / "workflow_requestlog.csv").read_bytes().decode("gbk")
+    header, rest = text.split("\r\n", 1)
+    (tmp_path / "workflow_requestlog.csv").write_bytes(
+        (header.lower() + "\r\n" + rest).encode("utf-8-sig"))
+    log = officemine.import_log(tmp_path)
+    cols = ["case_id", "node", "outcome", "resource", "dept", "acted_at", "arrived_at",
+            "comment", "title"]
+    pd.testing.assert_frame_equal(log.to_pandas()[cols], full_log.to_pandas()[cols])
+    assert "utf-8-sig" in log.report.notes[0]
+
+
+def test_a_mapping_can_give_unknown_codes_an_outcome():
+    mapping = Mapping.from_dict({"outcomes": {"x": "auto_approve"}})
+    log = officemine.import_log(EXPORT, mapping=mapping)
+    assert log.report.set_aside_by_reason == {"unparseable_time": 1}
+    event = by_row(log).loc["workflow_requestlog row 40"]
+    assert (event["outcome"], event["resource"]) == ("auto_approve", "李娜")
+
+
+def test_auto_detection_picks_weaver():
+    assert detect_format(EXPORT) == "weaver"
+    assert detect_format(EXPORT / "workflow_requestlog.csv") == "weaver"
+    assert detect_format(LOG_ONLY) == "weaver"
+
+
+def test_parquet_round_trip(full_log, tmp_path):
+    path = full_log.write(tmp_path / "x.parquet")
+    back = officemine.read_log(path)
+    a, b = back.to_pandas(), full_log.to_pandas()
+    assert back.n_events == 47
+    pd.testing.assert_frame_equal(a[["case_id", "node", "outcome", "resource", "acted_at",
+                                     "arrived_at", "comment"]],
+                                  b[["case_id", "node", "outcome", "resource", "acted_at",
+                                     "arrived_at", "comment"]])
+    assert back.report.rows_read == 49 and back.report.open_cases == 1
+    assert (tmp_path / "x.set_aside.csv").exists()
+
+
+def test_folder_without_a_request_log_is_refused(tmp_path):
+    shutil.copy(EXPORT / "workflow_nodebase.csv", tmp_path / "workflow_nodebase.csv")
+    (tmp_path / "workflow_requestlogatinfo.csv").write_text("ID,REQUESTID\n1,3001\n")
+    with pytest.raises(SourceError, match="no workflow_requestlog.csv"):
+        officemine.import_log(tmp_path, format="weaver")
+
+
+def test_request_log_without_logtype_names_the_missing_column(tmp_path):
+    text = (EXPORT / "workflow_requestlog.csv").read_bytes().decode("gbk")
+    (tmp_path / "workflow_requestlog.csv").write_text(text.replace("LOGTYPE", "LOG_TYPE", 1),
+                                                      encoding="utf-8")
+    with pytest.raises(ColumnGuessError, match="LOGTYPE") as info:
+        officemine.import_log(tmp_path)
+    assert info.value.column == "LOGTYPE"
+
+
+def test_a_mapping_can_name_the_opinion_column(tmp_path):
+    # Oracle systems upgraded from old versions kept the opinion as REMARK1 beside a new REMARK
+    text = (EXPORT / "workflow_requestlog.csv").read_bytes().decode("gbk")
+    (tmp_path / "workflow_requestlog.csv").write_bytes(
+        text.replace(",REMARK,", ",REMARK1,", 1).encode("gbk"))
+    assert officemine.import_log(tmp_path).to_pandas()["comment"].isna().all()
+    log = officemine.import_log(tmp_path, mapping=Mapping.from_dict(
+        {"columns": {"comment": "REMARK1"}}))
+    assert by_row(log).loc["workflow_requestlog row 30", "comment"] == "同意"
+    assert log.report.columns_used["comment"] == "REMARK1 (mapping)"
+
+
+def test_a_broken_log_line_is_set_aside_with_its_row_number(tmp_path):
+    text = (EXPORT / "workflow_requestlog.csv").read_bytes().decode("gbk")
+    broken = text + "3009,101,1011,2,2024-03-15,09:00:00,201,<p>申请</p>\r\n"   # cut short
+    (tmp_path / "workflow_requestlog.csv").write_bytes(broken.encode("gbk"))
+    log = officemine.import_log(tmp_path)
+    assert log.report.rows_read == 44 and log.report.balanced
+    aside = log.set_aside.set_index("source_row")
+    assert aside.loc["workflow_requestlog row 45", "reason"] == "malformed_record"
