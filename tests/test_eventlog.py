@@ -55,3 +55,12 @@ def test_read_log_refuses_files_that_are_not_officemine_logs(tmp_path):
         officemine.read_log(text)
     with pytest.raises(LogFormatError, match="no such log"):
         officemine.read_log(tmp_path / "missing.parquet")
+
+
+def test_pending_items_round_trip_and_stay_out_of_pm4py(tmp_path):
+    rows = CN_ROWS + [["R2", "用印申请", "归档", "", "", "2025/3/10", "11:30", "", "", "", ""]]
+    log = officemine.import_log(write_csv(tmp_path / "p.csv", CN_HEADER, rows))
+    back = officemine.read_log(log.write(tmp_path / "p.parquet"))
+    df = back.to_pandas()
+    assert df.pending.sum() == 1 and df[df.pending].acted_at.isna().all()
+    assert len(back.to_pm4py()) == len(df) - 1

@@ -77,3 +77,21 @@ def test_no_outcome_column_warns_and_uses_other():
     events, report, _ = build_log(RawEvents(frame, "t.csv", "csv", 1))
     assert events.outcome.tolist() == ["other"]
     assert any("no outcome column" in w for w in report.warnings)
+
+
+def test_arrival_without_action_is_a_pending_item_not_an_error():
+    frame = pd.DataFrame({
+        "case_id": ["c", "c", "c", "k"],
+        "node": ["发起", "部门审核", "财务初审", "发起"],
+        "outcome": ["提交", "同意", None, None],
+        "arrived_at": [None, "2025-03-03 09:00", "2025-03-04 09:00", None],
+        "acted_at": ["2025-03-03 09:00", "2025-03-04 09:00", None, None],
+    })
+    events, report, aside = build_log(RawEvents(frame, "t.csv", "csv", 4))
+    assert aside.reason.tolist() == ["missing_time"]      # k: neither time
+    assert events.pending.tolist() == [False, False, True]
+    pending = events.iloc[2]
+    assert pd.isna(pending.acted_at) and pd.isna(pending.outcome) and pending.seq == 2
+    assert pending.wait_start == pd.Timestamp("2025-03-04 09:00", tz=TZ)
+    assert report.pending_items == 1 and report.open_cases == 1
+    assert any("pending" in n for n in report.notes)

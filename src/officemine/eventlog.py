@@ -80,13 +80,15 @@ class EventLog:
         """A pm4py-formatted DataFrame (case:concept:name, concept:name, time:timestamp, …).
 
         activity: ``"node"`` (the approval step) or ``"node_outcome"`` (e.g. 财务初审:return),
-        which keeps returns visible to pm4py's miners.
+        which keeps returns visible to pm4py's miners. Pending items (no action yet) are
+        left out.
         """
         import pm4py
 
         if activity not in ("node", "node_outcome"):
             raise ValueError(f"activity must be 'node' or 'node_outcome', not {activity!r}")
         df = self.to_pandas()
+        df = df[~df[C.pending]].copy()          # pending items have no action time yet
         df["activity"] = df[C.node] if activity == "node" else df[C.node] + ":" + df[C.outcome]
         df["org:resource"] = df[C.resource]
         df["org:group"] = df[C.dept]

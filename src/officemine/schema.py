@@ -39,7 +39,8 @@ class EventLogColumns:
     resource: str = "resource"
     dept: str = "dept"
     arrived_at: str = "arrived_at"          # recorded arrival; null when the source has none
-    acted_at: str = "acted_at"
+    acted_at: str = "acted_at"              # null only for pending items
+    pending: str = "pending"                # True: arrived, not yet acted on at export
     comment: str = "comment"
     # derived by the importer
     seq: str = "seq"                        # 0-based position of the event within its case
@@ -72,7 +73,7 @@ CASE_ATTRIBUTES: tuple[str, ...] = (
 #: Column order of a stored log; extra source columns follow these.
 CANONICAL_ORDER: tuple[str, ...] = (
     C.case_id, C.seq, C.node, C.outcome, C.resource, C.dept, C.arrived_at, C.acted_at,
-    C.wait_start, C.arrival_source, C.comment, *CASE_ATTRIBUTES, C.source_file, C.source_row,
+    C.pending, C.wait_start, C.arrival_source, C.comment, *CASE_ATTRIBUTES, C.source_file, C.source_row,
 )
 assert set(CANONICAL_ORDER) == {f.default for f in fields(EventLogColumns)}
 

@@ -721,6 +721,7 @@ def _canonical(raw: pd.DataFrame, source_file: str) -> pd.DataFrame:
     df = df.sort_values([C.case_id, C.acted_at], kind="stable").reset_index(drop=True)
     df[C.seq] = df.groupby(C.case_id, sort=False).cumcount().astype("int32")
     df[C.wait_start] = df[C.arrived_at]
+    df[C.pending] = False
     df[C.arrival_source] = pd.array(["recorded"] * len(df), dtype="string")
     df[C.source_file] = source_file
     for column in (C.case_id, C.node, C.outcome, C.resource, C.dept, C.comment, C.process_type,

@@ -81,7 +81,7 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
     # --- outcomes ---------------------------------------------------------------------------
     unknown_words: dict[str, int] = {}
     if C.outcome not in df:
-        df[C.outcome] = "other"
+        df[C.outcome] = pd.Series("other", index=df.index, dtype="string")
         warnings.append("the source has no outcome column: every event's outcome is 'other'; "
                         "map one with [columns] outcome = … or derive it with [[label_rules]]")
     else:
@@ -97,15 +97,12 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
         if unknown.any():
             unknown_words = words[unknown & reasons.isna()].value_counts().head(50).to_dict()
         set_aside(unknown, "unknown_outcome", C.outcome, words)
-        if empty.any():
-            notes.append(f"{int(empty.sum()):,} rows have no outcome value; taken as 'other'")
-        df[C.outcome] = mapped.fillna("other").astype("string")
+        df[C.outcome] = mapped.astype("string")
 
     # --- times ------------------------------------------------------------------------------
     if C.acted_at not in df:
         df[C.acted_at] = pd.NA
     acted, acted_bad = parse_times(df[C.acted_at], tz)
-    set_aside(acted.isna() & ~acted_bad, "missing_time", C.acted_at, "")
     set_aside(acted_bad, "unparseable_time", C.acted_at, lambda m: df.loc[m, C.acted_at])
     if C.arrived_at in df:
         arrived, arrived_bad = parse_times(df[C.arrived_at], tz)
@@ -115,7 +112,20 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
                   lambda m: arrived[m].astype("string") + " > " + acted[m].astype("string"))
     else:
         arrived = pd.Series(pd.NaT, index=df.index, dtype=acted.dtype)
+    # An arrival without an action is a work item still pending at export: its wait so far
+    # is right-censored data, not an error. Neither time at all is an error.
+    pending = acted.isna() & ~acted_bad & arrived.notna()
+    set_aside(acted.isna() & ~acted_bad & ~pending, "missing_time", C.acted_at, "")
     df[C.acted_at], df[C.arrived_at] = acted, arrived
+    df[C.pending] = pending.to_numpy()
+    no_outcome = df[C.outcome].isna() & ~pending & reasons.isna()
+    if no_outcome.any():
+        notes.append(f"{int(no_outcome.sum()):,} rows have no outcome value; taken as 'other'")
+    df.loc[no_outcome, C.outcome] = "other"
+    if pending.any() and reasons[pending].isna().any():
+        notes.append(f"{int((pending & reasons.isna()).sum()):,} work items were still pending "
+                     "at export (arrived, not yet acted on): kept as pending rows, their waits "
+                     "are right-censored")
     naive_note = _timezone_note(raw, tz)
     if naive_note:
         notes.append(naive_note)
@@ -161,6 +171,7 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
         out_of_order_cases=out_of_order, timezone=tz,
         arrivals_recorded=int((events[C.arrival_source] == "recorded").sum()),
         arrivals_inferred=int((events[C.arrival_source] == "inferred").sum()),
+        pending_items=int(events[C.pending].sum()),
         columns_used=dict(raw.columns_used),
         outcome_counts={k: int(v) for k, v in events[C.outcome].value_counts().items()},
         unknown_outcome_words={str(k): int(v) for k, v in unknown_words.items()},
@@ -244,11 +255,12 @@ def _order_cases(events: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Sort by case and time (source order breaks ties); count cases the source had out of order."""
     events = events.copy()
     events["_pos"] = np.arange(len(events))
-    events = events.sort_values([C.case_id, C.acted_at, "_pos"], kind="stable")
+    events["_at"] = events[C.acted_at].fillna(events[C.arrived_at])
+    events = events.sort_values([C.case_id, C.pending, "_at", "_pos"], kind="stable")
     moved = events.groupby(C.case_id, sort=False)["_pos"].diff() < 0
     out_of_order = int(events.loc[moved, C.case_id].nunique())
     events[C.seq] = events.groupby(C.case_id, sort=False).cumcount().astype("int32")
-    return events.drop(columns="_pos").reset_index(drop=True), out_of_order
+    return events.drop(columns=["_pos", "_at"]).reset_index(drop=True), out_of_order
 
 
 def _mark_resubmissions(events: pd.DataFrame) -> None:
@@ -289,15 +301,19 @@ def _finish_columns(events: pd.DataFrame) -> pd.DataFrame:
             events[column] = events[column].astype("string")
     out = events[list(CANONICAL_ORDER) + extra]
     out[C.outcome] = out[C.outcome].astype("string")
+    out[C.pending] = out[C.pending].astype(bool)
     out[C.amount] = out[C.amount].astype("Float64")
     return out
 
 
 def _open_cases(events: pd.DataFrame) -> int:
-    if events.empty:
-        return 0
-    last = events.groupby(C.case_id, sort=False)[C.outcome].last()
-    return int((~last.isin(TERMINAL)).sum())
+    """Cases whose last action is not an end (archive, reject, withdraw)."""
+    acted = events[~events[C.pending]]
+    if acted.empty:
+        return int(events[C.case_id].nunique())
+    last = acted.groupby(C.case_id, sort=False)[C.outcome].last()
+    never_acted = events[C.case_id].nunique() - len(last)
+    return int((~last.isin(TERMINAL)).sum()) + int(never_acted)
 
 
 def _as_strings(aside: pd.DataFrame) -> pd.DataFrame:

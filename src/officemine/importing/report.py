@@ -25,6 +25,7 @@ class ImportReport:
     timezone: str
     arrivals_recorded: int
     arrivals_inferred: int
+    pending_items: int
     columns_used: dict[str, str]
     outcome_counts: dict[str, int]
     unknown_outcome_words: dict[str, int] = field(default_factory=dict)
@@ -71,7 +72,8 @@ class ImportReport:
             f"  cases {self.cases:,} (open at the end of the log: {self.open_cases:,}); "
             f"cases with events out of time order in the source: {self.out_of_order_cases:,}",
             f"  arrival times: recorded {self.arrivals_recorded:,}, inferred from the previous "
-            f"action {self.arrivals_inferred:,}",
+            f"action {self.arrivals_inferred:,}; work items pending at export "
+            f"{self.pending_items:,}",
             f"  times in {self.timezone}",
             "  columns: " + ", ".join(f"{k} ← {v}" for k, v in self.columns_used.items()),
             "  outcomes: " + ", ".join(f"{k} {v:,}" for k, v in

@@ -1,48 +1,16 @@
-"""The `officemine` command: a thin shell over the library.
-
-Each command is one library call plus turning `OfficemineError` into a clear message and
-exit code 2. Long steps show a spinner on the terminal (stderr), never in piped output.
-"""
+"""Commands that read sources: import, validate, info."""
 
 from __future__ import annotations
 
 import json
-import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from officemine.errors import OfficemineError
-from officemine.importing import FORMATS, import_log
-
-app = typer.Typer(help="officemine: evidence for streamlining office approval chains.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-err = Console(stderr=True)
-
-FormatOption = Annotated[str, typer.Option(
-    "--format", "-f", help=f"Source format: {', '.join(FORMATS)}.")]
-MappingOption = Annotated[Optional[Path], typer.Option(
-    "--mapping", "-m", help="Mapping file (TOML) overriding column and outcome guesses.",
-    exists=True, dir_okay=False)]
-TimezoneOption = Annotated[Optional[str], typer.Option(
-    "--timezone", help="Zone of times written without one (default Asia/Shanghai).")]
-
-
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    try:
-        yield
-    except OfficemineError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
-        raise typer.Exit(2) from None
-
-
-def _check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise OfficemineError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+from officemine.cli._common import (FormatOption, MappingOption, TimezoneOption, app, check_format,
+                                    domain_errors, err)
+from officemine.importing import import_log
 
 
 @app.command("import")
@@ -54,8 +22,8 @@ def import_command(
     timezone: TimezoneOption = None,
 ) -> None:
     """Import a source into a canonical Parquet log; set-aside rows go to LOG.set_aside.csv."""
-    with _domain_errors():
-        _check_format(format)
+    with domain_errors():
+        check_format(format)
         with err.status(f"importing {source} …"):
             log = import_log(source, format=format, mapping=mapping, timezone=timezone)
             path = log.write(output)
@@ -75,8 +43,8 @@ def validate(
         help="Exit with code 1 when any row is set aside.")] = False,
 ) -> None:
     """Print the import report of a source without writing anything."""
-    with _domain_errors():
-        _check_format(format)
+    with domain_errors():
+        check_format(format)
         with err.status(f"reading {source} …"):
             log = import_log(source, format=format, mapping=mapping, timezone=timezone)
         report = log.report
@@ -97,18 +65,10 @@ def info(log_path: Annotated[Path, typer.Argument(help="A Parquet log written by
     """Describe a stored log: size, span, nodes and how it was imported."""
     from officemine.eventlog import read_log
 
-    with _domain_errors():
+    with domain_errors():
         log = read_log(log_path)
         typer.echo(repr(log))
         typer.echo(log.nodes().to_string(index=False))
         if log.report:
             typer.echo("")
             typer.echo(str(log.report))
-
-
-def main() -> None:  # pragma: no cover - console entry for `python -m officemine`
-    app(prog_name="officemine")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

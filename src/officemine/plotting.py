@@ -1,0 +1,54 @@
+"""Chart set-up shared by every figure: Chinese text renders on any machine.
+
+officemine ships a CJK font (Droid Sans Fallback subset, Apache-2.0, see `fonts/README.md`)
+and registers it as the fallback behind DejaVu Sans, so Latin text and digits keep
+matplotlib's default face and every Chinese character finds a glyph, with or without a CJK
+font installed. PDFs embed the fonts as TrueType (Type 42) so text stays searchable.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import matplotlib
+from matplotlib import font_manager
+
+FONT_FILE = Path(__file__).resolve().parent / "fonts" / "DroidSansFallback-CJK.ttf"
+CJK_FAMILY = "Droid Sans Fallback"
+
+_STYLE = {
+    "font.family": ["DejaVu Sans", CJK_FAMILY],
+    "axes.unicode_minus": False,   # the CJK font lacks U+2212; use the ASCII hyphen-minus
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "svg.fonttype": "path",
+    "figure.dpi": 110,
+    "savefig.dpi": 150,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+_registered = False
+
+
+def register_font() -> None:
+    """Add the bundled CJK font to matplotlib's font manager (idempotent)."""
+    global _registered
+    if not _registered:
+        font_manager.fontManager.addfont(str(FONT_FILE))
+        _registered = True
+
+
+@contextmanager
+def chart_style() -> Iterator[None]:
+    """Use officemine's fonts and style inside a `with` block, leaving global settings alone."""
+    register_font()
+    with matplotlib.rc_context(_STYLE):
+        yield
+
+
+def use_chart_style() -> None:
+    """Apply officemine's fonts and style globally (notebooks, scripts)."""
+    register_font()
+    matplotlib.rcParams.update(_STYLE)
