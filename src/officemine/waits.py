@@ -49,7 +49,7 @@ WITH blocking AS (
 SELECT case_id, seq, visit::INTEGER AS visit, round::INTEGER AS round, node, outcome,
        resource, dept, process_type, urgency, amount, comment, pending,
        visit_start, acted_at, wait_source,
-       outcome IN ({_REJECTIONS}) AS rejected
+       coalesce(outcome IN ({_REJECTIONS}), false) AS rejected
 FROM started
 WHERE (outcome IN ({_DECISIONS}) OR (pending AND (outcome IS NULL OR outcome NOT IN ({_NON_BLOCKING}))))
 ORDER BY case_id, seq

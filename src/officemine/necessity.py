@@ -1,0 +1,396 @@
+"""The necessity test: does each approval node earn the waiting it causes?
+
+Per node (and per process type when asked) it weighs how long items wait there against how
+often the node stops them (reject + return), adds whether its approvals hold up downstream and
+why it returns items, and gives a verdict a manager can act on:
+
+* ``keep`` — it catches a material share of items;
+* ``streamline`` — items wait long there, yet its rejection rate is credibly below the
+  threshold: a candidate for removal or record-only (备案制);
+* ``notice`` — most of its returns are for missing material: fix with one-time notification
+  (一次性告知) rather than by checking;
+* ``insufficient_data`` — too few decisions to say.
+
+Definitions (see `officemine.waits`): an *item* is one decision taken at a node; its wait
+runs from when the item reached the node (recorded, or inferred from the previous action) to
+the decision. Items still pending at export are right-censored: medians and p90 are
+Kaplan–Meier estimates, the mean is the restricted mean over the observed range.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from officemine.calendar import Calendar
+from officemine.errors import OfficemineError
+from officemine.eventlog import EventLog
+from officemine.stats import km_quantile, km_restricted_mean, wilson_interval
+from officemine.waits import work_items
+
+Basis = Literal["working", "clock"]
+Verdict = Literal["keep", "streamline", "notice", "insufficient_data"]
+GroupBy = Literal["process_type"]
+BASES: tuple[str, ...] = get_args(Basis)
+VERDICTS: tuple[str, ...] = get_args(Verdict)
+
+#: Return-reason classes, first match wins; comments are matched case-insensitively.
+#: 材料不全 is its own class because one-time notification (一次性告知) removes those returns.
+REASON_CLASSES: tuple[tuple[str, str], ...] = (
+    # a missing-word near a material-word, either order ("缺少发票原件", "附件不全")
+    ("材料不全", r"(材料|附件|资料|证明|原件|凭证|单据|发票).{0,4}(不全|不齐|缺|未附|未提供|未上传)|"
+             r"(缺少|缺失|未附|未提供|未上传|补充|补齐|补交|补传|补附|漏附|漏传).{0,6}"
+             r"(材料|附件|资料|证明|原件|发票|凭证|单据)|材料不全|"
+             r"missing (document|attachment|receipt|material)|incomplete"),
+    ("金额或数据有误", r"金额|数额|数字|计算|合计|大小写|有误|错误|不符|不一致|"
+                 r"amount|wrong|incorrect|mismatch"),
+    ("不合规定或超标准", r"规定|制度|标准|超标|超支|预算|政策|不合规|违反|不符合|过期|"
+                  r"policy|budget|exceed|rule|expired"),
+    ("事由或内容不清", r"事由|用途|不清|不明确|请说明|请明确|具体|unclear|purpose|explain"),
+    ("填写或格式不规范", r"填写|格式|规范|签字|签名|盖章|模板|错别字|表述|措辞|排版|format|sign"),
+    ("重复提交", r"重复|duplicate"),
+)
+OTHER_REASON = "其他"
+NO_COMMENT = "未填写意见"
+MISSING_MATERIAL = REASON_CLASSES[0][0]
+
+
+@dataclass(frozen=True)
+class NecessityThresholds:
+    """Verdict thresholds; every default has a reason a manager can check.
+
+    * ``min_items = 30``: below 30 decisions a Wilson interval around a 5% rate spans
+      roughly 1–17%, too wide to tell a gate from a rubber stamp.
+    * ``rejection_threshold = 0.05``: a node that stops fewer than 1 item in 20 is not
+      doing material checking; reform guidance asks such nodes to justify themselves.
+    * ``long_wait_workhours = 3.5``: half of a standard 7-hour working day; a node that
+      holds items longer than that adds at least a day's turnaround to many of them.
+    * ``long_wait_clockhours = 24``: the same idea on clock time (a day).
+    * ``notice_share = 0.5`` and ``min_rejections_for_notice = 10``: when most of at least
+      10 returns are for missing material, the fix is telling applicants up front.
+    * ``confidence = 0.95`` for every interval.
+    """
+
+    min_items: int = 30
+    rejection_threshold: float = 0.05
+    long_wait_workhours: float = 3.5
+    long_wait_clockhours: float = 24.0
+    notice_share: float = 0.5
+    min_rejections_for_notice: int = 10
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.min_items < 1:
+            problems.append("min_items must be at least 1")
+        for name in ("rejection_threshold", "notice_share"):
+            if not 0 < getattr(self, name) < 1:
+                problems.append(f"{name} must be between 0 and 1")
+        if not 0.5 <= self.confidence < 1:
+            problems.append("confidence must be in [0.5, 1)")
+        if self.long_wait_workhours <= 0 or self.long_wait_clockhours <= 0:
+            problems.append("long-wait thresholds must be positive")
+        if problems:
+            raise OfficemineError("invalid necessity thresholds: " + "; ".join(problems))
+
+    def long_wait(self, basis: str) -> float:
+        return self.long_wait_workhours if basis == "working" else self.long_wait_clockhours
+
+
+def classify_reason(comment: object) -> str:
+    """The reason class of a return/rejection comment (see `REASON_CLASSES`)."""
+    if comment is None or (isinstance(comment, float) and math.isnan(comment)) or \
+            comment is pd.NA or not str(comment).strip():
+        return NO_COMMENT
+    text = str(comment)
+    for name, pattern in REASON_CLASSES:
+        if re.search(pattern, text, flags=re.I):
+            return name
+    return OTHER_REASON
+
+
+@dataclass
+class NecessityResult:
+    """The necessity test's result: `.summary` (one row per node), `.plot()`, `.to_json()`."""
+
+    summary: pd.DataFrame
+    reasons: pd.DataFrame
+    basis: str
+    calendar: str
+    thresholds: NecessityThresholds
+    by: str | None
+    log_info: dict
+    as_of: pd.Timestamp
+    not_approval_nodes: dict[str, str] = field(default_factory=dict)
+    items: pd.DataFrame | None = field(default=None, repr=False)
+
+    # --- output -----------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """The documented JSON contract (see docs/necessity.md)."""
+        nodes = []
+        for row in self.summary.to_dict("records"):
+            node = {k: _plain(v) for k, v in row.items() if k not in ("reason_classes",)}
+            node["rejection_rate_ci"] = [node.pop("rejection_rate_ci_low"),
+                                         node.pop("rejection_rate_ci_high")]
+            node["downstream_catch_rate_ci"] = [node.pop("downstream_catch_ci_low"),
+                                                node.pop("downstream_catch_ci_high")]
+            node["return_reasons"] = row["reason_classes"]
+            nodes.append(node)
+        return {
+            "log": self.log_info,
+            "basis": self.basis,
+            "calendar": self.calendar,
+            "as_of": self.as_of.isoformat(),
+            "by": self.by,
+            "rejection_rate_ci_method": f"Wilson score interval, {self.thresholds.confidence:.0%}",
+            "wait_method": "Kaplan–Meier median and p90 with items pending at export right-"
+                           "censored at as_of; mean = restricted mean over the observed range; "
+                           "wait_hours_* are clock hours, wait_workhours_* are working hours "
+                           "of the calendar",
+            "thresholds": asdict(self.thresholds),
+            "not_approval_nodes": self.not_approval_nodes,
+            "nodes": nodes,
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def verdict_counts(self) -> dict[str, int]:
+        return self.summary["verdict"].value_counts().reindex(VERDICTS, fill_value=0).to_dict()
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k} {v}" for k, v in self.verdict_counts().items() if v)
+        cols = ["node", "items", "rejection_rate", "wait_median", "verdict"]
+        if self.by:
+            cols.insert(1, self.by)
+        table = self.summary[cols].copy()
+        table["rejection_rate"] = table["rejection_rate"].map(lambda v: f"{v:.1%}")
+        table["wait_median"] = table["wait_median"].map(lambda v: f"{v:.1f}")
+        unit = "working h" if self.basis == "working" else "clock h"
+        return (f"<NecessityResult: {len(self.summary)} approval nodes ({counts}); waits in "
+                f"{unit}; {self.log_info['cases']:,} cases>\n" + table.to_string(index=False))
+
+    def _repr_html_(self) -> str:
+        cols = [c for c in ("node", self.by, "items", "rejections", "rejection_rate",
+                            "wait_median", "wait_p90", "wait_share", "downstream_catch_rate",
+                            "verdict", "reason") if c]
+        head = repr(self).splitlines()[0].replace("<", "&lt;").replace(">", "&gt;")
+        return f"<p>{head}</p>" + self.summary[cols].to_html(index=False, float_format="%.3g")
+
+    def plot(self, ax=None, lang: str = "zh", label_nodes: bool = True):
+        """The necessity chart: wait (y) against rejection rate (x), bubble = volume."""
+        from officemine.necessity_chart import necessity_chart
+
+        return necessity_chart(self, ax=ax, lang=lang, label_nodes=label_nodes)
+
+
+def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "working",
+              calendar: Calendar | None = None, thresholds: NecessityThresholds | None = None,
+              as_of: pd.Timestamp | str | None = None) -> NecessityResult:
+    """Put every approval node to the necessity test.
+
+    by: ``"process_type"`` tests each node within each process type separately.
+    basis: ``"working"`` (hours of `calendar`, default) or ``"clock"`` for the verdict's
+    wait; both are always reported.
+
+    >>> result = necessity(officemine.read_log("reports/oa_sample.parquet"))  # doctest: +SKIP
+    >>> result.summary[["node", "rejection_rate", "verdict", "reason"]]       # doctest: +SKIP
+    """
+    if basis not in BASES:
+        raise OfficemineError(f"basis must be one of {', '.join(BASES)}, not {basis!r}")
+    if by not in (None, "process_type"):
+        raise OfficemineError(f"by must be 'process_type' or None, not {by!r}")
+    thresholds = thresholds or NecessityThresholds()
+    calendar = calendar or Calendar.default()
+    items = work_items(log, calendar, as_of=as_of)
+    roles = _node_roles(log)
+    not_approval = {n: r for n, r in roles.items() if r != "approval"}
+    items = items[~items["node"].isin(not_approval)].copy()
+    if by and items[by].isna().all():
+        raise OfficemineError(f"the log has no {by} values to group by")
+    keys = ["node"] + ([by] if by else [])
+    if by:
+        items[by] = items[by].fillna("(未知)")
+    items["reason_class"] = pd.Series(pd.NA, index=items.index, dtype="string")
+    rejected = items["rejected"].to_numpy(bool)
+    items.loc[rejected, "reason_class"] = items.loc[rejected, "comment"].map(classify_reason)
+    items["caught_downstream"] = _caught_downstream(items)
+
+    wait_col = "wait_workhours" if basis == "working" else "wait_hours"
+    rows = []
+    for key, group in items.groupby(keys, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(keys, key)), **_node_stats(group, wait_col)})
+    summary = pd.DataFrame(rows)
+    if summary.empty:
+        raise OfficemineError("the log has no decisions (approve, reject, return) at any node; "
+                              "check the outcome mapping in the import report")
+    lo, hi = wilson_interval(summary["rejections"], summary["items"], thresholds.confidence)
+    summary["rejection_rate_ci_low"], summary["rejection_rate_ci_high"] = lo, hi
+    clo, chi = wilson_interval(summary["caught_downstream"], summary["approvals"],
+                               thresholds.confidence)
+    summary["downstream_catch_ci_low"], summary["downstream_catch_ci_high"] = clo, chi
+    summary["wait_share"] = _wait_shares(items, keys, wait_col).reindex(
+        pd.MultiIndex.from_frame(summary[keys]) if by else summary["node"]).to_numpy()
+    summary["process_type"] = summary[by] if by else None
+    verdicts = [_verdict(r, thresholds, basis) for r in summary.to_dict("records")]
+    summary["verdict"] = [v for v, _ in verdicts]
+    summary["reason"] = [r for _, r in verdicts]
+    summary = summary.sort_values(["verdict", "wait_median"], ascending=[True, False],
+                                  key=lambda s: s.map(VERDICTS.index) if s.name == "verdict"
+                                  else s).reset_index(drop=True)
+    summary = summary[_COLUMNS + [c for c in summary.columns if c not in _COLUMNS]]
+
+    reasons = (items[items["rejected"]].groupby(keys + ["reason_class"], dropna=False)
+               .size().rename("count").reset_index())
+    start, end = log.span()
+    log_info = {"cases": log.n_cases, "events": log.n_events,
+                "start": start.isoformat() if start is not None else None,
+                "end": end.isoformat() if end is not None else None,
+                "source": log.report.source_file if log.report else None}
+    return NecessityResult(summary=summary, reasons=reasons, basis=basis,
+                           calendar=calendar.describe(), thresholds=thresholds, by=by,
+                           log_info=log_info, as_of=items.attrs["as_of"],
+                           not_approval_nodes=not_approval, items=items)
+
+
+_COLUMNS = [
+    "node", "process_type", "items", "pending", "cases", "approvals", "rejections", "returns",
+    "rejects", "rejection_rate", "rejection_rate_ci_low", "rejection_rate_ci_high",
+    "wait_hours_median", "wait_hours_p90", "wait_hours_mean",
+    "wait_workhours_median", "wait_workhours_p90", "wait_workhours_mean",
+    "wait_median", "wait_p90", "wait_source", "wait_recorded_items", "wait_inferred_items",
+    "wait_share", "caught_downstream", "downstream_catch_rate", "downstream_catch_ci_low",
+    "downstream_catch_ci_high", "missing_material_share", "top_reason", "reason_classes",
+    "verdict", "reason",
+]
+
+
+def _node_roles(log: EventLog) -> dict[str, str]:
+    """approval, submit step (发起) or archive step (归档), by what most events there do."""
+    counts = log.query("""
+        SELECT node,
+               count(*) FILTER (WHERE outcome IN ('submit', 'resubmit')) AS submits,
+               count(*) FILTER (WHERE outcome = 'archive') AS archives,
+               count(*) FILTER (WHERE outcome NOT IN ('cc', 'comment', 'remind')
+                                OR outcome IS NULL) AS blocking
+        FROM events GROUP BY node""")
+    roles = {}
+    for row in counts.itertuples(index=False):
+        if row.blocking and row.submits >= 0.5 * row.blocking:
+            roles[row.node] = "submit step"
+        elif row.blocking and row.archives >= 0.5 * row.blocking:
+            roles[row.node] = "archive step"
+        else:
+            roles[row.node] = "approval"
+    return roles
+
+
+def _caught_downstream(items: pd.DataFrame) -> pd.Series:
+    """For each approval: was the item returned/rejected later in the same round by another node?"""
+    rej = items[items["rejected"] & items["observed"]]
+    last = (rej.sort_values("seq").groupby(["case_id", "round"])[["seq", "node"]].last()
+            .rename(columns={"seq": "rej_seq", "node": "rej_node"}))
+    joined = items[["case_id", "round", "seq", "node"]].join(last, on=["case_id", "round"])
+    approved = items["outcome"].isin(["approve", "auto_approve"])
+    caught = approved & (joined["rej_seq"] > joined["seq"]) & (joined["rej_node"] != joined["node"])
+    return caught.fillna(False).astype(bool)
+
+
+def _node_stats(g: pd.DataFrame, wait_col: str) -> dict:
+    observed = g["observed"].to_numpy()
+    decided = g[observed]
+    n = len(decided)
+    rejections = int(decided["rejected"].sum())
+    approvals = int(decided["outcome"].isin(["approve", "auto_approve"]).sum())
+    stats = {
+        "items": n, "pending": int((~observed).sum()), "cases": int(g["case_id"].nunique()),
+        "approvals": approvals, "rejections": rejections,
+        "returns": int((decided["outcome"] == "return").sum()),
+        "rejects": int((decided["outcome"] == "reject").sum()),
+        "rejection_rate": rejections / n if n else float("nan"),
+    }
+    for col, prefix in (("wait_hours", "wait_hours"), ("wait_workhours", "wait_workhours")):
+        w = g[col].to_numpy()
+        stats[f"{prefix}_median"] = km_quantile(w, observed, 0.5)
+        stats[f"{prefix}_p90"] = km_quantile(w, observed, 0.9)
+        stats[f"{prefix}_mean"] = km_restricted_mean(w, observed)
+    stats["wait_median"] = stats[f"{wait_col}_median"]
+    stats["wait_p90"] = stats[f"{wait_col}_p90"]
+    sources = g.loc[g[wait_col].notna(), "wait_source"]
+    recorded, inferred = int((sources == "recorded").sum()), int((sources == "inferred").sum())
+    stats["wait_source"] = ("recorded" if recorded and not inferred else
+                            "inferred" if inferred and not recorded else
+                            "mixed" if recorded and inferred else "none")
+    stats["wait_recorded_items"], stats["wait_inferred_items"] = recorded, inferred
+    caught = int(g["caught_downstream"].sum())
+    stats["caught_downstream"] = caught
+    stats["downstream_catch_rate"] = caught / approvals if approvals else float("nan")
+    classes = decided.loc[decided["rejected"], "reason_class"].value_counts()
+    stats["missing_material_share"] = (float(classes.get(MISSING_MATERIAL, 0) / rejections)
+                                       if rejections else float("nan"))
+    stats["top_reason"] = classes.index[0] if len(classes) else None
+    stats["reason_classes"] = [{"reason": k, "count": int(v), "share": float(v / rejections)}
+                               for k, v in classes.items()]
+    return stats
+
+
+def _wait_shares(items: pd.DataFrame, keys: list[str], wait_col: str) -> pd.Series:
+    """Waiting at the node / all waiting in the cases that pass it (visits counted once)."""
+    visits = (items.groupby(["case_id", "visit"] + keys, dropna=False)[wait_col].max()
+              .reset_index())
+    case_total = visits.groupby("case_id")[wait_col].sum()
+    at_node = visits.groupby(keys, dropna=False)[wait_col].sum()
+    cases = visits.groupby(keys, dropna=False)["case_id"].unique()
+    total = cases.map(lambda ids: case_total.reindex(ids).sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (at_node / total.astype(float)).astype(float)
+
+
+def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str]:
+    n, rate = row["items"], row["rejection_rate"]
+    lo, hi = row["rejection_rate_ci_low"], row["rejection_rate_ci_high"]
+    wait = row["wait_median"]
+    unit = "working hours" if basis == "working" else "clock hours"
+    ci = f"95% CI {lo:.1%}–{hi:.1%}" if t.confidence == 0.95 else \
+        f"{t.confidence:.0%} CI {lo:.1%}–{hi:.1%}"
+    if n < t.min_items:
+        return ("insufficient_data",
+                f"only {n} decisions; at least {t.min_items} are needed to judge")
+    wait_text = f"median wait {wait:.1f} {unit}" if not math.isnan(wait) else "wait unknown"
+    if hi < t.rejection_threshold:
+        if not math.isnan(wait) and wait >= t.long_wait(basis):
+            return ("streamline",
+                    f"rejects {rate:.1%} of {n} items ({ci}, below {t.rejection_threshold:.0%}) "
+                    f"yet holds them a {wait_text}: candidate for removal or record-only (备案制)")
+        return ("keep", f"rarely rejects ({rate:.1%}, {ci}) but costs little waiting "
+                        f"({wait_text}): low priority")
+    # The node does stop a material share of items; how it could stop fewer:
+    missing = row["missing_material_share"]
+    if row["rejections"] >= t.min_rejections_for_notice and missing >= t.notice_share:
+        return ("notice",
+                f"returns {rate:.1%} of items, {missing:.0%} of its {row['rejections']} returns "
+                "for missing material: tell applicants every required material at once "
+                "(一次性告知)")
+    if lo >= t.rejection_threshold:
+        return ("keep", f"catches {rate:.1%} of {n} items ({ci}); {wait_text}")
+    return ("keep", f"rejection rate {rate:.1%} ({ci}) cannot yet be told apart from the "
+                    f"{t.rejection_threshold:.0%} threshold: keep and re-test with more data")
+
+
+def _plain(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if value is pd.NA:
+        return None
+    return value

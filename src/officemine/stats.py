@@ -1,0 +1,74 @@
+"""Small, vectorised statistics used across officemine (no SciPy call per group)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import norm
+
+
+def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for a binomial proportion (vectorised).
+
+    Chosen over the normal ('Wald') interval because approval nodes often reject 0–5% of
+    items, where Wald collapses to zero width; Wilson keeps honest coverage near 0 and 1.
+    Trials of 0 give (nan, nan).
+    """
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(trials, dtype=float)
+    z = norm.ppf(0.5 + confidence / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
+        lo, hi = np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+        lo, hi = np.where(k <= 0, 0.0, lo), np.where(k >= n, 1.0, hi)
+    bad = n <= 0
+    return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+def kaplan_meier(durations, observed) -> tuple[np.ndarray, np.ndarray]:
+    """Kaplan–Meier survival curve: (event times, S(t) just after each).
+
+    `observed` False marks right-censored durations (items still pending at export).
+    """
+    t = np.asarray(durations, dtype=float)
+    e = np.asarray(observed, dtype=bool)
+    keep = ~np.isnan(t)
+    t, e = t[keep], e[keep]
+    if len(t) == 0:
+        return np.array([]), np.array([])
+    order = np.lexsort((~e, t))          # at ties, events before censorings (convention)
+    t, e = t[order], e[order]
+    times, first = np.unique(t, return_index=True)
+    deaths = np.add.reduceat(e.astype(int), first)
+    at_risk = len(t) - first
+    surv = np.cumprod(1.0 - deaths / at_risk)
+    has_event = deaths > 0
+    return times[has_event], surv[has_event]
+
+
+def km_quantile(durations, observed, q: float) -> float:
+    """Smallest time by which a share q of items is done (q=0.5: median); nan if not reached."""
+    times, surv = kaplan_meier(durations, observed)
+    reached = np.flatnonzero(surv <= 1.0 - q + 1e-12)
+    return float(times[reached[0]]) if len(reached) else float("nan")
+
+
+def km_restricted_mean(durations, observed) -> float:
+    """Area under the Kaplan–Meier curve up to the longest observed duration.
+
+    With no censoring this is the ordinary mean; with pending items it is the mean wait
+    restricted to the observed range (a censored wait counts as long as it has lasted).
+    """
+    t = np.asarray(durations, dtype=float)
+    e = np.asarray(observed, dtype=bool)
+    keep = ~np.isnan(t)
+    if not keep.any():
+        return float("nan")
+    times, surv = kaplan_meier(t[keep], e[keep])
+    horizon = float(np.max(t[keep]))
+    steps = np.concatenate(([0.0], times, [horizon]))
+    heights = np.concatenate(([1.0], surv))
+    widths = np.clip(np.diff(steps), 0, None)
+    return float(np.sum(heights * widths))

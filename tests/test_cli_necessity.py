@@ -1,0 +1,47 @@
+"""`officemine necessity` through Typer's runner and as a subprocess."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+from typer.testing import CliRunner
+
+import officemine
+from officemine.cli import app
+
+runner = CliRunner()
+
+
+def test_json_to_stdout_is_pure_json(sample_csv):
+    result = runner.invoke(app, ["necessity", str(sample_csv), "--json", "-"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    nodes = {n["node"]: n for n in data["nodes"]}
+    assert nodes["综合办公室审核"]["verdict"] == "streamline"
+
+
+def test_table_csv_and_chart_files(sample_csv, tmp_path):
+    log_path = officemine.import_log(sample_csv).write(tmp_path / "log.parquet")
+    result = runner.invoke(app, ["necessity", str(log_path), "--by", "process_type",
+                                 "--csv", str(tmp_path / "n.csv"), "--chart",
+                                 str(tmp_path / "n.png"), "--json", str(tmp_path / "n.json")])
+    assert result.exit_code == 0, result.output
+    assert "综合办公室审核 · 费用报销: streamline" in result.stdout
+    table = pd.read_csv(tmp_path / "n.csv")
+    assert {"node", "process_type", "verdict", "rejection_rate_ci_low"} <= set(table.columns)
+    assert (tmp_path / "n.png").stat().st_size > 10_000
+    assert json.loads((tmp_path / "n.json").read_text(encoding="utf-8"))["by"] == "process_type"
+
+
+def test_bad_options_exit_2(sample_csv):
+    result = runner.invoke(app, ["necessity", str(sample_csv), "--basis", "weekly"])
+    assert result.exit_code == 2 and "basis must be one of" in result.output
+
+
+def test_subprocess_on_a_raw_export(sample_csv, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "officemine", "necessity", str(sample_csv),
+                           "--json", "-"], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["log"]["cases"] > 1000
+    assert "rows read" in done.stderr          # the on-the-fly import report goes to stderr

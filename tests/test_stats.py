@@ -1,0 +1,44 @@
+"""Interval and survival estimates against values computed independently."""
+
+import numpy as np
+import pytest
+from scipy import stats as st
+
+from officemine.stats import kaplan_meier, km_quantile, km_restricted_mean, wilson_interval
+
+
+@pytest.mark.parametrize("k,n", [(0, 10), (3, 40), (50, 100), (99, 100), (100, 100), (7, 1500)])
+def test_wilson_matches_the_closed_form_and_scipy(k, n):
+    lo, hi = wilson_interval(k, n)
+    ref = st.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    assert lo == pytest.approx(ref.low, abs=1e-9) and hi == pytest.approx(ref.high, abs=1e-9)
+
+
+def test_wilson_zero_trials_is_undefined():
+    lo, hi = wilson_interval([0], [0])
+    assert np.isnan(lo[0]) and np.isnan(hi[0])
+
+
+def test_kaplan_meier_by_hand():
+    # times 1,2,3 events; 4 censored; 5 event. S: 1->0.8, 2->0.6, 3->0.4, 5->0
+    times, surv = kaplan_meier([3, 1, 4, 2, 5], [1, 1, 0, 1, 1])
+    assert times.tolist() == [1, 2, 3, 5]
+    assert surv == pytest.approx([0.8, 0.6, 0.4, 0.0])
+    assert km_quantile([3, 1, 4, 2, 5], [1, 1, 0, 1, 1], 0.5) == 3
+    # with the censored item treated as done at 4 the naive median would also be 3, but p90:
+    assert km_quantile([3, 1, 4, 2, 5], [1, 1, 0, 1, 1], 0.9) == 5
+
+
+def test_censoring_changes_the_median_and_unreached_quantiles_are_nan():
+    waits = [1, 2, 3, 10, 10, 10, 10]
+    assert km_quantile(waits, [1] * 7, 0.5) == 10          # as if the pending were done at 10
+    # four still pending: S(3) = 4/7 > 0.5, so the median is not reached yet
+    assert np.isnan(km_quantile(waits, [1, 1, 1, 0, 0, 0, 0], 0.5))
+
+
+def test_restricted_mean_equals_the_mean_without_censoring():
+    rng = np.random.default_rng(1)
+    x = rng.lognormal(1, 1, 500)
+    assert km_restricted_mean(x, np.ones(500, bool)) == pytest.approx(x.mean())
+    censored = km_restricted_mean(x, rng.random(500) > 0.3)
+    assert censored > x.mean()   # censored waits count as long as they have lasted, at least
