@@ -3,9 +3,11 @@
     python sample_logs/generate.py
 
 `oa_sample.csv`: a GBK export with Chinese headers, like an OA system writes it, covering
-2024-11-01 .. 2025-10-31 (cases still running at the end are open); from 2025-07-01 费用报销
+2024-11-01 .. 2025-10-31 (cases still running at the end are open, and the item each is
+waiting on is a 未办 row: 接收日期/时间 filled, 操作类型/日期/时间 empty); from 2025-07-01 费用报销
 no longer passes 综合办公室审核, so before/after comparisons have something to find.
-`oa_sample.xes.gz`: the same events as XES (labels ``<节点>-<操作>``, e.g. ``财务初审-同意``).
+`oa_sample.xes.gz`: the same events as XES (labels ``<节点>-<操作>``, e.g. ``财务初审-同意``),
+without the 未办 rows (an XES event needs a timestamp).
 The truth behind them (true return rates, delays, per-case cycle times) is `generate(...)`'s
 result: call `main()` or rerun the same `generate` call to get it as DataFrames.
 """

@@ -21,21 +21,24 @@ from officemine.importing import detect_format
 DATA = Path(__file__).resolve().parent / "data" / "apis"
 SH = "Asia/Shanghai"
 
-# file -> (format, rows read, accepted, set aside, cases): expected results as data
+# file -> (format, rows read, accepted, set aside, cases, pending items): expected results as
+# data. The running 费用报销 (202503140006) has one task waiting at 财务审核 in DingTalk and
+# Feishu: a pending row (accepted). WeCom records no arrival, so its waiting approver stays a
+# note (a row with neither time could only be set aside).
 EXPECTED = {
-    "dingtalk_instances.json": ("dingtalk", 30, 30, 0, 7),
-    "dingtalk_instances.jsonl": ("dingtalk", 30, 30, 0, 7),
-    "dingtalk_broken.jsonl": ("dingtalk", 16, 15, 1, 3),
-    "dingtalk_topapi.json": ("dingtalk", 6, 6, 0, 2),
-    "feishu_instances.json": ("feishu", 32, 32, 0, 7),
-    "feishu_instances.jsonl": ("feishu", 32, 32, 0, 7),
-    "feishu_broken.jsonl": ("feishu", 18, 17, 1, 3),
-    "wecom_instances.json": ("wecom", 32, 31, 1, 7),
-    "wecom_instances.jsonl": ("wecom", 32, 31, 1, 7),
-    "wecom_broken.jsonl": ("wecom", 17, 16, 1, 3),
-    "same_process.dingtalk.json": ("dingtalk", 17, 17, 0, 4),
-    "same_process.feishu.json": ("feishu", 17, 17, 0, 4),
-    "same_process.wecom.jsonl": ("wecom", 17, 17, 0, 4),
+    "dingtalk_instances.json": ("dingtalk", 31, 31, 0, 7, 1),
+    "dingtalk_instances.jsonl": ("dingtalk", 31, 31, 0, 7, 1),
+    "dingtalk_broken.jsonl": ("dingtalk", 16, 15, 1, 3, 0),
+    "dingtalk_topapi.json": ("dingtalk", 6, 6, 0, 2, 0),
+    "feishu_instances.json": ("feishu", 33, 33, 0, 7, 1),
+    "feishu_instances.jsonl": ("feishu", 33, 33, 0, 7, 1),
+    "feishu_broken.jsonl": ("feishu", 18, 17, 1, 3, 0),
+    "wecom_instances.json": ("wecom", 32, 31, 1, 7, 0),
+    "wecom_instances.jsonl": ("wecom", 32, 31, 1, 7, 0),
+    "wecom_broken.jsonl": ("wecom", 17, 16, 1, 3, 0),
+    "same_process.dingtalk.json": ("dingtalk", 17, 17, 0, 4, 0),
+    "same_process.feishu.json": ("feishu", 17, 17, 0, 4, 0),
+    "same_process.wecom.jsonl": ("wecom", 17, 17, 0, 4, 0),
 }
 
 
@@ -78,7 +81,7 @@ def wecom_log():
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_each_fixture_is_detected_read_and_accounted_for(name, tmp_path):
-    fmt, read, accepted, aside, cases = EXPECTED[name]
+    fmt, read, accepted, aside, cases, pending = EXPECTED[name]
     path = DATA / name
     assert detect_format(path) == fmt
     mapping = DATA / "wecom_nodes.toml" if name.startswith("same_process.wecom") else None
@@ -90,6 +93,7 @@ def test_each_fixture_is_detected_read_and_accounted_for(name, tmp_path):
     assert report.rows_read == report.rows_accepted + report.rows_set_aside
     assert report.cases == cases and log.n_events == accepted
     assert len(log.set_aside) == aside
+    assert report.pending_items == pending == int(log.to_pandas().pending.sum())
 
     stored = officemine.read_log(log.write(tmp_path / "x.parquet"))
     pd.testing.assert_frame_equal(stored.to_pandas(), log.to_pandas())
@@ -236,13 +240,68 @@ def test_dingtalk_transfer_add_approver_and_return_get_the_right_task(ding):
     assert agent.arrived_at == t("2025-03-17 09:40") and agent.task_id == "68510017"
 
 
-def test_dingtalk_running_instance_is_open_and_its_waiting_task_is_reported():
+def test_dingtalk_running_task_is_a_pending_row():
     log = officemine.import_log(DATA / "dingtalk_instances.json")
     running = case(events(log), "202503140006")
-    assert running.outcome.tolist() == ["submit", "approve"]
-    assert log.report.open_cases == 1
+    assert running.outcome.fillna("-").tolist() == ["submit", "approve", "-"]
+    assert running.pending.tolist() == [False, False, True]
+    waiting = running.iloc[-1]
+    assert waiting.node == "财务审核"      # named from another instance's showName
+    assert waiting.resource == "wangfang" and waiting.task_id == "68510013"
+    assert waiting.arrived_at == t("2025-03-14 13:10") == waiting.wait_start  # createTime
+    assert pd.isna(waiting.acted_at) and waiting.arrival_source == "recorded"
+    assert waiting.source_row == "record 6: tasks[1]" and waiting.api_action == "task RUNNING"
+    assert set(running.process_type) == {"费用报销"} and set(running.amount) == {460.0}
+    assert log.report.open_cases == 1 and log.report.pending_items == 1
     note = next(n for n in log.report.notes if "still waiting" in n)
-    assert "财务审核 ×1" in note          # named from another instance's showName
+    assert "财务审核 ×1" in note and "pending rows" in note
+    # pm4py gets actions only
+    assert len(log.to_pm4py()) == log.n_events - 1
+
+
+def _ding_variant(tmp_path, change) -> "officemine.EventLog":
+    raw = json.loads((DATA / "dingtalk_instances.json").read_text(encoding="utf-8"))
+    change(raw[5])                       # 202503140006, the running instance
+    path = tmp_path / "dingtalk.json"
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    return officemine.import_log(path)
+
+
+def test_dingtalk_tasks_that_are_not_pending_items(tmp_path):
+    def not_started(inst):               # a sequential approver whose turn has not come
+        inst["tasks"][1]["status"] = "NEW"
+    log = _ding_variant(tmp_path, not_started)
+    assert log.report.pending_items == 0 and log.report.rows_read == 30
+    assert any("not started" in n and "财务审核 ×1" in n for n in log.report.notes)
+
+    def ended(inst):                     # a task left RUNNING in a terminated instance
+        inst["status"] = "TERMINATED"
+        inst["finishTime"] = "2025-03-14T07:00Z"
+    log = _ding_variant(tmp_path, ended)
+    assert log.report.pending_items == 0
+    assert case(events(log), "202503140006").outcome.tolist() == ["submit", "approve",
+                                                                  "withdraw"]
+    assert any("instances that have ended" in n for n in log.report.notes)
+
+    def acted(inst):                     # the record of the decision exists: not pending
+        inst["operationRecords"].append({
+            "userId": "wangfang", "date": "2025-03-14T08:00Z", "type": "EXECUTE_TASK_NORMAL",
+            "result": "AGREE", "showName": "财务审核", "activityId": "b71d_92c0"})
+    log = _ding_variant(tmp_path, acted)
+    assert log.report.pending_items == 0
+    decided = one(case(events(log), "202503140006"), resource="wangfang")
+    assert decided.outcome == "approve" and decided.arrived_at == t("2025-03-14 13:10")
+
+
+def test_dingtalk_paused_task_without_create_time_is_set_aside_not_dropped(tmp_path):
+    def paused(inst):
+        inst["tasks"][1]["status"] = "PAUSED"
+        del inst["tasks"][1]["createTime"]
+    log = _ding_variant(tmp_path, paused)
+    report = log.report
+    assert report.pending_items == 0 and report.balanced and report.rows_read == 31
+    assert log.set_aside.reason.tolist() == ["missing_time"]
+    assert log.set_aside.source_row.tolist() == ["record 6: tasks[1]"]
 
 
 def test_dingtalk_topapi_local_times_and_activity_ids():
@@ -327,12 +386,33 @@ def test_feishu_timeline_types(feishu):
         t("2025-03-15 08:30"), t("2025-03-15 16:00")]
 
 
-def test_feishu_pending_task_is_reported_not_invented():
+def test_feishu_pending_task_is_a_pending_row():
     log = officemine.import_log(DATA / "feishu_instances.json")
-    pending = case(events(log), "202503140006")
-    assert pending.outcome.tolist() == ["submit", "approve"]
-    assert log.report.open_cases == 1
+    running = case(events(log), "202503140006")
+    assert running.outcome.fillna("-").tolist() == ["submit", "approve", "-"]
+    waiting = running.iloc[-1]
+    assert waiting.pending and pd.isna(waiting.acted_at)
+    assert (waiting.node, waiting.resource, waiting.task_id) == ("财务审核", "wangfang",
+                                                                 "7351000014")
+    assert waiting.arrived_at == t("2025-03-14 13:10")             # start_time
+    assert waiting.source_row == "record 6: task_list[1]"
+    assert log.report.open_cases == 1 and log.report.pending_items == 1
     assert any("still waiting" in n and "财务审核 ×1" in n for n in log.report.notes)
+    # the three API exports of this running case agree on the item still waiting
+    ding = case(events(officemine.import_log(DATA / "dingtalk_instances.json")), "202503140006")
+    columns = ["node", "resource", "arrived_at", "wait_start", "pending"]
+    pd.testing.assert_frame_equal(running[columns], ding[columns])
+
+
+def test_feishu_pending_task_of_a_finished_instance_is_not_pending(tmp_path):
+    raw = json.loads((DATA / "feishu_instances.json").read_text(encoding="utf-8"))
+    raw[5]["status"] = "APPROVED"
+    raw[5]["end_time"] = "1741939200000"
+    path = tmp_path / "feishu.json"
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    log = officemine.import_log(path)
+    assert log.report.pending_items == 0 and log.report.rows_read == 33   # + 结束 archive
+    assert any("no longer PENDING" in n for n in log.report.notes)
 
 
 # --- WeCom ---------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 The fixture export (tests/data/weaver, written by make_fixtures.py there) holds 8 requests of
 费用报销 and 发文 with returns, 转办, 转发 + 批注, 抄送, 督办, a forced archive, an open
-request, a row with a day-first date and a row with an unknown LOGTYPE.
+request with an item waiting and an unread copy (pending rows from workflow_currentoperator),
+an unread copy in an archived request, a row with a day-first date and a row with an unknown
+LOGTYPE.
 """
 
 from __future__ import annotations
@@ -112,6 +114,16 @@ EXPECTED = {
     "workflow_requestbase row 2": dict(case_id="3001", node="归档", outcome="archive",
                                        resource=None, dept=None, comment=None, arrived_at=None,
                                        acted_at="2024-03-06 16:45:12"),
+    # received, not acted on at export (ISREMARK 0 未操作): a pending item, no outcome yet
+    "workflow_currentoperator row 24": dict(case_id="3004", node="财务审核", outcome=None,
+                                            resource="李娜", dept="财务部", comment=None,
+                                            arrived_at="2024-03-12 10:00:00", acted_at=None,
+                                            pending=True, title="差旅费报销-杨磊-北京"),
+    # an unread copy (ISREMARK 8 抄送) of the open request: pending, cc, not blocking
+    "workflow_currentoperator row 48": dict(case_id="3004", node="部门经理审批", outcome="cc",
+                                            resource="刘洋", dept="总经理办公室", comment=None,
+                                            arrived_at="2024-03-12 10:00:00", acted_at=None,
+                                            pending=True, process_type="费用报销"),
 }
 
 
@@ -127,16 +139,19 @@ def test_folder_import_gives_the_expected_events(full_log, row):
         else:
             assert value == expected, (row, column, value)
     assert (event["arrival_source"] == "recorded") == (EXPECTED[row]["arrived_at"] is not None)
+    assert event["pending"] == EXPECTED[row].get("pending", False)
 
 
 def test_accounting_cases_and_set_aside_rows(full_log):
     report = full_log.report
-    # 43 log rows + 6 archive events derived from workflow_requestbase
-    assert report.rows_read == 49
-    assert report.rows_accepted == 47 and report.rows_set_aside == 2 and report.balanced
-    assert full_log.n_events == 47
+    # 43 log rows + 6 archive events derived from workflow_requestbase + 2 pending items
+    # from workflow_currentoperator (a pending row is read and accepted)
+    assert report.rows_read == 51
+    assert report.rows_accepted == 49 and report.rows_set_aside == 2 and report.balanced
+    assert full_log.n_events == 49
     assert report.cases == 8
     assert report.open_cases == 1                    # 3004, waiting at 财务审核
+    assert report.pending_items == 2                 # 李娜 at 财务审核, 刘洋's unread copy
     assert report.set_aside_by_reason == {"unparseable_time": 1, "unknown_outcome": 1}
     aside = full_log.set_aside.set_index("source_row")
     assert aside.loc["workflow_requestlog row 39", "reason"] == "unparseable_time"
@@ -147,12 +162,17 @@ def test_accounting_cases_and_set_aside_rows(full_log):
     assert report.format == "weaver"
     assert report.outcome_counts["archive"] == 7    # 6 derived + 1 强制归档
     assert report.outcome_counts["resubmit"] == 2   # 3002 and 3006, after their returns
+    assert report.outcome_counts["cc"] == 3         # 转发, 抄送 read, 抄送 still unread
 
 
 def test_cases_end_right_and_carry_their_attributes(full_log):
     df = full_log.to_pandas()
-    last = df.groupby("case_id")["outcome"].last()
+    acted = df[~df.pending]
+    last = acted.groupby("case_id")["outcome"].last()
     assert last["3004"] == "approve"                                 # open
+    assert df.groupby("case_id")["pending"].sum().to_dict() == {
+        "3001": 0, "3002": 0, "3003": 0, "3004": 2, "3005": 0, "3006": 0, "3007": 0, "3008": 0}
+    assert df[df.case_id == "3004"]["pending"].tolist() == [False, False, True, True]
     assert (last.drop("3004") == "archive").all()
     assert (df.groupby("case_id")["outcome"].apply(lambda s: (s == "archive").sum()) <= 1).all()
     attrs = df.drop_duplicates("case_id").set_index("case_id")
@@ -173,6 +193,9 @@ def test_import_report_says_what_it_assumed(full_log):
     notes = " | ".join(full_log.report.notes)
     assert "workflow_currentoperator" in notes and "40 of 43" in notes
     assert "6 archive events added" in notes
+    assert "2 work items received and not acted on at export (ISREMARK 0 ×1, ISREMARK 8 ×1)" \
+        in notes
+    assert "1 in finished requests" in notes             # 王芳's unread copy of 3006
     assert "HrmResourceManager" in notes                 # the admin id 1 is explained
     used = full_log.report.columns_used
     assert used["acted_at"] == "OPERATEDATE + OPERATETIME"
@@ -252,12 +275,12 @@ def test_parquet_round_trip(full_log, tmp_path):
     path = full_log.write(tmp_path / "x.parquet")
     back = officemine.read_log(path)
     a, b = back.to_pandas(), full_log.to_pandas()
-    assert back.n_events == 47
+    assert back.n_events == 49 and back.report.pending_items == 2
     pd.testing.assert_frame_equal(a[["case_id", "node", "outcome", "resource", "acted_at",
                                      "arrived_at", "comment"]],
                                   b[["case_id", "node", "outcome", "resource", "acted_at",
                                      "arrived_at", "comment"]])
-    assert back.report.rows_read == 49 and back.report.open_cases == 1
+    assert back.report.rows_read == 51 and back.report.open_cases == 1
     assert (tmp_path / "x.set_aside.csv").exists()
 
 
@@ -297,3 +320,108 @@ def test_a_broken_log_line_is_set_aside_with_its_row_number(tmp_path):
     assert log.report.rows_read == 44 and log.report.balanced
     aside = log.set_aside.set_index("source_row")
     assert aside.loc["workflow_requestlog row 45", "reason"] == "malformed_record"
+
+
+# --- pending work items ----------------------------------------------------------------------
+
+def _operators(tmp_path: Path, edit) -> Path:
+    """A copy of the export whose workflow_currentoperator rows are edited (id -> changes)."""
+    for path in EXPORT.iterdir():
+        shutil.copy(path, tmp_path / path.name)
+    table = pd.read_csv(EXPORT / "workflow_currentoperator.csv", dtype=str,
+                        keep_default_na=False, encoding="utf-8-sig")
+    for row_id, changes in edit.items():
+        for column, value in changes.items():
+            table.loc[table["id"] == row_id, column] = value
+    table.to_csv(tmp_path / "workflow_currentoperator.csv", index=False, encoding="utf-8-sig")
+    return tmp_path
+
+
+def _pending(log) -> list[tuple[str, str, str]]:
+    df = log.to_pandas()
+    return sorted(zip(df[df.pending].case_id, df[df.pending].node, df[df.pending].resource))
+
+
+BASE = [("3004", "财务审核", "李娜"), ("3004", "部门经理审批", "刘洋")]
+
+
+def test_a_receipt_settled_by_a_later_operation_is_not_pending(tmp_path):
+    # 赵敏's receipt at 部门经理审批 left at 未操作, though she approved right after
+    log = officemine.import_log(_operators(tmp_path, {"50022": {"isremark": "0"}}))
+    assert _pending(log) == BASE
+    assert "1 settled by a later operation" in " | ".join(log.report.notes)
+
+
+def test_a_draft_save_or_a_forward_does_not_settle_a_receipt(tmp_path):
+    # 李娜 saves a draft opinion (1) and forwards the request for reading (7) while 3004 waits
+    # at 财务审核: she still holds the item, so it stays pending; a 批准 would settle it
+    export = _operators(tmp_path, {})
+    text = (EXPORT / "workflow_requestlog.csv").read_bytes().decode("gbk")
+    header = text.split("\r\n", 1)[0].split(",")
+
+    def line(logtype: str, time: str) -> str:
+        values = dict.fromkeys(header, "")
+        values.update(REQUESTID="3004", WORKFLOWID="101", NODEID="1013", LOGTYPE=logtype,
+                      OPERATEDATE="2024-03-12", OPERATETIME=time, OPERATOR="203",
+                      OPERATORDEPT="11")
+        return ",".join(values[h] for h in header) + "\r\n"
+
+    (export / "workflow_requestlog.csv").write_bytes(
+        (text + line("1", "15:00:00") + line("7", "15:05:00")).encode("gbk"))
+    log = officemine.import_log(export)
+    assert log.report.rows_read == 51 + 2 and log.report.rows_set_aside == 2
+    assert _pending(log) == BASE
+    (export / "workflow_requestlog.csv").write_bytes((text + line("0", "16:00:00")).encode("gbk"))
+    assert _pending(officemine.import_log(export)) == BASE[1:]
+
+
+@pytest.mark.parametrize("column, value", [("takisremark", "-2"), ("iscomplete", "1"),
+                                           ("islasttimes", "0"), ("isremark", "2"),
+                                           ("isremark", "4")])
+def test_receipts_e_cology_lists_as_done_are_not_pending(tmp_path, column, value):
+    export = _operators(tmp_path, {"50023": {column: value}})
+    assert _pending(officemine.import_log(export)) == BASE[1:]
+
+
+@pytest.mark.parametrize("code, outcome", [("5", None), ("9", "cc"), ("1", "cc"), ("7", "-")])
+def test_which_isremark_codes_are_pending_and_how(tmp_path, code, outcome):
+    log = officemine.import_log(_operators(tmp_path, {"50023": {"isremark": code}}))
+    df = by_row(log)
+    row = "workflow_currentoperator row 24"
+    if outcome == "-":                                # not a code read as waiting
+        assert row not in df.index
+        return
+    assert df.loc[row, "pending"]
+    assert (pd.isna(df.loc[row, "outcome"]) if outcome is None
+            else df.loc[row, "outcome"] == outcome)
+
+
+def test_no_pending_rows_for_finished_requests_or_without_isremark(tmp_path):
+    # 3004 archived: nothing waits in it any more
+    export = _operators(tmp_path, {})
+    requests = pd.read_csv(export / "workflow_requestbase.csv", dtype=str, keep_default_na=False)
+    requests.loc[requests["REQUESTID"] == "3004", "CURRENTNODETYPE"] = "3"
+    requests.to_csv(export / "workflow_requestbase.csv", index=False)
+    log = officemine.import_log(export)
+    assert log.report.pending_items == 0 and log.report.balanced
+    assert "3 in finished requests" in " | ".join(log.report.notes)
+
+    table = pd.read_csv(EXPORT / "workflow_currentoperator.csv", dtype=str,
+                        keep_default_na=False, encoding="utf-8-sig")
+    table.drop(columns="isremark").to_csv(export / "workflow_currentoperator.csv", index=False)
+    shutil.copy(EXPORT / "workflow_requestbase.csv", export / "workflow_requestbase.csv")
+    log = officemine.import_log(export)
+    assert log.report.pending_items == 0 and log.report.rows_read == 49
+    assert any("no ISREMARK column" in n for n in log.report.notes)
+
+
+def test_pending_items_are_censored_waits_and_stay_out_of_pm4py(full_log):
+    from officemine.waits import work_items
+
+    items = work_items(full_log)
+    waiting = items[~items.observed]
+    # the unread copy does not hold the request up: only 李娜's item is a censored wait
+    assert waiting[["case_id", "node", "resource"]].values.tolist() == [["3004", "财务审核",
+                                                                        "李娜"]]
+    assert waiting.visit_start.iloc[0] == ts("2024-03-12 10:00:00")
+    assert len(full_log.to_pm4py()) == full_log.n_events - 2

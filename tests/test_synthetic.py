@@ -123,7 +123,7 @@ def test_delays_are_working_time_placed_on_the_calendar(year):
     measured = cal.working_hours(visits["arrived_at"], visits["decided_at"])
     # clock times are floored to whole seconds
     assert np.allclose(measured, visits["delay_hours"], atol=2 / 3600)
-    acted = year.events[C.acted_at]
+    acted = year.events.loc[~year.events[C.pending], C.acted_at]
     assert cal.is_workday(acted).all()
     minutes = acted.dt.hour * 60 + acted.dt.minute
     in_hours = minutes.between(9 * 60, 12 * 60) | minutes.between(13 * 60 + 30, 17 * 60 + 30)
@@ -251,8 +251,14 @@ def test_return_scale_turns_returns_into_approvals_only(spec):
 def test_acted_at_never_before_arrived_at_and_seq_follows_time(year):
     e = year.events
     assert e[C.arrived_at].notna().all()
-    assert (e[C.acted_at] >= e[C.arrived_at]).all()
-    assert (e.groupby(C.case_id)[C.acted_at].diff().dropna() >= pd.Timedelta(0)).all()
+    acted = e[~e[C.pending]]
+    assert acted[C.acted_at].notna().all()
+    assert (acted[C.acted_at] >= acted[C.arrived_at]).all()
+    assert (acted.groupby(C.case_id)[C.acted_at].diff().dropna() >= pd.Timedelta(0)).all()
+    # a pending row comes after every action of its case
+    last_seq = e.groupby(C.case_id)[C.seq].max()
+    pending = e[e[C.pending]]
+    assert (pending[C.seq].to_numpy() == last_seq[pending[C.case_id]].to_numpy()).all()
     first = e[e[C.seq] == 0]
     assert (first[C.outcome] == "submit").all() and len(first) == len(year.cases)
 
@@ -273,6 +279,37 @@ def test_open_cases_have_no_archive_and_closed_cases_end_terminally(year):
     # open cases are the recent ones
     recent = pd.Timestamp("2025-09-01", tz="Asia/Shanghai")
     assert cases.loc[open_ids, "submitted_at"].min() > recent
+
+
+def test_pending_rows_are_exactly_the_unobserved_decisions_of_open_cases(year):
+    e, T = year.events, year.observed_until
+    pending = e[e[C.pending]]
+    assert len(pending) > 0
+    assert pending[C.acted_at].isna().all() and pending[C.outcome].isna().all()
+    assert pending[C.comment].isna().all()
+    assert (pending[C.arrived_at] < T).all()
+    assert (pending[C.wait_start] == pending[C.arrived_at]).all()
+    assert (pending[C.arrival_source] == "recorded").all()
+    # one pending row per visit reached before the end of observation, decided after it
+    v = year.visits
+    open_visits = v[~v["observed"] & (v["arrived_at"] < T)]
+    key = [C.case_id, C.node]
+    assert sorted(map(tuple, pending[key].to_numpy())) == sorted(
+        map(tuple, open_visits[key].to_numpy()))
+    assert pending[C.case_id].is_unique
+    cases = year.cases.set_index(C.case_id)
+    assert cases.loc[pending[C.case_id], "open"].all()
+    # the row belongs to whoever holds the item then: the approver, or the person it was
+    # transferred / added to before the end
+    by_visit = open_visits.set_index(key)
+    for row in pending.itertuples():
+        visit = by_visit.loc[(row.case_id, row.node)]
+        assert row.resource in {visit["approver"], visit["actor"], visit["added_approver"]}
+        assert visit["arrived_at"] <= row.arrived_at < T
+    # the case attributes ride along
+    for column in (C.process_type, C.title, C.applicant, C.urgency):
+        assert (pending[column].to_numpy()
+                == cases.loc[pending[C.case_id], column].to_numpy()).all(), column
 
 
 def test_events_frame_is_what_the_importer_would_build(spec):
@@ -331,11 +368,16 @@ def test_chinese_csv_is_gbk_with_chinese_headers_and_split_date_time(year, tmp_p
         "流程编号", "流程类型", "标题", "申请人", "申请部门", "金额", "紧急程度", "节点名称",
         "操作人", "操作人部门", "操作类型", "接收日期", "接收时间", "操作日期", "操作时间", "签字意见"]
     assert len(table) == len(year.events)
-    for column in ("接收日期", "操作日期"):
-        assert table[column].str.fullmatch(r"20\d\d/\d{1,2}/\d{1,2}").all()
-    for column in ("接收时间", "操作时间"):
-        assert table[column].str.fullmatch(r"\d{1,2}:\d\d").all()
-    assert set(table["操作类型"]) <= set(OUTCOME_CN.values())
+    pending = year.events[C.pending].to_numpy()
+    assert pending.any()
+    assert table["接收日期"].str.fullmatch(r"20\d\d/\d{1,2}/\d{1,2}").all()
+    assert table["接收时间"].str.fullmatch(r"\d{1,2}:\d\d").all()
+    assert table.loc[~pending, "操作日期"].str.fullmatch(r"20\d\d/\d{1,2}/\d{1,2}").all()
+    assert table.loc[~pending, "操作时间"].str.fullmatch(r"\d{1,2}:\d\d").all()
+    assert set(table.loc[~pending, "操作类型"]) <= set(OUTCOME_CN.values())
+    # pending (未办) items: received, not acted on
+    for column in ("操作类型", "操作日期", "操作时间", "签字意见"):
+        assert (table.loc[pending, column] == "").all(), column
     assert (table["金额"][table["流程类型"] == "发文"] == "").all()
     assert table["金额"][table["流程类型"] == "费用报销"].str.fullmatch(r"\d+\.\d\d").all()
     assert {h for h in CSV_HEADERS.values() if isinstance(h, str)} <= set(table.columns)
@@ -349,9 +391,14 @@ def test_chinese_csv_round_trips_through_the_importer(year, tmp_path):
     assert log.report.rows_set_aside == 0
     back = log.to_pandas()
     e = year.events
-    for column in (C.case_id, C.node, C.outcome, C.resource, C.dept, C.comment, C.title):
+    for column in (C.case_id, C.node, C.outcome, C.resource, C.dept, C.comment, C.title,
+                   C.pending):
         assert back[column].fillna("").tolist() == e[column].fillna("").tolist(), column
-    assert (back[C.acted_at] == e[C.acted_at].dt.floor("min")).all()
+    assert back[C.acted_at].isna().tolist() == e[C.pending].tolist()
+    acted = ~e[C.pending]
+    assert (back.loc[acted, C.acted_at] == e.loc[acted, C.acted_at].dt.floor("min")).all()
+    assert (back[C.arrived_at] == e[C.arrived_at].dt.floor("min")).all()
+    assert log.report.pending_items == int(e[C.pending].sum()) > 0
 
 
 def test_xes_parses_with_pm4py_and_labels_split_back(year, tmp_path):
@@ -359,10 +406,10 @@ def test_xes_parses_with_pm4py_and_labels_split_back(year, tmp_path):
     path = to_xes(year.events, tmp_path / "log.xes.gz")
     df = pm4py.read_xes(str(path))
     assert df["case:concept:name"].nunique() == year.events[C.case_id].nunique() == len(year.cases)
-    assert len(df) == len(year.events)
+    e = year.events[~year.events[C.pending]]          # XES skips pending rows (no timestamp)
+    assert len(df) == len(e) < len(year.events)
     parts = df["concept:name"].str.extract(XES_LABEL_PATTERN)
     outcome = parts["outcome"].map(lambda w: OUTCOME_LOOKUP[normalize_word(w)])
-    e = year.events
     assert parts["node"].tolist() == e[C.node].tolist()
     assert outcome.tolist() == e[C.outcome].tolist()
     assert (df["time:timestamp"].dt.tz_convert("Asia/Shanghai").to_numpy()
@@ -380,7 +427,7 @@ def test_xes_plain_and_gzip_hold_the_same_document(tmp_path, spec):
     assert plain == packed and plain.startswith(b"<?xml")
 
 
-def test_shipped_sample_files_match_the_generator():
+def test_shipped_sample_files_match_the_generator(year, tmp_path):
     csv, xes = ROOT / "sample_logs" / "oa_sample.csv", ROOT / "sample_logs" / "oa_sample.xes.gz"
     if not csv.exists():
         pytest.skip("sample logs not generated")
@@ -388,3 +435,12 @@ def test_shipped_sample_files_match_the_generator():
     lines = csv.read_bytes().split(b"\r\n")
     assert lines[0].decode("gbk").startswith("流程编号,流程类型,标题")
     assert re.search(r",\d{4}/\d{1,2}/\d{1,2},\d{1,2}:\d\d,", lines[1].decode("gbk"))
+    # `year` is the sample's generate() call: the shipped files are its exact bytes,
+    # pending (未办) rows included in the CSV and left out of the XES
+    assert csv.read_bytes() == to_chinese_csv(year.events, tmp_path / "s.csv").read_bytes()
+    import gzip   # the gzip header names the file: compare the documents
+
+    assert gzip.decompress(xes.read_bytes()) == gzip.decompress(
+        to_xes(year.events, tmp_path / "s.xes.gz").read_bytes())
+    table = pd.read_csv(csv, encoding="gbk", dtype=str, keep_default_na=False)
+    assert (table["操作日期"] == "").sum() == year.events[C.pending].sum() > 0

@@ -8,12 +8,14 @@ from officemine.errors import (CalendarError, ColumnGuessError, LogFormatError, 
                                OfficemineError, SourceError)
 from officemine.eventlog import EventLog, read_log
 from officemine.importing import ImportReport, Mapping, import_log
+from officemine.necessity import NecessityResult, NecessityThresholds, necessity
 from officemine.schema import COLUMNS, OUTCOMES
 
 __version__ = "0.1.0"
 
 __all__ = [
     "COLUMNS", "OUTCOMES", "Calendar", "EventLog", "ImportReport", "Mapping", "import_log", "read_log",
+    "necessity", "NecessityResult", "NecessityThresholds",
     "OfficemineError", "SourceError", "ColumnGuessError", "MappingError", "CalendarError",
     "LogFormatError", "__version__",
 ]

@@ -18,7 +18,10 @@ and the chain starts again; after ``max_rounds`` submissions a return makes the 
 withdraw) or reject (the case ends). Around decisions: 转办 (transfer to a colleague, who then
 decides), 加签 (an extra person approves before the node's approver decides), 抄送 (cc after an
 approval), 催办 (the applicant reminds on long waits). A fully approved case is archived at
-``归档`` by ``系统``. Events after the end of observation are cut, so recent cases stay open.
+``归档`` by ``系统``. Events after the end of observation are cut, so recent cases stay open;
+a node visit that the item reached before the end but whose decision falls after it leaves a
+*pending* row for the person holding the item then (``arrived_at`` recorded, ``acted_at``,
+outcome and comment empty, ``pending`` True), as an OA export lists its 未办 items.
 
 Truth, as data on the result:
 
@@ -430,7 +433,9 @@ class SyntheticLog:
     """A generated log and the truth behind it.
 
     events:
-        Canonical events (every column of `schema.CANONICAL_ORDER`), cut at ``observed_until``.
+        Canonical events (every column of `schema.CANONICAL_ORDER`), cut at ``observed_until``;
+        each visit still undecided then has one pending row (the person holding the item,
+        ``acted_at`` NaT, outcome <NA>), last in its case.
     cases:
         One row per case: attributes, regime, true end (``closed_at``, also when after
         ``observed_until``), ``status`` (archived / rejected / withdrawn), ``rounds``,
@@ -469,12 +474,13 @@ class SyntheticLog:
 
     def __repr__(self) -> str:
         n_open = int(self.cases["open"].sum())
+        n_pending = int(self.events[C.pending].sum())
         changes = "; ".join(
             f"{r.name} ({r.process}, from {r.effective or 'the start'})"
             for r in self.redesigns) or "none"
         return (f"<SyntheticLog: {len(self.cases):,} cases ({n_open:,} open), "
-                f"{len(self.events):,} events, {self.start} .. {self.end}, seed={self.seed}, "
-                f"redesigns: {changes}>")
+                f"{len(self.events):,} events ({n_pending:,} pending), "
+                f"{self.start} .. {self.end}, seed={self.seed}, redesigns: {changes}>")
 
     def _repr_html_(self) -> str:
         head = repr(self).replace("<", "&lt;").replace(">", "&gt;")
@@ -619,6 +625,10 @@ class _Sink:
 
 
 _EVENT_FIELDS = ("case", "node", "outcome", "resource", "dept", "arr", "act", "comment")
+#: Outcomes of the rows that cover a person's time holding an item at a node (arr -> act): the
+#: approver's 转办 or 加签, the added person's approval, the decision. Submits, reminders, cc
+#: and archives take no time; the applicant's resubmit/withdraw is not a node visit.
+_HOLDING = frozenset({"transfer", "add_approver", "approve", "return", "reject"})
 _VISIT_FIELDS = ("case", "node", "visit", "round", "approver", "actor", "arr", "dec",
                  "decision", "reason", "transferred_to", "added_approver")
 
@@ -687,7 +697,15 @@ def generate(spec: OfficeSpec, *, start: Any, end: Any,
     })
     for column in (C.process_type, C.amount, C.urgency, C.applicant, C.applicant_dept, C.title):
         raw[column] = cases[column].to_numpy()[ev_case]
-    raw = raw[ev_act < observed_until].reset_index(drop=True)
+    # A person holds the item from the row's arrival to its action; a holding that spans the
+    # end of observation is a pending work item (arrived, not yet acted on): its action,
+    # outcome and comment are not known yet. The holdings of a visit partition it, so each
+    # visit decided after the end and arrived before it gives exactly one pending row.
+    holding = np.isin(np.asarray(ev["outcome"], dtype=object), list(_HOLDING))
+    pending = holding & (ev_arr < observed_until) & (ev_act >= observed_until)
+    raw.loc[pending, [C.outcome, C.comment]] = None
+    raw[C.acted_at] = raw[C.acted_at].mask(pending)
+    raw = raw[(ev_act < observed_until) | pending].reset_index(drop=True)
 
     cases = cases.drop(columns="_end")
     cases["closed_at"] = ends
@@ -714,14 +732,16 @@ def _canonical(raw: pd.DataFrame, source_file: str) -> pd.DataFrame:
     """The generated rows in the form `importing.normalize.build_log` gives a source.
 
     Built directly because it is simple here (every arrival is recorded, outcomes are
-    canonical, nothing is set aside); a test checks it equals what ``build_log`` returns.
+    canonical, nothing is set aside; a row without an action is pending and sorts last in its
+    case, as the importer orders them); a test checks it equals what ``build_log`` returns.
     """
     df = raw.copy()
     df[C.source_row] = pd.array(np.arange(1, len(df) + 1).astype(str), dtype="string")
-    df = df.sort_values([C.case_id, C.acted_at], kind="stable").reset_index(drop=True)
+    df[C.pending] = df[C.acted_at].isna() & df[C.arrived_at].notna()
+    df["_at"] = df[C.acted_at].fillna(df[C.arrived_at])
+    df = df.sort_values([C.case_id, C.pending, "_at"], kind="stable").reset_index(drop=True)
     df[C.seq] = df.groupby(C.case_id, sort=False).cumcount().astype("int32")
     df[C.wait_start] = df[C.arrived_at]
-    df[C.pending] = False
     df[C.arrival_source] = pd.array(["recorded"] * len(df), dtype="string")
     df[C.source_file] = source_file
     for column in (C.case_id, C.node, C.outcome, C.resource, C.dept, C.comment, C.process_type,
@@ -1126,6 +1146,8 @@ def to_chinese_csv(events: pd.DataFrame, path: str | Path, encoding: str = "gbk"
     """Write events like an OA system's export: Chinese headers, 操作类型 words, dates as
     ``2025/3/5`` and times as ``9:05`` in separate columns (``seconds=True``: ``9:05:07``).
 
+    Pending rows are written as OA exports list 未办 items: 接收日期/接收时间 filled, 操作类型,
+    操作日期, 操作时间 and 签字意见 empty (the importer reads them back as pending items).
     Characters the encoding cannot hold raise ``UnicodeEncodeError``.
     """
     path = Path(path)
@@ -1135,12 +1157,13 @@ def to_chinese_csv(events: pd.DataFrame, path: str | Path, encoding: str = "gbk"
         values = df[column]
         if isinstance(header, tuple):
             t = pd.to_datetime(values)
-            date = (t.dt.year.astype("string") + "/" + t.dt.month.astype("string") + "/"
-                    + t.dt.day.astype("string"))
-            clock = t.dt.hour.astype("string") + ":" + t.dt.strftime("%M:%S" if seconds else "%M")
+            part = {k: getattr(t.dt, k).astype("Int64").astype("string")  # Int64: NaT stays empty
+                    for k in ("year", "month", "day", "hour")}
+            date = part["year"] + "/" + part["month"] + "/" + part["day"]
+            clock = part["hour"] + ":" + t.dt.strftime("%M:%S" if seconds else "%M")
             out[header[0]], out[header[1]] = date.fillna(""), clock.fillna("")
         elif column == C.outcome:
-            out[header] = values.map(OUTCOME_CN)
+            out[header] = values.map(OUTCOME_CN, na_action="ignore").fillna("")
         elif column == C.amount:
             amount = pd.to_numeric(values).astype("Float64")
             out[header] = amount.map(lambda x: f"{x:.2f}", na_action="ignore").fillna("")
@@ -1198,10 +1221,14 @@ def to_xes(events: pd.DataFrame, path: str | Path) -> Path:
     Each event has ``concept:name`` = ``<node>-<Chinese outcome word>`` (e.g. ``财务初审-同意``,
     split back by `XES_LABEL_PATTERN`), ``time:timestamp`` = acted_at, ``arrived_at`` (date),
     ``org:resource``, ``org:group`` (department), ``comment`` and ``lifecycle:transition`` =
-    complete. Missing values are left out.
+    complete. Missing values are left out. Pending rows (no action yet) are skipped: an XES
+    event needs a ``time:timestamp``, and a pending item has none; read the pending items from
+    the events or the CSV export instead.
     """
     path = Path(path)
     df = _ordered(events)
+    if C.pending in df:
+        df = df[~df[C.pending].astype(bool)].reset_index(drop=True)
     label = df[C.node].astype("string") + "-" + df[C.outcome].map(OUTCOME_CN).astype("string")
     columns = (
         ("string", "concept:name", _texts(label, escape=True)),

@@ -436,22 +436,3 @@ def match_task(tasks: list[Task], *, user: str | None, at: pd.Timestamp | None,
             best.used = best.used or consume
             return best
     return None
-
-
-def open_tasks_note(open_tasks: list[tuple[str, Any]], what: str) -> str | None:
-    """Tasks still waiting at export: not events (nobody acted yet), reported here instead."""
-    if not open_tasks:
-        return None
-    by_node: dict[str, int] = {}
-    for node, _ in open_tasks:
-        by_node[node or "?"] = by_node.get(node or "?", 0) + 1
-    arrivals = [a for _, a in open_tasks if local_naive(a) is not None]
-    since = ""
-    if arrivals:
-        earliest = min(arrivals, key=local_naive)
-        shown = (f"{earliest:%Y-%m-%d %H:%M} UTC" if isinstance(earliest, pd.Timestamp)
-                 else str(earliest))
-        since = f"; the longest waiting arrived {shown}"
-    return (f"{len(open_tasks)} {what} still waiting for a decision at export "
-            f"({count_phrase(by_node)}{since}): not events, since nobody has acted yet; "
-            "their cases are open")

@@ -13,19 +13,22 @@ Both shapes are read, also mixed in one file:
 
 Operation records are the events; each decision is matched to the task it ended (same
 person, task finished at the record's time) so its arrival time is recorded, not guessed.
-Codes and choices are documented in docs/sources/apis.md.
+A task still RUNNING (or PAUSED) in a running instance is a pending work item: a row with the
+task's createTime as arrival and no action yet. Codes and choices are documented in
+docs/sources/apis.md.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 from officemine.errors import SourceError
-from officemine.importing._jsonsource import (EVENT_NODES, Task, aside, event_frame, first,
-                                              in_time_order, local_naive, mapped_code,
-                                              mapping_notes, match_task, matched_note,
-                                              open_tasks_note, pick_amount, read_json_records,
+from officemine.importing._jsonsource import (EVENT_NODES, Task, aside, count_phrase,
+                                              event_frame, first, in_time_order, local_naive,
+                                              mapped_code, mapping_notes, match_task,
+                                              matched_note, pick_amount, read_json_records,
                                               text, unwrap, utc_iso)
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
@@ -52,7 +55,13 @@ RESULT_OUTCOME: dict[str, str] = {"AGREE": "approve", "REFUSE": "reject",
 #: outcomes that end (or add to) someone's task: matched to a task for the arrival time
 TASK_OUTCOMES = frozenset({"approve", "reject", "transfer", "return", "add_approver",
                            "auto_approve", "other"})
-OPEN_TASK_STATUSES = frozenset({"NEW", "RUNNING", "PAUSED"})
+#: task statuses of an item that reached its person and waits for them: a pending work item
+PENDING_TASK_STATUSES = frozenset({"RUNNING", "PAUSED"})
+#: NEW (未启动): the task exists but has not been started, so the item has not reached the
+#: person yet (e.g. a later approver of a sequential step): not pending, only counted
+NOT_STARTED_STATUSES = frozenset({"NEW"})
+#: instance statuses after which no task can still be waiting
+ENDED_STATUSES = frozenset({"COMPLETED", "TERMINATED", "CANCELED"})
 _TITLE_PROCESS = re.compile(r"^.+?提交的(.+)$")
 
 
@@ -101,9 +110,17 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
         notes.append(f"{state.node_from_user} decision(s) name no node (no showName, no "
                      "activityId, as in older topapi exports): their node is the approver, "
                      "'审批人 <userid>'; rename nodes with [[label_rules]] on the label column")
-    waiting = open_tasks_note(state.open_tasks, "task(s)")
-    if waiting:
-        notes.append(waiting)
+    if state.pending:
+        notes.append(f"{len(state.pending)} task(s) still waiting for a decision at export "
+                     f"({count_phrase(Counter(state.pending))}): kept as pending rows "
+                     "(arrived_at = the task's createTime, no action yet); their cases are open")
+    if state.not_started:
+        notes.append(f"{len(state.not_started)} task(s) not started at export (status NEW: "
+                     f"{count_phrase(Counter(state.not_started))}): the item has not reached "
+                     "them yet, so they are not pending items")
+    if state.stale_open:
+        notes.append(f"{state.stale_open} task(s) still RUNNING/PAUSED in instances that have "
+                     "ended: not pending items (nothing waits in an ended instance)")
     if state.ends_added:
         notes.append(f"{state.ends_added} instance(s) end without an end record: an event "
                      "'结束' (archive, or withdraw for a terminated instance) is added at the "
@@ -118,7 +135,7 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
         C.node: "operationRecords.showName (else the task's activityId)",
         C.outcome: "operationRecords.type + result",
         C.resource: "operationRecords.userId",
-        C.arrived_at: "tasks.createTime of the matched task",
+        C.arrived_at: "tasks.createTime of the matched task (pending rows: of the open task)",
         C.acted_at: "operationRecords.date",
         C.comment: "operationRecords.remark",
         C.process_type: "processName (else from title)",
@@ -144,7 +161,9 @@ class _State:
         self.decisions = self.matched = 0
         self.case_from_business_id = self.process_from_title = self.ends_added = 0
         self.node_from_user = 0
-        self.open_tasks: list[tuple[str, object]] = []
+        self.pending: list[str] = []        # node of each pending row
+        self.not_started: list[str] = []    # node of each task NEW at export
+        self.stale_open = 0                 # tasks still open in an instance that has ended
         self.amount_problems: list[str] = []
         self.asides: list[dict] = []
         self.names: dict[str, str] = {}   # activityId -> showName
@@ -179,7 +198,8 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
     }
 
     names = state.names  # a record's showName names its activity; tasks carry only the id
-    tasks = [_task(t, names) for t in inst.get("tasks") or [] if isinstance(t, dict)]
+    listed = [(i, t) for i, t in enumerate(inst.get("tasks") or []) if isinstance(t, dict)]
+    tasks = [_task(t, names) for _, t in listed]
 
     rows: list[dict] = []
     for i, rec in enumerate(records):
@@ -219,14 +239,44 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
         row[C.node] = node
         rows.append(row)
 
-    state.open_tasks += [(t.node, t.created) for t in tasks
-                         if (t.status or "").upper() in OPEN_TASK_STATUSES
-                         and t.finished_cmp is None]
     end = _end_event(ref, inst, attributes, rows)
     if end is not None:
         state.ends_added += 1
         rows.append(end)
+    ended = ((text(inst.get("status")) or "").upper() in ENDED_STATUSES
+             or any(r.get(C.outcome) in TERMINAL for r in rows))
+    rows += _pending_rows(ref, [i for i, _ in listed], tasks, attributes, ended, state)
     return in_time_order(rows)
+
+
+def _pending_rows(ref: str, positions: list[int], tasks: list[Task], attributes: dict,
+                  ended: bool, state: _State) -> list[dict]:
+    """A row per task that reached its person and was not acted on at export.
+
+    Arrival = the task's createTime, no action time and no outcome: the normaliser keeps it as
+    a pending item whose wait so far is right-censored. The node is named as for decisions.
+    A task the records already ended (matched and consumed) is not pending, whatever its
+    status says; open tasks of an ended instance are inconsistent and only counted.
+    """
+    rows = []
+    for index, task in zip(positions, tasks):
+        status = (task.status or "").upper()
+        if task.finished_cmp is not None or task.used:
+            continue
+        if status in NOT_STARTED_STATUSES:
+            state.not_started.append(task.node or "?")
+            continue
+        if status not in PENDING_TASK_STATUSES:
+            continue
+        if ended:
+            state.stale_open += 1
+            continue
+        node = task.node or (f"审批人 {task.user}" if task.user else None)
+        rows.append({**attributes, C.node: node, C.outcome: None, C.resource: task.user,
+                     C.arrived_at: task.created, C.source_row: f"{ref}: tasks[{index}]",
+                     "api_action": f"task {status}", "task_id": task.task_id})
+        state.pending.append(node or "?")
+    return rows
 
 
 def _outcome(kind: str, result: str) -> tuple[str, str]:

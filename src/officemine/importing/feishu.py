@@ -8,20 +8,23 @@ open_id, user_id_list, cc_user_list, comment, ext, node_key, task_id). All times
 millisecond epochs written as strings; ``"0"`` means "not yet".
 
 Timeline entries are the events; a task-bound entry takes its node and its arrival time from
-the task (``task_id``, else the same person's task ending then). Comments are events too.
-Codes and choices are documented in docs/sources/apis.md.
+the task (``task_id``, else the same person's task ending then). Comments are events too. A
+task still PENDING in a PENDING instance is a pending work item: a row with the task's
+start_time as arrival and no action yet. Codes and choices are documented in
+docs/sources/apis.md.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from officemine.errors import SourceError
-from officemine.importing._jsonsource import (EVENT_NODES, Task, as_dict, as_list, aside, epoch,
-                                              event_frame, first, in_time_order, local_naive,
-                                              mapped_code, mapping_notes, match_task,
-                                              matched_note, open_tasks_note, pick_amount,
-                                              read_json_records, text, unwrap)
+from officemine.importing._jsonsource import (EVENT_NODES, Task, as_dict, as_list, aside,
+                                              count_phrase, epoch, event_frame, first,
+                                              in_time_order, local_naive, mapped_code,
+                                              mapping_notes, match_task, matched_note,
+                                              pick_amount, read_json_records, text, unwrap)
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
 from officemine.schema import TERMINAL, C
@@ -79,9 +82,13 @@ def read_feishu(path: Path, mapping: Mapping) -> RawEvents:
     if state.open_id_used:
         notes.append(f"{state.open_id_used} event(s) name the person by open_id (the export "
                      "has no user_id: the app lacked the user ID permission)")
-    note = open_tasks_note(state.open_tasks, "task(s)")
-    if note:
-        notes.append(note)
+    if state.pending:
+        notes.append(f"{len(state.pending)} task(s) still waiting for a decision at export "
+                     f"({count_phrase(Counter(state.pending))}): kept as pending rows "
+                     "(arrived_at = the task's start_time, no action yet); their cases are open")
+    if state.stale_open:
+        notes.append(f"{state.stale_open} task(s) still PENDING in instances that are no longer "
+                     "PENDING: not pending items (nothing waits in an ended instance)")
     if state.ends_added:
         notes.append(f"{state.ends_added} instance(s) approved or cancelled with no timeline "
                      "entry for it: an event '结束' (archive, or withdraw) is added at the "
@@ -93,7 +100,7 @@ def read_feishu(path: Path, mapping: Mapping) -> RawEvents:
     columns_used = {
         C.case_id: "instance_code", C.node: "task_list.node_name of the entry's task",
         C.outcome: "timeline.type", C.resource: "timeline.user_id (else open_id)",
-        C.arrived_at: "task_list.start_time of the entry's task",
+        C.arrived_at: "task_list.start_time of the entry's task (pending rows: of the open task)",
         C.acted_at: "timeline.create_time", C.comment: "timeline.comment",
         C.process_type: "approval_name", C.amount: "form 金额/报销金额/合同金额… or amount widget",
         C.applicant: "user_id (else open_id)", C.applicant_dept: "department_id",
@@ -110,7 +117,8 @@ class _State:
     def __init__(self, mapping: Mapping) -> None:
         self.mapping = mapping
         self.decisions = self.matched = self.open_id_used = self.ends_added = 0
-        self.open_tasks: list[tuple[str, object]] = []
+        self.pending: list[str] = []        # node of each pending row
+        self.stale_open = 0                 # PENDING tasks of an instance no longer PENDING
         self.amount_problems: list[str] = []
         self.asides: list[dict] = []
 
@@ -133,7 +141,8 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
         C.applicant_dept: text(inst.get("department_id")),
         C.amount: _amount(inst, ref, state), "serial_number": serial,
     }
-    tasks = [_task(t) for t in inst.get("task_list") or [] if isinstance(t, dict)]
+    listed = [(i, t) for i, t in enumerate(inst.get("task_list") or []) if isinstance(t, dict)]
+    tasks = [_task(t) for _, t in listed]
     node_names = {key: t.node for t in tasks if t.node
                   for key in (t.activity, t.task_id) if key}
     node_names.update({text(t.get("custom_node_id")): text(t.get("node_name"))
@@ -183,13 +192,28 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
                      C.source_row: f"{ref}: comment_list[{i}]", "api_action": "COMMENT"})
 
     status = (text(inst.get("status")) or "").upper()
-    if status == "PENDING":
-        state.open_tasks += [(t.node, t.created) for t in tasks
-                             if (t.status or "").upper() == "PENDING"]
     end = _end_event(ref, inst, status, attributes, rows)
     if end is not None:
         state.ends_added += 1
         rows.append(end)
+    running = status == "PENDING" and not any(r.get(C.outcome) in TERMINAL for r in rows)
+    # a task still PENDING that no timeline entry ended: an item waiting at export, kept as a
+    # pending row (arrival = start_time, no action yet; its wait is right-censored)
+    for (index, data), task in zip(listed, tasks):
+        if (task.status or "").upper() != "PENDING" or task.finished_cmp is not None \
+                or task.used:
+            continue
+        if not running:
+            state.stale_open += 1
+            continue
+        user = task.user
+        if user and not text(data.get("user_id")):
+            state.open_id_used += 1
+        node = task.node or node_names.get(task.activity or "") or task.activity
+        rows.append({**attributes, C.node: node, C.outcome: None, C.resource: user,
+                     C.arrived_at: task.created, C.source_row: f"{ref}: task_list[{index}]",
+                     "api_action": "task PENDING", "task_id": task.task_id})
+        state.pending.append(node or "?")
     return in_time_order(rows)
 
 

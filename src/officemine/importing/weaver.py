@@ -5,7 +5,8 @@ OPERATETIME, OPERATOR, NODEID, REMARK). Companion tables in the same folder, whe
 turn ids into names and add what the log lacks:
 
 ==========================  ==========================================================
-``workflow_currentoperator``  RECEIVEDATE + RECEIVETIME: when each person got the item
+``workflow_currentoperator``  RECEIVEDATE + RECEIVETIME: when each person got the item;
+                              ISREMARK: items received and not yet acted on (pending rows)
 ``workflow_nodebase``         NODENAME, ISSTART, ISEND
 ``workflow_base``             WORKFLOWNAME → process_type
 ``workflow_requestbase``      REQUESTNAME → title, CREATER → applicant, REQUESTLEVEL →
@@ -16,7 +17,9 @@ turn ids into names and add what the log lacks:
 
 Column names are the database's, in any letter case; each file may be GBK, GB18030 or UTF-8
 with or without BOM (read by `tabular.read_table`). The LOGTYPE codes and the choices made
-for each are in `LOGTYPE_OUTCOMES` and docs/sources/weaver.md.
+for each are in `LOGTYPE_OUTCOMES` and docs/sources/weaver.md. Work items of unfinished
+requests that were received and not acted on at export become pending rows (arrival, no
+action); see `PENDING_ISREMARK`.
 
 >>> raw = read_weaver(Path("tests/data/weaver/export"), Mapping())   # doctest: +SKIP
 """
@@ -76,6 +79,16 @@ _MOVING = frozenset({"0", "2", "3", "4", "5", "6", "e", "i", "j"})
 _TERMINAL_CODES = frozenset({"e", "5"})
 #: workflow_requestbase.REQUESTLEVEL (请求级别)
 REQUEST_LEVELS = {"0": "正常", "1": "重要", "2": "紧急"}
+#: workflow_currentoperator.ISREMARK codes of an item still waiting for its person, and the
+#: outcome its pending row carries (None: a blocking item, outcome empty). e-cology's own
+#: to-do query lists 待办 as isremark 0 (未操作; takisremark empty or 0), 1, 5 and 7, and 抄送
+#: as 8 (不需提交) and 9 (需提交); 2 (已操作) and 4 (归档) are done. Copies and 转发 (1: sent
+#: to read and annotate) do not hold the request up, so their pending rows are cc, like the
+#: LOGTYPE codes t and 7. Code 7 is not taken (its meaning is not documented to us).
+PENDING_ISREMARK: dict[str, str | None] = {"0": None, "5": None, "1": "cc", "8": "cc", "9": "cc"}
+#: LOGTYPE codes after which the person still holds the item at that node (a saved draft, a
+#: forward or an opinion request sent, a reminder): they do not settle a pending receipt.
+_KEEPS_ITEM = frozenset({"1", "7", "a", "s"})
 
 LOG_TABLE = "workflow_requestlog"
 COMPANIONS = ("workflow_currentoperator", "workflow_nodebase", "workflow_base",
@@ -220,14 +233,22 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
     archive, archive_note = _archive_events(out, log, case, code, node_id, order_time, names,
                                             tables, labels, label)
     notes.append(archive_note)
-    if len(archive):
-        out = pd.concat([out, archive], ignore_index=True)
+    pending = pd.DataFrame()
+    if "workflow_currentoperator" in tables:
+        finished = _finished_requests(case, code, archive, tables)
+        pending, pending_notes = _pending_items(
+            tables["workflow_currentoperator"], labels["workflow_currentoperator"], out, case,
+            node_id, operator, code, order_time, finished, names)
+        notes.extend(pending_notes)
+    extra = [frame for frame in (archive, pending) if len(frame)]
+    if extra:
+        out = pd.concat([out, *extra], ignore_index=True)
 
     if missing:
         notes.append("companion tables not found: " + ", ".join(missing))
     aside = aside.assign(source_row=label + " row " + aside["source_row"].astype("string"))
     return RawEvents(frame=out, source_file=str(log_path), format="weaver",
-                     rows_read=n + len(aside) + len(archive),
+                     rows_read=n + len(aside) + len(archive) + len(pending),
                      set_aside=set_aside_rows(aside.to_dict("records")),
                      columns_used=columns_used, notes=notes, outcomes_canonical=True)
 
@@ -427,9 +448,7 @@ def _arrivals(operators: pd.DataFrame, case: pd.Series, node: pd.Series, person:
               order_time: pd.Series) -> tuple[pd.Series, int]:
     """The latest RECEIVEDATE + RECEIVETIME of the same (request, node, person) at or before
     each action, as text (the import time zone then applies)."""
-    received = (combine_date_time(operators["receivedate"], operators["receivetime"])
-                if "receivetime" in operators else operators["receivedate"])
-    received = pd.Series(received, index=operators.index, dtype="string")
+    received = _received(operators)
     recv_time, _ = parse_times(received.reset_index(drop=True), "UTC")
     right = pd.DataFrame({
         "key": (_ids(operators["requestid"]) + "|" + _ids(operators["nodeid"]) + "|"
@@ -447,6 +466,108 @@ def _arrivals(operators: pd.DataFrame, case: pd.Series, node: pd.Series, person:
                             direction="backward").dropna(subset=["received"])
     out.iloc[matched["pos"].to_numpy()] = matched["received"].to_numpy()
     return out, len(matched)
+
+
+def _received(operators: pd.DataFrame) -> pd.Series:
+    """RECEIVEDATE + RECEIVETIME of each work item, as text."""
+    received = (combine_date_time(operators["receivedate"], operators["receivetime"])
+                if "receivetime" in operators else operators["receivedate"])
+    return pd.Series(received, index=operators.index, dtype="string")
+
+
+# --- pending work items ----------------------------------------------------------------------
+
+def _finished_requests(case: pd.Series, code: pd.Series, archive: pd.DataFrame,
+                       tables: dict[str, pd.DataFrame]) -> set[str]:
+    """Requests the export shows as finished: archived (CURRENTNODETYPE 3, or an archive
+    event derived from ISEND), force-archived (e) or deleted (5). Nothing waits in them."""
+    finished = set(case[code.isin(_TERMINAL_CODES).fillna(False)].dropna())
+    if len(archive):
+        finished |= set(archive[C.case_id].dropna())
+    requests = tables.get("workflow_requestbase")
+    if requests is not None and "currentnodetype" in requests:
+        done = _ids(requests["currentnodetype"]).eq("3").fillna(False)
+        finished |= set(_ids(requests["requestid"])[done].dropna())
+    return finished
+
+
+def _pending_items(operators: pd.DataFrame, label: str, out: pd.DataFrame, case: pd.Series,
+                   node: pd.Series, person: pd.Series, code: pd.Series,
+                   order_time: pd.Series, finished: set[str],
+                   names: _Names) -> tuple[pd.DataFrame, list[str]]:
+    """A pending row per work item received and not acted on at export.
+
+    An item is pending when its ISREMARK is in `PENDING_ISREMARK` (not takisremark -2, which
+    e-cology lists as done; not iscomplete 1; not an older receipt, islasttimes 0), its
+    request is in the request log and not finished, and the log holds no operation by the
+    same person at the same node at or after the receipt that settles it (any LOGTYPE but
+    `_KEEPS_ITEM`). Arrival = RECEIVEDATE + RECEIVETIME; no action, outcome empty (cc for
+    copies). Case attributes are those of the request's log rows.
+    """
+    if "isremark" not in operators:
+        return pd.DataFrame(), ["workflow_currentoperator has no ISREMARK column: items still "
+                                "waiting at export cannot be told apart, none are read as "
+                                "pending"]
+    ops = operators.reset_index(drop=True)
+    isremark = ops["isremark"].astype("string").str.strip().str.lower()
+    rid, nid, uid = _ids(ops["requestid"]), _ids(ops["nodeid"]), _ids(ops["userid"])
+    received = _received(ops)
+    recv_time, _ = parse_times(received, "UTC")
+
+    waiting = isremark.isin(list(PENDING_ISREMARK)).fillna(False)
+    for column, done_value in (("takisremark", "-2"), ("iscomplete", "1"),
+                               ("islasttimes", "0")):
+        if column in ops:
+            waiting &= ~_ids(ops[column]).eq(done_value).fillna(False)
+    in_log = rid.isin(set(case.dropna())).fillna(False)
+    request_done = rid.isin(finished).fillna(False)
+    # the latest operation of each (request, node, person) that settles an item
+    settles = ~code.isin(_KEEPS_ITEM).fillna(False) & order_time.notna()
+    last_op = (pd.DataFrame({"key": (case + "|" + node + "|" + person)[settles],
+                             "t": order_time[settles]})
+               .dropna().groupby("key")["t"].max())
+    key = rid + "|" + nid + "|" + uid
+    acted = pd.Series(key.map(last_op).to_numpy(), index=ops.index) >= recv_time
+    acted = acted.fillna(False).astype(bool)
+
+    pending = waiting & in_log & ~request_done & ~acted
+    outcome = isremark.map(PENDING_ISREMARK).astype("string")
+    frame = pd.DataFrame({
+        C.case_id: rid, C.node: names.node(nid), C.outcome: outcome,
+        C.resource: names.person(uid), C.arrived_at: received,
+        "weaver_nodeid": nid, "weaver_operator": uid,
+        SOURCE_ROW: label + " row " + ops[SOURCE_ROW].astype("string"),
+    })[pending.to_numpy()]
+    dept_id = names.person_dept(uid[pending])
+    if dept_id.notna().any():
+        frame[C.dept] = names.dept(dept_id)
+    first_row = out.drop_duplicates(C.case_id).set_index(C.case_id)
+    for column in (C.process_type, C.title, C.applicant, C.applicant_dept, C.urgency):
+        if column in first_row:
+            frame[column] = frame[C.case_id].map(first_row[column]).astype("string")
+    frame = frame.reset_index(drop=True).astype("string")
+
+    notes = []
+    if len(frame):
+        kinds = isremark[pending].value_counts()
+        shown = ", ".join(f"ISREMARK {k} ×{v}" for k, v in sorted(kinds.items()))
+        copies = int(outcome[pending].notna().sum())
+        notes.append(f"{len(frame):,} work items received and not acted on at export "
+                     f"({shown}) in requests not finished: pending rows, arrived_at = "
+                     "RECEIVEDATE + RECEIVETIME, no action yet"
+                     + (f"; {copies} of them are copies or 转发 (ISREMARK 8, 9, 1): outcome "
+                        "cc, they do not hold the request up" if copies else ""))
+    skipped = {
+        "in finished requests (e.g. unread copies)": waiting & in_log & request_done,
+        "settled by a later operation of the same person at that node":
+            waiting & in_log & ~request_done & acted,
+        "of requests not in the request log": waiting & ~in_log,
+    }
+    parts = [f"{int(mask.sum())} {why}" for why, mask in skipped.items() if mask.any()]
+    if parts:
+        notes.append("workflow_currentoperator items marked as waiting but not pending: "
+                     + "; ".join(parts))
+    return frame, notes
 
 
 # --- case attributes -------------------------------------------------------------------------

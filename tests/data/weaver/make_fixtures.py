@@ -6,9 +6,12 @@ exports them from the e-cology database (one CSV per table, DB column names):
 * 3001 费用报销, straight through, with a draft save (LOGTYPE 1) before the submit.
 * 3002 费用报销, returned by 财务审核 (3), resubmitted, approved by 总经理 from the phone.
 * 3003 费用报销, 财务审核 transferred (h, 转办) to 黄涛, who approves.
-* 3004 费用报销, open: waiting at 财务审核 (currentoperator row without an operation).
+* 3004 费用报销, open: waiting at 财务审核 (currentoperator row ISREMARK 0 without an
+  operation: a pending item) and copied to 刘洋, who has not read it yet (ISREMARK 8: a
+  pending cc).
 * 3005 发文, 督办 (s) by 吴刚 while 周强 reviews, 抄送 (t) read by 王芳, 编号用印 submits.
-* 3006 发文, 转发 (7) to 赵敏, 批注 (9) by 赵敏, returned by 领导签发, resubmitted.
+* 3006 发文, 转发 (7) to 赵敏, 批注 (9) by 赵敏, returned by 领导签发, resubmitted; a copy to
+  王芳 at 编号用印 is still unread (ISREMARK 8) after the request was archived (not pending).
 * 3007 发文, stuck at 领导签发, forced archive (e) by the system administrator (id 1).
 * 3008 费用报销, one row with its date written day-first (2024-13-03, an export edited by
   hand) and one row with an unknown LOGTYPE ``x``.
@@ -153,6 +156,9 @@ CURRENT = [
     (3008, 1013, 203, "2024-03-13", "11:00:00", "2", "2024-03-13 14:00:00"),
     (3008, 1015, 205, "2024-03-13", "14:00:00", "2", "2024-03-14 10:00:00"),
     (3008, 1016, 201, "2024-03-14", "10:00:00", "4", ""),
+    # unread copies (抄送, 不需提交), listed last as the database appends them
+    (3004, 1012, 204, "2024-03-12", "10:00:00", "8", ""),
+    (3006, 1025, 202, "2024-03-13", "09:00:00", "8", ""),
 ]
 
 # requestid, workflowid, name, creater, created, level, currentnodeid, currentnodetype, status
