@@ -136,7 +136,8 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
         df[C.amount] = amount
 
     # --- duplicates among the rows still accepted ----------------------------------------
-    key = [c for c in (C.case_id, C.node, C.outcome, C.resource, C.acted_at, C.comment) if c in df]
+    key = [c for c in (C.case_id, C.node, C.outcome, C.resource, C.arrived_at, C.acted_at,
+                       C.comment, LABEL, raw.record_id) if c is not None and c in df]
     ok = reasons.isna()
     dup = pd.Series(False, index=df.index)
     dup[ok] = df.loc[ok, key].duplicated(keep="first")
@@ -295,9 +296,12 @@ def _finish_columns(events: pd.DataFrame) -> pd.DataFrame:
         if column not in events:
             events[column] = pd.Series(pd.NA, index=events.index, dtype="string")
     extra = [c for c in events.columns if c not in CANONICAL_ORDER]
+    tz = events[C.acted_at].dt.tz
     for column in extra:
-        if not pd.api.types.is_numeric_dtype(events[column]) and \
-                not isinstance(events[column].dtype, pd.DatetimeTZDtype):
+        if isinstance(events[column].dtype, pd.DatetimeTZDtype):
+            events[column] = events[column].dt.tz_convert(tz)   # e.g. XES started_at
+        elif not pd.api.types.is_numeric_dtype(events[column]) and \
+                not pd.api.types.is_bool_dtype(events[column]):
             events[column] = events[column].astype("string")
     out = events[list(CANONICAL_ORDER) + extra]
     out[C.outcome] = out[C.outcome].astype("string")

@@ -70,6 +70,9 @@ class RawEvents:
     notes: list[str] = field(default_factory=list)
     #: True when the reader already mapped outcomes to the canonical vocabulary
     outcomes_canonical: bool = False
+    #: column holding the source's own record id (XES ``id``): rows with different ids are
+    #: distinct records even when case, node, person and time coincide
+    record_id: str | None = None
 
 
 def empty_set_aside() -> pd.DataFrame:
