@@ -155,3 +155,18 @@ def test_chart_renders_chinese_without_missing_glyphs(known, tmp_path):
     assert (tmp_path / "n.png").stat().st_size > 10_000
     texts = [t.get_text() for t in ax.texts]
     assert any("橡皮图章" in t for t in texts) and any("精简" in t for t in texts)
+
+
+def test_logs_beyond_the_holiday_data_are_warned_about():
+    frame = pd.DataFrame({
+        "case_id": [f"c{i}" for i in range(40) for _ in range(2)],
+        "node": ["发起", "审核"] * 40,
+        "outcome": ["提交", "同意"] * 40,
+        "acted_at": [t for i in range(40) for t in (f"2027-03-0{1 + i % 5} 09:00",
+                                                     f"2027-03-0{1 + i % 5} 15:00")]})
+    from officemine.importing.normalize import build_log
+    from officemine.importing.raw import RawEvents
+    events, report, _ = build_log(RawEvents(frame, "t.csv", "csv", len(frame)))
+    result = necessity(officemine.EventLog.from_pandas(events, timezone="Asia/Shanghai"))
+    assert any("2027" in w for w in result.warnings)
+    assert json.loads(result.to_json())["warnings"] and "WARNING" in repr(result)

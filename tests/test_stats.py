@@ -29,6 +29,12 @@ def test_kaplan_meier_by_hand():
     assert km_quantile([3, 1, 4, 2, 5], [1, 1, 0, 1, 1], 0.9) == 5
 
 
+@pytest.mark.parametrize("n", [1, 2, 5, 10, 101, 1000])
+def test_without_censoring_the_km_median_is_the_ordinary_median(n):
+    x = np.random.default_rng(n).lognormal(1, 1, n)
+    assert km_quantile(x, np.ones(n, bool), 0.5) == pytest.approx(np.median(x))
+
+
 def test_censoring_changes_the_median_and_unreached_quantiles_are_nan():
     waits = [1, 2, 3, 10, 10, 10, 10]
     assert km_quantile(waits, [1] * 7, 0.5) == 10          # as if the pending were done at 10

@@ -128,6 +128,7 @@ class NecessityResult:
     log_info: dict
     as_of: pd.Timestamp
     not_approval_nodes: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
     items: pd.DataFrame | None = field(default=None, repr=False)
 
     # --- output -----------------------------------------------------------------------------
@@ -155,6 +156,7 @@ class NecessityResult:
                            "of the calendar",
             "thresholds": asdict(self.thresholds),
             "not_approval_nodes": self.not_approval_nodes,
+            "warnings": list(self.warnings),
             "nodes": nodes,
         }
 
@@ -173,8 +175,10 @@ class NecessityResult:
         table["rejection_rate"] = table["rejection_rate"].map(lambda v: f"{v:.1%}")
         table["wait_median"] = table["wait_median"].map(lambda v: f"{v:.1f}")
         unit = "working h" if self.basis == "working" else "clock h"
+        warn = "".join(f"\nWARNING: {w}" for w in self.warnings)
         return (f"<NecessityResult: {len(self.summary)} approval nodes ({counts}); waits in "
-                f"{unit}; {self.log_info['cases']:,} cases>\n" + table.to_string(index=False))
+                f"{unit}; {self.log_info['cases']:,} cases>\n" + table.to_string(index=False)
+                + warn)
 
     def _repr_html_(self) -> str:
         cols = [c for c in ("node", self.by, "items", "rejections", "rejection_rate",
@@ -257,7 +261,8 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     return NecessityResult(summary=summary, reasons=reasons, basis=basis,
                            calendar=calendar.describe(), thresholds=thresholds, by=by,
                            log_info=log_info, as_of=items.attrs["as_of"],
-                           not_approval_nodes=not_approval, items=items)
+                           not_approval_nodes=not_approval,
+                           warnings=tuple(items.attrs.get("warnings", ())), items=items)
 
 
 _COLUMNS = [

@@ -49,10 +49,21 @@ def kaplan_meier(durations, observed) -> tuple[np.ndarray, np.ndarray]:
 
 
 def km_quantile(durations, observed, q: float) -> float:
-    """Smallest time by which a share q of items is done (q=0.5: median); nan if not reached."""
+    """Time by which a share q of items is done (q=0.5: median); nan if not reached.
+
+    The smallest t with S(t) <= 1-q; where S(t) equals 1-q exactly over an interval, the
+    interval's midpoint (R survival's convention), so that without censoring the median is
+    the ordinary median.
+    """
     times, surv = kaplan_meier(durations, observed)
-    reached = np.flatnonzero(surv <= 1.0 - q + 1e-12)
-    return float(times[reached[0]]) if len(reached) else float("nan")
+    target = 1.0 - q
+    reached = np.flatnonzero(surv <= target + 1e-12)
+    if not len(reached):
+        return float("nan")
+    i = reached[0]
+    if abs(surv[i] - target) < 1e-12 and i + 1 < len(times):
+        return float((times[i] + times[i + 1]) / 2)
+    return float(times[i])
 
 
 def km_restricted_mean(durations, observed) -> float:

@@ -85,5 +85,7 @@ def work_items(log: EventLog, calendar: Calendar | None = None,
     if has_start.any():
         work[has_start.to_numpy()] = calendar.working_hours(start[has_start], end[has_start])
     items["wait_workhours"] = work
-    items.attrs.update(as_of=as_of, calendar=calendar.describe())
+    first = items["visit_start"].min() if len(items) else as_of
+    items.attrs.update(as_of=as_of, calendar=calendar.describe(),
+                       warnings=calendar.coverage_warnings(first, as_of))
     return items
