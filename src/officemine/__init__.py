@@ -4,6 +4,7 @@ A small public API; everything else lives in modules a user never needs to impor
 """
 
 from officemine.calendar import Calendar
+from officemine.discovery import DiscoveryResult, discover
 from officemine.errors import (CalendarError, ColumnGuessError, LogFormatError, MappingError,
                                OfficemineError, SourceError)
 from officemine.eventlog import EventLog, read_log
@@ -14,8 +15,9 @@ from officemine.schema import COLUMNS, OUTCOMES
 __version__ = "0.1.0"
 
 __all__ = [
-    "COLUMNS", "OUTCOMES", "Calendar", "EventLog", "ImportReport", "Mapping", "import_log", "read_log",
-    "necessity", "NecessityResult", "NecessityThresholds",
+    "COLUMNS", "OUTCOMES", "Calendar", "EventLog", "ImportReport", "Mapping", "import_log",
+    "read_log", "discover", "DiscoveryResult", "necessity", "NecessityResult",
+    "NecessityThresholds",
     "OfficemineError", "SourceError", "ColumnGuessError", "MappingError", "CalendarError",
     "LogFormatError", "__version__",
 ]

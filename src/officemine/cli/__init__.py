@@ -10,7 +10,9 @@ from officemine.cli._common import app
 
 # Command modules register themselves on `app` when imported.
 from officemine.cli import importing as _importing  # noqa: E402,F401
+from officemine.cli import discover as _discover  # noqa: E402,F401
 from officemine.cli import necessity as _necessity  # noqa: E402,F401
+from officemine.cli import simulate as _simulate  # noqa: E402,F401
 
 
 def main() -> None:  # console entry for `python -m officemine`

@@ -1,0 +1,44 @@
+"""The `discover` command: variants, process map, rework and hand-offs of a log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
+                                    app, domain_errors, err, load_calendar, load_log)
+
+
+@app.command()
+def discover(
+    log_path: Annotated[Path, typer.Argument(
+        metavar="LOG", help="A Parquet log written by import, or any source to import.")],
+    process_type: Annotated[Optional[str], typer.Option(
+        "--process-type", "-t", help="Only cases of this process type (流程类型).")] = None,
+    min_frequency: Annotated[Optional[int], typer.Option(
+        "--min-frequency", min=1, help="Hide arcs with fewer transitions in the map "
+        "(default: 0.5% of the cases, at least 2).")] = None,
+    format: FormatOption = "auto",
+    mapping: MappingOption = None,
+    timezone: TimezoneOption = None,
+    calendar: CalendarOption = None,
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Folder for the outputs.")] = Path("reports/discovery"),
+    top: Annotated[int, typer.Option(help="How many variants to print.", min=0)] = 5,
+) -> None:
+    """Discover variants, the process map (PNG/SVG/PDF, BPMN), rework and hand-offs.
+
+    Prints a short summary; writes every output to the folder (see docs/discovery.md).
+    """
+    from officemine.discovery import discover as run_discovery
+
+    with domain_errors():
+        log = load_log(log_path, format, mapping, timezone)
+        cal = load_calendar(calendar)
+        with err.status("discovering …"):
+            result = run_discovery(log, process_type, calendar=cal, min_frequency=min_frequency)
+            paths = result.save(output)
+        typer.echo(result.text(top=top))
+        typer.echo(f"wrote {len(paths)} files to {output}: " + ", ".join(paths))

@@ -1,0 +1,199 @@
+"""Process discovery: the paths cases take, the map of the process, rework and hand-offs.
+
+>>> import officemine
+>>> from officemine.discovery import discover
+>>> log = officemine.import_log("sample_logs/oa_sample.csv")           # doctest: +SKIP
+>>> result = discover(log, process_type="费用报销")                     # doctest: +SKIP
+>>> result.variants.summary.head()                                      # doctest: +SKIP
+>>> result.save("reports/discovery")                                    # doctest: +SKIP
+
+Every analysis is built on *visits* (a case's uninterrupted stay at one node, as in
+`officemine.waits`) and reads the log through DuckDB; node waits come from
+`officemine.waits.work_items` so they agree with the necessity test. Definitions and the
+basis of every number: docs/discovery.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from officemine.calendar import Calendar
+from officemine.discovery._base import (Scope, DiscoveryError, case_table, dumps, fmt_num,
+                                        html_block, resolve_scope)
+from officemine.discovery.handoffs import HandoffResult, discover_handoffs
+from officemine.discovery.processmap import ProcessMap, auto_min_frequency, discover_map
+from officemine.discovery.rework import ReworkResult, discover_rework
+from officemine.discovery.variants import VariantsResult, variants_from_cases
+from officemine.eventlog import EventLog
+
+__all__ = ["discover", "DiscoveryResult", "VariantsResult", "ProcessMap", "ReworkResult",
+           "HandoffResult", "Scope", "DiscoveryError"]
+
+#: Files `DiscoveryResult.save` writes, in order.
+OUTPUT_FILES = ("variants.csv", "map.png", "map.svg", "map.pdf", "map_nodes.csv",
+                "map_arcs.csv", "model.bpmn", "rework.csv", "handoffs.csv", "discovery.json")
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class DiscoveryResult:
+    """Variants, process map, rework and hand-offs of one scope of a log."""
+
+    scope: Scope
+    variants: VariantsResult
+    process_map: ProcessMap
+    rework: ReworkResult
+    handoffs: HandoffResult
+    settings: dict
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Headline numbers, one per row, each with its unit and basis."""
+        v, r, h = self.variants, self.rework, self.handoffs
+        top = v.table.iloc[0] if len(v.table) else None
+        clock, work = r.added("clock hours"), r.added("working days")
+        rows = [
+            ("cases", v.n_cases, "cases", "in scope"),
+            ("completed cases", v.n_completed, "cases", "last blocking action archive, "
+             "reject or withdraw; nothing pending"),
+            ("open cases", v.n_open, "cases", "not completed at the end of the log"),
+            ("variants", len(v.table), "paths", "distinct sequences of visits"),
+            ("top variant share", float(top["share"]) if top is not None else None,
+             "share of cases", top["path"] if top is not None else ""),
+            ("top-5 variants coverage", v.coverage(5), "share of cases", ""),
+            ("median cycle time", v.median_cycle_hours, "clock hours", "completed cases"),
+            ("median cycle time", v.median_cycle_workdays, "working days",
+             f"completed cases; calendar {self.scope.calendar}"),
+            ("returns", r.n_returns, "events", "outcome return"),
+            ("cases with a return", r.share_with_returns, "share of cases", ""),
+            ("added cycle time with returns", clock.get("difference"), "clock hours",
+             _ci_text(clock, r.confidence)),
+            ("added cycle time with returns", work.get("difference"), "working days",
+             _ci_text(work, r.confidence)),
+            ("hand-offs per case (mean)", h.mean_per_case if h.has_departments else None,
+             "hand-offs", "between departments"),
+            ("hand-offs per case (median)", h.median_per_case if h.has_departments else None,
+             "hand-offs", "between departments"),
+        ]
+        return pd.DataFrame(rows, columns=["metric", "value", "unit", "basis"])
+
+    def to_dict(self) -> dict:
+        return {"officemine_discovery": 1, "scope": self.scope.to_dict(),
+                "settings": self.settings,
+                "variants": self.variants.to_dict(), "process_map": self.process_map.to_dict(),
+                "rework": self.rework.to_dict(), "handoffs": self.handoffs.to_dict()}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return dumps(self.to_dict(), indent)
+
+    def plot(self, ax=None):
+        """The process map (see `ProcessMap.plot`)."""
+        return self.process_map.plot(ax=ax)
+
+    def save(self, directory: str | Path) -> dict[str, Path]:
+        """Write every output (`OUTPUT_FILES`) into `directory`; returns name → path.
+
+        CSVs are UTF-8 with BOM so Excel opens the Chinese text right.
+        """
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {name: out / name for name in OUTPUT_FILES}
+        csv = dict(index=False, encoding="utf-8-sig")
+        self.variants.table.to_csv(paths["variants.csv"], **csv)
+        for name in ("map.png", "map.svg", "map.pdf"):
+            self.process_map.save(paths[name])
+        self.process_map.nodes.to_csv(paths["map_nodes.csv"], **csv)
+        self.process_map.arcs.to_csv(paths["map_arcs.csv"], **csv)
+        self.process_map.to_bpmn(paths["model.bpmn"],
+                                 noise_threshold=self.settings["bpmn_noise_threshold"])
+        rework_table(self.rework).to_csv(paths["rework.csv"], **csv)
+        self.handoffs.pairs.to_csv(paths["handoffs.csv"], **csv)
+        paths["discovery.json"].write_text(self.to_json(), encoding="utf-8")
+        return paths
+
+    def text(self, top: int = 5) -> str:
+        """A short plain-text summary (what the CLI prints)."""
+        v, sc = self.variants, self.scope
+        lines = [f"Discovery: {sc.label} — {sc.n_cases:,} cases, {sc.n_events:,} events, "
+                 f"{sc.span_text()}",
+                 f"  {v.n_completed:,} completed, {v.n_open:,} open; {len(v.table):,} "
+                 f"variants; median cycle time of completed cases "
+                 f"{fmt_num(v.median_cycle_hours)} clock h = {fmt_num(v.median_cycle_workdays)} "
+                 f"working days",
+                 f"Top variants (share, cases, median clock h / working days of completed "
+                 f"cases):"]
+        for row in v.table.head(top).itertuples():
+            hours, days = fmt_num(row.median_cycle_hours), fmt_num(row.median_cycle_workdays)
+            lines.append(f"  V{row.variant:<3} {row.share:6.1%} {row.cases:>6,} "
+                         f"{hours:>8} h {days:>6} wd  {row.path}")
+        lines.append(f"  top {min(top, len(v.table))} cover {v.coverage(top):.1%} of cases")
+        lines.append("Rework: " + self.rework.headline())
+        lines.append("Hand-offs: " + self.handoffs.headline())
+        h = self.process_map.hidden()
+        lines.append(f"Map: {len(self.process_map.nodes)} nodes, {len(self.process_map.arcs)} "
+                     f"arcs ({len(self.process_map.return_arcs)} return arcs); drawing hides "
+                     f"{h['arcs']} arcs below {h['min_frequency']} transitions; waits in "
+                     f"working hours ({sc.calendar})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<DiscoveryResult\n{self.text()}>"
+
+    def _repr_html_(self) -> str:
+        return html_block(f"Discovery: {self.scope.label}", self.text().splitlines()[1:2],
+                          self.summary)
+
+
+def _ci_text(row: dict, confidence: float) -> str:
+    if not row:
+        return ""
+    return (f"completed cases with ≥1 return minus without; {confidence:.0%} bootstrap CI "
+            f"{fmt_num(row.get('ci_low'), 2)} to {fmt_num(row.get('ci_high'), 2)}; "
+            f"n = {row.get('n_with', 0):,} vs {row.get('n_without', 0):,}")
+
+
+def rework_table(rework: ReworkResult) -> pd.DataFrame:
+    """Return targets with their source node's decisions and return rate (rework.csv)."""
+    by = rework.by_node.rename(columns={"node": "from_node"})[
+        ["from_node", "decisions", "return_rate"]]
+    return rework.targets.merge(by, on="from_node", how="left")
+
+
+def discover(log: EventLog, process_type: str | None = None, *,
+             calendar: Calendar | None = None, min_frequency: int | None = None,
+             seed: int = 0, n_boot: int = 2000,
+             bpmn_noise_threshold: float = 0.1) -> DiscoveryResult:
+    """Variants, process map, rework and hand-offs of `log` (or of one process type).
+
+    min_frequency: arcs with fewer transitions (and nodes with fewer visits) are hidden in
+        the drawing (the tables keep them); default 0.5 % of the cases, at least 2 (1 for
+        fewer than 50 cases).
+    seed, n_boot: the bootstrap of the cycle time rework adds (recorded in the result).
+    bpmn_noise_threshold: the inductive miner's noise filter for the BPMN model.
+    """
+    from officemine.waits import work_items
+
+    calendar = calendar or Calendar.default()
+    if min_frequency is not None and (not isinstance(min_frequency, int) or min_frequency < 1):
+        raise DiscoveryError(f"min_frequency must be a whole number ≥ 1, not {min_frequency!r}")
+    if not 0.0 <= bpmn_noise_threshold <= 1.0:
+        raise DiscoveryError(f"bpmn_noise_threshold must be between 0 and 1, "
+                         f"not {bpmn_noise_threshold!r}")
+    scope = resolve_scope(log, process_type, calendar)
+    if scope.n_cases == 0:
+        raise DiscoveryError("the log has no cases to discover a process from")
+    freq = min_frequency if min_frequency is not None else auto_min_frequency(scope.n_cases)
+    cases = case_table(log, scope, calendar)
+    items = work_items(log, calendar)
+    return DiscoveryResult(
+        scope=scope,
+        variants=variants_from_cases(cases, scope),
+        process_map=discover_map(log, scope, calendar, freq, items=items),
+        rework=discover_rework(log, scope, cases, seed=seed, n_boot=n_boot),
+        handoffs=discover_handoffs(log, scope, calendar),
+        settings={"min_frequency": freq, "min_frequency_source":
+                  "given" if min_frequency is not None else "auto (0.5% of cases, at least 2)",
+                  "seed": seed, "n_boot": n_boot, "bpmn_noise_threshold": bpmn_noise_threshold,
+                  "calendar": calendar.describe()})

@@ -1,0 +1,665 @@
+"""The process map: nodes with volume and waits, arcs with frequency and transition time.
+
+Nodes and arcs are built from visits (see `officemine.discovery._base`). An arc A → B counts
+how often a visit at B directly followed a visit at A in a case; it is a *return arc* when
+the visit at A ended in a return (退回), so it points from where the item was sent back to
+where it went next (normally 发起, the applicant). Node waits come from
+`officemine.waits.work_items` (decided work items; pending ones are censored and left out of
+the median), in working hours of the calendar and in clock hours, so they agree with the
+necessity test. Transition times run from the last action of the visit at A to the first
+action at B.
+
+The map is drawn with matplotlib (a layered left-to-right layout; no Graphviz needed) and the
+discovered model is exported as BPMN 2.0 with pm4py's inductive miner, fed the variants at
+node level rather than the raw log.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from officemine.calendar import Calendar
+from officemine.discovery._base import (DiscoveryError, Scope, dumps, fmt_num, html_block,
+                                        records, visits_cte)
+from officemine.discovery._layout import Layering, dfs_rank, layer_graph
+from officemine.eventlog import EventLog
+from officemine.plotting import chart_style
+from officemine.waits import work_items
+
+WAIT_BASIS = ("median wait of decided work items at the node (officemine.waits.work_items: "
+              "from the visit's arrival to the decision; pending items left out)")
+TRANSITION_BASIS = "last action of the visit at the source to first action at the target"
+
+NODE_COLUMNS = ["node", "visits", "cases", "starts", "ends", "items", "median_wait_workhours",
+                "median_wait_hours", "recorded_share", "pending_items", "position"]
+ARC_COLUMNS = ["source", "target", "kind", "transitions", "cases",
+               "median_transition_hours", "median_transition_workhours"]
+
+# Drawing constants, in inches (the layout is computed at 1 data unit = 1 inch).
+_NAME_PT, _INFO_PT, _ARC_PT, _NOTE_PT = 10.0, 7.6, 7.2, 7.6
+_BOX_H, _PAD_X = 0.58, 0.16
+_LAYER_GAP, _ROW_GAP, _DUMMY_H = 1.05, 0.34, 0.14
+_LANE_GAP = 0.24
+_RETURN_COLOR, _FORWARD_COLOR, _BACK_COLOR = "#d62728", "#4d4d4d", "#8c6d31"
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class ProcessMap:
+    """Nodes and arcs of the discovered process, drawable and exportable.
+
+    ``nodes``: node, visits, cases, starts/ends (cases whose first/last visit is here),
+    items (decided work items), median_wait_workhours (working hours of the calendar),
+    median_wait_hours (clock), recorded_share (items whose wait starts at a recorded arrival),
+    pending_items, position (median visit index of the node's first visit in a case).
+    ``arcs``: source, target, kind (``forward`` | ``return``), transitions, cases,
+    median_transition_hours (clock), median_transition_workhours. ``traces`` counts the
+    node sequences (the input of the BPMN miner). Arcs with fewer than ``min_frequency``
+    transitions (and nodes with fewer visits) are hidden in the drawing, not in the tables.
+    """
+
+    nodes: pd.DataFrame
+    arcs: pd.DataFrame
+    traces: pd.DataFrame = field(repr=False)
+    scope: Scope
+    min_frequency: int
+    wait_basis: str = ""
+    transition_basis: str = TRANSITION_BASIS
+
+    # --- tables ----------------------------------------------------------------------------
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.arcs
+
+    @property
+    def visible_nodes(self) -> pd.DataFrame:
+        return self.nodes[self.nodes["visits"] >= self.min_frequency]
+
+    @property
+    def visible_arcs(self) -> pd.DataFrame:
+        keep = set(self.visible_nodes["node"])
+        a = self.arcs
+        return a[(a["transitions"] >= self.min_frequency) & a["source"].isin(keep)
+                 & a["target"].isin(keep)]
+
+    @property
+    def return_arcs(self) -> pd.DataFrame:
+        return self.arcs[self.arcs["kind"] == "return"]
+
+    def hidden(self) -> dict:
+        """What the drawing leaves out at ``min_frequency``."""
+        vis_arcs = self.visible_arcs
+        hidden_arcs = self.arcs.drop(vis_arcs.index)
+        hidden_nodes = self.nodes.drop(self.visible_nodes.index)
+        return {"min_frequency": self.min_frequency,
+                "arcs": int(len(hidden_arcs)),
+                "transitions": int(hidden_arcs["transitions"].sum()),
+                "return_arcs": int((hidden_arcs["kind"] == "return").sum()),
+                "nodes": int(len(hidden_nodes)),
+                "node_names": hidden_nodes["node"].tolist()}
+
+    def to_dict(self) -> dict:
+        return {"wait_basis": self.wait_basis,
+                "wait_units": {"median_wait_workhours": f"working hours (calendar "
+                               f"{self.scope.calendar})", "median_wait_hours": "clock hours"},
+                "transition_basis": self.transition_basis,
+                "transition_units": {"median_transition_hours": "clock hours",
+                                     "median_transition_workhours": "working hours"},
+                "return_arc": "source visit ended in a return; target = node of the next "
+                              "blocking action",
+                "hidden_in_drawing": self.hidden(),
+                "nodes": records(self.nodes), "arcs": records(self.arcs)}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return dumps(self.to_dict(), indent)
+
+    def __repr__(self) -> str:
+        h = self.hidden()
+        ret = self.return_arcs
+        lines = [f"<ProcessMap {self.scope.label}: {len(self.nodes)} nodes, {len(self.arcs)} "
+                 f"arcs ({len(ret)} return arcs, {int(ret['transitions'].sum()):,} returns); "
+                 f"drawing hides {h['arcs']} arcs / {h['nodes']} nodes below "
+                 f"{self.min_frequency} — waits in working hours ({self.scope.calendar})"]
+        for row in self.nodes.head(12).itertuples():
+            lines.append(f"  {row.node:<12} visits {row.visits:>6,}  median wait "
+                         f"{fmt_num(row.median_wait_workhours):>6} working h "
+                         f"({fmt_num(row.median_wait_hours)} clock h)")
+        return "\n".join(lines) + ">"
+
+    def _repr_html_(self) -> str:
+        return (f'<img src="data:image/png;base64,{self._png_base64()}" '
+                f'style="max-width:100%">'
+                + html_block(f"Process map: {self.scope.label}",
+                             [f"waits: {self.wait_basis}"], self.nodes)
+                + self.arcs.head(30).to_html(index=False, na_rep="–"))
+
+    def _png_base64(self, dpi: int = 90) -> str:
+        import base64
+        import io
+
+        import matplotlib.pyplot as plt
+
+        buf = io.BytesIO()
+        with chart_style():
+            ax = _draw(self, None)
+            ax.figure.savefig(buf, format="png", dpi=dpi)
+            plt.close(ax.figure)
+        return base64.b64encode(buf.getvalue()).decode("ascii")
+
+    # --- drawing ---------------------------------------------------------------------------
+    def plot(self, ax=None):
+        """Draw the map (layered, left to right) on `ax`, or on a new figure sized to fit."""
+        with chart_style():
+            return _draw(self, ax)
+
+    def save(self, path: str | Path, *, dpi: int = 150) -> Path:
+        """Write the map as PNG, SVG or PDF (by suffix). SVG and PDF keep text as text."""
+        import matplotlib
+        import matplotlib.pyplot as plt
+
+        path = Path(path)
+        suffix = path.suffix.lower().lstrip(".")
+        if suffix not in ("png", "svg", "pdf"):
+            raise DiscoveryError(f"cannot save a process map as {path.suffix or 'no suffix'!r}; "
+                             "use .png, .svg or .pdf")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with chart_style():
+            ax = _draw(self, None)
+            fig = ax.figure
+            # SVG: real <text> elements, so node names stay searchable and editable; a viewer
+            # needs any CJK font (the PNG and PDF embed the bundled one).
+            with matplotlib.rc_context({"svg.fonttype": "none"}):
+                fig.savefig(path, dpi=dpi, metadata=_metadata(suffix, self))
+            plt.close(fig)
+        return path
+
+    def to_bpmn(self, path: str | Path, *, noise_threshold: float = 0.1,
+                max_traces: int = 5000) -> Path:
+        """Discover a BPMN 2.0 model (pm4py inductive miner) and write it to `path`.
+
+        The miner gets the node sequences of the cases (variants with their counts, scaled
+        down to about `max_traces` traces for large logs), not the raw log. The diagram
+        layout is officemine's layered one; with the Graphviz binary on PATH, pm4py's.
+        """
+        import pm4py
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        df = _miner_input(self.traces, max_traces)
+        if df.empty:
+            raise DiscoveryError("no cases in scope: nothing to mine a BPMN model from")
+        bpmn = pm4py.discover_bpmn_inductive(df, noise_threshold=noise_threshold)
+        if shutil.which("dot"):
+            pm4py.write_bpmn(bpmn, str(path), auto_layout=True)
+        else:
+            _layout_bpmn(bpmn)
+            pm4py.write_bpmn(bpmn, str(path), auto_layout=False)
+        return path
+
+
+# --- discovery ------------------------------------------------------------------------------
+def discover_map(log: EventLog, scope: Scope, calendar: Calendar, min_frequency: int,
+                 items: pd.DataFrame | None = None) -> ProcessMap:
+    """Nodes, arcs and node-level traces of the cases in `scope`."""
+    base = visits_cte(scope.where)
+    nodes = log.query(base + """
+, firsts AS (
+    SELECT node, case_id, min(visit) AS first_visit FROM visits GROUP BY node, case_id
+), bounds AS (
+    SELECT case_id, min(visit) AS v0, max(visit) AS v1 FROM visits GROUP BY case_id
+)
+SELECT v.node, count(*)::INTEGER AS visits, count(DISTINCT v.case_id)::INTEGER AS cases,
+       count(*) FILTER (WHERE v.visit = b.v0)::INTEGER AS starts,
+       count(*) FILTER (WHERE v.visit = b.v1)::INTEGER AS ends,
+       (SELECT median(first_visit) FROM firsts f WHERE f.node = v.node) AS position
+FROM visits v JOIN bounds b USING (case_id)
+GROUP BY v.node ORDER BY position, visits DESC, v.node
+""")
+    transitions = log.query(base + """
+SELECT case_id, node AS source, lead(node) OVER w AS target,
+       CASE WHEN exit_outcome = 'return' THEN 'return' ELSE 'forward' END AS kind,
+       last_acted AS left_at, lead(first_acted) OVER w AS reached_at
+FROM visits WINDOW w AS (PARTITION BY case_id ORDER BY visit)
+QUALIFY target IS NOT NULL
+""")
+    arcs = _arcs(transitions, calendar)
+    traces = log.query(base + """
+, seqs AS (SELECT case_id, list(node ORDER BY visit) AS trace FROM visits GROUP BY case_id)
+SELECT trace, count(*)::INTEGER AS cases FROM seqs GROUP BY trace ORDER BY cases DESC
+""")
+    if items is None:
+        items = work_items(log, calendar)
+    nodes = _node_waits(nodes, items, scope)
+    return ProcessMap(nodes=nodes[NODE_COLUMNS], arcs=arcs, traces=traces, scope=scope,
+                      min_frequency=min_frequency,
+                      wait_basis=f"{WAIT_BASIS}; working hours of the calendar "
+                                 f"({scope.calendar}) and clock hours")
+
+
+def _arcs(transitions: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
+    t = transitions
+    t["hours"] = (t["reached_at"] - t["left_at"]).dt.total_seconds() / 3600.0
+    t["workhours"] = calendar.working_hours(t["left_at"], t["reached_at"]) if len(t) else []
+    g = t.groupby(["source", "target", "kind"], sort=False)
+    arcs = pd.DataFrame({"transitions": g.size(), "cases": g["case_id"].nunique(),
+                         "median_transition_hours": g["hours"].median(),
+                         "median_transition_workhours": g["workhours"].median()}).reset_index()
+    arcs = arcs.sort_values(["transitions", "source", "target", "kind"],
+                            ascending=[False, True, True, True], kind="stable")
+    arcs["transitions"] = arcs["transitions"].astype(int)
+    arcs["cases"] = arcs["cases"].astype(int)
+    return arcs[ARC_COLUMNS].reset_index(drop=True)
+
+
+def _node_waits(nodes: pd.DataFrame, items: pd.DataFrame, scope: Scope) -> pd.DataFrame:
+    if scope.process_type is not None:
+        items = items[items["process_type"] == scope.process_type]
+    done = items[items["observed"]]
+    g = done.groupby("node")
+    waits = pd.DataFrame({
+        "items": g.size(),
+        "median_wait_workhours": g["wait_workhours"].median(),
+        "median_wait_hours": g["wait_hours"].median(),
+        "recorded_share": g["wait_source"].apply(lambda s: float((s == "recorded").mean())),
+    })
+    pending = items[~items["observed"]].groupby("node").size().rename("pending_items")
+    out = nodes.merge(waits, left_on="node", right_index=True, how="left")
+    out = out.merge(pending, left_on="node", right_index=True, how="left")
+    out["items"] = out["items"].fillna(0).astype(int)
+    out["pending_items"] = out["pending_items"].fillna(0).astype(int)
+    return out.reset_index(drop=True)
+
+
+def auto_min_frequency(n_cases: int) -> int:
+    """Default arc threshold: 0.5 % of the cases, at least 2 (1 for tiny logs)."""
+    if n_cases < 50:
+        return 1
+    return max(2, int(math.ceil(0.005 * n_cases)))
+
+
+# --- BPMN -----------------------------------------------------------------------------------
+def _miner_input(traces: pd.DataFrame, max_traces: int) -> pd.DataFrame:
+    """A small pm4py DataFrame: each node sequence repeated (scaled) count times."""
+    total = int(traces["cases"].sum())
+    factor = min(1.0, max_traces / total) if total else 1.0
+    rows_case, rows_act, rows_pos = [], [], []
+    n = 0
+    for trace, count in zip(traces["trace"], traces["cases"]):   # one row per variant
+        reps = max(1, int(round(count * factor)))
+        acts = list(trace)
+        for _ in range(reps):
+            rows_case += [f"c{n}"] * len(acts)
+            rows_act += acts
+            rows_pos += list(range(len(acts)))
+            n += 1
+    base = pd.Timestamp("2000-01-01", tz="UTC")
+    return pd.DataFrame({"case:concept:name": rows_case, "concept:name": rows_act,
+                         "time:timestamp": base + pd.to_timedelta(rows_pos, unit="s")})
+
+
+def _layout_bpmn(bpmn) -> None:
+    """Give every BPMN element a position (layered, left to right) and every flow waypoints."""
+    from pm4py.objects.bpmn.obj import BPMN
+
+    nodes = list(bpmn.get_nodes())
+    flows = list(bpmn.get_flows())
+    ids = {n: i for i, n in enumerate(nodes)}
+    edges = [(ids[f.get_source()], ids[f.get_target()], 1.0) for f in flows]
+    starts = [ids[n] for n in nodes if isinstance(n, BPMN.StartEvent)]
+    lay = layer_graph(list(range(len(nodes))), edges,
+                      rank=dfs_rank(list(range(len(nodes))), edges, starts))
+    layout = bpmn.get_layout()
+
+    def size(node):
+        if isinstance(node, BPMN.Task):
+            return 110.0, 60.0
+        if isinstance(node, BPMN.Gateway):
+            return 40.0, 40.0
+        return 36.0, 36.0
+
+    centre: dict = {}
+    for k, layer in enumerate(lay.layers):
+        for i, item in enumerate(layer):
+            centre[item] = (80.0 + 170.0 * k, 80.0 + 100.0 * i)
+    for n in nodes:
+        w, h = size(n)
+        cx, cy = centre[ids[n]]
+        el = layout.get(n)
+        el.set_width(w), el.set_height(h), el.set_x(cx - w / 2), el.set_y(cy - h / 2)
+    for idx, f in enumerate(flows):
+        s, t = ids[f.get_source()], ids[f.get_target()]
+        (sx, sy), (tx, ty) = centre[s], centre[t]
+        sw, tw = size(f.get_source())[0], size(f.get_target())[0]
+        el = layout.get(f)
+        el.del_waypoints()
+        if idx in lay.chains:
+            points = [(sx + sw / 2, sy)]
+            points += [centre[d] for d in lay.chains[idx][1:-1]]
+            points.append((tx - tw / 2, ty))
+        else:   # backward flow: around the bottom
+            sh, th = size(f.get_source())[1], size(f.get_target())[1]
+            low = max(c[1] for c in centre.values()) + 70.0 + 14.0 * (idx % 5)
+            points = [(sx, sy + sh / 2), (sx, low), (tx, low), (tx, ty + th / 2)]
+        for p in points:
+            el.add_waypoint((float(p[0]), float(p[1])))
+
+
+# --- drawing --------------------------------------------------------------------------------
+def _text_width(text: str, size_pt: float) -> float:
+    """Width in inches, estimated from character classes (CJK = 1 em, others ~0.62 em)."""
+    em = sum(1.0 if ord(ch) >= 0x2E80 else 0.62 for ch in text)
+    return em * size_pt / 72.0
+
+
+def _info_line(row) -> str:
+    parts = [f"{int(row.visits):,}次"]
+    if row.items and not (isinstance(row.median_wait_workhours, float)
+                          and math.isnan(row.median_wait_workhours)):
+        parts.append(f"等待{fmt_num(row.median_wait_workhours)}工时"
+                     f" ({_short_hours(row.median_wait_hours)})")
+    return " · ".join(parts)
+
+
+def _short_hours(h: float) -> str:
+    if h is None or (isinstance(h, float) and math.isnan(h)):
+        return "–"
+    return f"{h:.0f}h" if h >= 10 else f"{h:.1f}h"
+
+
+@dataclass
+class _Geometry:
+    centre: dict
+    size: dict
+    cols: list          # (left, right) x of each layer's column
+    x_left: float
+    x_right: float
+    y_top: float
+    y_bottom: float
+
+
+def _geometry(lay: Layering, labels: dict[str, tuple[str, str]]) -> _Geometry:
+    size = {n: (max(_text_width(a, _NAME_PT), _text_width(b, _INFO_PT)) + 2 * _PAD_X, _BOX_H)
+            for n, (a, b) in labels.items()}
+    centre: dict = {}
+    cols: list = []
+    x = 0.0
+    for layer in lay.layers:
+        width = max((size[it][0] for it in layer if it in size), default=0.3)
+        cols.append((x, x + width))
+        heights = [size[it][1] if it in size else _DUMMY_H for it in layer]
+        total = sum(heights) + _ROW_GAP * (len(layer) - 1)
+        y = total / 2
+        for it, h in zip(layer, heights):
+            centre[it] = (x + width / 2, y - h / 2)
+            y -= h + _ROW_GAP
+        x += width + _LAYER_GAP
+    for it in centre:
+        if it not in size:
+            size[it] = (0.0, _DUMMY_H)
+    xs = [centre[n][0] - size[n][0] / 2 for n in labels] + [centre[n][0] + size[n][0] / 2
+                                                            for n in labels]
+    ys = [centre[n][1] + size[n][1] / 2 for n in centre] + [centre[n][1] - size[n][1] / 2
+                                                            for n in centre]
+    return _Geometry(centre, size, cols, min(xs, default=0), max(xs, default=1), max(ys, default=1),
+                     min(ys, default=0))
+
+
+def _draw(pm: ProcessMap, ax):
+    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    from matplotlib.path import Path as MPath
+
+    nodes = pm.visible_nodes.reset_index(drop=True)
+    arcs = pm.visible_arcs.reset_index(drop=True)
+    names = nodes["node"].tolist()
+    labels = {r.node: (str(r.node), _info_line(r)) for r in nodes.itertuples()}
+    rank = dict(zip(nodes["node"], nodes["position"].fillna(0)))
+    # Return arcs never take part in the layering: they are routed around the drawing.
+    edges = [(s, t, float(n)) for s, t, n in zip(arcs["source"], arcs["target"],
+                                                   arcs["transitions"])]
+    is_return = arcs["kind"].eq("return").tolist()
+    lay_edges = [e if not r else (e[0], e[0], e[2]) for e, r in zip(edges, is_return)]
+    lay = layer_graph(names, lay_edges, rank)
+    geo = _geometry(lay, labels)
+    index = lay.index_in_layer()
+
+    # Backward arcs (returns and others) go in lanes above or below the boxes; an end that
+    # has other boxes between it and its lane reaches the lane through a gap between columns.
+    back = [i for i in range(len(edges)) if i not in lay.chains]
+    real_rows = [[it for it in layer if it in labels] for layer in lay.layers]
+
+    def beyond(n, sd):
+        """How many boxes of its column lie between node `n` and side `sd`."""
+        rows = real_rows[lay.layer_of[n]]
+        k = rows.index(n)
+        return k if sd == "top" else len(rows) - 1 - k
+
+    def side_of(i):
+        s, t = edges[i][0], edges[i][1]
+        cost = {sd: beyond(s, sd) + beyond(t, sd) for sd in ("top", "bottom")}
+        return "top" if cost["top"] <= cost["bottom"] else "bottom"
+
+    lanes = {"top": [], "bottom": []}
+    for i in back:
+        lanes[side_of(i)].append(i)
+    for sd in lanes:
+        lanes[sd].sort(key=lambda i: (abs(geo.centre[edges[i][0]][0] - geo.centre[edges[i][1]][0]),
+                                      -edges[i][2]))
+    top_extra = len(lanes["top"]) * _LANE_GAP + (0.25 if lanes["top"] else 0)
+    bottom_extra = len(lanes["bottom"]) * _LANE_GAP + (0.25 if lanes["bottom"] else 0)
+
+    note_h, margin = 0.95, 0.35
+    left = geo.x_left - margin - 0.2
+    right = geo.x_right + margin
+    sc = pm.scope
+    title = f"流程图 · {sc.label} · {sc.n_cases:,} 件 ({sc.span_text()})"
+    has_waits = bool(nodes["median_wait_workhours"].notna().any())
+    bar_w, bar_label = 1.8, "中位等待（工作小时）"
+    legend_w = (_text_width(bar_label, 7.6) + bar_w + 0.25) if has_waits else 0.0
+    # the colour scale sits right of the title, or under it when the map is narrow
+    beside = _text_width(title, 12.5) + legend_w + 1.0 < max(right - left, 6.0)
+    title_h = 0.6 if beside or not has_waits else 1.0
+    top = geo.y_top + top_extra + title_h
+    bottom = geo.y_bottom - bottom_extra - note_h
+    width, height = right - left, top - bottom
+
+    if ax is None:
+        fig = plt.figure(figsize=(max(width, 6.0), max(height, 3.0)))
+        ax = fig.add_axes((0, 0, 1, 1))
+        scale = 1.0
+        if width < 6.0:                     # centre a small map on the minimum canvas
+            pad = (6.0 - width) / 2
+            left, right = left - pad, right + pad
+        if height < 3.0:
+            pad = (3.0 - height) / 2
+            top, bottom = top + pad, bottom - pad
+    else:
+        bbox = ax.get_window_extent().transformed(ax.figure.dpi_scale_trans.inverted())
+        scale = min(bbox.width / width, bbox.height / height)
+    ax.set_xlim(left, right)
+    ax.set_ylim(bottom, top)
+    ax.set_aspect("equal", adjustable="box")
+    ax.axis("off")
+    fs = (lambda pt: pt * scale)
+
+    max_n = max((e[2] for e in edges), default=1.0)
+    lw = (lambda n: 0.7 + 3.2 * math.sqrt(n / max_n))
+
+    # nodes
+    waits = nodes["median_wait_workhours"]
+    vmax = float(np.nanmax(waits)) if waits.notna().any() else 1.0
+    norm = Normalize(0, max(vmax, 1e-9))
+    cmap = colormaps["YlOrRd"]
+    for r in nodes.itertuples():
+        cx, cy = geo.centre[r.node]
+        w, h = geo.size[r.node]
+        wait = r.median_wait_workhours
+        face = "#f2f2f2" if (wait is None or isinstance(wait, float) and math.isnan(wait)) \
+            else cmap(0.08 + 0.55 * norm(wait))
+        ax.add_patch(FancyBboxPatch((cx - w / 2, cy - h / 2), w, h,
+                                    boxstyle="round,pad=0,rounding_size=0.08",
+                                    fc=face, ec="#333333", lw=0.9, zorder=3))
+        name, info = labels[r.node]
+        ax.text(cx, cy + 0.1, name, ha="center", va="center", fontsize=fs(_NAME_PT),
+                zorder=4)
+        ax.text(cx, cy - 0.14, info, ha="center", va="center", fontsize=fs(_INFO_PT),
+                color="#333333", zorder=4)
+
+    def arrow(points, color, width, dashed, z):
+        codes = [MPath.MOVETO] + [MPath.LINETO] * (len(points) - 1)
+        patch = FancyArrowPatch(path=MPath(points, codes), arrowstyle="-|>",
+                                mutation_scale=fs(9 + width * 1.5), lw=width * scale,
+                                color=color, linestyle=(0, (4, 2.5)) if dashed else "-",
+                                joinstyle="round", capstyle="round", zorder=z)
+        ax.add_patch(patch)
+
+    def label(x, y, text, color):
+        ax.text(x, y, text, ha="center", va="center", fontsize=fs(_ARC_PT), color=color,
+                zorder=6, bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none",
+                                    alpha=0.9))
+
+    # forward arcs: through the dummy items of their chain; where several arcs leave or
+    # enter one box, their ends are spread over its side in the order of where they go
+    middles: dict = {}
+    for i, chain in lay.chains.items():
+        mid = []
+        for d in chain[1:-1]:
+            dx, dy = geo.centre[d]
+            col_l, col_r = geo.cols[lay.layer_of[d]]
+            mid += [(col_l, dy), (col_r, dy)]
+        middles[i] = mid
+    port: dict = {}
+    for end in ("out", "in"):
+        groups: dict = {}
+        for i in lay.chains:
+            node = edges[i][0] if end == "out" else edges[i][1]
+            other = edges[i][1] if end == "out" else edges[i][0]
+            if middles[i]:
+                toward = middles[i][0][1] if end == "out" else middles[i][-1][1]
+            else:
+                toward = geo.centre[other][1]
+            groups.setdefault(node, []).append((-toward, i))
+        for node, group in groups.items():
+            group.sort()
+            m = len(group)
+            span = 0.55 * geo.size[node][1] if m > 1 else 0.0
+            for k, (_, i) in enumerate(group):
+                off = span / 2 - span * k / (m - 1) if m > 1 else 0.0
+                port[(end, i)] = geo.centre[node][1] + off
+    out_count = {}
+    in_count = {}
+    for i in lay.chains:
+        out_count[edges[i][0]] = out_count.get(edges[i][0], 0) + 1
+        in_count[edges[i][1]] = in_count.get(edges[i][1], 0) + 1
+    for i, chain in lay.chains.items():
+        s, t, n = edges[i]
+        pts = [(geo.centre[s][0] + geo.size[s][0] / 2, port[("out", i)])]
+        pts += middles[i]
+        pts.append((geo.centre[t][0] - geo.size[t][0] / 2, port[("in", i)]))
+        color = _RETURN_COLOR if is_return[i] else _FORWARD_COLOR
+        arrow(pts, color, lw(n), is_return[i], 2)
+        # label mid-way on the first segment (in the gap next to the source)
+        (x0, y0), (x1, y1) = pts[0], pts[1]
+        f = 0.5 if len(pts) > 2 or in_count[t] <= out_count[s] else 0.42
+        label(x0 + f * (x1 - x0), y0 + f * (y1 - y0), f"{int(n):,}",
+              _RETURN_COLOR if is_return[i] else "#222222")
+
+    # backward arcs: orthogonal routes in lanes
+    exits: dict = {}
+    entries: dict = {}
+    for sd, items in lanes.items():
+        for i in items:
+            exits.setdefault((edges[i][0], sd), []).append(i)
+            entries.setdefault((edges[i][1], sd), []).append(i)
+
+    def slot(node, sd, i, table, outer_left: bool):
+        group = table[(node, sd)]
+        # outer lanes (later in the lane list) sit further out: left at targets
+        order = sorted(group, key=lambda j: lanes[sd].index(j), reverse=outer_left)
+        k = order.index(i)
+        w = geo.size[node][0]
+        frac = 0.5 if len(group) == 1 else 0.2 + 0.6 * k / (len(group) - 1)
+        return geo.centre[node][0] - w / 2 + frac * w
+
+    gap_use: dict = {}
+
+    def gap_x(n, towards_left: bool) -> float:
+        """An x in the gap left (source ends) or right (target ends) of n's column."""
+        k = lay.layer_of[n]
+        key = (k, towards_left)
+        j = gap_use[key] = gap_use.get(key, -1) + 1
+        if towards_left:
+            return geo.cols[k][0] - 0.12 - 0.09 * j
+        return geo.cols[k][1] + 0.12 + 0.09 * j
+
+    for sd, items in lanes.items():
+        sign = 1 if sd == "top" else -1
+        edge_y = geo.y_top if sd == "top" else geo.y_bottom
+        for lane_no, i in enumerate(items):
+            s, t, n = edges[i]
+            lane_y = edge_y + sign * (0.22 + _LANE_GAP * lane_no)
+            sx = slot(s, sd, i, exits, outer_left=False)
+            tx = slot(t, sd, i, entries, outer_left=True)
+            s_edge = geo.centre[s][1] + sign * geo.size[s][1] / 2
+            t_edge = geo.centre[t][1] + sign * geo.size[t][1] / 2
+            if beyond(s, sd) == 0:
+                pts = [(sx, s_edge), (sx, lane_y)]
+            else:
+                yq, xg = s_edge + sign * _ROW_GAP / 2, gap_x(s, True)
+                pts = [(sx, s_edge), (sx, yq), (xg, yq), (xg, lane_y)]
+            if beyond(t, sd) == 0:
+                pts += [(tx, lane_y), (tx, t_edge)]
+            else:
+                yq, xg = t_edge + sign * _ROW_GAP / 2, gap_x(t, False)
+                pts += [(xg, lane_y), (xg, yq), (tx, yq), (tx, t_edge)]
+            color = _RETURN_COLOR if is_return[i] else _BACK_COLOR
+            arrow(pts, color, lw(n), True, 1)
+            (ax0, _), (ax1, _) = [p for p in pts if p[1] == lane_y][:2]
+            lx = ax0 - min(0.45, abs(ax0 - ax1) / 2) * (1 if ax0 > ax1 else -1)
+            label(lx, lane_y, f"{int(n):,}", color)
+
+    # title, notes, colour scale
+    ax.text(left + 0.3, top - 0.3, title, ha="left", va="center", fontsize=fs(12.5))
+    h = pm.hidden()
+    hidden = (f"已隐藏：转移次数 < {h['min_frequency']} 的 {h['arcs']} 条连线（共 "
+              f"{h['transitions']:,} 次转移，其中退回连线 {h['return_arcs']} 条）"
+              + (f"、访问 < {h['min_frequency']} 的 {h['nodes']} 个节点" if h["nodes"] else "")
+              if h["arcs"] or h["nodes"] else f"未隐藏任何连线（阈值 {h['min_frequency']}）")
+    notes = [
+        "节点：访问次数 · 中位等待（工作小时，日历：" + sc.calendar + "；括号内为时钟小时）",
+        "连线上数字 = 转移次数；红色虚线 = 退回（从退回的节点到下一处理节点）"
+        + ("；棕色虚线 = 其他回流" if any(not is_return[i] for i in back) else ""),
+        hidden,
+    ]
+    for k, line in enumerate(notes):
+        ax.text(left + 0.3, bottom + note_h - 0.22 - 0.24 * k, line, ha="left", va="center",
+                fontsize=fs(_NOTE_PT), color="#444444")
+    if has_waits:
+        bar_y = top - 0.3 if beside else top - 0.72
+        bar_x = right - 0.35 - bar_w if beside else left + 0.3 + legend_w - bar_w
+        cax = ax.inset_axes((bar_x, bar_y - 0.06, bar_w, 0.12), transform=ax.transData)
+        gradient = cmap(0.08 + 0.55 * np.linspace(0, 1, 256))[None, :, :]
+        cax.imshow(gradient, aspect="auto", extent=(0, vmax, 0, 1))
+        cax.set_yticks([])
+        cax.tick_params(labelsize=fs(6.5), length=2, pad=1)
+        for side in ("top", "right", "left"):
+            cax.spines[side].set_visible(False)
+        ax.text(bar_x - 0.1, bar_y, bar_label, ha="right", va="center", fontsize=fs(7.6),
+                color="#444444")
+    return ax
+
+
+def _metadata(suffix: str, pm: ProcessMap) -> dict | None:
+    title = f"officemine process map: {pm.scope.label}"
+    if suffix == "pdf":
+        return {"Title": title, "Creator": "officemine"}
+    if suffix == "svg":
+        return {"Title": title}
+    return None

@@ -1,0 +1,150 @@
+"""Variants: the distinct paths cases take, with their share and cycle time.
+
+A path is the sequence of a case's visits (see `officemine.discovery._base`), each written as
+its node, or ``node:outcome`` when the visit ended in a return, rejection or withdrawal, so
+that a return and the round it starts are visible: ``发起 → 部门负责人审核 → 财务初审:return →
+发起 → …``. Cycle times are for completed cases only; open cases are counted separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from officemine.discovery._base import (ARROW, Scope, dumps, fmt_num, html_block, median,
+                                        records)
+from officemine.plotting import chart_style
+
+CYCLE_TIME_BASIS = ("first arrival or action to last blocking action of completed cases; "
+                    "median in clock hours and in working days")
+
+VARIANT_COLUMNS = ["variant", "cases", "share", "completed", "open", "median_cycle_hours",
+                   "median_cycle_workdays", "steps", "returns", "path"]
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class VariantsResult:
+    """Distinct paths of the cases in scope, most frequent first.
+
+    ``table`` (also ``summary``) has one row per variant: ``variant`` (1 = most frequent),
+    ``cases``, ``share`` (of all cases in scope, open ones included), ``completed``, ``open``,
+    ``median_cycle_hours`` (clock) and ``median_cycle_workdays`` (working days of the
+    calendar) over the completed cases, ``steps`` (visits), ``returns`` (visits that ended in
+    a return) and ``path``. ``cases`` lists every case with its variant and cycle time.
+    """
+
+    table: pd.DataFrame
+    cases: pd.DataFrame = field(repr=False)
+    scope: Scope
+    cycle_time_basis: str = CYCLE_TIME_BASIS
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.table
+
+    @property
+    def n_cases(self) -> int:
+        return int(len(self.cases))
+
+    @property
+    def n_completed(self) -> int:
+        return int(self.cases["completed"].sum())
+
+    @property
+    def n_open(self) -> int:
+        return self.n_cases - self.n_completed
+
+    @property
+    def median_cycle_hours(self) -> float:
+        return median(self.cases["cycle_hours"])
+
+    @property
+    def median_cycle_workdays(self) -> float:
+        return median(self.cases["cycle_workdays"])
+
+    def coverage(self, top: int) -> float:
+        """Share of cases following one of the `top` most frequent variants."""
+        return float(self.table["share"].head(top).sum())
+
+    def steps(self, variant: int) -> list[str]:
+        """The steps of one variant as a list."""
+        return self.table.loc[self.table["variant"] == variant, "path"].iloc[0].split(ARROW)
+
+    def to_dict(self) -> dict:
+        return {"cases": self.n_cases, "completed": self.n_completed, "open": self.n_open,
+                "variants": int(len(self.table)),
+                "median_cycle_hours": self.median_cycle_hours,
+                "median_cycle_workdays": self.median_cycle_workdays,
+                "cycle_time_basis": self.cycle_time_basis,
+                "cycle_time_units": {"median_cycle_hours": "clock hours",
+                                     "median_cycle_workdays": f"working days "
+                                     f"(calendar {self.scope.calendar})"},
+                "share_basis": "cases in scope, open cases included",
+                "step_label": "node, or node:outcome when the visit ended in return, reject "
+                              "or withdraw",
+                "rows": records(self.table)}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return dumps(self.to_dict(), indent)
+
+    def __repr__(self) -> str:
+        lines = [f"<VariantsResult {self.scope.label}: {self.n_cases:,} cases "
+                 f"({self.n_completed:,} completed, {self.n_open:,} open), "
+                 f"{len(self.table):,} variants; median cycle time of completed cases "
+                 f"{fmt_num(self.median_cycle_hours)} clock hours = "
+                 f"{fmt_num(self.median_cycle_workdays)} working days"]
+        for row in self.table.head(5).itertuples():
+            hours, days = fmt_num(row.median_cycle_hours), fmt_num(row.median_cycle_workdays)
+            lines.append(f"  V{row.variant:<3} {row.share:6.1%} {row.cases:>6,}  "
+                         f"{hours:>7} h {days:>6} wd  {row.path}")
+        return "\n".join(lines) + ">"
+
+    def _repr_html_(self) -> str:
+        return html_block(f"Variants: {self.scope.label}",
+                          [f"{self.n_cases:,} cases, {self.n_completed:,} completed, "
+                           f"{self.n_open:,} open; {len(self.table):,} variants",
+                           f"cycle time: {self.cycle_time_basis}"], self.table)
+
+    def plot(self, ax=None, top: int = 10):
+        """Horizontal bars: share of cases of the `top` variants, with their paths."""
+        import matplotlib.pyplot as plt
+
+        data = self.table.head(top).iloc[::-1]
+        with chart_style():
+            if ax is None:
+                _, ax = plt.subplots(figsize=(11, 0.45 * len(data) + 1.2))
+            y = np.arange(len(data))
+            ax.barh(y, data["share"], color="#4c78a8", height=0.6)
+            ax.set_yticks(y, [f"V{v}" for v in data["variant"]])
+            for yi, (share, path, h) in enumerate(zip(data["share"], data["path"],
+                                                      data["median_cycle_hours"])):
+                ax.text(share, yi, f"  {share:.1%} · {fmt_num(h)} h · {path}",
+                        va="center", fontsize=7.5)
+            ax.set_xlim(0, max(float(data["share"].max()) * 1.15, 0.05) if len(data) else 1)
+            ax.set_xlabel("share of cases (h = median cycle time, clock hours, completed cases)")
+            ax.set_title(f"Variants: {self.scope.label}")
+        return ax
+
+
+def variants_from_cases(cases: pd.DataFrame, scope: Scope) -> VariantsResult:
+    """Group the case table by path (small aggregated frame: one row per case)."""
+    total = max(len(cases), 1)
+    grouped = cases.groupby("path", sort=False)
+    table = pd.DataFrame({
+        "cases": grouped.size(),
+        "completed": grouped["completed"].sum().astype(int),
+        "median_cycle_hours": grouped["cycle_hours"].median(),
+        "median_cycle_workdays": grouped["cycle_workdays"].median(),
+        "steps": grouped["steps"].first(),
+        "returns": grouped["return_steps"].first(),
+    }).reset_index()
+    table["open"] = table["cases"] - table["completed"]
+    table["share"] = table["cases"] / total
+    table = table.sort_values(["cases", "path"], ascending=[False, True], kind="stable")
+    table.insert(0, "variant", np.arange(1, len(table) + 1))
+    table = table[VARIANT_COLUMNS].reset_index(drop=True)
+    ids = dict(zip(table["path"], table["variant"]))
+    cases = cases.assign(variant=cases["path"].map(ids).astype(int))
+    return VariantsResult(table=table, cases=cases, scope=scope)
