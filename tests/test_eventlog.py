@@ -64,3 +64,16 @@ def test_pending_items_round_trip_and_stay_out_of_pm4py(tmp_path):
     df = back.to_pandas()
     assert df.pending.sum() == 1 and df[df.pending].acted_at.isna().all()
     assert len(back.to_pm4py()) == len(df) - 1
+
+
+def test_select_cases_keeps_whole_cases(log):
+    # R1 runs 2025-03-05 .. 03-07, R2 03-07 .. 03-10
+    ended = log.select_cases("2025-03-08", "2025-03-31")
+    assert set(ended.to_pandas().case_id) == {"R2"} and ended.n_events == 2
+    started = log.select_cases("2025-03-05", "2025-03-06", by="start")
+    assert set(started.to_pandas().case_id) == {"R1"} and started.n_events == 5
+    active = log.select_cases("2025-03-07", "2025-03-08", by="active")
+    assert set(active.to_pandas().case_id) == {"R1", "R2"}
+    typed = log.select_cases(process_type="用印申请")
+    assert set(typed.to_pandas().case_id) == {"R2"}
+    assert typed.to_arrow().schema == log.to_arrow().schema

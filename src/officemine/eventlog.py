@@ -67,6 +67,52 @@ class EventLog:
         """Run a query against ``events`` and return a DataFrame."""
         return self.con.execute(query, params or []).df()
 
+    def select_cases(self, start=None, end=None, by: str = "end",
+                     process_type: str | None = None) -> "EventLog":
+        """A log of whole cases selected by when they started or ended.
+
+        by: ``"end"`` (the case's last action falls in [start, end)), ``"start"`` (its first
+        action does) or ``"active"`` (it has any action in the window). Events are never cut
+        from a case, so cycle times and paths stay whole.
+        """
+        if by not in ("end", "start", "active"):
+            raise ValueError(f"by must be 'end', 'start' or 'active', not {by!r}")
+        lo = pd.Timestamp(start).tz_convert(self.timezone) if start is not None and \
+            pd.Timestamp(start).tzinfo else (pd.Timestamp(start).tz_localize(self.timezone)
+                                            if start is not None else None)
+        hi = pd.Timestamp(end).tz_convert(self.timezone) if end is not None and \
+            pd.Timestamp(end).tzinfo else (pd.Timestamp(end).tz_localize(self.timezone)
+                                          if end is not None else None)
+        conditions, params = [], []
+        field = {"end": "case_end", "start": "case_start"}.get(by)
+        if field:
+            if lo is not None:
+                conditions.append(f"{field} >= ?")
+                params.append(lo.to_pydatetime())
+            if hi is not None:
+                conditions.append(f"{field} < ?")
+                params.append(hi.to_pydatetime())
+        else:
+            if lo is not None:
+                conditions.append("case_end >= ?")
+                params.append(lo.to_pydatetime())
+            if hi is not None:
+                conditions.append("case_start < ?")
+                params.append(hi.to_pydatetime())
+        if process_type is not None:
+            conditions.append("cases.case_type = ?")
+            params.append(process_type)
+        where = " AND ".join(conditions) or "TRUE"
+        table = self.con.sql(f"""
+            WITH cases AS (
+                SELECT {C.case_id}, min({C.acted_at}) AS case_start,
+                       max({C.acted_at}) AS case_end, any_value({C.process_type}) AS case_type
+                FROM events GROUP BY {C.case_id})
+            SELECT e.* FROM events e JOIN cases USING ({C.case_id})
+            WHERE {where} ORDER BY e.{C.case_id}, e.{C.seq}""", params=params).to_arrow_table()
+        return EventLog(table.cast(self._table.schema), timezone=self.timezone,
+                        report=self.report, mapping=self.mapping)
+
     # --- conversions -----------------------------------------------------------------------
     def to_arrow(self) -> pa.Table:
         return self._table
