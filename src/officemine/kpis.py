@@ -1,0 +1,1013 @@
+"""Monthly KPIs of the efficiency review (月度流程效能评估), overall and per process type.
+
+A case runs from its first submission (提交) to its final event: the last blocking action of
+the case when that is 归档 (archive), 拒绝 (reject) or 撤回 (withdraw). A case counts in the month
+it *completed*; cases still running count as *open* at the month's end. Per month:
+
+* 办结件数 — cases completed;
+* 办理时长 — median and p90 cycle time in working days of the calendar (working time ÷ the
+  calendar's working day, 7 h by default) and in clock days;
+* 限时办结率 — share of completed cases within their process type's SLA limit, with its
+  Wilson interval and n;
+* 退回率 — share of completed cases returned at least once (and returns per case);
+* 件均跨部门流转次数 — consecutive blocking actions (cc, comments and reminders excluded) taken
+  by people of different departments, per completed case;
+* 月末在办件数 — cases open at the month's end (or at the end of the log, if earlier), and how
+  many of them were past their SLA then.
+
+Each KPI has its month-over-month and year-over-year change (absolute and relative; None, with
+a note, when the comparison month has no data). Per-event work is one DuckDB query with window
+functions (:func:`case_cycles`); working time comes from the vectorised calendar; months and
+process types are pandas group-bys over the per-case table.
+
+>>> log = officemine.import_log("sample_logs/oa_sample.csv")      # doctest: +SKIP
+>>> k = monthly_kpis(log, "2025-10")                                # doctest: +SKIP
+>>> k.summary[["name_zh", "value", "unit_zh", "mom_abs"]]          # doctest: +SKIP
+>>> kpi_trend(log).plot("on_time_rate")                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from officemine.calendar import Calendar
+from officemine.errors import OfficemineError
+from officemine.eventlog import EventLog
+from officemine.plotting import chart_style
+from officemine.schema import C, NON_BLOCKING, TERMINAL
+from officemine.sla import SLA
+from officemine.stats import wilson_interval
+
+__all__ = [
+    "KPIDef", "KPIS", "KPI_KEYS", "Change", "KPITile", "MonthlyKPIs", "KPITrend",
+    "monthly_kpis", "kpi_trend", "case_cycles", "LABELS", "ALL_TYPES",
+]
+
+Lang = Literal["zh", "en"]
+#: process_type value of the all-process rows in long tables.
+ALL_TYPES = "全部"
+#: Confidence of every interval in the KPIs.
+CONFIDENCE = 0.95
+
+_NON_BLOCKING = ", ".join(f"'{o}'" for o in sorted(NON_BLOCKING))
+_TERMINAL = ", ".join(f"'{o}'" for o in sorted(TERMINAL))
+
+
+# --- KPI definitions ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KPIDef:
+    """One KPI: its key, names, unit, kind, and the basis its number rests on.
+
+    kind: ``count`` (cases), ``days``, ``rate`` (a share in [0, 1]; shown as %) or ``ratio``
+    (per case). better: ``"lower"``/``"higher"`` when a rise is bad/good, None when neutral.
+    cover: shown as a tile on the report's cover. ``{calendar}``, ``{day_hours}`` and ``{sla}``
+    in the basis texts are filled in per result.
+    """
+
+    key: str
+    zh: str
+    en: str
+    unit_zh: str
+    unit_en: str
+    kind: Literal["count", "days", "rate", "ratio"]
+    cover: bool
+    better: Literal["lower", "higher"] | None
+    basis_zh: str
+    basis_en: str
+    n_column: str
+
+
+_CYCLE_ZH = ("本月办结件从首次提交到办结（归档、拒绝或撤回）的{what}；按工作日计，1个工作日为"
+             "{day_hours}小时办公时间，日历：{calendar}")
+_CYCLE_EN = ("{what} of the working time from first submission to the final event (archive, "
+             "reject or withdraw) of the cases completed in the month, in working days of "
+             "{day_hours} office hours ({calendar})")
+_CLOCK_ZH = "本月办结件从首次提交到办结的{what}，按自然日（24小时）计"
+_CLOCK_EN = ("{what} of the clock time from first submission to the final event of the cases "
+             "completed in the month, in calendar days of 24 h")
+_P90 = "第90百分位数（线性插值）"
+_P90_EN = "90th percentile (linear interpolation)"
+
+KPIS: tuple[KPIDef, ...] = (
+    KPIDef("completed", "办结件数", "Cases completed", "件", "cases", "count", True, None,
+           "办结月份为本月的件数（最后一个阻塞性操作为归档、拒绝或撤回）",
+           "cases whose final event (archive, reject or withdraw) falls in the month",
+           "completed"),
+    KPIDef("cycle_median_workdays", "办理时长中位数", "Median cycle time", "工作日",
+           "working days", "days", True, "lower",
+           _CYCLE_ZH.replace("{what}", "工作日数中位数"),
+           _CYCLE_EN.replace("{what}", "Median"), "cycle_n"),
+    KPIDef("cycle_p90_workdays", "办理时长P90", "Cycle time, 90th percentile", "工作日",
+           "working days", "days", True, "lower",
+           _CYCLE_ZH.replace("{what}", "工作日数" + _P90),
+           _CYCLE_EN.replace("{what}", _P90_EN.capitalize()), "cycle_n"),
+    KPIDef("cycle_median_clockdays", "办理时长中位数（自然日）", "Median cycle time (clock)",
+           "自然日", "calendar days", "days", False, "lower",
+           _CLOCK_ZH.replace("{what}", "时长中位数"), _CLOCK_EN.replace("{what}", "Median"),
+           "cycle_n"),
+    KPIDef("cycle_p90_clockdays", "办理时长P90（自然日）", "Cycle time p90 (clock)", "自然日",
+           "calendar days", "days", False, "lower",
+           _CLOCK_ZH.replace("{what}", "时长" + _P90),
+           _CLOCK_EN.replace("{what}", _P90_EN.capitalize()), "cycle_n"),
+    KPIDef("on_time_rate", "限时办结率", "On-time rate", "%", "share", "rate", True, "higher",
+           "本月办结件中办理工作日数不超过本流程时限的比例（{sla}）；区间为Wilson 95%置信区间",
+           "share of the cases completed in the month whose cycle time in working days is "
+           "within their process type's limit ({sla}); interval: Wilson 95%", "cycle_n"),
+    KPIDef("return_rate", "退回率", "Return rate", "%", "share", "rate", True, "lower",
+           "本月办结件中至少被退回一次的比例；区间为Wilson 95%置信区间",
+           "share of the cases completed in the month that were returned at least once; "
+           "interval: Wilson 95%", "completed"),
+    KPIDef("returns_per_case", "件均退回次数", "Returns per case", "次/件", "per case", "ratio",
+           False, "lower", "本月办结件的退回次数之和 ÷ 办结件数",
+           "returns of the cases completed in the month ÷ cases completed", "completed"),
+    KPIDef("handoffs_per_case", "件均跨部门流转次数", "Hand-offs per case", "次/件", "per case",
+           "ratio", True, "lower",
+           "本月办结件中相邻两个阻塞性操作（不含抄送、批注、催办）由不同部门人员完成的次数 ÷ 办结件数；"
+           "无部门的操作（如系统归档）不计",
+           "consecutive blocking actions (cc, comments and reminders excluded) taken by people "
+           "of different departments, per case completed in the month; actions without a "
+           "department (e.g. the system's archiving) do not count", "completed"),
+    KPIDef("open_at_month_end", "月末在办件数", "Open at month end", "件", "cases", "count",
+           True, None, "截至月末（日志先于月末结束时截至日志结束）已提交、尚未办结的件数",
+           "cases submitted and not yet completed at the month's end (or at the end of the "
+           "log, if earlier)", "open_at_month_end"),
+    KPIDef("open_overdue", "月末超期在办件数", "Open past SLA at month end", "件", "cases",
+           "count", True, "lower",
+           "月末在办件中自首次提交起已用工作日超过本流程时限的件数（{sla}）",
+           "cases open at the month's end whose working days since first submission exceed "
+           "their process type's limit ({sla})", "open_at_month_end"),
+)
+KPI_KEYS: tuple[str, ...] = tuple(k.key for k in KPIS)
+_KPI = {k.key: k for k in KPIS}
+
+#: Column labels (zh, en) of every table the KPI results hold.
+LABELS: dict[str, tuple[str, str]] = {
+    "month": ("月份", "Month"),
+    "process_type": ("流程类型", "Process type"),
+    "has_data": ("有数据", "Has data"),
+    "note": ("说明", "Note"),
+    "sla_days": ("时限（工作日）", "SLA (working days)"),
+    "archived": ("归档件数", "Archived"),
+    "rejected": ("拒绝件数", "Rejected"),
+    "withdrawn": ("撤回件数", "Withdrawn"),
+    "cycle_n": ("计时件数", "Cases timed"),
+    "cycle_from_first_event": ("无提交记录件数", "Timed from first event"),
+    "cycle_mean_workdays": ("办理时长均值", "Mean cycle time"),
+    "on_time": ("按时办结件数", "Completed on time"),
+    "on_time_ci_low": ("限时办结率下限", "On-time rate, CI low"),
+    "on_time_ci_high": ("限时办结率上限", "On-time rate, CI high"),
+    "returned_cases": ("被退回件数", "Cases returned"),
+    "returns": ("退回次数", "Returns"),
+    "return_rate_ci_low": ("退回率下限", "Return rate, CI low"),
+    "return_rate_ci_high": ("退回率上限", "Return rate, CI high"),
+    "handoffs": ("跨部门流转次数", "Hand-offs"),
+    "kpi": ("指标", "KPI"),
+    "value": ("本月值", "Value"),
+    "previous": ("比较值", "Comparison value"),
+    **{k.key: (k.zh, k.en) for k in KPIS},
+    "key": ("指标代码", "Key"), "name_zh": ("指标", "KPI (zh)"), "name_en": ("指标（英文）", "KPI"),
+    "unit_zh": ("单位", "Unit (zh)"), "unit_en": ("单位（英文）", "Unit"), "n": ("样本量", "n"),
+    "ci_low": ("置信下限", "CI low"), "ci_high": ("置信上限", "CI high"),
+    "mom_month": ("环比月份", "MoM month"), "mom_previous": ("上月值", "Previous month"),
+    "mom_abs": ("环比变化", "MoM change"), "mom_rel": ("环比变化率", "MoM change, relative"),
+    "mom_reason": ("环比缺失原因", "MoM reason"), "mom_note": ("环比说明", "MoM note"), "yoy_month": ("同比月份", "YoY month"),
+    "yoy_previous": ("上年同月值", "Same month last year"), "yoy_abs": ("同比变化", "YoY change"),
+    "yoy_rel": ("同比变化率", "YoY change, relative"), "yoy_reason": ("同比缺失原因", "YoY reason"), "yoy_note": ("同比说明", "YoY note"),
+    "basis_zh": ("口径", "Basis (zh)"), "basis_en": ("口径（英文）", "Basis"),
+    "cover": ("封面指标", "Cover tile"), "better": ("改善方向", "Better when"),
+}
+
+# Columns of the per-month tables, in order (stable for JSON and rendering).
+_GROUP_COLUMNS = [
+    "completed", "archived", "rejected", "withdrawn", "cycle_n", "cycle_from_first_event",
+    "cycle_median_workdays", "cycle_p90_workdays", "cycle_mean_workdays",
+    "cycle_median_clockdays", "cycle_p90_clockdays", "on_time", "on_time_rate",
+    "on_time_ci_low", "on_time_ci_high", "returned_cases", "returns", "return_rate",
+    "return_rate_ci_low", "return_rate_ci_high", "returns_per_case", "handoffs",
+    "handoffs_per_case", "open_at_month_end", "open_overdue",
+]
+_COUNT_COLUMNS = ("completed", "archived", "rejected", "withdrawn", "cycle_n",
+                  "cycle_from_first_event", "on_time", "returned_cases", "returns", "handoffs",
+                  "open_at_month_end", "open_overdue")
+
+
+# --- the per-case table (one DuckDB query) ------------------------------------------------------
+
+CASES_SQL = f"""
+WITH flagged AS (
+    SELECT *, (outcome IS NULL OR outcome NOT IN ({_NON_BLOCKING})) AS blocking FROM events
+), acted AS (
+    SELECT case_id, seq, dept,
+           lag(dept) OVER (PARTITION BY case_id ORDER BY seq) AS prev_dept
+    FROM flagged WHERE blocking AND NOT pending
+), handoffs AS (
+    SELECT case_id, count(*) FILTER (WHERE dept <> prev_dept) AS handoffs
+    FROM acted GROUP BY case_id
+), last_blocking AS (
+    SELECT case_id, outcome AS last_outcome, acted_at AS last_at, pending AS last_pending
+    FROM flagged WHERE blocking
+    QUALIFY row_number() OVER (PARTITION BY case_id ORDER BY seq DESC) = 1
+), per_case AS (
+    SELECT case_id,
+           min(process_type) AS process_type, min(title) AS title,
+           min(applicant) AS applicant, min(applicant_dept) AS applicant_dept,
+           min(urgency) AS urgency,
+           min(acted_at) FILTER (WHERE outcome IN ('submit', 'resubmit')) AS submitted_at,
+           min(coalesce(acted_at, arrived_at)) AS first_at,
+           count(*) FILTER (WHERE outcome = 'return') AS returns,
+           count(*) FILTER (WHERE outcome = 'remind') AS reminders,
+           bool_or(pending) AS has_pending
+    FROM flagged GROUP BY case_id
+)
+SELECT p.*, l.last_outcome,
+       CASE WHEN l.last_outcome IN ({_TERMINAL}) AND NOT l.last_pending
+            THEN l.last_at END AS ended_at,
+       CASE WHEN l.last_outcome IN ({_TERMINAL}) AND NOT l.last_pending
+            THEN l.last_outcome END AS end_outcome,
+       coalesce(h.handoffs, 0) AS handoffs
+FROM per_case p
+LEFT JOIN last_blocking l USING (case_id)
+LEFT JOIN handoffs h USING (case_id)
+ORDER BY p.case_id
+"""
+
+
+def case_cycles(log: EventLog, calendar: Calendar | None = None,
+                sla: SLA | None = None) -> pd.DataFrame:
+    """One row per case: when it started and ended, its cycle time, SLA, returns, hand-offs.
+
+    Columns: case_id, process_type, title, applicant, applicant_dept, urgency, submitted_at
+    (first submission; NaT when the log has none for the case), first_at (first event),
+    start_at (submitted_at, else first_at), start_basis (``submission`` | ``first_event``),
+    ended_at (the final event: the case's last blocking action when it is archive, reject or
+    withdraw; NaT while open), status (archived | rejected | withdrawn | open), returns,
+    reminders, handoffs, has_pending, cycle_workdays, cycle_clockdays (NaN while open),
+    sla_days, on_time (NaN while open).
+    """
+    calendar = calendar or Calendar.default()
+    sla = sla or SLA.default()
+    cases = log.query(CASES_SQL)
+    tz = log.timezone
+    for col in ("submitted_at", "first_at", "ended_at"):
+        cases[col] = _to_tz(cases[col], tz)
+    cases["process_type"] = cases["process_type"].astype("object").where(
+        cases["process_type"].notna(), "(未知)")
+    cases["start_at"] = cases["submitted_at"].fillna(cases["first_at"])
+    cases["start_basis"] = np.where(cases["submitted_at"].notna(), "submission", "first_event")
+    status = {"archive": "archived", "reject": "rejected", "withdraw": "withdrawn"}
+    cases["status"] = cases["end_outcome"].map(status).fillna("open")
+    ended = cases["ended_at"].notna().to_numpy()
+    work = np.full(len(cases), np.nan)
+    if ended.any():
+        work[ended] = calendar.working_seconds(cases.loc[ended, "start_at"],
+                                               cases.loc[ended, "ended_at"])
+    cases["cycle_workdays"] = work / calendar.day_seconds
+    cases["cycle_clockdays"] = (cases["ended_at"] - cases["start_at"]).dt.total_seconds() / 86400
+    cases["sla_days"] = sla.limits_for(cases["process_type"])
+    # Compare in seconds: a case that took exactly its limit is on time, without float noise.
+    on_time = work <= cases["sla_days"].to_numpy() * calendar.day_seconds
+    cases["on_time"] = np.where(ended, on_time.astype(float), np.nan)
+    for col in ("returns", "reminders", "handoffs"):
+        cases[col] = cases[col].astype("int64")
+    cases["has_pending"] = cases["has_pending"].astype(bool)
+    keep = ["case_id", "process_type", "title", "applicant", "applicant_dept", "urgency",
+            "submitted_at", "first_at", "start_at", "start_basis", "ended_at", "status",
+            "returns", "reminders", "handoffs", "has_pending", "cycle_workdays",
+            "cycle_clockdays", "sla_days", "on_time"]
+    cases = cases[keep]
+    cases.attrs.update(calendar=calendar.describe(), sla=sla.describe())
+    return cases
+
+
+# --- result objects ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """A KPI's change against a comparison month (the previous month for MoM, the same month a
+    year earlier for YoY).
+
+    abs: value − previous (for rates in fractions: 0.05 = 5 percentage points); rel: abs ÷
+    |previous|. When a change cannot be computed the numbers are None and `reason` says why:
+    ``comparison_no_data`` (the comparison month has no data, e.g. it is before the log
+    starts), ``comparison_no_value`` (it has data but not this KPI, e.g. no case completed),
+    ``no_value`` (this month has no value) or ``zero_base`` (previous is 0: only `rel` is None).
+    `note` says the same in words.
+    """
+
+    against: str
+    previous: float | None
+    abs: float | None
+    rel: float | None
+    reason: str | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"against": self.against, "previous": self.previous, "abs": self.abs,
+                "rel": self.rel, "reason": self.reason, "note": self.note}
+
+
+@dataclass(frozen=True)
+class KPITile:
+    """One number on the report's cover: value, unit, basis, n, interval, MoM and YoY."""
+
+    key: str
+    name_zh: str
+    name_en: str
+    value: float | None
+    unit_zh: str
+    unit_en: str
+    kind: str
+    basis_zh: str
+    basis_en: str
+    n: int | None
+    ci: tuple[float, float] | None
+    mom: Change
+    yoy: Change
+    better: str | None
+    cover: bool
+
+    def text(self, lang: Lang = "zh") -> str:
+        """The value as printed: ``91.2%``, ``2.3 工作日``, ``172 件``; ``—`` when missing."""
+        return _format_value(self.value, self.kind, self.unit_zh if lang == "zh" else self.unit_en)
+
+    def change_text(self, which: Literal["mom", "yoy"] = "mom", lang: Lang = "zh") -> str:
+        """The change as printed: ``+1.2 个百分点 (+1.3%)``; ``—`` when it cannot be computed."""
+        ch = self.mom if which == "mom" else self.yoy
+        if ch.abs is None:
+            return "—"
+        if self.kind == "rate":
+            unit = " 个百分点" if lang == "zh" else " pp"
+            head = f"{ch.abs * 100:+.1f}{unit}"
+        elif self.kind == "count":
+            head = f"{ch.abs:+,.0f}"
+        else:
+            head = f"{ch.abs:+.2f}"
+        return head + (f" ({ch.rel:+.1%})" if ch.rel is not None else "")
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "name_zh": self.name_zh, "name_en": self.name_en,
+                "value": self.value, "text": self.text("zh"), "unit_zh": self.unit_zh,
+                "unit_en": self.unit_en, "kind": self.kind, "n": self.n,
+                "ci": list(self.ci) if self.ci else None, "better": self.better,
+                "cover": self.cover, "basis_zh": self.basis_zh, "basis_en": self.basis_en,
+                "mom": self.mom.to_dict(), "yoy": self.yoy.to_dict()}
+
+
+@dataclass
+class MonthlyKPIs:
+    """The KPIs of one month: cover tiles, per-process table, changes, and what they rest on.
+
+    has_data is False (and `message` says why) when the month has no events and no open
+    cases, or lies outside the log: every value is then None, nothing raises.
+    """
+
+    month: str
+    has_data: bool
+    message: str
+    kpis: tuple[KPITile, ...]
+    by_process: pd.DataFrame
+    changes: pd.DataFrame
+    period: dict
+    calendar: str
+    sla: SLA
+    notes: tuple[str, ...]
+    log_info: dict
+    cases: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def tiles(self) -> tuple[KPITile, ...]:
+        """The cover tiles (a subset of `kpis`, in display order)."""
+        return tuple(t for t in self.kpis if t.cover)
+
+    def tile(self, key: str) -> KPITile:
+        for t in self.kpis:
+            if t.key == key:
+                return t
+        raise OfficemineError(f"no KPI {key!r}; KPIs are {', '.join(KPI_KEYS)}")
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per KPI (all process types together), with MoM, YoY, n and basis."""
+        rows = []
+        for t in self.kpis:
+            rows.append({
+                "key": t.key, "name_zh": t.name_zh, "name_en": t.name_en, "value": t.value,
+                "unit_zh": t.unit_zh, "unit_en": t.unit_en, "n": t.n,
+                "ci_low": t.ci[0] if t.ci else None, "ci_high": t.ci[1] if t.ci else None,
+                "mom_month": t.mom.against, "mom_previous": t.mom.previous,
+                "mom_abs": t.mom.abs, "mom_rel": t.mom.rel, "mom_reason": t.mom.reason,
+                "mom_note": t.mom.note,
+                "yoy_month": t.yoy.against, "yoy_previous": t.yoy.previous,
+                "yoy_abs": t.yoy.abs, "yoy_rel": t.yoy.rel, "yoy_reason": t.yoy.reason,
+                "yoy_note": t.yoy.note,
+                "cover": t.cover, "better": t.better,
+                "basis_zh": t.basis_zh, "basis_en": t.basis_en})
+        return pd.DataFrame(rows)
+
+    def table(self, which: Literal["summary", "by_process", "changes"] = "summary",
+              lang: Lang = "zh") -> pd.DataFrame:
+        """A table with its column labels in Chinese or English, for rendering."""
+        frames = {"summary": self.summary, "by_process": self.by_process,
+                  "changes": self.changes}
+        if which not in frames:
+            raise OfficemineError(f"which must be one of {', '.join(frames)}, not {which!r}")
+        return relabel(frames[which], lang)
+
+    def to_dict(self) -> dict:
+        """The documented JSON contract (docs/kpis.md): keys are the same for every month."""
+        return {
+            "month": self.month, "has_data": self.has_data, "message": self.message,
+            "period": self.period, "calendar": self.calendar, "sla": self.sla.to_dict(),
+            "notes": list(self.notes), "log": self.log_info,
+            "kpis": [t.to_dict() for t in self.kpis],
+            "by_process": _records(self.by_process),
+            "changes": _records(self.changes),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def __repr__(self) -> str:
+        if not self.has_data:
+            return f"<MonthlyKPIs {self.month}: {self.message}>"
+        lines = [f"<MonthlyKPIs {self.month}: {self.message}>"]
+        for t in self.kpis:
+            n = f", n={t.n}" if t.n is not None else ""
+            lines.append(f"  {t.name_zh} {t.text('zh')} (环比 {t.change_text('mom')}, "
+                         f"同比 {t.change_text('yoy')}{n})")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = _escape(repr(self).splitlines()[0])
+        if not self.has_data:
+            return f"<p>{head}</p>"
+        s = self.summary
+        view = pd.DataFrame({
+            "指标": s["name_zh"], "本月": [t.text("zh") for t in self.kpis],
+            "环比": [t.change_text("mom") for t in self.kpis],
+            "同比": [t.change_text("yoy") for t in self.kpis], "n": s["n"]})
+        return f"<p>{head}</p>" + view.to_html(index=False)
+
+    def plot(self, ax=None, lang: Lang = "zh"):
+        """Median and p90 cycle time (working days) per process type against its SLA limit."""
+        import matplotlib.pyplot as plt
+
+        d = self.by_process.dropna(subset=["cycle_median_workdays"])
+        with chart_style():
+            if ax is None:
+                _, ax = plt.subplots(figsize=(8, 0.55 * max(len(d), 3) + 1.2),
+                                     layout="constrained")
+            y = np.arange(len(d))
+            ax.barh(y, d["cycle_p90_workdays"], color="#dee2e6",
+                    label="P90" if lang == "zh" else "p90")
+            ax.barh(y, d["cycle_median_workdays"], height=0.5, color="#1c7ed6",
+                    label="中位数" if lang == "zh" else "median")
+            ax.scatter(d["sla_days"], y, marker="|", s=400, color="#e03131", zorder=3,
+                       label="时限" if lang == "zh" else "SLA limit")
+            ax.set_yticks(y, d["process_type"].astype(str))
+            ax.invert_yaxis()
+            ax.set_xlabel("办理时长（工作日）" if lang == "zh" else "cycle time (working days)")
+            title = (f"{self.month} 各流程办理时长" if lang == "zh"
+                     else f"Cycle time by process type, {self.month}")
+            ax.set_title(title, pad=22)
+            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False,
+                      fontsize=8)
+            if d.empty:
+                ax.text(0.5, 0.5, "无数据" if lang == "zh" else "no data", ha="center",
+                        va="center", transform=ax.transAxes)
+        return ax
+
+
+@dataclass
+class KPITrend:
+    """KPIs month by month (`summary`: all process types; `by_process`: each one)."""
+
+    months: tuple[str, ...]
+    summary: pd.DataFrame
+    by_process: pd.DataFrame
+    calendar: str
+    sla: SLA
+    notes: tuple[str, ...]
+    log_info: dict
+
+    def series(self, kpi: str, process_type: str | None = None) -> pd.Series:
+        """One KPI as a Series indexed by month (NaN for months without data)."""
+        _check_kpi(kpi)
+        if process_type is None or process_type == ALL_TYPES:
+            frame = self.summary
+        else:
+            frame = self.by_process[self.by_process["process_type"] == process_type]
+            if frame.empty:
+                types = ", ".join(self.by_process["process_type"].unique())
+                raise OfficemineError(f"no process type {process_type!r} (types: {types})")
+        return frame.set_index("month")[kpi].reindex(list(self.months)).astype(float)
+
+    def table(self, which: Literal["summary", "by_process"] = "summary",
+              lang: Lang = "zh") -> pd.DataFrame:
+        if which not in ("summary", "by_process"):
+            raise OfficemineError(f"which must be 'summary' or 'by_process', not {which!r}")
+        return relabel(self.summary if which == "summary" else self.by_process, lang)
+
+    def to_dict(self) -> dict:
+        return {"months": list(self.months), "calendar": self.calendar,
+                "sla": self.sla.to_dict(), "notes": list(self.notes), "log": self.log_info,
+                "kpis": [{"key": k.key, "name_zh": k.zh, "name_en": k.en, "unit_zh": k.unit_zh,
+                          "unit_en": k.unit_en, "kind": k.kind, "better": k.better}
+                         for k in KPIS],
+                "overall": _records(self.summary), "by_process": _records(self.by_process)}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def __repr__(self) -> str:
+        s = self.summary
+        view = pd.DataFrame({
+            "month": s["month"], "completed": s["completed"],
+            "median_wd": s["cycle_median_workdays"].round(2),
+            "on_time": s["on_time_rate"].map(lambda v: "—" if pd.isna(v) else f"{v:.1%}"),
+            "open": s["open_at_month_end"]})
+        return (f"<KPITrend {self.months[0]} .. {self.months[-1]}: {len(self.months)} months, "
+                f"{int(s['has_data'].sum())} with data>\n" + view.to_string(index=False))
+
+    def _repr_html_(self) -> str:
+        head = _escape(repr(self).splitlines()[0])
+        cols = ["month", "completed", "cycle_median_workdays", "cycle_p90_workdays",
+                "on_time_rate", "return_rate", "handoffs_per_case", "open_at_month_end",
+                "open_overdue"]
+        return f"<p>{head}</p>" + relabel(self.summary[cols], "zh").to_html(
+            index=False, float_format="%.3g", na_rep="—")
+
+    def plot(self, kpi: str = "cycle_median_workdays", ax=None, process_type: str | None = None,
+             lang: Lang = "zh", marks: dict[str, str] | None = None):
+        """A line over the months with Chinese labels; rates in %, with their Wilson band.
+
+        process_type: one process type (default: all together); its SLA limit is drawn on
+        working-day cycle-time charts. marks: month -> label of a vertical line (e.g.
+        ``{"2025-07": "取消综合办公室审核"}``). Months without data are gaps.
+        """
+        import matplotlib.pyplot as plt
+
+        d = _check_kpi(kpi)
+        y = self.series(kpi, process_type)
+        frame = (self.summary if process_type in (None, ALL_TYPES) else
+                 self.by_process[self.by_process["process_type"] == process_type]
+                 ).set_index("month").reindex(list(self.months))
+        scale = 100.0 if d.kind == "rate" else 1.0
+        x = np.arange(len(self.months))
+        zh = lang == "zh"
+        with chart_style():
+            if ax is None:
+                _, ax = plt.subplots(figsize=(8, 3.6), layout="constrained")
+            ax.plot(x, y.to_numpy() * scale, marker="o", color="#1c7ed6", lw=1.8)
+            if d.kind == "rate":
+                stem = {"on_time_rate": "on_time", "return_rate": "return_rate"}[kpi]
+                lo, hi = f"{stem}_ci_low", f"{stem}_ci_high"
+                if lo in frame and hi in frame:
+                    ax.fill_between(x, frame[lo].astype(float) * scale,
+                                    frame[hi].astype(float) * scale, color="#1c7ed6",
+                                    alpha=0.12, lw=0, label="95% 置信区间" if zh else "95% CI")
+            if (kpi == "cycle_median_workdays" or kpi == "cycle_p90_workdays") and \
+                    process_type not in (None, ALL_TYPES):
+                limit = self.sla.limit(process_type)
+                ax.axhline(limit, color="#e03131", lw=1, ls="--")
+                ax.text(x[-1], limit, f" 时限 {limit:g} 工作日" if zh else f" SLA {limit:g} d",
+                        color="#e03131", va="bottom", ha="right", fontsize=8)
+            for month, label in (marks or {}).items():
+                m = str(_as_month(month))
+                if m in self.months:
+                    i = self.months.index(m)
+                    ax.axvline(i, color="#868e96", lw=0.8, ls=":")
+                    ax.text(i, 1.0, " " + label, transform=ax.get_xaxis_transform(),
+                            fontsize=8, color="#495057", va="top", ha="left")
+            for i, (v, has) in enumerate(zip(y.to_numpy(), frame["has_data"].fillna(False))):
+                if not has:
+                    ax.text(i, 0.02, "无数据" if zh else "no data",
+                            transform=ax.get_xaxis_transform(), ha="center", fontsize=7,
+                            color="#adb5bd", rotation=90)
+            ticks = [m.replace("-", "年", 1) + "月" if zh else m for m in self.months]
+            ticks = [t.replace("年0", "年") for t in ticks]
+            ax.set_xticks(x, ticks, rotation=45, ha="right", fontsize=8)
+            unit = (d.unit_zh if zh else d.unit_en) if d.kind != "rate" else "%"
+            scope = process_type or ("全部流程" if zh else "all process types")
+            ax.set_title(f"{d.zh if zh else d.en}（{scope}）" if zh else f"{d.en} ({scope})")
+            ax.set_ylabel(unit)
+            if d.kind in ("count", "days", "ratio"):
+                ax.set_ylim(bottom=0)
+            ax.grid(axis="y", color="#e9ecef", lw=0.8)
+        return ax
+
+
+# --- the computations ------------------------------------------------------------------------------
+
+def monthly_kpis(log: EventLog, month: Any = None, calendar: Calendar | None = None,
+                 sla: SLA | None = None) -> MonthlyKPIs:
+    """The KPIs of one month, overall and per process type, with MoM and YoY changes.
+
+    month: ``"2025-10"`` (also ``"2025/10"``, ``"2025年10月"``, a date or a ``pd.Period``);
+    default: the month the log ends in. A month without data returns a result with
+    ``has_data`` False and a message; it does not raise.
+    """
+    calendar = calendar or Calendar.default()
+    sla = sla or SLA.default()
+    ctx = _Context.build(log, calendar, sla)
+    target = _as_month(month) if month is not None else ctx.last_month
+    if target is None:
+        target = _as_month(pd.Timestamp.now(tz=log.timezone))
+    mom_m, yoy_m = target - 1, target - 12
+    overall, by_proc = _month_tables(ctx, [yoy_m, mom_m, target])
+    o = overall.set_index("month")
+    row, prev, last_year = o.loc[str(target)], o.loc[str(mom_m)], o.loc[str(yoy_m)]
+
+    tiles = []
+    fill = ctx.fill
+    for d in KPIS:
+        value = _num(row[d.key])
+        if d.kind == "count" and value is not None:
+            value = int(value)
+        n = _int(row[d.n_column])
+        ci = None
+        if d.key in ("on_time_rate", "return_rate"):
+            stem = "on_time" if d.key == "on_time_rate" else "return_rate"
+            lo, hi = _num(row[f"{stem}_ci_low"]), _num(row[f"{stem}_ci_high"])
+            ci = (lo, hi) if lo is not None and hi is not None else None
+        tiles.append(KPITile(
+            key=d.key, name_zh=d.zh, name_en=d.en, value=value, unit_zh=d.unit_zh,
+            unit_en=d.unit_en, kind=d.kind, basis_zh=d.basis_zh.format(**fill),
+            basis_en=d.basis_en.format(**fill), n=n if row["has_data"] else None, ci=ci,
+            mom=_change(value, prev, d.key, mom_m, "previous month"),
+            yoy=_change(value, last_year, d.key, yoy_m, "same month last year"),
+            better=d.better, cover=d.cover))
+
+    # Per process type: the month's values, and a long table of changes for every group.
+    this = by_proc[by_proc["month"] == str(target)].drop(columns=["month"]).reset_index(drop=True)
+    this.insert(1, "sla_days", this["process_type"].map(sla.limit))
+    changes = _changes_table(overall, by_proc, target, mom_m, yoy_m)
+
+    notes = list(ctx.notes)
+    if row["has_data"]:
+        message = (f"{int(row['completed'])} case(s) completed in {target}, "
+                   f"{int(row['open_at_month_end'])} open at its end")
+        if ctx.period(target)["partial"]:
+            message += " (partial month: the log does not cover all of it)"
+    else:
+        message = f"no data for {target}: {row['note']}"
+    if row["has_data"] and row["completed"] == 0:
+        notes.append(f"no case completed in {target}: cycle time, on-time, return and hand-off "
+                     "KPIs are empty (None)")
+    first_event = int(row["cycle_from_first_event"]) if row["has_data"] else 0
+    if first_event:
+        notes.append(f"{first_event} case(s) completed in {target} have no submission in the "
+                     "log; their cycle time runs from their first event (a lower bound)")
+    defaulted = sla.uses_default(this.loc[this["completed"].fillna(0) > 0, "process_type"])
+    if defaulted:
+        notes.append(f"process types without their own SLA limit use the default "
+                     f"{sla.default_limit:g} working days: {', '.join(defaulted)}")
+    period = ctx.period(target)
+    return MonthlyKPIs(
+        month=str(target), has_data=bool(row["has_data"]), message=message,
+        kpis=tuple(tiles), by_process=this, changes=changes, period=period,
+        calendar=calendar.describe(), sla=sla, notes=tuple(notes), log_info=ctx.log_info,
+        cases=ctx.cases)
+
+
+def kpi_trend(log: EventLog, months: int = 12, end_month: Any = None,
+              calendar: Calendar | None = None, sla: SLA | None = None) -> KPITrend:
+    """The KPIs of `months` consecutive months ending with `end_month` (default: the month
+    the log ends in), overall and per process type; months without data are flagged rows."""
+    if not isinstance(months, (int, np.integer)) or isinstance(months, bool) or not \
+            1 <= months <= 240:
+        raise OfficemineError(f"months must be a whole number from 1 to 240, not {months!r}")
+    calendar = calendar or Calendar.default()
+    sla = sla or SLA.default()
+    ctx = _Context.build(log, calendar, sla)
+    end = _as_month(end_month) if end_month is not None else ctx.last_month
+    if end is None:
+        end = _as_month(pd.Timestamp.now(tz=log.timezone))
+    span = [end - i for i in range(int(months) - 1, -1, -1)]
+    overall, by_proc = _month_tables(ctx, span)
+    by_proc.insert(2, "sla_days", by_proc["process_type"].map(sla.limit))
+    return KPITrend(months=tuple(str(m) for m in span), summary=overall, by_process=by_proc,
+                    calendar=calendar.describe(), sla=sla, notes=tuple(ctx.notes),
+                    log_info=ctx.log_info)
+
+
+@dataclass
+class _Context:
+    """What every month's computation shares: the per-case table and the log's extent."""
+
+    cases: pd.DataFrame
+    tz: str
+    calendar: Calendar
+    sla: SLA
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    event_months: pd.Series          # events per month ("2025-10" -> count)
+    process_types: list[str]
+    notes: list[str]
+    log_info: dict
+
+    @classmethod
+    def build(cls, log: EventLog, calendar: Calendar, sla: SLA) -> _Context:
+        cases = case_cycles(log, calendar, sla)
+        lo, hi = log.con.execute(
+            "SELECT min(coalesce(acted_at, arrived_at)), "
+            "max(greatest(acted_at, arrived_at)) FROM events").fetchone()
+        start = pd.Timestamp(lo).tz_convert(log.timezone) if lo is not None else None
+        end = pd.Timestamp(hi).tz_convert(log.timezone) if hi is not None else None
+        months = log.query("SELECT strftime(coalesce(acted_at, arrived_at), '%Y-%m') AS month, "
+                           "count(*) AS n FROM events GROUP BY 1")
+        event_months = months.set_index("month")["n"] if len(months) else pd.Series(dtype=int)
+        order = cases.groupby("process_type").size().sort_values(ascending=False, kind="stable")
+        notes = []
+        if start is not None:
+            notes.extend(calendar.coverage_warnings(start, end))
+        if calendar.tz != log.timezone:
+            notes.append(f"calendar time zone {calendar.tz} differs from the log's "
+                         f"{log.timezone}: months follow the log, office hours the calendar")
+        info = {"cases": int(len(cases)), "events": log.n_events,
+                "start": start.isoformat() if start is not None else None,
+                "end": end.isoformat() if end is not None else None,
+                "source": log.report.source_file if log.report else None}
+        return cls(cases, log.timezone, calendar, sla, start, end, event_months,
+                   list(order.index), notes, info)
+
+    @property
+    def last_month(self) -> pd.Period | None:
+        return _month_of(self.end) if self.end is not None else None
+
+    @property
+    def fill(self) -> dict:
+        return {"calendar": self.calendar.describe(), "sla": self.sla.describe(),
+                "day_hours": f"{self.calendar.day_seconds / 3600:g}"}
+
+    def bounds(self, m: pd.Period) -> tuple[pd.Timestamp, pd.Timestamp]:
+        return (pd.Timestamp(m.start_time).tz_localize(self.tz),
+                pd.Timestamp((m + 1).start_time).tz_localize(self.tz))
+
+    def as_of(self, m: pd.Period) -> pd.Timestamp:
+        """When "open at month end" is measured: the month's end, or the log's end if earlier."""
+        _, m1 = self.bounds(m)
+        return min(m1, self.end) if self.end is not None else m1
+
+    def period(self, m: pd.Period) -> dict:
+        m0, m1 = self.bounds(m)
+        as_of = self.as_of(m)
+        partial = (self.start is None or self.start > m0 or self.end is None
+                   or self.end.date() < (m1 - pd.Timedelta(days=1)).date())
+        return {"start": m0.isoformat(), "end": m1.isoformat(), "as_of": as_of.isoformat(),
+                "partial": bool(partial)}
+
+    def status(self, m: pd.Period) -> tuple[bool, str]:
+        """Whether month m is inside the log, and what to say about it."""
+        m0, m1 = self.bounds(m)
+        if self.start is None:
+            return False, "the log has no events"
+        span = f"the log spans {self.start:%Y-%m-%d} .. {self.end:%Y-%m-%d}"
+        if m1 <= self.start or m0 > self.end:
+            return False, f"{m} is outside the log ({span})"
+        return True, span
+
+
+def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-month KPI tables, overall (one row per month) and per process type."""
+    cases, tz = ctx.cases, ctx.tz
+    labels = [str(m) for m in months]
+    # -- completed cases, by completion month --
+    done = cases[cases["ended_at"].notna()].copy()
+    done["month"] = done["ended_at"].dt.tz_convert(tz).dt.strftime("%Y-%m")
+    done = done[done["month"].isin(labels)]
+    done["archived"] = done["status"].eq("archived")
+    done["rejected"] = done["status"].eq("rejected")
+    done["withdrawn"] = done["status"].eq("withdrawn")
+    done["returned"] = done["returns"] > 0
+    done["from_first_event"] = done["start_basis"].eq("first_event")
+
+    # -- open cases at each month's end (a cross join of months and candidate cases) --
+    grid = pd.DataFrame({"month": labels, "as_of": [ctx.as_of(m) for m in months]})
+    first_as_of, last_as_of = grid["as_of"].min(), grid["as_of"].max()
+    cand = cases[(cases["start_at"] <= last_as_of)
+                 & (cases["ended_at"].isna() | (cases["ended_at"] > first_as_of))]
+    x = cand[["case_id", "process_type", "start_at", "ended_at", "sla_days"]].merge(
+        grid, how="cross")
+    x = x[(x["start_at"] <= x["as_of"]) & (x["ended_at"].isna() | (x["ended_at"] > x["as_of"]))]
+    x = x.copy()
+    age = ctx.calendar.working_seconds(x["start_at"], x["as_of"]) if len(x) else np.array([])
+    x["overdue"] = age > x["sla_days"].to_numpy() * ctx.calendar.day_seconds
+
+    def aggregate(keys: list[str]) -> pd.DataFrame:
+        g = done.groupby(keys, sort=False)
+        out = pd.DataFrame({
+            "completed": g.size(),
+            "archived": g["archived"].sum(), "rejected": g["rejected"].sum(),
+            "withdrawn": g["withdrawn"].sum(),
+            "cycle_n": g["cycle_workdays"].count(),
+            "cycle_from_first_event": g["from_first_event"].sum(),
+            "cycle_median_workdays": g["cycle_workdays"].median(),
+            "cycle_p90_workdays": g["cycle_workdays"].quantile(0.9),
+            "cycle_mean_workdays": g["cycle_workdays"].mean(),
+            "cycle_median_clockdays": g["cycle_clockdays"].median(),
+            "cycle_p90_clockdays": g["cycle_clockdays"].quantile(0.9),
+            "on_time": g["on_time"].sum(),
+            "returned_cases": g["returned"].sum(), "returns": g["returns"].sum(),
+            "handoffs": g["handoffs"].sum(),
+        })
+        og = x.groupby(keys, sort=False)
+        opened = pd.DataFrame({"open_at_month_end": og.size(), "open_overdue": og["overdue"].sum()})
+        return out.join(opened, how="outer")
+
+    overall = aggregate(["month"]).reindex(labels)
+    overall.index.name = "month"
+    types = ctx.process_types
+    full = pd.MultiIndex.from_product([labels, types], names=["month", "process_type"])
+    by_proc = aggregate(["month", "process_type"]).reindex(full)
+    overall, by_proc = overall.reset_index(), by_proc.reset_index()
+
+    status = {str(m): ctx.status(m) for m in months}
+    events = ctx.event_months.reindex(labels).fillna(0).to_numpy()
+    open_now = overall["open_at_month_end"].fillna(0).to_numpy()
+    inside = np.array([status[m][0] for m in labels])
+    has_data = inside & ((events > 0) | (open_now > 0))
+    notes = []
+    for m, ok, ins, n_done in zip(labels, has_data, inside, overall["completed"].fillna(0)):
+        if not ins:
+            notes.append(status[m][1])
+        elif not ok:
+            notes.append(f"the log has no events in {m} and no case open at its end "
+                         f"({status[m][1]})")
+        else:
+            period = ctx.period(pd.Period(m, "M"))
+            part = " (partial month: the log does not cover all of it)" if period["partial"] else ""
+            notes.append(f"{int(n_done)} case(s) completed in {m}{part}")
+    flags = pd.DataFrame({"month": labels, "has_data": has_data, "note": notes})
+    overall = _finish(overall.merge(flags, on="month"))
+    by_proc = _finish(by_proc.merge(flags[["month", "has_data"]], on="month"))
+    return overall, by_proc
+
+
+def _finish(t: pd.DataFrame) -> pd.DataFrame:
+    """Zero-fill counts of months with data, derive rates, blank months without data."""
+    has = t["has_data"].to_numpy(bool)
+    for col in _COUNT_COLUMNS:
+        t[col] = t[col].astype(float).fillna(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t["on_time_rate"] = t["on_time"] / t["cycle_n"].where(t["cycle_n"] > 0)
+        t["return_rate"] = t["returned_cases"] / t["completed"].where(t["completed"] > 0)
+        t["returns_per_case"] = t["returns"] / t["completed"].where(t["completed"] > 0)
+        t["handoffs_per_case"] = t["handoffs"] / t["completed"].where(t["completed"] > 0)
+    t["on_time_ci_low"], t["on_time_ci_high"] = wilson_interval(t["on_time"], t["cycle_n"],
+                                                                CONFIDENCE)
+    t["return_rate_ci_low"], t["return_rate_ci_high"] = wilson_interval(
+        t["returned_cases"], t["completed"], CONFIDENCE)
+    values = [c for c in _GROUP_COLUMNS]
+    t.loc[~has, values] = np.nan
+    for col in _COUNT_COLUMNS:
+        t[col] = t[col].astype("Int64")
+    lead = [c for c in ("month", "process_type", "has_data", "note") if c in t]
+    return t[lead + values].reset_index(drop=True)
+
+
+def _change(value: float | None, prev_row: pd.Series, key: str, against: pd.Period,
+            word: str) -> Change:
+    m = str(against)
+    if not prev_row["has_data"]:
+        return Change(m, None, None, None, "comparison_no_data",
+                      f"no data for {m} ({word}): {prev_row['note']}")
+    prev = _num(prev_row[key])
+    if value is None:
+        return Change(m, prev, None, None, "no_value", "no value this month")
+    if prev is None:
+        return Change(m, None, None, None, "comparison_no_value", f"no value for {m} ({word})")
+    diff = value - prev
+    if prev == 0:
+        return Change(m, prev, diff, None, "zero_base",
+                      f"{m} ({word}) was 0: relative change undefined")
+    return Change(m, prev, diff, diff / abs(prev))
+
+
+def _changes_table(overall: pd.DataFrame, by_proc: pd.DataFrame, target: pd.Period,
+                   mom_m: pd.Period, yoy_m: pd.Period) -> pd.DataFrame:
+    """Long table: one row per process type (全部 first) and KPI, with MoM and YoY."""
+    both = pd.concat([overall.assign(process_type=ALL_TYPES), by_proc], ignore_index=True)
+    idx = both.set_index(["process_type", "month"])
+    has = overall.set_index("month")
+    rows = []
+    for pt in both["process_type"].drop_duplicates():
+        cur = idx.loc[(pt, str(target))]
+        for d in KPIS:
+            value = _num(cur[d.key])
+            row = {"process_type": pt, "kpi": d.key, "name_zh": d.zh, "name_en": d.en,
+                   "value": value, "n": _int(cur[d.n_column])}
+            for prefix, m, word in (("mom", mom_m, "previous month"),
+                                   ("yoy", yoy_m, "same month last year")):
+                other = idx.loc[(pt, str(m))].copy()
+                other["note"] = has.loc[str(m), "note"]
+                ch = _change(value, other, d.key, m, word)
+                row.update({f"{prefix}_month": ch.against, f"{prefix}_previous": ch.previous,
+                            f"{prefix}_abs": ch.abs, f"{prefix}_rel": ch.rel,
+                            f"{prefix}_reason": ch.reason, f"{prefix}_note": ch.note})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --- helpers shared with supervision.py ---------------------------------------------------------
+
+_MONTH_RE = re.compile(r"^\s*(\d{4})\s*(?:[-/.年]\s*)?(\d{1,2})\s*月?\s*$")
+
+
+def _as_month(value: Any) -> pd.Period:
+    """A month from ``"2025-10"``, ``"2025/10"``, ``"202510"``, ``"2025年10月"``, a date or Period."""
+    if isinstance(value, pd.Period):
+        return value.asfreq("M")
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return _month_of(pd.Timestamp(value))
+    if isinstance(value, str):
+        m = _MONTH_RE.match(value)
+        if m and 1 <= int(m[2]) <= 12:
+            return pd.Period(year=int(m[1]), month=int(m[2]), freq="M")
+    raise OfficemineError(f"month must be like '2025-10' (or '2025年10月', a date, a "
+                          f"pandas Period), not {value!r}")
+
+
+def _month_of(t: pd.Timestamp) -> pd.Period:
+    return pd.Period(year=t.year, month=t.month, freq="M")
+
+
+def _to_tz(values: pd.Series, tz: str) -> pd.Series:
+    s = pd.to_datetime(values)
+    if getattr(s.dt, "tz", None) is None:
+        s = s.dt.tz_localize("UTC")
+    return s.dt.tz_convert(tz)
+
+
+def _check_kpi(kpi: str) -> KPIDef:
+    if kpi not in _KPI:
+        raise OfficemineError(f"kpi must be one of {', '.join(KPI_KEYS)}, not {kpi!r}")
+    return _KPI[kpi]
+
+
+def _num(value: Any) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _int(value: Any) -> int | None:
+    f = _num(value)
+    return None if f is None else int(f)
+
+
+def _format_value(value: float | None, kind: str, unit: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind == "count":
+        return f"{value:,.0f} {unit}"
+    return f"{value:.2f} {unit}"
+
+
+def relabel(frame: pd.DataFrame, lang: Lang = "zh") -> pd.DataFrame:
+    """A copy of `frame` with column labels in Chinese (``"zh"``) or English (``"en"``)."""
+    if lang not in ("zh", "en"):
+        raise OfficemineError(f"lang must be 'zh' or 'en', not {lang!r}")
+    i = 0 if lang == "zh" else 1
+    return frame.rename(columns={c: LABELS[c][i] for c in frame.columns if c in LABELS})
+
+
+def _plain(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    cols = list(frame.columns)
+    return [{c: _plain(v) for c, v in zip(cols, row)}
+            for row in frame.itertuples(index=False, name=None)]
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,521 @@
+"""Supervision (督办): the overdue ledger of open cases and the bottlenecks that cause waiting.
+
+:func:`overdue_ledger` lists, one row per case (一事一档), the cases still open at ``as_of``
+whose working days since first submission exceed their process type's SLA limit, oldest
+first: what the case is, who applied, where it is held and by whom, how long it has been open
+(working and clock days), how far past its limit, and the last thing that happened to it.
+
+Where the item is held ("current node"):
+
+* ``pending`` — the export lists a 未办 item (arrived, not yet acted on): its node and person;
+* ``acted_later`` — ``as_of`` lies before the end of the log and the log shows the next action:
+  the node and person who held the item at ``as_of``;
+* ``returned`` — the last action returned the item to the applicant (退回): the applicant holds
+  it at the submission step until they resubmit or withdraw;
+* ``after`` — none of these: the next node is not in the log; the node of the last action is
+  given and the step is "after" it, the responsible person is unknown.
+
+:func:`bottlenecks` ranks nodes and approvers by the waiting they cause in a month: the
+working hours items spent waiting at them inside the month (waits that straddle the month's
+edges are cut at them), the items that waited there, and the median wait of the items decided
+in the month (see `officemine.waits` for what a wait is).
+
+Names stay in their own columns (applicant, responsible, last_action_by, resource) so the
+report can pseudonymise them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from officemine.calendar import Calendar
+from officemine.errors import OfficemineError
+from officemine.eventlog import EventLog
+from officemine.kpis import (_as_month, _escape, _records, case_cycles, relabel)
+from officemine.plotting import chart_style
+from officemine.schema import NON_BLOCKING, OUTCOME_WORDS
+from officemine.sla import SLA
+from officemine.waits import log_end, work_items
+
+__all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks", "SUPERVISION_LABELS"]
+
+Lang = Literal["zh", "en"]
+NodeBasis = Literal["pending", "acted_later", "returned", "after"]
+UNKNOWN = "(未知)"
+_NON_BLOCKING = ", ".join(f"'{o}'" for o in sorted(NON_BLOCKING))
+#: Chinese word of each canonical outcome (the first word of its vocabulary).
+OUTCOME_ZH = {o: words[0] for o, words in OUTCOME_WORDS.items()}
+
+SUPERVISION_LABELS: dict[str, tuple[str, str]] = {
+    "case_id": ("流程编号", "Case"), "process_type": ("流程类型", "Process type"),
+    "title": ("标题", "Title"), "applicant": ("申请人", "Applicant"),
+    "applicant_dept": ("申请部门", "Applicant's department"),
+    "submitted_at": ("提交时间", "Submitted"), "start_basis": ("起算依据", "Start basis"),
+    "current_node": ("当前节点", "Current node"), "node_basis": ("节点依据", "Node basis"),
+    "current_step": ("当前环节", "Current step"),
+    "responsible": ("当前办理人", "Responsible"), "responsible_dept": ("办理人部门", "Responsible's dept"),
+    "held_since": ("到达当前环节时间", "Held since"),
+    "working_days_open": ("已用工作日", "Working days open"),
+    "clock_days_open": ("已用自然日", "Clock days open"),
+    "sla_days": ("时限（工作日）", "SLA (working days)"), "due_at": ("应办结时间", "Due"),
+    "days_overdue": ("超期工作日", "Working days overdue"), "overdue": ("是否超期", "Overdue"),
+    "last_action": ("最后操作", "Last action"), "last_action_zh": ("最后操作", "Last action (zh)"),
+    "last_action_node": ("最后操作节点", "Last action's node"),
+    "last_action_by": ("最后操作人", "Last action by"),
+    "last_action_at": ("最后操作时间", "Last action at"), "reminders": ("催办次数", "Reminders"),
+    "cases": ("件数", "Cases"), "days_overdue_total": ("超期工作日合计", "Working days overdue, total"),
+    "days_overdue_max": ("最长超期工作日", "Working days overdue, max"),
+    "days_overdue_median": ("超期工作日中位数", "Working days overdue, median"),
+    "oldest_submitted_at": ("最早提交时间", "Oldest submitted"),
+    "nodes": ("涉及节点", "Nodes"), "node": ("节点", "Node"), "resource": ("办理人", "Person"),
+    "dept": ("部门", "Department"),
+    "wait_workhours": ("等待工时", "Waiting (working hours)"),
+    "wait_share": ("等待工时占比", "Share of waiting"), "items": ("办理事项数", "Items"),
+    "decided": ("本期办结事项数", "Items decided"), "pending": ("未办事项数", "Items pending"),
+    "wait_median_workhours": ("等待时长中位数（工时）", "Median wait (working hours)"),
+    "wait_p90_workhours": ("等待时长P90（工时）", "Wait p90 (working hours)"),
+    "wait_hours": ("等待时长（自然小时）", "Waiting (clock hours)"),
+}
+
+_BASIS_ZH = {"pending": "待办", "acted_later": "", "returned": "退回申请人", "after": "之后，下一节点未知"}
+
+HOLDERS_SQL = f"""
+SELECT case_id,
+       string_agg(DISTINCT node, '、' ORDER BY node) AS current_node,
+       string_agg(DISTINCT resource, '、' ORDER BY resource) AS responsible,
+       string_agg(DISTINCT dept, '、' ORDER BY dept) AS responsible_dept,
+       bool_or(pending) AS any_pending,
+       min(coalesce(wait_start, arrived_at)) AS held_since
+FROM events
+WHERE (outcome IS NULL OR outcome NOT IN ({_NON_BLOCKING}, 'submit'))
+  AND coalesce(wait_start, arrived_at) <= $as_of
+  AND (pending OR acted_at > $as_of)
+GROUP BY case_id
+"""
+
+LAST_ACTION_SQL = f"""
+WITH known AS (
+    SELECT * FROM events WHERE NOT pending AND acted_at <= $as_of
+), last_blocking AS (
+    SELECT case_id, node AS last_action_node, outcome AS last_action,
+           resource AS last_action_by, acted_at AS last_action_at
+    FROM known WHERE outcome IS NULL OR outcome NOT IN ({_NON_BLOCKING})
+    QUALIFY row_number() OVER (PARTITION BY case_id ORDER BY seq DESC) = 1
+), reminders AS (
+    SELECT case_id, count(*) AS reminders FROM known WHERE outcome = 'remind' GROUP BY case_id
+)
+SELECT l.*, coalesce(r.reminders, 0) AS reminders
+FROM last_blocking l LEFT JOIN reminders r USING (case_id)
+"""
+
+_LEDGER_COLUMNS = [
+    "case_id", "process_type", "title", "applicant", "applicant_dept", "submitted_at",
+    "start_basis", "current_node", "node_basis", "current_step", "responsible",
+    "responsible_dept", "held_since", "working_days_open", "clock_days_open", "sla_days",
+    "due_at", "days_overdue", "overdue", "last_action", "last_action_zh", "last_action_node",
+    "last_action_by", "last_action_at", "reminders",
+]
+
+
+@dataclass
+class OverdueLedger:
+    """督办清单: open cases past their SLA at `as_of`, one row per case, oldest first.
+
+    summary: the ledger; by_node / by_person: the same cases grouped by where they are held;
+    open_cases: every case open at `as_of` with the same columns (``overdue`` False for those
+    still within their limit), for 临期 warnings.
+    """
+
+    summary: pd.DataFrame
+    by_node: pd.DataFrame
+    by_person: pd.DataFrame
+    open_cases: pd.DataFrame
+    as_of: pd.Timestamp
+    calendar: str
+    sla: SLA
+    notes: tuple[str, ...] = ()
+    log_info: dict = field(default_factory=dict)
+
+    def table(self, which: Literal["summary", "by_node", "by_person", "open_cases"] = "summary",
+              lang: Lang = "zh") -> pd.DataFrame:
+        """A table with Chinese or English column labels, for rendering."""
+        frames = {"summary": self.summary, "by_node": self.by_node, "by_person": self.by_person,
+                  "open_cases": self.open_cases}
+        if which not in frames:
+            raise OfficemineError(f"which must be one of {', '.join(frames)}, not {which!r}")
+        return _relabel(frames[which], lang)
+
+    def to_dict(self) -> dict:
+        return {"as_of": self.as_of.isoformat(), "calendar": self.calendar,
+                "sla": self.sla.to_dict(), "notes": list(self.notes), "log": self.log_info,
+                "open_cases": int(len(self.open_cases)), "overdue_cases": int(len(self.summary)),
+                "unit": "working days (one = the calendar's office hours)",
+                "cases": _records(self.summary), "by_node": _records(self.by_node),
+                "by_person": _records(self.by_person)}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def __repr__(self) -> str:
+        head = (f"<OverdueLedger as of {self.as_of:%Y-%m-%d %H:%M}: {len(self.summary)} of "
+                f"{len(self.open_cases)} open cases past their SLA>")
+        if self.summary.empty:
+            return head
+        view = self.summary[["case_id", "process_type", "current_step", "responsible",
+                             "working_days_open", "sla_days", "days_overdue"]].copy()
+        for col in ("working_days_open", "days_overdue"):
+            view[col] = view[col].round(1)
+        return head + "\n" + view.to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        head = _escape(repr(self).splitlines()[0])
+        cols = ["case_id", "process_type", "title", "applicant", "current_step", "responsible",
+                "working_days_open", "sla_days", "days_overdue", "last_action_zh",
+                "last_action_at", "reminders"]
+        return f"<p>{head}</p>" + _relabel(self.summary[cols], "zh").to_html(
+            index=False, float_format="%.1f", na_rep="—")
+
+    def plot(self, ax=None, lang: Lang = "zh"):
+        """Overdue cases by where they are held (bars), longest total overdue first."""
+        import matplotlib.pyplot as plt
+
+        d = self.by_node
+        zh = lang == "zh"
+        with chart_style():
+            if ax is None:
+                _, ax = plt.subplots(figsize=(8, 0.5 * max(len(d), 3) + 1.2),
+                                     layout="constrained")
+            y = np.arange(len(d))
+            ax.barh(y, d["cases"], color="#e8590c")
+            labels = d["current_step"].astype(str)
+            ax.set_yticks(y, labels)
+            ax.invert_yaxis()
+            for i, (n, tot) in enumerate(zip(d["cases"], d["days_overdue_total"])):
+                ax.text(n, i, f" {n} 件，超期 {tot:.1f} 工作日" if zh else
+                        f" {n} cases, {tot:.1f} working days overdue", va="center", fontsize=8)
+            ax.set_xlabel("超期在办件数" if zh else "open cases past SLA")
+            ax.set_title((f"督办清单：超期在办件（截至 {self.as_of:%Y-%m-%d}）" if zh else
+                          f"Open cases past SLA as of {self.as_of:%Y-%m-%d}"))
+            if d.empty:
+                ax.text(0.5, 0.5, "无超期在办件" if zh else "no overdue cases", ha="center",
+                        va="center", transform=ax.transAxes)
+        return ax
+
+
+def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
+                   calendar: Calendar | None = None) -> OverdueLedger:
+    """督办清单: open cases past their SLA limit at `as_of` (default: the end of the log).
+
+    A case is open at `as_of` when it was submitted by then and its final event (archive,
+    reject, withdraw) had not happened yet; it is overdue when the working days since its first
+    submission exceed its process type's limit. An `as_of` before the end of the log uses what
+    the log shows about the following actions to say who held each item then.
+    """
+    calendar = calendar or Calendar.default()
+    sla = sla or SLA.default()
+    as_of_t = _as_of(log, as_of)
+    cases = case_cycles(log, calendar, sla)
+    notes: list[str] = []
+    if as_of_t is None:
+        empty = pd.DataFrame(columns=_LEDGER_COLUMNS)
+        return OverdueLedger(empty, _group(empty, "node"), _group(empty, "person"), empty,
+                             pd.Timestamp.now(tz=log.timezone), calendar.describe(), sla,
+                             ("the log has no events",), {})
+    is_open = (cases["start_at"] <= as_of_t) & (cases["ended_at"].isna()
+                                                 | (cases["ended_at"] > as_of_t))
+    # reminders and status are recounted as of `as_of` below
+    open_ = cases[is_open].drop(columns=["reminders"]).copy()
+    stamp = as_of_t.isoformat()
+    holders = log.con.execute(HOLDERS_SQL, {"as_of": stamp}).df()
+    last = log.con.execute(LAST_ACTION_SQL, {"as_of": stamp}).df()
+    for frame, cols in ((holders, ["held_since"]), (last, ["last_action_at"])):
+        for col in cols:
+            frame[col] = _tz(frame[col], log.timezone)
+    open_ = open_.merge(holders, on="case_id", how="left").merge(last, on="case_id", how="left")
+
+    has_holder = open_["current_node"].notna()
+    returned = ~has_holder & open_["last_action"].eq("return").fillna(False)
+    basis = np.select([has_holder & open_["any_pending"].fillna(False).astype(bool),
+                       has_holder, returned],
+                      ["pending", "acted_later", "returned"], default="after")
+    open_["node_basis"] = basis
+    # Returned: the applicant holds the item at the submission step.
+    submit_node = _submit_node(log)
+    open_.loc[returned, "current_node"] = submit_node
+    open_.loc[returned, "responsible"] = open_.loc[returned, "applicant"]
+    open_.loc[returned, "responsible_dept"] = open_.loc[returned, "applicant_dept"]
+    open_.loc[returned, "held_since"] = open_.loc[returned, "last_action_at"]
+    after = open_["node_basis"].eq("after")
+    open_.loc[after, "current_node"] = open_.loc[after, "last_action_node"]
+    open_.loc[after, "held_since"] = open_.loc[after, "last_action_at"]
+    open_["current_step"] = _step_text(open_["current_node"], open_["node_basis"])
+
+    work = calendar.working_seconds(open_["start_at"], as_of_t) if len(open_) else np.array([])
+    open_["working_days_open"] = work / calendar.day_seconds
+    open_["clock_days_open"] = (as_of_t - open_["start_at"]).dt.total_seconds() / 86400
+    open_["due_at"] = (calendar.add_working_time(
+        open_["start_at"], open_["sla_days"].to_numpy() * calendar.day_seconds).tz_convert(
+        log.timezone) if len(open_) else pd.Series(dtype=f"datetime64[ns, {log.timezone}]"))
+    open_["overdue"] = work > open_["sla_days"].to_numpy() * calendar.day_seconds
+    open_["days_overdue"] = open_["working_days_open"] - open_["sla_days"]
+    open_["last_action_zh"] = open_["last_action"].map(OUTCOME_ZH)
+    open_["reminders"] = open_["reminders"].fillna(0).astype("int64")
+    # submitted_at of the ledger is the start the days run from (start_basis says which)
+    open_ = open_.drop(columns=["submitted_at"]).rename(columns={"start_at": "submitted_at"})
+    open_ = open_.sort_values(["submitted_at", "case_id"], kind="stable").reset_index(drop=True)
+    open_ = open_[_LEDGER_COLUMNS]
+    ledger = open_[open_["overdue"]].reset_index(drop=True)
+
+    n_after = int((ledger["node_basis"] == "after").sum())
+    if n_after:
+        notes.append(f"{n_after} overdue case(s) have no pending item in the log: their next "
+                     "node and responsible person are unknown (shown as after the last action)")
+    n_first = int((ledger["start_basis"] == "first_event").sum())
+    if n_first:
+        notes.append(f"{n_first} overdue case(s) have no submission in the log: their days run "
+                     "from their first event (a lower bound)")
+    notes.extend(calendar.coverage_warnings(open_["submitted_at"].min(), as_of_t)
+                 if len(open_) else [])
+    end = log_end(log)
+    if as_of_t < end:
+        notes.append(f"as_of {as_of_t:%Y-%m-%d %H:%M} is before the end of the log "
+                     f"({end:%Y-%m-%d %H:%M}): holders are taken from the actions that followed")
+    start, _ = log.span()
+    info = {"cases": int(len(cases)), "events": log.n_events,
+            "start": start.isoformat() if start is not None else None,
+            "end": end.isoformat(), "source": log.report.source_file if log.report else None}
+    return OverdueLedger(summary=ledger, by_node=_group(ledger, "node"),
+                         by_person=_group(ledger, "person"), open_cases=open_, as_of=as_of_t,
+                         calendar=calendar.describe(), sla=sla, notes=tuple(notes),
+                         log_info=info)
+
+
+def _group(ledger: pd.DataFrame, by: Literal["node", "person"]) -> pd.DataFrame:
+    """Overdue cases per holding step or per responsible person, most total overdue first."""
+    keys = (["current_step", "current_node", "node_basis"] if by == "node"
+            else ["responsible", "responsible_dept"])
+    cols = keys + ["cases", "days_overdue_total", "days_overdue_max", "days_overdue_median",
+                   "oldest_submitted_at"] + (["nodes"] if by == "person" else ["process_type"])
+    if ledger.empty:
+        return pd.DataFrame(columns=cols)
+    d = ledger.copy()
+    for k in keys:
+        d[k] = d[k].astype("object").where(d[k].notna(), UNKNOWN)
+    g = d.groupby(keys, sort=False, dropna=False)
+    out = pd.DataFrame({
+        "cases": g.size(), "days_overdue_total": g["days_overdue"].sum(),
+        "days_overdue_max": g["days_overdue"].max(),
+        "days_overdue_median": g["days_overdue"].median(),
+        "oldest_submitted_at": g["submitted_at"].min()})
+    if by == "person":
+        out["nodes"] = g["current_node"].agg(lambda s: "、".join(sorted(set(s.dropna()))))
+    else:
+        out["process_type"] = g["process_type"].agg(lambda s: "、".join(sorted(set(s.dropna()))))
+    out = out.reset_index().sort_values(["days_overdue_total", "cases"], ascending=False,
+                                        kind="stable")
+    return out[cols].reset_index(drop=True)
+
+
+def _step_text(node: pd.Series, basis: pd.Series) -> pd.Series:
+    suffix = basis.map(_BASIS_ZH).fillna("")
+    text = node.astype("object").where(node.notna(), UNKNOWN)
+    return text.where(suffix.eq(""), text + "（" + suffix + "）")
+
+
+def _submit_node(log: EventLog) -> str:
+    row = log.con.execute("SELECT node FROM events WHERE outcome IN ('submit', 'resubmit') "
+                          "GROUP BY node ORDER BY count(*) DESC LIMIT 1").fetchone()
+    return row[0] if row else "发起"
+
+
+# --- bottlenecks ----------------------------------------------------------------------------------
+
+@dataclass
+class Bottlenecks:
+    """Nodes and approvers ranked by the waiting they cause in a period.
+
+    by_node / by_person: wait_workhours (working hours items waited there inside the period),
+    wait_share (of all such waiting), items (waiting there at some time in the period),
+    decided (items decided in the period), pending (still waiting at `as_of`),
+    wait_median_workhours / wait_p90_workhours (full waits of the items decided in the
+    period), wait_hours (clock hours inside the period).
+    """
+
+    by_node: pd.DataFrame
+    by_person: pd.DataFrame
+    month: str | None
+    period: dict
+    calendar: str
+    as_of: pd.Timestamp
+    notes: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.by_node
+
+    def table(self, which: Literal["by_node", "by_person"] = "by_node",
+              lang: Lang = "zh") -> pd.DataFrame:
+        if which not in ("by_node", "by_person"):
+            raise OfficemineError(f"which must be 'by_node' or 'by_person', not {which!r}")
+        return _relabel(self.by_node if which == "by_node" else self.by_person, lang)
+
+    def to_dict(self) -> dict:
+        return {"month": self.month, "period": self.period, "calendar": self.calendar,
+                "as_of": self.as_of.isoformat(), "notes": list(self.notes),
+                "unit": "working hours of the calendar",
+                "by_node": _records(self.by_node), "by_person": _records(self.by_person)}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def __repr__(self) -> str:
+        what = self.month or "the whole log"
+        head = (f"<Bottlenecks {what}: {len(self.by_node)} nodes, {len(self.by_person)} people; "
+                f"waiting in working hours>")
+        if self.by_node.empty:
+            return head
+        view = self.by_node[["node", "wait_workhours", "wait_share", "items",
+                             "wait_median_workhours"]].head(10).copy()
+        view["wait_share"] = view["wait_share"].map(lambda v: f"{v:.0%}")
+        return head + "\n" + view.round(1).to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        head = _escape(repr(self).splitlines()[0])
+        return f"<p>{head}</p>" + _relabel(self.by_node, "zh").to_html(
+            index=False, float_format="%.1f", na_rep="—")
+
+    def plot(self, ax=None, top: int = 10, by: Literal["node", "person"] = "node",
+             lang: Lang = "zh"):
+        """The `top` nodes (or people) by waiting caused, as horizontal bars."""
+        import matplotlib.pyplot as plt
+
+        if by not in ("node", "person"):
+            raise OfficemineError(f"by must be 'node' or 'person', not {by!r}")
+        d = (self.by_node if by == "node" else self.by_person).head(top)
+        label = d["node"] if by == "node" else d["resource"].astype(str)
+        zh = lang == "zh"
+        with chart_style():
+            if ax is None:
+                _, ax = plt.subplots(figsize=(8, 0.45 * max(len(d), 3) + 1.2),
+                                     layout="constrained")
+            y = np.arange(len(d))
+            ax.barh(y, d["wait_workhours"], color="#1c7ed6")
+            ax.set_yticks(y, label.astype(str))
+            ax.invert_yaxis()
+            for i, (v, share) in enumerate(zip(d["wait_workhours"], d["wait_share"])):
+                ax.text(v, i, f" {v:,.0f} ({share:.0%})", va="center", fontsize=8)
+            ax.set_xlabel("等待工时（工作小时）" if zh else "waiting (working hours)")
+            what = self.month or ("全部" if zh else "all")
+            ax.set_title((f"{what} 等待工时最多的{'节点' if by == 'node' else '办理人'}" if zh
+                          else f"Where items waited, {what}"))
+        return ax
+
+
+def bottlenecks(log: EventLog, month: Any = None, calendar: Calendar | None = None,
+                as_of: Any = None) -> Bottlenecks:
+    """Rank nodes and approvers by the waiting they cause in `month` (default: the whole log).
+
+    Waiting is counted inside the month only: an item that arrived on the 28th of the previous
+    month and was decided on the 3rd counts the working hours from the 1st to the 3rd. Items
+    still pending at `as_of` (default: the end of the log) count up to `as_of`.
+    """
+    calendar = calendar or Calendar.default()
+    items = work_items(log, calendar, as_of=as_of)
+    as_of_t = items.attrs["as_of"]
+    tz = log.timezone
+    items = items[items["visit_start"].notna() & (items["wait_source"] != "none")].copy()
+    items["end"] = items["acted_at"].where(~items["pending"], as_of_t)
+    notes: list[str] = []
+    if month is not None:
+        m = _as_month(month)
+        m0 = pd.Timestamp(m.start_time).tz_localize(tz)
+        m1 = pd.Timestamp((m + 1).start_time).tz_localize(tz)
+        label = str(m)
+    else:
+        m0 = items["visit_start"].min() if len(items) else as_of_t
+        m1 = as_of_t
+        label = None
+    inside = items[(items["visit_start"] < m1) & (items["end"] > m0)].copy()
+    lo = inside["visit_start"].where(inside["visit_start"] > m0, m0)
+    hi = inside["end"].where(inside["end"] < m1, m1)
+    inside["in_period_workhours"] = (calendar.working_hours(lo, hi) if len(inside)
+                                     else np.array([]))
+    inside["in_period_hours"] = (hi - lo).dt.total_seconds() / 3600.0
+    inside["decided_in_period"] = (inside["observed"] & (inside["acted_at"] >= m0)
+                                   & (inside["acted_at"] < m1))
+    if inside.empty:
+        notes.append(f"no item waited at any node in {label or 'the log'}")
+    period = {"start": m0.isoformat(), "end": m1.isoformat()}
+    by_node = _rank(inside, ["node"])
+    by_person = _rank(inside, ["resource"])
+    if len(by_person):
+        depts = inside.groupby("resource")["dept"].agg(
+            lambda s: "、".join(sorted(set(s.dropna()))))
+        nodes = inside.groupby("resource")["node"].agg(lambda s: "、".join(sorted(set(s))))
+        by_person.insert(1, "dept", by_person["resource"].map(depts))
+        by_person.insert(2, "nodes", by_person["resource"].map(nodes))
+    return Bottlenecks(by_node=by_node, by_person=by_person, month=label, period=period,
+                       calendar=calendar.describe(), as_of=as_of_t, notes=tuple(notes))
+
+
+def _rank(inside: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    cols = keys + ["wait_workhours", "wait_share", "items", "decided", "pending",
+                   "wait_median_workhours", "wait_p90_workhours", "wait_hours"]
+    if inside.empty:
+        return pd.DataFrame(columns=cols)
+    d = inside.copy()
+    for k in keys:
+        d[k] = d[k].astype("object").where(d[k].notna(), UNKNOWN)
+    g = d.groupby(keys, sort=False)
+    decided = d[d["decided_in_period"]].groupby(keys, sort=False)["wait_workhours"]
+    out = pd.DataFrame({
+        "wait_workhours": g["in_period_workhours"].sum(),
+        "items": g.size(),
+        "decided": g["decided_in_period"].sum(),
+        "pending": g["pending"].sum(),
+        "wait_median_workhours": decided.median(),
+        "wait_p90_workhours": decided.quantile(0.9),
+        "wait_hours": g["in_period_hours"].sum(),
+    })
+    total = out["wait_workhours"].sum()
+    out["wait_share"] = out["wait_workhours"] / total if total > 0 else np.nan
+    out["decided"] = out["decided"].astype("int64")
+    out["pending"] = out["pending"].astype("int64")
+    out = out.reset_index().sort_values(["wait_workhours", "items"], ascending=False,
+                                        kind="stable")
+    return out[cols].reset_index(drop=True)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def _as_of(log: EventLog, as_of: Any) -> pd.Timestamp | None:
+    if as_of is None:
+        end = log.con.execute("SELECT max(greatest(acted_at, arrived_at)) FROM events").fetchone()[0]
+        return None if end is None else pd.Timestamp(end).tz_convert(log.timezone)
+    try:
+        t = pd.Timestamp(as_of)
+    except (TypeError, ValueError) as err:
+        raise OfficemineError(f"as_of must be a time like '2025-10-31 17:30', not {as_of!r}") \
+            from err
+    return t.tz_localize(log.timezone) if t.tzinfo is None else t.tz_convert(log.timezone)
+
+
+def _tz(values: pd.Series, tz: str) -> pd.Series:
+    s = pd.to_datetime(values)
+    if getattr(s.dt, "tz", None) is None:
+        s = s.dt.tz_localize("UTC")
+    return s.dt.tz_convert(tz)
+
+
+def _relabel(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    if lang not in ("zh", "en"):
+        raise OfficemineError(f"lang must be 'zh' or 'en', not {lang!r}")
+    i = 0 if lang == "zh" else 1
+    out = frame.rename(columns={c: SUPERVISION_LABELS[c][i] for c in frame.columns
+                                if c in SUPERVISION_LABELS})
+    return relabel(out, lang)
