@@ -244,10 +244,13 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
         pd.MultiIndex.from_frame(summary[keys]) if by else summary["node"]).to_numpy()
     summary["process_type"] = summary[by] if by else None
     verdicts = [_verdict(r, thresholds, basis) for r in summary.to_dict("records")]
-    summary["verdict"] = [v for v, _ in verdicts]
-    summary["reason"] = [r for _, r in verdicts]
+    summary["verdict"] = [v for v, _, _ in verdicts]
+    summary["reason"] = [r for _, r, _ in verdicts]
+    summary["reason_zh"] = [r for _, _, r in verdicts]
+    # what a manager can act on first: streamline, notice, then keep and too-little-data
+    order = {"streamline": 0, "notice": 1, "keep": 2, "insufficient_data": 3}
     summary = summary.sort_values(["verdict", "wait_median"], ascending=[True, False],
-                                  key=lambda s: s.map(VERDICTS.index) if s.name == "verdict"
+                                  key=lambda s: s.map(order) if s.name == "verdict"
                                   else s).reset_index(drop=True)
     summary = summary[_COLUMNS + [c for c in summary.columns if c not in _COLUMNS]]
 
@@ -273,7 +276,7 @@ _COLUMNS = [
     "wait_median", "wait_p90", "wait_source", "wait_recorded_items", "wait_inferred_items",
     "wait_share", "caught_downstream", "downstream_catch_rate", "downstream_catch_ci_low",
     "downstream_catch_ci_high", "missing_material_share", "top_reason", "reason_classes",
-    "verdict", "reason",
+    "verdict", "reason", "reason_zh",
 ]
 
 
@@ -358,35 +361,51 @@ def _wait_shares(items: pd.DataFrame, keys: list[str], wait_col: str) -> pd.Seri
         return (at_node / total.astype(float)).astype(float)
 
 
-def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str]:
+def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str, str]:
+    """(verdict, reason in English, reason in Chinese)."""
     n, rate = row["items"], row["rejection_rate"]
     lo, hi = row["rejection_rate_ci_low"], row["rejection_rate_ci_high"]
     wait = row["wait_median"]
-    unit = "working hours" if basis == "working" else "clock hours"
-    ci = f"95% CI {lo:.1%}–{hi:.1%}" if t.confidence == 0.95 else \
-        f"{t.confidence:.0%} CI {lo:.1%}–{hi:.1%}"
+    unit, unit_zh = (("working hours", "工作小时") if basis == "working"
+                     else ("clock hours", "自然小时"))
+    level = f"{t.confidence:.0%}"
+    ci = f"{level} CI {lo:.1%}–{hi:.1%}"
+    ci_zh = f"{level}区间 {lo:.1%}–{hi:.1%}"
+    thr = f"{t.rejection_threshold:.0%}"
     if n < t.min_items:
         return ("insufficient_data",
-                f"only {n} decisions; at least {t.min_items} are needed to judge")
-    wait_text = f"median wait {wait:.1f} {unit}" if not math.isnan(wait) else "wait unknown"
+                f"only {n} decisions; at least {t.min_items} are needed to judge",
+                f"仅 {n} 件审批，至少需要 {t.min_items} 件才能下结论")
+    known = not math.isnan(wait)
+    wait_text = f"median wait {wait:.1f} {unit}" if known else "wait unknown"
+    wait_zh = f"中位等待 {wait:.1f} {unit_zh}" if known else "等待时间未知"
     if hi < t.rejection_threshold:
-        if not math.isnan(wait) and wait >= t.long_wait(basis):
+        if known and wait >= t.long_wait(basis):
             return ("streamline",
-                    f"rejects {rate:.1%} of {n} items ({ci}, below {t.rejection_threshold:.0%}) "
-                    f"yet holds them a {wait_text}: candidate for removal or record-only (备案制)")
-        return ("keep", f"rarely rejects ({rate:.1%}, {ci}) but costs little waiting "
-                        f"({wait_text}): low priority")
+                    f"rejects {rate:.1%} of {n} items ({ci}, below {thr}) yet holds them a "
+                    f"{wait_text}: candidate for removal or record-only (备案制)",
+                    f"{n} 件中仅退回/否决 {rate:.1%}（{ci_zh}，低于 {thr}），却让事项{wait_zh}："
+                    "建议取消或改为备案制")
+        return ("keep",
+                f"rarely rejects ({rate:.1%}, {ci}) but costs little waiting ({wait_text}): "
+                "low priority",
+                f"很少退回（{rate:.1%}，{ci_zh}），但等待不长（{wait_zh}）：可暂缓调整")
     # The node does stop a material share of items; how it could stop fewer:
     missing = row["missing_material_share"]
     if row["rejections"] >= t.min_rejections_for_notice and missing >= t.notice_share:
         return ("notice",
                 f"returns {rate:.1%} of items, {missing:.0%} of its {row['rejections']} returns "
                 "for missing material: tell applicants every required material at once "
-                "(一次性告知)")
+                "(一次性告知)",
+                f"退回 {rate:.1%} 的事项，{row['rejections']} 次退回中 {missing:.0%} 因材料不全："
+                "建议一次性告知所需材料")
     if lo >= t.rejection_threshold:
-        return ("keep", f"catches {rate:.1%} of {n} items ({ci}); {wait_text}")
-    return ("keep", f"rejection rate {rate:.1%} ({ci}) cannot yet be told apart from the "
-                    f"{t.rejection_threshold:.0%} threshold: keep and re-test with more data")
+        return ("keep", f"catches {rate:.1%} of {n} items ({ci}); {wait_text}",
+                f"{n} 件中拦下 {rate:.1%}（{ci_zh}），把关有效；{wait_zh}")
+    return ("keep",
+            f"rejection rate {rate:.1%} ({ci}) cannot yet be told apart from the {thr} "
+            "threshold: keep and re-test with more data",
+            f"退回/否决率 {rate:.1%}（{ci_zh}）与 {thr} 阈值尚无法区分：暂时保留，积累数据后再评估")
 
 
 def _plain(value):

@@ -8,6 +8,7 @@ font installed. PDFs embed the fonts as TrueType (Type 42) so text stays searcha
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -44,8 +45,16 @@ def register_font() -> None:
 def chart_style() -> Iterator[None]:
     """Use officemine's fonts and style inside a `with` block, leaving global settings alone."""
     register_font()
-    with matplotlib.rc_context(_STYLE):
-        yield
+    # The CJK font has one weight; bold Chinese falls back to it, which is fine and need not
+    # be announced for every title.
+    fm_logger = logging.getLogger("matplotlib.font_manager")
+    level = fm_logger.level
+    fm_logger.setLevel(logging.ERROR)
+    try:
+        with matplotlib.rc_context(_STYLE):
+            yield
+    finally:
+        fm_logger.setLevel(level)
 
 
 def use_chart_style() -> None:

@@ -48,7 +48,8 @@ def necessity(
             typer.echo("")
             for row in result.summary.itertuples():
                 where = f" · {getattr(row, by)}" if by else ""
-                typer.echo(f"{row.node}{where}: {row.verdict} — {row.reason}")
+                reason = row.reason_zh if lang == "zh" else row.reason
+                typer.echo(f"{row.node}{where}: {row.verdict} — {reason}")
             if json_out:
                 Path(json_out).write_text(result.to_json(), encoding="utf-8")
                 typer.echo(f"wrote {json_out}")

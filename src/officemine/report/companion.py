@@ -27,6 +27,7 @@ def safe_cell(value):
 def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
     """One sheet per table (sheet names cut to Excel's 31 characters)."""
     from openpyxl import Workbook
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     path = Path(path)
@@ -38,7 +39,7 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
         for row in frame.itertuples(index=False):
             sheet.append([_cell(v) for v in row])
         for cell in sheet[1]:
-            cell.font = cell.font.copy(bold=True)
+            cell.font = Font(bold=True)
         for i, column in enumerate(frame.columns, start=1):
             width = max([len(str(column))] + [len(str(v)) for v in frame[column].head(200)])
             sheet.column_dimensions[get_column_letter(i)].width = min(max(8, width * 1.6), 60)

@@ -1,0 +1,134 @@
+"""`officemine report`: the monthly efficiency review as a PDF dashboard + JSON + xlsx."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import pandas as pd
+import typer
+
+from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
+                                    app, domain_errors, err, load_log)
+
+
+@app.command()
+def report(
+    log_path: Annotated[Path, typer.Argument(
+        metavar="LOG", help="A Parquet log, or any source the importer reads.")],
+    month: Annotated[Optional[str], typer.Option(
+        help="Month to review, e.g. 2025-10 (default: the latest complete month).")] = None,
+    all_months: Annotated[bool, typer.Option(
+        "--all-months", help="One report per month of the log, plus an index.")] = False,
+    scenario: Annotated[Optional[list[Path]], typer.Option(
+        help="Redesign scenario(s) (TOML) to estimate in the report.", exists=True,
+        dir_okay=False)] = None,
+    lang: Annotated[str, typer.Option(help="Report language: zh or en.")] = "zh",
+    pseudonymize: Annotated[bool, typer.Option(
+        "--pseudonymize", help="Replace people's names by stable pseudonyms everywhere.")] = False,
+    sla: Annotated[Optional[Path], typer.Option(
+        help="SLA file (TOML: working-day limits per process type).", exists=True,
+        dir_okay=False)] = None,
+    config: Annotated[Optional[Path], typer.Option(
+        help="Report settings (TOML): organisation, redesign dates, SLA, calendar.",
+        exists=True, dir_okay=False)] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the files.")]
+        = Path("reports"),
+    format: FormatOption = "auto",
+    mapping: MappingOption = None,
+    timezone: TimezoneOption = None,
+    calendar: CalendarOption = None,
+) -> None:
+    """Write the monthly review: a PDF dashboard, its JSON and an .xlsx of the tables."""
+    from officemine.report import monthly_report
+    from officemine.report.config import ReportConfig
+
+    with domain_errors():
+        settings = ReportConfig.from_toml(config) if config else ReportConfig()
+        cal = _calendar(calendar)
+        sla_model = _sla(sla)
+        scenarios = _scenarios(scenario)
+        log = load_log(log_path, format, mapping, timezone)
+        kwargs = dict(lang=lang, config=settings, sla=sla_model, calendar=cal,
+                      scenario=scenarios, pseudonymize=pseudonymize)
+        if not all_months:
+            result = monthly_report(log, month, **kwargs)
+            paths = result.write(output)
+            if not result.has_data:
+                err.print(f"note: {result.kpis.message}")
+            typer.echo(repr(result))
+            for kind, path in paths.items():
+                typer.echo(f"wrote {path}")
+            return
+        start, end = log.span()
+        months = pd.period_range(pd.Period(start.tz_localize(None), "M"),
+                                 pd.Period(end.tz_localize(None), "M"), freq="M")
+        rows = []
+        from rich.progress import Progress
+
+        with Progress(console=err, transient=False) as progress:
+            task = progress.add_task("writing monthly reports", total=len(months))
+            for m in months:
+                result = monthly_report(log, str(m), **kwargs)
+                paths = result.write(output)
+                tiles = {t.key: t for t in result.kpis.tiles} if result.has_data else {}
+                rows.append({"month": str(m), "has_data": result.has_data,
+                             "message": result.kpis.message,
+                             "pdf": paths["pdf"].name, "json": paths["json"].name,
+                             "xlsx": paths["xlsx"].name,
+                             **{k: t.text(lang) for k, t in tiles.items()}})
+                progress.advance(task)
+        index = _write_index(rows, output, lang)
+        typer.echo(f"wrote {len(rows)} monthly reports and {index}")
+
+
+def _calendar(path):
+    from officemine.cli._common import load_calendar
+
+    return load_calendar(path) if path else None
+
+
+def _sla(path):
+    if path is None:
+        return None
+    from officemine.sla import SLA
+
+    return SLA.from_toml(path)
+
+
+def _scenarios(paths):
+    if not paths:
+        return None
+    from officemine.simulation import Scenario
+
+    loaded = [Scenario.from_toml(p) for p in paths]
+    return loaded[0] if len(loaded) == 1 else loaded
+
+
+def _write_index(rows: list[dict], output: Path, lang: str) -> Path:
+    """index.json and index.html listing every month with its headline figures."""
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "index.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2),
+                                       encoding="utf-8")
+    title = "月度流程效能评估" if lang == "zh" else "Monthly process efficiency reviews"
+    keys = ["completed", "cycle_median_workdays", "on_time_rate", "return_rate",
+            "open_overdue"]
+    head = "".join(f"<th>{html.escape(k)}</th>" for k in ["month"] + keys + ["files"])
+    body = []
+    for r in rows:
+        cells = [f"<td>{html.escape(r['month'])}</td>"]
+        if r["has_data"]:
+            cells += [f"<td>{html.escape(str(r.get(k, '—')))}</td>" for k in keys]
+        else:
+            cells.append(f"<td colspan='{len(keys)}'>{html.escape(r['message'])}</td>")
+        links = " ".join(f"<a href='{html.escape(r[k])}'>{k}</a>" for k in ("pdf", "xlsx", "json"))
+        cells.append(f"<td>{links}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    page = (f"<!doctype html><meta charset='utf-8'><title>{title}</title>"
+            f"<h1>{title}</h1><table border='1' cellpadding='4'><tr>{head}</tr>"
+            + "".join(body) + "</table>")
+    path = output / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path

@@ -1,0 +1,231 @@
+"""The monthly process-efficiency review (月度流程效能评估): a PDF dashboard for managers and a
+machine-readable companion (JSON and an .xlsx workbook of the tables).
+
+`monthly_report` runs every analysis for one month and returns a `MonthlyReport`; its
+`write(dir)` renders the files. The PDF, the JSON and the workbook render the same objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from officemine.calendar import Calendar
+from officemine.errors import OfficemineError
+from officemine.eventlog import EventLog
+from officemine.report.config import Redesign, ReportConfig
+from officemine.stats import wilson_interval
+
+Lang = Literal["zh", "en"]
+
+
+@dataclass
+class BeforeAfter:
+    """KPIs of cases completed before vs after a redesign took effect."""
+
+    redesign: Redesign
+    summary: pd.DataFrame          # one row per period: n, medians, rates with intervals
+    window_months: int
+
+
+@dataclass
+class MonthlyReport:
+    month: str
+    lang: str
+    organisation: str
+    kpis: object                    # kpis.MonthlyKPIs
+    trend: object                   # kpis.KPITrend
+    discovery: object | None        # discovery.DiscoveryResult of the month (None: no cases)
+    necessity: object | None        # necessity.NecessityResult over the trailing window
+    necessity_window: tuple[str, str]
+    bottlenecks: object             # supervision.Bottlenecks
+    ledger: object                  # supervision.OverdueLedger
+    before_after: list[BeforeAfter]
+    simulation: object | None
+    log: EventLog
+    calendar: Calendar
+    sla: object
+    pseudonymized: bool
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.kpis.has_data)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The report's tables, as written to the workbook."""
+        lang = self.lang
+        out = {"kpis": self.kpis.table("summary", lang=lang)}
+        if self.has_data:
+            out["kpis_by_process"] = self.kpis.table("by_process", lang=lang)
+        out["trend"] = self.trend.table("summary", lang=lang)
+        if self.necessity is not None:
+            out["necessity"] = self.necessity.summary.drop(columns=["reason_classes"])
+        if self.discovery is not None:
+            out["variants"] = self.discovery.variants.table
+            out["map_nodes"] = self.discovery.process_map.nodes
+            out["map_arcs"] = self.discovery.process_map.arcs
+        out["bottleneck_nodes"] = self.bottlenecks.by_node
+        out["bottleneck_people"] = self.bottlenecks.by_person
+        out["overdue"] = self.ledger.summary
+        for i, ba in enumerate(self.before_after, start=1):
+            out[f"before_after_{i}"] = ba.summary
+        if self.simulation is not None:
+            out["scenario"] = self.simulation.summary
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "month": self.month, "lang": self.lang, "organisation": self.organisation,
+            "has_data": self.has_data, "pseudonymized": self.pseudonymized,
+            "calendar": self.calendar.describe(), "sla": self.sla.describe(),
+            "kpis": self.kpis.to_dict() if hasattr(self.kpis, "to_dict") else None,
+            "necessity_window": list(self.necessity_window),
+            "necessity": self.necessity.to_dict() if self.necessity is not None else None,
+            "discovery": self.discovery.to_dict() if self.discovery is not None else None,
+            "overdue": self.ledger.summary.to_dict("records"),
+            "before_after": [{"date": ba.redesign.date.isoformat(), "name": ba.redesign.name,
+                              "process_type": ba.redesign.process_type,
+                              "window_months": ba.window_months,
+                              "periods": ba.summary.to_dict("records")}
+                             for ba in self.before_after],
+            "simulation": self.simulation.to_dict() if self.simulation is not None else None,
+            "import_report": self.log.report.to_dict() if self.log.report else None,
+            "warnings": self.warnings,
+        }
+
+    def write(self, out_dir: str | Path, stem: str | None = None) -> dict[str, Path]:
+        """Write ``<stem>.pdf``, ``.json`` and ``.xlsx`` into `out_dir`; returns their paths."""
+        from officemine.report.companion import write_json, write_xlsx
+        from officemine.report.pages import render_pdf
+
+        out_dir = Path(out_dir)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stem = stem or f"officemine_report_{self.month}"
+        paths = {"pdf": render_pdf(self, out_dir / f"{stem}.pdf"),
+                 "json": write_json(self.to_dict(), out_dir / f"{stem}.json"),
+                 "xlsx": write_xlsx(self.tables(), out_dir / f"{stem}.xlsx")}
+        return paths
+
+    def __repr__(self) -> str:
+        return (f"<MonthlyReport {self.month} ({self.lang}): "
+                f"{self.kpis.message}; {len(self.ledger.summary)} overdue open cases>")
+
+
+def latest_complete_month(log: EventLog) -> str:
+    """The last calendar month the log covers completely (else the last month it touches)."""
+    start, end = log.span()
+    if end is None:
+        raise OfficemineError("the log is empty")
+    month = pd.Period(end.tz_localize(None), freq="M")
+    month_end = (month + 1).start_time
+    if end.tz_localize(None) < month_end - pd.Timedelta(days=1):
+        previous = month - 1
+        if start is not None and start.tz_localize(None) <= previous.start_time:
+            return str(previous)
+    return str(month)
+
+
+def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh",
+                   config: ReportConfig | None = None, sla=None, calendar: Calendar | None = None,
+                   scenario=None, pseudonymize: bool = False, seed: int = 0) -> MonthlyReport:
+    """Run every analysis of the monthly review for `month` (default: latest complete month)."""
+    from officemine import discovery as disc
+    from officemine.kpis import kpi_trend, monthly_kpis
+    from officemine.necessity import necessity
+    from officemine.sla import SLA
+    from officemine.supervision import bottlenecks, overdue_ledger
+
+    if lang not in ("zh", "en"):
+        raise OfficemineError(f"lang must be zh or en, not {lang!r}")
+    config = config or ReportConfig()
+    calendar = calendar or (Calendar.from_toml(config.calendar_path) if config.calendar_path
+                            else Calendar.default())
+    sla = sla or (SLA.from_toml(config.sla_path) if config.sla_path else SLA.default())
+    if pseudonymize:
+        from officemine.privacy import pseudonymize as pseudo
+
+        log = pseudo(log, key=config.pseudonym_key,
+                     prefix="人员" if lang == "zh" else "Person")
+    month = str(pd.Period(month, freq="M")) if month else latest_complete_month(log)
+    period = pd.Period(month, freq="M")
+    start, end = period.start_time, (period + 1).start_time
+    kpis = monthly_kpis(log, month, calendar=calendar, sla=sla)
+    trend = kpi_trend(log, months=12, end_month=month, calendar=calendar, sla=sla)
+    warnings: list[str] = []
+
+    month_log = log.select_cases(start, end, by="end")
+    discovery = None
+    if month_log.n_events:
+        try:
+            discovery = disc.discover(month_log, calendar=calendar, seed=seed)
+        except OfficemineError as exc:
+            warnings.append(f"process map not drawn: {exc}")
+    window_start = (period - (config.necessity_months - 1)).start_time
+    window_log = log.select_cases(window_start, end, by="end")
+    necessity_result = None
+    if window_log.n_events:
+        try:
+            necessity_result = necessity(window_log, calendar=calendar)
+        except OfficemineError as exc:
+            warnings.append(f"necessity test not run: {exc}")
+    as_of = min(pd.Timestamp(end).tz_localize(log.timezone), log.span()[1])
+    ledger = overdue_ledger(log, as_of=as_of, sla=sla, calendar=calendar)
+    bottleneck = bottlenecks(log, month=month, calendar=calendar, as_of=as_of)
+    before_after = [_before_after(log, r, calendar, sla, end) for r in config.redesigns]
+    simulation = None
+    if scenario is not None:
+        from officemine.simulation import simulate
+
+        simulation = simulate(window_log if window_log.n_events else log, scenario,
+                              calendar=calendar, seed=seed)
+    return MonthlyReport(
+        month=month, lang=lang, organisation=config.organisation, kpis=kpis, trend=trend,
+        discovery=discovery, necessity=necessity_result,
+        necessity_window=(str(pd.Period(window_start, freq="M")), month),
+        bottlenecks=bottleneck, ledger=ledger, before_after=before_after,
+        simulation=simulation, log=log, calendar=calendar, sla=sla,
+        pseudonymized=pseudonymize, warnings=warnings)
+
+
+def _before_after(log: EventLog, redesign: Redesign, calendar, sla, until,
+                  window_months: int = 6) -> BeforeAfter:
+    """Cases completed in the `window_months` before vs after the date (up to the report month)."""
+    from officemine.kpis import case_cycles
+
+    cases = case_cycles(log, calendar, sla)
+    done = cases[cases["status"].isin(["archived", "rejected", "withdrawn"])
+                 & cases["ended_at"].notna()]
+    if redesign.process_type:
+        done = done[done["process_type"] == redesign.process_type]
+    date = pd.Timestamp(redesign.date).tz_localize(log.timezone)
+    lo = date - pd.DateOffset(months=window_months)
+    hi = min(date + pd.DateOffset(months=window_months), pd.Timestamp(until).tz_localize(log.timezone))
+    # a case belongs to the regime under which it was submitted
+    periods = {"before": done[(done["start_at"] >= lo) & (done["start_at"] < date)],
+               "after": done[(done["start_at"] >= date) & (done["ended_at"] < hi)]}
+    rows = []
+    for name, frame in periods.items():
+        n = len(frame)
+        row = {"period": name, "from": (lo if name == "before" else date).date().isoformat(),
+               "to": (date if name == "before" else hi).date().isoformat(), "cases": n}
+        row["cycle_median_workdays"] = float(frame["cycle_workdays"].median()) if n else np.nan
+        row["cycle_p90_workdays"] = float(frame["cycle_workdays"].quantile(0.9)) if n else np.nan
+        for key, values in (("on_time_rate", frame["on_time"]),
+                            ("return_rate", (frame["returns"] > 0).astype(float))):
+            k = float(values.sum())
+            lo_ci, hi_ci = wilson_interval(k, n)
+            row[key] = k / n if n else np.nan
+            row[f"{key}_ci_low"], row[f"{key}_ci_high"] = float(lo_ci), float(hi_ci)
+        row["handoffs_per_case"] = float(frame["handoffs"].mean()) if n else np.nan
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    return BeforeAfter(redesign=redesign, summary=summary, window_months=window_months)
+
+
+__all__ = ["MonthlyReport", "ReportConfig", "monthly_report", "latest_complete_month"]

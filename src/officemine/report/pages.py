@@ -1,0 +1,483 @@
+"""The pages of the PDF dashboard, in the order a manager reads them.
+
+Each page answers one question; the cover answers "how did this month go" in one minute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
+
+from officemine import __version__  # noqa: E402
+from officemine.plotting import chart_style  # noqa: E402
+from officemine.report.layout import (ACCENT, BAD, GOOD, INK, MUTED, RULE, PageInfo,  # noqa: E402
+                                      draw_table, new_page, note, split_rows, wrap)
+
+T = {
+    "zh": {
+        "title": "月度流程效能评估", "cover_sub": "{org}{month} · 数据截至 {asof} · {cases:,} 件 · 日历：{cal}",
+        "mom": "环比", "yoy": "同比", "headlines": "本月要点",
+        "trends": "近 12 个月趋势", "map": "本月流程图（本月办结的件）",
+        "necessity": "审批节点必要性检验（{a} 至 {b} 办结的件）", "necessity_table": "节点必要性结论",
+        "bottlenecks": "瓶颈：造成等待最多的节点与审批人（本月，工作小时）",
+        "ledger": "督办清单：超期未办结事项（一事一档，按超期时长排序）",
+        "scenario": "改革方案测算：{name}", "before_after": "改革前后对比：{name}（{date} 起）",
+        "quality": "数据质量与方法说明", "no_data": "本月无数据", "page": "第 {n} 页",
+        "footer": "officemine {v} · 生成于 {today} · 来源：{src}{pseudo}",
+        "pseudo": " · 人员已匿名化", "none": "（无）",
+        "no_overdue": "本月末没有超过时限的在办事项。",
+        "more_rows": "另有 {n} 行见 Excel 附表。",
+        "verdict": {"keep": "保留", "streamline": "精简/备案", "notice": "一次性告知",
+                    "insufficient_data": "数据不足"},
+        "cols_nec": ["节点", "审批件数", "退回/否决率 (95%区间)", "中位等待(工作小时)", "等待占比",
+                     "结论", "理由"],
+        "cols_ledger": ["流程编号", "流程类型", "标题", "当前节点", "责任人", "已用工作日", "时限",
+                        "超期工作日", "催办"],
+        "cols_bn_node": ["节点", "等待合计(工作小时)", "占比", "件数", "待办", "中位等待"],
+        "cols_bn_person": ["审批人", "部门", "等待合计(工作小时)", "占比", "件数", "待办", "中位等待"],
+        "cols_ba": ["", "件数", "办理时长中位数(工作日)", "P90(工作日)", "限时办结率", "退回率", "件均跨部门流转"],
+        "before": "改革前", "after": "改革后",
+        "headline_streamline": "「{node}」几乎不退回（{rate}），却让事项中位等待 {wait} 工作小时：建议取消或改为备案。",
+        "yoy_missing": "同比为“—”：去年同月不在日志范围内。", "mom_missing": "环比为“—”：上月无数据。",
+        "headline_notice": "「{node}」退回的事项中 {share} 因材料不全：建议一次性告知所需材料。",
+        "headline_overdue": "月末有 {n} 件超期在办，最久的「{case}」已超期 {days:.1f} 个工作日（{node}）。",
+        "headline_no_overdue": "月末没有超期在办事项。",
+        "headline_cycle": "办理时长中位数 {value}，环比 {mom}。",
+    },
+    "en": {
+        "title": "Monthly process efficiency review", "cover_sub": "{org}{month} · data up to {asof} · {cases:,} cases · calendar: {cal}",
+        "mom": "MoM", "yoy": "YoY", "headlines": "This month",
+        "trends": "Last 12 months", "map": "Process map (cases completed this month)",
+        "necessity": "Necessity test of approval nodes (cases completed {a} to {b})",
+        "necessity_table": "Verdicts per node",
+        "bottlenecks": "Bottlenecks: nodes and approvers causing the most waiting (this month, working hours)",
+        "ledger": "Overdue open cases (one line per case, most overdue first)",
+        "scenario": "Redesign estimate: {name}", "before_after": "Before and after: {name} (from {date})",
+        "quality": "Data quality and method", "no_data": "No data this month", "page": "page {n}",
+        "footer": "officemine {v} · generated {today} · source: {src}{pseudo}",
+        "pseudo": " · people pseudonymised", "none": "(none)",
+        "no_overdue": "No open case was past its time limit at month end.",
+        "more_rows": "{n} more rows in the Excel workbook.",
+        "verdict": {"keep": "keep", "streamline": "streamline", "notice": "notice",
+                    "insufficient_data": "insufficient data"},
+        "cols_nec": ["node", "items", "rejection rate (95% CI)", "median wait (working h)",
+                     "wait share", "verdict", "reason"],
+        "cols_ledger": ["case", "process", "title", "held at", "responsible", "working days open",
+                        "limit", "days overdue", "reminders"],
+        "cols_bn_node": ["node", "waiting (working h)", "share", "items", "pending", "median wait"],
+        "cols_bn_person": ["approver", "dept", "waiting (working h)", "share", "items", "pending",
+                           "median wait"],
+        "cols_ba": ["", "cases", "median cycle (working days)", "p90 (working days)", "on-time rate",
+                    "return rate", "hand-offs per case"],
+        "before": "before", "after": "after",
+        "headline_streamline": "'{node}' almost never rejects ({rate}) yet holds items a median {wait} working hours: remove it or make it record-only.",
+        "headline_notice": "{share} of the returns at '{node}' are for missing material: tell applicants every required document at once.",
+        "headline_overdue": "{n} open case(s) past their limit at month end; the oldest, '{case}', is {days:.1f} working days over ({node}).",
+        "headline_no_overdue": "No open case is past its time limit at month end.",
+        "headline_cycle": "Median cycle time {value}, {mom} on last month.",
+        "yoy_missing": "YoY '—': the same month last year is outside the log.",
+        "mom_missing": "MoM '—': no data last month.",
+    },
+}
+
+
+def render_pdf(report, path: Path) -> Path:
+    """Render every page of `report` into one PDF."""
+    words = T[report.lang]
+    src = report.log.report.source_file if report.log.report else "—"
+    footer = words["footer"].format(v=__version__, today=dt.date.today().isoformat(),
+                                    src=Path(src).name if src != "—" else src,
+                                    pseudo=words["pseudo"] if report.pseudonymized else "")
+    pages = [_cover]
+    if report.has_data:
+        pages += [_trends, _map, _necessity_chart, _necessity_table, _bottlenecks, _ledger]
+        if report.simulation is not None:
+            pages.append(_scenario)
+        pages += [lambda r, info, n: _before_after(r, info, n, i)
+                  for i in range(len(report.before_after))]
+    pages.append(_quality)
+    with chart_style(), PdfPages(path, metadata={"Title": f"{words['title']} {report.month}",
+                                                 "Creator": f"officemine {__version__}"}) as pdf:
+        number = 1
+        for page in pages:
+            figs = page(report, footer, number)
+            for fig in figs if isinstance(figs, list) else [figs]:
+                pdf.savefig(fig)
+                plt.close(fig)
+                number += 1
+    return path
+
+
+def _info(report, title: str, footer: str, subtitle: str | None = None) -> PageInfo:
+    words = T[report.lang]
+    month = _month_label(report.month, report.lang)
+    return PageInfo(title=title, subtitle=subtitle or f"{words['title']} · {month}",
+                    footer=footer)
+
+
+def _month_label(month: str, lang: str) -> str:
+    p = pd.Period(month, freq="M")
+    return f"{p.year}年{p.month}月" if lang == "zh" else p.strftime("%B %Y")
+
+
+# --- 1. cover ---------------------------------------------------------------------------------
+
+def _cover(report, footer, number):
+    words = T[report.lang]
+    kpis = report.kpis
+    _, end = report.log.span()
+    org = f"{report.organisation} · " if report.organisation else ""
+    subtitle = words["cover_sub"].format(
+        org=org, month=_month_label(report.month, report.lang),
+        asof=end.strftime("%Y-%m-%d") if end is not None else "—",
+        cases=report.log.n_cases, cal=report.calendar.describe().split(";")[0])
+    fig = new_page(PageInfo(f"{words['title']} · {_month_label(report.month, report.lang)}",
+                            subtitle, footer), number)
+    if not report.has_data:
+        fig.text(0.5, 0.55, words["no_data"], fontsize=28, ha="center", color=MUTED)
+        fig.text(0.5, 0.47, kpis.message, fontsize=11, ha="center", color=MUTED)
+        return fig
+    tiles = [t for t in kpis.tiles][:8]
+    cols, rows = 4, 2
+    w, h, x0, y0, gap = 0.215, 0.25, 0.04, 0.60, 0.015
+    for i, tile in enumerate(tiles):
+        x = x0 + (i % cols) * (w + gap)
+        y = y0 - (i // cols) * (h + gap)
+        ax = fig.add_axes([x, y, w, h])
+        ax.set_xticks([]), ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(True)
+            spine.set_color(RULE)
+        name = tile.name_zh if report.lang == "zh" else tile.name_en
+        ax.text(0.06, 0.88, name, fontsize=11, color=MUTED, transform=ax.transAxes, va="top")
+        ax.text(0.06, 0.60, tile.text(report.lang), fontsize=24, weight="bold", color=INK,
+                transform=ax.transAxes, va="center")
+        for j, which in enumerate(("mom", "yoy")):
+            change = getattr(tile, which)
+            colour = _change_colour(tile, change)
+            ax.text(0.06, 0.30 - j * 0.13,
+                    f"{words[which]} {tile.change_text(which, report.lang)}", fontsize=9,
+                    color=colour, transform=ax.transAxes, va="center")
+        if tile.n is not None and tile.kind == "rate" and tile.ci:
+            ax.text(0.94, 0.06, f"n={tile.n:,}, 95%: {tile.ci[0]:.0%}–{tile.ci[1]:.0%}",
+                    fontsize=7, color=MUTED, transform=ax.transAxes, ha="right", va="bottom")
+    notes = []
+    if all(t.yoy.abs is None for t in tiles):
+        notes.append(words["yoy_missing"])
+    if all(t.mom.abs is None for t in tiles):
+        notes.append(words["mom_missing"])
+    if notes:
+        fig.text(0.96, 0.325, "  ".join(notes), fontsize=8, color=MUTED, ha="right", va="top")
+    # headlines
+    fig.text(0.04, 0.31, words["headlines"], fontsize=13, weight="bold", color=INK, va="top")
+    for i, line in enumerate(_headlines(report)[:4]):
+        fig.text(0.055, 0.265 - i * 0.05, "• " + wrap(line, 150), fontsize=10.5, color=INK,
+                 va="top")
+    return fig
+
+
+def _change_colour(tile, change) -> str:
+    if change.abs is None or tile.better is None or change.abs == 0:
+        return MUTED
+    improved = (change.abs < 0) == (tile.better == "lower")
+    return GOOD if improved else BAD
+
+
+def _headlines(report) -> list[str]:
+    words = T[report.lang]
+    lines = []
+    tiles = {t.key: t for t in report.kpis.tiles}
+    if "cycle_median_workdays" in tiles:
+        t = tiles["cycle_median_workdays"]
+        lines.append(words["headline_cycle"].format(value=t.text(report.lang),
+                                                    mom=t.change_text("mom", report.lang)))
+    if report.necessity is not None:
+        s = report.necessity.summary
+        stream = s[s.verdict == "streamline"].sort_values("wait_median", ascending=False)
+        if len(stream):
+            r = stream.iloc[0]
+            lines.append(words["headline_streamline"].format(
+                node=r["node"], rate=f"{r['rejection_rate']:.1%}", wait=f"{r['wait_median']:.1f}"))
+        notice = s[s.verdict == "notice"].sort_values("rejections", ascending=False)
+        if len(notice):
+            r = notice.iloc[0]
+            lines.append(words["headline_notice"].format(
+                node=r["node"], share=f"{r['missing_material_share']:.0%}"))
+    ledger = report.ledger.summary
+    overdue = ledger[ledger["overdue"]] if "overdue" in ledger else ledger
+    if len(overdue):
+        r = overdue.iloc[0]
+        lines.append(words["headline_overdue"].format(n=len(overdue), case=r["case_id"],
+                                                      days=r["days_overdue"],
+                                                      node=r["current_node"]))
+    else:
+        lines.append(words["headline_no_overdue"])
+    return lines
+
+
+# --- 2. trends --------------------------------------------------------------------------------
+
+TREND_KPIS = ("completed", "cycle_median_workdays", "cycle_p90_workdays", "on_time_rate",
+              "return_rate", "handoffs_per_case")
+
+
+def _trends(report, footer, number):
+    words = T[report.lang]
+    fig = new_page(_info(report, words["trends"], footer), number)
+    short = "改革" if report.lang == "zh" else "redesign"
+    marks = {b.redesign.date.strftime("%Y-%m"): short for b in report.before_after}
+    for i, kpi in enumerate(TREND_KPIS):
+        ax = fig.add_axes([0.06 + (i % 3) * 0.315, 0.50 - (i // 3) * 0.40, 0.26, 0.30])
+        report.trend.plot(kpi, ax=ax, lang=report.lang, marks=marks or None)
+        ax.tick_params(labelsize=7)
+        ax.title.set_fontsize(10)
+    return fig
+
+
+# --- 3. process map -----------------------------------------------------------------------------
+
+def _map(report, footer, number):
+    words = T[report.lang]
+    fig = new_page(_info(report, words["map"], footer), number)
+    if report.discovery is None:
+        note(fig, 0.5, 0.5, words["none"], ha="center", fontsize=14)
+        return fig
+    ax = fig.add_axes([0.03, 0.08, 0.94, 0.80])
+    report.discovery.process_map.plot(ax=ax)
+    return fig
+
+
+# --- 4. necessity -------------------------------------------------------------------------------
+
+def _necessity_title(report):
+    a, b = report.necessity_window
+    return T[report.lang]["necessity"].format(a=_month_label(a, report.lang),
+                                              b=_month_label(b, report.lang))
+
+
+def _necessity_chart(report, footer, number):
+    fig = new_page(_info(report, _necessity_title(report), footer), number)
+    if report.necessity is None:
+        note(fig, 0.5, 0.5, T[report.lang]["none"], ha="center", fontsize=14)
+        return fig
+    ax = fig.add_axes([0.07, 0.10, 0.72, 0.76])
+    report.necessity.plot(ax=ax, lang=report.lang)
+    ax.set_title("")
+    return fig
+
+
+def _necessity_table(report, footer, number):
+    words = T[report.lang]
+    if report.necessity is None:
+        return new_page(_info(report, words["necessity_table"], footer,
+                              subtitle=_necessity_title(report)), number)
+    s = report.necessity.summary
+    reason = s["reason_zh"] if report.lang == "zh" else s["reason"]
+    frame = pd.DataFrame({
+        words["cols_nec"][0]: s["node"] + (" · " + s["process_type"].astype(str)
+                                           if report.necessity.by else ""),
+        words["cols_nec"][1]: s["items"].map("{:,}".format),
+        words["cols_nec"][2]: [f"{r:.1%} ({lo:.1%}–{hi:.1%})" for r, lo, hi in
+                               zip(s["rejection_rate"], s["rejection_rate_ci_low"],
+                                   s["rejection_rate_ci_high"])],
+        words["cols_nec"][3]: s["wait_median"].map(lambda v: "—" if pd.isna(v) else f"{v:.1f}"),
+        words["cols_nec"][4]: s["wait_share"].map(lambda v: "—" if pd.isna(v) else f"{v:.0%}"),
+        words["cols_nec"][5]: s["verdict"].map(words["verdict"]),
+        words["cols_nec"][6]: reason.to_numpy(),
+    })
+    colours = {"streamline": "#fff5f5", "notice": "#fff9db", "insufficient_data": "#f8f9fa"}
+    wrap_at = {frame.columns[6]: 92, frame.columns[0]: 18, frame.columns[3]: 10,
+               frame.columns[2]: 24}
+    box = [0.04, 0.07, 0.92, 0.80]
+    figs = []
+    for k, piece in enumerate(split_rows(frame, box[3] * 8.27, 7.6, wrap_at)):
+        fig = new_page(_info(report, words["necessity_table"], footer,
+                             subtitle=_necessity_title(report)), number + k)
+        highlight = {i: colours[v] for i, v in enumerate(s["verdict"].iloc[piece.index])
+                     if v in colours}
+        draw_table(fig.add_axes(box), piece, widths=[0.11, 0.055, 0.14, 0.065, 0.05, 0.07, 0.51],
+                   fontsize=7.6, wrap_at=wrap_at, highlight=highlight)
+        figs.append(fig)
+    return figs
+
+
+# --- 5. bottlenecks -------------------------------------------------------------------------------
+
+def _bottlenecks(report, footer, number):
+    words = T[report.lang]
+    fig = new_page(_info(report, words["bottlenecks"], footer), number)
+    b = report.bottlenecks
+    nodes = b.by_node.head(12)
+    people = b.by_person.head(10)
+    fmt = (lambda v: "—" if pd.isna(v) else f"{v:,.1f}")
+    node_frame = pd.DataFrame({
+        words["cols_bn_node"][0]: nodes["node"], words["cols_bn_node"][1]: nodes["wait_workhours"].map(fmt),
+        words["cols_bn_node"][2]: nodes["wait_share"].map(lambda v: f"{v:.0%}"),
+        words["cols_bn_node"][3]: nodes["items"], words["cols_bn_node"][4]: nodes["pending"],
+        words["cols_bn_node"][5]: nodes["wait_median_workhours"].map(fmt)})
+    person_frame = pd.DataFrame({
+        words["cols_bn_person"][0]: people["resource"], words["cols_bn_person"][1]: people["dept"],
+        words["cols_bn_person"][2]: people["wait_workhours"].map(fmt),
+        words["cols_bn_person"][3]: people["wait_share"].map(lambda v: f"{v:.0%}"),
+        words["cols_bn_person"][4]: people["items"], words["cols_bn_person"][5]: people["pending"],
+        words["cols_bn_person"][6]: people["wait_median_workhours"].map(fmt)})
+    bar = fig.add_axes([0.15, 0.50, 0.32, 0.36])
+    top = nodes.head(8).iloc[::-1]
+    bar.barh(top["node"], top["wait_workhours"], color=ACCENT, alpha=0.8)
+    bar.set_xlabel("工作小时" if report.lang == "zh" else "working hours", fontsize=8)
+    bar.tick_params(labelsize=8)
+    draw_table(fig.add_axes([0.52, 0.50, 0.44, 0.37]), node_frame, fontsize=7.5,
+               widths=[0.26, 0.2, 0.1, 0.1, 0.1, 0.14])
+    draw_table(fig.add_axes([0.04, 0.06, 0.92, 0.38]), person_frame, fontsize=7.5,
+               widths=[0.14, 0.1, 0.16, 0.08, 0.08, 0.08, 0.12])
+    return fig
+
+
+# --- 6. overdue ledger ------------------------------------------------------------------------------
+
+def _ledger(report, footer, number):
+    words = T[report.lang]
+    fig = new_page(_info(report, words["ledger"], footer), number)
+    led = report.ledger.summary
+    led = led[led["overdue"]] if "overdue" in led else led
+    if led.empty:
+        note(fig, 0.5, 0.55, words["no_overdue"], ha="center", fontsize=14, color=GOOD)
+        return fig
+    rows = 18
+    shown = led.head(rows)
+    frame = pd.DataFrame({
+        words["cols_ledger"][0]: shown["case_id"], words["cols_ledger"][1]: shown["process_type"],
+        words["cols_ledger"][2]: shown["title"].fillna(""),
+        words["cols_ledger"][3]: shown["current_step"].fillna(shown["current_node"]),
+        words["cols_ledger"][4]: shown["responsible"].fillna("—"),
+        words["cols_ledger"][5]: shown["working_days_open"].map(lambda v: f"{v:.1f}"),
+        words["cols_ledger"][6]: shown["sla_days"].map(lambda v: f"{v:g}"),
+        words["cols_ledger"][7]: shown["days_overdue"].map(lambda v: f"{v:.1f}"),
+        words["cols_ledger"][8]: shown["reminders"]})
+    ax = fig.add_axes([0.04, 0.10, 0.92, 0.78])
+    draw_table(ax, frame, widths=[0.12, 0.07, 0.25, 0.15, 0.08, 0.08, 0.05, 0.08, 0.05],
+               fontsize=7.5, wrap_at={frame.columns[2]: 44, frame.columns[3]: 26})
+    if len(led) > rows:
+        note(fig, 0.04, 0.085, words["more_rows"].format(n=len(led) - rows))
+    return fig
+
+
+# --- 7. scenario ----------------------------------------------------------------------------------
+
+def _scenario(report, footer, number):
+    sim = report.simulation
+    words = T[report.lang]
+    name = getattr(sim, "name", None) or "scenario"
+    fig = new_page(_info(report, words["scenario"].format(name=name), footer), number)
+    text = sim.text(report.lang) if hasattr(sim, "text") else repr(sim)
+    note(fig, 0.05, 0.86, text, fontsize=9, color=INK, family=["DejaVu Sans Mono",
+                                                                 "Droid Sans Fallback"])
+    if hasattr(sim, "plot"):
+        try:
+            sim.plot(ax=fig.add_axes([0.55, 0.12, 0.40, 0.62]))
+        except Exception as exc:  # a chart must never cost the whole report
+            note(fig, 0.55, 0.5, f"chart unavailable: {exc}")
+    return fig
+
+
+# --- 8. before / after ------------------------------------------------------------------------------
+
+def _before_after(report, footer, number, index):
+    words = T[report.lang]
+    ba = report.before_after[index]
+    title = words["before_after"].format(name=ba.redesign.name, date=ba.redesign.date.isoformat())
+    fig = new_page(_info(report, title, footer), number)
+    s = ba.summary
+    pct = (lambda v, lo, hi: "—" if pd.isna(v) else f"{v:.1%} ({lo:.0%}–{hi:.0%})")
+    num = (lambda v: "—" if pd.isna(v) else f"{v:.2f}")
+    frame = pd.DataFrame({
+        words["cols_ba"][0]: [f"{words[p]} ({a} – {b})" for p, a, b in zip(s["period"], s["from"], s["to"])],
+        words["cols_ba"][1]: s["cases"],
+        words["cols_ba"][2]: s["cycle_median_workdays"].map(num),
+        words["cols_ba"][3]: s["cycle_p90_workdays"].map(num),
+        words["cols_ba"][4]: [pct(v, lo, hi) for v, lo, hi in zip(s["on_time_rate"], s["on_time_rate_ci_low"], s["on_time_rate_ci_high"])],
+        words["cols_ba"][5]: [pct(v, lo, hi) for v, lo, hi in zip(s["return_rate"], s["return_rate_ci_low"], s["return_rate_ci_high"])],
+        words["cols_ba"][6]: s["handoffs_per_case"].map(num)})
+    draw_table(fig.add_axes([0.04, 0.62, 0.92, 0.24]), frame, fontsize=9,
+               widths=[0.26, 0.07, 0.15, 0.11, 0.15, 0.15, 0.11])
+    ax = fig.add_axes([0.08, 0.10, 0.40, 0.42])
+    labels = [words[p] for p in s["period"]]
+    ax.bar(labels, s["cycle_median_workdays"], color=[MUTED, ACCENT])
+    ax.set_ylabel("办理时长中位数（工作日）" if report.lang == "zh" else "median cycle (working days)")
+    for x, v in enumerate(s["cycle_median_workdays"]):
+        if not pd.isna(v):
+            ax.text(x, v, f"{v:.2f}", ha="center", va="bottom", fontsize=10)
+    scope = ba.redesign.process_type or ("全部流程" if report.lang == "zh" else "all processes")
+    basis = (f"范围：{scope}；按提交日期划入改革前/后；前后各最多 {ba.window_months} 个月；"
+             "工作日按报告日历计算；比例附 Wilson 95% 区间。" if report.lang == "zh" else
+             f"Scope: {scope}; cases assigned by submission date; up to {ba.window_months} months "
+             "each side; working days on the report calendar; rates with Wilson 95% intervals.")
+    note(fig, 0.55, 0.50, wrap(basis, 70), fontsize=9.5)
+    return fig
+
+
+# --- 9. data quality -------------------------------------------------------------------------------
+
+def _quality(report, footer, number):
+    words = T[report.lang]
+    fig = new_page(_info(report, words["quality"], footer), number)
+    lines = _import_lines(report.log.report, report.lang) if report.log.report else []
+    lines.append("")
+    lines.append(("日历：" if report.lang == "zh" else "Calendar: ") + report.calendar.describe())
+    lines.append(("时限（SLA）：" if report.lang == "zh" else "Time limits (SLA): ") + report.sla.describe())
+    if report.necessity is not None:
+        s = report.necessity.summary
+        rec, inf = int(s["wait_recorded_items"].sum()), int(s["wait_inferred_items"].sum())
+        lines.append(("等待时间口径：到达时间有记录 {r:,} 件，由前一操作推断 {i:,} 件；在办事项按右删失处理（Kaplan–Meier）。"
+                      if report.lang == "zh" else
+                      "Waits: arrival recorded for {r:,} items, inferred from the previous action for {i:,}; "
+                      "items still pending are right-censored (Kaplan–Meier).").format(r=rec, i=inf))
+        t = report.necessity.thresholds
+        lines.append(("必要性结论阈值：至少 {m} 件；退回率阈值 {thr:.0%}；长等待 {w} 工作小时；材料不全占比 {ns:.0%}。"
+                      if report.lang == "zh" else
+                      "Necessity thresholds: at least {m} items; rejection threshold {thr:.0%}; long wait {w} working hours; missing-material share {ns:.0%}.").format(
+            m=t.min_items, thr=t.rejection_threshold, w=t.long_wait_workhours, ns=t.notice_share))
+        lines += [f"WARNING: {w}" for w in report.necessity.warnings]
+    lines += [f"WARNING: {w}" for w in report.warnings]
+    if report.pseudonymized:
+        lines.append("人员姓名已替换为稳定的匿名编号（同一密钥下每月一致）。" if report.lang == "zh"
+                     else "People's names are replaced by stable pseudonyms (the same under one key every month).")
+    wrapped = "\n".join(wrap(line, 175) for line in lines)
+    note(fig, 0.04, 0.87, wrapped, fontsize=8, color=INK, linespacing=1.45)
+    return fig
+
+
+REASONS_ZH = {"malformed_record": "记录无法解析", "missing_case_id": "缺少流程编号",
+              "missing_node": "缺少节点", "missing_time": "缺少操作时间",
+              "unparseable_time": "时间无法识别", "unknown_outcome": "操作类型无法识别",
+              "action_before_arrival": "操作早于到达", "duplicate": "重复记录",
+              "bad_amount": "金额不是数字"}
+
+
+def _import_lines(rep, lang: str) -> list[str]:
+    """The import report's accounting, in the report's language."""
+    if lang != "zh":
+        return str(rep).splitlines()
+    lines = [f"数据来源：{rep.source_file}（格式 {rep.format}）",
+             f"读入 {rep.rows_read:,} 行 = 接受 {rep.rows_accepted:,} 行 + 另存待查 {rep.rows_set_aside:,} 行"
+             + ("" if rep.balanced else "（不平衡！）")]
+    for reason, count in rep.set_aside_by_reason.items():
+        lines.append(f"    {REASONS_ZH.get(reason, reason)}：{count:,} 行")
+    if rep.set_aside_file:
+        lines.append(f"    另存的行见 {rep.set_aside_file}")
+    lines += [f"流程 {rep.cases:,} 件，日志结束时在办 {rep.open_cases:,} 件；源数据中事件顺序错乱的流程 {rep.out_of_order_cases:,} 件",
+              f"到达时间：有记录 {rep.arrivals_recorded:,} 条，由前一操作推断 {rep.arrivals_inferred:,} 条；导出时待办事项 {rep.pending_items:,} 条",
+              f"时区：{rep.timezone}（未带时区的时间按此解释）",
+              "列对应：" + "，".join(f"{k} ← {v}" for k, v in rep.columns_used.items())]
+    lines += [f"说明：{n}" for n in rep.notes]
+    lines += [f"警告：{w}" for w in rep.warnings]
+    return lines
