@@ -54,7 +54,8 @@ def test_pdf_text_holds_the_months_kpis_and_node_names(october):
     for node in ("综合办公室审核", "财务初审", "法务审核", "部门负责人审核"):
         assert node in text
     assert "月度流程效能评估" in text and "督办清单" in text and "改革前后对比" in text
-    assert "建议取消或改为备案制" in text.replace("\n", "")   # the streamline verdict's reason
+    streamline = report.necessity.summary.query("verdict == 'streamline'").iloc[0]
+    assert "精简/备案" in text and streamline["reason_zh"][:25] in text   # verdict and reason
 
 
 def test_every_page_renders_with_ink_and_only_glyphs_the_font_has(october):
