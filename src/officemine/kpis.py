@@ -41,8 +41,9 @@ import pandas as pd
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
+from officemine.jsonable import records
 from officemine.plotting import chart_style
-from officemine.schema import C, NON_BLOCKING, TERMINAL
+from officemine.schema import NON_BLOCKING, TERMINAL
 from officemine.sla import SLA
 from officemine.stats import wilson_interval
 
@@ -429,8 +430,8 @@ class MonthlyKPIs:
             "period": self.period, "calendar": self.calendar, "sla": self.sla.to_dict(),
             "notes": list(self.notes), "log": self.log_info,
             "kpis": [t.to_dict() for t in self.kpis],
-            "by_process": _records(self.by_process),
-            "changes": _records(self.changes),
+            "by_process": records(self.by_process),
+            "changes": records(self.changes),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -523,7 +524,7 @@ class KPITrend:
                 "kpis": [{"key": k.key, "name_zh": k.zh, "name_en": k.en, "unit_zh": k.unit_zh,
                           "unit_en": k.unit_en, "kind": k.kind, "better": k.better}
                          for k in KPIS],
-                "overall": _records(self.summary), "by_process": _records(self.by_process)}
+                "overall": records(self.summary), "by_process": records(self.by_process)}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
@@ -985,28 +986,6 @@ def relabel(frame: pd.DataFrame, lang: Lang = "zh") -> pd.DataFrame:
         raise OfficemineError(f"lang must be 'zh' or 'en', not {lang!r}")
     i = 0 if lang == "zh" else 1
     return frame.rename(columns={c: LABELS[c][i] for c in frame.columns if c in LABELS})
-
-
-def _plain(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, (dt.datetime, dt.date)):
-        return value.isoformat()
-    return value
-
-
-def _records(frame: pd.DataFrame) -> list[dict]:
-    cols = list(frame.columns)
-    return [{c: _plain(v) for c, v in zip(cols, row)}
-            for row in frame.itertuples(index=False, name=None)]
 
 
 def _escape(text: str) -> str:

@@ -36,7 +36,8 @@ import pandas as pd
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
-from officemine.kpis import (_as_month, _escape, _records, case_cycles, relabel)
+from officemine.jsonable import records
+from officemine.kpis import _as_month, _escape, case_cycles, relabel
 from officemine.plotting import chart_style
 from officemine.schema import NON_BLOCKING, OUTCOME_WORDS
 from officemine.sla import SLA
@@ -155,8 +156,8 @@ class OverdueLedger:
                 "sla": self.sla.to_dict(), "notes": list(self.notes), "log": self.log_info,
                 "open_cases": int(len(self.open_cases)), "overdue_cases": int(len(self.summary)),
                 "unit": "working days (one = the calendar's office hours)",
-                "cases": _records(self.summary), "by_node": _records(self.by_node),
-                "by_person": _records(self.by_person)}
+                "cases": records(self.summary), "by_node": records(self.by_node),
+                "by_person": records(self.by_person)}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
@@ -368,7 +369,7 @@ class Bottlenecks:
         return {"month": self.month, "period": self.period, "calendar": self.calendar,
                 "as_of": self.as_of.isoformat(), "notes": list(self.notes),
                 "unit": "working hours of the calendar",
-                "by_node": _records(self.by_node), "by_person": _records(self.by_person)}
+                "by_node": records(self.by_node), "by_person": records(self.by_person)}
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)

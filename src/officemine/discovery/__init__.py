@@ -121,9 +121,9 @@ class DiscoveryResult:
                  f"  {v.n_completed:,} completed, {v.n_open:,} open; {len(v.table):,} "
                  f"variants; median cycle time of completed cases "
                  f"{fmt_num(v.median_cycle_hours)} clock h = {fmt_num(v.median_cycle_workdays)} "
-                 f"working days",
-                 f"Top variants (share, cases, median clock h / working days of completed "
-                 f"cases):"]
+                 "working days",
+                 "Top variants (share, cases, median clock h / working days of completed "
+                 "cases):"]
         for row in v.table.head(top).itertuples():
             hours, days = fmt_num(row.median_cycle_hours), fmt_num(row.median_cycle_workdays)
             lines.append(f"  V{row.variant:<3} {row.share:6.1%} {row.cases:>6,} "

@@ -19,6 +19,7 @@ import pandas as pd
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
+from officemine.jsonable import plain
 from officemine.schema import NON_BLOCKING, TERMINAL
 
 
@@ -166,23 +167,8 @@ FROM visits GROUP BY case_id ORDER BY case_id
 
 # --- presentation helpers -------------------------------------------------------------------
 def clean(value: Any) -> Any:
-    """A JSON-safe Python value: NaN -> None, numpy scalars -> Python, times -> ISO text."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return None if math.isnan(value) or math.isinf(value) else round(value, 6)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [clean(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    return value
+    """A JSON-safe Python value (see `officemine.jsonable.plain`), floats to 6 digits."""
+    return plain(value, digits=6)
 
 
 def records(df: pd.DataFrame) -> list[dict]:

@@ -428,7 +428,6 @@ def _draw(pm: ProcessMap, ax):
     lay_edges = [e if not r else (e[0], e[0], e[2]) for e, r in zip(edges, is_return)]
     lay = layer_graph(names, lay_edges, rank)
     geo = _geometry(lay, labels)
-    index = lay.index_in_layer()
 
     # Backward arcs (returns and others) go in lanes above or below the boxes; an end that
     # has other boxes between it and its lane reaches the lane through a gap between columns.

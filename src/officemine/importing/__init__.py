@@ -9,13 +9,16 @@ from __future__ import annotations
 import importlib
 import re
 from pathlib import Path
-from typing import Callable, Literal, get_args
+from typing import TYPE_CHECKING, Callable, Literal, get_args
 
 from officemine.errors import OfficemineError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.normalize import build_log
 from officemine.importing.raw import RawEvents
 from officemine.importing.report import ImportReport
+
+if TYPE_CHECKING:
+    from officemine.eventlog import EventLog
 
 Format = Literal["auto", "csv", "xlsx", "xes", "dingtalk", "feishu", "wecom", "weaver"]
 FORMATS: tuple[str, ...] = get_args(Format)

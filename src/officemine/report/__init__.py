@@ -7,7 +7,6 @@ machine-readable companion (JSON and an .xlsx workbook of the tables).
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal

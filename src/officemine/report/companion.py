@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from officemine.jsonable import plain
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -84,12 +86,5 @@ def write_json(data: dict, path: str | Path) -> Path:
 
 
 def _json_default(value):
-    if isinstance(value, (pd.Timestamp,)):
-        return value.isoformat()
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return None if np.isnan(value) else float(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    return str(value)
+    converted = plain(value)
+    return converted if converted is not value else str(value)

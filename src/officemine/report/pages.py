@@ -6,14 +6,12 @@ Each page answers one question; the cover answers "how did this month go" in one
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
@@ -146,8 +144,8 @@ def _cover(report, footer, number):
         fig.text(0.5, 0.55, words["no_data"], fontsize=28, ha="center", color=MUTED)
         fig.text(0.5, 0.47, kpis.message, fontsize=11, ha="center", color=MUTED)
         return fig
-    tiles = [t for t in kpis.tiles][:8]
-    cols, rows = 4, 2
+    tiles = list(kpis.tiles)[:8]
+    cols = 4
     w, h, x0, y0, gap = 0.215, 0.25, 0.04, 0.60, 0.015
     for i, tile in enumerate(tiles):
         x = x0 + (i % cols) * (w + gap)
