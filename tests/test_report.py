@@ -160,3 +160,14 @@ def test_bad_settings_are_listed(tmp_path):
     with pytest.raises(ReportConfigError) as info:
         ReportConfig.from_toml(bad)
     assert "3 problem" in str(info.value)
+
+
+def test_report_with_a_scenario_page(sample_log, tmp_path):
+    from officemine.simulation import Scenario
+
+    scenario = Scenario.from_toml(REPO / "scenarios" / "remove_office_check.toml")
+    report = monthly_report(sample_log, "2025-10", scenario=scenario)
+    text = pdf_text(report.write(tmp_path)["pdf"])
+    assert "改革方案测算" in text and "模型校验" in text
+    assert scenario.name[:8] in text
+    assert f"{report.simulation.summary['median_pct'].iloc[0]:.1f}%" in text

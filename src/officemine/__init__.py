@@ -10,6 +10,7 @@ from officemine.errors import (CalendarError, ColumnGuessError, LogFormatError, 
 from officemine.eventlog import EventLog, read_log
 from officemine.importing import ImportReport, Mapping, import_log
 from officemine.necessity import NecessityResult, NecessityThresholds, necessity
+from officemine.simulation import Scenario, ScenarioError, simulate
 from officemine.schema import COLUMNS, OUTCOMES
 
 __version__ = "0.1.0"
@@ -17,7 +18,7 @@ __version__ = "0.1.0"
 __all__ = [
     "COLUMNS", "OUTCOMES", "Calendar", "EventLog", "ImportReport", "Mapping", "import_log",
     "read_log", "discover", "DiscoveryResult", "necessity", "NecessityResult",
-    "NecessityThresholds",
+    "NecessityThresholds", "simulate", "Scenario", "ScenarioError",
     "OfficemineError", "SourceError", "ColumnGuessError", "MappingError", "CalendarError",
     "LogFormatError", "__version__",
 ]

@@ -1,0 +1,334 @@
+"""Results of a simulation: one `ScenarioResult` per scenario, gathered in a `SimulationResult`.
+
+Both have ``.summary`` (a DataFrame), a readable ``repr``, ``_repr_html_``, ``plot(ax=)`` and
+``to_json()``; the CLI, notebooks and reports render these same objects.
+
+Definitions (the JSON says them too): *cycle time* runs from a case's first submission to its
+archive or final decision (reject, withdraw), in clock hours, completed cases only; working
+days are working time of the calendar divided by a full working day. A *reduction* is
+``100 × (1 − redesign / baseline)`` of the statistic, so positive = faster. Intervals are
+95% percentile intervals of a case bootstrap (cases resampled with replacement, seeded).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from officemine.plotting import chart_style
+from officemine.simulation.scenario import Scenario
+
+CYCLE_TIME_BASIS = ("first submission (first arrival or action) to archive or final decision "
+                    "(reject, withdraw); completed cases only; clock hours, and working days "
+                    "of the calendar")
+REDUCTION_BASIS = "100 × (1 − redesign / baseline); positive = faster"
+CI_METHOD = ("95% percentile interval of a case bootstrap: cases resampled with replacement "
+             "(seeded); for scenarios with random elements each resampled case also draws one "
+             "of the alternative selections")
+
+
+def _clean(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return None if math.isnan(value) or math.isinf(value) else round(value, 6)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _fmt(value: float | None, digits: int = 1, suffix: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:,.{digits}f}{suffix}"
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+@dataclass(frozen=True)
+class CycleStats:
+    """Cycle-time statistics of one population (clock hours and working days)."""
+
+    median_h: float
+    mean_h: float
+    p90_h: float
+    median_workdays: float
+    mean_workdays: float
+
+    def to_dict(self) -> dict:
+        return {k: _clean(v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class ScenarioResult:
+    """One scenario against the baseline: cycle time, its reduction with intervals, the other
+    indicators, the validation of the as-is model, and every case (``cases``)."""
+
+    scenario: Scenario
+    engine: str
+    seed: int
+    replications: int
+    population: tuple[str, ...]
+    baseline: CycleStats
+    redesign: CycleStats
+    reduction: dict
+    validation: dict
+    indicators: dict
+    by_process: pd.DataFrame
+    cases: pd.DataFrame = field(repr=False)
+    selection_draws: int = 1
+    warnings: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_cases(self) -> int:
+        return int(len(self.cases))
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per indicator: baseline, redesign, change (and its interval)."""
+        red, b, r, ind = self.reduction, self.baseline, self.redesign, self.indicators
+        rows = [
+            ("cycle time median (h)", b.median_h, r.median_h, red["median_pct"],
+             *red["median_pct_ci"]),
+            ("cycle time mean (h)", b.mean_h, r.mean_h, red["mean_pct"], *red["mean_pct_ci"]),
+            ("cycle time p90 (h)", b.p90_h, r.p90_h, red["p90_pct"], *red["p90_pct_ci"]),
+            ("cycle time median (working days)", b.median_workdays, r.median_workdays,
+             _pct(b.median_workdays, r.median_workdays), np.nan, np.nan),
+            ("cycle time mean (working days)", b.mean_workdays, r.mean_workdays,
+             _pct(b.mean_workdays, r.mean_workdays), np.nan, np.nan),
+            ("approver hours (working h, total)", ind["approver_hours"]["before"],
+             ind["approver_hours"]["after"],
+             _pct(ind["approver_hours"]["before"], ind["approver_hours"]["after"]), np.nan, np.nan),
+            ("items handled (decisions)", ind["items"]["before"], ind["items"]["after"],
+             _pct(ind["items"]["before"], ind["items"]["after"]), np.nan, np.nan),
+            ("returns", ind["returns"]["before"], ind["returns"]["after"],
+             _pct(ind["returns"]["before"], ind["returns"]["after"]), np.nan, np.nan),
+            ("hand-offs per case", ind["handoffs_per_case"]["before"],
+             ind["handoffs_per_case"]["after"],
+             _pct(ind["handoffs_per_case"]["before"], ind["handoffs_per_case"]["after"]),
+             np.nan, np.nan),
+        ]
+        return pd.DataFrame(rows, columns=["indicator", "baseline", "redesign", "reduction_pct",
+                                           "ci_low", "ci_high"])
+
+    def to_dict(self) -> dict:
+        """The documented JSON contract (docs/simulation.md)."""
+        red = dict(self.reduction)
+        return _clean({
+            "scenario": self.scenario.name,
+            "description": self.scenario.describe(),
+            "changes": [c.to_dict() for c in self.scenario.changes],
+            "engine": self.engine,
+            "seed": self.seed,
+            "replications": self.replications,
+            "selection_draws": self.selection_draws,
+            "cases": self.n_cases,
+            "population": list(self.population),
+            "changed_cases": int(self.cases["changed"].sum()),
+            "imputed_cases": int(self.cases["imputed"].sum()),
+            "baseline": self.baseline.to_dict(),
+            "redesign": self.redesign.to_dict(),
+            "reduction": red,
+            "validation": self.validation,
+            "indicators": self.indicators,
+            "by_process": self.by_process.to_dict("records"),
+            "cycle_time": CYCLE_TIME_BASIS,
+            "reduction_basis": REDUCTION_BASIS,
+            "ci_method": CI_METHOD,
+            "warnings": list(self.warnings),
+            **self.extra,
+        })
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def headline(self) -> str:
+        red = self.reduction
+        lo, hi = red["median_pct_ci"]
+        mlo, mhi = red["mean_pct_ci"]
+        return (f"{self.scenario.name}: median {_fmt(self.baseline.median_h)} h → "
+                f"{_fmt(self.redesign.median_h)} h ({_fmt(red['median_pct'], 1, '%')} faster, "
+                f"95% CI {_fmt(lo)}–{_fmt(hi)}%); mean {_fmt(self.baseline.mean_h)} h → "
+                f"{_fmt(self.redesign.mean_h)} h ({_fmt(red['mean_pct'], 1, '%')}, "
+                f"{_fmt(mlo)}–{_fmt(mhi)}%)")
+
+    def __repr__(self) -> str:
+        ind = self.indicators
+        scope = "、".join(self.population) or "all"
+        lines = [
+            f"<ScenarioResult {self.engine}: {self.scenario.describe()}; {self.n_cases:,} "
+            f"completed cases of {scope}; seed={self.seed}, replications={self.replications}>",
+            "  " + self.headline(),
+            f"  approver hours {_fmt(ind['approver_hours']['before'], 0)} → "
+            f"{_fmt(ind['approver_hours']['after'], 0)}; items no longer handled "
+            f"{_fmt(ind['items']['no_longer_handled'], 0)}; returns avoided "
+            f"{_fmt(ind['returns']['avoided'], 0)}; hand-offs per case "
+            f"{_fmt(ind['handoffs_per_case']['before'], 2)} → "
+            f"{_fmt(ind['handoffs_per_case']['after'], 2)}",
+            f"  validation: {_validation_text(self.validation)}",
+        ]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "<br>".join(_esc(x) for x in repr(self).splitlines())
+        return f"<p>{head}</p>" + self.summary.to_html(index=False, float_format="%.3g",
+                                                       na_rep="–")
+
+    def plot(self, ax=None, lang: str = "zh"):
+        """Cycle-time distribution before and after (empirical CDF, clock hours, log scale)."""
+        import matplotlib.pyplot as plt
+
+        with chart_style():
+            if ax is None:
+                _, ax = plt.subplots(figsize=(7, 4))
+            base = np.sort(self.cases["baseline_hours"].dropna().to_numpy())
+            red = np.sort(self.cases["redesign_hours"].dropna().to_numpy())
+            labels = ("现状", "改革后") if lang == "zh" else ("as-is", "redesign")
+            for data, label in zip((base, red), labels):
+                if len(data):
+                    ax.step(np.maximum(data, 1e-3), np.arange(1, len(data) + 1) / len(data),
+                            where="post", label=label)
+            ax.set_xscale("log")
+            ax.set_xlabel("办理周期（小时）" if lang == "zh" else "cycle time (clock hours)")
+            ax.set_ylabel("累计占比" if lang == "zh" else "share of cases")
+            ax.set_title(self.headline() if lang != "zh" else
+                         f"{self.scenario.name}：中位数缩短 {_fmt(self.reduction['median_pct'])}%",
+                         fontsize=9)
+            ax.legend(frameon=False)
+        return ax
+
+
+def _pct(before: float, after: float) -> float:
+    if before is None or after is None or not before or np.isnan(before):
+        return float("nan")
+    return 100.0 * (1.0 - after / before)
+
+
+def _validation_text(v: dict) -> str:
+    parts = [f"as-is median error {_fmt(v.get('as_is_median_error_pct'), 2)}%",
+             f"mean error {_fmt(v.get('as_is_mean_error_pct'), 2)}%",
+             f"EMD {_fmt(v.get('emd_hours'), 2)} h"]
+    if v.get("ngram_distance") is not None:
+        parts.append(f"3-gram distance {_fmt(v['ngram_distance'], 3)}")
+    if v.get("verdict"):
+        parts.append(v["verdict"])
+    return ", ".join(parts)
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class SimulationResult:
+    """Several scenarios on the same log, side by side (``results`` in the order given)."""
+
+    results: tuple[ScenarioResult, ...]
+    engine: str
+    seed: int
+    replications: int
+    calendar: str
+    log_info: dict
+    validation: dict
+
+    def __getitem__(self, key: int | str) -> ScenarioResult:
+        if isinstance(key, str):
+            for r in self.results:
+                if r.scenario.name == key:
+                    return r
+            raise KeyError(f"no scenario {key!r}; scenarios: "
+                           f"{', '.join(r.scenario.name for r in self.results)}")
+        return self.results[key]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self):
+        return iter(self.results)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per scenario: cycle-time reduction with intervals and the other indicators."""
+        rows = []
+        for r in self.results:
+            red, ind = r.reduction, r.indicators
+            rows.append({
+                "scenario": r.scenario.name, "cases": r.n_cases,
+                "changed_cases": int(r.cases["changed"].sum()),
+                "baseline_median_h": r.baseline.median_h, "redesign_median_h": r.redesign.median_h,
+                "median_pct": red["median_pct"], "median_pct_ci_low": red["median_pct_ci"][0],
+                "median_pct_ci_high": red["median_pct_ci"][1],
+                "baseline_mean_h": r.baseline.mean_h, "redesign_mean_h": r.redesign.mean_h,
+                "mean_pct": red["mean_pct"], "mean_pct_ci_low": red["mean_pct_ci"][0],
+                "mean_pct_ci_high": red["mean_pct_ci"][1], "p90_pct": red["p90_pct"],
+                "baseline_median_workdays": r.baseline.median_workdays,
+                "redesign_median_workdays": r.redesign.median_workdays,
+                "approver_hours_saved": ind["approver_hours"]["saved"],
+                "items_no_longer_handled": ind["items"]["no_longer_handled"],
+                "returns_avoided": ind["returns"]["avoided"],
+                "handoffs_per_case_before": ind["handoffs_per_case"]["before"],
+                "handoffs_per_case_after": ind["handoffs_per_case"]["after"],
+            })
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        """The first scenario's fields at the top level (the contract for one scenario), and
+        every scenario, in order, under ``scenarios`` — the same shape however many there are."""
+        first = self.results[0].to_dict()
+        return _clean({**first, "calendar": self.calendar, "log": self.log_info,
+                       "scenarios": [r.to_dict() for r in self.results]})
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def __repr__(self) -> str:
+        head = (f"<SimulationResult {self.engine}: {len(self.results)} scenario(s) on "
+                f"{self.log_info.get('cases', 0):,} cases; seed={self.seed}, "
+                f"replications={self.replications}; validation: "
+                f"{_validation_text(self.validation)}>")
+        return "\n".join([head] + ["  " + r.headline() for r in self.results]
+                         + [f"  warning: {w}" for r in self.results for w in r.warnings])
+
+    def _repr_html_(self) -> str:
+        head = "<br>".join(_esc(x) for x in repr(self).splitlines())
+        return f"<p>{head}</p>" + self.summary.to_html(index=False, float_format="%.3g",
+                                                       na_rep="–")
+
+    def plot(self, ax=None, lang: str = "zh"):
+        """Median and mean reduction per scenario with their 95% intervals."""
+        import matplotlib.pyplot as plt
+
+        with chart_style():
+            if ax is None:
+                _, ax = plt.subplots(figsize=(7, 1.2 + 0.7 * len(self.results)))
+            names = [r.scenario.name for r in self.results]
+            y = np.arange(len(names))
+            for k, (key, label, off) in enumerate((
+                    ("median", "中位数" if lang == "zh" else "median", -0.18),
+                    ("mean", "平均" if lang == "zh" else "mean", 0.18))):
+                val = np.array([r.reduction[f"{key}_pct"] for r in self.results], float)
+                ci = np.array([r.reduction[f"{key}_pct_ci"] for r in self.results], float)
+                err = np.abs(np.vstack([val - ci[:, 0], ci[:, 1] - val]))
+                ax.barh(y + off, val, height=0.34, xerr=err, capsize=3, label=label,
+                        color=f"C{k}")
+            ax.set_yticks(y, names)
+            ax.invert_yaxis()
+            ax.axvline(0, color="0.3", lw=0.8)
+            ax.set_xlabel("办理周期缩短（%，95% 置信区间）" if lang == "zh"
+                          else "cycle-time reduction (%, 95% interval)")
+            ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        return ax

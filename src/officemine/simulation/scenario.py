@@ -1,0 +1,679 @@
+"""Redesign scenarios: typed changes to approval routes, read from TOML or built in Python.
+
+A scenario is a name and a list of changes, applied in order::
+
+    name = "取消综合办公室审核，财务一次性告知"
+    process = "费用报销"            # optional: only this process type (or a list of them)
+    [[change]]
+    kind = "remove"                 # the node disappears from every route
+    node = "综合办公室审核"
+    [[change]]
+    kind = "reduce_returns"         # 一次性告知: a share of this node's returns no longer happen
+    node = "财务初审"
+    fraction = 0.8
+    reason = "材料不全"              # optional: a reason class, or text found in the comment
+
+Kinds (every change also takes an optional ``process``):
+
+==================  ==========================================================================
+``remove``          ``node``: the node disappears; its returns and rejections vanish
+``record_only``     ``node``: 备案制 — informed, no longer blocking; its returns vanish
+``parallel``        ``nodes = [...]``: 会签 — they run at once, the item waits for the slowest
+``fast_track``      ``when``, ``nodes``: 绿色通道 — matching cases pass only the listed nodes
+``short_route``     ``when``, ``nodes``: 一审一核 — matching routine cases pass only those nodes
+``reduce_returns``  ``node``, ``fraction`` (0–1], ``reason``: that share of its returns vanish
+``cap_wait``        ``node``, ``hours``: 限时办结 — waits there are cut to N working hours
+==================  ==========================================================================
+
+``when`` is a small safe expression over case attributes (see `officemine.simulation._expr`).
+Every problem is collected and reported in one `ScenarioError`: first those visible in the
+file alone (on construction), then, before anything runs, those against the log
+(:meth:`Scenario.check`): unknown nodes or process types, columns the log lacks, values it never
+has, routes left empty.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, Literal, get_args
+
+import numpy as np
+import pandas as pd
+
+from officemine.errors import OfficemineError
+from officemine.simulation._expr import ExpressionError, WhenExpr
+
+__all__ = [
+    "ScenarioError", "Scenario", "Change", "Remove", "RecordOnly", "Parallel", "FastTrack",
+    "ShortRoute", "ReduceReturns", "CapWait", "CHANGE_KINDS", "load_scenario",
+]
+
+ChangeKind = Literal["remove", "record_only", "parallel", "fast_track", "short_route",
+                     "reduce_returns", "cap_wait"]
+KINDS: tuple[str, ...] = get_args(ChangeKind)
+
+
+class ScenarioError(OfficemineError, ValueError):
+    """A scenario is malformed or does not fit the log; the message lists every problem."""
+
+    def __init__(self, problems: Sequence[str], *, name: str | None = None,
+                 source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.name, self.source = name, source
+        where = f" ({source})" if source else ""
+        label = f"scenario {name!r}{where}" if name else f"scenario{where}"
+        super().__init__(f"{label} has {len(self.problems)} problem(s):\n  - "
+                         + "\n  - ".join(self.problems))
+
+
+# --- changes ---------------------------------------------------------------------------------
+
+def _text(value: object, what: str, problems: list[str]) -> str:
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"{what} must be a non-empty text, not {value!r}")
+        return ""
+    return value.strip()
+
+
+def _texts(value: object, what: str, problems: list[str], minimum: int = 1) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        problems.append(f"{what} must be a list of node names like [\"财务初审\", \"财务复核\"], "
+                        f"not {value!r}")
+        return ()
+    out = tuple(_text(v, f"{what} item", problems) for v in value)
+    if len(out) < minimum:
+        problems.append(f"{what} must list at least {minimum} node(s)"
+                        + (" (an empty route)" if minimum == 1 else ""))
+    dup = sorted({n for n in out if out.count(n) > 1})
+    if dup:
+        problems.append(f"{what} lists {', '.join(dup)} more than once")
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class Change:
+    """One change of a scenario; ``process`` limits it to one process type."""
+
+    kind: ClassVar[str] = ""
+    process: str | None = None
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if self.process is not None:
+            object.__setattr__(self, "process", _text(self.process, "process", problems))
+        self._normalise(problems)
+        if problems:
+            raise ScenarioError([f"({self.kind}) {p}" for p in problems])
+
+    def _normalise(self, problems: list[str]) -> None:  # overridden
+        pass
+
+    @property
+    def nodes_named(self) -> tuple[str, ...]:
+        """Every node this change names."""
+        if hasattr(self, "node"):
+            return (self.node,)  # type: ignore[attr-defined]
+        return tuple(getattr(self, "nodes", ()))
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"kind": self.kind}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def describe(self) -> str:
+        """One line a manager can read."""
+        raise NotImplementedError
+
+    def _scope(self) -> str:
+        return f"（{self.process}）" if self.process else ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Remove(Change):
+    """The node disappears from every route; its returns and rejections vanish."""
+
+    kind: ClassVar[str] = "remove"
+    node: str
+
+    def _normalise(self, problems: list[str]) -> None:
+        object.__setattr__(self, "node", _text(self.node, "node", problems))
+
+    def describe(self) -> str:
+        return f"取消{self.node}{self._scope()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordOnly(Change):
+    """备案制: the node is informed but no longer blocks; its returns vanish."""
+
+    kind: ClassVar[str] = "record_only"
+    node: str
+
+    def _normalise(self, problems: list[str]) -> None:
+        object.__setattr__(self, "node", _text(self.node, "node", problems))
+
+    def describe(self) -> str:
+        return f"{self.node}改为备案{self._scope()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Parallel(Change):
+    """会签: the nodes run at the same time; the item waits for the slowest."""
+
+    kind: ClassVar[str] = "parallel"
+    nodes: tuple[str, ...]
+
+    def _normalise(self, problems: list[str]) -> None:
+        object.__setattr__(self, "nodes", _texts(self.nodes, "nodes", problems, minimum=2))
+
+    def describe(self) -> str:
+        return f"{'、'.join(self.nodes)}并行会签{self._scope()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Route(Change):
+    when: str
+    nodes: tuple[str, ...]
+    expr: WhenExpr = field(init=False, repr=False, compare=False)
+
+    def _normalise(self, problems: list[str]) -> None:
+        object.__setattr__(self, "nodes", _texts(self.nodes, "nodes", problems, minimum=1))
+        try:
+            object.__setattr__(self, "expr", WhenExpr.parse(self.when))
+            object.__setattr__(self, "when", self.expr.text)
+        except ExpressionError as err:
+            problems.append(f"when = {self.when!r} {err}")
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out.pop("expr", None)
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class FastTrack(_Route):
+    """绿色通道: cases matching ``when`` (e.g. ``urgency == "紧急"``) pass only ``nodes``."""
+
+    kind: ClassVar[str] = "fast_track"
+
+    def describe(self) -> str:
+        return f"绿色通道：{self.when} 的事项只经{'、'.join(self.nodes)}{self._scope()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShortRoute(_Route):
+    """一审一核: routine cases matching ``when`` (e.g. ``amount < 5000``) pass only ``nodes``."""
+
+    kind: ClassVar[str] = "short_route"
+
+    def describe(self) -> str:
+        return f"简易流程：{self.when} 的事项只经{'、'.join(self.nodes)}{self._scope()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReduceReturns(Change):
+    """一次性告知: a ``fraction`` of the node's returns (with ``reason``, if given) vanish."""
+
+    kind: ClassVar[str] = "reduce_returns"
+    node: str
+    fraction: float
+    reason: str | None = None
+
+    def _normalise(self, problems: list[str]) -> None:
+        object.__setattr__(self, "node", _text(self.node, "node", problems))
+        if isinstance(self.fraction, bool) or not isinstance(self.fraction, (int, float)) \
+                or not 0 < self.fraction <= 1:
+            problems.append(f"fraction must be a number in (0, 1], not {self.fraction!r}")
+        else:
+            object.__setattr__(self, "fraction", float(self.fraction))
+        if self.reason is not None:
+            object.__setattr__(self, "reason", _text(self.reason, "reason", problems))
+
+    def describe(self) -> str:
+        why = f"因{self.reason}" if self.reason else ""
+        return f"{self.node}{why}退回减少{self.fraction:.0%}{self._scope()}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CapWait(Change):
+    """限时办结: waits at the node longer than ``hours`` working hours are cut to ``hours``."""
+
+    kind: ClassVar[str] = "cap_wait"
+    node: str
+    hours: float
+
+    def _normalise(self, problems: list[str]) -> None:
+        object.__setattr__(self, "node", _text(self.node, "node", problems))
+        if isinstance(self.hours, bool) or not isinstance(self.hours, (int, float)) \
+                or not self.hours > 0 or not np.isfinite(self.hours):
+            problems.append(f"hours must be a positive number of working hours, not {self.hours!r}")
+        else:
+            object.__setattr__(self, "hours", float(self.hours))
+
+    def describe(self) -> str:
+        return f"{self.node}限时{self.hours:g}个工作小时办结{self._scope()}"
+
+
+CHANGE_KINDS: dict[str, type[Change]] = {
+    cls.kind: cls for cls in (Remove, RecordOnly, Parallel, FastTrack, ShortRoute,
+                              ReduceReturns, CapWait)
+}
+assert tuple(CHANGE_KINDS) == KINDS
+
+
+# --- the scenario ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named list of changes, applied in order, optionally limited to some process types.
+
+    >>> s = Scenario("取消综合办公室审核", [Remove(node="综合办公室审核")], process="费用报销")
+    >>> s.changes[0].describe()
+    '取消综合办公室审核'
+    """
+
+    name: str
+    changes: Sequence[Change]
+    process: str | Sequence[str] | None = None
+    description: str = ""
+    source: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if not isinstance(self.name, str) or not self.name.strip():
+            problems.append(f"name must be a non-empty text, not {self.name!r}")
+        changes = tuple(self.changes) if isinstance(self.changes, Iterable) else ()
+        if not changes:
+            problems.append("no changes: add at least one [[change]]")
+        for i, change in enumerate(changes, 1):
+            if not isinstance(change, Change):
+                problems.append(f"change #{i} is {type(change).__name__}, not a Change")
+        process = self.process
+        if isinstance(process, str):
+            process = (process,)
+        if process is not None:
+            process = _texts(process, "process", problems)
+        if problems:
+            raise ScenarioError(problems, name=self.name if isinstance(self.name, str) else None,
+                                source=self.source)
+        object.__setattr__(self, "name", self.name.strip())
+        object.__setattr__(self, "changes", changes)
+        object.__setattr__(self, "process", process)
+
+    # --- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> "Scenario":
+        """Build from the TOML structure; every problem in the data is listed at once."""
+        problems: list[str] = []
+        if not isinstance(data, Mapping):
+            raise ScenarioError([f"expected a table, not {type(data).__name__}"], source=source)
+        allowed = {"name", "process", "description", "change"}
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            problems.append(f"unknown key(s) {', '.join(unknown)} (allowed: "
+                            f"{', '.join(sorted(allowed))}; changes go in [[change]] tables)")
+        name = data.get("name")
+        if name is None:
+            problems.append('name is missing (name = "…")')
+        raw_changes = data.get("change", [])
+        if isinstance(raw_changes, Mapping):
+            raw_changes = [raw_changes]
+        if not isinstance(raw_changes, list):
+            problems.append("change must be an array of tables ([[change]])")
+            raw_changes = []
+        if not raw_changes:
+            problems.append("no changes: add at least one [[change]] table")
+        changes: list[Change] = []
+        for i, raw in enumerate(raw_changes, 1):
+            try:
+                changes.append(_change_from_dict(raw))
+            except ScenarioError as err:
+                problems.extend(f"change #{i} {p}" for p in err.problems)
+        description = data.get("description", "")
+        if not isinstance(description, str):
+            problems.append("description must be text")
+        label = name if isinstance(name, str) else None
+        try:
+            if problems:
+                raise ScenarioError([])
+            return cls(name, changes, process=data.get("process"), description=description,
+                       source=source)
+        except ScenarioError as err:
+            raise ScenarioError(problems + err.problems, name=label, source=source) from None
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Scenario":
+        """Read a scenario file (see the module docstring for the format)."""
+        path = Path(path)
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as err:
+            raise ScenarioError([f"cannot read the file: {err.strerror or err}"],
+                                source=str(path)) from None
+        except tomllib.TOMLDecodeError as err:
+            raise ScenarioError([f"not valid TOML: {err}"], source=str(path)) from None
+        return cls.from_dict(data, source=str(path))
+
+    # --- description ------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"name": self.name}
+        if self.process is not None:
+            out["process"] = list(self.process)
+        if self.description:
+            out["description"] = self.description
+        out["change"] = [c.to_dict() for c in self.changes]
+        return out
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def describe(self) -> str:
+        scope = f"（{'、'.join(self.process)}）" if self.process else ""
+        return f"{self.name}{scope}: " + "；".join(c.describe() for c in self.changes)
+
+    def __repr__(self) -> str:
+        return f"<Scenario {self.describe()}>"
+
+    @staticmethod
+    def json_schema() -> dict:
+        """The JSON schema of a scenario file (TOML maps onto it one to one)."""
+        node = {"type": "string", "minLength": 1}
+        nodes = {"type": "array", "items": node, "minItems": 1, "uniqueItems": True}
+        props = {
+            "node": node, "nodes": nodes, "when": {"type": "string", "minLength": 1},
+            "fraction": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+            "reason": {"type": "string"}, "hours": {"type": "number", "exclusiveMinimum": 0},
+            "process": {"type": "string"},
+        }
+        variants = []
+        for kind, cls in CHANGE_KINDS.items():
+            req = _required(cls)
+            own = [f.name for f in fields(cls) if f.init]
+            schema_props = {"kind": {"const": kind}}
+            for name in own:
+                schema_props[name] = props[name]
+            if kind == "parallel":
+                schema_props["nodes"] = {**nodes, "minItems": 2}
+            variants.append({"type": "object", "properties": schema_props,
+                             "required": ["kind", *req], "additionalProperties": False,
+                             "description": (cls.__doc__ or "").strip().splitlines()[0]})
+        return {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "officemine scenario",
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "minLength": 1},
+                "description": {"type": "string"},
+                "process": {"anyOf": [{"type": "string"}, {"type": "array", "items": node}]},
+                "change": {"type": "array", "minItems": 1, "items": {"oneOf": variants}},
+            },
+            "required": ["name", "change"],
+            "additionalProperties": False,
+        }
+
+    # --- against a log ----------------------------------------------------------------------
+    def check(self, log_or_tables: Any, calendar: Any = None) -> None:
+        """Raise `ScenarioError` listing every way the scenario does not fit the log."""
+        from officemine.simulation._log import LogTables, load_tables
+
+        tables = log_or_tables
+        if not isinstance(tables, LogTables):
+            from officemine.calendar import Calendar
+            tables = load_tables(log_or_tables, calendar or Calendar.default())
+        problems = _log_problems(self, tables)
+        if problems:
+            raise ScenarioError(problems, name=self.name, source=self.source)
+
+
+def _required(cls: type[Change]) -> list[str]:
+    from dataclasses import MISSING
+    return [f.name for f in fields(cls)
+            if f.init and f.default is MISSING and f.default_factory is MISSING]
+
+
+def _change_from_dict(raw: object) -> Change:
+    if not isinstance(raw, Mapping):
+        raise ScenarioError([f"must be a table, not {raw!r}"])
+    kind = raw.get("kind")
+    if kind not in CHANGE_KINDS:
+        hint = difflib.get_close_matches(str(kind), KINDS, n=1)
+        raise ScenarioError([
+            ("has no kind" if kind is None else f"has unknown kind {kind!r}")
+            + (f" (did you mean {hint[0]!r}?)" if hint else "")
+            + f"; kinds: {', '.join(KINDS)}"])
+    cls = CHANGE_KINDS[kind]
+    allowed = {f.name for f in fields(cls) if f.init}
+    problems = []
+    unknown = sorted(set(raw) - allowed - {"kind"})
+    if unknown:
+        problems.append(f"({kind}) has unknown key(s) {', '.join(unknown)} "
+                        f"(a {kind} change takes: {', '.join(sorted(allowed))})")
+    missing = [k for k in _required(cls) if k not in raw]
+    if missing:
+        problems.append(f"({kind}) needs {', '.join(missing)}")
+    if problems:
+        raise ScenarioError(problems)
+    return cls(**{k: v for k, v in raw.items() if k != "kind"})
+
+
+def load_scenario(source: str | Path | Mapping | Scenario) -> Scenario:
+    """A scenario from a TOML path, a dict of the same structure, or a `Scenario` as is."""
+    if isinstance(source, Scenario):
+        return source
+    if isinstance(source, Mapping):
+        return Scenario.from_dict(source)
+    return Scenario.from_toml(source)
+
+
+# --- validation against the log ---------------------------------------------------------------
+
+def _suggest(name: str, known: Iterable[str]) -> str:
+    hint = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.4)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
+def _log_problems(scenario: Scenario, tables) -> list[str]:
+    """Every way the scenario does not fit the log (empty: it fits)."""
+    from officemine.necessity import classify_reason
+
+    problems: list[str] = []
+    cases = tables.cases
+    procs_known = sorted({p for p in cases["process_type"].dropna().unique()})
+    by_proc = tables.approval_nodes
+    approval_all = set().union(*by_proc.values()) if by_proc else set()
+    roles = tables.roles
+
+    def check_proc(proc: str, what: str) -> bool:
+        if proc not in procs_known:
+            listed = ", ".join(procs_known) if procs_known else "none (the log has no process_type)"
+            problems.append(f"{what}: the log has no process type {proc!r}{_suggest(proc, procs_known)}"
+                            f"; it has: {listed}")
+            return False
+        return True
+
+    scope_all = list(scenario.process) if scenario.process else None
+    if scope_all:
+        scope_all = [p for p in scope_all if check_proc(p, "process")]
+
+    def scope_of(change: Change) -> list[str | None]:
+        if change.process is not None:
+            return [change.process]
+        if scope_all:
+            return list(scope_all)
+        return list(by_proc)
+
+    def check_node(node: str, what: str, scope: list) -> bool:
+        if node in approval_all:
+            nodes_in_scope = set().union(*(by_proc.get(p, set()) for p in scope)) if scope else set()
+            if scope and node not in nodes_in_scope:
+                problems.append(f"{what}: node {node!r} is not on the routes of "
+                                f"{', '.join(str(p) for p in scope)}")
+                return False
+            return True
+        if node in roles:
+            problems.append(f"{what}: node {node!r} is the {roles[node]}, not an approval node")
+        else:
+            problems.append(f"{what}: no node {node!r} in the log{_suggest(node, approval_all)}; "
+                            f"approval nodes: {', '.join(sorted(approval_all))}")
+        return False
+
+    removed: dict[tuple[str | None, str], int] = {}   # (process, node) -> change number
+    parallel_seen: dict[str, int] = {}
+    case_frame = _case_frame(tables)
+    for i, change in enumerate(scenario.changes, 1):
+        what = f"change #{i} ({change.kind})"
+        if change.process is not None:
+            if not check_proc(change.process, what):
+                continue
+            if scope_all and change.process not in scope_all:
+                problems.append(f"{what}: process {change.process!r} is outside the scenario's "
+                                f"process {', '.join(scope_all)}")
+                continue
+        scope = scope_of(change)
+        ok_nodes = [n for n in change.nodes_named if check_node(n, what, scope)]
+        for node in ok_nodes:
+            for proc in scope:
+                if (proc, node) in removed:
+                    problems.append(f"{what}: node {node!r} was already removed by change "
+                                    f"#{removed[(proc, node)]}")
+                    break
+        if isinstance(change, (Remove, RecordOnly)) and ok_nodes:
+            for proc in scope:
+                removed[(proc, change.node)] = i
+        elif isinstance(change, Parallel):
+            for node in ok_nodes:
+                if node in parallel_seen:
+                    problems.append(f"{what}: node {node!r} is already in the parallel group of "
+                                    f"change #{parallel_seen[node]}")
+                parallel_seen[node] = i
+            if len(ok_nodes) == len(change.nodes):
+                together = _cooccur(tables, change.nodes, scope)
+                if not together:
+                    problems.append(f"{what}: no case passes all of {', '.join(change.nodes)}, "
+                                    "so nothing can run in parallel")
+        elif isinstance(change, (FastTrack, ShortRoute)):
+            if not hasattr(change, "expr"):
+                continue
+            matched = _when_problems(change, what, case_frame, tables, problems)
+            if matched is None:
+                continue
+            in_scope = case_frame["process_type"].isin([p for p in scope if p is not None])
+            if None in scope:
+                in_scope |= case_frame["process_type"].isna()
+            hit = matched & in_scope.to_numpy(dtype=bool)
+            if not hit.any():
+                problems.append(f"{what}: when = {change.when!r} matches no case"
+                                + (f" of {', '.join(map(str, scope))}" if change.process or scope_all else ""))
+                continue
+            for proc in sorted({p for p in case_frame.loc[hit, "process_type"]},
+                               key=lambda p: (p is None, str(p))):
+                key = proc if isinstance(proc, str) else None
+                left = set(change.nodes) & by_proc.get(key, set())
+                left -= {n for (p, n) in removed if p == key}
+                if not left:
+                    problems.append(
+                        f"{what}: empty route: {key or 'cases without process type'} cases "
+                        f"matching {change.when!r} would pass none of {', '.join(change.nodes)} "
+                        f"(their nodes: {', '.join(sorted(by_proc.get(key, set())))}); add "
+                        f"process = \"…\" to limit the change")
+        elif isinstance(change, ReduceReturns) and ok_nodes:
+            v = tables.all_visits
+            at = v[(v["node"] == change.node) & v["exit"].eq("return").fillna(False)]
+            if scope and None not in scope:
+                at = at[at["process_type"].isin(scope)]
+            if at.empty:
+                problems.append(f"{what}: node {change.node!r} never returns an item in the log, "
+                                "so there are no returns to reduce")
+            elif change.reason is not None:
+                comments = at["comment"]
+                classes = comments.map(classify_reason)
+                hit = classes.eq(change.reason) | comments.fillna("").str.contains(
+                    change.reason, regex=False)
+                if not hit.any():
+                    counts = classes.value_counts()
+                    listed = ", ".join(f"{k} ({v})" for k, v in counts.items())
+                    problems.append(f"{what}: no return at {change.node!r} has reason "
+                                    f"{change.reason!r} (neither a reason class nor text in the "
+                                    f"comment); its return reasons: {listed}")
+    # a process left with no approval node at all
+    for proc, nodes in by_proc.items():
+        gone = {n for (p, n) in removed if p == proc}
+        if nodes and nodes <= gone:
+            problems.append(f"empty route: the changes remove every approval node of "
+                            f"{proc or 'cases without process type'} ({', '.join(sorted(nodes))})")
+    return problems
+
+
+def _case_frame(tables) -> pd.DataFrame:
+    return tables.cases
+
+
+def _cooccur(tables, nodes: Sequence[str], scope: list) -> bool:
+    v = tables.all_visits
+    v = v[v["node"].isin(list(nodes))]
+    if scope and None not in scope:
+        v = v[v["process_type"].isin(scope)]
+    per_case = v.groupby("case")["node"].nunique()
+    return bool((per_case == len(set(nodes))).any())
+
+
+def _when_problems(change: "_Route", what: str, cases: pd.DataFrame, tables,
+                   problems: list[str]) -> np.ndarray | None:
+    """Check the columns and literals of `when` against the log; the match mask if usable."""
+    from officemine.schema import CASE_ATTRIBUTES
+
+    expr = change.expr
+    known = [c for c in (*CASE_ATTRIBUTES, *tables.extra_columns)
+             if c in cases and cases[c].notna().any()]
+    bad = False
+    for name in expr.names:
+        if name not in known:
+            problems.append(f"{what}: when = {change.when!r} uses {name!r}, which is not a case "
+                            f"column of the log{_suggest(name, known)}; columns: "
+                            f"{', '.join(known) or 'none'}")
+            bad = True
+    if bad:
+        return None
+    for comp in expr.comparisons:
+        col = cases[comp.column]
+        numeric = pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)
+        values = comp.value if isinstance(comp.value, tuple) else (comp.value,)
+        for value in values:
+            is_num = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if numeric and not is_num:
+                problems.append(f"{what}: when = {change.when!r} compares the number column "
+                                f"{comp.column!r} with {value!r}")
+                bad = True
+            elif not numeric and is_num:
+                problems.append(f"{what}: when = {change.when!r} compares the text column "
+                                f"{comp.column!r} with the number {value!r}; quote it")
+                bad = True
+            elif not numeric and comp.op in ("==", "!=", "in", "not in"):
+                seen = col.dropna().unique()
+                if len(seen) <= 200 and value not in set(seen):
+                    shown = ", ".join(map(str, sorted(seen)[:20]))
+                    problems.append(f"{what}: when = {change.when!r}: {comp.column} is never "
+                                    f"{value!r} in the log{_suggest(str(value), map(str, seen))}; "
+                                    f"values: {shown}")
+                    bad = True
+            elif not numeric and comp.op in ("<", "<=", ">", ">="):
+                problems.append(f"{what}: when = {change.when!r} orders the text column "
+                                f"{comp.column!r}; use == or in")
+                bad = True
+    if bad:
+        return None
+    try:
+        return expr.evaluate(cases)
+    except (TypeError, ValueError) as err:
+        problems.append(f"{what}: when = {change.when!r} cannot be evaluated: {err}")
+        return None

@@ -1,0 +1,719 @@
+"""The stochastic engine: a discrete-event model of the office, learnt from the log (simpy).
+
+Where the replay re-runs the cases that happened, this engine generates new ones from a model,
+so it can answer questions the history cannot (other volumes, other case mixes) — at the
+price of being only as good as the model. It is therefore **validated before any redesign is
+run**: the as-is model is run for several replications and compared with the actual log
+(cycle-time Wasserstein distance in hours, median and mean error, and the distance between
+the control-flow 3-gram distributions); the comparison comes with every result, and a poor fit
+is a warning.
+
+What is learnt, per process type (completed cases; arrival rates from all cases):
+
+* **arrivals**: a Poisson process in working time at the observed rate over the observed window;
+* **case mix and routes**: each new case copies the attributes and the route (approval nodes in
+  the order first visited) of a random archived case of its type, so conditional routes
+  (分管领导 only from 5,000 yuan) keep their link with the attributes ``when`` reads;
+* **decisions** per node: P(return), P(reject); after a return the applicant resubmits (the route
+  restarts) or withdraws, with the probability observed after that many returns;
+* **delays**: the working time from the previous step to the decision, per node and per approver
+  and urgency (紧急 items move faster everywhere): the most specific of approver × urgency,
+  node × urgency, approver, node that has at least 20 decisions, sampled from the empirical
+  distribution; resubmission and withdrawal delays of applicants;
+* **availability**: the office calendar (the model runs in working time and is placed on the
+  calendar at the end) and each approver's working weekdays — an approver who acts on at most
+  three weekdays (with at least 20 decisions) holds a decision that falls on another weekday to
+  the start of their next working day. Their delays already contain part of that waiting, so
+  this overstates their delay a little; the validation shows how much it matters.
+
+Approvers are not capacity-limited resources: the observed delays already contain the queueing,
+and treating them as service times would count it twice. simpy schedules the cases, their
+resubmission rounds and parallel branches (会签 as ``AllOf``/``AnyOf`` of branch processes).
+
+Common random numbers: every random choice is a hash of (seed, replication, process, case,
+node, visit, purpose), so the as-is and the redesigned runs of a replication see the same cases
+and the same draws wherever the route is the same.
+
+The reduction is model against model (redesigned vs as-is runs); its interval is a t interval
+over replications.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import simpy
+from scipy import stats as sps
+
+from officemine.simulation._log import US, LogTables
+from officemine.simulation.scenario import (CapWait, FastTrack, Parallel, RecordOnly,
+                                            ReduceReturns, Remove, Scenario, ShortRoute)
+
+MIN_PERSONAL = 20
+RESTRICTED_DAYS = 3
+NGRAM = 3
+#: Validation thresholds: beyond "poor" a warning goes with every result.
+FAIR = {"error_pct": 10.0, "ngram": 0.15}
+POOR = {"error_pct": 25.0, "ngram": 0.30}
+
+_MASK = (1 << 64) - 1
+
+
+def _mix(x: int) -> int:
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _key(key: int, *parts: int) -> int:
+    """A 64-bit key derived from a key and integer parts (splitmix64)."""
+    for part in parts:
+        key = _mix((key ^ (part + _GOLDEN)) & _MASK)
+    return key
+
+
+def _u(key: int, slot: int) -> float:
+    """The uniform in [0, 1) of one purpose (slot) under a key: common random numbers."""
+    return (_mix((key + slot * _GOLDEN) & _MASK) >> 11) / 9007199254740992.0
+
+
+def _pick(sorted_values: np.ndarray, u: float) -> float:
+    return float(sorted_values[min(int(u * len(sorted_values)), len(sorted_values) - 1)])
+
+
+# --- the model ------------------------------------------------------------------------------
+
+@dataclass
+class _Node:
+    p_return: float
+    p_reject: float
+    actors: np.ndarray
+    actor_cum: list[float]
+    by_applicant: dict[int, tuple[np.ndarray, list[float]]]    # applicant dept -> actors, cum
+    delays: np.ndarray                          # pooled, sorted, working seconds
+    personal: dict[int, np.ndarray]
+    by_urgency: dict[tuple[int, int], np.ndarray]   # (actor or -1, urgency) -> sorted delays
+
+    def delays_for(self, actor: int, urgency: int) -> np.ndarray:
+        """The most specific distribution with enough data: the approver at this urgency,
+        the node at this urgency, the approver, the node."""
+        for key in ((actor, urgency), (-1, urgency)):
+            found = self.by_urgency.get(key)
+            if found is not None:
+                return found
+        return self.personal.get(actor, self.delays)
+
+
+@dataclass
+class _Process:
+    name: str
+    code: int
+    rate: float                                 # cases per working second
+    templates: np.ndarray                       # case codes of archived cases
+    routes: list[tuple[int, ...]]
+    resubmit: np.ndarray
+    withdraw: np.ndarray
+    archive: np.ndarray
+    p_withdraw: np.ndarray                      # index: returns so far (1-based; [0] unused)
+    submit_label: str
+    archive_label: str
+
+
+@dataclass
+class OfficeModel:
+    """What the stochastic engine learnt from a log (see the module docstring)."""
+
+    processes: list[_Process]
+    nodes: dict[tuple[int, int], _Node]
+    window: tuple[float, float]                 # working seconds from `origin`
+    origin: pd.Timestamp
+    end_w: float                                # the log's end, working seconds from origin
+    actor_dept: np.ndarray
+    actor_days: dict[int, np.ndarray]           # restricted approvers: bool[7] working weekdays
+    day_start: list[float]                      # working seconds at the start of each workday
+    day_weekday: np.ndarray
+    node_names: list[str]
+    applicant_dept: np.ndarray                  # per case (dept code, -1 unknown)
+    urgency: np.ndarray                         # per case (urgency code, -1 unknown)
+    restricted_note: list[str] = field(default_factory=list)
+
+
+def learn(tables: LogTables) -> OfficeModel:
+    """Learn the office model from the completed cases of a log."""
+    cal = tables.calendar
+    cases, v = tables.cases, tables.visits
+    started = pd.DatetimeIndex(cases["started"])
+    origin = started.min().normalize()
+    w_start = cal.working_seconds(origin, started)
+    end_w = float(cal.working_seconds(origin, pd.Timestamp(tables.span[1]))[0])
+    proc_codes, proc_names = pd.factorize(cases["process_type"].astype("object").fillna("(未知)"))
+    vproc = proc_codes[v["case"].to_numpy()]
+    appr = v["approval"].to_numpy(bool)
+    exit_ = v["exit"].to_numpy(object)
+    node = v["node_code"].to_numpy()
+    actor = v["actor"].to_numpy()
+    d = v["d"].to_numpy() / US
+    roles = tables.roles
+    names = sorted(tables.node_codes, key=tables.node_codes.get)
+
+    nodes: dict[tuple[int, int], _Node] = {}
+    dept_index = {name: i for i, name in enumerate(tables.depts)}
+    app = cases["applicant_dept"].astype("object").map(dept_index).fillna(-1).to_numpy(np.int64)
+    case = v["case"].to_numpy()
+    urgency = pd.factorize(cases["urgency"].astype("object"))[0]
+    frame = pd.DataFrame({"p": vproc, "n": node, "a": actor, "d": d, "e": exit_, "ad": app[case],
+                          "u": urgency[case]})
+    for (p, n), grp in frame[appr].groupby(["p", "n"], sort=False):
+        dec = grp["e"].to_numpy(object)
+        decided = np.isin(dec, ("approve", "auto_approve", "return", "reject"))
+        total = max(int(decided.sum()), 1)
+        counts = grp["a"].value_counts()
+        personal = {int(a): np.sort(g["d"].to_numpy()) for a, g in grp.groupby("a")
+                    if len(g) >= MIN_PERSONAL}
+        by_urgency = {}
+        if (grp["u"] >= 0).any() and grp["u"].nunique() > 1:
+            for (a, u), g in grp[grp["u"] >= 0].groupby(["a", "u"]):
+                if len(g) >= MIN_PERSONAL:
+                    by_urgency[(int(a), int(u))] = np.sort(g["d"].to_numpy())
+            for u, g in grp[grp["u"] >= 0].groupby("u"):
+                if len(g) >= MIN_PERSONAL:
+                    by_urgency[(-1, int(u))] = np.sort(g["d"].to_numpy())
+        # who decides may depend on the applicant's department (部门负责人审核: their own head)
+        by_app = {}
+        for ad, g in grp[grp["ad"] >= 0].groupby("ad"):
+            c = g["a"].value_counts()
+            by_app[int(ad)] = (c.index.to_numpy(np.int64), list(np.cumsum(c.to_numpy()) / c.sum()))
+        nodes[(int(p), int(n))] = _Node(
+            p_return=float((dec == "return").sum()) / total,
+            p_reject=float((dec == "reject").sum()) / total,
+            actors=counts.index.to_numpy(np.int64),
+            actor_cum=list(np.cumsum(counts.to_numpy()) / counts.sum()), by_applicant=by_app,
+            delays=np.sort(grp["d"].to_numpy()), personal=personal, by_urgency=by_urgency)
+
+    last = np.r_[case[1:] != case[:-1], True] if len(case) else np.zeros(0, bool)
+    archived = np.zeros(len(cases), bool)
+    archived[case[last]] = exit_[last] == "archive"
+    firsts = frame[appr].assign(c=case[appr]).drop_duplicates(["c", "n"])
+    route_of = firsts.groupby("c", sort=False)["n"].agg(tuple)
+    is_submit = np.array([roles.get(x) == "submit step" for x in names])[node]
+    is_archive = np.array([roles.get(x) == "archive step" for x in names])[node]
+    nxt = np.r_[exit_[1:], None]
+    same_case_next = np.r_[case[1:] == case[:-1], False]
+    processes = []
+    for p, pname in enumerate(proc_names):
+        in_p = proc_codes == p
+        starts = w_start[in_p]
+        span = float(starts.max() - starts.min()) if starts.size > 1 else 0.0
+        tmpl = np.flatnonzero(in_p & archived & np.isin(np.arange(len(cases)), route_of.index))
+        if not tmpl.size:
+            continue
+        rows_p = vproc == p
+        ret = rows_p & (exit_ == "return") & same_case_next
+        k = v["round"].to_numpy()[ret]
+        gave_up = nxt[ret] == "withdraw"
+        p_withdraw = np.zeros(max(int(k.max()) if k.size else 1, 1) + 2)
+        for r in range(1, len(p_withdraw)):
+            at = k == r
+            p_withdraw[r] = gave_up[at].mean() if at.any() else (p_withdraw[r - 1] if r > 1 else 0.0)
+        if k.size:
+            p_withdraw[int(k.max()) + 1:] = 1.0     # more returns than ever seen: the applicant gives up
+        sub_label = Counter(np.asarray(names, object)[node[rows_p & is_submit]]).most_common(1)
+        arc_label = Counter(np.asarray(names, object)[node[rows_p & is_archive]]).most_common(1)
+        processes.append(_Process(
+            name=str(pname), code=p, rate=(in_p.sum() / span) if span > 0 else 0.0,
+            templates=tmpl, routes=[route_of[c] for c in tmpl],
+            resubmit=np.sort(d[rows_p & (exit_ == "resubmit")]) if (rows_p & (exit_ == "resubmit")).any() else np.zeros(1),
+            withdraw=np.sort(d[rows_p & (exit_ == "withdraw")]) if (rows_p & (exit_ == "withdraw")).any() else np.zeros(1),
+            archive=np.sort(d[rows_p & is_archive]) if (rows_p & is_archive).any() else np.zeros(1),
+            p_withdraw=p_withdraw,
+            submit_label=sub_label[0][0] if sub_label else "发起",
+            archive_label=arc_label[0][0] if arc_label else "归档"))
+
+    # departments and working weekdays of the people who decide
+    n_people = len(tables.people)
+    actor_dept = np.full(max(n_people, 1), -1, dtype=np.int64)
+    has = actor >= 0
+    if has.any():
+        dept_tab = pd.DataFrame({"a": actor[has], "d": v["last_dept"].to_numpy()[has]})
+        common = dept_tab.groupby("a")["d"].agg(lambda s: s.value_counts().index[0])
+        actor_dept[common.index.to_numpy()] = common.to_numpy()
+    weekday = pd.DatetimeIndex(v["t_end"]).day_of_week.to_numpy()
+    actor_days: dict[int, np.ndarray] = {}
+    notes = []
+    dec_rows = appr & (actor >= 0)
+    for a, wd in pd.DataFrame({"a": actor[dec_rows], "w": weekday[dec_rows]}).groupby("a")["w"]:
+        if len(wd) < MIN_PERSONAL:
+            continue
+        days = np.bincount(wd.to_numpy(), minlength=7) >= max(1, 0.05 * len(wd))
+        if days[:5].sum() <= RESTRICTED_DAYS:
+            actor_days[int(a)] = days
+            notes.append(f"{tables.people[a]} works on weekdays "
+                         + "".join("一二三四五六日"[i] for i in np.flatnonzero(days)))
+
+    # a table of workdays over the log and a generous horizon after it
+    horizon = pd.date_range(origin, started.max().normalize() + pd.Timedelta(days=3 * 365),
+                            freq="D")
+    work = cal.is_workday(horizon)
+    day_start = np.cumsum(np.r_[0.0, work[:-1].astype(float) * cal.day_seconds])[work]
+    return OfficeModel(processes=processes, nodes=nodes,
+                       window=(float(w_start.min()), float(w_start.max())), origin=origin,
+                       end_w=end_w, actor_dept=actor_dept, actor_days=actor_days,
+                       day_start=day_start.tolist(), day_weekday=horizon[work].day_of_week.to_numpy(),
+                       node_names=names, applicant_dept=app, urgency=urgency,
+                       restricted_note=notes)
+
+
+# --- a scenario as the model sees it ---------------------------------------------------------
+
+@dataclass
+class _Plan:
+    """Per process: nodes left out, route restrictions per case, parallel groups, caps and
+    return scales."""
+
+    removed: dict[int, set[int]]
+    informed: dict[int, set[int]]
+    routes: list[tuple[np.ndarray, set[int], int | None]]   # (case mask, allowed nodes, process)
+    groups: dict[int, list[set[int]]]
+    cap: dict[tuple[int, int], float]
+    return_scale: dict[tuple[int, int], float]
+
+
+def _plan(scenario: Scenario, tables: LogTables, model: OfficeModel) -> _Plan:
+    from officemine.necessity import classify_reason
+
+    codes = tables.node_codes
+    pcode = {p.name: p.code for p in model.processes}
+    cases = tables.cases
+    plan = _Plan({}, {}, [], {}, {}, {})
+    base_scope = [pcode[x] for x in scenario.process if x in pcode] if scenario.process else None
+
+    def scope(change) -> list[int]:
+        own = [pcode[change.process]] if change.process in pcode else None
+        if own is not None:
+            return own
+        return base_scope if base_scope is not None else [p.code for p in model.processes]
+
+    for ch in scenario.changes:
+        procs = scope(ch)
+        if isinstance(ch, (Remove, RecordOnly)):
+            for p in procs:
+                plan.removed.setdefault(p, set()).add(codes[ch.node])
+                if isinstance(ch, RecordOnly):
+                    plan.informed.setdefault(p, set()).add(codes[ch.node])
+        elif isinstance(ch, (FastTrack, ShortRoute)):
+            mask = ch.expr.evaluate(cases)
+            for p in procs:
+                plan.routes.append((mask, {codes[n] for n in ch.nodes}, p))
+        elif isinstance(ch, Parallel):
+            for p in procs:
+                plan.groups.setdefault(p, []).append({codes[n] for n in ch.nodes})
+        elif isinstance(ch, CapWait):
+            for p in procs:
+                plan.cap[(p, codes[ch.node])] = ch.hours * 3600.0
+        elif isinstance(ch, ReduceReturns):
+            share = 1.0
+            if ch.reason is not None:
+                v = tables.all_visits
+                at = v[(v["node"] == ch.node) & (v["exit"] == "return")]
+                comments = at["comment"].astype("object")
+                hit = comments.map(lambda c: isinstance(c, str) and (
+                    classify_reason(c) == ch.reason or ch.reason in c))
+                share = float(hit.mean()) if len(hit) else 0.0
+            for p in procs:
+                key = (p, codes[ch.node])
+                plan.return_scale[key] = plan.return_scale.get(key, 1.0) * (1 - ch.fraction * share)
+    return plan
+
+
+def _steps(route: tuple[int, ...], p: int, case: int, plan: _Plan | None) -> list[tuple[int, ...]]:
+    if plan is None:
+        return [(n,) for n in route]
+    gone = plan.removed.get(p, set())
+    nodes = [n for n in route if n not in gone]
+    for mask, allowed, proc in plan.routes:
+        if proc == p and mask[case]:
+            nodes = [n for n in nodes if n in allowed]
+    steps: list[tuple[int, ...]] = []
+    placed: set[int] = set()
+    groups = plan.groups.get(p, [])
+    for n in nodes:
+        if n in placed:
+            continue
+        group = next((g for g in groups if n in g), None)
+        if group is None:
+            steps.append((n,))
+            placed.add(n)
+        else:
+            members = tuple(m for m in nodes if m in group)
+            steps.append(members)
+            placed.update(members)
+    return steps
+
+
+# --- one run --------------------------------------------------------------------------------
+
+@dataclass
+class _Run:
+    """One replication's cases, in arrival order within each process (so the as-is and the
+    redesigned runs of a replication line up case by case)."""
+
+    process: list[int] = field(default_factory=list)
+    index: list[int] = field(default_factory=list)
+    template: list[int] = field(default_factory=list)
+    start: list[float] = field(default_factory=list)
+    end: list[float] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    approver_s: list[float] = field(default_factory=list)
+    items: list[int] = field(default_factory=list)
+    returns: list[int] = field(default_factory=list)
+    handoffs: list[int] = field(default_factory=list)
+    informed: list[int] = field(default_factory=list)
+    trace: list[tuple] = field(default_factory=list)
+
+
+def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
+        trace: bool = False) -> _Run:
+    """One replication: every process's arrivals over the observed window, run to the end."""
+    env = simpy.Environment()
+    out = _Run()
+    key = _mix((seed * 1_000_003 + replication) & _MASK)
+    w0, w1 = model.window
+
+    def available(a: int, t: float) -> float:
+        days = model.actor_days.get(a)
+        if days is None:
+            return t
+        k = bisect.bisect_right(model.day_start, t) - 1
+        k0 = k
+        while k < len(model.day_start) and not days[model.day_weekday[k]]:
+            k += 1
+        return t if k == k0 else float(model.day_start[min(k, len(model.day_start) - 1)])
+
+    def visit(proc: _Process, ck: int, n: int, k: int, t0: float, app_dept: int, urg: int):
+        """(actor, decision time, decision) of visit k at node n of the case keyed ck; the
+        same person decides on every visit of a case (the first visit's draw)."""
+        node = model.nodes[(proc.code, n)]
+        vk = _key(ck, (n << 16) | k)
+        ua = _u(vk if k == 0 else _key(ck, n << 16), 1)
+        ud, ux = _u(vk, 2), _u(vk, 3)
+        actors, cum = node.by_applicant.get(app_dept, (node.actors, node.actor_cum))
+        a = int(actors[min(bisect.bisect_right(cum, ua), len(actors) - 1)])
+        delay = _pick(node.delays_for(a, urg), ud)
+        if plan is not None:
+            delay = min(delay, plan.cap.get((proc.code, n), math.inf))
+            p_ret = node.p_return * plan.return_scale.get((proc.code, n), 1.0)
+        else:
+            p_ret = node.p_return
+        decision = "reject" if ux < node.p_reject else (
+            "return" if ux < node.p_reject + p_ret else "approve")
+        return a, available(a, t0 + delay), decision
+
+    def case(proc: _Process, i: int, tmpl: int):
+        c = int(proc.templates[tmpl])
+        ck = _key(key, proc.code, i)
+        steps = _steps(proc.routes[tmpl], proc.code, c, plan)
+        start = env.now
+        seen: Counter = Counter()
+        appr_s = 0.0
+        items = returns = handoffs = 0
+        app_dept = prev_dept = int(model.applicant_dept[c])
+        urg = int(model.urgency[c])
+        labels = [proc.submit_label] if trace else None
+        status = "archived"
+        while True:
+            outcome = "approve"
+            for step in steps:
+                t0 = env.now
+                results = []
+                for n in step:
+                    a, t1, dec = visit(proc, ck, n, seen[n], t0, app_dept, urg)
+                    seen[n] += 1
+                    results.append((t1, dec, n, a))
+                stops = [r for r in results if r[1] != "approve"]
+                t_end = min(r[0] for r in stops) if stops else max(r[0] for r in results)
+                if len(step) > 1:     # 会签 branches as simpy processes; the step waits for them
+                    branches = [env.timeout(max(r[0] - t0, 0.0)) for r in results]
+                    yield (env.any_of(branches) if stops else env.all_of(branches))
+                    if env.now < t_end:
+                        yield env.timeout(t_end - env.now)
+                else:
+                    yield env.timeout(max(t_end - t0, 0.0))
+                for t1, dec, n, a in sorted(results):
+                    if stops and t1 > t_end:
+                        continue            # a parallel branch still working when the item left
+                    appr_s += t1 - t0
+                    items += 1
+                    dept = int(model.actor_dept[a]) if a >= 0 else -1
+                    handoffs += int(dept >= 0 and prev_dept >= 0 and dept != prev_dept)
+                    prev_dept = dept
+                    if trace:
+                        labels.append(model.node_names[n] + (f":{dec}" if dec != "approve" else ""))
+                if stops:
+                    outcome = min(stops)[1]
+                    break
+            if outcome == "approve":
+                yield env.timeout(_pick(proc.archive, _u(_key(ck, 1 << 40, returns), 7)))
+                if trace:
+                    labels.append(proc.archive_label)
+                break
+            if outcome == "reject":
+                status = "rejected"
+                break
+            returns += 1
+            app = int(model.applicant_dept[c])
+            handoffs += int(app >= 0 and prev_dept >= 0 and app != prev_dept)
+            prev_dept = app
+            p_w = proc.p_withdraw[min(returns, len(proc.p_withdraw) - 1)]
+            if _u(_key(ck, 1 << 40, returns), 8) < p_w:
+                yield env.timeout(_pick(proc.withdraw, _u(_key(ck, 1 << 40, returns), 9)))
+                if trace:
+                    labels.append(proc.submit_label + ":withdraw")
+                status = "withdrawn"
+                break
+            yield env.timeout(_pick(proc.resubmit, _u(_key(ck, 1 << 40, returns), 10)))
+            if trace:
+                labels.append(proc.submit_label)
+        out.process.append(proc.code)
+        out.index.append(i)
+        out.template.append(c)
+        out.start.append(start)
+        out.end.append(env.now)
+        out.status.append(status)
+        out.approver_s.append(appr_s)
+        out.items.append(items)
+        out.returns.append(returns)
+        out.handoffs.append(handoffs)
+        out.informed.append(sum(1 for n in proc.routes[tmpl]
+                                if plan is not None and n in plan.informed.get(proc.code, set())))
+        if trace:
+            out.trace.append(tuple(labels))
+
+    def arrivals(proc: _Process):
+        rng = np.random.default_rng([seed, replication, proc.code, 0xA77])
+        n = int(rng.poisson(proc.rate * (w1 - w0)))
+        times = np.sort(rng.uniform(w0, w1, n))
+        tmpl = rng.integers(0, len(proc.templates), n)
+        for i in range(n):
+            yield env.timeout(max(times[i] - env.now, 0.0))
+            env.process(case(proc, i, int(tmpl[i])))
+
+    for proc in model.processes:
+        env.process(arrivals(proc))
+    env.run()
+    order = sorted(range(len(out.process)), key=lambda j: (out.process[j], out.index[j]))
+    for name in out.__dataclass_fields__:
+        values = getattr(out, name)
+        if values:
+            setattr(out, name, [values[j] for j in order])
+    return out
+
+
+# --- validation -----------------------------------------------------------------------------
+
+def _ngrams(traces, n: int = NGRAM) -> Counter:
+    counts: Counter = Counter()
+    for t in traces:
+        padded = ("▶",) * (n - 1) + tuple(t) + ("■",)
+        counts.update(zip(*(padded[i:] for i in range(n))))
+    return counts
+
+
+def ngram_distance(a, b, n: int = NGRAM) -> float:
+    """Total-variation distance (0 = same, 1 = disjoint) between the n-gram frequency
+    distributions of two sets of traces."""
+    ca, cb = _ngrams(a, n), _ngrams(b, n)
+    ta, tb = sum(ca.values()), sum(cb.values())
+    if not ta or not tb:
+        return float("nan")
+    keys = set(ca) | set(cb)
+    return 0.5 * sum(abs(ca[k] / ta - cb[k] / tb) for k in keys)
+
+
+def actual_traces(tables: LogTables) -> list[tuple]:
+    v = tables.visits
+    names = np.asarray(tables.visits["node"].astype("object"), dtype=object)
+    exit_ = v["exit"].to_numpy(object)
+    mark = np.isin(exit_, ("return", "reject", "withdraw"))
+    labels = np.where(mark, names + ":" + np.where(mark, exit_, "").astype(object), names)
+    case = v["case"].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, case[1:] != case[:-1], True]) if len(case) else [0]
+    return [tuple(labels[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def _verdict(v: dict) -> str:
+    errs = [abs(v[k]) for k in ("as_is_median_error_pct", "as_is_mean_error_pct")
+            if v.get(k) is not None]
+    ng = v.get("ngram_distance")
+    if any(e > POOR["error_pct"] for e in errs) or (ng is not None and ng > POOR["ngram"]):
+        return "poor"
+    if all(e <= FAIR["error_pct"] for e in errs) and (ng is None or ng <= FAIR["ngram"]):
+        return "good"
+    return "fair"
+
+
+# --- driver ---------------------------------------------------------------------------------
+
+def _hours(model: OfficeModel, cal, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    both = cal.add_working_time(model.origin, np.r_[start, end])
+    ns = both.as_unit("ns").asi8
+    n = len(start)
+    return (ns[n:] - ns[:n]) / 3.6e12, ns[n:]
+
+
+def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications: int):
+    from officemine.simulation import _stats
+    from officemine.simulation.replay import (build_donors, population_of, replay_cases,
+                                              row_arrays)
+    from officemine.simulation.result import ScenarioResult
+
+    cal = tables.calendar
+    model = learn(tables)
+    day_s = cal.day_seconds
+    end_ns = pd.Timestamp(tables.span[1]).as_unit("ns").value
+    # 1. the as-is model against the log, before anything else
+    as_is = [run(model, None, seed=seed, replication=r, trace=True) for r in range(replications)]
+    done = tables.cases["completed"].to_numpy(bool)
+    actual = tables.cases["cycle_hours"].to_numpy(float)
+    pname = {p.code: p.name for p in model.processes}
+    case_proc = tables.cases["process_type"].astype("object").fillna("(未知)").to_numpy()
+    traces_actual = actual_traces(tables)
+    trace_proc = case_proc[tables.visits["case"].to_numpy()[
+        np.r_[True, tables.visits["case"].to_numpy()[1:] != tables.visits["case"].to_numpy()[:-1]]]] \
+        if len(tables.visits) else np.array([], dtype=object)
+
+    sim = []
+    for r in as_is:
+        h, end = _hours(model, cal, np.asarray(r.start), np.asarray(r.end))
+        sim.append((h, end <= end_ns, np.array([pname[p] for p in r.process], dtype=object)))
+
+    rows = row_arrays(tables)
+    donors = build_donors(tables, rows)
+    results = []
+    for scenario in scenarios:
+        # the population rule of the replay: the scenario's process types, else those it touches
+        touched = replay_cases(tables, scenario, rows, donors, seed=seed, draws=1).changed
+        pop_mask, types = population_of(tables, scenario, touched)
+        keep_types = set(types) if types else set(case_proc[done])
+        in_actual = pop_mask
+        sim_in = [np.isin(p, list(keep_types)) for _, _, p in sim]
+        observed = np.concatenate([h[ok & inside] for (h, ok, _), inside in zip(sim, sim_in)])
+        validation = {**_stats.compare_with_actual(actual[in_actual], observed),
+                      "ngram_distance": ngram_distance(
+                          [t for t, p in zip(traces_actual, trace_proc) if p in keep_types],
+                          [t for r, inside in zip(as_is, sim_in)
+                           for t, i in zip(r.trace, inside) if i]),
+                      "ngram_n": NGRAM, "cases": int(in_actual.sum()),
+                      "simulated_cases": int(observed.size),
+                      "replications": replications,
+                      "method": "as-is model (replications pooled; cases finished by the end of "
+                                "the log, like the log's completed cases) against the actual "
+                                "cycle times; Wasserstein distance in hours; total-variation "
+                                "distance of control-flow 3-grams"}
+        validation["emd_relative"] = (validation["emd_hours"] / float(np.mean(actual[in_actual]))
+                                      if validation["emd_hours"] is not None else None)
+        validation["verdict"] = _verdict(validation)
+        plan = _plan(scenario, tables, model)
+        per_rep = {"median": [], "mean": [], "p90": []}
+        base_all, red_all, wb_all, wr_all = [], [], [], []
+        sums = {k: [0.0, 0.0] for k in ("approver_s", "items", "returns", "handoffs", "informed")}
+        ids, procs = [], []
+        for rep, r0 in enumerate(as_is):
+            r1 = run(model, plan, seed=seed, replication=rep)
+            inside = sim_in[rep]
+            hb, _ = _hours(model, cal, np.asarray(r0.start), np.asarray(r0.end))
+            hr, _ = _hours(model, cal, np.asarray(r1.start), np.asarray(r1.end))
+            hb, hr = hb[inside], hr[inside]
+            if hb.size:
+                per_rep["median"].append(_stats.pct(np.median(hb), np.median(hr)))
+                per_rep["mean"].append(_stats.pct(hb.mean(), hr.mean()))
+                per_rep["p90"].append(_stats.pct(np.quantile(hb, 0.9), np.quantile(hr, 0.9)))
+            base_all.append(hb)
+            red_all.append(hr)
+            wb_all.append((np.asarray(r0.end) - np.asarray(r0.start))[inside] / day_s)
+            wr_all.append((np.asarray(r1.end) - np.asarray(r1.start))[inside] / day_s)
+            for k in sums:
+                sums[k][0] += float(np.asarray(getattr(r0, k), float)[inside].sum()) if k != "informed" else 0.0
+                sums[k][1] += float(np.asarray(getattr(r1, k), float)[inside].sum())
+            ids += [f"r{rep}:{pname[p]}:{i}" for i, p in enumerate(np.asarray(r0.process)[inside])]
+            procs += list(sim[rep][2][inside])
+        hb, hr = np.concatenate(base_all), np.concatenate(red_all)
+        baseline = _stats.cycle_stats(hb, np.concatenate(wb_all))
+        redesign = _stats.cycle_stats(hr, np.concatenate(wr_all))
+        reduction = {
+            "median_pct": _mean(per_rep["median"]), "median_pct_ci": _t_interval(per_rep["median"]),
+            "mean_pct": _mean(per_rep["mean"]), "mean_pct_ci": _t_interval(per_rep["mean"]),
+            "p90_pct": _mean(per_rep["p90"]), "p90_pct_ci": _t_interval(per_rep["p90"]),
+            "mean_hours_saved_per_case": baseline.mean_h - redesign.mean_h,
+            "median_workdays_pct": _stats.pct(baseline.median_workdays, redesign.median_workdays),
+            "mean_workdays_pct": _stats.pct(baseline.mean_workdays, redesign.mean_workdays),
+        }
+        n_cases = max(hb.size, 1)
+        R = float(replications)
+        indicators = {
+            "approver_hours": {"before": sums["approver_s"][0] / 3600 / R,
+                               "after": sums["approver_s"][1] / 3600 / R,
+                               "saved": (sums["approver_s"][0] - sums["approver_s"][1]) / 3600 / R,
+                               "unit": "working hours of waiting at approval nodes, summed, per "
+                                       "replication (one log's worth of cases)"},
+            "items": {"before": sums["items"][0] / R, "after": sums["items"][1] / R,
+                      "no_longer_handled": (sums["items"][0] - sums["items"][1]) / R,
+                      "informed_only": sums["informed"][1] / R,
+                      "unit": "decisions taken at approval nodes, per replication"},
+            "returns": {"before": sums["returns"][0] / R, "after": sums["returns"][1] / R,
+                        "avoided": (sums["returns"][0] - sums["returns"][1]) / R},
+            "handoffs_per_case": {"before": sums["handoffs"][0] / n_cases,
+                                  "after": sums["handoffs"][1] / n_cases,
+                                  "unit": "department changes between consecutive decisions "
+                                          "(model: one department per visit)"},
+        }
+        warnings = []
+        if validation["verdict"] == "poor":
+            warnings.append("the as-is model reproduces the log poorly (" + ", ".join(
+                f"{k} {validation[k]:.3g}" for k in ("as_is_median_error_pct",
+                                                     "as_is_mean_error_pct", "ngram_distance")
+                if validation.get(k) is not None) + "); prefer the replay engine's numbers")
+        if replications < 5:
+            warnings.append(f"only {replications} replications: the interval is rough")
+        case_df = pd.DataFrame({
+            "case_id": ids, "process_type": procs, "baseline_hours": hb, "redesign_hours": hr,
+            "baseline_workdays": np.concatenate(wb_all), "redesign_workdays": np.concatenate(wr_all),
+            "changed": hb != hr, "imputed": np.zeros(hb.size, bool)})
+        from officemine.simulation.replay import _by_process
+
+        results.append(ScenarioResult(
+            scenario=scenario, engine="stochastic", seed=seed, replications=replications,
+            population=types, baseline=baseline, redesign=redesign, reduction=reduction,
+            validation=validation, indicators=indicators,
+            by_process=_by_process(case_df, hr[:, None]), cases=case_df,
+            warnings=tuple(warnings),
+            extra={"model": {"processes": len(model.processes), "nodes": len(model.nodes),
+                             "approvers_with_own_delays": int(sum(len(n.personal)
+                                                                  for n in model.nodes.values())),
+                             "restricted_approvers": model.restricted_note,
+                             "baseline_basis": "the as-is model's cycle times (the reduction "
+                                               "is model against model); see validation for "
+                                               "its distance from the log"}}))
+    return results
+
+
+def _mean(values: list[float]) -> float:
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if v.size else float("nan")
+
+
+def _t_interval(values: list[float], confidence: float = 0.95) -> list[float]:
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return [float("nan"), float("nan")]
+    half = sps.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
+    return [float(v.mean() - half), float(v.mean() + half)]

@@ -1,0 +1,97 @@
+"""The stochastic engine: validated against the log before any redesign, roughly right against
+the generator's truth, reproducible, and honest when its fit is poor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from officemine.simulation import Remove, Scenario, simulate
+from officemine.simulation import stochastic
+from officemine.synthetic import Redesign, compare_redesign, default_office_spec
+
+REMOVE = Scenario("取消综合办公室审核", [Remove(node="综合办公室审核")], process="费用报销")
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return compare_redesign(default_office_spec(),
+                            Redesign("费用报销", remove_nodes=("综合办公室审核",)),
+                            start="2025-01-01", end="2025-04-30", seed=5, rate_scale=2)
+
+
+@pytest.fixture(scope="module")
+def small_log():
+    from officemine.synthetic import generate
+
+    return generate(default_office_spec(), start="2025-03-01", end="2025-04-15",
+                    seed=3).to_eventlog()
+
+
+@pytest.fixture(scope="module")
+def result(truth):
+    return simulate(truth.as_is.to_eventlog(), REMOVE, engine="stochastic", replications=4,
+                    seed=2)[0]
+
+
+def test_as_is_model_is_validated_against_the_log(result):
+    v = result.validation
+    assert v["replications"] == 4 and v["ngram_n"] == 3
+    assert abs(v["as_is_median_error_pct"]) < 15 and abs(v["as_is_mean_error_pct"]) < 15
+    assert v["emd_hours"] < 0.15 * result.baseline.mean_h
+    assert 0 <= v["ngram_distance"] < 0.1
+    assert v["verdict"] in ("good", "fair")
+    assert not any("poorly" in w for w in result.warnings)
+
+
+def test_estimate_is_close_to_the_truth(truth, result):
+    ids = result.cases["case_id"]
+    assert ids.str.startswith("r0:").any() and len(result.cases) > 1000
+    cases = truth.cases[truth.cases["process_type"] == "费用报销"]
+    true_mean = 100 * (1 - cases["cycle_hours_redesigned"].mean() / cases["cycle_hours_as_is"].mean())
+    # a model of the office, not the office's own cases: within 5 points (the replay: 3)
+    assert abs(result.reduction["mean_pct"] - true_mean) < 5
+    lo, hi = result.reduction["mean_pct_ci"]
+    assert lo < result.reduction["mean_pct"] < hi
+    assert result.indicators["items"]["no_longer_handled"] > 0
+    assert result.to_dict()["engine"] == "stochastic"
+    json.dumps(result.to_dict())
+
+
+def test_same_seed_same_numbers(small_log):
+    log = small_log
+    a = simulate(log, REMOVE, engine="stochastic", replications=2, seed=9)
+    b = simulate(log, REMOVE, engine="stochastic", replications=2, seed=9)
+    assert a.to_json() == b.to_json() and a.seed == 9
+
+
+def test_a_poor_fit_is_a_warning(small_log, monkeypatch):
+    monkeypatch.setitem(stochastic.POOR, "ngram", -1.0)         # nothing passes now
+    r = simulate(small_log, REMOVE, engine="stochastic", replications=2)[0]
+    assert r.validation["verdict"] == "poor"
+    assert "reproduces the log poorly" in r.warnings[0]
+
+
+def test_ngram_distance():
+    a = [("发起", "A", "B", "归档")] * 3
+    assert stochastic.ngram_distance(a, a) == 0
+    assert stochastic.ngram_distance(a, [("X", "C", "D", "Y")]) == pytest.approx(1)
+    assert 0 < stochastic.ngram_distance(a, [("发起", "A", "C", "归档")]) < 1
+
+
+def test_common_random_numbers_line_up_cases(truth):
+    from officemine.calendar import Calendar
+    from officemine.simulation._log import load_tables
+
+    tables = load_tables(truth.as_is.to_eventlog(), Calendar())
+    model = stochastic.learn(tables)
+    plan = stochastic._plan(REMOVE, tables, model)
+    a = stochastic.run(model, None, seed=1, replication=0)
+    b = stochastic.run(model, plan, seed=1, replication=0)
+    assert (a.process, a.index, a.start) == (b.process, b.index, b.start)
+    bx = np.array(a.process) == next(p.code for p in model.processes if p.name == "费用报销")
+    other = ~bx
+    np.testing.assert_array_equal(np.array(a.end)[other], np.array(b.end)[other])
+    assert (np.array(b.end)[bx] <= np.array(a.end)[bx] + 1e-6).mean() > 0.9
