@@ -170,3 +170,12 @@ def test_logs_beyond_the_holiday_data_are_warned_about():
     result = necessity(officemine.EventLog.from_pandas(events, timezone="Asia/Shanghai"))
     assert any("2027" in w for w in result.warnings)
     assert json.loads(result.to_json())["warnings"] and "WARNING" in repr(result)
+
+
+def test_showing_a_log_then_analysing_it_works(sample_csv):
+    # a notebook shows the log first (repr runs DuckDB queries), then analyses it
+    log = officemine.import_log(sample_csv)
+    assert "2,028 cases" in repr(log)
+    log._repr_html_()
+    assert len(necessity(log).summary) > 10
+    assert len(officemine.discover(log).variants.table) > 10
