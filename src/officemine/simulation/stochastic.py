@@ -12,14 +12,19 @@ What is learnt, per process type (completed cases; arrival rates from all cases)
 
 * **arrivals**: a Poisson process in working time at the observed rate over the observed window;
 * **case mix and routes**: each new case copies the attributes and the route (approval nodes in
-  the order first visited) of a random archived case of its type, so conditional routes
+  the order first visited, and the steps between them that decide nothing but take time, such
+  as a payment request) of a random archived case of its type, so conditional routes
   (分管领导 only from 5,000 yuan) keep their link with the attributes ``when`` reads;
 * **decisions** per node: P(return), P(reject); after a return the applicant resubmits (the route
   restarts) or withdraws, with the probability observed after that many returns;
 * **delays**: the working time from the previous step to the decision, per node and per approver
-  and urgency (紧急 items move faster everywhere): the most specific of approver × urgency,
-  node × urgency, approver, node that has at least 20 decisions, sampled from the empirical
-  distribution; resubmission and withdrawal delays of applicants;
+  and urgency (紧急 items move faster everywhere) and per transition (previous step → node):
+  the most specific of approver × urgency, node × urgency, approver × previous step,
+  node × previous step, approver, node that has at least 20 observations, sampled from the
+  empirical distribution; resubmission and withdrawal delays of applicants;
+* **batches**: a node that acts on at most two weekdays at one time of day (a payment run)
+  takes an item at the k-th run after it arrives, k drawn from what was observed for items
+  arriving on the same weekday (see `_Batch`);
 * **availability**: the office calendar (the model runs in working time and is placed on the
   calendar at the end) and each approver's working weekdays — an approver who acts on at most
   three weekdays (with at least 20 decisions) holds a decision that falls on another weekday to
@@ -101,15 +106,36 @@ class _Node:
     delays: np.ndarray                          # pooled, sorted, working seconds
     personal: dict[int, np.ndarray]
     by_urgency: dict[tuple[int, int], np.ndarray]   # (actor or -1, urgency) -> sorted delays
+    by_prev: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    # (actor or -1, previous node) -> sorted delays: the transition into this node
+    passive: bool = False                       # a step that decides nothing (Request Payment)
 
-    def delays_for(self, actor: int, urgency: int) -> np.ndarray:
+    def delays_for(self, actor: int, urgency: int, prev: int = -1) -> np.ndarray:
         """The most specific distribution with enough data: the approver at this urgency,
-        the node at this urgency, the approver, the node."""
+        the node at this urgency, the approver after the previous node, the node after the
+        previous node, the approver, the node."""
         for key in ((actor, urgency), (-1, urgency)):
             found = self.by_urgency.get(key)
             if found is not None:
                 return found
+        for key in ((actor, prev), (-1, prev)):
+            found = self.by_prev.get(key)
+            if found is not None:
+                return found
         return self.personal.get(actor, self.delays)
+
+
+@dataclass
+class _Batch:
+    """A node that acts in batches: on a few weekdays, at one time of day (payments on
+    Mondays and Thursdays at five). It acts at the k-th batch after the item reached it, k
+    drawn from the counts observed for items that reached it on the same weekday (a payment
+    requested on Thursday misses Thursday's run and waits for Monday's)."""
+
+    slots: np.ndarray                           # working seconds from origin, sorted
+    k: np.ndarray                               # sorted observed batch counts (>= 1)
+    note: str
+    k_by_day: dict[int, np.ndarray] = field(default_factory=dict)   # weekday reached -> k
 
 
 @dataclass
@@ -125,6 +151,8 @@ class _Process:
     p_withdraw: np.ndarray                      # index: returns so far (1-based; [0] unused)
     submit_label: str
     archive_label: str
+    submit_code: int = -1
+    archive_code: int = -1
 
 
 @dataclass
@@ -144,6 +172,7 @@ class OfficeModel:
     applicant_dept: np.ndarray                  # per case (dept code, -1 unknown)
     urgency: np.ndarray                         # per case (urgency code, -1 unknown)
     restricted_note: list[str] = field(default_factory=list)
+    batches: dict[int, _Batch] = field(default_factory=dict)    # node code -> its batches
 
 
 def learn(tables: LogTables) -> OfficeModel:
@@ -169,9 +198,16 @@ def learn(tables: LogTables) -> OfficeModel:
     app = cases["applicant_dept"].astype("object").map(dept_index).fillna(-1).to_numpy(np.int64)
     case = v["case"].to_numpy()
     urgency = pd.factorize(cases["urgency"].astype("object"))[0]
+    first_v = np.r_[True, case[1:] != case[:-1]] if len(case) else np.zeros(0, bool)
+    prev = np.r_[-1, node[:-1]] if len(node) else node.copy()
+    prev[first_v] = -1
     frame = pd.DataFrame({"p": vproc, "n": node, "a": actor, "d": d, "e": exit_, "ad": app[case],
-                          "u": urgency[case]})
-    for (p, n), grp in frame[appr].groupby(["p", "n"], sort=False):
+                          "u": urgency[case], "pv": prev})
+    # steps that decide nothing but take time (the system's payment request) ride along
+    other_node = np.array([roles.get(x) == "other" for x in names], dtype=bool)
+    passive = other_node[node] if len(names) else np.zeros(len(node), bool)
+    routed = appr | passive
+    for (p, n), grp in frame[routed].groupby(["p", "n"], sort=False):
         dec = grp["e"].to_numpy(object)
         decided = np.isin(dec, ("approve", "auto_approve", "return", "reject"))
         total = max(int(decided.sum()), 1)
@@ -186,6 +222,15 @@ def learn(tables: LogTables) -> OfficeModel:
             for u, g in grp[grp["u"] >= 0].groupby("u"):
                 if len(g) >= MIN_PERSONAL:
                     by_urgency[(-1, int(u))] = np.sort(g["d"].to_numpy())
+        # the transition into the node: a check after another check waits otherwise than one
+        # right after (re)submission
+        by_prev = {}
+        for (a, pv), g in grp.groupby(["a", "pv"]):
+            if len(g) >= MIN_PERSONAL:
+                by_prev[(int(a), int(pv))] = np.sort(g["d"].to_numpy())
+        for pv, g in grp.groupby("pv"):
+            if len(g) >= MIN_PERSONAL:
+                by_prev[(-1, int(pv))] = np.sort(g["d"].to_numpy())
         # who decides may depend on the applicant's department (部门负责人审核: their own head)
         by_app = {}
         for ad, g in grp[grp["ad"] >= 0].groupby("ad"):
@@ -196,12 +241,13 @@ def learn(tables: LogTables) -> OfficeModel:
             p_reject=float((dec == "reject").sum()) / total,
             actors=counts.index.to_numpy(np.int64),
             actor_cum=list(np.cumsum(counts.to_numpy()) / counts.sum()), by_applicant=by_app,
-            delays=np.sort(grp["d"].to_numpy()), personal=personal, by_urgency=by_urgency)
+            delays=np.sort(grp["d"].to_numpy()), personal=personal, by_urgency=by_urgency,
+            by_prev=by_prev, passive=bool(other_node[n]))
 
     last = np.r_[case[1:] != case[:-1], True] if len(case) else np.zeros(0, bool)
     archived = np.zeros(len(cases), bool)
     archived[case[last]] = exit_[last] == "archive"
-    firsts = frame[appr].assign(c=case[appr]).drop_duplicates(["c", "n"])
+    firsts = frame[routed].assign(c=case[routed]).drop_duplicates(["c", "n"])
     route_of = firsts.groupby("c", sort=False)["n"].agg(tuple)
     is_submit = np.array([roles.get(x) == "submit step" for x in names])[node]
     is_archive = np.array([roles.get(x) == "archive step" for x in names])[node]
@@ -235,7 +281,9 @@ def learn(tables: LogTables) -> OfficeModel:
             archive=np.sort(d[rows_p & is_archive]) if (rows_p & is_archive).any() else np.zeros(1),
             p_withdraw=p_withdraw,
             submit_label=sub_label[0][0] if sub_label else "发起",
-            archive_label=arc_label[0][0] if arc_label else "归档"))
+            archive_label=arc_label[0][0] if arc_label else "归档",
+            submit_code=tables.node_codes.get(sub_label[0][0], -1) if sub_label else -1,
+            archive_code=tables.node_codes.get(arc_label[0][0], -1) if arc_label else -1))
 
     # departments and working weekdays of the people who decide
     n_people = len(tables.people)
@@ -263,12 +311,63 @@ def learn(tables: LogTables) -> OfficeModel:
                             freq="D")
     work = cal.is_workday(horizon)
     day_start = np.cumsum(np.r_[0.0, work[:-1].astype(float) * cal.day_seconds])[work]
+    day_weekday = horizon[work].day_of_week.to_numpy()
+    # the workday (by the clock's date) each visit ended on: an action at 17:31 is Monday's
+    # payment run, though in working time it is the same instant as Tuesday 08:30
+    day_no = np.round((pd.DatetimeIndex(v["t_end"]).normalize() - origin).total_seconds()
+                      .to_numpy() / 86400).astype(np.int64)
+    workday_index = np.cumsum(work) - 1
+    on_day = np.where((day_no >= 0) & (day_no < len(work)),
+                      workday_index[np.clip(day_no, 0, len(work) - 1)], -1)
+    on_day[(day_no >= 0) & (day_no < len(work))
+           & ~work[np.clip(day_no, 0, len(work) - 1)]] = -1
+    batches = _batches(names, node, weekday, w_start[case] + v["w_end"].to_numpy() / US, d,
+                       day_start, day_weekday, on_day, cal.day_seconds)
     return OfficeModel(processes=processes, nodes=nodes,
                        window=(float(w_start.min()), float(w_start.max())), origin=origin,
                        end_w=end_w, actor_dept=actor_dept, actor_days=actor_days,
-                       day_start=day_start.tolist(), day_weekday=horizon[work].day_of_week.to_numpy(),
+                       day_start=day_start.tolist(), day_weekday=day_weekday,
                        node_names=names, applicant_dept=app, urgency=urgency,
-                       restricted_note=notes)
+                       restricted_note=notes, batches=batches)
+
+
+#: A node acts in batches when at least this share of its actions fall on at most two weekdays
+#: and within half an hour of one time of day.
+BATCH_SHARE = 0.8
+BATCH_TOLERANCE = 1800.0
+
+
+def _batches(names, node, weekday, w_end, d, day_start, day_weekday, on_day,
+             day_seconds) -> dict[int, _Batch]:
+    """Nodes that act in batches (see `_Batch`), learnt from when their visits ended
+    (``on_day``: the index of the workday of each visit's end, -1 if not a workday)."""
+    out: dict[int, _Batch] = {}
+    if not len(node) or not len(day_start):
+        return out
+    offset = np.clip(w_end - day_start[np.maximum(on_day, 0)], 0.0, day_seconds)
+    ready = w_end - d
+    for n in np.unique(node):
+        m = (node == n) & (on_day >= 0)
+        if m.sum() < MIN_PERSONAL:
+            continue
+        counts = np.bincount(weekday[m], minlength=7)
+        days = counts >= 0.05 * m.sum()
+        off = float(np.median(offset[m]))
+        on_time = np.abs(offset[m] - off) <= BATCH_TOLERANCE
+        if (days.sum() > 2 or counts[days].sum() < BATCH_SHARE * m.sum()
+                or on_time.mean() < BATCH_SHARE):
+            continue
+        slots = day_start[days[day_weekday]] + off
+        k = np.maximum(np.searchsorted(slots, w_end[m] + BATCH_TOLERANCE, "right")
+                       - np.searchsorted(slots, ready[m], "right"), 1)
+        reached = day_weekday[np.clip(np.searchsorted(day_start, ready[m], "right") - 1,
+                                      0, len(day_start) - 1)]
+        by_day = {int(w): np.sort(k[reached == w]) for w in np.unique(reached)
+                  if (reached == w).sum() >= MIN_PERSONAL}
+        out[int(n)] = _Batch(slots=slots, k=np.sort(k), k_by_day=by_day,
+                             note=f"{names[n]} acts in batches on weekdays "
+                                  + "".join("一二三四五六日"[i] for i in np.flatnonzero(days)))
+    return out
 
 
 # --- a scenario as the model sees it ---------------------------------------------------------
@@ -333,14 +432,15 @@ def _plan(scenario: Scenario, tables: LogTables, model: OfficeModel) -> _Plan:
     return plan
 
 
-def _steps(route: tuple[int, ...], p: int, case: int, plan: _Plan | None) -> list[tuple[int, ...]]:
+def _steps(route: tuple[int, ...], p: int, case: int, plan: _Plan | None,
+           passive: frozenset[int] = frozenset()) -> list[tuple[int, ...]]:
     if plan is None:
         return [(n,) for n in route]
     gone = plan.removed.get(p, set())
     nodes = [n for n in route if n not in gone]
     for mask, allowed, proc in plan.routes:
         if proc == p and mask[case]:
-            nodes = [n for n in nodes if n in allowed]
+            nodes = [n for n in nodes if n in allowed or n in passive]
     steps: list[tuple[int, ...]] = []
     placed: set[int] = set()
     groups = plan.groups.get(p, [])
@@ -386,6 +486,7 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
     out = _Run()
     key = _mix((seed * 1_000_003 + replication) & _MASK)
     w0, w1 = model.window
+    passive = frozenset(n for (_, n), node in model.nodes.items() if node.passive)
 
     def available(a: int, t: float) -> float:
         days = model.actor_days.get(a)
@@ -397,7 +498,14 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
             k += 1
         return t if k == k0 else float(model.day_start[min(k, len(model.day_start) - 1)])
 
-    def visit(proc: _Process, ck: int, n: int, k: int, t0: float, app_dept: int, urg: int):
+    def batched(b: _Batch, t0: float, u: float) -> float:
+        """The k-th batch after t0."""
+        day = model.day_weekday[max(bisect.bisect_right(model.day_start, t0) - 1, 0)]
+        j = int(np.searchsorted(b.slots, t0, "right")) + int(_pick(b.k_by_day.get(day, b.k), u)) - 1
+        return float(b.slots[min(j, len(b.slots) - 1)])
+
+    def visit(proc: _Process, ck: int, n: int, k: int, t0: float, app_dept: int, urg: int,
+              prev: int):
         """(actor, decision time, decision) of visit k at node n of the case keyed ck; the
         same person decides on every visit of a case (the first visit's draw)."""
         node = model.nodes[(proc.code, n)]
@@ -406,7 +514,7 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
         ud, ux = _u(vk, 2), _u(vk, 3)
         actors, cum = node.by_applicant.get(app_dept, (node.actors, node.actor_cum))
         a = int(actors[min(bisect.bisect_right(cum, ua), len(actors) - 1)])
-        delay = _pick(node.delays_for(a, urg), ud)
+        delay = _pick(node.delays_for(a, urg, prev), ud)
         if plan is not None:
             delay = min(delay, plan.cap.get((proc.code, n), math.inf))
             p_ret = node.p_return * plan.return_scale.get((proc.code, n), 1.0)
@@ -414,12 +522,15 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
             p_ret = node.p_return
         decision = "reject" if ux < node.p_reject else (
             "return" if ux < node.p_reject + p_ret else "approve")
+        batch = model.batches.get(n)
+        if batch is not None and not (plan is not None and (proc.code, n) in plan.cap):
+            return a, batched(batch, t0, ud), decision
         return a, available(a, t0 + delay), decision
 
     def case(proc: _Process, i: int, tmpl: int):
         c = int(proc.templates[tmpl])
         ck = _key(key, proc.code, i)
-        steps = _steps(proc.routes[tmpl], proc.code, c, plan)
+        steps = _steps(proc.routes[tmpl], proc.code, c, plan, passive)
         start = env.now
         seen: Counter = Counter()
         appr_s = 0.0
@@ -428,13 +539,14 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
         urg = int(model.urgency[c])
         labels = [proc.submit_label] if trace else None
         status = "archived"
+        prev = proc.submit_code
         while True:
             outcome = "approve"
             for step in steps:
                 t0 = env.now
                 results = []
                 for n in step:
-                    a, t1, dec = visit(proc, ck, n, seen[n], t0, app_dept, urg)
+                    a, t1, dec = visit(proc, ck, n, seen[n], t0, app_dept, urg, prev)
                     seen[n] += 1
                     results.append((t1, dec, n, a))
                 stops = [r for r in results if r[1] != "approve"]
@@ -449,6 +561,11 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
                 for t1, dec, n, a in sorted(results):
                     if stops and t1 > t_end:
                         continue            # a parallel branch still working when the item left
+                    prev = n
+                    if model.nodes[(proc.code, n)].passive:
+                        if trace:
+                            labels.append(model.node_names[n])
+                        continue
                     appr_s += t1 - t0
                     items += 1
                     dept = int(model.actor_dept[a]) if a >= 0 else -1
@@ -460,7 +577,11 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
                     outcome = min(stops)[1]
                     break
             if outcome == "approve":
-                yield env.timeout(_pick(proc.archive, _u(_key(ck, 1 << 40, returns), 7)))
+                u = _u(_key(ck, 1 << 40, returns), 7)
+                batch = model.batches.get(proc.archive_code)
+                t1 = batched(batch, env.now, u) if batch is not None else \
+                    env.now + _pick(proc.archive, u)
+                yield env.timeout(max(t1 - env.now, 0.0))
                 if trace:
                     labels.append(proc.archive_label)
                 break
@@ -479,6 +600,7 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
                 status = "withdrawn"
                 break
             yield env.timeout(_pick(proc.resubmit, _u(_key(ck, 1 << 40, returns), 10)))
+            prev = proc.submit_code
             if trace:
                 labels.append(proc.submit_label)
         out.process.append(proc.code)
@@ -698,6 +820,7 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
                              "approvers_with_own_delays": int(sum(len(n.personal)
                                                                   for n in model.nodes.values())),
                              "restricted_approvers": model.restricted_note,
+                             "batched_nodes": [b.note for b in model.batches.values()],
                              "baseline_basis": "the as-is model's cycle times (the reduction "
                                                "is model against model); see validation for "
                                                "its distance from the log"}}))
