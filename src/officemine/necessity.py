@@ -115,6 +115,15 @@ def classify_reason(comment: object) -> str:
     return OTHER_REASON
 
 
+def _classify_reasons(comments: pd.Series) -> pd.Series:
+    """`classify_reason` of each comment, computed once per distinct comment (OA comments
+    repeat: a million-event log has a few hundred distinct return comments)."""
+    codes, distinct = pd.factorize(comments, use_na_sentinel=True)
+    classes = np.array([classify_reason(c) for c in distinct] + [classify_reason(None)],
+                       dtype=object)
+    return pd.Series(classes[codes], index=comments.index, dtype=object)
+
+
 @dataclass
 class NecessityResult:
     """The necessity test's result: `.summary` (one row per node), `.plot()`, `.to_json()`."""
@@ -223,12 +232,15 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
         items[by] = items[by].fillna("(未知)")
     items["reason_class"] = pd.Series(pd.NA, index=items.index, dtype="string")
     rejected = items["rejected"].to_numpy(bool)
-    items.loc[rejected, "reason_class"] = items.loc[rejected, "comment"].map(classify_reason)
+    items.loc[rejected, "reason_class"] = _classify_reasons(items.loc[rejected, "comment"])
     items["caught_downstream"] = _caught_downstream(items)
 
     wait_col = "wait_workhours" if basis == "working" else "wait_hours"
     rows = []
-    for key, group in items.groupby(keys, sort=False, dropna=False):
+    # only the columns _node_stats reads: each group is a copy of the columns it carries
+    stat_columns = keys + ["case_id", "observed", "rejected", "outcome", "wait_hours",
+                           "wait_workhours", "wait_source", "caught_downstream", "reason_class"]
+    for key, group in items[stat_columns].groupby(keys, sort=False, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(keys, key)), **_node_stats(group, wait_col)})
     summary = pd.DataFrame(rows)
@@ -351,14 +363,28 @@ def _node_stats(g: pd.DataFrame, wait_col: str) -> dict:
 
 def _wait_shares(items: pd.DataFrame, keys: list[str], wait_col: str) -> pd.Series:
     """Waiting at the node / all waiting in the cases that pass it (visits counted once)."""
-    visits = (items.groupby(["case_id", "visit"] + keys, dropna=False)[wait_col].max()
-              .reset_index())
-    case_total = visits.groupby("case_id")[wait_col].sum()
-    at_node = visits.groupby(keys, dropna=False)[wait_col].sum()
-    cases = visits.groupby(keys, dropna=False)["case_id"].unique()
-    total = cases.map(lambda ids: case_total.reindex(ids).sum())
+    # grouped by integer codes: each text key is hashed once here, not in every groupby
+    case = pd.factorize(items["case_id"])[0]
+    coded = [pd.factorize(items[k], use_na_sentinel=False) for k in keys]
+    kcols = [f"_k{i}" for i in range(len(keys))]
+    frame = pd.DataFrame({"case": case, "visit": items["visit"].to_numpy(),
+                          **{c: codes for c, (codes, _) in zip(kcols, coded)},
+                          "wait": items[wait_col].to_numpy(float)})
+    visits = frame.groupby(["case", "visit"] + kcols, sort=False)["wait"].max().reset_index()
+    case_total = np.zeros(len(case) and int(case.max()) + 1)
+    np.add.at(case_total, visits["case"].to_numpy(), np.nan_to_num(visits["wait"].to_numpy()))
+    at_node = visits.groupby(kcols)["wait"].sum()
+    # each case once per node: the total waiting of the cases that pass the node
+    passes = visits[kcols + ["case"]].drop_duplicates()
+    passes["total"] = case_total[passes["case"].to_numpy()]
+    total = passes.groupby(kcols)["total"].sum()
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (at_node / total.astype(float)).astype(float)
+        share = (at_node / total.astype(float)).astype(float)
+    values = [uniques[share.index.get_level_values(i) if len(kcols) > 1 else share.index]
+              for i, (_, uniques) in enumerate(coded)]
+    share.index = (pd.MultiIndex.from_arrays(values, names=keys) if len(keys) > 1
+                   else pd.Index(values[0], name=keys[0]))
+    return share
 
 
 def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str, str]:

@@ -69,8 +69,13 @@ _SNIFF_BYTES = 1 << 20
 
 # --- reading ---------------------------------------------------------------------------------
 
-def detect_encoding(path: Path, declared: str | None = None) -> str:
-    """BOM first, then strict UTF-8, then GB18030 (a superset of GBK); else a fatal error."""
+def detect_encoding(path: Path, declared: str | None = None,
+                    sniff_bytes: int | None = None) -> str:
+    """BOM first, then strict UTF-8, then GB18030 (a superset of GBK); else a fatal error.
+
+    sniff_bytes: judge by the file's first bytes only (a guess: `read_table` reads the
+    whole file with it and checks the whole file only when that read fails).
+    """
     if declared:
         return declared
     with path.open("rb") as fh:
@@ -80,19 +85,23 @@ def detect_encoding(path: Path, declared: str | None = None) -> str:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     for encoding in ("utf-8", "gb18030"):
-        if _decodes(path, encoding):
+        if _decodes(path, encoding, sniff_bytes):
             return encoding
     row = _first_bad_line(path, "gb18030")
     raise SourceError("the file is neither UTF-8 nor GBK/GB18030 text; save it as UTF-8 or "
                       "set `encoding` in a mapping", file=str(path), row=row)
 
 
-def _decodes(path: Path, encoding: str) -> bool:
+def _decodes(path: Path, encoding: str, limit: int | None = None) -> bool:
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    read = 0
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(_SNIFF_BYTES):
                 decoder.decode(chunk)
+                read += len(chunk)
+                if limit is not None and read >= limit:
+                    return True          # a multi-byte character may straddle the limit
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
@@ -126,7 +135,25 @@ def read_table(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, pd.DataFrame
     info). `source_row` is the row number a spreadsheet shows (header = row 1).
     """
     path = Path(path)
-    encoding = detect_encoding(path, mapping.encoding)
+    if mapping.encoding:
+        return _read_table(path, mapping, mapping.encoding)
+    # The encoding is guessed from the first 4 MiB and the file read with it: decoding a
+    # whole GBK file only to check it costs as much as reading it. Arrow decodes strictly,
+    # so a file that is not what its start suggests fails the read; only then is the whole
+    # file checked, which gives exactly the encoding (or the error) a full check gives.
+    guess = detect_encoding(path, sniff_bytes=_GUESS_BYTES)
+    try:
+        return _read_table(path, mapping, guess)
+    except SourceError:
+        encoding = detect_encoding(path)
+        return _read_table(path, mapping, encoding)
+
+
+_GUESS_BYTES = 4 << 20
+
+
+def _read_table(path: Path, mapping: Mapping,
+                encoding: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     try:
         with path.open("r", encoding=encoding, newline="") as fh:
             first_line = fh.readline()

@@ -1,0 +1,497 @@
+"""Benchmark: officemine's stages against the pm4py-on-pandas equivalent, 100k to 10M events.
+
+For each size it writes a GBK CSV export shaped like the sample log (`officemine.synthetic`:
+six process types, their node chains, returns with resubmission rounds, 转办/加签, cc and
+reminder rows, recorded arrivals, open cases with 未办 rows, amounts, departments, Chinese
+names, and the 2025-07-01 redesign), then runs every stage in a fresh interpreter and records
+its wall time and peak resident memory:
+
+=================  ===========================================================================
+import             `import_log(csv)` + `EventLog.write` (CSV -> validated Parquet log)
+necessity          `read_log` + `necessity(log)`
+discover           `read_log` + `discover(log)` (variants, map, rework, hand-offs) + `save`
+simulate           `read_log` + `simulate(log, scenarios/remove_office_check.toml)` (replay)
+report             `read_log` + `monthly_report(log)` for the latest complete month + `write`
+pm4py_necessity    `read_csv` + `format_dataframe` + performance DFG + per-activity rejection
+                   counts (pm4py attribute filter) and wait statistics (`get_service_time`)
+pm4py_variants     `read_csv` + `format_dataframe` + `get_variants` + `discover_dfg`
+=================  ===========================================================================
+
+Times are the stage's work after its modules are imported (interpreter start and imports,
+about 2-3 s, are reported separately as `startup`); memory is the peak RSS of the stage's
+process (`os.wait4`, i.e. `ru_maxrss`). Each stage runs with an address-space cap
+(`--mem-cap-gib`) and a time limit (`--timeout`); the 1-minute load average before and after is
+recorded with every figure, because other jobs may share the machine.
+
+    python benchmarks/bench.py --sizes 100000 1000000 --write-readme
+    python benchmarks/bench.py --sizes 10000000 --timeout 900 --write-readme
+    python benchmarks/bench.py --sizes 1000000 --stages import necessity
+
+Results accumulate in ``benchmarks/out/results.json`` (one record per size and stage, the
+newest wins), so sizes can be run separately; ``--write-readme`` renders all of them into the
+block between ``<!-- bench:start -->`` and ``<!-- bench:end -->`` of README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+README = ROOT / "README.md"
+SCENARIO = ROOT / "scenarios" / "remove_office_check.toml"
+REPORT_CONFIG = ROOT / "sample_logs" / "report.toml"
+
+#: Generator settings (changing them changes every generated file: bump GENERATOR).
+GENERATOR = 1
+START, END = "2024-11-01", "2025-10-31"
+SEED = 20251101
+EVENTS_PER_SCALE = 13_200          # about what one year of the default office writes
+CHUNK_EVENTS = 500_000             # generate big logs in independent chunks ("branches")
+
+OFFICEMINE_STAGES = ("import", "necessity", "discover", "simulate", "report")
+PM4PY_STAGES = ("pm4py_necessity", "pm4py_variants")
+STAGES = OFFICEMINE_STAGES + PM4PY_STAGES
+
+#: stage -> (label, target at 1M, target at 10M): seconds and, where set, GiB
+TARGETS = {
+    "import": ("import CSV → Parquet", (10, None), (90, 6)),
+    "necessity": ("necessity", (2, None), (15, 3)),
+    "discover": ("discover (variants + map …)", (5, None), (40, None)),
+    "simulate": ("simulate (replay, one scenario)", (10, None), (90, None)),
+    "report": ("report (one month)", (30, None), (60, None)),
+    "pm4py_necessity": ("pm4py: read_csv + format + perf. DFG + rejections + waits", None, None),
+    "pm4py_variants": ("pm4py: read_csv + format + variants + DFG", None, None),
+}
+
+
+# --- generation ------------------------------------------------------------------------------
+
+def generate_export(n_events: int, path: Path, seed: int = SEED) -> Path:
+    """Write a GBK CSV export of (close to, at most) `n_events` rows shaped like the sample.
+
+    Big logs are generated as independent chunks of about `CHUNK_EVENTS` rows, each one
+    branch of a group company: the default office of `officemine.synthetic` at a higher
+    arrival rate, with its own case numbers and its own staff (names drawn from the same
+    Chinese name generator). Cases are never cut: a chunk that would overshoot drops whole
+    cases at random. Files are reused when they exist with the same settings.
+    """
+    import numpy as np
+
+    from officemine.synthetic import (Redesign, _chinese_names, default_office_spec, generate,
+                                      to_chinese_csv)
+
+    meta_path = path.with_suffix(".json")
+    settings = {"generator": GENERATOR, "n_events": n_events, "seed": seed,
+                "start": START, "end": END, "chunk_events": CHUNK_EVENTS}
+    if path.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("settings") == settings:
+            return path
+    spec = default_office_spec()
+    redesign = Redesign("费用报销", remove_nodes=("综合办公室审核",), effective="2025-07-01")
+    people = sorted({p for table in (spec.staff, spec.heads) for v in table.values() for p in v})
+    n_chunks = max(1, -(-n_events // CHUNK_EVENTS))
+    pool = _chinese_names(len(people) * (n_chunks + 2), np.random.default_rng(seed))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written, chunk, cases = 0, 0, 0
+    tolerance = max(50, n_events // 1000)
+    t0 = time.perf_counter()
+    with open(path, "wb") as out, tempfile.TemporaryDirectory() as tmp:
+        while n_events - written > tolerance:
+            remaining = n_events - written
+            target = min(CHUNK_EVENTS, remaining)
+            log = generate(spec, start=START, end=END, seed=seed + chunk, redesigns=[redesign],
+                           rate_scale=max(target / EVENTS_PER_SCALE * 1.03, 0.01))
+            events = log.events
+            if len(events) > remaining:             # drop whole cases, at random
+                rng = np.random.default_rng(seed + 7919 * (chunk + 1))
+                sizes = events.groupby("case_id", sort=False).size()
+                order = sizes.iloc[rng.permutation(len(sizes))]
+                keep = order.index[order.cumsum().to_numpy() <= remaining]
+                events = events[events["case_id"].isin(keep)]
+            if events.empty:
+                chunk += 1
+                continue
+            # one branch: its own case numbers (BX07-20241101001) and its own people
+            events = events.copy()
+            events["case_id"] = (events["case_id"].str[:2] + f"{chunk:02d}-"
+                                 + events["case_id"].str[2:])
+            names = dict(zip(people, pool[chunk * len(people):(chunk + 1) * len(people)]))
+            for column in ("resource", "applicant"):
+                events[column] = events[column].map(lambda v: names.get(v, v),
+                                                    na_action="ignore")
+            part = to_chinese_csv(events, Path(tmp) / "part.csv", encoding="gbk")
+            with open(part, "rb") as fh:
+                header = fh.readline()
+                if chunk == 0 or written == 0:
+                    out.write(header)
+                while block := fh.read(1 << 24):
+                    out.write(block)
+            written += len(events)
+            cases += events["case_id"].nunique()
+            chunk += 1
+            _progress(f"  generated {written:,} / {n_events:,} events "
+                      f"({time.perf_counter() - t0:.0f} s)")
+    meta_path.write_text(json.dumps({"settings": settings, "events": written, "cases": cases,
+                                     "chunks": chunk, "seconds": time.perf_counter() - t0},
+                                    indent=1))
+    return path
+
+
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# --- the stages (run in a child interpreter) -------------------------------------------------
+
+class _Phases(dict):
+    @contextmanager
+    def __call__(self, name: str):
+        t = time.perf_counter()
+        yield
+        self[name] = round(time.perf_counter() - t, 3)
+
+
+def _setup(stage: str) -> None:
+    """Import what a stage needs, outside the timed work."""
+    if stage in PM4PY_STAGES:
+        import pandas  # noqa: F401
+        import pm4py   # noqa: F401
+    else:
+        import officemine  # noqa: F401
+        import officemine.necessity  # noqa: F401
+        import officemine.discovery  # noqa: F401
+        import officemine.report  # noqa: F401
+        import officemine.kpis  # noqa: F401
+        if stage == "simulate":
+            try:
+                import officemine.simulation  # noqa: F401
+            except ImportError:
+                pass
+
+
+def _run(stage: str, csv: Path, parquet: Path, work: Path, phase: _Phases) -> dict:
+    if stage in PM4PY_STAGES:
+        return _run_pm4py(stage, csv, phase)
+    import officemine
+
+    if stage == "import":
+        with phase("import_log"):
+            log = officemine.import_log(csv)
+        with phase("write"):
+            log.write(parquet)
+        return {"rows": log.n_events, "set_aside": log.report.rows_set_aside}
+    if stage in OFFICEMINE_STAGES:
+        with phase("read_log"):
+            log = officemine.read_log(parquet)
+    if stage == "necessity":
+        with phase("necessity"):
+            result = officemine.necessity(log)
+        return {"nodes": len(result.summary)}
+    if stage == "discover":
+        from officemine.discovery import discover
+
+        with phase("discover"):
+            result = discover(log)
+        with phase("save"):
+            result.save(work / "discovery")
+        return {"variants": len(result.variants.table)}
+    if stage == "simulate":
+        try:
+            from officemine.simulation import simulate
+        except ImportError:
+            return {"status": "not available yet"}
+        with phase("simulate"):
+            result = simulate(log, SCENARIO, engine="replay", seed=0)
+        return {"replications": result.replications}
+    if stage == "report":
+        from officemine.report import monthly_report
+        from officemine.report.config import ReportConfig
+
+        with phase("monthly_report"):
+            report = monthly_report(log, config=ReportConfig.from_toml(REPORT_CONFIG))
+        with phase("write"):
+            report.write(work / "report")
+        return {"month": report.month}
+    raise ValueError(stage)
+
+
+def _run_pm4py(stage: str, csv: Path, phase: _Phases) -> dict:
+    """What an analyst would write with pandas and pm4py, on the same CSV export."""
+    import pandas as pd
+    import pm4py
+
+    with phase("read_csv"):
+        df = pd.read_csv(csv, encoding="gbk", dtype=str, keep_default_na=False)
+    with phase("format_dataframe"):
+        df = df[df["操作日期"] != ""]                  # 未办 rows have no action time yet
+        df["time:timestamp"] = pd.to_datetime(df["操作日期"] + " " + df["操作时间"],
+                                              format="%Y/%m/%d %H:%M")
+        df["start_timestamp"] = pd.to_datetime(df["接收日期"] + " " + df["接收时间"],
+                                               format="%Y/%m/%d %H:%M", errors="coerce")
+        df = pm4py.format_dataframe(df, case_id="流程编号", activity_key="节点名称",
+                                    timestamp_key="time:timestamp")
+    if stage == "pm4py_necessity":
+        with phase("performance_dfg"):
+            dfg, _, _ = pm4py.discover_performance_dfg(df)
+        with phase("rejections"):
+            rejected = pm4py.filter_event_attribute_values(df, "操作类型", ["退回", "不同意"],
+                                                           level="event")
+            rejections = pm4py.get_event_attribute_values(rejected, "concept:name")
+            decisions = pm4py.get_event_attribute_values(df, "concept:name")
+        with phase("waits"):
+            waits = {m: pm4py.get_service_time(df, aggregation_measure=m,
+                                               start_timestamp_key="start_timestamp")
+                     for m in ("median", "mean")}
+        return {"arcs": len(dfg), "nodes": len(decisions), "rejections": sum(rejections.values()),
+                "waits": len(waits["median"])}
+    with phase("variants"):
+        variants = pm4py.get_variants(df)
+    with phase("dfg"):
+        dfg, _, _ = pm4py.discover_dfg(df)
+    return {"variants": len(variants), "arcs": len(dfg)}
+
+
+def child(stage: str, csv: Path, parquet: Path, work: Path) -> None:
+    t = time.perf_counter()
+    _setup(stage)
+    startup = time.perf_counter() - t
+    phase = _Phases()
+    t = time.perf_counter()
+    info = _run(stage, csv, parquet, work, phase)
+    seconds = time.perf_counter() - t
+    print("__RESULT__ " + json.dumps({"seconds": round(seconds, 3), "startup": round(startup, 2),
+                                      "phases": dict(phase), **info}, ensure_ascii=False),
+          flush=True)
+
+
+# --- running a stage -------------------------------------------------------------------------
+
+def run_stage(stage: str, csv: Path, parquet: Path, work: Path, *, timeout: float,
+              mem_cap_gib: float) -> dict:
+    """Run one stage in a fresh interpreter; its work time, peak RSS and the machine's load."""
+    cap = int(mem_cap_gib * 2**30)
+
+    def limit() -> None:   # in the child: never let one stage take the machine down
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    work.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = work / f"{stage}.stdout", work / f"{stage}.stderr"
+    load_before = os.getloadavg()[0]
+    start = time.perf_counter()
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        proc = subprocess.Popen([sys.executable, __file__, "--child", stage, str(csv),
+                                 str(parquet), str(work)], stdout=out, stderr=err,
+                                preexec_fn=limit, start_new_session=True)
+        timed_out = False
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > timeout and not timed_out:
+                timed_out = True
+                os.killpg(proc.pid, signal.SIGKILL)
+            time.sleep(0.1)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    record = {"stage": stage, "wall": round(wall, 2), "peak_mib": round(usage.ru_maxrss / 1024),
+              "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
+              "date": time.strftime("%Y-%m-%d %H:%M")}
+    lines = out_path.read_text().splitlines()
+    result = [ln for ln in lines if ln.startswith("__RESULT__ ")]
+    if timed_out:
+        record.update(status="timeout", error=f"did not finish in {timeout / 60:.0f} min")
+    elif proc.returncode != 0 or not result:
+        tail = err_path.read_text().strip().splitlines()[-1:] or ["(no output)"]
+        oom = "MemoryError" in tail[0] or "bad_alloc" in tail[0] or "memory" in tail[0].lower()
+        record.update(status="oom" if oom else "failed",
+                      error=(f"out of memory (cap {mem_cap_gib:g} GiB)" if oom
+                             else tail[0][-200:]))
+    else:
+        data = json.loads(result[-1][len("__RESULT__ "):])
+        record.update(status=data.pop("status", "ok"), **data)
+    return record
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next((ln.split(":", 1)[1].strip() for ln in fh if "model name" in ln), cpu)
+    except OSError:
+        model = cpu
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{model}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, Linux "
+            f"{platform.release().split('-')[0]}, Python {platform.python_version()}")
+
+
+def versions() -> str:
+    from importlib.metadata import version
+
+    return ", ".join(f"{p} {version(p)}" for p in ("pandas", "pyarrow", "duckdb", "pm4py"))
+
+
+# --- results and the table -------------------------------------------------------------------
+
+def load_results(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {"records": []}
+
+
+def store(results: dict, size: int, record: dict) -> None:
+    results["records"] = [r for r in results["records"]
+                          if not (r["size"] == size and r["stage"] == record["stage"])]
+    results["records"].append({"size": size, **record})
+
+
+def _cell(r: dict | None) -> str:
+    if r is None:
+        return "–"
+    if r["status"] == "not available yet":
+        return "not available yet"
+    if r["status"] != "ok":
+        return f"{r['error']} (load {r['load_before']:.1f})"
+    split = ""
+    if r["stage"] in RENDER_PHASES:     # computing vs drawing the PDF/PNG/SVG files
+        compute, draw = RENDER_PHASES[r["stage"]]
+        split = (f" ({r['phases'].get(compute, 0):.1f} analysis + "
+                 f"{r['phases'].get(draw, 0):.1f} files)")
+    return (f"{r['seconds']:,.1f} s{split} · {r['peak_mib'] / 1024:,.1f} GiB "
+            f"<sub>load {r['load_before']:.1f}</sub>")
+
+
+#: stages whose cell splits the analysis from writing the files
+RENDER_PHASES = {"discover": ("discover", "save"), "report": ("monthly_report", "write")}
+
+
+def _target(stage: str, which: int) -> str:
+    t = TARGETS[stage][which]
+    if not t:
+        return ""
+    return f"≤{t[0]} s" + (f", ≤{t[1]} GB" if t[1] else "")
+
+
+def render(results: dict) -> str:
+    recs = results["records"]
+    sizes = sorted({r["size"] for r in recs})
+    by = {(r["size"], r["stage"]): r for r in recs}
+    head = "| stage | target 1M | target 10M | " + " | ".join(
+        f"{_events(results, s)} events" for s in sizes) + " |"
+    lines = [head, "|---|---|---|" + "---|" * len(sizes)]
+    for stage in STAGES:
+        if not any((s, stage) in by for s in sizes):
+            continue
+        lines.append(f"| {TARGETS[stage][0]} | {_target(stage, 1)} | {_target(stage, 2)} | "
+                     + " | ".join(_cell(by.get((s, stage))) for s in sizes) + " |")
+    # the headline comparison: necessity statistics against the pm4py equivalent
+    cells = []
+    for s in sizes:
+        ours, base = by.get((s, "necessity")), by.get((s, "pm4py_necessity"))
+        if not ours or ours["status"] != "ok" or not base:
+            cells.append("–")
+        elif base["status"] != "ok":
+            cells.append(f"pm4py: {base['error']}")
+        else:
+            stats = sum(v for k, v in base["phases"].items()
+                        if k not in ("read_csv", "format_dataframe"))
+            cells.append(f"**{base['seconds'] / ours['seconds']:.1f}×** "
+                         f"(statistics alone: {stats / ours['seconds']:.1f}×)")
+    lines.append("| necessity vs pm4py equivalent | ≥10× | ≥10× | " + " | ".join(cells) + " |")
+    exact = results.get("events", {})
+    lines += ["", "Rows in each export (whole cases only): " + ", ".join(
+        f"{_events(results, s)} = {exact[str(s)]:,}" for s in sizes if str(s) in exact) + "."]
+    dates = sorted({r["date"][:10] for r in recs})
+    info = results.get("machine", machine())
+    return "\n".join([f"Measured on {info}; {results.get('versions', '')}; "
+                      f"{dates[0]}{' – ' + dates[-1] if len(dates) > 1 else ''}. "
+                      "Each cell: seconds of work (after imports) · peak RSS of the stage's "
+                      "process · 1-minute load average when it started.", ""] + lines)
+
+
+def _events(results: dict, size: int) -> str:
+    return f"{size / 1e6:g}M" if size >= 1e6 else f"{size / 1e3:g}k"
+
+
+def write_readme(table: str) -> None:
+    """Replace the block between the bench markers (add a Speed section if there is none)."""
+    text = README.read_text(encoding="utf-8")
+    block = f"<!-- bench:start -->\n{table}\n<!-- bench:end -->"
+    if "<!-- bench:start -->" in text:
+        text = re.sub(r"<!-- bench:start -->.*?<!-- bench:end -->", lambda _: block, text,
+                      flags=re.S)
+    else:
+        section = ("## Speed\n\n`benchmarks/bench.py` (see benchmarks/README.md) generates "
+                   "exports shaped like the sample log and times every stage in a fresh "
+                   f"process, next to pm4py on pandas on the same file.\n\n{block}\n\n")
+        text = text.replace("## Licence", section + "## Licence", 1)
+    README.write_text(text, encoding="utf-8")
+
+
+# --- main ------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES,
+                        help="stages to run, in this order (default: all)")
+    parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds per stage")
+    parser.add_argument("--mem-cap-gib", type=float, default=20)
+    parser.add_argument("--write-readme", action="store_true",
+                        help="write the table of all stored results into README.md")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results_path = args.out / "results.json"
+    results = load_results(results_path)
+    results["machine"], results["versions"] = machine(), versions()
+    for n in args.sizes:
+        csv = generate_export(n, args.out / f"oa_{n}.csv")
+        meta = json.loads(csv.with_suffix(".json").read_text())
+        results.setdefault("events", {})[str(n)] = meta["events"]
+        parquet = args.out / f"oa_{n}.parquet"
+        import_tried = False
+        for stage in dict.fromkeys(args.stages):         # in the order given
+            if stage == "import":
+                parquet.unlink(missing_ok=True)           # never time a stage on a stale log
+                import_tried = True
+            elif stage in OFFICEMINE_STAGES and not parquet.exists() and not import_tried:
+                _progress(f"{n:,} events: import (for the later stages) …")
+                store(results, n, run_stage("import", csv, parquet, args.out / f"work_{n}",
+                                            timeout=args.timeout, mem_cap_gib=args.mem_cap_gib))
+                import_tried = True
+            _progress(f"{n:,} events: {stage} …")
+            if stage in OFFICEMINE_STAGES and stage != "import" and not parquet.exists():
+                record = {"stage": stage, "status": "failed", "load_before": os.getloadavg()[0],
+                          "error": "no log: the import stage did not finish",
+                          "date": time.strftime("%Y-%m-%d %H:%M")}
+            else:
+                record = run_stage(stage, csv, parquet, args.out / f"work_{n}",
+                                   timeout=args.timeout, mem_cap_gib=args.mem_cap_gib)
+            if stage == "import" and record["status"] != "ok":
+                parquet.unlink(missing_ok=True)           # a killed import may leave half a file
+            store(results, n, record)
+            results_path.write_text(json.dumps(results, ensure_ascii=False, indent=1))
+            _progress(f"  {stage}: {_cell(record)}  phases {record.get('phases', {})}")
+    table = render(results)
+    print(table)
+    if args.write_readme:
+        write_readme(table)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5]))
+    else:
+        main()
