@@ -225,7 +225,7 @@ def _headlines(report) -> list[str]:
 # --- 2. trends --------------------------------------------------------------------------------
 
 TREND_KPIS = ("completed", "cycle_median_workdays", "cycle_p90_workdays", "on_time_rate",
-              "return_rate", "handoffs_per_case")
+              "return_rate", "handoffs_per_case", "open_at_month_end", "open_overdue")
 
 
 def _trends(report, footer, number):
@@ -234,7 +234,7 @@ def _trends(report, footer, number):
     short = "改革" if report.lang == "zh" else "redesign"
     marks = {b.redesign.date.strftime("%Y-%m"): short for b in report.before_after}
     for i, kpi in enumerate(TREND_KPIS):
-        ax = fig.add_axes([0.06 + (i % 3) * 0.315, 0.50 - (i // 3) * 0.40, 0.26, 0.30])
+        ax = fig.add_axes([0.055 + (i % 4) * 0.238, 0.565 - (i // 4) * 0.40, 0.185, 0.27])
         report.trend.plot(kpi, ax=ax, lang=report.lang, marks=marks or None)
         ax.tick_params(labelsize=7)
         ax.title.set_fontsize(10)
