@@ -32,7 +32,7 @@ from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
 from officemine.stats import km_quantile, km_restricted_mean, wilson_interval
-from officemine.waits import work_items
+from officemine.waits import node_roles, work_items
 
 Basis = Literal["working", "clock"]
 Verdict = Literal["keep", "streamline", "notice", "insufficient_data"]
@@ -222,7 +222,7 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     thresholds = thresholds or NecessityThresholds()
     calendar = calendar or Calendar.default()
     items = work_items(log, calendar, as_of=as_of)
-    roles = _node_roles(log)
+    roles = node_roles(log)
     not_approval = {n: r for n, r in roles.items() if r != "approval"}
     items = items[~items["node"].isin(not_approval)].copy()
     if by and items[by].isna().all():
@@ -290,26 +290,6 @@ _COLUMNS = [
     "downstream_catch_ci_high", "missing_material_share", "top_reason", "reason_classes",
     "verdict", "reason", "reason_zh",
 ]
-
-
-def _node_roles(log: EventLog) -> dict[str, str]:
-    """approval, submit step (发起) or archive step (归档), by what most events there do."""
-    counts = log.query("""
-        SELECT node,
-               count(*) FILTER (WHERE outcome IN ('submit', 'resubmit')) AS submits,
-               count(*) FILTER (WHERE outcome = 'archive') AS archives,
-               count(*) FILTER (WHERE outcome NOT IN ('cc', 'comment', 'remind')
-                                OR outcome IS NULL) AS blocking
-        FROM events GROUP BY node""")
-    roles = {}
-    for row in counts.itertuples(index=False):
-        if row.blocking and row.submits >= 0.5 * row.blocking:
-            roles[row.node] = "submit step"
-        elif row.blocking and row.archives >= 0.5 * row.blocking:
-            roles[row.node] = "archive step"
-        else:
-            roles[row.node] = "approval"
-    return roles
 
 
 def _caught_downstream(items: pd.DataFrame) -> pd.Series:

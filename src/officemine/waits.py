@@ -95,3 +95,31 @@ def work_items(log: EventLog, calendar: Calendar | None = None,
     items.attrs.update(as_of=as_of, calendar=calendar.describe(),
                        warnings=calendar.coverage_warnings(first, as_of))
     return items
+
+
+ROLES_SQL = f"""
+SELECT node,
+       count(*) FILTER (WHERE outcome IN ('submit', 'resubmit')) AS submits,
+       count(*) FILTER (WHERE outcome = 'archive') AS archives,
+       count(*) FILTER (WHERE outcome IN ({_DECISIONS})) AS decisions,
+       count(*) FILTER (WHERE outcome IS NULL OR outcome NOT IN ({_NON_BLOCKING})) AS blocking
+FROM events GROUP BY node
+"""
+
+
+def node_roles(log: EventLog) -> dict[str, str]:
+    """What each node is, by what most of its blocking events do: ``submit step`` (发起),
+    ``archive step`` (归档), ``approval`` (it takes decisions) or ``other`` (neither, e.g. a
+    payment step). Only approval nodes are put to the necessity test or simulated as checks."""
+    roles = {}
+    for row in log.query(ROLES_SQL).itertuples(index=False):
+        if row.blocking and row.submits >= 0.5 * row.blocking:
+            roles[row.node] = "submit step"
+        elif row.blocking and row.archives >= 0.5 * row.blocking:
+            roles[row.node] = "archive step"
+        elif row.decisions:
+            roles[row.node] = "approval"
+        else:
+            roles[row.node] = "other"
+    return roles
+

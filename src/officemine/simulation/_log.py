@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 from officemine.calendar import Calendar
 from officemine.eventlog import EventLog
 from officemine.schema import C, CANONICAL_ORDER, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, TERMINAL
+from officemine.waits import node_roles
 
 US = 1_000_000  # microseconds per second: working times are int64 microseconds
 
@@ -50,16 +51,6 @@ SELECT case_id, node, outcome, resource, dept, pending, wait_start, acted_at, co
 FROM events WHERE outcome IS NULL OR outcome NOT IN ({_NB})
 ORDER BY case_id, seq
 """
-
-ROLES_SQL = f"""
-SELECT node,
-       count(*) FILTER (WHERE outcome IN ('submit', 'resubmit')) AS submits,
-       count(*) FILTER (WHERE outcome = 'archive') AS archives,
-       count(*) FILTER (WHERE outcome IN ({_DEC})) AS decisions,
-       count(*) FILTER (WHERE outcome IS NULL OR outcome NOT IN ({_NB})) AS blocking
-FROM events GROUP BY node
-"""
-
 
 def _cases_sql(extra: list[str]) -> str:
     attrs = ", ".join(f'any_value("{c}") AS "{c}"' for c in (*CASE_ATTRIBUTES, *extra))
@@ -102,23 +93,6 @@ class LogTables:
         for proc, nodes in appr.groupby("process_type", dropna=False)["node"]:
             out[proc if isinstance(proc, str) else None] = set(nodes)
         return out
-
-
-def node_roles(log: EventLog) -> dict[str, str]:
-    """approval, submit step (发起) or archive step (归档), by what most events there do
-    (the same rule as the necessity test)."""
-    counts = log.query(ROLES_SQL)
-    roles = {}
-    for row in counts.itertuples(index=False):
-        if row.blocking and row.submits >= 0.5 * row.blocking:
-            roles[row.node] = "submit step"
-        elif row.blocking and row.archives >= 0.5 * row.blocking:
-            roles[row.node] = "archive step"
-        elif row.decisions:
-            roles[row.node] = "approval"
-        else:
-            roles[row.node] = "other"
-    return roles
 
 
 def load_tables(log: EventLog, calendar: Calendar) -> LogTables:
