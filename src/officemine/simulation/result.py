@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from officemine.jsonable import plain
 from officemine.plotting import chart_style
 from officemine.simulation.scenario import Scenario
 
@@ -33,22 +34,8 @@ CI_METHOD = ("95% percentile interval of a case bootstrap: cases resampled with 
 
 
 def _clean(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return None if math.isnan(value) or math.isinf(value) else round(value, 6)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_clean(v) for v in value]
-    return value
+    """JSON-ready, floats to 6 digits (see `officemine.jsonable.plain`)."""
+    return plain(value, digits=6)
 
 
 def _fmt(value: float | None, digits: int = 1, suffix: str = "") -> str:
