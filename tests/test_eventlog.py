@@ -1,5 +1,8 @@
 """Storage as Parquet, DuckDB queries and pm4py interoperability."""
 
+import json
+
+import numpy as np
 import pandas as pd
 import pm4py
 import pyarrow as pa
@@ -8,6 +11,7 @@ import pytest
 
 import officemine
 from officemine import LogFormatError
+from officemine.eventlog import EventLog
 
 from test_import_tabular import CN_HEADER, CN_ROWS, write_csv
 
@@ -77,3 +81,86 @@ def test_select_cases_keeps_whole_cases(log):
     typed = log.select_cases(process_type="用印申请")
     assert set(typed.to_pandas().case_id) == {"R2"}
     assert typed.to_arrow().schema == log.to_arrow().schema
+
+
+# --- stored visit columns and the on-disk log ------------------------------------------------
+
+def _canonical_frame(rows):
+    """Canonical events from (case, seq, node, outcome, minute of action) tuples."""
+    t0 = pd.Timestamp("2025-03-03 09:00", tz="Asia/Shanghai")
+    frame = pd.DataFrame(rows, columns=["case_id", "seq", "node", "outcome", "minute"])
+    frame["acted_at"] = t0 + pd.to_timedelta(frame.pop("minute"), unit="min")
+    frame["wait_start"] = frame["acted_at"] - pd.Timedelta(minutes=5)
+    frame["arrival_source"] = ["recorded" if i % 2 else "inferred" for i in range(len(frame))]
+    for column in ("resource", "dept", "comment", "process_type", "urgency", "applicant",
+                   "applicant_dept", "title", "source_file", "source_row"):
+        frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    frame["arrived_at"] = pd.Series(pd.NaT, index=frame.index, dtype=frame["acted_at"].dtype)
+    frame["pending"] = False
+    frame["amount"] = np.nan
+    frame["seq"] = frame["seq"].astype("int32")
+    return frame
+
+
+ROWS = [  # given out of order on purpose: the log puts them in (case_id, seq) order
+    ("B", 1, "科长", "approve", 70), ("A", 0, "发起", "submit", 0),
+    ("A", 1, "科长", "transfer", 10),       # a transfer stays in the visit
+    ("A", 2, "科长", "cc", 11),             # cc is not blocking: no visit
+    ("A", 3, "科长", "return", 20), ("A", 4, "发起", "resubmit", 30),
+    ("A", 5, "科长", "approve", 40), ("A", 6, "处长", "approve", 50),
+    ("B", 0, "发起", "submit", 60),
+]
+
+
+def test_visit_columns_are_derived_in_case_order():
+    log = EventLog.from_pandas(_canonical_frame(ROWS), timezone="Asia/Shanghai")
+    df = log.query("SELECT case_id, seq, visit, round, visit_start, visit_source, wait_start, "
+                   "arrival_source FROM events")          # a plain scan keeps the log's order
+    assert list(zip(df.case_id, df.seq)) == sorted((r[0], r[1]) for r in ROWS)
+    a = df[df.case_id == "A"].set_index("seq")
+    assert a.visit.tolist()[:2] == [1, 2] and pd.isna(a.visit[2])
+    assert a.visit.tolist()[3:] == [2, 3, 4, 5]
+    assert a["round"].tolist() == [1, 1, 1, 1, 2, 2, 2]
+    # the transfer's visit started when the item reached 科长 (seq 1), the return too
+    assert a.visit_start[3] == a.wait_start[1] and a.visit_source[3] == a.arrival_source[1]
+    assert a.visit_start[5] == a.wait_start[5] and pd.isna(a.visit_start[2])
+    assert df[df.case_id == "B"].visit.tolist() == [1, 2]
+
+
+def test_visit_columns_equal_the_window_definition_on_a_real_import(tmp_path, log):
+    log = officemine.read_log(log.write(tmp_path / "l.parquet"))
+    check = log.query("""
+        SELECT case_id, seq, visit, round,
+               sum(new) OVER (PARTITION BY case_id ORDER BY seq) AS v,
+               count(*) FILTER (WHERE outcome IN ('submit', 'resubmit'))
+                   OVER (PARTITION BY case_id ORDER BY seq) AS r
+        FROM (SELECT *, CASE WHEN node IS DISTINCT FROM lag(node) OVER
+                  (PARTITION BY case_id ORDER BY seq) THEN 1 ELSE 0 END AS new
+              FROM events WHERE outcome NOT IN ('cc', 'comment', 'remind'))""")
+    assert len(check) == 7
+    assert (check.visit == check.v).all() and (check["round"] == check.r).all()
+
+
+def test_read_log_scans_the_file_and_reads_older_files(tmp_path, log):
+    path = log.write(tmp_path / "l.parquet")
+    back = officemine.read_log(path)
+    assert back.n_events == 7 and back.n_cases == 2
+    assert back._table is None                      # queries did not load the file
+    # a format-1 file (no visit columns) still opens, with the columns derived
+    table = pq.read_table(path).drop_columns(["visit", "round", "visit_start", "visit_source"])
+    meta = json.loads(table.schema.metadata[b"officemine"])
+    meta["format_version"] = 1
+    table = table.replace_schema_metadata({**table.schema.metadata,
+                                           b"officemine": json.dumps(meta).encode()})
+    pq.write_table(table, tmp_path / "old.parquet")
+    old = officemine.read_log(tmp_path / "old.parquet")
+    pd.testing.assert_frame_equal(old.to_pandas(), back.to_pandas())
+
+
+def test_query_gives_duckdbs_pandas_types_through_arrow(log):
+    sql = """SELECT * FROM (VALUES ('a', 1, true, 2.5, DATE '2025-01-02', 10::HUGEINT, 3),
+                                   (NULL, NULL, NULL, NULL, NULL, NULL, 4))
+             t(s, i, b, f, d, h, n)"""
+    ours, duckdbs = log.query(sql), log.con.execute(sql).df()
+    pd.testing.assert_frame_equal(ours, duckdbs)
+    assert str(ours.i.dtype) == "Int32" and ours.n.dtype == np.int32

@@ -1,8 +1,14 @@
 """`EventLog`: the canonical, validated approval log every analysis takes.
 
 Stored as Parquet (the mapping and the import report ride along as metadata) and queried
-with DuckDB, so statistics run as set-based SQL rather than Python loops. `to_pandas()` and
-`to_pm4py()` hand the rows to other tools.
+with DuckDB, so statistics run as set-based SQL rather than Python loops. A log opened with
+`read_log` stays on disk: DuckDB scans only the columns a query needs, so a ten-million-event
+log is analysed without holding it in memory. `to_pandas()` and `to_pm4py()` hand the rows to
+other tools.
+
+Rows are kept in case and position order (``case_id``, ``seq``), and each event carries its
+visit (the uninterrupted stay at one node it belongs to), its submission round and the time
+its visit's item arrived: derived once here, so that no analysis needs a window pass.
 """
 
 from __future__ import annotations
@@ -12,15 +18,18 @@ import warnings
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from officemine.errors import LogFormatError
 from officemine.importing.report import ImportReport
-from officemine.schema import C, CANONICAL_ORDER
+from officemine.schema import C, CANONICAL_ORDER, NON_BLOCKING, STORED_ORDER, VISIT_COLUMNS
 
-FORMAT_VERSION = 1
+#: 2: rows in (case_id, seq) order with the visit columns stored (1 is still read).
+FORMAT_VERSION = 2
 _META_KEY = b"officemine"
 
 
@@ -28,22 +37,37 @@ class EventLog:
     """An approval event log in canonical form (see `officemine.schema`).
 
     Build one with `officemine.import_log` (from a source) or `officemine.read_log` (from a
-    stored Parquet log). `sql()` runs DuckDB queries against the view ``events``.
+    stored Parquet log). `query()` runs DuckDB queries against the view ``events``. A table
+    given here is put in (case_id, seq) order and its visit columns (`schema.VISIT_COLUMNS`)
+    are derived afresh.
     """
 
     def __init__(self, table: pa.Table, *, timezone: str, report: ImportReport | None = None,
                  mapping: dict | None = None, set_aside: pd.DataFrame | None = None,
-                 path: Path | None = None) -> None:
+                 path: Path | None = None, _derived: bool = False) -> None:
         missing = [c for c in CANONICAL_ORDER if c not in table.column_names]
         if missing:
             raise LogFormatError(f"not a canonical event log: columns missing: {missing}")
-        self._table = table
+        self._table: pa.Table | None = table if _derived else with_visits(table)
+        self._schema = self._table.schema
+        self._rows = self._table.num_rows
         self.timezone = timezone
         self.report = report
         self.mapping = mapping or {}
         self.set_aside = set_aside
         self.path = path
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._cache: dict = {}
+
+    @classmethod
+    def _on_disk(cls, path: Path, schema: pa.Schema, rows: int, *, timezone: str,
+                 report: ImportReport | None, mapping: dict | None) -> "EventLog":
+        """A log that stays in its Parquet file: DuckDB scans it, `to_arrow` loads it."""
+        log = cls.__new__(cls)
+        log._table, log._schema, log._rows = None, schema, rows
+        log.timezone, log.report, log.mapping = timezone, report, mapping or {}
+        log.set_aside, log.path, log._con, log._cache = None, path, None, {}
+        return log
 
     # --- construction ----------------------------------------------------------------------
     @classmethod
@@ -57,7 +81,12 @@ class EventLog:
         if self._con is None:
             con = duckdb.connect()
             con.execute(f"SET TimeZone = '{self.timezone}'")
-            con.register("events", self._table)
+            con.execute("SET enable_progress_bar = false")   # the CLI shows its own progress
+            if self._table is None:
+                source = str(self.path).replace("'", "''")
+                con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{source}')")
+            else:
+                con.register("events", self._table)
             self._con = con
         return self._con
 
@@ -65,20 +94,28 @@ class EventLog:
         return self.con.sql(query, params=params)
 
     def query(self, query: str, params: list | None = None) -> pd.DataFrame:
-        """Run a query against ``events`` and return a DataFrame."""
-        return self.con.execute(query, params or []).df()
+        """Run a query against ``events`` and return a DataFrame.
+
+        The rows come through Arrow (DuckDB's own DataFrame conversion costs more than the
+        query on text columns) with DuckDB's pandas types: integer and boolean columns with
+        nulls become pandas' nullable types, HUGEINT sums and decimals floats, DATE datetime64.
+        """
+        return arrow_to_pandas(self.query_arrow(query, params))
 
     def query_arrow(self, query: str, params: list | None = None) -> pa.Table:
-        """Run a query against ``events`` and return an Arrow table.
-
-        ``query_arrow(q).to_pandas()`` is the fast way to a DataFrame of many rows: DuckDB's
-        own DataFrame conversion costs more than the query on text columns (but maps nullable
-        integers and booleans to pandas' nullable types, which Arrow's does not).
-        """
+        """Run a query against ``events`` and return an Arrow table."""
         with warnings.catch_warnings():   # the copy it warns about is cheap next to .df()
             warnings.filterwarnings("ignore", "Arrow output on a DB-API result",
                                     UserWarning)
             return self.con.execute(query, params or []).to_arrow_table()
+
+    def cached(self, key: tuple, compute):
+        """``compute()``, computed once per log and `key`: for per-case and per-item tables
+        that several analyses of one report share (the log never changes). A copy is
+        returned, so callers may add columns."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key].copy()
 
     def select_cases(self, start=None, end=None, by: str = "end",
                      process_type: str | None = None) -> "EventLog":
@@ -123,16 +160,29 @@ class EventLog:
                 FROM events GROUP BY {C.case_id})
             SELECT e.* FROM events e JOIN cases USING ({C.case_id})
             WHERE {where} ORDER BY e.{C.case_id}, e.{C.seq}""", params=params).to_arrow_table()
-        return EventLog(table.cast(self._table.schema), timezone=self.timezone,
-                        report=self.report, mapping=self.mapping)
+        # whole cases keep their visit columns: nothing to derive again
+        return EventLog(table.cast(self._schema), timezone=self.timezone,
+                        report=self.report, mapping=self.mapping, _derived=True)
 
     # --- conversions -----------------------------------------------------------------------
+    @property
+    def columns(self) -> list[str]:
+        return list(self._schema.names)
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """Columns the source carried beyond the canonical ones (kept from the import)."""
+        return [c for c in self._schema.names if c not in STORED_ORDER]
+
     def to_arrow(self) -> pa.Table:
+        """All events as an Arrow table (a log opened from disk is read into memory)."""
+        if self._table is None:
+            self._table = _read_parquet(self.path)
         return self._table
 
     def to_pandas(self) -> pd.DataFrame:
         """All events, ordered by case and position in the case."""
-        return self._table.to_pandas(types_mapper=_pandas_types).sort_values(
+        return self.to_arrow().to_pandas(types_mapper=_pandas_types).sort_values(
             [C.case_id, C.seq], kind="stable").reset_index(drop=True)
 
     def to_pm4py(self, activity: str = "node") -> pd.DataFrame:
@@ -171,8 +221,9 @@ class EventLog:
             self.report = report
         meta = {"format_version": FORMAT_VERSION, "timezone": self.timezone,
                 "mapping": self.mapping, "import_report": report.to_dict() if report else None}
-        table = self._table.replace_schema_metadata({
-            **(self._table.schema.metadata or {}),
+        table = self.to_arrow()
+        table = table.replace_schema_metadata({
+            **(table.schema.metadata or {}),
             _META_KEY: json.dumps(meta, ensure_ascii=False, default=str).encode("utf-8")})
         pq.write_table(table, path, compression="zstd")
         self.path = path
@@ -181,7 +232,7 @@ class EventLog:
     # --- description -----------------------------------------------------------------------
     @property
     def n_events(self) -> int:
-        return self._table.num_rows
+        return self._rows
 
     @property
     def n_cases(self) -> int:
@@ -217,16 +268,114 @@ def _pandas_types(arrow_type: pa.DataType):
     return None
 
 
+_NULLABLE = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+             pa.int64(): pd.Int64Dtype(), pa.uint8(): pd.UInt8Dtype(),
+             pa.uint16(): pd.UInt16Dtype(), pa.uint32(): pd.UInt32Dtype(),
+             pa.uint64(): pd.UInt64Dtype(), pa.bool_(): pd.BooleanDtype()}
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+    """A query result as DuckDB's ``.df()`` would give it, at Arrow's speed."""
+    columns = {}
+    for name, col in zip(table.column_names, table.columns):
+        t = col.type
+        if pa.types.is_decimal(t):
+            col = col.cast(pa.float64())
+        elif pa.types.is_date(t):
+            col = col.cast(pa.timestamp("us"))
+        if col.null_count and t in _NULLABLE:
+            columns[name] = col.to_pandas(types_mapper={t: _NULLABLE[t]}.get)
+        else:
+            columns[name] = col.to_pandas(types_mapper=(
+                lambda u: _TEXT if pa.types.is_string(u) or pa.types.is_large_string(u)
+                else None))
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
+    return frame
+
+
+def with_visits(table: pa.Table) -> pa.Table:
+    """The table in (case_id, seq) order with its visit columns derived afresh.
+
+    Over each case's blocking events (all but cc, comment and remind) in order, a visit
+    starts whenever the node changes; ``visit`` numbers them from 1 (null for non-blocking
+    events), ``visit_start``/``visit_source`` are the ``wait_start``/``arrival_source`` of
+    the visit's first event, and ``round`` counts the case's submissions up to the event.
+    Array operations over the ordered rows: no per-case loop, no window pass.
+    """
+    table = table.drop_columns([c for c in VISIT_COLUMNS if c in table.column_names])
+    n = table.num_rows
+    case = table[C.case_id]
+    seq = table[C.seq].to_numpy(zero_copy_only=False)
+    if n > 1:
+        later = _flag(pc.greater(case[1:], case[:-1]))
+        same = _flag(pc.equal(case[1:], case[:-1]))
+        if not (later | (same & (seq[1:] > seq[:-1]))).all():
+            table = table.sort_by([(C.case_id, "ascending"), (C.seq, "ascending")])
+            case = table[C.case_id]
+            same = _flag(pc.equal(case[1:], case[:-1]))
+    else:
+        same = np.zeros(0, dtype=bool)
+    pos = np.arange(n)
+    new_case = np.ones(n, dtype=bool)
+    new_case[1:] = ~same
+    case_no = np.cumsum(new_case)
+    outcome = table[C.outcome]
+    blocking = ~_flag(pc.is_in(outcome, value_set=pa.array(sorted(NON_BLOCKING))))
+    submits = np.cumsum(_flag(pc.is_in(outcome, value_set=pa.array(["submit", "resubmit"]))))
+    case_first = np.maximum.accumulate(np.where(new_case, pos, 0))
+    rounds = submits - np.where(case_first > 0, submits[case_first - 1], 0)
+
+    b = np.flatnonzero(blocking)                        # the blocking events, in order
+    node = table[C.node].take(pa.array(b))
+    m = len(b)
+    new_visit = np.ones(m, dtype=bool)
+    if m > 1:
+        prev, cur = node[:-1], node[1:]
+        differs = pc.fill_null(pc.not_equal(cur, prev), True).to_numpy(zero_copy_only=False)
+        both_null = (pc.is_null(cur).to_numpy(zero_copy_only=False)
+                     & pc.is_null(prev).to_numpy(zero_copy_only=False))
+        new_visit[1:] = (case_no[b][1:] != case_no[b][:-1]) | (differs & ~both_null)
+    visits = np.cumsum(new_visit)
+    first_of_case = np.ones(m, dtype=bool)
+    first_of_case[1:] = case_no[b][1:] != case_no[b][:-1]
+    at = np.maximum.accumulate(np.where(first_of_case, np.arange(m), 0))
+    visit_no = visits - np.where(at > 0, visits[at - 1], 0)
+    visit_first = b[np.maximum.accumulate(np.where(new_visit, np.arange(m), 0))]
+
+    full = np.zeros(n, dtype=np.int64)
+    full[b] = visit_first
+    first = pa.array(full, mask=~blocking)              # null index -> null value
+    visit = np.zeros(n, dtype=np.int32)
+    visit[b] = visit_no
+    derived = {
+        C.visit: pa.array(visit, mask=~blocking),
+        C.round: pa.array(rounds.astype(np.int32)),
+        C.visit_start: table[C.wait_start].take(first),
+        C.visit_source: table[C.arrival_source].take(first),
+    }
+    for name, values in derived.items():
+        table = table.append_column(name, values)
+    order = list(STORED_ORDER) + [c for c in table.column_names if c not in STORED_ORDER]
+    return table.select(order)
+
+
+def _flag(values) -> np.ndarray:
+    """A boolean Arrow array as numpy, null as False."""
+    return pc.fill_null(values, False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
 def read_log(path: str | Path) -> EventLog:
     """Open an officemine Parquet log written by `officemine import` or `EventLog.write`."""
     path = Path(path)
     if not path.exists():
         raise LogFormatError(f"no such log: {path}")
     try:
-        table = pq.read_table(path)
+        with pq.ParquetFile(path) as info:
+            schema, rows = info.schema_arrow, info.metadata.num_rows
     except (pa.ArrowInvalid, OSError) as exc:
         raise LogFormatError(f"{path} is not a Parquet file: {exc}") from None
-    raw = (table.schema.metadata or {}).get(_META_KEY)
+    raw = (schema.metadata or {}).get(_META_KEY)
     if raw is None:
         raise LogFormatError(f"{path} is Parquet but not an officemine log (no metadata); "
                              "import the source with `officemine import` first")
@@ -235,5 +384,15 @@ def read_log(path: str | Path) -> EventLog:
         raise LogFormatError(f"{path} was written by a newer officemine "
                              f"(format {meta['format_version']})")
     report = ImportReport.from_dict(meta["import_report"]) if meta.get("import_report") else None
-    return EventLog(table, timezone=meta["timezone"], report=report,
-                    mapping=meta.get("mapping"), path=path)
+    if meta.get("format_version", 0) < 2:          # no visit columns yet: derive them now
+        return EventLog(pq.read_table(path), timezone=meta["timezone"], report=report,
+                        mapping=meta.get("mapping"), path=path)
+    return EventLog._on_disk(path, schema, rows, timezone=meta["timezone"],
+                             report=report, mapping=meta.get("mapping"))
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise LogFormatError(f"{path} cannot be read: {exc}") from None

@@ -256,6 +256,11 @@ def case_cycles(log: EventLog, calendar: Calendar | None = None,
     """
     calendar = calendar or Calendar.default()
     sla = sla or SLA.default()
+    return log.cached(("case_cycles", repr(calendar), repr(sla)),
+                      lambda: _case_cycles(log, calendar, sla))
+
+
+def _case_cycles(log: EventLog, calendar: Calendar, sla: SLA) -> pd.DataFrame:
     cases = log.query(CASES_SQL)
     tz = log.timezone
     for col in ("submitted_at", "first_at", "ended_at"):

@@ -27,11 +27,13 @@ from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
-from officemine.stats import km_quantile, km_restricted_mean, wilson_interval
+from officemine.stats import km_summary, wilson_interval
 from officemine.waits import node_roles, work_items
 
 Basis = Literal["working", "clock"]
@@ -233,16 +235,34 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     items["reason_class"] = pd.Series(pd.NA, index=items.index, dtype="string")
     rejected = items["rejected"].to_numpy(bool)
     items.loc[rejected, "reason_class"] = _classify_reasons(items.loc[rejected, "comment"])
+    items["case_no"] = _case_numbers(items["case_id"])
     items["caught_downstream"] = _caught_downstream(items)
 
     wait_col = "wait_workhours" if basis == "working" else "wait_hours"
+    # one stable sort by group, then every statistic on array slices (no per-group frames)
+    group = items.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    order = np.argsort(group, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(group, minlength=group.max(initial=-1) + 1))]
+    first_rows = order[bounds[:-1]]
+    arrays = {
+        "case": items["case_no"].to_numpy(), "observed": items["observed"].to_numpy(bool),
+        "rejected": items["rejected"].to_numpy(bool),
+        "approved": items["outcome"].isin(["approve", "auto_approve"]).to_numpy(bool),
+        "returned": (items["outcome"] == "return").to_numpy(bool),
+        "refused": (items["outcome"] == "reject").to_numpy(bool),
+        "wait_hours": items["wait_hours"].to_numpy(float),
+        "wait_workhours": items["wait_workhours"].to_numpy(float),
+        "recorded": (items["wait_source"] == "recorded").to_numpy(bool),
+        "inferred": (items["wait_source"] == "inferred").to_numpy(bool),
+        "caught": items["caught_downstream"].to_numpy(bool),
+        "reason_class": items["reason_class"].to_numpy(object),
+    }
+    arrays = {name: values[order] for name, values in arrays.items()}
     rows = []
-    # only the columns _node_stats reads: each group is a copy of the columns it carries
-    stat_columns = keys + ["case_id", "observed", "rejected", "outcome", "wait_hours",
-                           "wait_workhours", "wait_source", "caught_downstream", "reason_class"]
-    for key, group in items[stat_columns].groupby(keys, sort=False, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(keys, key)), **_node_stats(group, wait_col)})
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        key = items.iloc[first_rows[i]][keys].tolist()
+        rows.append({**dict(zip(keys, key)),
+                     **_node_stats({k: v[a:b] for k, v in arrays.items()}, wait_col)})
     summary = pd.DataFrame(rows)
     if summary.empty:
         raise OfficemineError("the log has no decisions (approve, reject, return) at any node; "
@@ -293,46 +313,58 @@ _COLUMNS = [
 
 
 def _caught_downstream(items: pd.DataFrame) -> pd.Series:
-    """For each approval: was the item returned/rejected later in the same round by another node?"""
-    rej = items[items["rejected"] & items["observed"]]
-    last = (rej.sort_values("seq").groupby(["case_id", "round"])[["seq", "node"]].last()
-            .rename(columns={"seq": "rej_seq", "node": "rej_node"}))
-    joined = items[["case_id", "round", "seq", "node"]].join(last, on=["case_id", "round"])
-    approved = items["outcome"].isin(["approve", "auto_approve"])
-    caught = approved & (joined["rej_seq"] > joined["seq"]) & (joined["rej_node"] != joined["node"])
-    return caught.fillna(False).astype(bool)
+    """For each approval: was the item returned/rejected later in the same round by another node?
+
+    `items` are in (case_id, seq) order (as `work_items` gives them), so each (case, round)
+    is a run of rows: the round's last decided rejection is a maximum over the run.
+    """
+    n = len(items)
+    if not n:
+        return pd.Series(False, index=items.index, dtype=bool)
+    case = items["case_no"].to_numpy()
+    rnd = items["round"].to_numpy()
+    start = np.ones(n, dtype=bool)
+    start[1:] = (case[1:] != case[:-1]) | (rnd[1:] != rnd[:-1])
+    starts = np.flatnonzero(start)
+    pos = np.arange(n)
+    rejection = (items["rejected"] & items["observed"]).to_numpy(bool)
+    last = np.maximum.reduceat(np.where(rejection, pos, -1), starts)
+    last_rej = np.repeat(last, np.diff(np.r_[starts, n]))
+    node = pd.factorize(items["node"])[0]
+    later = last_rej > pos
+    caught = (items["outcome"].isin(["approve", "auto_approve"]).to_numpy(bool) & later
+              & (node[np.where(later, last_rej, 0)] != node))
+    return pd.Series(caught, index=items.index, dtype=bool)
 
 
-def _node_stats(g: pd.DataFrame, wait_col: str) -> dict:
-    observed = g["observed"].to_numpy()
-    decided = g[observed]
-    n = len(decided)
-    rejections = int(decided["rejected"].sum())
-    approvals = int(decided["outcome"].isin(["approve", "auto_approve"]).sum())
+def _node_stats(g: dict[str, np.ndarray], wait_col: str) -> dict:
+    """The statistics of one node (or node × process type) from its items' arrays."""
+    observed = g["observed"]
+    n = int(observed.sum())
+    rejections = int((g["rejected"] & observed).sum())
+    approvals = int((g["approved"] & observed).sum())
     stats = {
-        "items": n, "pending": int((~observed).sum()), "cases": int(g["case_id"].nunique()),
+        "items": n, "pending": int((~observed).sum()), "cases": _distinct_runs(g["case"]),
         "approvals": approvals, "rejections": rejections,
-        "returns": int((decided["outcome"] == "return").sum()),
-        "rejects": int((decided["outcome"] == "reject").sum()),
+        "returns": int((g["returned"] & observed).sum()),
+        "rejects": int((g["refused"] & observed).sum()),
         "rejection_rate": rejections / n if n else float("nan"),
     }
-    for col, prefix in (("wait_hours", "wait_hours"), ("wait_workhours", "wait_workhours")):
-        w = g[col].to_numpy()
-        stats[f"{prefix}_median"] = km_quantile(w, observed, 0.5)
-        stats[f"{prefix}_p90"] = km_quantile(w, observed, 0.9)
-        stats[f"{prefix}_mean"] = km_restricted_mean(w, observed)
+    for col in ("wait_hours", "wait_workhours"):
+        (median, p90), mean = km_summary(g[col], observed, (0.5, 0.9))
+        stats[f"{col}_median"], stats[f"{col}_p90"], stats[f"{col}_mean"] = median, p90, mean
     stats["wait_median"] = stats[f"{wait_col}_median"]
     stats["wait_p90"] = stats[f"{wait_col}_p90"]
-    sources = g.loc[g[wait_col].notna(), "wait_source"]
-    recorded, inferred = int((sources == "recorded").sum()), int((sources == "inferred").sum())
+    known = ~np.isnan(g[wait_col])
+    recorded, inferred = int((g["recorded"] & known).sum()), int((g["inferred"] & known).sum())
     stats["wait_source"] = ("recorded" if recorded and not inferred else
                             "inferred" if inferred and not recorded else
                             "mixed" if recorded and inferred else "none")
     stats["wait_recorded_items"], stats["wait_inferred_items"] = recorded, inferred
-    caught = int(g["caught_downstream"].sum())
+    caught = int(g["caught"].sum())
     stats["caught_downstream"] = caught
     stats["downstream_catch_rate"] = caught / approvals if approvals else float("nan")
-    classes = decided.loc[decided["rejected"], "reason_class"].value_counts()
+    classes = pd.Series(g["reason_class"][g["rejected"] & observed]).value_counts()
     stats["missing_material_share"] = (float(classes.get(MISSING_MATERIAL, 0) / rejections)
                                        if rejections else float("nan"))
     stats["top_reason"] = classes.index[0] if len(classes) else None
@@ -341,30 +373,51 @@ def _node_stats(g: pd.DataFrame, wait_col: str) -> dict:
     return stats
 
 
+def _distinct_runs(sorted_codes: np.ndarray) -> int:
+    """Distinct values of a non-decreasing code array."""
+    return int(len(sorted_codes) and 1 + np.count_nonzero(np.diff(sorted_codes)))
+
+
+def _case_numbers(case_ids: pd.Series) -> np.ndarray:
+    """0, 0, 1, 1, 1, 2 …: the case of each item, for items in (case_id, seq) order."""
+    values = pa.array(case_ids.array) if len(case_ids) else pa.array([], pa.string())
+    change = np.zeros(len(case_ids), dtype=np.int64)
+    if len(case_ids) > 1:
+        change[1:] = pc.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)
+    return np.cumsum(change)
+
+
 def _wait_shares(items: pd.DataFrame, keys: list[str], wait_col: str) -> pd.Series:
-    """Waiting at the node / all waiting in the cases that pass it (visits counted once)."""
-    # grouped by integer codes: each text key is hashed once here, not in every groupby
-    case = pd.factorize(items["case_id"])[0]
-    coded = [pd.factorize(items[k], use_na_sentinel=False) for k in keys]
-    kcols = [f"_k{i}" for i in range(len(keys))]
-    frame = pd.DataFrame({"case": case, "visit": items["visit"].to_numpy(),
-                          **{c: codes for c, (codes, _) in zip(kcols, coded)},
-                          "wait": items[wait_col].to_numpy(float)})
-    visits = frame.groupby(["case", "visit"] + kcols, sort=False)["wait"].max().reset_index()
-    case_total = np.zeros(len(case) and int(case.max()) + 1)
-    np.add.at(case_total, visits["case"].to_numpy(), np.nan_to_num(visits["wait"].to_numpy()))
-    at_node = visits.groupby(kcols)["wait"].sum()
+    """Waiting at the node / all waiting in the cases that pass it (visits counted once).
+
+    `items` are in (case_id, seq) order, so each visit is a run of rows (its longest item
+    wait is the visit's wait) and the node and process type are constant along it.
+    """
+    n = len(items)
+    case = items["case_no"].to_numpy()
+    key = items.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    visit = items["visit"].to_numpy()
+    start = np.ones(n, dtype=bool)
+    start[1:] = (case[1:] != case[:-1]) | (visit[1:] != visit[:-1]) | (key[1:] != key[:-1])
+    starts = np.flatnonzero(start)
+    wait = items[wait_col].to_numpy(float)
+    visit_wait = np.fmax.reduceat(wait, starts) if n else wait
+    v_case, v_key = case[starts], key[starts]
+    n_keys = int(key.max(initial=-1)) + 1
+    filled = np.nan_to_num(visit_wait)
+    case_total = np.bincount(v_case, weights=filled, minlength=int(case.max(initial=-1)) + 1)
+    at_node = np.bincount(v_key, weights=filled, minlength=n_keys)
     # each case once per node: the total waiting of the cases that pass the node
-    passes = visits[kcols + ["case"]].drop_duplicates()
-    passes["total"] = case_total[passes["case"].to_numpy()]
-    total = passes.groupby(kcols)["total"].sum()
+    n_cases = int(case.max(initial=-1)) + 1
+    pair = pd.unique(v_key.astype(np.int64) * n_cases + v_case)   # hashed, not sorted
+    p_key, p_case = pair // n_cases, pair % n_cases
+    total = np.bincount(p_key, weights=case_total[p_case], minlength=n_keys)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = (at_node / total.astype(float)).astype(float)
-    values = [uniques[share.index.get_level_values(i) if len(kcols) > 1 else share.index]
-              for i, (_, uniques) in enumerate(coded)]
-    share.index = (pd.MultiIndex.from_arrays(values, names=keys) if len(keys) > 1
-                   else pd.Index(values[0], name=keys[0]))
-    return share
+        share = at_node / total
+    first = items.iloc[np.unique(key, return_index=True)[1]][keys]
+    index = (pd.MultiIndex.from_frame(first) if len(keys) > 1
+             else pd.Index(first[keys[0]].to_numpy(object), name=keys[0]))
+    return pd.Series(share, index=index)
 
 
 def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str, str]:

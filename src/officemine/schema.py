@@ -56,6 +56,11 @@ class EventLogColumns:
     # provenance
     source_file: str = "source_file"
     source_row: str = "source_row"          # row as a spreadsheet shows it (header = 1), or record id
+    # derived by `EventLog` from each case's events, stored so analyses need no window pass
+    visit: str = "visit"                    # 1-based stay at a node in the case; null: cc/comment/remind
+    round: str = "round"                    # submissions so far in the case (1 = first submission)
+    visit_start: str = "visit_start"        # wait_start of the visit's first event (its arrival)
+    visit_source: str = "visit_source"      # arrival_source of that event: recorded | inferred | none
 
 
 COLUMNS = EventLogColumns()
@@ -70,12 +75,16 @@ TIME_FIELDS: tuple[str, ...] = (C.arrived_at, C.acted_at)
 CASE_ATTRIBUTES: tuple[str, ...] = (
     C.process_type, C.amount, C.urgency, C.applicant, C.applicant_dept, C.title,
 )
-#: Column order of a stored log; extra source columns follow these.
+#: Columns every importer produces, in this order.
 CANONICAL_ORDER: tuple[str, ...] = (
     C.case_id, C.seq, C.node, C.outcome, C.resource, C.dept, C.arrived_at, C.acted_at,
     C.pending, C.wait_start, C.arrival_source, C.comment, *CASE_ATTRIBUTES, C.source_file, C.source_row,
 )
-assert set(CANONICAL_ORDER) == {f.default for f in fields(EventLogColumns)}
+#: Columns `EventLog` derives from the case's events (see `officemine.eventlog`).
+VISIT_COLUMNS: tuple[str, ...] = (C.visit, C.round, C.visit_start, C.visit_source)
+#: Column order of a stored log; extra source columns follow these.
+STORED_ORDER: tuple[str, ...] = CANONICAL_ORDER + VISIT_COLUMNS
+assert set(STORED_ORDER) == {f.default for f in fields(EventLogColumns)}
 
 
 # --- outcome words -------------------------------------------------------------------------

@@ -187,7 +187,7 @@ class SLA:
     def limits_for(self, process_types: Any) -> np.ndarray:
         """Working-day limit of each element (vectorised over a Series/array of types)."""
         s = pd.Series(process_types, dtype="object")
-        out = s.map(lambda v: self.limits.get(v, np.nan) if isinstance(v, str) else np.nan)
+        out = s.map(self.limits).astype(float)   # a dict lookup: types not listed give NaN
         return out.fillna(self.default_limit).to_numpy(dtype=float)
 
     def uses_default(self, process_types: Any) -> list[str]:

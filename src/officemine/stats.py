@@ -55,15 +55,7 @@ def km_quantile(durations, observed, q: float) -> float:
     interval's midpoint (R survival's convention), so that without censoring the median is
     the ordinary median.
     """
-    times, surv = kaplan_meier(durations, observed)
-    target = 1.0 - q
-    reached = np.flatnonzero(surv <= target + 1e-12)
-    if not len(reached):
-        return float("nan")
-    i = reached[0]
-    if abs(surv[i] - target) < 1e-12 and i + 1 < len(times):
-        return float((times[i] + times[i + 1]) / 2)
-    return float(times[i])
+    return km_summary(durations, observed, (q,))[0][0]
 
 
 def km_restricted_mean(durations, observed) -> float:
@@ -72,14 +64,31 @@ def km_restricted_mean(durations, observed) -> float:
     With no censoring this is the ordinary mean; with pending items it is the mean wait
     restricted to the observed range (a censored wait counts as long as it has lasted).
     """
+    return km_summary(durations, observed, ())[1]
+
+
+def km_summary(durations, observed, quantiles=(0.5, 0.9)) -> tuple[list[float], float]:
+    """(`km_quantile` for each of `quantiles`, `km_restricted_mean`) from one curve."""
     t = np.asarray(durations, dtype=float)
     e = np.asarray(observed, dtype=bool)
     keep = ~np.isnan(t)
     if not keep.any():
-        return float("nan")
-    times, surv = kaplan_meier(t[keep], e[keep])
-    horizon = float(np.max(t[keep]))
-    steps = np.concatenate(([0.0], times, [horizon]))
+        return [float("nan")] * len(quantiles), float("nan")
+    t, e = t[keep], e[keep]
+    times, surv = kaplan_meier(t, e)
+    values = []
+    for q in quantiles:
+        target = 1.0 - q
+        reached = np.flatnonzero(surv <= target + 1e-12)
+        if not len(reached):
+            values.append(float("nan"))
+            continue
+        i = reached[0]
+        if abs(surv[i] - target) < 1e-12 and i + 1 < len(times):
+            values.append(float((times[i] + times[i + 1]) / 2))
+        else:
+            values.append(float(times[i]))
+    steps = np.concatenate(([0.0], times, [float(np.max(t))]))
     heights = np.concatenate(([1.0], surv))
     widths = np.clip(np.diff(steps), 0, None)
-    return float(np.sum(heights * widths))
+    return values, float(np.sum(heights * widths))
