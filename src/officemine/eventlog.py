@@ -58,15 +58,18 @@ class EventLog:
         self.path = path
         self._con: duckdb.DuckDBPyConnection | None = None
         self._cache: dict = {}
+        self._n_cases: int | None = None
 
     @classmethod
     def _on_disk(cls, path: Path, schema: pa.Schema, rows: int, *, timezone: str,
-                 report: ImportReport | None, mapping: dict | None) -> "EventLog":
+                 report: ImportReport | None, mapping: dict | None,
+                 cases: int | None = None) -> "EventLog":
         """A log that stays in its Parquet file: DuckDB scans it, `to_arrow` loads it."""
         log = cls.__new__(cls)
         log._table, log._schema, log._rows = None, schema, rows
         log.timezone, log.report, log.mapping = timezone, report, mapping or {}
         log.set_aside, log.path, log._con, log._cache = None, path, None, {}
+        log._n_cases = cases
         return log
 
     # --- construction ----------------------------------------------------------------------
@@ -220,6 +223,7 @@ class EventLog:
             report = ImportReport.from_dict({**report.to_dict(), "set_aside_file": str(aside_path)})
             self.report = report
         meta = {"format_version": FORMAT_VERSION, "timezone": self.timezone,
+                "cases": self.n_cases,
                 "mapping": self.mapping, "import_report": report.to_dict() if report else None}
         table = self.to_arrow()
         table = table.replace_schema_metadata({
@@ -236,7 +240,16 @@ class EventLog:
 
     @property
     def n_cases(self) -> int:
-        return int(self.con.execute(f"SELECT count(DISTINCT {C.case_id}) FROM events").fetchone()[0])
+        if self._n_cases is None:
+            if self._table is not None:       # rows are in case order: count the case runs
+                case = self._table[C.case_id]
+                changes = pc.sum(pc.not_equal(case[1:], case[:-1])).as_py() if len(case) > 1 \
+                    else 0
+                self._n_cases = min(len(case), 1) + int(changes or 0)
+            else:
+                self._n_cases = int(self.con.execute(
+                    f"SELECT count(DISTINCT {C.case_id}) FROM events").fetchone()[0])
+        return self._n_cases
 
     def span(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         lo, hi = self.con.execute(
@@ -388,7 +401,7 @@ def read_log(path: str | Path) -> EventLog:
         return EventLog(pq.read_table(path), timezone=meta["timezone"], report=report,
                         mapping=meta.get("mapping"), path=path)
     return EventLog._on_disk(path, schema, rows, timezone=meta["timezone"],
-                             report=report, mapping=meta.get("mapping"))
+                             report=report, mapping=meta.get("mapping"), cases=meta.get("cases"))
 
 
 def _read_parquet(path: Path) -> pa.Table:

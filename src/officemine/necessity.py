@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
+from officemine.schema import C
 from officemine.stats import km_summary, wilson_interval
 from officemine.waits import node_roles, work_items
 
@@ -223,7 +224,8 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
         raise OfficemineError(f"by must be 'process_type' or None, not {by!r}")
     thresholds = thresholds or NecessityThresholds()
     calendar = calendar or Calendar.default()
-    items = work_items(log, calendar, as_of=as_of)
+    items = work_items(log, calendar, as_of=as_of,
+                       columns=(C.comment,) + ((C.process_type,) if by else ()))
     roles = node_roles(log)
     not_approval = {n: r for n, r in roles.items() if r != "approval"}
     items = items[~items["node"].isin(not_approval)].copy()
@@ -240,7 +242,8 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
 
     wait_col = "wait_workhours" if basis == "working" else "wait_hours"
     # one stable sort by group, then every statistic on array slices (no per-group frames)
-    group = items.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    group = _group_numbers(items, keys)
+    items["group_no"] = group
     order = np.argsort(group, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(group, minlength=group.max(initial=-1) + 1))]
     first_rows = order[bounds[:-1]]
@@ -373,6 +376,15 @@ def _node_stats(g: dict[str, np.ndarray], wait_col: str) -> dict:
     return stats
 
 
+def _group_numbers(items: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """0, 1, 2 … for each distinct key (node, or node × process type) in order of appearance."""
+    codes = [pd.factorize(items[k], use_na_sentinel=False)[0] for k in keys]
+    if len(codes) == 1:
+        return codes[0]
+    combined = codes[0].astype(np.int64) * (int(codes[1].max(initial=-1)) + 1) + codes[1]
+    return pd.factorize(combined)[0]
+
+
 def _distinct_runs(sorted_codes: np.ndarray) -> int:
     """Distinct values of a non-decreasing code array."""
     return int(len(sorted_codes) and 1 + np.count_nonzero(np.diff(sorted_codes)))
@@ -395,7 +407,7 @@ def _wait_shares(items: pd.DataFrame, keys: list[str], wait_col: str) -> pd.Seri
     """
     n = len(items)
     case = items["case_no"].to_numpy()
-    key = items.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    key = items["group_no"].to_numpy()
     visit = items["visit"].to_numpy()
     start = np.ones(n, dtype=bool)
     start[1:] = (case[1:] != case[:-1]) | (visit[1:] != visit[:-1]) | (key[1:] != key[:-1])
@@ -408,9 +420,11 @@ def _wait_shares(items: pd.DataFrame, keys: list[str], wait_col: str) -> pd.Seri
     case_total = np.bincount(v_case, weights=filled, minlength=int(case.max(initial=-1)) + 1)
     at_node = np.bincount(v_key, weights=filled, minlength=n_keys)
     # each case once per node: the total waiting of the cases that pass the node
-    n_cases = int(case.max(initial=-1)) + 1
-    pair = pd.unique(v_key.astype(np.int64) * n_cases + v_case)   # hashed, not sorted
-    p_key, p_case = pair // n_cases, pair % n_cases
+    # (case, node) pairs: visits are in case order, so the codes are nearly sorted already
+    # and a stable (run-merging) sort of them is cheap
+    pair = np.sort(v_case.astype(np.int64) * n_keys + v_key, kind="stable")
+    pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
+    p_case, p_key = pair // n_keys, pair % n_keys
     total = np.bincount(p_key, weights=case_total[p_case], minlength=n_keys)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = at_node / total

@@ -38,10 +38,13 @@ def kaplan_meier(durations, observed) -> tuple[np.ndarray, np.ndarray]:
     t, e = t[keep], e[keep]
     if len(t) == 0:
         return np.array([]), np.array([])
-    order = np.lexsort((~e, t))          # at ties, events before censorings (convention)
+    # Deaths and the number at risk are counted per distinct time, so the order of events
+    # and censorings inside a tie does not matter: one sort of the times is enough.
+    order = np.argsort(t)
     t, e = t[order], e[order]
-    times, first = np.unique(t, return_index=True)
-    deaths = np.add.reduceat(e.astype(int), first)
+    first = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+    times = t[first]
+    deaths = np.add.reduceat(e.astype(np.int64), first)
     at_risk = len(t) - first
     surv = np.cumprod(1.0 - deaths / at_risk)
     has_event = deaths > 0

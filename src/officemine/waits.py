@@ -27,15 +27,25 @@ _DECISIONS = ", ".join(f"'{o}'" for o in sorted(DECISIONS))
 _NON_BLOCKING = ", ".join(f"'{o}'" for o in sorted(NON_BLOCKING))
 _REJECTIONS = ", ".join(f"'{o}'" for o in sorted(REJECTIONS))
 
-# A filter over the stored visit columns (`officemine.eventlog.with_visits`): no window pass.
-# Rows come back in the log's (case_id, seq) order.
-ITEMS_SQL = f"""
-SELECT case_id, seq, visit, round, node, outcome, resource, dept, process_type, urgency,
-       amount, comment, pending, visit_start, acted_at, visit_source AS wait_source,
-       coalesce(outcome IN ({_REJECTIONS}), false) AS rejected
+#: Columns that describe an item beyond its node, outcome and wait; `work_items` fetches
+#: the ones asked for (text columns cost most of the query on big logs).
+DESCRIPTIVE = (C.resource, C.dept, C.process_type, C.urgency, C.amount, C.comment)
+
+
+def items_sql(columns: tuple[str, ...] = DESCRIPTIVE) -> str:
+    """A filter over the stored visit columns (`officemine.eventlog.with_visits`): no window
+    pass. Rows come back in the log's (case_id, seq) order."""
+    extra = "".join(f"{c}, " for c in DESCRIPTIVE if c in columns)
+    return f"""
+SELECT case_id, seq, visit, round, node, outcome, {extra}pending, visit_start, acted_at,
+       visit_source AS wait_source, coalesce(outcome IN ({_REJECTIONS}), false) AS rejected
 FROM events
 WHERE outcome IN ({_DECISIONS}) OR (pending AND visit IS NOT NULL)
 """
+
+
+#: The default item query (every descriptive column).
+ITEMS_SQL = items_sql()
 
 
 def log_end(log: EventLog) -> pd.Timestamp:
@@ -45,28 +55,36 @@ def log_end(log: EventLog) -> pd.Timestamp:
 
 
 def work_items(log: EventLog, calendar: Calendar | None = None,
-               as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
+               as_of: pd.Timestamp | str | None = None,
+               columns: tuple[str, ...] = DESCRIPTIVE) -> pd.DataFrame:
     """One row per decided or pending work item with its wait in clock and working hours.
 
-    Columns: case_id, seq, visit, round (submission round), node, outcome, resource, dept,
-    process_type, urgency, amount, comment, pending, visit_start, acted_at, wait_source
-    (recorded | inferred | none), rejected, observed (False = still pending, censored),
-    wait_hours (clock), wait_workhours (working hours of `calendar`).
+    Columns: case_id, seq, visit, round (submission round), node, outcome, the descriptive
+    `columns` asked for (default all: resource, dept, process_type, urgency, amount,
+    comment), pending, visit_start, acted_at, wait_source (recorded | inferred | none),
+    rejected, observed (False = still pending, censored), wait_hours (clock),
+    wait_workhours (working hours of `calendar`).
     """
+    unknown = set(columns) - set(DESCRIPTIVE)
+    if unknown:
+        raise ValueError(f"work_items: no descriptive column {sorted(unknown)}; "
+                         f"choose from {DESCRIPTIVE}")
+    columns = tuple(c for c in DESCRIPTIVE if c in columns)
     calendar = calendar or Calendar.default()
     as_of = pd.Timestamp(as_of) if as_of is not None else log_end(log)
     as_of = as_of.tz_localize(log.timezone) if as_of.tzinfo is None else \
         as_of.tz_convert(log.timezone)
-    items = log.cached(("work_items", repr(calendar), as_of),
-                       lambda: _work_items(log, calendar, as_of))
+    items = log.cached(("work_items", repr(calendar), as_of, columns),
+                       lambda: _work_items(log, calendar, as_of, columns))
     items.attrs = dict(items.attrs)
     return items
 
 
-def _work_items(log: EventLog, calendar: Calendar, as_of: pd.Timestamp) -> pd.DataFrame:
+def _work_items(log: EventLog, calendar: Calendar, as_of: pd.Timestamp,
+                columns: tuple[str, ...]) -> pd.DataFrame:
     # through Arrow: DuckDB's own DataFrame conversion of the text columns took longer than
     # the query (every column here is non-null or text/float, so the dtypes are the same)
-    items = log.query_arrow(ITEMS_SQL).to_pandas()
+    items = log.query_arrow(items_sql(columns)).to_pandas()
     end = items[C.acted_at].where(~items[C.pending], as_of)
     items["observed"] = ~items[C.pending]
     start = items["visit_start"]
