@@ -164,3 +164,9 @@ def test_query_gives_duckdbs_pandas_types_through_arrow(log):
     ours, duckdbs = log.query(sql), log.con.execute(sql).df()
     pd.testing.assert_frame_equal(ours, duckdbs)
     assert str(ours.i.dtype) == "Int32" and ours.n.dtype == np.int32
+
+
+def test_queries_work_after_a_caller_left_a_result_unread(log):
+    log.con.execute("SELECT case_id FROM events").fetchone()     # half-read DB-API result
+    assert len(log.query("SELECT * FROM events")) == 7
+    assert log.one("SELECT count(*) FROM events") == (7,)

@@ -96,7 +96,7 @@ class EventLog:
     def sql(self, query: str, params: list | None = None) -> duckdb.DuckDBPyRelation:
         return self.con.sql(query, params=params)
 
-    def query(self, query: str, params: list | None = None) -> pd.DataFrame:
+    def query(self, query: str, params: list | dict | None = None) -> pd.DataFrame:
         """Run a query against ``events`` and return a DataFrame.
 
         The rows come through Arrow (DuckDB's own DataFrame conversion costs more than the
@@ -105,12 +105,22 @@ class EventLog:
         """
         return arrow_to_pandas(self.query_arrow(query, params))
 
-    def query_arrow(self, query: str, params: list | None = None) -> pa.Table:
-        """Run a query against ``events`` and return an Arrow table."""
-        with warnings.catch_warnings():   # the copy it warns about is cheap next to .df()
-            warnings.filterwarnings("ignore", "Arrow output on a DB-API result",
-                                    UserWarning)
-            return self.con.execute(query, params or []).to_arrow_table()
+    def query_arrow(self, query: str, params: list | dict | None = None) -> pa.Table:
+        """Run a query against ``events`` and return an Arrow table.
+
+        Through a relation, which DuckDB streams into Arrow: a DB-API result would be
+        materialised first and copied, holding a big result twice."""
+        try:
+            return self.con.sql(query, params=params or None).to_arrow_table()
+        except duckdb.ResourceInUseException:   # someone left an execute() result unread
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+                return self.con.execute(query, params or []).to_arrow_table()
+
+    def one(self, query: str, params: list | dict | None = None) -> tuple:
+        """The first row of a query's result (for counts and extremes)."""
+        rows = self.con.sql(query, params=params or None).fetchall()
+        return rows[0] if rows else ()
 
     def cached(self, key: tuple, compute):
         """``compute()``, computed once per log and `key`: for per-case and per-item tables
@@ -247,13 +257,11 @@ class EventLog:
                     else 0
                 self._n_cases = min(len(case), 1) + int(changes or 0)
             else:
-                self._n_cases = int(self.con.execute(
-                    f"SELECT count(DISTINCT {C.case_id}) FROM events").fetchone()[0])
+                self._n_cases = int(self.one(f"SELECT count(DISTINCT {C.case_id}) FROM events")[0])
         return self._n_cases
 
     def span(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-        lo, hi = self.con.execute(
-            f"SELECT min({C.acted_at}), max({C.acted_at}) FROM events").fetchone()
+        lo, hi = self.one(f"SELECT min({C.acted_at}), max({C.acted_at}) FROM events")
         conv = (lambda t: pd.Timestamp(t).tz_convert(self.timezone) if t is not None else None)
         return conv(lo), conv(hi)
 

@@ -724,9 +724,8 @@ class _Context:
     @classmethod
     def build(cls, log: EventLog, calendar: Calendar, sla: SLA) -> _Context:
         cases = case_cycles(log, calendar, sla)
-        lo, hi = log.con.execute(
-            "SELECT min(coalesce(acted_at, arrived_at)), "
-            "max(greatest(acted_at, arrived_at)) FROM events").fetchone()
+        lo, hi = log.one("SELECT min(coalesce(acted_at, arrived_at)), "
+                         "max(greatest(acted_at, arrived_at)) FROM events")
         start = pd.Timestamp(lo).tz_convert(log.timezone) if lo is not None else None
         end = pd.Timestamp(hi).tz_convert(log.timezone) if hi is not None else None
         months = log.query("SELECT strftime(coalesce(acted_at, arrived_at), '%Y-%m') AS month, "

@@ -232,8 +232,8 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
     # reminders and status are recounted as of `as_of` below
     open_ = cases[is_open].drop(columns=["reminders"]).copy()
     stamp = as_of_t.isoformat()
-    holders = log.con.execute(HOLDERS_SQL, {"as_of": stamp}).df()
-    last = log.con.execute(LAST_ACTION_SQL, {"as_of": stamp}).df()
+    holders = log.query(HOLDERS_SQL, {"as_of": stamp})
+    last = log.query(LAST_ACTION_SQL, {"as_of": stamp})
     for frame, cols in ((holders, ["held_since"]), (last, ["last_action_at"])):
         for col in cols:
             frame[col] = _tz(frame[col], log.timezone)
@@ -329,8 +329,8 @@ def _step_text(node: pd.Series, basis: pd.Series) -> pd.Series:
 
 
 def _submit_node(log: EventLog) -> str:
-    row = log.con.execute("SELECT node FROM events WHERE outcome IN ('submit', 'resubmit') "
-                          "GROUP BY node ORDER BY count(*) DESC LIMIT 1").fetchone()
+    row = log.one("SELECT node FROM events WHERE outcome IN ('submit', 'resubmit') "
+                  "GROUP BY node ORDER BY count(*) DESC LIMIT 1") or None
     return row[0] if row else "发起"
 
 
@@ -496,7 +496,7 @@ def _rank(inside: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def _as_of(log: EventLog, as_of: Any) -> pd.Timestamp | None:
     if as_of is None:
-        end = log.con.execute("SELECT max(greatest(acted_at, arrived_at)) FROM events").fetchone()[0]
+        end = log.one("SELECT max(greatest(acted_at, arrived_at)) FROM events")[0]
         return None if end is None else pd.Timestamp(end).tz_convert(log.timezone)
     try:
         t = pd.Timestamp(as_of)

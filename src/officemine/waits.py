@@ -50,7 +50,7 @@ ITEMS_SQL = items_sql()
 
 def log_end(log: EventLog) -> pd.Timestamp:
     """The last time the log knows of (an action or an arrival): the censoring time."""
-    end = log.con.execute("SELECT max(greatest(acted_at, arrived_at)) FROM events").fetchone()[0]
+    end = log.one("SELECT max(greatest(acted_at, arrived_at)) FROM events")[0]
     return pd.Timestamp(end).tz_convert(log.timezone)
 
 
