@@ -170,3 +170,18 @@ def test_queries_work_after_a_caller_left_a_result_unread(log):
     log.con.execute("SELECT case_id FROM events").fetchone()     # half-read DB-API result
     assert len(log.query("SELECT * FROM events")) == 7
     assert log.one("SELECT count(*) FROM events") == (7,)
+
+
+@pytest.mark.parametrize("by", ["end", "start", "active"])
+def test_selecting_cases_of_a_log_on_disk_filters_the_file(tmp_path, log, by):
+    back = officemine.read_log(log.write(tmp_path / "l.parquet"))
+    for args in (("2025-03-07", "2025-03-08"), ("2025-03-05", None), (None, "2025-03-06")):
+        on_disk = back.select_cases(*args, by=by)
+        in_memory = log.select_cases(*args, by=by)
+        assert on_disk._table is None                    # a filtered view, nothing loaded
+        assert on_disk.n_events == in_memory.n_events and on_disk.n_cases == in_memory.n_cases
+        pd.testing.assert_frame_equal(on_disk.to_pandas(), in_memory.to_pandas())
+    typed = back.select_cases("2025-03-01", process_type="用印申请")
+    assert set(typed.query("SELECT case_id FROM events").case_id) == {"R2"}
+    # a selection of a selection narrows further
+    assert back.select_cases(process_type="用印申请").select_cases(end="2025-03-08").n_events == 0

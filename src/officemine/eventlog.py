@@ -49,6 +49,7 @@ class EventLog:
         if missing:
             raise LogFormatError(f"not a canonical event log: columns missing: {missing}")
         self._table: pa.Table | None = table if _derived else with_visits(table)
+        self._where: str | None = None
         self._schema = self._table.schema
         self._rows = self._table.num_rows
         self.timezone = timezone
@@ -61,12 +62,13 @@ class EventLog:
         self._n_cases: int | None = None
 
     @classmethod
-    def _on_disk(cls, path: Path, schema: pa.Schema, rows: int, *, timezone: str,
+    def _on_disk(cls, path: Path, schema: pa.Schema, rows: int | None, *, timezone: str,
                  report: ImportReport | None, mapping: dict | None,
-                 cases: int | None = None) -> "EventLog":
-        """A log that stays in its Parquet file: DuckDB scans it, `to_arrow` loads it."""
+                 cases: int | None = None, where: str | None = None) -> "EventLog":
+        """A log that stays in its Parquet file: DuckDB scans it (only the rows `where`
+        selects, if given), `to_arrow` loads it."""
         log = cls.__new__(cls)
-        log._table, log._schema, log._rows = None, schema, rows
+        log._table, log._schema, log._rows, log._where = None, schema, rows, where
         log.timezone, log.report, log.mapping = timezone, report, mapping or {}
         log.set_aside, log.path, log._con, log._cache = None, path, None, {}
         log._n_cases = cases
@@ -86,8 +88,7 @@ class EventLog:
             con.execute(f"SET TimeZone = '{self.timezone}'")
             con.execute("SET enable_progress_bar = false")   # the CLI shows its own progress
             if self._table is None:
-                source = str(self.path).replace("'", "''")
-                con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{source}')")
+                con.execute(f"CREATE VIEW events AS SELECT * FROM {self._source_sql()}")
             else:
                 con.register("events", self._table)
             self._con = con
@@ -140,42 +141,35 @@ class EventLog:
         """
         if by not in ("end", "start", "active"):
             raise ValueError(f"by must be 'end', 'start' or 'active', not {by!r}")
-        lo = pd.Timestamp(start).tz_convert(self.timezone) if start is not None and \
-            pd.Timestamp(start).tzinfo else (pd.Timestamp(start).tz_localize(self.timezone)
-                                            if start is not None else None)
-        hi = pd.Timestamp(end).tz_convert(self.timezone) if end is not None and \
-            pd.Timestamp(end).tzinfo else (pd.Timestamp(end).tz_localize(self.timezone)
-                                          if end is not None else None)
-        conditions, params = [], []
-        field = {"end": "case_end", "start": "case_start"}.get(by)
-        if field:
-            if lo is not None:
-                conditions.append(f"{field} >= ?")
-                params.append(lo.to_pydatetime())
-            if hi is not None:
-                conditions.append(f"{field} < ?")
-                params.append(hi.to_pydatetime())
-        else:
-            if lo is not None:
-                conditions.append("case_end >= ?")
-                params.append(lo.to_pydatetime())
-            if hi is not None:
-                conditions.append("case_start < ?")
-                params.append(hi.to_pydatetime())
+        bound = (lambda t: None if t is None else "TIMESTAMPTZ '" + (
+            pd.Timestamp(t).tz_convert(self.timezone) if pd.Timestamp(t).tzinfo
+            else pd.Timestamp(t).tz_localize(self.timezone)).isoformat() + "'")
+        lo, hi = bound(start), bound(end)
+        # the case's first and last action times are on every event: a filter, no join
+        first, last = {"end": (C.case_end, C.case_end), "start": (C.case_start, C.case_start),
+                       "active": (C.case_end, C.case_start)}[by]
+        conditions = ([f"{first} >= {lo}"] if lo else []) + ([f"{last} < {hi}"] if hi else [])
         if process_type is not None:
-            conditions.append("cases.case_type = ?")
-            params.append(process_type)
+            literal = "'" + str(process_type).replace("'", "''") + "'"
+            conditions.append(f"{C.case_id} IN (SELECT {C.case_id} FROM events "
+                              f"WHERE {C.process_type} = {literal})")
         where = " AND ".join(conditions) or "TRUE"
-        table = self.con.sql(f"""
-            WITH cases AS (
-                SELECT {C.case_id}, min({C.acted_at}) AS case_start,
-                       max({C.acted_at}) AS case_end, any_value({C.process_type}) AS case_type
-                FROM events GROUP BY {C.case_id})
-            SELECT e.* FROM events e JOIN cases USING ({C.case_id})
-            WHERE {where} ORDER BY e.{C.case_id}, e.{C.seq}""", params=params).to_arrow_table()
-        # whole cases keep their visit columns: nothing to derive again
+        if self._table is None:          # stays on disk: the view filters the file's rows
+            if process_type is not None:
+                where = where.replace("FROM events", "FROM " + self._source_sql())
+            return EventLog._on_disk(self.path, self._schema, None, timezone=self.timezone,
+                                     report=self.report, mapping=self.mapping,
+                                     where=f"({self._where}) AND ({where})" if self._where
+                                     else where)
+        table = self.query_arrow(f"SELECT * FROM events WHERE {where}")
+        # whole cases keep their derived columns and their order: nothing to derive again
         return EventLog(table.cast(self._schema), timezone=self.timezone,
                         report=self.report, mapping=self.mapping, _derived=True)
+
+    def _source_sql(self) -> str:
+        """The events of an on-disk log as a table expression (for views that filter it)."""
+        source = str(self.path).replace("'", "''")
+        return (f"(SELECT * FROM read_parquet('{source}') WHERE {self._where or 'TRUE'})")
 
     # --- conversions -----------------------------------------------------------------------
     @property
@@ -190,7 +184,8 @@ class EventLog:
     def to_arrow(self) -> pa.Table:
         """All events as an Arrow table (a log opened from disk is read into memory)."""
         if self._table is None:
-            self._table = _read_parquet(self.path)
+            self._table = (_read_parquet(self.path) if self._where is None else
+                           self.query_arrow("SELECT * FROM events").cast(self._schema))
         return self._table
 
     def to_pandas(self) -> pd.DataFrame:
@@ -246,6 +241,8 @@ class EventLog:
     # --- description -----------------------------------------------------------------------
     @property
     def n_events(self) -> int:
+        if self._rows is None:
+            self._rows = int(self.one("SELECT count(*) FROM events")[0])
         return self._rows
 
     @property
@@ -364,6 +361,25 @@ def with_visits(table: pa.Table) -> pa.Table:
     visit_no = visits - np.where(at > 0, visits[at - 1], 0)
     visit_first = b[np.maximum.accumulate(np.where(new_visit, np.arange(m), 0))]
 
+    # hand-offs: between consecutive acted blocking events of a case, the department changed
+    acted = blocking & ~_flag(table[C.pending])
+    a = np.flatnonzero(acted)
+    handoff = np.zeros(n, dtype=bool)
+    if len(a) > 1:
+        dept = table[C.dept].take(pa.array(a))
+        changed = _flag(pc.not_equal(dept[1:], dept[:-1]))      # null on either side: no
+        handoff[a[1:]] = changed & (case_no[a][1:] == case_no[a][:-1])
+    # the case's first and last action time, on every event (selecting cases is a filter)
+    acted_at = table[C.acted_at]
+    ticks = pc.cast(acted_at, pa.int64()).to_numpy(zero_copy_only=False) if n else np.zeros(0)
+    ticks = np.asarray(ticks, dtype=float)                 # null -> nan (pending items)
+    case_starts = np.flatnonzero(new_case)
+    runs = np.diff(np.r_[case_starts, n])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)    # a case of pending items only
+        first_at = np.repeat(np.fmin.reduceat(ticks, case_starts), runs) if n else ticks
+        last_at = np.repeat(np.fmax.reduceat(ticks, case_starts), runs) if n else ticks
+
     full = np.zeros(n, dtype=np.int64)
     full[b] = visit_first
     first = pa.array(full, mask=~blocking)              # null index -> null value
@@ -374,11 +390,20 @@ def with_visits(table: pa.Table) -> pa.Table:
         C.round: pa.array(rounds.astype(np.int32)),
         C.visit_start: table[C.wait_start].take(first),
         C.visit_source: table[C.arrival_source].take(first),
+        C.handoff: pa.array(handoff),
+        C.case_start: _timestamps(first_at, acted_at.type),
+        C.case_end: _timestamps(last_at, acted_at.type),
     }
     for name, values in derived.items():
         table = table.append_column(name, values)
     order = list(STORED_ORDER) + [c for c in table.column_names if c not in STORED_ORDER]
     return table.select(order)
+
+
+def _timestamps(ticks: np.ndarray, type_: pa.DataType) -> pa.Array:
+    """Float ticks (nan = null) back to Arrow timestamps of `type_`."""
+    missing = np.isnan(ticks)
+    return pa.array(np.where(missing, 0, ticks).astype(np.int64), mask=missing).cast(type_)
 
 
 def _flag(values) -> np.ndarray:

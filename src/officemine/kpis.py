@@ -203,42 +203,30 @@ _COUNT_COLUMNS = ("completed", "archived", "rejected", "withdrawn", "cycle_n",
 
 # --- the per-case table (one DuckDB query) ------------------------------------------------------
 
+# One aggregate over the stored derived columns (visit: blocking events; handoff): no window.
 CASES_SQL = f"""
-WITH flagged AS (
-    SELECT *, (outcome IS NULL OR outcome NOT IN ({_NON_BLOCKING})) AS blocking FROM events
-), acted AS (
-    SELECT case_id, seq, dept,
-           lag(dept) OVER (PARTITION BY case_id ORDER BY seq) AS prev_dept
-    FROM flagged WHERE blocking AND NOT pending
-), handoffs AS (
-    SELECT case_id, count(*) FILTER (WHERE dept <> prev_dept) AS handoffs
-    FROM acted GROUP BY case_id
-), last_blocking AS (
-    SELECT case_id, outcome AS last_outcome, acted_at AS last_at, pending AS last_pending
-    FROM flagged WHERE blocking
-    QUALIFY row_number() OVER (PARTITION BY case_id ORDER BY seq DESC) = 1
-), per_case AS (
-    SELECT case_id,
-           min(process_type) AS process_type, min(title) AS title,
-           min(applicant) AS applicant, min(applicant_dept) AS applicant_dept,
-           min(urgency) AS urgency,
-           min(acted_at) FILTER (WHERE outcome IN ('submit', 'resubmit')) AS submitted_at,
-           min(coalesce(acted_at, arrived_at)) AS first_at,
-           count(*) FILTER (WHERE outcome = 'return') AS returns,
-           count(*) FILTER (WHERE outcome = 'remind') AS reminders,
-           bool_or(pending) AS has_pending
-    FROM flagged GROUP BY case_id
-)
-SELECT p.*, l.last_outcome,
-       CASE WHEN l.last_outcome IN ({_TERMINAL}) AND NOT l.last_pending
-            THEN l.last_at END AS ended_at,
-       CASE WHEN l.last_outcome IN ({_TERMINAL}) AND NOT l.last_pending
-            THEN l.last_outcome END AS end_outcome,
-       coalesce(h.handoffs, 0) AS handoffs
-FROM per_case p
-LEFT JOIN last_blocking l USING (case_id)
-LEFT JOIN handoffs h USING (case_id)
-ORDER BY p.case_id
+SELECT case_id,
+       min(process_type) AS process_type, min(title) AS title,
+       min(applicant) AS applicant, min(applicant_dept) AS applicant_dept,
+       min(urgency) AS urgency,
+       min(acted_at) FILTER (WHERE outcome IN ('submit', 'resubmit')) AS submitted_at,
+       min(coalesce(acted_at, arrived_at)) AS first_at,
+       count(*) FILTER (WHERE outcome = 'return') AS returns,
+       count(*) FILTER (WHERE outcome = 'remind') AS reminders,
+       bool_or(pending) AS has_pending,
+       count(*) FILTER (WHERE handoff) AS handoffs,
+       -- the last blocking event decides whether (and when) the case ended
+       arg_max_null(outcome, seq) FILTER (WHERE visit IS NOT NULL) AS last_outcome,
+       arg_max_null(acted_at, seq) FILTER (WHERE visit IS NOT NULL) AS last_at,
+       arg_max_null(pending, seq) FILTER (WHERE visit IS NOT NULL) AS last_pending
+FROM events GROUP BY case_id
+"""
+_CASE_END_SQL = f"""
+SELECT * EXCLUDE (last_at, last_pending),
+       CASE WHEN last_outcome IN ({_TERMINAL}) AND NOT last_pending THEN last_at END AS ended_at,
+       CASE WHEN last_outcome IN ({_TERMINAL}) AND NOT last_pending
+            THEN last_outcome END AS end_outcome
+FROM ({CASES_SQL}) ORDER BY case_id
 """
 
 
@@ -261,7 +249,7 @@ def case_cycles(log: EventLog, calendar: Calendar | None = None,
 
 
 def _case_cycles(log: EventLog, calendar: Calendar, sla: SLA) -> pd.DataFrame:
-    cases = log.query(CASES_SQL)
+    cases = log.query(_CASE_END_SQL)
     tz = log.timezone
     for col in ("submitted_at", "first_at", "ended_at"):
         cases[col] = _to_tz(cases[col], tz)

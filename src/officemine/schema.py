@@ -61,6 +61,9 @@ class EventLogColumns:
     round: str = "round"                    # submissions so far in the case (1 = first submission)
     visit_start: str = "visit_start"        # wait_start of the visit's first event (its arrival)
     visit_source: str = "visit_source"      # arrival_source of that event: recorded | inferred | none
+    handoff: str = "handoff"                # acted, blocking, and in another dept than the one before
+    case_start: str = "case_start"          # the case's first action time
+    case_end: str = "case_end"              # the case's last action time
 
 
 COLUMNS = EventLogColumns()
@@ -81,7 +84,8 @@ CANONICAL_ORDER: tuple[str, ...] = (
     C.pending, C.wait_start, C.arrival_source, C.comment, *CASE_ATTRIBUTES, C.source_file, C.source_row,
 )
 #: Columns `EventLog` derives from the case's events (see `officemine.eventlog`).
-VISIT_COLUMNS: tuple[str, ...] = (C.visit, C.round, C.visit_start, C.visit_source)
+VISIT_COLUMNS: tuple[str, ...] = (C.visit, C.round, C.visit_start, C.visit_source, C.handoff,
+                                  C.case_start, C.case_end)
 #: Column order of a stored log; extra source columns follow these.
 STORED_ORDER: tuple[str, ...] = CANONICAL_ORDER + VISIT_COLUMNS
 assert set(STORED_ORDER) == {f.default for f in fields(EventLogColumns)}
