@@ -775,9 +775,12 @@ def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame,
     cases, tz = ctx.cases, ctx.tz
     labels = [str(m) for m in months]
     # -- completed cases, by completion month --
-    done = cases[cases["ended_at"].notna()].copy()
-    done["month"] = done["ended_at"].dt.tz_convert(tz).dt.strftime("%Y-%m")
-    done = done[done["month"].isin(labels)]
+    done = cases[cases["ended_at"].notna()]
+    local = done["ended_at"].dt.tz_convert(tz)
+    ym = (local.dt.year * 100 + local.dt.month).to_numpy()      # no strftime per case
+    wanted = {m.year * 100 + m.month: str(m) for m in months}
+    done = done[np.isin(ym, list(wanted))].copy()
+    done["month"] = [wanted[v] for v in ym[np.isin(ym, list(wanted))]]
     done["archived"] = done["status"].eq("archived")
     done["rejected"] = done["status"].eq("rejected")
     done["withdrawn"] = done["status"].eq("withdrawn")

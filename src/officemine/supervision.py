@@ -99,19 +99,18 @@ WHERE (outcome IS NULL OR outcome NOT IN ({_NON_BLOCKING}, 'submit'))
 GROUP BY case_id
 """
 
+# Over the open cases only ($cases): the last blocking action known at $as_of, and reminders.
 LAST_ACTION_SQL = f"""
-WITH known AS (
-    SELECT * FROM events WHERE NOT pending AND acted_at <= $as_of
-), last_blocking AS (
-    SELECT case_id, node AS last_action_node, outcome AS last_action,
-           resource AS last_action_by, acted_at AS last_action_at
-    FROM known WHERE outcome IS NULL OR outcome NOT IN ({_NON_BLOCKING})
-    QUALIFY row_number() OVER (PARTITION BY case_id ORDER BY seq DESC) = 1
-), reminders AS (
-    SELECT case_id, count(*) AS reminders FROM known WHERE outcome = 'remind' GROUP BY case_id
-)
-SELECT l.*, coalesce(r.reminders, 0) AS reminders
-FROM last_blocking l LEFT JOIN reminders r USING (case_id)
+SELECT case_id,
+       arg_max_null(node, seq) FILTER (WHERE blocking) AS last_action_node,
+       arg_max_null(outcome, seq) FILTER (WHERE blocking) AS last_action,
+       arg_max_null(resource, seq) FILTER (WHERE blocking) AS last_action_by,
+       arg_max_null(acted_at, seq) FILTER (WHERE blocking) AS last_action_at,
+       count(*) FILTER (WHERE outcome = 'remind') AS reminders
+FROM (SELECT *, (outcome IS NULL OR outcome NOT IN ({_NON_BLOCKING})) AS blocking
+      FROM events WHERE NOT pending AND acted_at <= $as_of
+                        AND case_id IN (SELECT unnest($cases)))
+GROUP BY case_id HAVING count(*) FILTER (WHERE blocking) > 0
 """
 
 _LEDGER_COLUMNS = [
@@ -233,7 +232,8 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
     open_ = cases[is_open].drop(columns=["reminders"]).copy()
     stamp = as_of_t.isoformat()
     holders = log.query(HOLDERS_SQL, {"as_of": stamp})
-    last = log.query(LAST_ACTION_SQL, {"as_of": stamp})
+    last = log.query(LAST_ACTION_SQL, {"as_of": stamp,
+                                       "cases": open_["case_id"].astype(str).tolist()})
     for frame, cols in ((holders, ["held_since"]), (last, ["last_action_at"])):
         for col in cols:
             frame[col] = _tz(frame[col], log.timezone)
@@ -426,18 +426,20 @@ def bottlenecks(log: EventLog, month: Any = None, calendar: Calendar | None = No
     still pending at `as_of` (default: the end of the log) count up to `as_of`.
     """
     calendar = calendar or Calendar.default()
-    items = work_items(log, calendar, as_of=as_of)
-    as_of_t = items.attrs["as_of"]
     tz = log.timezone
-    items = items[items["visit_start"].notna() & (items["wait_source"] != "none")].copy()
-    items["end"] = items["acted_at"].where(~items["pending"], as_of_t)
-    notes: list[str] = []
+    during = None
     if month is not None:
         m = _as_month(month)
         m0 = pd.Timestamp(m.start_time).tz_localize(tz)
         m1 = pd.Timestamp((m + 1).start_time).tz_localize(tz)
-        label = str(m)
-    else:
+        label, during = str(m), (m0, m1)
+    items = work_items(log, calendar, as_of=as_of, during=during,
+                       columns=("resource", "dept"))
+    as_of_t = items.attrs["as_of"]
+    items = items[items["visit_start"].notna() & (items["wait_source"] != "none")].copy()
+    items["end"] = items["acted_at"].where(~items["pending"], as_of_t)
+    notes: list[str] = []
+    if month is None:
         m0 = items["visit_start"].min() if len(items) else as_of_t
         m1 = as_of_t
         label = None
@@ -455,9 +457,14 @@ def bottlenecks(log: EventLog, month: Any = None, calendar: Calendar | None = No
     by_node = _rank(inside, ["node"])
     by_person = _rank(inside, ["resource"])
     if len(by_person):
-        depts = inside.groupby("resource")["dept"].agg(
-            lambda s: "、".join(sorted(set(s.dropna()))))
-        nodes = inside.groupby("resource")["node"].agg(lambda s: "、".join(sorted(set(s))))
+        people = inside["resource"].dropna().unique()
+
+        def joined(column: str) -> pd.Series:       # each person's distinct values, sorted
+            pairs = inside[["resource", column]].dropna().drop_duplicates()
+            pairs = pairs.sort_values(["resource", column])
+            return pairs.groupby("resource")[column].agg("、".join).reindex(people,
+                                                                          fill_value="")
+        depts, nodes = joined("dept"), joined("node")
         by_person.insert(1, "dept", by_person["resource"].map(depts))
         by_person.insert(2, "nodes", by_person["resource"].map(nodes))
     return Bottlenecks(by_node=by_node, by_person=by_person, month=label, period=period,

@@ -32,15 +32,17 @@ _REJECTIONS = ", ".join(f"'{o}'" for o in sorted(REJECTIONS))
 DESCRIPTIVE = (C.resource, C.dept, C.process_type, C.urgency, C.amount, C.comment)
 
 
-def items_sql(columns: tuple[str, ...] = DESCRIPTIVE) -> str:
+def items_sql(columns: tuple[str, ...] = DESCRIPTIVE, overlapping: bool = False) -> str:
     """A filter over the stored visit columns (`officemine.eventlog.with_visits`): no window
-    pass. Rows come back in the log's (case_id, seq) order."""
+    pass. Rows come back in the log's (case_id, seq) order. `overlapping`: only items that
+    waited during [$lo, $hi) (or may have: pending ones)."""
     extra = "".join(f"{c}, " for c in DESCRIPTIVE if c in columns)
+    window = ("\n  AND visit_start < $hi AND (pending OR acted_at > $lo)" if overlapping else "")
     return f"""
 SELECT case_id, seq, visit, round, node, outcome, {extra}pending, visit_start, acted_at,
        visit_source AS wait_source, coalesce(outcome IN ({_REJECTIONS}), false) AS rejected
 FROM events
-WHERE outcome IN ({_DECISIONS}) OR (pending AND visit IS NOT NULL)
+WHERE (outcome IN ({_DECISIONS}) OR (pending AND visit IS NOT NULL)){window}
 """
 
 
@@ -56,14 +58,17 @@ def log_end(log: EventLog) -> pd.Timestamp:
 
 def work_items(log: EventLog, calendar: Calendar | None = None,
                as_of: pd.Timestamp | str | None = None,
-               columns: tuple[str, ...] = DESCRIPTIVE) -> pd.DataFrame:
+               columns: tuple[str, ...] = DESCRIPTIVE,
+               during: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> pd.DataFrame:
     """One row per decided or pending work item with its wait in clock and working hours.
 
     Columns: case_id, seq, visit, round (submission round), node, outcome, the descriptive
     `columns` asked for (default all: resource, dept, process_type, urgency, amount,
     comment), pending, visit_start, acted_at, wait_source (recorded | inferred | none),
     rejected, observed (False = still pending, censored), wait_hours (clock),
-    wait_workhours (working hours of `calendar`).
+    wait_workhours (working hours of `calendar`). `during` = (start, end): only the items
+    that waited at some time in [start, end) (plus pending ones), for a month's analyses on
+    a long log.
     """
     unknown = set(columns) - set(DESCRIPTIVE)
     if unknown:
@@ -74,17 +79,22 @@ def work_items(log: EventLog, calendar: Calendar | None = None,
     as_of = pd.Timestamp(as_of) if as_of is not None else log_end(log)
     as_of = as_of.tz_localize(log.timezone) if as_of.tzinfo is None else \
         as_of.tz_convert(log.timezone)
-    items = log.cached(("work_items", repr(calendar), as_of, columns),
-                       lambda: _work_items(log, calendar, as_of, columns))
+    items = log.cached(("work_items", repr(calendar), as_of, columns, during),
+                       lambda: _work_items(log, calendar, as_of, columns, during))
     items.attrs = dict(items.attrs)
     return items
 
 
 def _work_items(log: EventLog, calendar: Calendar, as_of: pd.Timestamp,
-                columns: tuple[str, ...]) -> pd.DataFrame:
+                columns: tuple[str, ...], during) -> pd.DataFrame:
     # through Arrow: DuckDB's own DataFrame conversion of the text columns took longer than
     # the query (every column here is non-null or text/float, so the dtypes are the same)
-    items = log.query_arrow(items_sql(columns)).to_pandas()
+    if during is None:
+        items = log.query_arrow(items_sql(columns)).to_pandas()
+    else:
+        lo, hi = (pd.Timestamp(t).to_pydatetime() for t in during)
+        items = log.query_arrow(items_sql(columns, overlapping=True),
+                                {"lo": lo, "hi": hi}).to_pandas()
     end = items[C.acted_at].where(~items[C.pending], as_of)
     items["observed"] = ~items[C.pending]
     start = items["visit_start"]
