@@ -430,7 +430,7 @@ def read_log(path: str | Path) -> EventLog:
         raise LogFormatError(f"{path} was written by a newer officemine "
                              f"(format {meta['format_version']})")
     report = ImportReport.from_dict(meta["import_report"]) if meta.get("import_report") else None
-    if meta.get("format_version", 0) < 2:          # no visit columns yet: derive them now
+    if not set(VISIT_COLUMNS) <= set(schema.names):      # an older file: derive them now
         return EventLog(pq.read_table(path), timezone=meta["timezone"], report=report,
                         mapping=meta.get("mapping"), path=path)
     return EventLog._on_disk(path, schema, rows, timezone=meta["timezone"],
