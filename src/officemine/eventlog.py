@@ -315,7 +315,8 @@ def arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
 def with_visits(table: pa.Table) -> pa.Table:
     """The table in (case_id, seq) order with its visit columns derived afresh.
 
-    Over each case's blocking events (all but cc, comment and remind) in order, a visit
+    ``seq`` is made the 0-based position in the case. Over each case's blocking events (all
+    but cc, comment and remind) in order, a visit
     starts whenever the node changes; ``visit`` numbers them from 1 (null for non-blocking
     events), ``visit_start``/``visit_source`` are the ``wait_start``/``arrival_source`` of
     the visit's first event, and ``round`` counts the case's submissions up to the event.
@@ -343,6 +344,9 @@ def with_visits(table: pa.Table) -> pa.Table:
     submits = np.cumsum(_flag(pc.is_in(outcome, value_set=pa.array(["submit", "resubmit"]))))
     case_first = np.maximum.accumulate(np.where(new_case, pos, 0))
     rounds = submits - np.where(case_first > 0, submits[case_first - 1], 0)
+    in_case = (pos - case_first).astype(np.int32)     # seq is the 0-based position: make it so
+    if not np.array_equal(in_case, table[C.seq].to_numpy(zero_copy_only=False)):
+        table = table.set_column(table.schema.get_field_index(C.seq), C.seq, pa.array(in_case))
 
     b = np.flatnonzero(blocking)                        # the blocking events, in order
     node = table[C.node].take(pa.array(b))

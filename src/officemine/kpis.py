@@ -203,12 +203,15 @@ _COUNT_COLUMNS = ("completed", "archived", "rejected", "withdrawn", "cycle_n",
 
 # --- the per-case table (one DuckDB query) ------------------------------------------------------
 
-# One aggregate over the stored derived columns (visit: blocking events; handoff): no window.
+# One aggregate over the stored derived columns (visit: blocking events; handoff), no window;
+# the case's attributes from its first event (the importer spreads them over the case), a
+# filter rather than a text aggregate.
 CASES_SQL = f"""
+WITH attributes AS (
+    SELECT case_id, process_type, title, applicant, applicant_dept, urgency
+    FROM events WHERE seq = 0
+), per_case AS (
 SELECT case_id,
-       min(process_type) AS process_type, min(title) AS title,
-       min(applicant) AS applicant, min(applicant_dept) AS applicant_dept,
-       min(urgency) AS urgency,
        min(acted_at) FILTER (WHERE outcome IN ('submit', 'resubmit')) AS submitted_at,
        min(coalesce(acted_at, arrived_at)) AS first_at,
        count(*) FILTER (WHERE outcome = 'return') AS returns,
@@ -220,6 +223,9 @@ SELECT case_id,
        arg_max_null(acted_at, seq) FILTER (WHERE visit IS NOT NULL) AS last_at,
        arg_max_null(pending, seq) FILTER (WHERE visit IS NOT NULL) AS last_pending
 FROM events GROUP BY case_id
+)
+SELECT p.case_id, a.* EXCLUDE (case_id), p.* EXCLUDE (case_id)
+FROM per_case p LEFT JOIN attributes a USING (case_id)
 """
 _CASE_END_SQL = f"""
 SELECT * EXCLUDE (last_at, last_pending),
@@ -775,7 +781,10 @@ def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame,
     cases, tz = ctx.cases, ctx.tz
     labels = [str(m) for m in months]
     # -- completed cases, by completion month --
-    done = cases[cases["ended_at"].notna()]
+    # only the columns the tables need: every filter of a text column copies it
+    done = cases.loc[cases["ended_at"].notna(),
+                     ["process_type", "ended_at", "status", "returns", "start_basis",
+                      "cycle_workdays", "cycle_clockdays", "on_time", "handoffs"]]
     local = done["ended_at"].dt.tz_convert(tz)
     ym = (local.dt.year * 100 + local.dt.month).to_numpy()      # no strftime per case
     wanted = {m.year * 100 + m.month: str(m) for m in months}
