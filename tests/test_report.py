@@ -26,6 +26,9 @@ def sample_log(sample_csv):
     return officemine.import_log(sample_csv)
 
 
+STEPS: list[str] = []     # what the october report announced to its progress callback
+
+
 @pytest.fixture(scope="module")
 def october(sample_log, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
@@ -33,9 +36,14 @@ def october(sample_log, tmp_path_factory):
     with warnings.catch_warnings():
         # matplotlib warns "Glyph … missing from font(s)" when it draws a tofu box
         warnings.filterwarnings("error", message=".*[Gg]lyph.*")
-        report = monthly_report(sample_log, "2025-10", config=config)
+        report = monthly_report(sample_log, "2025-10", config=config, progress=STEPS.append)
         paths = report.write(out)
     return report, paths
+
+
+def test_progress_announces_each_analysis_once_in_order(october):
+    assert STEPS == ["KPIs", "12-month trend", "process map", "necessity test",
+                     "overdue ledger", "bottlenecks", "before and after the redesigns"]
 
 
 def pdf_text(path) -> str:

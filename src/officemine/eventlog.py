@@ -86,7 +86,10 @@ class EventLog:
         if self._con is None:
             con = duckdb.connect()
             con.execute(f"SET TimeZone = '{self.timezone}'")
-            con.execute("SET enable_progress_bar = false")   # the CLI shows its own progress
+            try:                # the CLI shows its own progress
+                con.execute("SET enable_progress_bar = false")
+            except duckdb.Error:  # in Jupyter DuckDB wants ipywidgets for this setting
+                pass
             if self._table is None:
                 con.execute(f"CREATE VIEW events AS SELECT * FROM {self._source_sql()}")
             else:

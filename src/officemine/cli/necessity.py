@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, domain_errors, load_calendar, load_log)
+                                    app, domain_errors, err, load_calendar, load_log)
 from officemine.errors import OfficemineError
 
 
@@ -40,7 +40,8 @@ def necessity(
         if lang not in ("zh", "en"):
             raise OfficemineError(f"lang must be zh or en, not {lang!r}")
         log = load_log(log_path, format, mapping, timezone)
-        result = run(log, by=by, basis=basis, calendar=load_calendar(calendar))
+        with err.status(f"testing every approval node of {log.n_events:,} events …"):
+            result = run(log, by=by, basis=basis, calendar=load_calendar(calendar))
         if json_out == "-":
             sys.stdout.write(result.to_json() + "\n")
         else:

@@ -54,8 +54,12 @@ def report(
         kwargs = dict(lang=lang, config=settings, sla=sla_model, calendar=cal,
                       scenario=scenarios, pseudonymize=pseudonymize)
         if not all_months:
-            result = monthly_report(log, month, **kwargs)
-            paths = result.write(output)
+            with err.status("monthly report …") as status:
+                result = monthly_report(
+                    log, month, progress=lambda step: status.update(f"monthly report: {step} …"),
+                    **kwargs)
+                status.update(f"monthly report {result.month}: writing PDF, JSON and xlsx …")
+                paths = result.write(output)
             if not result.has_data:
                 err.print(f"note: {result.kpis.message}")
             typer.echo(repr(result))
@@ -71,7 +75,11 @@ def report(
         with Progress(console=err, transient=False) as progress:
             task = progress.add_task("writing monthly reports", total=len(months))
             for m in months:
-                result = monthly_report(log, str(m), **kwargs)
+                def show(step: str, m=m) -> None:
+                    progress.update(task, description=f"monthly reports: {m} {step}")
+
+                result = monthly_report(log, str(m), progress=show, **kwargs)
+                show("writing files")
                 paths = result.write(output)
                 tiles = {t.key: t for t in result.kpis.tiles} if result.has_data else {}
                 rows.append({"month": str(m), "has_data": result.has_data,

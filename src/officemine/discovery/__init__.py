@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from officemine.calendar import Calendar
-from officemine.discovery._base import (Scope, DiscoveryError, case_table, dumps, fmt_num,
-                                        html_block, resolve_scope)
+from officemine.discovery._base import (DiscoveryError, Scope, case_table, check_process_type,
+                                        dumps, fmt_num, html_block, read_events, scope_where)
 from officemine.discovery.handoffs import HandoffResult, discover_handoffs
 from officemine.discovery.processmap import ProcessMap, auto_min_frequency, discover_map
 from officemine.discovery.rework import ReworkResult, discover_rework
@@ -102,8 +102,7 @@ class DiscoveryResult:
         paths = {name: out / name for name in OUTPUT_FILES}
         csv = dict(index=False, encoding="utf-8-sig")
         self.variants.table.to_csv(paths["variants.csv"], **csv)
-        for name in ("map.png", "map.svg", "map.pdf"):
-            self.process_map.save(paths[name])
+        self.process_map.save_many([paths[name] for name in ("map.png", "map.svg", "map.pdf")])
         self.process_map.nodes.to_csv(paths["map_nodes.csv"], **csv)
         self.process_map.arcs.to_csv(paths["map_arcs.csv"], **csv)
         self.process_map.to_bpmn(paths["model.bpmn"],
@@ -173,26 +172,26 @@ def discover(log: EventLog, process_type: str | None = None, *,
     seed, n_boot: the bootstrap of the cycle time rework adds (recorded in the result).
     bpmn_noise_threshold: the inductive miner's noise filter for the BPMN model.
     """
-    from officemine.waits import work_items
-
     calendar = calendar or Calendar.default()
     if min_frequency is not None and (not isinstance(min_frequency, int) or min_frequency < 1):
         raise DiscoveryError(f"min_frequency must be a whole number ≥ 1, not {min_frequency!r}")
     if not 0.0 <= bpmn_noise_threshold <= 1.0:
         raise DiscoveryError(f"bpmn_noise_threshold must be between 0 and 1, "
-                         f"not {bpmn_noise_threshold!r}")
-    scope = resolve_scope(log, process_type, calendar)
+                             f"not {bpmn_noise_threshold!r}")
+    check_process_type(log, process_type)
+    # one scan of the scope's events; every analysis below works on these arrays
+    events = read_events(log, scope_where(process_type))
+    scope = Scope.of(events, process_type, calendar)
     if scope.n_cases == 0:
         raise DiscoveryError("the log has no cases to discover a process from")
     freq = min_frequency if min_frequency is not None else auto_min_frequency(scope.n_cases)
-    cases = case_table(log, scope, calendar)
-    items = work_items(log, calendar)
+    cases = case_table(log, scope, calendar, events=events)
     return DiscoveryResult(
         scope=scope,
         variants=variants_from_cases(cases, scope),
-        process_map=discover_map(log, scope, calendar, freq, items=items),
-        rework=discover_rework(log, scope, cases, seed=seed, n_boot=n_boot),
-        handoffs=discover_handoffs(log, scope, calendar),
+        process_map=discover_map(log, scope, calendar, freq, events=events),
+        rework=discover_rework(log, scope, cases, seed=seed, n_boot=n_boot, events=events),
+        handoffs=discover_handoffs(log, scope, calendar, events=events),
         settings={"min_frequency": freq, "min_frequency_source":
                   "given" if min_frequency is not None else "auto (0.5% of cases, at least 2)",
                   "seed": seed, "n_boot": n_boot, "bpmn_noise_threshold": bpmn_noise_threshold,

@@ -1,9 +1,16 @@
-"""What every discovery analysis shares: the scope, the visit SQL, the case table, JSON helpers.
+"""What every discovery analysis shares: the scope, its events and visits, the case table,
+JSON helpers.
 
 A *visit* is a case's uninterrupted stay at one node, exactly as in `officemine.waits`: the
 blocking events of a case (everything but cc, comments and reminders) in order, a new visit
 starting whenever the node changes. Variants, the process map and the BPMN model are all
 built from visits, so a transfer or a 会签 inside a node never shows up as a loop.
+
+The log stores each event's visit number and keeps its rows in case and position order
+(`officemine.eventlog.with_visits`). A discovery reads the scope's events in one scan
+(`read_events`), cuts them into visits and cases with array operations over those ordered
+rows — no window pass, no per-case loop, no per-event DataFrame — and hands the same arrays
+to every analysis; only aggregates become DataFrames.
 """
 
 from __future__ import annotations
@@ -11,28 +18,25 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
-from officemine.eventlog import EventLog
+from officemine.eventlog import EventLog, arrow_to_pandas
 from officemine.jsonable import plain
-from officemine.schema import NON_BLOCKING, TERMINAL
+from officemine.schema import TERMINAL
 
 
 class DiscoveryError(OfficemineError, ValueError):
     """A discovery cannot run as asked: unknown process type, empty scope, bad setting."""
 
 
-def sql_list(values) -> str:
-    return ", ".join(f"'{v}'" for v in sorted(values))
-
-
-NB = sql_list(NON_BLOCKING)
-TERMINALS = sql_list(TERMINAL)
 #: Exit outcomes of a visit that are written into the step label (node:outcome).
 MARKED_OUTCOMES = ("return", "reject", "withdraw")
 ARROW = " → "
@@ -57,9 +61,13 @@ class Scope:
     @property
     def where(self) -> str:
         """SQL condition selecting the scope's events from the view ``events``."""
-        if self.process_type is None:
-            return "TRUE"
-        return f"process_type = {sql_literal(self.process_type)}"
+        return scope_where(self.process_type)
+
+    @classmethod
+    def of(cls, events: ScopeEvents, process_type: str | None, calendar: Calendar) -> Scope:
+        """The scope `events` were read for (see `read_events`)."""
+        return cls(process_type, events.n_cases, events.n_events, events.start, events.end,
+                   events.timezone, calendar.describe())
 
     @property
     def label(self) -> str:
@@ -82,82 +90,311 @@ def process_types(log: EventLog) -> pd.DataFrame:
                      "GROUP BY 1 ORDER BY cases DESC, process_type")
 
 
-def resolve_scope(log: EventLog, process_type: str | None, calendar: Calendar) -> Scope:
+def scope_where(process_type: str | None) -> str:
+    """SQL condition selecting the events of one process type (of all for None)."""
+    if process_type is None:
+        return "TRUE"
+    return f"process_type = {sql_literal(process_type)}"
+
+
+def check_process_type(log: EventLog, process_type: str | None) -> None:
     """Check `process_type` against the log (the error lists the types it has)."""
-    if process_type is not None:
-        types = process_types(log)
-        known = [t for t in types["process_type"].tolist() if isinstance(t, str)]
-        if process_type not in known:
-            if known:
-                listed = ", ".join(f"{t} ({n:,} cases)" for t, n in
-                                   zip(types["process_type"], types["cases"]) if isinstance(t, str))
-                raise DiscoveryError(f"the log has no process type {process_type!r}; "
+    if process_type is None:
+        return
+    types = process_types(log)
+    known = [t for t in types["process_type"].tolist() if isinstance(t, str)]
+    if process_type not in known:
+        if known:
+            listed = ", ".join(f"{t} ({n:,} cases)" for t, n in
+                               zip(types["process_type"], types["cases"]) if isinstance(t, str))
+            raise DiscoveryError(f"the log has no process type {process_type!r}; "
                                  f"it has: {listed}")
-            raise DiscoveryError(f"the log has no process types at all, so --process-type "
+        raise DiscoveryError(f"the log has no process types at all, so --process-type "
                              f"{process_type!r} cannot select anything; leave it out")
-    where = "TRUE" if process_type is None else f"process_type = {sql_literal(process_type)}"
-    n_cases, n_events, lo, hi = log.con.execute(
+
+
+def resolve_scope(log: EventLog, process_type: str | None, calendar: Calendar) -> Scope:
+    """Check `process_type` against the log and count its cases, events and time span."""
+    check_process_type(log, process_type)
+    n_cases, n_events, lo, hi = log.one(
         f"SELECT count(DISTINCT case_id), count(*), min(acted_at), max(acted_at) "
-        f"FROM events WHERE {where}").fetchone()
+        f"FROM events WHERE {scope_where(process_type)}")
     conv = (lambda t: pd.Timestamp(t).tz_convert(log.timezone) if t is not None else None)
     return Scope(process_type, int(n_cases), int(n_events), conv(lo), conv(hi), log.timezone,
                  calendar.describe())
 
 
-def visits_cte(where: str) -> str:
-    """CTEs ``scoped``, ``blocking``, ``numbered`` (blocking events with their visit) and
-    ``visits`` (one row per visit: node, step label, exit outcome, first/last action)."""
-    marked = ", ".join(f"'{o}'" for o in MARKED_OUTCOMES)
-    return f"""
-WITH scoped AS (
-    SELECT * FROM events WHERE {where}
-), blocking AS (
-    SELECT case_id, seq, node, outcome, resource, dept, arrived_at, acted_at, pending,
-           process_type
-    FROM scoped WHERE outcome IS NULL OR outcome NOT IN ({NB})
-), numbered AS (
-    SELECT *, sum(new_visit) OVER (PARTITION BY case_id ORDER BY seq)::INTEGER AS visit
-    FROM (SELECT *, CASE WHEN node IS DISTINCT FROM lag(node) OVER
-                          (PARTITION BY case_id ORDER BY seq) THEN 1 ELSE 0 END AS new_visit
-          FROM blocking)
-), visits AS (
-    SELECT case_id, visit, any_value(node) AS node, any_value(process_type) AS process_type,
-           arg_max_null(outcome, seq) AS exit_outcome,
-           min(least(arrived_at, acted_at)) AS started,
-           min(acted_at) AS first_acted, max(acted_at) AS last_acted,
-           count(*) FILTER (WHERE outcome = 'return') AS returns,
-           count(*) FILTER (WHERE outcome = 'resubmit') AS resubmits,
-           bool_or(pending) AS pending,
-           any_value(node) || CASE WHEN arg_max_null(outcome, seq) IN ({marked})
-                THEN ':' || arg_max_null(outcome, seq) ELSE '' END AS step
-    FROM numbered GROUP BY case_id, visit
-)"""
+# --- the scope's events, visits and cases as arrays -----------------------------------------
+#: Missing times are NaT's integer; `_LATEST` stands in for them where a minimum is taken.
+NAT = np.iinfo(np.int64).min
+_LATEST = np.iinfo(np.int64).max
+
+EVENTS_SQL = """
+SELECT case_id, seq, node, outcome, dept, visit, arrived_at, acted_at, pending, process_type
+FROM events WHERE {where}
+"""
 
 
-def case_table(log: EventLog, scope: Scope, calendar: Calendar) -> pd.DataFrame:
-    """One row per case in scope: path, steps, returns, rounds, completion and cycle time.
+@dataclass(frozen=True, eq=False)
+class Visits:
+    """One entry per visit, in case and visit order. Times are int64 microseconds since the
+    epoch (UTC), `NAT` when missing; codes index `ScopeEvents.nodes` / `.outcomes`."""
+
+    case: np.ndarray          # the visit's case: index into ScopeEvents.case_ids
+    number: np.ndarray        # visit number in the case (1 = first)
+    node: np.ndarray
+    exit: np.ndarray          # outcome of the visit's last blocking event (-1: none, pending)
+    started: np.ndarray       # earliest arrival or action
+    first_acted: np.ndarray
+    last_acted: np.ndarray
+    returns: np.ndarray       # return events in the visit
+    resubmits: np.ndarray
+    pending: np.ndarray       # an item of the visit is still pending
+
+    def __len__(self) -> int:
+        return len(self.case)
+
+    @cached_property
+    def case_starts(self) -> np.ndarray:
+        """Index of each case's first visit."""
+        new = np.ones(len(self.case), dtype=bool)
+        new[1:] = self.case[1:] != self.case[:-1]
+        return np.flatnonzero(new)
+
+    @property
+    def next_in_case(self) -> np.ndarray:
+        """True where the next visit belongs to the same case."""
+        out = np.zeros(len(self.case), dtype=bool)
+        out[:-1] = self.case[1:] == self.case[:-1]
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class ScopeEvents:
+    """The blocking events of a scope (all but cc, comments and reminders) as arrays in case
+    and position order, with the scope's cases; read once per discovery by `read_events`.
+
+    String columns are codes into sorted tables (``nodes``, ``outcomes``, ``depts``; -1 for
+    null), so sorting codes sorts names; times are int64 microseconds, `NAT` when missing.
+    """
+
+    n_events: int                 # events in scope, non-blocking ones included
+    start: pd.Timestamp | None    # first and last action in scope
+    end: pd.Timestamp | None
+    timezone: str
+    case_ids: pa.Array            # every case in scope (those with only cc/comments too)
+    process_types: pa.Array       # each case's process type
+    nodes: list[str]
+    outcomes: list[str]
+    depts: list[str]
+    case: np.ndarray              # per blocking event: index into case_ids
+    visit: np.ndarray
+    node: np.ndarray
+    outcome: np.ndarray
+    dept: np.ndarray
+    pending: np.ndarray
+    arrived: np.ndarray
+    acted: np.ndarray
+
+    @property
+    def n_cases(self) -> int:
+        return len(self.case_ids)
+
+    def codes(self, outcomes) -> np.ndarray:
+        """Codes of those of `outcomes` that occur in the scope."""
+        return np.array([i for i, o in enumerate(self.outcomes) if o in set(outcomes)], dtype=int)
+
+    def times(self, micros: np.ndarray) -> pd.DatetimeIndex:
+        """Microsecond integers as times in the log's zone (`NAT` → NaT)."""
+        return pd.DatetimeIndex(np.asarray(micros, dtype=np.int64).view("M8[us]")).tz_localize(
+            "UTC").tz_convert(self.timezone)
+
+    @cached_property
+    def visits(self) -> Visits:
+        """The events cut into visits where the case or the stored visit number changes."""
+        m = len(self.case)
+        new = np.ones(m, dtype=bool)
+        new[1:] = (self.case[1:] != self.case[:-1]) | (self.visit[1:] != self.visit[:-1])
+        first = np.flatnonzero(new)
+        last = np.append(first[1:] - 1, m - 1) if m else first
+        acted_or_latest = np.where(self.acted == NAT, _LATEST, self.acted)
+        arrived_or_latest = np.where(self.arrived == NAT, _LATEST, self.arrived)
+        ret, res = self.codes(["return"]), self.codes(["resubmit"])
+        return Visits(
+            case=self.case[first], number=self.visit[first], node=self.node[first],
+            exit=self.outcome[last],
+            started=_missing(reduce_groups(np.minimum, np.minimum(acted_or_latest,
+                                                                  arrived_or_latest), first)),
+            first_acted=_missing(reduce_groups(np.minimum, acted_or_latest, first)),
+            last_acted=reduce_groups(np.maximum, self.acted, first),
+            returns=reduce_groups(np.add, np.isin(self.outcome, ret).astype(np.int64), first),
+            resubmits=reduce_groups(np.add, np.isin(self.outcome, res).astype(np.int64), first),
+            pending=reduce_groups(np.logical_or, self.pending, first))
+
+
+def read_events(log: EventLog, where: str = "TRUE") -> ScopeEvents:
+    """The events selected by `where` (see `Scope.where`), in one scan of the log."""
+    t = log.query_arrow(EVENTS_SQL.format(where=where))
+    if not _in_case_order(t):       # the log keeps this order; a plain scan returns it
+        t = t.sort_by([("case_id", "ascending"), ("seq", "ascending")])
+    n = t.num_rows
+    new_case = np.ones(n, dtype=bool)
+    if n > 1:
+        new_case[1:] = _flag(pc.not_equal(t["case_id"][1:], t["case_id"][:-1]))
+    case_first = np.flatnonzero(new_case)
+    case = np.cumsum(new_case) - 1
+    ptype, ptypes = codes_of(t["process_type"])
+    case_ptype = reduce_groups(np.maximum, ptype, case_first)       # any non-null one
+    acted = micros(t["acted_at"])
+    known = acted[acted != NAT]
+    tz = log.timezone
+    conv = (lambda us: pd.Timestamp(int(us), unit="us", tz="UTC").tz_convert(tz))
+    blocking = np.flatnonzero(_flag(pc.is_valid(t["visit"])))
+    node, nodes = codes_of(t["node"])
+    outcome, outcomes = codes_of(t["outcome"])
+    dept, depts = codes_of(t["dept"])
+    return ScopeEvents(
+        n_events=n, start=conv(known.min()) if known.size else None,
+        end=conv(known.max()) if known.size else None, timezone=tz,
+        case_ids=t["case_id"].take(pa.array(case_first)).combine_chunks(),
+        process_types=pa.array(ptypes + [None], type=pa.large_string()).take(
+            pa.array(np.where(case_ptype < 0, len(ptypes), case_ptype))),   # none: None
+        nodes=nodes, outcomes=outcomes, depts=depts,
+        case=case[blocking],
+        visit=pc.fill_null(t["visit"], 0).to_numpy().astype(np.int64)[blocking],
+        node=node[blocking], outcome=outcome[blocking], dept=dept[blocking],
+        pending=_flag(t["pending"])[blocking], arrived=micros(t["arrived_at"])[blocking],
+        acted=acted[blocking])
+
+
+def _in_case_order(t: pa.Table) -> bool:
+    if t.num_rows < 2:
+        return True
+    case, seq = t["case_id"], t["seq"].to_numpy()
+    later = _flag(pc.greater(case[1:], case[:-1]))
+    same = _flag(pc.equal(case[1:], case[:-1]))
+    return bool((later | (same & (seq[1:] > seq[:-1]))).all())
+
+
+def codes_of(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
+    """Position of each value in the sorted distinct values (-1 for null), and those values."""
+    names = sorted(pc.unique(column).drop_null().to_pylist())
+    idx = pc.index_in(column, value_set=pa.array(names, type=column.type))
+    return idx.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64), names
+
+
+def micros(column: pa.ChunkedArray) -> np.ndarray:
+    """Timestamps as int64 microseconds since the epoch (UTC); null → `NAT`."""
+    t = pc.cast(column, pa.timestamp("us", tz="UTC"), safe=False)
+    return pc.cast(t, pa.int64()).fill_null(NAT).to_numpy(zero_copy_only=False)
+
+
+def _flag(values) -> np.ndarray:
+    """A boolean Arrow array as numpy, null as False."""
+    return pc.fill_null(values, False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    return np.where(values == _LATEST, NAT, values)
+
+
+def reduce_groups(ufunc, values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """`ufunc` reduced over each run of `values` beginning at `starts` (ascending)."""
+    if len(starts) == 0:
+        return np.zeros(0, dtype=values.dtype)
+    return ufunc.reduceat(values, starts)
+
+
+def hours_between(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Clock hours from `start` to `end` (microsecond integers; NaN where either is missing),
+    computed as pandas' ``(end - start).dt.total_seconds() / 3600``."""
+    bad = (start == NAT) | (end == NAT)
+    return np.where(bad, np.nan, (end - start) / 1_000_000 / 3600.0)
+
+
+def group_medians(keys: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """Median of `values` (NaN skipped) for each key 0 … n_groups-1; NaN for none."""
+    out = pd.Series(values).groupby(keys).median()
+    return out.reindex(np.arange(n_groups)).to_numpy(dtype=float)
+
+
+def count_distinct(keys: np.ndarray, of: np.ndarray, n_groups: int) -> np.ndarray:
+    """For each key 0 … n_groups-1, how many distinct values of `of` (≥ 0) occur with it."""
+    base = int(of.max(initial=0)) + 1
+    # a sort and a comparison: np.unique took forty times as long on these keys
+    pairs = np.sort(keys.astype(np.int64) * base + of)
+    pairs = pairs[np.append(True, pairs[1:] != pairs[:-1])] if len(pairs) else pairs
+    return np.bincount(pairs // base, minlength=n_groups)
+
+
+def sequences(values: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The runs of `values` (small non-negative ints) beginning at `starts`: for each run the
+    index of its sequence among the distinct ones, and those sequences.
+
+    Each run becomes one binary string, which Arrow's hash table deduplicates: variants of
+    a million cases without a per-case Python object."""
+    width = np.dtype(np.uint16 if values.max(initial=0) < 2 ** 16 else np.uint32)
+    data = values.astype(width)
+    offsets = np.append(starts, len(values)).astype(np.int64) * width.itemsize
+    runs = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(starts), [
+        None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    enc = pc.dictionary_encode(runs)
+    distinct = [np.frombuffer(b, dtype=width).astype(np.int64)
+                for b in enc.dictionary.to_pylist()]
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), distinct
+
+
+def case_table(log: EventLog, scope: Scope, calendar: Calendar,
+               events: ScopeEvents | None = None) -> pd.DataFrame:
+    """One row per case in scope with a blocking event: path, steps, returns, rounds,
+    completion and cycle time (`events`: the scope's, if already read).
 
     Cycle time runs from the case's first arrival or action to its last blocking action, for
     completed cases only (last blocking outcome terminal: archive, reject, withdraw; nothing
     pending); ``cycle_hours`` is clock hours, ``cycle_workdays`` working days of `calendar`.
+    ``nodes`` holds each case's node sequence (rows of one variant share one read-only array).
     """
-    sql = visits_cte(scope.where) + f"""
-SELECT case_id, any_value(process_type) AS process_type,
-       string_agg(step, '{ARROW}' ORDER BY visit) AS path,
-       list(node ORDER BY visit) AS nodes,
-       count(*)::INTEGER AS steps,
-       count(*) FILTER (WHERE exit_outcome = 'return')::INTEGER AS return_steps,
-       sum(returns)::INTEGER AS returns,
-       (1 + sum(resubmits))::INTEGER AS rounds,
-       coalesce(arg_max_null(exit_outcome, visit) IN ({TERMINALS}), FALSE)
-           AND NOT bool_or(pending) AS completed,
-       min(started) AS started, max(last_acted) AS ended
-FROM visits GROUP BY case_id ORDER BY case_id
-"""
-    cases = log.query(sql)
-    done = cases["completed"].to_numpy(dtype=bool)
-    hours = (cases["ended"] - cases["started"]).dt.total_seconds().to_numpy() / 3600.0
-    cases["cycle_hours"] = np.where(done, hours, np.nan)
+    ev = events if events is not None else read_events(log, scope.where)
+    v = ev.visits
+    k = len(v)
+    first = v.case_starts
+    last = np.append(first[1:] - 1, k - 1) if k else first
+    ret = np.isin(v.exit, ev.codes(["return"]))
+    done = (np.isin(v.exit[last], ev.codes(TERMINAL))
+            & ~reduce_groups(np.logical_or, v.pending, first))
+
+    # a step is its node, marked with the exit outcome when that is a return, reject, withdraw
+    marks = len(MARKED_OUTCOMES) + 1
+    mark = np.zeros(k, dtype=np.int64)
+    for i, outcome in enumerate(MARKED_OUTCOMES, start=1):
+        mark[np.isin(v.exit, ev.codes([outcome]))] = i
+    seq_of_case, distinct = sequences(v.node * marks + mark, first)
+    labels = [[name] + [f"{name}:{o}" for o in MARKED_OUTCOMES] for name in ev.nodes]
+    paths = [ARROW.join(labels[c // marks][c % marks] for c in seq) for seq in distinct]
+    node_lists = np.empty(len(distinct), dtype=object)
+    for i, seq in enumerate(distinct):
+        arr = np.array([ev.nodes[c // marks] for c in seq], dtype=object)
+        arr.flags.writeable = False
+        node_lists[i] = arr
+
+    started = _missing(reduce_groups(np.minimum, np.where(v.started == NAT, _LATEST,
+                                                          v.started), first))
+    ended = reduce_groups(np.maximum, v.last_acted, first)
+    take = pa.array(seq_of_case)
+    cases = arrow_to_pandas(pa.table({
+        "case_id": ev.case_ids.take(pa.array(v.case[first])),
+        "process_type": ev.process_types.take(pa.array(v.case[first])),
+        "path": pa.array(paths, type=pa.large_string()).take(take),
+    }))
+    cases["nodes"] = node_lists[seq_of_case]
+    cases["steps"] = np.diff(np.append(first, k)).astype(np.int32)
+    cases["return_steps"] = reduce_groups(np.add, ret.astype(np.int64), first).astype(np.int32)
+    cases["returns"] = reduce_groups(np.add, v.returns, first).astype(np.int32)
+    cases["rounds"] = (1 + reduce_groups(np.add, v.resubmits, first)).astype(np.int32)
+    cases["completed"] = done
+    cases["started"] = ev.times(started)
+    cases["ended"] = ev.times(ended)
+    cases["cycle_hours"] = np.where(done, hours_between(started, ended), np.nan)
     work = np.full(len(cases), np.nan)
     if done.any():
         work[done] = calendar.working_days(cases["started"][done], cases["ended"][done])

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from officemine.calendar import Calendar
-from officemine.discovery._base import NB, Scope, dumps, fmt_num, html_block, records
-from officemine.eventlog import EventLog
+from officemine.discovery._base import (Scope, ScopeEvents, count_distinct, dumps, fmt_num,
+                                        group_medians, hours_between, html_block, read_events,
+                                        records)
+from officemine.eventlog import EventLog, arrow_to_pandas
 from officemine.plotting import chart_style
 
 MATRIX_COLUMNS = ["from_dept", "to_dept", "handoffs", "cases", "median_hours",
@@ -142,49 +145,41 @@ class HandoffResult:
         return ax
 
 
-def discover_handoffs(log: EventLog, scope: Scope, calendar: Calendar) -> HandoffResult:
-    """Hand-offs between departments among the cases in scope."""
-    base = f"""
-WITH acts AS (
-    SELECT case_id, seq, dept, acted_at, process_type,
-           lag(dept) OVER w AS prev_dept, lag(acted_at) OVER w AS prev_acted,
-           row_number() OVER w AS k
-    FROM events
-    WHERE ({scope.where}) AND (outcome IS NULL OR outcome NOT IN ({NB})) AND NOT pending
-    WINDOW w AS (PARTITION BY case_id ORDER BY seq)
-)"""
-    total, unknown = log.con.execute(base + """
-SELECT count(*) FILTER (WHERE k > 1),
-       count(*) FILTER (WHERE k > 1 AND (dept IS NULL OR prev_dept IS NULL))
-FROM acts""").fetchone()
-    rows = log.query(base + """
-SELECT case_id, prev_dept AS from_dept, dept AS to_dept, prev_acted, acted_at
-FROM acts WHERE k > 1 AND dept IS NOT NULL AND prev_dept IS NOT NULL AND dept <> prev_dept
-""")
-    per_case = log.query(base + """
-SELECT case_id, any_value(process_type) AS process_type,
-       count(*) FILTER (WHERE k > 1 AND dept IS NOT NULL AND prev_dept IS NOT NULL
-                        AND dept <> prev_dept)::INTEGER AS handoffs
-FROM acts GROUP BY case_id ORDER BY case_id
-""")
-    # cases whose every action is non-blocking or pending still count, with zero hand-offs
-    all_cases = log.query(f"SELECT case_id, any_value(process_type) AS process_type FROM events "
-                          f"WHERE {scope.where} GROUP BY case_id ORDER BY case_id")
-    per_case = all_cases.merge(per_case[["case_id", "handoffs"]], on="case_id", how="left")
-    per_case["handoffs"] = per_case["handoffs"].fillna(0).astype(int)
+def discover_handoffs(log: EventLog, scope: Scope, calendar: Calendar,
+                      events: ScopeEvents | None = None) -> HandoffResult:
+    """Hand-offs between departments among the cases in scope (`events`: the scope's, if
+    already read)."""
+    ev = events if events is not None else read_events(log, scope.where)
+    acts = np.flatnonzero(~ev.pending)             # blocking actions, in case order
+    case, dept, acted = ev.case[acts], ev.dept[acts], ev.acted[acts]
+    pair = np.flatnonzero(case[1:] == case[:-1])   # action i followed by i + 1 in its case
+    a, b = dept[pair], dept[pair + 1]
+    known = (a >= 0) & (b >= 0)
+    hand = pair[known & (a != b)]
+    # every case in scope counts, those whose actions are all non-blocking or pending too
+    per_case = arrow_to_pandas(pa.table({"case_id": ev.case_ids,
+                                         "process_type": ev.process_types}))
+    per_case["handoffs"] = np.bincount(case[hand], minlength=ev.n_cases).astype(np.int64)
 
-    if len(rows):
-        rows["hours"] = (rows["acted_at"] - rows["prev_acted"]).dt.total_seconds() / 3600.0
-        rows["workhours"] = calendar.working_hours(rows["prev_acted"], rows["acted_at"])
-        g = rows.groupby(["from_dept", "to_dept"], sort=False)
-        pairs = pd.DataFrame({"handoffs": g.size(), "cases": g["case_id"].nunique(),
-                              "median_hours": g["hours"].median(),
-                              "median_workhours": g["workhours"].median()}).reset_index()
+    if len(hand):
+        n = len(ev.depts)
+        key = dept[hand] * n + dept[hand + 1]
+        start, end = acted[hand], acted[hand + 1]
+        count = np.bincount(key, minlength=n * n)
+        used = np.flatnonzero(count)
+        work = calendar.working_hours(ev.times(start), ev.times(end))
+        pairs = pd.DataFrame({
+            "from_dept": pd.Series([ev.depts[k // n] for k in used], dtype="str"),
+            "to_dept": pd.Series([ev.depts[k % n] for k in used], dtype="str"),
+            "handoffs": count[used].astype(np.int64),
+            "cases": count_distinct(key, case[hand], n * n)[used].astype(np.int64),
+            "median_hours": group_medians(key, hours_between(start, end), n * n)[used],
+            "median_workhours": group_medians(key, work, n * n)[used]})
         pairs = pairs.sort_values(["handoffs", "from_dept", "to_dept"],
                                   ascending=[False, True, True], kind="stable")
-        pairs[["handoffs", "cases"]] = pairs[["handoffs", "cases"]].astype(int)
     else:
         pairs = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            MATRIX_COLUMNS, ["object", "object", "int64", "int64", "float64", "float64"])})
+            MATRIX_COLUMNS, ["str", "str", "int64", "int64", "float64", "float64"])})
     return HandoffResult(pairs=pairs[MATRIX_COLUMNS].reset_index(drop=True), per_case=per_case,
-                         scope=scope, pairs_total=int(total), pairs_unknown_dept=int(unknown))
+                         scope=scope, pairs_total=len(pair),
+                         pairs_unknown_dept=int((~known).sum()))

@@ -20,16 +20,19 @@ import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from officemine.calendar import Calendar
-from officemine.discovery._base import (DiscoveryError, Scope, dumps, fmt_num, html_block,
-                                        records, visits_cte)
+from officemine.discovery._base import (DiscoveryError, Scope, ScopeEvents, count_distinct,
+                                        dumps, fmt_num, group_medians, hours_between,
+                                        html_block, read_events, records, sequences)
 from officemine.discovery._layout import Layering, dfs_rank, layer_graph
 from officemine.eventlog import EventLog
 from officemine.plotting import chart_style
+from officemine.schema import C
 from officemine.waits import work_items
 
 WAIT_BASIS = ("median wait of decided work items at the node (officemine.waits.work_items: "
@@ -159,24 +162,31 @@ class ProcessMap:
 
     def save(self, path: str | Path, *, dpi: int = 150) -> Path:
         """Write the map as PNG, SVG or PDF (by suffix). SVG and PDF keep text as text."""
+        return self.save_many([path], dpi=dpi)[0]
+
+    def save_many(self, paths: Sequence[str | Path], *, dpi: int = 150) -> list[Path]:
+        """Write the map in several formats (see `save`) from one drawing of it."""
         import matplotlib
         import matplotlib.pyplot as plt
 
-        path = Path(path)
-        suffix = path.suffix.lower().lstrip(".")
-        if suffix not in ("png", "svg", "pdf"):
-            raise DiscoveryError(f"cannot save a process map as {path.suffix or 'no suffix'!r}; "
-                             "use .png, .svg or .pdf")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        paths = [Path(p) for p in paths]
+        for path in paths:
+            if path.suffix.lower().lstrip(".") not in ("png", "svg", "pdf"):
+                raise DiscoveryError(f"cannot save a process map as "
+                                     f"{path.suffix or 'no suffix'!r}; use .png, .svg or .pdf")
         with chart_style():
-            ax = _draw(self, None)
-            fig = ax.figure
-            # SVG: real <text> elements, so node names stay searchable and editable; a viewer
-            # needs any CJK font (the PNG and PDF embed the bundled one).
-            with matplotlib.rc_context({"svg.fonttype": "none"}):
-                fig.savefig(path, dpi=dpi, metadata=_metadata(suffix, self))
-            plt.close(fig)
-        return path
+            fig = _draw(self, None).figure
+            try:
+                for path in paths:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    # SVG: real <text> elements, so node names stay searchable and editable;
+                    # a viewer needs any CJK font (the PNG and PDF embed the bundled one).
+                    with matplotlib.rc_context({"svg.fonttype": "none"}):
+                        fig.savefig(path, dpi=dpi, metadata=_metadata(
+                            path.suffix.lower().lstrip("."), self))
+            finally:
+                plt.close(fig)
+        return paths
 
     def to_bpmn(self, path: str | Path, *, noise_threshold: float = 0.1,
                 max_traces: int = 5000) -> Path:
@@ -204,72 +214,104 @@ class ProcessMap:
 
 # --- discovery ------------------------------------------------------------------------------
 def discover_map(log: EventLog, scope: Scope, calendar: Calendar, min_frequency: int,
-                 items: pd.DataFrame | None = None) -> ProcessMap:
-    """Nodes, arcs and node-level traces of the cases in `scope`."""
-    base = visits_cte(scope.where)
-    nodes = log.query(base + """
-, firsts AS (
-    SELECT node, case_id, min(visit) AS first_visit FROM visits GROUP BY node, case_id
-), bounds AS (
-    SELECT case_id, min(visit) AS v0, max(visit) AS v1 FROM visits GROUP BY case_id
-)
-SELECT v.node, count(*)::INTEGER AS visits, count(DISTINCT v.case_id)::INTEGER AS cases,
-       count(*) FILTER (WHERE v.visit = b.v0)::INTEGER AS starts,
-       count(*) FILTER (WHERE v.visit = b.v1)::INTEGER AS ends,
-       (SELECT median(first_visit) FROM firsts f WHERE f.node = v.node) AS position
-FROM visits v JOIN bounds b USING (case_id)
-GROUP BY v.node ORDER BY position, visits DESC, v.node
-""")
-    transitions = log.query(base + """
-SELECT case_id, node AS source, lead(node) OVER w AS target,
-       CASE WHEN exit_outcome = 'return' THEN 'return' ELSE 'forward' END AS kind,
-       last_acted AS left_at, lead(first_acted) OVER w AS reached_at
-FROM visits WINDOW w AS (PARTITION BY case_id ORDER BY visit)
-QUALIFY target IS NOT NULL
-""")
-    arcs = _arcs(transitions, calendar)
-    traces = log.query(base + """
-, seqs AS (SELECT case_id, list(node ORDER BY visit) AS trace FROM visits GROUP BY case_id)
-SELECT trace, count(*)::INTEGER AS cases FROM seqs GROUP BY trace ORDER BY cases DESC
-""")
-    if items is None:
-        items = work_items(log, calendar)
-    nodes = _node_waits(nodes, items, scope)
-    return ProcessMap(nodes=nodes[NODE_COLUMNS], arcs=arcs, traces=traces, scope=scope,
-                      min_frequency=min_frequency,
+                 events: ScopeEvents | None = None) -> ProcessMap:
+    """Nodes, arcs and node-level traces of the cases in `scope` (`events`: the scope's,
+    if already read)."""
+    ev = events if events is not None else read_events(log, scope.where)
+    nodes = _node_waits(_nodes(ev), _item_waits(log, scope, calendar))
+    return ProcessMap(nodes=nodes[NODE_COLUMNS], arcs=_arcs(ev, calendar), traces=_traces(ev),
+                      scope=scope, min_frequency=min_frequency,
                       wait_basis=f"{WAIT_BASIS}; working hours of the calendar "
                                  f"({scope.calendar}) and clock hours")
 
 
-def _arcs(transitions: pd.DataFrame, calendar: Calendar) -> pd.DataFrame:
-    t = transitions
-    t["hours"] = (t["reached_at"] - t["left_at"]).dt.total_seconds() / 3600.0
-    t["workhours"] = calendar.working_hours(t["left_at"], t["reached_at"]) if len(t) else []
-    g = t.groupby(["source", "target", "kind"], sort=False)
-    arcs = pd.DataFrame({"transitions": g.size(), "cases": g["case_id"].nunique(),
-                         "median_transition_hours": g["hours"].median(),
-                         "median_transition_workhours": g["workhours"].median()}).reset_index()
+def _nodes(ev: ScopeEvents) -> pd.DataFrame:
+    """Visits, cases, starts and ends per node, and its position: the median visit number of
+    the node's first visit in a case."""
+    v, n = ev.visits, len(ev.nodes)
+    # visits are in case and visit order: a stable sort by (case, node) puts each pair's first
+    # visit first among its own
+    key = v.case.astype(np.int64) * n + v.node
+    order = np.argsort(key, kind="stable")
+    first = order[np.append(True, key[order][1:] != key[order][:-1])] if len(key) else order
+    pair_node = v.node[first]
+    table = pd.DataFrame({
+        "node": ev.nodes,
+        "visits": np.bincount(v.node, minlength=n).astype(np.int32),
+        "cases": np.bincount(pair_node, minlength=n).astype(np.int32),
+        "starts": np.bincount(v.node[v.case_starts], minlength=n).astype(np.int32),
+        "ends": np.bincount(v.node[~v.next_in_case], minlength=n).astype(np.int32),
+        "position": group_medians(pair_node, v.number[first].astype(float), n)})
+    table = table[table["visits"] > 0]
+    table = table.sort_values(["position", "visits", "node"], ascending=[True, False, True],
+                              kind="stable")
+    return table.reset_index(drop=True)
+
+
+def _arcs(ev: ScopeEvents, calendar: Calendar) -> pd.DataFrame:
+    """One row per (source, target, kind) of consecutive visits in a case."""
+    v, n = ev.visits, len(ev.nodes)
+    pair = np.flatnonzero(v.next_in_case)           # visit i followed by visit i + 1
+    source, target = v.node[pair], v.node[pair + 1]
+    kind = np.isin(v.exit[pair], ev.codes(["return"])).astype(np.int64)   # 1: return
+    left, reached = v.last_acted[pair], v.first_acted[pair + 1]
+    key = (source * n + target) * 2 + kind
+    n_keys = n * n * 2
+    count = np.bincount(key, minlength=n_keys)
+    used = np.flatnonzero(count)
+    hours = hours_between(left, reached)
+    work = (calendar.working_hours(ev.times(left), ev.times(reached)) if len(pair)
+            else np.zeros(0))
+    arcs = pd.DataFrame({
+        "source": pd.Series([ev.nodes[k // 2 // n] for k in used], dtype="str"),
+        "target": pd.Series([ev.nodes[k // 2 % n] for k in used], dtype="str"),
+        "kind": pd.Series([("forward", "return")[k % 2] for k in used], dtype="str"),
+        "transitions": count[used],
+        "cases": count_distinct(key, v.case[pair], n_keys)[used],
+        "median_transition_hours": group_medians(key, hours, n_keys)[used],
+        "median_transition_workhours": group_medians(key, work, n_keys)[used]})
     arcs = arcs.sort_values(["transitions", "source", "target", "kind"],
                             ascending=[False, True, True, True], kind="stable")
-    arcs["transitions"] = arcs["transitions"].astype(int)
-    arcs["cases"] = arcs["cases"].astype(int)
     return arcs[ARC_COLUMNS].reset_index(drop=True)
 
 
-def _node_waits(nodes: pd.DataFrame, items: pd.DataFrame, scope: Scope) -> pd.DataFrame:
-    if scope.process_type is not None:
-        items = items[items["process_type"] == scope.process_type]
-    done = items[items["observed"]]
-    g = done.groupby("node")
-    waits = pd.DataFrame({
-        "items": g.size(),
-        "median_wait_workhours": g["wait_workhours"].median(),
-        "median_wait_hours": g["wait_hours"].median(),
-        "recorded_share": g["wait_source"].apply(lambda s: float((s == "recorded").mean())),
-    })
-    pending = items[~items["observed"]].groupby("node").size().rename("pending_items")
-    out = nodes.merge(waits, left_on="node", right_index=True, how="left")
-    out = out.merge(pending, left_on="node", right_index=True, how="left")
+def _traces(ev: ScopeEvents) -> pd.DataFrame:
+    """Node sequences of the cases with their counts, most frequent first."""
+    v = ev.visits
+    of_case, distinct = sequences(v.node, v.case_starts)
+    counts = np.bincount(of_case, minlength=len(distinct))
+    traces = [[ev.nodes[c] for c in seq] for seq in distinct]
+    order = sorted(range(len(distinct)), key=lambda i: (-counts[i], traces[i]))
+    return pd.DataFrame({"trace": [traces[i] for i in order],
+                         "cases": counts[order].astype(np.int32)})
+
+
+def _item_waits(log: EventLog, scope: Scope, calendar: Calendar) -> pd.DataFrame:
+    """Per node: decided items, their median waits and recorded share, and pending items,
+    from `officemine.waits.work_items` (the necessity test's items and waits)."""
+    scoped = scope.process_type is not None
+    items = work_items(log, calendar, columns=(C.process_type,) if scoped else ())
+    if scoped:
+        items = items[(items[C.process_type] == scope.process_type).to_numpy(bool)]
+    node, names = pd.factorize(items[C.node])
+    n = len(names)
+    done = items["observed"].to_numpy(bool)
+    decided = np.bincount(node[done], minlength=n)
+    recorded = np.bincount(node[done], minlength=n,
+                           weights=(items["wait_source"] == "recorded").to_numpy(bool)[done])
+    return pd.DataFrame({
+        "node": pd.Series(names, dtype="str"),
+        "items": decided,
+        "median_wait_workhours": group_medians(
+            node[done], items["wait_workhours"].to_numpy(float)[done], n),
+        "median_wait_hours": group_medians(
+            node[done], items["wait_hours"].to_numpy(float)[done], n),
+        "recorded_share": np.where(decided > 0, recorded / np.maximum(decided, 1), np.nan),
+        "pending_items": np.bincount(node[~done], minlength=n)})
+
+
+def _node_waits(nodes: pd.DataFrame, waits: pd.DataFrame) -> pd.DataFrame:
+    out = nodes.merge(waits, on="node", how="left")
     out["items"] = out["items"].fillna(0).astype(int)
     out["pending_items"] = out["pending_items"].fillna(0).astype(int)
     return out.reset_index(drop=True)

@@ -4,7 +4,9 @@ A *return* is an event with outcome ``return`` (退回/驳回). Its *target* is 
 next blocking action in the case (normally 发起, the applicant resubmitting, or withdrawing).
 A case's *rounds* are its submissions: 1 + the number of resubmits. The cost of rework is
 the difference between the median cycle times of completed cases with at least one return
-and without any, with a percentile-bootstrap interval (seeded) and a Mann-Whitney U test.
+and without any, with a percentile-bootstrap interval (seeded; each resample's median is
+drawn from its order-statistic distribution, see `bootstrap_medians`) and a Mann-Whitney U
+test.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from officemine.discovery._base import (NB, Scope, dumps, fmt_num, html_block, median,
-                                        records)
+from officemine.discovery._base import (Scope, ScopeEvents, count_distinct, dumps, fmt_num,
+                                        html_block, median, read_events, records)
 from officemine.eventlog import EventLog
 from officemine.plotting import chart_style
 from officemine.schema import DECISIONS
 
-_DECISIONS = ", ".join(f"'{o}'" for o in sorted(DECISIONS))
 NO_NEXT = "(none: case ends)"
 
 
@@ -134,31 +135,15 @@ class ReworkResult:
 
 
 def discover_rework(log: EventLog, scope: Scope, cases: pd.DataFrame, *, seed: int = 0,
-                    n_boot: int = 2000, confidence: float = 0.95) -> ReworkResult:
-    """Rework statistics of the cases in scope (`cases` = the case table of the scope)."""
-    where = scope.where
-    targets = log.query(f"""
-WITH blocking AS (
-    SELECT case_id, seq, node, outcome,
-           lead(node) OVER (PARTITION BY case_id ORDER BY seq) AS next_node
-    FROM events WHERE ({where}) AND (outcome IS NULL OR outcome NOT IN ({NB}))
-)
-SELECT node AS from_node, coalesce(next_node, '{NO_NEXT}') AS to_node,
-       count(*)::INTEGER AS returns
-FROM blocking WHERE outcome = 'return'
-GROUP BY ALL ORDER BY returns DESC, from_node, to_node
-""")
+                    n_boot: int = 2000, confidence: float = 0.95,
+                    events: ScopeEvents | None = None) -> ReworkResult:
+    """Rework statistics of the cases in scope (`cases` = the case table of the scope,
+    `events` = its events if already read)."""
+    ev = events if events is not None else read_events(log, scope.where)
+    targets = _targets(ev)
     total = int(targets["returns"].sum())
     targets["share"] = targets["returns"] / total if total else np.nan
-    by_node = log.query(f"""
-SELECT node,
-       count(*) FILTER (WHERE outcome IN ({_DECISIONS}))::INTEGER AS decisions,
-       count(*) FILTER (WHERE outcome = 'return')::INTEGER AS returns,
-       count(DISTINCT case_id) FILTER (WHERE outcome = 'return')::INTEGER AS cases_returned
-FROM events WHERE {where}
-GROUP BY node HAVING count(*) FILTER (WHERE outcome IN ({_DECISIONS})) > 0
-ORDER BY returns DESC, decisions DESC, node
-""")
+    by_node = _by_node(ev)
     by_node["return_rate"] = by_node["returns"] / by_node["decisions"]
     by_node["share_of_returns"] = by_node["returns"] / total if total else np.nan
 
@@ -185,21 +170,84 @@ ORDER BY returns DESC, decisions DESC, node
                         cases=cases[["case_id", "returns", "rounds", "completed"]])
 
 
+def _targets(ev: ScopeEvents) -> pd.DataFrame:
+    """Returns by source node and target: the node of the next blocking event in the case.
+
+    Read off the visits: a return that is its visit's last event goes to the next visit's
+    node (nowhere when the case ends there); any other return is followed by an event of its
+    own visit, so it goes back to the same node.
+    """
+    v, n = ev.visits, len(ev.nodes)
+    last_is_return = np.isin(v.exit, ev.codes(["return"]))
+    following = np.full(len(v), -1)                  # -1: the case ends
+    following[v.next_in_case] = v.node[np.flatnonzero(v.next_in_case) + 1]
+    source = np.concatenate([v.node[last_is_return], v.node])
+    target = np.concatenate([following[last_is_return], v.node])
+    count = np.concatenate([np.ones(int(last_is_return.sum()), dtype=np.int64),
+                            v.returns - last_is_return])
+    per_key = np.bincount(source * (n + 1) + target + 1, weights=count,
+                          minlength=n * (n + 1)).astype(np.int64)
+    used = np.flatnonzero(per_key)
+    targets = pd.DataFrame({
+        "from_node": pd.Series([ev.nodes[k // (n + 1)] for k in used], dtype="str"),
+        "to_node": pd.Series([ev.nodes[k % (n + 1) - 1] if k % (n + 1) else NO_NEXT
+                              for k in used], dtype="str"),
+        "returns": per_key[used].astype(np.int32)})
+    targets = targets.sort_values(["returns", "from_node", "to_node"],
+                                  ascending=[False, True, True], kind="stable")
+    return targets.reset_index(drop=True)
+
+
+def _by_node(ev: ScopeEvents) -> pd.DataFrame:
+    """Decisions, returns and cases returned at each node that takes decisions."""
+    n = len(ev.nodes)
+    decision = np.isin(ev.outcome, ev.codes(DECISIONS))
+    ret = np.isin(ev.outcome, ev.codes(["return"]))
+    table = pd.DataFrame({
+        "node": pd.Series(ev.nodes, dtype="str"),
+        "decisions": np.bincount(ev.node[decision], minlength=n).astype(np.int32),
+        "returns": np.bincount(ev.node[ret], minlength=n).astype(np.int32),
+        "cases_returned": count_distinct(ev.node[ret], ev.case[ret], n).astype(np.int32)})
+    table = table[table["decisions"] > 0]
+    table = table.sort_values(["returns", "decisions", "node"], ascending=[False, False, True],
+                              kind="stable")
+    return table.reset_index(drop=True)
+
+
 def _bootstrap_median_difference(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,
                                  n_boot: int, confidence: float) -> dict:
-    """Percentile bootstrap interval of median(a) − median(b), resampling each group."""
+    """Percentile bootstrap interval of median(a) − median(b), resampling each group
+    (`n_boot` medians of each, drawn by `bootstrap_medians`)."""
     if len(a) < 2 or len(b) < 2:
         return {"ci_low": np.nan, "ci_high": np.nan}
-    diffs = np.empty(n_boot)
-    chunk = max(1, 2_000_000 // max(len(a), len(b)))     # bound memory on big logs
-    for start in range(0, n_boot, chunk):
-        k = min(chunk, n_boot - start)
-        ma = np.median(a[rng.integers(0, len(a), size=(k, len(a)))], axis=1)
-        mb = np.median(b[rng.integers(0, len(b), size=(k, len(b)))], axis=1)
-        diffs[start:start + k] = ma - mb
+    diffs = bootstrap_medians(a, rng, n_boot) - bootstrap_medians(b, rng, n_boot)
     alpha = (1 - confidence) / 2
     lo, hi = np.quantile(diffs, [alpha, 1 - alpha])
     return {"ci_low": float(lo), "ci_high": float(hi)}
+
+
+def bootstrap_medians(x: np.ndarray, rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """Medians of `n_boot` bootstrap resamples of `x`, drawn without building the resamples.
+
+    A resample is n draws x[⌊n·U⌋] of n uniforms U; as ⌊n·u⌋ never decreases in u, its k-th
+    smallest value is x₍⌊n·U₍ₖ₎⌋₎ (x sorted), where U₍ₖ₎, the k-th smallest of n uniforms, is
+    Beta(k, n − k + 1). For odd n the median is that value at k = (n + 1)/2; for even n it is
+    the mean of the values at k = n/2 and k + 1, where U₍ₖ₊₁₎ = U₍ₖ₎ + (1 − U₍ₖ₎)·Beta(1, n − k)
+    (the smallest of the n − k uniforms above U₍ₖ₎). So a resample costs one or two random
+    numbers instead of n, and the medians have the distribution resampling gives them.
+
+    >>> bootstrap_medians(np.array([3.0, 1.0, 2.0]), np.random.default_rng(0), 4).shape
+    (4,)
+    """
+    s = np.sort(np.asarray(x, dtype=float))
+    n = len(s)
+    at = (lambda u: s[np.minimum((n * u).astype(np.int64), n - 1)])
+    k = (n + 1) // 2
+    u = rng.beta(k, n - k + 1, size=n_boot)
+    if n % 2:
+        return at(u)
+    u_next = u + (1.0 - u) * rng.beta(1, n - k, size=n_boot)
+    return (at(u) + at(u_next)) / 2
 
 
 def _mannwhitney(a: np.ndarray, b: np.ndarray) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
 
 import numpy as np
 import pandas as pd
@@ -132,8 +132,13 @@ def latest_complete_month(log: EventLog) -> str:
 
 def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh",
                    config: ReportConfig | None = None, sla=None, calendar: Calendar | None = None,
-                   scenario=None, pseudonymize: bool = False, seed: int = 0) -> MonthlyReport:
-    """Run every analysis of the monthly review for `month` (default: latest complete month)."""
+                   scenario=None, pseudonymize: bool = False, seed: int = 0,
+                   progress: Callable[[str], None] | None = None) -> MonthlyReport:
+    """Run every analysis of the monthly review for `month` (default: latest complete month).
+
+    progress: called with the name of each analysis as it starts (the CLI shows it).
+    """
+    step = progress or (lambda name: None)
     from officemine import discovery as disc
     from officemine.kpis import kpi_trend, monthly_kpis
     from officemine.necessity import necessity
@@ -154,13 +159,16 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
     month = str(pd.Period(month, freq="M")) if month else latest_complete_month(log)
     period = pd.Period(month, freq="M")
     start, end = period.start_time, (period + 1).start_time
+    step("KPIs")
     kpis = monthly_kpis(log, month, calendar=calendar, sla=sla)
+    step("12-month trend")
     trend = kpi_trend(log, months=12, end_month=month, calendar=calendar, sla=sla)
     warnings: list[str] = []
 
     month_log = log.select_cases(start, end, by="end")
     discovery = None
     if month_log.n_events:
+        step("process map")
         try:
             discovery = disc.discover(month_log, calendar=calendar, seed=seed)
         except OfficemineError as exc:
@@ -169,18 +177,23 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
     window_log = log.select_cases(window_start, end, by="end")
     necessity_result = None
     if window_log.n_events:
+        step("necessity test")
         try:
             necessity_result = necessity(window_log, calendar=calendar)
         except OfficemineError as exc:
             warnings.append(f"necessity test not run: {exc}")
     as_of = min(pd.Timestamp(end).tz_localize(log.timezone), log.span()[1])
+    step("overdue ledger")
     ledger = overdue_ledger(log, as_of=as_of, sla=sla, calendar=calendar)
+    step("bottlenecks")
     bottleneck = bottlenecks(log, month=month, calendar=calendar, as_of=as_of)
+    step("before and after the redesigns")
     before_after = [_before_after(log, r, calendar, sla, end) for r in config.redesigns]
     simulation = None
     if scenario is not None:
         from officemine.simulation import simulate
 
+        step("simulation")
         simulation = simulate(window_log if window_log.n_events else log, scenario,
                               calendar=calendar, seed=seed)
     return MonthlyReport(
