@@ -176,6 +176,10 @@ def _setup(stage: str) -> None:
         import officemine.discovery  # noqa: F401
         import officemine.report  # noqa: F401
         import officemine.kpis  # noqa: F401
+        if stage in ("discover", "report"):      # the drawing and BPMN libraries
+            import matplotlib.pyplot  # noqa: F401
+            import pm4py  # noqa: F401
+            import openpyxl  # noqa: F401
         if stage == "simulate":
             try:
                 import officemine.simulation  # noqa: F401
