@@ -168,3 +168,57 @@ def test_scenario_changing_nothing_warns(tiny):
     result = simulate(tiny, Scenario("t", [CapWait(node="Y", hours=100)]), replications=20)[0]
     assert result.reduction["median_pct"] == 0 and "changes no completed case" in result.warnings[0]
     assert not math.isnan(result.reduction["median_pct_ci"][0])
+
+
+def _reference_donors(proc, urg, amount, node, pos, case, recipients, anchors):
+    """The donor rule written out per group with pandas (the engine's first form): same
+    process and node, same urgency if possible, nearest log-amount (the lower on a tie),
+    never the case itself (then a neighbour)."""
+    frame = pd.DataFrame({"proc": proc[case], "node": node, "urg": urg[case], "a": amount[case],
+                          "pos": pos, "case": case})
+    out = np.full(len(recipients), -1, dtype=np.int64)
+    for keys in (["proc", "node", "urg"], ["proc", "node"]):
+        index = {key: (g["a"].to_numpy(), g["pos"].to_numpy(), g["case"].to_numpy())
+                 for key, g in frame.sort_values("a", kind="stable").groupby(keys, sort=False)}
+        todo = np.flatnonzero(out < 0)
+        want = pd.DataFrame({"proc": proc[recipients[todo]], "node": anchors[todo],
+                             "urg": urg[recipients[todo]]})
+        for key, g in want.groupby(keys, sort=False):
+            if key not in index:
+                continue
+            a, p, c = index[key]
+            for i in todo[g.index.to_numpy()]:
+                x, m = amount[recipients[i]], len(a)
+                k = min(int(np.searchsorted(a, x)), m - 1)
+                k0 = max(k - 1, 0)
+                t = k0 if abs(a[k0] - x) <= abs(a[k] - x) else k
+                if c[t] == recipients[i]:
+                    t = t + 1 if t + 1 < m else max(t - 1, 0)
+                out[i] = -1 if c[t] == recipients[i] else p[t]
+    return out
+
+
+@pytest.mark.parametrize("seed, n_nodes", [(0, 5), (1, 5), (2, 5), (3, 70_000)])
+def test_donors_are_picked_as_the_written_out_rule(seed, n_nodes):
+    from officemine.simulation.replay import _Candidates, _donor_key, _Donors, _pick_donors
+
+    rng = np.random.default_rng(seed)
+    n_cases, n_anchors = 300, 400
+    proc = rng.integers(-1, 3, n_cases)
+    urg = rng.integers(-1, 2, n_cases)
+    amount = np.where(rng.random(n_cases) < 0.1, -1.0, np.round(rng.gamma(2, 2, n_cases), 1))
+    case = np.sort(rng.integers(0, n_cases, n_anchors))
+    pos = np.sort(rng.choice(5000, n_anchors, replace=False))
+    node = rng.integers(0, 4, n_anchors)
+    # nodes 0-3 have candidates, node 4 none; 70 000 nodes make keys too big for 16 bits
+    keys = {u: _donor_key(proc[case], node, urg[case] if u else None, n_nodes, 2)
+            for u in (1, 0)}
+    donors = _Donors({}, np.zeros(0), proc, urg, amount, n_nodes, 2,
+                     _Candidates.of(keys[1], amount[case], pos, case),
+                     _Candidates.of(keys[0], amount[case], pos, case))
+    recipients = np.sort(rng.choice(n_cases, 120, replace=False))
+    anchors = rng.integers(0, 5, len(recipients))
+    got = _pick_donors(donors, recipients, anchors)
+    expected = _reference_donors(proc, urg, amount, node, pos, case, recipients, anchors)
+    np.testing.assert_array_equal(got, expected)
+    assert (got >= 0).any() and (got < 0).any()

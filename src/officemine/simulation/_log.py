@@ -15,8 +15,8 @@ steps the replay re-runs. Each carries:
   (a hand-off is two consecutive blocking actions by different known departments, as in
   `officemine.discovery.handoffs`);
 * ``round``: the submission round (1 + returns before the visit); ``exit``: the outcome of its
-  last action and ``actor`` who took it (code into ``people``); ``items``: decisions taken
-  in it.
+  last action (an `EXIT` code in the arrays) and ``actor`` who took it (code into ``people``);
+  ``items``: decisions taken in it.
 
 Cycle time runs from the case's first arrival or action to its last blocking action, for
 completed cases only (last blocking outcome archive, reject or withdraw; nothing pending) —
@@ -35,10 +35,11 @@ import pyarrow.compute as pc
 
 from officemine.calendar import Calendar
 from officemine.eventlog import EventLog
-from officemine.schema import C, CANONICAL_ORDER, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, TERMINAL
+from officemine.schema import C, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, OUTCOMES, TERMINAL
 from officemine.waits import node_roles
 
 US = 1_000_000  # microseconds per second: working times are int64 microseconds
+_NAT = np.iinfo(np.int64).min   # NaT as int64 nanoseconds
 
 _NB = ", ".join(f"'{o}'" for o in sorted(NON_BLOCKING))
 _DEC = ", ".join(f"'{o}'" for o in sorted(DECISIONS))
@@ -66,14 +67,22 @@ FROM events GROUP BY case_id ORDER BY case_id
 """
 
 
+#: Exit (outcome) codes in the visit arrays: position in `schema.OUTCOMES`, -1 for none.
+EXIT = {o: i for i, o in enumerate(OUTCOMES)}
+
+
 @dataclass
 class LogTables:
     """Cases (one row each, ``code`` = position), the visits of the completed ones and, for
-    validation, node/exit/comment of every visit."""
+    validation, node/exit/comment of every visit.
+
+    Visits are held as arrays: ``rows``, the completed cases' visits (what the replay reads),
+    and ``every``, every visit (``done_at``: the positions of ``rows`` in it). `visits` and
+    `all_visits` are the same as DataFrames, built on first use: the replay never needs them.
+    """
 
     cases: pd.DataFrame
-    visits: pd.DataFrame
-    all_visits: pd.DataFrame = field(repr=False)
+    rows: dict[str, np.ndarray] = field(repr=False)
     roles: dict[str, str]
     calendar: Calendar
     timezone: str
@@ -83,48 +92,132 @@ class LogTables:
     node_codes: dict[str, int] = field(repr=False)
     depts: tuple[str, ...] = field(default=(), repr=False)
     people: tuple[str, ...] = field(default=(), repr=False)
+    every: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    outcomes: tuple[str, ...] = field(default=OUTCOMES, repr=False)
+
+    @cached_property
+    def started_ns(self) -> np.ndarray:
+        """Each case's start, int64 nanoseconds since the epoch (UTC)."""
+        return pd.DatetimeIndex(self.cases["started"]).as_unit("ns").asi8
+
+    @cached_property
+    def process_codes(self) -> tuple[np.ndarray, tuple[str, ...]]:
+        """Per case, the position of its process type in the sorted names (-1: missing)."""
+        codes, names = pd.factorize(self.cases[C.process_type], sort=True, use_na_sentinel=True)
+        return np.asarray(codes, dtype=np.int64), tuple(str(x) for x in names)
+
+    def process_mask(self, process: str | list[str] | tuple[str, ...] | None) -> np.ndarray:
+        """Per case: of one of these process types (every case when ``None``)."""
+        if process is None:
+            return np.ones(len(self.cases), dtype=bool)
+        codes, names = self.process_codes
+        wanted = {process} if isinstance(process, str) else set(process)
+        hit = np.array([name in wanted for name in names] + [False], dtype=bool)
+        return hit[codes]          # code -1 (missing) takes the trailing False
 
     @cached_property
     def approval_nodes(self) -> dict[str | None, set[str]]:
         """Process type (None when missing) -> approval nodes its cases visit."""
-        v = self.all_visits
-        appr = v[v["node"].map(self.roles).eq("approval").fillna(False).to_numpy(bool)]
+        names = sorted(self.node_codes, key=self.node_codes.get)
+        approval = np.array([self.roles.get(x) == "approval" for x in names] + [False])
+        node = self.every["node_code"]
+        at = np.flatnonzero(approval[node])
+        codes, procs = self.process_codes
+        proc = codes[self.every["case"][at]]
+        stride = len(names) + 1
+        pairs = np.unique(np.where(proc < 0, len(procs), proc) * stride + node[at])
         out: dict[str | None, set[str]] = {}
-        for proc, nodes in appr.groupby("process_type", dropna=False)["node"]:
-            out[proc if isinstance(proc, str) else None] = set(nodes)
+        for p, nd in zip(pairs // stride, pairs % stride):  # by process type, missing last
+            out.setdefault(procs[p] if p < len(procs) else None, set()).add(names[nd])
         return out
+
+    @cached_property
+    def visits(self) -> pd.DataFrame:
+        """The visits of the completed cases (as `rows`, with names, times and actors)."""
+        r, e = self.rows, self.every
+        at = e["done_at"]
+        names = sorted(self.node_codes, key=self.node_codes.get)
+        frame = pd.DataFrame({
+            "case": r["case"],
+            "node": pd.Categorical.from_codes(r["node_code"], categories=names),
+            "node_code": r["node_code"],
+            "exit": self._exit_names(r["exit"]),
+            "arrival": _times(e["arrival"][at], self.timezone),
+            "t_end": _times(r["t_end"], self.timezone),
+            "comment": r["comment"],
+            "items": r["items"], "first_dept": r["first_dept"], "last_dept": r["last_dept"],
+            "actor": e["actor"][at], "handoffs_in": r["handoffs_in"], "pending": e["pending"][at],
+        })
+        frame["process_type"] = self._process_names(r["case"])
+        for key in ("w_end", "d", "wait", "round", "approval"):
+            frame[key] = r[key]
+        return frame
+
+    @cached_property
+    def all_visits(self) -> pd.DataFrame:
+        """Case, process type, node, exit and comment of every visit."""
+        return self._visit_frame(slice(None))
+
+    def visits_ending(self, node: str, exit: str, process=None) -> pd.DataFrame:
+        """The rows of `all_visits` at ``node`` that ended with ``exit`` (of these process types
+        when given), without building `all_visits`."""
+        e = self.every
+        sel = (e["node_code"] == self.node_codes.get(node, -2)) & (e["exit"] == EXIT[exit])
+        if process is not None:
+            sel &= self.process_mask(process)[e["case"]]
+        return self._visit_frame(np.flatnonzero(sel))
+
+    def _visit_frame(self, at) -> pd.DataFrame:
+        e = self.every
+        names = sorted(self.node_codes, key=self.node_codes.get)
+        case = e["case"][at]
+        frame = pd.DataFrame({"case": case})
+        frame["process_type"] = self._process_names(case)
+        frame["node"] = pd.Categorical.from_codes(e["node_code"][at], categories=names)
+        frame["exit"] = self._exit_names(e["exit"][at])
+        frame["comment"] = e["comment"][at]
+        if not isinstance(at, slice):
+            frame.index = at
+        return frame
+
+    def _exit_names(self, codes: np.ndarray) -> np.ndarray:
+        names = np.array([*self.outcomes, None], dtype=object)
+        return names[codes]        # code -1 takes the trailing None
+
+    def _process_names(self, case: np.ndarray):
+        return self.cases[C.process_type].array.take(case)
 
 
 def load_tables(log: EventLog, calendar: Calendar) -> LogTables:
     """Read cases and visits once (two DuckDB scans) and put the visits on the calendar."""
-    extra = [c for c in log.to_arrow().column_names if c not in CANONICAL_ORDER]
+    extra = list(log.extra_columns)
     cases = log.query(_cases_sql(extra))
     cases["code"] = np.arange(len(cases), dtype=np.int64)
     roles = node_roles(log)
-    ev = log.sql(EVENTS_SQL).to_arrow_table()
+    ev = log.query_arrow(EVENTS_SQL)
     n = ev.num_rows
 
-    case = pc.index_in(ev["case_id"], value_set=pa.array(cases[C.case_id].to_numpy(object),
-                                                          type=pa.string()))
-    case = case.to_numpy(zero_copy_only=False).astype(np.int64)
+    case = _case_codes(ev["case_id"], cases[C.case_id])
     nodes = sorted(set(roles) | set(ev["node"].unique().drop_null().to_pylist()))
     node_codes = {name: i for i, name in enumerate(nodes)}
     node = _codes(ev["node"], nodes)
-    outcomes = sorted(set(ev["outcome"].unique().drop_null().to_pylist()))
+    # known outcomes keep their `EXIT` code; anything else (never, behind the importer) follows
+    outcomes = list(OUTCOMES)
+    outcomes += sorted(set(ev["outcome"].unique().drop_null().to_pylist()) - set(OUTCOMES))
     outcome = _codes(ev["outcome"], outcomes)
     depts = sorted(set(ev["dept"].unique().drop_null().to_pylist()))
     dept = _codes(ev["dept"], depts)
     people = sorted(set(ev["resource"].unique().drop_null().to_pylist()))
     person = _codes(ev["resource"], people)
-    is_ = {o: outcome == (outcomes.index(o) if o in outcomes else -9)
-           for o in ("return", "reject")}
-    decision = np.isin(outcome, [i for i, o in enumerate(outcomes) if o in DECISIONS])
+    decision = np.zeros(len(outcomes) + 1, dtype=np.int64)
+    decision[[EXIT[o] for o in DECISIONS]] = 1
+    decision = decision[outcome]                    # code -1 takes the trailing 0
     pending = ev["pending"].fill_null(False).to_numpy(zero_copy_only=False)
     acted = _ns(ev["acted_at"])
     wait_start = _ns(ev["wait_start"])
 
     # a new visit when the case or the node changes, or after a return or a rejection
-    ended = is_["return"] | is_["reject"]
+    ended = (outcome == EXIT["return"]) | (outcome == EXIT["reject"])
     new = np.ones(n, dtype=bool)
     if n:
         new[1:] = (case[1:] != case[:-1]) | (node[1:] != node[:-1]) | ended[:-1]
@@ -135,55 +228,48 @@ def load_tables(log: EventLog, calendar: Calendar) -> LogTables:
         handoff[1:] = ((dept[1:] >= 0) & (dept[:-1] >= 0) & (dept[1:] != dept[:-1])
                        & ~new[1:])
     exit_code = outcome[last]
-    exit_ = np.asarray(pd.Categorical.from_codes(exit_code, categories=outcomes)).astype(object)
-    exit_[exit_code < 0] = None
-    node_v = node[starts]
     comment = np.full(len(starts), None, dtype=object)
-    with_reason = np.flatnonzero(np.isin(exit_code, [outcomes.index(o) for o in ("return", "reject")
-                                                     if o in outcomes]))
+    with_reason = np.flatnonzero((exit_code == EXIT["return"]) | (exit_code == EXIT["reject"]))
     if with_reason.size:
         comment[with_reason] = ev["comment"].take(pa.array(last[with_reason])).to_pylist()
-    tz = log.timezone
-    visits = pd.DataFrame({
-        "case": case[starts],
-        "node": pd.Categorical.from_codes(node_v, categories=nodes),
-        "node_code": node_v.astype(np.int64),
-        "exit": exit_,
-        "arrival": _times(wait_start[starts], tz),
-        "t_end": _times(np.maximum.reduceat(acted, starts) if n else acted, tz),
-        "comment": comment,
-        "items": np.add.reduceat(decision.astype(np.int64), starts) if n else starts,
+    vcase = case[starts]
+    every = {
+        "case": vcase, "node_code": node[starts].astype(np.int64), "exit": exit_code,
+        "comment": comment, "arrival": wait_start[starts],
+        "t_end": np.maximum.reduceat(acted, starts) if n else acted,
+        "items": np.add.reduceat(decision, starts) if n else starts,
         "first_dept": dept[starts], "last_dept": dept[last], "actor": person[last],
         "handoffs_in": np.add.reduceat(handoff, starts) if n else starts,
         "pending": np.logical_or.reduceat(pending, starts) if n else starts.astype(bool),
-    })
-    visits["process_type"] = cases[C.process_type].to_numpy()[visits["case"].to_numpy()]
-    all_visits = visits[["case", "process_type", "node", "exit", "comment"]]
+    }
     done = cases["completed"].to_numpy(dtype=bool)
-    visits = visits[done[visits["case"].to_numpy()]].reset_index(drop=True)
+    done_at = np.flatnonzero(done[vcase])
+    every["done_at"] = done_at
+    rows = {k: every[k][done_at] for k in ("case", "node_code", "exit", "items", "handoffs_in",
+                                           "first_dept", "last_dept", "t_end", "comment")}
 
-    tv0 = pd.DatetimeIndex(cases["started"]).take(visits["case"].to_numpy())
-    w_end = _us(calendar.working_seconds(tv0, pd.DatetimeIndex(visits["t_end"])))
-    vcase = visits["case"].to_numpy()
+    # working time from the case's start to each visit's end, and of each wait
+    started = pd.DatetimeIndex(cases["started"]).as_unit("ns").asi8
+    vcase = rows["case"]
+    w_end = _us(calendar.working_seconds(instants(started[vcase]), instants(rows["t_end"])))
     first = np.r_[True, vcase[1:] != vcase[:-1]] if len(vcase) else np.zeros(0, bool)
     d = np.diff(w_end, prepend=0)
     d[first] = w_end[first]
-    visits["w_end"] = w_end
-    visits["d"] = d
-    has_arrival = visits["arrival"].notna().to_numpy()
-    wait = np.zeros(len(visits), dtype=np.int64)
+    arrival = every["arrival"][done_at]
+    has_arrival = arrival != _NAT
+    wait = np.zeros(len(vcase), dtype=np.int64)
     if has_arrival.any():
-        wait[has_arrival] = _us(calendar.working_seconds(
-            pd.DatetimeIndex(visits["arrival"][has_arrival]),
-            pd.DatetimeIndex(visits["t_end"][has_arrival])))
-    visits["wait"] = np.maximum(wait, 0)
-    is_return = visits["exit"].to_numpy() == "return"
+        wait[has_arrival] = _us(calendar.working_seconds(instants(arrival[has_arrival]),
+                                                         instants(rows["t_end"][has_arrival])))
+    is_return = rows["exit"] == EXIT["return"]
     before = np.cumsum(is_return) - is_return
     vstarts = np.flatnonzero(first)
     counts = np.diff(np.r_[vstarts, len(vcase)])
-    visits["round"] = 1 + before - np.repeat(before[vstarts], counts)
     approval = np.array([roles.get(x) == "approval" for x in nodes], dtype=bool)
-    visits["approval"] = approval[visits["node_code"].to_numpy()] if len(nodes) else False
+    rows.update(w_end=w_end, d=d, wait=np.maximum(wait, 0),
+                round=1 + before - np.repeat(before[vstarts], counts),
+                approval=approval[rows["node_code"]] if len(nodes) else
+                np.zeros(len(vcase), dtype=bool))
 
     # working time of each completed case (start -> end), for the baseline
     cases["w_cycle"] = np.where(done, 0, -1)
@@ -192,10 +278,31 @@ def load_tables(log: EventLog, calendar: Calendar) -> LogTables:
             pd.DatetimeIndex(cases["started"][done]), pd.DatetimeIndex(cases["ended"][done])))
     cases["cycle_hours"] = np.where(
         done, (cases["ended"] - cases["started"]).dt.total_seconds().to_numpy() / 3600.0, np.nan)
-    return LogTables(cases=cases, visits=visits, all_visits=all_visits, roles=roles,
-                     calendar=calendar, timezone=log.timezone, extra_columns=tuple(extra),
-                     n_events=log.n_events, span=log.span(), node_codes=node_codes,
-                     depts=tuple(depts), people=tuple(people))
+    return LogTables(cases=cases, rows=rows, roles=roles, calendar=calendar,
+                     timezone=log.timezone, extra_columns=tuple(extra), n_events=log.n_events,
+                     span=log.span(), node_codes=node_codes, depts=tuple(depts),
+                     people=tuple(people), every=every, outcomes=tuple(outcomes))
+
+
+def _case_codes(case_id: pa.ChunkedArray, ids: pd.Series) -> np.ndarray:
+    """Position of each event's case in ``ids``, looked up once per run of equal ids (the
+    events come in case order, so once per case) rather than once per event."""
+    n = len(case_id)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    flat = case_id.combine_chunks() if isinstance(case_id, pa.ChunkedArray) else case_id
+    change = np.ones(n, dtype=bool)
+    change[1:] = pc.not_equal(flat[1:], flat[:-1]).to_numpy(zero_copy_only=False)
+    run_starts = np.flatnonzero(change)
+    runs = pc.index_in(flat.take(pa.array(run_starts)), value_set=_arrow(ids))
+    runs = runs.to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.repeat(runs, np.diff(np.r_[run_starts, n]))
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    """A text column as one Arrow array (no copy for Arrow-backed columns)."""
+    arr = pa.array(values.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _codes(column: pa.ChunkedArray, values: list) -> np.ndarray:
@@ -207,8 +314,13 @@ def _codes(column: pa.ChunkedArray, values: list) -> np.ndarray:
 def _ns(column: pa.ChunkedArray) -> np.ndarray:
     """Timestamps as int64 nanoseconds since the epoch (UTC); null -> NaT's integer."""
     t = pc.cast(column, pa.timestamp("ns", tz="UTC"))
-    return pc.cast(t, pa.int64()).fill_null(np.iinfo(np.int64).min).to_numpy(
+    return pc.cast(t, pa.int64()).fill_null(_NAT).to_numpy(
         zero_copy_only=False)
+
+
+def instants(ns: np.ndarray) -> pd.DatetimeIndex:
+    """Int64 nanoseconds (UTC) as instants for the calendar."""
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
 
 
 def _times(ns: np.ndarray, tz: str) -> pd.Series:

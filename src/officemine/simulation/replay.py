@@ -36,11 +36,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from officemine.simulation._log import US, LogTables
+from officemine.simulation._log import EXIT, US, LogTables, instants
 from officemine.simulation.scenario import (CapWait, FastTrack, Parallel, RecordOnly,
                                             ReduceReturns, Remove, Scenario, ShortRoute)
 
 TERMINAL_EXITS = ("archive", "reject", "withdraw")
+_RETURN, _WITHDRAW, _ARCHIVE = EXIT["return"], EXIT["withdraw"], EXIT["archive"]
 #: Alternative draws of which returns vanish, for scenarios with ``fraction < 1``: the point
 #: estimate pools them and the bootstrap samples among them, so the interval includes that
 #: randomness too.
@@ -70,16 +71,19 @@ class CaseOutcome:
 
 # --- 1. marks -------------------------------------------------------------------------------
 
-def _scope_mask(cases: pd.DataFrame, process) -> np.ndarray:
-    if process is None:
-        return np.ones(len(cases), dtype=bool)
-    procs = [process] if isinstance(process, str) else list(process)
-    return cases["process_type"].isin(procs).fillna(False).to_numpy(dtype=bool)
+def _is(exit_: np.ndarray, *names: str) -> np.ndarray:
+    """Whether each exit code is one of these outcomes."""
+    out = np.zeros(exit_.shape, dtype=bool)
+    for name in names:
+        out |= exit_ == EXIT[name]
+    return out
 
 
 def _mark(rows: dict[str, np.ndarray], tables: LogTables, scenario: Scenario,
           uniforms: dict[int, np.ndarray] | None, reason_ok: dict[int, np.ndarray]) -> dict:
-    """What each change does to each row (rows: arrays of equal length)."""
+    """What each change does to each row (rows: arrays of equal length). Without
+    ``uniforms``, only the returns that vanish for certain (``fraction = 1``) vanish; see
+    `_random_vanish` for the others."""
     cases = tables.cases
     codes = tables.node_codes
     case, ncode, appr = rows["case"], rows["node_code"], rows["approval"]
@@ -90,10 +94,10 @@ def _mark(rows: dict[str, np.ndarray], tables: LogTables, scenario: Scenario,
     group = np.full(n, -1, dtype=np.int64)
     d = rows["d"].copy()
     wait = rows["wait"].copy()
-    is_return = rows["exit"] == "return"
-    base_scope = _scope_mask(cases, scenario.process)
+    is_return = rows["exit"] == _RETURN
+    base_scope = tables.process_mask(scenario.process)
     for i, ch in enumerate(scenario.changes):
-        scope_case = base_scope & _scope_mask(cases, ch.process)
+        scope_case = base_scope & tables.process_mask(ch.process)
         sc = scope_case[case]
         if isinstance(ch, (Remove, RecordOnly)):
             sel = sc & (ncode == codes.get(ch.node, -2))
@@ -111,27 +115,44 @@ def _mark(rows: dict[str, np.ndarray], tables: LogTables, scenario: Scenario,
             sel = sc & (ncode == codes.get(ch.node, -2)) & is_return & reason_ok[i]
             if ch.fraction >= 1.0:
                 vanish |= sel
-            elif uniforms is not None:
-                vanish |= sel & (uniforms[i] < ch.fraction)
         elif isinstance(ch, CapWait):
             sel = sc & (ncode == codes.get(ch.node, -2)) & appr
             cap = int(round(ch.hours * 3600 * US))
             cut = np.where(sel, np.maximum(wait - cap, 0), 0)
             wait = wait - cut
             d = np.maximum(d - cut, 0)
-    drop &= rows["exit"] != "withdraw"          # the applicant's withdrawal stays
+    drop &= rows["exit"] != _WITHDRAW           # the applicant's withdrawal stays
+    if uniforms is not None:
+        vanish |= _random_vanish(rows, tables, scenario, uniforms, reason_ok)
     return {"drop": drop, "informed": informed, "vanish": vanish, "group": group, "d": d,
             "wait": wait}
 
 
+def _random_vanish(rows: dict[str, np.ndarray], tables: LogTables, scenario: Scenario,
+                   uniforms: dict[int, np.ndarray], reason_ok: dict[int, np.ndarray]
+                   ) -> np.ndarray:
+    """Returns that vanish by the draw ``uniforms`` (``reduce_returns`` with fraction < 1)."""
+    codes = tables.node_codes
+    vanish = np.zeros(len(rows["case"]), dtype=bool)
+    base_scope = tables.process_mask(scenario.process)
+    for i, ch in enumerate(scenario.changes):
+        if isinstance(ch, ReduceReturns) and ch.fraction < 1.0:
+            sc = (base_scope & tables.process_mask(ch.process))[rows["case"]]
+            sel = sc & (rows["node_code"] == codes.get(ch.node, -2)) & \
+                (rows["exit"] == _RETURN) & reason_ok[i]
+            vanish |= sel & (uniforms[i] < ch.fraction)
+    return vanish
+
+
 def reduce_candidates(tables: LogTables, scenario: Scenario, rows: dict) -> tuple[dict, np.ndarray]:
-    """Reason filters per reduce_returns change, and the rows whose return may vanish at random."""
+    """Reason filters per reduce_returns change, and the rows whose return may vanish at random.
+    A filter is only read at the change's node, so only returns there are classified."""
     from officemine.necessity import classify_reason
 
     reason_ok: dict[int, np.ndarray] = {}
     random_rows = np.zeros(len(rows["case"]), dtype=bool)
     codes = tables.node_codes
-    base_scope = _scope_mask(tables.cases, scenario.process)
+    base_scope = tables.process_mask(scenario.process)
     for i, ch in enumerate(scenario.changes):
         if not isinstance(ch, ReduceReturns):
             continue
@@ -139,16 +160,17 @@ def reduce_candidates(tables: LogTables, scenario: Scenario, rows: dict) -> tupl
             ok = np.ones(len(rows["case"]), dtype=bool)
         else:
             ok = np.zeros(len(rows["case"]), dtype=bool)
-            ret = np.flatnonzero(rows["exit"] == "return")
+            ret = np.flatnonzero((rows["exit"] == _RETURN)
+                                 & (rows["node_code"] == codes.get(ch.node, -2)))
             comments = pd.Series(rows["comment"][ret], dtype="object")
             uniq = comments.dropna().unique()
             hit = {c: classify_reason(c) == ch.reason or ch.reason in c for c in uniq}
             ok[ret] = comments.map(hit).fillna(False).to_numpy(dtype=bool)
         reason_ok[i] = ok
         if ch.fraction < 1.0:
-            sc = (base_scope & _scope_mask(tables.cases, ch.process))[rows["case"]]
+            sc = (base_scope & tables.process_mask(ch.process))[rows["case"]]
             random_rows |= sc & ok & (rows["node_code"] == codes.get(ch.node, -2)) & \
-                (rows["exit"] == "return")
+                (rows["exit"] == _RETURN)
     return reason_ok, random_rows
 
 
@@ -166,14 +188,17 @@ def _resolve(rows: dict, marks: dict, n_nodes: int) -> tuple[np.ndarray, np.ndar
     merged = np.zeros(n, dtype=np.int64)
     if n == 0:
         return keep, merged, repass, np.zeros(0, dtype=bool)
-    is_return = exit_ == "return"
+    is_return = exit_ == _RETURN
     n_cases = int(case.max()) + 1
     state = np.zeros(n_cases, dtype=np.int64)
     r_max = int(rnd.max())
     stride = r_max + 1
-    order = np.argsort(rnd, kind="stable")
+    # only the nodes passed by cases with a later round are ever looked up
+    later = np.zeros(n_cases, dtype=bool)
+    later[case[rnd > 1]] = True
+    order = np.argsort(rnd.astype(np.int16) if r_max < 2**15 else rnd, kind="stable")  # radix
     bounds = np.searchsorted(rnd[order], np.arange(1, r_max + 2))
-    kept_keys = np.zeros(0, dtype=np.int64)
+    kept_keys = np.zeros(0, dtype=np.int64)           # sorted
     for r in range(1, r_max + 1):
         idx = order[bounds[r - 1]:bounds[r]]
         if idx.size == 0:
@@ -182,42 +207,118 @@ def _resolve(rows: dict, marks: dict, n_nodes: int) -> tuple[np.ndarray, np.ndar
         mm = state[c]
         key = (c * stride + mm) * n_nodes + ncode[idx]
         if r > 1 and kept_keys.size:
-            rp = _member(key, np.sort(kept_keys))
+            rp = _member(key, kept_keys)
             repass[idx] = rp
             keep[idx] &= ~rp
         merged[idx] = mm
-        kept_keys = np.concatenate([kept_keys, key[keep[idx]]])
+        if r < r_max:
+            # kind="stable" is a timsort: the new keys come nearly in order, so it merges
+            kept_keys = np.sort(np.concatenate([kept_keys, key[keep[idx] & later[c]]]),
+                                kind="stable")
         # the round's exit is its last row in each case
         last = idx[np.r_[c[1:] != c[:-1], True]]
         stays = is_return[last] & keep[last] & ~marks["vanish"][last]
         state[case[last[stays]]] += 1
-    vanished = (np.isin(exit_, ("return", "reject")) & ~keep) | (is_return & marks["vanish"])
+    vanished = (_is(exit_, "return", "reject") & ~keep) | (is_return & marks["vanish"])
     return keep, merged, repass, vanished
 
 
 # --- 3. donors ------------------------------------------------------------------------------
 
 @dataclass
+class _Candidates:
+    """Donor anchors sorted by key, then log-amount (ties in row order)."""
+
+    key: np.ndarray
+    amount: np.ndarray
+    pos: np.ndarray                      # row of the anchor visit
+    case: np.ndarray
+
+    @classmethod
+    def of(cls, key: np.ndarray, amount: np.ndarray, pos: np.ndarray, case: np.ndarray,
+           by_amount: np.ndarray | None = None) -> "_Candidates":
+        """``by_amount``: ``np.argsort(amount, kind="stable")`` when known."""
+        if by_amount is None:
+            by_amount = np.argsort(amount, kind="stable")
+        # then by key, stably (ties keep amount then row order); small keys sort by radix
+        k = key[by_amount]
+        small = k.astype(np.uint16) if k.size and 0 <= k.min() and k.max() < 2**16 else k
+        order = by_amount[np.argsort(small, kind="stable")]
+        return cls(key[order], amount[order], pos[order], case[order])
+
+    def nearest(self, key: np.ndarray, amount: np.ndarray, recipients: np.ndarray
+                ) -> np.ndarray:
+        """Per recipient, the anchor row of the candidate with its key and the nearest amount
+        (the lower one on a tie), or its neighbour when that is the recipient itself; -1 when
+        there is none."""
+        lo = np.searchsorted(self.key, key, side="left")
+        hi = np.searchsorted(self.key, key, side="right")
+        out = np.full(len(key), -1, dtype=np.int64)
+        has = np.flatnonzero(hi > lo)
+        if not has.size:
+            return out
+        lo, hi, x = lo[has], hi[has], amount[has]
+        m = hi - lo
+        k = np.clip(_bisect_left(self.amount, lo, hi, x) - lo, 0, m - 1)
+        k0 = np.clip(k - 1, 0, m - 1)
+        take = np.where(np.abs(self.amount[lo + k0] - x) <= np.abs(self.amount[lo + k] - x),
+                        k0, k)
+        own = self.case[lo + take] == recipients[has]
+        if own.any():                # never a case its own donor: take a neighbour instead
+            alt = np.where(take + 1 < m, take + 1, take - 1)
+            take = np.where(own, np.clip(alt, 0, m - 1), take)
+            own = self.case[lo + take] == recipients[has]
+        out[has] = np.where(own, -1, self.pos[lo + take])
+        return out
+
+
+def _bisect_left(values: np.ndarray, lo: np.ndarray, hi: np.ndarray, x: np.ndarray
+                 ) -> np.ndarray:
+    """``lo + np.searchsorted(values[lo:hi], x)`` for each (lo, hi, x) at once."""
+    lo, hi = lo.copy(), hi.copy()
+    while True:
+        active = lo < hi
+        if not active.any():
+            return lo
+        mid = (lo + hi) // 2
+        right = active & (values[np.minimum(mid, len(values) - 1)] < x)
+        lo = np.where(right, mid + 1, lo)
+        hi = np.where(active & ~right, mid, hi)
+
+
+@dataclass
 class _Donors:
     """Last rounds of archived cases, for continuing cases whose history ends too early.
 
-    Candidates are indexed by (process, node, urgency) and by (process, node), each with the
-    candidates' log-amounts sorted, so picking the nearest amount is one ``searchsorted``.
+    Candidates are indexed by (process, node, urgency) and by (process, node), each sorted by
+    key and log-amount, so picking the nearest amount is a binary search.
     """
 
     rows: dict[str, np.ndarray]          # all visit rows (full table)
     case_end: np.ndarray                 # row index one past each case's last row
-    proc: np.ndarray                     # per case: process code
-    urgent: np.ndarray                   # per case: urgency code
+    proc: np.ndarray                     # per case: process code (-1 missing)
+    urgent: np.ndarray                   # per case: urgency code (-1 missing)
     log_amount: np.ndarray               # per case: log1p(amount), -1 when missing
-    strict: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]]
-    loose: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    n_nodes: int
+    n_urgent: int
+    strict: _Candidates
+    loose: _Candidates
+
+    def key(self, proc: np.ndarray, node: np.ndarray, urgent: np.ndarray | None) -> np.ndarray:
+        return _donor_key(proc, node, urgent, self.n_nodes, self.n_urgent)
+
+
+def _donor_key(proc: np.ndarray, node: np.ndarray, urgent: np.ndarray | None, n_nodes: int,
+               n_urgent: int) -> np.ndarray:
+    """(process, node[, urgency]) as one integer (codes -1 for missing are allowed)."""
+    pn = (proc + 1) * n_nodes + node
+    return pn if urgent is None else pn * (n_urgent + 1) + urgent + 1
 
 
 def _case_keys(tables: LogTables) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     cases = tables.cases
-    proc = pd.factorize(cases["process_type"].astype("object"), use_na_sentinel=True)[0]
-    urg = pd.factorize(cases["urgency"].astype("object"), use_na_sentinel=True)[0]
+    proc = tables.process_codes[0]
+    urg = np.asarray(pd.factorize(cases["urgency"], use_na_sentinel=True)[0], dtype=np.int64)
     amount = pd.to_numeric(cases["amount"], errors="coerce").astype(float).to_numpy()
     return proc, urg, np.where(np.isnan(amount), -1.0, np.log1p(np.clip(amount, 0, None)))
 
@@ -232,53 +333,33 @@ def build_donors(tables: LogTables, rows: dict) -> _Donors:
     final_round = np.zeros(n_cases, dtype=np.int64)
     final_round[case[ends]] = rnd[ends]
     archived = np.zeros(n_cases, dtype=bool)
-    archived[case[ends]] = rows["exit"][ends] == "archive"
+    archived[case[ends]] = rows["exit"][ends] == _ARCHIVE
     anchor = (archived[case] & (rnd == final_round[case]) & rows["approval"]
-              & np.isin(rows["exit"], ("approve", "auto_approve")))
+              & _is(rows["exit"], "approve", "auto_approve"))
     pos = np.flatnonzero(anchor)
     proc, urg, amount = _case_keys(tables)
     c = case[pos]
-    frame = pd.DataFrame({"proc": proc[c], "node": rows["node_code"][pos], "urg": urg[c],
-                          "a": amount[c], "pos": pos, "case": c})
-    tables_ = []
-    for keys in (["proc", "node", "urg"], ["proc", "node"]):
-        index = {}
-        for key, grp in frame.sort_values("a", kind="stable").groupby(keys, sort=False):
-            index[key] = (grp["a"].to_numpy(), grp["pos"].to_numpy(), grp["case"].to_numpy())
-        tables_.append(index)
-    return _Donors(rows, case_end, proc, urg, amount, tables_[0], tables_[1])
+    n_nodes = max(tables.node_codes.values(), default=0) + 1
+    n_urgent = int(urg.max(initial=-1)) + 1
+    node = rows["node_code"][pos]
+    strict = _donor_key(proc[c], node, urg[c], n_nodes, n_urgent)
+    loose = _donor_key(proc[c], node, None, n_nodes, n_urgent)
+    by_amount = np.argsort(amount[c], kind="stable")
+    return _Donors(rows, case_end, proc, urg, amount, n_nodes, n_urgent,
+                   _Candidates.of(strict, amount[c], pos, c, by_amount),
+                   _Candidates.of(loose, amount[c], pos, c, by_amount))
 
 
 def _pick_donors(donors: _Donors, recipients: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     """Row index of the donor's anchor visit for each recipient (-1: none): same process and
     node, same urgency if possible, nearest amount, never the case itself."""
-    out = np.full(len(recipients), -1, dtype=np.int64)
     proc, urg = donors.proc[recipients], donors.urgent[recipients]
     amount = donors.log_amount[recipients]
-    for strict in (True, False):
-        todo = np.flatnonzero(out < 0)
-        if not todo.size:
-            break
-        index = donors.strict if strict else donors.loose
-        keys = pd.DataFrame({"p": proc[todo], "n": anchors[todo], "u": urg[todo]})
-        cols = ["p", "n", "u"] if strict else ["p", "n"]
-        for key, grp in keys.groupby(cols, sort=False):
-            cand = index.get(key if isinstance(key, tuple) else (key,))
-            if cand is None:
-                continue
-            a_sorted, pos_sorted, case_sorted = cand
-            ri = todo[grp.index.to_numpy()]
-            m = len(a_sorted)
-            k = np.clip(np.searchsorted(a_sorted, amount[ri]), 0, m - 1)
-            k0 = np.clip(k - 1, 0, m - 1)
-            take = np.where(np.abs(a_sorted[k0] - amount[ri]) <= np.abs(a_sorted[k] - amount[ri]),
-                            k0, k)
-            own = case_sorted[take] == recipients[ri]
-            if own.any():            # never a case its own donor: take a neighbour instead
-                alt = np.where(take + 1 < m, take + 1, take - 1)
-                take = np.where(own, np.clip(alt, 0, m - 1), take)
-                own = case_sorted[take] == recipients[ri]
-            out[ri] = np.where(own, -1, pos_sorted[take])
+    out = donors.strict.nearest(donors.key(proc, anchors, urg), amount, recipients)
+    todo = np.flatnonzero(out < 0)
+    if todo.size:
+        out[todo] = donors.loose.nearest(donors.key(proc[todo], anchors[todo], None),
+                                         amount[todo], recipients[todo])
     return out
 
 
@@ -298,21 +379,9 @@ _ROW_FIELDS = ("case", "round", "node_code", "exit", "approval", "d", "wait", "w
 
 
 def row_arrays(tables: LogTables) -> dict[str, np.ndarray]:
-    """The visit table as plain arrays (exits and comments as object arrays, departments as
-    integer codes, -1 unknown)."""
-    v = tables.visits
-    return {
-        "case": v["case"].to_numpy(np.int64), "round": v["round"].to_numpy(np.int64),
-        "node_code": v["node_code"].to_numpy(np.int64),
-        "exit": v["exit"].to_numpy(object),
-        "approval": v["approval"].to_numpy(bool), "d": v["d"].to_numpy(np.int64),
-        "wait": v["wait"].to_numpy(np.int64), "w_end": v["w_end"].to_numpy(np.int64),
-        "items": v["items"].to_numpy(np.int64), "handoffs_in": v["handoffs_in"].to_numpy(np.int64),
-        "first_dept": v["first_dept"].to_numpy(np.int64),
-        "last_dept": v["last_dept"].to_numpy(np.int64),
-        "t_end": pd.DatetimeIndex(v["t_end"]).as_unit("ns").asi8,
-        "comment": v["comment"].to_numpy(object),
-    }
+    """The visits of the completed cases as plain arrays (exits as `EXIT` codes, comments as
+    an object array, departments as integer codes, -1 unknown, ``t_end`` in ns)."""
+    return {f: tables.rows[f] for f in _ROW_FIELDS}
 
 
 def _take(rows: dict, idx: np.ndarray) -> dict:
@@ -320,10 +389,13 @@ def _take(rows: dict, idx: np.ndarray) -> dict:
 
 
 def run_once(tables: LogTables, scenario: Scenario, rows: dict, donors: _Donors,
-             uniforms: dict[int, np.ndarray] | None, reason_ok: dict[int, np.ndarray]) -> dict:
-    """Replay ``rows`` (whole cases) once; per-case results indexed by case code."""
+             uniforms: dict[int, np.ndarray] | None, reason_ok: dict[int, np.ndarray], *,
+             marks: dict | None = None) -> dict:
+    """Replay ``rows`` (whole cases) once; per-case results indexed by case code. ``marks``:
+    `_mark` of these rows, when already known."""
     n_nodes = max(tables.node_codes.values(), default=0) + 2
-    marks = _mark(rows, tables, scenario, uniforms, reason_ok)
+    if marks is None:
+        marks = _mark(rows, tables, scenario, uniforms, reason_ok)
     keep, merged, repass, vanished = _resolve(rows, marks, n_nodes)
     case = rows["case"]
     n = len(case)
@@ -332,20 +404,17 @@ def run_once(tables: LogTables, scenario: Scenario, rows: dict, donors: _Donors,
 
     # --- 3. cases whose kept history ends before a terminal step get a donor's continuation
     kept_idx = np.flatnonzero(keep)
-    last_kept = np.full(n_cases, -1, dtype=np.int64)
-    np.maximum.at(last_kept, case[kept_idx], kept_idx)
+    last_kept = _last_per_case(case, kept_idx, n_cases)
     present = case[np.r_[True, case[1:] != case[:-1]]] if n else case   # rows are in case order
     lk = last_kept[present]
     terminal = np.zeros(len(present), dtype=bool)
-    terminal[lk >= 0] = np.isin(rows["exit"][lk[lk >= 0]], TERMINAL_EXITS)
+    terminal[lk >= 0] = _is(rows["exit"][lk[lk >= 0]], *TERMINAL_EXITS)
     short = present[~terminal]
     imputed = np.zeros(n_cases, dtype=bool)
     unresolved = np.zeros(n_cases, dtype=bool)
     extra = None
     if len(short):
-        van_idx = np.flatnonzero(vanished)
-        last_van = np.full(n_cases, -1, dtype=np.int64)
-        np.maximum.at(last_van, case[van_idx], van_idx)
+        last_van = _last_per_case(case, np.flatnonzero(vanished), n_cases)
         anchor_row = last_van[short]
         ok = anchor_row >= 0
         unresolved[short[~ok]] = True
@@ -370,7 +439,10 @@ def run_once(tables: LogTables, scenario: Scenario, rows: dict, donors: _Donors,
                 i: np.ones(len(src), dtype=bool) for i in reason_ok})
             # the donor's route after the anchor must not re-pass nodes the case passed
             stride = int(rows["round"].max()) + 2
-            passed = (case[keep] * stride + merged[keep]) * n_nodes + rows["node_code"][keep]
+            mine = np.zeros(n_cases, dtype=bool)
+            mine[rec] = True
+            at = keep & mine[case]
+            passed = (case[at] * stride + merged[at]) * n_nodes + rows["node_code"][at]
             ekey = (owner * stride + extra_merged) * n_nodes + extra["node_code"]
             ekeep = ~emarks["drop"] & ~_member(ekey, np.sort(passed))
             extra = {k: a[ekeep] for k, a in extra.items()}
@@ -379,30 +451,35 @@ def run_once(tables: LogTables, scenario: Scenario, rows: dict, donors: _Donors,
             for key in ("d", "wait", "group", "vanish"):
                 extra[key] = emarks[key][ekeep]
 
-    # --- assemble kept rows (original + continuation), in order
-    k = kept_idx
-    out = {f: rows[f][k] for f in _ROW_FIELDS if f not in ("comment", "t_end")}
-    out["t_end"] = rows["t_end"][k]
-    out["merged"] = merged[k]
-    out["pos"] = pos[k]
-    for key in ("d", "wait", "group", "vanish"):
-        out[key] = marks[key][k]
-    if extra is not None and len(extra["case"]):
-        out = {f: np.concatenate([a, extra[f]]) for f, a in out.items()}
-        order = np.lexsort((out["pos"], out["case"]))
-        out = {f: a[order] for f, a in out.items()}
+    has_extra = extra is not None and len(extra["case"]) > 0
 
-    # --- indicators on the kept steps
-    c = out["case"]
-    appr = out["approval"]
-    approver_us = np.bincount(c[appr], weights=out["wait"][appr], minlength=n_cases)
-    items = np.bincount(c[appr], weights=out["items"][appr], minlength=n_cases)
-    stay_ret = (out["exit"] == "return") & ~out["vanish"]
-    returns = np.bincount(c[stay_ret], minlength=n_cases).astype(float)
+    # --- indicators on the kept steps (sums of integers: exact in any order, so the kept rows
+    # and the continuations are summed apart)
+    kept = {"case": case, "approval": rows["approval"] & keep, "wait": marks["wait"],
+            "items": rows["items"], "stays": (rows["exit"] == _RETURN) & ~marks["vanish"] & keep}
+    approver_us, items, returns = _step_indicators(kept, n_cases)
+    if has_extra:
+        extra["stays"] = (extra["exit"] == _RETURN) & ~extra["vanish"]
+        for total, add in zip((approver_us, items, returns), _step_indicators(extra, n_cases)):
+            total += add
     informed = np.bincount(case[marks["informed"] & ~repass], minlength=n_cases).astype(float)
 
+    # --- assemble kept rows (original + continuation), in order: only what is still needed
+    grouped = (marks["group"][kept_idx] >= 0).any() or \
+        (has_extra and (extra["group"] >= 0).any())
+    fields = _PLACE_FIELDS + (_PARALLEL_FIELDS if grouped else ())
+    k = kept_idx
+    this_run = {"merged": merged, "pos": pos, "d": marks["d"], "group": marks["group"],
+                "vanish": marks["vanish"]}
+    out = {f: this_run.get(f, rows.get(f))[k] for f in fields}
+    if has_extra:
+        out = {f: np.concatenate([a, extra[f]]) for f, a in out.items()}
+        # in (case, pos) order: both parts are, and a case's continuation follows its rows
+        order = np.argsort(out["case"], kind="stable")
+        out = {f: a[order] for f, a in out.items()}
+
     # --- 4. parallel groups: one step from the first member's arrival, as long as the slowest
-    if (out["group"] >= 0).any():
+    if grouped:
         out = _parallel(out)
     handoffs = _handoffs(out, n_cases)
     if "_lead" in out:
@@ -417,13 +494,12 @@ def run_once(tables: LogTables, scenario: Scenario, rows: dict, donors: _Donors,
     last_case = c[ends]
     w_old = out["w_end"][ends]
     exact = total == w_old
-    t0 = pd.DatetimeIndex(tables.cases["started"])
-    t0_ns = t0.as_unit("ns").asi8
+    t0_ns = tables.started_ns
     new_end = np.where(exact, out["t_end"][ends], t0_ns[last_case])
     move = ~exact & (total > 0)
     if move.any():
         placed = tables.calendar.add_working_time(
-            t0[last_case[move]], (total[move] // 1).astype("timedelta64[us]"))
+            instants(t0_ns[last_case[move]]), (total[move] // 1).astype("timedelta64[us]"))
         new_end[move] = placed.as_unit("ns").asi8
     cycle_hours = np.full(n_cases, np.nan)
     cycle_hours[last_case] = (new_end - t0_ns[last_case]) / 3.6e12
@@ -436,6 +512,31 @@ def run_once(tables: LogTables, scenario: Scenario, rows: dict, donors: _Donors,
     return {"cycle_hours": cycle_hours, "w_cycle": w_cycle, "approver_us": approver_us,
             "items": items, "informed": informed, "returns": returns, "handoffs": handoffs,
             "changed": changed, "imputed": imputed, "unresolved": unresolved}
+
+
+#: Fields of the kept steps that hand-offs and the placement read, and that parallel groups
+#: need besides.
+_PLACE_FIELDS = ("case", "d", "w_end", "t_end", "handoffs_in", "first_dept", "last_dept")
+_PARALLEL_FIELDS = ("group", "merged", "pos", "exit", "vanish")
+
+
+def _step_indicators(steps: dict, n_cases: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per case: approver waits (µs) and decisions at approval steps, returns that stay."""
+    c, appr = steps["case"], steps["approval"]
+    return (np.bincount(c[appr], weights=steps["wait"][appr], minlength=n_cases),
+            np.bincount(c[appr], weights=steps["items"][appr], minlength=n_cases),
+            np.bincount(c[steps["stays"]], minlength=n_cases).astype(float))
+
+
+def _last_per_case(case: np.ndarray, idx: np.ndarray, n_cases: int) -> np.ndarray:
+    """Per case, the last of the row indices ``idx`` (ascending) that belongs to it; -1 none.
+    Rows are in case order."""
+    out = np.full(n_cases, -1, dtype=np.int64)
+    if idx.size:
+        c = case[idx]
+        last = np.r_[c[1:] != c[:-1], True]
+        out[c[last]] = idx[last]
+    return out
 
 
 def _member(keys: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
@@ -462,7 +563,7 @@ def _parallel(out: dict) -> dict:
     member = g >= 0
     key = pd.DataFrame({"c": c[member], "m": m[member], "g": g[member],
                         "pos": pos[member], "d": out["d"][member],
-                        "ret": (out["exit"][member] == "return") & ~out["vanish"][member],
+                        "ret": (out["exit"][member] == _RETURN) & ~out["vanish"][member],
                         "w": out["w_end"][member], "i": np.flatnonzero(member)})
     grp = key.groupby(["c", "m", "g"], sort=False)
     first_pos = grp["pos"].transform("min").to_numpy()
@@ -519,14 +620,26 @@ def _uniforms(seed: int, draw: int, scenario: Scenario, tables: LogTables, n: in
     return out
 
 
+def _with_draw(fixed: dict, rows: dict, tables: LogTables, scenario: Scenario,
+               reason_ok: dict[int, np.ndarray], uniforms: dict[int, np.ndarray]) -> dict:
+    """`_mark` of ``rows`` with the draw ``uniforms``, from its draw-free part ``fixed``."""
+    if not uniforms:
+        return fixed
+    return {**fixed, "vanish": fixed["vanish"] | _random_vanish(rows, tables, scenario,
+                                                                uniforms, reason_ok)}
+
+
 def replay_cases(tables: LogTables, scenario: Scenario, rows: dict, donors: _Donors, *,
                  seed: int, draws: int = SELECTION_DRAWS) -> CaseOutcome:
     """Replay every completed case; with random elements, ``draws`` alternative selections
     (only the cases they can touch are re-run)."""
     n = len(rows["case"])
     reason_ok, random_rows = reduce_candidates(tables, scenario, rows)
-    first = run_once(tables, scenario, rows, donors, _uniforms(seed, 0, scenario, tables, n),
-                     reason_ok)
+    # what does not depend on the draw is marked once
+    fixed = _mark(rows, tables, scenario, None, reason_ok)
+    first = run_once(tables, scenario, rows, donors, None, reason_ok,
+                     marks=_with_draw(fixed, rows, tables, scenario, reason_ok,
+                                      _uniforms(seed, 0, scenario, tables, n)))
     m = draws if random_rows.any() else 1
     hours = np.repeat(first["cycle_hours"][:, None], m, axis=1)
     work = np.repeat(first["w_cycle"][:, None], m, axis=1)
@@ -540,9 +653,11 @@ def replay_cases(tables: LogTables, scenario: Scenario, rows: dict, donors: _Don
         sub = np.flatnonzero(touched[rows["case"]])
         sub_rows = _take(rows, sub)
         sub_ok = {i: ok[sub] for i, ok in reason_ok.items()}
+        sub_fixed = {k: a[sub] for k, a in fixed.items()}
         for j in range(1, m):
-            res = run_once(tables, scenario, sub_rows, donors,
-                           _uniforms(seed, j, scenario, tables, n, sub), sub_ok)
+            res = run_once(tables, scenario, sub_rows, donors, None, sub_ok,
+                           marks=_with_draw(sub_fixed, sub_rows, tables, scenario, sub_ok,
+                                            _uniforms(seed, j, scenario, tables, n, sub)))
             hours[affected, j] = res["cycle_hours"][affected]
             work[affected, j] = res["w_cycle"][affected]
             for k in sums:
@@ -622,8 +737,8 @@ def simulate_replay(tables: LogTables, scenarios, *, seed: int, replications: in
             warnings.append(f"{int(out.unresolved[pop].sum())} case(s) had no donor to continue "
                             "them; they end where their history ends")
         case_df = pd.DataFrame({
-            "case_id": cases["case_id"].to_numpy()[pop],
-            "process_type": cases["process_type"].to_numpy()[pop],
+            "case_id": cases["case_id"].array.take(np.flatnonzero(pop)),
+            "process_type": cases["process_type"].array.take(np.flatnonzero(pop)),
             "baseline_hours": base_h,
             "redesign_hours": red_h.mean(axis=1),
             "baseline_workdays": actual_w[pop] / day_us,

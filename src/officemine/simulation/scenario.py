@@ -587,16 +587,18 @@ def _log_problems(scenario: Scenario, tables) -> list[str]:
                         f"(their nodes: {', '.join(sorted(by_proc.get(key, set())))}); add "
                         f"process = \"…\" to limit the change")
         elif isinstance(change, ReduceReturns) and ok_nodes:
-            v = tables.all_visits
-            at = v[(v["node"] == change.node) & v["exit"].eq("return").fillna(False)]
-            if scope and None not in scope:
-                at = at[at["process_type"].isin(scope)]
+            at = tables.visits_ending(change.node, "return",
+                                      scope if scope and None not in scope else None)
             if at.empty:
                 problems.append(f"{what}: node {change.node!r} never returns an item in the log, "
                                 "so there are no returns to reduce")
             elif change.reason is not None:
                 comments = at["comment"]
-                classes = comments.map(classify_reason)
+                # classified once per distinct comment (the same as comments.map(classify_reason))
+                codes, uniq = pd.factorize(comments.astype(object))
+                names = np.array([classify_reason(c) for c in uniq] + [classify_reason(None)],
+                                 dtype=object)
+                classes = pd.Series(names[codes], index=comments.index)
                 hit = classes.eq(change.reason) | comments.fillna("").str.contains(
                     change.reason, regex=False)
                 if not hit.any():
@@ -619,11 +621,15 @@ def _case_frame(tables) -> pd.DataFrame:
 
 
 def _cooccur(tables, nodes: Sequence[str], scope: list) -> bool:
-    v = tables.all_visits
-    v = v[v["node"].isin(list(nodes))]
+    """Whether some case (of the scope) visits every one of ``nodes``."""
+    e = tables.every
+    codes = [tables.node_codes[n] for n in set(nodes) if n in tables.node_codes]
+    sel = np.isin(e["node_code"], codes)
     if scope and None not in scope:
-        v = v[v["process_type"].isin(scope)]
-    per_case = v.groupby("case")["node"].nunique()
+        sel &= tables.process_mask(scope)[e["case"]]
+    stride = len(tables.node_codes) + 1
+    pairs = np.unique(e["case"][sel] * stride + e["node_code"][sel])
+    per_case = np.bincount(pairs // stride) if pairs.size else np.zeros(0, dtype=np.int64)
     return bool((per_case == len(set(nodes))).any())
 
 

@@ -420,8 +420,7 @@ def _plan(scenario: Scenario, tables: LogTables, model: OfficeModel) -> _Plan:
         elif isinstance(ch, ReduceReturns):
             share = 1.0
             if ch.reason is not None:
-                v = tables.all_visits
-                at = v[(v["node"] == ch.node) & (v["exit"] == "return")]
+                at = tables.visits_ending(ch.node, "return")
                 comments = at["comment"].astype("object")
                 hit = comments.map(lambda c: isinstance(c, str) and (
                     classify_reason(c) == ch.reason or ch.reason in c))
