@@ -722,8 +722,10 @@ class _Context:
                          "max(greatest(acted_at, arrived_at)) FROM events")
         start = pd.Timestamp(lo).tz_convert(log.timezone) if lo is not None else None
         end = pd.Timestamp(hi).tz_convert(log.timezone) if hi is not None else None
-        months = log.query("SELECT strftime(coalesce(acted_at, arrived_at), '%Y-%m') AS month, "
-                           "count(*) AS n FROM events GROUP BY 1")
+        # months truncated first, formatted per month (not strftime on every event)
+        months = log.cached(("event_months",), lambda: log.query(
+            "SELECT strftime(m, '%Y-%m') AS month, n FROM (SELECT date_trunc('month', "
+            "coalesce(acted_at, arrived_at)) AS m, count(*) AS n FROM events GROUP BY 1)"))
         event_months = months.set_index("month")["n"] if len(months) else pd.Series(dtype=int)
         order = cases.groupby("process_type").size().sort_values(ascending=False, kind="stable")
         notes = []
@@ -799,12 +801,23 @@ def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame,
     # -- open cases at each month's end (a cross join of months and candidate cases) --
     grid = pd.DataFrame({"month": labels, "as_of": [ctx.as_of(m) for m in months]})
     first_as_of, last_as_of = grid["as_of"].min(), grid["as_of"].max()
-    cand = cases[(cases["start_at"] <= last_as_of)
-                 & (cases["ended_at"].isna() | (cases["ended_at"] > first_as_of))]
-    x = cand[["case_id", "process_type", "start_at", "ended_at", "sla_days"]].merge(
-        grid, how="cross")
-    x = x[(x["start_at"] <= x["as_of"]) & (x["ended_at"].isna() | (x["ended_at"] > x["as_of"]))]
-    x = x.copy()
+    cand = cases.loc[(cases["start_at"] <= last_as_of)
+                     & (cases["ended_at"].isna() | (cases["ended_at"] > first_as_of)),
+                     ["case_id", "process_type", "start_at", "ended_at", "sla_days"]]
+    # the (case, month) pairs where the case was open at the month's end, month by month
+    # (a cross join of every case with every month is 12 × the cases on a year's trend)
+    utc = (lambda t: t.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]"))
+    started, ended = utc(cand["start_at"]), utc(cand["ended_at"])
+    still_open = np.isnat(ended)
+    picks = []
+    for m, a in zip(grid["month"], grid["as_of"]):
+        at = np.datetime64(a.tz_convert("UTC").tz_localize(None), "us")
+        picks.append((np.flatnonzero((started <= at) & (still_open | (ended > at))), m, a))
+    rows = np.concatenate([p for p, _, _ in picks]) if picks else np.array([], dtype=int)
+    x = cand.iloc[rows].reset_index(drop=True)
+    x["month"] = np.repeat([m for _, m, _ in picks], [len(p) for p, _, _ in picks])
+    x["as_of"] = pd.Series(np.repeat(grid["as_of"].to_numpy(), [len(p) for p, _, _ in picks]),
+                           dtype=grid["as_of"].dtype)
     age = ctx.calendar.working_seconds(x["start_at"], x["as_of"]) if len(x) else np.array([])
     x["overdue"] = age > x["sla_days"].to_numpy() * ctx.calendar.day_seconds
 
