@@ -130,6 +130,32 @@ def test_bad_rows_are_set_aside_with_reason_and_row(tmp_path):
     assert rep.unknown_outcome_words == {"盖章了": 1}
 
 
+def test_a_clean_file_and_one_with_a_malformed_record_give_the_same_events(tmp_path):
+    # A clean file is parsed on every core as bytes and decoded once per distinct value; a
+    # malformed record sends the file to the exact single-threaded read, which knows its line.
+    rows = CN_ROWS + [CN_ROWS[1], ["R3", "用印申请", " 发起 ", "提交", "王五", "", "", "2025/3/8",
+                                   "9:00", "", "3万"]]
+    clean = officemine.import_log(write_csv(tmp_path / "clean.csv", CN_HEADER, rows, "gbk"))
+    broken = officemine.import_log(write_csv(tmp_path / "broken.csv", CN_HEADER,
+                                             rows + [["R9", "x"]], "gbk"))
+    pd.testing.assert_frame_equal(clean.to_pandas().drop(columns="source_file"),
+                                  broken.to_pandas().drop(columns="source_file"))
+    assert clean.set_aside.reason.tolist() == ["duplicate"]
+    assert broken.set_aside.reason.tolist() == ["malformed_record", "duplicate"]
+    assert broken.set_aside.source_row.tolist() == ["11", "9"]
+
+
+@pytest.mark.parametrize("delimiter", ["|", ",", ";", "\t"])
+def test_a_gbk_character_holding_a_delimiter_byte_is_not_split(tmp_path, delimiter):
+    # 亅 is 0x81 0x7C in GBK: its second byte is "|"
+    header = ["流程编号", "节点名称", "操作类型", "操作时间", "签字意见"]
+    rows = [["R1", "发起", "提交", "2025/3/5 9:00", "亅"],
+            ["R1", "审核", "同意", "2025/3/5 10:00", "倈億|亅"]]
+    path = write_csv(tmp_path / "x.csv", header, rows, "gbk", delimiter)
+    log = officemine.import_log(path)
+    assert log.to_pandas().comment.tolist() == ["亅", "倈億|亅"]
+
+
 def test_written_set_aside_file_holds_the_rows(tmp_path):
     rows = CN_ROWS + [["R3", "x", "y"]]
     log = officemine.import_log(write_csv(tmp_path / "b.csv", CN_HEADER, rows))

@@ -1,9 +1,10 @@
 """The shared normaliser: ordering, resubmissions, arrivals, duplicates, accounting."""
 
 import pandas as pd
+import pyarrow as pa
 
 from officemine.importing.normalize import build_log
-from officemine.importing.raw import RawEvents
+from officemine.importing.raw import RawEvents, coded_text
 
 TZ = "Asia/Shanghai"
 
@@ -95,3 +96,40 @@ def test_arrival_without_action_is_a_pending_item_not_an_error():
     assert pending.wait_start == pd.Timestamp("2025-03-04 09:00", tz=TZ)
     assert report.pending_items == 1 and report.open_cases == 1
     assert any("pending" in n for n in report.notes)
+
+
+def test_a_duplicate_among_rows_at_the_same_time_is_found_wherever_it_is():
+    events, report, aside = run([
+        ["c", "发起", "提交", "a", "2025-03-03 09:00"],
+        ["c", "审核", "同意", "b", "2025-03-03 10:00"],
+        ["c", "审核", "抄送", "x", "2025-03-03 10:00"],    # same time, not the same event
+        ["k", "发起", "提交", "a", "2025-03-03 10:00"],
+        ["c", "审核", "同意", "b", "2025-03-03 10:00"],    # the second row again
+        ["c", "审核", "同意", "b", "2025-03-03 10:00 "],   # and again, written differently
+    ])
+    assert aside.source_row.tolist() == ["5", "6"]
+    assert aside.detail.tolist() == ["same as row 2", "same as row 2"]
+    assert events.outcome.tolist() == ["submit", "approve", "cc", "submit"]
+    assert report.rows_accepted == 4
+
+
+def test_coded_text_gives_the_same_log_as_plain_text():
+    frame = pd.DataFrame({
+        "case_id": ["c", " c", "k", None, "k", "c"],
+        "node": ["发起", "审核", "发起", "审核", "NULL", "审核"],
+        "outcome": ["提交", "同意", "提交", "同意", "盖章", None],
+        "resource": ["a", "b", None, "b", "a", "b"],
+        "arrived_at": [None, "2025-03-03 09:00", None, None, None, "2025-03-04 09:00"],
+        "acted_at": ["2025-03-03 09:00", "2025-03-04 09:00", "2025-03-03 10:00", "x", "y", None],
+        "title": ["报销", None, "用印", None, None, None],
+        "extra": ["u", "v", "u", None, "w", "v"],
+    }, dtype="string")
+    coded = frame.copy()
+    for column in coded:
+        codes, uniques = pd.factorize(frame[column])
+        coded[column] = coded_text(codes, pa.array(uniques, pa.large_string()))
+    plain = build_log(RawEvents(frame, "t.csv", "csv", len(frame)))
+    again = build_log(RawEvents(coded, "t.csv", "csv", len(frame)))
+    pd.testing.assert_frame_equal(again[0], plain[0])
+    assert again[1] == plain[1]
+    pd.testing.assert_frame_equal(again[2], plain[2])

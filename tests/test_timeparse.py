@@ -1,8 +1,10 @@
 import datetime as dt
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
+from officemine.importing.raw import coded_text
 from officemine.importing.timeparse import combine_date_time, parse_times
 
 TZ = "Asia/Shanghai"
@@ -79,3 +81,23 @@ def test_impossible_dates_are_refused_not_rolled_over(raw):
     times, failed = parse_times(pd.Series([raw, "2024-02-29 11:00:00"]), TZ)
     assert failed.tolist() == [True, False]
     assert times[1] == pd.Timestamp("2024-02-29 11:00", tz=TZ)
+
+
+def test_arrow_text_parses_like_python_strings():
+    raw = [c[0] for c in CASES] + ["tomorrow", "", None, " 2025/3/5 9:05 "]
+    plain, plain_failed = parse_times(pd.Series(raw, dtype=object), TZ)
+    arrow, arrow_failed = parse_times(pd.Series(raw, dtype="string[pyarrow]"), TZ)
+    pd.testing.assert_series_equal(arrow, plain)
+    pd.testing.assert_series_equal(arrow_failed, plain_failed)
+
+
+def test_coded_date_and_time_columns_combine_like_plain_ones():
+    def coded(values):
+        codes, uniques = pd.factorize(pd.Series(values, dtype="string"))
+        return coded_text(codes, pa.array(uniques, pa.large_string()))
+
+    dates = ["2025/3/5", "2025/3/5", None, "45721", " 2025/3/6 ", "2025/3/5", ""]
+    times = ["9:05", None, "9:05", "0.5", "10:00", "9:05", "9:05"]
+    plain = combine_date_time(pd.Series(dates, dtype="string"), pd.Series(times, dtype="string"))
+    joined = combine_date_time(coded(dates), coded(times))
+    assert joined.astype("string").tolist() == plain.tolist()

@@ -111,6 +111,7 @@ def import_log(source: str | Path, *, format: Format = "auto",
     fmt = detect_format(path) if format == "auto" else format
     raw = _reader(fmt)(path, mapping)
     events, report, aside = build_log(raw, mapping, timezone)
+    del raw                          # the source's rows: not needed once normalised
     return EventLog.from_pandas(events, timezone=report.timezone, report=report,
                                 mapping=mapping.to_dict(), set_aside=aside)
 

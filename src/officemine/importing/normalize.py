@@ -3,7 +3,13 @@
 One pipeline for every source: constants and label rules, outcome words, times, amounts,
 checks that set rows aside with a reason, ordering within each case, resubmissions, and the
 arrival time each wait is measured from (recorded, or inferred from the previous action).
-All steps are column operations on the whole frame; no Python loop per row.
+
+A column is worked on as codes into its distinct values (`_Column`): an export repeats a few
+hundred nodes, people, outcome words and times over millions of rows, so text is cleaned,
+mapped and parsed once per distinct value, and the per-case steps (duplicates, ordering,
+resubmissions, arrivals, case attributes) run on integer arrays. Text is materialised once,
+for the accepted rows in their final order; raw values only for the rows set aside.
+No Python loop per row.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import LABEL, TEXT, RawEvents, empty_set_aside
+from officemine.importing.raw import (LABEL, TEXT, RawEvents, empty_set_aside, is_coded,
+                                     text_codes)
 from officemine.importing.report import ImportReport
 from officemine.importing.timeparse import parse_times
 from officemine.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, NON_BLOCKING, OUTCOME_LOOKUP,
@@ -25,6 +32,114 @@ from officemine.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, NON_BLOCKING
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 _STRING_FIELDS = (C.case_id, C.node, C.resource, C.dept, C.comment, C.process_type, C.urgency,
                   C.applicant, C.applicant_dept, C.title)
+_NAT = np.iinfo(np.int64).min                      # NaT as int64 microseconds
+_OUTCOME = {o: i for i, o in enumerate(OUTCOMES)}  # outcomes are int8 codes in OUTCOMES
+_ARRIVAL_SOURCES = ("recorded", "inferred", "none")
+
+
+class _Column:
+    """One column as codes into its distinct values: row i holds ``values[codes[i]]``, and
+    code -1 is a missing value.
+
+    Coded text (`raw.coded_text`, the CSV reader's columns), categoricals and text are coded
+    by their distinct values; other columns (numbers, datetimes, mixed spreadsheet cells) get
+    one code per row and are their own values. Functions of the values (`map`) then see each
+    distinct value once.
+    """
+
+    __slots__ = ("codes", "values")
+
+    def __init__(self, codes: np.ndarray, values: pd.Series) -> None:
+        self.codes = codes
+        self.values = values.reset_index(drop=True)
+
+    @classmethod
+    def of(cls, series: pd.Series) -> "_Column":
+        if is_coded(series):
+            codes, values = text_codes(series)
+            values = (pd.Series(pd.arrays.ArrowStringArray(values.cast(pa.large_string())))
+                      if pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
+                      else pd.Series(pd.arrays.ArrowExtensionArray(values)))
+            return cls(codes, values)
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            return cls(series.cat.codes.to_numpy(), pd.Series(series.cat.categories))
+        if isinstance(series.dtype, pd.StringDtype) or (
+                series.dtype == object
+                and pd.api.types.infer_dtype(series, skipna=True) == "string"):
+            codes, uniques = pd.factorize(series)
+            return cls(codes, pd.Series(uniques, dtype=series.dtype))
+        return cls(np.arange(len(series)), series)
+
+    @classmethod
+    def constant(cls, value, n: int) -> "_Column":
+        """`value` in every row, as ``df[column] = value`` gives it."""
+        return cls(np.zeros(n, dtype=np.int8), pd.Series([value]))
+
+    @classmethod
+    def missing(cls, n: int, dtype) -> "_Column":
+        return cls(np.full(n, -1, dtype=np.int8), pd.Series([], dtype=dtype))
+
+    def map(self, func) -> "_Column":
+        """Apply a value-by-value function of a Series to the distinct values."""
+        return _Column(self.codes, func(self.values))
+
+    def per_row(self, per_value: np.ndarray, missing) -> np.ndarray:
+        """Spread one number per distinct value over the rows (`missing` where code -1)."""
+        return np.append(per_value, missing)[self.codes]    # code -1 picks the appended one
+
+    def isna(self) -> np.ndarray:
+        return self.per_row(self.values.isna().to_numpy(bool), True)
+
+    def key(self, rows: np.ndarray) -> np.ndarray:
+        """Codes of the given rows, equal exactly where the values are (missing: -1)."""
+        codes, _ = pd.factorize(self.values)
+        return np.append(codes, -1)[self.codes[rows]]
+
+    def i8(self) -> np.ndarray:
+        """Datetime values as int64 microseconds per row (NaT: `_NAT`)."""
+        return self.per_row(self.values.array.asi8, _NAT)
+
+    def take(self, rows: np.ndarray) -> pd.Series:
+        return self.take_codes(self.codes[rows])
+
+    def take_codes(self, codes: np.ndarray) -> pd.Series:
+        if self.values.dtype == TEXT:            # Arrow takes with any integer codes
+            values = self.values.array.__arrow_array__()
+            return pd.Series(pd.arrays.ArrowStringArray(
+                pc.take(values, pa.array(codes, mask=codes < 0))))
+        return pd.Series(self.values.array.take(codes.astype(np.intp), allow_fill=True))
+
+
+class _SetAside:
+    """Rows set aside so far; a row keeps the first reason it gets."""
+
+    def __init__(self, n: int) -> None:
+        self.marked = np.zeros(n, dtype=bool)
+        self.parts: list[tuple[np.ndarray, str, str, object]] = []
+
+    def __call__(self, mask: np.ndarray, reason: str, column: str, detail) -> None:
+        """Mark rows; `detail` is a string, or a function of the row positions giving a
+        Series (computed for the marked rows only)."""
+        rows = np.flatnonzero(mask & ~self.marked)
+        if not len(rows):
+            return
+        self.marked[rows] = True
+        if callable(detail):
+            detail = detail(rows).astype("string").to_numpy(dtype=object)
+        self.parts.append((rows, reason, column, detail))
+
+    def collect(self) -> tuple[np.ndarray, list, list, list]:
+        """(rows in source order, reason, column, detail of each)."""
+        if not self.parts:
+            return np.zeros(0, dtype=np.int64), [], [], []
+        rows = np.concatenate([p[0] for p in self.parts])
+        order = np.argsort(rows, kind="stable")
+        def spread(i: int) -> np.ndarray:     # one value per part, or one per row
+            return np.concatenate([
+                part[i] if isinstance(part[i], np.ndarray)
+                else np.full(len(part[0]), part[i], dtype=object) for part in self.parts])
+
+        return rows[order], *(list(spread(i)[order]) for i in (1, 2, 3))
 
 
 def build_log(raw: RawEvents, mapping: Mapping | None = None,
@@ -34,145 +149,174 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
     tz = timezone or mapping.timezone or DEFAULT_TIMEZONE
     notes = list(raw.notes)
     warnings: list[str] = []
-    df = raw.frame.reset_index(drop=True).copy()
-    if C.source_row not in df:
-        df[C.source_row] = pd.RangeIndex(1, len(df) + 1).astype(str)
-    df[C.source_row] = df[C.source_row].astype("string")
-    df[C.source_file] = raw.source_file
-    original = df.copy()  # raw values, for the set-aside file
-    reasons = pd.Series(pd.NA, index=df.index, dtype="string")
-    columns = pd.Series(pd.NA, index=df.index, dtype="string")
-    details = pd.Series(pd.NA, index=df.index, dtype="string")
-
-    def set_aside(mask: pd.Series, reason: str, column: str, detail) -> None:
-        """Mark rows; `detail` is a string, a Series, or a function of the mask (computed
-        for the marked rows only)."""
-        mask = mask.fillna(False).astype(bool) & reasons.isna()
-        if not mask.any():
-            return
-        reasons[mask] = reason
-        columns[mask] = column
-        if callable(detail):
-            details[mask] = detail(mask).astype("string").to_numpy()
-        elif isinstance(detail, pd.Series):
-            details[mask] = detail[mask].astype("string")
-        else:
-            details[mask] = detail
+    frame = raw.frame.reset_index(drop=True)
+    n = len(frame)
+    cols = {c: _Column.of(frame[c]) for c in (*_STRING_FIELDS, C.outcome, C.acted_at,
+                                              C.arrived_at, C.amount, LABEL) if c in frame}
+    set_aside = _SetAside(n)
 
     for column, value in mapping.constants.items():
-        df[column] = value
+        cols[column] = _Column.constant(value, n)
         notes.append(f"{column} set to {value!r} for every row (mapping [constants])")
 
     for column in _STRING_FIELDS:
-        if column in df:
-            df[column] = _clean_text(df[column])
+        if column in cols:
+            cols[column] = cols[column].map(_clean_text)
 
-    if mapping.label_rules and LABEL in df:
+    if mapping.label_rules and LABEL in cols:
+        # Rules see whole rows (label, node, outcome together): worked on as full columns.
+        every_row = np.arange(n)
+        df = pd.DataFrame({c: cols[c].take(every_row) for c in (LABEL, C.node, C.outcome)
+                           if c in cols})
         _apply_label_rules(df, mapping, notes)
-    elif LABEL in df and C.node not in df:
-        df[C.node] = _clean_text(df[LABEL])
+        cols[C.node], cols[C.outcome] = _Column.of(df[C.node]), _Column.of(df[C.outcome])
+        del df
+    elif LABEL in cols and C.node not in cols:
+        cols[C.node] = cols[LABEL].map(_clean_text)
 
     # --- required identifiers -------------------------------------------------------------
-    set_aside(df[C.case_id].isna(), "missing_case_id", C.case_id, "")
-    if C.node not in df:
-        df[C.node] = pd.Series(pd.NA, index=df.index, dtype="string")
-    set_aside(df[C.node].isna(), "missing_node", C.node, "")
+    set_aside(cols[C.case_id].isna(), "missing_case_id", C.case_id, "")
+    if C.node not in cols:
+        cols[C.node] = _Column.missing(n, "string")
+    set_aside(cols[C.node].isna(), "missing_node", C.node, "")
 
     # --- outcomes ---------------------------------------------------------------------------
     unknown_words: dict[str, int] = {}
-    if C.outcome not in df:
-        df[C.outcome] = pd.Series("other", index=df.index, dtype="string")
+    if C.outcome not in cols:
+        outcome = np.full(n, _OUTCOME["other"], dtype=np.int8)
         warnings.append("the source has no outcome column: every event's outcome is 'other'; "
                         "map one with [columns] outcome = … or derive it with [[label_rules]]")
     else:
-        words = _clean_text(df[C.outcome])
+        words = cols[C.outcome].map(_clean_text)
         if raw.outcomes_canonical:
-            mapped = words.where(words.isin(OUTCOMES))
+            mapped = words.values.where(words.values.isin(OUTCOMES))
         else:
             lookup = {**OUTCOME_LOOKUP, **mapping.outcomes}
-            distinct = {w: lookup.get(normalize_word(w)) for w in words.dropna().unique()}
-            mapped = words.map(distinct, na_action="ignore").astype("string")
+            distinct = {w: lookup.get(normalize_word(w)) for w in words.values.dropna().unique()}
+            mapped = words.values.map(distinct, na_action="ignore").astype("string")
+        outcome = words.per_row(pd.Categorical(mapped, categories=OUTCOMES).codes, -1)
+        outcome = outcome.astype(np.int8)
         empty = words.isna()
-        unknown = ~empty & mapped.isna()
+        unknown = ~empty & (outcome < 0)
         if unknown.any():
-            unknown_words = words[unknown & reasons.isna()].value_counts().head(50).to_dict()
-        set_aside(unknown, "unknown_outcome", C.outcome, words)
-        df[C.outcome] = mapped.astype("string")
+            counted = np.flatnonzero(unknown & ~set_aside.marked)
+            unknown_words = words.take(counted).value_counts().head(50).to_dict()
+        set_aside(unknown, "unknown_outcome", C.outcome, words.take)
+        del words, empty, unknown
 
     # --- times ------------------------------------------------------------------------------
-    if C.acted_at not in df:
-        df[C.acted_at] = pd.NA
-    acted, acted_bad = parse_times(df[C.acted_at], tz)
-    set_aside(acted_bad, "unparseable_time", C.acted_at, lambda m: df.loc[m, C.acted_at])
-    if C.arrived_at in df:
-        arrived, arrived_bad = parse_times(df[C.arrived_at], tz)
-        set_aside(arrived_bad, "unparseable_time", C.arrived_at,
-                  lambda m: df.loc[m, C.arrived_at])
-        set_aside(acted < arrived, "action_before_arrival", C.arrived_at,
-                  lambda m: arrived[m].astype("string") + " > " + acted[m].astype("string"))
+    if C.acted_at not in cols:
+        cols[C.acted_at] = _Column.constant(pd.NA, n)
+    acted_raw = cols[C.acted_at]
+    acted, acted_bad = _parse_times(acted_raw, tz)
+    set_aside(acted_bad, "unparseable_time", C.acted_at, acted_raw.take)
+    acted_at = acted.i8()
+    if C.arrived_at in cols:
+        arrived_raw = cols[C.arrived_at]
+        arrived, arrived_bad = _parse_times(arrived_raw, tz)
+        set_aside(arrived_bad, "unparseable_time", C.arrived_at, arrived_raw.take)
+        del arrived_bad
+        arrived_at = arrived.i8()
+        set_aside((acted_at != _NAT) & (arrived_at != _NAT) & (acted_at < arrived_at),
+                  "action_before_arrival", C.arrived_at,
+                  lambda rows: (arrived.take(rows).astype("string") + " > "
+                                + acted.take(rows).astype("string")))
     else:
-        arrived = pd.Series(pd.NaT, index=df.index, dtype=acted.dtype)
+        arrived = _Column.missing(n, acted.values.dtype)
+        arrived_at = arrived.i8()
     # An arrival without an action is a work item still pending at export: its wait so far
     # is right-censored data, not an error. Neither time at all is an error.
-    pending = acted.isna() & ~acted_bad & arrived.notna()
-    set_aside(acted.isna() & ~acted_bad & ~pending, "missing_time", C.acted_at, "")
-    df[C.acted_at], df[C.arrived_at] = acted, arrived
-    df[C.pending] = pending.to_numpy()
-    no_outcome = df[C.outcome].isna() & ~pending & reasons.isna()
+    no_action = (acted_at == _NAT) & ~acted_bad
+    pending = no_action & (arrived_at != _NAT)
+    set_aside(no_action & ~pending, "missing_time", C.acted_at, "")
+    no_outcome = (outcome < 0) & ~pending & ~set_aside.marked
     if no_outcome.any():
         notes.append(f"{int(no_outcome.sum()):,} rows have no outcome value; taken as 'other'")
-    df.loc[no_outcome, C.outcome] = "other"
-    if pending.any() and reasons[pending].isna().any():
-        notes.append(f"{int((pending & reasons.isna()).sum()):,} work items were still pending "
-                     "at export (arrived, not yet acted on): kept as pending rows, their waits "
-                     "are right-censored")
+    outcome[no_outcome] = _OUTCOME["other"]
+    if pending.any() and (pending & ~set_aside.marked).any():
+        notes.append(f"{int((pending & ~set_aside.marked).sum()):,} work items were still "
+                     "pending at export (arrived, not yet acted on): kept as pending rows, "
+                     "their waits are right-censored")
     naive_note = _timezone_note(raw, tz)
     if naive_note:
         notes.append(naive_note)
+    del acted_bad, no_action, no_outcome
 
-    if C.amount in df:
-        amount, bad = _parse_amount(df[C.amount])
-        set_aside(bad, "bad_amount", C.amount, lambda m: df.loc[m, C.amount])
-        df[C.amount] = amount
+    if C.amount in cols:
+        amount_raw = cols[C.amount]
+        number, bad = _parse_amount(amount_raw.values)
+        set_aside(amount_raw.per_row(bad.to_numpy(bool), False), "bad_amount", C.amount,
+                  amount_raw.take)
+        cols[C.amount] = _Column(amount_raw.codes, number)
 
-    # --- duplicates among the rows still accepted ----------------------------------------
-    key = [c for c in (C.case_id, C.node, C.outcome, C.resource, C.arrived_at, C.acted_at,
-                       C.comment, LABEL, raw.record_id) if c is not None and c in df]
-    ok = reasons.isna()
-    dup = pd.Series(False, index=df.index)
-    dup[ok] = df.loc[ok, key].duplicated(keep="first")
-    first_row = df.loc[ok].groupby(key, dropna=False, sort=False)[C.source_row].transform("first")
-    set_aside(dup, "duplicate", "", lambda m: "same as row " + first_row.reindex(df.index)[m])
+    # --- order, and duplicates among the rows still accepted ------------------------------
+    # Duplicates share case and times, hence their place in the case order: once the rows
+    # are sorted (stable, so in source order among ties), only rows in a run of equal
+    # (case, pending, time) need comparing, and on the rest of the key only (in a run the
+    # action time is the same too: the sort time of a pending item is its arrival).
+    ok = np.flatnonzero(~set_aside.marked)
+    order, case_rank, run = _sort_rows(cols[C.case_id], acted, arrived, pending, ok)
+    tied = np.bincount(run)[run] > 1
+    candidates = ok[order[tied]]
+    key_columns = [cols[C.node], cols.get(C.resource), arrived, cols.get(C.comment),
+                   _Column.of(frame[LABEL]) if LABEL in frame else None,
+                   _Column.of(frame[raw.record_id])
+                   if raw.record_id is not None and raw.record_id in frame else None]
+    group = _group_ids([run[tied], outcome[candidates]] + [
+        column.key(candidates) for column in key_columns if column is not None])
+    del key_columns, run, tied
+    seen = np.maximum.accumulate(np.concatenate([[-1], group[:-1]])) if len(group) else group
+    dup = group <= seen               # groups are numbered in order of first appearance
+    if dup.any():
+        first = np.zeros(group.max() + 1, dtype=np.int64)
+        first[group[~dup]] = candidates[~dup]
+        dup_rows, same_as = candidates[dup], first[group[dup]]
+        by_row = np.argsort(dup_rows)
+        dup_rows, same_as = dup_rows[by_row], same_as[by_row]
+        dup_mask = np.zeros(n, dtype=bool)
+        dup_mask[dup_rows] = True
+        source_row = _source_rows(frame)
+        # the rows marked are exactly `dup_rows`, in the order of `same_as`
+        set_aside(dup_mask, "duplicate", "",
+                  lambda rows: "same as row " + source_row(same_as).astype("string"))
+        kept = ~dup_mask[ok[order]]
+        order, case_rank = order[kept], case_rank[kept]
+    del candidates, group, seen, dup
 
     # --- split ----------------------------------------------------------------------------
-    aside_mask = reasons.notna()
-    aside = original[aside_mask].copy()
-    for col in aside.columns:
-        aside[col] = aside[col].astype("string")
-    aside.insert(0, "detail", details[aside_mask])
-    aside.insert(0, "column", columns[aside_mask])
-    aside.insert(0, "reason", reasons[aside_mask])
-    aside = aside.rename(columns={C.source_row: "source_row"})
-    aside = pd.concat([_as_strings(raw.set_aside), aside], ignore_index=True)
-
-    events = df[~aside_mask].copy()
-    events, out_of_order = _order_cases(events)
-    _mark_resubmissions(events)
-    _infer_arrivals(events)
-    _carry_case_attributes(events)
-    events = _finish_columns(events)
+    aside = _aside_rows(frame, raw, set_aside)
+    del set_aside
+    rows = ok[order].astype(_index_type(n))       # source position of each accepted row
+    del ok, order
+    case_start, out_of_order = _case_starts(case_rank, rows)
+    del case_rank
+    outcome = outcome[rows]
+    pending = pending[rows]
+    acted_at, arrived_at = acted_at[rows], arrived_at[rows]
+    _mark_resubmissions(outcome, case_start)
+    wait_start, arrival_source = _infer_arrivals(outcome, acted_at, arrived_at, case_start)
+    times = {C.acted_at: acted_at, C.arrived_at: arrived_at, C.wait_start: wait_start}
+    del acted_at, arrived_at, wait_start
+    for column, i8 in times.items():                   # each int64 array freed once converted
+        times[column] = _times(i8, acted.values.dtype)
+    del acted, arrived, i8
+    events = _finish_columns(frame, cols, rows, case_start, times, outcome=outcome,
+                             pending=pending, arrival_source=arrival_source,
+                             source_file=raw.source_file)
+    del cols, times
 
     rows_set_aside = len(aside)
-    open_cases = _open_cases(events)
+    open_cases = _open_cases(outcome, pending, case_start)
     report = ImportReport(
         source_file=raw.source_file, format=raw.format, rows_read=raw.rows_read,
         rows_accepted=len(events), rows_set_aside=rows_set_aside,
         set_aside_by_reason={k: int(v) for k, v in aside["reason"].value_counts().items()},
-        cases=int(events[C.case_id].nunique()), open_cases=open_cases,
+        cases=int((case_start == np.arange(len(case_start))).sum()),
+        open_cases=open_cases,
         out_of_order_cases=out_of_order, timezone=tz,
-        arrivals_recorded=int((events[C.arrival_source] == "recorded").sum()),
-        arrivals_inferred=int((events[C.arrival_source] == "inferred").sum()),
-        pending_items=int(events[C.pending].sum()),
+        arrivals_recorded=int((arrival_source == 0).sum()),
+        arrivals_inferred=int((arrival_source == 1).sum()),
+        pending_items=int(pending.sum()),
         columns_used=dict(raw.columns_used),
         outcome_counts={k: int(v) for k, v in events[C.outcome].value_counts().items()},
         unknown_outcome_words={str(k): int(v) for k, v in unknown_words.items()},
@@ -252,89 +396,244 @@ def _parse_amount(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             pd.Series(bad.to_numpy(zero_copy_only=False), index=values.index))
 
 
-def _order_cases(events: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Sort by case and time (source order breaks ties); count cases the source had out of order.
+def _parse_times(column: _Column, tz: str) -> tuple[_Column, np.ndarray]:
+    """Parse each distinct value once: (times, failed per row)."""
+    times, failed = parse_times(column.values, tz)
+    return _Column(column.codes, times), column.per_row(failed.to_numpy(bool), False)
 
-    One `numpy.lexsort` over integer keys (the case ids hashed once, in sorted order), then
-    positions within each case from the case boundaries: sorting and grouping by the text
-    ids directly hashed them three times.
+
+def _group_ids(keys: list[np.ndarray]) -> np.ndarray:
+    """One id per distinct combination of the keys (codes >= -1), numbered in order of
+    first appearance. Keys are packed into one int64 while their product fits."""
+    combined = np.zeros(len(keys[0]) if keys else 0, dtype=np.int64)
+    size = 1
+    for key in keys:
+        key = key.astype(np.int64) + 1
+        width = int(key.max(initial=0)) + 1
+        if size * width >= 1 << 62:
+            combined, uniques = pd.factorize(combined)
+            size = len(uniques)
+        combined = combined * width + key
+        size *= width
+    ids, _ = pd.factorize(combined)
+    return ids
+
+
+def _source_rows(frame: pd.DataFrame):
+    """A function giving the `source_row` text of given row positions."""
+    if C.source_row not in frame:
+        return lambda rows: _int_text(np.asarray(rows) + 1)
+    column = frame[C.source_row]
+    if pd.api.types.is_integer_dtype(column.dtype) and not column.hasnans:
+        values = column.to_numpy(np.int64)
+        return lambda rows: _int_text(values[rows])
+    return lambda rows: column.iloc[rows].reset_index(drop=True).astype("string")
+
+
+def _int_text(values: np.ndarray) -> pd.Series:
+    return pd.Series(pd.arrays.ArrowStringArray(pc.cast(pa.array(values), pa.large_string())))
+
+
+def _aside_rows(frame: pd.DataFrame, raw: RawEvents, set_aside: _SetAside) -> pd.DataFrame:
+    """The set-aside rows with their raw values (as text), reason, column and detail."""
+    rows, reason, column, detail = set_aside.collect()
+    aside = frame.iloc[rows].copy()
+    if C.source_row not in aside:
+        aside[C.source_row] = (rows + 1).astype(str)
+    aside[C.source_row] = aside[C.source_row].astype("string")
+    aside[C.source_file] = raw.source_file
+    for col in aside.columns:
+        aside[col] = aside[col].astype("string")
+    aside.insert(0, "detail", pd.array(detail, dtype="string"))
+    aside.insert(0, "column", pd.array(column, dtype="string"))
+    aside.insert(0, "reason", pd.array(reason, dtype="string"))
+    aside = aside.rename(columns={C.source_row: "source_row"})
+    return pd.concat([_as_strings(raw.set_aside), aside], ignore_index=True)
+
+
+def _sort_rows(case: _Column, acted: _Column, arrived: _Column, pending: np.ndarray,
+               rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order `rows` by case and time, pending items last; source order breaks ties.
+
+    Returns (order of `rows`, case rank of each sorted row, run of each sorted row: runs
+    number the sorted rows of equal case, pending state and time). Case ids and times are
+    ranked among their distinct values, so the sort runs on one int64 key.
     """
-    n = len(events)
-    pos = np.arange(n)
-    at = events[C.acted_at].fillna(events[C.arrived_at])
-    at_key = np.asarray(at.array.asi8, dtype=np.int64).copy()
-    at_key[at.isna().to_numpy()] = np.iinfo(np.int64).max        # no time: last, as sort_values
-    case, _ = pd.factorize(events[C.case_id], sort=True)
-    case = np.where(case < 0, case.max(initial=-1) + 1, case)      # (no missing ids get here)
-    order = np.lexsort((pos, at_key, events[C.pending].to_numpy(bool), case))
-    case = case[order]
+    case_rank = case.per_row(_ranks(case.values), -1)[rows]
+    distinct = np.unique(np.concatenate([acted.values.array.asi8, arrived.values.array.asi8]))
+    never = len(distinct)                                   # no time: last, as NaT sorts
+
+    def time_rank(times: _Column) -> np.ndarray:
+        i8 = times.values.array.asi8
+        return times.per_row(np.where(i8 == _NAT, never, np.searchsorted(distinct, i8)),
+                             never)[rows]
+
+    at = time_rank(acted)
+    at = np.where(at == never, time_rank(arrived), at)
+    wait = pending[rows].astype(np.int64)
+    n_cases = int(case_rank.max(initial=-1)) + 1
+    if 2 * n_cases * (never + 1) < 1 << 63:
+        key = (case_rank * 2 + wait) * (never + 1) + at
+        del at, wait
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        same = key[1:] == key[:-1]
+        del key
+    else:
+        order = np.lexsort((at, wait, case_rank))           # stable: ties keep source order
+        same = np.ones(max(len(rows) - 1, 0), dtype=bool)
+        for part in (case_rank, wait, at):
+            part = part[order]
+            same &= part[1:] == part[:-1]
+    run = np.cumsum(np.concatenate([[True], ~same])) - 1 if len(rows) else same.astype(np.int64)
+    return order, case_rank[order], run
+
+
+def _index_type(n: int) -> type:
+    return np.int32 if n < 1 << 31 else np.int64
+
+
+def _ranks(values: pd.Series) -> np.ndarray:
+    """Dense ranks of the distinct values in sorted order (missing: -1), as
+    ``pd.factorize(values, sort=True)`` numbers them, without a Python object per value."""
+    if values.dtype != TEXT:
+        return pd.factorize(values, sort=True)[0].astype(np.int64)
+    array = values.array.__arrow_array__()
+    ranks = pc.rank(array, sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
+    return np.where(pc.is_null(array).to_numpy(zero_copy_only=False), -1, ranks - 1)
+
+
+def _case_starts(case_rank: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """Position of each sorted row's case start, and how many cases the source had out of
+    time order (`rows`: the sorted rows' source positions)."""
+    n = len(rows)
+    pos = np.arange(n, dtype=rows.dtype)
     first = np.ones(n, dtype=bool)
-    first[1:] = case[1:] != case[:-1]
+    first[1:] = case_rank[1:] != case_rank[:-1]
     start = np.maximum.accumulate(np.where(first, pos, 0))
-    source = pos[order]
     moved = ~first
-    moved[1:] &= source[1:] < source[:-1]
-    out_of_order = int(len(np.unique(case[moved])))
-    events = events.take(order).reset_index(drop=True)
-    events[C.seq] = (pos - start).astype("int32")
-    return events, out_of_order
+    moved[1:] &= rows[1:] < rows[:-1]
+    return start, int(len(np.unique(case_rank[moved])))
 
 
-def _mark_resubmissions(events: pd.DataFrame) -> None:
+def _mark_resubmissions(outcome: np.ndarray, case_start: np.ndarray) -> None:
     """A submit after the case's first submit is a resubmission (after a return or withdrawal)."""
-    submits = events[C.outcome].isin(["submit", "resubmit"])
-    earlier = submits.astype(int).groupby(events[C.case_id], sort=False).cumsum() > 1
-    events.loc[submits & earlier, C.outcome] = "resubmit"
+    submits = (outcome == _OUTCOME["submit"]) | (outcome == _OUTCOME["resubmit"])
+    running = np.cumsum(submits)
+    before_case = (running - submits)[case_start]
+    outcome[submits & (running - before_case > 1)] = _OUTCOME["resubmit"]
 
 
-def _infer_arrivals(events: pd.DataFrame) -> None:
-    """wait_start = recorded arrival, else the previous blocking action in the same case."""
-    blocking = ~events[C.outcome].isin(NON_BLOCKING)
-    t = events[C.acted_at].where(blocking)
-    same_case = events[C.case_id].eq(events[C.case_id].shift())
-    prev = t.shift().where(same_case)
-    prev = prev.groupby(events[C.case_id], sort=False).ffill()
-    recorded = events[C.arrived_at].notna()
-    events[C.wait_start] = events[C.arrived_at].where(recorded, prev)
-    source = np.where(recorded, "recorded", np.where(prev.notna(), "inferred", "none"))
-    events[C.arrival_source] = pd.Series(source, index=events.index, dtype="string")
+def _infer_arrivals(outcome: np.ndarray, acted_at: np.ndarray, arrived_at: np.ndarray,
+                    case_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """wait_start = recorded arrival, else the previous blocking action in the same case.
+
+    Returns (wait_start as int64 microseconds, arrival source as codes in
+    `_ARRIVAL_SOURCES`).
+    """
+    non_blocking = [_OUTCOME[o] for o in NON_BLOCKING]
+    acts = ~np.isin(outcome, non_blocking) & (acted_at != _NAT)
+    pos = np.arange(len(outcome))
+    last = np.maximum.accumulate(np.where(acts, pos, -1))
+    previous = np.concatenate([[-1], last[:-1]])
+    inferred = previous >= case_start
+    recorded = arrived_at != _NAT
+    prev = np.where(inferred, acted_at[previous], _NAT) if len(pos) else acted_at
+    wait_start = np.where(recorded, arrived_at, prev)
+    source = np.where(recorded, 0, np.where(inferred, 1, 2)).astype(np.int8)
+    return wait_start, source
 
 
-def _carry_case_attributes(events: pd.DataFrame) -> None:
-    """Exports often write case attributes on the first row only: spread them over the case."""
-    by_case = events.groupby(C.case_id, sort=False)   # grouped once for every attribute
-    for column in CASE_ATTRIBUTES:
-        if column in events and events[column].isna().any():
-            events[column] = by_case[column].transform("first")
+def _carried(column: _Column, rows: np.ndarray, case_start: np.ndarray) -> np.ndarray:
+    """Codes of a case attribute: exports often write it on the first row only, so once any
+    row misses it, every row takes its case's first value."""
+    codes = column.codes[rows]
+    missing = column.isna()[rows]
+    if not missing.any():
+        return codes
+    present = np.flatnonzero(~missing)
+    case_of = case_start[present]
+    first = np.ones(len(present), dtype=bool)
+    first[1:] = case_of[1:] != case_of[:-1]
+    source = np.full(len(rows), -1, dtype=np.int64)
+    source[case_of[first]] = present[first]               # indexed by case start position
+    source = source[case_start]
+    return np.where(source >= 0, codes[np.maximum(source, 0)], -1)
 
 
-def _finish_columns(events: pd.DataFrame) -> pd.DataFrame:
+def _finish_columns(frame: pd.DataFrame, cols: dict[str, _Column], rows: np.ndarray,
+                    case_start: np.ndarray, times: dict[str, pd.Series], *, outcome, pending,
+                    arrival_source, source_file: str) -> pd.DataFrame:
+    """The accepted rows in their final order, canonical columns first, then the source's
+    other columns."""
+    m = len(rows)
+    out: dict[str, pd.Series] = {}
+
+    def absent() -> pd.Series:
+        return pd.Series(pd.NA, index=pd.RangeIndex(m), dtype="string")
+
     for column in CANONICAL_ORDER:
-        if column not in events:
-            events[column] = pd.Series(pd.NA, index=events.index, dtype="string")
-    extra = [c for c in events.columns if c not in CANONICAL_ORDER]
-    tz = events[C.acted_at].dt.tz
-    for column in extra:
-        if isinstance(events[column].dtype, pd.DatetimeTZDtype):
-            events[column] = events[column].dt.tz_convert(tz)   # e.g. XES started_at
-        elif not pd.api.types.is_numeric_dtype(events[column]) and \
-                not pd.api.types.is_bool_dtype(events[column]):
-            events[column] = events[column].astype("string")
-    out = events[list(CANONICAL_ORDER) + extra]
-    out[C.outcome] = out[C.outcome].astype("string")
-    out[C.pending] = out[C.pending].astype(bool)
-    out[C.amount] = out[C.amount].astype("Float64")
-    return out
+        if column == C.seq:
+            out[column] = pd.Series((np.arange(m) - case_start).astype("int32"))
+        elif column == C.outcome:
+            out[column] = _text(OUTCOMES, outcome)
+        elif column in times:
+            out[column] = times[column]
+        elif column == C.pending:
+            out[column] = pd.Series(pending, dtype=bool)
+        elif column == C.arrival_source:
+            out[column] = _text(_ARRIVAL_SOURCES, arrival_source)
+        elif column == C.source_file:
+            out[column] = pd.Series(pd.arrays.ArrowStringArray(
+                pc.take(pa.array([source_file], pa.large_string()), pa.array(np.zeros(m, np.int8))),
+                dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+        elif column == C.source_row:
+            out[column] = _source_rows(frame)(rows)
+        elif column in cols:
+            col = cols[column]
+            codes = (_carried(col, rows, case_start) if column in CASE_ATTRIBUTES
+                     else col.codes[rows])
+            out[column] = col.take_codes(codes)
+        elif column == C.amount:
+            out[column] = absent().astype("Float64")
+        else:
+            out[column] = absent()
+    tz = times[C.acted_at].dt.tz
+    for column in frame.columns:
+        if column in CANONICAL_ORDER:
+            continue
+        values = frame[column].iloc[rows].reset_index(drop=True)
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            values = values.dt.tz_convert(tz)               # e.g. XES started_at
+        elif not pd.api.types.is_numeric_dtype(values) and \
+                not pd.api.types.is_bool_dtype(values):
+            values = values.astype("string")
+        out[column] = values
+    return pd.DataFrame(out)
 
 
-def _open_cases(events: pd.DataFrame) -> int:
+def _times(i8: np.ndarray, dtype: pd.DatetimeTZDtype) -> pd.Series:
+    """int64 microseconds (UTC) as a column of the parsed times' dtype."""
+    return pd.Series(i8.view("M8[us]")).dt.tz_localize("UTC").dt.tz_convert(dtype.tz)
+
+
+def _text(words, codes: np.ndarray) -> pd.Series:
+    """Codes into a small vocabulary as an Arrow-backed text column."""
+    vocabulary = pa.array(list(words), pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(
+        pc.take(vocabulary, pa.array(codes, mask=codes < 0))))
+
+
+def _open_cases(outcome: np.ndarray, pending: np.ndarray, case_start: np.ndarray) -> int:
     """Cases whose last action is not an end (archive, reject, withdraw)."""
-    acted = events.loc[~events[C.pending], [C.case_id, C.outcome]]   # not every column
-    if acted.empty:
-        return int(events[C.case_id].nunique())
-    last = acted.groupby(C.case_id, sort=False)[C.outcome].last()
-    never_acted = events[C.case_id].nunique() - len(last)
-    return int((~last.isin(TERMINAL)).sum()) + int(never_acted)
+    n_cases = int((case_start == np.arange(len(case_start))).sum())
+    acted = np.flatnonzero(~pending)
+    case_of = case_start[acted]
+    last = np.ones(len(acted), dtype=bool)
+    last[:-1] = case_of[1:] != case_of[:-1]
+    ends = np.isin(outcome[acted[last]], [_OUTCOME[o] for o in TERMINAL])
+    never_acted = n_cases - int(last.sum())
+    return int((~ends).sum()) + never_acted
 
 
 def _as_strings(aside: pd.DataFrame) -> pd.DataFrame:

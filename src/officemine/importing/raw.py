@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: Why a row was set aside. Codes are stable (they appear in set-aside files and JSON).
 SetAsideReason = Literal[
@@ -55,6 +58,7 @@ class RawEvents:
     as a spreadsheet shows it, or a record id) and any extra source columns (kept as
     attributes). Time columns may hold strings, numbers (Excel serials, epoch s/ms) or
     datetimes; naive times are taken in the import time zone, aware ones converted to it.
+    Text may come coded (`coded_text`): each distinct value held once.
     `set_aside` holds rows the reader already could not use, with columns `source_row`,
     `reason`, `column`, `detail`.
     """
@@ -73,6 +77,35 @@ class RawEvents:
     #: column holding the source's own record id (XES ``id``): rows with different ids are
     #: distinct records even when case, node, person and time coincide
     record_id: str | None = None
+
+
+def coded_text(codes: np.ndarray, values: pa.Array) -> pd.Series:
+    """Text as codes into its distinct `values` (code -1: missing), an Arrow dictionary column.
+
+    An export repeats a few hundred nodes, people and dates over millions of rows: held this
+    way a value is stored once and costs pandas no Python object per row.
+    """
+    width = np.int8 if len(values) < 1 << 7 else np.int16 if len(values) < 1 << 15 else np.int32
+    indices = pa.array(codes.astype(width, copy=False), mask=codes < 0)
+    return pd.Series(pd.arrays.ArrowExtensionArray(pa.DictionaryArray.from_arrays(indices, values)))
+
+
+def is_coded(series: pd.Series) -> bool:
+    return isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_dictionary(
+        series.dtype.pyarrow_dtype)
+
+
+def text_codes(series: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """(codes, distinct values) of a `coded_text` column; code -1 is a missing value."""
+    chunked = series.array.__arrow_array__()
+    if isinstance(chunked, pa.ChunkedArray):
+        chunked = chunked.unify_dictionaries() if chunked.num_chunks > 1 else chunked
+        array = (chunked.combine_chunks() if chunked.num_chunks else
+                 pa.array([], series.dtype.pyarrow_dtype))
+    else:
+        array = chunked
+    codes = pc.fill_null(array.indices, -1).to_numpy(zero_copy_only=False)
+    return codes, array.dictionary
 
 
 def empty_set_aside() -> pd.DataFrame:

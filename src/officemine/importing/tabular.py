@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from officemine.errors import ColumnGuessError, SourceError
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import LABEL, SOURCE_ROW, TEXT, RawEvents, set_aside_rows
+from officemine.importing.raw import (LABEL, SOURCE_ROW, TEXT, RawEvents, coded_text,
+                                     set_aside_rows)
 from officemine.importing.timeparse import combine_date_time
 from officemine.schema import C, SOURCE_FIELDS, normalize_word
 
@@ -128,32 +130,38 @@ def _sniff_delimiter(first_line: str, path: Path, declared: str | None) -> str:
     return best if counts[best] else ","
 
 
-def read_table(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def read_table(path: Path, mapping: Mapping,
+               coded: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Read a delimited text file as strings, keeping every record accounted for.
 
     Returns (frame with the original headers plus `source_row`, set-aside malformed rows,
     info). `source_row` is the row number a spreadsheet shows (header = row 1).
+
+    coded: give the columns as `raw.coded_text` (codes into each column's distinct values)
+    and `source_row` as integers: an export repeats a few values over millions of rows, and
+    `build_log` works on each distinct value once. Otherwise the columns are Arrow-backed
+    strings.
     """
     path = Path(path)
     if mapping.encoding:
-        return _read_table(path, mapping, mapping.encoding)
+        return _read_table(path, mapping, mapping.encoding, coded)
     # The encoding is guessed from the first 4 MiB and the file read with it: decoding a
     # whole GBK file only to check it costs as much as reading it. Arrow decodes strictly,
     # so a file that is not what its start suggests fails the read; only then is the whole
     # file checked, which gives exactly the encoding (or the error) a full check gives.
     guess = detect_encoding(path, sniff_bytes=_GUESS_BYTES)
     try:
-        return _read_table(path, mapping, guess)
+        return _read_table(path, mapping, guess, coded)
     except SourceError:
         encoding = detect_encoding(path)
-        return _read_table(path, mapping, encoding)
+        return _read_table(path, mapping, encoding, coded)
 
 
 _GUESS_BYTES = 4 << 20
 
 
-def _read_table(path: Path, mapping: Mapping,
-                encoding: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def _read_table(path: Path, mapping: Mapping, encoding: str,
+                coded: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     try:
         with path.open("r", encoding=encoding, newline="") as fh:
             first_line = fh.readline()
@@ -165,7 +173,24 @@ def _read_table(path: Path, mapping: Mapping,
     delimiter = _sniff_delimiter(first_line, path, mapping.delimiter)
     header = next(csv.reader([first_line.lstrip("\ufeff")], delimiter=delimiter))
     names = _dedupe([h.strip() for h in header])
+    info = {"encoding": encoding, "delimiter": delimiter, "renamed_headers": names != header}
 
+    columns = _read_coded(path, names, delimiter, encoding)
+    if columns is not None:
+        if coded:
+            frame = pd.DataFrame({name: coded_text(*columns[name]) for name in names})
+        else:
+            frame = pd.DataFrame({name: pd.Series(pd.arrays.ArrowStringArray(
+                pc.take(values, pa.array(codes, mask=codes < 0))))
+                for name, (codes, values) in columns.items()})
+        del columns
+        pa.default_memory_pool().release_unused()    # the parse buffers: give them back
+        rows = np.arange(len(frame), dtype=np.int64) + 2
+        frame[SOURCE_ROW] = rows if coded else rows.astype(str)
+        return frame, set_aside_rows([]), info
+
+    # The exact path: one thread, so a malformed record's line number is known, and Arrow
+    # transcodes the whole stream.
     bad: list[tuple[int, str]] = []
 
     def on_bad(row) -> str:
@@ -187,6 +212,7 @@ def _read_table(path: Path, mapping: Mapping,
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read as delimited text: {exc}", file=str(path)) from None
     frame = table.to_pandas(types_mapper=lambda t: TEXT if pa.types.is_string(t) else None)
+    del table
     if encoding == "utf-8-sig" and names and frame.columns[0].startswith("\ufeff"):
         frame = frame.rename(columns={frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
     # Row numbers: records are sequential (single thread); skipped records shift the rest.
@@ -194,14 +220,83 @@ def _read_table(path: Path, mapping: Mapping,
     for line, _ in sorted(bad):
         if line is not None:
             rows[rows >= line] += 1
-    frame[SOURCE_ROW] = rows.astype(str)
+    frame[SOURCE_ROW] = rows if coded else rows.astype(str)
     aside = set_aside_rows([
         {"source_row": str(line), "reason": "malformed_record", "column": "",
          "detail": f"{len(next(csv.reader([text], delimiter=delimiter), []))} fields, "
                    f"header has {len(names)}: {text[:200]}"}
         for line, text in bad])
-    info = {"encoding": encoding, "delimiter": delimiter, "renamed_headers": names != header}
     return frame, aside, info
+
+
+# Bytes that can occur inside a multi-byte character, for the encodings the fast path reads
+# as bytes: UTF-8 continuation bytes, and GBK/GB18030 second (and fourth) bytes, 0x30-0x39 and
+# 0x40-0xFE. A delimiter, quote or line break that is none of them always is one, so values
+# can be split before they are decoded. ("|" = 0x7C can be half a GBK character: exact path.)
+_UTF8_INSIDE = frozenset(range(0x80, 0x100))
+_GB_INSIDE = frozenset(range(0x30, 0x3A)) | frozenset(range(0x40, 0x7F)) | _UTF8_INSIDE
+_INSIDE = {"utf-8": _UTF8_INSIDE, "utf-8-sig": _UTF8_INSIDE, "gb18030": _GB_INSIDE,
+           "gbk": _GB_INSIDE, "gb2312": _GB_INSIDE}
+
+
+def _read_coded(path: Path, names: list[str], delimiter: str,
+                encoding: str) -> dict[str, tuple[np.ndarray, pa.Array]] | None:
+    """The fast path: each column as (codes, distinct values), or None to take the exact path.
+
+    The file is parsed as bytes on every core (Arrow keeps record order), each column
+    dictionary-encoded as it is read, and only the distinct values are decoded: decoding a
+    GBK file is what costs most, and its columns repeat a few values. A malformed record
+    (whose line number only a single-threaded read knows) or a value that does not decode
+    sends the file to the exact path, which reports it as before.
+    """
+    try:
+        inside = _INSIDE.get(codecs.lookup(encoding).name)
+    except LookupError:
+        return None
+    if inside is None or len(delimiter) != 1 or not delimiter.isascii() or ord(delimiter) in inside:
+        return None
+    as_dictionary = pa.dictionary(pa.int32(), pa.binary())
+    try:     # no invalid-row handler: a malformed record fails the read
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True,
+                                           block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: as_dictionary for n in names}, null_values=[""],
+                strings_can_be_null=True, quoted_strings_can_be_null=True))
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    columns = {}
+    for name in names:
+        column = table.column(name).unify_dictionaries() if table.num_rows else None
+        table = table.drop_columns([name])        # free each column once it is coded
+        if column is None or column.num_chunks == 0:
+            columns[name] = (np.zeros(0, dtype=np.int32), pa.array([], pa.large_string()))
+            continue
+        values = _decode(column.chunk(0).dictionary, encoding)
+        if values is None:
+            return None
+        codes = np.concatenate([pc.fill_null(chunk.indices, -1).to_numpy()
+                                for chunk in column.chunks]) if column.num_chunks > 1 else \
+            pc.fill_null(column.chunk(0).indices, -1).to_numpy(zero_copy_only=False)
+        columns[name] = (codes, values)
+    return columns
+
+
+def _decode(values: pa.Array, encoding: str) -> pa.Array | None:
+    """Distinct byte values as text (None when one does not decode)."""
+    try:
+        ascii_ = pc.fill_null(pc.string_is_ascii(values.view(pa.string())), True)
+        if codecs.lookup(encoding).name.startswith("utf-8") or pc.all(ascii_).as_py():
+            return values.cast(pa.large_string())        # checks that it is UTF-8
+        other = pc.invert(ascii_)
+        decoded = pa.array([v.decode(encoding) for v in pc.filter(values, other).to_pylist()],
+                           pa.large_string())
+        as_is = values.cast(pa.large_binary()).view(pa.large_string())   # ASCII: as it is
+        return pc.replace_with_mask(as_is, other, decoded)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
 
 
 def _dedupe(names: list[str]) -> list[str]:
@@ -343,7 +438,7 @@ def to_raw(frame: pd.DataFrame, aside: pd.DataFrame, path: Path, fmt: str, mappi
 
 
 def read_csv(path: Path, mapping: Mapping) -> RawEvents:
-    frame, aside, info = read_table(path, mapping)
+    frame, aside, info = read_table(path, mapping, coded=True)
     delim = {"\t": "tab", ",": "comma"}.get(info["delimiter"], repr(info["delimiter"]))
     notes = [f"text encoding {info['encoding']}, delimiter {delim}"]
     if info["renamed_headers"]:

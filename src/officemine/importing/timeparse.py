@@ -19,6 +19,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from officemine.importing.raw import coded_text, is_coded, text_codes
+
 # Explicit formats tried in order on normalised strings (date separators unified to "-").
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y%m%d %H:%M:%S",
             "%Y%m%d%H%M%S", "%Y%m%d %H:%M", "%Y%m%d")
@@ -77,8 +79,11 @@ def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
                 utc[i] = ts.tz_convert("UTC").tz_localize(None).to_datetime64()
         text = obj.where(~stamp).map(lambda v: None if _missing(v) else (
             repr(v) if isinstance(v, float) else str(v)))
-    arr = pa.array(text.astype(object).where(text.notna(), None), type=pa.string(),
-                   from_pandas=True)
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        arr = _arrow_text(text)         # already Arrow: no Python string per value
+    else:
+        arr = pa.array(text.astype(object).where(text.notna(), None), type=pa.string(),
+                       from_pandas=True)
     arr = pc.utf8_trim_whitespace(arr)
     present = _np(pc.fill_null(pc.greater(pc.utf8_length(arr), 0), False))
     present |= ~np.isnat(naive) | ~np.isnat(utc)
@@ -136,6 +141,13 @@ def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     return out, failed
 
 
+def _arrow_text(text: pd.Series) -> pa.Array:
+    array = text.array.__arrow_array__()
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks else pa.array([], array.type)
+    return array.cast(pa.string())
+
+
 def _day_as_written(text: pa.Array, parsed: pa.Array, fmt: str) -> np.ndarray:
     """Arrow's strptime rolls impossible days over (2024-02-30 -> 03-01); such a value
     must be refused, so the parsed day has to equal the day written in the text."""
@@ -160,10 +172,33 @@ def combine_date_time(dates: pd.Series, times: pd.Series) -> pd.Series:
     Accepts strings (``2025/3/5`` + ``9:05``), Excel day serials and day fractions, and
     python date/time objects; a missing time gives the date alone, a missing date gives a
     missing value (the row is then set aside for a missing time).
+
+    Two coded columns (`raw.coded_text`, as `tabular.read_table(coded=True)` gives them) are
+    joined once per distinct (date, time) pair, and the result is coded too.
     """
+    if is_coded(dates) and is_coded(times):
+        return _combine_coded(dates, times)
     d, t = _texts(dates, _date_text, r"^\d{5}(?:\.0+)?$"), _texts(times, _time_text, r"^0?\.\d+$")
     joined = d.where(t.isna(), d + " " + t)
     return joined.where(d.notna(), None)
+
+
+def _combine_coded(dates: pd.Series, times: pd.Series) -> pd.Series:
+    (date_code, date_values), (time_code, time_values) = text_codes(dates), text_codes(times)
+    width = len(time_values) + 1                     # time code + 1: -1 (missing) is 0
+    pair, pairs = pd.factorize(date_code.astype(np.int64) * width + time_code + 1)
+    date_codes, time_codes = pairs // width, pairs % width - 1      # floor: date -1 stays -1
+    joined = combine_date_time(_text_series(date_values, date_codes),
+                               _text_series(time_values, time_codes))
+    codes, uniques = pd.factorize(joined)          # pairs that join alike share a code
+    result = coded_text(codes[pair], pa.array(uniques, pa.large_string()))
+    result.index = dates.index
+    return result
+
+
+def _text_series(values: pa.Array, codes: np.ndarray) -> pd.Series:
+    return pd.Series(pd.arrays.ArrowStringArray(
+        pc.take(values.cast(pa.large_string()), pa.array(codes, mask=codes < 0))))
 
 
 def _texts(values: pd.Series, convert, special: str) -> pd.Series:
