@@ -327,82 +327,111 @@ def with_visits(table: pa.Table) -> pa.Table:
     """
     table = table.drop_columns([c for c in VISIT_COLUMNS if c in table.column_names])
     n = table.num_rows
+    index = np.int32 if n < 1 << 31 else np.int64     # row positions: half the memory
+    # Each intermediate is dropped as soon as it is used: on 10M events every array of row
+    # positions is 40-80 MB, and the table itself is already in memory.
     case = table[C.case_id]
-    seq = table[C.seq].to_numpy(zero_copy_only=False)
     if n > 1:
+        seq = table[C.seq].to_numpy(zero_copy_only=False)
         later = _flag(pc.greater(case[1:], case[:-1]))
         same = _flag(pc.equal(case[1:], case[:-1]))
         if not (later | (same & (seq[1:] > seq[:-1]))).all():
             table = table.sort_by([(C.case_id, "ascending"), (C.seq, "ascending")])
             case = table[C.case_id]
             same = _flag(pc.equal(case[1:], case[:-1]))
+        del seq, later
     else:
         same = np.zeros(0, dtype=bool)
-    pos = np.arange(n)
+    del case
+    pos = np.arange(n, dtype=index)
     new_case = np.ones(n, dtype=bool)
     new_case[1:] = ~same
-    case_no = np.cumsum(new_case)
+    del same
+    case_no = np.cumsum(new_case, dtype=index)
+    case_first = np.maximum.accumulate(np.where(new_case, pos, 0))
     outcome = table[C.outcome]
     blocking = ~_flag(pc.is_in(outcome, value_set=pa.array(sorted(NON_BLOCKING))))
-    submits = np.cumsum(_flag(pc.is_in(outcome, value_set=pa.array(["submit", "resubmit"]))))
-    case_first = np.maximum.accumulate(np.where(new_case, pos, 0))
-    rounds = submits - np.where(case_first > 0, submits[case_first - 1], 0)
+    submits = np.cumsum(_flag(pc.is_in(outcome, value_set=pa.array(["submit", "resubmit"]))),
+                        dtype=np.int32)
+    del outcome
+    rounds = pa.array(submits - np.where(case_first > 0, submits[case_first - 1], 0))
+    del submits
     in_case = (pos - case_first).astype(np.int32)     # seq is the 0-based position: make it so
+    del case_first
     if not np.array_equal(in_case, table[C.seq].to_numpy(zero_copy_only=False)):
         table = table.set_column(table.schema.get_field_index(C.seq), C.seq, pa.array(in_case))
+    del in_case
 
-    b = np.flatnonzero(blocking)                        # the blocking events, in order
-    node = table[C.node].take(pa.array(b))
+    b = np.flatnonzero(blocking).astype(index)         # the blocking events, in order
     m = len(b)
+    case_b = case_no[b]
     new_visit = np.ones(m, dtype=bool)
     if m > 1:
+        node = table[C.node].take(pa.array(b))
         prev, cur = node[:-1], node[1:]
         differs = pc.fill_null(pc.not_equal(cur, prev), True).to_numpy(zero_copy_only=False)
         both_null = (pc.is_null(cur).to_numpy(zero_copy_only=False)
                      & pc.is_null(prev).to_numpy(zero_copy_only=False))
-        new_visit[1:] = (case_no[b][1:] != case_no[b][:-1]) | (differs & ~both_null)
-    visits = np.cumsum(new_visit)
+        del node, prev, cur
+        new_visit[1:] = (case_b[1:] != case_b[:-1]) | (differs & ~both_null)
+        del differs, both_null
+    visits = np.cumsum(new_visit, dtype=index)
     first_of_case = np.ones(m, dtype=bool)
-    first_of_case[1:] = case_no[b][1:] != case_no[b][:-1]
-    at = np.maximum.accumulate(np.where(first_of_case, np.arange(m), 0))
-    visit_no = visits - np.where(at > 0, visits[at - 1], 0)
-    visit_first = b[np.maximum.accumulate(np.where(new_visit, np.arange(m), 0))]
+    first_of_case[1:] = case_b[1:] != case_b[:-1]
+    del case_b
+    step = np.arange(m, dtype=index)
+    at = np.maximum.accumulate(np.where(first_of_case, step, 0))
+    del first_of_case
+    visit = np.zeros(n, dtype=np.int32)
+    visit[b] = visits - np.where(at > 0, visits[at - 1], 0)
+    del visits, at
+    visit = pa.array(visit, mask=~blocking)
+    full = np.zeros(n, dtype=index)
+    full[b] = b[np.maximum.accumulate(np.where(new_visit, step, 0))]
+    del new_visit, step, b
+    first = pa.array(full, mask=~blocking)              # null index -> null value
+    del full
 
     # hand-offs: between consecutive acted blocking events of a case, the department changed
-    acted = blocking & ~_flag(table[C.pending])
-    a = np.flatnonzero(acted)
+    a = np.flatnonzero(blocking & ~_flag(table[C.pending])).astype(index)
+    del blocking
     handoff = np.zeros(n, dtype=bool)
     if len(a) > 1:
         dept = table[C.dept].take(pa.array(a))
         changed = _flag(pc.not_equal(dept[1:], dept[:-1]))      # null on either side: no
-        handoff[a[1:]] = changed & (case_no[a][1:] == case_no[a][:-1])
+        del dept
+        case_a = case_no[a]
+        handoff[a[1:]] = changed & (case_a[1:] == case_a[:-1])
+        del changed, case_a
+    del a, case_no, pos
+    handoff = pa.array(handoff)
     # the case's first and last action time, on every event (selecting cases is a filter)
     acted_at = table[C.acted_at]
     ticks = pc.cast(acted_at, pa.int64()).to_numpy(zero_copy_only=False) if n else np.zeros(0)
     ticks = np.asarray(ticks, dtype=float)                 # null -> nan (pending items)
     case_starts = np.flatnonzero(new_case)
+    del new_case
     runs = np.diff(np.r_[case_starts, n])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)    # a case of pending items only
-        first_at = np.repeat(np.fmin.reduceat(ticks, case_starts), runs) if n else ticks
-        last_at = np.repeat(np.fmax.reduceat(ticks, case_starts), runs) if n else ticks
+        case_start = _timestamps(np.repeat(np.fmin.reduceat(ticks, case_starts), runs)
+                                 if n else ticks, acted_at.type)
+        case_end = _timestamps(np.repeat(np.fmax.reduceat(ticks, case_starts), runs)
+                               if n else ticks, acted_at.type)
+    del ticks, case_starts, runs
 
-    full = np.zeros(n, dtype=np.int64)
-    full[b] = visit_first
-    first = pa.array(full, mask=~blocking)              # null index -> null value
-    visit = np.zeros(n, dtype=np.int32)
-    visit[b] = visit_no
     derived = {
-        C.visit: pa.array(visit, mask=~blocking),
-        C.round: pa.array(rounds.astype(np.int32)),
+        C.visit: visit,
+        C.round: rounds,
         C.visit_start: table[C.wait_start].take(first),
         C.visit_source: table[C.arrival_source].take(first),
-        C.handoff: pa.array(handoff),
-        C.case_start: _timestamps(first_at, acted_at.type),
-        C.case_end: _timestamps(last_at, acted_at.type),
+        C.handoff: handoff,
+        C.case_start: case_start,
+        C.case_end: case_end,
     }
-    for name, values in derived.items():
-        table = table.append_column(name, values)
+    del visit, rounds, handoff, case_start, case_end, first
+    for name in list(derived):
+        table = table.append_column(name, derived.pop(name))
     order = list(STORED_ORDER) + [c for c in table.column_names if c not in STORED_ORDER]
     return table.select(order)
 
