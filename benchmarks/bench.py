@@ -20,8 +20,9 @@ pm4py_variants     `read_csv` + `format_dataframe` + `get_variants` + `discover_
 Times are the stage's work after its modules are imported (interpreter start and imports,
 about 2-3 s, are reported separately as `startup`); memory is the peak RSS of the stage's
 process (`os.wait4`, i.e. `ru_maxrss`). Each stage is stopped when its resident memory passes
-`--mem-cap-gib` or its time `--timeout`; the 1-minute load average before and after is
-recorded with every figure, because other jobs may share the machine.
+`--mem-cap-gib` or its time `--timeout`; the 1-minute load average before and after, and the
+CPU time stolen by the hypervisor while the stage ran, are recorded with every figure,
+because other jobs may share the machine.
 
     python benchmarks/bench.py --sizes 100000 1000000 --write-readme
     python benchmarks/bench.py --sizes 10000000 --timeout 900 --write-readme
@@ -298,6 +299,7 @@ def run_stage(stage: str, csv: Path, parquet: Path, work: Path, *, timeout: floa
     work.mkdir(parents=True, exist_ok=True)
     out_path, err_path = work / f"{stage}.stdout", work / f"{stage}.stderr"
     load_before = os.getloadavg()[0]
+    cpu_before = _cpu_times()
     start = time.perf_counter()
     with open(out_path, "w") as out, open(err_path, "w") as err:
         proc = subprocess.Popen([sys.executable, __file__, "--child", stage, str(csv),
@@ -318,6 +320,7 @@ def run_stage(stage: str, csv: Path, parquet: Path, work: Path, *, timeout: floa
     wall = time.perf_counter() - start
     record = {"stage": stage, "wall": round(wall, 2), "peak_mib": round(usage.ru_maxrss / 1024),
               "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
+              "steal_pct": _steal_pct(cpu_before, _cpu_times()),
               "date": time.strftime("%Y-%m-%d %H:%M")}
     lines = out_path.read_text().splitlines()
     result = [ln for ln in lines if ln.startswith("__RESULT__ ")]
@@ -335,6 +338,28 @@ def run_stage(stage: str, csv: Path, parquet: Path, work: Path, *, timeout: floa
         data = json.loads(result[-1][len("__RESULT__ "):])
         record.update(status=data.pop("status", "ok"), **data)
     return record
+
+
+def _cpu_times() -> list[int] | None:
+    """The machine's CPU time counters (the `cpu` line of /proc/stat), None where absent."""
+    try:
+        with open("/proc/stat") as fh:
+            return [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+def _steal_pct(before: list[int] | None, after: list[int] | None) -> float | None:
+    """Share of CPU time the hypervisor gave to other machines while the stage ran.
+
+    On a shared virtual machine this, not the load average, shows a noisy neighbour. Of all
+    CPU time (every core, idle included) while the stage ran, in per cent.
+    """
+    if before is None or after is None or len(before) < 8:
+        return None
+    delta = [a - b for a, b in zip(after, before)]
+    total = sum(delta[:8])              # user nice system idle iowait irq softirq steal
+    return round(100 * delta[7] / total, 1) if total > 0 else None
 
 
 def _rss(pid: int) -> int:
@@ -391,8 +416,10 @@ def _cell(r: dict | None) -> str:
         compute, draw = RENDER_PHASES[r["stage"]]
         split = (f" ({r['phases'].get(compute, 0):.1f} analysis + "
                  f"{r['phases'].get(draw, 0):.1f} files)")
+    steal = r.get("steal_pct")
     return (f"{r['seconds']:,.1f} s{split} · {r['peak_mib'] / 1024:,.1f} GiB "
-            f"<sub>load {r['load_before']:.1f}</sub>")
+            f"<sub>load {r['load_before']:.1f}"
+            f"{f', steal {steal:.0f} %' if steal is not None else ''}</sub>")
 
 
 #: stages whose cell splits the analysis from writing the files
@@ -440,7 +467,9 @@ def render(results: dict) -> str:
     return "\n".join([f"Measured on {info}; {results.get('versions', '')}; "
                       f"{dates[0]}{' – ' + dates[-1] if len(dates) > 1 else ''}. "
                       "Each cell: seconds of work (after imports) · peak RSS of the stage's "
-                      "process · 1-minute load average when it started.", ""] + lines)
+                      "process · 1-minute load average when it started, and the share of "
+                      "CPU time the host gave to other machines while it ran (steal).",
+                      ""] + lines)
 
 
 def _events(results: dict, size: int) -> str:

@@ -39,11 +39,15 @@ def test_generator_and_import_stage(bench, tmp_path):
     assert record["status"] == "ok", record
     assert record["rows"] == meta["events"] - record["set_aside"]
     assert record["peak_mib"] > 0 and parquet.exists()
+    if Path("/proc/stat").exists():
+        assert 0 <= record["steal_pct"] <= 100
 
     results = {"records": [], "events": {"2000": meta["events"]}}
     bench.store(results, 2000, record)
     table = bench.render(results)
     assert "import CSV → Parquet" in table
+    if record["steal_pct"] is not None:
+        assert f"steal {record['steal_pct']:.0f} %</sub>" in table
 
 
 def test_readme_block_replaced(bench, tmp_path, monkeypatch):
