@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from officemine.errors import CalendarError
+from officemine.tomlfile import read_toml
 
 __all__ = ["Calendar", "HolidaySource", "DEFAULT_HOURS", "DEFAULT_TZ"]
 
@@ -172,13 +172,7 @@ class Calendar:
         ``tz = "Asia/Shanghai"``, ``name = "..."``.
         """
         path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except OSError as err:
-            raise CalendarError(f"cannot read calendar file {path}: {err}") from err
-        except tomllib.TOMLDecodeError as err:
-            raise CalendarError(f"calendar file {path} is not valid TOML: {err}") from err
+        data = read_toml(path, "calendar file", CalendarError)
         unknown = sorted(set(data) - set(_TOML_KEYS))
         if unknown:
             raise CalendarError(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from officemine.errors import OfficemineError
+from officemine.tomlfile import read_toml
 
 __all__ = ["SLA", "SLAError", "DEFAULT_LIMITS", "DEFAULT_LIMIT"]
 
@@ -167,14 +167,7 @@ class SLA:
         By default the file is merged over the built-in defaults (process types it does not
         list keep their built-in limit); ``merge=False`` uses the file alone.
         """
-        path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except OSError as err:
-            raise SLAError(f"cannot read SLA file {path}: {err}") from err
-        except tomllib.TOMLDecodeError as err:
-            raise SLAError(f"SLA file {path} is not valid TOML: {err}") from err
+        data = read_toml(path, "SLA file", SLAError)
         return cls.from_dict(data, merge=merge, base=base, source=str(path))
 
     # --- use ------------------------------------------------------------------------------------

@@ -21,12 +21,12 @@ A label rule may also give fixed values: `pattern = '^Payment Handled$'`, `node 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from officemine.errors import MappingError
 from officemine.schema import OUTCOMES, SOURCE_FIELDS, normalize_word
+from officemine.tomlfile import read_toml
 from officemine.importing.raw import LABEL
 
 _KNOWN_KEYS = {"columns", "outcomes", "label_rules", "constants", "timezone", "encoding",
@@ -60,13 +60,7 @@ class Mapping:
     @classmethod
     def from_toml(cls, path: str | Path) -> "Mapping":
         """Read and check a mapping file; every problem is listed in one `MappingError`."""
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise MappingError(f"mapping file not found: {path}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise MappingError(f"mapping file {path} is not valid TOML: {exc}") from None
+        data = read_toml(path, "mapping file", MappingError)
         return cls.from_dict(data, source=str(path))
 
     @classmethod

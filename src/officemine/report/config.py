@@ -17,11 +17,11 @@ pseudonym_key = "change-me"        # key of the stable pseudonyms (--pseudonymiz
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from officemine.errors import OfficemineError
+from officemine.tomlfile import read_toml
 
 _KEYS = {"organisation", "necessity_months", "redesign", "sla", "calendar", "pseudonym_key",
          "description"}
@@ -53,12 +53,7 @@ class ReportConfig:
     @classmethod
     def from_toml(cls, path: str | Path) -> "ReportConfig":
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ReportConfigError(f"report settings not found: {path}") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ReportConfigError(f"{path} is not valid TOML: {exc}") from None
+        data = read_toml(path, "report settings file", ReportConfigError)
         problems = [f"unknown key {k!r} (allowed: {', '.join(sorted(_KEYS))})"
                     for k in sorted(set(data) - _KEYS)]
         redesigns = []

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -47,6 +46,7 @@ import pandas as pd
 
 from officemine.errors import OfficemineError
 from officemine.simulation._expr import ExpressionError, WhenExpr
+from officemine.tomlfile import read_toml
 
 __all__ = [
     "ScenarioError", "Scenario", "Change", "Remove", "RecordOnly", "Parallel", "FastTrack",
@@ -353,15 +353,7 @@ class Scenario:
     @classmethod
     def from_toml(cls, path: str | Path) -> "Scenario":
         """Read a scenario file (see the module docstring for the format)."""
-        path = Path(path)
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except OSError as err:
-            raise ScenarioError([f"cannot read the file: {err.strerror or err}"],
-                                source=str(path)) from None
-        except tomllib.TOMLDecodeError as err:
-            raise ScenarioError([f"not valid TOML: {err}"], source=str(path)) from None
+        data = read_toml(path, "scenario file", lambda message: ScenarioError([message]))
         return cls.from_dict(data, source=str(path))
 
     # --- description ------------------------------------------------------------------------
