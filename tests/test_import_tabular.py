@@ -145,6 +145,21 @@ def test_a_clean_file_and_one_with_a_malformed_record_give_the_same_events(tmp_p
     assert broken.set_aside.source_row.tolist() == ["11", "9"]
 
 
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8"])
+def test_quoted_line_breaks_and_quotes_in_an_opinion_stay_in_it(tmp_path, encoding):
+    # both reads (the parallel one of a clean file, the exact one after a malformed record)
+    opinion = '材料不全：\n1. 发票，"原件"\r\n2. 合同'
+    rows = [row[:] for row in CN_ROWS]
+    rows[1][9] = opinion
+    clean = officemine.import_log(write_csv(tmp_path / "c.csv", CN_HEADER, rows, encoding))
+    broken = officemine.import_log(write_csv(tmp_path / "b.csv", CN_HEADER,
+                                             rows + [["R9", "x"]], encoding))
+    for log in (clean, broken):
+        assert log.report.rows_accepted == 7
+        assert log.to_pandas().comment.iloc[1] == opinion
+    assert clean.report.rows_set_aside == 0 and broken.report.rows_set_aside == 1
+
+
 @pytest.mark.parametrize("delimiter", ["|", ",", ";", "\t"])
 def test_a_gbk_character_holding_a_delimiter_byte_is_not_split(tmp_path, delimiter):
     # 亅 is 0x81 0x7C in GBK: its second byte is "|"
