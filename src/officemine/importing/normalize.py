@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import (LABEL, TEXT, RawEvents, empty_set_aside, is_coded,
-                                     text_codes)
+from officemine.importing.raw import (LABEL, TEXT, RawEvents, decoded_text, empty_set_aside,
+                                     is_coded, text_codes)
 from officemine.importing.report import ImportReport
 from officemine.importing.timeparse import parse_times
 from officemine.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, NON_BLOCKING, OUTCOME_LOOKUP,
@@ -104,9 +104,7 @@ class _Column:
 
     def take_codes(self, codes: np.ndarray) -> pd.Series:
         if self.values.dtype == TEXT:            # Arrow takes with any integer codes
-            values = self.values.array.__arrow_array__()
-            return pd.Series(pd.arrays.ArrowStringArray(
-                pc.take(values, pa.array(codes, mask=codes < 0))))
+            return decoded_text(codes, self.values.array.__arrow_array__())
         return pd.Series(self.values.array.take(codes.astype(np.intp), allow_fill=True))
 
 
@@ -306,13 +304,12 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
     del cols, times
 
     rows_set_aside = len(aside)
-    open_cases = _open_cases(outcome, pending, case_start)
+    n_cases = int((case_start == np.arange(len(case_start))).sum())
     report = ImportReport(
         source_file=raw.source_file, format=raw.format, rows_read=raw.rows_read,
         rows_accepted=len(events), rows_set_aside=rows_set_aside,
         set_aside_by_reason={k: int(v) for k, v in aside["reason"].value_counts().items()},
-        cases=int((case_start == np.arange(len(case_start))).sum()),
-        open_cases=open_cases,
+        cases=n_cases, open_cases=_open_cases(outcome, pending, case_start, n_cases),
         out_of_order_cases=out_of_order, timezone=tz,
         arrivals_recorded=int((arrival_source == 0).sum()),
         arrivals_inferred=int((arrival_source == 1).sum()),
@@ -438,9 +435,7 @@ def _aside_rows(frame: pd.DataFrame, raw: RawEvents, set_aside: _SetAside) -> pd
     """The set-aside rows with their raw values (as text), reason, column and detail."""
     rows, reason, column, detail = set_aside.collect()
     aside = frame.iloc[rows].copy()
-    if C.source_row not in aside:
-        aside[C.source_row] = (rows + 1).astype(str)
-    aside[C.source_row] = aside[C.source_row].astype("string")
+    aside[C.source_row] = _source_rows(frame)(rows).to_numpy()
     aside[C.source_file] = raw.source_file
     for col in aside.columns:
         aside[col] = aside[col].astype("string")
@@ -619,14 +614,12 @@ def _times(i8: np.ndarray, dtype: pd.DatetimeTZDtype) -> pd.Series:
 
 def _text(words, codes: np.ndarray) -> pd.Series:
     """Codes into a small vocabulary as an Arrow-backed text column."""
-    vocabulary = pa.array(list(words), pa.large_string())
-    return pd.Series(pd.arrays.ArrowStringArray(
-        pc.take(vocabulary, pa.array(codes, mask=codes < 0))))
+    return decoded_text(codes, pa.array(list(words), pa.large_string()))
 
 
-def _open_cases(outcome: np.ndarray, pending: np.ndarray, case_start: np.ndarray) -> int:
+def _open_cases(outcome: np.ndarray, pending: np.ndarray, case_start: np.ndarray,
+                n_cases: int) -> int:
     """Cases whose last action is not an end (archive, reject, withdraw)."""
-    n_cases = int((case_start == np.arange(len(case_start))).sum())
     acted = np.flatnonzero(~pending)
     case_of = case_start[acted]
     last = np.ones(len(acted), dtype=bool)

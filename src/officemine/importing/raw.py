@@ -90,6 +90,12 @@ def coded_text(codes: np.ndarray, values: pa.Array) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(pa.DictionaryArray.from_arrays(indices, values)))
 
 
+def decoded_text(codes: np.ndarray, values: pa.Array) -> pd.Series:
+    """The same as `coded_text`, spelled out: a plain text column (`TEXT`) of each row's value."""
+    return pd.Series(pd.arrays.ArrowStringArray(
+        pc.take(values.cast(pa.large_string()), pa.array(codes, mask=codes < 0))))
+
+
 def is_coded(series: pd.Series) -> bool:
     return isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_dictionary(
         series.dtype.pyarrow_dtype)
@@ -97,15 +103,19 @@ def is_coded(series: pd.Series) -> bool:
 
 def text_codes(series: pd.Series) -> tuple[np.ndarray, pa.Array]:
     """(codes, distinct values) of a `coded_text` column; code -1 is a missing value."""
-    chunked = series.array.__arrow_array__()
-    if isinstance(chunked, pa.ChunkedArray):
-        chunked = chunked.unify_dictionaries() if chunked.num_chunks > 1 else chunked
-        array = (chunked.combine_chunks() if chunked.num_chunks else
-                 pa.array([], series.dtype.pyarrow_dtype))
-    else:
-        array = chunked
-    codes = pc.fill_null(array.indices, -1).to_numpy(zero_copy_only=False)
-    return codes, array.dictionary
+    return dictionary_codes(series.array.__arrow_array__())
+
+
+def dictionary_codes(column: pa.ChunkedArray | pa.DictionaryArray) -> tuple[np.ndarray, pa.Array]:
+    """(codes, distinct values) of an Arrow dictionary column; code -1 is a null."""
+    if isinstance(column, pa.DictionaryArray):
+        column = pa.chunked_array([column])
+    if column.num_chunks == 0:
+        return np.zeros(0, dtype=np.int32), pa.array([], column.type.value_type)
+    column = column.unify_dictionaries() if column.num_chunks > 1 else column
+    codes = [pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False)
+             for chunk in column.chunks]
+    return (np.concatenate(codes) if len(codes) > 1 else codes[0]), column.chunk(0).dictionary
 
 
 def empty_set_aside() -> pd.DataFrame:

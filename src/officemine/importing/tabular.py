@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ import pyarrow.csv as pacsv
 from officemine.errors import ColumnGuessError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import (LABEL, SOURCE_ROW, TEXT, RawEvents, coded_text,
-                                     set_aside_rows)
+                                     decoded_text, dictionary_codes, set_aside_rows)
 from officemine.importing.timeparse import combine_date_time
 from officemine.schema import C, SOURCE_FIELDS, normalize_word
 
@@ -180,9 +179,7 @@ def _read_table(path: Path, mapping: Mapping, encoding: str,
         if coded:
             frame = pd.DataFrame({name: coded_text(*columns[name]) for name in names})
         else:
-            frame = pd.DataFrame({name: pd.Series(pd.arrays.ArrowStringArray(
-                pc.take(values, pa.array(codes, mask=codes < 0))))
-                for name, (codes, values) in columns.items()})
+            frame = pd.DataFrame({name: decoded_text(*columns[name]) for name in names})
         del columns
         pa.default_memory_pool().release_unused()    # the parse buffers: give them back
         rows = np.arange(len(frame), dtype=np.int64) + 2
@@ -269,17 +266,11 @@ def _read_coded(path: Path, names: list[str], delimiter: str,
         return None
     columns = {}
     for name in names:
-        column = table.column(name).unify_dictionaries() if table.num_rows else None
+        codes, distinct = dictionary_codes(table.column(name))
         table = table.drop_columns([name])        # free each column once it is coded
-        if column is None or column.num_chunks == 0:
-            columns[name] = (np.zeros(0, dtype=np.int32), pa.array([], pa.large_string()))
-            continue
-        values = _decode(column.chunk(0).dictionary, encoding)
+        values = _decode(distinct, encoding)
         if values is None:
             return None
-        codes = np.concatenate([pc.fill_null(chunk.indices, -1).to_numpy()
-                                for chunk in column.chunks]) if column.num_chunks > 1 else \
-            pc.fill_null(column.chunk(0).indices, -1).to_numpy(zero_copy_only=False)
         columns[name] = (codes, values)
     return columns
 

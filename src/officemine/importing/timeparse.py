@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine.importing.raw import coded_text, is_coded, text_codes
+from officemine.importing.raw import coded_text, decoded_text, is_coded, text_codes
 
 # Explicit formats tried in order on normalised strings (date separators unified to "-").
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y%m%d %H:%M:%S",
@@ -188,17 +188,12 @@ def _combine_coded(dates: pd.Series, times: pd.Series) -> pd.Series:
     width = len(time_values) + 1                     # time code + 1: -1 (missing) is 0
     pair, pairs = pd.factorize(date_code.astype(np.int64) * width + time_code + 1)
     date_codes, time_codes = pairs // width, pairs % width - 1      # floor: date -1 stays -1
-    joined = combine_date_time(_text_series(date_values, date_codes),
-                               _text_series(time_values, time_codes))
+    joined = combine_date_time(decoded_text(date_codes, date_values),
+                               decoded_text(time_codes, time_values))
     codes, uniques = pd.factorize(joined)          # pairs that join alike share a code
     result = coded_text(codes[pair], pa.array(uniques, pa.large_string()))
     result.index = dates.index
     return result
-
-
-def _text_series(values: pa.Array, codes: np.ndarray) -> pd.Series:
-    return pd.Series(pd.arrays.ArrowStringArray(
-        pc.take(values.cast(pa.large_string()), pa.array(codes, mask=codes < 0))))
 
 
 def _texts(values: pd.Series, convert, special: str) -> pd.Series:
