@@ -25,6 +25,8 @@ def test_a_missing_file_names_the_file(tmp_path, read, error, what):
         read(path)
     assert f"cannot read {what} {path}: No such file or directory" in str(info.value)
     assert isinstance(info.value, OfficemineError)
+    if error is ScenarioError:
+        assert info.value.source == str(path)
 
 
 @pytest.mark.parametrize("read, error, what", READERS)

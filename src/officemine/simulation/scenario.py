@@ -353,7 +353,8 @@ class Scenario:
     @classmethod
     def from_toml(cls, path: str | Path) -> "Scenario":
         """Read a scenario file (see the module docstring for the format)."""
-        data = read_toml(path, "scenario file", lambda message: ScenarioError([message]))
+        data = read_toml(path, "scenario file",
+                         lambda message: ScenarioError([message], source=str(path)))
         return cls.from_dict(data, source=str(path))
 
     # --- description ------------------------------------------------------------------------
