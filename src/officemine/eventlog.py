@@ -328,8 +328,8 @@ def with_visits(table: pa.Table) -> pa.Table:
     table = table.drop_columns([c for c in VISIT_COLUMNS if c in table.column_names])
     n = table.num_rows
     index = np.int32 if n < 1 << 31 else np.int64     # row positions: half the memory
-    # Each intermediate is dropped as soon as it is used: on 10M events every array of row
-    # positions is 40-80 MB, and the table itself is already in memory.
+    # Each intermediate array is dropped as soon as it is used: on 10M events every array of
+    # row positions is 40-80 MB, and the table itself is already in memory.
     case = table[C.case_id]
     if n > 1:
         seq = table[C.seq].to_numpy(zero_copy_only=False)
@@ -342,7 +342,6 @@ def with_visits(table: pa.Table) -> pa.Table:
         del seq, later
     else:
         same = np.zeros(0, dtype=bool)
-    del case
     pos = np.arange(n, dtype=index)
     new_case = np.ones(n, dtype=bool)
     new_case[1:] = ~same
@@ -353,7 +352,6 @@ def with_visits(table: pa.Table) -> pa.Table:
     blocking = ~_flag(pc.is_in(outcome, value_set=pa.array(sorted(NON_BLOCKING))))
     submits = np.cumsum(_flag(pc.is_in(outcome, value_set=pa.array(["submit", "resubmit"]))),
                         dtype=np.int32)
-    del outcome
     rounds = pa.array(submits - np.where(case_first > 0, submits[case_first - 1], 0))
     del submits
     in_case = (pos - case_first).astype(np.int32)     # seq is the 0-based position: make it so
@@ -429,9 +427,9 @@ def with_visits(table: pa.Table) -> pa.Table:
         C.case_start: case_start,
         C.case_end: case_end,
     }
-    del visit, rounds, handoff, case_start, case_end, first
-    for name in list(derived):
-        table = table.append_column(name, derived.pop(name))
+    del first
+    for name, values in derived.items():
+        table = table.append_column(name, values)
     order = list(STORED_ORDER) + [c for c in table.column_names if c not in STORED_ORDER]
     return table.select(order)
 
