@@ -1,6 +1,7 @@
 """Storage as Parquet, DuckDB queries and pm4py interoperability."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,9 @@ import pytest
 
 import officemine
 from officemine import LogFormatError
+from officemine.cli import app
 from officemine.eventlog import EventLog
+from typer.testing import CliRunner
 
 from test_import_tabular import CN_HEADER, CN_ROWS, write_csv
 
@@ -185,3 +188,63 @@ def test_selecting_cases_of_a_log_on_disk_filters_the_file(tmp_path, log, by):
     assert set(typed.query("SELECT case_id FROM events").case_id) == {"R2"}
     # a selection of a selection narrows further
     assert back.select_cases(process_type="用印申请").select_cases(end="2025-03-08").n_events == 0
+
+
+# --- a stored log is untrusted input ----------------------------------------------------------
+
+def _with_metadata(source: Path, target: Path, edit) -> Path:
+    """A copy of a stored log whose officemine metadata went through `edit(meta) -> bytes`."""
+    table = pq.read_table(source)
+    meta = json.loads(table.schema.metadata[b"officemine"])
+    table = table.replace_schema_metadata({**table.schema.metadata, b"officemine": edit(meta)})
+    pq.write_table(table, target)
+    return target
+
+
+def _edited(**changes):
+    return lambda meta: json.dumps({**meta, **changes}).encode()
+
+
+def test_a_crafted_time_zone_in_a_stored_log_runs_no_sql(log, tmp_path):
+    good = log.write(tmp_path / "good.parquet")
+    written = tmp_path / "pwned.csv"
+    zone = f"UTC'; COPY (SELECT 42 AS x) TO '{written}'; SET TimeZone='UTC"
+    evil = _with_metadata(good, tmp_path / "evil.parquet", _edited(timezone=zone))
+    with pytest.raises(LogFormatError, match="timezone must be a known time zone"):
+        officemine.read_log(evil)
+    with pytest.raises(LogFormatError, match="unknown time zone"):   # nor through the API
+        EventLog(log.to_arrow(), timezone=zone, _derived=True)
+    result = CliRunner().invoke(app, ["info", str(evil)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert not written.exists()
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda meta: b"{not json", "not valid JSON"),
+    (lambda meta: b"[1, 2]", "not a JSON object"),
+    (_edited(format_version=99), "newer officemine"),
+    (_edited(format_version="2"), "format_version must be a whole number"),
+    (_edited(format_version=None), "format_version must be a whole number"),
+    (_edited(timezone=None), "timezone must be"),
+    (_edited(timezone="Mars/Olympus"), "timezone must be"),
+    (_edited(cases=-3), "cases must be a count"),
+    (_edited(mapping=[1]), "mapping must be an object"),
+    (_edited(import_report={"rows_read": "many"}), "import_report is not an import report"),
+    (_edited(import_report=7), "import_report is not an import report"),
+], ids=["not-json", "not-object", "newer", "version-text", "version-missing", "zone-missing",
+        "zone-unknown", "cases-negative", "mapping-list", "report-types", "report-number"])
+def test_stored_log_metadata_is_checked_field_by_field(log, tmp_path, edit, message):
+    bad = _with_metadata(log.write(tmp_path / "good.parquet"), tmp_path / "bad.parquet", edit)
+    with pytest.raises(LogFormatError, match=message):
+        officemine.read_log(bad)
+    result = CliRunner().invoke(app, ["info", str(bad)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "error:" in result.output
+
+
+def test_a_misspelt_time_zone_is_one_clear_message(tmp_path):
+    source = write_csv(tmp_path / "a.csv", CN_HEADER, CN_ROWS, "gbk")
+    with pytest.raises(officemine.OfficemineError, match="unknown time zone 'Asia/Shangai'"):
+        officemine.import_log(source, timezone="Asia/Shangai")
+    result = CliRunner().invoke(app, ["validate", str(source), "--timezone", "Asia/Shangai"])
+    assert result.exit_code == 2 and "unknown time zone" in result.output

@@ -40,7 +40,7 @@ import pandas as pd
 from officemine.errors import CalendarError
 from officemine.tomlfile import read_toml
 
-__all__ = ["Calendar", "HolidaySource", "DEFAULT_HOURS", "DEFAULT_TZ"]
+__all__ = ["Calendar", "HolidaySource", "DEFAULT_HOURS", "DEFAULT_TZ", "is_known_timezone"]
 
 HolidaySource = Literal["cn", "none"]
 HOLIDAY_SOURCES: tuple[str, ...] = get_args(HolidaySource)
@@ -57,6 +57,25 @@ _MIN_DAY = -_MAX_DAY
 _NAT = np.iinfo(np.int64).min
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 _TOML_KEYS = ("name", "hours", "holidays", "days_off", "workdays", "tz")
+
+
+_ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
+
+
+def is_known_timezone(name: object) -> bool:
+    """True for an IANA zone name that zoneinfo knows (``Asia/Shanghai``, ``UTC``).
+
+    The one check every zone passes before use: zone names come from mappings, the command
+    line and stored logs' metadata (untrusted), and reach DuckDB's settings, so anything
+    but a plain zone name is refused before it is looked up.
+    """
+    if not isinstance(name, str) or len(name) > 64 or not _ZONE_NAME.match(name):
+        return False
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def _day_numbers(dates: Iterable[dt.date]) -> np.ndarray:
@@ -141,9 +160,7 @@ class Calendar:
                 "days listed both as days_off and as workdays: "
                 + ", ".join(d.isoformat() for d in both)
             )
-        try:
-            zoneinfo.ZoneInfo(str(self.tz))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if not is_known_timezone(self.tz):
             problems.append(f"unknown time zone {self.tz!r} (use an IANA name like 'Asia/Shanghai')")
         if not isinstance(self.name, str):
             problems.append(f"name must be a string, not {type(self.name).__name__}")

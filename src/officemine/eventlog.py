@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from officemine.calendar import is_known_timezone
 from officemine.errors import LogFormatError
 from officemine.importing.report import ImportReport
 from officemine.schema import C, CANONICAL_ORDER, NON_BLOCKING, STORED_ORDER, VISIT_COLUMNS
@@ -48,6 +49,8 @@ class EventLog:
         missing = [c for c in CANONICAL_ORDER if c not in table.column_names]
         if missing:
             raise LogFormatError(f"not a canonical event log: columns missing: {missing}")
+        if not is_known_timezone(timezone):
+            raise LogFormatError(f"unknown time zone {timezone!r}")
         self._table: pa.Table | None = table if _derived else with_visits(table)
         self._where: str | None = None
         self._schema = self._table.schema
@@ -85,7 +88,7 @@ class EventLog:
         """A DuckDB connection (session time zone = the log's) with the view ``events``."""
         if self._con is None:
             con = duckdb.connect()
-            con.execute(f"SET TimeZone = '{self.timezone}'")
+            con.execute("SET TimeZone = ?", [self.timezone])   # bound, never pasted
             try:                # the CLI shows its own progress
                 con.execute("SET enable_progress_bar = false")
             except duckdb.Error:  # in Jupyter DuckDB wants ipywidgets for this setting
@@ -455,20 +458,67 @@ def read_log(path: str | Path) -> EventLog:
             schema, rows = info.schema_arrow, info.metadata.num_rows
     except (pa.ArrowInvalid, OSError) as exc:
         raise LogFormatError(f"{path} is not a Parquet file: {exc}") from None
+    meta = _metadata(path, schema)
+    report, mapping = meta["import_report"], meta["mapping"]
+    if not set(VISIT_COLUMNS) <= set(schema.names):      # an older file: derive them now
+        return EventLog(_read_parquet(path), timezone=meta["timezone"], report=report,
+                        mapping=mapping, path=path)
+    return EventLog._on_disk(path, schema, rows, timezone=meta["timezone"],
+                             report=report, mapping=mapping, cases=meta["cases"])
+
+
+def _metadata(path: Path, schema: pa.Schema) -> dict:
+    """The officemine metadata of a stored log, every field checked.
+
+    A stored log is untrusted input (it may come from anyone): its metadata is parsed as
+    JSON, each field is checked for type and range, and nothing from it reaches SQL
+    unchecked. Every problem is listed in one `LogFormatError`.
+    """
     raw = (schema.metadata or {}).get(_META_KEY)
     if raw is None:
         raise LogFormatError(f"{path} is Parquet but not an officemine log (no metadata); "
                              "import the source with `officemine import` first")
-    meta = json.loads(raw)
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise LogFormatError(f"{path} was written by a newer officemine "
-                             f"(format {meta['format_version']})")
-    report = ImportReport.from_dict(meta["import_report"]) if meta.get("import_report") else None
-    if not set(VISIT_COLUMNS) <= set(schema.names):      # an older file: derive them now
-        return EventLog(pq.read_table(path), timezone=meta["timezone"], report=report,
-                        mapping=meta.get("mapping"), path=path)
-    return EventLog._on_disk(path, schema, rows, timezone=meta["timezone"],
-                             report=report, mapping=meta.get("mapping"), cases=meta.get("cases"))
+    try:
+        meta = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise LogFormatError(f"{path}: its officemine metadata is not valid JSON; "
+                             "re-import the source") from None
+    if not isinstance(meta, dict):
+        raise LogFormatError(f"{path}: its officemine metadata is not a JSON object")
+    problems = []
+    version = meta.get("format_version")
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+        if type(version) is int and version > FORMAT_VERSION:
+            raise LogFormatError(f"{path} was written by a newer officemine (format {version}); "
+                                 "upgrade officemine to read it")
+        problems.append(f"format_version must be a whole number from 1 to {FORMAT_VERSION}, "
+                        f"not {_shown(version)}")
+    if not is_known_timezone(meta.get("timezone")):
+        problems.append(f"timezone must be a known time zone name, not "
+                        f"{_shown(meta.get('timezone'))}")
+    cases = meta.get("cases")
+    if cases is not None and (type(cases) is not int or cases < 0):
+        problems.append(f"cases must be a count, not {_shown(cases)}")
+    mapping = meta.get("mapping")
+    if mapping is not None and not isinstance(mapping, dict):
+        problems.append(f"mapping must be an object, not {_shown(mapping)}")
+    report = None
+    if meta.get("import_report") is not None:
+        try:
+            report = ImportReport.from_dict(meta["import_report"])
+        except (TypeError, ValueError, AttributeError) as exc:
+            problems.append(f"import_report is not an import report ({exc})")
+    if problems:
+        raise LogFormatError(f"{path} is not a valid officemine log: its metadata has "
+                             f"{len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
+    return {"timezone": meta["timezone"], "cases": cases, "mapping": mapping or {},
+            "import_report": report}
+
+
+def _shown(value: object) -> str:
+    """A metadata value for an error message: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _read_parquet(path: Path) -> pa.Table:

@@ -8,6 +8,7 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from officemine.errors import OfficemineError
 from officemine.importing import FORMATS
@@ -34,7 +35,8 @@ def domain_errors() -> Iterator[None]:
     try:
         yield
     except OfficemineError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        # the message may hold text from the input ("[/x]" in a file name): never markup
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
         raise typer.Exit(2) from None
 
 

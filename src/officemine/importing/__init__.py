@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal, get_args
 
+from officemine.calendar import is_known_timezone
 from officemine.errors import OfficemineError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.normalize import build_log
@@ -105,6 +106,9 @@ def import_log(source: str | Path, *, format: Format = "auto",
         raise SourceError("no such file or folder", file=str(path))
     if format not in FORMATS:
         raise OfficemineError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    if timezone is not None and not is_known_timezone(timezone):
+        raise OfficemineError(f"unknown time zone {timezone!r}: use an IANA name such as "
+                              "'Asia/Shanghai' or 'Europe/Amsterdam'")
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = Mapping.from_toml(mapping)
     mapping = mapping or Mapping()

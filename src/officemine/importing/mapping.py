@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from officemine.calendar import is_known_timezone
 from officemine.errors import MappingError
 from officemine.schema import OUTCOMES, SOURCE_FIELDS, normalize_word
 from officemine.tomlfile import read_toml
@@ -124,12 +125,8 @@ class Mapping:
         for key in ("timezone", "encoding", "sheet", "delimiter"):
             if key in data and not isinstance(data[key], str):
                 problems.append(f"{key} must be a string")
-        if isinstance(data.get("timezone"), str):
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-            try:
-                ZoneInfo(data["timezone"])
-            except (ZoneInfoNotFoundError, ValueError):
-                problems.append(f"timezone {data['timezone']!r} is not a known time zone")
+        if isinstance(data.get("timezone"), str) and not is_known_timezone(data["timezone"]):
+            problems.append(f"timezone {data['timezone']!r} is not a known time zone")
 
         if problems:
             raise MappingError(f"mapping {source} has {len(problems)} problem(s):\n  - "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 
 import pandas as pd
@@ -53,9 +54,22 @@ class ImportReport:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ImportReport":
+        """A report from `to_dict` output; every field is type-checked (a stored log's
+        metadata is untrusted), raising ValueError that lists the fields that are wrong."""
+        if not isinstance(data, dict):
+            raise ValueError(f"expected an object, not {type(data).__name__}")
         data = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         data["notes"] = tuple(data.get("notes", ()))
         data["warnings"] = tuple(data.get("warnings", ()))
+        wrong = [name for name, kind in _FIELD_KINDS.items()
+                 if name in data and not _is_kind(data[name], kind)]
+        missing = [name for name, f in cls.__dataclass_fields__.items()
+                   if name not in data and f.default is dataclasses.MISSING
+                   and f.default_factory is dataclasses.MISSING]
+        if wrong or missing:
+            raise ValueError("; ".join(
+                ([f"wrong type: {', '.join(wrong)}"] if wrong else [])
+                + ([f"missing: {', '.join(missing)}"] if missing else [])))
         return cls(**data)
 
     def __str__(self) -> str:
@@ -89,3 +103,32 @@ class ImportReport:
     def _repr_html_(self) -> str:
         body = str(self).replace("&", "&amp;").replace("<", "&lt;")
         return f"<pre>{body}</pre>"
+
+
+# What each field holds, for `ImportReport.from_dict`.
+_FIELD_KINDS: dict[str, str] = {
+    "source_file": "str", "format": "str", "timezone": "str", "set_aside_file": "str?",
+    "rows_read": "int", "rows_accepted": "int", "rows_set_aside": "int", "cases": "int",
+    "open_cases": "int", "out_of_order_cases": "int", "arrivals_recorded": "int",
+    "arrivals_inferred": "int", "pending_items": "int",
+    "set_aside_by_reason": "counts", "outcome_counts": "counts",
+    "unknown_outcome_words": "counts", "columns_used": "names",
+    "notes": "texts", "warnings": "texts",
+}
+
+
+def _is_kind(value: object, kind: str) -> bool:
+    count = (lambda v: type(v) is int and v >= 0)
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "str?":
+        return value is None or isinstance(value, str)
+    if kind == "int":
+        return count(value)
+    if kind == "counts":
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and count(v) for k, v in value.items())
+    if kind == "names":
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+    return all(isinstance(v, str) for v in value)          # texts (already a tuple)
