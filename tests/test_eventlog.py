@@ -74,13 +74,19 @@ def test_pending_items_round_trip_and_stay_out_of_pm4py(tmp_path):
 
 
 def test_select_cases_keeps_whole_cases(log):
-    # R1 runs 2025-03-05 .. 03-07, R2 03-07 .. 03-10
-    ended = log.select_cases("2025-03-08", "2025-03-31")
-    assert set(ended.to_pandas().case_id) == {"R2"} and ended.n_events == 2
+    # R1 is submitted 2025-03-05 and archived 03-07 09:01; R2 is submitted 03-07 and still
+    # open (its last action, on 03-10, is an approval: nothing ended it)
+    ended = log.select_cases("2025-03-07", "2025-03-08")
+    assert set(ended.to_pandas().case_id) == {"R1"} and ended.n_events == 5
+    # a case still open never counts as ended, whenever its last action was
+    assert log.select_cases("2025-03-08", "2025-03-31").n_events == 0
     started = log.select_cases("2025-03-05", "2025-03-06", by="start")
     assert set(started.to_pandas().case_id) == {"R1"} and started.n_events == 5
     active = log.select_cases("2025-03-07", "2025-03-08", by="active")
     assert set(active.to_pandas().case_id) == {"R1", "R2"}
+    # after R1 ended only R2 is open: open cases stay active until they end
+    later = log.select_cases("2025-04-01", "2025-04-02", by="active")
+    assert set(later.to_pandas().case_id) == {"R2"}
     typed = log.select_cases(process_type="用印申请")
     assert set(typed.to_pandas().case_id) == {"R2"}
     assert typed.to_arrow().schema == log.to_arrow().schema
@@ -184,8 +190,10 @@ def test_selecting_cases_of_a_log_on_disk_filters_the_file(tmp_path, log, by):
         assert on_disk._table is None                    # a filtered view, nothing loaded
         assert on_disk.n_events == in_memory.n_events and on_disk.n_cases == in_memory.n_cases
         pd.testing.assert_frame_equal(on_disk.to_pandas(), in_memory.to_pandas())
-    typed = back.select_cases("2025-03-01", process_type="用印申请")
-    assert set(typed.query("SELECT case_id FROM events").case_id) == {"R2"}
+    typed = back.select_cases("2025-03-01", by=by, process_type="用印申请")
+    # R2 is still open: it has not ended in any window, it started and is active in this one
+    assert set(typed.query("SELECT case_id FROM events").case_id) == (
+        set() if by == "end" else {"R2"})
     # a selection of a selection narrows further
     assert back.select_cases(process_type="用印申请").select_cases(end="2025-03-08").n_events == 0
 

@@ -27,10 +27,13 @@ import pyarrow.parquet as pq
 from officemine.calendar import is_known_timezone
 from officemine.errors import LogFormatError
 from officemine.importing.report import ImportReport
-from officemine.schema import C, CANONICAL_ORDER, NON_BLOCKING, STORED_ORDER, VISIT_COLUMNS
+from officemine.schema import (C, CANONICAL_ORDER, NON_BLOCKING, REJECTIONS, STORED_ORDER,
+                               TERMINAL, VISIT_COLUMNS)
 
-#: 2: rows in (case_id, seq) order with the visit columns stored (1 is still read).
-FORMAT_VERSION = 2
+#: 3: visits end after a return or a rejection; case_start is the first submission and
+#: case_end the final event (null while open). 2: rows in (case_id, seq) order with the visit
+#: columns stored. Older files are read and their derived columns computed afresh.
+FORMAT_VERSION = 3
 _META_KEY = b"officemine"
 
 
@@ -141,9 +144,12 @@ class EventLog:
                      process_type: str | None = None) -> "EventLog":
         """A log of whole cases selected by when they started or ended.
 
-        by: ``"end"`` (the case's last action falls in [start, end)), ``"start"`` (its first
-        action does) or ``"active"`` (it has any action in the window). Events are never cut
-        from a case, so cycle times and paths stay whole.
+        by: ``"end"`` (the case ended in [start, end): open cases are never selected when a
+        bound is given; without bounds every case is),
+        ``"start"`` (it started in the window) or ``"active"`` (it was open at some time in
+        the window: started before its end and not ended before its start). Start and end
+        are the case's as `officemine.relations` defines them. Events are never cut from a
+        case, so cycle times and paths stay whole.
         """
         if by not in ("end", "start", "active"):
             raise ValueError(f"by must be 'end', 'start' or 'active', not {by!r}")
@@ -151,10 +157,14 @@ class EventLog:
             pd.Timestamp(t).tz_convert(self.timezone) if pd.Timestamp(t).tzinfo
             else pd.Timestamp(t).tz_localize(self.timezone)).isoformat() + "'")
         lo, hi = bound(start), bound(end)
-        # the case's first and last action times are on every event: a filter, no join
-        first, last = {"end": (C.case_end, C.case_end), "start": (C.case_start, C.case_start),
-                       "active": (C.case_end, C.case_start)}[by]
-        conditions = ([f"{first} >= {lo}"] if lo else []) + ([f"{last} < {hi}"] if hi else [])
+        # the case's start and end are on every event: a filter, no join
+        if by == "active":     # an open case (no end) is active after its start
+            conditions = (([f"coalesce({C.case_end} >= {lo}, TRUE)"] if lo else [])
+                          + ([f"{C.case_start} < {hi}"] if hi else []))
+        else:
+            column = C.case_end if by == "end" else C.case_start
+            conditions = ([f"{column} >= {lo}"] if lo else []) + (
+                [f"{column} < {hi}"] if hi else [])
         if process_type is not None:
             literal = "'" + str(process_type).replace("'", "''") + "'"
             conditions.append(f"{C.case_id} IN (SELECT {C.case_id} FROM events "
@@ -264,7 +274,10 @@ class EventLog:
         return self._n_cases
 
     def span(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-        lo, hi = self.one(f"SELECT min({C.acted_at}), max({C.acted_at}) FROM events")
+        """The first and the last time the log knows of (an action or an arrival); the last
+        is the log's end, "now" for every analysis (`officemine.relations.log_end`)."""
+        lo, hi = self.one(f"SELECT min(least({C.acted_at}, {C.arrived_at})), "
+                          f"max(greatest({C.acted_at}, {C.arrived_at})) FROM events")
         conv = (lambda t: pd.Timestamp(t).tz_convert(self.timezone) if t is not None else None)
         return conv(lo), conv(hi)
 
@@ -322,10 +335,11 @@ def with_visits(table: pa.Table) -> pa.Table:
     """The table in (case_id, seq) order with its visit columns derived afresh.
 
     ``seq`` is made the 0-based position in the case. Over each case's blocking events (all
-    but cc, comment and remind) in order, a visit
-    starts whenever the node changes; ``visit`` numbers them from 1 (null for non-blocking
-    events), ``visit_start``/``visit_source`` are the ``wait_start``/``arrival_source`` of
-    the visit's first event, and ``round`` counts the case's submissions up to the event.
+    but cc, comment and remind) in order, a visit starts whenever the node changes or after
+    a return or a rejection; ``visit`` numbers them from 1 (null for non-blocking events),
+    ``visit_start``/``visit_source`` are the ``wait_start``/``arrival_source`` of the
+    visit's first event, ``round`` is 1 + the case's returns before the event, and
+    ``case_start``/``case_end`` are the case's start and end (see `officemine.relations`).
     Array operations over the ordered rows: no per-case loop, no window pass.
     """
     table = table.drop_columns([c for c in VISIT_COLUMNS if c in table.column_names])
@@ -353,10 +367,12 @@ def with_visits(table: pa.Table) -> pa.Table:
     case_first = np.maximum.accumulate(np.where(new_case, pos, 0))
     outcome = table[C.outcome]
     blocking = ~_flag(pc.is_in(outcome, value_set=pa.array(sorted(NON_BLOCKING))))
-    submits = np.cumsum(_flag(pc.is_in(outcome, value_set=pa.array(["submit", "resubmit"]))),
-                        dtype=np.int32)
-    rounds = pa.array(submits - np.where(case_first > 0, submits[case_first - 1], 0))
-    del submits
+    # round: 1 + the case's returns before the event (a return ends its round)
+    returned = _flag(pc.equal(outcome, "return"))
+    returns = np.cumsum(returned, dtype=np.int32)
+    rounds = pa.array(1 + returns - returned
+                      - np.where(case_first > 0, returns[case_first - 1], 0).astype(np.int32))
+    del returns, returned
     in_case = (pos - case_first).astype(np.int32)     # seq is the 0-based position: make it so
     del case_first
     if not np.array_equal(in_case, table[C.seq].to_numpy(zero_copy_only=False)):
@@ -374,8 +390,11 @@ def with_visits(table: pa.Table) -> pa.Table:
         both_null = (pc.is_null(cur).to_numpy(zero_copy_only=False)
                      & pc.is_null(prev).to_numpy(zero_copy_only=False))
         del node, prev, cur
-        new_visit[1:] = (case_b[1:] != case_b[:-1]) | (differs & ~both_null)
-        del differs, both_null
+        # a return or a rejection sends the item away: the next event starts a new visit
+        left = _flag(pc.is_in(outcome.take(pa.array(b[:-1])),
+                              value_set=pa.array(sorted(REJECTIONS))))
+        new_visit[1:] = (case_b[1:] != case_b[:-1]) | (differs & ~both_null) | left
+        del differs, both_null, left
     visits = np.cumsum(new_visit, dtype=index)
     first_of_case = np.ones(m, dtype=bool)
     first_of_case[1:] = case_b[1:] != case_b[:-1]
@@ -395,6 +414,7 @@ def with_visits(table: pa.Table) -> pa.Table:
 
     # hand-offs: between consecutive acted blocking events of a case, the department changed
     a = np.flatnonzero(blocking & ~_flag(table[C.pending])).astype(index)
+    blocking_rows = blocking
     del blocking
     handoff = np.zeros(n, dtype=bool)
     if len(a) > 1:
@@ -406,20 +426,10 @@ def with_visits(table: pa.Table) -> pa.Table:
         del changed, case_a
     del a, case_no, pos
     handoff = pa.array(handoff)
-    # the case's first and last action time, on every event (selecting cases is a filter)
-    acted_at = table[C.acted_at]
-    ticks = pc.cast(acted_at, pa.int64()).to_numpy(zero_copy_only=False) if n else np.zeros(0)
-    ticks = np.asarray(ticks, dtype=float)                 # null -> nan (pending items)
-    case_starts = np.flatnonzero(new_case)
-    del new_case
-    runs = np.diff(np.r_[case_starts, n])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)    # a case of pending items only
-        case_start = _timestamps(np.repeat(np.fmin.reduceat(ticks, case_starts), runs)
-                                 if n else ticks, acted_at.type)
-        case_end = _timestamps(np.repeat(np.fmax.reduceat(ticks, case_starts), runs)
-                               if n else ticks, acted_at.type)
-    del ticks, case_starts, runs
+    # the case's start and end (see `officemine.relations`), on every event: selecting the
+    # cases of a month is a filter
+    case_start, case_end = _case_bounds(table, new_case, blocking_rows)
+    del new_case, blocking_rows
 
     derived = {
         C.visit: visit,
@@ -435,6 +445,46 @@ def with_visits(table: pa.Table) -> pa.Table:
         table = table.append_column(name, values)
     order = list(STORED_ORDER) + [c for c in table.column_names if c not in STORED_ORDER]
     return table.select(order)
+
+
+def _case_bounds(table: pa.Table, new_case: np.ndarray,
+                 blocking: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """Each event's case start and end (null while the case is open).
+
+    Start: the first submission's action time; for a case without one, its first arrival or
+    blocking action (any event's, if it has no blocking one). End: the action time of the
+    case's last blocking event when that is archive, reject or withdraw and not pending.
+    Rows are in case and position order, so both are reductions over each case's run.
+    """
+    n = table.num_rows
+    acted_at = table[C.acted_at]
+    if not n:
+        empty = pa.array([], type=acted_at.type)
+        return empty, empty
+
+    def ticks(column: str) -> np.ndarray:             # null -> nan
+        values = pc.cast(table[column], pa.int64()).to_numpy(zero_copy_only=False)
+        return np.asarray(values, dtype=float)
+
+    acted, arrived = ticks(C.acted_at), ticks(C.arrived_at)
+    starts = np.flatnonzero(new_case)
+    runs = np.diff(np.r_[starts, n])
+    outcome = table[C.outcome]
+    submit = _flag(pc.is_in(outcome, value_set=pa.array(["submit", "resubmit"])))
+    earliest = np.fmin(acted, arrived)
+    first_submit = np.fmin.reduceat(np.where(submit, acted, np.nan), starts)
+    first_blocking = np.fmin.reduceat(np.where(blocking, earliest, np.nan), starts)
+    first_any = np.fmin.reduceat(earliest, starts)
+    start = np.where(np.isnan(first_submit),
+                     np.where(np.isnan(first_blocking), first_any, first_blocking),
+                     first_submit)
+    last = np.maximum.reduceat(np.where(blocking, np.arange(n), -1), starts)
+    at = np.maximum(last, 0)
+    terminal = _flag(pc.is_in(outcome, value_set=pa.array(sorted(TERMINAL))))
+    closed = (last >= 0) & terminal[at] & ~_flag(table[C.pending])[at] & ~np.isnan(acted[at])
+    end = np.where(closed, acted[at], np.nan)
+    return (_timestamps(np.repeat(start, runs), acted_at.type),
+            _timestamps(np.repeat(end, runs), acted_at.type))
 
 
 def _timestamps(ticks: np.ndarray, type_: pa.DataType) -> pa.Array:
@@ -460,7 +510,8 @@ def read_log(path: str | Path) -> EventLog:
         raise LogFormatError(f"{path} is not a Parquet file: {exc}") from None
     meta = _metadata(path, schema)
     report, mapping = meta["import_report"], meta["mapping"]
-    if not set(VISIT_COLUMNS) <= set(schema.names):      # an older file: derive them now
+    if meta["format_version"] < FORMAT_VERSION or not set(VISIT_COLUMNS) <= set(schema.names):
+        # an older file: its derived columns meant something else, derive them now
         return EventLog(_read_parquet(path), timezone=meta["timezone"], report=report,
                         mapping=mapping, path=path)
     return EventLog._on_disk(path, schema, rows, timezone=meta["timezone"],
@@ -511,7 +562,8 @@ def _metadata(path: Path, schema: pa.Schema) -> dict:
     if problems:
         raise LogFormatError(f"{path} is not a valid officemine log: its metadata has "
                              f"{len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
-    return {"timezone": meta["timezone"], "cases": cases, "mapping": mapping or {},
+    return {"format_version": version, "timezone": meta["timezone"], "cases": cases,
+            "mapping": mapping or {},
             "import_report": report}
 
 

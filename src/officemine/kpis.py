@@ -1,8 +1,7 @@
 """Monthly KPIs of the efficiency review (月度流程效能评估), overall and per process type.
 
-A case runs from its first submission (提交) to its final event: the last blocking action of
-the case when that is 归档 (archive), 拒绝 (reject) or 撤回 (withdraw). A case counts in the month
-it *completed*; cases still running count as *open* at the month's end. Per month:
+A case counts in the month it *completed* (its end, as `officemine.relations` defines a case's
+start and end); cases still running count as *open* at the month's end. Per month:
 
 * 办结件数 — cases completed;
 * 办理时长 — median and p90 cycle time in working days of the calendar (working time ÷ the
@@ -16,9 +15,9 @@ it *completed*; cases still running count as *open* at the month's end. Per mont
   many of them were past their SLA then.
 
 Each KPI has its month-over-month and year-over-year change (absolute and relative; None, with
-a note, when the comparison month has no data). Per-event work is one DuckDB query with window
-functions (:func:`case_cycles`); working time comes from the vectorised calendar; months and
-process types are pandas group-bys over the per-case table.
+a note, when the comparison month has no data). Cases, their start, end and cycle time are the
+log's (`officemine.relations.cases`, judged against the SLA by :func:`case_cycles`); months
+and process types are pandas group-bys over that per-case table.
 
 >>> log = officemine.import_log("sample_logs/oa_sample.csv")      # doctest: +SKIP
 >>> k = monthly_kpis(log, "2025-10")                                # doctest: +SKIP
@@ -40,10 +39,10 @@ import pandas as pd
 
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
+from officemine import relations
 from officemine.eventlog import EventLog
 from officemine.jsonable import records
 from officemine.plotting import chart_style
-from officemine.schema import NON_BLOCKING, TERMINAL
 from officemine.sla import SLA
 from officemine.stats import wilson_interval
 
@@ -58,8 +57,6 @@ ALL_TYPES = "全部"
 #: Confidence of every interval in the KPIs.
 CONFIDENCE = 0.95
 
-_NON_BLOCKING = ", ".join(f"'{o}'" for o in sorted(NON_BLOCKING))
-_TERMINAL = ", ".join(f"'{o}'" for o in sorted(TERMINAL))
 
 
 # --- KPI definitions ---------------------------------------------------------------------------
@@ -201,52 +198,15 @@ _COUNT_COLUMNS = ("completed", "archived", "rejected", "withdrawn", "cycle_n",
                   "open_at_month_end", "open_overdue")
 
 
-# --- the per-case table (one DuckDB query) ------------------------------------------------------
-
-# One aggregate over the stored derived columns (visit: blocking events; handoff), no window;
-# the case's attributes from its first event (the importer spreads them over the case), a
-# filter rather than a text aggregate.
-CASES_SQL = f"""
-WITH attributes AS (
-    SELECT case_id, process_type, title, applicant, applicant_dept, urgency
-    FROM events WHERE seq = 0
-), per_case AS (
-SELECT case_id,
-       min(acted_at) FILTER (WHERE outcome IN ('submit', 'resubmit')) AS submitted_at,
-       min(coalesce(acted_at, arrived_at)) AS first_at,
-       count(*) FILTER (WHERE outcome = 'return') AS returns,
-       count(*) FILTER (WHERE outcome = 'remind') AS reminders,
-       bool_or(pending) AS has_pending,
-       count(*) FILTER (WHERE handoff) AS handoffs,
-       -- the last blocking event decides whether (and when) the case ended
-       arg_max_null(outcome, seq) FILTER (WHERE visit IS NOT NULL) AS last_outcome,
-       arg_max_null(acted_at, seq) FILTER (WHERE visit IS NOT NULL) AS last_at,
-       arg_max_null(pending, seq) FILTER (WHERE visit IS NOT NULL) AS last_pending
-FROM events GROUP BY case_id
-)
-SELECT p.case_id, a.* EXCLUDE (case_id), p.* EXCLUDE (case_id)
-FROM per_case p LEFT JOIN attributes a USING (case_id)
-"""
-_CASE_END_SQL = f"""
-SELECT * EXCLUDE (last_at, last_pending),
-       CASE WHEN last_outcome IN ({_TERMINAL}) AND NOT last_pending THEN last_at END AS ended_at,
-       CASE WHEN last_outcome IN ({_TERMINAL}) AND NOT last_pending
-            THEN last_outcome END AS end_outcome
-FROM ({CASES_SQL}) ORDER BY case_id
-"""
-
+# --- the per-case table -----------------------------------------------------------------------
 
 def case_cycles(log: EventLog, calendar: Calendar | None = None,
                 sla: SLA | None = None) -> pd.DataFrame:
-    """One row per case: when it started and ended, its cycle time, SLA, returns, hand-offs.
+    """One row per case (`officemine.relations.cases`: when it started and ended, its cycle
+    time, returns, hand-offs) judged against its process type's SLA limit.
 
-    Columns: case_id, process_type, title, applicant, applicant_dept, urgency, submitted_at
-    (first submission; NaT when the log has none for the case), first_at (first event),
-    start_at (submitted_at, else first_at), start_basis (``submission`` | ``first_event``),
-    ended_at (the final event: the case's last blocking action when it is archive, reject or
-    withdraw; NaT while open), status (archived | rejected | withdrawn | open), returns,
-    reminders, handoffs, has_pending, cycle_workdays, cycle_clockdays (NaN while open),
-    sla_days, on_time (NaN while open).
+    Adds sla_days and on_time (NaN while open) to the case table; a missing process type is
+    shown as ``(未知)``.
     """
     calendar = calendar or Calendar.default()
     sla = sla or SLA.default()
@@ -255,33 +215,19 @@ def case_cycles(log: EventLog, calendar: Calendar | None = None,
 
 
 def _case_cycles(log: EventLog, calendar: Calendar, sla: SLA) -> pd.DataFrame:
-    cases = log.query(_CASE_END_SQL)
-    tz = log.timezone
-    for col in ("submitted_at", "first_at", "ended_at"):
-        cases[col] = _to_tz(cases[col], tz)
+    cases = relations.cases(log, calendar)
     cases["process_type"] = cases["process_type"].astype("object").where(
         cases["process_type"].notna(), "(未知)")
-    cases["start_at"] = cases["submitted_at"].fillna(cases["first_at"])
-    cases["start_basis"] = np.where(cases["submitted_at"].notna(), "submission", "first_event")
-    status = {"archive": "archived", "reject": "rejected", "withdraw": "withdrawn"}
-    cases["status"] = cases["end_outcome"].map(status).fillna("open")
-    ended = cases["ended_at"].notna().to_numpy()
-    work = np.full(len(cases), np.nan)
-    if ended.any():
-        work[ended] = calendar.working_seconds(cases.loc[ended, "start_at"],
-                                               cases.loc[ended, "ended_at"])
-    cases["cycle_workdays"] = work / calendar.day_seconds
-    cases["cycle_clockdays"] = (cases["ended_at"] - cases["start_at"]).dt.total_seconds() / 86400
     cases["sla_days"] = sla.limits_for(cases["process_type"])
-    # Compare in seconds: a case that took exactly its limit is on time, without float noise.
-    on_time = work <= cases["sla_days"].to_numpy() * calendar.day_seconds
-    cases["on_time"] = np.where(ended, on_time.astype(float), np.nan)
-    for col in ("returns", "reminders", "handoffs"):
-        cases[col] = cases[col].astype("int64")
-    cases["has_pending"] = cases["has_pending"].astype(bool)
+    # Compare in milliseconds: a case that took exactly its limit is on time, without float
+    # noise from the day conversion.
+    work = cases["cycle_workdays"].to_numpy() * calendar.day_seconds
+    limit = cases["sla_days"].to_numpy() * calendar.day_seconds
+    on_time = np.round(work, 3) <= np.round(limit, 3)
+    cases["on_time"] = np.where(cases["ended_at"].notna(), on_time.astype(float), np.nan)
     keep = ["case_id", "process_type", "title", "applicant", "applicant_dept", "urgency",
-            "submitted_at", "first_at", "start_at", "start_basis", "ended_at", "status",
-            "returns", "reminders", "handoffs", "has_pending", "cycle_workdays",
+            "submitted_at", "start_at", "start_basis", "ended_at", "status",
+            "returns", "reminders", "handoffs", "rounds", "has_pending", "cycle_workdays",
             "cycle_clockdays", "sla_days", "on_time"]
     cases = cases[keep]
     cases.attrs.update(calendar=calendar.describe(), sla=sla.describe())
@@ -718,15 +664,8 @@ class _Context:
     @classmethod
     def build(cls, log: EventLog, calendar: Calendar, sla: SLA) -> _Context:
         cases = case_cycles(log, calendar, sla)
-        lo, hi = log.one("SELECT min(coalesce(acted_at, arrived_at)), "
-                         "max(greatest(acted_at, arrived_at)) FROM events")
-        start = pd.Timestamp(lo).tz_convert(log.timezone) if lo is not None else None
-        end = pd.Timestamp(hi).tz_convert(log.timezone) if hi is not None else None
-        # months truncated first, formatted per month (not strftime on every event)
-        months = log.cached(("event_months",), lambda: log.query(
-            "SELECT strftime(m, '%Y-%m') AS month, n FROM (SELECT date_trunc('month', "
-            "coalesce(acted_at, arrived_at)) AS m, count(*) AS n FROM events GROUP BY 1)"))
-        event_months = months.set_index("month")["n"] if len(months) else pd.Series(dtype=int)
+        start, end = log.span()
+        event_months = relations.event_months(log)
         order = cases.groupby("process_type").size().sort_values(ascending=False, kind="stable")
         notes = []
         if start is not None:

@@ -11,7 +11,7 @@ why it returns items, and gives a verdict a manager can act on:
   (一次性告知) rather than by checking;
 * ``insufficient_data`` — too few decisions to say.
 
-Definitions (see `officemine.waits`): an *item* is one decision taken at a node; its wait
+Definitions (see `officemine.relations`): an *item* is one decision taken at a node; its wait
 runs from when the item reached the node (recorded, or inferred from the previous action) to
 the decision. Items still pending at export are right-censored: medians and p90 are
 Kaplan–Meier estimates, the mean is the restricted mean over the observed range.
@@ -35,7 +35,7 @@ from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
 from officemine.schema import C
 from officemine.stats import km_summary, wilson_interval
-from officemine.waits import node_roles, work_items
+from officemine.relations import node_roles, work_items
 
 Basis = Literal["working", "clock"]
 Verdict = Literal["keep", "streamline", "notice", "insufficient_data"]

@@ -57,13 +57,14 @@ class EventLogColumns:
     source_file: str = "source_file"
     source_row: str = "source_row"          # row as a spreadsheet shows it (header = 1), or record id
     # derived by `EventLog` from each case's events, stored so analyses need no window pass
+    # (their definitions: `officemine.relations`)
     visit: str = "visit"                    # 1-based stay at a node in the case; null: cc/comment/remind
-    round: str = "round"                    # submissions so far in the case (1 = first submission)
+    round: str = "round"                    # 1 + the case's returns before the event (attempt number)
     visit_start: str = "visit_start"        # wait_start of the visit's first event (its arrival)
     visit_source: str = "visit_source"      # arrival_source of that event: recorded | inferred | none
     handoff: str = "handoff"                # acted, blocking, and in another dept than the one before
-    case_start: str = "case_start"          # the case's first action time
-    case_end: str = "case_end"              # the case's last action time
+    case_start: str = "case_start"          # the case's start: first submission (else first event)
+    case_end: str = "case_end"              # the case's final event; null while the case is open
 
 
 COLUMNS = EventLogColumns()

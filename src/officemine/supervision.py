@@ -18,7 +18,7 @@ Where the item is held ("current node"):
 :func:`bottlenecks` ranks nodes and approvers by the waiting they cause in a month: the
 working hours items spent waiting at them inside the month (waits that straddle the month's
 edges are cut at them), the items that waited there, and the median wait of the items decided
-in the month (see `officemine.waits` for what a wait is).
+in the month (see `officemine.relations` for what a wait is).
 
 Names stay in their own columns (applicant, responsible, last_action_by, resource) so the
 report can pseudonymise them.
@@ -39,16 +39,15 @@ from officemine.eventlog import EventLog
 from officemine.jsonable import records
 from officemine.kpis import _as_month, _escape, case_cycles, relabel
 from officemine.plotting import chart_style
-from officemine.schema import NON_BLOCKING, OUTCOME_WORDS
+from officemine.schema import OUTCOME_WORDS
 from officemine.sla import SLA
-from officemine.waits import log_end, work_items
+from officemine.relations import holders, last_actions, log_end, now, submit_node, work_items
 
 __all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks", "SUPERVISION_LABELS"]
 
 Lang = Literal["zh", "en"]
 NodeBasis = Literal["pending", "acted_later", "returned", "after"]
 UNKNOWN = "(未知)"
-_NON_BLOCKING = ", ".join(f"'{o}'" for o in sorted(NON_BLOCKING))
 #: Chinese word of each canonical outcome (the first word of its vocabulary).
 OUTCOME_ZH = {o: words[0] for o, words in OUTCOME_WORDS.items()}
 
@@ -84,34 +83,6 @@ SUPERVISION_LABELS: dict[str, tuple[str, str]] = {
 }
 
 _BASIS_ZH = {"pending": "待办", "acted_later": "", "returned": "退回申请人", "after": "之后，下一节点未知"}
-
-HOLDERS_SQL = f"""
-SELECT case_id,
-       string_agg(DISTINCT node, '、' ORDER BY node) AS current_node,
-       string_agg(DISTINCT resource, '、' ORDER BY resource) AS responsible,
-       string_agg(DISTINCT dept, '、' ORDER BY dept) AS responsible_dept,
-       bool_or(pending) AS any_pending,
-       min(coalesce(wait_start, arrived_at)) AS held_since
-FROM events
-WHERE (outcome IS NULL OR outcome NOT IN ({_NON_BLOCKING}, 'submit'))
-  AND coalesce(wait_start, arrived_at) <= $as_of
-  AND (pending OR acted_at > $as_of)
-GROUP BY case_id
-"""
-
-# Over the open cases only ($cases): the last blocking action known at $as_of, and reminders.
-LAST_ACTION_SQL = f"""
-SELECT case_id,
-       arg_max_null(node, seq) FILTER (WHERE blocking) AS last_action_node,
-       arg_max_null(outcome, seq) FILTER (WHERE blocking) AS last_action,
-       arg_max_null(resource, seq) FILTER (WHERE blocking) AS last_action_by,
-       arg_max_null(acted_at, seq) FILTER (WHERE blocking) AS last_action_at,
-       count(*) FILTER (WHERE outcome = 'remind') AS reminders
-FROM (SELECT *, (outcome IS NULL OR outcome NOT IN ({_NON_BLOCKING})) AS blocking
-      FROM events WHERE NOT pending AND acted_at <= $as_of
-                        AND case_id IN (SELECT unnest($cases)))
-GROUP BY case_id HAVING count(*) FILTER (WHERE blocking) > 0
-"""
 
 _LEDGER_COLUMNS = [
     "case_id", "process_type", "title", "applicant", "applicant_dept", "submitted_at",
@@ -218,7 +189,7 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
     """
     calendar = calendar or Calendar.default()
     sla = sla or SLA.default()
-    as_of_t = _as_of(log, as_of)
+    as_of_t = now(log, as_of)
     cases = case_cycles(log, calendar, sla)
     notes: list[str] = []
     if as_of_t is None:
@@ -230,14 +201,9 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
                                                  | (cases["ended_at"] > as_of_t))
     # reminders and status are recounted as of `as_of` below
     open_ = cases[is_open].drop(columns=["reminders"]).copy()
-    stamp = as_of_t.isoformat()
-    holders = log.query(HOLDERS_SQL, {"as_of": stamp})
-    last = log.query(LAST_ACTION_SQL, {"as_of": stamp,
-                                       "cases": open_["case_id"].astype(str).tolist()})
-    for frame, cols in ((holders, ["held_since"]), (last, ["last_action_at"])):
-        for col in cols:
-            frame[col] = _tz(frame[col], log.timezone)
-    open_ = open_.merge(holders, on="case_id", how="left").merge(last, on="case_id", how="left")
+    held = holders(log, as_of_t)
+    last = last_actions(log, as_of_t, open_["case_id"].astype(str).tolist())
+    open_ = open_.merge(held, on="case_id", how="left").merge(last, on="case_id", how="left")
 
     has_holder = open_["current_node"].notna()
     returned = ~has_holder & open_["last_action"].eq("return").fillna(False)
@@ -246,8 +212,7 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
                       ["pending", "acted_later", "returned"], default="after")
     open_["node_basis"] = basis
     # Returned: the applicant holds the item at the submission step.
-    submit_node = _submit_node(log)
-    open_.loc[returned, "current_node"] = submit_node
+    open_.loc[returned, "current_node"] = submit_node(log)
     open_.loc[returned, "responsible"] = open_.loc[returned, "applicant"]
     open_.loc[returned, "responsible_dept"] = open_.loc[returned, "applicant_dept"]
     open_.loc[returned, "held_since"] = open_.loc[returned, "last_action_at"]
@@ -326,12 +291,6 @@ def _step_text(node: pd.Series, basis: pd.Series) -> pd.Series:
     suffix = basis.map(_BASIS_ZH).fillna("")
     text = node.astype("object").where(node.notna(), UNKNOWN)
     return text.where(suffix.eq(""), text + "（" + suffix + "）")
-
-
-def _submit_node(log: EventLog) -> str:
-    row = log.one("SELECT node FROM events WHERE outcome IN ('submit', 'resubmit') "
-                  "GROUP BY node ORDER BY count(*) DESC LIMIT 1") or None
-    return row[0] if row else "发起"
 
 
 # --- bottlenecks ----------------------------------------------------------------------------------
@@ -500,25 +459,6 @@ def _rank(inside: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-def _as_of(log: EventLog, as_of: Any) -> pd.Timestamp | None:
-    if as_of is None:
-        end = log.one("SELECT max(greatest(acted_at, arrived_at)) FROM events")[0]
-        return None if end is None else pd.Timestamp(end).tz_convert(log.timezone)
-    try:
-        t = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as err:
-        raise OfficemineError(f"as_of must be a time like '2025-10-31 17:30', not {as_of!r}") \
-            from err
-    return t.tz_localize(log.timezone) if t.tzinfo is None else t.tz_convert(log.timezone)
-
-
-def _tz(values: pd.Series, tz: str) -> pd.Series:
-    s = pd.to_datetime(values)
-    if getattr(s.dt, "tz", None) is None:
-        s = s.dt.tz_localize("UTC")
-    return s.dt.tz_convert(tz)
-
 
 def _relabel(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     if lang not in ("zh", "en"):

@@ -7,9 +7,9 @@
 >>> result.variants.summary.head()                                      # doctest: +SKIP
 >>> result.save("reports/discovery")                                    # doctest: +SKIP
 
-Every analysis is built on *visits* (a case's uninterrupted stay at one node, as in
-`officemine.waits`) and reads the log through DuckDB; node waits come from
-`officemine.waits.work_items` so they agree with the necessity test. Definitions and the
+Every analysis is built on *visits* (a case's uninterrupted stay at one node) and on the
+log's cases, as `officemine.relations` defines them; node waits come from
+`officemine.relations.work_items` so they agree with the necessity test. Definitions and the
 basis of every number: docs/discovery.md.
 """
 
@@ -22,7 +22,7 @@ import pandas as pd
 
 from officemine.calendar import Calendar
 from officemine.discovery._base import (DiscoveryError, Scope, case_table, check_process_type,
-                                        dumps, fmt_num, html_block, read_events, scope_where)
+                                        dumps, fmt_num, html_block, read_events)
 from officemine.discovery.handoffs import HandoffResult, discover_handoffs
 from officemine.discovery.processmap import ProcessMap, auto_min_frequency, discover_map
 from officemine.discovery.rework import ReworkResult, discover_rework
@@ -56,8 +56,8 @@ class DiscoveryResult:
         clock, work = r.added("clock hours"), r.added("working days")
         rows = [
             ("cases", v.n_cases, "cases", "in scope"),
-            ("completed cases", v.n_completed, "cases", "last blocking action archive, "
-             "reject or withdraw; nothing pending"),
+            ("completed cases", v.n_completed, "cases", "ended: final event archive, "
+             "reject or withdraw, nothing pending (docs/definitions.md)"),
             ("open cases", v.n_open, "cases", "not completed at the end of the log"),
             ("variants", len(v.table), "paths", "distinct sequences of visits"),
             ("top variant share", float(top["share"]) if top is not None else None,
@@ -180,7 +180,7 @@ def discover(log: EventLog, process_type: str | None = None, *,
                              f"not {bpmn_noise_threshold!r}")
     check_process_type(log, process_type)
     # one scan of the scope's events; every analysis below works on these arrays
-    events = read_events(log, scope_where(process_type))
+    events = read_events(log, process_type)
     scope = Scope.of(events, process_type, calendar)
     if scope.n_cases == 0:
         raise DiscoveryError("the log has no cases to discover a process from")

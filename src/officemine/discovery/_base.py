@@ -1,9 +1,8 @@
 """What every discovery analysis shares: the scope, its events and visits, the case table,
 JSON helpers.
 
-A *visit* is a case's uninterrupted stay at one node, exactly as in `officemine.waits`: the
-blocking events of a case (everything but cc, comments and reminders) in order, a new visit
-starting whenever the node changes. Variants, the process map and the BPMN model are all
+A *visit* is a case's uninterrupted stay at one node, as `officemine.relations` defines it
+(stored on every event). Variants, the process map and the BPMN model are all
 built from visits, so a transfer or a 会签 inside a node never shows up as a loop.
 
 The log stores each event's visit number and keeps its rows in case and position order
@@ -28,9 +27,10 @@ import pyarrow.compute as pc
 
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
+from officemine import relations
 from officemine.eventlog import EventLog, arrow_to_pandas
 from officemine.jsonable import plain
-from officemine.schema import TERMINAL
+
 
 
 class DiscoveryError(OfficemineError, ValueError):
@@ -40,10 +40,6 @@ class DiscoveryError(OfficemineError, ValueError):
 #: Exit outcomes of a visit that are written into the step label (node:outcome).
 MARKED_OUTCOMES = ("return", "reject", "withdraw")
 ARROW = " → "
-
-
-def sql_literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -57,11 +53,6 @@ class Scope:
     end: pd.Timestamp | None
     timezone: str
     calendar: str
-
-    @property
-    def where(self) -> str:
-        """SQL condition selecting the scope's events from the view ``events``."""
-        return scope_where(self.process_type)
 
     @classmethod
     def of(cls, events: ScopeEvents, process_type: str | None, calendar: Calendar) -> Scope:
@@ -84,24 +75,11 @@ class Scope:
                 "timezone": self.timezone, "calendar": self.calendar}
 
 
-def process_types(log: EventLog) -> pd.DataFrame:
-    """Cases per process type (null process types shown as None)."""
-    return log.query("SELECT process_type, count(DISTINCT case_id) AS cases FROM events "
-                     "GROUP BY 1 ORDER BY cases DESC, process_type")
-
-
-def scope_where(process_type: str | None) -> str:
-    """SQL condition selecting the events of one process type (of all for None)."""
-    if process_type is None:
-        return "TRUE"
-    return f"process_type = {sql_literal(process_type)}"
-
-
 def check_process_type(log: EventLog, process_type: str | None) -> None:
     """Check `process_type` against the log (the error lists the types it has)."""
     if process_type is None:
         return
-    types = process_types(log)
+    types = relations.process_types(log)
     known = [t for t in types["process_type"].tolist() if isinstance(t, str)]
     if process_type not in known:
         if known:
@@ -114,14 +92,9 @@ def check_process_type(log: EventLog, process_type: str | None) -> None:
 
 
 def resolve_scope(log: EventLog, process_type: str | None, calendar: Calendar) -> Scope:
-    """Check `process_type` against the log and count its cases, events and time span."""
+    """Check `process_type` against the log and describe its scope (cases, events, span)."""
     check_process_type(log, process_type)
-    n_cases, n_events, lo, hi = log.one(
-        f"SELECT count(DISTINCT case_id), count(*), min(acted_at), max(acted_at) "
-        f"FROM events WHERE {scope_where(process_type)}")
-    conv = (lambda t: pd.Timestamp(t).tz_convert(log.timezone) if t is not None else None)
-    return Scope(process_type, int(n_cases), int(n_events), conv(lo), conv(hi), log.timezone,
-                 calendar.describe())
+    return Scope.of(read_events(log, process_type), process_type, calendar)
 
 
 # --- the scope's events, visits and cases as arrays -----------------------------------------
@@ -129,10 +102,9 @@ def resolve_scope(log: EventLog, process_type: str | None, calendar: Calendar) -
 NAT = np.iinfo(np.int64).min
 _LATEST = np.iinfo(np.int64).max
 
-EVENTS_SQL = """
-SELECT case_id, seq, node, outcome, dept, visit, arrived_at, acted_at, pending, process_type
-FROM events WHERE {where}
-"""
+#: The columns a discovery reads of each event.
+EVENT_COLUMNS = ("case_id", "seq", "node", "outcome", "dept", "visit", "round", "arrived_at",
+                 "acted_at", "pending", "process_type", "case_start", "case_end")
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,7 +120,7 @@ class Visits:
     first_acted: np.ndarray
     last_acted: np.ndarray
     returns: np.ndarray       # return events in the visit
-    resubmits: np.ndarray
+    round: np.ndarray         # the visit's round (`officemine.relations`)
     pending: np.ndarray       # an item of the visit is still pending
 
     def __len__(self) -> int:
@@ -184,11 +156,14 @@ class ScopeEvents:
     timezone: str
     case_ids: pa.Array            # every case in scope (those with only cc/comments too)
     process_types: pa.Array       # each case's process type
+    case_start: np.ndarray        # each case's start and end (`officemine.relations`;
+    case_end: np.ndarray          # `NAT` while open)
     nodes: list[str]
     outcomes: list[str]
     depts: list[str]
     case: np.ndarray              # per blocking event: index into case_ids
     visit: np.ndarray
+    round: np.ndarray
     node: np.ndarray
     outcome: np.ndarray
     dept: np.ndarray
@@ -219,7 +194,7 @@ class ScopeEvents:
         last = np.append(first[1:] - 1, m - 1) if m else first
         acted_or_latest = np.where(self.acted == NAT, _LATEST, self.acted)
         arrived_or_latest = np.where(self.arrived == NAT, _LATEST, self.arrived)
-        ret, res = self.codes(["return"]), self.codes(["resubmit"])
+        ret = self.codes(["return"])
         return Visits(
             case=self.case[first], number=self.visit[first], node=self.node[first],
             exit=self.outcome[last],
@@ -228,13 +203,13 @@ class ScopeEvents:
             first_acted=_missing(reduce_groups(np.minimum, acted_or_latest, first)),
             last_acted=reduce_groups(np.maximum, self.acted, first),
             returns=reduce_groups(np.add, np.isin(self.outcome, ret).astype(np.int64), first),
-            resubmits=reduce_groups(np.add, np.isin(self.outcome, res).astype(np.int64), first),
+            round=self.round[first],
             pending=reduce_groups(np.logical_or, self.pending, first))
 
 
-def read_events(log: EventLog, where: str = "TRUE") -> ScopeEvents:
-    """The events selected by `where` (see `Scope.where`), in one scan of the log."""
-    t = log.query_arrow(EVENTS_SQL.format(where=where))
+def read_events(log: EventLog, process_type: str | None = None) -> ScopeEvents:
+    """The events of one process type (of every one for None), in one scan of the log."""
+    t = relations.events(log, EVENT_COLUMNS, process_type=process_type)
     if not _in_case_order(t):       # the log keeps this order; a plain scan returns it
         t = t.sort_by([("case_id", "ascending"), ("seq", "ascending")])
     n = t.num_rows
@@ -259,9 +234,11 @@ def read_events(log: EventLog, where: str = "TRUE") -> ScopeEvents:
         case_ids=t["case_id"].take(pa.array(case_first)).combine_chunks(),
         process_types=pa.array(ptypes + [None], type=pa.large_string()).take(
             pa.array(np.where(case_ptype < 0, len(ptypes), case_ptype))),   # none: None
+        case_start=micros(t["case_start"])[case_first], case_end=micros(t["case_end"])[case_first],
         nodes=nodes, outcomes=outcomes, depts=depts,
         case=case[blocking],
         visit=pc.fill_null(t["visit"], 0).to_numpy().astype(np.int64)[blocking],
+        round=t["round"].to_numpy().astype(np.int64)[blocking],
         node=node[blocking], outcome=outcome[blocking], dept=dept[blocking],
         pending=_flag(t["pending"])[blocking], arrived=micros(t["arrived_at"])[blocking],
         acted=acted[blocking])
@@ -349,19 +326,18 @@ def case_table(log: EventLog, scope: Scope, calendar: Calendar,
     """One row per case in scope with a blocking event: path, steps, returns, rounds,
     completion and cycle time (`events`: the scope's, if already read).
 
-    Cycle time runs from the case's first arrival or action to its last blocking action, for
-    completed cases only (last blocking outcome terminal: archive, reject, withdraw; nothing
-    pending); ``cycle_hours`` is clock hours, ``cycle_workdays`` working days of `calendar`.
+    Start, end and completion are the case's (`officemine.relations`); ``cycle_hours`` is
+    clock hours, ``cycle_workdays`` working days of `calendar`, for ended cases only.
     ``nodes`` holds each case's node sequence (rows of one variant share one read-only array).
     """
-    ev = events if events is not None else read_events(log, scope.where)
+    ev = events if events is not None else read_events(log, scope.process_type)
     v = ev.visits
     k = len(v)
     first = v.case_starts
-    last = np.append(first[1:] - 1, k - 1) if k else first
     ret = np.isin(v.exit, ev.codes(["return"]))
-    done = (np.isin(v.exit[last], ev.codes(TERMINAL))
-            & ~reduce_groups(np.logical_or, v.pending, first))
+    case_of = v.case[first]
+    started, ended = ev.case_start[case_of], ev.case_end[case_of]
+    done = ended != NAT
 
     # a step is its node, marked with the exit outcome when that is a return, reject, withdraw
     marks = len(MARKED_OUTCOMES) + 1
@@ -377,9 +353,6 @@ def case_table(log: EventLog, scope: Scope, calendar: Calendar,
         arr.flags.writeable = False
         node_lists[i] = arr
 
-    started = _missing(reduce_groups(np.minimum, np.where(v.started == NAT, _LATEST,
-                                                          v.started), first))
-    ended = reduce_groups(np.maximum, v.last_acted, first)
     take = pa.array(seq_of_case)
     cases = arrow_to_pandas(pa.table({
         "case_id": ev.case_ids.take(pa.array(v.case[first])),
@@ -390,7 +363,7 @@ def case_table(log: EventLog, scope: Scope, calendar: Calendar,
     cases["steps"] = np.diff(np.append(first, k)).astype(np.int32)
     cases["return_steps"] = reduce_groups(np.add, ret.astype(np.int64), first).astype(np.int32)
     cases["returns"] = reduce_groups(np.add, v.returns, first).astype(np.int32)
-    cases["rounds"] = (1 + reduce_groups(np.add, v.resubmits, first)).astype(np.int32)
+    cases["rounds"] = reduce_groups(np.maximum, v.round, first).astype(np.int32)
     cases["completed"] = done
     cases["started"] = ev.times(started)
     cases["ended"] = ev.times(ended)

@@ -149,7 +149,7 @@ def discover_handoffs(log: EventLog, scope: Scope, calendar: Calendar,
                       events: ScopeEvents | None = None) -> HandoffResult:
     """Hand-offs between departments among the cases in scope (`events`: the scope's, if
     already read)."""
-    ev = events if events is not None else read_events(log, scope.where)
+    ev = events if events is not None else read_events(log, scope.process_type)
     acts = np.flatnonzero(~ev.pending)             # blocking actions, in case order
     case, dept, acted = ev.case[acts], ev.dept[acts], ev.acted[acts]
     pair = np.flatnonzero(case[1:] == case[:-1])   # action i followed by i + 1 in its case

@@ -4,7 +4,7 @@ Nodes and arcs are built from visits (see `officemine.discovery._base`). An arc 
 how often a visit at B directly followed a visit at A in a case; it is a *return arc* when
 the visit at A ended in a return (退回), so it points from where the item was sent back to
 where it went next (normally 发起, the applicant). Node waits come from
-`officemine.waits.work_items` (decided work items; pending ones are censored and left out of
+`officemine.relations.work_items` (decided work items; pending ones are censored and left out of
 the median), in working hours of the calendar and in clock hours, so they agree with the
 necessity test. Transition times run from the last action of the visit at A to the first
 action at B.
@@ -33,9 +33,9 @@ from officemine.discovery._layout import Layering, dfs_rank, layer_graph
 from officemine.eventlog import EventLog
 from officemine.plotting import chart_style
 from officemine.schema import C
-from officemine.waits import work_items
+from officemine.relations import work_items
 
-WAIT_BASIS = ("median wait of decided work items at the node (officemine.waits.work_items: "
+WAIT_BASIS = ("median wait of decided work items at the node (officemine.relations.work_items: "
               "from the visit's arrival to the decision; pending items left out)")
 TRANSITION_BASIS = "last action of the visit at the source to first action at the target"
 
@@ -217,7 +217,7 @@ def discover_map(log: EventLog, scope: Scope, calendar: Calendar, min_frequency:
                  events: ScopeEvents | None = None) -> ProcessMap:
     """Nodes, arcs and node-level traces of the cases in `scope` (`events`: the scope's,
     if already read)."""
-    ev = events if events is not None else read_events(log, scope.where)
+    ev = events if events is not None else read_events(log, scope.process_type)
     nodes = _node_waits(_nodes(ev), _item_waits(log, scope, calendar))
     return ProcessMap(nodes=nodes[NODE_COLUMNS], arcs=_arcs(ev, calendar), traces=_traces(ev),
                       scope=scope, min_frequency=min_frequency,
@@ -288,7 +288,7 @@ def _traces(ev: ScopeEvents) -> pd.DataFrame:
 
 def _item_waits(log: EventLog, scope: Scope, calendar: Calendar) -> pd.DataFrame:
     """Per node: decided items, their median waits and recorded share, and pending items,
-    from `officemine.waits.work_items` (the necessity test's items and waits)."""
+    from `officemine.relations.work_items` (the necessity test's items and waits)."""
     scoped = scope.process_type is not None
     items = work_items(log, calendar, columns=(C.process_type,) if scoped else ())
     if scoped:

@@ -2,7 +2,7 @@
 
 A *return* is an event with outcome ``return`` (退回/驳回). Its *target* is the node of the
 next blocking action in the case (normally 发起, the applicant resubmitting, or withdrawing).
-A case's *rounds* are its submissions: 1 + the number of resubmits. The cost of rework is
+A case's *rounds* are its attempts (`officemine.relations`: a return ends a round). The cost of rework is
 the difference between the median cycle times of completed cases with at least one return
 and without any, with a percentile-bootstrap interval (seeded; each resample's median is
 drawn from its order-statistic distribution, see `bootstrap_medians`) and a Mann-Whitney U
@@ -32,7 +32,7 @@ class ReworkResult:
     ``by_node``: node, decisions (approve/auto_approve/reject/return events), returns,
     cases_returned, return_rate (returns / decisions), share_of_returns.
     ``targets``: from_node, to_node, returns, share (of all returns).
-    ``rounds``: rounds (submissions per case), cases, share.
+    ``rounds``: rounds (attempts per case), cases, share.
     ``effect``: one row per basis (``clock hours``, ``working days``): n_with (completed
     cases with ≥1 return), n_without, median_with, median_without, difference
     (with − without), ci_low, ci_high (percentile bootstrap of the difference of medians,
@@ -71,9 +71,9 @@ class ReworkResult:
                 "share_with_returns": self.share_with_returns,
                 "return_definition": "event with outcome 'return'; target = node of the next "
                                      "blocking action in the case",
-                "rounds_definition": "submissions per case (1 + resubmits)",
-                "effect_basis": "completed cases; cycle time from first arrival or action to "
-                                "last blocking action; difference of medians (with returns "
+                "rounds_definition": "attempts per case (1 + returns before its last event)",
+                "effect_basis": "completed cases; cycle time from case start to case end "
+                                "(docs/definitions.md); difference of medians (with returns "
                                 "minus without)",
                 "interval": f"{self.confidence:.0%} percentile bootstrap, {self.n_boot} "
                             f"resamples, seed {self.seed}; p-value: Mann-Whitney U, two-sided",
@@ -139,7 +139,7 @@ def discover_rework(log: EventLog, scope: Scope, cases: pd.DataFrame, *, seed: i
                     events: ScopeEvents | None = None) -> ReworkResult:
     """Rework statistics of the cases in scope (`cases` = the case table of the scope,
     `events` = its events if already read)."""
-    ev = events if events is not None else read_events(log, scope.where)
+    ev = events if events is not None else read_events(log, scope.process_type)
     targets = _targets(ev)
     total = int(targets["returns"].sum())
     targets["share"] = targets["returns"] / total if total else np.nan

@@ -17,8 +17,8 @@ from officemine.discovery._base import (ARROW, Scope, dumps, fmt_num, html_block
                                         records)
 from officemine.plotting import chart_style
 
-CYCLE_TIME_BASIS = ("first arrival or action to last blocking action of completed cases; "
-                    "median in clock hours and in working days")
+CYCLE_TIME_BASIS = ("case start (first submission) to case end (final event) of completed "
+                    "cases (docs/definitions.md); median in clock hours and in working days")
 
 VARIANT_COLUMNS = ["variant", "cases", "share", "completed", "open", "median_cycle_hours",
                    "median_cycle_workdays", "steps", "returns", "path"]

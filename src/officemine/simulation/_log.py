@@ -1,9 +1,7 @@
 """What the simulators read from a log: cases, their visits, and the times on the calendar.
 
-A *visit* is a case's uninterrupted stay at one node, as in `officemine.waits` (blocking events
-only: cc, comments and reminders are ignored; a transfer or 加签 inside a node does not end it),
-except that a return or a rejection always ends a visit. A case's visits, in order, are the
-steps the replay re-runs. Each carries:
+Cases, visits and rounds are the log's (`officemine.relations`): a case's visits, in order,
+are the steps the replay re-runs. Each carries:
 
 * ``t_end``: when the visit ended (its last action) and ``w_end``: the working time from the
   case's start to then, integer microseconds of the calendar;
@@ -14,13 +12,11 @@ steps the replay re-runs. Each carries:
 * department hand-offs inside the visit and the departments of its first and last action
   (a hand-off is two consecutive blocking actions by different known departments, as in
   `officemine.discovery.handoffs`);
-* ``round``: the submission round (1 + returns before the visit); ``exit``: the outcome of its
+* ``round``: the round of its first event; ``exit``: the outcome of its
   last action (an `EXIT` code in the arrays) and ``actor`` who took it (code into ``people``);
   ``items``: decisions taken in it.
 
-Cycle time runs from the case's first arrival or action to its last blocking action, for
-completed cases only (last blocking outcome archive, reject or withdraw; nothing pending) —
-the same definition as the variants analysis (`officemine.discovery`).
+Cycle time runs from the case's start to its end, for ended cases only.
 """
 
 from __future__ import annotations
@@ -35,42 +31,18 @@ import pyarrow.compute as pc
 
 from officemine.calendar import Calendar
 from officemine.eventlog import EventLog
-from officemine.schema import C, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, OUTCOMES, TERMINAL
-from officemine.waits import node_roles
+from officemine.schema import C, DECISIONS, OUTCOMES
+from officemine import relations
+from officemine.relations import node_roles
 
 US = 1_000_000  # microseconds per second: working times are int64 microseconds
 _NAT = np.iinfo(np.int64).min   # NaT as int64 nanoseconds
 
-_NB = ", ".join(f"'{o}'" for o in sorted(NON_BLOCKING))
-_DEC = ", ".join(f"'{o}'" for o in sorted(DECISIONS))
-_TERM = ", ".join(f"'{o}'" for o in sorted(TERMINAL))
 
-#: The blocking events, in the log's (case_id, seq) order: visits are cut from this one scan
-#: with numpy (window functions in SQL took five times longer on large logs).
-EVENTS_SQL = f"""
-SELECT case_id, node, outcome, resource, dept, pending, wait_start, acted_at, comment
-FROM events WHERE outcome IS NULL OR outcome NOT IN ({_NB})
-"""
-
-def _cases_sql(extra: list[str]) -> str:
-    """Per case: its attributes as its first event carries them (the importer spreads them
-    over the case; a filter instead of a text aggregate), start, end and completion."""
-    attrs = ", ".join(f'a."{c}"' for c in (*CASE_ATTRIBUTES, *extra))
-    first = ", ".join(f'"{c}"' for c in (*CASE_ATTRIBUTES, *extra))
-    return f"""
-WITH attributes AS (SELECT case_id, {first} FROM events WHERE seq = 0),
-per_case AS (
-SELECT case_id,
-       min(least(arrived_at, acted_at)) FILTER (WHERE outcome IS NULL OR outcome NOT IN ({_NB}))
-           AS started,
-       max(acted_at) FILTER (WHERE outcome IS NULL OR outcome NOT IN ({_NB})) AS ended,
-       coalesce(arg_max_null(outcome, seq) FILTER (WHERE outcome IS NULL OR outcome NOT IN ({_NB}))
-                IN ({_TERM}), FALSE)
-           AND NOT coalesce(bool_or(pending), FALSE) AS completed
-FROM events GROUP BY case_id)
-SELECT p.case_id, {attrs}, p.started, p.ended, p.completed
-FROM per_case p LEFT JOIN attributes a USING (case_id) ORDER BY p.case_id
-"""
+#: What the simulators read of each blocking event, in the log's (case_id, seq) order:
+#: visits are cut from this one scan with numpy.
+EVENT_COLUMNS = ("case_id", "visit", "round", "node", "outcome", "resource", "dept", "pending",
+                 "wait_start", "acted_at", "comment")
 
 
 #: Exit (outcome) codes in the visit arrays: position in `schema.OUTCOMES`, -1 for none.
@@ -197,10 +169,12 @@ class LogTables:
 def load_tables(log: EventLog, calendar: Calendar) -> LogTables:
     """Read cases and visits once (two DuckDB scans) and put the visits on the calendar."""
     extra = list(log.extra_columns)
-    cases = log.query(_cases_sql(extra))
+    cases = relations.cases(log, calendar, extra=extra)
+    cases = cases.rename(columns={"start_at": "started", "ended_at": "ended"})
+    cases["completed"] = cases["ended"].notna()
     cases["code"] = np.arange(len(cases), dtype=np.int64)
     roles = node_roles(log)
-    ev = log.query_arrow(EVENTS_SQL)
+    ev = relations.events(log, EVENT_COLUMNS, blocking=True)
     n = ev.num_rows
 
     case = _case_codes(ev["case_id"], cases[C.case_id])
@@ -222,11 +196,11 @@ def load_tables(log: EventLog, calendar: Calendar) -> LogTables:
     acted = _ns(ev["acted_at"])
     wait_start = _ns(ev["wait_start"])
 
-    # a new visit when the case or the node changes, or after a return or a rejection
-    ended = (outcome == EXIT["return"]) | (outcome == EXIT["reject"])
+    # the log's visits (`officemine.relations`): a new one where the case or the visit changes
+    visit = ev["visit"].to_numpy(zero_copy_only=False)
     new = np.ones(n, dtype=bool)
     if n:
-        new[1:] = (case[1:] != case[:-1]) | (node[1:] != node[:-1]) | ended[:-1]
+        new[1:] = (case[1:] != case[:-1]) | (visit[1:] != visit[:-1])
     starts = np.flatnonzero(new)
     last = np.r_[starts[1:] - 1, n - 1] if n else starts
     handoff = np.zeros(n, dtype=np.int64)
@@ -247,6 +221,7 @@ def load_tables(log: EventLog, calendar: Calendar) -> LogTables:
         "first_dept": dept[starts], "last_dept": dept[last], "actor": person[last],
         "handoffs_in": np.add.reduceat(handoff, starts) if n else starts,
         "pending": np.logical_or.reduceat(pending, starts) if n else starts.astype(bool),
+        "round": ev["round"].to_numpy(zero_copy_only=False).astype(np.int64)[starts],
     }
     done = cases["completed"].to_numpy(dtype=bool)
     done_at = np.flatnonzero(done[vcase])
@@ -267,13 +242,9 @@ def load_tables(log: EventLog, calendar: Calendar) -> LogTables:
     if has_arrival.any():
         wait[has_arrival] = _us(calendar.working_seconds(instants(arrival[has_arrival]),
                                                          instants(rows["t_end"][has_arrival])))
-    is_return = rows["exit"] == EXIT["return"]
-    before = np.cumsum(is_return) - is_return
-    vstarts = np.flatnonzero(first)
-    counts = np.diff(np.r_[vstarts, len(vcase)])
     approval = np.array([roles.get(x) == "approval" for x in nodes], dtype=bool)
     rows.update(w_end=w_end, d=d, wait=np.maximum(wait, 0),
-                round=1 + before - np.repeat(before[vstarts], counts),
+                round=every["round"][done_at],
                 approval=approval[rows["node_code"]] if len(nodes) else
                 np.zeros(len(vcase), dtype=bool))
 

@@ -1,0 +1,364 @@
+"""The one meaning of the log: the relations every analysis reads, defined once.
+
+KPIs, discovery, the necessity test, supervision, simulation and the report read the log only
+through this module (and `EventLog`'s own description: `span`, `n_cases`, `nodes`); none of
+them writes its own query over the raw events. A test enforces it. The definitions:
+
+* **event** — one row of the canonical log (`officemine.schema`), in case and position order.
+* **blocking event** — any event but cc, comment and remind (`schema.NON_BLOCKING`): the only
+  events that move an item. Pending rows (arrived, not yet acted on) are blocking.
+* **visit** — a case's uninterrupted stay at one node: its blocking events in order, a new
+  visit starting when the node changes or after a return or a rejection (the item left the
+  node, even if it comes back to it at once). A transfer or 加签 inside a node does not end a
+  visit. Stored on every event as ``visit`` (null for non-blocking events), with the visit's
+  arrival ``visit_start`` (the recorded arrival of its first event, or the previous action in
+  the case — ``visit_source`` says which).
+* **work item** — one decision (approve, auto_approve, reject, return) taken in a visit, or an
+  item still pending at export. Its wait runs from the visit's arrival to the decision; a
+  pending item's wait is right-censored at ``as_of`` (`work_items`).
+* **return** — an item sent back to be corrected and resubmitted (退回, outcome ``return``). A
+  round is one attempt: ``round`` is 1 + the returns of the case before the event, so a
+  return ends its round and the resubmission that follows starts the next one. A case's
+  rounds are its highest round.
+* **case** — starts at its first submission (提交); a case with no submission in the log starts
+  at its first arrival or blocking action (``start_basis`` says which). It **ends** at its final
+  event: its last blocking action, when that is archive, reject or withdraw and nothing is
+  pending; otherwise it is **open**. Stored on every event as ``case_start`` and ``case_end``
+  (null while open), so selecting the cases of a month is a filter. A case is open *as of* a
+  time ``t`` when it started by ``t`` and had not ended by then.
+* **now** — the end of the log: the last time it knows of, an action or an arrival
+  (`log_end`). Every "as of" defaults to it.
+* **cycle time** — from a case's start to its end, in working time of the calendar and in
+  clock time; only ended cases have one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from officemine.calendar import Calendar
+from officemine.errors import OfficemineError
+from officemine.eventlog import EventLog
+from officemine.schema import C, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, REJECTIONS, TERMINAL
+
+__all__ = [
+    "log_end", "now", "events", "process_types", "scope_counts", "event_months",
+    "work_items", "DESCRIPTIVE", "cases", "node_roles", "holders", "last_actions",
+    "submit_node",
+]
+
+
+def _values(outcomes) -> str:
+    """A closed set of outcomes as an SQL list (constants of the schema, never input)."""
+    return ", ".join(f"'{o}'" for o in sorted(outcomes))
+
+
+#: SQL condition true for blocking events (pending rows have no outcome: blocking).
+BLOCKING = f"({C.outcome} IS NULL OR {C.outcome} NOT IN ({_values(NON_BLOCKING)}))"
+_DECISIONS = _values(DECISIONS)
+_REJECTIONS = _values(REJECTIONS)
+_TERMINAL = _values(TERMINAL)
+
+
+# --- now -----------------------------------------------------------------------------------------
+
+def log_end(log: EventLog) -> pd.Timestamp | None:
+    """The end of the log ("now"): the last time it knows of, an action or an arrival."""
+    return log.span()[1]
+
+
+def now(log: EventLog, when: Any = None) -> pd.Timestamp | None:
+    """The moment an analysis looks from: `when` as a time in the log's zone (a naive time is
+    local), else the end of the log (None for an empty log)."""
+    if when is None:
+        return log_end(log)
+    try:
+        t = pd.Timestamp(when)
+    except (TypeError, ValueError):
+        raise OfficemineError(f"as_of must be a time like '2025-10-31 17:30', not {when!r}") \
+            from None
+    if t is pd.NaT:
+        raise OfficemineError(f"as_of must be a time like '2025-10-31 17:30', not {when!r}")
+    return t.tz_localize(log.timezone) if t.tzinfo is None else t.tz_convert(log.timezone)
+
+
+# --- events --------------------------------------------------------------------------------------
+
+def events(log: EventLog, columns: Sequence[str], *, blocking: bool = False,
+           process_type: str | None = None) -> pa.Table:
+    """The events (only blocking ones, if asked; of one process type, if given) with
+    `columns`, in the log's case and position order, as an Arrow table: the one scan that
+    discovery and the simulators cut into their arrays."""
+    unknown = [c for c in columns if c not in log.columns]
+    if unknown:
+        raise OfficemineError(f"the log has no column {', '.join(map(repr, unknown))}")
+    where = [BLOCKING] if blocking else []
+    params: dict = {}
+    if process_type is not None:
+        where.append(f"{C.process_type} = $process_type")
+        params["process_type"] = process_type
+    select = ", ".join(f'"{c}"' for c in columns)
+    table = log.query_arrow(f"SELECT {select} FROM events WHERE {' AND '.join(where) or 'TRUE'}",
+                            params or None)
+    return table
+
+
+def process_types(log: EventLog) -> pd.DataFrame:
+    """Cases per process type (a null process type shown as None), most cases first."""
+    return log.query(f"SELECT {C.process_type}, count(DISTINCT {C.case_id}) AS cases "
+                     "FROM events GROUP BY 1 ORDER BY cases DESC, 1")
+
+
+def scope_counts(log: EventLog, process_type: str | None = None) -> tuple[int, int]:
+    """Cases and events of one process type (of the whole log for None)."""
+    if process_type is None:
+        return log.n_cases, log.n_events
+    n_cases, n_events = log.one(f"SELECT count(DISTINCT {C.case_id}), count(*) FROM events "
+                                f"WHERE {C.process_type} = $p", {"p": process_type})
+    return int(n_cases), int(n_events)
+
+
+def event_months(log: EventLog) -> pd.Series:
+    """Events per calendar month of the log's zone ("2025-10" -> count), by action time (by
+    arrival for pending items)."""
+    months = log.cached(("event_months",), lambda: log.query(
+        "SELECT strftime(m, '%Y-%m') AS month, n FROM (SELECT date_trunc('month', "
+        f"coalesce({C.acted_at}, {C.arrived_at})) AS m, count(*) AS n FROM events GROUP BY 1)"))
+    return months.set_index("month")["n"] if len(months) else pd.Series(dtype=int)
+
+
+# --- work items ----------------------------------------------------------------------------------
+
+#: Columns that describe an item beyond its node, outcome and wait; `work_items` fetches
+#: the ones asked for (text columns cost most of the query on big logs).
+DESCRIPTIVE = (C.resource, C.dept, C.process_type, C.urgency, C.amount, C.comment)
+
+
+def _items_sql(columns: tuple[str, ...], overlapping: bool) -> str:
+    """A filter over the stored visit columns: no window pass. Rows come back in the log's
+    (case_id, seq) order. `overlapping`: only items that waited during [$lo, $hi) (or may
+    have: pending ones)."""
+    extra = "".join(f"{c}, " for c in DESCRIPTIVE if c in columns)
+    window = ("\n  AND visit_start < $hi AND (pending OR acted_at > $lo)" if overlapping else "")
+    return f"""
+SELECT case_id, seq, visit, round, node, outcome, {extra}pending, visit_start, acted_at,
+       visit_source AS wait_source, coalesce(outcome IN ({_REJECTIONS}), false) AS rejected
+FROM events
+WHERE (outcome IN ({_DECISIONS}) OR (pending AND visit IS NOT NULL)){window}
+"""
+
+
+def work_items(log: EventLog, calendar: Calendar | None = None, as_of: Any = None,
+               columns: tuple[str, ...] = DESCRIPTIVE,
+               during: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> pd.DataFrame:
+    """One row per decided or pending work item with its wait in clock and working hours.
+
+    Columns: case_id, seq, visit, round (submission round), node, outcome, the descriptive
+    `columns` asked for (default all: resource, dept, process_type, urgency, amount,
+    comment), pending, visit_start, acted_at, wait_source (recorded | inferred | none),
+    rejected, observed (False = still pending, censored), wait_hours (clock),
+    wait_workhours (working hours of `calendar`). `during` = (start, end): only the items
+    that waited at some time in [start, end) (plus pending ones), for a month's analyses on
+    a long log. ``attrs``: as_of, calendar, warnings.
+    """
+    unknown = set(columns) - set(DESCRIPTIVE)
+    if unknown:
+        raise OfficemineError(f"work_items: no descriptive column {sorted(unknown)}; "
+                              f"choose from {DESCRIPTIVE}")
+    columns = tuple(c for c in DESCRIPTIVE if c in columns)
+    calendar = calendar or Calendar.default()
+    end = now(log, as_of)
+    if end is None:
+        end = pd.Timestamp.now(tz=log.timezone)
+    items = log.cached(("work_items", repr(calendar), end, columns, during),
+                       lambda: _work_items(log, calendar, end, columns, during))
+    items.attrs = dict(items.attrs)
+    return items
+
+
+def _work_items(log: EventLog, calendar: Calendar, as_of: pd.Timestamp,
+                columns: tuple[str, ...], during) -> pd.DataFrame:
+    # through Arrow: DuckDB's own DataFrame conversion of the text columns took longer than
+    # the query (every column here is non-null or text/float, so the dtypes are the same)
+    if during is None:
+        items = log.query_arrow(_items_sql(columns, False)).to_pandas()
+    else:
+        lo, hi = (pd.Timestamp(t).to_pydatetime() for t in during)
+        items = log.query_arrow(_items_sql(columns, True), {"lo": lo, "hi": hi}).to_pandas()
+    end = items[C.acted_at].where(~items[C.pending], as_of)
+    items["observed"] = ~items[C.pending]
+    start = items["visit_start"]
+    has_start = start.notna() & (items["wait_source"] != "none")
+    items["wait_hours"] = np.where(has_start, (end - start).dt.total_seconds() / 3600.0, np.nan)
+    work = np.full(len(items), np.nan)
+    if has_start.any():
+        work[has_start.to_numpy()] = calendar.working_hours(start[has_start], end[has_start])
+    items["wait_workhours"] = work
+    first = items["visit_start"].min() if len(items) else as_of
+    items.attrs.update(as_of=as_of, calendar=calendar.describe(),
+                       warnings=calendar.coverage_warnings(first, as_of))
+    return items
+
+
+# --- cases ---------------------------------------------------------------------------------------
+
+def _cases_sql(attributes: Sequence[str]) -> str:
+    """One aggregate over the stored columns (no window); the case's attributes from its first
+    event (the importer spreads them over the case): a filter, not a text aggregate."""
+    attrs = ", ".join(f'"{c}"' for c in attributes)
+    return f"""
+WITH attributes AS (SELECT {C.case_id}, {attrs} FROM events WHERE {C.seq} = 0),
+per_case AS (
+SELECT {C.case_id},
+       min({C.acted_at}) FILTER (WHERE {C.outcome} IN ('submit', 'resubmit')) AS submitted_at,
+       any_value({C.case_start}) AS start_at,
+       any_value({C.case_end}) AS ended_at,
+       count(*) FILTER (WHERE {C.outcome} = 'return') AS returns,
+       count(*) FILTER (WHERE {C.outcome} = 'remind') AS reminders,
+       count(*) FILTER (WHERE {C.handoff}) AS handoffs,
+       coalesce(max({C.round}), 0) AS rounds,
+       bool_or({C.pending}) AS has_pending,
+       arg_max_null({C.outcome}, {C.seq}) FILTER (WHERE {C.visit} IS NOT NULL) AS last_outcome
+FROM events GROUP BY {C.case_id})
+SELECT p.{C.case_id}, a.* EXCLUDE ({C.case_id}), p.* EXCLUDE ({C.case_id})
+FROM per_case p LEFT JOIN attributes a USING ({C.case_id}) ORDER BY p.{C.case_id}
+"""
+
+
+_STATUS = {"archive": "archived", "reject": "rejected", "withdraw": "withdrawn"}
+
+
+def cases(log: EventLog, calendar: Calendar | None = None,
+          extra: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per case, in case_id order: what it is, when it started and ended, its cycle
+    time, returns, rounds and hand-offs.
+
+    Columns: case_id, the case attributes (process_type, amount, urgency, applicant,
+    applicant_dept, title) and the `extra` source columns asked for, as the case's first event
+    carries them; submitted_at (first submission; NaT when the log has none), start_at,
+    start_basis (``submission`` | ``first_event``), ended_at (NaT while open), status
+    (archived | rejected | withdrawn | open), returns, reminders, handoffs, rounds,
+    has_pending, last_outcome, cycle_workdays (working days of `calendar`), cycle_clockdays
+    (both NaN while open).
+    """
+    calendar = calendar or Calendar.default()
+    extra = tuple(c for c in extra if c not in CASE_ATTRIBUTES)
+    return log.cached(("cases", repr(calendar), extra), lambda: _cases(log, calendar, extra))
+
+
+def _cases(log: EventLog, calendar: Calendar, extra: tuple[str, ...]) -> pd.DataFrame:
+    table = log.query(_cases_sql((*CASE_ATTRIBUTES, *extra)))
+    for col in ("submitted_at", "start_at", "ended_at"):
+        table[col] = _in_zone(table[col], log.timezone)
+    table["start_basis"] = np.where(table["submitted_at"].notna(), "submission", "first_event")
+    table["status"] = table["last_outcome"].map(_STATUS).where(table["ended_at"].notna(),
+                                                               "open").fillna("open")
+    ended = table["ended_at"].notna().to_numpy()
+    work = np.full(len(table), np.nan)
+    if ended.any():
+        work[ended] = calendar.working_seconds(table.loc[ended, "start_at"],
+                                               table.loc[ended, "ended_at"])
+    table["cycle_workdays"] = work / calendar.day_seconds
+    table["cycle_clockdays"] = (table["ended_at"] - table["start_at"]).dt.total_seconds() / 86400
+    for col in ("returns", "reminders", "handoffs", "rounds"):
+        table[col] = table[col].astype("int64")
+    table["has_pending"] = table["has_pending"].fillna(False).astype(bool)
+    table.attrs.update(calendar=calendar.describe())
+    return table
+
+
+def _in_zone(values: pd.Series, tz: str) -> pd.Series:
+    s = pd.to_datetime(values)
+    if getattr(s.dt, "tz", None) is None:
+        s = s.dt.tz_localize("UTC")
+    return s.dt.tz_convert(tz)
+
+
+# --- what each node is ---------------------------------------------------------------------------
+
+_ROLES_SQL = f"""
+SELECT {C.node} AS node,
+       count(*) FILTER (WHERE {C.outcome} IN ('submit', 'resubmit')) AS submits,
+       count(*) FILTER (WHERE {C.outcome} = 'archive') AS archives,
+       count(*) FILTER (WHERE {C.outcome} IN ({_DECISIONS})) AS decisions,
+       count(*) FILTER (WHERE {BLOCKING}) AS blocking
+FROM events GROUP BY 1
+"""
+
+
+def node_roles(log: EventLog) -> dict[str, str]:
+    """What each node is, by what most of its blocking events do: ``submit step`` (发起),
+    ``archive step`` (归档), ``approval`` (it takes decisions) or ``other`` (neither, e.g. a
+    payment step). Only approval nodes are put to the necessity test or simulated as checks."""
+    roles = {}
+    for row in log.query(_ROLES_SQL).itertuples(index=False):
+        if row.blocking and row.submits >= 0.5 * row.blocking:
+            roles[row.node] = "submit step"
+        elif row.blocking and row.archives >= 0.5 * row.blocking:
+            roles[row.node] = "archive step"
+        elif row.decisions:
+            roles[row.node] = "approval"
+        else:
+            roles[row.node] = "other"
+    return roles
+
+
+def submit_node(log: EventLog) -> str:
+    """The node where most submissions are recorded (发起 when the log has none)."""
+    row = log.one(f"SELECT {C.node} FROM events WHERE {C.outcome} IN ('submit', 'resubmit') "
+                  "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+    return row[0] if row else "发起"
+
+
+# --- who holds an open case ----------------------------------------------------------------------
+
+_HOLDERS_SQL = f"""
+SELECT {C.case_id},
+       string_agg(DISTINCT {C.node}, '、' ORDER BY {C.node}) AS current_node,
+       string_agg(DISTINCT {C.resource}, '、' ORDER BY {C.resource}) AS responsible,
+       string_agg(DISTINCT {C.dept}, '、' ORDER BY {C.dept}) AS responsible_dept,
+       bool_or({C.pending}) AS any_pending,
+       min(coalesce({C.wait_start}, {C.arrived_at})) AS held_since
+FROM events
+WHERE {BLOCKING} AND coalesce({C.outcome} <> 'submit', TRUE)
+  AND coalesce({C.wait_start}, {C.arrived_at}) <= $as_of
+  AND ({C.pending} OR {C.acted_at} > $as_of)
+GROUP BY {C.case_id}
+"""
+
+_LAST_ACTIONS_SQL = f"""
+SELECT {C.case_id},
+       arg_max_null({C.node}, {C.seq}) FILTER (WHERE blocking) AS last_action_node,
+       arg_max_null({C.outcome}, {C.seq}) FILTER (WHERE blocking) AS last_action,
+       arg_max_null({C.resource}, {C.seq}) FILTER (WHERE blocking) AS last_action_by,
+       arg_max_null({C.acted_at}, {C.seq}) FILTER (WHERE blocking) AS last_action_at,
+       count(*) FILTER (WHERE {C.outcome} = 'remind') AS reminders
+FROM (SELECT *, {BLOCKING} AS blocking
+      FROM events WHERE NOT {C.pending} AND {C.acted_at} <= $as_of
+                        AND {C.case_id} IN (SELECT unnest($cases)))
+GROUP BY {C.case_id} HAVING count(*) FILTER (WHERE blocking) > 0
+"""
+
+
+def holders(log: EventLog, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Who held each case's item at `as_of`: the items that had arrived by then and were not
+    yet decided (pending at export, or acted on later). One row per case holding any:
+    current_node, responsible, responsible_dept (several joined by 、), any_pending,
+    held_since (the earliest arrival among them)."""
+    frame = log.query(_HOLDERS_SQL, {"as_of": as_of.isoformat()})
+    frame["held_since"] = _in_zone(frame["held_since"], log.timezone)
+    return frame
+
+
+def last_actions(log: EventLog, as_of: pd.Timestamp, case_ids: Sequence[str]) -> pd.DataFrame:
+    """For each of `case_ids`: its last blocking action by `as_of` (node, outcome, person,
+    time) and how many reminders (催办) it had by then."""
+    frame = log.query(_LAST_ACTIONS_SQL, {"as_of": as_of.isoformat(),
+                                          "cases": [str(c) for c in case_ids]})
+    frame["last_action_at"] = _in_zone(frame["last_action_at"], log.timezone)
+    return frame
