@@ -179,3 +179,21 @@ def test_showing_a_log_then_analysing_it_works(sample_csv):
     log._repr_html_()
     assert len(necessity(log).summary) > 10
     assert len(officemine.discover(log).variants.table) > 10
+
+
+def test_instruction_steps_get_no_verdict_but_their_waiting_is_shown(sample_csv):
+    result = necessity(officemine.import_log(sample_csv))
+    judged = set(result.summary["node"])
+    # 分管领导批示 gives instructions and never returns anything: not a gate to remove
+    assert {"分管领导批示", "主要领导批示"}.isdisjoint(judged)
+    other = result.other_nodes.set_index("node")
+    assert other.loc["分管领导批示", "kind"] == "instruction"
+    assert other.loc["分管领导批示", "items"] > 100
+    assert other.loc["分管领导批示", "wait_total"] > other.loc["分管领导批示", "wait_median"] > 0
+    assert "not judged: 分管领导批示 (instruction)" in repr(result)
+    data = result.to_dict()
+    assert data["not_approval_nodes"]["分管领导批示"] == "instruction"
+    assert {"分管领导批示", "发起", "归档"} <= {n["node"] for n in data["other_nodes"]}
+    # and a setting can put it back to the test
+    forced = necessity(officemine.import_log(sample_csv), node_kinds={"分管领导批示": "decision"})
+    assert "分管领导批示" in set(forced.summary["node"])

@@ -83,3 +83,14 @@ def test_budget_owner_and_supervisor_rarely_reject(domestic):
         assert s.loc[role, "rejection_rate_ci_low"] < rate < s.loc[role, "rejection_rate_ci_high"]
         assert s.loc[role, "rejection_rate_ci_high"] < 0.05
     assert s.loc["ADMINISTRATION", "verdict"] == "keep"      # 10.4% of items stopped
+
+
+def test_missing_is_not_a_decision_node(domestic):
+    from officemine.relations import node_kinds
+
+    _, log, result = domestic
+    kinds = node_kinds(log).set_index("node")
+    assert kinds.loc["MISSING", "kind"] == "unknown"
+    assert kinds.loc["MISSING", "returns"] > 0 and kinds.loc["MISSING", "approvals"] == 0
+    assert "MISSING" not in set(result.summary["node"])
+    assert result.not_approval_nodes["MISSING"] == "unknown"

@@ -210,3 +210,56 @@ def test_a_bpic_month_is_one_number_everywhere(real_data, tmp_path):
     report = monthly_report(log, "2018-06")
     data = check_month_is_one_number_everywhere(report.write(tmp_path))
     assert data["kpis"]["kpis"][0]["value"] > 100
+
+
+# --- what each node is ------------------------------------------------------------------------
+
+KIND_ROWS = [
+    # (case, node, outcome, minute, arrival minute)
+    *[(c, "发起", "submit", 0, None) for c in "PQRS"],
+    *[(c, "科长审核", "approve" if c != "S" else "return", 10, 0) for c in "PQRS"],
+    *[(c, "领导批示", "approve", 20, 10) for c in "PQR"],      # named 批示, never returns
+    ("P", "处长批示", "return", 25, 20),                          # named 批示 but returns
+    ("P", "处长批示", "approve", 26, 25),
+    *[(c, "MISSING", "return", 30, 20) for c in "QR"],          # the source named no role
+    *[(c, "领导阅知", "cc", 31, None) for c in "PQR"],          # only cc
+    *[(c, "归档", "archive", 40, 30) for c in "PQR"],
+]
+
+
+def test_node_kinds_are_inferred_with_their_evidence_and_can_be_set():
+    log = _log(KIND_ROWS)
+    kinds = relations.node_kinds(log).set_index("node")
+    expect = {"发起": ("submit", "mostly_submissions"), "归档": ("archive", "mostly_archives"),
+              "科长审核": ("decision", "decides"),
+              "领导批示": ("instruction", "named_instruction"),
+              "处长批示": ("decision", "decides"),            # it returned an item: it decides
+              "MISSING": ("unknown", "unnamed_step"),
+              "领导阅知": ("notification", "only_cc_or_comments")}
+    got = {node: (kinds.loc[node, "kind"], kinds.loc[node, "evidence"]) for node in expect}
+    assert got == expect
+    assert kinds.loc["领导批示", "approvals"] == 3 and kinds.loc["MISSING", "returns"] == 2
+    set_ = relations.node_kinds(log, {"领导批示": "decision"}).set_index("node")
+    assert set_.loc["领导批示", ["kind", "basis", "evidence"]].tolist() == [
+        "decision", "setting", "set"]
+    with pytest.raises(officemine.OfficemineError, match="unknown node kind"):
+        relations.node_kinds(log, {"领导批示": "boss"})
+
+
+def test_a_step_that_only_returns_is_not_a_decision_step():
+    rows = [(c, "发起", "submit", 0, None) for c in "AB"] + [
+        (c, "复核", "return", 10, 0) for c in "AB"]
+    kinds = relations.node_kinds(_log(rows)).set_index("node")
+    assert kinds.loc["复核", ["kind", "evidence"]].tolist() == ["unknown", "never_passes"]
+
+
+def test_node_kinds_set_in_the_mapping_travel_with_the_log(tmp_path):
+    from test_import_tabular import CN_HEADER, CN_ROWS, write_csv
+
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[node_kinds]\n"办公室审核" = "notification"\n', encoding="utf-8")
+    log = officemine.import_log(write_csv(tmp_path / "a.csv", CN_HEADER, CN_ROWS), mapping=mapping)
+    back = officemine.read_log(log.write(tmp_path / "a.parquet"))
+    kinds = relations.node_kinds(back).set_index("node")
+    assert kinds.loc["办公室审核", ["kind", "basis"]].tolist() == ["notification", "mapping"]
+    assert kinds.loc["财务初审", "kind"] == "decision"

@@ -91,7 +91,7 @@ def test_simulate_checks_before_running(sample_log):
      "empty route: 会议申请 cases matching"),
     ([Remove(node="办公室拟办"), Remove(node="分管领导批示"), Remove(node="主要领导批示")],
      "empty route: the changes remove every approval node of 收文"),
-    ([Remove(node="发起")], "node '发起' is the submit step, not an approval node"),
+    ([Remove(node="发起")], "node '发起' is a submit step, not a step of the chain"),
     ([Remove(node="综合办公室审核"), CapWait(node="综合办公室审核", hours=2)],
      "was already removed by change #1"),
     ([Parallel(nodes=["财务初审", "法务审核"])], "no case passes all of 财务初审, 法务审核"),

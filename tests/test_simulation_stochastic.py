@@ -126,3 +126,39 @@ def test_domestic_declarations_beats_simods_bar():
     assert v["verdict"] == "good"
     assert any("Payment Handled acts in batches" in n
                for n in r.extra["model"]["batched_nodes"])
+
+
+def test_a_step_that_always_returns_never_loops(small_log):
+    """A step the source did not name (BPI Challenge's MISSING) that returns every item it
+    sees used to be simulated as a check with P(return) = 1: every case looped for ever."""
+    import signal
+
+    import pandas as pd
+
+    from officemine.eventlog import EventLog
+    from officemine.relations import node_kinds
+
+    events = small_log.to_pandas()
+    # after each case's first approval at 部门负责人审核, an unnamed step returns the item
+    first = events[(events["node"] == "部门负责人审核") & (events["outcome"] == "approve")]
+    first = first.groupby("case_id").head(1)
+    missing = first.assign(node="MISSING", outcome="return", seq=first["seq"],
+                           acted_at=first["acted_at"] + pd.Timedelta(minutes=1),
+                           arrived_at=first["acted_at"], wait_start=first["acted_at"])
+    events = pd.concat([events, missing]).sort_values(["case_id", "acted_at"], kind="stable")
+    events["seq"] = events.groupby("case_id").cumcount().astype("int32")
+    log = EventLog.from_pandas(events[[c for c in events.columns]], timezone=small_log.timezone)
+    assert node_kinds(log).set_index("node").loc["MISSING", "kind"] == "unknown"
+
+    def too_long(*_):
+        raise TimeoutError("the stochastic engine did not finish: a case loops")
+
+    previous = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(300)
+    try:
+        r = simulate(log, Scenario("x", [Remove(node="综合办公室审核")], process="费用报销"),
+                     engine="stochastic", replications=1, seed=0)[0]
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert r.validation["cases"] > 0

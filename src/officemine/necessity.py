@@ -35,7 +35,8 @@ from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
 from officemine.schema import C
 from officemine.stats import km_summary, wilson_interval
-from officemine.relations import node_roles, work_items
+from officemine import relations
+from officemine.relations import work_items
 
 Basis = Literal["working", "clock"]
 Verdict = Literal["keep", "streamline", "notice", "insufficient_data"]
@@ -140,6 +141,7 @@ class NecessityResult:
     log_info: dict
     as_of: pd.Timestamp
     not_approval_nodes: dict[str, str] = field(default_factory=dict)
+    other_nodes: pd.DataFrame | None = None
     warnings: tuple[str, ...] = ()
     items: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -168,6 +170,9 @@ class NecessityResult:
                            "of the calendar",
             "thresholds": asdict(self.thresholds),
             "not_approval_nodes": self.not_approval_nodes,
+            "other_nodes": ([{k: _plain(v) for k, v in row.items()}
+                             for row in self.other_nodes.to_dict("records")]
+                            if self.other_nodes is not None else []),
             "warnings": list(self.warnings),
             "nodes": nodes,
         }
@@ -188,9 +193,14 @@ class NecessityResult:
         table["wait_median"] = table["wait_median"].map(lambda v: f"{v:.1f}")
         unit = "working h" if self.basis == "working" else "clock h"
         warn = "".join(f"\nWARNING: {w}" for w in self.warnings)
-        return (f"<NecessityResult: {len(self.summary)} approval nodes ({counts}); waits in "
+        others = ""
+        if self.other_nodes is not None:
+            held = self.other_nodes[self.other_nodes["items"] + self.other_nodes["pending"] > 0]
+            others = "".join(f"\nnot judged: {r.node} ({r.kind}): {r.items:,} items, median "
+                             f"wait {r.wait_median:.1f} {unit}" for r in held.itertuples())
+        return (f"<NecessityResult: {len(self.summary)} decision nodes ({counts}); waits in "
                 f"{unit}; {self.log_info['cases']:,} cases>\n" + table.to_string(index=False)
-                + warn)
+                + others + warn)
 
     def _repr_html_(self) -> str:
         cols = [c for c in ("node", self.by, "items", "rejections", "rejection_rate",
@@ -208,12 +218,17 @@ class NecessityResult:
 
 def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "working",
               calendar: Calendar | None = None, thresholds: NecessityThresholds | None = None,
-              as_of: pd.Timestamp | str | None = None) -> NecessityResult:
-    """Put every approval node to the necessity test.
+              as_of: pd.Timestamp | str | None = None,
+              node_kinds: dict[str, str] | None = None) -> NecessityResult:
+    """Put every decision node to the necessity test.
 
     by: ``"process_type"`` tests each node within each process type separately.
     basis: ``"working"`` (hours of `calendar`, default) or ``"clock"`` for the verdict's
     wait; both are always reported.
+    node_kinds: node -> kind, overriding what `officemine.relations.node_kinds` infers (and
+    the log's mapping). Only decision nodes get a verdict; the waiting at every other step
+    that holds items (instruction, notification, automatic, unknown) is listed in
+    ``other_nodes`` — waiting at a step that decides nothing is a finding in itself.
 
     >>> result = necessity(officemine.read_log("reports/oa_sample.parquet"))  # doctest: +SKIP
     >>> result.summary[["node", "rejection_rate", "verdict", "reason"]]       # doctest: +SKIP
@@ -226,8 +241,10 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     calendar = calendar or Calendar.default()
     items = work_items(log, calendar, as_of=as_of,
                        columns=(C.comment,) + ((C.process_type,) if by else ()))
-    roles = node_roles(log)
-    not_approval = {n: r for n, r in roles.items() if r != "approval"}
+    kinds = relations.node_kinds(log, node_kinds)
+    not_approval = {n: k for n, k in zip(kinds["node"], kinds["kind"]) if k != "decision"}
+    wait_col = "wait_workhours" if basis == "working" else "wait_hours"
+    other_nodes = _other_nodes(items[items["node"].isin(not_approval)], kinds, wait_col)
     items = items[~items["node"].isin(not_approval)].copy()
     if by and items[by].isna().all():
         raise OfficemineError(f"the log has no {by} values to group by")
@@ -240,7 +257,6 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     items["case_no"] = _case_numbers(items["case_id"])
     items["caught_downstream"] = _caught_downstream(items)
 
-    wait_col = "wait_workhours" if basis == "working" else "wait_hours"
     # one stable sort by group, then every statistic on array slices (no per-group frames)
     group = _group_numbers(items, keys)
     items["group_no"] = group
@@ -299,7 +315,7 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     return NecessityResult(summary=summary, reasons=reasons, basis=basis,
                            calendar=calendar.describe(), thresholds=thresholds, by=by,
                            log_info=log_info, as_of=items.attrs["as_of"],
-                           not_approval_nodes=not_approval,
+                           not_approval_nodes=not_approval, other_nodes=other_nodes,
                            warnings=tuple(items.attrs.get("warnings", ())), items=items)
 
 
@@ -313,6 +329,30 @@ _COLUMNS = [
     "downstream_catch_ci_high", "missing_material_share", "top_reason", "reason_classes",
     "verdict", "reason", "reason_zh",
 ]
+
+
+#: Columns of `NecessityResult.other_nodes`.
+OTHER_NODE_COLUMNS = ["node", "kind", "basis", "evidence", "items", "pending", "wait_median",
+                      "wait_total"]
+
+
+def _other_nodes(items: pd.DataFrame, kinds: pd.DataFrame, wait_col: str) -> pd.DataFrame:
+    """The steps that get no verdict but hold items, with the waiting they cause: items
+    decided or pending there, their Kaplan–Meier median wait and the total waiting (hours
+    of the basis; pending items up to as_of), most waiting first."""
+    rows = []
+    for node, group in items.groupby("node", sort=False):
+        (median,), _ = km_summary(group[wait_col], group["observed"], (0.5,))
+        rows.append({"node": node, "items": int(group["observed"].sum()),
+                     "pending": int((~group["observed"]).sum()), "wait_median": median,
+                     "wait_total": float(group[wait_col].sum(min_count=1))})
+    waits = pd.DataFrame(rows, columns=["node", "items", "pending", "wait_median", "wait_total"])
+    table = kinds[kinds["kind"] != "decision"][["node", "kind", "basis", "evidence"]]
+    table = table.merge(waits, on="node", how="left")
+    table[["items", "pending"]] = table[["items", "pending"]].fillna(0).astype("int64")
+    table = table.sort_values(["wait_total", "node"], ascending=[False, True],
+                              na_position="last", kind="stable")
+    return table[OTHER_NODE_COLUMNS].reset_index(drop=True)
 
 
 def _caught_downstream(items: pd.DataFrame) -> pd.Series:

@@ -34,8 +34,9 @@ them writes its own query over the raw events. A test enforces it. The definitio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -48,7 +49,8 @@ from officemine.schema import C, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, REJEC
 
 __all__ = [
     "log_end", "now", "events", "process_types", "scope_counts", "event_months",
-    "work_items", "DESCRIPTIVE", "cases", "node_roles", "holders", "last_actions",
+    "work_items", "DESCRIPTIVE", "cases", "node_kinds", "node_roles", "NODE_KINDS",
+    "STEP_KINDS", "holders", "last_actions",
     "submit_node",
 ]
 
@@ -281,31 +283,118 @@ def _in_zone(values: pd.Series, tz: str) -> pd.Series:
 
 # --- what each node is ---------------------------------------------------------------------------
 
-_ROLES_SQL = f"""
+NodeKind = Literal["submit", "archive", "decision", "instruction", "notification", "automatic",
+                   "unknown"]
+NODE_KINDS: tuple[str, ...] = get_args(NodeKind)
+#: Kinds whose visits are steps of the chain that a redesign can act on (remove, merge …).
+STEP_KINDS = frozenset({"decision", "instruction", "notification"})
+
+# Words in a node's name that say what the step does. 批示/阅示: a leader gives instructions
+# and sends the item on; 阅知/传阅: people are told. Such a step is judged by what it records:
+# one that ever returns or rejects an item is a decision whatever its name.
+_INSTRUCTION_NAME = re.compile(r"批示|阅示|指示|圈阅|签批意见|instruct", re.I)
+_NOTIFICATION_NAME = re.compile(r"阅知|传阅|知会|知悉|抄阅|notif|inform", re.I)
+# A node the source could not name (BPI Challenge's unrecorded role MISSING).
+_UNKNOWN_NAME = re.compile(r"^\s*(missing|unknown|undefined|n/?a|none|null|未知|\(未知\)|（未知）)\s*$",
+                           re.I)
+# Actors that are the system, not a person.
+_SYSTEM_ACTOR = re.compile(r"^\s*(系统|system|sys|auto|自动|机器人|robot|bot)\s*$", re.I)
+
+_NODE_FACTS_SQL = f"""
 SELECT {C.node} AS node,
+       count(*) FILTER (WHERE {BLOCKING}) AS blocking,
        count(*) FILTER (WHERE {C.outcome} IN ('submit', 'resubmit')) AS submits,
        count(*) FILTER (WHERE {C.outcome} = 'archive') AS archives,
-       count(*) FILTER (WHERE {C.outcome} IN ({_DECISIONS})) AS decisions,
-       count(*) FILTER (WHERE {BLOCKING}) AS blocking
-FROM events GROUP BY 1
+       count(*) FILTER (WHERE {C.outcome} = 'approve') AS approvals,
+       count(*) FILTER (WHERE {C.outcome} = 'auto_approve') AS auto_approvals,
+       count(*) FILTER (WHERE {C.outcome} = 'return') AS returns,
+       count(*) FILTER (WHERE {C.outcome} = 'reject') AS rejects,
+       count(*) FILTER (WHERE {C.outcome} IN ('cc', 'comment')) AS notes,
+       count(*) FILTER (WHERE {BLOCKING} AND NOT {C.pending}) AS acted,
+       count(*) FILTER (WHERE {BLOCKING} AND NOT {C.pending}
+                        AND regexp_matches({C.resource}, $system)) AS by_system
+FROM events GROUP BY 1 ORDER BY 1
 """
 
 
-def node_roles(log: EventLog) -> dict[str, str]:
-    """What each node is, by what most of its blocking events do: ``submit step`` (发起),
-    ``archive step`` (归档), ``approval`` (it takes decisions) or ``other`` (neither, e.g. a
-    payment step). Only approval nodes are put to the necessity test or simulated as checks."""
-    roles = {}
-    for row in log.query(_ROLES_SQL).itertuples(index=False):
-        if row.blocking and row.submits >= 0.5 * row.blocking:
-            roles[row.node] = "submit step"
-        elif row.blocking and row.archives >= 0.5 * row.blocking:
-            roles[row.node] = "archive step"
-        elif row.decisions:
-            roles[row.node] = "approval"
-        else:
-            roles[row.node] = "other"
-    return roles
+def node_kinds(log: EventLog, overrides: dict[str, str] | None = None) -> pd.DataFrame:
+    """What each node is, with the evidence: one row per node.
+
+    Kinds: ``submit`` (发起: most of its blocking events are submissions), ``archive`` (归档),
+    ``decision`` (it approves, returns or rejects items: the necessity test judges it),
+    ``instruction`` (批示, 阅示: named so and never returning or rejecting anything),
+    ``notification`` (阅知, 传阅: named so, or recording only cc and comments),
+    ``automatic`` (the system acts there, or approves automatically) and ``unknown``
+    (the source did not record the step — BPI Challenge's role MISSING — or it only ever
+    returns or rejects, so no item passes it). Only decision nodes get a necessity verdict;
+    waiting at any other step is reported as such.
+
+    Overrides come from the log's mapping (``[node_kinds]``, stored with the log) and then
+    `overrides`; ``basis`` says which decided each row (inferred | mapping | setting).
+    Columns: node, kind, basis, evidence (a code), and the counts the inference read:
+    blocking, submits, archives, approvals, auto_approvals, returns, rejects, notes, acted,
+    by_system.
+    """
+    stored = log.mapping.get("node_kinds") if isinstance(log.mapping, dict) else None
+    _check_kinds(stored or {}, "the log's mapping [node_kinds]")
+    _check_kinds(overrides or {}, "node_kinds")
+    facts = log.cached(("node_facts",), lambda: log.query(
+        _NODE_FACTS_SQL, {"system": _SYSTEM_ACTOR.pattern}))
+    kinds, evidence = zip(*(_infer_kind(row) for row in facts.itertuples(index=False))) \
+        if len(facts) else ((), ())
+    facts.insert(1, "kind", list(kinds))
+    facts.insert(2, "basis", "inferred")
+    facts.insert(3, "evidence", list(evidence))
+    for basis, table in (("mapping", stored or {}), ("setting", overrides or {})):
+        hit = facts["node"].isin(list(table))
+        facts.loc[hit, "kind"] = facts.loc[hit, "node"].map(table)
+        facts.loc[hit, "basis"] = basis
+        facts.loc[hit, "evidence"] = "set"
+    return facts
+
+
+def _check_kinds(table: object, where: str) -> None:
+    if not isinstance(table, dict):
+        raise OfficemineError(f"{where} must map node names to kinds")
+    bad = {node: kind for node, kind in table.items() if kind not in NODE_KINDS}
+    if bad:
+        raise OfficemineError(f"{where}: unknown node kind(s) " + ", ".join(
+            f"{node!r} = {kind!r}" for node, kind in bad.items())
+            + f"; choose from {', '.join(NODE_KINDS)}")
+
+
+def _infer_kind(row) -> tuple[str, str]:
+    """(kind, evidence code) of one node from its counts and its name; the first rule that
+    applies wins (the order matters: a 发起 step is not judged by its name)."""
+    name = str(row.node)
+    decisions = row.approvals + row.auto_approvals + row.returns + row.rejects
+    stops = row.returns + row.rejects
+    if row.blocking and row.submits >= 0.5 * row.blocking:
+        return "submit", "mostly_submissions"
+    if row.blocking and row.archives >= 0.5 * row.blocking:
+        return "archive", "mostly_archives"
+    if _UNKNOWN_NAME.match(name):
+        return "unknown", "unnamed_step"
+    if not row.blocking:
+        return "notification", "only_cc_or_comments"
+    if _NOTIFICATION_NAME.search(name) and not stops:
+        return "notification", "named_notification"
+    if _INSTRUCTION_NAME.search(name) and not stops:
+        return "instruction", "named_instruction"
+    if row.acted and (row.by_system >= 0.9 * row.acted
+                      or row.auto_approvals >= 0.5 * max(decisions, 1)):
+        return "automatic", "system_acts"
+    if decisions and not (row.approvals + row.auto_approvals):
+        return "unknown", "never_passes"
+    if decisions:
+        return "decision", "decides"
+    return "unknown", "no_decisions"
+
+
+def node_roles(log: EventLog, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Node -> kind (`node_kinds` without the evidence)."""
+    kinds = node_kinds(log, overrides)
+    return dict(zip(kinds["node"], kinds["kind"]))
 
 
 def submit_node(log: EventLog) -> str:

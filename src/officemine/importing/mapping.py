@@ -13,6 +13,8 @@ acted_at = ["操作日期", "操作时间"]
 pattern = '^(?P<node>.+)-(?P<outcome>批准|退回|提交)$'
 [constants]                      # a value for every row, e.g. a file holding one process type
 process_type = "费用报销"
+[node_kinds]                     # what a step is, where the inference (relations.node_kinds) errs
+"领导阅示" = "instruction"
 ```
 A label rule may also give fixed values: `pattern = '^Payment Handled$'`, `node = "付款"`,
 `outcome = "archive"`. Named groups win over fixed values.
@@ -31,7 +33,7 @@ from officemine.tomlfile import read_toml
 from officemine.importing.raw import LABEL
 
 _KNOWN_KEYS = {"columns", "outcomes", "label_rules", "constants", "timezone", "encoding",
-               "sheet", "delimiter", "description"}
+               "sheet", "delimiter", "description", "node_kinds"}
 _COLUMN_KEYS = set(SOURCE_FIELDS) | {LABEL}
 
 
@@ -56,6 +58,7 @@ class Mapping:
     encoding: str | None = None
     sheet: str | None = None
     delimiter: str | None = None
+    node_kinds: dict[str, str] = field(default_factory=dict)
     path: str | None = None
 
     @classmethod
@@ -122,6 +125,8 @@ class Mapping:
             else:
                 constants[canon] = str(value)
 
+        node_kinds = _node_kinds(data.get("node_kinds"), problems)
+
         for key in ("timezone", "encoding", "sheet", "delimiter"):
             if key in data and not isinstance(data[key], str):
                 problems.append(f"{key} must be a string")
@@ -134,7 +139,7 @@ class Mapping:
         return cls(columns=columns, outcomes=outcomes, label_rules=tuple(rules),
                    constants=constants, timezone=data.get("timezone"),
                    encoding=data.get("encoding"), sheet=data.get("sheet"),
-                   delimiter=data.get("delimiter"), path=source)
+                   delimiter=data.get("delimiter"), node_kinds=node_kinds, path=source)
 
     def to_dict(self) -> dict:
         """A JSON-able form, stored with the log so the import can be reproduced."""
@@ -146,5 +151,25 @@ class Mapping:
                             for r in self.label_rules],
             "constants": dict(self.constants),
             "timezone": self.timezone, "encoding": self.encoding, "sheet": self.sheet,
-            "delimiter": self.delimiter,
+            "delimiter": self.delimiter, "node_kinds": dict(self.node_kinds),
         }
+
+
+def _node_kinds(table: object, problems: list[str]) -> dict[str, str]:
+    """``[node_kinds]``: node name = kind, overriding what `officemine.relations.node_kinds`
+    infers (e.g. ``"分管领导批示" = "instruction"``)."""
+    from officemine.relations import NODE_KINDS
+
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        problems.append("[node_kinds] must be a table of node = kind")
+        return {}
+    kinds = {}
+    for node, kind in table.items():
+        if kind not in NODE_KINDS:
+            problems.append(f"[node_kinds] {node!r} = {kind!r}: not a node kind "
+                            f"(allowed: {', '.join(NODE_KINDS)})")
+        else:
+            kinds[str(node)] = kind
+    return kinds

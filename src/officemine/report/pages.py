@@ -50,6 +50,18 @@ T = {
         "headline_overdue": "月末有 {n} 件超期在办，最久的「{case}」已超期 {days:.1f} 个工作日（{node}）。",
         "headline_no_overdue": "月末没有超期在办事项。",
         "headline_cycle": "办理时长中位数 {value}，环比 {mom}。",
+        "kind": {"instruction": "批示环节", "notification": "知会环节", "automatic": "系统环节",
+                 "unknown": "未知环节", "submit": "发起", "archive": "归档"},
+        "not_judged": "不作必要性判断（不审批）",
+        "evidence": {"named_instruction": "名称为批示/阅示且从未退回或否决：不审批，只作批示",
+                     "named_notification": "名称为阅知/传阅且从未退回或否决：只是知会",
+                     "only_cc_or_comments": "只有抄送或批注记录",
+                     "system_acts": "由系统处理或自动通过",
+                     "unnamed_step": "源数据未记录该环节的名称（如 MISSING）",
+                     "never_passes": "只有退回或否决、从未通过：不是事项经过的审批环节",
+                     "no_decisions": "没有审批记录", "set": "由映射或设置指定",
+                     "mostly_submissions": "提交环节", "mostly_archives": "归档环节"},
+        "other_wait": "等待合计 {total} 工作小时（{items} 件）",
     },
     "en": {
         "title": "Monthly process efficiency review", "cover_sub": "{org}{month} · data up to {asof} · {cases:,} cases · calendar: {cal}",
@@ -84,6 +96,19 @@ T = {
         "headline_cycle": "Median cycle time {value}, {mom} on last month.",
         "yoy_missing": "YoY '—': the same month last year is outside the log.",
         "mom_missing": "MoM '—': no data last month.",
+        "kind": {"instruction": "instruction step", "notification": "notification step",
+                 "automatic": "system step", "unknown": "unknown step", "submit": "submission",
+                 "archive": "archiving"},
+        "not_judged": "not judged (decides nothing)",
+        "evidence": {"named_instruction": "named as an instruction step (批示) and never returns or rejects",
+                     "named_notification": "named as a notification step (阅知) and never returns or rejects",
+                     "only_cc_or_comments": "records only cc and comments",
+                     "system_acts": "the system acts or approves automatically",
+                     "unnamed_step": "the source did not record the step (e.g. MISSING)",
+                     "never_passes": "only returns or rejects, never approves: not a step items pass",
+                     "no_decisions": "records no decisions", "set": "set in the mapping or settings",
+                     "mostly_submissions": "submission step", "mostly_archives": "archiving step"},
+        "other_wait": "{total} working hours of waiting ({items} items)",
     },
 }
 
@@ -292,7 +317,11 @@ def _necessity_table(report, footer, number):
         words["cols_nec"][5]: s["verdict"].map(words["verdict"]),
         words["cols_nec"][6]: reason.to_numpy(),
     })
-    colours = {"streamline": "#fff5f5", "notice": "#fff9db", "insufficient_data": "#f8f9fa"}
+    frame = pd.concat([frame, _not_judged_rows(report, frame.columns)], ignore_index=True)
+    verdicts = pd.concat([s["verdict"], pd.Series(["not_judged"] * (len(frame) - len(s)))],
+                         ignore_index=True)
+    colours = {"streamline": "#fff5f5", "notice": "#fff9db", "insufficient_data": "#f8f9fa",
+               "not_judged": "#f1f3f5"}
     wrap_at = {frame.columns[6]: 92, frame.columns[0]: 18, frame.columns[3]: 10,
                frame.columns[2]: 24}
     box = [0.04, 0.07, 0.92, 0.80]
@@ -300,12 +329,36 @@ def _necessity_table(report, footer, number):
     for k, piece in enumerate(split_rows(frame, box[3] * 8.27, 7.6, wrap_at)):
         fig = new_page(_info(report, words["necessity_table"], footer,
                              subtitle=_necessity_title(report)), number + k)
-        highlight = {i: colours[v] for i, v in enumerate(s["verdict"].iloc[piece.index])
+        highlight = {i: colours[v] for i, v in enumerate(verdicts.iloc[piece.index])
                      if v in colours}
         draw_table(fig.add_axes(box), piece, widths=[0.11, 0.055, 0.14, 0.065, 0.05, 0.07, 0.51],
                    fontsize=7.6, wrap_at=wrap_at, highlight=highlight)
         figs.append(fig)
     return figs
+
+
+def _not_judged_rows(report, columns) -> pd.DataFrame:
+    """Steps that hold items but decide nothing: listed under the verdicts with their kind,
+    why, and the waiting they cause (a finding in itself)."""
+    words = T[report.lang]
+    other = report.necessity.other_nodes
+    if other is None or other.empty:
+        return pd.DataFrame(columns=columns)
+    other = other[(other["items"] + other["pending"] > 0)
+                  & ~other["kind"].isin(["submit", "archive"])]
+    return pd.DataFrame({
+        columns[0]: other["node"].to_numpy(),
+        columns[1]: other["items"].map("{:,}".format).to_numpy(),
+        columns[2]: [words["kind"].get(k, k) for k in other["kind"]],
+        columns[3]: other["wait_median"].map(lambda v: "—" if pd.isna(v) else f"{v:.1f}").to_numpy(),
+        columns[4]: ["—"] * len(other),
+        columns[5]: [words["not_judged"]] * len(other),
+        columns[6]: [words["evidence"].get(e, e) + "；" + words["other_wait"].format(
+            total=f"{t:,.0f}", items=f"{n:,}") if report.lang == "zh" else
+            words["evidence"].get(e, e) + "; " + words["other_wait"].format(
+                total=f"{t:,.0f}", items=f"{n:,}")
+            for e, t, n in zip(other["evidence"], other["wait_total"].fillna(0), other["items"])],
+    })
 
 
 # --- 5. bottlenecks -------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from officemine.calendar import Calendar
 from officemine.eventlog import EventLog
 from officemine.schema import C, DECISIONS, OUTCOMES
 from officemine import relations
-from officemine.relations import node_roles
+from officemine.relations import STEP_KINDS, node_roles
 
 US = 1_000_000  # microseconds per second: working times are int64 microseconds
 _NAT = np.iinfo(np.int64).min   # NaT as int64 nanoseconds
@@ -61,7 +61,7 @@ class LogTables:
 
     cases: pd.DataFrame
     rows: dict[str, np.ndarray] = field(repr=False)
-    roles: dict[str, str]
+    roles: dict[str, str]                  # node -> kind (`officemine.relations.node_kinds`)
     calendar: Calendar
     timezone: str
     extra_columns: tuple[str, ...]
@@ -97,7 +97,7 @@ class LogTables:
     def approval_nodes(self) -> dict[str | None, set[str]]:
         """Process type (None when missing) -> approval nodes its cases visit."""
         names = sorted(self.node_codes, key=self.node_codes.get)
-        approval = np.array([self.roles.get(x) == "approval" for x in names] + [False])
+        approval = np.array([self.roles.get(x) in STEP_KINDS for x in names] + [False])
         node = self.every["node_code"]
         at = np.flatnonzero(approval[node])
         codes, procs = self.process_codes
@@ -242,7 +242,7 @@ def load_tables(log: EventLog, calendar: Calendar) -> LogTables:
     if has_arrival.any():
         wait[has_arrival] = _us(calendar.working_seconds(instants(arrival[has_arrival]),
                                                          instants(rows["t_end"][has_arrival])))
-    approval = np.array([roles.get(x) == "approval" for x in nodes], dtype=bool)
+    approval = np.array([roles.get(x) in STEP_KINDS for x in nodes], dtype=bool)
     rows.update(w_end=w_end, d=d, wait=np.maximum(wait, 0),
                 round=every["round"][done_at],
                 approval=approval[rows["node_code"]] if len(nodes) else

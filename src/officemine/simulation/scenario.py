@@ -514,7 +514,9 @@ def _log_problems(scenario: Scenario, tables) -> list[str]:
                 return False
             return True
         if node in roles:
-            problems.append(f"{what}: node {node!r} is the {roles[node]}, not an approval node")
+            problems.append(f"{what}: node {node!r} is a {roles[node]} step, not a step of the "
+                            "chain a redesign can change (its kind: officemine.relations."
+                            "node_kinds)")
         else:
             problems.append(f"{what}: no node {node!r} in the log{_suggest(node, approval_all)}; "
                             f"approval nodes: {', '.join(sorted(approval_all))}")

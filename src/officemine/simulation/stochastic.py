@@ -55,6 +55,7 @@ import pandas as pd
 import simpy
 from scipy import stats as sps
 
+from officemine.relations import STEP_KINDS
 from officemine.simulation._log import US, LogTables
 from officemine.simulation.scenario import (CapWait, FastTrack, Parallel, RecordOnly,
                                             ReduceReturns, Remove, Scenario, ShortRoute)
@@ -203,8 +204,10 @@ def learn(tables: LogTables) -> OfficeModel:
     prev[first_v] = -1
     frame = pd.DataFrame({"p": vproc, "n": node, "a": actor, "d": d, "e": exit_, "ad": app[case],
                           "u": urgency[case], "pv": prev})
-    # steps that decide nothing but take time (the system's payment request) ride along
-    other_node = np.array([roles.get(x) == "other" for x in names], dtype=bool)
+    # steps that are not steps of the chain but take time (the system's payment request, a
+    # step the source did not name) ride along; they never return or reject anything
+    other_node = np.array([roles.get(x) not in STEP_KINDS | {"submit", "archive"}
+                           for x in names], dtype=bool)
     passive = other_node[node] if len(names) else np.zeros(len(node), bool)
     routed = appr | passive
     for (p, n), grp in frame[routed].groupby(["p", "n"], sort=False):
@@ -236,9 +239,10 @@ def learn(tables: LogTables) -> OfficeModel:
         for ad, g in grp[grp["ad"] >= 0].groupby("ad"):
             c = g["a"].value_counts()
             by_app[int(ad)] = (c.index.to_numpy(np.int64), list(np.cumsum(c.to_numpy()) / c.sum()))
+        decides = roles.get(names[n]) == "decision"       # only decision steps stop items
         nodes[(int(p), int(n))] = _Node(
-            p_return=float((dec == "return").sum()) / total,
-            p_reject=float((dec == "reject").sum()) / total,
+            p_return=float((dec == "return").sum()) / total if decides else 0.0,
+            p_reject=float((dec == "reject").sum()) / total if decides else 0.0,
             actors=counts.index.to_numpy(np.int64),
             actor_cum=list(np.cumsum(counts.to_numpy()) / counts.sum()), by_applicant=by_app,
             delays=np.sort(grp["d"].to_numpy()), personal=personal, by_urgency=by_urgency,
@@ -249,8 +253,8 @@ def learn(tables: LogTables) -> OfficeModel:
     archived[case[last]] = exit_[last] == "archive"
     firsts = frame[routed].assign(c=case[routed]).drop_duplicates(["c", "n"])
     route_of = firsts.groupby("c", sort=False)["n"].agg(tuple)
-    is_submit = np.array([roles.get(x) == "submit step" for x in names])[node]
-    is_archive = np.array([roles.get(x) == "archive step" for x in names])[node]
+    is_submit = np.array([roles.get(x) == "submit" for x in names])[node]
+    is_archive = np.array([roles.get(x) == "archive" for x in names])[node]
     nxt = np.r_[exit_[1:], None]
     same_case_next = np.r_[case[1:] == case[:-1], False]
     processes = []
@@ -269,8 +273,9 @@ def learn(tables: LogTables) -> OfficeModel:
         for r in range(1, len(p_withdraw)):
             at = k == r
             p_withdraw[r] = gave_up[at].mean() if at.any() else (p_withdraw[r - 1] if r > 1 else 0.0)
-        if k.size:
-            p_withdraw[int(k.max()) + 1:] = 1.0     # more returns than ever seen: the applicant gives up
+        # more returns than ever seen (none seen: any): the applicant gives up, so no case
+        # loops for ever on a node that returns it every time
+        p_withdraw[(int(k.max()) if k.size else 0) + 1:] = 1.0
         sub_label = Counter(np.asarray(names, object)[node[rows_p & is_submit]]).most_common(1)
         arc_label = Counter(np.asarray(names, object)[node[rows_p & is_archive]]).most_common(1)
         processes.append(_Process(
