@@ -1517,11 +1517,10 @@ class _ApiContext:
 
     def __init__(self, df: pd.DataFrame, seed: int, link_field: bool) -> None:
         self.seed, self.link_field = seed, link_field
-        first = df.drop_duplicates(C.case_id)
-        self.previous: dict[str, str] = {}
-        for _, rounds in first.groupby("_case", sort=False):
-            ids = rounds.sort_values("_attempt")[C.case_id].tolist()
-            self.previous.update(zip(ids[1:], ids[:-1]))
+        first = df.drop_duplicates(C.case_id).sort_values(["_case", "_attempt"])
+        earlier = first.groupby("_case", sort=False)[C.case_id].shift()
+        self.previous: dict[str, str] = dict(zip(first[C.case_id][earlier.notna()],
+                                                 earlier.dropna()))
 
     def code(self, what: str, *parts: Any) -> int:
         return _hash(self.seed, what, *parts)
