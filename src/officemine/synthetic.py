@@ -39,6 +39,34 @@ stream. Removing a node, or changing its probabilities, therefore leaves every o
 draws for the same case unchanged, and :func:`compare_redesign` measures the true effect of a
 redesign case by case. Case arrivals and attributes come from a per-process generator that
 nodes never touch.
+
+Export shapes: :func:`export` writes the same truth as each kind of office export writes it,
+so that every importer, and whatever links attempts back into cases, is tested against a known
+answer. ``export(log, shape, path)`` returns an `Export`: the path, the importer format (and
+mapping) that reads it, and ``instance_to_case``, every instance id written → true case id.
+
+=========================  ===================================================================
+``csv``                    the Chinese CSV of `to_chinese_csv` (one case, one 流程编号)
+``csv_reject_resubmit``    the same, but every return and rejection is written 否决/不同意: a
+                           return reads as a rejection, then 重新提交, in the same case
+``csv_attempts``           each attempt (submission round) its own request: the return is a
+                           拒绝 that ends it, the resubmission the 提交 of a new one
+``xes``, ``xes_attempts``  `to_xes`: whole cases / one trace per attempt (``<节点>-拒绝``)
+``weaver``                 a Weaver e-cology folder (request log and companion tables), each
+                           attempt its own REQUESTID; Weaver has no refusal code, so a refused
+                           request is sent back (退回) and left at the creation node
+``dingtalk``, ``feishu``,  API answers, one a line, each attempt its own instance: DingTalk
+``wecom``                  (processInstanceId a UUID, EXECUTE_TASK_NORMAL/REFUSE), Feishu
+                           (instance_code a UUID, REJECT), WeCom (sp_no date + 4 digits,
+                           已驳回); the new instance repeats originator, process and form and
+                           starts when the applicant resubmitted
+=========================  ===================================================================
+
+In the attempts shapes nothing else changes (same people, times, comments); ids are hashes of
+the seed, case and round, so no linker can read the case from them. Only Feishu records the
+earlier instance of a re-initiated one (``modified_instance_code``): ``link_field=True``.
+What each source cannot carry (reminders in the APIs, WeCom node names and arrivals) is in
+docs/synthetic.md.
 """
 
 from __future__ import annotations
