@@ -84,7 +84,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -92,6 +92,10 @@ import pandas as pd
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
 from officemine.schema import C, CANONICAL_ORDER, OUTCOME_LOOKUP, normalize_word
+
+if TYPE_CHECKING:
+    from officemine.eventlog import EventLog
+    from officemine.importing.mapping import Mapping as ImportMapping
 
 __all__ = [
     "Amount", "Delay", "When", "NodeSpec", "ProcessSpec", "OfficeSpec", "Redesign",
@@ -1352,7 +1356,7 @@ class Export:
     format: str
     instance_to_case: pd.DataFrame
     seed: int
-    mapping: Any = None
+    mapping: "ImportMapping | None" = None
     link_field: bool = False
 
     @property
@@ -1360,7 +1364,7 @@ class Export:
         """True when each attempt is its own instance (a re-submission starts a new id)."""
         return self.shape in SPLIT_SHAPES
 
-    def import_log(self, **kwargs):
+    def import_log(self, **kwargs: Any) -> "EventLog":
         """`officemine.import_log` of this export, with its format and mapping."""
         from officemine.importing import import_log
 
@@ -1457,12 +1461,12 @@ def _opaque_ids(keys: Sequence[tuple[str, int]], seed: int, purpose: str,
     taken: set[str] = set()
     out = []
     for i, (case, attempt) in enumerate(keys):
-        salt = 0
-        while True:
+        for salt in range(1000):
             value = make(_hash(seed, purpose, case, attempt, salt), i)
             if value not in taken and not _reveals(value, str(case)):
                 break
-            salt += 1
+        else:   # an id space this full is a bug in the shape's id format
+            raise SpecError(f"no free {purpose} id for case {case!r}, attempt {attempt}")
         taken.add(value)
         out.append(value)
     return out
@@ -1532,11 +1536,6 @@ def _groups(df: pd.DataFrame) -> list[list[dict]]:
     return [rows[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def _present(value: Any) -> bool:
-    return value is not None and not (isinstance(value, float) and np.isnan(value)) \
-        and value is not pd.NA and value is not pd.NaT
-
-
 # --- API answers (DingTalk, Feishu, WeCom) -----------------------------------------------------
 
 class _ApiContext:
@@ -1574,7 +1573,7 @@ def _write_json_lines(answers: list[dict], path: Path) -> Path:
 
 def _amount_text(row: dict) -> str | None:
     amount = row.get(C.amount)
-    return f"{float(amount):.2f}" if _present(amount) else None
+    return f"{float(amount):.2f}" if pd.notna(amount) else None
 
 
 def _visits(rows: list[dict]) -> list[list[dict]]:
@@ -1582,7 +1581,7 @@ def _visits(rows: list[dict]) -> list[list[dict]]:
     order of the visit's first such row. Pending rows (no action yet) are last."""
     visits: dict[str, list[dict]] = {}
     for row in rows:
-        if not _present(row.get(C.outcome)) or row[C.outcome] in _HOLDING:
+        if not pd.notna(row.get(C.outcome)) or row[C.outcome] in _HOLDING:
             visits.setdefault(row[C.node], []).append(row)
     return list(visits.values())
 
@@ -1597,7 +1596,7 @@ def _tasks(visit: list[dict]) -> list[dict]:
     """
     tasks, adder = [], None
     for row in visit:
-        outcome = row[C.outcome] if _present(row.get(C.outcome)) else None
+        outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
         if outcome == "add_approver":
             adder = (row[C.resource], row[C.arrived_at])
             continue
@@ -1629,7 +1628,7 @@ def _status(rows: list[dict]) -> tuple[str, Any]:
     """How the instance stands at export: archived, rejected, withdrawn or running, and when
     it ended."""
     for row in reversed(rows):
-        outcome = row[C.outcome] if _present(row.get(C.outcome)) else None
+        outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
         if outcome in ("archive", "reject", "withdraw"):
             return {"archive": "archived", "reject": "rejected",
                     "withdraw": "withdrawn"}[outcome], row[C.acted_at]
@@ -1638,17 +1637,17 @@ def _status(rows: list[dict]) -> tuple[str, Any]:
 
 def _utc_minute(t: Any) -> str | None:
     """DingTalk workflow 1.0 time: UTC to the minute, ``2025-03-05T01:05Z``."""
-    return t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%MZ") if _present(t) else None
+    return t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%MZ") if pd.notna(t) else None
 
 
 def _ms(t: Any) -> str:
     """Feishu time: milliseconds since 1970 as a string; ``"0"`` for not yet."""
-    return str(t.value // 1_000_000) if _present(t) else "0"
+    return str(t.value // 1_000_000) if pd.notna(t) else "0"
 
 
 def _s(t: Any) -> int:
     """WeCom time: seconds since 1970; 0 for not acted."""
-    return int(t.value // 1_000_000_000) if _present(t) else 0
+    return int(t.value // 1_000_000_000) if pd.notna(t) else 0
 
 
 _DINGTALK_RECORD = {"submit": ("START_PROCESS_INSTANCE", "NONE"),
@@ -1675,7 +1674,7 @@ def _dingtalk_answer(rows: list[dict], ctx: _ApiContext) -> dict:
         activity[n] = code[:4] + "_" + code[4:]             # like e6c2_1a3f
     records = []
     for row in rows:
-        outcome = row[C.outcome] if _present(row.get(C.outcome)) else None
+        outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
         if outcome not in _DINGTALK_RECORD:
             continue              # pending rows are tasks; reminders and archives: none
         kind, result = _DINGTALK_RECORD[outcome]
@@ -1683,7 +1682,7 @@ def _dingtalk_answer(rows: list[dict], ctx: _ApiContext) -> dict:
                   "type": kind, "result": result, "images": []}
         if outcome not in ("submit", "withdraw", "comment", "cc"):
             record["showName"], record["activityId"] = row[C.node], activity[row[C.node]]
-        if _present(row.get(C.comment)):
+        if pd.notna(row.get(C.comment)):
             record["remark"] = row[C.comment]
         records.append(record)
     tasks = []
@@ -1707,7 +1706,7 @@ def _dingtalk_answer(rows: list[dict], ctx: _ApiContext) -> dict:
     if _amount_text(head) is not None:
         form.append({"componentType": "MoneyField", "name": "金额", "value": _amount_text(head),
                      "id": "MoneyField_amount"})
-    if _present(head.get(C.urgency)):
+    if pd.notna(head.get(C.urgency)):
         form.append({"componentType": "DDSelectField", "name": "紧急程度",
                      "value": head[C.urgency], "id": "DDSelectField_urgency"})
     answer = {
@@ -1756,7 +1755,7 @@ def _feishu_answer(rows: list[dict], ctx: _ApiContext) -> dict:
             task_of.setdefault((visit[0][C.node], task["user"]), task_id)
     timeline = []
     for row in rows:
-        outcome = row[C.outcome] if _present(row.get(C.outcome)) else None
+        outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
         if outcome not in _FEISHU_TYPE:
             continue                       # pending rows are tasks; reminders, archive: none
         entry = {"type": _FEISHU_TYPE[outcome], "create_time": _ms(row[C.acted_at]),
@@ -1766,7 +1765,7 @@ def _feishu_answer(rows: list[dict], ctx: _ApiContext) -> dict:
             task_id = task_of.get(id(row)) or task_of.get((row[C.node], row[C.resource]))
             if task_id:
                 entry["task_id"] = task_id
-        if _present(row.get(C.comment)):
+        if pd.notna(row.get(C.comment)):
             entry["comment"] = row[C.comment]
         timeline.append(entry)
     state, ended = _status(rows)
@@ -1774,7 +1773,7 @@ def _feishu_answer(rows: list[dict], ctx: _ApiContext) -> dict:
     if _amount_text(head) is not None:
         form.append({"id": "widget_amount", "name": "金额", "type": "amount",
                      "value": float(head[C.amount])})
-    if _present(head.get(C.urgency)):
+    if pd.notna(head.get(C.urgency)):
         form.append({"id": "widget_urgency", "name": "紧急程度", "type": "radioV2",
                      "value": head[C.urgency]})
     data = {
@@ -1810,9 +1809,9 @@ def _wecom_answer(rows: list[dict], ctx: _ApiContext) -> dict:
     for visit in _visits(rows):
         details = []
         for row in visit:
-            outcome = row[C.outcome] if _present(row.get(C.outcome)) else None
+            outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
             details.append({"approver": {"userid": row[C.resource]},
-                            "speech": row[C.comment] if _present(row.get(C.comment)) else "",
+                            "speech": row[C.comment] if pd.notna(row.get(C.comment)) else "",
                             "sp_status": _WECOM_DETAIL[outcome] if outcome else 1,
                             "sptime": _s(row[C.acted_at]) if outcome else 0, "media_id": []})
         steps.append({"sp_status": details[-1]["sp_status"], "approverattr": 1,
@@ -1824,14 +1823,14 @@ def _wecom_answer(rows: list[dict], ctx: _ApiContext) -> dict:
         contents.append({"control": "Money", "id": "Money-amount",
                          "title": [{"text": "金额", "lang": "zh_CN"}],
                          "value": {"new_money": _amount_text(head)}})
-    if _present(head.get(C.urgency)):
+    if pd.notna(head.get(C.urgency)):
         contents.append({"control": "Text", "id": "Text-urgency",
                          "title": [{"text": "紧急程度", "lang": "zh_CN"}],
                          "value": {"text": head[C.urgency]}})
     info = {
         "sp_no": instance, "sp_name": process,
         "sp_status": {"archived": 2, "rejected": 3, "withdrawn": 4, "running": 1}[state],
-        "template_id": f"{ctx.code('wecom-template', process) % 36**30:030x}"[:30],
+        "template_id": f"{ctx.code('wecom-template', process):032x}"[:30],
         "apply_time": _s(rows[0][C.acted_at]),
         "applyer": {"userid": head[C.applicant], "partyid": head[C.applicant_dept]},
         "sp_record": steps, "notifyer": [], "comments": [],
@@ -1876,10 +1875,10 @@ def _write_weaver(df: pd.DataFrame, folder: Path) -> Path:
     dept_id = {d: 11 + i for i, d in enumerate(depts)}
     home: dict[str, str] = {}
     for person, dept in zip(df[C.applicant], df[C.applicant_dept]):
-        if _present(person) and _present(dept):
+        if pd.notna(person) and pd.notna(dept):
             home.setdefault(person, dept)
     for person, dept in zip(df[C.resource], df[C.dept]):
-        if _present(person) and _present(dept):
+        if pd.notna(person) and pd.notna(dept):
             home.setdefault(person, dept)
     people = sorted(set(df[C.resource].dropna()) | set(df[C.applicant].dropna()))
     person_id = {p: 1001 + i for i, p in enumerate(people)}
@@ -1889,7 +1888,7 @@ def _write_weaver(df: pd.DataFrame, folder: Path) -> Path:
         head = rows[0]
         request, process = head[C.case_id], head[C.process_type]
         node_of = {n: nodes[(process, n)] for n in dict.fromkeys(r[C.node] for r in rows)}
-        acted = [r for r in rows if _present(r.get(C.outcome)) and r[C.outcome] != "archive"]
+        acted = [r for r in rows if pd.notna(r.get(C.outcome)) and r[C.outcome] != "archive"]
         answers = _answers(rows)
         for row in acted:
             code = "b" if id(row) in answers else _WEAVER_LOGTYPE[row[C.outcome]]
@@ -1899,14 +1898,14 @@ def _write_weaver(df: pd.DataFrame, folder: Path) -> Path:
                 "OPERATEDATE": row[C.acted_at].strftime("%Y-%m-%d"),
                 "OPERATETIME": row[C.acted_at].strftime("%H:%M:%S"),
                 "OPERATOR": person_id[row[C.resource]],
-                "OPERATORDEPT": dept_id.get(row.get(C.dept), "") if _present(row.get(C.dept))
+                "OPERATORDEPT": dept_id.get(row.get(C.dept), "") if pd.notna(row.get(C.dept))
                 else "",
                 "REMARK": f"<p>{html.escape(row[C.comment])}</p>"
-                if _present(row.get(C.comment)) else "",
+                if pd.notna(row.get(C.comment)) else "",
                 "DESTNODEID": _weaver_destination(row, rows, answers, node_of, process, nodes),
                 "LOGID": len(log) + 1})
         for row in rows:
-            outcome = row[C.outcome] if _present(row.get(C.outcome)) else None
+            outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
             if outcome in ("submit", "approve", "reject", "return", "transfer", "add_approver") \
                     or outcome is None:
                 t = row[C.arrived_at]
@@ -1917,7 +1916,7 @@ def _write_weaver(df: pd.DataFrame, folder: Path) -> Path:
                     "ISLASTTIMES": 1, "WORKFLOWID": workflow[process]})
         state, _ = _status(rows)
         last = acted[-1]
-        pending = [r for r in rows if not _present(r.get(C.outcome))]
+        pending = [r for r in rows if not pd.notna(r.get(C.outcome))]
         current = {"archived": (nodes[(process, ARCHIVE_NODE)], 3),
                    "rejected": (nodes[(process, START_NODE)], 0),
                    "withdrawn": (nodes[(process, START_NODE)], 0),
@@ -1961,7 +1960,7 @@ def _weaver_destination(row: dict, rows: list[dict], answers: set[int], node_of:
         return ""
     after = rows[next(k for k, r in enumerate(rows) if r is row) + 1:]
     following = [r for r in after if r[C.node] != row[C.node]
-                 and (not _present(r.get(C.outcome)) or r[C.outcome] in _HOLDING)]
+                 and (not pd.notna(r.get(C.outcome)) or r[C.outcome] in _HOLDING)]
     return node_of[following[0][C.node]] if following else nodes[(process, ARCHIVE_NODE)]
 
 
