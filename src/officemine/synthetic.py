@@ -39,6 +39,34 @@ stream. Removing a node, or changing its probabilities, therefore leaves every o
 draws for the same case unchanged, and :func:`compare_redesign` measures the true effect of a
 redesign case by case. Case arrivals and attributes come from a per-process generator that
 nodes never touch.
+
+Export shapes: :func:`export` writes the same truth as each kind of office export writes it,
+so that every importer, and whatever links attempts back into cases, is tested against a known
+answer. ``export(log, shape, path)`` returns an `Export`: the path, the importer format (and
+mapping) that reads it, and ``instance_to_case``, every instance id written → true case id.
+
+=========================  ===================================================================
+``csv``                    the Chinese CSV of `to_chinese_csv` (one case, one 流程编号)
+``csv_reject_resubmit``    the same, but every return and rejection is written 否决/不同意: a
+                           return reads as a rejection, then 重新提交, in the same case
+``csv_attempts``           each attempt (submission round) its own request: the return is a
+                           拒绝 that ends it, the resubmission the 提交 of a new one
+``xes``, ``xes_attempts``  `to_xes`: whole cases / one trace per attempt (``<节点>-拒绝``)
+``weaver``                 a Weaver e-cology folder (request log and companion tables), each
+                           attempt its own REQUESTID; Weaver has no refusal code, so a refused
+                           request is sent back (退回) and left at the creation node
+``dingtalk``, ``feishu``,  API answers, one a line, each attempt its own instance: DingTalk
+``wecom``                  (processInstanceId a UUID, EXECUTE_TASK_NORMAL/REFUSE), Feishu
+                           (instance_code a UUID, REJECT), WeCom (sp_no date + 4 digits,
+                           已驳回); the new instance repeats originator, process and form and
+                           starts when the applicant resubmitted
+=========================  ===================================================================
+
+In the attempts shapes nothing else changes (same people, times, comments); ids are hashes of
+the seed, case and round, so no linker can read the case from them. Only Feishu records the
+earlier instance of a re-initiated one (``modified_instance_code``): ``link_field=True``.
+What each source cannot carry (reminders in the APIs, WeCom node names and arrivals) is in
+docs/synthetic.md.
 """
 
 from __future__ import annotations
@@ -46,12 +74,17 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import gzip
+import hashlib
+import html
+import json
+import re
+import uuid
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -60,11 +93,16 @@ from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
 from officemine.schema import C, CANONICAL_ORDER, OUTCOME_LOOKUP, normalize_word
 
+if TYPE_CHECKING:
+    from officemine.eventlog import EventLog
+    from officemine.importing.mapping import Mapping as ImportMapping
+
 __all__ = [
     "Amount", "Delay", "When", "NodeSpec", "ProcessSpec", "OfficeSpec", "Redesign",
     "SyntheticLog", "RedesignTruth", "SpecError", "generate", "compare_redesign",
     "default_office_spec", "to_chinese_csv", "to_xes", "OUTCOME_CN", "CSV_HEADERS",
-    "XES_LABEL_PATTERN", "START_NODE", "ARCHIVE_NODE", "SYSTEM",
+    "XES_LABEL_PATTERN", "START_NODE", "ARCHIVE_NODE", "SYSTEM", "Export", "export", "Shape",
+    "SHAPES", "SHAPE_FORMATS", "SPLIT_SHAPES", "LINK_SHAPES", "REFUSAL_WORDS",
 ]
 
 Urgency = Literal["紧急", "普通"]
@@ -1150,8 +1188,11 @@ def to_chinese_csv(events: pd.DataFrame, path: str | Path, encoding: str = "gbk"
     操作日期, 操作时间 and 签字意见 empty (the importer reads them back as pending items).
     Characters the encoding cannot hold raise ``UnicodeEncodeError``.
     """
-    path = Path(path)
-    df = _ordered(events)
+    return _write_csv(_csv_table(_ordered(events), seconds), path, encoding)
+
+
+def _csv_table(df: pd.DataFrame, seconds: bool) -> pd.DataFrame:
+    """The export's columns for events already in case order (one row per event)."""
     out = pd.DataFrame(index=df.index)
     for column, header in CSV_HEADERS.items():
         values = df[column]
@@ -1169,8 +1210,13 @@ def to_chinese_csv(events: pd.DataFrame, path: str | Path, encoding: str = "gbk"
             out[header] = amount.map(lambda x: f"{x:.2f}", na_action="ignore").fillna("")
         else:
             out[header] = values.astype("string").fillna("")
+    return out
+
+
+def _write_csv(table: pd.DataFrame, path: str | Path, encoding: str) -> Path:
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, index=False, encoding=encoding, lineterminator="\r\n")
+    table.to_csv(path, index=False, encoding=encoding, lineterminator="\r\n")
     return path
 
 
@@ -1269,6 +1315,653 @@ def to_xes(events: pd.DataFrame, path: str | Path) -> Path:
     else:
         path.write_bytes(text)
     return path
+
+
+# --- export shapes: the same truth as each kind of office export writes it --------------------
+
+Shape = Literal["csv", "csv_reject_resubmit", "csv_attempts", "xes", "xes_attempts", "weaver",
+                "dingtalk", "feishu", "wecom"]
+SHAPES: tuple[str, ...] = get_args(Shape)
+#: shape -> the importer format that reads it (`officemine.import_log(format=…)`)
+SHAPE_FORMATS: dict[str, str] = {
+    "csv": "csv", "csv_reject_resubmit": "csv", "csv_attempts": "csv", "xes": "xes",
+    "xes_attempts": "xes", "weaver": "weaver", "dingtalk": "dingtalk", "feishu": "feishu",
+    "wecom": "wecom"}
+#: shapes in which each attempt (submission round) is its own instance with an opaque id
+SPLIT_SHAPES = frozenset({"csv_attempts", "xes_attempts", "weaver", "dingtalk", "feishu",
+                          "wecom"})
+#: shapes whose source records the earlier instance of a re-initiated one in a real field
+#: (Feishu ``modified_instance_code``); `export(link_field=True)` writes it
+LINK_SHAPES = frozenset({"feishu"})
+#: the words written for a refusal in ``csv_reject_resubmit`` (both read as reject)
+REFUSAL_WORDS = ("否决", "不同意")
+
+
+@dataclass(frozen=True, eq=False)
+class Export:
+    """A written export and how to read it back.
+
+    path:
+        The file (a folder for ``weaver``).
+    format:
+        The importer format that reads it; ``mapping`` is the mapping it needs (XES labels
+        ``<node>-<outcome word>``) or None.
+    instance_to_case:
+        One row per instance id written: ``instance_id``, the true ``case_id`` and ``attempt``
+        (1-based submission round; <NA> in shapes where one instance holds every round).
+    """
+
+    path: Path
+    shape: str
+    format: str
+    instance_to_case: pd.DataFrame
+    seed: int
+    mapping: "ImportMapping | None" = None
+    link_field: bool = False
+
+    @property
+    def split(self) -> bool:
+        """True when each attempt is its own instance (a re-submission starts a new id)."""
+        return self.shape in SPLIT_SHAPES
+
+    def import_log(self, **kwargs: Any) -> "EventLog":
+        """`officemine.import_log` of this export, with its format and mapping."""
+        from officemine.importing import import_log
+
+        return import_log(self.path, format=self.format, mapping=self.mapping, **kwargs)
+
+    def __repr__(self) -> str:
+        n, cases = len(self.instance_to_case), self.instance_to_case["case_id"].nunique()
+        return (f"<Export {self.shape}: {self.path} (format {self.format}), {n:,} instances "
+                f"of {cases:,} cases, seed={self.seed}>")
+
+
+def export(log: "SyntheticLog | pd.DataFrame", shape: Shape, path: str | Path, *,
+           seed: int | None = None, link_field: bool = False) -> Export:
+    """Write a log's events as one kind of office export; see the module docstring's table.
+
+    log:
+        A `SyntheticLog` or canonical events (one row per event, pending rows included).
+    seed:
+        Keys the opaque instance ids and the choice of refusal word; default the log's seed
+        (0 for a bare events frame). The same seed writes the same bytes.
+    link_field:
+        Write the source's own link from a re-initiated instance to the earlier one (only
+        Feishu records one: ``modified_instance_code``).
+
+    >>> log = generate(default_office_spec(), start="2025-03-03", end="2025-03-14", seed=1)
+    >>> out = export(log, "dingtalk", "exports/dingtalk.jsonl")
+    >>> out.import_log().report.cases == len(out.instance_to_case)   # one case per attempt
+    True
+    """
+    if shape not in SHAPES:
+        raise SpecError(f"unknown export shape {shape!r}; choose one of {', '.join(SHAPES)}")
+    if link_field and shape not in LINK_SHAPES:
+        raise SpecError(f"link_field: {shape} exports record no link to the earlier instance "
+                        f"(only {', '.join(sorted(LINK_SHAPES))} does)")
+    events = log.events if isinstance(log, SyntheticLog) else log
+    missing = [c for c in (C.case_id, C.node, C.outcome, C.resource, C.arrived_at, C.acted_at)
+               if c not in events]
+    if missing:
+        raise SpecError(f"export needs canonical events; missing column(s) {', '.join(missing)}")
+    if seed is None:
+        seed = log.seed if isinstance(log, SyntheticLog) else 0
+    seed = _root_seed(seed)
+    df, mapping = _instances(events, shape, seed), None
+    path = Path(path)
+    if shape in ("csv", "csv_attempts"):
+        _write_csv(_csv_table(df, seconds=False), path, "gbk")
+    elif shape == "csv_reject_resubmit":
+        table = _csv_table(df, seconds=False)
+        refusal = df["_truth"].isin(["return", "reject"]).fillna(False).to_numpy(bool)
+        pick = [_hash(seed, "refusal-word", c, s) % len(REFUSAL_WORDS)
+                for c, s in zip(df.loc[refusal, C.case_id], df.loc[refusal, C.seq])]
+        table.loc[refusal, CSV_HEADERS[C.outcome]] = [REFUSAL_WORDS[k] for k in pick]
+        _write_csv(table, path, "gbk")
+    elif shape in ("xes", "xes_attempts"):
+        from officemine.importing.mapping import Mapping
+
+        to_xes(df, path)
+        mapping = Mapping.from_dict({"label_rules": [{"pattern": XES_LABEL_PATTERN}]})
+    elif shape == "weaver":
+        _write_weaver(df, path)
+    else:
+        writer = {"dingtalk": _dingtalk_answer, "feishu": _feishu_answer,
+                  "wecom": _wecom_answer}[shape]
+        forms = _ApiContext(df, seed, link_field)
+        _write_json_lines([writer(g, forms) for g in _groups(df)], path)
+    index = df.drop_duplicates(C.case_id)
+    mapping_table = pd.DataFrame({
+        "instance_id": index[C.case_id].astype("string").to_numpy(),
+        "case_id": index["_case"].astype("string").to_numpy(),
+        "attempt": pd.array(index["_attempt"] if shape in SPLIT_SHAPES
+                            else [pd.NA] * len(index), dtype="Int64"),
+    })
+    return Export(path=path, shape=shape, format=SHAPE_FORMATS[shape],
+                  instance_to_case=mapping_table, seed=seed, mapping=mapping,
+                  link_field=link_field)
+
+
+def _hash(seed: int, purpose: str, *parts: Any) -> int:
+    """A 128-bit hash of the seed, a purpose and the parts (stable across runs and machines)."""
+    text = "\x1f".join([str(seed), purpose, *map(str, parts)])
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest(), "big")
+
+
+def _reveals(value: str, case: str) -> bool:
+    """True when an id shows its case: the case id, or the case number's digits, inside it."""
+    digits = re.sub(r"\D", "", case)
+    return case in value or (len(digits) >= 4 and digits in value)
+
+
+def _opaque_ids(keys: Sequence[tuple[str, int]], seed: int, purpose: str,
+                make: Any) -> list[str]:
+    """One unique id per (case, attempt) key: ``make(hash, i)`` shapes a hash of seed, purpose
+    and key; a value already taken or showing its case is hashed again with a salt."""
+    taken: set[str] = set()
+    out = []
+    for i, (case, attempt) in enumerate(keys):
+        for salt in range(1000):
+            value = make(_hash(seed, purpose, case, attempt, salt), i)
+            if value not in taken and not _reveals(value, str(case)):
+                break
+        else:   # an id space this full is a bug in the shape's id format
+            raise SpecError(f"no free {purpose} id for case {case!r}, attempt {attempt}")
+        taken.add(value)
+        out.append(value)
+    return out
+
+
+def _uuid(h: int) -> str:
+    """A version-4-looking UUID from a 128-bit hash."""
+    return str(uuid.UUID(int=h, version=4))
+
+
+#: shape -> the id written for an instance, from a hash and the instance's first action time
+_ID_MAKERS: dict[str, Any] = {
+    "csv_attempts": lambda h, t: str(10**11 + h % (9 * 10**11)),          # 12 digits
+    "xes_attempts": lambda h, t: str(10**11 + h % (9 * 10**11)),
+    "weaver": lambda h, t: str(10**6 + h % (9 * 10**6)),                 # requestid, 7 digits
+    "dingtalk": lambda h, t: _uuid(h),                                    # processInstanceId
+    "feishu": lambda h, t: _uuid(h).upper(),                              # instance_code
+    "wecom": lambda h, t: t.strftime("%Y%m%d") + f"{h % 10**4:04d}",      # sp_no: date + 4
+}
+
+
+def _instances(events: pd.DataFrame, shape: str, seed: int) -> pd.DataFrame:
+    """The events as the shape groups them: ``case_id`` becomes the instance id, ``_case``
+    keeps the true case, ``_attempt`` the submission round, ``_truth`` the true outcome.
+
+    In a split shape each round is an instance: its return is written as the refusal that
+    ends the instance (``reject``), the resubmission as the submit that starts the next one
+    (arriving when it is submitted), and a withdrawal right after a return is left out (the
+    refused instance is over; the applicant simply does not start another).
+    """
+    df = _ordered(events).copy()
+    if C.seq not in df:
+        df[C.seq] = df.groupby(C.case_id, sort=False).cumcount().astype("int32")
+    case = df[C.case_id].astype("string")
+    outcome = df[C.outcome].astype("string")
+    starts = outcome.isin(["submit", "resubmit"]).fillna(False).astype(int)
+    df["_case"] = case
+    df["_attempt"] = starts.groupby(case.to_numpy()).cumsum().clip(lower=1).to_numpy()
+    df["_truth"] = outcome
+    if shape not in SPLIT_SHAPES:
+        return df
+    before = outcome.groupby(case.to_numpy()).shift()
+    df = df[~((outcome == "withdraw") & (before == "return")).fillna(False).to_numpy()].copy()
+    outcome = df[C.outcome].astype("string")
+    resubmit = (outcome == "resubmit").fillna(False).to_numpy()
+    df[C.outcome] = outcome.mask((outcome == "return").fillna(False), "reject").mask(
+        resubmit, "submit")
+    df.loc[resubmit, C.arrived_at] = df.loc[resubmit, C.acted_at]
+    first = df.drop_duplicates(["_case", "_attempt"])
+    make = _ID_MAKERS[shape]
+    when = first[C.acted_at].tolist()
+    ids = _opaque_ids(list(zip(first["_case"], first["_attempt"])), seed, shape,
+                      lambda h, i: make(h, when[i]))
+    key = pd.MultiIndex.from_frame(df[["_case", "_attempt"]])
+    lookup = pd.Series(ids, index=pd.MultiIndex.from_frame(first[["_case", "_attempt"]]))
+    df[C.case_id] = pd.array(lookup.reindex(key).to_numpy(), dtype="string")
+    df = df.sort_values([C.case_id, C.seq], kind="stable").reset_index(drop=True)
+    df[C.seq] = df.groupby(C.case_id, sort=False).cumcount().astype("int32")
+    return df
+
+
+def _groups(df: pd.DataFrame) -> list[list[dict]]:
+    """Each instance's rows as dicts, in order (instances are contiguous in ``df``)."""
+    rows = df.to_dict("records")
+    ids = df[C.case_id].to_numpy()
+    bounds = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1], True])
+    return [rows[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+# --- API answers (DingTalk, Feishu, WeCom) -----------------------------------------------------
+
+class _ApiContext:
+    """What every instance of one API export shares: seed, opaque codes per process and node,
+    and the earlier instance of each re-initiated one (for ``link_field``)."""
+
+    def __init__(self, df: pd.DataFrame, seed: int, link_field: bool) -> None:
+        self.seed, self.link_field = seed, link_field
+        first = df.drop_duplicates(C.case_id).sort_values(["_case", "_attempt"])
+        earlier = first.groupby("_case", sort=False)[C.case_id].shift()
+        self.previous: dict[str, str] = dict(zip(first[C.case_id][earlier.notna()],
+                                                 earlier.dropna()))
+
+    def code(self, what: str, *parts: Any) -> int:
+        return _hash(self.seed, what, *parts)
+
+    def serial(self, rows: list[dict]) -> str:
+        """审批编号 (DingTalk businessId, Feishu serial_number): the day and 4 digits."""
+        day, case, salt = rows[0][C.acted_at].strftime("%Y%m%d"), str(rows[0]["_case"]), 0
+        while True:
+            value = day + f"{self.code('serial', rows[0][C.case_id], salt) % 10**4:04d}"
+            if not _reveals(value, case):
+                return value
+            salt += 1
+
+
+def _write_json_lines(answers: list[dict], path: Path) -> Path:
+    """One API answer a line, as an export job that saves each detail call writes them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(json.dumps(a, ensure_ascii=False, separators=(",", ":")) + "\n"
+                   for a in answers)
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def _amount_text(row: dict) -> str | None:
+    amount = row.get(C.amount)
+    return f"{float(amount):.2f}" if pd.notna(amount) else None
+
+
+def _visits(rows: list[dict]) -> list[list[dict]]:
+    """The rows that hold the item at each node visit (an instance visits a node once), in
+    order of the visit's first such row. Pending rows (no action yet) are last."""
+    visits: dict[str, list[dict]] = {}
+    for row in rows:
+        if not pd.notna(row.get(C.outcome)) or row[C.outcome] in _HOLDING:
+            visits.setdefault(row[C.node], []).append(row)
+    return list(visits.values())
+
+
+def _tasks(visit: list[dict]) -> list[dict]:
+    """The tasks (待办) of one node visit: who held the item, from when to when.
+
+    A transfer ends the approver's task and opens the transferee's; a 加签 opens the added
+    person's task while the approver's own task stays open until the approver decides (it is
+    listed only once the item is back with the approver). Each task: user, start, end (None
+    while pending), the row that ended it (None while pending).
+    """
+    tasks, adder = [], None
+    for row in visit:
+        outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
+        if outcome == "add_approver":
+            adder = (row[C.resource], row[C.arrived_at])
+            continue
+        start = row[C.arrived_at]
+        if adder is not None and row[C.resource] == adder[0]:
+            start, adder = adder[1], None
+        tasks.append({"user": row[C.resource], "start": start,
+                      "end": row[C.acted_at] if outcome else None, "row": row if outcome else None,
+                      "outcome": outcome})
+    return tasks
+
+
+def _answers(rows: list[dict]) -> set[int]:
+    """ids of the rows that are an added person's approval (加签), not the node's decision."""
+    out = set()
+    for visit in _visits(rows):
+        adder = None
+        for row in visit:
+            if row[C.outcome] == "add_approver":
+                adder = row[C.resource]
+            elif adder is not None and row[C.resource] != adder:
+                if row[C.outcome] == "approve":
+                    out.add(id(row))
+                adder = None
+    return out
+
+
+def _status(rows: list[dict]) -> tuple[str, Any]:
+    """How the instance stands at export: archived, rejected, withdrawn or running, and when
+    it ended."""
+    for row in reversed(rows):
+        outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
+        if outcome in ("archive", "reject", "withdraw"):
+            return {"archive": "archived", "reject": "rejected",
+                    "withdraw": "withdrawn"}[outcome], row[C.acted_at]
+    return "running", None
+
+
+def _utc_minute(t: Any) -> str | None:
+    """DingTalk workflow 1.0 time: UTC to the minute, ``2025-03-05T01:05Z``."""
+    return t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%MZ") if pd.notna(t) else None
+
+
+def _ms(t: Any) -> str:
+    """Feishu time: milliseconds since 1970 as a string; ``"0"`` for not yet."""
+    return str(t.value // 1_000_000) if pd.notna(t) else "0"
+
+
+def _s(t: Any) -> int:
+    """WeCom time: seconds since 1970; 0 for not acted."""
+    return int(t.value // 1_000_000_000) if pd.notna(t) else 0
+
+
+_DINGTALK_RECORD = {"submit": ("START_PROCESS_INSTANCE", "NONE"),
+                    "approve": ("EXECUTE_TASK_NORMAL", "AGREE"),
+                    "reject": ("EXECUTE_TASK_NORMAL", "REFUSE"),
+                    "auto_approve": ("EXECUTE_TASK_AUTO", "AGREE"),
+                    "transfer": ("REDIRECT_TASK", "NONE"),
+                    "add_approver": ("APPEND_TASK_BEFORE", "NONE"),
+                    "withdraw": ("TERMINATE_PROCESS_INSTANCE", "NONE"),
+                    "comment": ("ADD_REMARK", "NONE"), "cc": ("PROCESS_CC", "NONE")}
+_DINGTALK_TASK_RESULT = {"approve": "AGREE", "auto_approve": "AGREE", "reject": "REFUSE",
+                         "transfer": "REDIRECTED"}
+
+
+def _dingtalk_answer(rows: list[dict], ctx: _ApiContext) -> dict:
+    """A workflow 1.0 "获取单个审批实例详情" answer, with the id and process code an export job
+    writes beside it. Reminders and the archive are not records (DingTalk keeps no 催办
+    record; the end is the instance's status and finishTime)."""
+    head = rows[0]
+    instance, process = head[C.case_id], head[C.process_type]
+    activity = {}
+    for n in dict.fromkeys(r[C.node] for r in rows):
+        code = f"{ctx.code('dingtalk-activity', process, n) % 16**8:08x}"
+        activity[n] = code[:4] + "_" + code[4:]             # like e6c2_1a3f
+    records = []
+    for row in rows:
+        outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
+        if outcome not in _DINGTALK_RECORD:
+            continue              # pending rows are tasks; reminders and archives: none
+        kind, result = _DINGTALK_RECORD[outcome]
+        record = {"userId": row[C.resource], "date": _utc_minute(row[C.acted_at]),
+                  "type": kind, "result": result, "images": []}
+        if outcome not in ("submit", "withdraw", "comment", "cc"):
+            record["showName"], record["activityId"] = row[C.node], activity[row[C.node]]
+        if pd.notna(row.get(C.comment)):
+            record["remark"] = row[C.comment]
+        records.append(record)
+    tasks = []
+    for visit in _visits(rows):
+        for task in _tasks(visit):
+            k = len(tasks)
+            entry = {"taskId": str(10**10 + ctx.code("dingtalk-task", instance, k) % (9 * 10**10)),
+                     "userId": task["user"], "activityId": activity[visit[0][C.node]],
+                     "createTime": _utc_minute(task["start"])}
+            if task["end"] is None:
+                entry["status"] = "RUNNING"
+            else:
+                entry.update(status="COMPLETED", result=_DINGTALK_TASK_RESULT[task["outcome"]],
+                             finishTime=_utc_minute(task["end"]))
+            tasks.append(entry)
+    state, ended = _status(rows)
+    status, result = {"archived": ("COMPLETED", "agree"), "rejected": ("COMPLETED", "refuse"),
+                      "withdrawn": ("TERMINATED", ""), "running": ("RUNNING", "")}[state]
+    form = [{"componentType": "TextField", "name": "标题", "value": head[C.title],
+             "id": "TextField_title"}]
+    if _amount_text(head) is not None:
+        form.append({"componentType": "MoneyField", "name": "金额", "value": _amount_text(head),
+                     "id": "MoneyField_amount"})
+    if pd.notna(head.get(C.urgency)):
+        form.append({"componentType": "DDSelectField", "name": "紧急程度",
+                     "value": head[C.urgency], "id": "DDSelectField_urgency"})
+    answer = {
+        "title": f"{head[C.applicant]}提交的{process}",
+        "businessId": ctx.serial(rows),
+        "createTime": _utc_minute(rows[0][C.acted_at]),
+        "originatorUserId": head[C.applicant], "originatorDeptName": head[C.applicant_dept],
+        "status": status, "bizAction": "NONE", "attachedProcessInstanceIds": [],
+        "formComponentValues": form, "operationRecords": records, "tasks": tasks,
+    }
+    if result:
+        answer["result"] = result
+    if ended is not None:
+        answer["finishTime"] = _utc_minute(ended)
+    code = f"PROC-{ctx.code('dingtalk-process', process) % 16**12:012X}"
+    return {"processInstanceId": instance, "processCode": code, "success": True,
+            "result": answer}
+
+
+_FEISHU_TYPE = {"submit": "START", "approve": "PASS", "reject": "REJECT",
+                "auto_approve": "AUTO_PASS", "transfer": "TRANSFER",
+                "add_approver": "ADD_APPROVER_BEFORE", "withdraw": "CANCEL", "cc": "CC"}
+_FEISHU_TASK_STATUS = {"approve": "APPROVED", "auto_approve": "APPROVED", "reject": "REJECTED",
+                       "transfer": "TRANSFERRED"}
+
+
+def _feishu_answer(rows: list[dict], ctx: _ApiContext) -> dict:
+    """An approval v4 "获取单个审批实例详情" answer (``code``, ``msg``, ``data``). Reminders are
+    not in the timeline; the archive is the status APPROVED and end_time."""
+    head = rows[0]
+    instance, process = head[C.case_id], head[C.process_type]
+    node_id = {n: f"{ctx.code('feishu-node', process, n) % 16**32:032x}"
+               for n in dict.fromkeys(r[C.node] for r in rows)}
+    task_list, task_of = [], {}
+    for visit in _visits(rows):
+        for task in _tasks(visit):
+            task_id = str(7 * 10**18 + ctx.code("feishu-task", instance, len(task_list)) % 10**18)
+            task_list.append({
+                "id": task_id, "user_id": task["user"],
+                "status": _FEISHU_TASK_STATUS[task["outcome"]] if task["end"] is not None
+                else "PENDING",
+                "node_id": node_id[visit[0][C.node]], "node_name": visit[0][C.node],
+                "type": "AND", "start_time": _ms(task["start"]), "end_time": _ms(task["end"])})
+            if task["row"] is not None:
+                task_of[id(task["row"])] = task_id
+            task_of.setdefault((visit[0][C.node], task["user"]), task_id)
+    timeline = []
+    for row in rows:
+        outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
+        if outcome not in _FEISHU_TYPE:
+            continue                       # pending rows are tasks; reminders, archive: none
+        entry = {"type": _FEISHU_TYPE[outcome], "create_time": _ms(row[C.acted_at]),
+                 "user_id": row[C.resource], "ext": "{}"}
+        if outcome not in ("submit", "withdraw", "cc"):
+            entry["node_key"] = node_id[row[C.node]]
+            task_id = task_of.get(id(row)) or task_of.get((row[C.node], row[C.resource]))
+            if task_id:
+                entry["task_id"] = task_id
+        if pd.notna(row.get(C.comment)):
+            entry["comment"] = row[C.comment]
+        timeline.append(entry)
+    state, ended = _status(rows)
+    form = [{"id": "widget_title", "name": "标题", "type": "input", "value": head[C.title]}]
+    if _amount_text(head) is not None:
+        form.append({"id": "widget_amount", "name": "金额", "type": "amount",
+                     "value": float(head[C.amount])})
+    if pd.notna(head.get(C.urgency)):
+        form.append({"id": "widget_urgency", "name": "紧急程度", "type": "radioV2",
+                     "value": head[C.urgency]})
+    data = {
+        "approval_code": _uuid(ctx.code("feishu-approval", process)).upper(),
+        "approval_name": process, "instance_code": instance,
+        "serial_number": ctx.serial(rows),
+        "status": {"archived": "APPROVED", "rejected": "REJECTED", "withdrawn": "CANCELED",
+                   "running": "PENDING"}[state],
+        "user_id": head[C.applicant], "department_id": head[C.applicant_dept],
+        "start_time": _ms(rows[0][C.acted_at]), "end_time": _ms(ended),
+        "form": json.dumps(form, ensure_ascii=False), "task_list": task_list,
+        "comment_list": [], "timeline": timeline,
+    }
+    if ctx.link_field and instance in ctx.previous:
+        data["modified_instance_code"] = ctx.previous[instance]
+    return {"code": 0, "msg": "success", "data": data}
+
+
+#: WeCom approver detail sp_status per outcome (3 已驳回 ends the request)
+_WECOM_DETAIL = {"approve": 2, "auto_approve": 2, "reject": 3, "transfer": 4,
+                 "add_approver": 12}
+
+
+def _wecom_answer(rows: list[dict], ctx: _ApiContext) -> dict:
+    """A "获取审批申请详情" (getapprovaldetail) answer (``errcode``, ``errmsg``, ``info``).
+
+    One sp_record step per node visit, one detail per person who held the item. WeCom names
+    no steps and records no arrival, no reminder, no 抄送 time and no end time (the importer
+    takes the last action's time for an approved request)."""
+    head = rows[0]
+    instance, process = head[C.case_id], head[C.process_type]
+    steps = []
+    for visit in _visits(rows):
+        details = []
+        for row in visit:
+            outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
+            details.append({"approver": {"userid": row[C.resource]},
+                            "speech": row[C.comment] if pd.notna(row.get(C.comment)) else "",
+                            "sp_status": _WECOM_DETAIL[outcome] if outcome else 1,
+                            "sptime": _s(row[C.acted_at]) if outcome else 0, "media_id": []})
+        steps.append({"sp_status": details[-1]["sp_status"], "approverattr": 1,
+                      "details": details})
+    state, _ = _status(rows)
+    contents = [{"control": "Text", "id": "Text-title",
+                 "title": [{"text": "标题", "lang": "zh_CN"}], "value": {"text": head[C.title]}}]
+    if _amount_text(head) is not None:
+        contents.append({"control": "Money", "id": "Money-amount",
+                         "title": [{"text": "金额", "lang": "zh_CN"}],
+                         "value": {"new_money": _amount_text(head)}})
+    if pd.notna(head.get(C.urgency)):
+        contents.append({"control": "Text", "id": "Text-urgency",
+                         "title": [{"text": "紧急程度", "lang": "zh_CN"}],
+                         "value": {"text": head[C.urgency]}})
+    info = {
+        "sp_no": instance, "sp_name": process,
+        "sp_status": {"archived": 2, "rejected": 3, "withdrawn": 4, "running": 1}[state],
+        "template_id": f"{ctx.code('wecom-template', process):032x}"[:30],
+        "apply_time": _s(rows[0][C.acted_at]),
+        "applyer": {"userid": head[C.applicant], "partyid": head[C.applicant_dept]},
+        "sp_record": steps, "notifyer": [], "comments": [],
+        "apply_data": {"contents": contents},
+    }
+    return {"errcode": 0, "errmsg": "ok", "info": info}
+
+
+# --- Weaver e-cology tables ------------------------------------------------------------------
+
+#: LOGTYPE written per outcome. Weaver has no refusal code: a refused request is sent back
+#: (退回, 3) and left at the creation node, the applicant starting a new request instead.
+_WEAVER_LOGTYPE = {"submit": "2", "approve": "0", "reject": "3", "return": "3", "transfer": "h",
+                   "add_approver": "a", "cc": "t", "remind": "s", "withdraw": "5",
+                   "comment": "9", "other": "i"}
+
+
+def _write_weaver(df: pd.DataFrame, folder: Path) -> Path:
+    """A Weaver export folder: workflow_requestlog.csv and its companion tables (UTF-8 with a
+    BOM, as a database client writes them).
+
+    Each instance is a request (REQUESTID). The person who approved after being asked for an
+    opinion (加签) answers with 意见征询回复 (b), so that approval is a comment here. The
+    archive is no log row: workflow_requestbase CURRENTNODETYPE 3 says the request is
+    archived (the importer adds the event). Pending items are workflow_currentoperator rows
+    with ISREMARK 0. The amount lives in Weaver's per-form tables and is not written.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    processes = sorted(set(df[C.process_type]))
+    workflow = {p: 101 + i for i, p in enumerate(processes)}
+    nodes: dict[tuple[str, str], int] = {}
+    node_rows = []
+    for p in processes:
+        chain = [n for n in dict.fromkeys(df.loc[df[C.process_type] == p, C.node])
+                 if n not in (START_NODE, ARCHIVE_NODE)]
+        for k, name in enumerate([START_NODE, *chain, ARCHIVE_NODE]):
+            nodes[(p, name)] = workflow[p] * 100 + (99 if name == ARCHIVE_NODE else k + 1)
+            node_rows.append({"ID": nodes[(p, name)], "NODENAME": name,
+                              "ISSTART": int(name == START_NODE),
+                              "ISEND": int(name == ARCHIVE_NODE), "WORKFLOWID": workflow[p]})
+    depts = sorted(set(df[C.dept].dropna()) | set(df[C.applicant_dept].dropna()))
+    dept_id = {d: 11 + i for i, d in enumerate(depts)}
+    home: dict[str, str] = {}
+    for person, dept in zip(df[C.applicant], df[C.applicant_dept]):
+        if pd.notna(person) and pd.notna(dept):
+            home.setdefault(person, dept)
+    for person, dept in zip(df[C.resource], df[C.dept]):
+        if pd.notna(person) and pd.notna(dept):
+            home.setdefault(person, dept)
+    people = sorted(set(df[C.resource].dropna()) | set(df[C.applicant].dropna()))
+    person_id = {p: 1001 + i for i, p in enumerate(people)}
+
+    log, receipts, requests = [], [], []
+    for rows in _groups(df):
+        head = rows[0]
+        request, process = head[C.case_id], head[C.process_type]
+        node_of = {n: nodes[(process, n)] for n in dict.fromkeys(r[C.node] for r in rows)}
+        acted = [r for r in rows if pd.notna(r.get(C.outcome)) and r[C.outcome] != "archive"]
+        answers = _answers(rows)
+        for row in acted:
+            code = "b" if id(row) in answers else _WEAVER_LOGTYPE[row[C.outcome]]
+            log.append({
+                "REQUESTID": request, "WORKFLOWID": workflow[process],
+                "NODEID": node_of[row[C.node]], "LOGTYPE": code,
+                "OPERATEDATE": row[C.acted_at].strftime("%Y-%m-%d"),
+                "OPERATETIME": row[C.acted_at].strftime("%H:%M:%S"),
+                "OPERATOR": person_id[row[C.resource]],
+                "OPERATORDEPT": dept_id.get(row.get(C.dept), "") if pd.notna(row.get(C.dept))
+                else "",
+                "REMARK": f"<p>{html.escape(row[C.comment])}</p>"
+                if pd.notna(row.get(C.comment)) else "",
+                "DESTNODEID": _weaver_destination(row, rows, answers, node_of, process, nodes),
+                "LOGID": len(log) + 1})
+        for row in rows:
+            outcome = row[C.outcome] if pd.notna(row.get(C.outcome)) else None
+            if outcome in ("submit", "approve", "reject", "return", "transfer", "add_approver") \
+                    or outcome is None:
+                t = row[C.arrived_at]
+                receipts.append({
+                    "REQUESTID": request, "USERID": person_id[row[C.resource]],
+                    "NODEID": node_of[row[C.node]], "ISREMARK": 2 if outcome else 0,
+                    "RECEIVEDATE": t.strftime("%Y-%m-%d"), "RECEIVETIME": t.strftime("%H:%M:%S"),
+                    "ISLASTTIMES": 1, "WORKFLOWID": workflow[process]})
+        state, _ = _status(rows)
+        last = acted[-1]
+        pending = [r for r in rows if not pd.notna(r.get(C.outcome))]
+        current = {"archived": (nodes[(process, ARCHIVE_NODE)], 3),
+                   "rejected": (nodes[(process, START_NODE)], 0),
+                   "withdrawn": (nodes[(process, START_NODE)], 0),
+                   "running": (node_of[pending[-1][C.node]] if pending
+                               else node_of[last[C.node]], 1)}[state]
+        requests.append({
+            "REQUESTID": request, "WORKFLOWID": workflow[process],
+            "REQUESTNAME": head[C.title], "CREATER": person_id[head[C.applicant]],
+            "CREATEDATE": rows[0][C.acted_at].strftime("%Y-%m-%d"),
+            "CREATETIME": rows[0][C.acted_at].strftime("%H:%M:%S"),
+            "REQUESTLEVEL": 2 if head.get(C.urgency) == "紧急" else 0,
+            "CURRENTNODEID": current[0], "CURRENTNODETYPE": current[1],
+            "LASTOPERATEDATE": last[C.acted_at].strftime("%Y-%m-%d"),
+            "LASTOPERATETIME": last[C.acted_at].strftime("%H:%M:%S")})
+    tables = {
+        "workflow_requestlog": pd.DataFrame(log),
+        "workflow_currentoperator": pd.DataFrame(receipts),
+        "workflow_requestbase": pd.DataFrame(requests),
+        "workflow_nodebase": pd.DataFrame(node_rows),
+        "workflow_base": pd.DataFrame({"ID": list(workflow.values()),
+                                       "WORKFLOWNAME": list(workflow)}),
+        "HrmResource": pd.DataFrame({
+            "ID": [person_id[p] for p in people], "LASTNAME": people,
+            "DEPARTMENTID": [dept_id.get(home.get(p), "") for p in people]}),
+        "HrmDepartment": pd.DataFrame({"ID": list(dept_id.values()),
+                                       "DEPARTMENTNAME": list(dept_id)}),
+    }
+    for name, table in tables.items():
+        _write_csv(table, folder / f"{name}.csv", "utf-8-sig")
+    return folder
+
+
+def _weaver_destination(row: dict, rows: list[dict], answers: set[int], node_of: dict,
+                        process: str, nodes: dict) -> Any:
+    """DESTNODEID of an action that moves the request: the node it went to next (after a
+    refusal: the start node; after the last approval: the archive node); empty for actions
+    that do not move it."""
+    if row[C.outcome] in ("reject", "return"):
+        return nodes[(process, START_NODE)]
+    if row[C.outcome] not in ("submit", "approve") or id(row) in answers:
+        return ""
+    after = rows[next(k for k, r in enumerate(rows) if r is row) + 1:]
+    following = [r for r in after if r[C.node] != row[C.node]
+                 and (not pd.notna(r.get(C.outcome)) or r[C.outcome] in _HOLDING)]
+    return node_of[following[0][C.node]] if following else nodes[(process, ARCHIVE_NODE)]
 
 
 # --- small helpers ---------------------------------------------------------------------------
