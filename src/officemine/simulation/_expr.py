@@ -42,6 +42,15 @@ MAX_DEPTH = 50
 MAX_LENGTH = 100_000
 
 
+def clipped(text: object, limit: int = 80) -> str:
+    """`text` for a message: its repr, cut in the middle when longer than `limit`."""
+    shown = repr(text)
+    if len(shown) <= limit:
+        return shown
+    half = (limit - 1) // 2
+    return f"{shown[:half]}…{shown[-half:]} ({len(str(text)):,} characters)"
+
+
 class ExpressionError(ValueError):
     """A `when` expression uses something the language does not allow (internal; scenario
     validation turns it into a `ScenarioError` line)."""
