@@ -23,8 +23,8 @@ def import_command(
 ) -> None:
     """Import a source into a canonical Parquet log; set-aside rows go to LOG.set_aside.csv.
 
-    The log (and its set-aside file) replace earlier ones only once completely written; an
-    output that is one of the inputs is refused.
+    The log and its set-aside file replace earlier ones once completely written.
+    An output that is one of the inputs is refused.
     """
     with domain_errors(inputs=[source, mapping],
                        outputs=[output, output.with_suffix(".set_aside.csv")]):

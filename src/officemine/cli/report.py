@@ -54,8 +54,8 @@ def report(
 ) -> None:
     """Write the monthly review: a PDF dashboard, its JSON and an .xlsx of the tables.
 
-    The three files replace earlier ones together, once all are written. A month without
-    data is an error (exit code 1) unless --allow-empty.
+    The three files replace earlier ones together, once all are written.
+    A month without data is an error (exit code 1) unless --allow-empty.
     """
     from officemine.kpis import _as_month
     from officemine.report import monthly_report
