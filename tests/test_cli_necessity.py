@@ -45,3 +45,24 @@ def test_subprocess_on_a_raw_export(sample_csv, tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["log"]["cases"] > 1000
     assert "rows read" in done.stderr          # the on-the-fly import report goes to stderr
+
+
+def test_readme_sample_output_is_what_the_command_prints(sample_csv):
+    """The README's necessity block is the command's real output (… marks lines left out)."""
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- necessity-sample:start")[1].split("<!-- necessity-sample:end")[0]
+    lines = block.split("```")[1].strip("\n").splitlines()
+    command = lines[0].removeprefix("$ officemine ").split()
+    assert command[:2] == ["necessity", "sample_logs/oa_sample.csv"]
+    result = runner.invoke(app, [command[0], str(sample_csv), *command[2:]])
+    assert result.exit_code == 0, result.output
+    printed = [line.rstrip() for line in result.stdout.splitlines()]
+    at = 0
+    for line in lines[1:]:
+        if line == "…":
+            continue
+        assert line.rstrip() in printed[at:], (
+            f"README line not printed (regenerate the block from the command): {line}")
+        at = printed.index(line.rstrip(), at) + 1

@@ -179,3 +179,97 @@ def test_report_with_a_scenario_page(sample_log, tmp_path):
     assert "改革方案测算" in text and "模型校验" in text
     assert scenario.name[:8] in text
     assert f"{report.simulation.summary['median_pct'].iloc[0]:.1f}%" in text
+
+
+# --- the command line: months, file names, empty months, kills -------------------------------
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def sample_parquet(sample_log, tmp_path_factory):
+    return sample_log.write(tmp_path_factory.mktemp("log") / "oa_sample.parquet")
+
+
+def error_line(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    return lines[0]
+
+
+def test_a_month_in_which_nothing_waited_still_gets_its_report(tmp_path):
+    rows = ["流程编号,节点名称,操作类型,操作人,操作日期,操作时间",
+            "A1,发起,提交,甲,2025/3/3,9:00", "A2,发起,提交,乙,2025/3/4,9:00"]
+    src = tmp_path / "submissions.csv"
+    src.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = monthly_report(officemine.import_log(src), "2025-03")
+    assert report.bottlenecks.by_person.empty
+    assert {"resource", "dept", "nodes"} <= set(report.bottlenecks.by_person.columns)
+    paths = report.write(tmp_path / "out")
+    assert "2025年3月" in pdf_text(paths["pdf"])
+
+
+@pytest.mark.parametrize("spelling", ["2025-10", "2025/10", "2025年10月"])
+def test_month_spellings_are_one_month(sample_log, spelling):
+    assert monthly_report(sample_log, spelling).month == "2025-10"
+
+
+@pytest.mark.parametrize("bad", ["2025-13", "10", "2025年13月", "October", "2025-10-99"])
+def test_a_month_that_is_not_one_is_one_error_line(sample_parquet, tmp_path, bad):
+    result = runner.invoke(app, ["report", str(sample_parquet), "--month", bad,
+                                 "-o", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert repr(bad) in error_line(result) and "2025-10" in error_line(result)
+    assert not (tmp_path / "r").exists()
+
+
+def test_output_named_like_a_pdf_is_the_file_not_a_folder(sample_parquet, tmp_path):
+    target = tmp_path / "out" / "october.pdf"
+    result = runner.invoke(app, ["report", str(sample_parquet), "--month", "2025年10月",
+                                 "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.is_file() and pdf_text(target).count("2025年10月") >= 1
+    assert json.loads(target.with_suffix(".json").read_text(encoding="utf-8"))["month"] \
+        == "2025-10"
+    openpyxl.load_workbook(target.with_suffix(".xlsx"))
+    assert sorted(p.name for p in target.parent.iterdir()) == \
+        ["october.json", "october.pdf", "october.xlsx"]
+    refused = runner.invoke(app, ["report", str(sample_parquet), "--all-months",
+                                  "-o", str(tmp_path / "all.pdf")])
+    assert refused.exit_code == 2 and "--all-months" in error_line(refused)
+
+
+def test_a_month_without_data_fails_unless_allowed(sample_parquet, tmp_path):
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["report", str(sample_parquet), "--month", "2023-01",
+                                 "-o", str(out)])
+    assert result.exit_code == 1
+    line = error_line(result)
+    assert "2023-01" in line and "--allow-empty" in line
+    assert not out.exists()                              # nothing written
+    allowed = runner.invoke(app, ["report", str(sample_parquet), "--month", "2023-01",
+                                  "--allow-empty", "-o", str(out)])
+    assert allowed.exit_code == 0, allowed.output
+    assert "本月无数据" in pdf_text(out / "officemine_report_2023-01.pdf")
+
+
+def test_killed_report_leaves_the_previous_files_whole(october, sample_parquet, tmp_path):
+    import shutil
+    import sys
+
+    from test_cli import kill_while_writing
+
+    _, paths = october
+    out = tmp_path / "reports"
+    out.mkdir()
+    previous = {}
+    for kind, path in paths.items():
+        shutil.copy(path, out / path.name)
+        previous[out / path.name] = path.read_bytes()
+    command = [sys.executable, "-m", "officemine", "report", str(sample_parquet),
+               "--month", "2025-10", "-o", str(out)]
+    assert kill_while_writing(command, out, *previous)
+    for path, data in previous.items():
+        assert path.read_bytes() == data, path.name
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in previous)
+    openpyxl.load_workbook(out / "officemine_report_2025-10.xlsx")
+    assert PdfReader(out / "officemine_report_2025-10.pdf").pages

@@ -123,6 +123,30 @@ def test_when_language_refuses_everything_else(text, message):
         WhenExpr.parse(text)
 
 
+@pytest.mark.parametrize("text", [
+    "not " * 5000 + "amount < 5",                      # RecursionError inside ast.parse
+    "not " * 60 + "amount < 5",                        # parses, nests past the bound
+    " and ".join(["(amount < 5 or not (urgency == 'x'"] * 40) + "))" * 40,
+    "-" * 20_000 + "5 < amount",
+    "(" * 5000 + "amount < 5" + ")" * 5000,
+    "amount < 5 and " * 20_000 + "amount < 5",         # longer than any real rule
+])
+def test_crafted_deep_or_long_expressions_are_one_scenario_error(text):
+    with pytest.raises(ExpressionError):
+        WhenExpr.parse(text)
+    with pytest.raises(ScenarioError) as info:
+        Scenario(name="crafted", changes=[ShortRoute(when=text, nodes=["财务初审"])])
+    message = str(info.value)
+    assert "(short_route) when = " in message and len(message) < 300     # the text is cut
+
+
+def test_expressions_as_deep_as_real_rules_still_parse():
+    nested = "not (" * 20 + "amount < 5" + ")" * 20
+    assert WhenExpr.parse(nested).names == ("amount",)
+    many = " or ".join(f'title == "{i}"' for i in range(2000))      # 32 k characters
+    assert WhenExpr.parse(many).names == ("title",)
+
+
 def test_when_language_evaluates_vectorised():
     import pandas as pd
 

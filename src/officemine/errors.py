@@ -40,3 +40,8 @@ class CalendarError(OfficemineError):
 
 class LogFormatError(OfficemineError):
     """A stored log is not a valid officemine Parquet log."""
+
+
+class OutputError(OfficemineError):
+    """An output cannot be written: an unwritable or missing folder, a folder where a file
+    belongs, or a target that is one of the run's inputs."""

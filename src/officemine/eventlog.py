@@ -232,17 +232,23 @@ class EventLog:
 
     # --- storage ---------------------------------------------------------------------------
     def write(self, path: str | Path) -> Path:
-        """Write the log as Parquet (with metadata) and its set-aside rows as a CSV beside it."""
+        """Write the log as Parquet (with metadata) and its set-aside rows as a CSV beside it.
+
+        Both files are written under temporary names and renamed over the old ones together
+        once complete (`officemine.atomic`): a killed write leaves the previous log whole. A
+        log imported without set-aside rows removes a set-aside file left by an earlier
+        import to the same path. The source file it was imported from is never overwritten.
+        """
+        from officemine.atomic import atomic_paths, csv_to, remove
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         report = self.report
-        aside_path = None
-        if self.set_aside is not None and len(self.set_aside):
-            aside_path = path.with_suffix(".set_aside.csv")
-            self.set_aside.to_csv(aside_path, index=False, encoding="utf-8-sig")
-        if report is not None and aside_path is not None:
-            report = ImportReport.from_dict({**report.to_dict(), "set_aside_file": str(aside_path)})
-            self.report = report
+        source = [report.source_file] if report is not None else []
+        aside_path = path.with_suffix(".set_aside.csv")
+        has_aside = self.set_aside is not None and len(self.set_aside) > 0
+        if report is not None and has_aside:
+            report = ImportReport.from_dict({**report.to_dict(),
+                                             "set_aside_file": str(aside_path)})
         meta = {"format_version": FORMAT_VERSION, "timezone": self.timezone,
                 "cases": self.n_cases,
                 "mapping": self.mapping, "import_report": report.to_dict() if report else None}
@@ -250,7 +256,16 @@ class EventLog:
         table = table.replace_schema_metadata({
             **(table.schema.metadata or {}),
             _META_KEY: json.dumps(meta, ensure_ascii=False, default=str).encode("utf-8")})
-        pq.write_table(table, path, compression="zstd")
+        targets = [aside_path, path] if has_aside else [path]
+        with atomic_paths(*targets, inputs=source) as temps:
+            if has_aside:
+                csv_to(self.set_aside, temps[0])
+            pq.write_table(table, temps[-1], compression="zstd")
+        # a clean import: a set-aside file from an earlier import would describe rows that
+        # this log does not have (a log read back from Parquet does not know, and keeps it)
+        if self.set_aside is not None and not has_aside:
+            remove(aside_path, inputs=source)
+        self.report = report
         self.path = path
         return path
 

@@ -426,6 +426,9 @@ def bottlenecks(log: EventLog, month: Any = None, calendar: Calendar | None = No
         depts, nodes = joined("dept"), joined("node")
         by_person.insert(1, "dept", by_person["resource"].map(depts))
         by_person.insert(2, "nodes", by_person["resource"].map(nodes))
+    else:                  # same columns when nobody waited (a month of submissions only)
+        by_person.insert(1, "dept", pd.Series(dtype="object"))
+        by_person.insert(2, "nodes", pd.Series(dtype="object"))
     return Bottlenecks(by_node=by_node, by_person=by_person, month=label, period=period,
                        calendar=calendar.describe(), as_of=as_of_t, notes=tuple(notes))
 

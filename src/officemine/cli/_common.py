@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterator, Optional
+from typing import Annotated, Iterable, Iterator, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from officemine.errors import OfficemineError
+from officemine import __version__
+from officemine.atomic import check_folder, check_output, protect
+from officemine.errors import OfficemineError, OutputError
 from officemine.importing import FORMATS
 
 app = typer.Typer(help="officemine: evidence for streamlining office approval chains.",
@@ -27,17 +30,78 @@ TimezoneOption = Annotated[Optional[str], typer.Option(
 CalendarOption = Annotated[Optional[Path], typer.Option(
     "--calendar", help="Working calendar (TOML: hours, holidays, company days); default: "
     "09:00–12:00, 13:30–17:30 with Chinese statutory holidays.", exists=True, dir_okay=False)]
+CHART_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"officemine {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the version of officemine and exit.")] = False) -> None:
+    """officemine: evidence for streamlining office approval chains."""
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """``error: message`` as one line on stderr (never wrapped, never read as markup), then
+    exit with `code`."""
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True,
+              soft_wrap=True)
+    raise typer.Exit(code)
 
 
 @contextmanager
-def domain_errors() -> Iterator[None]:
-    """Turn officemine's own errors into `error: …` on stderr and exit code 2."""
+def domain_errors(inputs: Iterable[Path | str | None] = (),
+                  outputs: Iterable[Path | None] = (), charts: Iterable[Path | None] = (),
+                  folders: Iterable[Path | None] = ()) -> Iterator[None]:
+    """Run a command: officemine's own errors (and the operating system's, such as a file
+    that cannot be read) become ``error: …`` on stderr and exit code 2.
+
+    inputs: files the command reads; no output may overwrite them. outputs, charts (files
+    whose suffix must be a chart format) and folders: what it will write, checked before any
+    work starts (writable, not an input, no file written twice), so that a long run does not
+    fail at its end.
+    """
     try:
-        yield
+        with protect(inputs):
+            charts = [c for c in charts if c is not None]
+            for chart in charts:
+                if chart.suffix.lower() not in CHART_SUFFIXES:
+                    raise OutputError(f"cannot write a chart as {chart.name}: the name must "
+                                      f"end in {', '.join(CHART_SUFFIXES)}")
+            _check_outputs([o for o in [*outputs, *charts] if o is not None],
+                           [f for f in folders if f is not None])
+            yield
     except OfficemineError as exc:
-        # the message may hold text from the input ("[/x]" in a file name): never markup
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
+    except OSError as exc:
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        fail(f"{exc.strerror or exc}{where}")
+
+
+def _check_outputs(outputs: list[Path], folders: list[Path]) -> None:
+    seen: dict[str, Path] = {}
+    for path in outputs:
+        key = os.path.realpath(path)
+        if key in seen:
+            raise OutputError(f"{seen[key]} and {path} are the same file: give each output "
+                              "its own name")
+        seen[key] = path
+        check_output(path)
+    for folder in folders:
+        check_folder(folder)
+
+
+def save_chart(fig, path: Path, **kwargs) -> None:
+    """Write a matplotlib figure atomically, in the format its suffix names."""
+    from officemine.atomic import atomic_path
+
+    with atomic_path(path) as temp:
+        fig.savefig(temp, format=path.suffix.lower().lstrip("."), **kwargs)
 
 
 def check_format(fmt: str) -> None:

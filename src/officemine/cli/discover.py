@@ -25,16 +25,19 @@ def discover(
     timezone: TimezoneOption = None,
     calendar: CalendarOption = None,
     output: Annotated[Path, typer.Option(
-        "--output", "-o", help="Folder for the outputs.")] = Path("reports/discovery"),
+        "--output", "-o", help="Folder for the outputs (files in it are replaced once all are "
+        "written).")] = Path("reports/discovery"),
     top: Annotated[int, typer.Option(help="How many variants to print.", min=0)] = 5,
 ) -> None:
     """Discover variants, the process map (PNG/SVG/PDF, BPMN), rework and hand-offs.
 
     Prints a short summary; writes every output to the folder (see docs/discovery.md).
     """
+    from officemine.discovery import OUTPUT_FILES
     from officemine.discovery import discover as run_discovery
 
-    with domain_errors():
+    with domain_errors(inputs=[log_path, mapping, calendar],
+                       outputs=[output / name for name in OUTPUT_FILES]):
         log = load_log(log_path, format, mapping, timezone)
         cal = load_calendar(calendar)
         with err.status("discovering …"):

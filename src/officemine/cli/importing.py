@@ -21,8 +21,13 @@ def import_command(
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
 ) -> None:
-    """Import a source into a canonical Parquet log; set-aside rows go to LOG.set_aside.csv."""
-    with domain_errors():
+    """Import a source into a canonical Parquet log; set-aside rows go to LOG.set_aside.csv.
+
+    The log and its set-aside file replace earlier ones once completely written.
+    An output that is one of the inputs is refused.
+    """
+    with domain_errors(inputs=[source, mapping],
+                       outputs=[output, output.with_suffix(".set_aside.csv")]):
         check_format(format)
         with err.status(f"importing {source} …"):
             log = import_log(source, format=format, mapping=mapping, timezone=timezone)
@@ -43,7 +48,7 @@ def validate(
         help="Exit with code 1 when any row is set aside.")] = False,
 ) -> None:
     """Print the import report of a source without writing anything."""
-    with domain_errors():
+    with domain_errors(inputs=[source, mapping]):
         check_format(format)
         with err.status(f"reading {source} …"):
             log = import_log(source, format=format, mapping=mapping, timezone=timezone)

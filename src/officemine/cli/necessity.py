@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, domain_errors, err, load_calendar, load_log)
+                                    app, domain_errors, err, load_calendar, load_log,
+                                    save_chart)
 from officemine.errors import OfficemineError
 
 
@@ -24,7 +25,8 @@ def necessity(
     json_out: Annotated[Optional[str], typer.Option(
         "--json", help="Write the JSON result to this file, or '-' for stdout.")] = None,
     csv_out: Annotated[Optional[Path], typer.Option(
-        "--csv", help="Write the per-node table as CSV (UTF-8 with BOM).")] = None,
+        "--csv", help="Write the per-node table as CSV (UTF-8 with BOM; no cell starts a "
+        "formula).")] = None,
     chart: Annotated[Optional[Path], typer.Option(
         help="Write the necessity chart (.png, .svg or .pdf).")] = None,
     lang: Annotated[str, typer.Option(help="Chart language: zh or en.")] = "zh",
@@ -34,9 +36,12 @@ def necessity(
     calendar: CalendarOption = None,
 ) -> None:
     """Test each approval node: wait against rejection rate, with intervals and a verdict."""
+    from officemine.atomic import write_csv, write_text
     from officemine.necessity import necessity as run
 
-    with domain_errors():
+    json_file = Path(json_out) if json_out not in (None, "-") else None
+    with domain_errors(inputs=[log_path, mapping, calendar],
+                       outputs=[json_file, csv_out], charts=[chart]):
         if lang not in ("zh", "en"):
             raise OfficemineError(f"lang must be zh or en, not {lang!r}")
         log = load_log(log_path, format, mapping, timezone)
@@ -51,17 +56,16 @@ def necessity(
                 where = f" · {getattr(row, by)}" if by else ""
                 reason = row.reason_zh if lang == "zh" else row.reason
                 typer.echo(f"{row.node}{where}: {row.verdict} — {reason}")
-            if json_out:
-                Path(json_out).write_text(result.to_json(), encoding="utf-8")
-                typer.echo(f"wrote {json_out}")
+            if json_file:
+                write_text(json_file, result.to_json())
+                typer.echo(f"wrote {json_file}")
         if csv_out:
-            table = result.summary.drop(columns=["reason_classes"])
-            table.to_csv(csv_out, index=False, encoding="utf-8-sig")
+            write_csv(result.summary.drop(columns=["reason_classes"]), csv_out)
             typer.echo(f"wrote {csv_out}", err=json_out == "-")
         if chart:
             import matplotlib
 
             matplotlib.use("Agg")
             ax = result.plot(lang=lang)
-            ax.figure.savefig(chart)
+            save_chart(ax.figure, chart)
             typer.echo(f"wrote {chart}", err=json_out == "-")

@@ -11,7 +11,11 @@ import pandas as pd
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, domain_errors, err, load_log)
+                                    app, domain_errors, err, fail, load_log)
+from officemine.errors import OfficemineError
+
+
+REPORT_SUFFIXES = (".pdf", ".json", ".xlsx")
 
 
 @app.command()
@@ -19,9 +23,13 @@ def report(
     log_path: Annotated[Path, typer.Argument(
         metavar="LOG", help="A Parquet log, or any source the importer reads.")],
     month: Annotated[Optional[str], typer.Option(
-        help="Month to review, e.g. 2025-10 (default: the latest complete month).")] = None,
+        help="Month to review: 2025-10, 2025/10 or 2025年10月 (default: the latest complete "
+             "month).")] = None,
     all_months: Annotated[bool, typer.Option(
         "--all-months", help="One report per month of the log, plus an index.")] = False,
+    allow_empty: Annotated[bool, typer.Option(
+        "--allow-empty", help="Write a '本月无数据' report and exit 0 for a month without "
+        "data (without it: nothing is written, exit code 1).")] = False,
     scenario: Annotated[Optional[list[Path]], typer.Option(
         help="Redesign scenario(s) (TOML) to estimate in the report.", exists=True,
         dir_okay=False)] = None,
@@ -34,18 +42,35 @@ def report(
     config: Annotated[Optional[Path], typer.Option(
         help="Report settings (TOML): organisation, redesign dates, SLA, calendar.",
         exists=True, dir_okay=False)] = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the files.")]
-        = Path("reports"),
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="Folder for the files (officemine_report_YYYY-MM.pdf, .json, "
+        ".xlsx), or a file name ending in .pdf, .json or .xlsx: the three files then take "
+        "that name (-o out/october.pdf writes out/october.pdf, .json and .xlsx); "
+        "--all-months needs a folder.")] = Path("reports"),
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
     calendar: CalendarOption = None,
 ) -> None:
-    """Write the monthly review: a PDF dashboard, its JSON and an .xlsx of the tables."""
+    """Write the monthly review: a PDF dashboard, its JSON and an .xlsx of the tables.
+
+    The three files replace earlier ones together, once all are written.
+    A month without data is an error (exit code 1) unless --allow-empty.
+    """
+    from officemine.kpis import _as_month
     from officemine.report import monthly_report
     from officemine.report.config import ReportConfig
 
-    with domain_errors():
+    as_file = output.suffix.lower() in REPORT_SUFFIXES
+    folder, stem = (output.parent, output.stem) if as_file else (output, None)
+    files = [folder / f"{stem}{suffix}" for suffix in REPORT_SUFFIXES] if as_file else []
+    inputs = [log_path, mapping, calendar, sla, config, *(scenario or [])]
+    with domain_errors(inputs=inputs, outputs=files, folders=[folder]):
+        if all_months and (month or as_file):
+            raise OfficemineError("--all-months writes one report per month into a folder: "
+                                  "give neither --month nor a file name for -o")
+        if month:
+            month = str(_as_month(month))
         settings = ReportConfig.from_toml(config) if config else ReportConfig()
         cal = _calendar(calendar)
         sla_model = _sla(sla)
@@ -58,10 +83,13 @@ def report(
                 result = monthly_report(
                     log, month, progress=lambda step: status.update(f"monthly report: {step} …"),
                     **kwargs)
+                if not result.has_data and not allow_empty:
+                    fail(f"{result.kpis.message}; nothing written (--allow-empty writes the "
+                         "empty report)", code=1)
                 status.update(f"monthly report {result.month}: writing PDF, JSON and xlsx …")
-                paths = result.write(output)
+                paths = result.write(folder, stem)
             if not result.has_data:
-                err.print(f"note: {result.kpis.message}")
+                err.print(f"note: {result.kpis.message}", markup=False, highlight=False)
             typer.echo(repr(result))
             for kind, path in paths.items():
                 typer.echo(f"wrote {path}")
@@ -80,7 +108,7 @@ def report(
 
                 result = monthly_report(log, str(m), progress=show, **kwargs)
                 show("writing files")
-                paths = result.write(output)
+                paths = result.write(folder)
                 tiles = {t.key: t for t in result.kpis.tiles} if result.has_data else {}
                 rows.append({"month": str(m), "has_data": result.has_data,
                              "message": result.kpis.message,
@@ -88,7 +116,7 @@ def report(
                              "xlsx": paths["xlsx"].name,
                              **{k: t.text(lang) for k, t in tiles.items()}})
                 progress.advance(task)
-        index = _write_index(rows, output, lang)
+        index = _write_index(rows, folder, lang)
         typer.echo(f"wrote {len(rows)} monthly reports and {index}")
 
 
@@ -116,10 +144,11 @@ def _scenarios(paths):
 
 
 def _write_index(rows: list[dict], output: Path, lang: str) -> Path:
-    """index.json and index.html listing every month with its headline figures."""
-    output.mkdir(parents=True, exist_ok=True)
-    (output / "index.json").write_text(json.dumps(rows, ensure_ascii=False, indent=2),
-                                       encoding="utf-8")
+    """index.json and index.html listing every month with its headline figures (replaced
+    together, atomically)."""
+    from officemine.atomic import atomic_paths
+
+    index_json = json.dumps(rows, ensure_ascii=False, indent=2)
     title = "月度流程效能评估" if lang == "zh" else "Monthly process efficiency reviews"
     keys = ["completed", "cycle_median_workdays", "on_time_rate", "return_rate",
             "open_overdue"]
@@ -138,5 +167,7 @@ def _write_index(rows: list[dict], output: Path, lang: str) -> Path:
             f"<h1>{title}</h1><table border='1' cellpadding='4'><tr>{head}</tr>"
             + "".join(body) + "</table>")
     path = output / "index.html"
-    path.write_text(page, encoding="utf-8")
+    with atomic_paths(output / "index.json", path) as (json_temp, html_temp):
+        json_temp.write_text(index_json, encoding="utf-8")
+        html_temp.write_text(page, encoding="utf-8")
     return path

@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, domain_errors, err, load_calendar, load_log)
+                                    app, domain_errors, err, load_calendar, load_log,
+                                    save_chart)
 from officemine.errors import OfficemineError
 
 
@@ -38,10 +39,13 @@ def simulate(
 ) -> None:
     """Estimate the cycle-time reduction of redesigns, with 95% intervals and a check that the
     as-is model reproduces the log."""
+    from officemine.atomic import write_text
     from officemine.simulation import ENGINES
     from officemine.simulation import simulate as run
 
-    with domain_errors():
+    json_file = Path(json_out) if json_out not in (None, "-") else None
+    with domain_errors(inputs=[log_path, mapping, calendar, *scenario],
+                       outputs=[json_file], charts=[chart]):
         if engine not in ENGINES:
             raise OfficemineError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         log = load_log(log_path, format, mapping, timezone)
@@ -55,13 +59,13 @@ def simulate(
             for r in result:
                 typer.echo("")
                 typer.echo(repr(r))
-            if json_out:
-                Path(json_out).write_text(result.to_json(), encoding="utf-8")
-                typer.echo(f"wrote {json_out}")
+            if json_file:
+                write_text(json_file, result.to_json())
+                typer.echo(f"wrote {json_file}")
         if chart:
             import matplotlib
 
             matplotlib.use("Agg")
             ax = result.plot()
-            ax.figure.savefig(chart, bbox_inches="tight")
+            save_chart(ax.figure, chart, bbox_inches="tight")
             typer.echo(f"wrote {chart}", err=json_out == "-")

@@ -95,21 +95,25 @@ class DiscoveryResult:
     def save(self, directory: str | Path) -> dict[str, Path]:
         """Write every output (`OUTPUT_FILES`) into `directory`; returns name → path.
 
-        CSVs are UTF-8 with BOM so Excel opens the Chinese text right.
+        CSVs are UTF-8 with BOM so Excel opens the Chinese text right, and no cell starts a
+        formula. The files are written under temporary names and replace earlier ones
+        together once all are complete (`officemine.atomic`).
         """
+        from officemine.atomic import atomic_paths, csv_to
+
         out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
         paths = {name: out / name for name in OUTPUT_FILES}
-        csv = dict(index=False, encoding="utf-8-sig")
-        self.variants.table.to_csv(paths["variants.csv"], **csv)
-        self.process_map.save_many([paths[name] for name in ("map.png", "map.svg", "map.pdf")])
-        self.process_map.nodes.to_csv(paths["map_nodes.csv"], **csv)
-        self.process_map.arcs.to_csv(paths["map_arcs.csv"], **csv)
-        self.process_map.to_bpmn(paths["model.bpmn"],
-                                 noise_threshold=self.settings["bpmn_noise_threshold"])
-        rework_table(self.rework).to_csv(paths["rework.csv"], **csv)
-        self.handoffs.pairs.to_csv(paths["handoffs.csv"], **csv)
-        paths["discovery.json"].write_text(self.to_json(), encoding="utf-8")
+        with atomic_paths(*paths.values()) as temps:
+            temp = dict(zip(OUTPUT_FILES, temps))
+            csv_to(self.variants.table, temp["variants.csv"])
+            self.process_map.save_many([temp[name] for name in ("map.png", "map.svg", "map.pdf")])
+            csv_to(self.process_map.nodes, temp["map_nodes.csv"])
+            csv_to(self.process_map.arcs, temp["map_arcs.csv"])
+            self.process_map.to_bpmn(temp["model.bpmn"],
+                                     noise_threshold=self.settings["bpmn_noise_threshold"])
+            csv_to(rework_table(self.rework), temp["rework.csv"])
+            csv_to(self.handoffs.pairs, temp["handoffs.csv"])
+            temp["discovery.json"].write_text(self.to_json(), encoding="utf-8")
         return paths
 
     def text(self, top: int = 5) -> str:

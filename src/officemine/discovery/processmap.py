@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from officemine.atomic import atomic_path, atomic_paths
 from officemine.calendar import Calendar
 from officemine.discovery._base import (DiscoveryError, Scope, ScopeEvents, count_distinct,
                                         dumps, fmt_num, group_medians, hours_between,
@@ -161,7 +162,8 @@ class ProcessMap:
             return _draw(self, ax)
 
     def save(self, path: str | Path, *, dpi: int = 150) -> Path:
-        """Write the map as PNG, SVG or PDF (by suffix). SVG and PDF keep text as text."""
+        """Write the map as PNG, SVG or PDF (by suffix), atomically. SVG and PDF keep text
+        as text."""
         return self.save_many([path], dpi=dpi)[0]
 
     def save_many(self, paths: Sequence[str | Path], *, dpi: int = 150) -> list[Path]:
@@ -177,13 +179,15 @@ class ProcessMap:
         with chart_style():
             fig = _draw(self, None).figure
             try:
-                for path in paths:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    # SVG: real <text> elements, so node names stay searchable and editable;
-                    # a viewer needs any CJK font (the PNG and PDF embed the bundled one).
-                    with matplotlib.rc_context({"svg.fonttype": "none"}):
-                        fig.savefig(path, dpi=dpi, metadata=_metadata(
-                            path.suffix.lower().lstrip("."), self))
+                with atomic_paths(*paths) as temps:
+                    for path, temp in zip(paths, temps):
+                        kind = path.suffix.lower().lstrip(".")
+                        # SVG: real <text> elements, so node names stay searchable and
+                        # editable; a viewer needs any CJK font (PNG and PDF embed the
+                        # bundled one).
+                        with matplotlib.rc_context({"svg.fonttype": "none"}):
+                            fig.savefig(temp, format=kind, dpi=dpi,
+                                        metadata=_metadata(kind, self))
             finally:
                 plt.close(fig)
         return paths
@@ -199,16 +203,15 @@ class ProcessMap:
         import pm4py
 
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         df = _miner_input(self.traces, max_traces)
         if df.empty:
             raise DiscoveryError("no cases in scope: nothing to mine a BPMN model from")
         bpmn = pm4py.discover_bpmn_inductive(df, noise_threshold=noise_threshold)
-        if shutil.which("dot"):
-            pm4py.write_bpmn(bpmn, str(path), auto_layout=True)
-        else:
+        layout = bool(shutil.which("dot"))
+        if not layout:
             _layout_bpmn(bpmn)
-            pm4py.write_bpmn(bpmn, str(path), auto_layout=False)
+        with atomic_path(path) as temp:
+            pm4py.write_bpmn(bpmn, str(temp), auto_layout=layout)
         return path
 
 

@@ -41,6 +41,11 @@ def _reader(fmt: str) -> Callable[[Path, Mapping], RawEvents]:
     return getattr(importlib.import_module(module), func)
 
 
+#: what `detect_format` recognises, for the message that refuses anything else
+SUPPORTED_FILES = ("CSV/TSV/TXT exports (.csv, .tsv, .txt), Excel workbooks (.xlsx, .xlsm), "
+                   "XES (.xes, .xes.gz), DingTalk/Feishu/WeCom approval JSON (.json, .jsonl, "
+                   ".ndjson) and Weaver e-cology folders")
+
 # workflow_requestlog.csv, workflow_requestlog_2025.csv … but not workflow_requestlogatinfo.csv
 WEAVER_LOG_NAME = re.compile(r"^workflow_requestlog(?:[ _\-.(].*)?\.(?:csv|tsv|txt)$", re.I)
 
@@ -66,8 +71,10 @@ def detect_format(path: Path) -> str:
     if name.endswith(".xls"):
         raise SourceError("old Excel .xls files are not read; save the sheet as .xlsx or CSV",
                           file=str(path))
-    raise SourceError(f"cannot tell the format from the file name; pass --format "
-                      f"({', '.join(FORMATS[1:])})", file=str(path))
+    kind = f"'{path.suffix}'" if path.suffix else "without a suffix"
+    raise SourceError(f"file type {kind} is not supported; officemine reads {SUPPORTED_FILES}"
+                      f" (a supported export under another name: pass --format, one of "
+                      f"{', '.join(FORMATS[1:])})", file=str(path))
 
 
 def _detect_json(path: Path) -> str:

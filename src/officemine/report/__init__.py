@@ -99,16 +99,24 @@ class MonthlyReport:
         }
 
     def write(self, out_dir: str | Path, stem: str | None = None) -> dict[str, Path]:
-        """Write ``<stem>.pdf``, ``.json`` and ``.xlsx`` into `out_dir`; returns their paths."""
+        """Write ``<stem>.pdf``, ``.json`` and ``.xlsx`` into `out_dir`; returns their paths.
+
+        The three are rendered under temporary names and replace any earlier ones together
+        once all are complete: a killed run leaves the previous report whole. The log's own
+        files (its source and its Parquet file) are never overwritten.
+        """
+        from officemine.atomic import atomic_paths
         from officemine.report.companion import write_json, write_xlsx
         from officemine.report.pages import render_pdf
 
         out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
         stem = stem or f"officemine_report_{self.month}"
-        paths = {"pdf": render_pdf(self, out_dir / f"{stem}.pdf"),
-                 "json": write_json(self.to_dict(), out_dir / f"{stem}.json"),
-                 "xlsx": write_xlsx(self.tables(), out_dir / f"{stem}.xlsx")}
+        paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("pdf", "json", "xlsx")}
+        inputs = [self.log.path, self.log.report.source_file if self.log.report else None]
+        with atomic_paths(*paths.values(), inputs=inputs) as (pdf, json_file, xlsx):
+            render_pdf(self, pdf)
+            write_json(self.to_dict(), json_file)
+            write_xlsx(self.tables(), xlsx)
         return paths
 
     def __repr__(self) -> str:
@@ -140,13 +148,14 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
     """
     step = progress or (lambda name: None)
     from officemine import discovery as disc
-    from officemine.kpis import kpi_trend, monthly_kpis
+    from officemine.kpis import _as_month, kpi_trend, monthly_kpis
     from officemine.necessity import necessity
     from officemine.sla import SLA
     from officemine.supervision import bottlenecks, overdue_ledger
 
     if lang not in ("zh", "en"):
         raise OfficemineError(f"lang must be zh or en, not {lang!r}")
+    month = str(_as_month(month)) if month else latest_complete_month(log)
     config = config or ReportConfig()
     calendar = calendar or (Calendar.from_toml(config.calendar_path) if config.calendar_path
                             else Calendar.default())
@@ -156,7 +165,6 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
 
         log = pseudo(log, key=config.pseudonym_key,
                      prefix="人员" if lang == "zh" else "Person")
-    month = str(pd.Period(month, freq="M")) if month else latest_complete_month(log)
     period = pd.Period(month, freq="M")
     start, end = period.start_time, (period + 1).start_time
     step("KPIs")

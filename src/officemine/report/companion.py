@@ -2,7 +2,9 @@
 
 Text from the log goes into spreadsheet cells, and a cell that starts with ``= + - @`` (or a
 tab or carriage return) would be read by Excel as a formula: the classic CSV/formula
-injection. Such text is written as a string with a leading apostrophe, never as a formula.
+injection. Such text is written as a string with a leading apostrophe, never as a formula
+(`officemine.atomic.safe_cell`, shared with every CSV officemine writes). Both files are
+written atomically.
 """
 
 from __future__ import annotations
@@ -14,16 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from officemine.atomic import atomic_path, safe_cell, write_text
 from officemine.jsonable import plain
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value):
-    """Escape text that a spreadsheet would take for a formula; leave numbers alone."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
 
 
 def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
@@ -50,8 +44,8 @@ def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
                 if isinstance(cell.value, str):
                     cell.data_type = "s"          # text stays text, even if it looks like '=…'
         sheet.freeze_panes = "A2"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    book.save(path)
+    with atomic_path(path) as temp:
+        book.save(temp)
     return path
 
 
@@ -79,9 +73,7 @@ def _sheet_name(name: str) -> str:
 
 def write_json(data: dict, path: str | Path) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default),
-                    encoding="utf-8")
+    write_text(path, json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
     return path
 
 

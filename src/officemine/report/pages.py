@@ -16,6 +16,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
 from officemine import __version__  # noqa: E402
+from officemine.atomic import atomic_path  # noqa: E402
 from officemine.plotting import chart_style  # noqa: E402
 from officemine.report.layout import (ACCENT, BAD, GOOD, INK, MUTED, RULE, PageInfo,  # noqa: E402
                                       draw_table, new_page, note, split_rows, wrap)
@@ -114,7 +115,7 @@ T = {
 
 
 def render_pdf(report, path: Path) -> Path:
-    """Render every page of `report` into one PDF."""
+    """Render every page of `report` into one PDF (written atomically)."""
     words = T[report.lang]
     src = report.log.report.source_file if report.log.report else "—"
     footer = words["footer"].format(v=__version__, today=dt.date.today().isoformat(),
@@ -128,8 +129,9 @@ def render_pdf(report, path: Path) -> Path:
         pages += [lambda r, info, n: _before_after(r, info, n, i)
                   for i in range(len(report.before_after))]
     pages.append(_quality)
-    with chart_style(), PdfPages(path, metadata={"Title": f"{words['title']} {report.month}",
-                                                 "Creator": f"officemine {__version__}"}) as pdf:
+    metadata = {"Title": f"{words['title']} {report.month}",
+                "Creator": f"officemine {__version__}"}
+    with atomic_path(path) as temp, chart_style(), PdfPages(temp, metadata=metadata) as pdf:
         number = 1
         for page in pages:
             figs = page(report, footer, number)

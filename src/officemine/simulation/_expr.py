@@ -33,6 +33,24 @@ _SYMBOL = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">
            ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in"}
 
 
+#: Deepest nesting of and/or/not a `when` expression may have. A real rule nests two or
+#: three levels; the bound keeps a crafted scenario from exhausting the parser's or the
+#: checker's recursion (a RecursionError instead of a message). Python's parser itself
+#: refuses brackets nested over 200 deep, with a SyntaxError.
+MAX_DEPTH = 50
+#: Longest `when` text: a real rule is a line, or a list of some hundred names after 'in'.
+MAX_LENGTH = 100_000
+
+
+def clipped(text: object, limit: int = 80) -> str:
+    """`text` for a message: its repr, cut in the middle when longer than `limit`."""
+    shown = repr(text)
+    if len(shown) <= limit:
+        return shown
+    half = (limit - 1) // 2
+    return f"{shown[:half]}…{shown[-half:]} ({len(str(text)):,} characters)"
+
+
 class ExpressionError(ValueError):
     """A `when` expression uses something the language does not allow (internal; scenario
     validation turns it into a `ScenarioError` line)."""
@@ -60,10 +78,14 @@ class WhenExpr:
     def parse(cls, text: str) -> "WhenExpr":
         if not isinstance(text, str) or not text.strip():
             raise ExpressionError("is empty")
+        if len(text) > MAX_LENGTH:
+            raise ExpressionError(f"is {len(text):,} characters long; at most {MAX_LENGTH:,}")
         try:
             tree = ast.parse(text.strip(), mode="eval")
         except SyntaxError as err:
             raise ExpressionError(f"is not a valid expression ({err.msg})") from None
+        except (RecursionError, MemoryError):  # nested 'not' or operators the parser gave up on
+            raise ExpressionError(f"nests more than {MAX_DEPTH} levels deep") from None
         names: list[str] = []
         comparisons: list[Comparison] = []
         _check(tree.body, names, comparisons)
@@ -106,12 +128,15 @@ def _describe(node: ast.AST) -> str:
     return type(node).__name__
 
 
-def _check(node: ast.AST, names: list[str], comparisons: list[Comparison]) -> None:
+def _check(node: ast.AST, names: list[str], comparisons: list[Comparison],
+           depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise ExpressionError(f"nests more than {MAX_DEPTH} levels deep")
     if isinstance(node, ast.BoolOp):
         for value in node.values:
-            _check(value, names, comparisons)
+            _check(value, names, comparisons, depth + 1)
     elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        _check(node.operand, names, comparisons)
+        _check(node.operand, names, comparisons, depth + 1)
     elif isinstance(node, ast.Compare):
         operands = [node.left, *node.comparators]
         for op, left, right in zip(node.ops, operands, operands[1:]):

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from officemine.errors import OfficemineError
-from officemine.simulation._expr import ExpressionError, WhenExpr
+from officemine.simulation._expr import ExpressionError, WhenExpr, clipped
 from officemine.tomlfile import read_toml
 
 __all__ = [
@@ -191,7 +191,7 @@ class _Route(Change):
             object.__setattr__(self, "expr", WhenExpr.parse(self.when))
             object.__setattr__(self, "when", self.expr.text)
         except ExpressionError as err:
-            problems.append(f"when = {self.when!r} {err}")
+            problems.append(f"when = {clipped(self.when)} {err}")
 
     def to_dict(self) -> dict:
         out = super().to_dict()
