@@ -41,7 +41,7 @@ def calendar(name: str):
     if name == "default":
         return Calendar.default()
     # the Dutch office day of the lead's measurement, no holiday table
-    return Calendar(hours=(("08:30", "17:30"),), holidays="none", tz=TIMEZONE)
+    return Calendar(hours=(("08:30", "17:30"),), region="none", tz=TIMEZONE)
 
 
 def measure(path: Path, *, replications: int, seed: int, calendar_name: str) -> dict:

@@ -115,7 +115,7 @@ def test_domestic_declarations_beats_simods_bar():
     log = officemine.import_log(str(REAL / "DomesticDeclarations.xes.gz"),
                                 mapping=str(root / "mappings" / "bpic2020.toml"),
                                 timezone="Europe/Amsterdam")
-    cal = Calendar(hours=(("08:30", "17:30"),), holidays="none", tz="Europe/Amsterdam")
+    cal = Calendar(hours=(("08:30", "17:30"),), region="none", tz="Europe/Amsterdam")
     sc = Scenario.from_dict({"name": "drop BUDGET OWNER",
                              "change": [{"kind": "remove", "node": "BUDGET OWNER"}]})
     r = simulate(log, sc, engine="stochastic", replications=5, seed=0, calendar=cal)[0]
