@@ -412,6 +412,11 @@ def test_outside_office_hours():
     # tz-aware instants are read on the calendar's clock: 02:00Z is 10:00 in Shanghai
     utc = pd.DatetimeIndex(["2025-11-17 02:00", "2025-11-17 10:00"], tz="UTC")
     assert CAL.outside_office_hours(utc).tolist() == [False, True]
+    # with slack the office day's edges widen; a day off stays off
+    slack = CAL.outside_office_hours(times, dt.timedelta(minutes=15))
+    assert slack.tolist() == [False, False, False, False, False, True, True, False]
+    assert CAL.outside_office_hours(["2025-11-17 17:46", "2025-11-17 12:20"],
+                                    dt.timedelta(minutes=15)).tolist() == [True, True]
 
 
 def test_to_dict_round_trip_and_zone():

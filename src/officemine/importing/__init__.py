@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal, get_args
 
-from officemine.calendar import OUTSIDE_HOURS_WARNING, Calendar, is_known_timezone
+from officemine.calendar import (OUTSIDE_HOURS_SLACK, OUTSIDE_HOURS_WARNING, Calendar,
+                                 is_known_timezone)
 from officemine.errors import OfficemineError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.normalize import build_log
@@ -127,15 +128,18 @@ def import_log(source: str | Path, *, format: Format = "auto",
 
 def _office_hours_check(acted, report: ImportReport,
                         calendar: Calendar) -> tuple[ImportReport, Calendar]:
-    """The share of actions outside the calendar's working time, in the report's notes; above
-    `OUTSIDE_HOURS_WARNING` a warning, which the calendar carries into every analysis."""
+    """The share of actions outside the calendar's working time (by more than
+    `OUTSIDE_HOURS_SLACK`), in the report's notes; above `OUTSIDE_HOURS_WARNING` a warning,
+    which the calendar carries into every analysis."""
     n = int(acted.notna().sum())
     if not n:
         return report, calendar
-    share = float(calendar.outside_office_hours(acted).sum()) / n
+    share = float(calendar.outside_office_hours(acted, OUTSIDE_HOURS_SLACK).sum()) / n
     rules = calendar.describe()
     rules = rules if calendar.tz in rules else f"{rules}; {calendar.tz}"
-    said = f"{share:.0%} of the {n:,} actions fall outside the calendar's working time ({rules})"
+    minutes = int(OUTSIDE_HOURS_SLACK.total_seconds() // 60)
+    said = (f"{share:.0%} of the {n:,} actions fall outside the calendar's working time by more "
+            f"than {minutes} minutes ({rules})")
     if share <= OUTSIDE_HOURS_WARNING:
         return dataclasses.replace(report, notes=report.notes + (said,)), calendar
     warning = (f"{said}: is the calendar right? Set region and hours under [calendar] and the "
