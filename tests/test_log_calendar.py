@@ -184,6 +184,8 @@ def test_cli_uses_the_logs_calendar_and_refuses_a_file_in_another_zone(tmp_path,
     log = officemine.import_log(source, mapping=mapping(tmp_path, NL_MAPPING))
     stored = log.write(tmp_path / "l.parquet")
     runner = CliRunner()
+    out = runner.invoke(app, ["info", str(stored)])
+    assert f"calendar: {log.calendar.describe()}" in out.output
     out = runner.invoke(app, ["necessity", str(stored), "--json", "-"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["calendar"] == log.calendar.describe()
