@@ -17,7 +17,7 @@ import officemine
 from officemine import Calendar, LogFormatError, MappingError
 from officemine.cli import app
 from officemine.eventlog import EventLog
-from officemine.waits import work_items
+from officemine.relations import work_items
 
 from conftest import REPO
 from test_import_tabular import CN_HEADER, CN_ROWS, write_csv
