@@ -90,7 +90,7 @@ def test_tz_aware_inputs_are_converted():
 
 
 def test_calendar_time_zone_is_configurable():
-    cal = Calendar(tz="Europe/Berlin", holidays="none")
+    cal = Calendar(tz="Europe/Berlin", region="none")
     # 09:00 Berlin is 08:00Z; one working hour later is 09:00Z
     assert cal.working_hours(ts("2025-11-17 15:00"), ts("2025-11-17 17:00"))[0] == 1.0
     assert "Europe/Berlin" in cal.describe()
@@ -111,7 +111,7 @@ def test_is_workday():
     assert CAL.is_workday(dt.date(2025, 10, 11))[0]
     # late evening UTC is already the next day in Shanghai
     assert not CAL.is_workday(pd.Timestamp("2025-09-30 17:00", tz="UTC"))[0]
-    assert Calendar(holidays="none").is_workday(["2025-10-01", "2025-10-11"]).tolist() == [
+    assert Calendar(region="none").is_workday(["2025-10-01", "2025-10-11"]).tolist() == [
         True, False]
 
 
@@ -234,14 +234,14 @@ def test_default_and_describe():
     assert f"chinese_calendar {chinese_calendar.__version__}" in text
     assert "2004–2026" in text and "调休" in text
     assert "09:00–12:00, 13:30–17:30" in text
-    assert "仅周末" in Calendar(holidays="none").describe()
+    assert "仅周末" in Calendar(region="none").describe()
     assert "Calendar(" in repr(CAL) and "09:00–12:00" in repr(CAL)
     named = Calendar(name="总部", days_off=["2025-12-31"])
     assert named.describe().startswith("总部: ") and "公司休息日 1 天" in named.describe()
 
 
 def test_custom_hours():
-    cal = Calendar(hours=[("13:00", "24:00"), ("08:00", "09:00")], holidays="none")
+    cal = Calendar(hours=[("13:00", "24:00"), ("08:00", "09:00")], region="none")
     assert cal.hours == (("08:00", "09:00"), ("13:00", "24:00"))
     assert cal.day_seconds == 12 * H
     assert cal.working_hours("2025-11-17 08:30", "2025-11-18 08:30")[0] == 12.0
@@ -284,9 +284,9 @@ def test_from_toml(tmp_path: Path):
 
 def test_from_toml_defaults_and_none(tmp_path: Path):
     path = tmp_path / "weekends.toml"
-    path.write_text('holidays = "none"\n', encoding="utf-8")
+    path.write_text('holidays = "none"\n', encoding="utf-8")    # the older name of region
     cal = Calendar.from_toml(path)
-    assert cal.hours == CAL.hours and cal.holidays == "none"
+    assert cal.hours == CAL.hours and cal.region == "none"
     assert cal.working_hours("2025-09-30 16:30", "2025-10-09 09:30")[0] == 1.0 + 6 * 7 + 0.5
 
 
@@ -299,7 +299,9 @@ def test_from_toml_defaults_and_none(tmp_path: Path):
         ('hours = [["09:00", "24:30"]]', "not a time of day"),
         ("hours = []", "at least one"),
         ('hours = "09:00-17:00"', "list of pairs"),
-        ('holidays = "us"', "'cn', 'none'"),
+        ('region = "xx"', "unknown holiday region 'xx'.*list_supported_countries"),
+        ('region = "DE-XX"', "DE has the subdivisions BB, BE, BW, BY"),
+        ('region = "NL"\nholidays = "none"', "not both"),
         ('days_off = ["31/12/2025"]', "not a date"),
         ('days_off = ["2025-12-31"]\nworkdays = ["2025-12-31"]', "both"),
         ('tz = "Mars/Olympus"', "time zone"),
@@ -317,8 +319,8 @@ def test_invalid_toml_raises(tmp_path: Path, text, message):
 
 def test_invalid_constructor_collects_all_problems():
     with pytest.raises(CalendarError) as info:
-        Calendar(hours=[("17:00", "09:00")], holidays="jp")  # type: ignore[arg-type]
-    assert "does not end after" in str(info.value) and "holidays must be one of" in str(info.value)
+        Calendar(hours=[("17:00", "09:00")], region="XX")
+    assert "does not end after" in str(info.value) and "unknown holiday region" in str(info.value)
     assert isinstance(info.value, OfficemineError)
 
 
@@ -334,6 +336,125 @@ def test_coverage_warnings():
     assert "2027-03-01" in after[0]
     before = CAL.coverage_warnings("2003-12-01", "2004-02-01")
     assert len(before) == 1 and "before 2004" in before[0]
-    assert Calendar(holidays="none").coverage_warnings("1990-01-01", "2040-01-01") == []
+    assert Calendar(region="none").coverage_warnings("1990-01-01", "2040-01-01") == []
     # beyond coverage the calendar still works, weekends-only: Fri 2027-01-01 is counted
     assert CAL.is_workday("2027-01-01")[0]
+
+
+# --- holiday regions -------------------------------------------------------------------------
+NL = Calendar(region="NL", hours=[("08:30", "17:30")], tz="Europe/Amsterdam")
+
+
+def test_region_codes_are_checked_and_canonical():
+    assert Calendar(region="cn") == CAL and CAL.region == "CN"
+    assert Calendar(region="nl").region == "NL"
+    assert Calendar(region="de-by").region == "DE-BY"
+    assert Calendar(region="None").region == "none"
+    with pytest.raises(CalendarError, match="unknown holiday region 'Mars'"):
+        Calendar(region="Mars")
+    with pytest.raises(CalendarError, match="CN has no subdivisions"):
+        Calendar(region="CN-BJ")
+
+
+def test_dutch_days_off():
+    # King's Day (Fri 2018-04-27), Christmas and Good Friday are off; China's National Day
+    # (Mon 2018-10-01) and Spring Festival (Fri 2018-02-16) are ordinary Dutch workdays
+    days = ["2018-04-27", "2018-12-25", "2018-12-26", "2018-03-30", "2018-10-01", "2018-02-16",
+            "2018-04-28"]
+    assert NL.is_workday(days).tolist() == [False, False, False, False, True, True, False]
+    assert CAL.is_workday(days[:6]).tolist() == [True, True, True, True, False, False]
+    # Thu 17:00 -> Mon 09:30 over King's Day: 0.5 h + 1 h
+    ams = lambda text: pd.Timestamp(text, tz="Europe/Amsterdam")  # noqa: E731
+    assert NL.working_hours(ams("2018-04-26 17:00"), ams("2018-04-30 09:30"))[0] == 1.5
+    assert NL.add_working_time(ams("2018-04-26 17:00"), 1.5 * H)[0] == ams("2018-04-30 09:30")
+
+
+def test_region_matches_the_holidays_package_day_by_day():
+    import holidays
+
+    days = pd.date_range("1990-01-01", "2030-12-31", freq="D")
+    off = holidays.country_holidays("NL", years=range(1990, 2031))
+    expected = [d.weekday() < 5 and d.date() not in off for d in days]
+    np.testing.assert_array_equal(NL.is_workday(days), expected)
+
+
+def test_region_weekend_subdivision_and_make_up_workdays():
+    # Saudi Arabia rests on Friday and Saturday
+    sa = Calendar(region="SA")
+    assert sa.is_workday(["2019-09-13", "2019-09-14", "2019-09-15"]).tolist() == [
+        False, False, True]
+    assert "周末: 五六" in sa.describe()
+    # Corpus Christi (Thu 2019-06-20) is off in Bavaria, not in Germany as a whole
+    assert Calendar(region="DE-BY").is_workday("2019-06-20").tolist() == [False]
+    assert Calendar(region="DE").is_workday("2019-06-20").tolist() == [True]
+    # Belarus works Saturday 2019-05-04 to bridge a holiday
+    assert Calendar(region="BY").is_workday(["2019-05-04", "2019-05-11"]).tolist() == [True, True]
+    assert Calendar(region="BY").is_workday("2019-05-18").tolist() == [False]
+
+
+def test_region_describe_and_coverage():
+    text = NL.describe()
+    assert text.startswith("NL 公共假日 (holidays ") and "08:30–17:30" in text
+    assert "Europe/Amsterdam" in text
+    lo, hi = NL.holiday_years
+    assert lo <= 2017 and hi >= 2030
+    assert NL.coverage_warnings("2017-01-01", "2019-12-31") == []
+    before = NL.coverage_warnings(f"{lo - 1}-06-01", "2019-01-01")
+    assert len(before) == 1 and f"before {lo}" in before[0] and "NL holidays" in before[0]
+
+
+def test_outside_office_hours():
+    times = pd.to_datetime(["2025-11-17 08:59", "2025-11-17 09:00", "2025-11-17 12:00",
+                            "2025-11-17 13:30", "2025-11-17 17:30", "2025-11-15 10:00",
+                            "2025-10-01 10:00", None])
+    assert CAL.outside_office_hours(times).tolist() == [True, False, True, False, True, True,
+                                                       True, False]
+    # tz-aware instants are read on the calendar's clock: 02:00Z is 10:00 in Shanghai
+    utc = pd.DatetimeIndex(["2025-11-17 02:00", "2025-11-17 10:00"], tz="UTC")
+    assert CAL.outside_office_hours(utc).tolist() == [False, True]
+    # with slack the office day's edges widen; a day off stays off
+    slack = CAL.outside_office_hours(times, dt.timedelta(minutes=15))
+    assert slack.tolist() == [False, False, False, False, False, True, True, False]
+    assert CAL.outside_office_hours(["2025-11-17 17:46", "2025-11-17 12:20"],
+                                    dt.timedelta(minutes=15)).tolist() == [True, True]
+
+
+def test_to_dict_round_trip_and_zone():
+    cal = Calendar(region="NL", hours=[("08:30", "17:30")], days_off=["2018-12-31"],
+                   workdays=["2018-12-29"], name="TU/e", warnings=("check me",))
+    data = cal.to_dict()
+    assert "tz" not in data and data["region"] == "NL" and data["days_off"] == ["2018-12-31"]
+    back = Calendar.from_dict(data, tz="Europe/Amsterdam")
+    assert back == Calendar(region="NL", hours=[("08:30", "17:30")], days_off=["2018-12-31"],
+                            workdays=["2018-12-29"], name="TU/e", tz="Europe/Amsterdam")
+    assert back.warnings == ("check me",)
+    assert back.coverage_warnings("2018-01-01", "2018-02-01") == ["check me"]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"region": "NL", "tz": "UTC"}, "unknown keys tz"),
+    ({"hours": "09:00-17:00"}, "list of pairs"),
+    ({"hours": [["09:00", "10:00"]] * 49}, "at most 48"),
+    ({"days_off": "2018-12-31"}, "days_off must be a list"),
+    ({"days_off": ["2018-01-01"] * 100_001}, "at most 100,000"),
+    ({"warnings": [1]}, "warnings must be a list"),
+    ({"region": ["NL"]}, "region must be a text"),
+    ({"region": "XX"}, "unknown holiday region"),
+    ("NL", "expected a table"),
+])
+def test_from_dict_is_strict(data, message):
+    with pytest.raises(CalendarError, match=message):
+        Calendar.from_dict(data, tz="UTC", where="stored calendar")
+
+
+def test_from_toml_takes_the_log_zone(tmp_path: Path):
+    plain = tmp_path / "plain.toml"
+    plain.write_text('region = "NL"\n', encoding="utf-8")
+    assert Calendar.from_toml(plain, tz="Europe/Amsterdam").tz == "Europe/Amsterdam"
+    assert Calendar.from_toml(plain).tz == "Asia/Shanghai"
+    named = tmp_path / "named.toml"
+    named.write_text('tz = "Europe/Amsterdam"\n', encoding="utf-8")
+    assert Calendar.from_toml(named, tz="Europe/Amsterdam").tz == "Europe/Amsterdam"
+    with pytest.raises(CalendarError, match="named.toml: tz = 'Europe/Amsterdam' but the log's "
+                                            "times are in 'Asia/Shanghai'.*--timezone"):
+        Calendar.from_toml(named, tz="Asia/Shanghai")

@@ -115,7 +115,7 @@ def test_domestic_declarations_beats_simods_bar():
     log = officemine.import_log(str(REAL / "DomesticDeclarations.xes.gz"),
                                 mapping=str(root / "mappings" / "bpic2020.toml"),
                                 timezone="Europe/Amsterdam")
-    cal = Calendar(hours=(("08:30", "17:30"),), holidays="none", tz="Europe/Amsterdam")
+    cal = Calendar(hours=(("08:30", "17:30"),), region="none", tz="Europe/Amsterdam")
     sc = Scenario.from_dict({"name": "drop BUDGET OWNER",
                              "change": [{"kind": "remove", "node": "BUDGET OWNER"}]})
     r = simulate(log, sc, engine="stochastic", replications=5, seed=0, calendar=cal)[0]
@@ -162,3 +162,37 @@ def test_a_step_that_always_returns_never_loops(small_log):
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert r.validation["cases"] > 0
+
+
+def test_one_clock_whatever_the_log_zone(small_log):
+    """Weekdays, dates and office hours are all read on the calendar's clock: the same
+    instants and calendar give the same model and fidelity whatever zone the log was imported
+    in. The archive runs in batches on Monday and Thursday at 09:31 Shanghai time, which is
+    Sunday and Wednesday evening in New York: read on the log's clock, the batch weekdays,
+    the workday table and the batch slots would shift."""
+    import pandas as pd
+
+    from officemine.eventlog import EventLog
+    from officemine.simulation._log import load_tables
+
+    events = small_log.to_pandas()
+    archive = events["outcome"] == "archive"
+    t = events.loc[archive, "acted_at"]
+    # the next Monday or Thursday at 09:31 after the day the item was archived
+    ahead = ((0 - t.dt.day_of_week) % 7).where(lambda d: d < ((3 - t.dt.day_of_week) % 7),
+                                                (3 - t.dt.day_of_week) % 7)
+    ahead = ahead.mask(ahead == 0, 3 + 4 * (t.dt.day_of_week == 3))
+    events.loc[archive, "acted_at"] = (t.dt.normalize() + pd.to_timedelta(ahead, unit="D")
+                                       + pd.Timedelta(hours=9, minutes=31))
+    cal = small_log.calendar
+    here = EventLog.from_pandas(events, timezone=cal.tz)
+    there = EventLog.from_pandas(events, timezone="America/New_York")
+    models = [stochastic.learn(load_tables(log, cal)) for log in (here, there)]
+    notes = [[b.note for b in m.batches.values()] for m in models]
+    assert notes[0] == notes[1] == ["归档 acts in batches on weekdays 一四"]
+    np.testing.assert_array_equal(models[0].day_weekday, models[1].day_weekday)
+    assert models[0].day_start == models[1].day_start
+    assert models[0].origin == models[1].origin
+    a, b = (simulate(log, REMOVE, engine="stochastic", replications=1, seed=4,
+                     calendar=cal)[0].validation for log in (here, there))
+    assert (a["emd_hours"], a["ngram_distance"]) == (b["emd_hours"], b["ngram_distance"])

@@ -6,12 +6,17 @@ hours but only 1.5 working hours; judging an approver by the first number is unf
 
 * office hours, by default 09:00–12:00 and 13:30–17:30 (7 hours a day, the usual Chinese
   government and SOE schedule); any number of non-overlapping intervals within a day;
-* Monday to Friday are workdays, Saturday and Sunday are not;
-* with ``holidays="cn"`` (default) Chinese statutory holidays are off and make-up workdays
-  (调休上班, weekend days that are worked) are on, taken from the ``chinese_calendar`` package so
-  the data is maintained upstream; years it does not cover are weekends-only (see
-  :meth:`Calendar.coverage_warnings`); ``holidays="none"`` means weekends only;
+* Monday to Friday are workdays, Saturday and Sunday are not (a region may say otherwise);
+* the holiday ``region``: ``"CN"`` (default) takes Chinese statutory holidays off and make-up
+  workdays (调休上班, weekend days that are worked) on from the ``chinese_calendar`` package;
+  any other country code the ``holidays`` package knows (``"NL"``, or with a subdivision
+  ``"DE-BY"``) takes that country's public holidays, its weekend and its make-up workdays
+  from there; both are maintained upstream. Years the data does not cover are weekends-only
+  (see :meth:`Calendar.coverage_warnings`); ``"none"`` means weekends only;
 * company days (extra days off, extra workdays) override all of the above.
+
+A log carries its calendar (``EventLog.calendar``: set by the mapping's ``[calendar]`` table at
+import, in the log's time zone); analyses use it unless they are given another.
 
 Method (vectorised, no Python call per row): all arithmetic is on local wall-clock time in
 integer nanoseconds. ``W(t)``, the working time from an origin to ``t``, is the cumulative
@@ -26,12 +31,13 @@ exact inverses of each other.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, get_args
+from typing import Any, NamedTuple
 
 import chinese_calendar
 import numpy as np
@@ -40,10 +46,21 @@ import pandas as pd
 from officemine.errors import CalendarError
 from officemine.tomlfile import read_toml
 
-__all__ = ["Calendar", "HolidaySource", "DEFAULT_HOURS", "DEFAULT_TZ", "is_known_timezone"]
+__all__ = ["Calendar", "DEFAULT_HOURS", "DEFAULT_REGION", "DEFAULT_TZ", "OUTSIDE_HOURS_SLACK",
+           "OUTSIDE_HOURS_WARNING", "is_known_timezone"]
 
-HolidaySource = Literal["cn", "none"]
-HOLIDAY_SOURCES: tuple[str, ...] = get_args(HolidaySource)
+#: Holiday region when none is given: Chinese statutory holidays and 调休 (chinese_calendar).
+DEFAULT_REGION = "CN"
+#: The region that has no holidays at all: weekends (and company days) only.
+NO_HOLIDAYS = "none"
+#: Above this share of actions outside the calendar's working time (by more than
+#: `OUTSIDE_HOURS_SLACK`), the import warns that the calendar probably does not fit the log
+#: (wrong office hours, region or time zone).
+OUTSIDE_HOURS_WARNING = 1 / 3
+#: An action this close to an office interval counts as inside it for that check: a payment
+#: run at 17:31 closes the office day (BPIC 2020 pays at 17:30-17:32; counted outside, they
+#: alone put a third of that log outside a right calendar's 08:30-17:30).
+OUTSIDE_HOURS_SLACK = dt.timedelta(minutes=15)
 
 #: Office hours when none are given: 09:00–12:00 and 13:30–17:30 (7 working hours a day).
 DEFAULT_HOURS: tuple[tuple[str, str], ...] = (("09:00", "12:00"), ("13:30", "17:30"))
@@ -56,7 +73,13 @@ _MAX_DAY = int(np.iinfo(np.int64).max // _DAY_NS) - 1
 _MIN_DAY = -_MAX_DAY
 _NAT = np.iinfo(np.int64).min
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
-_TOML_KEYS = ("name", "hours", "holidays", "days_off", "workdays", "tz")
+#: Keys of a calendar file; ``holidays`` is the older name of ``region``.
+_TOML_KEYS = ("name", "hours", "region", "holidays", "days_off", "workdays", "tz")
+#: Keys of a stored calendar (a log's metadata); its zone is the log's.
+_STORED_KEYS = ("name", "hours", "region", "days_off", "workdays", "warnings")
+#: Limits on a calendar read from untrusted data (a stored log's metadata, a file).
+_MAX_INTERVALS, _MAX_DAYS, _MAX_TEXT, _MAX_WARNINGS = 48, 100_000, 2_000, 20
+_SAT_SUN = np.array([False] * 5 + [True] * 2)
 
 
 _ZONE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
@@ -91,6 +114,85 @@ _CN_YEARS: tuple[int, int] = (
     max(chinese_calendar.constants.holidays).year,
 )
 _CN_VERSION: str = getattr(chinese_calendar, "__version__", "unknown")
+_EMPTY_DAYS = np.zeros(0, dtype=np.int64)
+
+
+class _Region(NamedTuple):
+    """Where a calendar's holidays come from (see :func:`_region`)."""
+
+    code: str                       # "CN", "none", "NL", "DE-BY"
+    weekend: np.ndarray             # bool[7], Monday first
+    years: tuple[int, int] | None   # years the holiday data covers (None: no data)
+    source: str                     # package and version, for describe() and warnings
+
+
+_HOW_TO_LIST = ("'CN' (Chinese statutory holidays and 调休, the default), 'none' (weekends "
+                "only), or a country code of the `holidays` package, optionally with a "
+                "subdivision ('NL', 'DE-BY'); list the codes with: python -c \"import holidays; "
+                "print(holidays.list_supported_countries())\"")
+
+
+@functools.lru_cache(maxsize=64)
+def _region(code: str) -> _Region:
+    """The holiday region named by `code` (case-insensitive), checked; CalendarError if unknown."""
+    text = code.strip() if isinstance(code, str) else ""
+    if text.lower() == NO_HOLIDAYS:
+        return _Region(NO_HOLIDAYS, _SAT_SUN, None, "")
+    if text.upper() == DEFAULT_REGION:
+        return _Region(DEFAULT_REGION, _SAT_SUN, _CN_YEARS, f"chinese_calendar {_CN_VERSION}")
+    import holidays    # only for regions other than China: its import costs ~50 ms
+
+    country, _, sub = text.partition("-")
+    supported = holidays.list_supported_countries()
+    subdivisions = supported.get(country.upper()) if re.fullmatch(r"[A-Za-z]{2,3}", country) \
+        else None
+    if subdivisions is None:
+        raise CalendarError(f"unknown holiday region {code!r}: use {_HOW_TO_LIST}")
+    country = country.upper()
+    subdiv = None
+    if sub:
+        subdiv = {s.upper(): s for s in subdivisions}.get(sub.upper())
+        if subdiv is None:
+            known = ", ".join(subdivisions[:40]) + (" …" if len(subdivisions) > 40 else "")
+            raise CalendarError(f"unknown holiday region {code!r}: {country} has "
+                                + (f"the subdivisions {known}" if subdivisions
+                                   else "no subdivisions"))
+    entity = holidays.country_holidays(country, subdiv=subdiv)
+    weekend = np.zeros(7, dtype=bool)
+    weekend[sorted(entity.weekend)] = True
+    return _Region(f"{country}-{subdiv}" if subdiv else country, weekend,
+                   (int(entity.start_year), int(entity.end_year)),
+                   f"holidays {getattr(holidays, '__version__', 'unknown')}")
+
+
+# (region code, year) -> (days off, make-up workdays) as day numbers: the `holidays` package
+# computes a year's dates in about a millisecond; each is computed once per process.
+_REGION_DAYS: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _region_days(region: _Region, d0: int, d1: int) -> tuple[np.ndarray, np.ndarray]:
+    """Holidays (days off) and make-up workdays of `region` for the years of days d0..d1."""
+    if region.code == DEFAULT_REGION:
+        return _CN_OFF, _CN_ON
+    if region.years is None:
+        return _EMPTY_DAYS, _EMPTY_DAYS
+    y0, y1 = (int(np.datetime64(d, "D").astype("datetime64[Y]").astype(np.int64)) + 1970
+              for d in (d0, d1))
+    years = range(max(y0, region.years[0]), min(y1, region.years[1]) + 1)
+    missing = [y for y in years if (region.code, y) not in _REGION_DAYS]
+    if missing:
+        import holidays
+
+        country, _, subdiv = region.code.partition("-")
+        entity = holidays.country_holidays(country, subdiv=subdiv or None, years=missing)
+        for y in missing:
+            _REGION_DAYS[(region.code, y)] = (
+                _day_numbers(d for d in entity if d.year == y),
+                _day_numbers(d for d in getattr(entity, "weekend_workdays", ()) if d.year == y))
+    if not years:
+        return _EMPTY_DAYS, _EMPTY_DAYS
+    parts = [_REGION_DAYS[(region.code, y)] for y in years]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 class _Table(NamedTuple):
@@ -117,16 +219,22 @@ class Calendar:
     hours:
         Office intervals of a working day as ``("HH:MM", "HH:MM")`` pairs (or ``datetime.time``);
         ``"24:00"`` may end the last one. Intervals must not overlap; they are stored sorted.
-    holidays:
-        ``"cn"``: Chinese statutory holidays and 调休 workdays from ``chinese_calendar``;
-        ``"none"``: weekends only.
+    region:
+        Where holidays come from: ``"CN"`` (default): Chinese statutory holidays and 调休
+        workdays from ``chinese_calendar``; a country code of the ``holidays`` package,
+        optionally with a subdivision (``"NL"``, ``"DE-BY"``): its public holidays, weekend and
+        make-up workdays; ``"none"``: weekends only. Case-insensitive; stored canonical.
     days_off, workdays:
         Company days (``datetime.date`` or ``"YYYY-MM-DD"``) that override everything else.
     tz:
         Time zone of the office; tz-aware inputs are converted to it, naive inputs are taken
-        as already local.
+        as already local. A log's calendar is always in the log's zone.
     name:
         Optional label, shown first by :meth:`describe`.
+    warnings:
+        Warnings about the calendar that every analysis using it repeats (with
+        :meth:`coverage_warnings`): a log's calendar carries the import's finding that too
+        many actions fall outside its office hours. Not part of equality.
 
     >>> cal = Calendar()
     >>> float(cal.working_hours("2025-11-14 16:30", "2025-11-17 09:30")[0])  # Fri -> Mon
@@ -134,24 +242,30 @@ class Calendar:
     """
 
     hours: Sequence[tuple[str | dt.time, str | dt.time]] = DEFAULT_HOURS
-    holidays: HolidaySource = "cn"
+    region: str = DEFAULT_REGION
     days_off: Sequence[dt.date | str] = ()
     workdays: Sequence[dt.date | str] = ()
     tz: str = DEFAULT_TZ
     name: str = ""
+    warnings: Sequence[str] = field(default=(), compare=False)
     # derived in __post_init__
     _bounds: np.ndarray = field(init=False, repr=False, compare=False)  # (k, 2) int64 ns of day
     _off: np.ndarray = field(init=False, repr=False, compare=False)
     _on: np.ndarray = field(init=False, repr=False, compare=False)
+    _region: _Region = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         problems: list[str] = []
         hours, bounds = _check_hours(self.hours, problems)
-        if self.holidays not in HOLIDAY_SOURCES:
-            problems.append(
-                f"holidays must be one of {', '.join(map(repr, HOLIDAY_SOURCES))}, "
-                f"not {self.holidays!r}"
-            )
+        region = None
+        if not isinstance(self.region, str) or len(self.region) > 64:
+            problems.append(f"region must be a region code like 'CN' or 'NL', "
+                            f"not {self.region!r:.60}")
+        else:
+            try:
+                region = _region(self.region)
+            except CalendarError as err:
+                problems.append(str(err))
         off = _check_days(self.days_off, "days_off", problems)
         on = _check_days(self.workdays, "workdays", problems)
         both = sorted(set(off) & set(on))
@@ -164,10 +278,16 @@ class Calendar:
             problems.append(f"unknown time zone {self.tz!r} (use an IANA name like 'Asia/Shanghai')")
         if not isinstance(self.name, str):
             problems.append(f"name must be a string, not {type(self.name).__name__}")
+        warnings = (tuple(self.warnings) if isinstance(self.warnings, (list, tuple)) else None)
+        if warnings is None or not all(isinstance(w, str) for w in warnings):
+            problems.append("warnings must be a list of texts")
         if problems:
             raise CalendarError("invalid calendar: " + "; ".join(problems))
         set_ = object.__setattr__
         set_(self, "hours", hours)
+        set_(self, "region", region.code)
+        set_(self, "_region", region)
+        set_(self, "warnings", warnings)
         set_(self, "days_off", off)
         set_(self, "workdays", on)
         set_(self, "_bounds", bounds)
@@ -176,45 +296,98 @@ class Calendar:
 
     # --- construction ---------------------------------------------------------------------
     @classmethod
-    def default(cls) -> Calendar:
-        """09:00–12:00, 13:30–17:30, Chinese statutory holidays and 调休, Asia/Shanghai."""
-        return cls()
+    def default(cls, tz: str = DEFAULT_TZ) -> Calendar:
+        """09:00–12:00, 13:30–17:30, Chinese statutory holidays and 调休, in zone `tz`
+        (Asia/Shanghai); the calendar of a log that sets none, in the log's zone."""
+        return cls(tz=tz)
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> Calendar:
+    def from_toml(cls, path: str | Path, *, tz: str | None = None) -> Calendar:
         """Read a calendar file; every key is optional, unknown keys are an error.
 
-        ``hours = [["09:00","12:00"],["13:30","17:30"]]``, ``holidays = "cn" | "none"``,
-        ``days_off = ["2025-12-31"]``, ``workdays = ["2025-02-08"]`` (TOML dates also work),
-        ``tz = "Asia/Shanghai"``, ``name = "..."``.
+        ``hours = [["09:00","12:00"],["13:30","17:30"]]``, ``region = "CN" | "NL" | "none" |
+        …`` (``holidays`` is its older name), ``days_off = ["2025-12-31"]``, ``workdays =
+        ["2025-02-08"]`` (TOML dates also work), ``tz = "Asia/Shanghai"``, ``name = "..."``.
+
+        tz: the zone of the log the calendar is for. A file without ``tz`` takes it; a file
+        that names another zone is an error, because a calendar works in its log's zone (its
+        office hours are read on the log's clock).
         """
         path = Path(path)
         data = read_toml(path, "calendar file", CalendarError)
-        unknown = sorted(set(data) - set(_TOML_KEYS))
+        where = f"calendar file {path}"
+        if "region" in data and "holidays" in data:
+            raise CalendarError(f"{where}: give region or its older name holidays, not both")
+        if "holidays" in data:
+            data["region"] = data.pop("holidays")
+        own = data.pop("tz", None)
+        if tz is not None and own is not None and own != tz:
+            raise CalendarError(
+                f"{where}: tz = {own!r} but the log's times are in {tz!r}; a calendar works in "
+                f"its log's zone: remove tz from the file, or import the log with "
+                f"--timezone {own}")
+        return cls._from_data(data, tz=tz or own or DEFAULT_TZ, where=where,
+                              keys=tuple(k for k in _TOML_KEYS if k not in ("holidays", "tz")),
+                              also=("tz", "holidays"))
+
+    @classmethod
+    def from_dict(cls, data: object, *, tz: str, where: str = "calendar") -> Calendar:
+        """A calendar from :meth:`to_dict` output (a log's metadata, a mapping's ``[calendar]``
+        table), in zone `tz`. Untrusted input: every key and value is checked, sizes are
+        bounded, and every problem is listed in one `CalendarError`."""
+        return cls._from_data(data, tz=tz, where=where, keys=_STORED_KEYS)
+
+    @classmethod
+    def _from_data(cls, data: object, *, tz: str, where: str, keys: tuple[str, ...],
+                   also: tuple[str, ...] = ()) -> Calendar:
+        if not isinstance(data, dict):
+            raise CalendarError(f"{where}: expected a table of calendar settings, "
+                                f"not {type(data).__name__}")
+        unknown = sorted(map(str, set(data) - set(keys)))
         if unknown:
-            raise CalendarError(
-                f"calendar file {path}: unknown keys {', '.join(unknown)} "
-                f"(allowed: {', '.join(_TOML_KEYS)})"
-            )
+            raise CalendarError(f"{where}: unknown keys {', '.join(unknown)} "
+                                f"(allowed: {', '.join(keys + also)})")
+        problems = []
         hours = data.get("hours", [list(pair) for pair in DEFAULT_HOURS])
-        if not isinstance(hours, list) or not all(isinstance(h, list) for h in hours):
-            raise CalendarError(
-                f'calendar file {path}: hours must be a list of pairs like [["09:00", "12:00"]]'
-            )
+        if not (isinstance(hours, list) and all(isinstance(h, list) for h in hours)
+                and len(hours) <= _MAX_INTERVALS):
+            problems.append('hours must be a list of pairs like [["09:00", "12:00"]] '
+                            f'(at most {_MAX_INTERVALS})')
         for key in ("days_off", "workdays"):
-            if not isinstance(data.get(key, []), list):
-                raise CalendarError(f"calendar file {path}: {key} must be a list of dates")
+            days = data.get(key, [])
+            if not isinstance(days, list) or len(days) > _MAX_DAYS:
+                problems.append(f"{key} must be a list of at most {_MAX_DAYS:,} dates")
+        texts = data.get("warnings", [])
+        if not (isinstance(texts, list) and len(texts) <= _MAX_WARNINGS
+                and all(isinstance(t, str) and len(t) <= _MAX_TEXT for t in texts)):
+            problems.append(f"warnings must be a list of at most {_MAX_WARNINGS} texts")
+        for key in ("name", "region"):
+            value = data.get(key, "")
+            if not isinstance(value, str) or len(value) > _MAX_TEXT:
+                problems.append(f"{key} must be a text, not {value!r:.60}")
+        if problems:
+            raise CalendarError(f"{where}: " + "; ".join(problems))
         try:
             return cls(
                 hours=tuple(tuple(pair) for pair in hours),  # type: ignore[misc]
-                holidays=data.get("holidays", "cn"),
+                region=data.get("region", DEFAULT_REGION),
                 days_off=data.get("days_off", ()),
                 workdays=data.get("workdays", ()),
-                tz=data.get("tz", DEFAULT_TZ),
+                tz=tz,
                 name=data.get("name", ""),
+                warnings=tuple(texts),
             )
         except CalendarError as err:
-            raise CalendarError(f"calendar file {path}: {err}") from err
+            raise CalendarError(f"{where}: {err}") from err
+
+    def to_dict(self) -> dict:
+        """The calendar's rules as JSON-able data (without its zone: a log's calendar is in the
+        log's zone); :meth:`from_dict` reads it back."""
+        return {"name": self.name, "hours": [list(pair) for pair in self.hours],
+                "region": self.region,
+                "days_off": [d.isoformat() for d in self.days_off],
+                "workdays": [d.isoformat() for d in self.workdays],
+                "warnings": list(self.warnings)}
 
     # --- description ----------------------------------------------------------------------
     @property
@@ -224,16 +397,22 @@ class Calendar:
 
     @property
     def holiday_years(self) -> tuple[int, int] | None:
-        """First and last year the statutory holiday data covers; None for ``holidays="none"``."""
-        return _CN_YEARS if self.holidays == "cn" else None
+        """First and last year the holiday data covers; None for ``region="none"``."""
+        return self._region.years
 
     def describe(self) -> str:
         """One line saying what this calendar is; print it next to every working-time number."""
-        if self.holidays == "cn":
+        reg = self._region
+        if reg.code == DEFAULT_REGION:
             parts = [f"中国法定节假日 (chinese_calendar {_CN_VERSION}, "
                      f"{_CN_YEARS[0]}–{_CN_YEARS[1]}) + 调休"]
-        else:
+        elif reg.years is None:
             parts = ["仅周末休息 (不含法定节假日)"]
+        else:
+            parts = [f"{reg.code} 公共假日 ({reg.source}, {reg.years[0]}–{reg.years[1]})"]
+            if not np.array_equal(reg.weekend, _SAT_SUN):
+                parts[0] += " 周末: " + "".join("一二三四五六日"[i]
+                                               for i in np.flatnonzero(reg.weekend))
         company = []
         if self.days_off:
             company.append(f"公司休息日 {len(self.days_off)} 天")
@@ -250,35 +429,61 @@ class Calendar:
     def __repr__(self) -> str:
         return (
             f"Calendar(hours={', '.join(f'{a}–{b}' for a, b in self.hours)!r}, "
-            f"holidays={self.holidays!r}, days_off={_count(self.days_off)}, "
+            f"region={self.region!r}, days_off={_count(self.days_off)}, "
             f"workdays={_count(self.workdays)}, tz={self.tz!r}"
             + (f", name={self.name!r}" if self.name else "") + ")"
         )
 
     def coverage_warnings(self, start: Any, end: Any) -> list[str]:
-        """Warnings for dates in ``start .. end`` outside the years the holiday data covers.
+        """Warnings for dates in ``start .. end`` outside the years the holiday data covers,
+        then the calendar's own :attr:`warnings` (how well it fits its log).
 
-        Those years are counted as weekends-only (plus company days), which overstates working
-        time around holidays; the report should say so. Empty for ``holidays="none"``.
+        Uncovered years are counted as weekends-only (plus company days), which overstates
+        working time around holidays; the report should say so. None for ``region="none"``.
         """
-        if self.holidays != "cn":
-            return []
+        out = self._year_warnings(start, end) if self._region.years is not None else []
+        return out + list(self.warnings)
+
+    def _year_warnings(self, start: Any, end: Any) -> list[str]:
         days = np.concatenate([self._local_ns(start)[0], self._local_ns(end)[0]])
         days = days[days != _NAT] // _DAY_NS
         if days.size == 0:
             return []
         first, last = (dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in (days.min(), days.max()))
-        lo, hi = _CN_YEARS
-        source = f"chinese_calendar {_CN_VERSION} has statutory holidays and 调休 for {lo}–{hi} only"
+        reg = self._region
+        lo, hi = reg.years  # type: ignore[misc]
+        if reg.code == DEFAULT_REGION:
+            source = f"{reg.source} has statutory holidays and 调休 for {lo}–{hi} only"
+            fix = "upgrade chinese_calendar or list the days in the calendar file"
+        else:
+            source = f"{reg.source} has {reg.code} holidays for {lo}–{hi} only"
+            fix = "list the days in the calendar file"
         treated = "are counted as weekends-only (plus company days)"
         out = []
         if first.year < lo:
             out.append(f"dates before {lo} (from {first.isoformat()}) {treated}: {source}")
         if last.year > hi:
-            out.append(
-                f"dates after {hi} (up to {last.isoformat()}) {treated}: {source}; "
-                "upgrade chinese_calendar or list the days in the calendar file"
-            )
+            out.append(f"dates after {hi} (up to {last.isoformat()}) {treated}: {source}; {fix}")
+        return out
+
+    def outside_office_hours(self, times: Any, slack: dt.timedelta = dt.timedelta(0)
+                             ) -> np.ndarray:
+        """Whether each instant falls outside working time: on a day off, or outside the office
+        intervals widened by `slack` on both sides (half-open: with no slack 17:30 is outside).
+        NaT -> False. Vectorised."""
+        margin = int(pd.Timedelta(slack).value)
+        t, bad = self._local_ns(times)
+        out = np.zeros(t.shape, dtype=bool)
+        if bad.all():
+            return out
+        tv = t[~bad]
+        day = tv // _DAY_NS
+        tod = tv - day * _DAY_NS
+        tab = self._table(int(day.min()), int(day.max()))
+        inside = np.zeros(tv.shape, dtype=bool)
+        for lo, hi in self._bounds:
+            inside |= (tod >= lo - margin) & (tod < hi + margin)
+        out[~bad] = ~(tab.flags[day - tab.d0] & inside)
         return out
 
     # --- vectorised arithmetic ------------------------------------------------------------
@@ -363,10 +568,10 @@ class Calendar:
     def _table(self, d0: int, d1: int) -> _Table:
         """Workday flags, cumulative working time and office intervals for days d0..d1."""
         days = np.arange(d0, d1 + 1, dtype=np.int64)
-        flags = (days + 3) % 7 < 5          # 1970-01-01 was a Thursday (weekday 3)
-        if self.holidays == "cn":
-            flags[np.isin(days, _CN_OFF)] = False
-            flags[np.isin(days, _CN_ON)] = True
+        flags = ~self._region.weekend[(days + 3) % 7]   # 1970-01-01 was a Thursday (weekday 3)
+        off, on = _region_days(self._region, d0, d1)
+        flags[np.isin(days, off)] = False
+        flags[np.isin(days, on)] = True
         flags[np.isin(days, self._off)] = False
         flags[np.isin(days, self._on)] = True
         starts, ends = self._bounds[:, 0], self._bounds[:, 1]

@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from officemine.calendar import is_known_timezone
-from officemine.errors import LogFormatError
+from officemine.calendar import Calendar, is_known_timezone
+from officemine.errors import CalendarError, LogFormatError
 from officemine.importing.report import ImportReport
 from officemine.schema import (C, CANONICAL_ORDER, NON_BLOCKING, REJECTIONS, STORED_ORDER,
                                TERMINAL, VISIT_COLUMNS)
@@ -48,12 +48,15 @@ class EventLog:
 
     def __init__(self, table: pa.Table, *, timezone: str, report: ImportReport | None = None,
                  mapping: dict | None = None, set_aside: pd.DataFrame | None = None,
-                 path: Path | None = None, _derived: bool = False) -> None:
+                 path: Path | None = None, calendar: Calendar | None = None,
+                 _derived: bool = False) -> None:
         missing = [c for c in CANONICAL_ORDER if c not in table.column_names]
         if missing:
             raise LogFormatError(f"not a canonical event log: columns missing: {missing}")
         if not is_known_timezone(timezone):
             raise LogFormatError(f"unknown time zone {timezone!r}")
+        _check_calendar(calendar, timezone)
+        self._calendar = calendar
         self._table: pa.Table | None = table if _derived else with_visits(table)
         self._where: str | None = None
         self._schema = self._table.schema
@@ -70,7 +73,8 @@ class EventLog:
     @classmethod
     def _on_disk(cls, path: Path, schema: pa.Schema, rows: int | None, *, timezone: str,
                  report: ImportReport | None, mapping: dict | None,
-                 cases: int | None = None, where: str | None = None) -> "EventLog":
+                 cases: int | None = None, where: str | None = None,
+                 calendar: Calendar | None = None) -> "EventLog":
         """A log that stays in its Parquet file: DuckDB scans it (only the rows `where`
         selects, if given), `to_arrow` loads it."""
         log = cls.__new__(cls)
@@ -78,6 +82,8 @@ class EventLog:
         log.timezone, log.report, log.mapping = timezone, report, mapping or {}
         log.set_aside, log.path, log._con, log._cache = None, path, None, {}
         log._n_cases = cases
+        _check_calendar(calendar, timezone)
+        log._calendar = calendar
         return log
 
     # --- construction ----------------------------------------------------------------------
@@ -176,16 +182,26 @@ class EventLog:
             return EventLog._on_disk(self.path, self._schema, None, timezone=self.timezone,
                                      report=self.report, mapping=self.mapping,
                                      where=f"({self._where}) AND ({where})" if self._where
-                                     else where)
+                                     else where, calendar=self._calendar)
         table = self.query_arrow(f"SELECT * FROM events WHERE {where}")
         # whole cases keep their derived columns and their order: nothing to derive again
         return EventLog(table.cast(self._schema), timezone=self.timezone,
-                        report=self.report, mapping=self.mapping, _derived=True)
+                        report=self.report, mapping=self.mapping, calendar=self._calendar,
+                        _derived=True)
 
     def _source_sql(self) -> str:
         """The events of an on-disk log as a table expression (for views that filter it)."""
         source = str(self.path).replace("'", "''")
         return (f"(SELECT * FROM read_parquet('{source}') WHERE {self._where or 'TRUE'})")
+
+    @property
+    def calendar(self) -> Calendar:
+        """The log's working calendar, in the log's zone: set by the mapping's ``[calendar]``
+        at import and stored with the log; `Calendar.default` rules for a log that has none.
+        Every analysis uses it unless given another calendar."""
+        if self._calendar is None:
+            self._calendar = Calendar.default(self.timezone)
+        return self._calendar
 
     # --- conversions -----------------------------------------------------------------------
     @property
@@ -250,7 +266,7 @@ class EventLog:
             report = ImportReport.from_dict({**report.to_dict(),
                                              "set_aside_file": str(aside_path)})
         meta = {"format_version": FORMAT_VERSION, "timezone": self.timezone,
-                "cases": self.n_cases,
+                "cases": self.n_cases, "calendar": self.calendar.to_dict(),
                 "mapping": self.mapping, "import_report": report.to_dict() if report else None}
         table = self.to_arrow()
         table = table.replace_schema_metadata({
@@ -528,9 +544,10 @@ def read_log(path: str | Path) -> EventLog:
     if meta["format_version"] < FORMAT_VERSION or not set(VISIT_COLUMNS) <= set(schema.names):
         # an older file: its derived columns meant something else, derive them now
         return EventLog(_read_parquet(path), timezone=meta["timezone"], report=report,
-                        mapping=mapping, path=path)
+                        mapping=mapping, path=path, calendar=meta["calendar"])
     return EventLog._on_disk(path, schema, rows, timezone=meta["timezone"],
-                             report=report, mapping=mapping, cases=meta["cases"])
+                             report=report, mapping=mapping, cases=meta["cases"],
+                             calendar=meta["calendar"])
 
 
 def _metadata(path: Path, schema: pa.Schema) -> dict:
@@ -568,6 +585,12 @@ def _metadata(path: Path, schema: pa.Schema) -> dict:
     mapping = meta.get("mapping")
     if mapping is not None and not isinstance(mapping, dict):
         problems.append(f"mapping must be an object, not {_shown(mapping)}")
+    calendar = None
+    if meta.get("calendar") is not None and is_known_timezone(meta.get("timezone")):
+        try:        # a log written before calendars were stored gets the default, in its zone
+            calendar = Calendar.from_dict(meta["calendar"], tz=meta["timezone"])
+        except CalendarError as exc:
+            problems.append(str(exc))
     report = None
     if meta.get("import_report") is not None:
         try:
@@ -579,7 +602,16 @@ def _metadata(path: Path, schema: pa.Schema) -> dict:
                              f"{len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
     return {"format_version": version, "timezone": meta["timezone"], "cases": cases,
             "mapping": mapping or {},
-            "import_report": report}
+            "import_report": report, "calendar": calendar}
+
+
+def _check_calendar(calendar: Calendar | None, timezone: str) -> None:
+    """A log's calendar works in the log's zone (its office hours are read on that clock)."""
+    if calendar is not None and not isinstance(calendar, Calendar):
+        raise LogFormatError(f"calendar must be a Calendar, not {type(calendar).__name__}")
+    if calendar is not None and calendar.tz != timezone:
+        raise LogFormatError(f"the calendar is in {calendar.tz} but the log's times are in "
+                             f"{timezone}: a log's calendar works in the log's zone")
 
 
 def _shown(value: object) -> str:

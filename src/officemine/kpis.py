@@ -208,7 +208,7 @@ def case_cycles(log: EventLog, calendar: Calendar | None = None,
     Adds sla_days and on_time (NaN while open) to the case table; a missing process type is
     shown as ``(未知)``.
     """
-    calendar = calendar or Calendar.default()
+    calendar = calendar or log.calendar
     sla = sla or SLA.default()
     return log.cached(("case_cycles", repr(calendar), repr(sla)),
                       lambda: _case_cycles(log, calendar, sla))
@@ -562,7 +562,7 @@ def monthly_kpis(log: EventLog, month: Any = None, calendar: Calendar | None = N
     default: the month the log ends in. A month without data returns a result with
     ``has_data`` False and a message; it does not raise.
     """
-    calendar = calendar or Calendar.default()
+    calendar = calendar or log.calendar
     sla = sla or SLA.default()
     ctx = _Context.build(log, calendar, sla)
     target = _as_month(month) if month is not None else ctx.last_month
@@ -632,7 +632,7 @@ def kpi_trend(log: EventLog, months: int = 12, end_month: Any = None,
     if not isinstance(months, (int, np.integer)) or isinstance(months, bool) or not \
             1 <= months <= 240:
         raise OfficemineError(f"months must be a whole number from 1 to 240, not {months!r}")
-    calendar = calendar or Calendar.default()
+    calendar = calendar or log.calendar
     sla = sla or SLA.default()
     ctx = _Context.build(log, calendar, sla)
     end = _as_month(end_month) if end_month is not None else ctx.last_month

@@ -238,7 +238,7 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     if by not in (None, "process_type"):
         raise OfficemineError(f"by must be 'process_type' or None, not {by!r}")
     thresholds = thresholds or NecessityThresholds()
-    calendar = calendar or Calendar.default()
+    calendar = calendar or log.calendar
     items = work_items(log, calendar, as_of=as_of,
                        columns=(C.comment,) + ((C.process_type,) if by else ()))
     kinds = relations.node_kinds(log, node_kinds)

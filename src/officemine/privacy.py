@@ -53,4 +53,4 @@ def pseudonymize(log: EventLog, key: str = DEFAULT_KEY, prefix: str = "人员") 
                                                     regex=True)
     table_arrow = pa.Table.from_pandas(df, schema=log.to_arrow().schema, preserve_index=False)
     return EventLog(table_arrow, timezone=log.timezone, report=log.report, mapping=log.mapping,
-                    path=None)
+                    path=None, calendar=log.calendar)

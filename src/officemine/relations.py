@@ -173,7 +173,7 @@ def work_items(log: EventLog, calendar: Calendar | None = None, as_of: Any = Non
         raise OfficemineError(f"work_items: no descriptive column {sorted(unknown)}; "
                               f"choose from {DESCRIPTIVE}")
     columns = tuple(c for c in DESCRIPTIVE if c in columns)
-    calendar = calendar or Calendar.default()
+    calendar = calendar or log.calendar
     end = now(log, as_of)
     if end is None:
         end = pd.Timestamp.now(tz=log.timezone)
@@ -248,7 +248,7 @@ def cases(log: EventLog, calendar: Calendar | None = None,
     has_pending, last_outcome, cycle_workdays (working days of `calendar`), cycle_clockdays
     (both NaN while open).
     """
-    calendar = calendar or Calendar.default()
+    calendar = calendar or log.calendar
     extra = tuple(c for c in extra if c not in CASE_ATTRIBUTES)
     return log.cached(("cases", repr(calendar), extra), lambda: _cases(log, calendar, extra))
 

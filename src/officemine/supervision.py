@@ -187,7 +187,7 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
     submission exceed its process type's limit. An `as_of` before the end of the log uses what
     the log shows about the following actions to say who held each item then.
     """
-    calendar = calendar or Calendar.default()
+    calendar = calendar or log.calendar
     sla = sla or SLA.default()
     as_of_t = now(log, as_of)
     cases = case_cycles(log, calendar, sla)
@@ -384,7 +384,7 @@ def bottlenecks(log: EventLog, month: Any = None, calendar: Calendar | None = No
     month and was decided on the 3rd counts the working hours from the 1st to the 3rd. Items
     still pending at `as_of` (default: the end of the log) count up to `as_of`.
     """
-    calendar = calendar or Calendar.default()
+    calendar = calendar or log.calendar
     tz = log.timezone
     during = None
     if month is not None:

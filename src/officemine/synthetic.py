@@ -505,10 +505,12 @@ class SyntheticLog:
         return self.truth
 
     def to_eventlog(self):
-        """The events as an `officemine.EventLog` (times in the calendar's zone)."""
+        """The events as an `officemine.EventLog` (times in the calendar's zone, which is its
+        calendar)."""
         from officemine.eventlog import EventLog
 
-        return EventLog.from_pandas(self.events, timezone=self.spec.calendar.tz)
+        return EventLog.from_pandas(self.events, timezone=self.spec.calendar.tz,
+                                    calendar=self.spec.calendar)
 
     def __repr__(self) -> str:
         n_open = int(self.cases["open"].sum())

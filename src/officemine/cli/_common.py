@@ -26,10 +26,12 @@ MappingOption = Annotated[Optional[Path], typer.Option(
     "--mapping", "-m", help="Mapping file (TOML) overriding column and outcome guesses.",
     exists=True, dir_okay=False)]
 TimezoneOption = Annotated[Optional[str], typer.Option(
-    "--timezone", help="Zone of times written without one (default Asia/Shanghai).")]
+    "--timezone", help="Zone of times written without one, and of the log's calendar "
+    "(default: the mapping's timezone, else Asia/Shanghai).")]
 CalendarOption = Annotated[Optional[Path], typer.Option(
-    "--calendar", help="Working calendar (TOML: hours, holidays, company days); default: "
-    "09:00–12:00, 13:30–17:30 with Chinese statutory holidays.", exists=True, dir_okay=False)]
+    "--calendar", help="Working calendar (TOML: hours, region, company days) instead of the "
+    "log's own (set by the mapping's [calendar] at import; default 09:00–12:00, 13:30–17:30 "
+    "with Chinese statutory holidays), in the log's time zone.", exists=True, dir_okay=False)]
 CHART_SUFFIXES = (".png", ".svg", ".pdf")
 
 
@@ -124,7 +126,8 @@ def load_log(source: Path, format: str = "auto", mapping: Path | None = None,
     return log
 
 
-def load_calendar(path: Path | None):
+def load_calendar(path: Path | None, log):
+    """The --calendar file, in the log's zone; without one, the log's own calendar."""
     from officemine.calendar import Calendar
 
-    return Calendar.from_toml(path) if path else Calendar.default()
+    return Calendar.from_toml(path, tz=log.timezone) if path else log.calendar

@@ -39,7 +39,7 @@ def discover(
     with domain_errors(inputs=[log_path, mapping, calendar],
                        outputs=[output / name for name in OUTPUT_FILES]):
         log = load_log(log_path, format, mapping, timezone)
-        cal = load_calendar(calendar)
+        cal = load_calendar(calendar, log)
         with err.status("discovering …"):
             result = run_discovery(log, process_type, calendar=cal, min_frequency=min_frequency)
             paths = result.save(output)

@@ -73,6 +73,7 @@ def info(log_path: Annotated[Path, typer.Argument(help="A Parquet log written by
     with domain_errors():
         log = read_log(log_path)
         typer.echo(repr(log))
+        typer.echo(f"calendar: {log.calendar.describe()}")
         typer.echo(log.nodes().to_string(index=False))
         if log.report:
             typer.echo("")

@@ -46,7 +46,7 @@ def necessity(
             raise OfficemineError(f"lang must be zh or en, not {lang!r}")
         log = load_log(log_path, format, mapping, timezone)
         with err.status(f"testing every approval node of {log.n_events:,} events …"):
-            result = run(log, by=by, basis=basis, calendar=load_calendar(calendar))
+            result = run(log, by=by, basis=basis, calendar=load_calendar(calendar, log))
         if json_out == "-":
             sys.stdout.write(result.to_json() + "\n")
         else:

@@ -72,10 +72,10 @@ def report(
         if month:
             month = str(_as_month(month))
         settings = ReportConfig.from_toml(config) if config else ReportConfig()
-        cal = _calendar(calendar)
         sla_model = _sla(sla)
         scenarios = _scenarios(scenario)
         log = load_log(log_path, format, mapping, timezone)
+        cal = _calendar(calendar, log)
         kwargs = dict(lang=lang, config=settings, sla=sla_model, calendar=cal,
                       scenario=scenarios, pseudonymize=pseudonymize)
         if not all_months:
@@ -120,10 +120,10 @@ def report(
         typer.echo(f"wrote {len(rows)} monthly reports and {index}")
 
 
-def _calendar(path):
+def _calendar(path, log):
     from officemine.cli._common import load_calendar
 
-    return load_calendar(path) if path else None
+    return load_calendar(path, log) if path else None
 
 
 def _sla(path):

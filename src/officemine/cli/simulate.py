@@ -51,7 +51,7 @@ def simulate(
         log = load_log(log_path, format, mapping, timezone)
         with err.status("simulating …"):
             result = run(log, list(scenario), engine=engine, replications=replications,
-                         seed=seed, calendar=load_calendar(calendar))
+                         seed=seed, calendar=load_calendar(calendar, log))
         if json_out == "-":
             sys.stdout.write(result.to_json() + "\n")
         else:

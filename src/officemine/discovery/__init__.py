@@ -176,7 +176,7 @@ def discover(log: EventLog, process_type: str | None = None, *,
     seed, n_boot: the bootstrap of the cycle time rework adds (recorded in the result).
     bpmn_noise_threshold: the inductive miner's noise filter for the BPMN model.
     """
-    calendar = calendar or Calendar.default()
+    calendar = calendar or log.calendar
     if min_frequency is not None and (not isinstance(min_frequency, int) or min_frequency < 1):
         raise DiscoveryError(f"min_frequency must be a whole number ≥ 1, not {min_frequency!r}")
     if not 0.0 <= bpmn_noise_threshold <= 1.0:

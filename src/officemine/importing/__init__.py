@@ -6,17 +6,20 @@ Each source has a reader module beside this file that returns `RawEvents`; the s
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal, get_args
 
-from officemine.calendar import is_known_timezone
+from officemine.calendar import (OUTSIDE_HOURS_SLACK, OUTSIDE_HOURS_WARNING, Calendar,
+                                 is_known_timezone)
 from officemine.errors import OfficemineError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.normalize import build_log
 from officemine.importing.raw import RawEvents
 from officemine.importing.report import ImportReport
+from officemine.schema import C
 
 if TYPE_CHECKING:
     from officemine.eventlog import EventLog
@@ -123,8 +126,33 @@ def import_log(source: str | Path, *, format: Format = "auto",
     raw = _reader(fmt)(path, mapping)
     events, report, aside = build_log(raw, mapping, timezone)
     del raw                          # the source's rows: not needed once normalised
+    # the log's calendar is the mapping's, in the log's zone (--timezone moves it too)
+    report, calendar = _office_hours_check(events[C.acted_at], report,
+                                           mapping.calendar_in(report.timezone))
     return EventLog.from_pandas(events, timezone=report.timezone, report=report,
-                                mapping=mapping.to_dict(), set_aside=aside)
+                                mapping=mapping.to_dict(), set_aside=aside, calendar=calendar)
+
+
+def _office_hours_check(acted, report: ImportReport,
+                        calendar: Calendar) -> tuple[ImportReport, Calendar]:
+    """The share of actions outside the calendar's working time (by more than
+    `OUTSIDE_HOURS_SLACK`), in the report's notes; above `OUTSIDE_HOURS_WARNING` a warning,
+    which the calendar carries into every analysis."""
+    n = int(acted.notna().sum())
+    if not n:
+        return report, calendar
+    share = float(calendar.outside_office_hours(acted, OUTSIDE_HOURS_SLACK).sum()) / n
+    rules = calendar.describe()
+    rules = rules if calendar.tz in rules else f"{rules}; {calendar.tz}"
+    minutes = int(OUTSIDE_HOURS_SLACK.total_seconds() // 60)
+    said = (f"{share:.0%} of the {n:,} actions fall outside the calendar's working time by more "
+            f"than {minutes} minutes ({rules})")
+    if share <= OUTSIDE_HOURS_WARNING:
+        return dataclasses.replace(report, notes=report.notes + (said,)), calendar
+    warning = (f"{said}: is the calendar right? Set region and hours under [calendar] and the "
+               "timezone in the mapping, or give the analyses --calendar")
+    return (dataclasses.replace(report, warnings=report.warnings + (warning,)),
+            dataclasses.replace(calendar, warnings=calendar.warnings + (warning,)))
 
 
 __all__ = ["FORMATS", "Format", "ImportReport", "Mapping", "RawEvents", "detect_format",

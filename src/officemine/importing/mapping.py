@@ -15,6 +15,10 @@ pattern = '^(?P<node>.+)-(?P<outcome>批准|退回|提交)$'
 process_type = "费用报销"
 [node_kinds]                     # what a step is, where the inference (relations.node_kinds) errs
 "领导阅示" = "instruction"
+[calendar]                       # the log's working calendar, in the log's zone (timezone)
+region = "NL"                    # holidays: "CN" (default), "none", a country ("DE-BY")
+hours = [["08:30", "17:30"]]     # office hours (default 09:00–12:00, 13:30–17:30)
+days_off = ["2018-12-31"]        # company days off / workdays, optional
 ```
 A label rule may also give fixed values: `pattern = '^Payment Handled$'`, `node = "付款"`,
 `outcome = "archive"`. Named groups win over fixed values.
@@ -26,14 +30,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from officemine.calendar import is_known_timezone
-from officemine.errors import MappingError
+from officemine.calendar import DEFAULT_TZ, Calendar, is_known_timezone
+from officemine.errors import CalendarError, MappingError
 from officemine.schema import OUTCOMES, SOURCE_FIELDS, normalize_word
 from officemine.tomlfile import read_toml
 from officemine.importing.raw import LABEL
 
 _KNOWN_KEYS = {"columns", "outcomes", "label_rules", "constants", "timezone", "encoding",
-               "sheet", "delimiter", "description", "node_kinds"}
+               "sheet", "delimiter", "description", "node_kinds", "calendar"}
 _COLUMN_KEYS = set(SOURCE_FIELDS) | {LABEL}
 
 
@@ -60,6 +64,7 @@ class Mapping:
     delimiter: str | None = None
     node_kinds: dict[str, str] = field(default_factory=dict)
     path: str | None = None
+    calendar: dict | None = None         # [calendar] rules, as `Calendar.to_dict` gives them
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Mapping":
@@ -133,13 +138,21 @@ class Mapping:
         if isinstance(data.get("timezone"), str) and not is_known_timezone(data["timezone"]):
             problems.append(f"timezone {data['timezone']!r} is not a known time zone")
 
+        calendar = _calendar_rules(data, problems)
+
         if problems:
             raise MappingError(f"mapping {source} has {len(problems)} problem(s):\n  - "
                                + "\n  - ".join(problems))
         return cls(columns=columns, outcomes=outcomes, label_rules=tuple(rules),
                    constants=constants, timezone=data.get("timezone"),
                    encoding=data.get("encoding"), sheet=data.get("sheet"),
-                   delimiter=data.get("delimiter"), node_kinds=node_kinds, path=source)
+                   delimiter=data.get("delimiter"), node_kinds=node_kinds, path=source,
+                   calendar=calendar)
+
+    def calendar_in(self, timezone: str) -> Calendar:
+        """The log's calendar: the ``[calendar]`` rules (default: `Calendar.default`'s) in the
+        log's zone, which is the mapping's ``timezone`` or the import's ``--timezone``."""
+        return Calendar.from_dict(self.calendar or {}, tz=timezone, where=f"{self.path} [calendar]")
 
     def to_dict(self) -> dict:
         """A JSON-able form, stored with the log so the import can be reproduced."""
@@ -152,6 +165,7 @@ class Mapping:
             "constants": dict(self.constants),
             "timezone": self.timezone, "encoding": self.encoding, "sheet": self.sheet,
             "delimiter": self.delimiter, "node_kinds": dict(self.node_kinds),
+            "calendar": self.calendar,
         }
 
 
@@ -173,3 +187,24 @@ def _node_kinds(table: object, problems: list[str]) -> dict[str, str]:
         else:
             kinds[str(node)] = kind
     return kinds
+
+
+def _calendar_rules(data: dict, problems: list[str]) -> dict | None:
+    """The ``[calendar]`` table checked (region, hours, days_off, workdays, name); its zone is
+    the log's, so it names none."""
+    if "calendar" not in data:
+        return None
+    table = data["calendar"]
+    if isinstance(table, dict) and ({"tz", "timezone"} & set(table)):
+        problems.append("[calendar] names no zone: a log's calendar is in the log's zone; set "
+                        "the top-level timezone (or --timezone) instead")
+        return None
+    if isinstance(table, dict) and "warnings" in table:
+        problems.append("[calendar] unknown key 'warnings' (allowed: region, hours, days_off, "
+                        "workdays, name)")
+        return None
+    try:
+        return Calendar.from_dict(table, tz=DEFAULT_TZ, where="[calendar]").to_dict()
+    except CalendarError as exc:
+        problems.append(str(exc))
+        return None

@@ -157,8 +157,8 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
         raise OfficemineError(f"lang must be zh or en, not {lang!r}")
     month = str(_as_month(month)) if month else latest_complete_month(log)
     config = config or ReportConfig()
-    calendar = calendar or (Calendar.from_toml(config.calendar_path) if config.calendar_path
-                            else Calendar.default())
+    calendar = calendar or (Calendar.from_toml(config.calendar_path, tz=log.timezone)
+                            if config.calendar_path else log.calendar)
     sla = sla or (SLA.from_toml(config.sla_path) if config.sla_path else SLA.default())
     if pseudonymize:
         from officemine.privacy import pseudonymize as pseudo

@@ -90,7 +90,7 @@ def simulate(log: EventLog, scenario: ScenarioLike | Sequence[ScenarioLike], *,
     if dup:
         raise ScenarioError([f"two scenarios are named {n!r}; give each a distinct name"
                              for n in dup])
-    calendar = calendar or Calendar.default()
+    calendar = calendar or log.calendar
     tables = load_tables(log, calendar)
     if not tables.cases["completed"].any():
         raise OfficemineError("the log has no completed case (archived, rejected or "

@@ -421,8 +421,7 @@ class Scenario:
 
         tables = log_or_tables
         if not isinstance(tables, LogTables):
-            from officemine.calendar import Calendar
-            tables = load_tables(log_or_tables, calendar or Calendar.default())
+            tables = load_tables(log_or_tables, calendar or log_or_tables.calendar)
         problems = _log_problems(self, tables)
         if problems:
             raise ScenarioError(problems, name=self.name, source=self.source)

@@ -180,7 +180,11 @@ def learn(tables: LogTables) -> OfficeModel:
     """Learn the office model from the completed cases of a log."""
     cal = tables.calendar
     cases, v = tables.cases, tables.visits
-    started = pd.DatetimeIndex(cases["started"])
+    # One clock for everything: the calendar's. Office hours are read on it (working seconds),
+    # so dates, weekdays and the workday table must be too; the log's zone may differ (a
+    # calendar given for another office), and then its midnight is not the calendar's.
+    started = _on_clock(cases["started"], cal)
+    t_end = _on_clock(v["t_end"], cal)
     origin = started.min().normalize()
     w_start = cal.working_seconds(origin, started)
     end_w = float(cal.working_seconds(origin, pd.Timestamp(tables.span[1]))[0])
@@ -298,7 +302,7 @@ def learn(tables: LogTables) -> OfficeModel:
         dept_tab = pd.DataFrame({"a": actor[has], "d": v["last_dept"].to_numpy()[has]})
         common = dept_tab.groupby("a")["d"].agg(lambda s: s.value_counts().index[0])
         actor_dept[common.index.to_numpy()] = common.to_numpy()
-    weekday = pd.DatetimeIndex(v["t_end"]).day_of_week.to_numpy()
+    weekday = t_end.day_of_week.to_numpy()
     actor_days: dict[int, np.ndarray] = {}
     notes = []
     dec_rows = appr & (actor >= 0)
@@ -319,7 +323,7 @@ def learn(tables: LogTables) -> OfficeModel:
     day_weekday = horizon[work].day_of_week.to_numpy()
     # the workday (by the clock's date) each visit ended on: an action at 17:31 is Monday's
     # payment run, though in working time it is the same instant as Tuesday 08:30
-    day_no = np.round((pd.DatetimeIndex(v["t_end"]).normalize() - origin).total_seconds()
+    day_no = np.round((t_end.normalize() - origin).total_seconds()
                       .to_numpy() / 86400).astype(np.int64)
     workday_index = np.cumsum(work) - 1
     on_day = np.where((day_no >= 0) & (day_no < len(work)),
@@ -334,6 +338,12 @@ def learn(tables: LogTables) -> OfficeModel:
                        day_start=day_start.tolist(), day_weekday=day_weekday,
                        node_names=names, applicant_dept=app, urgency=urgency,
                        restricted_note=notes, batches=batches)
+
+
+def _on_clock(times, cal) -> pd.DatetimeIndex:
+    """Instants as wall-clock times of the calendar's zone (naive ones are taken as local)."""
+    idx = pd.DatetimeIndex(times)
+    return idx.tz_localize(cal.tz) if idx.tz is None else idx.tz_convert(cal.tz)
 
 
 #: A node acts in batches when at least this share of its actions fall on at most two weekdays
