@@ -290,8 +290,10 @@ NODE_KINDS: tuple[str, ...] = get_args(NodeKind)
 STEP_KINDS = frozenset({"decision", "instruction", "notification"})
 
 # Words in a node's name that say what the step does. 批示/阅示: a leader gives instructions
-# and sends the item on; 阅知/传阅: people are told. Such a step is judged by what it records:
-# one that ever returns or rejects an item is a decision whatever its name.
+# and sends the item on; 阅知/传阅: people are told. Such a step is judged by what it records
+# too: one that returns or rejects more than `NAMED_STEP_MAX_STOPS` of its items (a leader
+# now and then sends one back with an instruction) is a decision whatever its name.
+NAMED_STEP_MAX_STOPS = 0.02
 _INSTRUCTION_NAME = re.compile(r"批示|阅示|指示|圈阅|签批意见|instruct", re.I)
 _NOTIFICATION_NAME = re.compile(r"阅知|传阅|知会|知悉|抄阅|notif|inform", re.I)
 # A node the source could not name (BPI Challenge's unrecorded role MISSING).
@@ -300,21 +302,33 @@ _UNKNOWN_NAME = re.compile(r"^\s*(missing|unknown|undefined|n/?a|none|null|未�
 # Actors that are the system, not a person.
 _SYSTEM_ACTOR = re.compile(r"^\s*(系统|system|sys|auto|自动|机器人|robot|bot)\s*$", re.I)
 
-_NODE_FACTS_SQL = f"""
-SELECT {C.node} AS node,
-       count(*) FILTER (WHERE {BLOCKING}) AS blocking,
-       count(*) FILTER (WHERE {C.outcome} IN ('submit', 'resubmit')) AS submits,
-       count(*) FILTER (WHERE {C.outcome} = 'archive') AS archives,
-       count(*) FILTER (WHERE {C.outcome} = 'approve') AS approvals,
-       count(*) FILTER (WHERE {C.outcome} = 'auto_approve') AS auto_approvals,
-       count(*) FILTER (WHERE {C.outcome} = 'return') AS returns,
-       count(*) FILTER (WHERE {C.outcome} = 'reject') AS rejects,
-       count(*) FILTER (WHERE {C.outcome} IN ('cc', 'comment')) AS notes,
-       count(*) FILTER (WHERE {BLOCKING} AND NOT {C.pending}) AS acted,
-       count(*) FILTER (WHERE {BLOCKING} AND NOT {C.pending}
-                        AND regexp_matches({C.resource}, $system)) AS by_system
-FROM events GROUP BY 1 ORDER BY 1
+_NODE_COUNTS_SQL = f"""
+SELECT {C.node} AS node, {C.outcome} AS outcome, {C.pending} AS pending,
+       {C.resource} AS resource, count(*) AS n
+FROM events GROUP BY ALL
 """
+
+
+def _node_facts(log: EventLog) -> pd.DataFrame:
+    """Per node, the counts the kind inference reads (one small aggregate; the system-actor
+    pattern is matched once per distinct person, not per event)."""
+    counts = log.query(_NODE_COUNTS_SQL)
+    outcome = counts["outcome"].astype("object")
+    names = counts["resource"].astype("object")
+    people = {r: bool(_SYSTEM_ACTOR.match(r)) for r in names.dropna().unique()}
+    blocking = ~outcome.isin(list(NON_BLOCKING))
+    acted = blocking & ~counts["pending"].astype(bool)
+    n = counts["n"].astype("int64")
+    parts = {
+        "blocking": blocking, "submits": outcome.isin(["submit", "resubmit"]),
+        "archives": outcome.eq("archive"), "approvals": outcome.eq("approve"),
+        "auto_approvals": outcome.eq("auto_approve"), "returns": outcome.eq("return"),
+        "rejects": outcome.eq("reject"), "notes": outcome.isin(["cc", "comment"]),
+        "acted": acted, "by_system": acted & names.map(people).fillna(False).astype(bool),
+    }
+    frame = pd.DataFrame({k: np.where(v.to_numpy(bool), n, 0) for k, v in parts.items()})
+    frame.insert(0, "node", counts["node"].astype("object"))
+    return frame.groupby("node", sort=True).sum().reset_index()
 
 
 def node_kinds(log: EventLog, overrides: dict[str, str] | None = None) -> pd.DataFrame:
@@ -322,8 +336,9 @@ def node_kinds(log: EventLog, overrides: dict[str, str] | None = None) -> pd.Dat
 
     Kinds: ``submit`` (发起: most of its blocking events are submissions), ``archive`` (归档),
     ``decision`` (it approves, returns or rejects items: the necessity test judges it),
-    ``instruction`` (批示, 阅示: named so and never returning or rejecting anything),
-    ``notification`` (阅知, 传阅: named so, or recording only cc and comments),
+    ``instruction`` (批示, 阅示: named so, and returning or rejecting at most 2 % of its items),
+    ``notification`` (阅知, 传阅: named so and as rare to stop an item, or recording only cc
+    and comments),
     ``automatic`` (the system acts there, or approves automatically) and ``unknown``
     (the source did not record the step — BPI Challenge's role MISSING — or it only ever
     returns or rejects, so no item passes it). Only decision nodes get a necessity verdict;
@@ -338,8 +353,7 @@ def node_kinds(log: EventLog, overrides: dict[str, str] | None = None) -> pd.Dat
     stored = log.mapping.get("node_kinds") if isinstance(log.mapping, dict) else None
     _check_kinds(stored or {}, "the log's mapping [node_kinds]")
     _check_kinds(overrides or {}, "node_kinds")
-    facts = log.cached(("node_facts",), lambda: log.query(
-        _NODE_FACTS_SQL, {"system": _SYSTEM_ACTOR.pattern}))
+    facts = log.cached(("node_facts",), lambda: _node_facts(log))
     kinds, evidence = zip(*(_infer_kind(row) for row in facts.itertuples(index=False))) \
         if len(facts) else ((), ())
     facts.insert(1, "kind", list(kinds))
@@ -377,9 +391,10 @@ def _infer_kind(row) -> tuple[str, str]:
         return "unknown", "unnamed_step"
     if not row.blocking:
         return "notification", "only_cc_or_comments"
-    if _NOTIFICATION_NAME.search(name) and not stops:
+    rare = stops <= NAMED_STEP_MAX_STOPS * max(decisions, 1)
+    if _NOTIFICATION_NAME.search(name) and rare:
         return "notification", "named_notification"
-    if _INSTRUCTION_NAME.search(name) and not stops:
+    if _INSTRUCTION_NAME.search(name) and rare:
         return "instruction", "named_instruction"
     if row.acted and (row.by_system >= 0.9 * row.acted
                       or row.auto_approvals >= 0.5 * max(decisions, 1)):
