@@ -60,7 +60,7 @@ def read_json_records(path: Path, markers: tuple[str, ...], *, what: str,
     if not text.strip():
         raise SourceError(f"the file is empty; expected a {what} approval export", file=str(path))
     try:
-        value = json.loads(text)
+        value = loads(text)
     except json.JSONDecodeError as whole_error:
         return _json_lines(path, text, whole_error, what)
     except RecursionError:
@@ -78,6 +78,18 @@ def read_json_records(path: Path, markers: tuple[str, ...], *, what: str,
         return JsonSource([JsonRecord("record 1", value)], layout="JSON object")
     raise SourceError(f"the JSON holds a {type(value).__name__}, not {what} approval instances",
                       file=str(path))
+
+
+def loads(text: str) -> Any:
+    """JSON as the standard library reads it, except that an integer of more than 100 digits
+    stays text: Python refuses to convert one of more than 4,300 (a ValueError, not a JSON
+    error), and no API field holds one. Where a time or an amount was expected, the
+    normaliser then sets its row aside with the value shown."""
+    return json.loads(text, parse_int=_integer)
+
+
+def _integer(digits: str) -> int | str:
+    return int(digits) if len(digits) <= 100 else digits
 
 
 def _decode(path: Path, encoding: str | None) -> str:
@@ -133,7 +145,7 @@ def _json_lines(path: Path, text: str, whole_error: json.JSONDecodeError,
         if not line.strip():
             continue
         try:
-            parsed.append((number, json.loads(line), None))
+            parsed.append((number, loads(line), None))
         except json.JSONDecodeError as exc:
             parsed.append((number, None, f"{exc.msg} (column {exc.colno})"))
         except RecursionError:
@@ -198,8 +210,8 @@ def as_list(value: Any) -> list:
     """A JSON list, also when the API wrote it as a JSON string (Feishu ``form``, ``ext``)."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
+            value = loads(value)
+        except (json.JSONDecodeError, RecursionError):
             return []
     return value if isinstance(value, list) else []
 
@@ -207,8 +219,8 @@ def as_list(value: Any) -> list:
 def as_dict(value: Any) -> dict:
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
+            value = loads(value)
+        except (json.JSONDecodeError, RecursionError):
             return {}
     return value if isinstance(value, dict) else {}
 
@@ -251,7 +263,10 @@ def epoch(value: Any, unit: str) -> pd.Timestamp | str | None:
         return str(value)
     if number == 0:
         return None
-    return pd.Timestamp(number, unit=unit, tz=_UTC)
+    try:
+        return pd.Timestamp(number, unit=unit, tz=_UTC)
+    except (ValueError, OverflowError):     # beyond the years a timestamp holds: unparseable
+        return str(value)
 
 
 def local_naive(value: Any) -> pd.Timestamp | None:

@@ -7,6 +7,20 @@ and time columns are combined by `combine_date_time`.
 
 Each format is tried on the values still unparsed, with an explicit format string, so a
 million values parse in about a second and a value is never guessed day-first.
+
+Choices a value could be read two ways for:
+
+* ten digits: ``2025030509`` is read as yyyymmddHH (2025-03-05 09:00) when it is a valid date
+  and hour from 1990 on, else as epoch seconds. The two never compete for a plausible time:
+  epoch seconds from 2001 to 2033 begin with 1, which as a year is before 1990, and a
+  yyyymmddHH of the 1990s read as epoch seconds would be in 2033.
+* in a zone with daylight saving time, a wall time that occurs twice (clocks set back) is
+  taken as its first occurrence, as Python's ``fold=0`` does; one that does not exist (clocks
+  set forward) is moved to the first time that does (02:30 → 03:00).
+
+Times before 1990 or more than a year after the import are read, then set aside as
+``implausible_time`` by the normaliser (`implausible`): a typo (3025, 0001) or a placeholder
+(9999-12-31) would otherwise stretch every analysis over centuries.
 """
 
 from __future__ import annotations
@@ -23,7 +37,7 @@ from officemine.importing.raw import coded_text, decoded_text, is_coded, text_co
 
 # Explicit formats tried in order on normalised strings (date separators unified to "-").
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y%m%d %H:%M:%S",
-            "%Y%m%d%H%M%S", "%Y%m%d %H:%M", "%Y%m%d")
+            "%Y%m%d%H%M%S", "%Y%m%d%H%M", "%Y%m%d %H:%M", "%Y%m%d")
 # RE2 rewrites applied in order (Arrow kernels, no Python per value)
 _REWRITES = (
     (r"\s+", " "),
@@ -43,6 +57,9 @@ _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _SERIAL = (32874.0, 73051.0)          # Excel day serials
 _EPOCH_S = (631152000.0, 4102444800.0)
 _EPOCH_MS = (_EPOCH_S[0] * 1e3, _EPOCH_S[1] * 1e3)
+#: The window of plausible times: from `EARLIEST` to `AHEAD` after the import.
+EARLIEST = np.datetime64("1990-01-01T00:00:00", "us")
+AHEAD = np.timedelta64(366, "D")
 
 
 # Formats tried on the raw text before any rewriting: what most exports hold.
@@ -112,6 +129,14 @@ def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
             sub = pc.replace_substring_regex(sub, pattern=pattern, replacement=replacement)
         numeric = _np(pc.fill_null(pc.match_substring_regex(sub, _NUMBER), False))
         handled = np.zeros(len(sub), dtype=bool)   # numbers that are serials or epochs
+        hours = numeric & _np(pc.fill_null(pc.match_substring_regex(sub, r"^\d{10}$"), False))
+        if hours.any():                 # yyyymmddHH before epoch seconds: see the module doc
+            left = try_formats(pc.filter(sub, pa.array(hours)), positions[hours], ("%Y%m%d%H",))
+            read = np.flatnonzero(hours)[~left]
+            early = naive[positions[read]] < EARLIEST
+            naive[positions[read[early]]] = np.datetime64("NaT")     # 1xxx: epoch seconds
+            handled[read[~early]] = True
+            numeric &= ~handled
         if numeric.any():
             num = _np(pc.cast(pc.filter(sub, pa.array(numeric)), pa.float64()))
             where = positions[numeric]
@@ -163,7 +188,21 @@ def _np(array) -> np.ndarray:
 
 
 def _localize(naive: pd.Series, tz: str) -> pd.Series:
-    return naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    """Wall times in `tz`: a repeated one is its first occurrence (``ambiguous`` True: the
+    daylight-saving reading), a skipped one moves to the first that exists."""
+    return naive.dt.tz_localize(tz, ambiguous=np.ones(len(naive), dtype=bool),
+                                nonexistent="shift_forward")
+
+
+def implausible(times: pd.Series, now: np.datetime64 | None = None) -> np.ndarray:
+    """True where a parsed time lies outside the plausible window: before 1990, or more than
+    a year after `now` (the import). Missing times are not implausible."""
+    now = np.datetime64(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), "us") \
+        if now is None else now
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    utc = times.to_numpy("datetime64[us]")
+    return ~np.isnat(utc) & ((utc < EARLIEST) | (utc > now + AHEAD))
 
 
 def combine_date_time(dates: pd.Series, times: pd.Series) -> pd.Series:

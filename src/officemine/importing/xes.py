@@ -49,8 +49,8 @@ from lxml import etree
 
 from officemine.errors import MappingError, SourceError
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import LABEL, TEXT, RawEvents, set_aside_rows
-from officemine.schema import C, CANONICAL_ORDER, SOURCE_FIELDS, normalize_word
+from officemine.importing.raw import LABEL, SET_ASIDE_COLUMNS, TEXT, RawEvents, set_aside_rows
+from officemine.schema import C, SOURCE_FIELDS, STORED_ORDER, normalize_word
 
 #: extra (non-canonical) columns this reader adds
 ROLE = "role"
@@ -564,7 +564,8 @@ def _to_raw(parsed: _Parsed, path: Path, mapping: Mapping) -> RawEvents:
     renamed: list[str] = []
     event_cols = pd.DataFrame(parsed.extras, index=frame.index)
     event_names: dict[str, str] = {}
-    reserved = set(CANONICAL_ORDER) | {LABEL, ROLE, STARTED_AT, LIFECYCLE, "_trace"}
+    reserved = set(STORED_ORDER) | set(SET_ASIDE_COLUMNS) | {LABEL, ROLE, STARTED_AT,
+                                                             LIFECYCLE, "_trace"}
     for key in event_cols.columns:
         if key in SOURCE_FIELDS and key not in produced and key not in mapping.columns:
             event_names[key] = key
