@@ -243,11 +243,16 @@ def utc_iso(value: Any) -> pd.Timestamp | str | None:
     value = text(value)
     if value is None:
         return None
-    try:
-        return pd.Timestamp(value).tz_convert(_UTC) if re.search(r"(Z|[+-]\d\d:?\d\d)$", value) \
-            else value
-    except ValueError:
+    if not re.search(r"(Z|[+-]\d\d:?\d\d)$", value):
         return value
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return value
+    # "-1000" ends like an offset but is no time with a zone: left to the normaliser
+    if stamp is pd.NaT or stamp.tzinfo is None or not _in_calendar(stamp):
+        return value
+    return stamp.tz_convert(_UTC)
 
 
 def epoch(value: Any, unit: str) -> pd.Timestamp | str | None:
@@ -264,9 +269,16 @@ def epoch(value: Any, unit: str) -> pd.Timestamp | str | None:
     if number == 0:
         return None
     try:
-        return pd.Timestamp(number, unit=unit, tz=_UTC)
+        stamp = pd.Timestamp(number, unit=unit, tz=_UTC).as_unit("us")
     except (ValueError, OverflowError):     # beyond the years a timestamp holds: unparseable
         return str(value)
+    return stamp if _in_calendar(stamp) else str(value)
+
+
+def _in_calendar(stamp: pd.Timestamp) -> bool:
+    """Years 1 to 9999: what a time column holds (times outside 1990 to next year are then
+    set aside as implausible; times outside these cannot even be stored)."""
+    return 1 <= stamp.year <= 9999
 
 
 def local_naive(value: Any) -> pd.Timestamp | None:
@@ -278,7 +290,9 @@ def local_naive(value: Any) -> pd.Timestamp | None:
         return None
     try:
         stamp = pd.Timestamp(value)
-    except ValueError:
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if stamp is pd.NaT:                   # "NaT", "nan": no time
         return None
     return stamp.tz_convert(_UTC).tz_localize(None) if stamp.tzinfo else stamp
 
@@ -288,7 +302,7 @@ def time_column(values: list) -> pd.Series:
     present = [v for v in values if v is not None]
     if all(isinstance(v, pd.Timestamp) and v.tzinfo is not None for v in present):
         return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), utc=True),
-                         dtype="datetime64[ns, UTC]")
+                         dtype="datetime64[us, UTC]")      # us: years 1 to 9999, as parsed
     return pd.Series(values, dtype=object)
 
 

@@ -172,11 +172,7 @@ _MAX_HEADER_LINE = MAX_COLUMNS * (MAX_HEADER_CELL + 3)
 
 def _read_table(path: Path, mapping: Mapping, encoding: str,
                 coded: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    try:
-        with path.open("r", encoding=encoding, newline="") as fh:
-            first_line = fh.readline(_MAX_HEADER_LINE + 1)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise SourceError(f"cannot decode as {encoding}: {exc}", file=str(path), row=1) from None
+    first_line = _header_line(path, encoding)
     if not first_line.strip():
         raise SourceError("the file is empty or its first line (the header) is blank",
                           file=str(path), row=1)
@@ -217,6 +213,20 @@ def _read_table(path: Path, mapping: Mapping, encoding: str,
                    f"{text[:200]}"}
         for number, fields, text in sorted(bad)])
     return frame, aside, info
+
+
+def _header_line(path: Path, encoding: str) -> str:
+    """The first line, decoded on its own (a bad byte further down is not the header's)."""
+    try:
+        if codecs.lookup(encoding).name.startswith("utf-16"):   # "\n" is two bytes there
+            with path.open("r", encoding=encoding, newline="") as fh:
+                return fh.readline(_MAX_HEADER_LINE + 1)
+        with path.open("rb") as fh:     # ASCII-compatible: "\n" is never inside a character
+            line = fh.readline(4 * _MAX_HEADER_LINE)
+        end = re.search(rb"\r(?!\n)", line)       # lines ended by "\r" alone (old Macs)
+        return (line[:end.end()] if end else line).decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceError(f"cannot decode as {encoding}: {exc}", file=str(path), row=1) from None
 
 
 def _header_cells(line: str, delimiter: str, path: Path) -> list[str]:
@@ -501,7 +511,7 @@ def read_excel_sheet(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, pd.Dat
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except unreadable as exc:
-        raise SourceError(f"not a readable .xlsx workbook: {_first_line(exc)}",
+        raise SourceError(f"not a readable .xlsx workbook: {_reason(exc)}",
                           file=str(path)) from None
     number = 0
     try:
@@ -549,7 +559,7 @@ def read_excel_sheet(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, pd.Dat
             records.append(list(row[:width]) + [None] * (width - len(row)))
             numbers.append(str(number))
     except unreadable as exc:
-        raise SourceError(f"the sheet cannot be read: {_first_line(exc)}",
+        raise SourceError(f"the sheet cannot be read: {_reason(exc)}",
                           file=str(path), row=number + 1) from None
     finally:
         book.close()
@@ -559,7 +569,7 @@ def read_excel_sheet(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, pd.Dat
     return frame, set_aside_rows(beyond), info
 
 
-def _first_line(exc: BaseException) -> str:
+def _reason(exc: BaseException) -> str:
     """What went wrong, in one line: the innermost cause (openpyxl wraps the XML error)."""
     while exc.__cause__ is not None:
         exc = exc.__cause__

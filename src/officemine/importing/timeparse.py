@@ -49,7 +49,7 @@ _REWRITES = (
     (r"(\d{1,2}:\d{2}:\d{2})[.,]\d+$", r"\1"),   # sub-second digits: irrelevant for waits
     (r"^(\S+)\s*上午\s*", r"\1 "),
 )
-_AWARE = r"(?:[+-]\d{2}:?\d{2}|Z)$"
+_AWARE = r"\d:\d{2}(?::\d{2})?(?:[.,]\d+)?\s*(?:[+-]\d{2}:?\d{2}|Z)$"   # a time, then its zone
 _NUMBER = r"^\d+(?:\.\d+)?$"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
@@ -57,6 +57,9 @@ _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _SERIAL = (32874.0, 73051.0)          # Excel day serials
 _EPOCH_S = (631152000.0, 4102444800.0)
 _EPOCH_MS = (_EPOCH_S[0] * 1e3, _EPOCH_S[1] * 1e3)
+# Beyond these a time has no place in a zone-aware column (a day's margin for any zone)
+_FIRST, _LAST = np.datetime64("0001-01-02", "us"), np.datetime64("9999-12-31T23:59:59", "us")
+_DAY = np.timedelta64(1, "D")
 #: The window of plausible times: from `EARLIEST` to `AHEAD` after the import.
 EARLIEST = np.datetime64("1990-01-01T00:00:00", "us")
 AHEAD = np.timedelta64(366, "D")
@@ -152,18 +155,38 @@ def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
         aware = _np(pc.fill_null(pc.match_substring_regex(sub, _AWARE), False)) & ~numeric
         if aware.any():
             strings = pd.Series(pc.filter(sub, pa.array(aware)).to_pylist())
-            conv = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
-            utc[positions[aware]] = conv.dt.tz_localize(None).to_numpy("datetime64[us]")
+            utc[positions[aware]] = _aware_utc(strings)
         rest = ~(handled | aware)
         if rest.any():
             try_formats(pc.filter(sub, pa.array(rest)), positions[rest], _FORMATS)
 
-    out = _localize(pd.Series(naive), tz).astype(dtype)
-    has_utc = ~np.isnat(utc)
-    if has_utc.any():
-        out[has_utc] = pd.Series(utc[has_utc]).dt.tz_localize("UTC").dt.tz_convert(tz).to_numpy()
+    for times in (naive, utc):         # beyond what a zone-aware time can hold: not a time
+        times[(times < _FIRST) | (times > _LAST)] = np.datetime64("NaT")
+    # Both kinds as UTC instants, then one conversion to `tz` (on integers: no Python
+    # datetime is made, so a time near year 9999 or 1 converts too).
+    local = _localize(pd.Series(naive), tz).dt.tz_convert("UTC").dt.tz_localize(None)
+    instants = np.where(np.isnat(utc), local.to_numpy("datetime64[us]"), utc)
+    instants[(instants < _FIRST + _DAY) | (instants > _LAST - _DAY)] = np.datetime64("NaT")
+    out = pd.Series(instants).dt.tz_localize("UTC").dt.tz_convert(tz).astype(dtype)
     failed = pd.Series(present, index=values.index) & out.isna()
     return out, failed
+
+
+def _aware_utc(strings: pd.Series) -> np.ndarray:
+    """ISO times with a zone as naive UTC (NaT where not one). pandas refuses some values
+    outright instead of coercing them (years outside 1–9999): those are tried one by one."""
+    try:
+        conv = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
+    except (ValueError, OverflowError, NotImplementedError):
+        conv = pd.Series([_one_aware(s) for s in strings], dtype="datetime64[us, UTC]")
+    return conv.dt.tz_localize(None).to_numpy("datetime64[us]")
+
+
+def _one_aware(text: str):
+    try:
+        return pd.to_datetime(text, format="ISO8601", utc=True)
+    except (ValueError, OverflowError, NotImplementedError):
+        return pd.NaT
 
 
 def _arrow_text(text: pd.Series) -> pa.Array:
