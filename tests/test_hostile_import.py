@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import officemine
 from officemine import ColumnGuessError, OfficemineError, SourceError
 from officemine.cli import app
-from officemine.importing.tabular import MAX_COLUMNS
+from officemine.importing.raw import MAX_COLUMNS
 
 runner = CliRunner()
 HEADER = "请求ID,节点名称,操作类型,操作人,操作时间"
@@ -253,6 +253,16 @@ def test_xes_attributes_named_like_the_set_aside_columns_are_renamed(tmp_path):
     assert log.set_aside.reason.tolist() == ["implausible_time"]
     assert log.set_aside["event:column"].tolist() == ["c"]
     assert log.to_pandas()["event:reason"].tolist() == ["r"]
+
+
+def test_an_xes_log_with_thousands_of_attribute_keys_is_refused(tmp_path):
+    keys = "".join(f'<string key="k{i}" value="v"/>' for i in range(MAX_COLUMNS + 1))
+    path = tmp_path / "wide.xes"
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><log><trace><string key="concept:name" '
+        'value="c1"/><event><string key="concept:name" value="A"/><date key="time:timestamp" '
+        f'value="2025-03-05T09:00:00+08:00"/>{keys}</event></trace></log>', encoding="utf-8")
+    refused(path, match=f"{MAX_COLUMNS + 2:,} distinct attribute keys")
 
 
 # --- xlsx -----------------------------------------------------------------------------------

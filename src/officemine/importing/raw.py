@@ -46,6 +46,11 @@ SET_ASIDE_REASONS: dict[str, str] = {
     "bad_amount": "amount is not a finite number",
 }
 
+#: Columns a source may have (headers, distinct XES attribute keys). An export has a few
+#: dozen; the work on columns grows faster than their count, so a tiny file declaring tens of
+#: thousands would run for minutes: it is refused.
+MAX_COLUMNS = 1_000
+
 #: Characters that print as nothing (zero-width space, non-joiner, joiner, word joiner, and a
 #: byte-order mark inside text): ``部门\u200b审核`` looks like 部门审核 but would be another node.
 #: A regular expression (RE2 and Python), removed from headers and from every text value.

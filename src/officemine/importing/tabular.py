@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 
 from officemine.errors import ColumnGuessError, SourceError
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import (INVISIBLE, LABEL, SOURCE_ROW, RawEvents, coded_text,
+from officemine.importing.raw import (INVISIBLE, LABEL, MAX_COLUMNS, SOURCE_ROW, RawEvents, coded_text,
                                      decoded_text, dictionary_codes, extra_name, set_aside_rows)
 from officemine.importing.timeparse import combine_date_time
 from officemine.schema import C, normalize_word
@@ -161,10 +161,8 @@ def read_table(path: Path, mapping: Mapping,
 _GUESS_BYTES = 4 << 20
 
 
-#: Bounds on what one table may hold, so that a tiny hostile file cannot cost minutes or
-#: gigabytes (the work on headers and columns grows with their count; an export has a few
-#: dozen columns and short values).
-MAX_COLUMNS = 1_000
+#: Bounds on what one table may hold (with `raw.MAX_COLUMNS`), so that a tiny hostile file
+#: cannot cost minutes or gigabytes; an export has short headers and values.
 MAX_HEADER_CELL = 1_000                  # characters in one header cell
 MAX_CELL_BYTES = 1 << 20                 # bytes in one value (Excel itself stops at 32,767 chars)
 _MAX_HEADER_LINE = MAX_COLUMNS * (MAX_HEADER_CELL + 3)
