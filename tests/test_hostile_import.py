@@ -352,6 +352,23 @@ def test_xml_entities_and_control_characters_are_one_error(tmp_path, prolog, row
     refused(xlsx(tmp_path / "e.xlsx", rows, prolog=prolog), match=match)
 
 
+@pytest.mark.parametrize("cell,match", [
+    ('<c r="A2" t="s"><v>99999</v></c>', "index out of range"),   # no such shared string
+    ('<c r="A2"><v>abc</v></c>', "abc"),                            # a number that is not one
+])
+def test_a_damaged_cell_is_one_error_naming_its_row(tmp_path, cell, match):
+    path = xlsx(tmp_path / "cell.xlsx", XLSX_ROWS[:1], cells=f'<row r="2">{cell}</row>')
+    assert refused(path, match=match).row == 2
+
+
+def test_a_row_far_below_the_rest_is_read_without_walking_a_declared_million(tmp_path):
+    path = xlsx(tmp_path / "gap.xlsx", XLSX_ROWS, dimension="A1:XFD1048576",
+                cells='<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>R9</t></is></c></row>')
+    log = officemine.import_log(path)
+    balanced(log)
+    assert log.set_aside.source_row.tolist() == ["1048576"]
+
+
 def test_a_shared_strings_bomb_is_refused_before_it_inflates(tmp_path):
     strings = f'<?xml version="1.0" encoding="UTF-8"?><sst {_NS}>' + \
         "<si><t>" + "x" * 1000 + "</t></si>" * 1 + "<si><t>" + "y" * 4_000_000 + "</t></si></sst>"

@@ -511,7 +511,7 @@ def read_excel_sheet(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, pd.Dat
     except unreadable as exc:
         raise SourceError(f"not a readable .xlsx workbook: {_reason(exc)}",
                           file=str(path)) from None
-    number = 0
+    number = 0                                      # the row read last
     try:
         if mapping.sheet:
             if mapping.sheet not in book.sheetnames:
@@ -539,6 +539,7 @@ def read_excel_sheet(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, pd.Dat
                                   row=1, column=cell[:40] + "…")
         names, renamed = _dedupe([re.sub(INVISIBLE, "", c).strip() for c in cells])
         width = len(names)
+        number = 1                                  # the row read last
         records, numbers, beyond, empty = [], [], [], 0
         for number, row in enumerate(rows, start=2):
             if row is None or all(v is None or (isinstance(v, str) and not v.strip())
