@@ -201,7 +201,8 @@ def _read_table(path: Path, mapping: Mapping, encoding: str,
         rows = rows[keep]
         columns = {name: (codes[keep], values) for name, (codes, values) in columns.items()}
     make = coded_text if coded else decoded_text
-    frame = pd.DataFrame({name: make(*columns[name]) for name in names}, index=pd.RangeIndex(len(rows)))
+    frame = pd.DataFrame({name: make(*columns[name]) for name in names},
+                         index=pd.RangeIndex(len(rows)))
     del columns
     pa.default_memory_pool().release_unused()    # the parse buffers: give them back
     frame[SOURCE_ROW] = rows if coded else rows.astype(str)
@@ -228,7 +229,8 @@ def _header_line(path: Path, encoding: str) -> str:
 
 
 def _header_cells(line: str, delimiter: str, path: Path) -> list[str]:
-    """The header's cells, stripped of spaces and invisible characters; bounded in count and size."""
+    """The header's cells, stripped of spaces and invisible characters; bounded in count and
+    size."""
     try:
         cells = next(csv.reader([line.lstrip("\ufeff")], delimiter=delimiter))
     except csv.Error as exc:
@@ -480,8 +482,9 @@ def _check_package(path: Path) -> None:
             raise SourceError(f"refused: the workbook's shared strings inflate to "
                               f"{m.file_size:,} bytes; at most {MAX_XLSX_STRINGS:,} are read "
                               "(save large exports as CSV)", file=str(path))
-        if m.file_size > 1 << 20 and m.file_size > MAX_XLSX_RATIO * max(m.compress_size, 1):
-            raise SourceError(f"refused: {m.filename} inflates {m.file_size // max(m.compress_size, 1):,} "
+        ratio = m.file_size // max(m.compress_size, 1)
+        if m.file_size > 1 << 20 and ratio > MAX_XLSX_RATIO:
+            raise SourceError(f"refused: {m.filename} inflates {ratio:,} "
                               f"times ({m.compress_size:,} → {m.file_size:,} bytes), more than "
                               f"{MAX_XLSX_RATIO} times as real workbooks do: a zip bomb?",
                               file=str(path))
