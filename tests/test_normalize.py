@@ -3,7 +3,7 @@
 import pandas as pd
 import pyarrow as pa
 
-from officemine.importing.normalize import build_log
+from officemine.importing.normalize import _clean_text, _parse_amount, build_log
 from officemine.importing.raw import RawEvents, coded_text
 
 TZ = "Asia/Shanghai"
@@ -133,3 +133,25 @@ def test_coded_text_gives_the_same_log_as_plain_text():
     pd.testing.assert_frame_equal(again[0], plain[0])
     assert again[1] == plain[1]
     pd.testing.assert_frame_equal(again[2], plain[2])
+
+
+def test_clean_text_drops_invisible_and_control_characters():
+    raw = pd.Series(["部门\u200b审核", "\ufeff部门审核\u2060", " 部门\u200c\u200d审核\x07 ",
+                     "意见：\n同意\t办理", "\u200b", "null", None])
+    assert _clean_text(raw).tolist() == ["部门审核", "部门审核", "部门审核", "意见：\n同意\t办理",
+                                         pd.NA, pd.NA, pd.NA]
+
+
+def test_amounts_that_are_not_finite_are_bad():
+    number, bad = _parse_amount(pd.Series(["1e309", "-1e400万", "1e3", "3万", "", "abc"]))
+    assert bad.tolist() == [True, True, False, False, False, True]
+    assert number.tolist() == [pd.NA, pd.NA, 1000.0, 30000.0, pd.NA, pd.NA]
+
+
+def test_implausible_times_are_set_aside_with_their_own_reason():
+    events, report, aside = run([["c", "发起", "提交", "a", "3025-03-03 09:00"],
+                                 ["c", "审核", "同意", "b", "2025-03-03 10:00"]])
+    assert report.set_aside_by_reason == {"implausible_time": 1}
+    assert aside[["reason", "column", "detail"]].values.tolist() == [
+        ["implausible_time", "acted_at", "3025-03-03 09:00"]]
+    assert events.node.tolist() == ["审核"]

@@ -1,11 +1,12 @@
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
 from officemine.importing.raw import coded_text
-from officemine.importing.timeparse import combine_date_time, parse_times
+from officemine.importing.timeparse import combine_date_time, implausible, parse_times
 
 TZ = "Asia/Shanghai"
 
@@ -25,6 +26,8 @@ CASES = [
     ("1741136700", "2025-03-05 09:05:00"),                         # epoch seconds
     ("1741136700000", "2025-03-05 09:05:00"),                      # epoch milliseconds
     ("20250305", "2025-03-05 00:00:00"),
+    ("2025030509", "2025-03-05 09:00:00"),                         # yyyymmddHH, not epoch s
+    ("202503050905", "2025-03-05 09:05:00"),
     ("2025/3/5", "2025-03-05 00:00:00"),
 ]
 
@@ -101,3 +104,33 @@ def test_coded_date_and_time_columns_combine_like_plain_ones():
     plain = combine_date_time(pd.Series(dates, dtype="string"), pd.Series(times, dtype="string"))
     joined = combine_date_time(coded(dates), coded(times))
     assert joined.astype("string").tolist() == plain.tolist()
+
+
+def test_ten_digits_that_are_no_date_and_hour_stay_epoch_seconds():
+    # 1741136700 would be the year 1741; 2025023009 is 30 February: both epoch seconds
+    times, failed = parse_times(pd.Series(["1741136700", "2025023009"]), TZ)
+    assert not failed.any()
+    assert times.tolist() == [pd.Timestamp("2025-03-05 09:05", tz=TZ),
+                              pd.Timestamp(2025023009, unit="s", tz="UTC").tz_convert(TZ)]
+
+
+def test_daylight_saving_repeated_and_skipped_wall_times():
+    times, failed = parse_times(pd.Series(["2025-10-26 02:30", "2025-03-30 02:30"]),
+                                "Europe/Amsterdam")
+    assert not failed.any()
+    assert times.dt.tz_convert("UTC").tolist() == [pd.Timestamp("2025-10-26 00:30", tz="UTC"),
+                                                   pd.Timestamp("2025-03-30 01:00", tz="UTC")]
+
+
+@pytest.mark.parametrize("raw", ["-1000", "0000-01-01T00:00Z", "-0001-01-01T00:00:00+00:00",
+                                 "9999-12-31T23:59Z", "0000-01-01 00:00"])
+def test_values_beyond_what_a_time_column_holds_fail_without_crashing(raw):
+    times, failed = parse_times(pd.Series([raw, "2025-03-05 09:00"]), "Etc/GMT+12")
+    assert failed.tolist() == [True, False] and times.isna().tolist() == [True, False]
+
+
+def test_implausible_times_lie_outside_1990_to_a_year_ahead():
+    now = np.datetime64("2025-06-01T00:00:00", "us")
+    times, _ = parse_times(pd.Series(["1989-12-31 23:00", "1990-01-02 00:00", "2026-05-31 00:00",
+                                      "2026-06-03 00:00", "9999-12-31 00:00", None]), TZ)
+    assert implausible(times, now).tolist() == [True, False, False, True, True, False]

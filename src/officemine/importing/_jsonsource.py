@@ -60,7 +60,7 @@ def read_json_records(path: Path, markers: tuple[str, ...], *, what: str,
     if not text.strip():
         raise SourceError(f"the file is empty; expected a {what} approval export", file=str(path))
     try:
-        value = json.loads(text)
+        value = loads(text)
     except json.JSONDecodeError as whole_error:
         return _json_lines(path, text, whole_error, what)
     except RecursionError:
@@ -78,6 +78,18 @@ def read_json_records(path: Path, markers: tuple[str, ...], *, what: str,
         return JsonSource([JsonRecord("record 1", value)], layout="JSON object")
     raise SourceError(f"the JSON holds a {type(value).__name__}, not {what} approval instances",
                       file=str(path))
+
+
+def loads(text: str) -> Any:
+    """JSON as the standard library reads it, except that an integer of more than 100 digits
+    stays text: Python refuses to convert one of more than 4,300 (a ValueError, not a JSON
+    error), and no API field holds one. Where a time or an amount was expected, the
+    normaliser then sets its row aside with the value shown."""
+    return json.loads(text, parse_int=_integer)
+
+
+def _integer(digits: str) -> int | str:
+    return int(digits) if len(digits) <= 100 else digits
 
 
 def _decode(path: Path, encoding: str | None) -> str:
@@ -133,7 +145,7 @@ def _json_lines(path: Path, text: str, whole_error: json.JSONDecodeError,
         if not line.strip():
             continue
         try:
-            parsed.append((number, json.loads(line), None))
+            parsed.append((number, loads(line), None))
         except json.JSONDecodeError as exc:
             parsed.append((number, None, f"{exc.msg} (column {exc.colno})"))
         except RecursionError:
@@ -198,8 +210,8 @@ def as_list(value: Any) -> list:
     """A JSON list, also when the API wrote it as a JSON string (Feishu ``form``, ``ext``)."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
+            value = loads(value)
+        except (json.JSONDecodeError, RecursionError):
             return []
     return value if isinstance(value, list) else []
 
@@ -207,8 +219,8 @@ def as_list(value: Any) -> list:
 def as_dict(value: Any) -> dict:
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
+            value = loads(value)
+        except (json.JSONDecodeError, RecursionError):
             return {}
     return value if isinstance(value, dict) else {}
 
@@ -231,11 +243,16 @@ def utc_iso(value: Any) -> pd.Timestamp | str | None:
     value = text(value)
     if value is None:
         return None
-    try:
-        return pd.Timestamp(value).tz_convert(_UTC) if re.search(r"(Z|[+-]\d\d:?\d\d)$", value) \
-            else value
-    except ValueError:
+    if not re.search(r"(Z|[+-]\d\d:?\d\d)$", value):
         return value
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return value
+    # "-1000" ends like an offset but is no time with a zone: left to the normaliser
+    if stamp is pd.NaT or stamp.tzinfo is None or not _in_calendar(stamp):
+        return value
+    return stamp.tz_convert(_UTC)
 
 
 def epoch(value: Any, unit: str) -> pd.Timestamp | str | None:
@@ -251,7 +268,17 @@ def epoch(value: Any, unit: str) -> pd.Timestamp | str | None:
         return str(value)
     if number == 0:
         return None
-    return pd.Timestamp(number, unit=unit, tz=_UTC)
+    try:
+        stamp = pd.Timestamp(number, unit=unit, tz=_UTC).as_unit("us")
+    except (ValueError, OverflowError):     # beyond the years a timestamp holds: unparseable
+        return str(value)
+    return stamp if _in_calendar(stamp) else str(value)
+
+
+def _in_calendar(stamp: pd.Timestamp) -> bool:
+    """Years 1 to 9999: what a time column holds (times outside 1990 to next year are then
+    set aside as implausible; times outside these cannot even be stored)."""
+    return 1 <= stamp.year <= 9999
 
 
 def local_naive(value: Any) -> pd.Timestamp | None:
@@ -263,7 +290,9 @@ def local_naive(value: Any) -> pd.Timestamp | None:
         return None
     try:
         stamp = pd.Timestamp(value)
-    except ValueError:
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if stamp is pd.NaT:                   # "NaT", "nan": no time
         return None
     return stamp.tz_convert(_UTC).tz_localize(None) if stamp.tzinfo else stamp
 
@@ -273,7 +302,7 @@ def time_column(values: list) -> pd.Series:
     present = [v for v in values if v is not None]
     if all(isinstance(v, pd.Timestamp) and v.tzinfo is not None for v in present):
         return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), utc=True),
-                         dtype="datetime64[ns, UTC]")
+                         dtype="datetime64[us, UTC]")      # us: years 1 to 9999, as parsed
     return pd.Series(values, dtype=object)
 
 

@@ -22,10 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import (LABEL, TEXT, RawEvents, decoded_text, empty_set_aside,
-                                     is_coded, text_codes)
+from officemine.importing.raw import (INVISIBLE, LABEL, TEXT, RawEvents, decoded_text,
+                                     empty_set_aside, is_coded, text_codes)
 from officemine.importing.report import ImportReport
-from officemine.importing.timeparse import parse_times
+from officemine.importing.timeparse import implausible, parse_times
 from officemine.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, NON_BLOCKING, OUTCOME_LOOKUP,
                                OUTCOMES, TERMINAL, normalize_word)
 
@@ -208,11 +208,15 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
     acted_raw = cols[C.acted_at]
     acted, acted_bad = _parse_times(acted_raw, tz)
     set_aside(acted_bad, "unparseable_time", C.acted_at, acted_raw.take)
+    set_aside(acted.per_row(implausible(acted.values), False), "implausible_time", C.acted_at,
+              acted_raw.take)
     acted_at = acted.i8()
     if C.arrived_at in cols:
         arrived_raw = cols[C.arrived_at]
         arrived, arrived_bad = _parse_times(arrived_raw, tz)
         set_aside(arrived_bad, "unparseable_time", C.arrived_at, arrived_raw.take)
+        set_aside(arrived.per_row(implausible(arrived.values), False), "implausible_time",
+                  C.arrived_at, arrived_raw.take)
         del arrived_bad
         arrived_at = arrived.i8()
         set_aside((acted_at != _NAT) & (arrived_at != _NAT) & (acted_at < arrived_at),
@@ -327,7 +331,13 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
 # --- steps -----------------------------------------------------------------------------------
 
 def _clean_text(values: pd.Series) -> pd.Series:
-    s = values.astype(TEXT).str.strip()
+    """Text as one value: without invisible characters (zero-width, an inner BOM) or control
+    characters other than tab and line breaks, stripped; empty and null words are missing."""
+    text = pc.replace_substring_regex(pa.array(values.astype(TEXT).array).cast(pa.string()),
+                                      pattern=f"{INVISIBLE}|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]",
+                                      replacement="")
+    s = pd.Series(pd.arrays.ArrowStringArray(text.cast(pa.large_string())),
+                  index=values.index).str.strip()
     return s.mask(s.isin(["", "nan", "NaN", "None", "null", "NULL", "NaT"]))
 
 
@@ -388,7 +398,9 @@ def _parse_amount(values: pd.Series) -> tuple[pd.Series, pd.Series]:
                          False)
     number = pc.cast(pc.if_else(valid, cleaned, None), pa.float64())
     number = pc.if_else(wan, pc.multiply(number, 1e4), number)
-    bad = pc.and_(present, pc.invert(valid))
+    finite = pc.fill_null(pc.is_finite(number), True)           # 1e309 reads as infinity
+    bad = pc.and_(present, pc.invert(pc.and_(valid, finite)))
+    number = pc.if_else(finite, number, None)
     return (pd.Series(number.to_numpy(zero_copy_only=False), index=values.index).astype("Float64"),
             pd.Series(bad.to_numpy(zero_copy_only=False), index=values.index))
 

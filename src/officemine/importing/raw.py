@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from officemine.schema import STORED_ORDER
+
 #: Why a row was set aside. Codes are stable (they appear in set-aside files and JSON).
 SetAsideReason = Literal[
     "malformed_record",      # the reader could not split/parse the record at all
@@ -23,10 +25,11 @@ SetAsideReason = Literal[
     "missing_node",
     "missing_time",          # no acted_at value
     "unparseable_time",      # acted_at/arrived_at present but not a time we can read
+    "implausible_time",      # a time before 1990 or more than a year after the import
     "unknown_outcome",       # outcome word not in the vocabulary nor in the mapping
     "action_before_arrival", # acted_at earlier than the recorded arrived_at
     "duplicate",             # same case, node, outcome, person, time and comment as an earlier row
-    "bad_amount",            # amount present but not a number
+    "bad_amount",            # amount present but not a number (or not finite: 1e309)
 ]
 
 SET_ASIDE_REASONS: dict[str, str] = {
@@ -35,14 +38,30 @@ SET_ASIDE_REASONS: dict[str, str] = {
     "missing_node": "no node / approval step",
     "missing_time": "no action time",
     "unparseable_time": "time value not understood",
+    "implausible_time": "time before 1990 or more than a year after the import (a typo, or a "
+                        "placeholder date such as 9999-12-31)",
     "unknown_outcome": "outcome word not in the vocabulary or the mapping",
     "action_before_arrival": "acted before the item arrived",
     "duplicate": "exact duplicate of an earlier row",
-    "bad_amount": "amount is not a number",
+    "bad_amount": "amount is not a finite number",
 }
+
+#: Columns a source may have (headers, distinct XES attribute keys). An export has a few
+#: dozen; the work on columns grows faster than their count, so a tiny file declaring tens of
+#: thousands would run for minutes: it is refused.
+MAX_COLUMNS = 1_000
+
+#: Characters that print as nothing (zero-width space, non-joiner, joiner, word joiner, and a
+#: byte-order mark inside text): ``部门\u200b审核`` looks like 部门审核 but would be another node.
+#: A regular expression (RE2 and Python), removed from headers and from every text value.
+INVISIBLE = "[\u200b-\u200d\u2060\ufeff]"
 
 #: Text columns are Arrow-backed: vectorised string kernels, no Python object per value.
 TEXT = pd.StringDtype("pyarrow")
+
+#: Columns of the set-aside file itself. A source column of the same name (or of a canonical
+#: column the normaliser derives, such as ``seq``) is kept under ``src_<name>``: see `extra_name`.
+SET_ASIDE_COLUMNS = ("source_row", "reason", "column", "detail")
 
 # Column a reader may add so label rules can derive node and outcome from an activity label.
 LABEL = "label"
@@ -116,6 +135,19 @@ def dictionary_codes(column: pa.ChunkedArray | pa.DictionaryArray) -> tuple[np.n
     codes = [pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False)
              for chunk in column.chunks]
     return (np.concatenate(codes) if len(codes) > 1 else codes[0]), column.chunk(0).dictionary
+
+
+def extra_name(name: str, taken) -> str:
+    """The name a source column not mapped to a canonical one is kept under: its own, unless
+    officemine uses that name itself (canonical columns, the set-aside file's columns) or it
+    is `taken` already; then ``src_<name>`` (``src_<name>_2``, … if that is taken too)."""
+    if name not in taken and name not in STORED_ORDER and name not in SET_ASIDE_COLUMNS:
+        return name
+    candidate, n = f"src_{name}", 1
+    while candidate in taken:
+        n += 1
+        candidate = f"src_{name}_{n}"
+    return candidate
 
 
 def empty_set_aside() -> pd.DataFrame:

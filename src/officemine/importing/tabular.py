@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,10 @@ import pyarrow.csv as pacsv
 
 from officemine.errors import ColumnGuessError, SourceError
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import (LABEL, SOURCE_ROW, TEXT, RawEvents, coded_text,
-                                     decoded_text, dictionary_codes, set_aside_rows)
+from officemine.importing.raw import (INVISIBLE, LABEL, MAX_COLUMNS, SOURCE_ROW, RawEvents, coded_text,
+                                     decoded_text, dictionary_codes, extra_name, set_aside_rows)
 from officemine.importing.timeparse import combine_date_time
-from officemine.schema import C, SOURCE_FIELDS, normalize_word
+from officemine.schema import C, normalize_word
 
 # canonical column -> header synonyms (compared after `normalize_word`)
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -88,9 +89,10 @@ def detect_encoding(path: Path, declared: str | None = None,
     for encoding in ("utf-8", "gb18030"):
         if _decodes(path, encoding, sniff_bytes):
             return encoding
-    row = _first_bad_line(path, "gb18030")
+    # the row to name: where the encoding that reads furthest stops
+    row = max((_first_bad_line(path, e) or 0 for e in ("utf-8", "gb18030")), default=0)
     raise SourceError("the file is neither UTF-8 nor GBK/GB18030 text; save it as UTF-8 or "
-                      "set `encoding` in a mapping", file=str(path), row=row)
+                      "set `encoding` in a mapping", file=str(path), row=row or None)
 
 
 def _decodes(path: Path, encoding: str, limit: int | None = None) -> bool:
@@ -159,71 +161,200 @@ def read_table(path: Path, mapping: Mapping,
 _GUESS_BYTES = 4 << 20
 
 
+#: Bounds on what one table may hold (with `raw.MAX_COLUMNS`), so that a tiny hostile file
+#: cannot cost minutes or gigabytes; an export has short headers and values.
+MAX_HEADER_CELL = 1_000                  # characters in one header cell
+MAX_CELL_BYTES = 1 << 20                 # bytes in one value (Excel itself stops at 32,767 chars)
+_MAX_HEADER_LINE = MAX_COLUMNS * (MAX_HEADER_CELL + 3)
+
+
 def _read_table(path: Path, mapping: Mapping, encoding: str,
                 coded: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    try:
-        with path.open("r", encoding=encoding, newline="") as fh:
-            first_line = fh.readline()
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise SourceError(f"cannot decode as {encoding}: {exc}", file=str(path), row=1) from None
+    first_line = _header_line(path, encoding)
     if not first_line.strip():
         raise SourceError("the file is empty or its first line (the header) is blank",
                           file=str(path), row=1)
+    if len(first_line) > _MAX_HEADER_LINE:
+        raise SourceError(f"the first line (the header) is longer than {_MAX_HEADER_LINE:,} "
+                          "characters: not the header of an export", file=str(path), row=1)
     delimiter = _sniff_delimiter(first_line, path, mapping.delimiter)
-    header = next(csv.reader([first_line.lstrip("\ufeff")], delimiter=delimiter))
-    names = _dedupe([h.strip() for h in header])
-    info = {"encoding": encoding, "delimiter": delimiter, "renamed_headers": names != header}
+    names, renamed = _dedupe(_header_cells(first_line, delimiter, path))
+    info = {"encoding": encoding, "delimiter": delimiter, "renamed": renamed}
 
+    bad: list[tuple[int, int, str]] = []        # (row number, fields, text) of malformed records
     columns = _read_coded(path, names, delimiter, encoding)
-    if columns is not None:
-        if coded:
-            frame = pd.DataFrame({name: coded_text(*columns[name]) for name in names})
-        else:
-            frame = pd.DataFrame({name: decoded_text(*columns[name]) for name in names})
-        del columns
-        pa.default_memory_pool().release_unused()    # the parse buffers: give them back
-        rows = np.arange(len(frame), dtype=np.int64) + 2
-        frame[SOURCE_ROW] = rows if coded else rows.astype(str)
-        return frame, set_aside_rows([]), info
+    if columns is None:
+        columns = _read_exact(path, names, delimiter, encoding, bad)
+    n = len(columns[names[0]][0]) if names else 0
+    # Every record has a row number as a spreadsheet shows it (header = 1, blank lines and
+    # malformed records included): the rows read are those numbers less the malformed ones.
+    bad_rows = np.array(sorted(number for number, _, _ in bad), dtype=np.int64)
+    rows = np.setdiff1d(np.arange(2, n + len(bad) + 2, dtype=np.int64), bad_rows,
+                        assume_unique=True)
+    table = _Records(path, names, delimiter, columns, rows, bad)
+    table.check()
+    empty = np.logical_and.reduce([codes < 0 for codes, _ in columns.values()]) if n else \
+        np.zeros(0, dtype=bool)
+    info["empty_rows"] = int(empty.sum())
+    if info["empty_rows"]:                  # blank lines and rows of empty cells: not records
+        keep = ~empty
+        rows = rows[keep]
+        columns = {name: (codes[keep], values) for name, (codes, values) in columns.items()}
+    make = coded_text if coded else decoded_text
+    frame = pd.DataFrame({name: make(*columns[name]) for name in names},
+                         index=pd.RangeIndex(len(rows)))
+    del columns
+    pa.default_memory_pool().release_unused()    # the parse buffers: give them back
+    frame[SOURCE_ROW] = rows if coded else rows.astype(str)
+    aside = set_aside_rows([
+        {"source_row": str(number), "reason": "malformed_record", "column": "",
+         "detail": f"line {table.line(number)}: {fields} fields, header has {len(names)}: "
+                   f"{text[:200]}"}
+        for number, fields, text in sorted(bad)])
+    return frame, aside, info
 
-    # The exact path: one thread, so a malformed record's line number is known, and Arrow
-    # transcodes the whole stream.
-    bad: list[tuple[int, str]] = []
 
-    def on_bad(row) -> str:
-        bad.append((row.number, row.text))
+def _header_line(path: Path, encoding: str) -> str:
+    """The first line, decoded on its own (a bad byte further down is not the header's)."""
+    try:
+        if codecs.lookup(encoding).name.startswith("utf-16"):   # "\n" is two bytes there
+            with path.open("r", encoding=encoding, newline="") as fh:
+                return fh.readline(_MAX_HEADER_LINE + 1)
+        with path.open("rb") as fh:     # ASCII-compatible: "\n" is never inside a character
+            line = fh.readline(4 * _MAX_HEADER_LINE)
+        end = re.search(rb"\r(?!\n)", line)       # lines ended by "\r" alone (old Macs)
+        return (line[:end.end()] if end else line).decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SourceError(f"cannot decode as {encoding}: {exc}", file=str(path), row=1) from None
+
+
+def _header_cells(line: str, delimiter: str, path: Path) -> list[str]:
+    """The header's cells, stripped of spaces and invisible characters; bounded in count and
+    size."""
+    try:
+        cells = next(csv.reader([line.lstrip("\ufeff")], delimiter=delimiter))
+    except csv.Error as exc:
+        raise SourceError(f"the header cannot be split into columns ({exc}); a header cell "
+                          f"holds at most {MAX_HEADER_CELL:,} characters",
+                          file=str(path), row=1) from None
+    if len(cells) > MAX_COLUMNS:
+        raise SourceError(f"the header has {len(cells):,} columns; at most {MAX_COLUMNS:,} are "
+                          "read (an export has a few dozen)", file=str(path), row=1)
+    for number, cell in enumerate(cells, start=1):
+        if len(cell) > MAX_HEADER_CELL:
+            raise SourceError(f"header cell {number} is {len(cell):,} characters long; at most "
+                              f"{MAX_HEADER_CELL:,} are read", file=str(path), row=1,
+                              column=cell[:40] + "…")
+    return [re.sub(INVISIBLE, "", cell).strip() for cell in cells]
+
+
+def _read_exact(path: Path, names: list[str], delimiter: str, encoding: str,
+                bad: list[tuple[int, int, str]]) -> dict[str, tuple[np.ndarray, pa.Array]]:
+    """The exact path: one thread, so a malformed record's row number is known (collected in
+    `bad`), and Arrow transcodes the whole stream. Columns as (codes, distinct values)."""
+    arrow_encoding = "utf-8" if encoding in ("utf-8", "utf-8-sig") else encoding
+    if arrow_encoding == "utf-8" and not _decodes(path, "utf-8"):
+        # Arrow hands a malformed record's text to the handler as UTF-8 without checking it:
+        # a bad byte there would fail inside Arrow's callback, not here.
+        line = _first_bad_line(path, "utf-8")
+        raise SourceError("the file is not UTF-8 text throughout; save it as UTF-8 or set "
+                          "`encoding` in a mapping", file=str(path), row=line)
+
+    def on_bad(row) -> str:       # must never raise: Arrow would swallow the exception
+        bad.append((row.number if row.number is not None else -1, row.actual_columns, row.text))
         return "skip"
 
-    arrow_encoding = "utf-8" if encoding in ("utf-8", "utf-8-sig") else encoding
+    as_dictionary = pa.dictionary(pa.int32(), pa.string())
     try:
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False,
                                            encoding=arrow_encoding, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                             ignore_empty_lines=False,
                                              invalid_row_handler=on_bad),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, null_values=[""],
+                column_types={n: as_dictionary for n in names}, null_values=[""],
                 strings_can_be_null=True, quoted_strings_can_be_null=True),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read as delimited text: {exc}", file=str(path)) from None
-    frame = table.to_pandas(types_mapper=lambda t: TEXT if pa.types.is_string(t) else None)
-    del table
-    if encoding == "utf-8-sig" and names and frame.columns[0].startswith("\ufeff"):
-        frame = frame.rename(columns={frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
-    # Row numbers: records are sequential (single thread); skipped records shift the rest.
-    rows = np.arange(len(frame), dtype=np.int64) + 2
-    for line, _ in sorted(bad):
-        if line is not None:
-            rows[rows >= line] += 1
-    frame[SOURCE_ROW] = rows if coded else rows.astype(str)
-    aside = set_aside_rows([
-        {"source_row": str(line), "reason": "malformed_record", "column": "",
-         "detail": f"{len(next(csv.reader([text], delimiter=delimiter), []))} fields, "
-                   f"header has {len(names)}: {text[:200]}"}
-        for line, text in bad])
-    return frame, aside, info
+    if any(number < 0 for number, _, _ in bad):     # not expected with one thread
+        raise SourceError("cannot tell which rows are malformed", file=str(path))
+    columns = {}
+    for name in names:
+        codes, values = dictionary_codes(table.column(name))
+        table = table.drop_columns([name])
+        columns[name] = (codes, values.cast(pa.large_string()))
+    return columns
+
+
+class _Records:
+    """The records read from a delimited file, checked for what a parser cannot see: a value
+    too long to be one, and a quote that is never closed.
+
+    An unclosed quote makes the rest of the file (up to the next quote) one value: the rows
+    in it vanish into one record. Such a value holds line breaks followed by lines with as
+    many delimiters as a record has; a comment with a line break does not.
+    """
+
+    def __init__(self, path: Path, names: list[str], delimiter: str,
+                 columns: dict[str, tuple[np.ndarray, pa.Array]], rows: np.ndarray,
+                 bad: list[tuple[int, int, str]]) -> None:
+        self.path, self.names, self.delimiter = path, names, delimiter
+        self.columns, self.rows, self.bad = columns, rows, bad
+        self._starts: np.ndarray | None = None
+
+    def check(self) -> None:
+        for name, (codes, values) in self.columns.items():
+            if not len(values):
+                continue
+            sizes = pc.binary_length(values).to_numpy(zero_copy_only=False)
+            if sizes.max() > MAX_CELL_BYTES:
+                row = self._first_row(codes, int(np.argmax(sizes)))
+                raise SourceError(f"a value of {int(sizes.max()):,} bytes (line {self.line(row)}); "
+                                  f"at most {MAX_CELL_BYTES:,} are read: a quote (\") that is "
+                                  "never closed?", file=str(self.path), row=row, column=name)
+            breaks = np.flatnonzero(pc.fill_null(
+                pc.match_substring_regex(values, "[\r\n]"), False).to_numpy(zero_copy_only=False))
+            for code in breaks:
+                swallowed = self._record_like(values[int(code)].as_py())
+                if swallowed:
+                    self._unclosed(self._first_row(codes, int(code)), name, swallowed)
+        for number, _, text in self.bad:
+            swallowed = self._record_like(text)
+            if swallowed:
+                self._unclosed(number, None, swallowed)
+
+    def line(self, row: int) -> int:
+        """The physical line a record (by its row number) starts on."""
+        if self._starts is None:
+            spans = np.ones(len(self.rows) + len(self.bad), dtype=np.int64)
+            for codes, values in self.columns.values():
+                breaks = pc.fill_null(pc.count_substring_regex(values, r"\r\n|\r|\n"), 0)
+                spans[self.rows - 2] += np.append(breaks.to_numpy(zero_copy_only=False), 0)[codes]
+            for number, _, text in self.bad:
+                spans[number - 2] += len(re.findall(r"\r\n|\r|\n", text))
+            self._starts = 2 + np.cumsum(spans) - spans
+        return int(self._starts[row - 2])
+
+    def _first_row(self, codes: np.ndarray, code: int) -> int:
+        return int(self.rows[int(np.argmax(codes == code))])
+
+    def _record_like(self, text: str) -> int:
+        """How many of a value's later lines look like records of their own."""
+        if len(self.names) < 3:        # too few delimiters in a record to tell
+            return 0
+        return sum(line.count(self.delimiter) >= len(self.names) - 1
+                   for line in text.splitlines()[1:])
+
+    def _unclosed(self, row: int, column: str | None, swallowed: int) -> None:
+        start = self.line(row)
+        where = f"a value in column {column!r}" if column else "a record"
+        raise SourceError(
+            f"{where} starting on line {start} runs over {swallowed:,} later lines that look "
+            "like records of their own: a quote (\") is probably not closed. Those rows would "
+            "be lost; close or remove the quote", file=str(self.path), row=row, column=column)
 
 
 # Bytes that can occur inside a multi-byte character, for the encodings the fast path reads
@@ -258,7 +389,8 @@ def _read_coded(path: Path, names: list[str], delimiter: str,
             path,
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True,
                                            block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                             ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: as_dictionary for n in names}, null_values=[""],
                 strings_can_be_null=True, quoted_strings_can_be_null=True))
@@ -290,30 +422,99 @@ def _decode(values: pa.Array, encoding: str) -> pa.Array | None:
         return None
 
 
-def _dedupe(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for i, name in enumerate(names):
-        name = name or f"column_{i + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}_{seen[name]}"
+def _dedupe(names: list[str]) -> tuple[list[str], list[tuple[int, str, str]]]:
+    """Unique column names: a blank header becomes column_N, a repeated one name_2, name_3, …,
+    and ``source_row`` (the readers' own column) source_row_2. Returns the names and what was
+    renamed, as (column number, header, name), for the notes."""
+    taken = {SOURCE_ROW}
+    out: list[str] = []
+    renamed: list[tuple[int, str, str]] = []
+    for number, name in enumerate(names, start=1):
+        base = name or f"column_{number}"
+        new, k = base, 1
+        while new in taken:
+            k += 1
+            new = f"{base}_{k}"
+        taken.add(new)
+        out.append(new)
+        if new != name:
+            renamed.append((number, name, new))
+    return out, renamed
+
+
+def _renamed_notes(renamed: list[tuple[int, str, str]], headers: list[str]) -> list[str]:
+    notes = []
+    for number, name, new in renamed:
+        if not name:
+            notes.append(f"column {number} has no header: read as {new!r}")
+        elif name == SOURCE_ROW:
+            notes.append(f"column {number} is headed {name!r}, officemine's own: read as {new!r}")
         else:
-            seen[name] = 1
-        out.append(name)
-    return out
+            first = headers.index(name) + 1 if name in headers else "?"
+            notes.append(f"header {name!r} repeats (columns {first} and {number}): column "
+                         f"{number} is read as {new!r}")
+    return notes
 
 
-def read_excel_sheet(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Read one sheet of an .xlsx workbook (the first, or `sheet` in the mapping)."""
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+#: Bounds on an .xlsx package, checked on the sizes its zip directory declares before anything
+#: is inflated (Python's zip reader never inflates a member past its declared size): an .xlsx
+#: compresses its XML 5-20 times, a "zip bomb" a thousand times.
+MAX_XLSX_INFLATED = 2 << 30              # all members together
+MAX_XLSX_STRINGS = 256 << 20             # the shared strings (held in memory whole)
+MAX_XLSX_RATIO = 200                     # inflated / compressed, for members above 1 MiB
+
+
+def _check_package(path: Path) -> None:
     import zipfile
 
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        with zipfile.ZipFile(path) as package:
+            members = package.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
         raise SourceError(f"not a readable .xlsx workbook: {exc}", file=str(path)) from None
+    total = sum(m.file_size for m in members)
+    if total > MAX_XLSX_INFLATED:
+        raise SourceError(f"refused: the workbook inflates to {total:,} bytes; at most "
+                          f"{MAX_XLSX_INFLATED:,} are read (save large exports as CSV)",
+                          file=str(path))
+    for m in members:
+        if m.filename.lower().endswith("sharedstrings.xml") and m.file_size > MAX_XLSX_STRINGS:
+            raise SourceError(f"refused: the workbook's shared strings inflate to "
+                              f"{m.file_size:,} bytes; at most {MAX_XLSX_STRINGS:,} are read "
+                              "(save large exports as CSV)", file=str(path))
+        ratio = m.file_size // max(m.compress_size, 1)
+        if m.file_size > 1 << 20 and ratio > MAX_XLSX_RATIO:
+            raise SourceError(f"refused: {m.filename} inflates {ratio:,} "
+                              f"times ({m.compress_size:,} → {m.file_size:,} bytes), more than "
+                              f"{MAX_XLSX_RATIO} times as real workbooks do: a zip bomb?",
+                              file=str(path))
+
+
+def read_excel_sheet(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Read one sheet of an .xlsx workbook (the first, or `sheet` in the mapping).
+
+    The package is checked before it is opened (`_check_package`); the sheet's declared
+    dimensions are not trusted (a sheet can claim 16,384 columns and a million rows while
+    holding two): rows are read as they are, at most `MAX_COLUMNS` wide.
+    """
+    import zipfile
+    from xml.etree.ElementTree import ParseError
+
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    _check_package(path)
+    # What a damaged or hostile workbook raises while it is read: XML that is not
+    # well-formed (a control character, an undefined entity), entities refused by defusedxml
+    # (a ValueError), a cell that cannot be converted, a string index out of range.
+    unreadable = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ParseError,
+                  ValueError, TypeError, IndexError, OverflowError, EOFError)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except unreadable as exc:
+        raise SourceError(f"not a readable .xlsx workbook: {_reason(exc)}",
+                          file=str(path)) from None
+    number = 0                                      # the row read last
     try:
         if mapping.sheet:
             if mapping.sheet not in book.sheetnames:
@@ -322,26 +523,62 @@ def read_excel_sheet(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, pd.Dat
             sheet = book[mapping.sheet]
         else:
             sheet = book.worksheets[0]
+        if hasattr(sheet, "reset_dimensions"):      # read-only sheets: rows as they are
+            sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None or all(h is None for h in header):
+        header = list(next(rows, None) or ())
+        while header and (header[-1] is None or str(header[-1]).strip() == ""):
+            header.pop()                            # styled empty cells after the last header
+        if not header:
             raise SourceError("the first row (the header) is empty", file=str(path), row=1)
-        names = _dedupe([str(h).strip() if h is not None else "" for h in header])
-        records, numbers, empty = [], [], 0
+        if len(header) > MAX_COLUMNS:
+            raise SourceError(f"the header has {len(header):,} columns; at most "
+                              f"{MAX_COLUMNS:,} are read", file=str(path), row=1)
+        cells = [str(h) if h is not None else "" for h in header]
+        for position, cell in enumerate(cells, start=1):
+            if len(cell) > MAX_HEADER_CELL:
+                raise SourceError(f"header cell {position} is {len(cell):,} characters long; "
+                                  f"at most {MAX_HEADER_CELL:,} are read", file=str(path),
+                                  row=1, column=cell[:40] + "…")
+        names, renamed = _dedupe([re.sub(INVISIBLE, "", c).strip() for c in cells])
+        width = len(names)
+        number = 1                                  # the row read last
+        records, numbers, beyond, empty = [], [], [], 0
         for number, row in enumerate(rows, start=2):
             if row is None or all(v is None or (isinstance(v, str) and not v.strip())
                                   for v in row):
                 empty += 1
                 continue
-            values = list(row[:len(names)]) + [None] * (len(names) - len(row))
-            records.append(values)
+            if len(row) > width and any(v is not None and str(v).strip() for v in row[width:]):
+                if len(row) > MAX_COLUMNS:
+                    raise SourceError(f"row {number} has a value in column {len(row):,}; at "
+                                      f"most {MAX_COLUMNS:,} columns are read", file=str(path),
+                                      row=number)
+                beyond.append({"source_row": str(number), "reason": "malformed_record",
+                               "column": "", "detail": f"a value in column {len(row)}, beyond "
+                                                       f"the {width} headed columns"})
+                continue
+            records.append(list(row[:width]) + [None] * (width - len(row)))
             numbers.append(str(number))
+    except unreadable as exc:
+        raise SourceError(f"the sheet cannot be read: {_reason(exc)}",
+                          file=str(path), row=number + 1) from None
     finally:
         book.close()
     frame = pd.DataFrame(records, columns=names, dtype=object)
     frame[SOURCE_ROW] = numbers
-    info = {"sheet": sheet.title, "empty_rows_skipped": empty}
-    return frame, set_aside_rows([]), info
+    info = {"sheet": sheet.title, "empty_rows_skipped": empty, "renamed": renamed}
+    return frame, set_aside_rows(beyond), info
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in one line: the innermost cause (openpyxl wraps the XML error)."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    if type(exc).__name__ in ("EntitiesForbidden", "DTDForbidden", "ExternalReferenceForbidden"):
+        return ("refused: the workbook's XML declares entities or a DTD (an .xlsx never needs "
+                "them; they are how entity-expansion and external-entity attacks work)")
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 # --- header matching -------------------------------------------------------------------------
@@ -407,24 +644,44 @@ def guess_columns(headers: list[str], mapping: Mapping, file: str) -> dict[str, 
 
 
 def to_raw(frame: pd.DataFrame, aside: pd.DataFrame, path: Path, fmt: str, mapping: Mapping,
-           notes: list[str]) -> RawEvents:
-    """Rename matched columns to canonical names, combine date + time, keep the rest."""
+           notes: list[str], renamed: list[tuple[int, str, str]] = ()) -> RawEvents:
+    """Rename matched columns to canonical names, combine date + time, keep the rest.
+
+    renamed: headers `_dedupe` renamed. A repeated header that would be read as a canonical
+    column is an error (which of the two is meant cannot be guessed); the others are noted.
+    """
     headers = [c for c in frame.columns if c != SOURCE_ROW]
     columns = guess_columns(headers, mapping, str(path))
-    out = pd.DataFrame(index=frame.index)
+    used = {s: canon for canon, cols in columns.items() for s in cols}
+    named = {s for cols in mapping.columns.values() for s in cols}
+    for number, name, new in renamed:
+        if name in used and name not in named and new not in named:
+            first = headers.index(name) + 1
+            raise ColumnGuessError(
+                f"columns {first} and {number} are both headed {name!r}, which is read as "
+                f"{used[name]}; rename one in the file, or name the one to use in a mapping "
+                f"([columns] {used[name]} = \"{name}\" for column {first}, \"{new}\" for column "
+                f"{number})", file=str(path), row=1, column=name)
+    notes += _renamed_notes(list(renamed), headers)
+    out: dict[str, pd.Series] = {}
     for canon, source in columns.items():
         out[canon] = (combine_date_time(frame[source[0]], frame[source[1]])
                       if len(source) == 2 else frame[source[0]])
-    used = {s for cols in columns.values() for s in cols}
+    kept = []
     for col in headers:
         if col not in used:
-            name = col if col not in SOURCE_FIELDS and col not in out else f"src_{col}"
+            name = extra_name(col, out.keys())
             out[name] = frame[col]
+            if name != col:
+                kept.append(f"{col!r} as {name!r}")
+    if kept:
+        notes.append("source columns named like officemine's own are kept under another "
+                     "name: " + ", ".join(kept))
     out[SOURCE_ROW] = frame[SOURCE_ROW]
     if C.node not in columns and LABEL in columns and not mapping.label_rules:
         notes.append(f"no node column: the activity label ({columns[LABEL][0]}) is the node")
-    return RawEvents(frame=out, source_file=str(path), format=fmt,
-                     rows_read=len(frame) + len(aside), set_aside=aside,
+    return RawEvents(frame=pd.DataFrame(out, index=frame.index), source_file=str(path),
+                     format=fmt, rows_read=len(frame) + len(aside), set_aside=aside,
                      columns_used={k: " + ".join(v) for k, v in columns.items()}, notes=notes)
 
 
@@ -432,9 +689,9 @@ def read_csv(path: Path, mapping: Mapping) -> RawEvents:
     frame, aside, info = read_table(path, mapping, coded=True)
     delim = {"\t": "tab", ",": "comma"}.get(info["delimiter"], repr(info["delimiter"]))
     notes = [f"text encoding {info['encoding']}, delimiter {delim}"]
-    if info["renamed_headers"]:
-        notes.append("blank or repeated headers were renamed (column_N, name_2)")
-    return to_raw(frame, aside, path, "csv", mapping, notes)
+    if info["empty_rows"]:
+        notes.append(f"{info['empty_rows']:,} blank lines or rows of empty cells ignored")
+    return to_raw(frame, aside, path, "csv", mapping, notes, info["renamed"])
 
 
 def read_xlsx(path: Path, mapping: Mapping) -> RawEvents:
@@ -442,4 +699,4 @@ def read_xlsx(path: Path, mapping: Mapping) -> RawEvents:
     notes = [f"sheet {info['sheet']!r}"]
     if info["empty_rows_skipped"]:
         notes.append(f"{info['empty_rows_skipped']} entirely empty rows ignored")
-    return to_raw(frame, aside, path, "xlsx", mapping, notes)
+    return to_raw(frame, aside, path, "xlsx", mapping, notes, info["renamed"])

@@ -7,6 +7,20 @@ and time columns are combined by `combine_date_time`.
 
 Each format is tried on the values still unparsed, with an explicit format string, so a
 million values parse in about a second and a value is never guessed day-first.
+
+Choices a value could be read two ways for:
+
+* ten digits: ``2025030509`` is read as yyyymmddHH (2025-03-05 09:00) when it is a valid date
+  and hour from 1990 on, else as epoch seconds. The two never compete for a plausible time:
+  epoch seconds from 2001 to 2033 begin with 1, which as a year is before 1990, and a
+  yyyymmddHH of the 1990s read as epoch seconds would be in 2033.
+* in a zone with daylight saving time, a wall time that occurs twice (clocks set back) is
+  taken as its first occurrence, as Python's ``fold=0`` does; one that does not exist (clocks
+  set forward) is moved to the first time that does (02:30 → 03:00).
+
+Times before 1990 or more than a year after the import are read, then set aside as
+``implausible_time`` by the normaliser (`implausible`): a typo (3025, 0001) or a placeholder
+(9999-12-31) would otherwise stretch every analysis over centuries.
 """
 
 from __future__ import annotations
@@ -23,7 +37,7 @@ from officemine.importing.raw import coded_text, decoded_text, is_coded, text_co
 
 # Explicit formats tried in order on normalised strings (date separators unified to "-").
 _FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y%m%d %H:%M:%S",
-            "%Y%m%d%H%M%S", "%Y%m%d %H:%M", "%Y%m%d")
+            "%Y%m%d%H%M%S", "%Y%m%d%H%M", "%Y%m%d %H:%M", "%Y%m%d")
 # RE2 rewrites applied in order (Arrow kernels, no Python per value)
 _REWRITES = (
     (r"\s+", " "),
@@ -35,7 +49,7 @@ _REWRITES = (
     (r"(\d{1,2}:\d{2}:\d{2})[.,]\d+$", r"\1"),   # sub-second digits: irrelevant for waits
     (r"^(\S+)\s*上午\s*", r"\1 "),
 )
-_AWARE = r"(?:[+-]\d{2}:?\d{2}|Z)$"
+_AWARE = r"\d:\d{2}(?::\d{2})?(?:[.,]\d+)?\s*(?:[+-]\d{2}:?\d{2}|Z)$"   # a time, then its zone
 _NUMBER = r"^\d+(?:\.\d+)?$"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
@@ -43,6 +57,12 @@ _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _SERIAL = (32874.0, 73051.0)          # Excel day serials
 _EPOCH_S = (631152000.0, 4102444800.0)
 _EPOCH_MS = (_EPOCH_S[0] * 1e3, _EPOCH_S[1] * 1e3)
+# Beyond these a time has no place in a zone-aware column (a day's margin for any zone)
+_FIRST, _LAST = np.datetime64("0001-01-02", "us"), np.datetime64("9999-12-31T23:59:59", "us")
+_DAY = np.timedelta64(1, "D")
+#: The window of plausible times: from `EARLIEST` to `AHEAD` after the import.
+EARLIEST = np.datetime64("1990-01-01T00:00:00", "us")
+AHEAD = np.timedelta64(366, "D")
 
 
 # Formats tried on the raw text before any rewriting: what most exports hold.
@@ -112,6 +132,14 @@ def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
             sub = pc.replace_substring_regex(sub, pattern=pattern, replacement=replacement)
         numeric = _np(pc.fill_null(pc.match_substring_regex(sub, _NUMBER), False))
         handled = np.zeros(len(sub), dtype=bool)   # numbers that are serials or epochs
+        hours = numeric & _np(pc.fill_null(pc.match_substring_regex(sub, r"^\d{10}$"), False))
+        if hours.any():                 # yyyymmddHH before epoch seconds: see the module doc
+            left = try_formats(pc.filter(sub, pa.array(hours)), positions[hours], ("%Y%m%d%H",))
+            read = np.flatnonzero(hours)[~left]
+            early = naive[positions[read]] < EARLIEST
+            naive[positions[read[early]]] = np.datetime64("NaT")     # 1xxx: epoch seconds
+            handled[read[~early]] = True
+            numeric &= ~handled
         if numeric.any():
             num = _np(pc.cast(pc.filter(sub, pa.array(numeric)), pa.float64()))
             where = positions[numeric]
@@ -127,18 +155,38 @@ def parse_times(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
         aware = _np(pc.fill_null(pc.match_substring_regex(sub, _AWARE), False)) & ~numeric
         if aware.any():
             strings = pd.Series(pc.filter(sub, pa.array(aware)).to_pylist())
-            conv = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
-            utc[positions[aware]] = conv.dt.tz_localize(None).to_numpy("datetime64[us]")
+            utc[positions[aware]] = _aware_utc(strings)
         rest = ~(handled | aware)
         if rest.any():
             try_formats(pc.filter(sub, pa.array(rest)), positions[rest], _FORMATS)
 
-    out = _localize(pd.Series(naive), tz).astype(dtype)
-    has_utc = ~np.isnat(utc)
-    if has_utc.any():
-        out[has_utc] = pd.Series(utc[has_utc]).dt.tz_localize("UTC").dt.tz_convert(tz).to_numpy()
+    for times in (naive, utc):         # beyond what a zone-aware time can hold: not a time
+        times[(times < _FIRST) | (times > _LAST)] = np.datetime64("NaT")
+    # Both kinds as UTC instants, then one conversion to `tz` (on integers: no Python
+    # datetime is made, so a time near year 9999 or 1 converts too).
+    local = _localize(pd.Series(naive), tz).dt.tz_convert("UTC").dt.tz_localize(None)
+    instants = np.where(np.isnat(utc), local.to_numpy("datetime64[us]"), utc)
+    instants[(instants < _FIRST + _DAY) | (instants > _LAST - _DAY)] = np.datetime64("NaT")
+    out = pd.Series(instants).dt.tz_localize("UTC").dt.tz_convert(tz).astype(dtype)
     failed = pd.Series(present, index=values.index) & out.isna()
     return out, failed
+
+
+def _aware_utc(strings: pd.Series) -> np.ndarray:
+    """ISO times with a zone as naive UTC (NaT where not one). pandas refuses some values
+    outright instead of coercing them (years outside 1–9999): those are tried one by one."""
+    try:
+        conv = pd.to_datetime(strings, format="ISO8601", utc=True, errors="coerce")
+    except (ValueError, OverflowError, NotImplementedError):
+        conv = pd.Series([_one_aware(s) for s in strings], dtype="datetime64[us, UTC]")
+    return conv.dt.tz_localize(None).to_numpy("datetime64[us]")
+
+
+def _one_aware(text: str):
+    try:
+        return pd.to_datetime(text, format="ISO8601", utc=True)
+    except (ValueError, OverflowError, NotImplementedError):
+        return pd.NaT
 
 
 def _arrow_text(text: pd.Series) -> pa.Array:
@@ -163,7 +211,21 @@ def _np(array) -> np.ndarray:
 
 
 def _localize(naive: pd.Series, tz: str) -> pd.Series:
-    return naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
+    """Wall times in `tz`: a repeated one is its first occurrence (``ambiguous`` True: the
+    daylight-saving reading), a skipped one moves to the first that exists."""
+    return naive.dt.tz_localize(tz, ambiguous=np.ones(len(naive), dtype=bool),
+                                nonexistent="shift_forward")
+
+
+def implausible(times: pd.Series, now: np.datetime64 | None = None) -> np.ndarray:
+    """True where a parsed time lies outside the plausible window: before 1990, or more than
+    a year after `now` (the import). Missing times are not implausible."""
+    now = np.datetime64(dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), "us") \
+        if now is None else now
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    utc = times.to_numpy("datetime64[us]")
+    return ~np.isnat(utc) & ((utc < EARLIEST) | (utc > now + AHEAD))
 
 
 def combine_date_time(dates: pd.Series, times: pd.Series) -> pd.Series:

@@ -128,6 +128,9 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
     _require(log, LOG_TABLE, log_path)
     label = log_path.stem
     notes.append(f"{log_path.name}: text encoding {info['encoding']}")
+    if info["empty_rows"]:
+        notes.append(f"{log_path.name}: {info['empty_rows']:,} blank lines or rows of empty "
+                     "cells ignored")
 
     tables: dict[str, pd.DataFrame] = {}
     labels: dict[str, str] = {}

@@ -49,8 +49,9 @@ from lxml import etree
 
 from officemine.errors import MappingError, SourceError
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import LABEL, TEXT, RawEvents, set_aside_rows
-from officemine.schema import C, CANONICAL_ORDER, SOURCE_FIELDS, normalize_word
+from officemine.importing.raw import (LABEL, MAX_COLUMNS, SET_ASIDE_COLUMNS, TEXT, RawEvents,
+                                     set_aside_rows)
+from officemine.schema import C, SOURCE_FIELDS, STORED_ORDER, normalize_word
 
 #: extra (non-canonical) columns this reader adds
 ROLE = "role"
@@ -536,6 +537,10 @@ def _to_raw(parsed: _Parsed, path: Path, mapping: Mapping) -> RawEvents:
     lifecycle_used = bool(parsed.transitions.keys() - {None, "complete"})
     naive = parsed.naive_times > 0
 
+    keys = len(set().union(*parsed.extras)) + len(set().union(*parsed.traces))
+    if keys > MAX_COLUMNS:       # each would become a column: refused before any is built
+        raise SourceError(f"the log has {keys:,} distinct attribute keys; at most "
+                          f"{MAX_COLUMNS:,} are read (a log has a few dozen)", file=file)
     frame = pd.DataFrame(parsed.core)
     for column in (C.source_row, LABEL, C.resource, ROLE, C.dept, LIFECYCLE):
         frame[column] = frame[column].astype(TEXT)
@@ -564,7 +569,8 @@ def _to_raw(parsed: _Parsed, path: Path, mapping: Mapping) -> RawEvents:
     renamed: list[str] = []
     event_cols = pd.DataFrame(parsed.extras, index=frame.index)
     event_names: dict[str, str] = {}
-    reserved = set(CANONICAL_ORDER) | {LABEL, ROLE, STARTED_AT, LIFECYCLE, "_trace"}
+    reserved = set(STORED_ORDER) | set(SET_ASIDE_COLUMNS) | {LABEL, ROLE, STARTED_AT,
+                                                             LIFECYCLE, "_trace"}
     for key in event_cols.columns:
         if key in SOURCE_FIELDS and key not in produced and key not in mapping.columns:
             event_names[key] = key
