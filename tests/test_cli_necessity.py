@@ -18,13 +18,21 @@ def test_json_to_stdout_is_pure_json(sample_csv):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     nodes = {n["node"]: n for n in data["nodes"]}
+    # removed on 2025-07-01: reported as such, never judged again
+    assert "综合办公室审核" not in nodes
+    assert data["removed_nodes"] == [{"process_type": "费用报销", "node": "综合办公室审核",
+                                      "date": "2025-07-01T09:53:00+08:00"}]
+    every = runner.invoke(app, ["necessity", str(sample_csv), "--since", "all", "--json", "-"])
+    nodes = {n["node"]: n for n in json.loads(every.stdout)["nodes"]}
     assert nodes["综合办公室审核"]["verdict"] == "streamline"
+    bad = runner.invoke(app, ["necessity", str(sample_csv), "--since", "2030-01-01"])
+    assert bad.exit_code == 2 and "after the end of the log" in bad.output
 
 
 def test_table_csv_and_chart_files(sample_csv, tmp_path):
     log_path = officemine.import_log(sample_csv).write(tmp_path / "log.parquet")
     result = runner.invoke(app, ["necessity", str(log_path), "--by", "process_type",
-                                 "--csv", str(tmp_path / "n.csv"), "--chart",
+                                 "--since", "all", "--csv", str(tmp_path / "n.csv"), "--chart",
                                  str(tmp_path / "n.png"), "--json", str(tmp_path / "n.json")])
     assert result.exit_code == 0, result.output
     assert "综合办公室审核 · 费用报销: streamline" in result.stdout

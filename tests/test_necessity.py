@@ -64,7 +64,7 @@ def test_intervals_cover_the_true_rates_and_medians_are_close(known):
 
 
 def test_sample_office(sample_csv):
-    result = necessity(officemine.import_log(sample_csv))
+    result = necessity(officemine.import_log(sample_csv), since="all")   # across the redesign
     s = result.summary.set_index("node")
     assert s.loc["综合办公室审核", "verdict"] == "streamline"   # the designed rubber stamp
     assert s.loc["财务初审", "verdict"] == "notice"            # returns mostly for 材料不全
@@ -197,3 +197,26 @@ def test_instruction_steps_get_no_verdict_but_their_waiting_is_shown(sample_csv)
     # and a setting can put it back to the test
     forced = necessity(officemine.import_log(sample_csv), node_kinds={"分管领导批示": "decision"})
     assert "分管领导批示" in set(forced.summary["node"])
+
+
+def test_a_step_removed_by_a_redesign_is_reported_not_judged(sample_csv):
+    """The sample removed 综合办公室审核 from 费用报销 on 2025-07-01: judged over the current
+    version, it is "removed on 2025-07-01", never a candidate for removal again."""
+    log = officemine.import_log(sample_csv)
+    result = necessity(log)
+    assert "综合办公室审核" not in set(result.summary["node"])
+    removed = result.removed_nodes
+    assert removed[["process_type", "node"]].values.tolist() == [["费用报销", "综合办公室审核"]]
+    assert removed["date"].iloc[0].strftime("%Y-%m-%d") == "2025-07-01"
+    assert "removed on 2025-07-01: 综合办公室审核" in repr(result)
+    judged = result.log_info["judged"]
+    assert judged["of_cases"] == log.n_cases > judged["cases"] > 0
+    assert "费用报销" in judged["since"]
+    # other process types keep every case: 法务审核 (合同审批) is judged on the whole log
+    every = necessity(log, since="all").summary.set_index("node")
+    assert result.summary.set_index("node").loc["法务审核", "items"] == every.loc["法务审核", "items"]
+    # a date keeps the cases started since then, whatever their type
+    later = necessity(log, since="2025-09-01")
+    assert later.summary["items"].sum() < result.summary["items"].sum()
+    with pytest.raises(officemine.OfficemineError, match="since must be"):
+        necessity(log, since="last spring")

@@ -164,10 +164,12 @@ def test_01_import_report_parquet_mapping_and_xes(executed):
 
 def test_02_necessity_table_chart_and_real_log(executed):
     nb = executed("02_necessity_test")
-    table = shown(nb, "result = officemine.necessity(log)")
+    table = shown(nb, "result = officemine.necessity(log_before)")
     assert "综合办公室审核" in table and "streamline" in table and "notice" in table
     assert images(nb, "result.plot()") == 1
     assert "综合办公室审核: streamline" in shown(nb, "verdict_counts()")
+    current = shown(nb, "now = officemine.necessity(log)")
+    assert "removed on 2025-07-01: 综合办公室审核" in current and "node_removed" in current
     assert "部门负责人审核" in shown(nb, 'by="process_type"')
     assert "结论（自然时间）" in shown(nb, 'basis="clock"')
     assert "KM 中位数" in shown(nb, "result.items")

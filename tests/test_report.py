@@ -42,7 +42,7 @@ def october(sample_log, tmp_path_factory):
 
 
 def test_progress_announces_each_analysis_once_in_order(october):
-    assert STEPS == ["KPIs", "12-month trend", "process map", "necessity test",
+    assert STEPS == ["KPIs", "12-month trend", "process map", "process versions", "necessity test",
                      "overdue ledger", "bottlenecks", "before and after the redesigns"]
 
 
@@ -61,9 +61,13 @@ def test_pdf_text_holds_the_months_kpis_and_node_names(october):
         assert tile.text("zh").split()[0] in text, tile.key
     for node in ("综合办公室审核", "财务初审", "法务审核", "部门负责人审核"):
         assert node in text
+    # the step removed in July is said to be removed, never recommended for removal again
+    assert "已于 2025-07-01 取消该环节" in text
+    assert "「综合办公室审核」几乎不退回" not in text
     assert "月度流程效能评估" in text and "督办清单" in text and "改革前后对比" in text
-    streamline = report.necessity.summary.query("verdict == 'streamline'").iloc[0]
-    assert "精简/备案" in text and streamline["reason_zh"][:25] in text   # verdict and reason
+    first = report.necessity.summary.iloc[0]                       # verdict and reason
+    label = {"keep": "保留", "streamline": "精简/备案", "notice": "一次性告知"}[first["verdict"]]
+    assert label in text and first["reason_zh"][:25] in text
 
 
 def test_every_page_renders_with_ink_and_only_glyphs_the_font_has(october):
@@ -173,7 +177,9 @@ def test_bad_settings_are_listed(tmp_path):
 def test_report_with_a_scenario_page(sample_log, tmp_path):
     from officemine.simulation import Scenario
 
-    scenario = Scenario.from_toml(REPO / "scenarios" / "remove_office_check.toml")
+    # a redesign of the process as it runs now (综合办公室审核 was removed in July: a scenario
+    # removing it again is refused, see test_simulation_cli)
+    scenario = Scenario.from_toml(REPO / "scenarios" / "short_route_small_claims.toml")
     report = monthly_report(sample_log, "2025-10", scenario=scenario)
     text = pdf_text(report.write(tmp_path)["pdf"])
     assert "改革方案测算" in text and "模型校验" in text

@@ -25,7 +25,7 @@ def log_path(sample_csv, tmp_path_factory):
 
 def test_two_scenarios_side_by_side_as_json(log_path):
     result = runner.invoke(app, ["simulate", str(log_path),
-                                 "--scenario", str(SCEN / "remove_office_check.toml"),
+                                 "--scenario", str(SCEN / "remove_office_check.toml"), "--since", "all",
                                  "--scenario", str(SCEN / "notice_finance.toml"),
                                  "--replications", "200", "--seed", "3", "--json", "-"])
     assert result.exit_code == 0, result.output
@@ -39,7 +39,7 @@ def test_two_scenarios_side_by_side_as_json(log_path):
 def test_table_json_file_and_chart(log_path, tmp_path):
     out, chart = tmp_path / "sim.json", tmp_path / "sim.png"
     result = runner.invoke(app, ["simulate", str(log_path), "-s",
-                                 str(SCEN / "remove_office_check.toml"), "--replications", "100",
+                                 str(SCEN / "remove_office_check.toml"), "--since", "all", "--replications", "100",
                                  "--json", str(out), "--chart", str(chart)])
     assert result.exit_code == 0, result.output
     assert "取消综合办公室审核: median" in result.stdout and "validation" in result.stdout
@@ -52,14 +52,14 @@ def test_invalid_scenario_exits_2_naming_the_problem(log_path):
     assert result.exit_code == 2
     assert "no node '综合办公室' in the log" in result.output
     result = runner.invoke(app, ["simulate", str(log_path), "-s",
-                                 str(SCEN / "remove_office_check.toml"), "--engine", "magic"])
+                                 str(SCEN / "remove_office_check.toml"), "--since", "all", "--engine", "magic"])
     assert result.exit_code == 2 and "engine must be one of replay, stochastic" in result.output
 
 
 def test_subprocess_on_a_raw_export(sample_csv):
     done = subprocess.run(
         [sys.executable, "-m", "officemine", "simulate", str(sample_csv), "--scenario",
-         str(SCEN.parent.parent.parent / "scenarios" / "remove_office_check.toml"),
+         str(SCEN.parent.parent.parent / "scenarios" / "remove_office_check.toml"), "--since", "all",
          "--replications", "100", "--json", "-"],
         capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
@@ -71,7 +71,7 @@ def test_subprocess_on_a_raw_export(sample_csv):
 
 def test_stochastic_engine_from_the_command_line(log_path):
     result = runner.invoke(app, ["simulate", str(log_path), "-s",
-                                 str(SCEN / "remove_office_check.toml"), "--engine", "stochastic",
+                                 str(SCEN / "remove_office_check.toml"), "--since", "all", "--engine", "stochastic",
                                  "--replications", "2", "--json", "-"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)

@@ -13,7 +13,8 @@ import pytest
 import officemine
 from officemine.calendar import Calendar
 from officemine.simulation import (CapWait, FastTrack, Parallel, RecordOnly, ReduceReturns,
-                                   Remove, Scenario, ShortRoute, SimulationResult, simulate)
+                                   Remove, Scenario, ScenarioError, ShortRoute, SimulationResult,
+                                   simulate)
 from test_simulation_logs import tiny_log
 
 
@@ -125,7 +126,7 @@ def test_result_object_renders_everywhere(sample_log, tmp_path):
     s1 = Scenario("取消综合办公室审核", [Remove(node="综合办公室审核")], process="费用报销")
     s2 = Scenario("紧急收文绿色通道", [FastTrack(when='urgency == "紧急"', nodes=["主要领导批示"])],
                   process="收文")
-    result = simulate(sample_log, [s1, s2], replications=200)
+    result = simulate(sample_log, [s1, s2], replications=200, since="all")
     assert isinstance(result, SimulationResult) and len(result) == 2
     assert list(result.summary["scenario"]) == ["取消综合办公室审核", "紧急收文绿色通道"]
     assert result["紧急收文绿色通道"].population == ("收文",)
@@ -222,3 +223,12 @@ def test_donors_are_picked_as_the_written_out_rule(seed, n_nodes):
     expected = _reference_donors(proc, urg, amount, node, pos, case, recipients, anchors)
     np.testing.assert_array_equal(got, expected)
     assert (got >= 0).any() and (got < 0).any()
+
+
+def test_a_step_the_current_version_no_longer_has_is_refused_with_its_date(sample_log):
+    """The sample removed 综合办公室审核 on 2025-07-01: simulating its removal again would
+    estimate a saving the office already has."""
+    s1 = Scenario("取消综合办公室审核", [Remove(node="综合办公室审核")], process="费用报销")
+    with pytest.raises(ScenarioError, match="'综合办公室审核' was removed on 2025-07-01"):
+        simulate(sample_log, s1, replications=50)
+    assert simulate(sample_log, s1, replications=50, since="all")[0].summary is not None

@@ -189,6 +189,38 @@ class EventLog:
                         report=self.report, mapping=self.mapping, calendar=self._calendar,
                         _derived=True)
 
+    def select_versions(self, since: dict) -> "EventLog":
+        """The whole cases started on or after their process type's date in `since`
+        (process type -> time; None stands for cases without one); cases of a type not in
+        `since` are all kept. What `officemine.versions` calls the current version."""
+        literal = (lambda v: "'" + str(v).replace("'", "''") + "'")
+        stamp = (lambda t: "TIMESTAMPTZ '" + pd.Timestamp(t).tz_convert(self.timezone)
+                 .isoformat() + "'")
+        named = {k: v for k, v in since.items() if k is not None}
+        parts = [f"({C.process_type} = {literal(k)} AND {C.case_start} >= {stamp(v)})"
+                 for k, v in named.items()]
+        if None in since:
+            parts.append(f"({C.process_type} IS NULL AND {C.case_start} >= {stamp(since[None])})")
+        else:
+            parts.append(f"{C.process_type} IS NULL")
+        if named:
+            parts.append(f"{C.process_type} NOT IN ({', '.join(literal(k) for k in named)})")
+        else:
+            parts.append(f"{C.process_type} IS NOT NULL")
+        # a case's process type is its first event's (as `officemine.relations.cases` reads it)
+        where = (f"{C.case_id} IN (SELECT {C.case_id} FROM events WHERE {C.seq} = 0 AND "
+                 f"({' OR '.join(parts)}))")
+        if self._table is None:
+            where = where.replace("FROM events", "FROM " + self._source_sql())
+            return EventLog._on_disk(self.path, self._schema, None, timezone=self.timezone,
+                                     report=self.report, mapping=self.mapping,
+                                     calendar=self._calendar,
+                                     where=f"({self._where}) AND ({where})" if self._where
+                                     else where)
+        table = self.query_arrow(f"SELECT * FROM events WHERE {where}")
+        return EventLog(table.cast(self._schema), timezone=self.timezone, report=self.report,
+                        mapping=self.mapping, calendar=self._calendar, _derived=True)
+
     def _source_sql(self) -> str:
         """The events of an on-disk log as a table expression (for views that filter it)."""
         source = str(self.path).replace("'", "''")

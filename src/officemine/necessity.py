@@ -23,7 +23,7 @@ import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Literal, get_args
+from typing import Literal, Sequence, get_args
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,7 @@ from officemine.schema import C
 from officemine.stats import km_summary, wilson_interval
 from officemine import relations
 from officemine.relations import work_items
+from officemine.versions import ProcessVersions, Since, select_since
 
 Basis = Literal["working", "clock"]
 Verdict = Literal["keep", "streamline", "notice", "insufficient_data"]
@@ -142,6 +143,8 @@ class NecessityResult:
     as_of: pd.Timestamp
     not_approval_nodes: dict[str, str] = field(default_factory=dict)
     other_nodes: pd.DataFrame | None = None
+    removed_nodes: pd.DataFrame | None = None
+    versions: ProcessVersions | None = field(default=None, repr=False)
     warnings: tuple[str, ...] = ()
     items: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -173,6 +176,9 @@ class NecessityResult:
             "other_nodes": ([{k: _plain(v) for k, v in row.items()}
                              for row in self.other_nodes.to_dict("records")]
                             if self.other_nodes is not None else []),
+            "removed_nodes": ([{k: _plain(v) for k, v in row.items()}
+                               for row in self.removed_nodes.to_dict("records")]
+                              if self.removed_nodes is not None else []),
             "warnings": list(self.warnings),
             "nodes": nodes,
         }
@@ -198,8 +204,17 @@ class NecessityResult:
             held = self.other_nodes[self.other_nodes["items"] + self.other_nodes["pending"] > 0]
             others = "".join(f"\nnot judged: {r.node} ({r.kind}): {r.items:,} items, median "
                              f"wait {r.wait_median:.1f} {unit}" for r in held.itertuples())
+        if self.removed_nodes is not None:
+            others += "".join(f"\nremoved on {r.date:%Y-%m-%d}: {r.node}"
+                              + (f" ({r.process_type})" if r.process_type else "")
+                              + ": not judged, no longer in the process"
+                              for r in self.removed_nodes.itertuples())
+        judged = self.log_info.get("judged", {})
+        scope = (f"{judged['cases']:,} of {judged['of_cases']:,} cases (current versions)"
+                 if judged.get("cases") is not None and judged["cases"] != judged["of_cases"]
+                 else f"{self.log_info['cases']:,} cases")
         return (f"<NecessityResult: {len(self.summary)} decision nodes ({counts}); waits in "
-                f"{unit}; {self.log_info['cases']:,} cases>\n" + table.to_string(index=False)
+                f"{unit}; {scope}>\n" + table.to_string(index=False)
                 + others + warn)
 
     def _repr_html_(self) -> str:
@@ -219,7 +234,8 @@ class NecessityResult:
 def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "working",
               calendar: Calendar | None = None, thresholds: NecessityThresholds | None = None,
               as_of: pd.Timestamp | str | None = None,
-              node_kinds: dict[str, str] | None = None) -> NecessityResult:
+              node_kinds: dict[str, str] | None = None, since: Since = "current",
+              redesigns: Sequence = ()) -> NecessityResult:
     """Put every decision node to the necessity test.
 
     by: ``"process_type"`` tests each node within each process type separately.
@@ -229,6 +245,10 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     the log's mapping). Only decision nodes get a verdict; the waiting at every other step
     that holds items (instruction, notification, automatic, unknown) is listed in
     ``other_nodes`` — waiting at a step that decides nothing is a finding in itself.
+    since: which cases are judged: ``"current"`` (default: each process type's cases started
+    since its latest change point, `officemine.versions`; a node removed by then is reported
+    in ``removed_nodes``, never judged), ``"all"``, a date, or `ProcessVersions` found on a
+    longer log. redesigns: change dates from the report settings (for ``"current"``).
 
     >>> result = necessity(officemine.read_log("reports/oa_sample.parquet"))  # doctest: +SKIP
     >>> result.summary[["node", "rejection_rate", "verdict", "reason"]]       # doctest: +SKIP
@@ -239,6 +259,10 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
         raise OfficemineError(f"by must be 'process_type' or None, not {by!r}")
     thresholds = thresholds or NecessityThresholds()
     calendar = calendar or log.calendar
+    whole, (log, versions) = log, select_since(log, since, redesigns)
+    if not log.n_events:
+        raise OfficemineError("no case of the log is in the window judged "
+                              f"(since={_since_text(since)}); choose another --since")
     items = work_items(log, calendar, as_of=as_of,
                        columns=(C.comment,) + ((C.process_type,) if by else ()))
     kinds = relations.node_kinds(log, node_kinds)
@@ -307,15 +331,22 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
 
     reasons = (items[items["rejected"]].groupby(keys + ["reason_class"], dropna=False)
                .size().rename("count").reset_index())
-    start, end = log.span()
-    log_info = {"cases": log.n_cases, "events": log.n_events,
+    start, end = whole.span()
+    log_info = {"cases": whole.n_cases, "events": whole.n_events,
                 "start": start.isoformat() if start is not None else None,
                 "end": end.isoformat() if end is not None else None,
                 "source": log.report.source_file if log.report else None}
+    removed = versions.removed() if versions is not None else pd.DataFrame(
+        columns=["process_type", "node", "date"])
+    removed = removed[~removed["node"].isin(summary["node"])].reset_index(drop=True)
+    log_info["judged"] = {"since": _since_text(since) if versions is None else
+                          {str(k): v.isoformat() for k, v in versions.since.items()},
+                          "cases": log.n_cases, "of_cases": whole.n_cases}
     return NecessityResult(summary=summary, reasons=reasons, basis=basis,
                            calendar=calendar.describe(), thresholds=thresholds, by=by,
                            log_info=log_info, as_of=items.attrs["as_of"],
                            not_approval_nodes=not_approval, other_nodes=other_nodes,
+                           removed_nodes=removed, versions=versions,
                            warnings=tuple(items.attrs.get("warnings", ())), items=items)
 
 
@@ -353,6 +384,12 @@ def _other_nodes(items: pd.DataFrame, kinds: pd.DataFrame, wait_col: str) -> pd.
     table = table.sort_values(["wait_total", "node"], ascending=[False, True],
                               na_position="last", kind="stable")
     return table[OTHER_NODE_COLUMNS].reset_index(drop=True)
+
+
+def _since_text(since: Since) -> str:
+    if isinstance(since, ProcessVersions):
+        return "current versions"
+    return "all" if since is None else str(since)
 
 
 def _caught_downstream(items: pd.DataFrame) -> pd.Series:
@@ -528,6 +565,8 @@ def _plain(value):
         return None if math.isnan(value) else float(value)
     if isinstance(value, (np.bool_,)):
         return bool(value)
-    if value is pd.NA:
+    if value is pd.NA or value is pd.NaT:
         return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
     return value

@@ -50,7 +50,7 @@ from officemine.schema import C, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, REJEC
 __all__ = [
     "log_end", "now", "events", "process_types", "scope_counts", "event_months",
     "work_items", "DESCRIPTIVE", "cases", "node_kinds", "node_roles", "NODE_KINDS",
-    "STEP_KINDS", "holders", "last_actions",
+    "STEP_KINDS", "node_presence", "holders", "last_actions",
     "submit_node",
 ]
 
@@ -410,6 +410,19 @@ def node_roles(log: EventLog, overrides: dict[str, str] | None = None) -> dict[s
     """Node -> kind (`node_kinds` without the evidence)."""
     kinds = node_kinds(log, overrides)
     return dict(zip(kinds["node"], kinds["kind"]))
+
+
+def node_presence(log: EventLog) -> pd.DataFrame:
+    """Per process type and node: how many cases visit it, and the first and last start of
+    those cases (process versions are read from these). Blocking events only."""
+    frame = log.query(f"""
+SELECT {C.process_type} AS process_type, {C.node} AS node,
+       count(DISTINCT {C.case_id}) AS cases,
+       min({C.case_start}) AS first_seen, max({C.case_start}) AS last_seen
+FROM events WHERE {BLOCKING} AND {C.case_start} IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""")
+    for col in ("first_seen", "last_seen"):
+        frame[col] = _in_zone(frame[col], log.timezone)
+    return frame
 
 
 def submit_node(log: EventLog) -> str:

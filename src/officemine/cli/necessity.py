@@ -22,6 +22,9 @@ def necessity(
         help="Test nodes separately per 'process_type'.")] = None,
     basis: Annotated[str, typer.Option(
         help="Wait basis for verdicts: 'working' (calendar hours) or 'clock'.")] = "working",
+    since: Annotated[str, typer.Option(
+        help="Cases judged: 'current' (each process type since its latest change: removed "
+             "steps are reported, not judged), 'all', or a date (YYYY-MM-DD).")] = "current",
     json_out: Annotated[Optional[str], typer.Option(
         "--json", help="Write the JSON result to this file, or '-' for stdout.")] = None,
     csv_out: Annotated[Optional[Path], typer.Option(
@@ -46,7 +49,8 @@ def necessity(
             raise OfficemineError(f"lang must be zh or en, not {lang!r}")
         log = load_log(log_path, format, mapping, timezone)
         with err.status(f"testing every approval node of {log.n_events:,} events …"):
-            result = run(log, by=by, basis=basis, calendar=load_calendar(calendar, log))
+            result = run(log, by=by, basis=basis, calendar=load_calendar(calendar, log),
+                         since=since)
         if json_out == "-":
             sys.stdout.write(result.to_json() + "\n")
         else:

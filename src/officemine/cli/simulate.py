@@ -28,6 +28,9 @@ def simulate(
         help="Bootstrap resamples (replay, default 1000) or model runs (stochastic, default "
              "20).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of every random choice (recorded).")] = 0,
+    since: Annotated[str, typer.Option(
+        help="Cases re-run: 'current' (each process type since its latest change), 'all', "
+             "or a date (YYYY-MM-DD).")] = "current",
     json_out: Annotated[Optional[str], typer.Option(
         "--json", help="Write the JSON result to this file, or '-' for stdout.")] = None,
     chart: Annotated[Optional[Path], typer.Option(
@@ -51,7 +54,7 @@ def simulate(
         log = load_log(log_path, format, mapping, timezone)
         with err.status("simulating …"):
             result = run(log, list(scenario), engine=engine, replications=replications,
-                         seed=seed, calendar=load_calendar(calendar, log))
+                         seed=seed, calendar=load_calendar(calendar, log), since=since)
         if json_out == "-":
             sys.stdout.write(result.to_json() + "\n")
         else:

@@ -19,6 +19,7 @@ from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
 from officemine.report.config import Redesign, ReportConfig
 from officemine.stats import wilson_interval
+from officemine.versions import process_versions
 
 Lang = Literal["zh", "en"]
 
@@ -42,6 +43,7 @@ class MonthlyReport:
     discovery: object | None        # discovery.DiscoveryResult of the month (None: no cases)
     necessity: object | None        # necessity.NecessityResult over the trailing window
     necessity_window: tuple[str, str]
+    versions: object                # versions.ProcessVersions up to the month's end
     bottlenecks: object             # supervision.Bottlenecks
     ledger: object                  # supervision.OverdueLedger
     before_after: list[BeforeAfter]
@@ -65,6 +67,7 @@ class MonthlyReport:
         out["trend"] = self.trend.table("summary", lang=lang)
         if self.necessity is not None:
             out["necessity"] = self.necessity.summary.drop(columns=["reason_classes"])
+        out["versions"] = self.versions.changes
         if self.discovery is not None:
             out["variants"] = self.discovery.variants.table
             out["map_nodes"] = self.discovery.process_map.nodes
@@ -85,6 +88,7 @@ class MonthlyReport:
             "calendar": self.calendar.describe(), "sla": self.sla.describe(),
             "kpis": self.kpis.to_dict() if hasattr(self.kpis, "to_dict") else None,
             "necessity_window": list(self.necessity_window),
+            "versions": self.versions.to_dict(),
             "necessity": self.necessity.to_dict() if self.necessity is not None else None,
             "discovery": self.discovery.to_dict() if self.discovery is not None else None,
             "overdue": self.ledger.summary.to_dict("records"),
@@ -183,11 +187,15 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
             warnings.append(f"process map not drawn: {exc}")
     window_start = (period - (config.necessity_months - 1)).start_time
     window_log = log.select_cases(window_start, end, by="end")
+    # the process as it ran up to the month's end: advice judges its current version only
+    step("process versions")
+    versions = process_versions(log.select_cases(end=end, by="start"), config.redesigns)
+    warnings.extend(versions.notes)
     necessity_result = None
     if window_log.n_events:
         step("necessity test")
         try:
-            necessity_result = necessity(window_log, calendar=calendar)
+            necessity_result = necessity(window_log, calendar=calendar, since=versions)
         except OfficemineError as exc:
             warnings.append(f"necessity test not run: {exc}")
     as_of = min(pd.Timestamp(end).tz_localize(log.timezone), log.span()[1])
@@ -203,11 +211,11 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
 
         step("simulation")
         simulation = simulate(window_log if window_log.n_events else log, scenario,
-                              calendar=calendar, seed=seed)
+                              calendar=calendar, seed=seed, since=versions)
     return MonthlyReport(
         month=month, lang=lang, organisation=config.organisation, kpis=kpis, trend=trend,
         discovery=discovery, necessity=necessity_result,
-        necessity_window=(str(pd.Period(window_start, freq="M")), month),
+        necessity_window=(str(pd.Period(window_start, freq="M")), month), versions=versions,
         bottlenecks=bottleneck, ledger=ledger, before_after=before_after,
         simulation=simulation, log=log, calendar=calendar, sla=sla,
         pseudonymized=pseudonymize, warnings=warnings)

@@ -53,7 +53,7 @@ T = {
         "headline_cycle": "办理时长中位数 {value}，环比 {mom}。",
         "kind": {"instruction": "批示环节", "notification": "知会环节", "automatic": "系统环节",
                  "unknown": "未知环节", "submit": "发起", "archive": "归档"},
-        "not_judged": "不作必要性判断（不审批）",
+        "not_judged": "不作必要性判断（不审批）", "removed": "已取消",
         "evidence": {"named_instruction": "名称为批示/阅示，极少退回（≤2%）：不审批，只作批示",
                      "named_notification": "名称为阅知/传阅，极少退回（≤2%）：只是知会",
                      "only_cc_or_comments": "只有抄送或批注记录",
@@ -100,7 +100,7 @@ T = {
         "kind": {"instruction": "instruction step", "notification": "notification step",
                  "automatic": "system step", "unknown": "unknown step", "submit": "submission",
                  "archive": "archiving"},
-        "not_judged": "not judged (decides nothing)",
+        "not_judged": "not judged (decides nothing)", "removed": "removed",
         "evidence": {"named_instruction": "named as an instruction step (批示), returns at most 2% of items",
                      "named_notification": "named as a notification step (阅知), returns at most 2% of items",
                      "only_cc_or_comments": "records only cc and comments",
@@ -285,8 +285,15 @@ def _map(report, footer, number):
 
 def _necessity_title(report):
     a, b = report.necessity_window
-    return T[report.lang]["necessity"].format(a=_month_label(a, report.lang),
-                                              b=_month_label(b, report.lang))
+    title = T[report.lang]["necessity"].format(a=_month_label(a, report.lang),
+                                               b=_month_label(b, report.lang))
+    since = report.versions.since if report.versions is not None else {}
+    if since:
+        zh = report.lang == "zh"
+        parts = [f"{k} 自 {v:%Y-%m-%d} 起" if zh else f"{k} since {v:%Y-%m-%d}"
+                 for k, v in sorted(since.items(), key=lambda kv: str(kv[0]))]
+        title += ("；现行版本：" if zh else "; current versions: ") + ("，" if zh else ", ").join(parts)
+    return title
 
 
 def _necessity_chart(report, footer, number):
@@ -319,7 +326,8 @@ def _necessity_table(report, footer, number):
         words["cols_nec"][5]: s["verdict"].map(words["verdict"]),
         words["cols_nec"][6]: reason.to_numpy(),
     })
-    frame = pd.concat([frame, _not_judged_rows(report, frame.columns)], ignore_index=True)
+    frame = pd.concat([frame, _not_judged_rows(report, frame.columns),
+                       _removed_rows(report, frame.columns)], ignore_index=True)
     verdicts = pd.concat([s["verdict"], pd.Series(["not_judged"] * (len(frame) - len(s)))],
                          ignore_index=True)
     colours = {"streamline": "#fff5f5", "notice": "#fff9db", "insufficient_data": "#f8f9fa",
@@ -337,6 +345,24 @@ def _necessity_table(report, footer, number):
                    fontsize=7.6, wrap_at=wrap_at, highlight=highlight)
         figs.append(fig)
     return figs
+
+
+def _removed_rows(report, columns) -> pd.DataFrame:
+    """Steps removed by a change before the window's current version: said so, never judged
+    (a removed step must not be recommended for removal again)."""
+    removed = report.necessity.removed_nodes
+    if removed is None or removed.empty:
+        return pd.DataFrame(columns=columns)
+    words = T[report.lang]
+    zh = report.lang == "zh"
+    return pd.DataFrame({
+        columns[0]: removed["node"].to_numpy(), columns[1]: "—", columns[2]: "—",
+        columns[3]: "—", columns[4]: "—", columns[5]: words["removed"],
+        columns[6]: [(f"{p or ''}已于 {d:%Y-%m-%d} 取消该环节，此后的件不再经过：不再评估" if zh else
+                      f"removed from {p or 'the process'} on {d:%Y-%m-%d}; later cases do not "
+                      "pass it: not judged") for p, d in zip(removed["process_type"],
+                                                                removed["date"])],
+    })
 
 
 def _not_judged_rows(report, columns) -> pd.DataFrame:
@@ -547,7 +573,7 @@ REASONS_ZH = {"malformed_record": "记录无法解析", "missing_case_id": "缺�
               "missing_node": "缺少节点", "missing_time": "缺少操作时间",
               "unparseable_time": "时间无法识别", "unknown_outcome": "操作类型无法识别",
               "action_before_arrival": "操作早于到达", "duplicate": "重复记录",
-              "bad_amount": "金额不是数字"}
+              "bad_amount": "金额不是数字", "implausible_time": "时间不合理（1990年前或一年以后）"}
 
 
 def _import_lines(rep, lang: str) -> list[str]:

@@ -24,6 +24,7 @@ from typing import Literal, get_args
 import numpy as np
 
 from officemine.calendar import Calendar
+from officemine.versions import Since, select_since
 from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
 from officemine.simulation.result import CycleStats, ScenarioResult, SimulationResult
@@ -45,9 +46,32 @@ DEFAULT_REPLICATIONS = {"replay": 1000, "stochastic": 20}
 ScenarioLike = Scenario | str | Path | Mapping
 
 
+def _removed_steps(scenarios, versions) -> list[str]:
+    """Problems for changes to steps that the current versions no longer have."""
+    if versions is None:
+        return []
+    gone = versions.removed()
+    problems = []
+    for scenario in scenarios:
+        for i, change in enumerate(scenario.changes, 1):
+            nodes = [getattr(change, "node", None), *getattr(change, "nodes", ())]
+            for node in filter(None, nodes):
+                rows = gone[gone["node"] == node]
+                if change.process is not None:
+                    rows = rows[rows["process_type"] == change.process]
+                if len(rows):
+                    when = rows["date"].max()
+                    problems.append(
+                        f"{scenario.name}: change #{i} ({change.kind}): node {node!r} was removed "
+                        f"on {when:%Y-%m-%d}; the current version no longer has it (since='all' "
+                        "simulates the whole log)")
+    return problems
+
+
 def simulate(log: EventLog, scenario: ScenarioLike | Sequence[ScenarioLike], *,
              engine: Engine = "replay", replications: int | None = None,
-             seed: int | None = 0, calendar: Calendar | None = None) -> SimulationResult:
+             seed: int | None = 0, calendar: Calendar | None = None,
+             since: Since = "current", redesigns: Sequence = ()) -> SimulationResult:
     """Estimate what one or more redesigns do to cycle time and the other indicators.
 
     scenario:
@@ -63,6 +87,12 @@ def simulate(log: EventLog, scenario: ScenarioLike | Sequence[ScenarioLike], *,
     calendar:
         Working calendar for working-time placement and working-day figures (default:
         09:00–12:00, 13:30–17:30 with Chinese statutory holidays).
+
+    since:
+        Which cases are re-run: ``"current"`` (default: each process type's cases started since
+        its latest change point, `officemine.versions`), ``"all"``, a date, or
+        `ProcessVersions` found on a longer log. A scenario that changes a step the current
+        version no longer has is refused, with the date it was removed.
 
     Every scenario is checked against the log before anything runs; all problems of all
     scenarios are reported in one `ScenarioError`.
@@ -91,6 +121,10 @@ def simulate(log: EventLog, scenario: ScenarioLike | Sequence[ScenarioLike], *,
         raise ScenarioError([f"two scenarios are named {n!r}; give each a distinct name"
                              for n in dup])
     calendar = calendar or log.calendar
+    log, versions = select_since(log, since, redesigns)
+    removed = _removed_steps(scenarios, versions)
+    if removed:
+        raise ScenarioError(removed, name=scenarios[0].name if len(scenarios) == 1 else None)
     tables = load_tables(log, calendar)
     if not tables.cases["completed"].any():
         raise OfficemineError("the log has no completed case (archived, rejected or "

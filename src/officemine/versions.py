@@ -1,0 +1,285 @@
+"""Process versions: when a flow changed, so that advice judges the process as it runs now.
+
+A redesign removes or adds steps. Judging a node over months that straddle the change pools
+two different processes: a step removed in July still "waits 11 hours and never rejects" in a
+six-month window ending in October, and would be recommended for removal again. This module
+finds the change points of each process type and says which cases ran under its current
+version:
+
+* **node removed** — a node that cases of the process visited regularly stops appearing: after
+  the last case (by start) that visited it, so many cases started without it that, at the
+  share it had before, the chance of seeing none is below ``alpha`` (default 1 in 1,000). The
+  change date is the start of the first of those cases. Only ended cases count as evidence:
+  an open case may not have reached the node yet.
+* **node added** — the mirror image: a node that no earlier case visited, then visited
+  regularly.
+* **redesign** — a date given in the report settings (``[[redesign]]``); a note says when no
+  change is visible in the log within two weeks of it.
+
+A case belongs to the version it *started* under (a case submitted the day before a redesign
+still runs the old route). The **current version** of a process type starts at its latest
+change point; `ProcessVersions.since` gives those dates to the analyses, which judge only the
+cases started since (``since="current"``, their default).
+
+>>> versions = process_versions(log)                                # doctest: +SKIP
+>>> versions.summary                                                 # doctest: +SKIP
+>>> versions.plot()                                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal, Sequence
+
+import numpy as np
+import pandas as pd
+
+from officemine import relations
+from officemine.errors import OfficemineError
+from officemine.eventlog import EventLog
+from officemine.jsonable import plain
+from officemine.plotting import chart_style
+
+__all__ = ["ChangeKind", "ProcessVersions", "process_versions", "select_since", "Since"]
+
+ChangeKind = Literal["node_removed", "node_added", "redesign"]
+#: What an analysis judges: the current version of each process type (default), every case
+#: (``"all"``), the cases started on or after a date, or the current versions of
+#: `ProcessVersions` already found (on a longer log, say).
+Since = Any
+
+#: Columns of `ProcessVersions.changes`.
+CHANGE_COLUMNS = ["process_type", "date", "kind", "node", "source", "cases_before",
+                  "share_before", "cases_after", "last_seen", "first_seen"]
+_NEAR = pd.Timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class ProcessVersions:
+    """The change points of each process type and the start of its current version.
+
+    changes: one row per change point (process_type, date, kind, node, source — detected |
+    settings —, and the evidence: cases_before (visiting the node, or started before it was
+    added), share_before, cases_after, last_seen / first_seen). notes: what could not be
+    confirmed. since: process type -> start of its current version (types without a change
+    point are absent: every case of theirs is current).
+    """
+
+    changes: pd.DataFrame
+    since: dict[Any, pd.Timestamp]
+    timezone: str
+    alpha: float
+    notes: tuple[str, ...] = ()
+    span: tuple[pd.Timestamp | None, pd.Timestamp | None] = (None, None)
+    cases: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.changes
+
+    def removed(self) -> pd.DataFrame:
+        """Nodes no longer in their process's current version: process_type, node, date."""
+        rows = self.changes[self.changes["kind"] == "node_removed"]
+        return rows[["process_type", "node", "date"]].reset_index(drop=True)
+
+    def removed_on(self, node: str, process_type: Any = None) -> pd.Timestamp | None:
+        """When `node` was removed (from `process_type`, or from every type it was in)."""
+        rows = self.removed()
+        rows = rows[rows["node"] == node]
+        if process_type is not None:
+            rows = rows[rows["process_type"] == process_type]
+        return rows["date"].max() if len(rows) else None
+
+    def describe(self, lang: str = "zh") -> list[str]:
+        """One line per process type with a current version that starts after the log does."""
+        lines = []
+        for ptype, date in sorted(self.since.items(), key=lambda kv: str(kv[0])):
+            name = ptype if ptype is not None else ("（未知类型）" if lang == "zh" else "(no type)")
+            lines.append(f"{name}：现行版本自 {date:%Y-%m-%d} 起" if lang == "zh" else
+                         f"{name}: current version since {date:%Y-%m-%d}")
+        return lines
+
+    def to_dict(self) -> dict:
+        return {"timezone": self.timezone, "alpha": self.alpha,
+                "method": "a node is removed when, at the share of cases it was in before, "
+                          f"seeing none of the cases started since had probability < {self.alpha}"
+                          "; added: the mirror image; redesign: from the settings; a case "
+                          "belongs to the version it started under",
+                "since": {str(k): v.isoformat() for k, v in self.since.items()},
+                "changes": [{k: plain(v) for k, v in row.items()}
+                            for row in self.changes.to_dict("records")],
+                "notes": list(self.notes)}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def __repr__(self) -> str:
+        head = (f"<ProcessVersions: {len(self.changes)} change point(s) in "
+                f"{len(self.since)} process type(s)>")
+        if self.changes.empty:
+            return head
+        view = self.changes[["process_type", "date", "kind", "node", "source"]].copy()
+        view["date"] = view["date"].dt.strftime("%Y-%m-%d")
+        return head + "\n" + view.to_string(index=False) + "".join(
+            f"\nnote: {n}" for n in self.notes)
+
+    def _repr_html_(self) -> str:
+        head = repr(self).splitlines()[0].replace("<", "&lt;").replace(">", "&gt;")
+        return f"<p>{head}</p>" + self.changes.to_html(index=False)
+
+    def plot(self, ax=None, lang: str = "zh"):
+        """A timeline: cases started per week for each process type, change points marked."""
+        import matplotlib.pyplot as plt
+
+        zh = lang == "zh"
+        cases = self.cases if self.cases is not None else pd.DataFrame(
+            columns=["process_type", "start_at"])
+        types = list(dict.fromkeys(cases["process_type"].dropna().tolist()))
+        with chart_style():
+            if ax is None:
+                _, ax = plt.subplots(figsize=(9, 0.55 * max(len(types), 2) + 1.4),
+                                     layout="constrained")
+            for i, ptype in enumerate(types):
+                starts = cases.loc[cases["process_type"] == ptype, "start_at"]
+                weekly = starts.dt.tz_localize(None).dt.to_period("W").value_counts().sort_index()
+                if len(weekly):
+                    x = weekly.index.to_timestamp()
+                    size = 4 + 40 * weekly.to_numpy() / max(weekly.max(), 1)
+                    ax.scatter(x, np.full(len(x), i), s=size, color="#adb5bd", lw=0)
+                marks = self.changes[self.changes["process_type"] == ptype]
+                for row in marks.itertuples():
+                    colour = {"node_removed": "#e03131", "node_added": "#2f9e44",
+                              "redesign": "#1c7ed6"}[row.kind]
+                    ax.plot([row.date.tz_localize(None)] * 2, [i - 0.35, i + 0.35], color=colour,
+                            lw=2)
+                    label = {"node_removed": "取消" if zh else "removed",
+                             "node_added": "新增" if zh else "added",
+                             "redesign": "改革" if zh else "redesign"}[row.kind]
+                    ax.text(row.date.tz_localize(None), i + 0.38,
+                            f"{label}{'：' if zh else ': '}{row.node or ''}", fontsize=7,
+                            color=colour, ha="left", va="bottom")
+            ax.set_yticks(range(len(types)), types)
+            ax.set_ylim(-0.7, len(types) - 0.2)
+            ax.set_title("流程版本：变化点（按提交时间）" if zh else
+                         "Process versions: change points (by submission)")
+            ax.grid(axis="x", color="#e9ecef", lw=0.8)
+        return ax
+
+
+def process_versions(log: EventLog, redesigns: Sequence = (), *, alpha: float = 0.001,
+                     min_cases: int = 10) -> ProcessVersions:
+    """Find each process type's change points (see the module docstring).
+
+    redesigns: dates a change took effect, from the report settings (objects with ``date``,
+    ``name`` and optional ``process_type``; a redesign without a process type applies to
+    every type). alpha: the evidence a removal or addition needs. min_cases: the fewest cases
+    on the far side of a change that can show it.
+    """
+    if not 0 < alpha < 0.5:
+        raise OfficemineError(f"alpha must be between 0 and 0.5, not {alpha!r}")
+    tz = log.timezone
+    presence = relations.node_presence(log)
+    cases = relations.cases(log)[["case_id", "process_type", "start_at", "ended_at"]]
+    # the evidence is the cases that had their chance to pass a node: the ended ones (a
+    # trip's payment follows its permit by months; an open case has not got there yet)
+    ended = cases["ended_at"].notna()
+    rows: list[dict] = []
+    for ptype, group in presence.groupby("process_type", dropna=False, sort=False):
+        ptype = None if (ptype is None or (isinstance(ptype, float) and math.isnan(ptype))) \
+            else ptype
+        in_type = cases["process_type"].isna() if ptype is None else \
+            cases["process_type"] == ptype
+        starts = np.sort(cases.loc[in_type & ended, "start_at"].dropna()
+                         .dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]"))
+        for row in group.itertuples(index=False):
+            rows.extend(_node_changes(ptype, row, starts, alpha, min_cases, tz))
+    notes: list[str] = []
+    for redesign in redesigns:
+        date = pd.Timestamp(redesign.date).tz_localize(tz)
+        ptype = getattr(redesign, "process_type", None)
+        rows.append({"process_type": ptype, "date": date, "kind": "redesign",
+                     "node": getattr(redesign, "name", None), "source": "settings"})
+        near = [r for r in rows if r["source"] == "detected"
+                and (ptype is None or r["process_type"] == ptype)
+                and abs(r["date"] - date) <= _NEAR]
+        if not near:
+            notes.append(f"redesign {getattr(redesign, 'name', '')!s} on {date:%Y-%m-%d}: no "
+                         "change of nodes is visible in the log within two weeks of it")
+    changes = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    changes = changes.sort_values(["date", "process_type", "kind", "node"], kind="stable",
+                                  na_position="first").reset_index(drop=True)
+    since: dict[Any, pd.Timestamp] = {}
+    every_type = cases["process_type"].dropna().unique().tolist()
+    for row in changes.itertuples():
+        for ptype in ([row.process_type] if row.process_type is not None else every_type):
+            if ptype not in since or row.date > since[ptype]:
+                since[ptype] = row.date
+    return ProcessVersions(changes=changes, since=since, timezone=tz, alpha=alpha,
+                           notes=tuple(notes), span=log.span(), cases=cases)
+
+
+def _node_changes(ptype, row, starts: np.ndarray, alpha: float, min_cases: int,
+                  tz: str) -> list[dict]:
+    """The removal and/or addition of one node in one process type, if the evidence holds."""
+    out = []
+    first = np.datetime64(row.first_seen.tz_convert("UTC").tz_localize(None), "ns")
+    last = np.datetime64(row.last_seen.tz_convert("UTC").tz_localize(None), "ns")
+    lo = np.searchsorted(starts, first, side="left")
+    hi = np.searchsorted(starts, last, side="right")
+    during = max(hi - lo, 1)
+    share = min(row.cases / during, 1.0)
+    after = len(starts) - hi
+    before = lo
+    as_time = (lambda t: pd.Timestamp(t).tz_localize("UTC").tz_convert(tz))
+    # at the share it had while it ran, how likely is it to miss every later (earlier) case?
+    if after >= min_cases and share < 1.0 and (1 - share) ** after < alpha or \
+            after >= min_cases and share == 1.0:
+        out.append({"process_type": ptype, "date": as_time(starts[hi]), "kind": "node_removed",
+                    "node": row.node, "source": "detected", "cases_before": int(row.cases),
+                    "share_before": float(share), "cases_after": int(after),
+                    "last_seen": row.last_seen, "first_seen": row.first_seen})
+    if before >= min_cases and (share == 1.0 or (1 - share) ** before < alpha):
+        out.append({"process_type": ptype, "date": row.first_seen, "kind": "node_added",
+                    "node": row.node, "source": "detected", "cases_before": int(before),
+                    "share_before": 0.0, "cases_after": int(row.cases),
+                    "last_seen": row.last_seen, "first_seen": row.first_seen})
+    return out
+
+
+def since_dates(log: EventLog, since: Since, redesigns: Sequence = ()
+                ) -> tuple[dict[Any, pd.Timestamp] | pd.Timestamp | None, ProcessVersions | None]:
+    """What `since` means on `log`: per-type start dates ("current"), one date, or None (every
+    case); with the versions when they were computed."""
+    if since is None or (isinstance(since, str) and since == "all"):
+        return None, None
+    if isinstance(since, ProcessVersions):
+        return since.since, since
+    if isinstance(since, str) and since == "current":
+        versions = process_versions(log, redesigns)
+        return versions.since, versions
+    try:
+        t = pd.Timestamp(since)
+    except (TypeError, ValueError):
+        raise OfficemineError(f"since must be 'current', 'all' or a date like '2025-07-01', "
+                              f"not {since!r}") from None
+    t = t.tz_localize(log.timezone) if t.tzinfo is None else t.tz_convert(log.timezone)
+    start, end = log.span()
+    if start is None or t > end:
+        raise OfficemineError(f"since {t:%Y-%m-%d} is after the end of the log "
+                              f"({end:%Y-%m-%d})" if end is not None else "the log is empty")
+    return t, None
+
+
+def select_since(log: EventLog, since: Since, redesigns: Sequence = ()
+                 ) -> tuple[EventLog, ProcessVersions | None]:
+    """The cases of `log` that `since` keeps (whole cases, by start), and the versions."""
+    dates, versions = since_dates(log, since, redesigns)
+    if dates is None:
+        return log, versions
+    if isinstance(dates, pd.Timestamp):
+        return log.select_cases(start=dates, by="start"), versions
+    if not dates:
+        return log, versions
+    return log.select_versions(dates), versions
