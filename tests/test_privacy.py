@@ -17,6 +17,7 @@ import stat
 
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
@@ -371,3 +372,25 @@ def test_cli_key_file_implies_pseudonyms(leaky, tmp_path):
     team = PseudonymKey.from_text("t" * 40, "file", "test")
     assert people and people <= {team.pseudonym(n, "Person") for n in leaky["people"]}
     assert os.stat(given).st_mode & 0o777 == 0o600                   # left as it was
+
+
+def test_case_ids_that_name_people_are_renamed_and_the_log_rederived():
+    log = _tiny_log({})
+    table = log.to_arrow()
+    table = table.set_column(table.schema.get_field_index(C.case_id), C.case_id,
+                             pa.array(["张三-001"] * 3, pa.large_string()))
+    named = EventLog(table, timezone="Asia/Shanghai")
+    done = pseudonymization(named, key())
+    df = done.log.to_pandas()
+    assert df[C.case_id].unique().tolist() == [f"{done.text('张三')}-001"]
+    assert done.changed_values[C.case_id] == 1
+    assert df[C.visit].tolist() == named.to_pandas()[C.visit].tolist()
+
+
+def test_dictionary_and_chunked_text_columns():
+    r = Replacer(["张三"], key())
+    column = pa.chunked_array([pa.array(["张三审核", None]).dictionary_encode(),
+                               pa.array(["李四", "张三审核"]).dictionary_encode()])
+    new, changed = r.column(column)
+    assert changed == 1 and new.type == column.type
+    assert new.to_pylist() == [f"{r.table['张三']}审核", None, "李四", f"{r.table['张三']}审核"]
