@@ -371,6 +371,10 @@ def test_cli_key_file_implies_pseudonyms(leaky, tmp_path):
     people = {r["responsible"] for r in data["overdue"]} - {None}
     team = PseudonymKey.from_text("t" * 40, "file", "test")
     assert people and people <= {team.pseudonym(n, "Person") for n in leaky["people"]}
+    text = " ".join(pdf_text(next((tmp_path / "out").glob("*.pdf"))).split())
+    assert re.search(r"Person-[0-9a-f]{12}", text) and "人员-" not in text
+    assert "People are pseudonymised" in text and team.fingerprint in text
+    assert not leaks(text, leaky["people"])
     assert os.stat(given).st_mode & 0o777 == 0o600                   # left as it was
 
 

@@ -125,14 +125,6 @@ def test_pseudonymised_report_leaks_no_names(sample_log, tmp_path):
     assert shown and not shown & set(other.ledger.summary["responsible"].dropna())
 
 
-def test_english_report_pseudonyms_and_notes(sample_log, tmp_path):
-    key = PseudonymKey.from_text("0123456789abcdef-test", "file", "test")
-    report = monthly_report(sample_log, "2025-10", lang="en", pseudonym_key=key)
-    text = " ".join(pdf_text(report.write(tmp_path)["pdf"]).split())
-    assert re.search(r"Person-[0-9a-f]{12}", text) and "人员-" not in text
-    assert "People are pseudonymised" in text and key.fingerprint in text
-
-
 def test_formula_like_text_from_the_log_is_escaped(tmp_path):
     rows = ["流程编号,标题,节点名称,操作类型,操作人,操作日期,操作时间"]
     for i in range(3):
