@@ -269,6 +269,9 @@ def test_replacer_rewrites_names_inside_text_longest_first():
     assert r.person_cell("张三、李") == f"{p['张三']}、{p['李']}"
     assert r.text("李") == p["李"]                     # a whole cell
     assert r.text("李总同意") == "李总同意"               # one character is not looked for in text
+    latin = Replacer(["Anna", "10862"], key())
+    assert latin.text("Anna, Annabel; 审批人 10862; case 2108620") == \
+        f"{latin.table['Anna']}, Annabel; 审批人 {latin.table['10862']}; case 2108620"
     assert r.settings({"node": ["审批人 张三"], "n": 3}) == {"node": [f"审批人 {p['张三']}"],
                                                           "n": 3}
 

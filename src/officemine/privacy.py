@@ -221,10 +221,18 @@ def _scannable(name: str) -> bool:
     return len(name) >= 2 and not (name.isdigit() and len(name) < 4)
 
 
+def _word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
 def _trie_pattern(names: Iterable[str]) -> str:
     """One regular expression matching any of `names`, longest first, as a trie (names that
     share a surname share a branch), so Python's engine scans text for their first
-    characters in C instead of trying each name at each position."""
+    characters in C instead of trying each name at each position.
+
+    Chinese text has no spaces, so a Chinese name is found anywhere; a name that starts or
+    ends with a Latin letter or digit (Anna, a user id 10862) only where no other letter or
+    digit touches it, so Anna is not found in Annabel nor 10862 in case 2108620."""
     trie: dict = {}
     for name in names:
         node = trie
@@ -232,15 +240,16 @@ def _trie_pattern(names: Iterable[str]) -> str:
             node = node.setdefault(ch, {})
         node[""] = {}
 
-    def build(node: dict) -> str:
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if "" in node else body   # greedy: the longer name first
+    def build(node: dict, last: str) -> str:
+        branches = [re.escape(ch) + build(child, ch) for ch, child in sorted(node.items()) if ch]
+        if "" in node:               # a name ends here: after every longer one (greedy)
+            branches.append("(?![0-9A-Za-z])" if _word_char(last) else "")
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
-    top = [re.escape(ch) + build(child) for ch, child in sorted(trie.items())]
-    return "|".join(top)
+    # the start condition sits after the first character, so that every branch still starts
+    # with a literal and the engine keeps its fast scan for first characters
+    return "|".join(re.escape(ch) + ("(?<![0-9A-Za-z].)" if _word_char(ch) else "")
+                    + build(child, ch) for ch, child in sorted(trie.items()))
 
 
 def _re2_literal(text: str) -> str:
