@@ -401,3 +401,15 @@ def test_dictionary_and_chunked_text_columns():
     new, changed = r.column(column)
     assert changed == 1 and new.type == column.type
     assert new.to_pylist() == [f"{r.table['张三']}审核", None, "李四", f"{r.table['张三']}审核"]
+
+
+def test_a_pseudonymised_report_never_overwrites_the_log_it_came_from(leaky, tmp_path):
+    from officemine.errors import OutputError
+
+    stored = leaky["log"].write(tmp_path / "october.json")      # a Parquet log, oddly named
+    before = stored.read_bytes()
+    report = monthly_report(officemine.read_log(stored), "2025-10", pseudonym_key=key())
+    assert report.log.path is None                        # the renamed log is in memory
+    with pytest.raises(OutputError):
+        report.write(tmp_path, stem="october")
+    assert stored.read_bytes() == before

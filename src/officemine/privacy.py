@@ -410,6 +410,8 @@ class Pseudonymization:
     changed_values: Mapping[str, int]        # column -> distinct values rewritten
     metadata: tuple[str, ...]                # import-report fields and rows scanned too
     replacer: Replacer = field(repr=False, compare=False)
+    #: the files the original log came from (never rendered; writers must not overwrite them)
+    sources: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def text(self, value: Any) -> Any:
         return self.replacer.text(value)
@@ -555,7 +557,10 @@ def pseudonymization(log: EventLog, key: PseudonymKey | None = None,
         log=out, key_source=key.source, key_fingerprint=key.fingerprint, prefix=prefix,
         person_columns=tuple(by_header), person_columns_by_values=tuple(by_values),
         names=len(names), scanned_columns=tuple(text_columns), changed_values=changed,
-        metadata=metadata, replacer=replacer)
+        metadata=metadata, replacer=replacer,
+        sources=tuple(str(s) for s in (log.path, *(
+            (log.report.source_file, log.report.set_aside_file) if log.report else ()))
+            if s))
 
 
 def pseudonymize(log: EventLog, key: PseudonymKey | None = None,

@@ -70,7 +70,7 @@ def report(
     as_file = output.suffix.lower() in REPORT_SUFFIXES
     folder, stem = (output.parent, output.stem) if as_file else (output, None)
     files = [folder / f"{stem}{suffix}" for suffix in REPORT_SUFFIXES] if as_file else []
-    inputs = [log_path, mapping, calendar, sla, config, *(scenario or [])]
+    inputs = [log_path, mapping, calendar, sla, config, pseudonym_key, *(scenario or [])]
     with domain_errors(inputs=inputs, outputs=files, folders=[folder]):
         if all_months and (month or as_file):
             raise OfficemineError("--all-months writes one report per month into a folder: "

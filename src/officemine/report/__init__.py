@@ -122,6 +122,8 @@ class MonthlyReport:
         stem = stem or f"officemine_report_{self.month}"
         paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("pdf", "json", "xlsx")}
         inputs = [self.log.path, self.log.report.source_file if self.log.report else None]
+        if self.pseudonymization is not None:      # the renamed log no longer names its files
+            inputs += list(self.pseudonymization.sources)
         with atomic_paths(*paths.values(), inputs=inputs) as (pdf, json_file, xlsx):
             render_pdf(self, pdf)
             write_json(self.to_dict(), json_file)
