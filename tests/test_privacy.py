@@ -199,6 +199,8 @@ def test_the_public_default_key_is_gone():
     assert not hasattr(privacy, "DEFAULT_KEY")
     with pytest.raises(TypeError):
         privacy.pseudonym("张三")                                       # a key is required
+    with pytest.raises(TypeError, match="PseudonymKey"):
+        privacy.pseudonymize(_tiny_log({}), key="officemine")          # text is not a key
     assert key().pseudonym("张三") != old_pseudonym("张三")
     assert ReportConfig().pseudonym_key_file is None
 

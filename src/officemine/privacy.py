@@ -503,6 +503,9 @@ def pseudonymization(log: EventLog, key: PseudonymKey | None = None,
     key: default `load_key()` (generated and stored on first use).
     """
     key = key if key is not None else load_key()
+    if not isinstance(key, PseudonymKey):
+        raise TypeError(f"key must be a PseudonymKey (load_key(), PseudonymKey.from_text(…)), "
+                        f"not {type(key).__name__}")
     table = log.to_arrow()
     text_columns = [f.name for f in table.schema
                     if _is_text(f.type) and f.name not in CODE_COLUMNS]
