@@ -29,3 +29,18 @@ def real_data() -> Path:
 @pytest.fixture(scope="session")
 def sample_csv() -> Path:
     return REPO / "sample_logs" / "oa_sample.csv"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_pseudonym_key_dir(tmp_path_factory):
+    """No test (nor a notebook kernel, which inherits the environment) reads or writes the
+    user's stored pseudonym key, or takes a key from the user's environment."""
+    saved = {k: os.environ.get(k) for k in ("OFFICEMINE_CONFIG_DIR", "OFFICEMINE_PSEUDONYM_KEY")}
+    os.environ["OFFICEMINE_CONFIG_DIR"] = str(tmp_path_factory.mktemp("officemine_config"))
+    os.environ.pop("OFFICEMINE_PSEUDONYM_KEY", None)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -94,8 +94,8 @@ def test_a_stored_log_keeps_its_calendar(tmp_path, source):
     # selections and pseudonymised copies keep it
     assert back.select_cases("2025-03-01").calendar == log.calendar
     assert log.select_cases("2025-03-01").calendar == log.calendar
-    from officemine.privacy import pseudonymize
-    assert pseudonymize(log, key="k").calendar == log.calendar
+    from officemine.privacy import PseudonymKey, pseudonymize
+    assert pseudonymize(log, key=PseudonymKey.one_off()).calendar == log.calendar
 
 
 def test_a_log_stored_without_a_calendar_gets_the_default_in_its_own_zone(tmp_path, source):

@@ -1,6 +1,7 @@
 """The monthly PDF report: rendered, read back, looked at as pixels; its companion files."""
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 import officemine
 from officemine.cli import app
 from officemine.plotting import FONT_FILE
+from officemine.privacy import PseudonymKey
 from officemine.report import latest_complete_month, monthly_report
 from officemine.report.config import ReportConfig, ReportConfigError
 
@@ -99,20 +101,32 @@ def test_companion_json_and_workbook(october):
 
 
 def test_pseudonymised_report_leaks_no_names(sample_log, tmp_path):
-    people = set(sample_log.to_pandas()["resource"].dropna()) - {"系统"}
-    report = monthly_report(sample_log, "2025-10", pseudonymize=True)
+    frame = sample_log.to_pandas()
+    people = (set(frame["resource"].dropna()) | set(frame["applicant"].dropna())) - {"系统"}
+    key = PseudonymKey.from_text("0123456789abcdef-test", "file", "test")
+    report = monthly_report(sample_log, "2025-10", pseudonymize=True, pseudonym_key=key)
     paths = report.write(tmp_path)
     outputs = [pdf_text(paths["pdf"]), paths["json"].read_text(encoding="utf-8")]
     book = openpyxl.load_workbook(paths["xlsx"])
     outputs.append(" ".join(str(c.value) for s in book.worksheets for r in s.iter_rows()
                             for c in r if c.value is not None))
     for text in outputs:
-        leaked = [p for p in people if p in text]
+        flat = "".join(text.split())           # a name the PDF wrapped over two lines
+        leaked = [p for p in people if p in text or p in flat]
         assert not leaked, leaked[:5]
-    assert "人员-" in outputs[0]
-    again = monthly_report(sample_log, "2025-10", pseudonymize=True)
+    assert re.search(r"人员-[0-9a-f]{12}", outputs[0])
+    done = report.pseudonymization
+    assert {"resource", "applicant"} <= set(done.person_columns)
+    assert done.changed_values["title"] > 0          # the sample's titles name applicants
+    assert "人员已匿名化" in "".join(outputs[0].split()) and "pseudonymization" in book.sheetnames
+    again = monthly_report(sample_log, "2025-10", pseudonym_key=key)
     assert again.ledger.summary["responsible"].tolist() == \
         report.ledger.summary["responsible"].tolist()           # stable pseudonyms
+    other = monthly_report(sample_log, "2025-10",
+                           pseudonym_key=PseudonymKey.from_text("another key, 16+ chars", "file",
+                                                                "test"))
+    shown = set(report.ledger.summary["responsible"].dropna())
+    assert shown and not shown & set(other.ledger.summary["responsible"].dropna())
 
 
 def test_formula_like_text_from_the_log_is_escaped(tmp_path):

@@ -35,7 +35,13 @@ def report(
         dir_okay=False)] = None,
     lang: Annotated[str, typer.Option(help="Report language: zh or en.")] = "zh",
     pseudonymize: Annotated[bool, typer.Option(
-        "--pseudonymize", help="Replace people's names by stable pseudonyms everywhere.")] = False,
+        "--pseudonymize", help="Replace people's names by keyed pseudonyms in every text of "
+        "the report (key: --pseudonym-key, $OFFICEMINE_PSEUDONYM_KEY, the settings' "
+        "pseudonym_key_file, or one generated and stored on first use).")] = False,
+    pseudonym_key: Annotated[Optional[Path], typer.Option(
+        "--pseudonym-key", metavar="FILE", help="File holding the secret key of the "
+        "pseudonyms, readable by you only (implies --pseudonymize).", exists=True,
+        dir_okay=False)] = None,
     sla: Annotated[Optional[Path], typer.Option(
         help="SLA file (TOML: working-day limits per process type).", exists=True,
         dir_okay=False)] = None,
@@ -64,7 +70,7 @@ def report(
     as_file = output.suffix.lower() in REPORT_SUFFIXES
     folder, stem = (output.parent, output.stem) if as_file else (output, None)
     files = [folder / f"{stem}{suffix}" for suffix in REPORT_SUFFIXES] if as_file else []
-    inputs = [log_path, mapping, calendar, sla, config, *(scenario or [])]
+    inputs = [log_path, mapping, calendar, sla, config, pseudonym_key, *(scenario or [])]
     with domain_errors(inputs=inputs, outputs=files, folders=[folder]):
         if all_months and (month or as_file):
             raise OfficemineError("--all-months writes one report per month into a folder: "
@@ -74,10 +80,11 @@ def report(
         settings = ReportConfig.from_toml(config) if config else ReportConfig()
         sla_model = _sla(sla)
         scenarios = _scenarios(scenario)
+        key = _pseudonym_key(pseudonymize, pseudonym_key, settings)
         log = load_log(log_path, format, mapping, timezone)
         cal = _calendar(calendar, log)
         kwargs = dict(lang=lang, config=settings, sla=sla_model, calendar=cal,
-                      scenario=scenarios, pseudonymize=pseudonymize)
+                      scenario=scenarios, pseudonymize=key is not None, pseudonym_key=key)
         if not all_months:
             with err.status("monthly report …") as status:
                 result = monthly_report(
@@ -118,6 +125,20 @@ def report(
                 progress.advance(task)
         index = _write_index(rows, folder, lang)
         typer.echo(f"wrote {len(rows)} monthly reports and {index}")
+
+
+def _pseudonym_key(pseudonymize: bool, path: Path | None, settings):
+    """The key, read once for every month (None: no pseudonyms); says where a new one went."""
+    if not pseudonymize and path is None:
+        return None
+    from officemine.privacy import load_key
+
+    key = load_key(path, settings_file=settings.pseudonym_key_file)
+    if key.stored_at is not None:
+        err.print(f"note: no pseudonym key was given: generated one and stored it in "
+                  f"{key.stored_at} (readable by you only). Keep it: the same key gives the same "
+                  "pseudonyms next month.", highlight=False, markup=False)
+    return key
 
 
 def _calendar(path, log):

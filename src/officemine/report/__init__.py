@@ -17,6 +17,7 @@ import pandas as pd
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
+from officemine.privacy import PseudonymKey
 from officemine.report.config import Redesign, ReportConfig
 from officemine.stats import wilson_interval
 from officemine.versions import process_versions
@@ -51,12 +52,16 @@ class MonthlyReport:
     log: EventLog
     calendar: Calendar
     sla: object
-    pseudonymized: bool
+    pseudonymization: object | None  # privacy.Pseudonymization (None: real names)
     warnings: list[str] = field(default_factory=list)
 
     @property
     def has_data(self) -> bool:
         return bool(self.kpis.has_data)
+
+    @property
+    def pseudonymized(self) -> bool:
+        return self.pseudonymization is not None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The report's tables, as written to the workbook."""
@@ -79,12 +84,16 @@ class MonthlyReport:
             out[f"before_after_{i}"] = ba.summary
         if self.simulation is not None:
             out["scenario"] = self.simulation.summary
+        if self.pseudonymization is not None:
+            out["pseudonymization"] = self.pseudonymization.summary
         return out
 
     def to_dict(self) -> dict:
         return {
             "month": self.month, "lang": self.lang, "organisation": self.organisation,
             "has_data": self.has_data, "pseudonymized": self.pseudonymized,
+            "pseudonymization": (self.pseudonymization.to_dict()
+                                 if self.pseudonymization is not None else None),
             "calendar": self.calendar.describe(), "sla": self.sla.describe(),
             "kpis": self.kpis.to_dict() if hasattr(self.kpis, "to_dict") else None,
             "necessity_window": list(self.necessity_window),
@@ -117,6 +126,8 @@ class MonthlyReport:
         stem = stem or f"officemine_report_{self.month}"
         paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("pdf", "json", "xlsx")}
         inputs = [self.log.path, self.log.report.source_file if self.log.report else None]
+        if self.pseudonymization is not None:      # the renamed log no longer names its files
+            inputs += list(self.pseudonymization.sources)
         with atomic_paths(*paths.values(), inputs=inputs) as (pdf, json_file, xlsx):
             render_pdf(self, pdf)
             write_json(self.to_dict(), json_file)
@@ -144,10 +155,14 @@ def latest_complete_month(log: EventLog) -> str:
 
 def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh",
                    config: ReportConfig | None = None, sla=None, calendar: Calendar | None = None,
-                   scenario=None, pseudonymize: bool = False, seed: int = 0,
+                   scenario=None, pseudonymize: bool = False,
+                   pseudonym_key: PseudonymKey | str | Path | None = None, seed: int = 0,
                    progress: Callable[[str], None] | None = None) -> MonthlyReport:
     """Run every analysis of the monthly review for `month` (default: latest complete month).
 
+    pseudonymize: replace every person's name by a keyed pseudonym, in every text the report
+    carries (see `officemine.privacy`). pseudonym_key: the key (or a key file; giving one
+    implies `pseudonymize`); default `privacy.load_key` with the settings' key file.
     progress: called with the name of each analysis as it starts (the CLI shows it).
     """
     step = progress or (lambda name: None)
@@ -164,11 +179,13 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
     calendar = calendar or (Calendar.from_toml(config.calendar_path, tz=log.timezone)
                             if config.calendar_path else log.calendar)
     sla = sla or (SLA.from_toml(config.sla_path) if config.sla_path else SLA.default())
-    if pseudonymize:
-        from officemine.privacy import pseudonymize as pseudo
-
-        log = pseudo(log, key=config.pseudonym_key,
-                     prefix="人员" if lang == "zh" else "Person")
+    pseudonymization = None
+    if pseudonymize or pseudonym_key is not None:
+        step("pseudonyms")
+        pseudonymization = _pseudonymize(log, pseudonym_key, config, lang)
+        log = pseudonymization.log
+        # settings that name process types, nodes or people must match the renamed log
+        config, sla, scenario = _pseudonymous_settings(pseudonymization, config, sla, scenario)
     period = pd.Period(month, freq="M")
     start, end = period.start_time, (period + 1).start_time
     step("KPIs")
@@ -218,7 +235,43 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
         necessity_window=(str(pd.Period(window_start, freq="M")), month), versions=versions,
         bottlenecks=bottleneck, ledger=ledger, before_after=before_after,
         simulation=simulation, log=log, calendar=calendar, sla=sla,
-        pseudonymized=pseudonymize, warnings=warnings)
+        pseudonymization=pseudonymization, warnings=warnings)
+
+
+def _pseudonymize(log: EventLog, key, config: ReportConfig, lang: str):
+    """The log with every name replaced (`privacy.pseudonymization`), under `key`: a
+    `PseudonymKey`, a key file, or None (`privacy.load_key` with the settings' key file)."""
+    from officemine.privacy import PseudonymKey, load_key, pseudonymization
+
+    if not isinstance(key, PseudonymKey):
+        key = load_key(key, settings_file=config.pseudonym_key_file)
+    return pseudonymization(log, key, prefix="人员" if lang == "zh" else "Person")
+
+
+def _pseudonymous_settings(done, config: ReportConfig, sla, scenario):
+    """Redesigns, SLA limits and scenarios with names replaced as in the log: a process type,
+    a node or a condition that names a person (审批人 张三) still finds its cases."""
+    from dataclasses import replace
+
+    from officemine.sla import SLA
+
+    text = done.text
+    config = replace(config, redesigns=tuple(
+        Redesign(r.date, text(r.name), text(r.process_type)) for r in config.redesigns))
+    if sla is not None:
+        sla = SLA(default_limit=sla.default_limit,
+                  limits={text(k): v for k, v in sla.limits.items()}, name=text(sla.name))
+    if scenario is not None:
+        from officemine.privacy import file_name
+        from officemine.simulation import Scenario
+
+        def rename(s):
+            return Scenario.from_dict(done.replacer.settings(s.to_dict()),
+                                      source=text(file_name(s.source)) if s.source else None)
+
+        scenario = [rename(s) for s in scenario] if isinstance(scenario, (list, tuple)) \
+            else rename(scenario)
+    return config, sla, scenario
 
 
 def _before_after(log: EventLog, redesign: Redesign, calendar, sla, until,

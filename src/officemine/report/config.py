@@ -10,8 +10,12 @@ name = "费用报销取消综合办公室审核"
 process_type = "费用报销"           # optional: compare only this process type
 sla = "sla/default_sla.toml"       # relative to this file
 calendar = "calendar.toml"         # relative to this file
-pseudonym_key = "change-me"        # key of the stable pseudonyms (--pseudonymize)
+pseudonym_key_file = "pseudonym.key"   # secret key of the pseudonyms (--pseudonymize),
+                                       # relative to this file; readable by its owner only
 ```
+
+The key itself never goes in this file (settings get shared and committed); without a key file
+the key comes from ``OFFICEMINE_PSEUDONYM_KEY`` or is generated (see `officemine.privacy`).
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from pathlib import Path
 from officemine.errors import OfficemineError
 from officemine.tomlfile import read_toml
 
-_KEYS = {"organisation", "necessity_months", "redesign", "sla", "calendar", "pseudonym_key",
-         "description"}
+_KEYS = {"organisation", "necessity_months", "redesign", "sla", "calendar",
+         "pseudonym_key_file", "description"}
 
 
 class ReportConfigError(OfficemineError):
@@ -47,7 +51,7 @@ class ReportConfig:
     redesigns: tuple[Redesign, ...] = ()
     sla_path: Path | None = None
     calendar_path: Path | None = None
-    pseudonym_key: str = "officemine"
+    pseudonym_key_file: Path | None = None
     path: Path | None = field(default=None, compare=False)
 
     @classmethod
@@ -55,7 +59,11 @@ class ReportConfig:
         path = Path(path)
         data = read_toml(path, "report settings file", ReportConfigError)
         problems = [f"unknown key {k!r} (allowed: {', '.join(sorted(_KEYS))})"
-                    for k in sorted(set(data) - _KEYS)]
+                    for k in sorted(set(data) - _KEYS - {"pseudonym_key"})]
+        if "pseudonym_key" in data:
+            problems.append("pseudonym_key: a key written in the settings is not secret; put it "
+                            "in a file readable only by you and name that file with "
+                            "pseudonym_key_file (or set OFFICEMINE_PSEUDONYM_KEY)")
         redesigns = []
         for i, item in enumerate(data.get("redesign", []), start=1):
             try:
@@ -70,8 +78,11 @@ class ReportConfig:
             problems.append("necessity_months must be a whole number of months, 1–36")
         base = path.parent
         paths = {}
-        for key in ("sla", "calendar"):
+        for key in ("sla", "calendar", "pseudonym_key_file"):
             if key in data:
+                if not isinstance(data[key], str):
+                    problems.append(f"{key} must be a file path in quotes")
+                    continue
                 p = (base / data[key]).resolve()
                 if not p.exists():
                     problems.append(f"{key} file not found: {p}")
@@ -82,4 +93,4 @@ class ReportConfig:
         return cls(organisation=str(data.get("organisation", "")), necessity_months=months,
                    redesigns=tuple(redesigns), sla_path=paths.get("sla"),
                    calendar_path=paths.get("calendar"),
-                   pseudonym_key=str(data.get("pseudonym_key", "officemine")), path=path)
+                   pseudonym_key_file=paths.get("pseudonym_key_file"), path=path)

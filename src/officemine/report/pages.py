@@ -561,9 +561,8 @@ def _quality(report, footer, number):
             m=t.min_items, thr=t.rejection_threshold, w=t.long_wait_workhours, ns=t.notice_share))
         lines += [f"WARNING: {w}" for w in report.necessity.warnings]
     lines += [f"WARNING: {w}" for w in report.warnings]
-    if report.pseudonymized:
-        lines.append("人员姓名已替换为稳定的匿名编号（同一密钥下每月一致）。" if report.lang == "zh"
-                     else "People's names are replaced by stable pseudonyms (the same under one key every month).")
+    if report.pseudonymization is not None:
+        lines.append(report.pseudonymization.describe(report.lang))
     wrapped = "\n".join(wrap(line, 175) for line in lines)
     note(fig, 0.04, 0.87, wrapped, fontsize=8, color=INK, linespacing=1.45)
     return fig
