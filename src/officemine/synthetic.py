@@ -789,6 +789,8 @@ def _canonical(raw: pd.DataFrame, source_file: str) -> pd.DataFrame:
         text = df[column].astype("string")
         df[column] = text.mask(text == "")      # an empty comment is a missing one
     df[C.amount] = df[C.amount].astype("Float64")
+    df[C.instance_id] = df[C.case_id]               # one instance per case: nothing to link
+    df[C.object] = pd.Series(pd.NA, index=df.index, dtype="string")
     return df[list(CANONICAL_ORDER)]
 
 
