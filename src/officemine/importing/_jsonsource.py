@@ -341,6 +341,10 @@ def pick_amount(fields: list[tuple[str, Any, bool]]) -> tuple[Any, str | None, s
 
 # --- output -----------------------------------------------------------------------------------
 
+#: Column in which an API reader puts the earlier instance an instance continues, where the
+#: API says (`RawEvents.link_field`; the normaliser links the two into one case).
+PREVIOUS_INSTANCE = "previous_instance"
+
 #: Columns every API reader fills (in this order); extra columns follow.
 EVENT_COLUMNS = (C.case_id, C.node, C.outcome, C.resource, C.arrived_at, C.acted_at, C.comment,
                  C.process_type, C.amount, C.applicant, C.applicant_dept, C.title,

@@ -25,11 +25,11 @@ from collections import Counter
 from pathlib import Path
 
 from officemine.errors import SourceError
-from officemine.importing._jsonsource import (EVENT_NODES, Task, aside, count_phrase,
-                                              event_frame, first, in_time_order, local_naive,
-                                              mapped_code, mapping_notes, match_task,
-                                              matched_note, pick_amount, read_json_records,
-                                              text, unwrap, utc_iso)
+from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Task, aside,
+                                              count_phrase, event_frame, first, in_time_order,
+                                              local_naive, mapped_code, mapping_notes,
+                                              match_task, matched_note, pick_amount,
+                                              read_json_records, text, unwrap, utc_iso)
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
 from officemine.schema import TERMINAL, C
@@ -128,6 +128,12 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
     if state.amount_problems:
         notes.append("amount left empty where the form value is not a number: "
                      + "; ".join(state.amount_problems[:5]))
+    if state.modifies:
+        notes.append(f"{state.modifies} instance(s) modify an earlier one (bizAction MODIFY): "
+                     "linked to it by mainProcessInstanceId")
+    if state.revokes:
+        notes.append(f"{state.revokes} instance(s) revoke an earlier one (bizAction REVOKE): "
+                     "a revocation is a request of its own, not linked")
     notes += mapping_notes(mapping, "DingTalk")
 
     columns_used = {
@@ -146,10 +152,10 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
     }
     for row in rows:
         row[LABEL] = row.get(C.node)
-    return RawEvents(frame=event_frame(rows, extra=("task_id", LABEL)), source_file=str(path),
-                     format="dingtalk", rows_read=len(rows) + len(set_aside),
-                     set_aside=set_aside_rows(set_aside), columns_used=columns_used,
-                     notes=notes)
+    return RawEvents(frame=event_frame(rows, extra=("task_id", PREVIOUS_INSTANCE, LABEL)),
+                     source_file=str(path), format="dingtalk",
+                     rows_read=len(rows) + len(set_aside), set_aside=set_aside_rows(set_aside),
+                     columns_used=columns_used, notes=notes, link_field=PREVIOUS_INSTANCE)
 
 
 class _State:
@@ -167,6 +173,7 @@ class _State:
         self.amount_problems: list[str] = []
         self.asides: list[dict] = []
         self.names: dict[str, str] = {}   # activityId -> showName
+        self.modifies = self.revokes = 0    # instances with bizAction MODIFY / REVOKE
 
 
 def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State) -> list[dict]:
@@ -195,6 +202,7 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
         C.applicant_dept: text(first([inst], "originatorDeptName", "originator_dept_name",
                                      "originatorDeptId", "originator_dept_id")),
         C.amount: _amount(inst, ref, state), "serial_number": business_id,
+        PREVIOUS_INSTANCE: _modified_instance(inst, state),
     }
 
     names = state.names  # a record's showName names its activity; tasks carry only the id
@@ -321,6 +329,21 @@ def _end_event(ref: str, inst: dict, attributes: dict, rows: list[dict]) -> dict
     return {**attributes, C.node: "结束", C.outcome: outcome, C.acted_at: utc_iso(finish),
             C.source_row: f"{ref}: finishTime (status {status}, result {result or '-'})",
             "api_action": f"status {status}/{result or '-'}"}
+
+
+def _modified_instance(inst: dict, state: _State) -> str | None:
+    """The instance this one modifies: an approved instance that is changed is re-approved as a
+    new instance (bizAction MODIFY) naming it in mainProcessInstanceId. A revocation (REVOKE)
+    also names it, but undoes the request rather than continuing it: not linked."""
+    action = (text(first([inst], "bizAction", "biz_action")) or "").upper()
+    main = text(first([inst], "mainProcessInstanceId", "main_process_instance_id"))
+    if main is None or action not in ("MODIFY", "REVOKE"):
+        return None
+    if action == "REVOKE":
+        state.revokes += 1
+        return None
+    state.modifies += 1
+    return main
 
 
 def _amount(inst: dict, ref: str, state: _State):

@@ -20,9 +20,9 @@ from collections import Counter
 from pathlib import Path
 
 from officemine.errors import SourceError
-from officemine.importing._jsonsource import (EVENT_NODES, Task, as_dict, as_list, aside,
-                                              count_phrase, epoch, event_frame, first,
-                                              in_time_order, local_naive, mapped_code,
+from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Task, as_dict,
+                                              as_list, aside, count_phrase, epoch, event_frame,
+                                              first, in_time_order, local_naive, mapped_code,
                                               mapping_notes, match_task, matched_note,
                                               pick_amount, read_json_records, text, unwrap)
 from officemine.importing.mapping import Mapping
@@ -96,6 +96,9 @@ def read_feishu(path: Path, mapping: Mapping) -> RawEvents:
     if state.amount_problems:
         notes.append("amount left empty where the form value is not a number: "
                      + "; ".join(state.amount_problems[:5]))
+    if state.modifies:
+        notes.append(f"{state.modifies} instance(s) modify an earlier one "
+                     "(modified_instance_code): linked to it")
     notes += mapping_notes(mapping, "Feishu/Lark")
     columns_used = {
         C.case_id: "instance_code", C.node: "task_list.node_name of the entry's task",
@@ -107,16 +110,18 @@ def read_feishu(path: Path, mapping: Mapping) -> RawEvents:
     }
     for row in rows:
         row[LABEL] = row.get(C.node)
-    return RawEvents(frame=event_frame(rows, extra=("task_id", "target_users", LABEL)),
+    return RawEvents(frame=event_frame(rows, extra=("task_id", "target_users", PREVIOUS_INSTANCE,
+                                                    LABEL)),
                      source_file=str(path), format="feishu",
                      rows_read=len(rows) + len(set_aside), set_aside=set_aside_rows(set_aside),
-                     columns_used=columns_used, notes=notes)
+                     columns_used=columns_used, notes=notes, link_field=PREVIOUS_INSTANCE)
 
 
 class _State:
     def __init__(self, mapping: Mapping) -> None:
         self.mapping = mapping
         self.decisions = self.matched = self.open_id_used = self.ends_added = 0
+        self.modifies = 0                   # instances naming the one they modify
         self.pending: list[str] = []        # node of each pending row
         self.stale_open = 0                 # PENDING tasks of an instance no longer PENDING
         self.amount_problems: list[str] = []
@@ -140,7 +145,11 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
         C.applicant: text(inst.get("user_id")) or text(inst.get("open_id")),
         C.applicant_dept: text(inst.get("department_id")),
         C.amount: _amount(inst, ref, state), "serial_number": serial,
+        # an approved instance that is changed is re-approved as a new instance naming it; a
+        # revocation (reverted_instance_code) undoes the request instead: not linked
+        PREVIOUS_INSTANCE: text(inst.get("modified_instance_code")),
     }
+    state.modifies += attributes[PREVIOUS_INSTANCE] is not None
     listed = [(i, t) for i, t in enumerate(inst.get("task_list") or []) if isinstance(t, dict)]
     tasks = [_task(t) for _, t in listed]
     node_names = {key: t.node for t in tasks if t.node

@@ -135,12 +135,14 @@ def _closest_refusal(earlier: np.ndarray, later: np.ndarray, start: np.ndarray,
                      refused_at: np.ndarray, key: np.ndarray, window_workdays: float,
                      calendar: Calendar) -> tuple[np.ndarray, np.ndarray]:
     """For each later instance: the earlier instance with the same key whose refusal came last
-    before its start and within the window (-1: none), and how many qualified.
+    before its start and within the window (-1: none), and how many attempts it could have
+    continued.
 
     Within one key the deadlines rise with the refusal times (adding working time is
     monotone), so the qualifying refusals are a run of the key's refusals in time order: one
     `searchsorted` finds its end (refused before the start), one its beginning (deadline not
-    before the start).
+    before the start). An attempt refused before the key's previous new instance started was
+    that instance's to continue (A → B → C: A is not C's), so it does not count.
     """
     deadline = _add_workdays(refused_at[earlier], window_workdays, calendar)
     by_time = np.lexsort((earlier, refused_at[earlier], key[earlier]))
@@ -156,9 +158,15 @@ def _closest_refusal(earlier: np.ndarray, later: np.ndarray, start: np.ndarray,
     query = key[later] * width + start_rank
     end = np.searchsorted(at_refusal, query, side="left")      # refused strictly before
     begin = np.searchsorted(at_deadline, query, side="left")   # deadline before the start
-    candidates = end - begin
-    best = np.where(candidates > 0, earlier[np.maximum(end - 1, 0)], -1)
-    return best, candidates
+    # the key's previous new instance (in start order) claims what was refused before it began
+    order = np.lexsort((later, start_rank, key[later]))
+    previous = np.full(len(later), -1, dtype=np.int64)
+    same_key = key[later][order][1:] == key[later][order][:-1]
+    previous[order[1:][same_key]] = query[order[:-1][same_key]]
+    claimed = np.where(previous >= 0, np.searchsorted(at_refusal, previous, side="left"), 0)
+    open_ = end - np.maximum(begin, claimed)
+    best = np.where(end > begin, earlier[np.maximum(end - 1, 0)], -1)
+    return best, np.maximum(open_, 0)
 
 
 def _add_workdays(times: np.ndarray, workdays: float, calendar: Calendar) -> np.ndarray:

@@ -41,7 +41,6 @@ _OUTCOME = {o: i for i, o in enumerate(OUTCOMES)}  # outcomes are int8 codes in 
 _ARRIVAL_SOURCES = ("recorded", "inferred", "none")
 _SUBMITS = [_OUTCOME["submit"], _OUTCOME["resubmit"]]
 _DECISIONS = [_OUTCOME[o] for o in sorted(DECISIONS)]
-_REJECTIONS = [_OUTCOME[o] for o in sorted(REJECTIONS)]
 #: an object is sent back by these: the next submission of it is a resubmission
 _SENT_BACK = [_OUTCOME[o] for o in ("reject", "return", "withdraw")]
 #: sources whose instances are cases by construction: attempts are not linked unless the
@@ -341,10 +340,9 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
     if C.object in cols:
         cols[C.object], numbered, obj = _number_objects(cols[C.object], rows, case_start, outcome)
         if numbered:
-            notes.append(f"{numbered:,} objects submitted afresh in a case already holding one "
-                         "of their kind (a submission that follows no return, rejection or "
-                         "withdrawal of it) are numbered as objects of their own: "
-                         "'<object> #2', …")
+            notes.append(f"{numbered:,} object(s) submitted afresh in a case already holding "
+                         "one of their kind (a submission that follows no return, rejection or "
+                         "withdrawal of it) are objects of their own: '<object> #2', …")
         if (obj >= 0).any():
             group = _group_ids([case_start, obj])
         del obj
@@ -676,8 +674,9 @@ def _link(cols: dict[str, _Column], frame: pd.DataFrame, raw: RawEvents, mapping
     decision = np.isin(out, _DECISIONS) & ~waiting
     last_decision = np.maximum.reduceat(np.where(decision, pos, -1), starts)
     last_submit = np.maximum.reduceat(np.where(submits, pos, -1), starts)
-    refused = ((last_decision > last_submit)
-               & np.isin(out[np.maximum(last_decision, 0)], _REJECTIONS))
+    # a return sends the item back within its instance: only a rejection ends the request
+    refused = (last_decision > last_submit) & (out[np.maximum(last_decision, 0)]
+                                               == _OUTCOME["reject"])
     refused_at = np.where(refused, at[np.maximum(last_decision, 0)], _NAT)
     first_submits = submits[starts]
 
@@ -817,7 +816,7 @@ def _finish_columns(frame: pd.DataFrame, cols: dict[str, _Column], rows: np.ndar
     out: dict[str, pd.Series] = {}
 
     def absent() -> pd.Series:
-        return pd.Series(pd.NA, index=pd.RangeIndex(m), dtype="string")
+        return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(m, pa.large_string())))
 
     for column in CANONICAL_ORDER:
         if column == C.seq:
