@@ -114,6 +114,27 @@ def test_a_source_column_can_be_a_form_value(tmp_path):
     assert cases["A1"] == ["A1"] * 3 + ["A2"] * 2 + ["A3"] * 3
 
 
+def test_a_return_the_instance_stopped_at_is_a_refusal(tmp_path):
+    # E1 is sent back (退回) and left there, as Weaver leaves a refused request: E2 continues
+    # it. F1 is sent back and the applicant withdraws it: F2 is a new request, not linked.
+    header = "流程编号,流程类型,标题,申请人,金额,节点名称,操作人,操作类型,操作时间"
+    rows = ["E1,用印,合同用印,张三,,发起,张三,提交,2025-03-03 09:00",
+            "E1,用印,合同用印,张三,,办公室,李四,退回,2025-03-03 10:00",
+            "E1,用印,合同用印,张三,,办公室,李四,抄送,2025-03-03 10:01",
+            "E2,用印,合同用印,张三,,发起,张三,提交,2025-03-04 09:00",
+            "E2,用印,合同用印,张三,,办公室,李四,同意,2025-03-04 10:00",
+            "F1,用印,章程用印,赵六,,发起,赵六,提交,2025-03-03 09:00",
+            "F1,用印,章程用印,赵六,,办公室,李四,退回,2025-03-03 10:00",
+            "F1,用印,章程用印,赵六,,发起,赵六,撤回,2025-03-03 11:00",
+            "F2,用印,章程用印,赵六,,发起,赵六,提交,2025-03-04 09:00",
+            "F2,用印,章程用印,赵六,,办公室,李四,同意,2025-03-04 10:00"]
+    path = tmp_path / "returns.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    log = import_log(path)
+    assert by_case(log) == {"E1": ["E1"] * 3 + ["E2"] * 2, "F1": ["F1"] * 3, "F2": ["F2"] * 2}
+    assert log.report.rejections_as_returns == 0      # they were returns already
+
+
 def test_an_xes_trace_is_a_case_unless_the_mapping_links(tmp_path):
     from officemine.synthetic import XES_LABEL_PATTERN, to_xes
 
@@ -145,15 +166,18 @@ def test_a_link_field_names_the_earlier_attempt_or_a_key_they_share():
         import_log(DATA / "linked_by_field.csv", mapping=missing)
 
 
-def _dingtalk(pid: str, amount: str, start: str, end: str, result: str, **extra) -> dict:
+def _dingtalk(pid: str, amount: str | None, start: str, end: str, result: str,
+             subject: str | None = None, **extra) -> dict:
     """A workflow 1.0 instance: 李强 submits a 合同审批, 法务 decides."""
     refused = result == "refuse"
+    form = ([{"componentType": "MoneyField", "name": "合同金额", "value": amount}] if amount
+            else []) + ([{"componentType": "TextField", "name": "标题", "value": subject}]
+                        if subject else [])
     return {
         "processInstanceId": pid, "title": "李强提交的合同审批", "originatorUserId": "liqiang",
         "originatorDeptName": "销售部", "status": "COMPLETED", "result": result,
         "createTime": start, "finishTime": end, **extra,
-        "formComponentValues": [{"componentType": "MoneyField", "name": "合同金额",
-                                 "value": amount}],
+        "formComponentValues": form,
         "operationRecords": [
             {"userId": "liqiang", "date": start, "type": "START_PROCESS_INSTANCE",
              "result": "NONE", "showName": "提交申请"},
@@ -196,6 +220,45 @@ def test_dingtalk_attempts_by_form_and_by_the_modification_link(dingtalk_export)
                                      "resubmit", "approve", "archive"]
     assert any("bizAction MODIFY" in n for n in log.report.notes)
     assert any("bizAction REVOKE" in n for n in log.report.notes)
+
+
+def test_the_form_title_tells_one_persons_requests_apart(tmp_path):
+    # no amounts; DingTalk's own title ("李强提交的合同审批") is the same for all four: the
+    # form's 标题 is what the attempts of one request share
+    instances = [
+        _dingtalk("G1", None, "2025-03-10T02:00Z", "2025-03-10T03:00Z", "refuse", "代理协议"),
+        _dingtalk("G2", None, "2025-03-11T02:00Z", "2025-03-11T03:00Z", "agree", "代理协议"),
+        _dingtalk("H1", None, "2025-03-12T02:00Z", "2025-03-12T03:00Z", "refuse", "租赁合同"),
+        _dingtalk("H2", None, "2025-03-13T02:00Z", "2025-03-13T03:00Z", "agree", "采购合同")]
+    path = tmp_path / "dingtalk.json"
+    path.write_text(json.dumps(instances, ensure_ascii=False), encoding="utf-8")
+    log = import_log(path)
+    assert list(by_case(log)) == ["G1", "H1", "H2"]
+    assert set(log.to_pandas()[C.title]) == {"代理协议", "租赁合同", "采购合同"}
+
+
+def test_wecom_attempts_share_the_form_title(tmp_path):
+    def instance(sp_no: str, at: int, status: int, subject: str) -> dict:
+        return {"info": {
+            "sp_no": sp_no, "sp_name": "用印申请", "sp_status": status, "apply_time": at,
+            "applyer": {"userid": "zhangsan", "partyid": "2"},
+            "sp_record": [{"sp_status": status, "approverattr": 1, "details": [
+                {"approver": {"userid": "lisi"}, "speech": "", "sp_status": status,
+                 "sptime": at + 3600}]}],
+            "apply_data": {"contents": [{"control": "Text", "id": "Text-1",
+                                         "title": [{"text": "标题", "lang": "zh_CN"}],
+                                         "value": {"text": subject}}]}}}
+
+    t0 = 1_741_568_400                                  # 2025-03-10 09:00 Beijing time
+    answers = [instance("202503100001", t0, 3, "合同用印"),           # 3: 已驳回
+               instance("202503110001", t0 + 86_400, 2, "合同用印"),  # 2: 已通过
+               instance("202503120001", t0 + 2 * 86_400, 2, "章程用印")]
+    path = tmp_path / "wecom.jsonl"
+    path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in answers) + "\n",
+                    encoding="utf-8")
+    log = import_log(path)
+    assert list(by_case(log)) == ["202503100001", "202503120001"]
+    assert log.report.links_by_rule == {"field": 0, "form": 1}
 
 
 def test_feishu_modified_instance_code_links(tmp_path):

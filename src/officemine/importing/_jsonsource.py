@@ -339,6 +339,21 @@ def pick_amount(fields: list[tuple[str, Any, bool]]) -> tuple[Any, str | None, s
     return None, name, f"{name} = {str(value)[:40]!r} is not a number"
 
 
+#: Form field names taken as the title where the API has no title of its own (Feishu, WeCom):
+#: attempts of one request repeat it, so linking compares it (`officemine.importing.linking`).
+TITLE_NAMES = ("标题", "主题", "title")
+
+
+def pick_title(fields: list[tuple[str, Any, bool]]) -> str | None:
+    """The text of the first form field named as in `TITLE_NAMES` (fields as for
+    `pick_amount`)."""
+    for wanted in TITLE_NAMES:
+        for name, value, _ in fields:
+            if name == wanted and isinstance(value, str) and value.strip():
+                return value.strip()
+    return None
+
+
 # --- output -----------------------------------------------------------------------------------
 
 #: Column in which an API reader puts the earlier instance an instance continues, where the

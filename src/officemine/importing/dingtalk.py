@@ -29,7 +29,8 @@ from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Ta
                                               count_phrase, event_frame, first, in_time_order,
                                               local_naive, mapped_code, mapping_notes,
                                               match_task, matched_note, pick_amount,
-                                              read_json_records, text, unwrap, utc_iso)
+                                              pick_title, read_json_records, text, unwrap,
+                                              utc_iso)
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
 from officemine.schema import TERMINAL, C
@@ -148,7 +149,7 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
         C.amount: "formComponentValues 金额/报销金额/合同金额…",
         C.applicant: "originatorUserId",
         C.applicant_dept: "originatorDeptName (else originatorDeptId)",
-        C.title: "title",
+        C.title: "form field 标题/主题 (else title)",
     }
     for row in rows:
         row[LABEL] = row.get(C.node)
@@ -196,8 +197,11 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
     if named:
         process_type = named.group(1).strip()
         state.process_from_title += 1
+    # the instance title is generated ("<who>提交的<approval>"); a form field 标题 is the
+    # request's own, and tells attempts of one request from other requests of the person
     attributes = {
-        C.case_id: case_id, C.title: title, C.process_type: process_type,
+        C.case_id: case_id, C.title: pick_title(_form_fields(inst)) or title,
+        C.process_type: process_type,
         C.applicant: text(first([inst], "originatorUserId", "originator_userid")),
         C.applicant_dept: text(first([inst], "originatorDeptName", "originator_dept_name",
                                      "originatorDeptId", "originator_dept_id")),
@@ -346,14 +350,16 @@ def _modified_instance(inst: dict, state: _State) -> str | None:
     return main
 
 
+def _form_fields(inst: dict) -> list[tuple[str, object, bool]]:
+    """The form's components as (name, value, is a money field)."""
+    return [(text(item.get("name")) or "", item.get("value"),
+             (text(first([item], "componentType", "component_type")) or "") == "MoneyField")
+            for item in inst.get("formComponentValues") or inst.get("form_component_values") or []
+            if isinstance(item, dict)]
+
+
 def _amount(inst: dict, ref: str, state: _State):
-    fields = []
-    for item in inst.get("formComponentValues") or inst.get("form_component_values") or []:
-        if isinstance(item, dict):
-            name = text(item.get("name")) or ""
-            kind = text(first([item], "componentType", "component_type")) or ""
-            fields.append((name, item.get("value"), kind == "MoneyField"))
-    value, _, problem = pick_amount(fields)
+    value, _, problem = pick_amount(_form_fields(inst))
     if problem:
         state.amount_problems.append(f"{ref}: {problem}")
     return value

@@ -24,7 +24,8 @@ from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Ta
                                               as_list, aside, count_phrase, epoch, event_frame,
                                               first, in_time_order, local_naive, mapped_code,
                                               mapping_notes, match_task, matched_note,
-                                              pick_amount, read_json_records, text, unwrap)
+                                              pick_amount, pick_title, read_json_records, text,
+                                              unwrap)
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
 from officemine.schema import TERMINAL, C
@@ -106,6 +107,7 @@ def read_feishu(path: Path, mapping: Mapping) -> RawEvents:
         C.arrived_at: "task_list.start_time of the entry's task (pending rows: of the open task)",
         C.acted_at: "timeline.create_time", C.comment: "timeline.comment",
         C.process_type: "approval_name", C.amount: "form 金额/报销金额/合同金额… or amount widget",
+        C.title: "form widget 标题/主题",
         C.applicant: "user_id (else open_id)", C.applicant_dept: "department_id",
     }
     for row in rows:
@@ -144,7 +146,8 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
         C.process_type: text(first(scope, "approval_name", "definition_name")),
         C.applicant: text(inst.get("user_id")) or text(inst.get("open_id")),
         C.applicant_dept: text(inst.get("department_id")),
-        C.amount: _amount(inst, ref, state), "serial_number": serial,
+        C.amount: _amount(inst, ref, state), C.title: pick_title(_form_fields(inst)),
+        "serial_number": serial,
         # an approved instance that is changed is re-approved as a new instance naming it; a
         # revocation (reverted_instance_code) undoes the request instead: not linked
         PREVIOUS_INSTANCE: text(inst.get("modified_instance_code")),
@@ -259,13 +262,15 @@ def _end_event(ref: str, inst: dict, status: str, attributes: dict,
             C.source_row: f"{ref}: end_time (status {status})", "api_action": f"status {status}"}
 
 
+def _form_fields(inst: dict) -> list[tuple[str, object, bool]]:
+    """The form's widgets as (name, value, is an amount widget)."""
+    return [(text(widget.get("name")) or "", widget.get("value"),
+             (text(widget.get("type")) or "").lower() == "amount")
+            for widget in as_list(inst.get("form")) if isinstance(widget, dict)]
+
+
 def _amount(inst: dict, ref: str, state: _State):
-    fields = []
-    for widget in as_list(inst.get("form")):
-        if isinstance(widget, dict):
-            fields.append((text(widget.get("name")) or "", widget.get("value"),
-                           (text(widget.get("type")) or "").lower() == "amount"))
-    value, _, problem = pick_amount(fields)
+    value, _, problem = pick_amount(_form_fields(inst))
     if problem:
         state.amount_problems.append(f"{ref}: {problem}")
     return value

@@ -41,6 +41,7 @@ _OUTCOME = {o: i for i, o in enumerate(OUTCOMES)}  # outcomes are int8 codes in 
 _ARRIVAL_SOURCES = ("recorded", "inferred", "none")
 _SUBMITS = [_OUTCOME["submit"], _OUTCOME["resubmit"]]
 _DECISIONS = [_OUTCOME[o] for o in sorted(DECISIONS)]
+_NON_BLOCKING = [_OUTCOME[o] for o in sorted(NON_BLOCKING)]
 #: an object is sent back by these: the next submission of it is a resubmission
 _SENT_BACK = [_OUTCOME[o] for o in ("reject", "return", "withdraw")]
 #: sources whose instances are cases by construction: attempts are not linked unless the
@@ -672,11 +673,17 @@ def _link(cols: dict[str, _Column], frame: pd.DataFrame, raw: RawEvents, mapping
     out, waiting, at = outcome[rows], pending[rows], acted_at[rows]
     submits = np.isin(out, _SUBMITS) & ~waiting
     decision = np.isin(out, _DECISIONS) & ~waiting
+    acted = ~np.isin(out, _NON_BLOCKING) & ~waiting
     last_decision = np.maximum.reduceat(np.where(decision, pos, -1), starts)
     last_submit = np.maximum.reduceat(np.where(submits, pos, -1), starts)
-    # a return sends the item back within its instance: only a rejection ends the request
-    refused = (last_decision > last_submit) & (out[np.maximum(last_decision, 0)]
-                                               == _OUTCOME["reject"])
+    last_acted = np.maximum.reduceat(np.where(acted, pos, -1), starts)
+    # The request was refused: a rejection nothing was submitted after, or a return the
+    # instance stopped at (Weaver has no refusal: a refused request is sent back and left).
+    # A return the applicant answered otherwise (withdrew, resubmitted) ended nothing.
+    decided = out[np.maximum(last_decision, 0)]
+    refused = (last_decision > last_submit) & (
+        (decided == _OUTCOME["reject"])
+        | ((decided == _OUTCOME["return"]) & (last_acted == last_decision)))
     refused_at = np.where(refused, at[np.maximum(last_decision, 0)], _NAT)
     first_submits = submits[starts]
 
