@@ -688,7 +688,11 @@ def _link(cols: dict[str, _Column], frame: pd.DataFrame, raw: RawEvents, mapping
     first_submits = submits[starts]
 
     def first_value(column: _Column) -> np.ndarray:
-        """Per instance: the key of its first present value (-1: none)."""
+        """Per instance: the key of its first present value (-1: none). Exports mostly write
+        case attributes on every row: the instance's first row then has it."""
+        first = column.key(rows[starts])
+        if (first >= 0).all():
+            return first
         code = column.key(rows)
         where = np.minimum.reduceat(np.where(code >= 0, pos, m), starts)
         return np.where(where < m, code[np.minimum(where, m - 1)], -1)
