@@ -540,7 +540,7 @@ def _object_rounds(case_no: np.ndarray, objects: pa.ChunkedArray, returned: np.n
                    rounds: np.ndarray) -> np.ndarray:
     """Rounds per (case, object): an event of an object is in round 1 + the returns of that
     object in its case before it; an event without an object keeps the case's round."""
-    codes = pc.dictionary_encode(objects).combine_chunks().indices
+    codes = pc.dictionary_encode(objects.combine_chunks()).indices
     code = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     has = np.flatnonzero(code >= 0)
     key = case_no[has].astype(np.int64) * (int(code.max()) + 1) + code[has]
