@@ -396,3 +396,114 @@ def test_link_attempts_chains_and_takes_the_first_continuation():
     assert by_field.root.tolist() == [0, 1, 1, 3, 4, 3]
     assert by_field.rule.tolist() == [NOT_LINKED, NOT_LINKED, BY_FIELD, NOT_LINKED,
                                       NOT_LINKED, BY_FIELD]
+
+
+# --- the known-truth exports (officemine.synthetic.export) ----------------------------------
+
+SHAPE_FILES = {"csv_attempts": "attempts.csv", "xes_attempts": "attempts.xes.gz",
+               "weaver": "weaver_export", "dingtalk": "dingtalk.jsonl",
+               "feishu": "feishu.jsonl", "wecom": "wecom.jsonl"}
+
+
+@pytest.fixture(scope="module")
+def office():
+    """Two months of the default office, with returns and resubmissions."""
+    from officemine.synthetic import default_office_spec, generate
+
+    return generate(default_office_spec(), start="2025-03-01", end="2025-04-30", seed=3)
+
+
+def _linked(out, **linking) -> pd.Series:
+    """instance id -> the case the importer put it in, linking with these settings."""
+    import dataclasses
+
+    from officemine.importing.mapping import Linking
+
+    base = out.mapping or Mapping()
+    settings = Linking(**{"enabled": True if out.format == "xes" else None, **linking})
+    events = import_log(out.path, format=out.format,
+                        mapping=dataclasses.replace(base, linking=settings)).to_pandas()
+    return events.drop_duplicates(C.instance_id).set_index(C.instance_id)[C.case_id]
+
+
+def _true_case(out) -> pd.Series:
+    """instance id -> the id of its true case's first attempt (what linking should give)."""
+    table = out.instance_to_case
+    first = table[table["attempt"] == 1].set_index("case_id")["instance_id"]
+    return pd.Series(first.loc[table["case_id"]].to_numpy(), index=table["instance_id"])
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPE_FILES))
+def test_linking_recovers_the_true_cases_of_every_split_export(shape, office, tmp_path):
+    """Linked back, every instance is in its true case, except where the export cannot tell:
+    a resubmission later than the window stays apart, and a new request identical to one just
+    refused (same person, process, title and amount: a "twin") is taken for its next attempt,
+    leaving that attempt's true continuation apart."""
+    from officemine.synthetic import export
+
+    out = export(office, shape, tmp_path / SHAPE_FILES[shape])
+    truth = _true_case(out)
+    assert (truth != truth.index).sum() > 30            # many attempts to link back
+    for window in (3, 10):
+        got = _linked(out, window_workdays=window).reindex(truth.index)
+        wrong = set(truth.index[((got != truth.index) & (got != truth)).to_numpy()])
+        missed = set(truth.index[((truth != truth.index) & (got != truth)).to_numpy()])
+        assert wrong <= _twins(office, out, window) and len(wrong) <= 2, window
+        robbed = set(truth.index[truth.isin(got[list(wrong)]).to_numpy()])
+        late = _resubmitted_after(office, out, Calendar(), window)
+        assert late(minutes=-2) | robbed >= missed >= late(minutes=2), window
+        assert len(missed) <= len(late(minutes=-2)) + len(wrong), window
+
+
+def _twins(office, out, workdays: float) -> set:
+    """The instances of true cases that an export cannot tell from the next attempt of another
+    request: a case the applicant of a request refused (returned or rejected) less than
+    `workdays` working days before submitted, with the same process, title and amount."""
+    events = office.events.sort_values([C.case_id, C.seq])
+    key = [C.applicant, C.process_type, C.title, C.amount]
+    cases = events.groupby(C.case_id).agg(**{k: (k, "first") for k in key},
+                                          start=(C.acted_at, "first")).reset_index()
+    cases[C.amount] = cases[C.amount].fillna(-1.0)
+    refusals = events[events[C.outcome].isin(["return", "reject"])][[C.case_id, C.acted_at]]
+    refusals = refusals.merge(cases.drop(columns="start"), on=C.case_id)
+    calendar = Calendar()
+    refusals["deadline"] = calendar.add_working_time(refusals[C.acted_at],
+                                                     workdays * calendar.day_seconds)
+    pairs = cases.merge(refusals, on=key, suffixes=("", "_refused"))
+    twins = pairs[(pairs[C.case_id] != pairs[f"{C.case_id}_refused"])
+                  & (pairs["start"] > pairs[C.acted_at]) & (pairs["start"] <= pairs["deadline"])]
+    table = out.instance_to_case
+    return set(table.loc[table["case_id"].isin(twins[C.case_id]), "instance_id"])
+
+
+def _resubmitted_after(office, out, calendar: Calendar, workdays: float):
+    """A function giving the attempts whose submission came later than `workdays` working days
+    (plus `minutes`, for the minutes an export drops) after the refusal before it."""
+    events = office.events.sort_values([C.case_id, C.seq])
+    nxt = events.groupby(C.case_id)[C.outcome].shift(-1)
+    refusals = events[events[C.outcome].eq("return") & nxt.eq("resubmit")]
+    resubmits = events[events[C.outcome].eq("resubmit")
+                       & events.groupby(C.case_id)[C.outcome].shift().eq("return")]
+    assert len(refusals) == len(resubmits)
+    deadline = calendar.add_working_time(refusals[C.acted_at], workdays * calendar.day_seconds)
+    gap = resubmits[C.acted_at].to_numpy() - deadline.to_numpy()
+    attempt = resubmits.groupby(C.case_id).cumcount().to_numpy() + 2   # attempts 2, 3 …
+    table = out.instance_to_case.set_index(["case_id", "attempt"])["instance_id"]
+    ids = table.reindex(pd.MultiIndex.from_arrays([resubmits[C.case_id], attempt])).to_numpy()
+
+    def late(minutes: int) -> set:
+        return set(ids[gap > pd.Timedelta(minutes=minutes)])
+    return late
+
+
+def test_feishu_link_field_recovers_every_case(office, tmp_path):
+    from officemine.synthetic import export
+
+    out = export(office, "feishu", tmp_path / "feishu.jsonl", link_field=True)
+    truth = _true_case(out)
+    log = out.import_log()
+    got = log.to_pandas().drop_duplicates(C.instance_id).set_index(C.instance_id)[C.case_id]
+    got = got.reindex(truth.index)
+    # every re-initiated instance names the one before: linked by the field, whatever the delay
+    assert log.report.links_by_rule["field"] == (truth != truth.index).sum()
+    assert set(truth.index[(got != truth).to_numpy()]) <= _twins(office, out, 3)
