@@ -12,8 +12,9 @@ on cycle times is too rosy. The importer links the attempts, in this order:
 2. **form**: an instance whose first action is a submission, by the same originator (the
    applicant, else the submitter), of the same process type, with the same form values
    (``[linking] match``, default title and amount; missing values must be missing on both),
-   starting within ``window_workdays`` working days (default 3) after an earlier instance of
-   that request ended in a refusal (its last decision a reject or return, no submission after).
+   starting within ``window_workdays`` working days of the log's calendar (default 3) after
+   an earlier instance of that request was refused: its last decision a rejection nothing
+   was submitted after, or a return the instance stopped at (Weaver has no rejection).
 
 Chains (A → B → C) link transitively; the case id is the first attempt's id, and every event
 keeps its own instance's id in ``instance_id``. When two earlier attempts could be continued,
