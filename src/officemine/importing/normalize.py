@@ -640,7 +640,8 @@ def _number_objects(kind: _Column, rows: np.ndarray, case_start: np.ndarray,
     submit = np.flatnonzero(np.isin(out, _SUBMITS))
     backs = np.cumsum(np.isin(out, _SENT_BACK))
     fresh = np.ones(len(submit), dtype=bool)
-    fresh[1:] = (group[submit[1:]] != group[submit[:-1]]) | (backs[submit[1:]] == backs[submit[:-1]])
+    fresh[1:] = ((group[submit[1:]] != group[submit[:-1]])
+                 | (backs[submit[1:]] == backs[submit[:-1]]))
     starts_new = np.zeros(len(at), dtype=np.int64)
     starts_new[submit[fresh]] = 1
     seen = np.cumsum(starts_new)
@@ -745,7 +746,7 @@ def _link(cols: dict[str, _Column], frame: pd.DataFrame, raw: RawEvents, mapping
                      f"process type and {', '.join(compared)}, started within {window:g} "
                      f"working days of the log's calendar after a refusal"
                      + (f"; the source has no {', '.join(absent)}" if absent else ""))
-    if field is not None:
+    if ((field_target >= 0) | (field_key >= 0)).any():
         notes.append(f"attempts linked by the link field {field!r} where it is filled")
     return links
 
