@@ -166,6 +166,44 @@ def test_read_log_scans_the_file_and_reads_older_files(tmp_path, log):
     pd.testing.assert_frame_equal(old.to_pandas(), back.to_pandas())
 
 
+def test_a_format_3_log_opens_with_instance_ids_and_no_objects(tmp_path, log):
+    back = officemine.read_log(log.write(tmp_path / "l.parquet"))
+    # format 3 (before attempts were linked) has neither column
+    table = pq.read_table(tmp_path / "l.parquet").drop_columns(["instance_id", "object"])
+    meta = json.loads(table.schema.metadata[b"officemine"])
+    meta["format_version"] = 3
+    for field in ("instances", "links_by_rule", "ambiguous_links", "rejections_as_returns"):
+        del meta["import_report"][field]                # written before they were counted
+    table = table.replace_schema_metadata({**table.schema.metadata,
+                                           b"officemine": json.dumps(meta).encode()})
+    pq.write_table(table, tmp_path / "v3.parquet")
+    old = officemine.read_log(tmp_path / "v3.parquet")
+    events = old.to_pandas()
+    assert (events["instance_id"] == events["case_id"]).all() and events["object"].isna().all()
+    pd.testing.assert_frame_equal(events, back.to_pandas())
+    assert old.report.instances is None and old.report.rows_read == back.report.rows_read
+
+
+def test_rounds_count_per_object():
+    frame = _canonical_frame([
+        ("P", 0, "发起", "submit", 0), ("P", 1, "审核", "return", 10),
+        ("P", 2, "发起", "resubmit", 20), ("P", 3, "审核", "approve", 30),
+        ("P", 4, "发起", "submit", 40), ("P", 5, "审核", "approve", 50),
+        ("P", 6, "付款", "archive", 60)])
+    frame["object"] = pd.array(["Permit"] * 4 + ["Declaration"] * 2 + [None], dtype="string")
+    log = EventLog.from_pandas(frame, timezone="Asia/Shanghai")
+    rounds = log.query("SELECT round FROM events")["round"].tolist()
+    # the permit's return starts its round 2, not the declaration's: the declaration is in
+    # its round 1; the payment, which names no object, counts every return of the case
+    assert rounds == [1, 1, 2, 2, 1, 1, 2]
+    frame.loc[5, "outcome"] = "return"                 # the declaration is returned too
+    frame.loc[6, "outcome"] = "resubmit"
+    log = EventLog.from_pandas(frame, timezone="Asia/Shanghai")
+    assert log.query("SELECT round FROM events")["round"].tolist() == [1, 1, 2, 2, 1, 1, 3]
+    without = EventLog.from_pandas(frame.drop(columns="object"), timezone="Asia/Shanghai")
+    assert without.query("SELECT round FROM events")["round"].tolist() == [1, 1, 2, 2, 2, 2, 3]
+
+
 def test_query_gives_duckdbs_pandas_types_through_arrow(log):
     sql = """SELECT * FROM (VALUES ('a', 1, true, 2.5, DATE '2025-01-02', 10::HUGEINT, 3),
                                    (NULL, NULL, NULL, NULL, NULL, NULL, 4))

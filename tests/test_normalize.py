@@ -155,3 +155,40 @@ def test_implausible_times_are_set_aside_with_their_own_reason():
     assert aside[["reason", "column", "detail"]].values.tolist() == [
         ["implausible_time", "acted_at", "3025-03-03 09:00"]]
     assert events.node.tolist() == ["审核"]
+
+
+def test_label_rules_set_the_object_and_resubmissions_count_per_object():
+    from officemine.importing.mapping import Mapping
+
+    mapping = Mapping.from_dict({"label_rules": [
+        {"pattern": r"^(?P<object>Permit|Declaration) (?P<outcome>SUBMITTED|APPROVED|REJECTED)$",
+         "node": "审批"},
+        {"pattern": r"^Payment$", "outcome": "archive", "object": "Declaration"}],
+        "outcomes": {"SUBMITTED": "submit", "APPROVED": "approve", "REJECTED": "return"}})
+    labels = ["Permit SUBMITTED", "Permit REJECTED", "Permit SUBMITTED", "Permit APPROVED",
+              "Declaration SUBMITTED", "Declaration APPROVED",
+              "Declaration SUBMITTED",       # nothing sent back: a second declaration
+              "Declaration APPROVED", "Payment"]
+    rows = [["c", None, None, "a", f"2025-03-03 {9 + i:02d}:00", label]
+            for i, label in enumerate(labels)]
+    events, report, _ = run(rows, extra=["label"], mapping=mapping)
+    # the declaration's first submission is a submission, not the permit's resubmission
+    assert events.outcome.tolist() == ["submit", "return", "resubmit", "approve", "submit",
+                                       "approve", "submit", "approve", "archive"]
+    assert events.object.tolist() == ["Permit"] * 4 + ["Declaration"] * 2 + \
+        ["Declaration #2"] * 3
+    assert any("object(s) submitted afresh" in note for note in report.notes)
+
+
+def test_an_object_column_and_reject_then_resubmit_per_object():
+    # 单据 mapped to object: the rejected invoice is resubmitted (a return); the rejected
+    # contract never is (a rejection), although a submission of the invoice follows it
+    rows = [["c", "发起", "提交", "a", "2025-03-03 09:00", "合同"],
+            ["c", "发起", "提交", "a", "2025-03-03 09:05", "发票"],
+            ["c", "审核", "拒绝", "b", "2025-03-03 10:00", "发票"],
+            ["c", "审核", "拒绝", "b", "2025-03-03 10:30", "合同"],
+            ["c", "发起", "提交", "a", "2025-03-03 11:00", "发票"]]
+    events, report, _ = run(rows, extra=["object"])
+    assert events.outcome.tolist() == ["submit", "submit", "return", "reject", "resubmit"]
+    assert report.rejections_as_returns == 1
+    assert events.instance_id.tolist() == ["c"] * 5

@@ -91,6 +91,8 @@ def events_frame(cases: dict[str, dict] = CASES) -> pd.DataFrame:
         df[col] = df[col].astype("string")
     df[C.seq] = df[C.seq].astype("int32")
     df[C.amount] = df[C.amount].astype("Float64")
+    df[C.instance_id] = df[C.case_id]
+    df[C.object] = pd.Series(pd.NA, index=df.index, dtype="string")
     return df[list(CANONICAL_ORDER)]
 
 

@@ -30,10 +30,12 @@ from officemine.importing.report import ImportReport
 from officemine.schema import (C, CANONICAL_ORDER, NON_BLOCKING, REJECTIONS, STORED_ORDER,
                                TERMINAL, VISIT_COLUMNS)
 
-#: 3: visits end after a return or a rejection; case_start is the first submission and
-#: case_end the final event (null while open). 2: rows in (case_id, seq) order with the visit
-#: columns stored. Older files are read and their derived columns computed afresh.
-FORMAT_VERSION = 3
+#: 4: instance_id and object stored (a file of format 3 or older is read: instance_id =
+#: case_id, object null). 3: visits end after a return or a rejection; case_start is
+#: the first submission and case_end the final event (null while open). 2: rows in
+#: (case_id, seq) order with the visit columns stored. Older files are read and their
+#: derived columns computed afresh.
+FORMAT_VERSION = 4
 _META_KEY = b"officemine"
 
 
@@ -50,6 +52,7 @@ class EventLog:
                  mapping: dict | None = None, set_aside: pd.DataFrame | None = None,
                  path: Path | None = None, calendar: Calendar | None = None,
                  _derived: bool = False) -> None:
+        table = _with_instance_columns(table)
         missing = [c for c in CANONICAL_ORDER if c not in table.column_names]
         if missing:
             raise LogFormatError(f"not a canonical event log: columns missing: {missing}")
@@ -401,7 +404,8 @@ def with_visits(table: pa.Table) -> pa.Table:
     but cc, comment and remind) in order, a visit starts whenever the node changes or after
     a return or a rejection; ``visit`` numbers them from 1 (null for non-blocking events),
     ``visit_start``/``visit_source`` are the ``wait_start``/``arrival_source`` of the
-    visit's first event, ``round`` is 1 + the case's returns before the event, and
+    visit's first event, ``round`` is 1 + the returns before the event of its case and
+    object (of the whole case for an event without an object), and
     ``case_start``/``case_end`` are the case's start and end (see `officemine.relations`).
     Array operations over the ordered rows: no per-case loop, no window pass.
     """
@@ -430,12 +434,16 @@ def with_visits(table: pa.Table) -> pa.Table:
     case_first = np.maximum.accumulate(np.where(new_case, pos, 0))
     outcome = table[C.outcome]
     blocking = ~_flag(pc.is_in(outcome, value_set=pa.array(sorted(NON_BLOCKING))))
-    # round: 1 + the case's returns before the event (a return ends its round)
+    # round: 1 + the returns before the event (a return ends its round), per object
     returned = _flag(pc.equal(outcome, "return"))
     returns = np.cumsum(returned, dtype=np.int32)
-    rounds = pa.array(1 + returns - returned
-                      - np.where(case_first > 0, returns[case_first - 1], 0).astype(np.int32))
-    del returns, returned
+    rounds = (1 + returns - returned
+              - np.where(case_first > 0, returns[case_first - 1], 0).astype(np.int32))
+    del returns
+    if table[C.object].null_count < n:                 # the case holds objects
+        rounds = _object_rounds(case_no, table[C.object], returned, rounds)
+    rounds = pa.array(rounds)
+    del returned
     in_case = (pos - case_first).astype(np.int32)     # seq is the 0-based position: make it so
     del case_first
     if not np.array_equal(in_case, table[C.seq].to_numpy(zero_copy_only=False)):
@@ -550,6 +558,35 @@ def _case_bounds(table: pa.Table, new_case: np.ndarray,
             _timestamps(np.repeat(end, runs), acted_at.type))
 
 
+def _with_instance_columns(table: pa.Table) -> pa.Table:
+    """A table from before format 4 with ``instance_id`` (= case_id: nothing was linked) and
+    ``object`` (null) added; other tables as they are."""
+    if C.instance_id not in table.column_names:
+        table = table.append_column(C.instance_id, table[C.case_id])
+    if C.object not in table.column_names:
+        table = table.append_column(C.object, pa.nulls(table.num_rows, pa.large_string()))
+    return table
+
+
+def _object_rounds(case_no: np.ndarray, objects: pa.ChunkedArray, returned: np.ndarray,
+                   rounds: np.ndarray) -> np.ndarray:
+    """Rounds per (case, object): an event of an object is in round 1 + the returns of that
+    object in its case before it; an event without an object keeps the case's round."""
+    codes = pc.dictionary_encode(objects.combine_chunks()).indices
+    code = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    has = np.flatnonzero(code >= 0)
+    key = case_no[has].astype(np.int64) * (int(code.max()) + 1) + code[has]
+    order = np.argsort(key, kind="stable")                  # seq order within each group
+    at, key = has[order], key[order]
+    back = returned[at]
+    count = np.cumsum(back, dtype=np.int32)
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    before = (count - back)[first]
+    rounds = rounds.copy()
+    rounds[at] = 1 + count - back - np.repeat(before, np.diff(np.r_[first, len(at)]))
+    return rounds
+
+
 def _timestamps(ticks: np.ndarray, type_: pa.DataType) -> pa.Array:
     """Float ticks (nan = null) back to Arrow timestamps of `type_`."""
     missing = np.isnan(ticks)
@@ -574,7 +611,8 @@ def read_log(path: str | Path) -> EventLog:
     meta = _metadata(path, schema)
     report, mapping = meta["import_report"], meta["mapping"]
     if meta["format_version"] < FORMAT_VERSION or not set(VISIT_COLUMNS) <= set(schema.names):
-        # an older file: its derived columns meant something else, derive them now
+        # an older file: its derived columns meant something else (format 3 has no
+        # instance_id and object), derive them now
         return EventLog(_read_parquet(path), timezone=meta["timezone"], report=report,
                         mapping=mapping, path=path, calendar=meta["calendar"])
     return EventLog._on_disk(path, schema, rows, timezone=meta["timezone"],

@@ -35,6 +35,8 @@ class EventLogColumns:
 
     case_id: str = "case_id"
     node: str = "node"
+    object: str = "object"                  # what the event acts on within the case (a permit, a
+                                            # declaration …); null unless a label rule or a column sets it
     outcome: str = "outcome"
     resource: str = "resource"
     dept: str = "dept"
@@ -54,6 +56,8 @@ class EventLogColumns:
     applicant_dept: str = "applicant_dept"
     title: str = "title"
     # provenance
+    instance_id: str = "instance_id"        # the source's own instance/request id; equals case_id
+                                            # unless re-initiated attempts were linked into one case
     source_file: str = "source_file"
     source_row: str = "source_row"          # row as a spreadsheet shows it (header = 1), or record id
     # derived by `EventLog` from each case's events, stored so analyses need no window pass
@@ -73,7 +77,7 @@ C = COLUMNS
 #: Columns an importer can fill from the source (the rest are derived).
 SOURCE_FIELDS: tuple[str, ...] = (
     C.case_id, C.node, C.outcome, C.resource, C.dept, C.arrived_at, C.acted_at, C.comment,
-    C.process_type, C.amount, C.urgency, C.applicant, C.applicant_dept, C.title,
+    C.process_type, C.amount, C.urgency, C.applicant, C.applicant_dept, C.title, C.object,
 )
 TIME_FIELDS: tuple[str, ...] = (C.arrived_at, C.acted_at)
 CASE_ATTRIBUTES: tuple[str, ...] = (
@@ -82,7 +86,8 @@ CASE_ATTRIBUTES: tuple[str, ...] = (
 #: Columns every importer produces, in this order.
 CANONICAL_ORDER: tuple[str, ...] = (
     C.case_id, C.seq, C.node, C.outcome, C.resource, C.dept, C.arrived_at, C.acted_at,
-    C.pending, C.wait_start, C.arrival_source, C.comment, *CASE_ATTRIBUTES, C.source_file, C.source_row,
+    C.pending, C.wait_start, C.arrival_source, C.comment, C.object, *CASE_ATTRIBUTES, C.instance_id,
+    C.source_file, C.source_row,
 )
 #: Columns `EventLog` derives from the case's events (see `officemine.eventlog`).
 VISIT_COLUMNS: tuple[str, ...] = (C.visit, C.round, C.visit_start, C.visit_source, C.handoff,

@@ -28,6 +28,9 @@ MappingOption = Annotated[Optional[Path], typer.Option(
 TimezoneOption = Annotated[Optional[str], typer.Option(
     "--timezone", help="Zone of times written without one, and of the log's calendar "
     "(default: the mapping's timezone, else Asia/Shanghai).")]
+NoLinkOption = Annotated[bool, typer.Option(
+    "--no-link", help="Keep every instance of the source a case of its own (do not link the "
+    "attempts of a request re-submitted as a new instance).")]
 CalendarOption = Annotated[Optional[Path], typer.Option(
     "--calendar", help="Working calendar (TOML: hours, region, company days) instead of the "
     "log's own (set by the mapping's [calendar] at import; default 09:00–12:00, 13:30–17:30 "
@@ -112,7 +115,7 @@ def check_format(fmt: str) -> None:
 
 
 def load_log(source: Path, format: str = "auto", mapping: Path | None = None,
-             timezone: str | None = None):
+             timezone: str | None = None, no_link: bool = False):
     """A stored Parquet log, or any source imported on the fly (its report goes to stderr)."""
     from officemine.eventlog import read_log
     from officemine.importing import import_log
@@ -121,7 +124,8 @@ def load_log(source: Path, format: str = "auto", mapping: Path | None = None,
     if source.suffix.lower() == ".parquet" and format == "auto":
         return read_log(source)
     with err.status(f"importing {source} …"):
-        log = import_log(source, format=format, mapping=mapping, timezone=timezone)
+        log = import_log(source, format=format, mapping=mapping, timezone=timezone,
+                         link=not no_link)
     err.print(str(log.report), highlight=False, markup=False)
     return log
 

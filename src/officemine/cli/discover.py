@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, domain_errors, err, load_calendar, load_log)
+from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
+                                    TimezoneOption, app, domain_errors, err, load_calendar, load_log)
 
 
 @app.command()
@@ -23,6 +23,7 @@ def discover(
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
+    no_link: NoLinkOption = False,
     calendar: CalendarOption = None,
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="Folder for the outputs (files in it are replaced once all are "
@@ -38,7 +39,7 @@ def discover(
 
     with domain_errors(inputs=[log_path, mapping, calendar],
                        outputs=[output / name for name in OUTPUT_FILES]):
-        log = load_log(log_path, format, mapping, timezone)
+        log = load_log(log_path, format, mapping, timezone, no_link)
         cal = load_calendar(calendar, log)
         with err.status("discovering …"):
             result = run_discovery(log, process_type, calendar=cal, min_frequency=min_frequency)

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from officemine.cli._common import (FormatOption, MappingOption, TimezoneOption, app, check_format,
-                                    domain_errors, err)
+from officemine.cli._common import (FormatOption, MappingOption, NoLinkOption, TimezoneOption, app,
+                                    check_format, domain_errors, err)
 from officemine.importing import import_log
 
 
@@ -20,6 +20,7 @@ def import_command(
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
+    no_link: NoLinkOption = False,
 ) -> None:
     """Import a source into a canonical Parquet log; set-aside rows go to LOG.set_aside.csv.
 
@@ -30,7 +31,8 @@ def import_command(
                        outputs=[output, output.with_suffix(".set_aside.csv")]):
         check_format(format)
         with err.status(f"importing {source} …"):
-            log = import_log(source, format=format, mapping=mapping, timezone=timezone)
+            log = import_log(source, format=format, mapping=mapping, timezone=timezone,
+                             link=not no_link)
             path = log.write(output)
         typer.echo(str(log.report))
         typer.echo(f"wrote {path}: {log!r}")
@@ -42,6 +44,7 @@ def validate(
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
+    no_link: NoLinkOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     show: Annotated[int, typer.Option(help="How many set-aside rows to print.")] = 10,
     strict: Annotated[bool, typer.Option(
@@ -51,7 +54,8 @@ def validate(
     with domain_errors(inputs=[source, mapping]):
         check_format(format)
         with err.status(f"reading {source} …"):
-            log = import_log(source, format=format, mapping=mapping, timezone=timezone)
+            log = import_log(source, format=format, mapping=mapping, timezone=timezone,
+                             link=not no_link)
         report = log.report
         if as_json:
             typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, domain_errors, err, load_calendar, load_log,
+from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
+                                    TimezoneOption, app, domain_errors, err, load_calendar, load_log,
                                     save_chart)
 from officemine.errors import OfficemineError
 
@@ -36,6 +36,7 @@ def necessity(
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
+    no_link: NoLinkOption = False,
     calendar: CalendarOption = None,
 ) -> None:
     """Test each approval node: wait against rejection rate, with intervals and a verdict."""
@@ -47,7 +48,7 @@ def necessity(
                        outputs=[json_file, csv_out], charts=[chart]):
         if lang not in ("zh", "en"):
             raise OfficemineError(f"lang must be zh or en, not {lang!r}")
-        log = load_log(log_path, format, mapping, timezone)
+        log = load_log(log_path, format, mapping, timezone, no_link)
         with err.status(f"testing every approval node of {log.n_events:,} events …"):
             result = run(log, by=by, basis=basis, calendar=load_calendar(calendar, log),
                          since=since)

@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 import pandas as pd
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, domain_errors, err, fail, load_log)
+from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
+                                    TimezoneOption, app, domain_errors, err, fail, load_log)
 from officemine.errors import OfficemineError
 
 
@@ -56,6 +56,7 @@ def report(
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
+    no_link: NoLinkOption = False,
     calendar: CalendarOption = None,
 ) -> None:
     """Write the monthly review: a PDF dashboard, its JSON and an .xlsx of the tables.
@@ -81,7 +82,7 @@ def report(
         sla_model = _sla(sla)
         scenarios = _scenarios(scenario)
         key = _pseudonym_key(pseudonymize, pseudonym_key, settings)
-        log = load_log(log_path, format, mapping, timezone)
+        log = load_log(log_path, format, mapping, timezone, no_link)
         cal = _calendar(calendar, log)
         kwargs = dict(lang=lang, config=settings, sla=sla_model, calendar=cal,
                       scenario=scenarios, pseudonymize=key is not None, pseudonym_key=key)

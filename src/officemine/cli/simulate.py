@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, domain_errors, err, load_calendar, load_log,
+from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
+                                    TimezoneOption, app, domain_errors, err, load_calendar, load_log,
                                     save_chart)
 from officemine.errors import OfficemineError
 
@@ -38,6 +38,7 @@ def simulate(
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
+    no_link: NoLinkOption = False,
     calendar: CalendarOption = None,
 ) -> None:
     """Estimate the cycle-time reduction of redesigns, with 95% intervals and a check that the
@@ -51,7 +52,7 @@ def simulate(
                        outputs=[json_file], charts=[chart]):
         if engine not in ENGINES:
             raise OfficemineError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-        log = load_log(log_path, format, mapping, timezone)
+        log = load_log(log_path, format, mapping, timezone, no_link)
         with err.status("simulating …"):
             result = run(log, list(scenario), engine=engine, replications=replications,
                          seed=seed, calendar=load_calendar(calendar, log), since=since)

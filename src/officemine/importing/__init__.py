@@ -99,12 +99,16 @@ def _detect_json(path: Path) -> str:
 
 def import_log(source: str | Path, *, format: Format = "auto",
                mapping: Mapping | str | Path | None = None,
-               timezone: str | None = None) -> "EventLog":
+               timezone: str | None = None, link: bool = True) -> "EventLog":
     """Read a source into a validated `EventLog` (not yet written; call `.write(path)`).
 
     The log's `.report` counts rows read = accepted + set aside, and `.set_aside` holds the
     set-aside rows with a reason for each. Problems that make the whole source unreadable
     raise `SourceError` naming file, row and column.
+
+    link: link the attempts a source started as separate instances of one request into one
+    case (`officemine.importing.linking`; the report counts them); False keeps every instance
+    a case of its own. Each event keeps its instance's id in ``instance_id`` either way.
 
     >>> log = import_log("sample_logs/oa_sample.csv")        # doctest: +SKIP
     >>> print(log.report)                                      # doctest: +SKIP
@@ -124,7 +128,7 @@ def import_log(source: str | Path, *, format: Format = "auto",
     mapping = mapping or Mapping()
     fmt = detect_format(path) if format == "auto" else format
     raw = _reader(fmt)(path, mapping)
-    events, report, aside = build_log(raw, mapping, timezone)
+    events, report, aside = build_log(raw, mapping, timezone, link=link)
     del raw                          # the source's rows: not needed once normalised
     # the log's calendar is the mapping's, in the log's zone (--timezone moves it too)
     report, calendar = _office_hours_check(events[C.acted_at], report,

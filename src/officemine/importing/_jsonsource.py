@@ -339,7 +339,26 @@ def pick_amount(fields: list[tuple[str, Any, bool]]) -> tuple[Any, str | None, s
     return None, name, f"{name} = {str(value)[:40]!r} is not a number"
 
 
+#: Form field names taken as the title where the API has no title of its own (Feishu, WeCom):
+#: attempts of one request repeat it, so linking compares it (`officemine.importing.linking`).
+TITLE_NAMES = ("标题", "主题", "title")
+
+
+def pick_title(fields: list[tuple[str, Any, bool]]) -> str | None:
+    """The text of the first form field named as in `TITLE_NAMES` (fields as for
+    `pick_amount`)."""
+    for wanted in TITLE_NAMES:
+        for name, value, _ in fields:
+            if name == wanted and isinstance(value, str) and value.strip():
+                return value.strip()
+    return None
+
+
 # --- output -----------------------------------------------------------------------------------
+
+#: Column in which an API reader puts the earlier instance an instance continues, where the
+#: API says (`RawEvents.link_field`; the normaliser links the two into one case).
+PREVIOUS_INSTANCE = "previous_instance"
 
 #: Columns every API reader fills (in this order); extra columns follow.
 EVENT_COLUMNS = (C.case_id, C.node, C.outcome, C.resource, C.arrived_at, C.acted_at, C.comment,

@@ -25,11 +25,12 @@ from collections import Counter
 from pathlib import Path
 
 from officemine.errors import SourceError
-from officemine.importing._jsonsource import (EVENT_NODES, Task, aside, count_phrase,
-                                              event_frame, first, in_time_order, local_naive,
-                                              mapped_code, mapping_notes, match_task,
-                                              matched_note, pick_amount, read_json_records,
-                                              text, unwrap, utc_iso)
+from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Task, aside,
+                                              count_phrase, event_frame, first, in_time_order,
+                                              local_naive, mapped_code, mapping_notes,
+                                              match_task, matched_note, pick_amount,
+                                              pick_title, read_json_records, text, unwrap,
+                                              utc_iso)
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
 from officemine.schema import TERMINAL, C
@@ -128,6 +129,12 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
     if state.amount_problems:
         notes.append("amount left empty where the form value is not a number: "
                      + "; ".join(state.amount_problems[:5]))
+    if state.modifies:
+        notes.append(f"{state.modifies} instance(s) modify an earlier one (bizAction MODIFY): "
+                     "linked to it by mainProcessInstanceId")
+    if state.revokes:
+        notes.append(f"{state.revokes} instance(s) revoke an earlier one (bizAction REVOKE): "
+                     "a revocation is a request of its own, not linked")
     notes += mapping_notes(mapping, "DingTalk")
 
     columns_used = {
@@ -142,14 +149,14 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
         C.amount: "formComponentValues 金额/报销金额/合同金额…",
         C.applicant: "originatorUserId",
         C.applicant_dept: "originatorDeptName (else originatorDeptId)",
-        C.title: "title",
+        C.title: "form field 标题/主题 (else title)",
     }
     for row in rows:
         row[LABEL] = row.get(C.node)
-    return RawEvents(frame=event_frame(rows, extra=("task_id", LABEL)), source_file=str(path),
-                     format="dingtalk", rows_read=len(rows) + len(set_aside),
-                     set_aside=set_aside_rows(set_aside), columns_used=columns_used,
-                     notes=notes)
+    return RawEvents(frame=event_frame(rows, extra=("task_id", PREVIOUS_INSTANCE, LABEL)),
+                     source_file=str(path), format="dingtalk",
+                     rows_read=len(rows) + len(set_aside), set_aside=set_aside_rows(set_aside),
+                     columns_used=columns_used, notes=notes, link_field=PREVIOUS_INSTANCE)
 
 
 class _State:
@@ -167,6 +174,7 @@ class _State:
         self.amount_problems: list[str] = []
         self.asides: list[dict] = []
         self.names: dict[str, str] = {}   # activityId -> showName
+        self.modifies = self.revokes = 0    # instances with bizAction MODIFY / REVOKE
 
 
 def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State) -> list[dict]:
@@ -189,12 +197,16 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
     if named:
         process_type = named.group(1).strip()
         state.process_from_title += 1
+    # the instance title is generated ("<who>提交的<approval>"); a form field 标题 is the
+    # request's own, and tells attempts of one request from other requests of the person
     attributes = {
-        C.case_id: case_id, C.title: title, C.process_type: process_type,
+        C.case_id: case_id, C.title: pick_title(_form_fields(inst)) or title,
+        C.process_type: process_type,
         C.applicant: text(first([inst], "originatorUserId", "originator_userid")),
         C.applicant_dept: text(first([inst], "originatorDeptName", "originator_dept_name",
                                      "originatorDeptId", "originator_dept_id")),
         C.amount: _amount(inst, ref, state), "serial_number": business_id,
+        PREVIOUS_INSTANCE: _modified_instance(inst, state),
     }
 
     names = state.names  # a record's showName names its activity; tasks carry only the id
@@ -323,14 +335,31 @@ def _end_event(ref: str, inst: dict, attributes: dict, rows: list[dict]) -> dict
             "api_action": f"status {status}/{result or '-'}"}
 
 
+def _modified_instance(inst: dict, state: _State) -> str | None:
+    """The instance this one modifies: an approved instance that is changed is re-approved as a
+    new instance (bizAction MODIFY) naming it in mainProcessInstanceId. A revocation (REVOKE)
+    also names it, but undoes the request rather than continuing it: not linked."""
+    action = (text(first([inst], "bizAction", "biz_action")) or "").upper()
+    main = text(first([inst], "mainProcessInstanceId", "main_process_instance_id"))
+    if main is None or action not in ("MODIFY", "REVOKE"):
+        return None
+    if action == "REVOKE":
+        state.revokes += 1
+        return None
+    state.modifies += 1
+    return main
+
+
+def _form_fields(inst: dict) -> list[tuple[str, object, bool]]:
+    """The form's components as (name, value, is a money field)."""
+    return [(text(item.get("name")) or "", item.get("value"),
+             (text(first([item], "componentType", "component_type")) or "") == "MoneyField")
+            for item in inst.get("formComponentValues") or inst.get("form_component_values") or []
+            if isinstance(item, dict)]
+
+
 def _amount(inst: dict, ref: str, state: _State):
-    fields = []
-    for item in inst.get("formComponentValues") or inst.get("form_component_values") or []:
-        if isinstance(item, dict):
-            name = text(item.get("name")) or ""
-            kind = text(first([item], "componentType", "component_type")) or ""
-            fields.append((name, item.get("value"), kind == "MoneyField"))
-    value, _, problem = pick_amount(fields)
+    value, _, problem = pick_amount(_form_fields(inst))
     if problem:
         state.amount_problems.append(f"{ref}: {problem}")
     return value

@@ -20,11 +20,12 @@ from collections import Counter
 from pathlib import Path
 
 from officemine.errors import SourceError
-from officemine.importing._jsonsource import (EVENT_NODES, Task, as_dict, as_list, aside,
-                                              count_phrase, epoch, event_frame, first,
-                                              in_time_order, local_naive, mapped_code,
+from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Task, as_dict,
+                                              as_list, aside, count_phrase, epoch, event_frame,
+                                              first, in_time_order, local_naive, mapped_code,
                                               mapping_notes, match_task, matched_note,
-                                              pick_amount, read_json_records, text, unwrap)
+                                              pick_amount, pick_title, read_json_records, text,
+                                              unwrap)
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
 from officemine.schema import TERMINAL, C
@@ -96,6 +97,9 @@ def read_feishu(path: Path, mapping: Mapping) -> RawEvents:
     if state.amount_problems:
         notes.append("amount left empty where the form value is not a number: "
                      + "; ".join(state.amount_problems[:5]))
+    if state.modifies:
+        notes.append(f"{state.modifies} instance(s) modify an earlier one "
+                     "(modified_instance_code): linked to it")
     notes += mapping_notes(mapping, "Feishu/Lark")
     columns_used = {
         C.case_id: "instance_code", C.node: "task_list.node_name of the entry's task",
@@ -103,20 +107,23 @@ def read_feishu(path: Path, mapping: Mapping) -> RawEvents:
         C.arrived_at: "task_list.start_time of the entry's task (pending rows: of the open task)",
         C.acted_at: "timeline.create_time", C.comment: "timeline.comment",
         C.process_type: "approval_name", C.amount: "form 金额/报销金额/合同金额… or amount widget",
+        C.title: "form widget 标题/主题",
         C.applicant: "user_id (else open_id)", C.applicant_dept: "department_id",
     }
     for row in rows:
         row[LABEL] = row.get(C.node)
-    return RawEvents(frame=event_frame(rows, extra=("task_id", "target_users", LABEL)),
+    return RawEvents(frame=event_frame(rows, extra=("task_id", "target_users", PREVIOUS_INSTANCE,
+                                                    LABEL)),
                      source_file=str(path), format="feishu",
                      rows_read=len(rows) + len(set_aside), set_aside=set_aside_rows(set_aside),
-                     columns_used=columns_used, notes=notes)
+                     columns_used=columns_used, notes=notes, link_field=PREVIOUS_INSTANCE)
 
 
 class _State:
     def __init__(self, mapping: Mapping) -> None:
         self.mapping = mapping
         self.decisions = self.matched = self.open_id_used = self.ends_added = 0
+        self.modifies = 0                   # instances naming the one they modify
         self.pending: list[str] = []        # node of each pending row
         self.stale_open = 0                 # PENDING tasks of an instance no longer PENDING
         self.amount_problems: list[str] = []
@@ -139,8 +146,13 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
         C.process_type: text(first(scope, "approval_name", "definition_name")),
         C.applicant: text(inst.get("user_id")) or text(inst.get("open_id")),
         C.applicant_dept: text(inst.get("department_id")),
-        C.amount: _amount(inst, ref, state), "serial_number": serial,
+        C.amount: _amount(inst, ref, state), C.title: pick_title(_form_fields(inst)),
+        "serial_number": serial,
+        # an approved instance that is changed is re-approved as a new instance naming it; a
+        # revocation (reverted_instance_code) undoes the request instead: not linked
+        PREVIOUS_INSTANCE: text(inst.get("modified_instance_code")),
     }
+    state.modifies += attributes[PREVIOUS_INSTANCE] is not None
     listed = [(i, t) for i, t in enumerate(inst.get("task_list") or []) if isinstance(t, dict)]
     tasks = [_task(t) for _, t in listed]
     node_names = {key: t.node for t in tasks if t.node
@@ -250,13 +262,15 @@ def _end_event(ref: str, inst: dict, status: str, attributes: dict,
             C.source_row: f"{ref}: end_time (status {status})", "api_action": f"status {status}"}
 
 
+def _form_fields(inst: dict) -> list[tuple[str, object, bool]]:
+    """The form's widgets as (name, value, is an amount widget)."""
+    return [(text(widget.get("name")) or "", widget.get("value"),
+             (text(widget.get("type")) or "").lower() == "amount")
+            for widget in as_list(inst.get("form")) if isinstance(widget, dict)]
+
+
 def _amount(inst: dict, ref: str, state: _State):
-    fields = []
-    for widget in as_list(inst.get("form")):
-        if isinstance(widget, dict):
-            fields.append((text(widget.get("name")) or "", widget.get("value"),
-                           (text(widget.get("type")) or "").lower() == "amount"))
-    value, _, problem = pick_amount(fields)
+    value, _, problem = pick_amount(_form_fields(inst))
     if problem:
         state.amount_problems.append(f"{ref}: {problem}")
     return value

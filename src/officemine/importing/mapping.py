@@ -19,9 +19,17 @@ process_type = "费用报销"
 region = "NL"                    # holidays: "CN" (default), "none", a country ("DE-BY")
 hours = [["08:30", "17:30"]]     # office hours (default 09:00–12:00, 13:30–17:30)
 days_off = ["2018-12-31"]        # company days off / workdays, optional
+[returns]                        # a rejection the applicant answers with a resubmission:
+reject_then_resubmit = "return"  # "return" (退回, default) or "reject" (keep it a rejection)
+[linking]                        # attempts a source started as new instances, linked into one case
+enabled = true                   # default: on for every source but XES
+field = "原单号"                  # a column naming the earlier attempt (or a key all attempts share)
+window_workdays = 3              # a new attempt starts within this many working days of the refusal
+match = ["title", "amount"]      # form values that must be equal (besides originator, process type)
 ```
 A label rule may also give fixed values: `pattern = '^Payment Handled$'`, `node = "付款"`,
-`outcome = "archive"`. Named groups win over fixed values.
+`outcome = "archive"`, and the object the event acts on (`object = "Permit"`, or a named group
+``(?P<object>…)``). Named groups win over fixed values.
 """
 
 from __future__ import annotations
@@ -29,25 +37,52 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 from officemine.calendar import DEFAULT_TZ, Calendar, is_known_timezone
 from officemine.errors import CalendarError, MappingError
-from officemine.schema import OUTCOMES, SOURCE_FIELDS, normalize_word
+from officemine.schema import C, OUTCOMES, SOURCE_FIELDS, normalize_word
 from officemine.tomlfile import read_toml
 from officemine.importing.raw import LABEL
 
 _KNOWN_KEYS = {"columns", "outcomes", "label_rules", "constants", "timezone", "encoding",
-               "sheet", "delimiter", "description", "node_kinds", "calendar"}
+               "sheet", "delimiter", "description", "node_kinds", "calendar", "linking",
+               "returns"}
 _COLUMN_KEYS = set(SOURCE_FIELDS) | {LABEL}
+#: what a label rule can give, fixed or by a named group
+_RULE_FIELDS = ("node", "outcome", "object")
+
+#: What a rejection followed by a resubmission of the same request is: a return (退回) the
+#: applicant answered, or a rejection all the same.
+RejectThenResubmit = Literal["return", "reject"]
+REJECT_THEN_RESUBMIT: tuple[str, ...] = get_args(RejectThenResubmit)
+#: Canonical form values a linked attempt must repeat (any other source column may be named too).
+LINK_MATCH_FIELDS: tuple[str, ...] = (C.title, C.amount, C.urgency, C.applicant_dept)
 
 
 @dataclass(frozen=True)
 class LabelRule:
-    """Derive node and/or outcome from an activity label with a regular expression."""
+    """Derive node, outcome and/or object from an activity label with a regular expression."""
 
     pattern: re.Pattern[str]
     node: str | None = None
     outcome: str | None = None
+    object: str | None = None
+
+
+@dataclass(frozen=True)
+class Linking:
+    """How attempts a source started as separate instances are linked into one case
+    (`officemine.importing.linking`)."""
+
+    #: None: on for every source but XES (an XES trace is already a case)
+    enabled: bool | None = None
+    #: source column naming the earlier attempt (or a key every attempt shares)
+    field: str | None = None
+    #: a new attempt starts within this many working days after the refusal
+    window_workdays: float = 3.0
+    #: form values the attempts must share, besides originator and process type
+    match: tuple[str, ...] = (C.title, C.amount)
 
 
 @dataclass(frozen=True)
@@ -63,6 +98,8 @@ class Mapping:
     sheet: str | None = None
     delimiter: str | None = None
     node_kinds: dict[str, str] = field(default_factory=dict)
+    linking: Linking = field(default_factory=Linking)
+    reject_then_resubmit: RejectThenResubmit = "return"
     path: str | None = None
     calendar: dict | None = None         # [calendar] rules, as `Calendar.to_dict` gives them
 
@@ -106,7 +143,7 @@ class Mapping:
             if not isinstance(rule, dict) or "pattern" not in rule:
                 problems.append(f"[[label_rules]] #{i}: needs a 'pattern'")
                 continue
-            extra = set(rule) - {"pattern", "node", "outcome"}
+            extra = set(rule) - {"pattern", *_RULE_FIELDS}
             if extra:
                 problems.append(f"[[label_rules]] #{i}: unknown keys {sorted(extra)}")
             try:
@@ -115,13 +152,17 @@ class Mapping:
                 problems.append(f"[[label_rules]] #{i}: bad pattern {rule['pattern']!r}: {exc}")
                 continue
             groups = set(pattern.groupindex)
-            if not ({"node", "outcome"} & (groups | set(rule))):
-                problems.append(f"[[label_rules]] #{i}: gives neither node nor outcome "
-                                "(use named groups (?P<node>…)/(?P<outcome>…) or fixed values)")
+            if not (set(_RULE_FIELDS) & (groups | set(rule))):
+                problems.append(f"[[label_rules]] #{i}: gives neither node, outcome nor object "
+                                "(use named groups (?P<node>…)/(?P<outcome>…)/(?P<object>…) "
+                                "or fixed values)")
             fixed_outcome = rule.get("outcome")
             if fixed_outcome is not None and "outcome" not in groups and fixed_outcome not in OUTCOMES:
                 problems.append(f"[[label_rules]] #{i}: outcome {fixed_outcome!r} is not an outcome")
-            rules.append(LabelRule(pattern, rule.get("node"), fixed_outcome))
+            for key in ("node", "object"):
+                if rule.get(key) is not None and not isinstance(rule[key], str):
+                    problems.append(f"[[label_rules]] #{i}: {key} must be a string")
+            rules.append(LabelRule(pattern, rule.get("node"), fixed_outcome, rule.get("object")))
 
         constants = {}
         for canon, value in (data.get("constants") or {}).items():
@@ -139,6 +180,8 @@ class Mapping:
             problems.append(f"timezone {data['timezone']!r} is not a known time zone")
 
         calendar = _calendar_rules(data, problems)
+        linking = _linking(data.get("linking"), problems)
+        reject_then_resubmit = _returns(data.get("returns"), problems)
 
         if problems:
             raise MappingError(f"mapping {source} has {len(problems)} problem(s):\n  - "
@@ -147,7 +190,8 @@ class Mapping:
                    constants=constants, timezone=data.get("timezone"),
                    encoding=data.get("encoding"), sheet=data.get("sheet"),
                    delimiter=data.get("delimiter"), node_kinds=node_kinds, path=source,
-                   calendar=calendar)
+                   calendar=calendar, linking=linking,
+                   reject_then_resubmit=reject_then_resubmit)
 
     def calendar_in(self, timezone: str) -> Calendar:
         """The log's calendar: the ``[calendar]`` rules (default: `Calendar.default`'s) in the
@@ -160,12 +204,16 @@ class Mapping:
             "path": self.path,
             "columns": {k: list(v) for k, v in self.columns.items()},
             "outcomes": dict(self.outcomes),
-            "label_rules": [{"pattern": r.pattern.pattern, "node": r.node, "outcome": r.outcome}
-                            for r in self.label_rules],
+            "label_rules": [{"pattern": r.pattern.pattern, "node": r.node, "outcome": r.outcome,
+                             "object": r.object} for r in self.label_rules],
             "constants": dict(self.constants),
             "timezone": self.timezone, "encoding": self.encoding, "sheet": self.sheet,
             "delimiter": self.delimiter, "node_kinds": dict(self.node_kinds),
             "calendar": self.calendar,
+            "linking": {"enabled": self.linking.enabled, "field": self.linking.field,
+                        "window_workdays": self.linking.window_workdays,
+                        "match": list(self.linking.match)},
+            "returns": {"reject_then_resubmit": self.reject_then_resubmit},
         }
 
 
@@ -208,3 +256,61 @@ def _calendar_rules(data: dict, problems: list[str]) -> dict | None:
     except CalendarError as exc:
         problems.append(str(exc))
         return None
+
+
+# --- [linking] and [returns] ------------------------------------------------------------------
+
+_LINKING_KEYS = ("enabled", "field", "window_workdays", "match")
+
+
+def _linking(section: object, problems: list[str]) -> Linking:
+    """The [linking] section, checked; every problem is added to `problems`."""
+    if section is None:
+        return Linking()
+    if not isinstance(section, dict):
+        problems.append("[linking] must be a table")
+        return Linking()
+    for key in sorted(set(section) - set(_LINKING_KEYS)):
+        problems.append(f"[linking] unknown key {key!r} (allowed: {', '.join(_LINKING_KEYS)})")
+    default = Linking()
+    enabled = section.get("enabled", default.enabled)
+    if not isinstance(enabled, bool) and enabled is not None:
+        problems.append("[linking] enabled must be true or false")
+        enabled = default.enabled
+    link_field = section.get("field")
+    if link_field is not None and (not isinstance(link_field, str) or not link_field.strip()):
+        problems.append("[linking] field must be the name of a source column")
+        link_field = None
+    window = section.get("window_workdays", default.window_workdays)
+    if isinstance(window, bool) or not isinstance(window, (int, float)) or not 0 <= window <= 365:
+        problems.append(f"[linking] window_workdays must be a number of working days from 0 to "
+                        f"365, not {window!r}")
+        window = default.window_workdays
+    match = section.get("match", list(default.match))
+    if not isinstance(match, list) or not match or not all(
+            isinstance(m, str) and m.strip() for m in match):
+        problems.append("[linking] match must be a non-empty list of form values, e.g. "
+                        f"{list(default.match)} (canonical: {', '.join(LINK_MATCH_FIELDS)}; "
+                        "any other source column may be named)")
+        match = list(default.match)
+    elif len(set(match)) != len(match):
+        problems.append(f"[linking] match lists a value twice: {match}")
+    return Linking(enabled=enabled, field=link_field, window_workdays=float(window),
+                   match=tuple(dict.fromkeys(match)))
+
+
+def _returns(section: object, problems: list[str]) -> RejectThenResubmit:
+    """The [returns] section, checked."""
+    if section is None:
+        return "return"
+    if not isinstance(section, dict):
+        problems.append("[returns] must be a table")
+        return "return"
+    for key in sorted(set(section) - {"reject_then_resubmit"}):
+        problems.append(f"[returns] unknown key {key!r} (allowed: reject_then_resubmit)")
+    value = section.get("reject_then_resubmit", "return")
+    if value not in REJECT_THEN_RESUBMIT:
+        problems.append(f"[returns] reject_then_resubmit must be one of "
+                        f"{', '.join(map(repr, REJECT_THEN_RESUBMIT))}, not {value!r}")
+        return "return"
+    return value

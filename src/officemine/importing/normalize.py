@@ -1,8 +1,10 @@
 """Turn a reader's `RawEvents` into the canonical, validated event log.
 
 One pipeline for every source: constants and label rules, outcome words, times, amounts,
-checks that set rows aside with a reason, ordering within each case, resubmissions, and the
-arrival time each wait is measured from (recorded, or inferred from the previous action).
+checks that set rows aside with a reason, ordering within each case, linking attempts a
+source started as separate instances (`officemine.importing.linking`), the objects of a case,
+returns and resubmissions, and the arrival time each wait is measured from (recorded, or
+inferred from the previous action).
 
 A column is worked on as codes into its distinct values (`_Column`): an export repeats a few
 hundred nodes, people, outcome words and times over millions of rows, so text is cleaned,
@@ -21,20 +23,30 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine.importing.mapping import Mapping
+from officemine.errors import MappingError
+from officemine.importing import linking
+from officemine.importing.mapping import LINK_MATCH_FIELDS, Mapping
 from officemine.importing.raw import (INVISIBLE, LABEL, TEXT, RawEvents, decoded_text,
                                      empty_set_aside, is_coded, text_codes)
 from officemine.importing.report import ImportReport
 from officemine.importing.timeparse import implausible, parse_times
-from officemine.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, NON_BLOCKING, OUTCOME_LOOKUP,
-                               OUTCOMES, TERMINAL, normalize_word)
+from officemine.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING,
+                               OUTCOME_LOOKUP, OUTCOMES, TERMINAL, normalize_word)
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 _STRING_FIELDS = (C.case_id, C.node, C.resource, C.dept, C.comment, C.process_type, C.urgency,
-                  C.applicant, C.applicant_dept, C.title)
+                  C.applicant, C.applicant_dept, C.title, C.object)
 _NAT = np.iinfo(np.int64).min                      # NaT as int64 microseconds
 _OUTCOME = {o: i for i, o in enumerate(OUTCOMES)}  # outcomes are int8 codes in OUTCOMES
 _ARRIVAL_SOURCES = ("recorded", "inferred", "none")
+_SUBMITS = [_OUTCOME["submit"], _OUTCOME["resubmit"]]
+_DECISIONS = [_OUTCOME[o] for o in sorted(DECISIONS)]
+_NON_BLOCKING = [_OUTCOME[o] for o in sorted(NON_BLOCKING)]
+#: an object is sent back by these: the next submission of it is a resubmission
+_SENT_BACK = [_OUTCOME[o] for o in ("reject", "return", "withdraw")]
+#: sources whose instances are cases by construction: attempts are not linked unless the
+#: mapping says so ([linking] enabled = true)
+_CASE_LOGS = frozenset({"xes"})
 
 
 class _Column:
@@ -140,9 +152,13 @@ class _SetAside:
         return rows[order], *(list(spread(i)[order]) for i in (1, 2, 3))
 
 
-def build_log(raw: RawEvents, mapping: Mapping | None = None,
-              timezone: str | None = None) -> tuple[pd.DataFrame, ImportReport, pd.DataFrame]:
-    """Validate and normalise; return (events, report, set_aside rows)."""
+def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | None = None, *,
+              link: bool = True) -> tuple[pd.DataFrame, ImportReport, pd.DataFrame]:
+    """Validate and normalise; return (events, report, set_aside rows).
+
+    link: link attempts the source started as separate instances into one case (see
+    `officemine.importing.linking`); False keeps every instance a case of its own.
+    """
     mapping = mapping or Mapping()
     tz = timezone or mapping.timezone or DEFAULT_TIMEZONE
     notes = list(raw.notes)
@@ -164,10 +180,12 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
     if mapping.label_rules and LABEL in cols:
         # Rules see whole rows (label, node, outcome together): worked on as full columns.
         every_row = np.arange(n)
-        df = pd.DataFrame({c: cols[c].take(every_row) for c in (LABEL, C.node, C.outcome)
-                           if c in cols})
+        df = pd.DataFrame({c: cols[c].take(every_row) for c in (LABEL, C.node, C.outcome,
+                                                                 C.object) if c in cols})
         _apply_label_rules(df, mapping, notes)
         cols[C.node], cols[C.outcome] = _Column.of(df[C.node]), _Column.of(df[C.outcome])
+        if df[C.object].notna().any():
+            cols[C.object] = _Column.of(df[C.object])
         del df
     elif LABEL in cols and C.node not in cols:
         cols[C.node] = cols[LABEL].map(_clean_text)
@@ -291,11 +309,61 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
     rows = ok[order].astype(_index_type(n))       # source position of each accepted row
     del ok, order
     case_start, out_of_order = _case_starts(case_rank, rows)
+    instances = int((case_start == np.arange(len(rows))).sum())
+    cols[C.instance_id] = cols[C.case_id]          # the source's own instance of each event
+
+    # --- attempts of one request, linked into one case (case ids change) ------------------
+    links = linking.Links.none(instances)
+    if not link:
+        notes.append("attempts were not linked (--no-link): every instance is a case")
+    elif mapping.linking.enabled is False:
+        notes.append("attempts were not linked ([linking] enabled = false): every instance is "
+                     "a case")
+    elif raw.format in _CASE_LOGS and not mapping.linking.enabled:
+        notes.append(f"attempts were not linked: a {raw.format} trace is a case already (set "
+                     "[linking] enabled = true to link them)")
+    elif len(rows):
+        links = _link(cols, frame, raw, mapping, tz, rows, case_start, outcome, pending,
+                      acted_at, notes)
+        if links.linked:
+            cols[C.case_id] = _linked_cases(cols[C.case_id], rows, case_start, links)
+            order, case_rank, _ = _sort_rows(cols[C.case_id], acted, arrived, pending, rows)
+            rows = rows[order]
+            case_start, _ = _case_starts(case_rank, rows)
+            del order
     del case_rank
+
     outcome = outcome[rows]
     pending = pending[rows]
     acted_at, arrived_at = acted_at[rows], arrived_at[rows]
-    _mark_resubmissions(outcome, case_start)
+    # --- objects, returns, resubmissions: per (case, object) ------------------------------
+    group = case_start
+    if C.object in cols:
+        cols[C.object], numbered, obj = _number_objects(cols[C.object], rows, case_start, outcome)
+        if numbered:
+            notes.append(f"{numbered:,} object(s) submitted afresh in a case already holding "
+                         "one of their kind (a submission that follows no return, rejection or "
+                         "withdrawal of it) are objects of their own: '<object> #2', …")
+        if (obj >= 0).any():
+            group = _group_ids([case_start, obj])
+        del obj
+    sent_back = _rejections_then_resubmitted(outcome, group)
+    if mapping.reject_then_resubmit == "return":
+        outcome[sent_back] = _OUTCOME["return"]
+        recoded = len(sent_back)
+        if recoded:
+            notes.append(f"{recoded:,} rejections followed by a resubmission of the same "
+                         "request are returns (退回): the item came back to the applicant "
+                         "([returns] reject_then_resubmit = \"return\")")
+    else:
+        recoded = 0
+        if len(sent_back):
+            notes.append(f"{len(sent_back):,} rejections followed by a resubmission of the "
+                         "same request are kept as rejections ([returns] "
+                         "reject_then_resubmit = \"reject\")")
+    del sent_back
+    _mark_resubmissions(outcome, group)
+    del group
     wait_start, arrival_source = _infer_arrivals(outcome, acted_at, arrived_at, case_start)
     times = {C.acted_at: acted_at, C.arrived_at: arrived_at, C.wait_start: wait_start}
     del acted_at, arrived_at, wait_start
@@ -322,6 +390,8 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None,
         outcome_counts={k: int(v) for k, v in events[C.outcome].value_counts().items()},
         unknown_outcome_words={str(k): int(v) for k, v in unknown_words.items()},
         notes=tuple(notes), warnings=tuple(warnings),
+        instances=instances, links_by_rule=links.by_rule, ambiguous_links=links.ambiguous,
+        rejections_as_returns=recoded,
     )
     if not report.balanced:  # a bug, never a data problem: fail loudly
         raise AssertionError(f"row accounting does not balance: {report}")
@@ -343,10 +413,12 @@ def _clean_text(values: pd.Series) -> pd.Series:
 
 def _apply_label_rules(df: pd.DataFrame, mapping: Mapping, notes: list[str]) -> None:
     labels = df[LABEL].astype("string")
-    node = df[C.node].astype("string") if C.node in df else pd.Series(pd.NA, index=df.index,
-                                                                       dtype="string")
-    outcome = (df[C.outcome].astype("string") if C.outcome in df
-               else pd.Series(pd.NA, index=df.index, dtype="string"))
+
+    def column(name: str) -> pd.Series:
+        return (df[name].astype("string") if name in df
+                else pd.Series(pd.NA, index=df.index, dtype="string"))
+
+    given = {name: column(name) for name in (C.node, C.outcome, C.object)}
     unmatched = labels.notna()
     for rule in mapping.label_rules:
         pending = labels[unmatched]
@@ -358,17 +430,17 @@ def _apply_label_rules(df: pd.DataFrame, mapping: Mapping, notes: list[str]) -> 
             continue
         groups = (pending[idx].str.extract(rule.pattern) if rule.pattern.groupindex
                   else pd.DataFrame(index=idx))
-        if "node" in groups:
-            node[idx] = groups["node"]
-        elif rule.node is not None:
-            node[idx] = rule.node
-        if "outcome" in groups:
-            outcome[idx] = groups["outcome"]
-        elif rule.outcome is not None:
-            outcome[idx] = rule.outcome
+        for name, fixed in ((C.node, rule.node), (C.outcome, rule.outcome),
+                            (C.object, rule.object)):
+            if name in groups:
+                given[name][idx] = groups[name]
+            elif fixed is not None:
+                given[name][idx] = fixed
+        node = given[C.node]
         no_node = node[idx].isna()
         node[no_node[no_node].index] = labels[no_node[no_node].index]
         unmatched[idx] = False
+    node = given[C.node]
     n_unmatched = int(unmatched.sum())
     if n_unmatched:
         examples = labels[unmatched].value_counts().head(5)
@@ -376,7 +448,8 @@ def _apply_label_rules(df: pd.DataFrame, mapping: Mapping, notes: list[str]) -> 
                      "itself: " + ", ".join(f"{k!r} ×{v}" for k, v in examples.items()))
         node[unmatched & node.isna()] = labels[unmatched & node.isna()]
     df[C.node] = node.str.strip()
-    df[C.outcome] = outcome
+    df[C.outcome] = given[C.outcome]
+    df[C.object] = given[C.object].str.strip()
 
 
 def _timezone_note(raw: RawEvents, tz: str) -> str:
@@ -523,12 +596,190 @@ def _case_starts(case_rank: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, i
     return start, int(len(np.unique(case_rank[moved])))
 
 
-def _mark_resubmissions(outcome: np.ndarray, case_start: np.ndarray) -> None:
-    """A submit after the case's first submit is a resubmission (after a return or withdrawal)."""
-    submits = (outcome == _OUTCOME["submit"]) | (outcome == _OUTCOME["resubmit"])
-    running = np.cumsum(submits)
-    before_case = (running - submits)[case_start]
-    outcome[submits & (running - before_case > 1)] = _OUTCOME["resubmit"]
+def _mark_resubmissions(outcome: np.ndarray, group: np.ndarray) -> None:
+    """A submission after the first of its case and object (`group`, one id per sorted row)
+    is a resubmission: it follows a return, a rejection or a withdrawal."""
+    submits = np.flatnonzero(np.isin(outcome, _SUBMITS))
+    _, first = np.unique(group[submits], return_index=True)
+    later = np.ones(len(submits), dtype=bool)
+    later[first] = False
+    outcome[submits[later]] = _OUTCOME["resubmit"]
+
+
+def _rejections_then_resubmitted(outcome: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Positions of the rejections that a submission of the same case and object follows:
+    the applicant got the item back and sent it again, which is a return (退回)."""
+    rejects = np.flatnonzero(outcome == _OUTCOME["reject"])
+    submits = np.flatnonzero(np.isin(outcome, _SUBMITS))
+    if not len(rejects) or not len(submits):
+        return rejects[:0]
+    keys, last = np.unique(group[submits][::-1], return_index=True)   # each group's last
+    last_submit = submits[::-1][last]
+    at = np.minimum(np.searchsorted(keys, group[rejects]), len(keys) - 1)
+    return rejects[(keys[at] == group[rejects]) & (last_submit[at] > rejects)]
+
+
+def _number_objects(kind: _Column, rows: np.ndarray, case_start: np.ndarray,
+                    outcome: np.ndarray) -> tuple[_Column, int, np.ndarray]:
+    """The object of each event, a second one of a kind numbered: (object column, how many
+    were numbered, object key per sorted row with -1 where there is none).
+
+    A label names the kind of object (Declaration), not which one: a case may hold two
+    declarations. A submission of a kind that follows no return, rejection or withdrawal of
+    that kind since its last submission starts a new object ('Declaration #2'); the kind's
+    later events belong to it.
+    """
+    code = kind.key(rows)
+    present = np.flatnonzero(code >= 0)
+    if not len(present):
+        return kind, 0, code
+    group = _group_ids([case_start[present], code[present]])
+    by_group = np.argsort(group, kind="stable")              # time order within each group
+    at, group = present[by_group], group[by_group]
+    out = outcome[at]
+    submit = np.flatnonzero(np.isin(out, _SUBMITS))
+    backs = np.cumsum(np.isin(out, _SENT_BACK))
+    fresh = np.ones(len(submit), dtype=bool)
+    fresh[1:] = ((group[submit[1:]] != group[submit[:-1]])
+                 | (backs[submit[1:]] == backs[submit[:-1]]))
+    starts_new = np.zeros(len(at), dtype=np.int64)
+    starts_new[submit[fresh]] = 1
+    seen = np.cumsum(starts_new)
+    first = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    number = seen - np.repeat((seen - starts_new)[first], np.diff(np.r_[first, len(at)]))
+    number = np.maximum(number, 1)            # events before the kind's first submission
+    if (number == 1).all():
+        return kind, 0, code
+    pair = _group_ids([code[at], number])
+    _, example = np.unique(pair, return_index=True)
+    base = kind.take(rows[at[example]]).astype(TEXT)
+    suffix = pd.Series(np.where(number[example] > 1, " #" + number[example].astype(str), ""),
+                       dtype=TEXT)
+    codes = np.full(len(kind.codes), -1, dtype=np.int64)
+    codes[rows[at]] = pair
+    key = np.full(len(rows), -1, dtype=np.int64)
+    key[at] = pair
+    numbered = int(len(np.unique(_group_ids([case_start[at], pair])[number > 1])))
+    return _Column(codes, base + suffix), numbered, key
+
+
+def _link(cols: dict[str, _Column], frame: pd.DataFrame, raw: RawEvents, mapping: Mapping,
+          tz: str, rows: np.ndarray, case_start: np.ndarray, outcome: np.ndarray,
+          pending: np.ndarray, acted_at: np.ndarray, notes: list[str]) -> linking.Links:
+    """Which instance's case each instance joins (`officemine.importing.linking`): each
+    instance's first action, refusal, request key and link field, from its sorted rows."""
+    m = len(rows)
+    pos = np.arange(m)
+    starts = np.flatnonzero(case_start == pos)
+    out, waiting, at = outcome[rows], pending[rows], acted_at[rows]
+    submits = np.isin(out, _SUBMITS) & ~waiting
+    decision = np.isin(out, _DECISIONS) & ~waiting
+    acted = ~np.isin(out, _NON_BLOCKING) & ~waiting
+    last_decision = np.maximum.reduceat(np.where(decision, pos, -1), starts)
+    last_submit = np.maximum.reduceat(np.where(submits, pos, -1), starts)
+    last_acted = np.maximum.reduceat(np.where(acted, pos, -1), starts)
+    # The request was refused: a rejection nothing was submitted after, or a return the
+    # instance stopped at (Weaver has no refusal: a refused request is sent back and left).
+    # A return the applicant answered otherwise (withdrew, resubmitted) ended nothing.
+    decided = out[np.maximum(last_decision, 0)]
+    refused = (last_decision > last_submit) & (
+        (decided == _OUTCOME["reject"])
+        | ((decided == _OUTCOME["return"]) & (last_acted == last_decision)))
+    refused_at = np.where(refused, at[np.maximum(last_decision, 0)], _NAT)
+    first_submits = submits[starts]
+
+    def first_value(column: _Column) -> np.ndarray:
+        """Per instance: the key of its first present value (-1: none). Exports mostly write
+        case attributes on every row: the instance's first row then has it."""
+        first = column.key(rows[starts])
+        if (first >= 0).all():
+            return first
+        code = column.key(rows)
+        where = np.minimum.reduceat(np.where(code >= 0, pos, m), starts)
+        return np.where(where < m, code[np.minimum(where, m - 1)], -1)
+
+    none = np.full(len(starts), -1, dtype=np.int64)
+    applicant = first_value(cols[C.applicant]) if C.applicant in cols else none
+    submitter = (np.where(first_submits, cols[C.resource].key(rows[starts]), -1)
+                 if C.resource in cols else none)
+    originator = np.where(applicant >= 0, 2 * applicant,
+                          np.where(submitter >= 0, 2 * submitter + 1, -1))
+    process = first_value(cols[C.process_type]) if C.process_type in cols else none
+    values, compared, absent = [], [], []
+    for name in mapping.linking.match:
+        if name in cols and name in LINK_MATCH_FIELDS:
+            column = cols[name]
+        elif name in LINK_MATCH_FIELDS:
+            absent.append(name)
+            continue
+        elif name in frame:
+            column = _Column.of(frame[name]).map(_clean_text)
+        else:
+            raise MappingError(f"[linking] match names {name!r}, which is neither a form value "
+                               f"({', '.join(LINK_MATCH_FIELDS)}) nor a column of "
+                               f"{raw.source_file}")
+        values.append(first_value(column))
+        compared.append(name)
+    if values:
+        has_form = np.any(np.stack(values) >= 0, axis=0)
+        form_key = np.where((originator >= 0) & has_form,
+                            _group_ids([originator, process, *values]), -1)
+    else:
+        form_key = none
+        notes.append("attempts were not linked by their form: the source has none of the form "
+                     f"values [linking] match names ({', '.join(mapping.linking.match)})")
+
+    field_target, field_key, field = none, none, mapping.linking.field or raw.link_field
+    if field is not None:
+        if field not in frame:
+            raise MappingError(f"[linking] field names column {field!r}, which "
+                               f"{raw.source_file} does not have")
+        field_target, field_key = _link_field(_Column.of(frame[field]).map(_clean_text),
+                                              cols[C.case_id], rows, starts)
+    links = linking.link_attempts(
+        start=at[starts], first_submits=first_submits, refused_at=refused_at,
+        form_key=form_key, field_target=field_target, field_key=field_key,
+        window_workdays=mapping.linking.window_workdays, calendar=mapping.calendar_in(tz))
+    if values:
+        window = mapping.linking.window_workdays
+        notes.append(f"attempts linked by form: same originator (applicant, else submitter), "
+                     f"process type and {', '.join(compared)}, started within {window:g} "
+                     f"working days of the log's calendar after a refusal"
+                     + (f"; the source has no {', '.join(absent)}" if absent else ""))
+    if ((field_target >= 0) | (field_key >= 0)).any():
+        notes.append(f"attempts linked by the link field {field!r} where it is filled")
+    return links
+
+
+def _link_field(values: _Column, case: _Column, rows: np.ndarray,
+                starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per instance: the instance its link field names (-1: none), and for a value naming no
+    instance a key shared by every instance with that value (-1: none)."""
+    m = len(rows)
+    pos = np.arange(m)
+    present = ~values.isna()[rows]
+    where = np.minimum.reduceat(np.where(present, pos, m), starts)
+    has = where < m
+    value_code = np.where(has, values.codes[rows[np.minimum(where, m - 1)]], -1)
+    ids = pd.Index(case.take(rows[starts]))             # one id per instance, in order
+    target_of_value = ids.get_indexer(values.values)     # per distinct value: -1 if none
+    target = np.where(has, np.append(target_of_value, -1)[value_code], -1)
+    shared = has & (target < 0)
+    key = np.full(len(starts), -1, dtype=np.int64)
+    if shared.any():
+        key[shared] = pd.factorize(values.values.iloc[value_code[shared]].to_numpy())[0]
+    return target.astype(np.int64), key
+
+
+def _linked_cases(case: _Column, rows: np.ndarray, case_start: np.ndarray,
+                  links: linking.Links) -> _Column:
+    """The case id column after linking: each accepted row takes its root instance's id."""
+    starts = np.flatnonzero(case_start == np.arange(len(rows)))
+    instance = np.cumsum(case_start == np.arange(len(rows))) - 1
+    root_code = case.codes[rows[starts]][links.root]
+    codes = case.codes.copy()
+    codes[rows] = root_code[instance]
+    return _Column(codes, case.values)
 
 
 def _infer_arrivals(outcome: np.ndarray, acted_at: np.ndarray, arrived_at: np.ndarray,
@@ -577,7 +828,7 @@ def _finish_columns(frame: pd.DataFrame, cols: dict[str, _Column], rows: np.ndar
     out: dict[str, pd.Series] = {}
 
     def absent() -> pd.Series:
-        return pd.Series(pd.NA, index=pd.RangeIndex(m), dtype="string")
+        return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(m, pa.large_string())))
 
     for column in CANONICAL_ORDER:
         if column == C.seq:

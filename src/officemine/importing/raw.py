@@ -96,6 +96,10 @@ class RawEvents:
     #: column holding the source's own record id (XES ``id``): rows with different ids are
     #: distinct records even when case, node, person and time coincide
     record_id: str | None = None
+    #: column holding the source's own link from an instance to the earlier attempt it
+    #: continues (DingTalk mainProcessInstanceId, Feishu modified_instance_code); a mapping's
+    #: ``[linking] field`` overrides it (`officemine.importing.linking`)
+    link_field: str | None = None
 
 
 def coded_text(codes: np.ndarray, values: pa.Array) -> pd.Series:

@@ -33,6 +33,16 @@ class ImportReport:
     notes: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     set_aside_file: str | None = None
+    # Linking attempts and counting returns (None: a report written before these were counted)
+    #: the source's instances among the accepted rows (each becomes a case unless linked)
+    instances: int | None = None
+    #: instances linked into an earlier attempt's case, by rule ("field", "form")
+    links_by_rule: dict[str, int] | None = None
+    #: links where two earlier attempts could have been continued (the closest in time was
+    #: taken), or an attempt two later instances could continue (the first took it)
+    ambiguous_links: int | None = None
+    #: rejections followed by a resubmission of the same request, counted as returns
+    rejections_as_returns: int | None = None
 
     @property
     def balanced(self) -> bool:
@@ -93,6 +103,18 @@ class ImportReport:
             "  outcomes: " + ", ".join(f"{k} {v:,}" for k, v in
                                        sorted(self.outcome_counts.items(), key=lambda kv: -kv[1])),
         ]
+        if self.instances is not None:
+            links = self.links_by_rule or {}
+            linked = sum(links.values())
+            by_rule = ", ".join(f"{_RULE_NAMES.get(k, k)} {v:,}" for k, v in links.items() if v)
+            lines.append(f"  instances {self.instances:,} → cases {self.cases:,}: "
+                         f"{linked:,} linked into an earlier attempt's case"
+                         + (f" ({by_rule})" if by_rule else "")
+                         + (f"; {self.ambiguous_links:,} ambiguous (the closest attempt in time "
+                            "was taken)" if self.ambiguous_links else ""))
+        if self.rejections_as_returns is not None:
+            lines.append(f"  rejections followed by a resubmission, counted as returns (退回): "
+                         f"{self.rejections_as_returns:,}")
         if self.unknown_outcome_words:
             words = ", ".join(f"{w!r} ×{n}" for w, n in list(self.unknown_outcome_words.items())[:10])
             lines.append(f"  unknown outcome words (add them under [outcomes] in a mapping): {words}")
@@ -114,15 +136,19 @@ _FIELD_KINDS: dict[str, str] = {
     "set_aside_by_reason": "counts", "outcome_counts": "counts",
     "unknown_outcome_words": "counts", "columns_used": "names",
     "notes": "texts", "warnings": "texts",
+    "instances": "int?", "links_by_rule": "counts?", "ambiguous_links": "int?",
+    "rejections_as_returns": "int?",
 }
+#: how `str(report)` names each linking rule
+_RULE_NAMES = {"field": "by the link field", "form": "by originator, process and form values"}
 
 
 def _is_kind(value: object, kind: str) -> bool:
     count = (lambda v: type(v) is int and v >= 0)
     if kind == "str":
         return isinstance(value, str)
-    if kind == "str?":
-        return value is None or isinstance(value, str)
+    if kind.endswith("?"):
+        return value is None or _is_kind(value, kind[:-1])
     if kind == "int":
         return count(value)
     if kind == "counts":

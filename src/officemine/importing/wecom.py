@@ -19,8 +19,8 @@ from pathlib import Path
 from officemine.errors import SourceError
 from officemine.importing._jsonsource import (aside, count_phrase, epoch, event_frame, first,
                                               in_time_order, local_naive, mapped_code,
-                                              mapping_notes, pick_amount, read_json_records,
-                                              text, unwrap)
+                                              mapping_notes, pick_amount, pick_title,
+                                              read_json_records, text, unwrap)
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
 from officemine.schema import TERMINAL, C
@@ -98,6 +98,7 @@ def read_wecom(path: Path, mapping: Mapping) -> RawEvents:
         C.acted_at: "details.sptime (apply_time for the submit)", C.comment: "details.speech",
         C.process_type: "sp_name", C.amount: "apply_data Money control (金额…)",
         C.applicant: "applyer.userid", C.applicant_dept: "applyer.partyid",
+        C.title: "apply_data control 标题/主题",
     }
     extra = ("approver_attr", "notifyer", LABEL)
     return RawEvents(frame=event_frame(rows, extra=extra), source_file=str(path), format="wecom",
@@ -138,7 +139,8 @@ def _instance_events(ref: str, inst: dict, state: _State) -> list[dict]:
     attributes = {
         C.case_id: sp_no, C.process_type: text(inst.get("sp_name")),
         C.applicant: text(applyer.get("userid")), C.applicant_dept: text(applyer.get("partyid")),
-        C.amount: _amount(inst, ref, state), "serial_number": sp_no,
+        C.amount: _amount(inst, ref, state), C.title: pick_title(_form_fields(inst)),
+        "serial_number": sp_no,
         "notifyer": ",".join(notifyer) or None,
     }
     rows = [{**attributes, C.node: "发起", C.outcome: "submit",
@@ -208,7 +210,8 @@ def _instance_events(ref: str, inst: dict, state: _State) -> list[dict]:
     return in_time_order(rows)
 
 
-def _amount(inst: dict, ref: str, state: _State):
+def _form_fields(inst: dict) -> list[tuple[str, object, bool]]:
+    """The form's controls as (name, value, is a money control)."""
     fields = []
     contents = (inst.get("apply_data") or {}).get("contents") if isinstance(
         inst.get("apply_data"), dict) else None
@@ -221,7 +224,11 @@ def _amount(inst: dict, ref: str, state: _State):
         fields.append((text(zh.get("text")) or "",
                        first([value], "new_money", "new_number", "text"),
                        control.get("control") == "Money"))
-    value, _, problem = pick_amount(fields)
+    return fields
+
+
+def _amount(inst: dict, ref: str, state: _State):
+    value, _, problem = pick_amount(_form_fields(inst))
     if problem:
         state.amount_problems.append(f"{ref}: {problem}")
     return value
