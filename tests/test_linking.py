@@ -6,7 +6,7 @@ tests/data/linking/attempts.csv holds ten instances (22 rows), each attempt its 
                 (A2 writes the amount "1,200.00": the same number)
   B1, B2        赵六's 上海出差报销: the second attempt asks 900, not 800: not linked
   C1, C2        钱七's 广州出差报销: refused Friday 03-07 10:00, the next started Thursday
-                03-13, past the third working day (Wednesday 10:00): not linked
+                03-27, past the tenth working day (Friday 03-21 10:00): not linked
   D1, D2 → D3   孙八 ran two identical 办公电脑 requests at once (D2 started before D1 was
                 refused); both refused, then D3: two attempts qualify, the closest (D2) is
                 taken, and the link counts as ambiguous
@@ -90,8 +90,10 @@ def test_no_link_keeps_every_instance_a_case():
 
 
 def test_the_window_and_the_form_values_are_settings():
-    wide = Mapping.from_dict({"linking": {"window_workdays": 5}})
+    wide = Mapping.from_dict({"linking": {"window_workdays": 20}})
     assert by_case(import_log(ATTEMPTS, mapping=wide))["C1"] == ["C1"] * 2 + ["C2"] * 2
+    narrow = Mapping.from_dict({"linking": {"window_workdays": 3}})
+    assert by_case(import_log(ATTEMPTS, mapping=narrow))["A1"] == ["A1"] * 3 + ["A2"] * 2 + ["A3"] * 3
     title_only = Mapping.from_dict({"linking": {"match": ["title"]}})
     assert by_case(import_log(ATTEMPTS, mapping=title_only))["B1"] == ["B1"] * 2 + ["B2"] * 2
     off = Mapping.from_dict({"linking": {"enabled": False}})

@@ -393,23 +393,31 @@ def _since_text(since: Since) -> str:
 
 
 def _caught_downstream(items: pd.DataFrame) -> pd.Series:
-    """For each approval: was the item returned/rejected later in the same round by another node?
+    """For each approval: was the item returned/rejected later in the same round (of the same
+    object) by another node?
 
-    `items` are in (case_id, seq) order (as `work_items` gives them), so each (case, round)
-    is a run of rows: the round's last decided rejection is a maximum over the run.
+    `items` are in (case_id, seq) order (as `work_items` gives them). Without objects each
+    (case, round) is a run of rows and the round's last decided rejection is a maximum over
+    the run; the objects of a case interleave, so with objects it is a maximum per group.
     """
     n = len(items)
     if not n:
         return pd.Series(False, index=items.index, dtype=bool)
     case = items["case_no"].to_numpy()
     rnd = items["round"].to_numpy()
-    start = np.ones(n, dtype=bool)
-    start[1:] = (case[1:] != case[:-1]) | (rnd[1:] != rnd[:-1])
-    starts = np.flatnonzero(start)
     pos = np.arange(n)
     rejection = (items["rejected"] & items["observed"]).to_numpy(bool)
-    last = np.maximum.reduceat(np.where(rejection, pos, -1), starts)
-    last_rej = np.repeat(last, np.diff(np.r_[starts, n]))
+    marked = np.where(rejection, pos, -1)
+    if "object" in items and items["object"].notna().any():
+        obj = pd.factorize(items["object"], use_na_sentinel=False)[0]
+        group = pd.factorize(pd.MultiIndex.from_arrays([case, obj, rnd]))[0]
+        last_rej = pd.Series(marked).groupby(group).transform("max").to_numpy()
+    else:
+        start = np.ones(n, dtype=bool)
+        start[1:] = (case[1:] != case[:-1]) | (rnd[1:] != rnd[:-1])
+        starts = np.flatnonzero(start)
+        last = np.maximum.reduceat(marked, starts)
+        last_rej = np.repeat(last, np.diff(np.r_[starts, n]))
     node = pd.factorize(items["node"])[0]
     later = last_rej > pos
     caught = (items["outcome"].isin(["approve", "auto_approve"]).to_numpy(bool) & later

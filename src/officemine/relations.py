@@ -17,7 +17,8 @@ them writes its own query over the raw events. A test enforces it. The definitio
   item still pending at export. Its wait runs from the visit's arrival to the decision; a
   pending item's wait is right-censored at ``as_of`` (`work_items`).
 * **return** — an item sent back to be corrected and resubmitted (退回, outcome ``return``). A
-  round is one attempt: ``round`` is 1 + the returns of the case before the event, so a
+  round is one attempt: ``round`` is 1 + the returns before the event (of its object, when a
+  case holds several objects: a permit, then a declaration), so a
   return ends its round and the resubmission that follows starts the next one. A case's
   rounds are its highest round.
 * **case** — starts at its first submission (提交); a case with no submission in the log starts
@@ -148,7 +149,7 @@ def _items_sql(columns: tuple[str, ...], overlapping: bool) -> str:
     extra = "".join(f"{c}, " for c in DESCRIPTIVE if c in columns)
     window = ("\n  AND visit_start < $hi AND (pending OR acted_at > $lo)" if overlapping else "")
     return f"""
-SELECT case_id, seq, visit, round, node, outcome, {extra}pending, visit_start, acted_at,
+SELECT case_id, seq, visit, round, "object", node, outcome, {extra}pending, visit_start, acted_at,
        visit_source AS wait_source, coalesce(outcome IN ({_REJECTIONS}), false) AS rejected
 FROM events
 WHERE (outcome IN ({_DECISIONS}) OR (pending AND visit IS NOT NULL)){window}
@@ -160,7 +161,8 @@ def work_items(log: EventLog, calendar: Calendar | None = None, as_of: Any = Non
                during: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> pd.DataFrame:
     """One row per decided or pending work item with its wait in clock and working hours.
 
-    Columns: case_id, seq, visit, round (submission round), node, outcome, the descriptive
+    Columns: case_id, seq, visit, round, object (null unless the log has several objects per
+    case; rounds count per object), node, outcome, the descriptive
     `columns` asked for (default all: resource, dept, process_type, urgency, amount,
     comment), pending, visit_start, acted_at, wait_source (recorded | inferred | none),
     rejected, observed (False = still pending, censored), wait_hours (clock),

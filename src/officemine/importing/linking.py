@@ -12,7 +12,7 @@ on cycle times is too rosy. The importer links the attempts, in this order:
 2. **form**: an instance whose first action is a submission, by the same originator (the
    applicant, else the submitter), of the same process type, with the same form values
    (``[linking] match``, default title and amount; missing values must be missing on both),
-   starting within ``window_workdays`` working days of the log's calendar (default 3) after
+   starting within ``window_workdays`` working days of the log's calendar (default 10) after
    an earlier instance of that request was refused: its last decision a rejection nothing
    was submitted after, or a return the instance stopped at (Weaver has no rejection).
 

@@ -24,7 +24,7 @@ reject_then_resubmit = "return"  # "return" (退回, default) or "reject" (keep 
 [linking]                        # attempts a source started as new instances, linked into one case
 enabled = true                   # default: on for every source but XES
 field = "原单号"                  # a column naming the earlier attempt (or a key all attempts share)
-window_workdays = 3              # a new attempt starts within this many working days of the refusal
+window_workdays = 10             # a new attempt starts within this many working days of the refusal
 match = ["title", "amount"]      # form values that must be equal (besides originator, process type)
 ```
 A label rule may also give fixed values: `pattern = '^Payment Handled$'`, `node = "付款"`,
@@ -80,7 +80,7 @@ class Linking:
     #: source column naming the earlier attempt (or a key every attempt shares)
     field: str | None = None
     #: a new attempt starts within this many working days after the refusal
-    window_workdays: float = 3.0
+    window_workdays: float = 10.0
     #: form values the attempts must share, besides originator and process type
     match: tuple[str, ...] = (C.title, C.amount)
 
