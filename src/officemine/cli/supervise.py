@@ -20,9 +20,9 @@ LedgerOption = Annotated[Path, typer.Option(
 
 @app.command()
 def supervise(
+    ledger: LedgerOption,
     log_path: Annotated[Optional[Path], typer.Argument(
         metavar="LOG", help="The latest export or Parquet log (not read with --resend).")] = None,
-    ledger: LedgerOption = Path("duban.db"),
     as_of: Annotated[Optional[str], typer.Option(
         "--as-of", help="The week's moment, e.g. '2025-10-31 17:30' (default: the end of the "
         "log). Needed to record an export older than the ledger's last run.")] = None,
@@ -58,8 +58,7 @@ def supervise(
     """Run one week of the 督办台账: open, carry and strike off (销号) overdue entries, write
     the week's digest, and push it to DingTalk, Feishu, WeCom or e-mail.
 
-    Exit code 1 when the ledger was updated but a channel could not be reached (each
-    channel is reported; --resend WEEK sends again).
+    Exit code 1: the ledger was updated but a channel failed (each is reported).
     """
     from officemine.supervision import Ledger
     from officemine.supervision.notify import People, NotifySettings, check_channels
@@ -72,6 +71,7 @@ def supervise(
                        folders=[folder] if writes and not resend else []):
         if lang not in ("zh", "en"):
             raise OfficemineError(f"lang must be zh or en, not {lang!r}")
+        _check_time(as_of)
         check_channels(channels)
         # everything a run needs is checked before the ledger changes
         notify_settings = NotifySettings.load(settings) if channels else None
@@ -92,6 +92,8 @@ def supervise(
             raise OfficemineError("give the log to supervise (LOG), or --resend WEEK")
         sla_model = _sla(sla)
         log = load_log(log_path, format, mapping, timezone)
+        if not log.n_events:               # before the ledger file is made
+            raise OfficemineError(f"{log_path} holds no events: nothing to supervise")
         cal = load_calendar(calendar, log)
         with Ledger(ledger, readonly=dry_run) as book:
             with err.status(f"supervising {log.n_events:,} events …"):
@@ -147,6 +149,20 @@ def _push(book, digest, channels, settings, people, lang, dry_run, kind, output,
         err.print(f"the ledger is updated; send again with: --resend {digest.week} {names}",
                   markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
+
+
+def _check_time(as_of: str | None) -> None:
+    """--as-of must be a time (checked before anything is read or written)."""
+    if as_of is None:
+        return
+    import pandas as pd
+
+    try:
+        ok = pd.Timestamp(as_of) is not pd.NaT
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise OfficemineError(f"--as-of must be a time like '2025-10-31 17:30', not {as_of!r}")
 
 
 def _sla(path):

@@ -150,7 +150,7 @@ def connect(path: str | Path | None, *, in_memory: bool = False,
             return connect(None)
         raise LedgerError(f"no ledger at {path}")
     if exists:
-        _check_header(path)
+        _check_header(path, allow_empty=create and not in_memory)
     if in_memory:
         source = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         con = _new_connection(":memory:")
@@ -178,13 +178,16 @@ def _new_connection(target: str) -> sqlite3.Connection:
     return con
 
 
-def _check_header(path: Path) -> None:
-    """An existing file must be an SQLite database (or empty, as a new file may be)."""
+def _check_header(path: Path, allow_empty: bool) -> None:
+    """An existing file must be an SQLite database; an empty one (a first run killed before
+    its schema was committed) is made a ledger when it is opened for writing."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(16)
     except OSError as exc:
         raise LedgerError(f"cannot read the ledger {path}: {exc.strerror or exc}") from None
+    if not head and not allow_empty:
+        raise LedgerError(f"{path} is empty: not an officemine ledger")
     if head and head != b"SQLite format 3\x00":
         raise LedgerError(f"{path} is not an officemine ledger (not an SQLite database)")
 
