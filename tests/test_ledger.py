@@ -264,6 +264,10 @@ def test_the_month_view_counts_the_months_runs(weeks, tmp_path):
         assert april.summary["open_at_month_end"].sum() == april.still_open
         march = ledger.month_view("2025-03")
         assert not march.has_runs and "no weekly run" in march.notes[0]
-        hidden = april.pseudonymized("k")
+        from officemine.privacy import PseudonymKey, Replacer
+
+        key = PseudonymKey.from_text("a test key, long enough", "one-off", "test")
+        hidden = april.pseudonymized(Replacer(april.names(), key))
         assert not set(hidden.people["responsible"]) & set(april.people["responsible"])
         assert all(p.startswith("人员-") for p in hidden.people["responsible"])
+        assert not any(n in t for t in hidden.summary["title"].dropna() for n in april.names())

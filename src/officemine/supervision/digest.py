@@ -486,20 +486,26 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
                    n_closed=int(len(days)), summary=summary[_MONTH_COLUMNS].reset_index(drop=True),
                    people=people, ledger=where)
 
-    def pseudonymized(self, key: str, prefix: str = "人员") -> "LedgerMonth":
-        """A copy with every person replaced by their stable pseudonym (`officemine.privacy`),
-        as the review does with ``--pseudonymize``."""
-        from officemine.privacy import pseudonym
+    def names(self) -> set[str]:
+        """The people the view names (applicants and responsible persons)."""
+        from officemine.privacy import NOT_PEOPLE
+        from officemine.schema import normalize_word
 
-        def swap(value):
-            names = split_people(value)
-            return "、".join(pseudonym(n, key, prefix) for n in names) if names else value
+        cells = [*self.summary["applicant"], *self.summary["responsible"],
+                 *self.people["responsible"]]
+        return {n for v in cells for n in split_people(v)
+                if normalize_word(n) not in NOT_PEOPLE}
 
+    def pseudonymized(self, replacer) -> "LedgerMonth":
+        """A copy with every person replaced as `replacer` (`officemine.privacy.Replacer`)
+        replaces them: in the person columns and inside titles, as the review does with
+        ``--pseudonymize``."""
         summary = self.summary.copy()
         for col in ("applicant", "responsible"):
-            summary[col] = summary[col].map(swap)
+            summary[col] = summary[col].map(replacer.person_cell)
+        summary["title"] = summary["title"].map(replacer.text)
         people = self.people.copy()
-        people["responsible"] = people["responsible"].map(swap)
+        people["responsible"] = people["responsible"].map(replacer.person_cell)
         return replace(self, summary=summary, people=people)
 
     def to_dict(self) -> dict:
@@ -551,6 +557,7 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
     def plot(self, ax=None, lang: Lang = "zh"):
         """The people with the most open entries at the month's last run."""
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
         from officemine.plotting import chart_style
 
@@ -561,9 +568,10 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
                 _, ax = plt.subplots(figsize=(6, 0.45 * max(len(d), 3) + 1.2),
                                      layout="constrained")
             y = np.arange(len(d))
-            ax.barh(y, d["open_items"], color="#e8590c")
+            ax.barh(y, d["open_items"], color="#e8590c", height=0.6)
             ax.set_yticks(y, d["responsible"].astype(str))
-            ax.invert_yaxis()
+            ax.set_ylim(max(len(d), 6) - 0.5, -0.5)       # bars keep their size when few
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             for i, n in enumerate(d["open_items"]):
                 ax.text(n, i, f" {n}", va="center", fontsize=8)
             ax.set_xlabel("月末在办超期件数" if zh else "open entries at month end")

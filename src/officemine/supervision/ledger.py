@@ -396,10 +396,11 @@ WHERE s.run_id = ?""", (run_id,))
             raise LedgerError("the log has no events: nothing to supervise")
         tz = self.timezone or log.timezone
         week = week_label(t.tz_convert(tz))
-        recorded = self._check_time(log, t, week, explicit)
+        end = log_end(log)
+        recorded = self._check_time(end, t, week, explicit)
         if recorded is not None:
             return recorded
-        plan = self._plan(log, t, week, explicit, sla, calendar)
+        plan = self._plan(log, end, t, week, explicit, sla, calendar)
         with transaction(self._con, self._where):
             if self.timezone is None:
                 self._con.execute("INSERT INTO meta VALUES ('timezone', ?)", (log.timezone,))
@@ -408,15 +409,15 @@ WHERE s.run_id = ?""", (run_id,))
                                       (week,)).fetchone()
             if again is not None:
                 return self._digest(int(again[0]), "unchanged")
-            run_id = self._write(log, plan, sla, calendar)
+            run_id = self._write(log, end, plan, sla, calendar)
         return self._digest(run_id, "dry_run" if self.readonly else "recorded", plan.notes)
 
-    def _check_time(self, log: EventLog, t: pd.Timestamp, week: str, explicit: bool):
+    def _check_time(self, end: pd.Timestamp | None, t: pd.Timestamp, week: str,
+                    explicit: bool):
         """Refuse going back in time; return the recorded digest of a week run again."""
         last = self.last_run
         if last is None:
             return None
-        end = log_end(log)
         if not explicit and last.log_end is not None and end is not None and end < last.log_end:
             raise LedgerError(
                 f"the log ends {end:%Y-%m-%d %H:%M}, before the log of the ledger's last run "
@@ -436,8 +437,8 @@ WHERE s.run_id = ?""", (run_id,))
                 "digest sent again (--resend WEEK)")
         return None
 
-    def _plan(self, log: EventLog, t: pd.Timestamp, week: str, explicit: bool, sla: SLA,
-              calendar: Calendar) -> _Plan:
+    def _plan(self, log: EventLog, end: pd.Timestamp | None, t: pd.Timestamp, week: str,
+              explicit: bool, sla: SLA, calendar: Calendar) -> _Plan:
         """What the run will write: the whole comparison of the log with the ledger, as
         vectorised pandas (no write lock held while the log is read)."""
         from officemine.kpis import case_cycles
@@ -459,8 +460,11 @@ WHERE s.run_id = ?""", (run_id,))
         ended = cases["ended_at"].notna() & (cases["ended_at"] <= t)
         open_items = items[items["status"] == "open"]
         closed_items = items[items["status"] == "closed"].set_index("case_id")
-        is_open = open_items["case_id"].isin(open_at.index)
-        is_ended = open_items["case_id"].isin(cases.index[ended]) & ~is_open
+        # membership in Python sets: the entries are few, the log's cases many (an Arrow
+        # string `isin` against 100k values costs a second)
+        open_ids, ended_ids = set(open_at.index), set(cases.index[ended])
+        is_open = open_items["case_id"].map(open_ids.__contains__).astype(bool)
+        is_ended = open_items["case_id"].map(ended_ids.__contains__).astype(bool) & ~is_open
         carried = open_items[is_open]
         closing = open_items[is_ended]
         unseen = open_items[~is_open & ~is_ended]
@@ -532,7 +536,7 @@ WHERE s.run_id = ?""", (run_id,))
         states = pd.concat([p for p in parts if len(p)], ignore_index=True) \
             if any(len(p) for p in parts) else pd.DataFrame(columns=["case_id", "state"])
         states["item_id"] = states["case_id"].map(ids)
-        states["reopen"] = states["case_id"].isin(reopen)
+        states["reopen"] = states["case_id"].map(set(reopen).__contains__).astype(bool)
         before = states["item_id"].map(weeks).fillna(0).astype(int)
         is_open_state = states["state"].isin(OPEN_STATES)
         states["weeks_on_ledger"] = before + is_open_state.astype(int)
@@ -546,13 +550,13 @@ WHERE s.run_id = ?""", (run_id,))
             plan.notes.append("first run of this ledger: it enters the cases overdue and open "
                               "at its as-of; cases that were overdue but ended before are not "
                               "entered")
-        end = log_end(log)
         if end is not None and t > end + pd.Timedelta(days=1):
             plan.notes.append(f"as of {t:%Y-%m-%d %H:%M} is {(t - end).days} day(s) after the "
                               f"log's end ({end:%Y-%m-%d %H:%M}): nothing after that is known")
         return plan
 
-    def _write(self, log: EventLog, plan: _Plan, sla: SLA, calendar: Calendar) -> int:
+    def _write(self, log: EventLog, end: pd.Timestamp | None, plan: _Plan, sla: SLA,
+               calendar: Calendar) -> int:
         """Insert the run, its new items, the items' changes and every state (inside the
         caller's transaction)."""
         con = self._con
@@ -564,7 +568,6 @@ WHERE s.run_id = ?""", (run_id,))
             "closed": int((st["state"] == "closed").sum()) if len(st) else 0,
             "open_after": int(st["state"].isin(OPEN_STATES).sum()) if len(st) else 0,
         }
-        end = log_end(log)
         source = log.report.source_file if log.report else (str(log.path) if log.path else None)
         cur = con.execute(
             "INSERT INTO runs (week, as_of, as_of_explicit, log_end, log_events, log_cases, "
