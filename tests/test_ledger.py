@@ -271,3 +271,33 @@ def test_the_month_view_counts_the_months_runs(weeks, tmp_path):
         assert not set(hidden.people["responsible"]) & set(april.people["responsible"])
         assert all(p.startswith("人员-") for p in hidden.people["responsible"])
         assert not any(n in t for t in hidden.summary["title"].dropna() for n in april.names())
+
+
+def test_the_digest_renders_in_both_languages(weeks, tmp_path):
+    import json
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pypdf import PdfReader
+
+    _, logs = weeks
+    digest = run_weeks(tmp_path / "l.db", logs[:2])[-1]
+    closed = digest.section("closed").iloc[0]
+    assert f"{closed['case_id']}" in digest.text("zh") and "此前超期" in digest.text("zh")
+    english = digest.text("en")
+    assert "Supervision digest 2025-W16" in english and "struck off" in english
+    assert "working days overdue" in english
+    data = json.loads(digest.to_json())
+    assert data["counts"] == digest.counts and len(data["items"]) == len(digest.summary)
+    assert {"流程编号", "本周状态", "超期工作日"} <= set(digest.table("zh").columns)
+    assert "Working days overdue" in digest.table("en").columns
+    assert "2025-W16" in repr(digest) and "<table" in digest._repr_html_()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = digest.plot(lang="en")
+        ax.figure.savefig(tmp_path / "people.png")
+    paths = digest.write(tmp_path / "en", lang="en")
+    pdf = PdfReader(paths["pdf"])
+    assert len(pdf.pages) == 1 and "Struck off" in pdf.pages[0].extract_text()

@@ -181,8 +181,8 @@ class WeeklyDigest:
             how = CLOSE_ZH.get(row.close_status, row.close_status) if zh else row.close_status
             when = pd.Timestamp(row.closed_at).strftime("%m-%d %H:%M") \
                 if pd.notna(row.closed_at) else "—"
-            return (f"{what} · {when} 办结（{how}），超期 {_days(row.days_to_close)} 工作日"
-                    if zh else f"{what} · ended {when} ({how}) after "
+            return (f"{what} · {when} 已{how}，此前超期 {_days(row.days_to_close)} 工作日"
+                    if zh else f"{what} · {how} {when} after "
                     f"{_days(row.days_to_close)} working days overdue")
         who = row.responsible if isinstance(row.responsible, str) else (
             "办理人未知" if zh else "holder unknown")
