@@ -25,6 +25,8 @@ COMMANDS = {
     "necessity": ["necessity", "{src}", "--csv", "{out}/n.csv"],
     "report": ["report", "{src}", "-o", "{out}/reports"],
     "simulate": ["simulate", "{src}", "-s", str(SCENARIO)],
+    "supervise": ["supervise", "{src}", "--ledger", "{out}/duban.db"],
+    "ledger": ["ledger", "{src}"],
 }
 GARBAGE = bytes(range(256)) * 20 + b"\x00\xff\xfe" * 100
 
@@ -166,6 +168,26 @@ OPTION_CASES = [
     ("simulate", ["-s", str(SCENARIO), "--json", str(SCENARIO)]),
     ("simulate", ["-s", str(SCENARIO), "--chart", "{afile}/c.png"]),
     ("info", ["--no-such-option"]),
+    ("supervise", ["--ledger", "{adir}"]),
+    ("supervise", ["--ledger", "{garbage}"]),
+    ("supervise", ["--ledger", "{log}"]),
+    ("supervise", ["--ledger", "{afile}/duban.db"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "--notify", "pigeon"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "--notify", "dingtalk"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "--notify", "email", "--settings",
+                   "{garbage}"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "--notify", "email", "--settings", "{wrong}"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "--people", "{wrong}"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "--people", "{garbage}"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "--sla", "{wrong}"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "--as-of", "next tuesday"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "--resend", "2025-W15"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "--resend", "2025-W15", "--notify", "wecom"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "--lang", "fr"]),
+    ("supervise", ["--ledger", "{out}/duban.db", "-o", "{afile}"]),
+    ("supervise", ["--no-ledger-given"]),
+    ("ledger", ["--open"]),
+    ("ledger", ["--case", "X", "--week", "2025-W01"]),
 ]
 
 
@@ -194,13 +216,16 @@ def unwritable() -> Path:
     pytest.skip("/sys is writable here")
 
 
-@pytest.mark.parametrize("command", ["import", "discover", "necessity", "report", "simulate"])
+@pytest.mark.parametrize("command", ["import", "discover", "necessity", "report", "simulate",
+                                     "supervise"])
 def test_an_unwritable_output_folder_is_found_before_the_run(command, unwritable, good_csv,
                                                             good_log):
     args = {"import": ["import", str(good_csv), "-o", str(unwritable / "log.parquet")],
             "necessity": ["necessity", str(good_log), "--csv", str(unwritable / "n.csv")],
             "simulate": ["simulate", str(good_log), "-s", str(SCENARIO), "--json",
-                         str(unwritable / "s.json")]}.get(
+                         str(unwritable / "s.json")],
+            "supervise": ["supervise", str(good_log), "--ledger",
+                          str(unwritable / "duban.db")]}.get(
         command, [command, str(good_log), "-o", str(unwritable)])
     line = assert_one_error(runner.invoke(app, args))
     assert "cannot write" in line and "officemine-test" in line

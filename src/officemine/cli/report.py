@@ -48,6 +48,9 @@ def report(
     config: Annotated[Optional[Path], typer.Option(
         help="Report settings (TOML): organisation, redesign dates, SLA, calendar.",
         exists=True, dir_okay=False)] = None,
+    ledger: Annotated[Optional[Path], typer.Option(
+        help="Supervision ledger (officemine supervise): add its view of the month.",
+        exists=True, dir_okay=False)] = None,
     output: Annotated[Path, typer.Option(
         "--output", "-o", help="Folder for the files (officemine_report_YYYY-MM.pdf, .json, "
         ".xlsx), or a file name ending in .pdf, .json or .xlsx: the three files then take "
@@ -71,7 +74,7 @@ def report(
     as_file = output.suffix.lower() in REPORT_SUFFIXES
     folder, stem = (output.parent, output.stem) if as_file else (output, None)
     files = [folder / f"{stem}{suffix}" for suffix in REPORT_SUFFIXES] if as_file else []
-    inputs = [log_path, mapping, calendar, sla, config, pseudonym_key, *(scenario or [])]
+    inputs = [log_path, mapping, calendar, sla, config, pseudonym_key, ledger, *(scenario or [])]
     with domain_errors(inputs=inputs, outputs=files, folders=[folder]):
         if all_months and (month or as_file):
             raise OfficemineError("--all-months writes one report per month into a folder: "
@@ -85,7 +88,8 @@ def report(
         log = load_log(log_path, format, mapping, timezone, no_link)
         cal = _calendar(calendar, log)
         kwargs = dict(lang=lang, config=settings, sla=sla_model, calendar=cal,
-                      scenario=scenarios, pseudonymize=key is not None, pseudonym_key=key)
+                      scenario=scenarios, pseudonymize=key is not None, pseudonym_key=key,
+                      ledger=ledger)
         if not all_months:
             with err.status("monthly report …") as status:
                 result = monthly_report(

@@ -54,6 +54,7 @@ class MonthlyReport:
     sla: object
     pseudonymization: object | None  # privacy.Pseudonymization (None: real names)
     warnings: list[str] = field(default_factory=list)
+    ledger_view: object | None = None   # supervision.LedgerMonth (report --ledger)
 
     @property
     def has_data(self) -> bool:
@@ -86,6 +87,8 @@ class MonthlyReport:
             out["scenario"] = self.simulation.summary
         if self.pseudonymization is not None:
             out["pseudonymization"] = self.pseudonymization.summary
+        if self.ledger_view is not None:
+            out["ledger"] = self.ledger_view.table(lang)
         return out
 
     def to_dict(self) -> dict:
@@ -107,6 +110,8 @@ class MonthlyReport:
                               "periods": ba.summary.to_dict("records")}
                              for ba in self.before_after],
             "simulation": self.simulation.to_dict() if self.simulation is not None else None,
+            "supervision_ledger": (self.ledger_view.to_dict() if self.ledger_view is not None
+                                   else None),
             "import_report": self.log.report.to_dict() if self.log.report else None,
             "warnings": self.warnings,
         }
@@ -157,15 +162,18 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
                    config: ReportConfig | None = None, sla=None, calendar: Calendar | None = None,
                    scenario=None, pseudonymize: bool = False,
                    pseudonym_key: PseudonymKey | str | Path | None = None, seed: int = 0,
-                   progress: Callable[[str], None] | None = None) -> MonthlyReport:
+                   ledger=None, progress: Callable[[str], None] | None = None) -> MonthlyReport:
     """Run every analysis of the monthly review for `month` (default: latest complete month).
 
     pseudonymize: replace every person's name by a keyed pseudonym, in every text the report
     carries (see `officemine.privacy`). pseudonym_key: the key (or a key file; giving one
     implies `pseudonymize`); default `privacy.load_key` with the settings' key file.
+    ledger: a supervision ledger (its path or a `Ledger`): adds its view of the month (a PDF
+    page, a JSON section, a workbook sheet), its names pseudonymised with the rest.
     progress: called with the name of each analysis as it starts (the CLI shows it).
     """
     step = progress or (lambda name: None)
+    supervision_ledger = ledger            # `ledger` below is the month's overdue list
     from officemine import discovery as disc
     from officemine.kpis import _as_month, kpi_trend, monthly_kpis
     from officemine.necessity import necessity
@@ -179,10 +187,11 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
     calendar = calendar or (Calendar.from_toml(config.calendar_path, tz=log.timezone)
                             if config.calendar_path else log.calendar)
     sla = sla or (SLA.from_toml(config.sla_path) if config.sla_path else SLA.default())
-    pseudonymization = None
+    pseudonymization = key = None
     if pseudonymize or pseudonym_key is not None:
         step("pseudonyms")
-        pseudonymization = _pseudonymize(log, pseudonym_key, config, lang)
+        key = _key(pseudonym_key, config)
+        pseudonymization = _pseudonymize(log, key, config, lang)
         log = pseudonymization.log
         # settings that name process types, nodes or people must match the renamed log
         config, sla, scenario = _pseudonymous_settings(pseudonymization, config, sla, scenario)
@@ -229,13 +238,38 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
         step("simulation")
         simulation = simulate(window_log if window_log.n_events else log, scenario,
                               calendar=calendar, seed=seed, since=versions)
+    ledger_view = None
+    if supervision_ledger is not None:
+        from officemine.supervision import Ledger
+
+        step("supervision ledger")
+        book = supervision_ledger if isinstance(supervision_ledger, Ledger) else \
+            Ledger(supervision_ledger, readonly=True, create=False)
+        ledger_view = book.month_view(month)
+        if pseudonymization is not None:
+            from officemine.privacy import Replacer
+
+            # the ledger may name people this log no longer does: the same key covers them
+            names = set(pseudonymization.replacer.table) | ledger_view.names()
+            ledger_view = ledger_view.pseudonymized(
+                Replacer(names, key, prefix=pseudonymization.prefix))
     return MonthlyReport(
         month=month, lang=lang, organisation=config.organisation, kpis=kpis, trend=trend,
         discovery=discovery, necessity=necessity_result,
         necessity_window=(str(pd.Period(window_start, freq="M")), month), versions=versions,
         bottlenecks=bottleneck, ledger=ledger, before_after=before_after,
         simulation=simulation, log=log, calendar=calendar, sla=sla,
-        pseudonymization=pseudonymization, warnings=warnings)
+        pseudonymization=pseudonymization, warnings=warnings,
+        ledger_view=ledger_view)
+
+
+def _key(key, config: ReportConfig):
+    """The pseudonym key: a `PseudonymKey` as given, else `privacy.load_key` (a key file, or
+    the settings' key file)."""
+    from officemine.privacy import PseudonymKey, load_key
+
+    return key if isinstance(key, PseudonymKey) else \
+        load_key(key, settings_file=config.pseudonym_key_file)
 
 
 def _pseudonymize(log: EventLog, key, config: ReportConfig, lang: str):

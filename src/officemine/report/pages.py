@@ -124,6 +124,10 @@ def render_pdf(report, path: Path) -> Path:
     pages = [_cover]
     if report.has_data:
         pages += [_trends, _map, _necessity_chart, _necessity_table, _bottlenecks, _ledger]
+        if report.ledger_view is not None:
+            from officemine.report.ledger_page import ledger_month_page
+
+            pages.append(ledger_month_page)
         if report.simulation is not None:
             pages.append(_scenario)
         pages += [lambda r, info, n: _before_after(r, info, n, i)

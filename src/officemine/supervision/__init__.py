@@ -22,6 +22,11 @@ in the month (see `officemine.relations` for what a wait is).
 
 Names stay in their own columns (applicant, responsible, last_action_by, resource) so the
 report can pseudonymise them.
+
+The supervision loop that remembers — a ledger kept week after week (`Ledger`, 督办台账), its
+weekly digest (`WeeklyDigest`, 督办周报) and the reminders pushed to DingTalk, Feishu, WeCom
+and e-mail — lives in `officemine.supervision.ledger`, `.digest` and `.notify`
+(docs/supervision.md).
 """
 
 from __future__ import annotations
@@ -43,7 +48,8 @@ from officemine.schema import OUTCOME_WORDS
 from officemine.sla import SLA
 from officemine.relations import holders, last_actions, log_end, now, submit_node, work_items
 
-__all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks", "SUPERVISION_LABELS"]
+__all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks", "SUPERVISION_LABELS",
+           "Ledger", "LedgerError", "WeeklyDigest", "LedgerMonth", "CaseFile"]
 
 Lang = Literal["zh", "en"]
 NodeBasis = Literal["pending", "acted_later", "returned", "after"]
@@ -470,3 +476,8 @@ def _relabel(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     out = frame.rename(columns={c: SUPERVISION_LABELS[c][i] for c in frame.columns
                                 if c in SUPERVISION_LABELS})
     return relabel(out, lang)
+
+
+# The ledger reads `overdue_ledger` above: imported last, once this module is complete.
+from officemine.supervision.ledger import CaseFile, Ledger, LedgerError  # noqa: E402
+from officemine.supervision.digest import LedgerMonth, WeeklyDigest  # noqa: E402

@@ -1,0 +1,588 @@
+"""What the ledger tells: the week's digest (督办周报) and the month's view for the review.
+
+`WeeklyDigest` is built from a run as recorded in the ledger (so a digest sent again later is
+the same digest): new entries, entries still open with their weeks on the ledger, entries
+struck off this week. It renders as text for the terminal, JSON, a workbook and a one-page PDF
+(with the bundled CJK font), and the notifications are written from it
+(`officemine.supervision.notify`).
+
+`LedgerMonth` is the ledger's view of a month for the monthly review: entries opened and
+struck off by the month's runs, entries still open at its last run, the median time overdue
+of those struck off, and the people holding the most open entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from officemine.jsonable import plain, records
+from officemine.supervision.ledger import (CLOSE_ZH, OPEN_STATES, STATE_ZH, LedgerError,
+                                          relabel)
+
+__all__ = ["WeeklyDigest", "LedgerMonth", "SECTIONS"]
+
+Lang = Literal["zh", "en"]
+#: Digest sections, in reading order: state -> section.
+SECTIONS = ("new", "open", "closed")
+_SECTION_OF = {"new": "new", "reopened": "new", "carried": "open", "unseen": "open",
+               "closed": "closed"}
+_TITLES = {"zh": {"new": "新增超期", "open": "持续在办", "closed": "本周销号"},
+           "en": {"new": "New overdue", "open": "Still open", "closed": "Struck off"}}
+_COLUMNS = ["section", "state", "item_id", "case_id", "process_type", "title", "applicant",
+            "applicant_dept", "submitted_at", "sla_days", "due_at", "opened_week",
+            "opened_this_week", "weeks_on_ledger", "current_step", "current_node", "node_basis",
+            "responsible", "responsible_dept", "held_since", "working_days_open",
+            "days_overdue", "reminders_in_log", "last_action", "last_action_at", "closed_at",
+            "close_status", "days_to_close"]
+
+
+def split_people(value: Any) -> list[str]:
+    """The people of a holder cell: several holders are joined by 、 (`relations.holders`)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return []
+    return [p.strip() for p in str(value).split("、") if p.strip()]
+
+
+def _people(open_rows: pd.DataFrame) -> pd.DataFrame:
+    """Open entries per responsible person (several holders of one item each count it),
+    most first."""
+    cols = ["responsible", "responsible_dept", "open_items", "new_items", "max_days_overdue"]
+    if open_rows.empty:
+        return pd.DataFrame(columns=cols)
+    d = open_rows.assign(person=open_rows["responsible"].map(split_people))
+    d = d[d["person"].map(len) > 0].explode("person")
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    g = d.groupby("person", sort=False)
+    out = pd.DataFrame({
+        "responsible_dept": g["responsible_dept"].first(),
+        "open_items": g.size(),
+        "new_items": g["section"].agg(lambda s: int((s == "new").sum())),
+        "max_days_overdue": g["days_overdue"].max(),
+    }).reset_index().rename(columns={"person": "responsible"})
+    return out.sort_values(["open_items", "max_days_overdue", "responsible"],
+                           ascending=[False, False, True], kind="stable")[cols] \
+        .reset_index(drop=True)
+
+
+def _days(value: Any) -> str:
+    return "—" if value is None or pd.isna(value) else f"{float(value):.1f}"
+
+
+# --- the week ---------------------------------------------------------------------------------
+
+@dataclass
+class WeeklyDigest:
+    """督办周报 of one weekly run.
+
+    summary: one row per entry the run saw (section new / open / closed, the case, where it
+    is held and by whom, working days overdue, weeks on the ledger; for closed ones when and
+    how the case ended and how long it had stood overdue); by_person: open entries per
+    responsible person; counts: opened, reopened, carried, closed, open_after; status:
+    ``recorded`` (this run wrote it or it is read back), ``unchanged`` (the week was already
+    recorded) or ``dry_run``.
+    """
+
+    week: str
+    as_of: pd.Timestamp
+    run_id: int
+    status: str
+    counts: dict
+    summary: pd.DataFrame
+    by_person: pd.DataFrame
+    notes: tuple[str, ...] = ()
+    log_info: dict = field(default_factory=dict)
+    calendar: str = ""
+    sla: dict = field(default_factory=dict)
+    deliveries: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ledger: str = ""
+
+    @classmethod
+    def from_rows(cls, *, run: dict, rows: pd.DataFrame, deliveries: pd.DataFrame,
+                  status: str, extra_notes: list[str], timezone: str,
+                  ledger: str) -> "WeeklyDigest":
+        rows = rows.copy()
+        rows["section"] = rows["state"].map(_SECTION_OF)
+        rows["opened_this_week"] = rows["opened_this_week"].astype(bool)
+        for col in ("days_overdue", "working_days_open", "days_to_close", "sla_days"):
+            rows[col] = pd.to_numeric(rows[col], errors="coerce").astype(float)
+        order = {s: i for i, s in enumerate(SECTIONS)}
+        rows["_s"] = rows["section"].map(order)
+        rows["_k"] = np.where(rows["section"] == "closed",
+                              -rows["closed_at"].map(lambda t: t.timestamp() if pd.notna(t)
+                                                     else 0.0).astype(float),
+                              -rows["days_overdue"].fillna(-1e9))
+        rows = rows.sort_values(["_s", "_k", "case_id"], kind="stable")
+        summary = rows[_COLUMNS].reset_index(drop=True)
+        open_rows = summary[summary["state"].isin(OPEN_STATES)]
+        notes = tuple(json.loads(run["notes"])) + tuple(n for n in extra_notes
+                                                        if n not in run["notes"])
+        return cls(
+            week=run["week"], as_of=pd.Timestamp(run["as_of"]).tz_convert(timezone),
+            run_id=int(run["run_id"]), status=status,
+            counts={k: int(run[k]) for k in ("opened", "reopened", "carried", "closed",
+                                             "open_after")},
+            summary=summary, by_person=_people(open_rows), notes=notes,
+            log_info={"end": run["log_end"], "events": run["log_events"],
+                      "cases": run["log_cases"], "source": run["log_source"],
+                      "as_of_explicit": bool(run["as_of_explicit"])},
+            calendar=run["calendar"], sla=json.loads(run["sla"]), deliveries=deliveries,
+            ledger=ledger)
+
+    # --- views ----------------------------------------------------------------------------
+    def section(self, name: str) -> pd.DataFrame:
+        if name not in SECTIONS:
+            raise LedgerError(f"section must be one of {', '.join(SECTIONS)}, not {name!r}")
+        return self.summary[self.summary["section"] == name]
+
+    def table(self, lang: Lang = "zh") -> pd.DataFrame:
+        """The entries with Chinese or English labels (states and endings in words)."""
+        frame = self.summary.copy()
+        if lang == "zh":
+            frame["state"] = frame["state"].map(STATE_ZH)
+            frame["section"] = frame["section"].map(_TITLES["zh"])
+            frame["close_status"] = frame["close_status"].map(CLOSE_ZH).fillna(
+                frame["close_status"])
+        return relabel(frame, lang)
+
+    def headline(self, lang: Lang = "zh") -> str:
+        c = self.counts
+        zh = lang == "zh"
+        same_week = int((self.summary["opened_this_week"]
+                         & (self.summary["section"] == "closed")).sum())
+        if zh:
+            extra = f"（其中 {same_week} 件本周已办结）" if same_week else ""
+            again = f"，重新列入 {c['reopened']} 件" if c["reopened"] else ""
+            return (f"新增超期 {c['opened']} 件{extra}{again} · 持续在办 {c['carried']} 件 · "
+                    f"本周销号 {c['closed']} 件 · 台账在办 {c['open_after']} 件")
+        extra = f" ({same_week} already ended)" if same_week else ""
+        again = f", {c['reopened']} reopened" if c["reopened"] else ""
+        return (f"{c['opened']} new overdue{extra}{again} · {c['carried']} still open · "
+                f"{c['closed']} struck off · {c['open_after']} open on the ledger")
+
+    def title(self, lang: Lang = "zh") -> str:
+        t = self.as_of
+        return (f"督办周报 {self.week}（截至 {t:%Y-%m-%d %H:%M}）" if lang == "zh" else
+                f"Supervision digest {self.week} (as of {t:%Y-%m-%d %H:%M})")
+
+    def item_line(self, row: Any, lang: Lang = "zh", mention: str = "") -> str:
+        """One entry as a line of the digest (the robots' messages use it too)."""
+        zh = lang == "zh"
+        title = f"「{row.title}」" if isinstance(row.title, str) and row.title else ""
+        what = f"{row.case_id} {row.process_type or ''}{title}"
+        if row.section == "closed":
+            how = CLOSE_ZH.get(row.close_status, row.close_status) if zh else row.close_status
+            when = pd.Timestamp(row.closed_at).strftime("%m-%d %H:%M") \
+                if pd.notna(row.closed_at) else "—"
+            return (f"{what} · {when} 已{how}，此前超期 {_days(row.days_to_close)} 工作日"
+                    if zh else f"{what} · {how} {when} after "
+                    f"{_days(row.days_to_close)} working days overdue")
+        who = row.responsible if isinstance(row.responsible, str) else (
+            "办理人未知" if zh else "holder unknown")
+        step = row.current_step if isinstance(row.current_step, str) else "—"
+        extra = ""
+        if row.state == "unseen":
+            extra = " · 本周日志未见" if zh else " · not in this log"
+        elif row.section == "open":
+            extra = f" · 在账第 {row.weeks_on_ledger} 周" if zh else \
+                f" · week {row.weeks_on_ledger} on the ledger"
+        elif row.state == "reopened":
+            extra = " · 重新列入" if zh else " · reopened"
+        over = (f"超期 {_days(row.days_overdue)} 工作日" if zh else
+                f"{_days(row.days_overdue)} working days overdue")
+        if row.state == "unseen":
+            over = ""
+        return f"{what} · {step} · {who}{mention}" + (f" · {over}" if over else "") + extra
+
+    def text(self, lang: Lang = "zh", limit: int | None = None) -> str:
+        """The digest for the terminal (and the e-mail body): headline and every entry by
+        section (at most `limit` per section)."""
+        zh = lang == "zh"
+        lines = [self.title(lang), self.headline(lang)]
+        for name in SECTIONS:
+            rows = self.section(name)
+            if rows.empty:
+                continue
+            lines.append(f"【{_TITLES[lang][name]}】" if zh else f"[{_TITLES[lang][name]}]")
+            shown = rows if limit is None else rows.head(limit)
+            lines += ["  " + self.item_line(r, lang) for r in shown.itertuples()]
+            if len(rows) > len(shown):
+                lines.append(f"  …另有 {len(rows) - len(shown)} 件" if zh else
+                             f"  … and {len(rows) - len(shown)} more")
+        if not len(self.summary):
+            lines.append("台账没有在办的超期事项。" if zh else "No overdue entry is open.")
+        lines += [("说明：" if zh else "Note: ") + n for n in self.notes]
+        return "\n".join(lines)
+
+    # --- machine-readable -----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"week": self.week, "as_of": self.as_of.isoformat(), "run": self.run_id,
+                "status": self.status, "counts": self.counts, "calendar": self.calendar,
+                "sla": self.sla, "unit": "working days (one = the calendar's office hours)",
+                "log": plain(self.log_info), "notes": list(self.notes),
+                "items": records(self.summary), "people": records(self.by_person),
+                "deliveries": records(self.deliveries) if len(self.deliveries) else [],
+                "ledger": self.ledger}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def tables(self, lang: Lang = "zh") -> dict[str, pd.DataFrame]:
+        """The workbook's sheets: the counts, every entry, the people."""
+        zh = lang == "zh"
+        c = self.counts
+        counts = pd.DataFrame({
+            ("项目" if zh else "what"): (["周", "截至", "新增超期", "重新列入", "持续在办", "本周销号",
+                                        "台账在办"] if zh else
+                                       ["week", "as of", "new overdue", "reopened",
+                                        "still open", "struck off", "open on the ledger"]),
+            ("数值" if zh else "value"): [self.week, self.as_of.strftime("%Y-%m-%d %H:%M"),
+                                        c["opened"], c["reopened"], c["carried"], c["closed"],
+                                        c["open_after"]]})
+        return {"digest": counts, "items": self.table(lang),
+                "people": relabel(self.by_person, lang)}
+
+    def write(self, folder: str | Path, stem: str | None = None, lang: Lang = "zh",
+              inputs=()) -> dict[str, Path]:
+        """Write ``<stem>.pdf``, ``.json`` and ``.xlsx`` (default stem
+        ``supervision_2025-W15``) into `folder`; replaced together once all are complete."""
+        from officemine.atomic import atomic_paths
+        from officemine.report.companion import write_json, write_xlsx
+
+        folder = Path(folder)
+        stem = stem or f"supervision_{self.week}"
+        paths = {kind: folder / f"{stem}.{kind}" for kind in ("pdf", "json", "xlsx")}
+        with atomic_paths(*paths.values(), inputs=inputs) as (pdf, json_file, xlsx):
+            self.render_pdf(pdf, lang)
+            write_json(self.to_dict(), json_file)
+            write_xlsx(self.tables(lang), xlsx)
+        return paths
+
+    # --- pictures ---------------------------------------------------------------------------
+    def plot(self, ax=None, lang: Lang = "zh"):
+        """Open entries per responsible person (the ten with most), new ones marked."""
+        import matplotlib.pyplot as plt
+
+        from officemine.plotting import chart_style
+
+        zh = lang == "zh"
+        d = self.by_person.head(10)
+        with chart_style():
+            if ax is None:
+                _, ax = plt.subplots(figsize=(7, 0.45 * max(len(d), 3) + 1.2),
+                                     layout="constrained")
+            y = np.arange(len(d))
+            ax.barh(y, d["open_items"], color="#e8590c", label="在办" if zh else "open")
+            ax.barh(y, d["new_items"], color="#c92a2a", label="本周新增" if zh else "new")
+            ax.set_yticks(y, d["responsible"].astype(str))
+            ax.invert_yaxis()
+            ax.set_xlabel("在办超期件数" if zh else "open overdue entries")
+            ax.set_title(("督办台账：在办超期件数最多的办理人" if zh else
+                          "Who holds the most open overdue entries") + f" {self.week}")
+            if d.empty:
+                ax.text(0.5, 0.5, "无在办超期事项" if zh else "no open entry", ha="center",
+                        va="center", transform=ax.transAxes)
+            else:
+                ax.legend(fontsize=8, frameon=False)
+        return ax
+
+    def render_pdf(self, path: Path, lang: Lang = "zh") -> Path:
+        """The digest on one A4 page: the week's counts, the open entries (most overdue
+        first) and the entries struck off; the rest is in the workbook."""
+        import matplotlib.pyplot as plt
+        from matplotlib.backends.backend_pdf import PdfPages
+
+        from officemine import __version__
+        from officemine.plotting import chart_style
+        from officemine.report.layout import (INK, MUTED, RULE, PageInfo, draw_table, new_page,
+                                              note, wrap)
+
+        zh = lang == "zh"
+        footer = (f"officemine {__version__} · 台账 {Path(self.ledger).name} · "
+                  f"生成于 {dt.date.today().isoformat()}" if zh else
+                  f"officemine {__version__} · ledger {Path(self.ledger).name} · "
+                  f"generated {dt.date.today().isoformat()}")
+        subtitle = (f"日历：{self.calendar.split(';')[0]} · 单位：工作日" if zh else
+                    f"calendar: {self.calendar.split(';')[0]} · unit: working days")
+        with chart_style(), PdfPages(path, metadata={"Title": self.title(lang)}) as pdf:
+            fig = new_page(PageInfo(self.title(lang), subtitle, footer), 1)
+            c = self.counts
+            tiles = [(_TITLES[lang]["new"], c["opened"]), (_TITLES[lang]["open"], c["carried"]),
+                     (_TITLES[lang]["closed"], c["closed"]),
+                     ("台账在办" if zh else "Open on the ledger", c["open_after"])]
+            for i, (name, value) in enumerate(tiles):
+                ax = fig.add_axes([0.04 + i * 0.235, 0.77, 0.215, 0.10])
+                ax.set_xticks([]), ax.set_yticks([])
+                for spine in ax.spines.values():
+                    spine.set_visible(True)
+                    spine.set_color(RULE)
+                ax.text(0.06, 0.75, name, fontsize=10, color=MUTED, transform=ax.transAxes,
+                        va="center")
+                ax.text(0.06, 0.32, f"{value:,}", fontsize=20, weight="bold", color=INK,
+                        transform=ax.transAxes, va="center")
+            open_rows = self.summary[self.summary["section"] != "closed"]
+            shown = open_rows.head(12)
+            cols = (["流程编号", "流程类型", "标题", "当前环节", "办理人", "超期工作日", "在账周数",
+                     "状态"] if zh else
+                    ["case", "process", "title", "held at", "responsible", "days overdue",
+                     "weeks", "state"])
+            frame = pd.DataFrame({
+                cols[0]: shown["case_id"], cols[1]: shown["process_type"].fillna("—"),
+                cols[2]: shown["title"].fillna(""),
+                cols[3]: shown["current_step"].fillna("—"),
+                cols[4]: shown["responsible"].fillna("—"),
+                cols[5]: shown["days_overdue"].map(_days),
+                cols[6]: shown["weeks_on_ledger"].astype(str),
+                cols[7]: shown["state"].map(STATE_ZH) if zh else shown["state"]})
+            fig.text(0.04, 0.745, ("在办超期事项（按超期时长）" if zh else
+                                   "Open entries, most overdue first"),
+                     fontsize=11, weight="bold", color=INK, va="top")
+            if frame.empty:
+                note(fig, 0.05, 0.70, "无" if zh else "none", fontsize=10)
+            else:
+                draw_table(fig.add_axes([0.04, 0.33, 0.92, 0.385]), frame, fontsize=7.3,
+                           widths=[0.13, 0.08, 0.30, 0.16, 0.10, 0.08, 0.06, 0.07],
+                           wrap_at={cols[2]: 52, cols[3]: 28, cols[4]: 16})
+            closed = self.section("closed").head(5)
+            ccols = (["流程编号", "流程类型", "标题", "办结时间", "办结方式", "超期至办结（工作日）"]
+                     if zh else ["case", "process", "title", "ended", "how",
+                                 "overdue until it ended (working days)"])
+            cframe = pd.DataFrame({
+                ccols[0]: closed["case_id"], ccols[1]: closed["process_type"].fillna("—"),
+                ccols[2]: closed["title"].fillna(""),
+                ccols[3]: closed["closed_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M")
+                                                  if pd.notna(t) else "—"),
+                ccols[4]: closed["close_status"].map(CLOSE_ZH).fillna("—") if zh
+                else closed["close_status"].fillna("—"),
+                ccols[5]: closed["days_to_close"].map(_days)})
+            fig.text(0.04, 0.31, _TITLES[lang]["closed"], fontsize=11, weight="bold",
+                     color=INK, va="top")
+            if cframe.empty:
+                note(fig, 0.05, 0.27, "无" if zh else "none", fontsize=10)
+            else:
+                draw_table(fig.add_axes([0.04, 0.095, 0.92, 0.185]), cframe, fontsize=7.3,
+                           widths=[0.13, 0.08, 0.39, 0.14, 0.08, 0.18],
+                           wrap_at={ccols[2]: 70})
+            more = []
+            if len(open_rows) > len(shown):
+                more.append(f"另有在办 {len(open_rows) - len(shown)} 件" if zh else
+                            f"{len(open_rows) - len(shown)} more open")
+            n_closed = len(self.section("closed"))
+            if n_closed > len(closed):
+                more.append(f"另有销号 {n_closed - len(closed)} 件" if zh else
+                            f"{n_closed - len(closed)} more struck off")
+            tail = ("，见 Excel 附表。" if zh else "; see the workbook.") if more else ""
+            extra = ("；".join(more) if zh else "; ".join(more)) + tail
+            notes = " ".join(self.notes[:2])
+            note(fig, 0.04, 0.078, wrap((extra + " " + notes).strip(), 200), fontsize=7)
+            pdf.savefig(fig)
+            plt.close(fig)
+        return path
+
+    # --- display ---------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        head = f"<WeeklyDigest {self.week} as of {self.as_of:%Y-%m-%d %H:%M} ({self.status}): " \
+               f"{self.headline('en')}>"
+        if self.summary.empty:
+            return head
+        view = self.summary[["section", "case_id", "process_type", "current_step",
+                             "responsible", "days_overdue", "weeks_on_ledger",
+                             "days_to_close"]].copy()
+        for col in ("days_overdue", "days_to_close"):
+            view[col] = view[col].round(1)
+        return head + "\n" + view.to_string(index=False, max_rows=30)
+
+    def _repr_html_(self) -> str:
+        head = repr(self).splitlines()[0].replace("&", "&amp;").replace("<", "&lt;") \
+            .replace(">", "&gt;")
+        return f"<p>{head}</p>" + self.table("zh").to_html(index=False, float_format="%.1f",
+                                                           na_rep="—")
+
+
+# --- the month --------------------------------------------------------------------------------
+
+@dataclass
+class LedgerMonth:
+    """The ledger's view of a month (the monthly review's 督办台账 page).
+
+    Entries **opened** and **struck off** by the month's weekly runs, entries **still open**
+    at its last run, the **median time overdue** of those struck off (working days from the
+    due time to the case's end, with n), and the **people** holding the most open entries at
+    the last run. summary: every entry the month touched, with opened_in_month,
+    closed_in_month and open_at_month_end.
+    """
+
+    month: str
+    weeks: tuple[str, ...]
+    opened: int
+    closed: int
+    still_open: int
+    median_days_to_close: float | None
+    n_closed: int
+    summary: pd.DataFrame
+    people: pd.DataFrame
+    ledger: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def has_runs(self) -> bool:
+        return bool(self.weeks)
+
+    @classmethod
+    def from_ledger(cls, ledger, month: Any) -> "LedgerMonth":
+        from officemine.kpis import _as_month
+
+        period = _as_month(month)
+        tz = ledger.timezone or "UTC"
+        lo = pd.Timestamp(period.start_time).tz_localize(tz)
+        hi = pd.Timestamp((period + 1).start_time).tz_localize(tz)
+        runs = ledger.runs
+        runs = runs[(runs["as_of"] >= lo) & (runs["as_of"] < hi)]
+        where = ledger._where
+        if runs.empty:
+            return cls(month=str(period), weeks=(), opened=0, closed=0, still_open=0,
+                       median_days_to_close=None, n_closed=0,
+                       summary=pd.DataFrame(columns=_MONTH_COLUMNS),
+                       people=_people(pd.DataFrame()), ledger=where,
+                       notes=(f"the ledger has no weekly run in {period}",))
+        ids = [int(i) for i in runs["run_id"]]
+        last = ids[-1]
+        marks = ", ".join("?" * len(ids))
+        states = ledger._frame(f"""
+SELECT s.run_id, s.item_id, s.state, s.responsible, s.responsible_dept, s.current_step,
+       s.days_overdue, s.days_to_close, s.closed_at, s.close_status, i.case_id,
+       i.process_type, i.title, i.applicant, i.opened_run, o.week AS opened_week
+FROM states s JOIN items i USING (item_id) JOIN runs o ON o.run_id = i.opened_run
+WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
+        states["days_overdue"] = states["days_overdue"].astype(float)
+        states["days_to_close"] = states["days_to_close"].astype(float)
+        opened_ids = set(states.loc[states["opened_run"].isin(ids)
+                                    & states["opened_run"].eq(states["run_id"]), "item_id"])
+        closed_rows = states[states["state"] == "closed"]
+        open_last = states[(states["run_id"] == last) & states["state"].isin(OPEN_STATES)]
+        latest = states.groupby("item_id", sort=False).tail(1).set_index("item_id")
+        summary = latest.reset_index()[["item_id", "case_id", "process_type", "title",
+                                        "applicant", "opened_week", "state", "current_step",
+                                        "responsible", "responsible_dept", "days_overdue",
+                                        "closed_at", "close_status", "days_to_close"]].copy()
+        summary["opened_in_month"] = summary["item_id"].isin(opened_ids)
+        summary["closed_in_month"] = summary["item_id"].isin(set(closed_rows["item_id"]))
+        summary["open_at_month_end"] = summary["item_id"].isin(set(open_last["item_id"]))
+        summary = summary.sort_values(["open_at_month_end", "days_overdue"],
+                                      ascending=[False, False], kind="stable")
+        days = closed_rows["days_to_close"].dropna()
+        people = _people(open_last.assign(section=np.where(
+            open_last["item_id"].isin(opened_ids), "new", "open")))
+        return cls(month=str(period), weeks=tuple(runs["week"]), opened=len(opened_ids),
+                   closed=int(closed_rows["item_id"].nunique()), still_open=len(open_last),
+                   median_days_to_close=float(days.median()) if len(days) else None,
+                   n_closed=int(len(days)), summary=summary[_MONTH_COLUMNS].reset_index(drop=True),
+                   people=people, ledger=where)
+
+    def names(self) -> set[str]:
+        """The people the view names (applicants and responsible persons)."""
+        from officemine.privacy import NOT_PEOPLE
+        from officemine.schema import normalize_word
+
+        cells = [*self.summary["applicant"], *self.summary["responsible"],
+                 *self.people["responsible"]]
+        return {n for v in cells for n in split_people(v)
+                if normalize_word(n) not in NOT_PEOPLE}
+
+    def pseudonymized(self, replacer) -> "LedgerMonth":
+        """A copy with every person replaced as `replacer` (`officemine.privacy.Replacer`)
+        replaces them: in the person columns and inside titles, as the review does with
+        ``--pseudonymize``."""
+        summary = self.summary.copy()
+        for col in ("applicant", "responsible"):
+            summary[col] = summary[col].map(replacer.person_cell)
+        summary["title"] = summary["title"].map(replacer.text)
+        people = self.people.copy()
+        people["responsible"] = people["responsible"].map(replacer.person_cell)
+        return replace(self, summary=summary, people=people)
+
+    def to_dict(self) -> dict:
+        return {"month": self.month, "weeks": list(self.weeks), "opened": self.opened,
+                "closed": self.closed, "still_open": self.still_open,
+                "median_days_to_close": plain(self.median_days_to_close),
+                "n_closed": self.n_closed,
+                "unit": "working days from the due time to the case's end",
+                "people": records(self.people), "items": records(self.summary),
+                "notes": list(self.notes)}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def table(self, lang: Lang = "zh") -> pd.DataFrame:
+        frame = self.summary.copy()
+        labels = {"opened_in_month": ("本月列入", "Entered this month"),
+                  "closed_in_month": ("本月销号", "Struck off this month"),
+                  "open_at_month_end": ("月末在办", "Open at month end")}
+        i = 0 if lang == "zh" else 1
+        frame = frame.rename(columns={k: v[i] for k, v in labels.items()})
+        if lang == "zh":
+            frame["state"] = frame["state"].map(STATE_ZH)
+            frame["close_status"] = frame["close_status"].map(CLOSE_ZH).fillna(
+                frame["close_status"])
+        return relabel(frame, lang)
+
+    def median_text(self, lang: Lang = "zh") -> str:
+        if self.median_days_to_close is None:
+            return "—"
+        return (f"{self.median_days_to_close:.1f} 工作日（n={self.n_closed}）" if lang == "zh"
+                else f"{self.median_days_to_close:.1f} working days (n={self.n_closed})")
+
+    def __repr__(self) -> str:
+        if not self.has_runs:
+            return f"<LedgerMonth {self.month}: no weekly run>"
+        head = (f"<LedgerMonth {self.month} ({len(self.weeks)} weekly runs): {self.opened} "
+                f"opened, {self.closed} struck off, {self.still_open} still open; median "
+                f"overdue until struck off {self.median_text('en')}>")
+        if self.people.empty:
+            return head
+        return head + "\n" + self.people.head(10).to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        head = repr(self).splitlines()[0].replace("<", "&lt;").replace(">", "&gt;")
+        return f"<p>{head}</p>" + relabel(self.people, "zh").to_html(index=False,
+                                                                      float_format="%.1f")
+
+    def plot(self, ax=None, lang: Lang = "zh"):
+        """The people with the most open entries at the month's last run."""
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
+
+        from officemine.plotting import chart_style
+
+        zh = lang == "zh"
+        d = self.people.head(10)
+        with chart_style():
+            if ax is None:
+                _, ax = plt.subplots(figsize=(6, 0.45 * max(len(d), 3) + 1.2),
+                                     layout="constrained")
+            y = np.arange(len(d))
+            ax.barh(y, d["open_items"], color="#e8590c", height=0.6)
+            ax.set_yticks(y, d["responsible"].astype(str))
+            ax.set_ylim(max(len(d), 6) - 0.5, -0.5)       # bars keep their size when few
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            for i, n in enumerate(d["open_items"]):
+                ax.text(n, i, f" {n}", va="center", fontsize=8)
+            ax.set_xlabel("月末在办超期件数" if zh else "open entries at month end")
+            ax.set_title("在办超期件数最多的办理人" if zh else "Most open entries")
+            if d.empty:
+                ax.text(0.5, 0.5, "无" if zh else "none", ha="center", va="center",
+                        transform=ax.transAxes)
+        return ax
+
+
+_MONTH_COLUMNS = ["item_id", "case_id", "process_type", "title", "applicant", "opened_week",
+                  "state", "current_step", "responsible", "responsible_dept", "days_overdue",
+                  "closed_at", "close_status", "days_to_close", "opened_in_month",
+                  "closed_in_month", "open_at_month_end"]
