@@ -263,3 +263,8 @@ def test_node_kinds_set_in_the_mapping_travel_with_the_log(tmp_path):
     kinds = relations.node_kinds(back).set_index("node")
     assert kinds.loc["办公室审核", ["kind", "basis"]].tolist() == ["notification", "mapping"]
     assert kinds.loc["财务初审", "kind"] == "decision"
+
+
+def test_the_import_report_counts_open_cases_as_the_relations_do(sample_log):
+    cases = relations.cases(sample_log)
+    assert sample_log.report.open_cases == int((cases["status"] == "open").sum()) > 0

@@ -882,14 +882,16 @@ def _text(words, codes: np.ndarray) -> pd.Series:
 
 def _open_cases(outcome: np.ndarray, pending: np.ndarray, case_start: np.ndarray,
                 n_cases: int) -> int:
-    """Cases whose last action is not an end (archive, reject, withdraw)."""
-    acted = np.flatnonzero(~pending)
-    case_of = case_start[acted]
-    last = np.ones(len(acted), dtype=bool)
+    """Cases that have not ended, as `officemine.relations` defines it: the case's last
+    blocking event (cc, comments and reminders do not count; pending items do, and sort last)
+    is not an acted archive, reject or withdraw."""
+    blocking = np.flatnonzero(~np.isin(outcome, [_OUTCOME[o] for o in NON_BLOCKING]) | pending)
+    case_of = case_start[blocking]
+    last = np.ones(len(blocking), dtype=bool)
     last[:-1] = case_of[1:] != case_of[:-1]
-    ends = np.isin(outcome[acted[last]], [_OUTCOME[o] for o in TERMINAL])
-    never_acted = n_cases - int(last.sum())
-    return int((~ends).sum()) + never_acted
+    final = blocking[last]
+    ends = np.isin(outcome[final], [_OUTCOME[o] for o in TERMINAL]) & ~pending[final]
+    return n_cases - int(ends.sum())
 
 
 def _as_strings(aside: pd.DataFrame) -> pd.DataFrame:
