@@ -181,7 +181,7 @@ def process_versions(log: EventLog, redesigns: Sequence = (), *, alpha: float = 
         raise OfficemineError(f"alpha must be between 0 and 0.5, not {alpha!r}")
     tz = log.timezone
     presence = relations.node_presence(log)
-    cases = relations.cases(log)[["case_id", "process_type", "start_at", "ended_at"]]
+    cases = relations.case_spans(log)
     # the evidence is the cases that had their chance to pass a node: the ended ones (a
     # trip's payment follows its permit by months; an open case has not got there yet)
     ended = cases["ended_at"].notna()

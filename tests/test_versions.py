@@ -1,0 +1,82 @@
+"""Process versions: change points found within a week of the truth, none where nothing
+changed, and analyses that judge the current version."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+import officemine
+from officemine import relations
+from officemine.report.config import Redesign as SettingsRedesign
+from officemine.synthetic import Redesign, default_office_spec, generate
+from officemine.versions import ProcessVersions, process_versions, select_since
+
+matplotlib.use("Agg")
+
+
+@pytest.mark.parametrize("seed, effective", [(11, "2025-05-12"), (12, "2025-06-03")])
+def test_a_removed_node_is_found_within_a_week_of_the_redesign(seed, effective):
+    redesign = Redesign("费用报销", remove_nodes=("财务复核",), effective=effective)
+    log = generate(default_office_spec(), start="2025-03-01", end="2025-08-31", seed=seed,
+                   redesigns=[redesign]).to_eventlog()
+    versions = process_versions(log)
+    removed = versions.removed()
+    assert removed[["process_type", "node"]].values.tolist() == [["费用报销", "财务复核"]]
+    found = removed["date"].iloc[0].tz_localize(None)
+    truth = pd.Timestamp(effective)
+    assert abs(found - truth) <= pd.Timedelta(days=7), (found, truth)
+    assert versions.since["费用报销"] == removed["date"].iloc[0]
+    assert versions.removed_on("财务复核") == removed["date"].iloc[0]
+    # the evidence is on the row: the share it had, and how many ended cases went without it
+    row = versions.changes.iloc[0]
+    assert row["share_before"] > 0.5 and row["cases_after"] >= 10
+
+
+def test_no_change_point_where_nothing_changed():
+    log = generate(default_office_spec(), start="2025-03-01", end="2025-08-31",
+                   seed=13).to_eventlog()
+    versions = process_versions(log)
+    assert versions.changes.empty and versions.since == {}
+    same, _ = select_since(log, "current")
+    assert same.n_cases == log.n_cases
+
+
+def test_a_redesign_date_without_a_visible_change_is_noted(sample_csv):
+    log = officemine.import_log(sample_csv)
+    quiet = SettingsRedesign(dt.date(2025, 3, 3), "收文改革", "收文")
+    versions = process_versions(log, [quiet])
+    assert any("收文改革" in note and "no change of nodes is visible" in note
+               for note in versions.notes)
+    assert versions.since["收文"] == pd.Timestamp("2025-03-03", tz=log.timezone)
+    assert "收文" in " ".join(versions.describe("zh"))
+
+
+def test_versions_render_and_serialise(sample_csv, tmp_path):
+    log = officemine.import_log(sample_csv)
+    versions = process_versions(log)
+    assert isinstance(versions, ProcessVersions)
+    assert "node_removed" in repr(versions) and "综合办公室审核" in versions._repr_html_()
+    data = versions.to_dict()
+    assert data["changes"][0]["node"] == "综合办公室审核"
+    assert data["since"]["费用报销"].startswith("2025-07-01")
+    ax = versions.plot()
+    ax.figure.savefig(tmp_path / "versions.png")
+    assert (tmp_path / "versions.png").stat().st_size > 5_000
+
+
+def test_current_version_keeps_other_types_whole(sample_csv):
+    log = officemine.import_log(sample_csv)
+    current, versions = select_since(log, "current")
+    cases = relations.cases(current)
+    fee = cases[cases["process_type"] == "费用报销"]
+    assert (fee["start_at"] >= versions.since["费用报销"]).all() and len(fee) > 100
+    others = relations.cases(log)
+    others = others[others["process_type"] != "费用报销"]
+    assert set(others["case_id"]) <= set(cases["case_id"])
+    with pytest.raises(officemine.OfficemineError, match="after the end of the log"):
+        select_since(log, "2031-01-01")
