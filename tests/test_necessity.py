@@ -220,3 +220,60 @@ def test_a_step_removed_by_a_redesign_is_reported_not_judged(sample_csv):
     assert later.summary["items"].sum() < result.summary["items"].sum()
     with pytest.raises(officemine.OfficemineError, match="since must be"):
         necessity(log, since="last spring")
+
+
+def test_a_leaders_small_but_real_rate_reads_differently_from_a_rubber_stamp():
+    """A general manager stopping 3% of contracts is a real check; an office stamp stopping
+    0.5% is not. Both wait long; only the stamp is a candidate, ranked by what it costs."""
+    nodes = (
+        NodeSpec("综合审核", "办公室", ("甲一", "甲二"), p_return=0.005,
+                 return_reasons={"事由不清": 1.0}, delay=Delay(10.0, 0.6), **CLEAN),
+        NodeSpec("总经理审批", "公司领导", ("戊总",), p_return=0.03,
+                 return_reasons={"条款需修改": 1.0}, delay=Delay(12.0, 0.6), **CLEAN),
+    )
+    spec = OfficeSpec(
+        processes=(ProcessSpec("合同", nodes, arrivals_per_day=14.0,
+                               applicant_depts={"市场部": 1.0}, prefix="HT", urgent_share=0.0),),
+        staff={"市场部": ("丁一", "丁二"), "办公室": ("甲一", "甲二"), "公司领导": ("戊总",)},
+        heads={"市场部": ("丁主任",)}, reason_comments=REASON_COMMENTS, p_remind=0.0)
+    log = generate(spec, start="2025-01-02", end="2025-12-31", seed=21).to_eventlog()
+    s = necessity(log).summary.set_index("node")
+    assert s.loc["总经理审批", "leadership"] and not s.loc["综合审核", "leadership"]
+    assert s.loc["总经理审批", "threshold"] == 0.02
+    assert s.loc["综合审核", "verdict"] == "streamline"
+    assert s.loc["总经理审批", "verdict"] == "keep"
+    assert "leader" in s.loc["总经理审批", "reason"] or "catches" in s.loc["总经理审批", "reason"]
+    # what each costs: the waiting it caused, ranked
+    assert s["wait_total"].gt(0).all() and sorted(s["cost_rank"]) == [1, 2]
+    # the same rate under the ordinary bar would be a candidate too
+    ordinary = necessity(log, thresholds=NecessityThresholds(
+        leadership_rejection_threshold=0.05)).summary.set_index("node")
+    assert ordinary.loc["总经理审批", "verdict"] == "streamline"
+
+
+def test_a_node_whose_returns_carry_no_reason_says_the_notice_test_could_not_run():
+    rows = []
+    for i in range(60):
+        case = f"C{i:03d}"
+        t = pd.Timestamp("2025-03-03 09:00", tz="Asia/Shanghai") + pd.Timedelta(hours=3 * i)
+        rows.append((case, 0, "发起", "submit", t, None))
+        outcome = "return" if i % 4 == 0 else "approve"
+        rows.append((case, 1, "审核", outcome, t + pd.Timedelta(hours=1), None))
+        if outcome == "approve":
+            rows.append((case, 2, "归档", "archive", t + pd.Timedelta(hours=2), None))
+    frame = pd.DataFrame(rows, columns=["case_id", "seq", "node", "outcome", "acted_at",
+                                        "comment"])
+    frame["seq"] = frame["seq"].astype("int32")
+    frame["arrived_at"] = pd.Series(pd.NaT, index=frame.index, dtype=frame["acted_at"].dtype)
+    frame["wait_start"] = frame["acted_at"] - pd.Timedelta(minutes=30)
+    frame["arrival_source"] = "inferred"
+    frame["pending"] = False
+    for column in ("resource", "dept", "process_type", "urgency", "applicant",
+                   "applicant_dept", "title", "source_file", "source_row", "comment"):
+        frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    frame["amount"] = np.nan
+    log = officemine.EventLog.from_pandas(frame, timezone="Asia/Shanghai")
+    row = necessity(log).summary.set_index("node").loc["审核"]
+    assert row["reasons_recorded"] == 0.0 and row["verdict"] == "keep"
+    assert "return reasons were not recorded" in row["reason"]
+    assert "退回原因未记录" in row["reason_zh"]

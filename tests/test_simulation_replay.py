@@ -232,3 +232,24 @@ def test_a_step_the_current_version_no_longer_has_is_refused_with_its_date(sampl
     with pytest.raises(ScenarioError, match="'综合办公室审核' was removed on 2025-07-01"):
         simulate(sample_log, s1, replications=50)
     assert simulate(sample_log, s1, replications=50, since="all")[0].summary is not None
+
+
+def test_every_estimate_says_whom_it_concerns(sample_log):
+    """Removing a step concerns only the cases that pass it: the result says how many, and
+    the reduction over them alone."""
+    from officemine import relations
+
+    s1 = Scenario("取消综合办公室审核", [Remove(node="综合办公室审核")], process="费用报销")
+    r = simulate(sample_log, s1, replications=200, since="all")[0]
+    a = r.affected
+    # the truth: the completed 费用报销 cases that visited the node at all
+    visits = relations.events(sample_log, ["case_id", "node"], blocking=True).to_pandas()
+    passing = set(visits.loc[visits["node"] == "综合办公室审核", "case_id"])
+    cases = r.cases
+    expected = cases["case_id"].isin(passing)
+    assert a["cases"] == int(expected.sum()) and a["of_cases"] == len(cases)
+    assert 0 < a["share"] < 1 and a["share"] == pytest.approx(expected.mean())
+    assert a["median_pct"] > r.reduction["median_pct"]            # the untouched dilute it
+    assert a["median_pct_ci"][0] <= a["median_pct"] <= a["median_pct_ci"][1]
+    assert "concerns" in repr(r) and r.to_dict()["affected"]["cases"] == a["cases"]
+    assert "waiting at approval steps (working h, total)" in set(r.summary["indicator"])

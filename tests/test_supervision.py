@@ -173,3 +173,29 @@ def test_sample_office_ledger_and_bottlenecks(sample_csv, tmp_path):
         warnings.simplefilter("error")
         ax = june.plot()
         ax.figure.savefig(tmp_path / "b.png")
+
+
+def test_the_ledger_names_the_holder_and_where_the_delay_arose(sample_csv):
+    """Hand-computed from the sample's log: BX20251024001 was submitted 10-24 09:23, held by
+    部门负责人审核 to 10-27 16:06, returned by 财务初审 on 10-28 10:08, resubmitted by its
+    applicant 郑嘉娜 only on 10-31 13:43 (3.30 working days: the longest step), and is now at
+    财务初审 with 陆思桂, who received it at 15:53 on the last day."""
+    import officemine
+    from officemine.supervision import overdue_ledger
+
+    log = officemine.import_log(sample_csv)
+    ledger = overdue_ledger(log, as_of="2025-10-31 17:25")
+    row = ledger.summary.set_index("case_id").loc["BX20251024001"]
+    assert row["responsible"] == "陆思桂"
+    assert row["held_since"] == pd.Timestamp("2025-10-31 15:53", tz="Asia/Shanghai")
+    assert row["delay_step"] == "发起" and row["delay_held_by"] == "郑嘉娜"
+    # 10-28 10:08 → 10-31 13:43 in working time: 10:08–17:30 less lunch (5.87 h), two full
+    # days (14 h), 09:00–12:00 and 13:30–13:43 (3.22 h) = 23.08 h = 3.30 working days
+    assert row["delay_workdays"] == pytest.approx((5 + 52 / 60 + 14 + 3 + 13 / 60) / 7)
+    steps = ledger.dossier("BX20251024001")
+    assert steps["node"].tolist() == ["发起", "部门负责人审核", "财务初审", "发起",
+                                      "部门负责人审核", "财务初审"]
+    assert steps["open"].tolist() == [False] * 5 + [True]
+    assert steps["working_days"].idxmax() == 3
+    with pytest.raises(officemine.OfficemineError, match="no overdue case"):
+        ledger.dossier("nope")

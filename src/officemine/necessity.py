@@ -79,6 +79,9 @@ class NecessityThresholds:
     * ``long_wait_clockhours = 24``: the same idea on clock time (a day).
     * ``notice_share = 0.5`` and ``min_rejections_for_notice = 10``: when most of at least
       10 returns are for missing material, the fix is telling applicants up front.
+    * ``leadership_rejection_threshold = 0.02``: a leader's sign-off (领导, 总经理, 局长,
+      签发 … in the step's name) decides fewer and weightier items; stopping 2–3 % of them (a
+      contract, a budget) is a real check, not a rubber stamp, so the bar is lower there.
     * ``confidence = 0.95`` for every interval.
     """
 
@@ -88,13 +91,14 @@ class NecessityThresholds:
     long_wait_clockhours: float = 24.0
     notice_share: float = 0.5
     min_rejections_for_notice: int = 10
+    leadership_rejection_threshold: float = 0.02
     confidence: float = 0.95
 
     def __post_init__(self) -> None:
         problems = []
         if self.min_items < 1:
             problems.append("min_items must be at least 1")
-        for name in ("rejection_threshold", "notice_share"):
+        for name in ("rejection_threshold", "notice_share", "leadership_rejection_threshold"):
             if not 0 < getattr(self, name) < 1:
                 problems.append(f"{name} must be between 0 and 1")
         if not 0.5 <= self.confidence < 1:
@@ -318,13 +322,24 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     summary["wait_share"] = _wait_shares(items, keys, wait_col).reindex(
         pd.MultiIndex.from_frame(summary[keys]) if by else summary["node"]).to_numpy()
     summary["process_type"] = summary[by] if by else None
+    leaders = set(kinds.loc[kinds["leadership"], "node"])
+    summary["leadership"] = summary["node"].isin(leaders)
+    summary["threshold"] = np.where(summary["leadership"],
+                                    thresholds.leadership_rejection_threshold,
+                                    thresholds.rejection_threshold)
+    # lower intervals are recomputed at the threshold's own bar where it differs (the same
+    # Wilson interval: only the comparison changes)
     verdicts = [_verdict(r, thresholds, basis) for r in summary.to_dict("records")]
     summary["verdict"] = [v for v, _, _ in verdicts]
     summary["reason"] = [r for _, r, _ in verdicts]
     summary["reason_zh"] = [r for _, _, r in verdicts]
-    # what a manager can act on first: streamline, notice, then keep and too-little-data
+    # what it costs: the waiting the node caused in the window (hours of the basis)
+    summary["cost_rank"] = summary["wait_total"].rank(ascending=False, method="min",
+                                                       na_option="bottom").astype("int64")
+    # what a manager can act on first: streamline, notice, then keep and too-little-data;
+    # within a verdict the costliest first
     order = {"streamline": 0, "notice": 1, "keep": 2, "insufficient_data": 3}
-    summary = summary.sort_values(["verdict", "wait_median"], ascending=[True, False],
+    summary = summary.sort_values(["verdict", "wait_total"], ascending=[True, False],
                                   key=lambda s: s.map(order) if s.name == "verdict"
                                   else s).reset_index(drop=True)
     summary = summary[_COLUMNS + [c for c in summary.columns if c not in _COLUMNS]]
@@ -356,8 +371,9 @@ _COLUMNS = [
     "wait_hours_median", "wait_hours_p90", "wait_hours_mean",
     "wait_workhours_median", "wait_workhours_p90", "wait_workhours_mean",
     "wait_median", "wait_p90", "wait_source", "wait_recorded_items", "wait_inferred_items",
-    "wait_share", "caught_downstream", "downstream_catch_rate", "downstream_catch_ci_low",
-    "downstream_catch_ci_high", "missing_material_share", "top_reason", "reason_classes",
+    "wait_share", "wait_total", "cost_rank", "caught_downstream", "downstream_catch_rate",
+    "downstream_catch_ci_low", "downstream_catch_ci_high", "missing_material_share",
+    "reasons_recorded", "top_reason", "reason_classes", "leadership", "threshold",
     "verdict", "reason", "reason_zh",
 ]
 
@@ -449,6 +465,8 @@ def _node_stats(g: dict[str, np.ndarray], wait_col: str) -> dict:
                             "inferred" if inferred and not recorded else
                             "mixed" if recorded and inferred else "none")
     stats["wait_recorded_items"], stats["wait_inferred_items"] = recorded, inferred
+    waits = g[wait_col]
+    stats["wait_total"] = float(np.nansum(waits)) if (~np.isnan(waits)).any() else float("nan")
     caught = int(g["caught"].sum())
     stats["caught_downstream"] = caught
     stats["downstream_catch_rate"] = caught / approvals if approvals else float("nan")
@@ -456,6 +474,8 @@ def _node_stats(g: dict[str, np.ndarray], wait_col: str) -> dict:
     stats["missing_material_share"] = (float(classes.get(MISSING_MATERIAL, 0) / rejections)
                                        if rejections else float("nan"))
     stats["top_reason"] = classes.index[0] if len(classes) else None
+    stats["reasons_recorded"] = (float(1 - classes.get(NO_COMMENT, 0) / rejections)
+                                 if rejections else float("nan"))
     stats["reason_classes"] = [{"reason": k, "count": int(v), "share": float(v / rejections)}
                                for k, v in classes.items()]
     return stats
@@ -529,7 +549,9 @@ def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str, s
     level = f"{t.confidence:.0%}"
     ci = f"{level} CI {lo:.1%}–{hi:.1%}"
     ci_zh = f"{level}区间 {lo:.1%}–{hi:.1%}"
-    thr = f"{t.rejection_threshold:.0%}"
+    bar = row.get("threshold", t.rejection_threshold)
+    thr = f"{bar:.0%}" + ("（领导签批）" if row.get("leadership") else "")
+    thr_en = f"{bar:.0%}" + (" (a leader's sign-off)" if row.get("leadership") else "")
     if n < t.min_items:
         return ("insufficient_data",
                 f"only {n} decisions; at least {t.min_items} are needed to judge",
@@ -537,10 +559,10 @@ def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str, s
     known = not math.isnan(wait)
     wait_text = f"median wait {wait:.1f} {unit}" if known else "wait unknown"
     wait_zh = f"中位等待 {wait:.1f} {unit_zh}" if known else "等待时间未知"
-    if hi < t.rejection_threshold:
+    if hi < bar:
         if known and wait >= t.long_wait(basis):
             return ("streamline",
-                    f"rejects {rate:.1%} of {n} items ({ci}, below {thr}) yet holds them a "
+                    f"rejects {rate:.1%} of {n} items ({ci}, below {thr_en}) yet holds them a "
                     f"{wait_text}: candidate for removal or record-only (备案制)",
                     f"{n} 件中仅退回/否决 {rate:.1%}（{ci_zh}，低于 {thr}），却让事项{wait_zh}："
                     "建议取消或改为备案制")
@@ -557,13 +579,19 @@ def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str, s
                 "(一次性告知)",
                 f"退回 {rate:.1%} 的事项，{row['rejections']} 次退回中 {missing:.0%} 因材料不全："
                 "建议一次性告知所需材料")
-    if lo >= t.rejection_threshold:
-        return ("keep", f"catches {rate:.1%} of {n} items ({ci}); {wait_text}",
-                f"{n} 件中拦下 {rate:.1%}（{ci_zh}），把关有效；{wait_zh}")
+    unrecorded = row["rejections"] >= t.min_rejections_for_notice and \
+        row.get("reasons_recorded", 1.0) == 0
+    note = ("; return reasons were not recorded, so the 一次性告知 test could not run"
+            if unrecorded else "")
+    note_zh = "；退回原因未记录，无法判断是否适合一次性告知" if unrecorded else ""
+    if lo >= bar:
+        return ("keep", f"catches {rate:.1%} of {n} items ({ci}); {wait_text}{note}",
+                f"{n} 件中拦下 {rate:.1%}（{ci_zh}），把关有效；{wait_zh}{note_zh}")
     return ("keep",
-            f"rejection rate {rate:.1%} ({ci}) cannot yet be told apart from the {thr} "
-            "threshold: keep and re-test with more data",
-            f"退回/否决率 {rate:.1%}（{ci_zh}）与 {thr} 阈值尚无法区分：暂时保留，积累数据后再评估")
+            f"rejection rate {rate:.1%} ({ci}) cannot yet be told apart from the {thr_en} "
+            f"threshold: keep and re-test with more data{note}",
+            f"退回/否决率 {rate:.1%}（{ci_zh}）与 {thr} 阈值尚无法区分：暂时保留，积累数据后再评估"
+            f"{note_zh}")
 
 
 def _plain(value):

@@ -51,7 +51,7 @@ from officemine.schema import C, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, REJEC
 __all__ = [
     "log_end", "now", "events", "process_types", "scope_counts", "event_months",
     "work_items", "DESCRIPTIVE", "cases", "node_kinds", "node_roles", "NODE_KINDS",
-    "STEP_KINDS", "node_presence", "case_spans", "holders", "last_actions",
+    "STEP_KINDS", "node_presence", "case_spans", "holders", "last_actions", "case_steps",
     "submit_node",
 ]
 
@@ -301,6 +301,9 @@ _NOTIFICATION_NAME = re.compile(r"阅知|传阅|知会|知悉|抄阅|notif|infor
 # A node the source could not name (BPI Challenge's unrecorded role MISSING).
 _UNKNOWN_NAME = re.compile(r"^\s*(missing|unknown|undefined|n/?a|none|null|未知|\(未知\)|（未知）)\s*$",
                            re.I)
+# A leader's sign-off: the necessity test holds it to its own (lower) bar.
+_LEADER_NAME = re.compile(r"领导|总经理|副总|总裁|董事|局长|厅长|书记|校长|院长|签发|leader|director"
+                          r"|general manager|ceo", re.I)
 # Actors that are the system, not a person.
 _SYSTEM_ACTOR = re.compile(r"^\s*(系统|system|sys|auto|自动|机器人|robot|bot)\s*$", re.I)
 
@@ -348,7 +351,8 @@ def node_kinds(log: EventLog, overrides: dict[str, str] | None = None) -> pd.Dat
 
     Overrides come from the log's mapping (``[node_kinds]``, stored with the log) and then
     `overrides`; ``basis`` says which decided each row (inferred | mapping | setting).
-    Columns: node, kind, basis, evidence (a code), and the counts the inference read:
+    Columns: node, kind, basis, evidence (a code), leadership (a leader's sign-off by its
+    name: 领导, 总经理, 局长, 签发 …), and the counts the inference read:
     blocking, submits, archives, approvals, auto_approvals, returns, rejects, notes, acted,
     by_system.
     """
@@ -361,6 +365,7 @@ def node_kinds(log: EventLog, overrides: dict[str, str] | None = None) -> pd.Dat
     facts.insert(1, "kind", list(kinds))
     facts.insert(2, "basis", "inferred")
     facts.insert(3, "evidence", list(evidence))
+    facts.insert(4, "leadership", facts["node"].astype(str).str.contains(_LEADER_NAME))
     for basis, table in (("mapping", stored or {}), ("setting", overrides or {})):
         hit = facts["node"].isin(list(table))
         facts.loc[hit, "kind"] = facts.loc[hit, "node"].map(table)
@@ -486,6 +491,46 @@ def holders(log: EventLog, as_of: pd.Timestamp) -> pd.DataFrame:
     frame = log.query(_HOLDERS_SQL, {"as_of": as_of.isoformat()})
     frame["held_since"] = _in_zone(frame["held_since"], log.timezone)
     return frame
+
+
+_STEPS_SQL = f"""
+SELECT {C.case_id}, {C.visit} AS visit, any_value({C.node}) AS node,
+       string_agg(DISTINCT {C.resource}, '、' ORDER BY {C.resource}) AS held_by,
+       string_agg(DISTINCT {C.dept}, '、' ORDER BY {C.dept}) AS dept,
+       min({C.visit_start}) AS arrived_at,
+       max({C.acted_at}) FILTER (WHERE {C.acted_at} <= $as_of) AS left_at,
+       arg_max_null({C.outcome}, {C.seq}) FILTER (WHERE {C.acted_at} <= $as_of) AS outcome,
+       bool_or({C.pending} OR {C.acted_at} > $as_of) AS open,
+       any_value({C.visit_source}) AS arrival_source
+FROM events
+WHERE {C.visit} IS NOT NULL AND {C.case_id} IN (SELECT unnest($cases))
+  AND coalesce({C.visit_start}, {C.acted_at}) <= $as_of
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+def case_steps(log: EventLog, case_ids: Sequence[str], as_of: pd.Timestamp,
+               calendar: Calendar | None = None) -> pd.DataFrame:
+    """The steps of the given cases up to `as_of` (一事一档): one row per visit with the node,
+    who held it (several joined by 、), when the item arrived (recorded, or inferred from the
+    previous action: ``arrival_source``), when it left (NaT while still there at `as_of`),
+    its outcome, and how long it stayed in working days of `calendar` and in clock days (to
+    `as_of` for the step still open). A resubmission step at 发起 is the applicant's time."""
+    calendar = calendar or log.calendar
+    steps = log.query(_STEPS_SQL, {"as_of": as_of.isoformat(),
+                                   "cases": [str(c) for c in case_ids]})
+    for col in ("arrived_at", "left_at"):
+        steps[col] = _in_zone(steps[col], log.timezone)
+    end = steps["left_at"].where(~steps["open"].astype(bool), as_of)
+    steps.loc[steps["open"].astype(bool), "left_at"] = pd.NaT
+    known = steps["arrived_at"].notna() & end.notna()
+    work = np.full(len(steps), np.nan)
+    if known.any():
+        work[known.to_numpy()] = calendar.working_seconds(steps.loc[known, "arrived_at"],
+                                                          end[known]) / calendar.day_seconds
+    steps["working_days"] = work
+    steps["clock_days"] = (end - steps["arrived_at"]).dt.total_seconds() / 86400
+    return steps
 
 
 def last_actions(log: EventLog, as_of: pd.Timestamp, case_ids: Sequence[str]) -> pd.DataFrame:

@@ -81,6 +81,7 @@ class MonthlyReport:
         out["bottleneck_nodes"] = self.bottlenecks.by_node
         out["bottleneck_people"] = self.bottlenecks.by_person
         out["overdue"] = self.ledger.summary
+        out["dossiers"] = self.ledger.dossiers
         for i, ba in enumerate(self.before_after, start=1):
             out[f"before_after_{i}"] = ba.summary
         if self.simulation is not None:
@@ -104,6 +105,7 @@ class MonthlyReport:
             "necessity": self.necessity.to_dict() if self.necessity is not None else None,
             "discovery": self.discovery.to_dict() if self.discovery is not None else None,
             "overdue": self.ledger.summary.to_dict("records"),
+            "dossiers": self.ledger.dossiers.to_dict("records"),
             "before_after": [{"date": ba.redesign.date.isoformat(), "name": ba.redesign.name,
                               "process_type": ba.redesign.process_type,
                               "window_months": ba.window_months,

@@ -39,8 +39,8 @@ T = {
                     "insufficient_data": "数据不足"},
         "cols_nec": ["节点", "审批件数", "退回/否决率 (95%区间)", "中位等待(工作小时)", "等待占比",
                      "结论", "理由"],
-        "cols_ledger": ["流程编号", "流程类型", "标题", "当前节点", "责任人", "已用工作日", "时限",
-                        "超期工作日", "催办"],
+        "cols_ledger": ["流程编号", "流程类型", "标题", "当前节点", "当前办理人（到达时间）",
+                        "主要延误环节（办理人，工作日）", "已用工作日", "时限", "超期工作日", "催办"],
         "cols_bn_node": ["节点", "等待合计(工作小时)", "占比", "件数", "待办", "中位等待"],
         "cols_bn_person": ["审批人", "部门", "等待合计(工作小时)", "占比", "件数", "待办", "中位等待"],
         "cols_ba": ["", "件数", "办理时长中位数(工作日)", "P90(工作日)", "限时办结率", "退回率", "件均跨部门流转"],
@@ -82,7 +82,8 @@ T = {
                     "insufficient_data": "insufficient data"},
         "cols_nec": ["node", "items", "rejection rate (95% CI)", "median wait (working h)",
                      "wait share", "verdict", "reason"],
-        "cols_ledger": ["case", "process", "title", "held at", "responsible", "working days open",
+        "cols_ledger": ["case", "process", "title", "held at", "holder (arrived)",
+                        "where the delay arose (held by, working days)", "working days open",
                         "limit", "days overdue", "reminders"],
         "cols_bn_node": ["node", "waiting (working h)", "share", "items", "pending", "median wait"],
         "cols_bn_person": ["approver", "dept", "waiting (working h)", "share", "items", "pending",
@@ -437,18 +438,24 @@ def _ledger(report, footer, number):
         return fig
     rows = 18
     shown = led.head(rows)
+    cols = words["cols_ledger"]
+    arrived = shown["held_since"].map(lambda t: "" if pd.isna(t) else f"{t:%m-%d %H:%M}")
     frame = pd.DataFrame({
-        words["cols_ledger"][0]: shown["case_id"], words["cols_ledger"][1]: shown["process_type"],
-        words["cols_ledger"][2]: shown["title"].fillna(""),
-        words["cols_ledger"][3]: shown["current_step"].fillna(shown["current_node"]),
-        words["cols_ledger"][4]: shown["responsible"].fillna("—"),
-        words["cols_ledger"][5]: shown["working_days_open"].map(lambda v: f"{v:.1f}"),
-        words["cols_ledger"][6]: shown["sla_days"].map(lambda v: f"{v:g}"),
-        words["cols_ledger"][7]: shown["days_overdue"].map(lambda v: f"{v:.1f}"),
-        words["cols_ledger"][8]: shown["reminders"]})
+        cols[0]: shown["case_id"], cols[1]: shown["process_type"],
+        cols[2]: shown["title"].fillna(""),
+        cols[3]: shown["current_step"].fillna(shown["current_node"]),
+        cols[4]: shown["responsible"].fillna("—") + "（" + arrived + "）",
+        cols[5]: [("—" if pd.isna(node) else f"{node}（{who}，{days:.1f}）")
+                  for node, who, days in zip(shown["delay_step"], shown["delay_held_by"],
+                                             shown["delay_workdays"])],
+        cols[6]: shown["working_days_open"].map(lambda v: f"{v:.1f}"),
+        cols[7]: shown["sla_days"].map(lambda v: f"{v:g}"),
+        cols[8]: shown["days_overdue"].map(lambda v: f"{v:.1f}"),
+        cols[9]: shown["reminders"]})
     ax = fig.add_axes([0.04, 0.10, 0.92, 0.78])
-    draw_table(ax, frame, widths=[0.12, 0.07, 0.25, 0.15, 0.08, 0.08, 0.05, 0.08, 0.05],
-               fontsize=7.5, wrap_at={frame.columns[2]: 44, frame.columns[3]: 26})
+    draw_table(ax, frame, widths=[0.11, 0.06, 0.18, 0.11, 0.13, 0.16, 0.06, 0.04, 0.06, 0.04],
+               fontsize=7.2, wrap_at={frame.columns[2]: 30, frame.columns[3]: 18,
+                                      frame.columns[4]: 20, frame.columns[5]: 24})
     if len(led) > rows:
         note(fig, 0.04, 0.085, words["more_rows"].format(n=len(led) - rows))
     return fig
@@ -468,9 +475,9 @@ def _scenario(report, footer, number):
     s = sim.summary
     pct = (lambda v, lo, hi: f"{v:.1f}% ({lo:.1f}–{hi:.1f}%)")
     cols = (["方案", "涉及件数", "办理时长中位数 (小时)", "中位数缩短 (95%区间)", "平均缩短 (95%区间)",
-             "工作日中位数", "节省审批工时", "减少退回", "件均跨部门流转"] if zh else
+             "工作日中位数", "减少等待工时", "减少退回", "件均跨部门流转"] if zh else
             ["scenario", "cases", "median cycle (h)", "median reduction (95% CI)",
-             "mean reduction (95% CI)", "median working days", "approver hours saved",
+             "mean reduction (95% CI)", "median working days", "waiting hours removed",
              "returns avoided", "hand-offs per case"])
     frame = pd.DataFrame({
         cols[0]: s["scenario"], cols[1]: s["cases"].map("{:,}".format),
@@ -478,7 +485,7 @@ def _scenario(report, footer, number):
         cols[3]: [pct(v, lo, hi) for v, lo, hi in zip(s["median_pct"], s["median_pct_ci_low"], s["median_pct_ci_high"])],
         cols[4]: [pct(v, lo, hi) for v, lo, hi in zip(s["mean_pct"], s["mean_pct_ci_low"], s["mean_pct_ci_high"])],
         cols[5]: [f"{a:.2f} → {b:.2f}" for a, b in zip(s["baseline_median_workdays"], s["redesign_median_workdays"])],
-        cols[6]: s["approver_hours_saved"].map("{:,.0f}".format),
+        cols[6]: s["waiting_hours_removed"].map("{:,.0f}".format),
         cols[7]: s["returns_avoided"].map("{:,.0f}".format),
         cols[8]: [f"{a:.2f} → {b:.2f}" for a, b in zip(s["handoffs_per_case_before"], s["handoffs_per_case_after"])],
     })

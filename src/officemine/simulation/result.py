@@ -3,8 +3,8 @@
 Both have ``.summary`` (a DataFrame), a readable ``repr``, ``_repr_html_``, ``plot(ax=)`` and
 ``to_json()``; the CLI, notebooks and reports render these same objects.
 
-Definitions (the JSON says them too): *cycle time* runs from a case's first submission to its
-archive or final decision (reject, withdraw), in clock hours, completed cases only; working
+Definitions (the JSON says them too): *cycle time* runs from a case's start to its end
+(docs/definitions.md), in clock hours, completed cases only; working
 days are working time of the calendar divided by a full working day. A *reduction* is
 ``100 × (1 − redesign / baseline)`` of the statistic, so positive = faster. Intervals are
 95% percentile intervals of a case bootstrap (cases resampled with replacement, seeded).
@@ -24,9 +24,8 @@ from officemine.jsonable import plain
 from officemine.plotting import chart_style
 from officemine.simulation.scenario import Scenario
 
-CYCLE_TIME_BASIS = ("first submission (first arrival or action) to archive or final decision "
-                    "(reject, withdraw); completed cases only; clock hours, and working days "
-                    "of the calendar")
+CYCLE_TIME_BASIS = ("case start (first submission) to case end (final event), completed cases "
+                    "only (docs/definitions.md); clock hours, and working days of the calendar")
 REDUCTION_BASIS = "100 × (1 − redesign / baseline); positive = faster"
 CI_METHOD = ("95% percentile interval of a case bootstrap: cases resampled with replacement "
              "(seeded); for scenarios with random elements each resampled case also draws one "
@@ -82,6 +81,7 @@ class ScenarioResult:
     selection_draws: int = 1
     warnings: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
+    affected: dict = field(default_factory=dict)
 
     @property
     def n_cases(self) -> int:
@@ -100,10 +100,10 @@ class ScenarioResult:
              _pct(b.median_workdays, r.median_workdays), np.nan, np.nan),
             ("cycle time mean (working days)", b.mean_workdays, r.mean_workdays,
              _pct(b.mean_workdays, r.mean_workdays), np.nan, np.nan),
-            ("approver hours (working h, total)", ind["approver_hours"]["before"],
+            ("waiting at approval steps (working h, total)", ind["approver_hours"]["before"],
              ind["approver_hours"]["after"],
              _pct(ind["approver_hours"]["before"], ind["approver_hours"]["after"]), np.nan, np.nan),
-            ("items handled (decisions)", ind["items"]["before"], ind["items"]["after"],
+            ("approval actions", ind["items"]["before"], ind["items"]["after"],
              _pct(ind["items"]["before"], ind["items"]["after"]), np.nan, np.nan),
             ("returns", ind["returns"]["before"], ind["returns"]["after"],
              _pct(ind["returns"]["before"], ind["returns"]["after"]), np.nan, np.nan),
@@ -139,6 +139,7 @@ class ScenarioResult:
             "cycle_time": CYCLE_TIME_BASIS,
             "reduction_basis": REDUCTION_BASIS,
             "ci_method": CI_METHOD,
+            "affected": self.affected,
             "warnings": list(self.warnings),
             **self.extra,
         })
@@ -156,6 +157,20 @@ class ScenarioResult:
                 f"{_fmt(self.redesign.mean_h)} h ({_fmt(red['mean_pct'], 1, '%')}, "
                 f"{_fmt(mlo)}–{_fmt(mhi)}%)")
 
+    def concerns(self) -> str:
+        """Whom the estimate concerns: the share of cases the scenario changes, and the
+        reduction over them alone."""
+        a = self.affected
+        if not a:
+            return "  concerns: not computed by this engine"
+        text = (f"  concerns {_fmt(100 * a['share'], 0)}% of the cases ({a['cases']:,} of "
+                f"{a['of_cases']:,} pass a changed step or meet its condition)")
+        if a.get("median_pct") is not None:
+            lo, hi = a["median_pct_ci"]
+            text += (f"; over them alone: median {_fmt(a['median_pct'], 1, '%')} faster "
+                     f"(95% CI {_fmt(lo)}–{_fmt(hi)}%), mean {_fmt(a['mean_pct'], 1, '%')}")
+        return text
+
     def __repr__(self) -> str:
         ind = self.indicators
         scope = "、".join(self.population) or "all"
@@ -163,8 +178,9 @@ class ScenarioResult:
             f"<ScenarioResult {self.engine}: {self.scenario.describe()}; {self.n_cases:,} "
             f"completed cases of {scope}; seed={self.seed}, replications={self.replications}>",
             "  " + self.headline(),
-            f"  approver hours {_fmt(ind['approver_hours']['before'], 0)} → "
-            f"{_fmt(ind['approver_hours']['after'], 0)}; items no longer handled "
+            *([self.concerns()] if self.affected else []),
+            f"  waiting at approval steps {_fmt(ind['approver_hours']['before'], 0)} → "
+            f"{_fmt(ind['approver_hours']['after'], 0)} working h; approval actions removed "
             f"{_fmt(ind['items']['no_longer_handled'], 0)}; returns avoided "
             f"{_fmt(ind['returns']['avoided'], 0)}; hand-offs per case "
             f"{_fmt(ind['handoffs_per_case']['before'], 2)} → "
@@ -264,8 +280,10 @@ class SimulationResult:
                 "mean_pct_ci_high": red["mean_pct_ci"][1], "p90_pct": red["p90_pct"],
                 "baseline_median_workdays": r.baseline.median_workdays,
                 "redesign_median_workdays": r.redesign.median_workdays,
-                "approver_hours_saved": ind["approver_hours"]["saved"],
-                "items_no_longer_handled": ind["items"]["no_longer_handled"],
+                "affected_share": r.affected.get("share", np.nan),
+                "affected_median_pct": r.affected.get("median_pct", np.nan),
+                "waiting_hours_removed": ind["approver_hours"]["saved"],
+                "approval_actions_removed": ind["items"]["no_longer_handled"],
                 "returns_avoided": ind["returns"]["avoided"],
                 "handoffs_per_case_before": ind["handoffs_per_case"]["before"],
                 "handoffs_per_case_after": ind["handoffs_per_case"]["after"],

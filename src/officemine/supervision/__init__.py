@@ -46,7 +46,8 @@ from officemine.kpis import _as_month, _escape, case_cycles, relabel
 from officemine.plotting import chart_style
 from officemine.schema import OUTCOME_WORDS
 from officemine.sla import SLA
-from officemine.relations import holders, last_actions, log_end, now, submit_node, work_items
+from officemine.relations import (case_steps, holders, last_actions, log_end, now, submit_node,
+                                 work_items)
 
 __all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks", "SUPERVISION_LABELS",
            "Ledger", "LedgerError", "WeeklyDigest", "LedgerMonth", "CaseFile"]
@@ -74,6 +75,9 @@ SUPERVISION_LABELS: dict[str, tuple[str, str]] = {
     "last_action_node": ("最后操作节点", "Last action's node"),
     "last_action_by": ("最后操作人", "Last action by"),
     "last_action_at": ("最后操作时间", "Last action at"), "reminders": ("催办次数", "Reminders"),
+    "delay_step": ("主要延误环节", "Step that used most time"),
+    "delay_held_by": ("延误环节办理人", "Held there by"),
+    "delay_workdays": ("延误环节用时（工作日）", "Time there (working days)"),
     "cases": ("件数", "Cases"), "days_overdue_total": ("超期工作日合计", "Working days overdue, total"),
     "days_overdue_max": ("最长超期工作日", "Working days overdue, max"),
     "days_overdue_median": ("超期工作日中位数", "Working days overdue, median"),
@@ -95,8 +99,13 @@ _LEDGER_COLUMNS = [
     "start_basis", "current_node", "node_basis", "current_step", "responsible",
     "responsible_dept", "held_since", "working_days_open", "clock_days_open", "sla_days",
     "due_at", "days_overdue", "overdue", "last_action", "last_action_zh", "last_action_node",
-    "last_action_by", "last_action_at", "reminders",
+    "last_action_by", "last_action_at", "reminders", "delay_step", "delay_held_by",
+    "delay_workdays",
 ]
+#: Columns of `OverdueLedger.dossiers` (一事一档: each step of each overdue case).
+DOSSIER_COLUMNS = ["case_id", "visit", "node", "held_by", "dept", "arrived_at",
+                   "arrival_source", "left_at", "outcome", "open", "working_days",
+                   "clock_days"]
 
 
 @dataclass
@@ -117,6 +126,17 @@ class OverdueLedger:
     sla: SLA
     notes: tuple[str, ...] = ()
     log_info: dict = field(default_factory=dict)
+    dossiers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DOSSIER_COLUMNS))
+
+    def dossier(self, case_id: str) -> pd.DataFrame:
+        """一事一档 of one overdue case: each step, who held it, when the item arrived and
+        left, and how long it stayed (working days of the calendar; to `as_of` for the step it
+        is still at)."""
+        rows = self.dossiers[self.dossiers["case_id"] == str(case_id)]
+        if rows.empty:
+            raise OfficemineError(f"no overdue case {case_id!r} in this ledger (as of "
+                                  f"{self.as_of:%Y-%m-%d})")
+        return rows.reset_index(drop=True)
 
     def table(self, which: Literal["summary", "by_node", "by_person", "open_cases"] = "summary",
               lang: Lang = "zh") -> pd.DataFrame:
@@ -132,7 +152,8 @@ class OverdueLedger:
                 "sla": self.sla.to_dict(), "notes": list(self.notes), "log": self.log_info,
                 "open_cases": int(len(self.open_cases)), "overdue_cases": int(len(self.summary)),
                 "unit": "working days (one = the calendar's office hours)",
-                "cases": records(self.summary), "by_node": records(self.by_node),
+                "cases": records(self.summary), "dossiers": records(self.dossiers),
+                "by_node": records(self.by_node),
                 "by_person": records(self.by_person)}
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -240,6 +261,17 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
     # submitted_at of the ledger is the start the days run from (start_basis says which)
     open_ = open_.drop(columns=["submitted_at"]).rename(columns={"start_at": "submitted_at"})
     open_ = open_.sort_values(["submitted_at", "case_id"], kind="stable").reset_index(drop=True)
+    # 一事一档 of the overdue cases, and the step that used most of each one's time: the
+    # delay may have arisen before the step the item is at now (or with the applicant)
+    dossiers = case_steps(log, open_.loc[open_["overdue"], "case_id"].astype(str).tolist(),
+                          as_of_t, calendar)
+    worst = (dossiers.sort_values(["case_id", "working_days", "visit"],
+                                  ascending=[True, False, True], kind="stable")
+             .drop_duplicates("case_id").set_index("case_id"))
+    key = open_["case_id"].astype(str)
+    open_["delay_step"] = key.map(worst["node"])
+    open_["delay_held_by"] = key.map(worst["held_by"])
+    open_["delay_workdays"] = key.map(worst["working_days"]).astype(float)
     open_ = open_[_LEDGER_COLUMNS]
     ledger = open_[open_["overdue"]].reset_index(drop=True)
 
@@ -264,7 +296,7 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
     return OverdueLedger(summary=ledger, by_node=_group(ledger, "node"),
                          by_person=_group(ledger, "person"), open_cases=open_, as_of=as_of_t,
                          calendar=calendar.describe(), sla=sla, notes=tuple(notes),
-                         log_info=info)
+                         log_info=info, dossiers=dossiers[DOSSIER_COLUMNS])
 
 
 def _group(ledger: pd.DataFrame, by: Literal["node", "person"]) -> pd.DataFrame:
