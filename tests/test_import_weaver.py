@@ -590,6 +590,11 @@ def test_form_fields_the_mapping_names_are_kept(tmp_path):
                                         "3004": "差旅费", "3005": None, "3006": None,
                                         "3007": None, "3008": None}
     assert "sy" not in log.to_pandas().columns
+    # a field [linking] compares is kept so that linking can read it
+    linked = officemine.import_log(folder, mapping=Mapping.from_dict(
+        {"linking": {"match": ["title", "fylx"]}}))
+    assert _attributes(linked, "fylx")["3002"] == "设备费"
+    assert any("process type and title, fylx" in n for n in linked.report.notes)
     with pytest.raises(ColumnGuessError, match=r"form_fields names \['xmbh'\], which no form "
                                                r"table has \(formtable_main_111: id, sqr, sqrq"):
         officemine.import_log(folder, mapping=Mapping.from_dict({"form_fields": ["xmbh"]}))
