@@ -38,7 +38,7 @@ import pandas as pd
 
 from officemine.errors import ColumnGuessError, SourceError
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import SOURCE_ROW, RawEvents, extra_name, set_aside_rows
+from officemine.importing.raw import SOURCE_ROW, TEXT, RawEvents, extra_name, set_aside_rows
 from officemine.importing.tabular import HEADER_SYNONYMS, read_table
 from officemine.importing.timeparse import combine_date_time, parse_times
 from officemine.schema import C, SOURCE_FIELDS, normalize_word
@@ -714,8 +714,8 @@ class _Forms:
             parts.append(part)
         #: attributes the mapping names and some form has
         self.named = {canon for canon, used in self.used.items() if any(n for _, n in used)}
-        self.kept = [f for f in keep
-                     if any(f.strip().lower() in {h.lower() for h in have} for have in fields.values())]
+        present = {h.lower() for have in fields.values() for h in have}
+        self.kept = [f for f in keep if f.strip().lower() in present]
         missing = [f for f in mapping.form_fields if f not in self.kept]
         if missing:
             shown = "; ".join(f"{stem}: {', '.join(have)}" for stem, have in fields.items())
@@ -724,7 +724,7 @@ class _Forms:
                                    file=mapping.path, column=missing[0])
         values = (pd.concat(parts, ignore_index=True) if parts
                   else pd.DataFrame({"_rid": [], "_form": [], "_row": []}))
-        self.values = self._one_row_per_request(values.astype("string"))
+        self.values = self._one_row_per_request(values.astype(TEXT))
         if details:
             self.notes.append(", ".join(p.name for p in details) + ": form detail tables "
                               "(明细表, line items, several rows per request): not read")
@@ -807,31 +807,31 @@ class _Forms:
 
     def join(self, out: pd.DataFrame, names: "_Names", columns_used: dict[str, str],
              notes: list[str]) -> None:
-        """Add each row's form values by its request id (worked per distinct request)."""
+        """Add each row's form values by its request id: values are worked on once per
+        request, then spread to the rows."""
         codes, requests = pd.factorize(out[C.case_id])
         where = pd.Index(self.values.index).get_indexer(requests)
-        pos = where[codes] if len(where) else np.full(len(codes), -1)
-        pos = np.where(codes >= 0, pos, -1)
+        pos = np.where(codes >= 0, where[codes] if len(where) else -1, -1)
 
-        def take(column: str) -> pd.Series:
-            return pd.Series(self.values[column].array.take(pos, allow_fill=True),
-                             index=out.index, dtype="string")
+        def take(values: pd.Series) -> pd.Series:
+            return pd.Series(values.array.take(pos, allow_fill=True), index=out.index,
+                             dtype=TEXT)
 
         for canon in FORM_ATTRIBUTES:
             tiers = {}
             for tier in ("named", "guessed"):
-                if f"{tier}:{canon}" in self.values:
-                    value = take(f"{tier}:{canon}")
-                    if canon == C.applicant:          # a browse field: HrmResource ids
-                        value = names.person(_ids(value))
-                    elif canon == C.applicant_dept:
-                        value = names.dept(_ids(value))
-                    tiers[tier] = value
-            if canon == C.applicant_dept and "named" not in tiers and \
-                    f"named:{C.applicant}" in self.values:
-                # the department of the applicant the mapping names, as for CREATER
-                tiers["named"] = names.dept(names.person_dept(
-                    _ids(take(f"named:{C.applicant}"))))
+                value = self.values.get(f"{tier}:{canon}")
+                if value is not None and canon == C.applicant:   # a browse field: user ids
+                    value = names.person(_ids(value))
+                elif value is not None and canon == C.applicant_dept:
+                    value = names.dept(_ids(value))
+                if canon == C.applicant_dept and f"{tier}:{C.applicant}" in self.values:
+                    # where the form gives no department: the applicant's HrmResource
+                    # department, as for CREATER
+                    own = names.dept(names.person_dept(_ids(self.values[f"{tier}:{C.applicant}"])))
+                    value = own if value is None else value.fillna(own)
+                if value is not None:
+                    tiers[tier] = take(value.astype(TEXT))
             if not tiers:
                 continue
             value = out[canon] if canon in out else pd.Series(pd.NA, index=out.index,
@@ -843,18 +843,18 @@ class _Forms:
             out[canon] = value.astype("string")
             shown = ", ".join(f + (" (mapping)" if by_mapping else "")
                               for f, by_mapping in self.used.get(canon, []))
-            if canon == C.applicant_dept and canon not in self.used:
-                shown = "the applicant's HrmResource.DEPARTMENTID"
+            if canon == C.applicant_dept and C.applicant in self.used:
+                shown += (", else " if shown else "") + "the applicant's HrmResource.DEPARTMENTID"
             before = columns_used.get(canon)
             columns_used[canon] = shown + " (by REQUESTID)" + (
                 f"; else {before}" if before and "named" in tiers else "")
         for field in self.kept:
-            out[extra_name(field, out.columns)] = take("keep:" + field)
-        out["weaver_form"] = take("source")
+            out[extra_name(field, out.columns)] = take(self.values["keep:" + field])
+        out["weaver_form"] = take(self.values["source"])
 
         n_requests = len(requests)
         with_form = int((where >= 0).sum())
-        stems = ", ".join(sorted(self.paths))
+        stems = ", ".join(self.paths[stem].stem for stem in sorted(self.paths))
         note = (f"form values joined by REQUESTID from {len(self.paths)} form tables ({stems}) "
                 f"for {with_form:,} of {n_requests:,} requests")
         without = requests[where < 0]
