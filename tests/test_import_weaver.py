@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import officemine
-from officemine import ColumnGuessError, Mapping, SourceError
+from officemine import ColumnGuessError, Mapping, MappingError, SourceError
 from officemine.importing import detect_format
 
 DATA = Path(__file__).parent / "data" / "weaver"
@@ -425,3 +425,178 @@ def test_pending_items_are_censored_waits_and_stay_out_of_pm4py(full_log):
                                                                         "李娜"]]
     assert waiting.visit_start.iloc[0] == ts("2024-03-12 10:00:00")
     assert len(full_log.to_pm4py()) == full_log.n_events - 2
+
+
+# --- form tables (formtable_main_N) ------------------------------------------------------------
+
+#: The 费用报销 form (workflow_base FORMID -111) as a database client exports it: database
+#: field names, the applicant (sqr) a HrmResource id, the amount (bxje, 报销金额) with a
+#: thousands separator on one row. 3004 (open) has its row; 3008 has none.
+EXPENSE_FORM = ("id,requestId,sqr,sqrq,bxje,sy,fylx\r\n"
+                "1,3001,201,2024-03-04,\"3,280.00\",上海客户拜访,差旅费\r\n"
+                "2,3002,206,2024-03-05,12800.50,测试设备采购,设备费\r\n"
+                "3,3003,201,2024-03-07,960,市场活动物料,物料费\r\n"
+                "4,3004,206,2024-03-12,4500,北京出差,差旅费\r\n")
+#: The 发文 form (FORMID -112) exported with its field labels as headers, in GBK: 3007 has no
+#: row; 3006's amount is empty.
+DOC_FORM = ("ID,请求ID,标题,金额,紧急程度,申请人\r\n"
+            "1,3005,关于安全生产检查的通知,1200,特急,208\r\n"
+            "2,3006,关于研发项目管理办法的通知,,平急,208\r\n")
+
+
+def _with_forms(tmp_path: Path, forms: dict[str, str], drop: tuple[str, ...] = ()) -> Path:
+    """A copy of the export with form tables added (name -> CSV text; names ending in
+    ``_gbk`` are written in GBK) and companion tables left out."""
+    tmp_path.mkdir(exist_ok=True)
+    for path in EXPORT.iterdir():
+        if path.stem not in drop:
+            shutil.copy(path, tmp_path / path.name)
+    for name, text in forms.items():
+        gbk = name.endswith("_gbk")
+        (tmp_path / f"{name.removesuffix('_gbk')}.csv").write_bytes(
+            text.encode("gbk") if gbk else text.encode("utf-8-sig"))
+    return tmp_path
+
+
+def _attributes(log, column: str) -> dict:
+    """Each case's value of a case attribute; every row of a case must carry the same."""
+    df = log.to_pandas()
+    per_case = df.groupby("case_id")[column].agg(lambda s: tuple(s.astype(object).unique()))
+    assert (per_case.map(len) == 1).all(), per_case[per_case.map(len) != 1]
+    return {case: None if pd.isna(v[0]) else v[0] for case, v in per_case.items()}
+
+
+@pytest.fixture(scope="module")
+def forms_log(tmp_path_factory):
+    folder = _with_forms(tmp_path_factory.mktemp("forms"), {
+        "formtable_main_111": EXPENSE_FORM, "formtable_main_112_gbk": DOC_FORM,
+        # a detail table: several rows per request (line items); not read
+        "formtable_main_111_dt1": "id,mainid,requestId,fyxm,je\r\n1,1,3001,机票,2100\r\n"
+                                  "2,1,3001,住宿,1180\r\n"})
+    return officemine.import_log(folder)
+
+
+def test_the_amount_is_joined_from_two_forms_by_request_id(forms_log):
+    assert _attributes(forms_log, "amount") == {
+        "3001": 3280.0, "3002": 12800.5, "3003": 960.0, "3004": 4500.0, "3005": 1200.0,
+        "3006": None, "3007": None, "3008": None}
+    report = forms_log.report
+    assert report.columns_used["amount"] == \
+        "formtable_main_111.bxje, formtable_main_112.金额 (by REQUESTID)"
+    # form values add no rows: the accounting is the export's without forms
+    assert (report.rows_read, report.rows_accepted, report.rows_set_aside) == (51, 49, 2)
+    df = by_row(forms_log)
+    assert df.loc["workflow_requestlog row 3", "weaver_form"] == "formtable_main_111 row 2"
+    assert df.loc["workflow_currentoperator row 24", "amount"] == 4500.0   # a pending row too
+    assert df.loc["workflow_requestbase row 2", "amount"] == 3280.0        # an archive event
+
+
+def test_a_chinese_headed_form_is_read_and_requestbase_keeps_its_own_fields(forms_log):
+    # 3005's amount comes from the 金额 column keyed by 请求ID (GBK); title, urgency and
+    # applicant stay workflow_requestbase's: REQUESTNAME, REQUESTLEVEL 2, CREATER
+    attrs = forms_log.to_pandas().drop_duplicates("case_id").set_index("case_id")
+    assert attrs.loc["3005", "amount"] == 1200.0
+    assert (attrs.loc["3005", "title"], attrs.loc["3005", "urgency"]) == (
+        "关于开展2024年度安全生产检查的通知", "紧急")
+    # unknown fields are not carried into the log unless the mapping asks
+    for field in ("sy", "fylx", "sqrq", "标题", "紧急程度", "申请人"):
+        assert field not in attrs.columns
+
+
+def test_without_requestbase_the_forms_give_title_urgency_and_applicant(tmp_path):
+    log = officemine.import_log(_with_forms(
+        tmp_path, {"formtable_main_111": EXPENSE_FORM, "formtable_main_112_gbk": DOC_FORM},
+        drop=("workflow_requestbase",)))
+    attrs = log.to_pandas().drop_duplicates("case_id").set_index("case_id")
+    assert tuple(attrs.loc["3005", ["title", "urgency", "applicant", "applicant_dept"]]) == (
+        "关于安全生产检查的通知", "特急", "孙丽", "行政办公室")
+    # pinyin field names: sqr (申请人) is the applicant's HrmResource id; sy (事由? 使用?) is
+    # not guessed, so the expense requests have no title
+    assert tuple(attrs.loc["3002", ["applicant", "applicant_dept", "amount"]]) == (
+        "杨磊", "研发中心", 12800.5)
+    assert attrs["title"].isna().sum() == 6
+    used = log.report.columns_used
+    assert used["title"] == "formtable_main_112.标题 (by REQUESTID)"
+    assert used["applicant"] == "formtable_main_111.sqr, formtable_main_112.申请人 (by REQUESTID)"
+    assert used["applicant_dept"] == "the applicant's HrmResource.DEPARTMENTID (by REQUESTID)"
+
+
+def test_requests_without_a_form_row_have_no_amount_and_are_counted(forms_log):
+    notes = " | ".join(forms_log.report.notes)
+    assert ("form values joined by REQUESTID from 2 form tables (formtable_main_111, "
+            "formtable_main_112) for 6 of 8 requests; 2 requests have no row in any form "
+            "table, so no form values (no amount): 3007, 3008") in notes
+    assert "formtable_main_111_dt1.csv: form detail tables" in notes
+    # and an export without forms says what it lacks
+    assert "formtable_main_N (the forms: no amount)" in " | ".join(
+        officemine.import_log(EXPORT).report.notes)
+
+
+def test_a_mapping_names_the_amount_field_where_two_could_be_it(tmp_path):
+    # a form with both 报销金额 (bxje) and 合计金额 (hjje): the importer does not guess
+    two = ("id,requestId,sqr,bxje,HJJE\r\n"
+           "1,3001,201,\"3,280.00\",3300\r\n"
+           "2,3002,206,12800.50,12800.50\r\n")
+    folder = _with_forms(tmp_path, {"formtable_main_111": two, "formtable_main_112_gbk": DOC_FORM})
+    with pytest.raises(ColumnGuessError, match=r"formtable_main_111.csv could be amount: "
+                                               r"\['bxje', 'HJJE'\]") as info:
+        officemine.import_log(folder)
+    assert info.value.file.endswith("formtable_main_111.csv") and info.value.column == "bxje"
+    log = officemine.import_log(folder, mapping=Mapping.from_dict(
+        {"columns": {"amount": "hjje"}}))        # letter case does not matter
+    amounts = _attributes(log, "amount")
+    assert (amounts["3001"], amounts["3005"]) == (3300.0, 1200.0)   # 金额 still found in 112
+    assert log.report.columns_used["amount"] == \
+        "formtable_main_111.HJJE (mapping), formtable_main_112.金额 (by REQUESTID)"
+
+
+def test_a_request_twice_in_the_forms_is_refused_with_file_and_row(tmp_path):
+    twice = EXPENSE_FORM + "5,3002,206,2024-03-05,12800.50,测试设备采购,设备费\r\n"
+    folder = _with_forms(tmp_path, {"formtable_main_111": twice})
+    with pytest.raises(SourceError, match=r"request 3002 has 2 form rows \(formtable_main_111 "
+                                          r"row 3, formtable_main_111 row 6\)") as info:
+        officemine.import_log(folder)
+    assert (Path(info.value.file).name, info.value.row, info.value.column) == (
+        "formtable_main_111.csv", 6, "REQUESTID")
+    # the same request in two forms
+    other = "ID,请求ID,金额\r\n1,3001,50\r\n"
+    folder = _with_forms(tmp_path / "two", {"formtable_main_111": EXPENSE_FORM,
+                                            "formtable_main_112_gbk": other})
+    with pytest.raises(SourceError, match="request 3001 has 2 form rows") as info:
+        officemine.import_log(folder)
+    assert (Path(info.value.file).name, info.value.row) == ("formtable_main_112.csv", 2)
+
+
+def test_a_bad_amount_sets_the_requests_events_aside_naming_the_form_row(tmp_path):
+    bad = EXPENSE_FORM.replace("3003,201,2024-03-07,960,", "3003,201,2024-03-07,九百六,")
+    log = officemine.import_log(_with_forms(tmp_path, {"formtable_main_111": bad}))
+    report = log.report
+    assert report.balanced and report.rows_read == 51
+    aside = log.set_aside[log.set_aside["reason"] == "bad_amount"]
+    # every event of 3003 (5 log rows and its archive event), as for a CSV export
+    assert len(aside) == 6 == report.set_aside_by_reason["bad_amount"]
+    assert set(aside["case_id"]) == {"3003"}
+    assert set(aside["column"]) == {"amount"} and set(aside["detail"]) == {"九百六"}
+    assert set(aside["weaver_form"]) == {"formtable_main_111 row 4"}
+    assert report.columns_used["amount"] == "formtable_main_111.bxje (by REQUESTID)"
+    assert "3003" not in set(log.to_pandas()["case_id"])
+
+
+def test_form_fields_the_mapping_names_are_kept(tmp_path):
+    folder = _with_forms(tmp_path, {"formtable_main_111": EXPENSE_FORM,
+                                    "formtable_main_112_gbk": DOC_FORM})
+    log = officemine.import_log(folder, mapping=Mapping.from_dict({"form_fields": ["fylx"]}))
+    assert _attributes(log, "fylx") == {"3001": "差旅费", "3002": "设备费", "3003": "物料费",
+                                        "3004": "差旅费", "3005": None, "3006": None,
+                                        "3007": None, "3008": None}
+    assert "sy" not in log.to_pandas().columns
+    # a field [linking] compares is kept so that linking can read it
+    linked = officemine.import_log(folder, mapping=Mapping.from_dict(
+        {"linking": {"match": ["title", "fylx"]}}))
+    assert _attributes(linked, "fylx")["3002"] == "设备费"
+    assert any("process type and title, fylx" in n for n in linked.report.notes)
+    with pytest.raises(ColumnGuessError, match=r"form_fields names \['xmbh'\], which no form "
+                                               r"table has \(formtable_main_111: id, sqr, sqrq"):
+        officemine.import_log(folder, mapping=Mapping.from_dict({"form_fields": ["xmbh"]}))
+    with pytest.raises(MappingError, match="form_fields must be a list"):
+        Mapping.from_dict({"form_fields": "fylx"})

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from officemine import relations
 from officemine.kpis import case_cycles
 from officemine.necessity import necessity
 from officemine.simulation import simulate
@@ -69,9 +68,6 @@ def _true_case(ex, case_ids: pd.Series) -> pd.Series:
 @pytest.mark.parametrize("shape", SHAPES)
 def test_replay_estimates_are_true_on_every_shape(imported, truths, kind, shape):
     log, ex = imported[kind, shape]
-    if kind == "short_route" and not relations.cases(log)["amount"].notna().any():
-        pytest.skip(f"the {shape} export carries no amount: a short route by amount cannot be "
-                    "expressed")
     result = simulate(log, KINDS[kind][1], seed=1, replications=300, since="all")[0]
     as_is, redesigned = truths[kind]
     true_median, true_mean = truth(as_is, redesigned, _true_case(ex, result.cases["case_id"]))

@@ -332,6 +332,29 @@ def test_a_new_attempt_repeats_originator_process_and_form_and_starts_at_the_res
     assert not any("modified_instance_code" in api["inner"](a) for a in answers.values())
 
 
+def test_weaver_writes_each_requests_amount_in_its_processs_form_table(written, imported, log):
+    folder = written["weaver"].path
+    base = pd.read_csv(folder / "workflow_base.csv", dtype=str, encoding="utf-8-sig")
+    # one form table per process type, named by workflow_base.FORMID as e-cology names them
+    assert sorted(p.name for p in folder.glob("formtable_main_*.csv")) == sorted(
+        f"formtable_main_{-int(f)}.csv" for f in base["FORMID"])
+    form_of = dict(zip(base["WORKFLOWNAME"], base["FORMID"].astype(int).abs()))
+    expense = pd.read_csv(folder / f"formtable_main_{form_of['费用报销']}.csv", dtype=str,
+                          encoding="utf-8-sig")
+    assert list(expense.columns) == ["id", "requestId", "sqr", "sqrq", "bxje"]
+    assert "htje" in pd.read_csv(folder / f"formtable_main_{form_of['合同审批']}.csv",
+                                 nrows=0, encoding="utf-8-sig").columns
+    # every instance (attempt) carries its true case's amount
+    events = imported["weaver"].to_pandas().drop_duplicates(C.case_id)
+    ours = events.set_index(C.case_id)[C.amount]
+    true = log.events.drop_duplicates(C.case_id).set_index(C.case_id)[C.amount]
+    table = written["weaver"].instance_to_case.set_index("instance_id")["case_id"]
+    expected = table.reindex(ours.index).map(true).astype("Float64").round(2)
+    assert ours.notna().sum() > 100
+    pd.testing.assert_series_equal(ours, expected, check_names=False, check_index_type=False)
+    assert imported["weaver"].report.columns_used[C.amount].startswith("formtable_main_")
+
+
 def test_feishu_can_write_its_link_to_the_earlier_instance(log, written, tmp_path):
     out = export(log, "feishu", tmp_path / "linked.jsonl", link_field=True)
     assert out.instance_to_case.equals(written["feishu"].instance_to_case)

@@ -52,9 +52,11 @@ mapping) that reads it, and ``instance_to_case``, every instance id written → 
 ``csv_attempts``           each attempt (submission round) its own request: the return is a
                            拒绝 that ends it, the resubmission the 提交 of a new one
 ``xes``, ``xes_attempts``  `to_xes`: whole cases / one trace per attempt (``<节点>-拒绝``)
-``weaver``                 a Weaver e-cology folder (request log and companion tables), each
-                           attempt its own REQUESTID; Weaver has no refusal code, so a refused
-                           request is sent back (退回) and left at the creation node
+``weaver``                 a Weaver e-cology folder (request log, companion tables and a
+                           form table ``formtable_main_N`` per process type holding the
+                           amount), each attempt its own REQUESTID; Weaver has no refusal
+                           code, so a refused request is sent back (退回) and left at the
+                           creation node
 ``dingtalk``, ``feishu``,  API answers, one a line, each attempt its own instance: DingTalk
 ``wecom``                  (processInstanceId a UUID, EXECUTE_TASK_NORMAL/REFUSE), Feishu
                            (instance_code a UUID, REJECT), WeCom (sp_no date + 4 digits,
@@ -1847,6 +1849,12 @@ def _wecom_answer(rows: list[dict], ctx: _ApiContext) -> dict:
 
 #: LOGTYPE written per outcome. Weaver has no refusal code: a refused request is sent back
 #: (退回, 3) and left at the creation node, the applicant starting a new request instead.
+def _weaver_amount_field(process: str) -> str:
+    """The amount's field name in a process's Weaver form, as form designers name them
+    (pinyin initials): 报销金额 bxje, 合同金额 htje, else 金额 jine."""
+    return "bxje" if "报销" in process else "htje" if "合同" in process else "jine"
+
+
 _WEAVER_LOGTYPE = {"submit": "2", "approve": "0", "reject": "3", "return": "3", "transfer": "h",
                    "add_approver": "a", "cc": "t", "remind": "s", "withdraw": "5",
                    "comment": "9", "other": "i"}
@@ -1860,11 +1868,17 @@ def _write_weaver(df: pd.DataFrame, folder: Path) -> Path:
     opinion (加签) answers with 意见征询回复 (b), so that approval is a comment here. The
     archive is no log row: workflow_requestbase CURRENTNODETYPE 3 says the request is
     archived (the importer adds the event). Pending items are workflow_currentoperator rows
-    with ISREMARK 0. The amount lives in Weaver's per-form tables and is not written.
+    with ISREMARK 0. The amount is in the form: one table ``formtable_main_N`` per process
+    type (workflow_base FORMID -N), a row per request with REQUESTID, the applicant (sqr),
+    the date (sqrq) and the amount where the process has one (`_weaver_amount_field`).
     """
     folder.mkdir(parents=True, exist_ok=True)
     processes = sorted(set(df[C.process_type]))
     workflow = {p: 101 + i for i, p in enumerate(processes)}
+    form = {p: 11 + i for i, p in enumerate(processes)}
+    priced = set(df.loc[df[C.amount].notna().to_numpy(), C.process_type]) if C.amount in df \
+        else set()
+    forms: dict[str, list[dict]] = {p: [] for p in processes}
     nodes: dict[tuple[str, str], int] = {}
     node_rows = []
     for p in processes:
@@ -1935,18 +1949,28 @@ def _write_weaver(df: pd.DataFrame, folder: Path) -> Path:
             "CURRENTNODEID": current[0], "CURRENTNODETYPE": current[1],
             "LASTOPERATEDATE": last[C.acted_at].strftime("%Y-%m-%d"),
             "LASTOPERATETIME": last[C.acted_at].strftime("%H:%M:%S")})
+        entry = {"id": len(forms[process]) + 1, "requestId": request,
+                 "sqr": person_id[head[C.applicant]],
+                 "sqrq": rows[0][C.acted_at].strftime("%Y-%m-%d")}
+        if process in priced:
+            amount = head.get(C.amount)
+            entry[_weaver_amount_field(process)] = (f"{float(amount):.2f}" if pd.notna(amount)
+                                                    else "")
+        forms[process].append(entry)
     tables = {
         "workflow_requestlog": pd.DataFrame(log),
         "workflow_currentoperator": pd.DataFrame(receipts),
         "workflow_requestbase": pd.DataFrame(requests),
         "workflow_nodebase": pd.DataFrame(node_rows),
         "workflow_base": pd.DataFrame({"ID": list(workflow.values()),
-                                       "WORKFLOWNAME": list(workflow)}),
+                                       "WORKFLOWNAME": list(workflow),
+                                       "FORMID": [-form[p] for p in workflow]}),
         "HrmResource": pd.DataFrame({
             "ID": [person_id[p] for p in people], "LASTNAME": people,
             "DEPARTMENTID": [dept_id.get(home.get(p), "") for p in people]}),
         "HrmDepartment": pd.DataFrame({"ID": list(dept_id.values()),
                                        "DEPARTMENTNAME": list(dept_id)}),
+        **{f"formtable_main_{form[p]}": pd.DataFrame(forms[p]) for p in processes if forms[p]},
     }
     for name, table in tables.items():
         _write_csv(table, folder / f"{name}.csv", "utf-8-sig")

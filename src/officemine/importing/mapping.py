@@ -27,6 +27,9 @@ field = "原单号"                  # a column naming the earlier attempt (or a
 window_workdays = 10             # a new attempt starts within this many working days of the refusal
 match = ["title", "amount"]      # form values that must be equal (besides originator, process type)
 ```
+A source that keeps form fields apart from the log (Weaver's ``formtable_main_N``) joins only the
+form values it recognises (amount, urgency, title, applicant); a top-level
+``form_fields = ["fylx", "xmbh"]`` keeps those fields too, as extra columns.
 A label rule may also give fixed values: `pattern = '^Payment Handled$'`, `node = "付款"`,
 `outcome = "archive"`, and the object the event acts on (`object = "Permit"`, or a named group
 ``(?P<object>…)``). Named groups win over fixed values.
@@ -47,7 +50,7 @@ from officemine.importing.raw import LABEL
 
 _KNOWN_KEYS = {"columns", "outcomes", "label_rules", "constants", "timezone", "encoding",
                "sheet", "delimiter", "description", "node_kinds", "calendar", "linking",
-               "returns"}
+               "returns", "form_fields"}
 _COLUMN_KEYS = set(SOURCE_FIELDS) | {LABEL}
 #: what a label rule can give, fixed or by a named group
 _RULE_FIELDS = ("node", "outcome", "object")
@@ -100,6 +103,8 @@ class Mapping:
     node_kinds: dict[str, str] = field(default_factory=dict)
     linking: Linking = field(default_factory=Linking)
     reject_then_resubmit: RejectThenResubmit = "return"
+    #: form fields kept as extra columns where the form is a table of its own (Weaver)
+    form_fields: tuple[str, ...] = ()
     path: str | None = None
     calendar: dict | None = None         # [calendar] rules, as `Calendar.to_dict` gives them
 
@@ -182,6 +187,7 @@ class Mapping:
         calendar = _calendar_rules(data, problems)
         linking = _linking(data.get("linking"), problems)
         reject_then_resubmit = _returns(data.get("returns"), problems)
+        form_fields = _form_fields(data.get("form_fields"), problems)
 
         if problems:
             raise MappingError(f"mapping {source} has {len(problems)} problem(s):\n  - "
@@ -191,7 +197,7 @@ class Mapping:
                    encoding=data.get("encoding"), sheet=data.get("sheet"),
                    delimiter=data.get("delimiter"), node_kinds=node_kinds, path=source,
                    calendar=calendar, linking=linking,
-                   reject_then_resubmit=reject_then_resubmit)
+                   reject_then_resubmit=reject_then_resubmit, form_fields=form_fields)
 
     def calendar_in(self, timezone: str) -> Calendar:
         """The log's calendar: the ``[calendar]`` rules (default: `Calendar.default`'s) in the
@@ -214,6 +220,7 @@ class Mapping:
                         "window_workdays": self.linking.window_workdays,
                         "match": list(self.linking.match)},
             "returns": {"reject_then_resubmit": self.reject_then_resubmit},
+            "form_fields": list(self.form_fields),
         }
 
 
@@ -297,6 +304,18 @@ def _linking(section: object, problems: list[str]) -> Linking:
         problems.append(f"[linking] match lists a value twice: {match}")
     return Linking(enabled=enabled, field=link_field, window_workdays=float(window),
                    match=tuple(dict.fromkeys(match)))
+
+
+def _form_fields(value: object, problems: list[str]) -> tuple[str, ...]:
+    """``form_fields``: names of form fields to keep, checked."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.append("form_fields must be a list of form field names, e.g. [\"fylx\"]")
+        return ()
+    if len(set(value)) != len(value):
+        problems.append(f"form_fields lists a field twice: {value}")
+    return tuple(dict.fromkeys(v.strip() for v in value))
 
 
 def _returns(section: object, problems: list[str]) -> RejectThenResubmit:

@@ -13,6 +13,9 @@ turn ids into names and add what the log lacks:
                               urgency, CURRENTNODETYPE = 3: the request is archived
 ``HrmResource``               LASTNAME, DEPARTMENTID of the operators and applicants
 ``HrmDepartment``             DEPARTMENTNAME
+``formtable_main_N``          the form of each request (one table per form, one row per
+                              request, joined by REQUESTID): amount, and urgency, title,
+                              applicant where requestbase lacks them (`FORM_FIELD_NAMES`)
 ==========================  ==========================================================
 
 Column names are the database's, in any letter case; each file may be GBK, GB18030 or UTF-8
@@ -35,10 +38,10 @@ import pandas as pd
 
 from officemine.errors import ColumnGuessError, SourceError
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import SOURCE_ROW, RawEvents, set_aside_rows
-from officemine.importing.tabular import read_table
+from officemine.importing.raw import SOURCE_ROW, TEXT, RawEvents, extra_name, set_aside_rows
+from officemine.importing.tabular import HEADER_SYNONYMS, read_table
 from officemine.importing.timeparse import combine_date_time, parse_times
-from officemine.schema import C, SOURCE_FIELDS
+from officemine.schema import C, SOURCE_FIELDS, normalize_word
 
 #: LOGTYPE code -> (label Weaver shows, canonical outcome). Codes as documented for the
 #: ``workflow_requestlog.logtype`` column (签字类型); see docs/sources/weaver.md for sources.
@@ -103,6 +106,30 @@ _REQUIRED = {
     "hrmdepartment": ("id", "departmentname"),
 }
 _TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+#: Weaver's per-form tables (表单): one per form, one row per request, keyed by REQUESTID. A
+#: detail table (明细表, formtable_main_N_dtM) holds a form's line items, several per request.
+_FORM_NAME = re.compile(r"^formtable_main_\d+$", re.I)
+_FORM_DETAIL_NAME = re.compile(r"^formtable_main_\d+_dt\d+$", re.I)
+#: The form's key column: the database name, or its label in an export with Chinese headers.
+_FORM_KEYS = ("requestid", "request id", "请求id")
+#: Case attributes a form can give (each form field is used for one of them at most).
+FORM_ATTRIBUTES = (C.amount, C.urgency, C.title, C.applicant, C.applicant_dept)
+#: Database names e-cology form designers commonly give these fields (pinyin and its
+#: initials), recognised besides the tabular importer's header synonyms (`HEADER_SYNONYMS`).
+#: Only unambiguous ones: hj (合计 or 缓急?), bt (标题 or 补贴?) and zt (主题 or 状态?) are not.
+FORM_FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    C.amount: ("jine", "je", "zje", "bxje", "bxzje", "hjje", "sqje", "htje", "fkje", "jkje",
+               "cgje", "money"),
+    C.urgency: ("jjcd", "hjcd", "jinjichengdu"),
+    C.title: ("biaoti",),
+    C.applicant: ("sqr", "shenqingren"),
+    C.applicant_dept: ("sqbm", "shenqingbumen"),
+}
+#: workflow_requestbase column that gives each attribute: a form field is guessed only for
+#: attributes the export's requestbase does not give (a mapping may still name one).
+_REQUESTBASE_GIVES = {C.urgency: "requestlevel", C.title: "requestname", C.applicant: "creater",
+                      C.applicant_dept: "creater"}
 _LOG_NAME = re.compile(r"^workflow_requestlog(?:[ _\-.(][^/\\]*)?\.(?:csv|tsv|txt)$", re.I)
 
 # REMARK is HTML written by the sign-opinion editor; mobile clients append a signature line.
@@ -121,7 +148,7 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
     reaches its archive node.
     """
     path = Path(path)
-    log_path, companion_paths = _locate(path)
+    log_path, companion_paths, form_paths, detail_paths = _locate(path)
     notes: list[str] = []
     frame, aside, info = read_table(log_path, mapping)
     log = _lower_headers(frame, log_path)
@@ -142,6 +169,10 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
     used = [companion_paths[n].name for n in COMPANIONS if n in tables]
     missing = [n for n in COMPANIONS if n not in tables]
     notes.append("companion tables used: " + (", ".join(used) if used else "none"))
+    requests = tables.get("workflow_requestbase")
+    guess = {C.amount} | {canon for canon, column in _REQUESTBASE_GIVES.items()
+                          if requests is None or column not in requests}
+    forms = _Forms(form_paths, detail_paths, mapping, guess)
 
     log = log.reset_index(drop=True)
     n = len(log)
@@ -231,7 +262,8 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
         out["weaver_logid"] = _ids(log["logid"])
     out[SOURCE_ROW] = label + " row " + log[SOURCE_ROW].astype("string")
 
-    _apply_mapping_columns(out, log, mapping, log_path, columns_used, notes)
+    _apply_mapping_columns(out, log, mapping, log_path, columns_used, notes,
+                           forms.named)
 
     archive, archive_note = _archive_events(out, log, case, code, node_id, order_time, names,
                                             tables, labels, label)
@@ -246,7 +278,13 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
     extra = [frame for frame in (archive, pending) if len(frame)]
     if extra:
         out = pd.concat([out, *extra], ignore_index=True)
+    if forms.paths:
+        forms.join(out, names, columns_used, notes)
+    else:
+        notes.extend(forms.notes)
 
+    if not form_paths:
+        missing.append("formtable_main_N (the forms: no amount)")
     if missing:
         notes.append("companion tables not found: " + ", ".join(missing))
     aside = aside.assign(source_row=label + " row " + aside["source_row"].astype("string"))
@@ -258,8 +296,9 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
 
 # --- files -----------------------------------------------------------------------------------
 
-def _locate(path: Path) -> tuple[Path, dict[str, Path]]:
-    """The request log and the companion tables beside it (names compared case-insensitively)."""
+def _locate(path: Path) -> tuple[Path, dict[str, Path], dict[str, Path], list[Path]]:
+    """The request log, the companion tables and the form tables beside it, and the form
+    detail tables (not read); names are compared case-insensitively."""
     if path.is_dir():
         logs = sorted(p for p in path.iterdir() if p.is_file() and _LOG_NAME.match(p.name))
         if not logs:
@@ -278,14 +317,22 @@ def _locate(path: Path) -> tuple[Path, dict[str, Path]]:
     else:
         log_path, folder = path, path.parent
     companions: dict[str, Path] = {}
+    forms: dict[str, Path] = {}
+    details: list[Path] = []
     for p in sorted(folder.iterdir()):
         stem = p.stem.lower()
-        if p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES and stem in COMPANIONS:
-            if stem in companions:
-                raise SourceError(f"two files for table {stem}: {companions[stem].name} and "
-                                  f"{p.name}", file=str(folder))
-            companions[stem] = p
-    return log_path, companions
+        if not (p.is_file() and p.suffix.lower() in _TEXT_SUFFIXES):
+            continue
+        found = companions if stem in COMPANIONS else forms if _FORM_NAME.match(stem) else None
+        if found is None:
+            if _FORM_DETAIL_NAME.match(stem):
+                details.append(p)
+            continue
+        if stem in found:
+            raise SourceError(f"two files for table {stem}: {found[stem].name} and {p.name}",
+                              file=str(folder))
+        found[stem] = p
+    return log_path, companions, forms, details
 
 
 def _lower_headers(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
@@ -613,18 +660,23 @@ def _case_attributes(out: pd.DataFrame, log: pd.DataFrame, case: pd.Series, name
 
 
 def _apply_mapping_columns(out: pd.DataFrame, log: pd.DataFrame, mapping: Mapping, path: Path,
-                           columns_used: dict[str, str], notes: list[str]) -> None:
+                           columns_used: dict[str, str], notes: list[str],
+                           in_forms: set[str]) -> None:
     """A mapping's [columns] name request-log columns to use instead (e.g. comment = "REMARK1");
-    a comment column is still cleaned of HTML."""
+    a comment column is still cleaned of HTML. Attributes `in_forms` come from the form
+    tables (`_Forms`) instead."""
     for canon, sources in mapping.columns.items():
-        if canon not in SOURCE_FIELDS:
+        if canon not in SOURCE_FIELDS or canon in in_forms:
             continue
         lowered = [s.strip().lower() for s in sources]
         missing = [s for s, low in zip(sources, lowered) if low not in log]
         if missing:
             found = [c for c in log.columns if c != SOURCE_ROW]
+            forms = " nor in any form table (formtable_main_N)" if canon in FORM_ATTRIBUTES \
+                else ""
             raise ColumnGuessError(f"the mapping names column(s) {missing} for {canon}, but "
-                                   f"{path.name} has: {found}", file=str(path), column=missing[0])
+                                   f"{path.name} has: {found}{forms}", file=str(path),
+                                   column=missing[0])
         values = (combine_date_time(log[lowered[0]], log[lowered[1]]) if len(lowered) == 2
                   else log[lowered[0]])
         out[canon] = pd.Series(values, index=log.index, dtype="string")
@@ -632,6 +684,191 @@ def _apply_mapping_columns(out: pd.DataFrame, log: pd.DataFrame, mapping: Mappin
             out[canon] = clean_remark(out[canon])
         columns_used[canon] = " + ".join(sources) + " (mapping)"
         notes.append(f"{canon} taken from {' + '.join(sources)} as the mapping says")
+
+
+# --- form tables -----------------------------------------------------------------------------
+
+class _Forms:
+    """The form values of every request, from all formtable_main_N tables read together.
+
+    `values` has one row per request id (its index) and the columns ``named:<attribute>``
+    (a field the mapping names: it wins over workflow_requestbase), ``guessed:<attribute>``
+    (a field recognised by its name: it fills what requestbase does not give),
+    ``keep:<field>`` (a field the mapping asks to keep) and ``source`` (file and row).
+    """
+
+    def __init__(self, paths: dict[str, Path], details: list[Path], mapping: Mapping,
+                 guess: set[str]) -> None:
+        self.paths = paths
+        self.notes: list[str] = []
+        #: attribute -> ("formtable_main_12.bxje", named by the mapping?) per form
+        self.used: dict[str, list[tuple[str, bool]]] = {}
+        keep = list(mapping.form_fields)
+        link = [mapping.linking.field, *mapping.linking.match]
+        keep += [f for f in link if f and f not in SOURCE_FIELDS and f not in keep]
+        named = {canon: cols[0].strip().lower() for canon, cols in mapping.columns.items()
+                 if canon in FORM_ATTRIBUTES and len(cols) == 1}
+        parts, fields = [], {}
+        for stem in sorted(paths):
+            part, fields[stem] = self._read(paths[stem], named, guess, keep)
+            parts.append(part)
+        #: attributes the mapping names and some form has
+        self.named = {canon for canon, used in self.used.items() if any(n for _, n in used)}
+        present = {h.lower() for have in fields.values() for h in have}
+        self.kept = [f for f in keep if f.strip().lower() in present]
+        missing = [f for f in mapping.form_fields if f not in self.kept]
+        if missing:
+            shown = "; ".join(f"{stem}: {', '.join(have)}" for stem, have in fields.items())
+            raise ColumnGuessError(f"the mapping's form_fields names {missing}, which no form "
+                                   f"table has ({shown or 'there is no formtable_main_N'})",
+                                   file=mapping.path, column=missing[0])
+        values = (pd.concat(parts, ignore_index=True) if parts
+                  else pd.DataFrame({"_rid": [], "_form": [], "_row": []}))
+        self.values = self._one_row_per_request(values.astype(TEXT))
+        if details:
+            self.notes.append(", ".join(p.name for p in details) + ": form detail tables "
+                              "(明细表, line items, several rows per request): not read")
+
+    def _read(self, path: Path, named: dict[str, str], guess: set[str],
+              keep: list[str]) -> tuple[pd.DataFrame, list[str]]:
+        """One form table: request id, table, row and the fields used; and its fields."""
+        frame, aside, _ = read_table(path, Mapping())
+        original = {c.strip().lower(): c for c in frame.columns if c != SOURCE_ROW}
+        form = _lower_headers(frame, path)
+        keys = [c for c in original if normalize_word(c) in {normalize_word(k) for k in _FORM_KEYS}]
+        if len(keys) != 1:
+            raise ColumnGuessError(
+                f"{path.name} is not a Weaver form table export: "
+                + ("no REQUESTID column" if not keys else
+                   f"more than one request id column ({', '.join(original[k] for k in keys)})")
+                + f"; found {list(original.values())}", file=str(path), row=1,
+                column=original[keys[1]] if keys else "REQUESTID")
+        key = keys[0]
+        part = pd.DataFrame({"_rid": _ids(form[key]), "_form": path.stem.lower(),
+                             "_row": form[SOURCE_ROW].astype("string")})
+        taken = {key}
+        chosen: dict[str, tuple[str, bool]] = {}
+        for canon, field in named.items():          # the mapping's names first
+            if field in form and field not in taken:
+                chosen[canon] = (field, True)
+                taken.add(field)
+        for canon in FORM_ATTRIBUTES:
+            if canon in chosen or canon not in guess:
+                continue
+            synonyms = {normalize_word(s) for s in (*HEADER_SYNONYMS[canon],
+                                                   *FORM_FIELD_NAMES[canon])}
+            found = [c for c in original if c not in taken and normalize_word(c) in synonyms]
+            if len(found) > 1:
+                shown = [original[c] for c in found]
+                raise ColumnGuessError(
+                    f"more than one field of {path.name} could be {canon}: {shown}; say which "
+                    f"in a mapping, e.g. [columns] {canon} = \"{shown[0]}\"",
+                    file=str(path), row=1, column=shown[0])
+            if found:
+                chosen[canon] = (found[0], False)
+                taken.add(found[0])
+        for canon, (field, by_mapping) in chosen.items():
+            part[("named:" if by_mapping else "guessed:") + canon] = form[field]
+            self.used.setdefault(canon, []).append((f"{path.stem}.{original[field]}", by_mapping))
+        for field in keep:
+            if field.strip().lower() in form:
+                part["keep:" + field] = form[field.strip().lower()]
+        if len(aside):
+            rows = ", ".join(aside["source_row"].astype(str).head(10))
+            self.notes.append(f"{path.name}: {len(aside)} malformed rows not read (rows {rows}): "
+                              "their requests have no form values")
+        return part, [original[c] for c in original if c != key]
+
+    def _one_row_per_request(self, values: pd.DataFrame) -> pd.DataFrame:
+        """Rows by request id; a row without one is noted, a request with two rows refused."""
+        stems = {stem: path.stem for stem, path in self.paths.items()}
+        values = values.assign(source=values["_form"].map(stems).astype("string") + " row "
+                               + values["_row"])
+        no_id = values["_rid"].isna()
+        if no_id.any():
+            self.notes.append(f"{int(no_id.sum())} form rows without a REQUESTID cannot be "
+                              "joined to a request: " + ", ".join(values.loc[no_id, "source"]
+                                                                   .head(10)))
+            values = values[~no_id.to_numpy()]
+        repeated = values["_rid"].duplicated(keep=False)
+        if repeated.any():
+            first = values.loc[repeated, "_rid"].iloc[0]
+            rows = values[(values["_rid"] == first).to_numpy()]
+            others = int(values.loc[repeated, "_rid"].nunique()) - 1
+            second = rows.iloc[1]
+            raise SourceError(
+                f"request {first} has {len(rows)} form rows ({', '.join(rows['source'])})"
+                + (f", and {others} more requests have several" if others else "")
+                + ": a form table holds one row per request. Export each formtable_main_N "
+                "once, without joining its detail tables (formtable_main_N_dtM)",
+                file=str(self.paths[second["_form"]]), row=int(second["_row"]),
+                column="REQUESTID")
+        return values.drop(columns=["_form", "_row"]).set_index("_rid")
+
+    def join(self, out: pd.DataFrame, names: "_Names", columns_used: dict[str, str],
+             notes: list[str]) -> None:
+        """Add each row's form values by its request id: values are worked on once per
+        request, then spread to the rows."""
+        codes, requests = pd.factorize(out[C.case_id])
+        where = pd.Index(self.values.index).get_indexer(requests)
+        pos = np.where(codes >= 0, where[codes] if len(where) else -1, -1)
+
+        def take(values: pd.Series) -> pd.Series:
+            return pd.Series(values.array.take(pos, allow_fill=True), index=out.index,
+                             dtype=TEXT)
+
+        for canon in FORM_ATTRIBUTES:
+            tiers = {}
+            for tier in ("named", "guessed"):
+                value = self.values.get(f"{tier}:{canon}")
+                if value is not None and canon == C.applicant:   # a browse field: user ids
+                    value = names.person(_ids(value))
+                elif value is not None and canon == C.applicant_dept:
+                    value = names.dept(_ids(value))
+                if canon == C.applicant_dept and f"{tier}:{C.applicant}" in self.values:
+                    # where the form gives no department: the applicant's HrmResource
+                    # department, as for CREATER
+                    own = names.dept(names.person_dept(_ids(self.values[f"{tier}:{C.applicant}"])))
+                    value = own if value is None else value.fillna(own)
+                if value is not None:
+                    tiers[tier] = take(value.astype(TEXT))
+            if not tiers:
+                continue
+            value = out[canon] if canon in out else pd.Series(pd.NA, index=out.index,
+                                                              dtype="string")
+            if "named" in tiers:
+                value = tiers["named"].fillna(value)
+            if "guessed" in tiers:
+                value = value.fillna(tiers["guessed"])
+            out[canon] = value.astype("string")
+            shown = ", ".join(f + (" (mapping)" if by_mapping else "")
+                              for f, by_mapping in self.used.get(canon, []))
+            if canon == C.applicant_dept and C.applicant in self.used:
+                shown += (", else " if shown else "") + "the applicant's HrmResource.DEPARTMENTID"
+            before = columns_used.get(canon)
+            columns_used[canon] = shown + " (by REQUESTID)" + (
+                f"; else {before}" if before and "named" in tiers else "")
+        for field in self.kept:
+            out[extra_name(field, out.columns)] = take(self.values["keep:" + field])
+        out["weaver_form"] = take(self.values["source"])
+
+        n_requests = len(requests)
+        with_form = int((where >= 0).sum())
+        stems = ", ".join(self.paths[stem].stem for stem in sorted(self.paths))
+        note = (f"form values joined by REQUESTID from {len(self.paths)} form tables ({stems}) "
+                f"for {with_form:,} of {n_requests:,} requests")
+        without = requests[where < 0]
+        if len(without):
+            note += (f"; {len(without):,} requests have no row in any form table, so no form "
+                     "values (no amount): " + ", ".join(map(str, without[:10]))
+                     + (", …" if len(without) > 10 else ""))
+        notes.append(note)
+        unused = len(self.values) - with_form
+        if unused:
+            notes.append(f"{unused:,} form rows are of requests not in the request log: not used")
+        if self.kept:
+            notes.append("form fields kept as the mapping asks: " + ", ".join(self.kept))
+        notes.extend(self.notes)
 
 
 # --- archive events --------------------------------------------------------------------------
