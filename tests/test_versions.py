@@ -80,3 +80,44 @@ def test_current_version_keeps_other_types_whole(sample_csv):
     assert set(others["case_id"]) <= set(cases["case_id"])
     with pytest.raises(officemine.OfficemineError, match="after the end of the log"):
         select_since(log, "2031-01-01")
+
+
+def _reordered_log(n_cases: int = 120, swap_at: int = 70):
+    """Cases submitted one a day; 科长审核 before 处长审核 until case `swap_at`, after it from
+    then on (a redesign that swapped the two steps)."""
+    import numpy as np
+
+    from officemine.eventlog import EventLog
+
+    rows = []
+    day0 = pd.Timestamp("2025-01-06 09:00", tz="Asia/Shanghai")
+    for i in range(n_cases):
+        t = day0 + pd.Timedelta(days=i)
+        chain = ["科长审核", "处长审核"] if i < swap_at else ["处长审核", "科长审核"]
+        steps = [("发起", "submit")] + [(node, "approve") for node in chain] + [("归档", "archive")]
+        for k, (node, outcome) in enumerate(steps):
+            rows.append((f"C{i:04d}", k, node, outcome, t + pd.Timedelta(hours=k)))
+    frame = pd.DataFrame(rows, columns=["case_id", "seq", "node", "outcome", "acted_at"])
+    frame["seq"] = frame["seq"].astype("int32")
+    frame["arrived_at"] = pd.Series(pd.NaT, index=frame.index, dtype=frame["acted_at"].dtype)
+    frame["wait_start"] = frame["acted_at"]
+    frame["arrival_source"] = "inferred"
+    frame["pending"] = False
+    for column in ("resource", "dept", "comment", "urgency", "applicant", "applicant_dept",
+                   "title", "source_file", "source_row"):
+        frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    frame["process_type"] = "发文"
+    frame["amount"] = np.nan
+    return EventLog.from_pandas(frame, timezone="Asia/Shanghai"), day0 + pd.Timedelta(days=swap_at)
+
+
+def test_two_steps_that_swap_places_are_a_route_change():
+    log, swapped = _reordered_log()
+    changes = process_versions(log).changes
+    route = changes[changes["kind"] == "route_changed"]
+    assert len(route) == 1
+    assert route["node"].iloc[0] == "科长审核 ⇄ 处长审核"
+    assert abs(route["date"].iloc[0] - swapped) <= pd.Timedelta(days=7)
+    # no swap, no change point
+    steady, _ = _reordered_log(swap_at=10_000)
+    assert process_versions(steady).changes.empty

@@ -356,7 +356,10 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     removed = removed[~removed["node"].isin(summary["node"])].reset_index(drop=True)
     log_info["judged"] = {"since": _since_text(since) if versions is None else
                           {str(k): v.isoformat() for k, v in versions.since.items()},
-                          "cases": log.n_cases, "of_cases": whole.n_cases}
+                          "cases": (versions.judged_cases() if versions is not None
+                                    and versions.cases is not None and log is not whole
+                                    else log.n_cases),
+                          "of_cases": whole.n_cases}
     return NecessityResult(summary=summary, reasons=reasons, basis=basis,
                            calendar=calendar.describe(), thresholds=thresholds, by=by,
                            log_info=log_info, as_of=items.attrs["as_of"],

@@ -13,6 +13,9 @@ version:
   an open case may not have reached the node yet.
 * **node added** — the mirror image: a node that no earlier case visited, then visited
   regularly.
+* **route changed** — two steps that swap places: the order of their first visits in the
+  first round flips for most cases (by at least half of them) at one point in time, too
+  sharply for chance.
 * **redesign** — a date given in the report settings (``[[redesign]]``); a note says when no
   change is visible in the log within two weeks of it.
 
@@ -44,7 +47,7 @@ from officemine.plotting import chart_style
 
 __all__ = ["ChangeKind", "ProcessVersions", "process_versions", "select_since", "Since"]
 
-ChangeKind = Literal["node_removed", "node_added", "redesign"]
+ChangeKind = Literal["node_removed", "node_added", "route_changed", "redesign"]
 #: What an analysis judges: the current version of each process type (default), every case
 #: (``"all"``), the cases started on or after a date, or the current versions of
 #: `ProcessVersions` already found (on a longer log, say).
@@ -78,6 +81,16 @@ class ProcessVersions:
     @property
     def summary(self) -> pd.DataFrame:
         return self.changes
+
+    def judged_cases(self) -> int:
+        """How many of the log's cases belong to their process type's current version."""
+        cases = self.cases
+        keep = np.ones(len(cases), dtype=bool)
+        for ptype, date in self.since.items():
+            of_type = (cases["process_type"].isna() if ptype is None
+                       else cases["process_type"] == ptype).to_numpy(bool)
+            keep &= ~of_type | (cases["start_at"] >= date).fillna(False).to_numpy(bool)
+        return int(keep.sum())
 
     def removed(self) -> pd.DataFrame:
         """Nodes no longer in their process's current version: process_type, node, date."""
@@ -151,11 +164,12 @@ class ProcessVersions:
                 marks = self.changes[self.changes["process_type"] == ptype]
                 for row in marks.itertuples():
                     colour = {"node_removed": "#e03131", "node_added": "#2f9e44",
-                              "redesign": "#1c7ed6"}[row.kind]
+                              "route_changed": "#f08c00", "redesign": "#1c7ed6"}[row.kind]
                     ax.plot([row.date.tz_localize(None)] * 2, [i - 0.35, i + 0.35], color=colour,
                             lw=2)
                     label = {"node_removed": "取消" if zh else "removed",
                              "node_added": "新增" if zh else "added",
+                             "route_changed": "顺序调整" if zh else "reordered",
                              "redesign": "改革" if zh else "redesign"}[row.kind]
                     ax.text(row.date.tz_localize(None), i + 0.38,
                             f"{label}{'：' if zh else ': '}{row.node or ''}", fontsize=7,
@@ -195,6 +209,7 @@ def process_versions(log: EventLog, redesigns: Sequence = (), *, alpha: float = 
                          .dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]"))
         for row in group.itertuples(index=False):
             rows.extend(_node_changes(ptype, row, starts, alpha, min_cases, tz))
+    rows.extend(_route_changes(log, cases[ended], min_cases, tz))
     notes: list[str] = []
     for redesign in redesigns:
         date = pd.Timestamp(redesign.date).tz_localize(tz)
@@ -246,6 +261,121 @@ def _node_changes(ptype, row, starts: np.ndarray, alpha: float, min_cases: int,
                     "share_before": 0.0, "cases_after": int(row.cases),
                     "last_seen": row.last_seen, "first_seen": row.first_seen})
     return out
+
+
+#: A reordering must flip at least this share of the cases that pass both steps.
+ROUTE_FLIP = 0.5
+#: …and be this unlikely as chance (a likelihood-ratio test, one change point per pair).
+ROUTE_ALPHA = 1e-6
+
+
+def _route_changes(log: EventLog, ended: pd.DataFrame, min_cases: int, tz: str) -> list[dict]:
+    """Two steps that swap places: in the first round of each ended case, the order of the
+    first visits of two steps of the chain (decision, instruction, notification) both visited
+    by at least a fifth of the process's cases. A change point where that order flips from
+    mostly one way to mostly the other (the share of cases with A before B moves by at least
+    `ROUTE_FLIP`), found by the most likely split of the cases by start and accepted when
+    chance would give it less than `ROUTE_ALPHA`. Array work over the ordered events."""
+    kinds = relations.node_kinds(log)
+    steps = set(kinds.loc[kinds["kind"].isin(relations.STEP_KINDS), "node"])
+    t = relations.events(log, ["case_id", "node", "round", "case_start", "case_end",
+                               "process_type"], blocking=True)
+    n = t.num_rows
+    if n < 2 * min_cases or not steps:
+        return []
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    case_id = t["case_id"]
+    new_case = np.ones(n, dtype=bool)
+    new_case[1:] = ~pc.fill_null(pc.equal(case_id[1:], case_id[:-1]), False).to_numpy(
+        zero_copy_only=False)
+    case_no = np.cumsum(new_case) - 1
+    first_row = np.flatnonzero(new_case)
+    node = pc.dictionary_encode(t["node"]).combine_chunks()
+    names = node.dictionary.to_pylist()
+    codes = node.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    is_step = np.array([name in steps for name in names], dtype=bool)
+    keep = ((t["round"].to_numpy(zero_copy_only=False) == 1)
+            & pc.is_valid(t["case_end"]).to_numpy(zero_copy_only=False) & is_step[codes])
+    rows = np.flatnonzero(keep)
+    # first visit of each step in each case, numbered in order within the case
+    key = case_no[rows] * len(names) + codes[rows]
+    _, first = np.unique(key, return_index=True)
+    first = np.sort(rows[first])
+    f_case = case_no[first]
+    starts_at = np.flatnonzero(np.r_[True, f_case[1:] != f_case[:-1]])
+    order = np.arange(len(first)) - np.repeat(starts_at, np.diff(np.r_[starts_at, len(first)]))
+    types = pc.dictionary_encode(t["process_type"].take(pa.array(first_row))).combine_chunks()
+    type_code = types.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    start = pc.cast(t["case_start"].take(pa.array(first_row)), pa.int64()).to_numpy(
+        zero_copy_only=False)
+    n_cases = len(first_row)
+    out = []
+    type_names = types.dictionary.to_pylist()
+    for code in np.unique(type_code):
+        p = type_names[code] if code >= 0 else None
+        of_type = type_code == code
+        in_type = of_type[f_case]
+        if of_type.sum() < 2 * min_cases:
+            continue
+        cases = np.flatnonzero(of_type)
+        by_start = cases[np.argsort(start[cases], kind="stable")]
+        used = np.unique(codes[first[in_type]])          # the steps of this process type
+        column = np.full(len(names), -1, dtype=np.int64)
+        column[used] = np.arange(len(used))
+        pos = np.full((n_cases, len(used)), -1, dtype=np.int32)
+        pos[f_case[in_type], column[codes[first[in_type]]]] = order[in_type]
+        share = (pos[cases] >= 0).mean(axis=0)
+        frequent = np.flatnonzero(share >= 0.2)
+        for i, a in enumerate(frequent):
+            for b in frequent[i + 1:]:
+                pa_, pb = pos[by_start, a], pos[by_start, b]
+                both = (pa_ >= 0) & (pb >= 0)
+                if both.sum() < 2 * min_cases:
+                    continue
+                x = (pa_[both] < pb[both]).astype(float)
+                split = _flip(x, min_cases)
+                if split is None:
+                    continue
+                k, before, after = split
+                when = pd.Timestamp(int(start[by_start[both][k]]), unit="us", tz="UTC")
+                first_node, second = ((names[used[a]], names[used[b]]) if before > after
+                                      else (names[used[b]], names[used[a]]))
+                out.append({"process_type": p, "date": when.tz_convert(tz),
+                            "kind": "route_changed", "node": f"{first_node} ⇄ {second}",
+                            "source": "detected", "cases_before": int(k),
+                            "share_before": float(max(before, 1 - before)),
+                            "cases_after": int(len(x) - k), "last_seen": pd.NaT,
+                            "first_seen": pd.NaT})
+    return out
+
+
+def _flip(x: np.ndarray, min_cases: int) -> tuple[int, float, float] | None:
+    """The most likely single change point of a 0/1 series (binomial likelihood ratio),
+    if the share moves by `ROUTE_FLIP` and chance would give it less than `ROUTE_ALPHA`."""
+    n = len(x)
+    k = np.arange(min_cases, n - min_cases + 1)
+    if not len(k):
+        return None
+    ones = np.cumsum(x)
+    left, right = ones[k - 1] / k, (ones[-1] - ones[k - 1]) / (n - k)
+
+    def loglik(p, m):
+        p = np.clip(p, 1e-12, 1 - 1e-12)
+        return m * (p * np.log(p) + (1 - p) * np.log(1 - p))
+
+    total = ones[-1] / n
+    gain = loglik(left, k) + loglik(right, n - k) - loglik(np.array(total), n)
+    best = int(np.argmax(gain))
+    # 2 × gain is about chi-square (1 degree of freedom, plus the split searched over:
+    # a Bonferroni bar over the candidate splits)
+    from scipy.stats import chi2
+
+    p_value = chi2.sf(2 * gain[best], 1) * len(k)
+    if abs(left[best] - right[best]) < ROUTE_FLIP or p_value >= ROUTE_ALPHA:
+        return None
+    return int(k[best]), float(left[best]), float(right[best])
 
 
 def since_dates(log: EventLog, since: Since, redesigns: Sequence = ()
