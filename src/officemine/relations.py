@@ -320,7 +320,7 @@ def _node_facts(log: EventLog) -> pd.DataFrame:
     counts = log.query(_NODE_COUNTS_SQL)
     outcome = counts["outcome"].astype("object")
     names = counts["resource"].astype("object")
-    people = {r: bool(_SYSTEM_ACTOR.match(r)) for r in names.dropna().unique()}
+    system = [r for r in names.dropna().unique() if _SYSTEM_ACTOR.match(r)]
     blocking = ~outcome.isin(list(NON_BLOCKING))
     acted = blocking & ~counts["pending"].astype(bool)
     n = counts["n"].astype("int64")
@@ -329,7 +329,7 @@ def _node_facts(log: EventLog) -> pd.DataFrame:
         "archives": outcome.eq("archive"), "approvals": outcome.eq("approve"),
         "auto_approvals": outcome.eq("auto_approve"), "returns": outcome.eq("return"),
         "rejects": outcome.eq("reject"), "notes": outcome.isin(["cc", "comment"]),
-        "acted": acted, "by_system": acted & names.map(people).fillna(False).astype(bool),
+        "acted": acted, "by_system": acted & names.isin(system),
     }
     frame = pd.DataFrame({k: np.where(v.to_numpy(bool), n, 0) for k, v in parts.items()})
     frame.insert(0, "node", counts["node"].astype("object"))
