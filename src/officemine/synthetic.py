@@ -533,11 +533,12 @@ def sample_office_deviations() -> tuple[PlantedDeviation, ...]:
     approving their own expense claims, drafts sent to the office before the department
     checked them, and a finance head signing for a company leader."""
     return (
-        PlantedDeviation("skip", "费用报销", "财务复核", 0.02),
+        PlantedDeviation("skip", "费用报销", "财务复核", 0.03),
         PlantedDeviation("skip", "合同审批", "主要领导审批", 0.3, when=When(min_amount=500_000)),
-        PlantedDeviation("self_approve", "费用报销", "部门负责人审核", 0.01),
-        PlantedDeviation("swap", "发文", "部门核稿", 0.04, other="办公室核稿"),
-        PlantedDeviation("outsider", "费用报销", "分管领导审批", 0.01, dept="财务部"),
+        PlantedDeviation("self_approve", "费用报销", "部门负责人审核", 0.015),
+        PlantedDeviation("swap", "发文", "部门核稿", 0.05, other="办公室核稿"),
+        PlantedDeviation("outsider", "费用报销", "分管领导审批", 0.05, dept="财务部",
+                         when=When(min_amount=5000)),
     )
 
 

@@ -169,6 +169,14 @@ class Procedures:
     procedures: tuple[Procedure, ...]
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     source: str | None = None
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How deliverables name them: the file's name (its ``name`` key) and file."""
+        file = Path(self.source).name if self.source else None
+        name = self.name or "、".join(dict.fromkeys(p.name for p in self.procedures))
+        return f"{name}（{file}）" if file else name
 
     # --- reading --------------------------------------------------------------------------
     @classmethod
@@ -226,9 +234,13 @@ class Procedures:
             proc = _procedure(item, what, Path(base), roles, problems)
             if proc is not None:
                 out.append(proc)
+        name = data.get("name")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            problems.append(f"name must be a non-empty text, not {name!r}")
+            name = None
         if problems:
             raise ProcedureError(problems, source=source)
-        result = cls(tuple(out), roles, source)
+        result = cls(tuple(out), roles, source, name.strip() if name else None)
         _raise(result._own_problems(), source)
         return result
 
@@ -306,7 +318,8 @@ class Procedures:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "roles": {k: list(v) for k, v in self.roles.items()},
+        return {"source": self.source, "name": self.name,
+                "roles": {k: list(v) for k, v in self.roles.items()},
                 "procedures": [p.to_dict() for p in self.procedures]}
 
     def people_of(self, rule: Authority) -> frozenset[str]:

@@ -32,7 +32,7 @@ BASIS = ("cases whose procedure was in force at their start; each round judged a
          "(a round ended by a return, a rejection or a withdrawal, or still running, only up "
          "to its last step); a step is a visit decided at a node; share of cases with at "
          "least one deviation, Wilson 95% interval")
-BASIS_ZH = ("按立案时有效的标准流程逐件、逐轮核对（被退回、否决、撤回或尚在办理的一轮只核对到其最后一步）；"
+BASIS_ZH = ("按发起时有效的标准流程逐件、逐轮核对（被退回、否决、撤回或尚在办理的一轮只核对到其最后一步）；"
             "一个环节即在该节点作出的一次处理决定；不合规率 = 至少有一处偏离的件数 ÷ 核对件数，附 Wilson 95% 区间")
 
 
