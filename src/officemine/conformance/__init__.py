@@ -15,6 +15,7 @@ and every problem is listed in one `ProcedureError` before any case is checked.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from officemine.calendar import Calendar
@@ -26,7 +27,7 @@ from officemine.eventlog import EventLog
 
 __all__ = ["conformance", "ConformanceResult", "Procedures", "Procedure", "Authority",
            "ProcedureError", "load_procedures", "KINDS", "CONTROL_FLOW", "KIND_NAMES",
-           "map_overlay"]
+           "outside_procedures"]
 
 
 def conformance(log: EventLog, procedures: Any, month: Any = None,
@@ -43,46 +44,36 @@ def conformance(log: EventLog, procedures: Any, month: Any = None,
     return make_result(tables, procs, month, log.timezone)
 
 
-def map_overlay(procedures: Any, nodes=None) -> "MapOverlay":
-    """What a process map should draw as outside the procedures: see `MapOverlay`."""
-    return MapOverlay.of(load_procedures(procedures))
+def outside_procedures(procedures: Any, nodes: Iterable[str],
+                       arcs: Iterable[tuple[str, str]], kinds: Mapping[str, str]
+                       ) -> tuple[set[str], set[tuple[str, str]]]:
+    """Which nodes and forward arcs of a process map no procedure has, to draw them apart.
 
-
-class MapOverlay:
-    """The steps and direct successions the procedures allow, for drawing a process map.
-
-    ``outside_nodes(nodes)``: the map nodes that are steps of no procedure (decision nodes
-    only: a submission, archive or other node the procedures do not judge is left alone);
-    ``outside_arc(source, target, judged)``: whether a forward arc is one no procedure
-    allows — between two steps, from a non-step into a step that cannot start a round, or
-    from a step that cannot end one into an archive node.
+    nodes, arcs: the map's nodes and (source, target) forward arcs (return arcs are drawn as
+    returns already); kinds: node -> kind (`officemine.relations.node_kinds`). A node is
+    outside when it decides items (kind ``decision``) and is a step of no procedure; an arc
+    is outside when it touches such a node, or runs between two steps where no procedure
+    lets the second directly follow the first, or from the submission into a step no round
+    may start with, or from a step no complete round may end with into the archive.
     """
-
-    def __init__(self, steps: frozenset, first: frozenset, pairs: frozenset,
-                 last: frozenset) -> None:
-        self.steps, self.first, self.pairs, self.last = steps, first, pairs, last
-
-    @classmethod
-    def of(cls, procedures: Procedures) -> "MapOverlay":
-        steps, first, pairs, last = set(), set(), set(), set()
-        for p in procedures:
-            f, pr, la = p.direct_follows()
-            steps |= set(p.steps)
-            first |= f
-            pairs |= pr
-            last |= la
-        return cls(frozenset(steps), frozenset(first), frozenset(pairs), frozenset(last))
-
-    def outside_arc(self, source: str, target: str, kinds: dict[str, str]) -> bool:
-        """`kinds`: node -> kind (`officemine.relations.node_kinds`)."""
-        s_step, t_step = source in self.steps, target in self.steps
-        if s_step and t_step:
-            return (source, target) not in self.pairs
-        if t_step:
-            return kinds.get(source) == "submit" and target not in self.first
-        if s_step:
-            return kinds.get(target) == "archive" and source not in self.last
-        return False
-
-    def outside_node(self, node: str, kinds: dict[str, str]) -> bool:
-        return node not in self.steps and kinds.get(node) == "decision"
+    procs = load_procedures(procedures)
+    steps, first, pairs, last = set(), set(), set(), set()
+    for p in procs:
+        f, pr, la = p.direct_follows()
+        steps |= set(p.steps)
+        first |= f
+        pairs |= pr
+        last |= la
+    bad_nodes = {n for n in nodes if n not in steps and kinds.get(n) == "decision"}
+    bad_arcs = set()
+    for source, target in arcs:
+        if source in bad_nodes or target in bad_nodes:
+            bad_arcs.add((source, target))
+        elif source in steps and target in steps:
+            if (source, target) not in pairs:
+                bad_arcs.add((source, target))
+        elif target in steps and kinds.get(source) == "submit" and target not in first:
+            bad_arcs.add((source, target))
+        elif source in steps and kinds.get(target) == "archive" and source not in last:
+            bad_arcs.add((source, target))
+    return bad_nodes, bad_arcs

@@ -39,8 +39,8 @@ import datetime as dt
 import difflib
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -322,6 +322,32 @@ class Procedures:
                 "roles": {k: list(v) for k, v in self.roles.items()},
                 "procedures": [p.to_dict() for p in self.procedures]}
 
+    def people(self) -> set[str]:
+        """Everyone the procedures name: the rosters and the people of every authority."""
+        return {p for people in self.roles.values() for p in people} | {
+            p for proc in self.procedures for rule in proc.authority.values()
+            for p in rule.people}
+
+    def renamed(self, text: Callable[[str], str]) -> "Procedures":
+        """The same procedures with every name passed through `text` — process types, steps,
+        departments, people, roles, the texts of conditions and the source — for a log whose
+        names were replaced the same way (`officemine.privacy`)."""
+        each = (lambda values: tuple(text(v) for v in values))
+        out = []
+        for p in self.procedures:
+            out.append(replace(
+                p, process_type=text(p.process_type) if p.process_type is not None else None,
+                name=text(p.name), steps=each(p.steps), model=_renamed(p.model, text),
+                optional=each(p.optional), any_order=tuple(each(g) for g in p.any_order),
+                required_when={text(k): text(v) for k, v in p.required_when.items()},
+                not_by_applicant=each(p.not_by_applicant), ignore=each(p.ignore),
+                authority={text(k): Authority(each(r.depts), each(r.people), each(r.roles))
+                           for k, r in p.authority.items()},
+                bpmn=text(p.bpmn) if p.bpmn else None))
+        return Procedures(tuple(out), {text(k): each(v) for k, v in self.roles.items()},
+                          text(self.source) if self.source else None,
+                          text(self.name) if self.name else None)
+
     def people_of(self, rule: Authority) -> frozenset[str]:
         """Everyone a rule names, roles expanded."""
         return frozenset(rule.people) | frozenset(
@@ -336,6 +362,16 @@ class Procedures:
     def __repr__(self) -> str:
         names = "; ".join(p.label for p in self.procedures)
         return f"<Procedures{' ' + self.source if self.source else ''}: {names}>"
+
+
+def _renamed(model: Model, text: Callable[[str], str]) -> Model:
+    """`model` with its step names and condition texts passed through `text`."""
+    conditions = tuple(WhenExpr.parse(text(c.text)) for c in model.conditions)
+    if isinstance(model, SequenceModel):
+        return SequenceModel(steps=tuple(text(s) for s in model.steps), guard=model.guard,
+                             blocks=model.blocks, conditions=conditions)
+    return replace(model, names=tuple(text(n) if n else n for n in model.names),
+                   conditions=conditions)
 
 
 def load_procedures(source: "str | Path | Mapping | Procedures") -> Procedures:

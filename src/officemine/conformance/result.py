@@ -201,6 +201,10 @@ class ConformanceResult:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
+    def for_month(self, month: Any) -> "ConformanceResult":
+        """The same check, selecting the cases completed in `month` (None: every case)."""
+        return make_result(self.tables, self.procedures, month, self.timezone)
+
     def pseudonymized(self, key: str, prefix: str = "人员") -> "ConformanceResult":
         """The same result with every person's name replaced by its stable pseudonym
         (`officemine.privacy`); procedures name people, so the check runs on real names."""
@@ -250,21 +254,26 @@ class ConformanceResult:
         several = s[C.process_type].nunique() > 1
         labels = [f"{st}（{pt}）" if several else str(st)
                   for st, pt in zip(s["step"], s[C.process_type])]
+        from matplotlib.ticker import MaxNLocator
+
         y = np.arange(len(s))
         left = np.zeros(len(s))
         for kind in KINDS:
             values = s[kind].to_numpy(float) if len(s) else np.zeros(0)
             if values.any():
-                ax.barh(y, values, left=left, color=KIND_COLOURS[kind],
+                ax.barh(y, values, left=left, height=0.6, color=KIND_COLOURS[kind],
                         label=KIND_NAMES[kind][0 if zh else 1])
                 left += values
         ax.set_yticks(y, labels, fontsize=8)
+        ax.set_ylim(-0.7, max(len(s), 3) - 0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("件数" if zh else "cases")
         scope = f"{self.month} " if self.month else ""
         ax.set_title((f"{scope}偏离标准流程的环节" if zh else f"{scope}Deviations by step"),
-                     fontsize=11)
+                     fontsize=11, pad=20)
         if len(s):
-            ax.legend(fontsize=8, frameon=False, loc="lower right")
+            ax.legend(fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0),
+                      ncol=5, borderaxespad=0.2, handlelength=1.2)
         else:
             ax.text(0.5, 0.5, "无偏离" if zh else "no deviation", ha="center", va="center",
                     transform=ax.transAxes, color="#868e96")
