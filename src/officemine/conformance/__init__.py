@@ -23,6 +23,7 @@ from officemine.conformance.check import CONTROL_FLOW, KINDS, run_check
 from officemine.conformance.procedures import (Authority, Procedure, ProcedureError, Procedures,
                                                load_procedures)
 from officemine.conformance.result import KIND_NAMES, ConformanceResult, make_result
+from officemine.errors import OfficemineError
 from officemine.eventlog import EventLog
 
 __all__ = ["conformance", "ConformanceResult", "Procedures", "Procedure", "Authority",
@@ -40,6 +41,9 @@ def conformance(log: EventLog, procedures: Any, month: Any = None,
     The check itself runs once per log and procedures; a month is a selection of it.
     """
     procs = load_procedures(procedures)
+    if not log.n_events:
+        raise OfficemineError("the log has no events: there is nothing to check against the "
+                              "procedures")
     tables = run_check(log, procs, calendar)
     return make_result(tables, procs, month, log.timezone)
 
@@ -54,8 +58,11 @@ def outside_procedures(procedures: Any, nodes: Iterable[str],
     outside when it decides items (kind ``decision``) and is a step of no procedure; an arc
     is outside when it touches such a node, or runs between two steps where no procedure
     lets the second directly follow the first, or from the submission into a step no round
-    may start with, or from a step no complete round may end with into the archive.
+    may start with, or from a step no complete round may end with into the archive, or from
+    the submission straight into the archive where every procedure has a required step.
     """
+    from officemine.conformance.model import Checker
+
     procs = load_procedures(procedures)
     steps, first, pairs, last = set(), set(), set(), set()
     for p in procs:
@@ -64,6 +71,7 @@ def outside_procedures(procedures: Any, nodes: Iterable[str],
         first |= f
         pairs |= pr
         last |= la
+    empty_ok = any(Checker(p.model, None).fits([], True) for p in procs)
     bad_nodes = {n for n in nodes if n not in steps and kinds.get(n) == "decision"}
     bad_arcs = set()
     for source, target in arcs:
@@ -75,5 +83,7 @@ def outside_procedures(procedures: Any, nodes: Iterable[str],
         elif target in steps and kinds.get(source) == "submit" and target not in first:
             bad_arcs.add((source, target))
         elif source in steps and kinds.get(target) == "archive" and source not in last:
+            bad_arcs.add((source, target))
+        elif kinds.get(source) == "submit" and kinds.get(target) == "archive" and not empty_ok:
             bad_arcs.add((source, target))
     return bad_nodes, bad_arcs

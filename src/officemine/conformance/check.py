@@ -3,8 +3,9 @@
 One ordered scan of the blocking events (`officemine.relations.events`) is cut into *step
 occurrences* with array operations: a visit (`officemine.relations`) counts as one occurrence
 of its node when its closing event — its last action, transfers and 加签 aside — is a decision
-(approve, auto_approve, return, reject), or is any action at a node the procedure names; the
-person and department of that event decided it. Occurrences are grouped into rounds, and
+(approve, auto_approve, return, reject), or, at a node the procedure names as a step, a
+submission or an archive (a procedure may list 发起 or 归档); the person and department of
+that event decided it. Other actions (withdrawals, ``other``) are never steps. Occurrences are grouped into rounds, and
 rounds into *variants*: same procedure, same conditions holding, same completeness, same
 steps in the same order (a 64-bit hash per round, then checked step by step). Only the
 variants are held against the model (`officemine.conformance.model`); their deviations are
@@ -89,6 +90,8 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
     decision = _flag(pc.is_in(outcome, value_set=pa.array(sorted(DECISIONS))))
     inside = _flag(pc.is_in(outcome, value_set=pa.array(_INSIDE)))
     submit = _flag(pc.is_in(outcome, value_set=pa.array(["submit", "resubmit"])))
+    # a step the procedure names may also be its submission (发起) or archive (归档)
+    named_step = submit | _flag(pc.equal(outcome, "archive"))
     pending = _flag(t[C.pending])
     visit = pc.fill_null(t[C.visit], 0).to_numpy().astype(np.int64)
     rnd = pc.fill_null(t[C.round], 1).to_numpy().astype(np.int64)
@@ -108,7 +111,7 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
     cproc = np.where(case[close] >= 0, proc[np.maximum(case[close], 0)], -1)
     listed, ignored = _node_tables(procs, nodes)
     safe = np.maximum(cproc, 0)
-    judged = (cproc >= 0) & (decision[close] | listed[safe, node[close]]) \
+    judged = (cproc >= 0) & (decision[close] | named_step[close] & listed[safe, node[close]]) \
         & ~ignored[safe, node[close]]
     occ = close[judged]
     o_case, o_proc, o_node, o_round = case[occ], cproc[judged], node[occ], rnd[occ]

@@ -4,7 +4,7 @@ A procedure file holds one procedure per process type (and, where the standard c
 per period of validity)::
 
     [roles]                                          # optional roster: role = people
-    总经理 = ["王建国"]
+    "总经理" = ["王建国"]
 
     [[procedure]]
     process_type = "费用报销"
