@@ -501,6 +501,14 @@ def test_the_json_contract(hand_result):
     assert data["not_checked"] == 1 and data["trend"][0]["completed"] == 12
 
 
+def test_pseudonyms_hide_deciders_and_rosters(hand_result):
+    hidden = hand_result.pseudonymized("k")
+    text = hidden.to_json()
+    assert "王总" not in text and "孙八" not in text and "吴十" not in text
+    assert "王总" in hand_result.to_json()
+    assert hidden.for_month("2025-03").to_json().count("人员-") >= 3
+
+
 def test_summary_repr_html_worst_and_plot(hand_result):
     s = hand_result.summary.set_index("kind")
     assert s.loc["any", "cases"] == 9 and s.loc["skipped", "deviations"] == 4

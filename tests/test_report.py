@@ -103,6 +103,39 @@ def test_companion_json_and_workbook(october):
                 assert cell.data_type != "f", f"{sheet.title}!{cell.coordinate} is a formula"
 
 
+def test_the_conformance_page_and_its_numbers(october):
+    """The sample settings name the office's procedures: 不合规率 on the cover, its page, the
+    workbook's sheets and the before/after row all show the one check."""
+    report, paths = october
+    text = pdf_text(paths["pdf"])
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    conf = data["conformance"]
+    tile = next(t for t in data["kpis"]["kpis"] if t["key"] == "noncompliance_rate")
+    assert tile["cover"] and tile["value"] == pytest.approx(conf["share"])
+    assert tile["n"] == conf["cases"] == data["kpis"]["kpis"][0]["value"]   # every completed case
+    assert conf["deviating_cases"] > 0                                    # the page is not empty
+    assert "流程合规检查" in text and f"核对 {conf['cases']:,} 件" in text
+    for case in conf["worst"]:
+        assert case["case_id"] in text
+    book = openpyxl.load_workbook(paths["xlsx"])
+    assert {"conformance", "conformance_by_step", "conformance_deviations"} <= set(book.sheetnames)
+    assert book["conformance_deviations"].max_row == len(conf["deviations"]) + 1
+    periods = data["before_after"][0]["periods"]
+    assert all(0 <= p["noncompliance_rate"] <= 1 for p in periods)
+    assert "不合规率" in text
+
+
+def test_a_pseudonymised_conformance_check_leaks_no_names(sample_log, tmp_path):
+    people = set(sample_log.to_pandas()["resource"].dropna()) - {"系统"}
+    config = ReportConfig.from_toml(REPO / "sample_logs" / "report.toml")
+    report = monthly_report(sample_log, "2025-10", config=config, pseudonymize=True)
+    data = report.to_dict()["conformance"]
+    named = [d["resource"] for d in data["deviations"] if d["resource"]]
+    assert named and all(n.startswith("人员-") for n in named)
+    text = json.dumps(data, ensure_ascii=False)
+    assert not [p for p in people if p in text]
+
+
 def test_pseudonymised_report_leaks_no_names(sample_log, tmp_path):
     frame = sample_log.to_pandas()
     people = (set(frame["resource"].dropna()) | set(frame["applicant"].dropna())) - {"系统"}
