@@ -71,14 +71,21 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
     names = {n for p in procs for e in p.conditions for n in e.names}
     extra = tuple(sorted(n for n in names if n not in CASE_ATTRIBUTES and n in log.columns))
     cases = relations.cases(log, calendar, extra=extra)
-    t = relations.events(log, _COLUMNS, blocking=True)
+    # who decided matters only for self-approval and authority: read it only then
+    who = any(p.not_by_applicant or p.authority for p in procs)
+    columns = _COLUMNS if who else tuple(c for c in _COLUMNS if c not in (C.resource, C.dept))
+    t = relations.events(log, columns, blocking=True)
     if not _in_case_order(t):
         t = t.sort_by([(C.case_id, "ascending"), (C.seq, "ascending")])
-    node, nodes = codes_of(t[C.node])
-    resource, resources = codes_of(t[C.resource])
-    dept, depts = codes_of(t[C.dept])
-    notes = procs.check(log, nodes=nodes, cases=cases, depts=depts)
     n = t.num_rows
+    node, nodes = codes_of(t[C.node])
+    if who:
+        resource, resources = codes_of(t[C.resource])
+        dept, depts = codes_of(t[C.dept])
+    else:
+        resource, resources = np.full(n, -1, dtype=np.int64), []
+        dept, depts = resource, []
+    notes = procs.check(log, nodes=nodes, cases=cases, depts=depts if who else None)
     new_case = np.ones(n, dtype=bool)
     if n > 1:
         new_case[1:] = _flag(pc.not_equal(t[C.case_id][1:], t[C.case_id][:-1]))
@@ -100,7 +107,8 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
     # which procedure each case follows, and which of its conditions hold
     proc = _assign(procs, cases)
     ctx = _contexts(procs, cases, proc)
-    applicant, applicant_dept = _applicants(cases, case, submit, resource, resources, depts)
+    applicant, applicant_dept = (_applicants(cases, case, submit, resource, resources, depts)
+                                 if who else (None, None))
 
     # closing events of visits -> step occurrences
     cand = np.flatnonzero(~pending & ~inside)
@@ -162,17 +170,20 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
 def _assign(procs: Procedures, cases: pd.DataFrame) -> np.ndarray:
     """Index of the procedure in force for each case (its process type, its start date), or
     -1. A procedure without a process type takes the types that have none of their own."""
-    ptype = cases[C.process_type].astype("object")
-    day = cases["start_at"].dt.tz_localize(None).dt.normalize()
-    typed = {p.process_type for p in procs if p.process_type is not None}
+    ptype, names = pd.factorize(cases[C.process_type].astype("object"))
+    code = {name: k for k, name in enumerate(names)}
+    day = cases["start_at"].dt.tz_localize(None).to_numpy("datetime64[us]")
+    typed = [code[p.process_type] for p in procs if p.process_type in code]
     out = np.full(len(cases), -1, dtype=np.int64)
     for i, p in enumerate(procs):
-        mask = (ptype == p.process_type).to_numpy(copy=True) if p.process_type is not None \
-            else ~ptype.isin(list(typed)).to_numpy()
+        if p.process_type is None:
+            mask = ~np.isin(ptype, typed)
+        else:
+            mask = ptype == code.get(p.process_type, -2)
         if p.valid_from is not None:
-            mask &= (day >= pd.Timestamp(p.valid_from)).to_numpy()
+            mask &= day >= np.datetime64(p.valid_from, "us")
         if p.valid_until is not None:
-            mask &= (day < pd.Timestamp(p.valid_until)).to_numpy()
+            mask &= day < np.datetime64(p.valid_until, "us")
         out[mask & (out < 0)] = i
     return out
 

@@ -327,7 +327,8 @@ def _hide(key: str, prefix: str):
 
 def make_result(tables: CheckTables, procedures: Procedures, month: Any, timezone: str
                 ) -> ConformanceResult:
-    from officemine.kpis import _as_month
+    """The result of a check, for the cases completed in `month` (None: every case)."""
+    from officemine.kpis import _as_month       # kpis imports conformance lazily: no cycle
 
     return ConformanceResult(tables, procedures, str(_as_month(month)) if month else None,
                              timezone)
