@@ -37,7 +37,7 @@ SAMPLE_PROCEDURES = REPO / "procedures" / "sample_office.toml"
 # Procedure of 报销: 部门审核 (not by the applicant; by the applicant's department), 财务初审
 # (财务部), then 总经理审批 only from 50,000 yuan (the role 总经理: 王总).
 PROCEDURE = {
-    "roles": {"总经理": ["王总"]},
+    "roles": {"总经理": ["王总", "不在日志中的人"]},
     "procedure": [{
         "process_type": "报销", "name": "报销标准流程",
         "steps": ["部门审核", "财务初审", "总经理审批"],
@@ -57,6 +57,7 @@ CASES = {
     "RET": (1000, "张三", "市场部", "报销"), "RETSKIP": (1000, "张三", "市场部", "报销"),
     "EMPTY": (1000, "张三", "市场部", "报销"), "OPEN": (1000, "张三", "市场部", "报销"),
     "ADDED": (1000, "张三", "市场部", "报销"), "LEAVE": (1000, "张三", "市场部", "请假"),
+    "UNRECORDED": (60000, "张三", "市场部", "报销"),
 }
 #: case -> the kinds it shows, and what is not judged
 EXPECTED = {
@@ -74,6 +75,8 @@ EXPECTED = {
     "EMPTY": {"skipped"},                   # archived with no step at all
     "OPEN": set(),                          # still at 财务初审: fine so far
     "ADDED": set(),                         # 加签 of an outsider: 李四 still decides
+    "UNRECORDED": set(),                    # who decided 总经理审批, and 财务初审's department,
+                                            # are not recorded: what the rule names, unknown
 }
 
 
@@ -109,6 +112,8 @@ def _rows():
          ("部门审核", "approve", "郑律", "法务部"), dept, fin, arch)
     case("LEAVE", ("发起", "submit", "张三", "市场部"), ("部门审核", "approve", "李四", "市场部"),
          arch)
+    case("UNRECORDED", sub, dept, ("财务初审", "approve", "赵六", None),
+         ("总经理审批", "approve", None, "公司领导"), arch)
     return rows
 
 
@@ -170,7 +175,7 @@ def test_each_deviation_names_case_round_step_and_event(hand, hand_result):
 
 def test_the_month_selects_the_cases_completed_in_it(hand):
     march = conformance(hand, PROCEDURE, month="2025-03")
-    assert march.n_cases == 12 and "OPEN" not in set(march.cases["case_id"])
+    assert march.n_cases == 13 and "OPEN" not in set(march.cases["case_id"])
     assert conformance(hand, PROCEDURE, month="2025-04").n_cases == 0
 
 
@@ -490,15 +495,15 @@ def test_the_check_on_variants_equals_a_plain_check_of_every_round(planted, plan
 
 def test_the_json_contract(hand_result):
     data = json.loads(hand_result.to_json())
-    assert data["cases"] == 13 and data["deviating_cases"] == 9
+    assert data["cases"] == 14 and data["deviating_cases"] == 9
     assert set(data["by_kind"]) == set(KINDS) and data["by_kind"]["skipped"] == 3
-    assert data["share"] == pytest.approx(9 / 13) and data["ci"][0] < 9 / 13 < data["ci"][1]
+    assert data["share"] == pytest.approx(9 / 14) and data["ci"][0] < 9 / 14 < data["ci"][1]
     step = {(s["process_type"], s["step"]): s for s in data["by_step"]}
     assert step[("报销", "总经理审批")]["skipped"] == 1 and step[("报销", "总经理审批")]["unexpected"] == 1
     first = data["deviations"][0]
     assert set(first) >= {"case_id", "round", "step", "kind", "events", "process_type"}
     assert all(isinstance(e, int) for d in data["deviations"] for e in d["events"])
-    assert data["not_checked"] == 1 and data["trend"][0]["completed"] == 12
+    assert data["not_checked"] == 1 and data["trend"][0]["completed"] == 13
 
 
 def test_pseudonyms_hide_deciders_and_rosters(hand_result):
@@ -512,7 +517,7 @@ def test_pseudonyms_hide_deciders_and_rosters(hand_result):
 def test_summary_repr_html_worst_and_plot(hand_result):
     s = hand_result.summary.set_index("kind")
     assert s.loc["any", "cases"] == 9 and s.loc["skipped", "deviations"] == 4
-    assert "13 cases checked, 9 deviating" in repr(hand_result)
+    assert "14 cases checked, 9 deviating" in repr(hand_result)
     assert "<table" in hand_result._repr_html_()
     worst = hand_result.worst(3)
     assert worst.iloc[0]["case_id"] == "AUTH" and worst.iloc[0]["deviations"] == 3

@@ -303,10 +303,15 @@ def _duties(procs: Procedures, occ, o_case, o_proc, o_node, o_round, nodes, reso
         for step, rule in p.authority.items():
             if step not in index:
                 continue
-            at = mine & (o_node == index[step]) & ((who >= 0) | (where >= 0))
-            ok = np.isin(who, people.get_indexer(sorted(procs.people_of(rule))))
-            ok |= np.isin(where, pd.Index(depts).get_indexer(
-                [d for d in rule.depts if d != APPLICANT_DEPT]))
+            # judged where the log records what the rule names: the person or the department
+            by_person = bool(procs.people_of(rule))
+            by_unit = bool(rule.depts)
+            at = mine & (o_node == index[step]) & ((by_person & (who >= 0))
+                                                   | (by_unit & (where >= 0)))
+            allowed = people.get_indexer(sorted(procs.people_of(rule)))
+            units = pd.Index(depts).get_indexer([d for d in rule.depts if d != APPLICANT_DEPT])
+            # names the log never records are no code (-1): they allow nobody
+            ok = np.isin(who, allowed[allowed >= 0]) | np.isin(where, units[units >= 0])
             if APPLICANT_DEPT in rule.depts:
                 ok |= (where >= 0) & (where == applicant_dept[o_case])
             parts.append(("authority", np.flatnonzero(at & ~ok)))
