@@ -125,11 +125,14 @@ def test_the_conformance_page_and_its_numbers(october):
     assert "不合规率" in text
 
 
-def test_a_pseudonymised_conformance_check_leaks_no_names(sample_log, tmp_path):
+def test_a_pseudonymised_conformance_check_finds_the_same_and_names_nobody(sample_log, october):
     people = set(sample_log.to_pandas()["resource"].dropna()) - {"系统"}
     config = ReportConfig.from_toml(REPO / "sample_logs" / "report.toml")
-    report = monthly_report(sample_log, "2025-10", config=config, pseudonymize=True)
+    key = PseudonymKey.from_text("0123456789abcdef-test", "file", "test")
+    report = monthly_report(sample_log, "2025-10", config=config, pseudonym_key=key)
     data = report.to_dict()["conformance"]
+    plain = october[0].conformance.to_dict()
+    assert data["by_kind"] == plain["by_kind"] and data["by_step"] == plain["by_step"]
     named = [d["resource"] for d in data["deviations"] if d["resource"]]
     assert named and all(n.startswith("人员-") for n in named)
     text = json.dumps(data, ensure_ascii=False)

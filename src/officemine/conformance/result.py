@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -52,8 +52,6 @@ class ConformanceResult:
     procedures: Procedures
     month: str | None
     timezone: str
-    #: (key, prefix) of `officemine.privacy` pseudonyms when people's names are replaced
-    pseudonyms: tuple[str, str] | None = None
 
     # --- the selection ----------------------------------------------------------------------
     def _in_month(self, ended: pd.Series) -> np.ndarray:
@@ -188,7 +186,7 @@ class ConformanceResult:
             for r in zip(d[C.case_id], d[C.process_type], d["procedure"], d["round"],
                          d["step"], d["kind"], d["seq"], d["resource"], d["dept"])]
         return {
-            "month": self.month, "procedures": self._procedures_dict(),
+            "month": self.month, "procedures": self.procedures.to_dict(),
             "cases": self.n_cases, "deviating_cases": self.n_deviating,
             "share": plain(self.share), "ci": list(lo_hi) if lo_hi else None,
             "by_kind": self.by_kind,
@@ -205,29 +203,7 @@ class ConformanceResult:
 
     def for_month(self, month: Any) -> "ConformanceResult":
         """The same check, selecting the cases completed in `month` (None: every case)."""
-        return replace(make_result(self.tables, self.procedures, month, self.timezone),
-                       pseudonyms=self.pseudonyms)
-
-    def pseudonymized(self, key: str, prefix: str = "人员") -> "ConformanceResult":
-        """The same result with every person's name replaced by its stable pseudonym
-        (`officemine.privacy`), in the deviations and in the procedures' rosters; procedures
-        name people, so the check itself runs on real names."""
-        dev = self.tables.deviations.copy()
-        dev["resource"] = dev["resource"].map(_hide(key, prefix))
-        return replace(self, tables=replace(self.tables, deviations=dev),
-                       pseudonyms=(key, prefix))
-
-    def _procedures_dict(self) -> dict:
-        data = self.procedures.to_dict()
-        if self.pseudonyms is not None:
-            hide = _hide(*self.pseudonyms)
-            data["roles"] = {role: [hide(p) for p in people]
-                             for role, people in data["roles"].items()}
-            for proc in data["procedures"]:
-                for rule in proc.get("authority", {}).values():
-                    if "people" in rule:
-                        rule["people"] = [hide(p) for p in rule["people"]]
-        return data
+        return make_result(self.tables, self.procedures, month, self.timezone)
 
     def __repr__(self) -> str:
         scope = f" {self.month}" if self.month else ""
@@ -315,14 +291,6 @@ class ConformanceResult:
                          fontsize=11)
             ax.grid(axis="y", color="#e9ecef", lw=0.8)
         return ax
-
-
-def _hide(key: str, prefix: str):
-    """A person's name -> its pseudonym (the system and empty values stay)."""
-    from officemine.privacy import NOT_PEOPLE, pseudonym
-
-    return (lambda v: pseudonym(v, key, prefix) if isinstance(v, str) and v not in NOT_PEOPLE
-            else v)
 
 
 def make_result(tables: CheckTables, procedures: Procedures, month: Any, timezone: str
