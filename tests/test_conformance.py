@@ -450,22 +450,30 @@ def test_the_planted_log_differs_only_in_the_planted_cases(planted):
 
 
 def reference_rounds(log) -> pd.DataFrame:
-    """Rounds built the plain way, case by case with pandas: each visit's last action that is
-    not a transfer or 加签, kept when it is a decision; archived cases' last round complete."""
+    """Rounds built the plain way, with pandas: each visit's last action that is not a
+    transfer or 加签, kept when it is a decision, grouped by case, object and round. A round
+    is complete when its case was archived and it is the last round of its object (of the
+    case, for a case without objects); an archived case without objects whose last round has
+    no step has an empty complete round."""
     ev = log.to_pandas()
-    ev = ev[~ev["outcome"].isin(list(NON_BLOCKING)) & ~ev["pending"].astype(bool)]
-    ev = ev[~ev["outcome"].isin(["transfer", "add_approver"])]
+    ev = ev[~ev["outcome"].isin(list(NON_BLOCKING))]
+    ev["object"] = ev["object"].astype(object).fillna("") if "object" in ev else ""
+    last_of_object = ev.groupby(["case_id", "object"])["round"].max()
+    ev = ev[~ev["pending"].astype(bool) & ~ev["outcome"].isin(["transfer", "add_approver"])]
     closing = ev.groupby(["case_id", "visit"], sort=False).tail(1)
     occ = closing[closing["outcome"].isin(list(DECISIONS))].astype({"node": object})
     cases = officemine.relations.cases(log).set_index("case_id")
-    rounds = occ.groupby(["case_id", "round"], sort=False)["node"].agg(list).reset_index()
-    archived = cases[cases["status"] == "archived"]
-    last = pd.DataFrame({"case_id": archived.index.to_numpy(),
+    rounds = occ.groupby(["case_id", "object", "round"], sort=False)["node"].agg(list).reset_index()
+    with_objects = set(ev.loc[ev["object"] != "", "case_id"])
+    archived = cases[(cases["status"] == "archived") & ~cases.index.isin(with_objects)]
+    last = pd.DataFrame({"case_id": archived.index.to_numpy(), "object": "",
                          "round": archived["rounds"].clip(lower=1).to_numpy()})
-    rounds = last.merge(rounds, how="outer", on=["case_id", "round"])
+    rounds = last.merge(rounds, how="outer", on=["case_id", "object", "round"])
     rounds["node"] = [v if isinstance(v, list) else [] for v in rounds["node"]]
+    final = [cases.loc[c, "rounds"] if c not in with_objects else last_of_object.loc[(c, o)]
+             for c, o in zip(rounds["case_id"], rounds["object"])]
     rounds["complete"] = ((rounds["case_id"].map(cases["status"]) == "archived")
-                          & (rounds["round"] == rounds["case_id"].map(cases["rounds"]).clip(lower=1)))
+                          & (rounds["round"] == np.maximum(np.array(final, dtype=int), 1)))
     return rounds
 
 

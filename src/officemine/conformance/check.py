@@ -5,7 +5,9 @@ occurrences* with array operations: a visit (`officemine.relations`) counts as o
 of its node when its closing event — its last action, transfers and 加签 aside — is a decision
 (approve, auto_approve, return, reject), or, at a node the procedure names as a step, a
 submission or an archive (a procedure may list 发起 or 归档); the person and department of
-that event decided it. Other actions (withdrawals, ``other``) are never steps. Occurrences are grouped into rounds, and
+that event decided it. Other actions (withdrawals, ``other``) are never steps. Occurrences
+are grouped into rounds — per object where a case holds several (a travel permit, then the
+declaration of the trip: each goes through the procedure, with rounds of its own) — and
 rounds into *variants*: same procedure, same conditions holding, same completeness, same
 steps in the same order (a 64-bit hash per round, then checked step by step). Only the
 variants are held against the model (`officemine.conformance.model`); their deviations are
@@ -74,6 +76,8 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
     # who decided matters only for self-approval and authority: read it only then
     who = any(p.not_by_applicant or p.authority for p in procs)
     columns = _COLUMNS if who else tuple(c for c in _COLUMNS if c not in (C.resource, C.dept))
+    if C.object in log.columns:             # a case may hold several objects (a permit, …)
+        columns += (C.object,)
     t = relations.events(log, columns, blocking=True)
     if not _in_case_order(t):
         t = t.sort_by([(C.case_id, "ascending"), (C.seq, "ascending")])
@@ -100,6 +104,7 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
     # a step the procedure names may also be its submission (发起) or archive (归档)
     named_step = submit | _flag(pc.equal(outcome, "archive"))
     pending = _flag(t[C.pending])
+    obj = codes_of(t[C.object])[0] if C.object in columns else np.full(n, -1, dtype=np.int64)
     visit = pc.fill_null(t[C.visit], 0).to_numpy().astype(np.int64)
     rnd = pc.fill_null(t[C.round], 1).to_numpy().astype(np.int64)
     seq = t[C.seq].to_numpy().astype(np.int64)
@@ -122,25 +127,34 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
     judged = (cproc >= 0) & (decision[close] | named_step[close] & listed[safe, node[close]]) \
         & ~ignored[safe, node[close]]
     occ = close[judged]
-    o_case, o_proc, o_node, o_round = case[occ], cproc[judged], node[occ], rnd[occ]
+    if (obj[occ] >= 0).any():               # each object's rounds together, in their order
+        occ = occ[np.lexsort((obj[occ], np.cumsum(new_case)[occ]))]
+    o_case, o_node, o_round, o_obj = case[occ], node[occ], rnd[occ], obj[occ]
+    o_proc = proc[o_case]
 
-    # rounds: runs of (case, round) among occurrences, plus each archived case's last round
-    # when nothing in it was judged (all its required steps were then skipped)
+    # rounds: runs of (case, object, round) among occurrences, plus each archived case's last
+    # round when nothing in it was judged (all its required steps were then skipped)
     new_round = np.ones(len(occ), dtype=bool)
-    new_round[1:] = (o_case[1:] != o_case[:-1]) | (o_round[1:] != o_round[:-1])
+    new_round[1:] = ((o_case[1:] != o_case[:-1]) | (o_obj[1:] != o_obj[:-1])
+                     | (o_round[1:] != o_round[:-1]))
     r_start = np.flatnonzero(new_round)
     r_len = np.diff(np.append(r_start, len(occ)))
-    r_case, r_round = o_case[r_start], o_round[r_start]
+    r_case, r_round, r_obj = o_case[r_start], o_round[r_start], o_obj[r_start]
     archived = (cases["status"].to_numpy() == "archived") & (proc >= 0)
     last_round = cases["rounds"].to_numpy().astype(np.int64)
+    r_last = _final_rounds(case, obj, rnd, last_round, r_case, r_obj)
+    # a case without objects that was archived with nothing judged in its last round
+    plain = np.ones(len(cases), dtype=bool)
+    plain[case[(obj >= 0) & (case >= 0)]] = False
     has_last = np.zeros(len(cases), dtype=bool)
     has_last[r_case[r_round == last_round[r_case]]] = True
-    empty = np.flatnonzero(archived & ~has_last)
+    empty = np.flatnonzero(archived & plain & ~has_last)
     r_case = np.concatenate([r_case, empty])
     r_round = np.concatenate([r_round, np.maximum(last_round[empty], 1)])
+    r_last = np.concatenate([r_last, np.maximum(last_round[empty], 1)])
     r_start = np.concatenate([r_start, np.full(len(empty), len(occ))])
     r_len = np.concatenate([r_len, np.zeros(len(empty), dtype=np.int64)])
-    r_complete = archived[r_case] & (r_round == np.maximum(last_round[r_case], 1))
+    r_complete = archived[r_case] & (r_round == r_last)
     r_proc, r_ctx = proc[r_case], ctx[r_case]
 
     variant, rep = _variants(o_node, r_start, r_len, r_proc, r_ctx, r_complete)
@@ -165,6 +179,21 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
     deviations = pd.concat([flow, duty], ignore_index=True)
     return _tables(procs, cases, proc, deviations, r_case, resources, depts, notes,
                    variants=len(rep), rounds=len(r_case), occurrences=len(occ))
+
+
+def _final_rounds(case: np.ndarray, obj: np.ndarray, rnd: np.ndarray, last_round: np.ndarray,
+                  r_case: np.ndarray, r_obj: np.ndarray) -> np.ndarray:
+    """The last round of each round's case — of its object, where the case has objects (the
+    highest round among the object's blocking events): an archived case completed it."""
+    out = np.maximum(last_round[r_case], 1)
+    if not (r_obj >= 0).any():
+        return out
+    mine = (obj >= 0) & (case >= 0)
+    top = pd.Series(rnd[mine]).groupby([case[mine], obj[mine]]).max()
+    hit = r_obj >= 0
+    keys = pd.MultiIndex.from_arrays([r_case[hit], r_obj[hit]])
+    out[hit] = top.reindex(keys).to_numpy()
+    return out
 
 
 def _assign(procs: Procedures, cases: pd.DataFrame) -> np.ndarray:
