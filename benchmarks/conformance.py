@@ -127,18 +127,20 @@ def stage_pm4py(parquet: Path, procedures: Path, verdicts: Path) -> dict:
     phases = {}
     t = time.perf_counter()
     ev = pd.read_parquet(parquet, columns=["case_id", "seq", "visit", "round", "node", "outcome",
-                                           "pending", "process_type", "case_start"])
+                                           "pending", "process_type", "case_start", "object"])
     phases["read_parquet"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
+    ev["object"] = ev["object"].fillna("")          # rounds count per object of a case
     acted = ev[~ev["pending"] & ~ev["outcome"].isin(["cc", "comment", "remind"])]
     last = acted.groupby("case_id", sort=False).tail(1)
     archived = set(last.loc[last["outcome"] == "archive", "case_id"])
-    rounds = acted.groupby("case_id", sort=False)["round"].max()
+    rounds = acted.groupby(["case_id", "object"], sort=False)["round"].max().rename("last")
     closing = acted[~acted["outcome"].isin(["transfer", "add_approver"])] \
         .groupby(["case_id", "visit"], sort=False).tail(1)
-    occ = closing[closing["outcome"].isin(["approve", "auto_approve", "return", "reject"])].copy()
-    occ["trace"] = occ["case_id"] + "#" + occ["round"].astype(str)
-    occ["complete"] = occ["case_id"].isin(archived) & (occ["round"] == occ["case_id"].map(rounds))
+    occ = closing[closing["outcome"].isin(["approve", "auto_approve", "return", "reject"])]
+    occ = occ.join(rounds, on=["case_id", "object"])
+    occ["trace"] = occ["case_id"] + "#" + occ["object"] + "#" + occ["round"].astype(str)
+    occ["complete"] = occ["case_id"].isin(archived) & (occ["round"] == occ["last"])
     occ["start"] = occ["case_start"].dt.tz_convert("Asia/Shanghai").dt.tz_localize(None)
     occ = occ.rename(columns={"node": "concept:name", "trace": "case:concept:name"})
     occ["time:timestamp"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(occ["seq"], unit="s")
@@ -164,7 +166,7 @@ def stage_pm4py(parquet: Path, procedures: Path, verdicts: Path) -> dict:
                for r, complete, known in zip(replayed, info["complete"], info["known"])]
         verdict.append(pd.DataFrame({"trace": names, "fit": fit}))
     table = pd.concat(verdict)
-    table["case_id"] = table["trace"].str.rsplit("#", n=1).str[0]
+    table["case_id"] = table["trace"].str.rsplit("#", n=2).str[0]
     per_case = table.groupby("case_id")["fit"].all().reset_index()
     phases["replay"] = round(time.perf_counter() - t, 3)
     per_case.to_parquet(verdicts)            # not timed, like officemine's
