@@ -96,7 +96,8 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
     first = np.flatnonzero(new_case)
     run_ids = t[C.case_id].take(pa.array(first)).to_pandas()
     row_of_run = pd.Index(cases[C.case_id]).get_indexer(run_ids)
-    case = (row_of_run[np.cumsum(new_case) - 1] if n else np.zeros(0, dtype=np.int64))
+    run = np.cumsum(new_case) - 1                   # each event's case, in scan order
+    case = row_of_run[run] if n else np.zeros(0, dtype=np.int64)
     outcome = t[C.outcome].combine_chunks()
     decision = _flag(pc.is_in(outcome, value_set=pa.array(sorted(DECISIONS))))
     inside = _flag(pc.is_in(outcome, value_set=pa.array(_INSIDE)))
@@ -128,7 +129,7 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
         & ~ignored[safe, node[close]]
     occ = close[judged]
     if (obj[occ] >= 0).any():               # each object's rounds together, in their order
-        occ = occ[np.lexsort((obj[occ], np.cumsum(new_case)[occ]))]
+        occ = occ[np.lexsort((obj[occ], run[occ]))]
     o_case, o_node, o_round, o_obj = case[occ], node[occ], rnd[occ], obj[occ]
     o_proc = proc[o_case]
 
@@ -365,8 +366,8 @@ def _tables(procs: Procedures, cases: pd.DataFrame, proc: np.ndarray, deviations
     labels = np.array([p.name for p in procs] + [None], dtype=object)
     rounds = np.bincount(r_case, minlength=len(cases)) if len(r_case) else \
         np.zeros(len(cases), dtype=np.int64)
-    table = cases.iloc[checked][[C.case_id, C.process_type, "status", "start_at",
-                                 "ended_at"]].reset_index(drop=True)
+    table = cases[[C.case_id, C.process_type, "status", "start_at", "ended_at"]]
+    table = (table if len(checked) == len(cases) else table.iloc[checked]).reset_index(drop=True)
     table.insert(2, "procedure", labels[proc[checked]])
     table["rounds_checked"] = rounds[checked]
     case = deviations["case"].to_numpy(dtype=np.int64)
