@@ -59,3 +59,23 @@ def test_readme_block_replaced(bench, tmp_path, monkeypatch):
     text = readme.read_text(encoding="utf-8")
     assert text.count("<!-- bench:start -->") == 1 and "| second |" in text
     assert "| first |" not in text and text.index("## Speed") < text.index("## Licence")
+
+
+def test_conformance_benchmark_gives_pm4pys_verdicts(tmp_path, monkeypatch):
+    """benchmarks/conformance.py at 3,000 events: its three stages run and officemine's and
+    pm4py's verdicts agree on every case (no timing assertions)."""
+    path = BENCH.parent / "conformance.py"
+    spec = importlib.util.spec_from_file_location("officemine_bench_conformance", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    spec.loader.exec_module(module)
+    parquet = module.make_log(3000, tmp_path / "log.parquet")
+    models = module.write_models(tmp_path / "models")
+    ours = module.run("officemine_bpmn", parquet, models, tmp_path / "ours.parquet")
+    theirs = module.run("pm4py", parquet, models, tmp_path / "pm4py.parquet")
+    full = module.run("officemine", parquet, module.PROCEDURES, None)
+    assert ours["cases"] == full["cases"] > 100 and theirs["traces"] > ours["cases"] / 2
+    a = pd.read_parquet(tmp_path / "ours.parquet").set_index("case_id")["fit"]
+    b = pd.read_parquet(tmp_path / "pm4py.parquet").set_index("case_id")["fit"]
+    assert a.equals(b.reindex(a.index, fill_value=True))
+    assert (~a).sum() > 0

@@ -15,6 +15,7 @@ from conftest import REPO
 
 runner = CliRunner()
 SCENARIO = REPO / "scenarios" / "remove_office_check.toml"
+PROCEDURES = REPO / "procedures" / "sample_office.toml"
 # every command of `officemine --help`, with {src} where the file under test goes and {out}
 # a fresh folder for outputs
 COMMANDS = {
@@ -27,6 +28,7 @@ COMMANDS = {
     "simulate": ["simulate", "{src}", "-s", str(SCENARIO)],
     "supervise": ["supervise", "{src}", "--ledger", "{out}/duban.db"],
     "ledger": ["ledger", "{src}"],
+    "conformance": ["conformance", "{src}", "--procedures", str(PROCEDURES)],
 }
 GARBAGE = bytes(range(256)) * 20 + b"\x00\xff\xfe" * 100
 
@@ -111,11 +113,22 @@ def hostile_files(folder: Path) -> dict[str, Path]:
     deep = folder / "deep.toml"
     deep.write_text('name = "crafted"\n[[change]]\nkind = "short_route"\nnodes = ["审核"]\n'
                     'when = "' + "not " * 5000 + 'amount < 5"\n', encoding="utf-8")
+    # a procedure file whose condition nests 5000 deep, and a BPMN model that declares
+    # entities (billion laughs)
+    deep_procedure = folder / "deep_procedure.toml"
+    deep_procedure.write_text('[[procedure]]\nprocess_type = "报销"\nsteps = ["部门审核"]\n'
+                              '[procedure.required_when]\n"部门审核" = "' + "not " * 5000
+                              + 'amount < 5"\n', encoding="utf-8")
+    bomb = folder / "bomb.bpmn"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+                    + "".join(f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in
+                              zip("abcdefgh", "bcdefghi"))
+                    + ']><definitions>&i;</definitions>', encoding="utf-8")
     afile = folder / "afile"
     afile.write_text("x")
     (folder / "adir").mkdir()
     return {"garbage": garbage, "empty": empty, "wrong": wrong, "deep": deep, "afile": afile,
-            "adir": folder / "adir"}
+            "adir": folder / "adir", "deep_procedure": deep_procedure, "bomb": bomb}
 
 
 # (command, options) with {garbage}, {empty}, {wrong}, {deep} (a scenario whose `when` nests
@@ -188,6 +201,25 @@ OPTION_CASES = [
     ("supervise", ["--no-ledger-given"]),
     ("ledger", ["--open"]),
     ("ledger", ["--case", "X", "--week", "2025-W01"]),
+    ("conformance", ["-p", "{garbage}"]),
+    ("conformance", ["-p", "{empty}"]),
+    ("conformance", ["-p", "{wrong}"]),
+    ("conformance", ["-p", "{deep}"]),
+    ("conformance", ["-p", "{deep_procedure}"]),
+    ("conformance", ["-p", "{bomb}"]),
+    ("conformance", ["-p", "{missing}"]),
+    ("conformance", ["-p", "{adir}"]),
+    ("conformance", ["-p", "{log}"]),
+    ("conformance", []),
+    ("conformance", ["-p", str(PROCEDURES), "--month", "2025-13"]),
+    ("conformance", ["-p", str(PROCEDURES), "--json", "{adir}"]),
+    ("conformance", ["-p", str(PROCEDURES), "--csv", "{afile}/d.csv"]),
+    ("conformance", ["-p", str(PROCEDURES), "--csv", "{log}"]),
+    ("conformance", ["-p", str(PROCEDURES), "--chart", "{out}/c.bmp"]),
+    ("conformance", ["-p", str(PROCEDURES), "--lang", "fr"]),
+    ("conformance", ["-p", str(PROCEDURES), "--calendar", "{garbage}"]),
+    ("report", ["--procedures", "{garbage}"]),
+    ("report", ["--procedures", "{bomb}"]),
 ]
 
 
@@ -217,7 +249,7 @@ def unwritable() -> Path:
 
 
 @pytest.mark.parametrize("command", ["import", "discover", "necessity", "report", "simulate",
-                                     "supervise"])
+                                     "supervise", "conformance"])
 def test_an_unwritable_output_folder_is_found_before_the_run(command, unwritable, good_csv,
                                                             good_log):
     args = {"import": ["import", str(good_csv), "-o", str(unwritable / "log.parquet")],
@@ -225,7 +257,9 @@ def test_an_unwritable_output_folder_is_found_before_the_run(command, unwritable
             "simulate": ["simulate", str(good_log), "-s", str(SCENARIO), "--json",
                          str(unwritable / "s.json")],
             "supervise": ["supervise", str(good_log), "--ledger",
-                          str(unwritable / "duban.db")]}.get(
+                          str(unwritable / "duban.db")],
+            "conformance": ["conformance", str(good_log), "-p", str(PROCEDURES), "--csv",
+                            str(unwritable / "d.csv")]}.get(
         command, [command, str(good_log), "-o", str(unwritable)])
     line = assert_one_error(runner.invoke(app, args))
     assert "cannot write" in line and "officemine-test" in line

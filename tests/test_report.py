@@ -44,8 +44,11 @@ def october(sample_log, tmp_path_factory):
 
 
 def test_progress_announces_each_analysis_once_in_order(october):
-    assert STEPS == ["KPIs", "12-month trend", "process map", "process versions", "necessity test",
-                     "overdue ledger", "bottlenecks", "before and after the redesigns"]
+    # the sample's settings name its standard procedures: their check runs first (the KPIs
+    # need it)
+    assert STEPS == ["conformance check", "KPIs", "12-month trend", "process map",
+                     "process versions", "necessity test", "overdue ledger", "bottlenecks",
+                     "before and after the redesigns"]
 
 
 def pdf_text(path) -> str:
@@ -98,6 +101,42 @@ def test_companion_json_and_workbook(october):
         for row in sheet.iter_rows():
             for cell in row:
                 assert cell.data_type != "f", f"{sheet.title}!{cell.coordinate} is a formula"
+
+
+def test_the_conformance_page_and_its_numbers(october):
+    """The sample settings name the office's procedures: 不合规率 on the cover, its page, the
+    workbook's sheets and the before/after row all show the one check."""
+    report, paths = october
+    text = pdf_text(paths["pdf"])
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    conf = data["conformance"]
+    tile = next(t for t in data["kpis"]["kpis"] if t["key"] == "noncompliance_rate")
+    assert tile["cover"] and tile["value"] == pytest.approx(conf["share"])
+    assert tile["n"] == conf["cases"] == data["kpis"]["kpis"][0]["value"]   # every completed case
+    assert conf["deviating_cases"] > 0                                    # the page is not empty
+    assert "流程合规检查" in text and f"核对 {conf['cases']:,} 件" in text
+    for case in conf["worst"]:
+        assert case["case_id"] in text
+    book = openpyxl.load_workbook(paths["xlsx"])
+    assert {"conformance", "conformance_by_step", "conformance_deviations"} <= set(book.sheetnames)
+    assert book["conformance_deviations"].max_row == len(conf["deviations"]) + 1
+    periods = data["before_after"][0]["periods"]
+    assert all(0 <= p["noncompliance_rate"] <= 1 for p in periods)
+    assert "不合规率" in text
+
+
+def test_a_pseudonymised_conformance_check_finds_the_same_and_names_nobody(sample_log, october):
+    people = set(sample_log.to_pandas()["resource"].dropna()) - {"系统"}
+    config = ReportConfig.from_toml(REPO / "sample_logs" / "report.toml")
+    key = PseudonymKey.from_text("0123456789abcdef-test", "file", "test")
+    report = monthly_report(sample_log, "2025-10", config=config, pseudonym_key=key)
+    data = report.to_dict()["conformance"]
+    plain = october[0].conformance.to_dict()
+    assert data["by_kind"] == plain["by_kind"] and data["by_step"] == plain["by_step"]
+    named = [d["resource"] for d in data["deviations"] if d["resource"]]
+    assert named and all(n.startswith("人员-") for n in named)
+    text = json.dumps(data, ensure_ascii=False)
+    assert not [p for p in people if p in text]
 
 
 def test_pseudonymised_report_leaks_no_names(sample_log, tmp_path):

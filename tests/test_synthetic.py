@@ -18,7 +18,8 @@ from officemine.importing.raw import RawEvents
 from officemine.schema import C, OUTCOME_LOOKUP, SOURCE_FIELDS, TERMINAL, normalize_word
 from officemine.synthetic import (ARCHIVE_NODE, CSV_HEADERS, OUTCOME_CN, XES_LABEL_PATTERN,
                                   NodeSpec, Redesign, SpecError, compare_redesign,
-                                  default_office_spec, generate, to_chinese_csv, to_xes)
+                                  default_office_spec, generate, sample_office_deviations,
+                                  to_chinese_csv, to_xes)
 
 ROOT = Path(__file__).resolve().parent.parent
 REMOVED = "综合办公室审核"
@@ -34,9 +35,10 @@ def spec():
 
 @pytest.fixture(scope="module")
 def year(spec):
-    """Twelve months with the redesign from 2025-07-01, like the sample log."""
+    """Twelve months with the redesign from 2025-07-01 and the sample office's few planted
+    departures from its procedures: the sample log's generate() call."""
     return generate(spec, start="2024-11-01", end="2025-10-31", seed=20251101,
-                    redesigns=[REDESIGN])
+                    redesigns=[REDESIGN], deviations=sample_office_deviations())
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ A small public API; everything else lives in modules a user never needs to impor
 """
 
 from officemine.calendar import Calendar
+from officemine.conformance import ConformanceResult, ProcedureError, Procedures, conformance
 from officemine.discovery import DiscoveryResult, discover
 from officemine.errors import (CalendarError, ColumnGuessError, LogFormatError, MappingError,
                                OfficemineError, SourceError)
@@ -18,7 +19,8 @@ __version__ = "0.1.0"
 __all__ = [
     "COLUMNS", "OUTCOMES", "Calendar", "EventLog", "ImportReport", "Mapping", "import_log",
     "read_log", "discover", "DiscoveryResult", "necessity", "NecessityResult",
-    "NecessityThresholds", "simulate", "Scenario", "ScenarioError",
+    "NecessityThresholds", "simulate", "Scenario", "ScenarioError", "conformance",
+    "ConformanceResult", "Procedures", "ProcedureError",
     "OfficemineError", "SourceError", "ColumnGuessError", "MappingError", "CalendarError",
     "LogFormatError", "__version__",
 ]

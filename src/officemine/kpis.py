@@ -12,7 +12,10 @@ start and end); cases still running count as *open* at the month's end. Per mont
 * 件均跨部门流转次数 — consecutive blocking actions (cc, comments and reminders excluded) taken
   by people of different departments, per completed case;
 * 月末在办件数 — cases open at the month's end (or at the end of the log, if earlier), and how
-  many of them were past their SLA then.
+  many of them were past their SLA then;
+* 不合规率 — share of completed cases with at least one deviation from their standard
+  procedure (`officemine.conformance`), with its Wilson interval and n, when procedures are
+  given (``procedures=``); without them the KPI is empty and not on the cover.
 
 Each KPI has its month-over-month and year-over-year change (absolute and relative; None, with
 a note, when the comparison month has no data). Cases, their start, end and cycle time are the
@@ -143,7 +146,20 @@ KPIS: tuple[KPIDef, ...] = (
            "月末在办件中自首次提交起已用工作日超过本流程时限的件数（{sla}）",
            "cases open at the month's end whose working days since first submission exceed "
            "their process type's limit ({sla})", "open_at_month_end"),
+    KPIDef("noncompliance_rate", "不合规率", "Non-compliance rate", "%", "share", "rate", True,
+           "lower",
+           "本月办结件中至少有一处偏离标准流程（跳过环节、多出环节、顺序不符、本人审批、越权审批）的"
+           "比例，按发起时有效的标准流程逐轮核对（{procedures}）；区间为Wilson 95%置信区间",
+           "share of the cases completed in the month with at least one deviation from their "
+           "standard procedure (a step skipped, unexpected or out of order, self-approval, "
+           "authority), each round held against the procedure in force at the case's start "
+           "({procedures}); interval: Wilson 95%", "conformance_n"),
 )
+#: KPIs that need settings beyond the log: key -> what `fill` says when they are missing.
+_OPTIONAL = {"noncompliance_rate": "procedures"}
+#: Rate KPIs -> the stem of their interval columns.
+_CI_STEM = {"on_time_rate": "on_time", "return_rate": "return_rate",
+            "noncompliance_rate": "noncompliance"}
 KPI_KEYS: tuple[str, ...] = tuple(k.key for k in KPIS)
 _KPI = {k.key: k for k in KPIS}
 
@@ -182,6 +198,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "yoy_rel": ("同比变化率", "YoY change, relative"), "yoy_reason": ("同比缺失原因", "YoY reason"), "yoy_note": ("同比说明", "YoY note"),
     "basis_zh": ("口径", "Basis (zh)"), "basis_en": ("口径（英文）", "Basis"),
     "cover": ("封面指标", "Cover tile"), "better": ("改善方向", "Better when"),
+    "conformance_n": ("核对件数", "Cases checked"),
+    "noncompliant": ("不合规件数", "Non-compliant cases"),
+    "noncompliance_ci_low": ("不合规率下限", "Non-compliance rate, CI low"),
+    "noncompliance_ci_high": ("不合规率上限", "Non-compliance rate, CI high"),
 }
 
 # Columns of the per-month tables, in order (stable for JSON and rendering).
@@ -191,11 +211,12 @@ _GROUP_COLUMNS = [
     "cycle_median_clockdays", "cycle_p90_clockdays", "on_time", "on_time_rate",
     "on_time_ci_low", "on_time_ci_high", "returned_cases", "returns", "return_rate",
     "return_rate_ci_low", "return_rate_ci_high", "returns_per_case", "handoffs",
-    "handoffs_per_case", "open_at_month_end", "open_overdue",
+    "handoffs_per_case", "open_at_month_end", "open_overdue", "conformance_n", "noncompliant",
+    "noncompliance_rate", "noncompliance_ci_low", "noncompliance_ci_high",
 ]
 _COUNT_COLUMNS = ("completed", "archived", "rejected", "withdrawn", "cycle_n",
                   "cycle_from_first_event", "on_time", "returned_cases", "returns", "handoffs",
-                  "open_at_month_end", "open_overdue")
+                  "open_at_month_end", "open_overdue", "conformance_n", "noncompliant")
 
 
 # --- the per-case table -----------------------------------------------------------------------
@@ -515,7 +536,7 @@ class KPITrend:
                 _, ax = plt.subplots(figsize=(8, 3.6), layout="constrained")
             ax.plot(x, y.to_numpy() * scale, marker="o", color="#1c7ed6", lw=1.8)
             if d.kind == "rate":
-                stem = {"on_time_rate": "on_time", "return_rate": "return_rate"}[kpi]
+                stem = _CI_STEM[kpi]
                 lo, hi = f"{stem}_ci_low", f"{stem}_ci_high"
                 if lo in frame and hi in frame:
                     ax.fill_between(x, frame[lo].astype(float) * scale,
@@ -555,16 +576,18 @@ class KPITrend:
 # --- the computations ------------------------------------------------------------------------------
 
 def monthly_kpis(log: EventLog, month: Any = None, calendar: Calendar | None = None,
-                 sla: SLA | None = None) -> MonthlyKPIs:
+                 sla: SLA | None = None, procedures: Any = None) -> MonthlyKPIs:
     """The KPIs of one month, overall and per process type, with MoM and YoY changes.
 
     month: ``"2025-10"`` (also ``"2025/10"``, ``"2025年10月"``, a date or a ``pd.Period``);
     default: the month the log ends in. A month without data returns a result with
-    ``has_data`` False and a message; it does not raise.
+    ``has_data`` False and a message; it does not raise. procedures: standard procedures
+    (a file, `officemine.conformance.Procedures`, or a `ConformanceResult` of this log) for
+    不合规率; without them that KPI is empty and off the cover.
     """
     calendar = calendar or log.calendar
     sla = sla or SLA.default()
-    ctx = _Context.build(log, calendar, sla)
+    ctx = _Context.build(log, calendar, sla, procedures)
     target = _as_month(month) if month is not None else ctx.last_month
     if target is None:
         target = _as_month(pd.Timestamp.now(tz=log.timezone))
@@ -581,17 +604,19 @@ def monthly_kpis(log: EventLog, month: Any = None, calendar: Calendar | None = N
             value = int(value)
         n = _int(row[d.n_column])
         ci = None
-        if d.key in ("on_time_rate", "return_rate"):
-            stem = "on_time" if d.key == "on_time_rate" else "return_rate"
+        if d.key in _CI_STEM:
+            stem = _CI_STEM[d.key]
             lo, hi = _num(row[f"{stem}_ci_low"]), _num(row[f"{stem}_ci_high"])
             ci = (lo, hi) if lo is not None and hi is not None else None
+        missing = _OPTIONAL.get(d.key) in ctx.missing
         tiles.append(KPITile(
             key=d.key, name_zh=d.zh, name_en=d.en, value=value, unit_zh=d.unit_zh,
             unit_en=d.unit_en, kind=d.kind, basis_zh=d.basis_zh.format(**fill),
-            basis_en=d.basis_en.format(**fill), n=n if row["has_data"] else None, ci=ci,
+            basis_en=d.basis_en.format(**fill),
+            n=n if row["has_data"] and not missing else None, ci=ci,
             mom=_change(value, prev, d.key, mom_m, "previous month"),
             yoy=_change(value, last_year, d.key, yoy_m, "same month last year"),
-            better=d.better, cover=d.cover))
+            better=d.better, cover=d.cover and not missing))
 
     # Per process type: the month's values, and a long table of changes for every group.
     this = by_proc[by_proc["month"] == str(target)].drop(columns=["month"]).reset_index(drop=True)
@@ -626,15 +651,17 @@ def monthly_kpis(log: EventLog, month: Any = None, calendar: Calendar | None = N
 
 
 def kpi_trend(log: EventLog, months: int = 12, end_month: Any = None,
-              calendar: Calendar | None = None, sla: SLA | None = None) -> KPITrend:
+              calendar: Calendar | None = None, sla: SLA | None = None,
+              procedures: Any = None) -> KPITrend:
     """The KPIs of `months` consecutive months ending with `end_month` (default: the month
-    the log ends in), overall and per process type; months without data are flagged rows."""
+    the log ends in), overall and per process type; months without data are flagged rows.
+    procedures: as for `monthly_kpis` (不合规率)."""
     if not isinstance(months, (int, np.integer)) or isinstance(months, bool) or not \
             1 <= months <= 240:
         raise OfficemineError(f"months must be a whole number from 1 to 240, not {months!r}")
     calendar = calendar or log.calendar
     sla = sla or SLA.default()
-    ctx = _Context.build(log, calendar, sla)
+    ctx = _Context.build(log, calendar, sla, procedures)
     end = _as_month(end_month) if end_month is not None else ctx.last_month
     if end is None:
         end = _as_month(pd.Timestamp.now(tz=log.timezone))
@@ -660,10 +687,15 @@ class _Context:
     process_types: list[str]
     notes: list[str]
     log_info: dict
+    procedures: str = ""                 # what 不合规率 was checked against
+    missing: frozenset = frozenset()     # settings not given: KPIs that need them are empty
 
     @classmethod
-    def build(cls, log: EventLog, calendar: Calendar, sla: SLA) -> _Context:
+    def build(cls, log: EventLog, calendar: Calendar, sla: SLA,
+              procedures: Any = None) -> _Context:
         cases = case_cycles(log, calendar, sla)
+        cases["deviating"], checked_against, conformance_notes = _deviating(
+            log, cases, calendar, procedures)
         start, end = log.span()
         event_months = relations.event_months(log)
         order = cases.groupby("process_type").size().sort_values(ascending=False, kind="stable")
@@ -677,8 +709,10 @@ class _Context:
                 "start": start.isoformat() if start is not None else None,
                 "end": end.isoformat() if end is not None else None,
                 "source": log.report.source_file if log.report else None}
+        notes.extend(conformance_notes)
         return cls(cases, log.timezone, calendar, sla, start, end, event_months,
-                   list(order.index), notes, info)
+                   list(order.index), notes, info, checked_against,
+                   frozenset() if procedures is not None else frozenset({"procedures"}))
 
     @property
     def last_month(self) -> pd.Period | None:
@@ -687,7 +721,8 @@ class _Context:
     @property
     def fill(self) -> dict:
         return {"calendar": self.calendar.describe(), "sla": self.sla.describe(),
-                "day_hours": f"{self.calendar.day_seconds / 3600:g}"}
+                "day_hours": f"{self.calendar.day_seconds / 3600:g}",
+                "procedures": self.procedures or "未提供标准流程 / no procedures given"}
 
     def bounds(self, m: pd.Period) -> tuple[pd.Timestamp, pd.Timestamp]:
         return (pd.Timestamp(m.start_time).tz_localize(self.tz),
@@ -725,7 +760,8 @@ def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame,
     # only the columns the tables need: every filter of a text column copies it
     done = cases.loc[cases["ended_at"].notna(),
                      ["process_type", "ended_at", "status", "returns", "start_basis",
-                      "cycle_workdays", "cycle_clockdays", "on_time", "handoffs"]]
+                      "cycle_workdays", "cycle_clockdays", "on_time", "handoffs",
+                      "deviating"]]
     local = done["ended_at"].dt.tz_convert(tz)
     ym = (local.dt.year * 100 + local.dt.month).to_numpy()      # no strftime per case
     wanted = {m.year * 100 + m.month: str(m) for m in months}
@@ -776,6 +812,8 @@ def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame,
             "on_time": g["on_time"].sum(),
             "returned_cases": g["returned"].sum(), "returns": g["returns"].sum(),
             "handoffs": g["handoffs"].sum(),
+            "conformance_n": g["deviating"].count(),
+            "noncompliant": g["deviating"].sum(),
         })
         og = x.groupby(keys, sort=False)
         opened = pd.DataFrame({"open_at_month_end": og.size(), "open_overdue": og["overdue"].sum()})
@@ -824,6 +862,11 @@ def _finish(t: pd.DataFrame) -> pd.DataFrame:
                                                                 CONFIDENCE)
     t["return_rate_ci_low"], t["return_rate_ci_high"] = wilson_interval(
         t["returned_cases"], t["completed"], CONFIDENCE)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t["noncompliance_rate"] = t["noncompliant"] / t["conformance_n"].where(
+            t["conformance_n"] > 0)
+    t["noncompliance_ci_low"], t["noncompliance_ci_high"] = wilson_interval(
+        t["noncompliant"], t["conformance_n"], CONFIDENCE)
     values = [c for c in _GROUP_COLUMNS]
     t.loc[~has, values] = np.nan
     for col in _COUNT_COLUMNS:
@@ -873,6 +916,30 @@ def _changes_table(overall: pd.DataFrame, by_proc: pd.DataFrame, target: pd.Peri
                             f"{prefix}_reason": ch.reason, f"{prefix}_note": ch.note})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _deviating(log: EventLog, cases: pd.DataFrame, calendar: Calendar,
+               procedures: Any) -> tuple[np.ndarray, str, list[str]]:
+    """Per case of `cases`: 1.0 when it deviates from its standard procedure, 0.0 when it
+    does not, NaN when it was not checked (no procedures, or none in force for it); what
+    it was checked against; the check's notes."""
+    out = np.full(len(cases), np.nan)
+    if procedures is None:
+        return out, "", []
+    from officemine.conformance import ConformanceResult, conformance
+
+    result = procedures if isinstance(procedures, ConformanceResult) else \
+        conformance(log, procedures, calendar=calendar)
+    checked = result.tables.cases
+    where = pd.Index(checked["case_id"]).get_indexer(cases["case_id"])
+    hit = where >= 0
+    out[hit] = checked["deviating"].to_numpy(dtype=float)[where[hit]]
+    label = result.procedures.label
+    notes = list(result.tables.notes)
+    if len(result.tables.unchecked):
+        notes.append(f"{len(result.tables.unchecked):,} case(s) have no standard procedure in "
+                     "force and are left out of 不合规率")
+    return out, label, notes
 
 
 # --- helpers shared with supervision.py ---------------------------------------------------------

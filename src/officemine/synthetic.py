@@ -105,6 +105,7 @@ __all__ = [
     "default_office_spec", "to_chinese_csv", "to_xes", "OUTCOME_CN", "CSV_HEADERS",
     "XES_LABEL_PATTERN", "START_NODE", "ARCHIVE_NODE", "SYSTEM", "Export", "export", "Shape",
     "SHAPES", "SHAPE_FORMATS", "SPLIT_SHAPES", "LINK_SHAPES", "REFUSAL_WORDS",
+    "PlantedDeviation", "PLANT_KINDS", "sample_office_deviations",
 ]
 
 Urgency = Literal["紧急", "普通"]
@@ -466,6 +467,81 @@ class Redesign:
         return out
 
 
+PlantKind = Literal["skip", "swap", "self_approve", "outsider"]
+PLANT_KINDS: tuple[str, ...] = get_args(PlantKind)
+
+
+@dataclass(frozen=True)
+class PlantedDeviation:
+    """A departure from the standard procedure, planted in a share of one process's cases:
+    the truth a conformance check must find (`SyntheticLog.deviations`).
+
+    kind:
+        ``skip`` — `node` is left out, in every round (where its ``when`` holds: it is due);
+        ``swap`` — `node` and `other`, the next node of the chain, trade places;
+        ``self_approve`` — the applicant takes the decision at `node` (a 部门负责人 approving
+        their own claim); ``outsider`` — someone of department `dept` takes it (越权).
+    share:
+        Probability per case, drawn from the case's own hash (no other draw changes).
+    when:
+        Only cases meeting it (``When(min_amount=500_000)``: the large contracts).
+
+    A case gets at most one control-flow plant (skip or swap; the first that draws it) and
+    at most one person plant per node.
+    """
+
+    kind: PlantKind
+    process: str
+    node: str
+    share: float
+    other: str | None = None
+    dept: str | None = None
+    when: When | None = None
+
+    def _problems(self, spec: OfficeSpec) -> list[str]:
+        what = f"planted {self.kind} at {self.node!r}"
+        if self.kind not in PLANT_KINDS:
+            return [f"{what}: kind must be one of {', '.join(PLANT_KINDS)}"]
+        try:
+            proc = spec.process(self.process)
+        except SpecError as err:
+            return [f"{what}: {err}"]
+        names = [n.name for n in proc.nodes]
+        out = []
+        if self.node not in names:
+            out.append(f"{what}: process {proc.name!r} has no node {self.node!r}")
+        if not 0.0 <= self.share <= 1.0:
+            out.append(f"{what}: share must be in [0, 1], not {self.share!r}")
+        if self.kind == "swap":
+            nxt = names[names.index(self.node) + 1] if self.node in names[:-1] else None
+            if self.other is None or self.other != nxt:
+                out.append(f"{what}: other must be the next node of the chain ({nxt!r}), "
+                           f"not {self.other!r}")
+        elif self.other is not None:
+            out.append(f"{what}: other is only for swap")
+        if self.kind == "outsider":
+            if not self.dept or not spec.people(self.dept):
+                out.append(f"{what}: dept must be a department with people, not {self.dept!r}")
+        elif self.dept is not None:
+            out.append(f"{what}: dept is only for outsider")
+        return out
+
+
+def sample_office_deviations() -> tuple[PlantedDeviation, ...]:
+    """The few realistic departures of the bundled sample office (`sample_logs/generate.py`):
+    a finance review left out, large contracts without the 主要领导's signature, heads
+    approving their own expense claims, drafts sent to the office before the department
+    checked them, and a finance head signing for a company leader."""
+    return (
+        PlantedDeviation("skip", "费用报销", "财务复核", 0.03),
+        PlantedDeviation("skip", "合同审批", "主要领导审批", 0.3, when=When(min_amount=500_000)),
+        PlantedDeviation("self_approve", "费用报销", "部门负责人审核", 0.015),
+        PlantedDeviation("swap", "发文", "部门核稿", 0.05, other="办公室核稿"),
+        PlantedDeviation("outsider", "费用报销", "分管领导审批", 0.05, dept="财务部",
+                         when=When(min_amount=5000)),
+    )
+
+
 # --- results ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True, repr=False)
@@ -488,6 +564,15 @@ class SyntheticLog:
     truth:
         Per process, node and regime: ``p_return``, ``p_reject``, ``delay_median_hours`` (普通),
         ``delay_median_hours_urgent``, ``delay_sigma``, ``when``, ``removed``.
+    deviations:
+        The departures from the chain a conformance check must find, one row per round and
+        node (``case_id``, ``process_type``, ``round``, ``kind``, ``node``, ``planted``):
+        ``skipped`` — a due node left out, recorded once the round went on past it (a later
+        decision, or the archive); ``out_of_order`` — a swapped pair both decided in the
+        round (``node`` is the one taken first); a swapped pair whose first node ended the
+        round is ``skipped`` at the other; ``self_approval`` — a decision taken by the
+        applicant (planted, or a 转办 to the applicant: ``planted`` False); ``authority`` — a
+        decision taken by a planted outsider. Kinds are those of `officemine.conformance`.
     """
 
     events: pd.DataFrame
@@ -500,6 +585,9 @@ class SyntheticLog:
     observed_until: pd.Timestamp
     spec: OfficeSpec
     redesigns: tuple[Redesign, ...] = ()
+    planted: tuple[PlantedDeviation, ...] = ()
+    deviations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=list(_DEVIATION_COLUMNS)))
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -673,12 +761,15 @@ _EVENT_FIELDS = ("case", "node", "outcome", "resource", "dept", "arr", "act", "c
 _HOLDING = frozenset({"transfer", "add_approver", "approve", "return", "reject"})
 _VISIT_FIELDS = ("case", "node", "visit", "round", "approver", "actor", "arr", "dec",
                  "decision", "reason", "transferred_to", "added_approver")
+_DEVIATION_FIELDS = ("case", "round", "kind", "node", "planted")
+_DEVIATION_COLUMNS = (C.case_id, C.process_type, "round", "kind", "node", "planted")
 
 
 def generate(spec: OfficeSpec, *, start: Any, end: Any,
              seed: int | np.random.Generator | None = None,
              redesigns: Iterable[Redesign] = (), rate_scale: float = 1.0,
-             observe_until: Any = None) -> SyntheticLog:
+             observe_until: Any = None,
+             deviations: Iterable[PlantedDeviation] = ()) -> SyntheticLog:
     """Simulate the office from ``start`` to ``end`` (dates, inclusive) and return log + truth.
 
     Cases arrive during the window; their events are kept up to ``observe_until`` (default:
@@ -704,6 +795,9 @@ def generate(spec: OfficeSpec, *, start: Any, end: Any,
         problems.append(f"observe_until {observed_until} is before the end of the window {stop}")
     for redesign in redesigns:
         problems.extend(redesign._problems(spec))
+    planted = tuple(deviations)
+    for plant in planted:
+        problems.extend(plant._problems(spec))
     if problems:
         raise SpecError("cannot generate:\n  - " + "\n  - ".join(problems))
     root = _root_seed(seed)
@@ -711,12 +805,15 @@ def generate(spec: OfficeSpec, *, start: Any, end: Any,
     window = float(cal.working_seconds(origin, stop)[0])
 
     events, visits = _Sink(_EVENT_FIELDS), _Sink(_VISIT_FIELDS)
+    departures = _Sink(_DEVIATION_FIELDS)
     case_tables, truth_rows = [], []
     offset = 0
     for proc in spec.processes:
         own = tuple(r for r in redesigns if r.process == proc.name)
+        plants = tuple(p for p in planted if p.process == proc.name)
         cases, rows = _simulate_process(spec, proc, own, root, n_workdays * rate_scale, window,
-                                        cal, origin, offset, events, visits)
+                                        cal, origin, offset, events, visits, plants,
+                                        departures)
         offset += len(cases)
         case_tables.append(cases)
         truth_rows.extend(rows)
@@ -764,10 +861,18 @@ def generate(spec: OfficeSpec, *, start: Any, end: Any,
            for k in ("decision", "reason", "transferred_to", "added_approver")},
         "observed": vi_dec < observed_until,
     })
+    dv = departures.cols
+    dv_case = np.asarray(dv["case"], dtype=np.int64)
+    deviation_table = pd.DataFrame({
+        C.case_id: case_ids[dv_case], C.process_type: cases[C.process_type].to_numpy()[dv_case],
+        "round": np.asarray(dv["round"], dtype=np.int64),
+        "kind": pd.array(dv["kind"], dtype="string"), "node": pd.array(dv["node"], dtype="string"),
+        "planted": np.asarray(dv["planted"], dtype=bool)})
     return SyntheticLog(
         events=_canonical(raw, f"synthetic(seed={root})"), cases=cases, visits=visit_table,
         truth=pd.DataFrame(truth_rows), seed=root, start=start_d, end=end_d,
-        observed_until=observed_until, spec=spec, redesigns=redesigns)
+        observed_until=observed_until, spec=spec, redesigns=redesigns, planted=planted,
+        deviations=deviation_table)
 
 
 def _canonical(raw: pd.DataFrame, source_file: str) -> pd.DataFrame:
@@ -799,7 +904,8 @@ def _canonical(raw: pd.DataFrame, source_file: str) -> pd.DataFrame:
 def _simulate_process(spec: OfficeSpec, proc: ProcessSpec, redesigns: tuple[Redesign, ...],
                       root: int, expected_days: float, window: float, cal: Calendar,
                       origin: pd.Timestamp, case_offset: int, events: _Sink,
-                      visits: _Sink) -> tuple[pd.DataFrame, list[dict]]:
+                      visits: _Sink, plants: tuple[PlantedDeviation, ...] = (),
+                      departures: _Sink | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Arrivals and attributes (vectorised), then each case's walk through its chain."""
     rng = np.random.default_rng([root, _key(proc.name)])
     n = int(rng.poisson(proc.arrivals_per_day * expected_days))
@@ -843,11 +949,13 @@ def _simulate_process(spec: OfficeSpec, proc: ProcessSpec, redesigns: tuple[Rede
     z_app = _normal(u_app[..., _U_Z1], u_app[..., _U_Z2])
     resubmit = spec.resubmit_delay.median_hours * 3600.0 * np.exp(spec.resubmit_delay.sigma * z_app)
 
+    case_plants = _case_plants(plants, root, proc, amount, urgency)
     status, n_rounds, end = [], [], np.empty(n)
     for i in range(n):
         s, r, e = _walk(spec, chains[regime_of[i]], i, case_offset + i, float(t0[i]),
                         applicant[i], app_dept[i], float(amount[i]), str(urgency[i]),
-                        u_app[i], resubmit[i], events, visits)
+                        u_app[i], resubmit[i], events, visits, case_plants.get(i),
+                        departures)
         status.append(s)
         n_rounds.append(r)
         end[i] = e
@@ -861,6 +969,47 @@ def _simulate_process(spec: OfficeSpec, proc: ProcessSpec, redesigns: tuple[Rede
         "cycle_hours": (end - t0) / 3600.0, "_end": end,
     })
     return cases, truth_rows
+
+
+@dataclass(frozen=True)
+class _CasePlant:
+    """What is planted in one case: a node skipped or a swapped pair (first, second: the
+    chain's order), and who takes the decision at some nodes (the applicant, or a person)."""
+
+    skip: str | None = None
+    swap: tuple[str, str] | None = None
+    #: node -> (department of the person who decides, a uniform to pick them); department
+    #: None: the applicant decides
+    deciders: Mapping[str, tuple[str | None, float]] = field(default_factory=dict)
+
+
+def _case_plants(plants: tuple[PlantedDeviation, ...], root: int, proc: ProcessSpec,
+                 amount: np.ndarray, urgency: np.ndarray) -> dict[int, _CasePlant]:
+    """Which cases get which plant: a uniform per case and plant from the case's own hash
+    (its own "node" name, so no other draw moves)."""
+    n = len(amount)
+    control: dict[int, tuple[str, Any]] = {}
+    deciders: dict[int, dict[str, tuple[str | None, float]]] = {}
+    for k, plant in enumerate(plants):
+        u = _uniforms(root, proc.name, f"plant-{k}", n, 1)
+        hits = np.flatnonzero(u[:, 0, 0] < plant.share)
+        for i in hits.tolist():
+            if plant.when is not None and not plant.when.applies(float(amount[i]),
+                                                                  str(urgency[i])):
+                continue
+            if plant.kind in ("skip", "swap"):
+                control.setdefault(i, (plant.kind, plant.node if plant.kind == "skip"
+                                       else (plant.node, plant.other)))
+            else:
+                who = (None if plant.kind == "self_approve" else plant.dept, float(u[i, 0, 1]))
+                deciders.setdefault(i, {}).setdefault(plant.node, who)
+    out = {}
+    for i in set(control) | set(deciders):
+        kind, what = control.get(i, (None, None))
+        out[i] = _CasePlant(skip=what if kind == "skip" else None,
+                            swap=what if kind == "swap" else None,
+                            deciders=deciders.get(i, {}))
+    return out
 
 
 def _chain(proc: ProcessSpec, redesigns: list[Redesign], base: dict) -> list[_Plan]:
@@ -918,20 +1067,38 @@ _WITHDRAW_COMMENT = "撤回申请"
 
 def _walk(spec: OfficeSpec, chain: list[_Plan], i: int, case: int, t: float, applicant: str,
           app_dept: str, amount: float, urgency: str, u_app: np.ndarray, resubmit: np.ndarray,
-          events: _Sink, visits: _Sink) -> tuple[str, int, float]:
-    """Run one case; rows go to the sinks; returns (status, rounds, end offset)."""
+          events: _Sink, visits: _Sink, plant: _CasePlant | None = None,
+          departures: _Sink | None = None) -> tuple[str, int, float]:
+    """Run one case; rows go to the sinks; returns (status, rounds, end offset).
+
+    `plant`: departures planted in this case; `departures` receives the truth of every
+    departure (see `SyntheticLog.deviations`)."""
     emit, visit_row = events.row, visits.row
+    depart = departures.row if departures is not None else (lambda *row: None)
     emit(case, START_NODE, "submit", applicant, app_dept, t, t,
          _pick(_SUBMIT_COMMENTS, float(u_app[0, _U_COMMENT])))
     seen: dict[str, int] = {}
     remind_gap = spec.remind_after_hours * 3600.0
     everyone = spec.everyone
+    skip = plant.skip if plant is not None else None
+    swap = plant.swap if plant is not None else None
+    deciders = plant.deciders if plant is not None else {}
+    if swap is not None:               # the pair trades places in this case's chain
+        order = [p.node.name for p in chain]
+        a, b = order.index(swap[0]), order.index(swap[1])
+        chain = list(chain)
+        chain[a], chain[b] = chain[b], chain[a]
     rnd = 1
     while True:
         decision = "approve"
+        skipped: list[str] = []         # due nodes left out, not yet gone past
+        second_done = False             # the swapped pair's second node decided first
         for plan in chain:
             node = plan.node
             if node.when is not None and not node.when.applies(amount, urgency):
+                continue
+            if node.name == skip:
+                skipped.append(node.name)
                 continue
             v = seen.get(node.name, 0)
             seen[node.name] = v + 1
@@ -952,8 +1119,16 @@ def _walk(spec: OfficeSpec, chain: list[_Plan], i: int, case: int, t: float, app
                     emit(case, node.name, "remind", applicant, app_dept, at, at,
                          _pick(_REMIND_COMMENTS, u[_U_COMMENT]))
             actor, actor_arrived, transferred, added = approver, arrived, None, None
+            actor_dept = dept
             colleagues = [p for p in spec.people(dept) if p != approver]
-            if u[_U_TRANSFER] < node.p_transfer and colleagues:
+            if node.name in deciders:     # planted: the applicant or an outsider decides
+                unit, draw = deciders[node.name]
+                if unit is None:
+                    actor, actor_dept = applicant, app_dept
+                else:
+                    actor = _pick([p for p in spec.people(unit) if p != applicant], draw)
+                    actor_dept = unit
+            elif u[_U_TRANSFER] < node.p_transfer and colleagues:
                 transferred = _pick(colleagues, u[_U_TRANSFER_TO])
                 at = arrived + delay * (0.1 + 0.5 * u[_U_TRANSFER_AT])
                 emit(case, node.name, "transfer", approver, dept, arrived, at, f"转{transferred}办理")
@@ -978,16 +1153,35 @@ def _walk(spec: OfficeSpec, chain: list[_Plan], i: int, case: int, t: float, app
                 comment = _pick(spec.reason_comments[reason], u[_U_COMMENT])
             else:
                 decision, comment = "approve", _pick(_APPROVE_COMMENTS, u[_U_COMMENT])
-            emit(case, node.name, decision, actor, dept, actor_arrived, decided, comment)
+            emit(case, node.name, decision, actor, actor_dept, actor_arrived, decided, comment)
             visit_row(case, node.name, v + 1, rnd, approver, actor, arrived, decided, decision,
                       reason, transferred, added)
+            # the truth: what a check of this round can see once this decision is taken
+            for name in skipped:
+                depart(case, rnd, "skipped", name, True)
+            skipped = []
+            if swap is not None and node.name == swap[1]:
+                first_node = next(p.node for p in chain if p.node.name == swap[0])
+                due = first_node.when is None or first_node.when.applies(amount, urgency)
+                if decision == "approve":
+                    second_done = due
+                elif due:               # the round ends before the other was ever reached
+                    depart(case, rnd, "skipped", swap[0], True)
+            elif swap is not None and node.name == swap[0] and second_done:
+                depart(case, rnd, "out_of_order", swap[1], True)
+            if actor == applicant:
+                depart(case, rnd, "self_approval", node.name, node.name in deciders)
+            if node.name in deciders and deciders[node.name][0] is not None:
+                depart(case, rnd, "authority", node.name, True)
             if decision == "approve" and u[_U_CC] < node.p_cc:
                 to = _pick(spec.people(app_dept), u[_U_CC_WHO])
-                emit(case, node.name, "cc", actor, dept, decided, decided, f"抄送{to}")
+                emit(case, node.name, "cc", actor, actor_dept, decided, decided, f"抄送{to}")
             t = decided
             if decision != "approve":
                 break
         if decision == "approve":
+            for name in skipped:        # gone past them to the archive
+                depart(case, rnd, "skipped", name, True)
             emit(case, ARCHIVE_NODE, "archive", SYSTEM, None, t, t, "流程结束，已归档")
             return "archived", rnd, t
         if decision == "reject":

@@ -46,8 +46,11 @@ def report(
         help="SLA file (TOML: working-day limits per process type).", exists=True,
         dir_okay=False)] = None,
     config: Annotated[Optional[Path], typer.Option(
-        help="Report settings (TOML): organisation, redesign dates, SLA, calendar.",
-        exists=True, dir_okay=False)] = None,
+        help="Report settings (TOML): organisation, redesign dates, SLA, calendar, "
+             "procedures.", exists=True, dir_okay=False)] = None,
+    procedures: Annotated[Optional[Path], typer.Option(
+        "--procedures", "-p", help="Standard procedures (TOML or BPMN): adds 不合规率 and "
+        "its page (default: the settings' procedures).", exists=True, dir_okay=False)] = None,
     ledger: Annotated[Optional[Path], typer.Option(
         help="Supervision ledger (officemine supervise): add its view of the month.",
         exists=True, dir_okay=False)] = None,
@@ -74,7 +77,8 @@ def report(
     as_file = output.suffix.lower() in REPORT_SUFFIXES
     folder, stem = (output.parent, output.stem) if as_file else (output, None)
     files = [folder / f"{stem}{suffix}" for suffix in REPORT_SUFFIXES] if as_file else []
-    inputs = [log_path, mapping, calendar, sla, config, pseudonym_key, ledger, *(scenario or [])]
+    inputs = [log_path, mapping, calendar, sla, config, pseudonym_key, ledger, procedures,
+              *(scenario or [])]
     with domain_errors(inputs=inputs, outputs=files, folders=[folder]):
         if all_months and (month or as_file):
             raise OfficemineError("--all-months writes one report per month into a folder: "
@@ -84,12 +88,13 @@ def report(
         settings = ReportConfig.from_toml(config) if config else ReportConfig()
         sla_model = _sla(sla)
         scenarios = _scenarios(scenario)
+        procs = _procedures(procedures)
         key = _pseudonym_key(pseudonymize, pseudonym_key, settings)
         log = load_log(log_path, format, mapping, timezone, no_link)
         cal = _calendar(calendar, log)
         kwargs = dict(lang=lang, config=settings, sla=sla_model, calendar=cal,
                       scenario=scenarios, pseudonymize=key is not None, pseudonym_key=key,
-                      ledger=ledger)
+                      ledger=ledger, procedures=procs)
         if not all_months:
             with err.status("monthly report …") as status:
                 result = monthly_report(
@@ -158,6 +163,15 @@ def _sla(path):
     from officemine.sla import SLA
 
     return SLA.from_toml(path)
+
+
+def _procedures(path):
+    """The --procedures file, read (and every problem in it listed) before the log."""
+    if path is None:
+        return None
+    from officemine.conformance import load_procedures
+
+    return load_procedures(path)
 
 
 def _scenarios(paths):

@@ -51,6 +51,8 @@ _BOX_H, _PAD_X = 0.58, 0.16
 _LAYER_GAP, _ROW_GAP, _DUMMY_H = 1.05, 0.34, 0.14
 _LANE_GAP = 0.24
 _RETURN_COLOR, _FORWARD_COLOR, _BACK_COLOR = "#d62728", "#4d4d4d", "#8c6d31"
+#: Nodes and arcs outside the standard procedures (`officemine.conformance.outside_procedures`).
+_OUTSIDE_COLOR = "#ae3ec9"
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -156,10 +158,13 @@ class ProcessMap:
         return base64.b64encode(buf.getvalue()).decode("ascii")
 
     # --- drawing ---------------------------------------------------------------------------
-    def plot(self, ax=None):
-        """Draw the map (layered, left to right) on `ax`, or on a new figure sized to fit."""
+    def plot(self, ax=None, outside: tuple[set, set] | None = None):
+        """Draw the map (layered, left to right) on `ax`, or on a new figure sized to fit.
+
+        outside: (nodes, (source, target) arcs) outside the standard procedures, drawn in
+        purple (`officemine.conformance.outside_procedures` finds them)."""
         with chart_style():
-            return _draw(self, ax)
+            return _draw(self, ax, outside)
 
     def save(self, path: str | Path, *, dpi: int = 150) -> Path:
         """Write the map as PNG, SVG or PDF (by suffix), atomically. SVG and PDF keep text
@@ -454,7 +459,7 @@ def _geometry(lay: Layering, labels: dict[str, tuple[str, str]]) -> _Geometry:
                      min(ys, default=0))
 
 
-def _draw(pm: ProcessMap, ax):
+def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None):
     import matplotlib.pyplot as plt
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
@@ -464,6 +469,7 @@ def _draw(pm: ProcessMap, ax):
     nodes = pm.visible_nodes.reset_index(drop=True)
     arcs = pm.visible_arcs.reset_index(drop=True)
     names = nodes["node"].tolist()
+    off_nodes, off_arcs = outside if outside is not None else (set(), set())
     labels = {r.node: (str(r.node), _info_line(r)) for r in nodes.itertuples()}
     rank = dict(zip(nodes["node"], nodes["position"].fillna(0)))
     # Return arcs never take part in the layering: they are routed around the drawing.
@@ -499,7 +505,7 @@ def _draw(pm: ProcessMap, ax):
     top_extra = len(lanes["top"]) * _LANE_GAP + (0.25 if lanes["top"] else 0)
     bottom_extra = len(lanes["bottom"]) * _LANE_GAP + (0.25 if lanes["bottom"] else 0)
 
-    note_h, margin = 0.95, 0.35
+    note_h, margin = (1.19 if outside is not None else 0.95), 0.35
     left = geo.x_left - margin - 0.2
     right = geo.x_right + margin
     sc = pm.scope
@@ -547,9 +553,12 @@ def _draw(pm: ProcessMap, ax):
         wait = r.median_wait_workhours
         face = "#f2f2f2" if (wait is None or isinstance(wait, float) and math.isnan(wait)) \
             else cmap(0.08 + 0.55 * norm(wait))
+        off = r.node in off_nodes
         ax.add_patch(FancyBboxPatch((cx - w / 2, cy - h / 2), w, h,
                                     boxstyle="round,pad=0,rounding_size=0.08",
-                                    fc=face, ec="#333333", lw=0.9, zorder=3))
+                                    fc=face, ec=_OUTSIDE_COLOR if off else "#333333",
+                                    lw=(2.2 if off else 0.9) * scale,
+                                    ls=(0, (3, 2)) if off else "-", zorder=3))
         name, info = labels[r.node]
         ax.text(cx, cy + 0.1, name, ha="center", va="center", fontsize=fs(_NAME_PT),
                 zorder=4)
@@ -607,13 +616,14 @@ def _draw(pm: ProcessMap, ax):
         pts = [(geo.centre[s][0] + geo.size[s][0] / 2, port[("out", i)])]
         pts += middles[i]
         pts.append((geo.centre[t][0] - geo.size[t][0] / 2, port[("in", i)]))
-        color = _RETURN_COLOR if is_return[i] else _FORWARD_COLOR
+        off = not is_return[i] and (s, t) in off_arcs
+        color = _RETURN_COLOR if is_return[i] else _OUTSIDE_COLOR if off else _FORWARD_COLOR
         arrow(pts, color, lw(n), is_return[i], 2)
         # label mid-way on the first segment (in the gap next to the source)
         (x0, y0), (x1, y1) = pts[0], pts[1]
         f = 0.5 if len(pts) > 2 or in_count[t] <= out_count[s] else 0.42
         label(x0 + f * (x1 - x0), y0 + f * (y1 - y0), f"{int(n):,}",
-              _RETURN_COLOR if is_return[i] else "#222222")
+              _RETURN_COLOR if is_return[i] else _OUTSIDE_COLOR if off else "#222222")
 
     # backward arcs: orthogonal routes in lanes
     exits: dict = {}
@@ -663,7 +673,8 @@ def _draw(pm: ProcessMap, ax):
             else:
                 yq, xg = t_edge + sign * _ROW_GAP / 2, gap_x(t, False)
                 pts += [(xg, lane_y), (xg, yq), (tx, yq), (tx, t_edge)]
-            color = _RETURN_COLOR if is_return[i] else _BACK_COLOR
+            off = not is_return[i] and (s, t) in off_arcs
+            color = _RETURN_COLOR if is_return[i] else _OUTSIDE_COLOR if off else _BACK_COLOR
             arrow(pts, color, lw(n), True, 1)
             (ax0, _), (ax1, _) = [p for p in pts if p[1] == lane_y][:2]
             lx = ax0 - min(0.45, abs(ax0 - ax1) / 2) * (1 if ax0 > ax1 else -1)
@@ -682,6 +693,11 @@ def _draw(pm: ProcessMap, ax):
         + ("；棕色虚线 = 其他回流" if any(not is_return[i] for i in back) else ""),
         hidden,
     ]
+    if outside is not None:
+        shown_nodes = sum(1 for n in names if n in off_nodes)
+        shown_arcs = sum(1 for (s, t, _), r in zip(edges, is_return) if not r and (s, t) in off_arcs)
+        notes.insert(2, f"紫色 = 标准流程之外：{shown_nodes} 个环节（虚线框）、{shown_arcs} 条连线"
+                        "（标准流程不允许的先后顺序，含跳过环节）")
     for k, line in enumerate(notes):
         ax.text(left + 0.3, bottom + note_h - 0.22 - 0.24 * k, line, ha="left", va="center",
                 fontsize=fs(_NOTE_PT), color="#444444")

@@ -55,6 +55,7 @@ class MonthlyReport:
     pseudonymization: object | None  # privacy.Pseudonymization (None: real names)
     warnings: list[str] = field(default_factory=list)
     ledger_view: object | None = None   # supervision.LedgerMonth (report --ledger)
+    conformance: object | None = None   # conformance.ConformanceResult of the month
 
     @property
     def has_data(self) -> bool:
@@ -90,6 +91,7 @@ class MonthlyReport:
             out["pseudonymization"] = self.pseudonymization.summary
         if self.ledger_view is not None:
             out["ledger"] = self.ledger_view.table(lang)
+        out.update(_conformance_tables(self.conformance))
         return out
 
     def to_dict(self) -> dict:
@@ -114,6 +116,8 @@ class MonthlyReport:
             "simulation": self.simulation.to_dict() if self.simulation is not None else None,
             "supervision_ledger": (self.ledger_view.to_dict() if self.ledger_view is not None
                                    else None),
+            "conformance": (self.conformance.to_dict() if self.conformance is not None
+                            else None),
             "import_report": self.log.report.to_dict() if self.log.report else None,
             "warnings": self.warnings,
         }
@@ -164,7 +168,8 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
                    config: ReportConfig | None = None, sla=None, calendar: Calendar | None = None,
                    scenario=None, pseudonymize: bool = False,
                    pseudonym_key: PseudonymKey | str | Path | None = None, seed: int = 0,
-                   ledger=None, progress: Callable[[str], None] | None = None) -> MonthlyReport:
+                   ledger=None, procedures=None,
+                   progress: Callable[[str], None] | None = None) -> MonthlyReport:
     """Run every analysis of the monthly review for `month` (default: latest complete month).
 
     pseudonymize: replace every person's name by a keyed pseudonym, in every text the report
@@ -172,6 +177,9 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
     implies `pseudonymize`); default `privacy.load_key` with the settings' key file.
     ledger: a supervision ledger (its path or a `Ledger`): adds its view of the month (a PDF
     page, a JSON section, a workbook sheet), its names pseudonymised with the rest.
+    procedures: standard procedures (a file or `officemine.conformance.Procedures`; default
+    the settings' ``procedures``): 不合规率 among the KPIs, its page, the process map's
+    departures and the before/after row.
     progress: called with the name of each analysis as it starts (the CLI shows it).
     """
     step = progress or (lambda name: None)
@@ -197,12 +205,15 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
         log = pseudonymization.log
         # settings that name process types, nodes or people must match the renamed log
         config, sla, scenario = _pseudonymous_settings(pseudonymization, config, sla, scenario)
+    checked = _check_conformance(log, procedures or config.procedures_path, calendar,
+                                 pseudonymization, key, step)
     period = pd.Period(month, freq="M")
     start, end = period.start_time, (period + 1).start_time
     step("KPIs")
-    kpis = monthly_kpis(log, month, calendar=calendar, sla=sla)
+    kpis = monthly_kpis(log, month, calendar=calendar, sla=sla, procedures=checked)
     step("12-month trend")
-    trend = kpi_trend(log, months=12, end_month=month, calendar=calendar, sla=sla)
+    trend = kpi_trend(log, months=12, end_month=month, calendar=calendar, sla=sla,
+                      procedures=checked)
     warnings: list[str] = []
 
     month_log = log.select_cases(start, end, by="end")
@@ -232,7 +243,8 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
     step("bottlenecks")
     bottleneck = bottlenecks(log, month=month, calendar=calendar, as_of=as_of)
     step("before and after the redesigns")
-    before_after = [_before_after(log, r, calendar, sla, end) for r in config.redesigns]
+    before_after = [_before_after(log, r, calendar, sla, end, checked=checked)
+                    for r in config.redesigns]
     simulation = None
     if scenario is not None:
         from officemine.simulation import simulate
@@ -262,7 +274,8 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
         bottlenecks=bottleneck, ledger=ledger, before_after=before_after,
         simulation=simulation, log=log, calendar=calendar, sla=sla,
         pseudonymization=pseudonymization, warnings=warnings,
-        ledger_view=ledger_view)
+        ledger_view=ledger_view,
+        conformance=checked.for_month(month) if checked is not None else None)
 
 
 def _key(key, config: ReportConfig):
@@ -311,11 +324,12 @@ def _pseudonymous_settings(done, config: ReportConfig, sla, scenario):
 
 
 def _before_after(log: EventLog, redesign: Redesign, calendar, sla, until,
-                  window_months: int = 6) -> BeforeAfter:
-    """Cases completed in the `window_months` before vs after the date (up to the report month)."""
+                  window_months: int = 6, checked=None) -> BeforeAfter:
+    """Cases completed in the `window_months` before vs after the date (up to the report
+    month); with `checked` (a `ConformanceResult`) also their 不合规率."""
     from officemine.kpis import case_cycles
 
-    cases = case_cycles(log, calendar, sla)
+    cases = _with_deviating(case_cycles(log, calendar, sla), checked)
     done = cases[cases["status"].isin(["archived", "rejected", "withdrawn"])
                  & cases["ended_at"].notna()]
     if redesign.process_type:
@@ -340,9 +354,61 @@ def _before_after(log: EventLog, redesign: Redesign, calendar, sla, until,
             row[key] = k / n if n else np.nan
             row[f"{key}_ci_low"], row[f"{key}_ci_high"] = float(lo_ci), float(hi_ci)
         row["handoffs_per_case"] = float(frame["handoffs"].mean()) if n else np.nan
+        if checked is not None:
+            row.update(_noncompliance(frame["deviating"]))
         rows.append(row)
     summary = pd.DataFrame(rows)
     return BeforeAfter(redesign=redesign, summary=summary, window_months=window_months)
+
+
+# --- standard procedures: 不合规率 and its page ---------------------------------------------------
+
+def _check_conformance(log: EventLog, procedures, calendar: Calendar, pseudonymization, key,
+                       step):
+    """The conformance check of the whole log (None without procedures). A pseudonymised
+    report checks the renamed log against procedures renamed the same way: a step, a
+    department or a roster that names a person still finds its cases, and the people the
+    procedures name get their pseudonyms even where the log never names them."""
+    if procedures is None:
+        return None
+    from officemine.conformance import conformance, load_procedures
+
+    procs = load_procedures(procedures)
+    if pseudonymization is not None:
+        from officemine.privacy import Replacer
+
+        names = set(pseudonymization.replacer.table) | procs.people()
+        procs = procs.renamed(Replacer(names, key, prefix=pseudonymization.prefix).text)
+    step("conformance check")
+    return conformance(log, procs, calendar=calendar)
+
+
+def _with_deviating(cases: pd.DataFrame, checked) -> pd.DataFrame:
+    """`cases` with ``deviating`` (1.0 / 0.0; NaN: not checked) from a conformance result."""
+    if checked is None:
+        return cases
+    table = checked.tables.cases
+    where = pd.Index(table["case_id"]).get_indexer(cases["case_id"])
+    flag = np.full(len(cases), np.nan)
+    flag[where >= 0] = table["deviating"].to_numpy(dtype=float)[where[where >= 0]]
+    return cases.assign(deviating=flag)
+
+
+def _noncompliance(flags: pd.Series) -> dict:
+    """不合规率 of the checked cases among `flags`, with its Wilson interval."""
+    known = flags.dropna()
+    n, k = len(known), float(known.sum())
+    lo, hi = wilson_interval(k, n)
+    return {"noncompliance_rate": k / n if n else np.nan, "noncompliance_rate_ci_low": float(lo),
+            "noncompliance_rate_ci_high": float(hi), "conformance_n": n}
+
+
+def _conformance_tables(result) -> dict[str, pd.DataFrame]:
+    """The workbook sheets of the month's conformance check."""
+    if result is None:
+        return {}
+    return {"conformance": result.summary, "conformance_by_step": result.by_step,
+            "conformance_deviations": result.deviations.drop(columns=["ended_at"])}
 
 
 __all__ = ["MonthlyReport", "ReportConfig", "monthly_report", "latest_complete_month"]

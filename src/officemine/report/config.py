@@ -10,6 +10,7 @@ name = "费用报销取消综合办公室审核"
 process_type = "费用报销"           # optional: compare only this process type
 sla = "sla/default_sla.toml"       # relative to this file
 calendar = "calendar.toml"         # relative to this file
+procedures = "procedures.toml"     # standard procedures: 不合规率 and its page (relative)
 pseudonym_key_file = "pseudonym.key"   # secret key of the pseudonyms (--pseudonymize),
                                        # relative to this file; readable by its owner only
 ```
@@ -28,7 +29,7 @@ from officemine.errors import OfficemineError
 from officemine.tomlfile import read_toml
 
 _KEYS = {"organisation", "necessity_months", "redesign", "sla", "calendar",
-         "pseudonym_key_file", "description"}
+         "pseudonym_key_file", "description", "procedures"}
 
 
 class ReportConfigError(OfficemineError):
@@ -52,6 +53,7 @@ class ReportConfig:
     sla_path: Path | None = None
     calendar_path: Path | None = None
     pseudonym_key_file: Path | None = None
+    procedures_path: Path | None = None
     path: Path | None = field(default=None, compare=False)
 
     @classmethod
@@ -78,7 +80,7 @@ class ReportConfig:
             problems.append("necessity_months must be a whole number of months, 1–36")
         base = path.parent
         paths = {}
-        for key in ("sla", "calendar", "pseudonym_key_file"):
+        for key in ("sla", "calendar", "pseudonym_key_file", "procedures"):
             if key in data:
                 if not isinstance(data[key], str):
                     problems.append(f"{key} must be a file path in quotes")
@@ -93,4 +95,5 @@ class ReportConfig:
         return cls(organisation=str(data.get("organisation", "")), necessity_months=months,
                    redesigns=tuple(redesigns), sla_path=paths.get("sla"),
                    calendar_path=paths.get("calendar"),
-                   pseudonym_key_file=paths.get("pseudonym_key_file"), path=path)
+                   pseudonym_key_file=paths.get("pseudonym_key_file"),
+                   procedures_path=paths.get("procedures"), path=path)

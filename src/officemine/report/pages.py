@@ -129,6 +129,10 @@ def render_pdf(report, path: Path) -> Path:
             from officemine.report.ledger_page import ledger_month_page
 
             pages.append(ledger_month_page)
+        if getattr(report, "conformance", None) is not None:
+            from officemine.report.conformance_page import conformance_page
+
+            pages.append(conformance_page)
         if report.simulation is not None:
             pages.append(_scenario)
         pages += [lambda r, info, n: _before_after(r, info, n, i)
@@ -176,9 +180,10 @@ def _cover(report, footer, number):
         fig.text(0.5, 0.55, words["no_data"], fontsize=28, ha="center", color=MUTED)
         fig.text(0.5, 0.47, kpis.message, fontsize=11, ha="center", color=MUTED)
         return fig
-    tiles = list(kpis.tiles)[:8]
-    cols = 4
-    w, h, x0, y0, gap = 0.215, 0.25, 0.04, 0.60, 0.015
+    tiles = list(kpis.tiles)[:10]
+    cols = 4 if len(tiles) <= 8 else 5             # 不合规率 makes a ninth tile
+    h, x0, y0, gap = 0.25, 0.04, 0.60, 0.015
+    w = (0.92 - (cols - 1) * gap) / cols
     for i, tile in enumerate(tiles):
         x = x0 + (i % cols) * (w + gap)
         y = y0 - (i // cols) * (h + gap)
@@ -189,8 +194,8 @@ def _cover(report, footer, number):
             spine.set_color(RULE)
         name = tile.name_zh if report.lang == "zh" else tile.name_en
         ax.text(0.06, 0.88, name, fontsize=11, color=MUTED, transform=ax.transAxes, va="top")
-        ax.text(0.06, 0.60, tile.text(report.lang), fontsize=24, weight="bold", color=INK,
-                transform=ax.transAxes, va="center")
+        ax.text(0.06, 0.60, tile.text(report.lang), fontsize=24 if cols == 4 else 21,
+                weight="bold", color=INK, transform=ax.transAxes, va="center")
         for j, which in enumerate(("mom", "yoy")):
             change = getattr(tile, which)
             colour = _change_colour(tile, change)
@@ -265,8 +270,12 @@ def _trends(report, footer, number):
     fig = new_page(_info(report, words["trends"], footer), number)
     short = "改革" if report.lang == "zh" else "redesign"
     marks = {b.redesign.date.strftime("%Y-%m"): short for b in report.before_after}
-    for i, kpi in enumerate(TREND_KPIS):
-        ax = fig.add_axes([0.055 + (i % 4) * 0.238, 0.565 - (i // 4) * 0.40, 0.185, 0.27])
+    kpis = TREND_KPIS + (("noncompliance_rate",) if getattr(report, "conformance", None)
+                         is not None else ())
+    cols = 4 if len(kpis) <= 8 else 5
+    for i, kpi in enumerate(kpis):
+        ax = fig.add_axes([0.055 + (i % cols) * 0.952 / cols, 0.565 - (i // cols) * 0.40,
+                           0.74 / cols, 0.27])
         report.trend.plot(kpi, ax=ax, lang=report.lang, marks=marks or None)
         ax.tick_params(labelsize=7)
         ax.title.set_fontsize(10)
@@ -282,8 +291,23 @@ def _map(report, footer, number):
         note(fig, 0.5, 0.5, words["none"], ha="center", fontsize=14)
         return fig
     ax = fig.add_axes([0.03, 0.08, 0.94, 0.80])
-    report.discovery.process_map.plot(ax=ax)
+    report.discovery.process_map.plot(ax=ax, outside=_outside(report))
     return fig
+
+
+def _outside(report):
+    """The map's nodes and arcs outside the standard procedures (None without them)."""
+    result = getattr(report, "conformance", None)
+    if result is None:
+        return None
+    from officemine.conformance import outside_procedures
+    from officemine.relations import node_roles
+
+    pm = report.discovery.process_map
+    forward = pm.arcs[pm.arcs["kind"] == "forward"]
+    return outside_procedures(result.procedures, pm.nodes["node"],
+                              zip(forward["source"], forward["target"]),
+                              node_roles(report.log))
 
 
 # --- 4. necessity -------------------------------------------------------------------------------
@@ -531,8 +555,15 @@ def _before_after(report, footer, number, index):
         words["cols_ba"][4]: [pct(v, lo, hi) for v, lo, hi in zip(s["on_time_rate"], s["on_time_rate_ci_low"], s["on_time_rate_ci_high"])],
         words["cols_ba"][5]: [pct(v, lo, hi) for v, lo, hi in zip(s["return_rate"], s["return_rate_ci_low"], s["return_rate_ci_high"])],
         words["cols_ba"][6]: s["handoffs_per_case"].map(num)})
-    draw_table(fig.add_axes([0.04, 0.62, 0.92, 0.24]), frame, fontsize=9,
-               widths=[0.26, 0.07, 0.15, 0.11, 0.15, 0.15, 0.11])
+    widths = [0.26, 0.07, 0.15, 0.11, 0.15, 0.15, 0.11]
+    if "noncompliance_rate" in s:
+        frame["不合规率" if report.lang == "zh" else "non-compliance rate"] = [
+            pct(v, lo, hi) for v, lo, hi in zip(s["noncompliance_rate"],
+                                                s["noncompliance_rate_ci_low"],
+                                                s["noncompliance_rate_ci_high"])]
+        widths = [0.22, 0.06, 0.13, 0.1, 0.13, 0.13, 0.1, 0.13]
+    draw_table(fig.add_axes([0.04, 0.62, 0.92, 0.24]), frame, fontsize=9, widths=widths,
+               wrap_at={frame.columns[2]: 14})
     ax = fig.add_axes([0.08, 0.10, 0.40, 0.42])
     labels = [words[p] for p in s["period"]]
     ax.bar(labels, s["cycle_median_workdays"], color=[MUTED, ACCENT])

@@ -1,0 +1,98 @@
+"""`officemine conformance`: hold every case against its standard procedure (标准流程)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
+                                    app, domain_errors, err, load_calendar, load_log,
+                                    save_chart)
+from officemine.errors import OfficemineError
+
+
+@app.command()
+def conformance(
+    log_path: Annotated[Path, typer.Argument(
+        metavar="LOG", help="A Parquet log, or any source the importer reads.")],
+    procedures: Annotated[Path, typer.Option(
+        "--procedures", "-p", help="Standard procedures: a TOML file (see procedures/) or a "
+        "BPMN 2.0 model.", exists=True, dir_okay=False)],
+    month: Annotated[Optional[str], typer.Option(
+        help="Only the cases completed in this month: 2025-10, 2025/10 or 2025年10月 "
+             "(default: every case).")] = None,
+    json_out: Annotated[Optional[str], typer.Option(
+        "--json", help="Write the JSON result to this file, or '-' for stdout.")] = None,
+    csv_out: Annotated[Optional[Path], typer.Option(
+        "--csv", help="Write one row per deviation as CSV (UTF-8 with BOM; no cell starts a "
+        "formula).")] = None,
+    chart: Annotated[Optional[Path], typer.Option(
+        help="Write the chart (deviations by step and kind, monthly trend): .png, .svg or "
+             ".pdf.")] = None,
+    lang: Annotated[str, typer.Option(help="Chart language: zh or en.")] = "zh",
+    format: FormatOption = "auto",
+    mapping: MappingOption = None,
+    timezone: TimezoneOption = None,
+    calendar: CalendarOption = None,
+) -> None:
+    """Check each case, round by round, against its standard procedure: steps skipped,
+    unexpected or out of order, self-approval and authority."""
+    from officemine.atomic import write_csv, write_text
+    from officemine.conformance import KINDS, conformance as run, load_procedures
+    from officemine.kpis import _as_month
+
+    json_file = Path(json_out) if json_out not in (None, "-") else None
+    with domain_errors(inputs=[log_path, mapping, calendar, procedures],
+                       outputs=[json_file, csv_out], charts=[chart]):
+        if lang not in ("zh", "en"):
+            raise OfficemineError(f"lang must be zh or en, not {lang!r}")
+        if month:
+            month = str(_as_month(month))
+        procs = load_procedures(procedures)          # every problem of the file, before the log
+        log = load_log(log_path, format, mapping, timezone)
+        with err.status(f"checking {log.n_cases:,} cases against {len(procs)} procedure(s) …"):
+            result = run(log, procs, month=month, calendar=load_calendar(calendar, log))
+        say = (lambda text: typer.echo(text, err=json_out == "-"))
+        if json_out == "-":
+            sys.stdout.write(result.to_json() + "\n")
+        for line in _summary(result, KINDS):
+            say(line)
+        if json_file:
+            write_text(json_file, result.to_json())
+            say(f"wrote {json_file}")
+        if csv_out:
+            table = result.deviations.drop(columns=["ended_at"])
+            write_csv(table, csv_out)
+            say(f"wrote {csv_out}")
+        if chart:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            axes = result.plot(lang=lang)
+            save_chart(axes[0].figure, chart)
+            say(f"wrote {chart}")
+
+
+def _summary(result, kinds) -> list[str]:
+    """What the command prints: the counts and shares, by kind and by step."""
+    lines = [repr(result)]
+    if result.n_cases:
+        lo, hi = result.ci
+        lines.append(f"cases checked {result.n_cases:,}; with a deviation "
+                     f"{result.n_deviating:,} ({result.share:.1%}, 95% CI {lo:.1%}–{hi:.1%}); "
+                     f"without a procedure {result.not_checked:,}")
+        counts = result.by_kind
+        lines.append("cases by kind: " + " · ".join(f"{k} {counts[k]:,}" for k in kinds))
+        steps = result.by_step
+        if len(steps):
+            lines.append("by step (cases):")
+            for row in steps.head(15).itertuples(index=False):
+                found = ", ".join(f"{k} {getattr(row, k)}" for k in kinds if getattr(row, k))
+                lines.append(f"  {row.process_type} · {row.step}: {found}")
+            if len(steps) > 15:
+                lines.append(f"  … {len(steps) - 15} more steps in --json / --csv")
+    lines += [f"note: {n}" for n in result.tables.notes]
+    return lines
