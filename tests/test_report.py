@@ -66,6 +66,16 @@ def test_pdf_text_holds_the_months_kpis_and_node_names(october):
         assert tile.text("zh").split()[0] in text, tile.key
     for node in ("综合办公室审核", "财务初审", "法务审核", "部门负责人审核"):
         assert node in text
+    # before/after: the controlled estimate with its interval and the three targets
+    assert "对照后的估计" in text and "平行趋势" in text
+    for measure in ("办理时长", "跨部门流转", "不合规率"):
+        assert measure in text
+    effect = report.before_after[0].effect
+    assert effect.method == "difference_in_differences"
+    row = effect.summary.set_index("key").loc["cycle_time"]
+    assert f"{row['effect']:+.1%}" in text
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert data["before_after"][0]["effect"]["measures"][0]["key"] == "cycle_time"
     # the step removed in July is said to be removed, never recommended for removal again
     assert "已于 2025-07-01 取消该环节" in text
     assert "「综合办公室审核」几乎不退回" not in text

@@ -32,6 +32,7 @@ class BeforeAfter:
     redesign: Redesign
     summary: pd.DataFrame          # one row per period: n, medians, rates with intervals
     window_months: int
+    effect: object | None = None   # effects.RedesignEffect: against a control, with targets
 
 
 @dataclass
@@ -85,6 +86,8 @@ class MonthlyReport:
         out["dossiers"] = self.ledger.dossiers
         for i, ba in enumerate(self.before_after, start=1):
             out[f"before_after_{i}"] = ba.summary
+            if ba.effect is not None:
+                out[f"before_after_{i}_effect"] = ba.effect.summary
         if self.simulation is not None:
             out["scenario"] = self.simulation.summary
         if self.pseudonymization is not None:
@@ -111,7 +114,8 @@ class MonthlyReport:
             "before_after": [{"date": ba.redesign.date.isoformat(), "name": ba.redesign.name,
                               "process_type": ba.redesign.process_type,
                               "window_months": ba.window_months,
-                              "periods": ba.summary.to_dict("records")}
+                              "periods": ba.summary.to_dict("records"),
+                              "effect": ba.effect.to_dict() if ba.effect is not None else None}
                              for ba in self.before_after],
             "simulation": self.simulation.to_dict() if self.simulation is not None else None,
             "supervision_ledger": (self.ledger_view.to_dict() if self.ledger_view is not None
@@ -358,7 +362,18 @@ def _before_after(log: EventLog, redesign: Redesign, calendar, sla, until,
             row.update(_noncompliance(frame["deviating"]))
         rows.append(row)
     summary = pd.DataFrame(rows)
-    return BeforeAfter(redesign=redesign, summary=summary, window_months=window_months)
+    deviating = None
+    if checked is not None:
+        table = checked.tables.cases
+        deviating = pd.Series(table["deviating"].to_numpy(dtype=float),
+                              index=table["case_id"].astype(str))
+    from officemine.effects import redesign_effect
+
+    effect = redesign_effect(log, redesign.date, redesign.process_type, calendar=calendar,
+                             sla=sla, window_months=window_months, until=hi,
+                             deviating=deviating)
+    return BeforeAfter(redesign=redesign, summary=summary, window_months=window_months,
+                       effect=effect)
 
 
 # --- standard procedures: 不合规率 and its page ---------------------------------------------------
