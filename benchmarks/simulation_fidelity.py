@@ -52,14 +52,23 @@ def measure(path: Path, *, replications: int, seed: int, calendar_name: str) -> 
     t0 = time.perf_counter()
     log = officemine.import_log(str(path), mapping=str(MAPPING), timezone=TIMEZONE)
     t1 = time.perf_counter()
-    result = officemine.simulate(log, officemine.Scenario.from_dict(SCENARIO),
-                                 engine="stochastic", replications=replications, seed=seed,
-                                 calendar=calendar(calendar_name))
+    scenario = officemine.Scenario.from_dict(SCENARIO)
+    result = officemine.simulate(log, scenario, engine="stochastic", replications=replications,
+                                 seed=seed, calendar=calendar(calendar_name))
     t2 = time.perf_counter()
+    # the same redesign by the replay (the log's own cases), for comparison
+    replay = officemine.simulate(log, scenario, seed=seed, calendar=calendar(calendar_name))
     v = {k: val for k, val in result.validation.items() if k != "method"}
+
+    def estimate(r) -> dict:
+        red = r[0].reduction
+        return {k: red[k] for k in ("median_pct", "median_pct_ci", "mean_pct", "mean_pct_ci")}
+
     return {"log": path.name, "calendar": calendar_name, "seed": seed,
             "import_seconds": round(t1 - t0, 1), "simulate_seconds": round(t2 - t1, 1),
-            "validation": v, "model": result[0].extra.get("model", {})}
+            "validation": v, "model": result[0].extra.get("model", {}),
+            "scenario": SCENARIO["name"], "stochastic": estimate(result),
+            "interval": result[0].extra.get("interval", {}), "replay": estimate(replay)}
 
 
 def render(m: dict) -> str:
@@ -76,8 +85,16 @@ def render(m: dict) -> str:
         ours = fmt.format(v[key]) if v.get(key) is not None else "n/a"
         theirs = fmt.format(SIMOD[key]) if SIMOD.get(key) is not None else "n/a"
         lines.append(f"{label:<38}{ours:>12}{theirs:>14}")
-    lines.append(f"verdict: {v['verdict']}; import {m['import_seconds']} s, "
-                 f"simulate (5 as-is + 5 redesigned runs) {m['simulate_seconds']} s")
+    runs = m["interval"].get("runs_per_resample", 0)
+    lines.append(f"verdict: {v['verdict']}; import {m['import_seconds']} s, simulate "
+                 f"({v['replications']} runs of the log's model as-is and redesigned, "
+                 f"{v['replications']} case resamples x {runs} runs for the interval) "
+                 f"{m['simulate_seconds']} s")
+    for engine in ("stochastic", "replay"):
+        e = m[engine]
+        lines.append(f"{m['scenario']}, {engine}: median {e['median_pct']:.1f}% "
+                     f"({e['median_pct_ci'][0]:.1f}–{e['median_pct_ci'][1]:.1f}), mean "
+                     f"{e['mean_pct']:.1f}% ({e['mean_pct_ci'][0]:.1f}–{e['mean_pct_ci'][1]:.1f})")
     notes = (m["model"].get("restricted_approvers") or []) + (m["model"].get("batched_nodes") or [])
     if notes:
         lines.append("learnt availability: " + "; ".join(notes))

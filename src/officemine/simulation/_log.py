@@ -261,6 +261,42 @@ def load_tables(log: EventLog, calendar: Calendar) -> LogTables:
                      people=tuple(people), every=every, outcomes=tuple(outcomes))
 
 
+def resample(tables: LogTables, idx: np.ndarray) -> LogTables:
+    """The tables of the cases ``idx`` (positions, repeats allowed): a case drawn twice is two
+    cases (``case_id`` suffixed ``#k`` for its k-th extra copy), each with its own visits.
+    The bootstrap of the stochastic engine learns its model on such a resample."""
+    idx = np.asarray(idx, dtype=np.int64)
+    cases = tables.cases.iloc[idx].reset_index(drop=True)
+    copy = pd.Series(idx).groupby(idx).cumcount().to_numpy()
+    ids = cases[C.case_id].astype("string")
+    cases[C.case_id] = ids.where(copy == 0, ids + "#" + pd.Series(copy).astype(str))
+    cases["code"] = np.arange(len(cases), dtype=np.int64)
+
+    def take(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The visits of the drawn cases, in the new case order (visits come in case order)."""
+        case = arrays["case"]
+        runs = np.flatnonzero(np.r_[True, case[1:] != case[:-1]]) if len(case) else case
+        first = np.zeros(len(tables.cases), dtype=np.int64)
+        count = np.zeros(len(tables.cases), dtype=np.int64)
+        first[case[runs]] = runs
+        count[case[runs]] = np.diff(np.r_[runs, len(case)])
+        start, length = first[idx], count[idx]
+        total = int(length.sum())
+        at = (np.repeat(start - np.cumsum(length) + length, length) + np.arange(total)
+              if total else np.zeros(0, dtype=np.int64))
+        out = {k: a[at] for k, a in arrays.items() if k != "done_at"}
+        out["case"] = np.repeat(np.arange(len(idx), dtype=np.int64), length)
+        return out
+
+    every = take(tables.every)
+    every["done_at"] = np.flatnonzero(cases["completed"].to_numpy(dtype=bool)[every["case"]])
+    return LogTables(cases=cases, rows=take(tables.rows), roles=tables.roles,
+                     calendar=tables.calendar, timezone=tables.timezone,
+                     extra_columns=tables.extra_columns, n_events=tables.n_events,
+                     span=tables.span, node_codes=tables.node_codes, depts=tables.depts,
+                     people=tables.people, every=every, outcomes=tables.outcomes)
+
+
 def _case_codes(case_id: pa.ChunkedArray, ids: pd.Series) -> np.ndarray:
     """Position of each event's case in ``ids``, looked up once per run of equal ids (the
     events come in case order, so once per case) rather than once per event."""

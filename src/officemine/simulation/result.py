@@ -82,6 +82,7 @@ class ScenarioResult:
     warnings: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
     affected: dict = field(default_factory=dict)
+    ci_method: str = CI_METHOD
 
     @property
     def n_cases(self) -> int:
@@ -138,7 +139,7 @@ class ScenarioResult:
             "by_process": self.by_process.to_dict("records"),
             "cycle_time": CYCLE_TIME_BASIS,
             "reduction_basis": REDUCTION_BASIS,
-            "ci_method": CI_METHOD,
+            "ci_method": self.ci_method,
             "affected": self.affected,
             "warnings": list(self.warnings),
             **self.extra,

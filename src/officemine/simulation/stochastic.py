@@ -39,8 +39,12 @@ Common random numbers: every random choice is a hash of (seed, replication, proc
 node, visit, purpose), so the as-is and the redesigned runs of a replication see the same cases
 and the same draws wherever the route is the same.
 
-The reduction is model against model (redesigned vs as-is runs); its interval is a t interval
-over replications.
+The reduction is model against model (redesigned vs as-is runs, their cases pooled): it
+estimates the reduction the redesign would bring to the office the log came from, over many
+cases like the log's (not the log's own cases, which the replay re-runs). Its interval comes
+from a bootstrap of the whole procedure (`bootstrap`): models learnt on case resamples and
+run again, so it holds the uncertainty of what was learnt from a finite log as well as the
+simulation noise.
 """
 
 from __future__ import annotations
@@ -56,11 +60,17 @@ import simpy
 from scipy import stats as sps
 
 from officemine.relations import STEP_KINDS
-from officemine.simulation._log import US, LogTables
+from officemine.simulation._log import US, LogTables, resample
 from officemine.simulation.scenario import (CapWait, FastTrack, Parallel, RecordOnly,
                                             ReduceReturns, Remove, Scenario, ShortRoute)
 
 MIN_PERSONAL = 20
+#: Runs of each case resample's model in the interval's bootstrap (at most the replications).
+BOOTSTRAP_RUNS = 4
+CI_METHOD = ("estimate ± t(0.975, resamples − 1) × the standard deviation of the same estimate "
+             "on models learnt from case resamples: the log's cases resampled with replacement "
+             "(seeded), a model learnt on each and run {runs} time(s) as-is and redesigned; it "
+             "holds the uncertainty of the learnt model and the simulation noise")
 RESTRICTED_DAYS = 3
 NGRAM = 3
 #: Validation thresholds: beyond "poor" a warning goes with every result.
@@ -494,11 +504,14 @@ class _Run:
 
 
 def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
-        trace: bool = False) -> _Run:
-    """One replication: every process's arrivals over the observed window, run to the end."""
+        trace: bool = False, stream: int = 0) -> _Run:
+    """One replication: every process's arrivals over the observed window, run to the end.
+    ``stream`` > 0: random numbers independent of stream 0's (the bootstrap's models)."""
     env = simpy.Environment()
     out = _Run()
     key = _mix((seed * 1_000_003 + replication) & _MASK)
+    if stream:
+        key = _key(key, stream, 0xB007)
     w0, w1 = model.window
     passive = frozenset(n for (_, n), node in model.nodes.items() if node.passive)
 
@@ -633,7 +646,8 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
             out.trace.append(tuple(labels))
 
     def arrivals(proc: _Process):
-        rng = np.random.default_rng([seed, replication, proc.code, 0xA77])
+        rng = np.random.default_rng([seed, replication, proc.code, 0xA77]
+                                    + ([stream, 0xB007] if stream else []))
         n = int(rng.poisson(proc.rate * (w1 - w0)))
         times = np.sort(rng.uniform(w0, w1, n))
         tmpl = rng.integers(0, len(proc.templates), n)
@@ -732,12 +746,17 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
 
     rows = row_arrays(tables)
     donors = build_donors(tables, rows)
-    results = []
+    populations = []
     for scenario in scenarios:
         # the population rule of the replay: the scenario's process types, else those it touches
         touched = replay_cases(tables, scenario, rows, donors, seed=seed, draws=1).changed
         pop_mask, types = population_of(tables, scenario, touched)
-        keep_types = set(types) if types else set(case_proc[done])
+        populations.append((pop_mask, types, set(types) if types else set(case_proc[done])))
+    runs_each = min(BOOTSTRAP_RUNS, replications)
+    boot = bootstrap(tables, [(s, keep) for s, (_, _, keep) in zip(scenarios, populations)],
+                     seed=seed, resamples=replications, runs=runs_each)
+    results = []
+    for scenario, (pop_mask, types, keep_types), boot_s in zip(scenarios, populations, boot):
         in_actual = pop_mask
         sim_in = [np.isin(p, list(keep_types)) for _, _, p in sim]
         observed = np.concatenate([h[ok & inside] for (h, ok, _), inside in zip(sim, sim_in)])
@@ -757,7 +776,7 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
                                       if validation["emd_hours"] is not None else None)
         validation["verdict"] = _verdict(validation)
         plan = _plan(scenario, tables, model)
-        per_rep = {"median": [], "mean": [], "p90": []}
+        per_rep = {"median": [], "mean": [], "p90": []}    # each run's own, for the spread
         base_all, red_all, wb_all, wr_all = [], [], [], []
         sums = {k: [0.0, 0.0] for k in ("approver_s", "items", "returns", "handoffs", "informed")}
         ids, procs = [], []
@@ -783,10 +802,16 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
         hb, hr = np.concatenate(base_all), np.concatenate(red_all)
         baseline = _stats.cycle_stats(hb, np.concatenate(wb_all))
         redesign = _stats.cycle_stats(hr, np.concatenate(wr_all))
+        # the estimate: every run's cases pooled (the model's reduction over many cases like
+        # the log's); its interval: the spread of the same estimate on models learnt from
+        # case resamples (`bootstrap`)
+        point = {"median": _stats.pct(baseline.median_h, redesign.median_h),
+                 "mean": _stats.pct(baseline.mean_h, redesign.mean_h),
+                 "p90": _stats.pct(baseline.p90_h, redesign.p90_h)}
         reduction = {
-            "median_pct": _mean(per_rep["median"]), "median_pct_ci": _t_interval(per_rep["median"]),
-            "mean_pct": _mean(per_rep["mean"]), "mean_pct_ci": _t_interval(per_rep["mean"]),
-            "p90_pct": _mean(per_rep["p90"]), "p90_pct_ci": _t_interval(per_rep["p90"]),
+            **{k: v for stat in ("median", "mean", "p90") for k, v in (
+                (f"{stat}_pct", point[stat]),
+                (f"{stat}_pct_ci", _t_interval(point[stat], boot_s[stat])))},
             "mean_hours_saved_per_case": baseline.mean_h - redesign.mean_h,
             "median_workdays_pct": _stats.pct(baseline.median_workdays, redesign.median_workdays),
             "mean_workdays_pct": _stats.pct(baseline.mean_workdays, redesign.mean_workdays),
@@ -817,7 +842,9 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
                                                      "as_is_mean_error_pct", "ngram_distance")
                 if validation.get(k) is not None) + "); prefer the replay engine's numbers")
         if replications < 5:
-            warnings.append(f"only {replications} replications: the interval is rough")
+            warnings.append(f"only {replications} replications (case resamples): the interval "
+                            "is rough" if replications > 1 else "one replication: no interval "
+                            "(it needs at least two case resamples)")
         case_df = pd.DataFrame({
             "case_id": ids, "process_type": procs, "baseline_hours": hb, "redesign_hours": hr,
             "baseline_workdays": np.concatenate(wb_all), "redesign_workdays": np.concatenate(wr_all),
@@ -829,8 +856,14 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
             population=types, baseline=baseline, redesign=redesign, reduction=reduction,
             validation=validation, indicators=indicators,
             by_process=_by_process(case_df, hr[:, None]), cases=case_df,
-            warnings=tuple(warnings),
-            extra={"model": {"processes": len(model.processes), "nodes": len(model.nodes),
+            warnings=tuple(warnings), ci_method=CI_METHOD.format(runs=runs_each),
+            extra={"interval": {
+                       "resamples": replications, "runs_per_resample": runs_each,
+                       **{f"{stat}_pct_bootstrap_sd": _sd(boot_s[stat])
+                          for stat in ("median", "mean", "p90")},
+                       **{f"{stat}_pct_run_sd": _sd(per_rep[stat])
+                          for stat in ("median", "mean", "p90")}},
+                   "model": {"processes": len(model.processes), "nodes": len(model.nodes),
                              "approvers_with_own_delays": int(sum(len(n.personal)
                                                                   for n in model.nodes.values())),
                              "restricted_approvers": model.restricted_note,
@@ -841,16 +874,61 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
     return results
 
 
-def _mean(values: list[float]) -> float:
-    v = np.asarray(values, float)
-    v = v[np.isfinite(v)]
-    return float(v.mean()) if v.size else float("nan")
+def bootstrap(tables: LogTables, scenarios: list[tuple[Scenario, set[str]]], *, seed: int,
+              resamples: int, runs: int) -> list[dict[str, np.ndarray]]:
+    """The estimate again on models learnt from case resamples: per scenario (with the process
+    types its figures cover), the median, mean and p90 reduction (%) of each resample.
+
+    Each resample draws the log's cases with replacement (seeded), learns its own model
+    (`learn`) and runs it ``runs`` times as-is and redesigned (common random numbers within
+    the resample, independent of the log's model), pooling the runs' cases as the estimate
+    does. The spread of these reductions holds both the uncertainty of the learnt model and
+    the simulation noise of ``runs`` runs; the estimate pools at least as many runs, so its
+    own simulation noise is at most that (the interval errs on the wide side).
+    """
+    cal = tables.calendar
+    n = len(tables.cases)
+    out = [{k: np.full(resamples, np.nan) for k in ("median", "mean", "p90")} for _ in scenarios]
+    for b in range(resamples):
+        # sorted: the resample keeps the log's case order (repeats side by side)
+        idx = np.sort(np.random.default_rng([seed, b, 0xB007]).integers(0, n, n))
+        sample = resample(tables, idx)
+        model = learn(sample)
+        pname = {p.code: p.name for p in model.processes}
+        plans = [_plan(scenario, sample, model) for scenario, _ in scenarios]
+        base: list[list[np.ndarray]] = [[] for _ in scenarios]
+        red: list[list[np.ndarray]] = [[] for _ in scenarios]
+        for j in range(runs):
+            r0 = run(model, None, seed=seed, replication=j, stream=b + 1)
+            hb, _ = _hours(model, cal, np.asarray(r0.start), np.asarray(r0.end))
+            proc = np.array([pname[p] for p in r0.process], dtype=object)
+            for i, ((_, keep), plan) in enumerate(zip(scenarios, plans)):
+                r1 = run(model, plan, seed=seed, replication=j, stream=b + 1)
+                hr, _ = _hours(model, cal, np.asarray(r1.start), np.asarray(r1.end))
+                inside = np.isin(proc, list(keep))
+                base[i].append(hb[inside])
+                red[i].append(hr[inside])
+        for i in range(len(scenarios)):
+            hb, hr = np.concatenate(base[i]), np.concatenate(red[i])
+            if hb.size:
+                out[i]["median"][b] = 100 * (1 - np.median(hr) / np.median(hb))
+                out[i]["mean"][b] = 100 * (1 - hr.mean() / hb.mean())
+                out[i]["p90"][b] = 100 * (1 - np.quantile(hr, 0.9) / np.quantile(hb, 0.9))
+    return out
 
 
-def _t_interval(values: list[float], confidence: float = 0.95) -> list[float]:
+def _sd(values) -> float | None:
     v = np.asarray(values, float)
     v = v[np.isfinite(v)]
-    if v.size < 2:
+    return float(v.std(ddof=1)) if v.size > 1 else None
+
+
+def _t_interval(estimate: float, resampled: np.ndarray, confidence: float = 0.95) -> list[float]:
+    """``estimate`` ± t × the standard deviation of its ``resampled`` values (t with one
+    degree of freedom fewer than resamples: the spread is itself estimated)."""
+    v = np.asarray(resampled, float)
+    v = v[np.isfinite(v)]
+    if v.size < 2 or not np.isfinite(estimate):
         return [float("nan"), float("nan")]
-    half = sps.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
-    return [float(v.mean() - half), float(v.mean() + half)]
+    half = sps.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1)
+    return [float(estimate - half), float(estimate + half)]
