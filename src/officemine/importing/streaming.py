@@ -52,7 +52,7 @@ from officemine.importing import linking, tabular
 from officemine.importing.mapping import Mapping
 from officemine.importing.normalize import DEFAULT_TIMEZONE, _clean_text, build_log
 from officemine.importing.raw import (SOURCE_ROW, RawEvents, coded_text, dictionary_codes,
-                                     empty_set_aside, set_aside_rows)
+                                     empty_set_aside, set_aside_rows, text_codes)
 from officemine.importing.report import ImportReport
 from officemine.schema import C
 
@@ -63,7 +63,7 @@ DEFAULT_MEMORY_LIMIT = 3 << 30
 STREAM_ABOVE_SHARE = 0.25
 #: Memory a batch costs per row at peak (normalising, the per-case columns, writing),
 #: measured on the benchmark export, with a margin.
-_BYTES_PER_ROW = 1_500
+_BYTES_PER_ROW = 1_800
 #: What the interpreter and the libraries hold before any batch (measured: about 0.4 GB).
 _BASELINE = 600 << 20
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
@@ -301,20 +301,16 @@ def _malformed(records, names: list[str]) -> list[dict]:
 
 
 def _instance_key(frame: pd.DataFrame, mapping: Mapping) -> pa.Array:
-    """Each row's instance id as `build_log` reads it (a constant, or the column, cleaned)."""
+    """Each row's instance id as `build_log` reads it: the column (or a constant), cleaned
+    (`normalize._clean_text`, once per distinct value)."""
     n = len(frame)
     if C.case_id in mapping.constants:
-        values = _clean_text(pd.Series([mapping.constants[C.case_id]]))
-        return pa.array(values.take(np.zeros(n, dtype=np.intp)).to_numpy(dtype=object),
-                        pa.large_string())
-    column = _column_of(frame[C.case_id]).map(_clean_text)
-    return pa.array(column.take(np.arange(n)).astype("string").array.__arrow_array__()
-                    ).cast(pa.large_string()) if n else pa.array([], pa.large_string())
-
-
-def _column_of(series: pd.Series):
-    from officemine.importing.normalize import _Column
-    return _Column.of(series)
+        codes, values = np.zeros(n, dtype=np.int8), pd.Series([mapping.constants[C.case_id]])
+    else:
+        codes, distinct = text_codes(frame[C.case_id])
+        values = pd.Series(pd.arrays.ArrowStringArray(distinct.cast(pa.large_string())))
+    cleaned = _text_array(_clean_text(values))
+    return pc.take(cleaned, pa.array(codes, mask=codes < 0))
 
 
 def _text_array(series: pd.Series) -> pa.Array:
@@ -454,12 +450,14 @@ class _Import:
             file = self.work / "attempts" / f"attempts-{len(written):06d}.parquet"
             pq.write_table(pa.table(columns), file)
             written.append(file)
-            self.match_names = list(attempts.match)
-            return linking.Links.none(len(attempts))
+            raise _Collected      # the rest of build_log is the pass over cases' work
 
         query = f"SELECT * FROM {raw_files} ORDER BY {_KEY} NULLS LAST, {SOURCE_ROW}"
         for table in self._whole(query, _KEY):
-            build_log(self._raw(table), self.mapping, self.tz, link=True, linker=collect)
+            try:
+                build_log(self._raw(table), self.mapping, self.tz, link=True, linker=collect)
+            except _Collected:
+                pass
         if not written:
             return 0
         table = pq.read_table(written)
@@ -546,6 +544,11 @@ class _Import:
             for batch in self.db.sql(query).to_arrow_reader(100_000):
                 part = batch.to_pandas().reindex(columns=columns).astype("string")
                 safe_frame(part).to_csv(fh, index=False, header=False)
+
+
+class _Collected(Exception):
+    """A batch's attempts are collected: its pass over instances needs nothing more from
+    `build_log`. Never escapes this module."""
 
 
 class _Empty(Exception):
