@@ -126,3 +126,30 @@ def test_a_million_events_on_spark(spark, benchmark_log):
     result = oms.necessity(oms.read_log(spark, benchmark_log), partitions=8)
     assert one.log_info["events"] > 990_000
     assert_same(result, one)
+
+
+def test_the_command_runs_on_spark_from_a_log_and_from_a_table(spark, sample_log):
+    import json
+
+    from typer.testing import CliRunner
+
+    from officemine.cli import app
+
+    runner = CliRunner()
+    one = runner.invoke(app, ["necessity", str(sample_log), "--since", "all", "--json", "-"])
+    assert one.exit_code == 0, one.output
+    on_spark = runner.invoke(app, ["necessity", str(sample_log), "--engine", "spark",
+                                   "--json", "-"])
+    assert on_spark.exit_code == 0, on_spark.output
+    expected = [(n["node"], n["items"], n["verdict"]) for n in json.loads(one.stdout)["nodes"]]
+    got = [(n["node"], n["items"], n["verdict"]) for n in json.loads(on_spark.stdout)["nodes"]]
+    assert got == expected
+    spark.read.parquet(str(sample_log)).createOrReplaceTempView("oa_events")
+    table = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "oa_events",
+                                "--json", "-"])
+    assert table.exit_code == 0, table.output
+    assert [(n["node"], n["items"]) for n in json.loads(table.stdout)["nodes"]] == \
+        [(n, i) for n, i, _ in expected]
+    wrong = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "oa_events",
+                                "--since", "current"])
+    assert wrong.exit_code == 2 and wrong.output.startswith("error: the Spark engine")

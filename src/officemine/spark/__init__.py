@@ -18,7 +18,7 @@ Install with ``pip install 'officemine[spark]'`` (pyspark; Spark needs Java 17 o
 
 from __future__ import annotations
 
-from officemine.spark._log import SparkLog, read_log, read_table
+from officemine.spark._log import SparkLog, pyspark, read_log, read_table
 from officemine.spark.necessity import necessity
 
-__all__ = ["SparkLog", "necessity", "read_log", "read_table"]
+__all__ = ["SparkLog", "necessity", "pyspark", "read_log", "read_table"]
