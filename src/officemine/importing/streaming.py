@@ -25,8 +25,8 @@ Two passes over the rows where attempts are linked (the first one stops short of
 it is `build_log` itself, so that an instance's first action, refusal and form values are
 exactly the ones the in-memory import sees); one where they are not (`--no-link`).
 
-Peak memory is bounded by the setting (default 3 GB): DuckDB gets a quarter of it, a batch
-is sized from the rest (`batch_rows`). The import report's counts are sums over batches; a
+Peak memory is bounded by the setting (default 3 GB): DuckDB gets a sixth of it, a batch is
+sized from the rest (`batch_rows_for`). The import report's counts are sums over batches; a
 note that counts something is summed too, and one that gives examples (labels no rule
 matched) keeps the first batch's.
 """
@@ -61,9 +61,9 @@ DEFAULT_MEMORY_LIMIT = 3 << 30
 #: A CSV export above this share of the memory setting is streamed: the in-memory import
 #: peaks at about 3.4 times the size of a GBK export (10M events: 1.4 GB file, 4.8 GiB).
 STREAM_ABOVE_SHARE = 0.25
-#: Memory a batch costs per row at peak (normalising, the per-case columns, writing),
-#: measured on the benchmark export, with a margin.
-_BYTES_PER_ROW = 1_800
+#: Memory a batch costs per row at peak (normalising, the per-case columns, writing, and what
+#: the allocators keep between batches), measured on the benchmark export, with a margin.
+_BYTES_PER_ROW = 2_500
 #: What the interpreter and the libraries hold before any batch (measured: about 0.4 GB).
 _BASELINE = 600 << 20
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
@@ -94,9 +94,13 @@ def should_stream(path: Path, fmt: str, memory_limit: int) -> bool:
         path.stat().st_size > STREAM_ABOVE_SHARE * memory_limit
 
 
+#: DuckDB's share of the memory setting (it sorts within it, spilling the rest to disk).
+_DUCKDB_SHARE = 6
+
+
 def batch_rows_for(memory_limit: int) -> int:
     """Rows per batch that keep a batch and DuckDB within `memory_limit`."""
-    spare = memory_limit - memory_limit // 4 - _BASELINE
+    spare = memory_limit - memory_limit // _DUCKDB_SHARE - _BASELINE
     return int(min(max(spare // _BYTES_PER_ROW, 20_000), 2_000_000))
 
 
@@ -343,7 +347,7 @@ class _Import:
         (work / "aside").mkdir()
         self.db = duckdb.connect()
         # bytes computed here, a path we made: nothing from the input reaches the SQL
-        self.db.execute(f"SET memory_limit = '{max(limit // 4, 128 << 20) >> 20}MB'")
+        self.db.execute(f"SET memory_limit = '{max(limit // _DUCKDB_SHARE, 128 << 20) >> 20}MB'")
         self.db.execute(f"SET temp_directory = '{_literal(work / 'duckdb')}'")
         self.db.execute("SET preserve_insertion_order = false")
         try:
@@ -407,6 +411,7 @@ class _Import:
                     log = log.cast(writer.schema)
                 writer.write_table(log)
                 del log
+                pa.default_memory_pool().release_unused()   # the batch's buffers: give back
             report = _merged(reports, read, ambiguous)
             report, calendar = _office_hours_said(outside, acted, report, calendar)
             aside_path = output.with_suffix(".set_aside.csv")
@@ -458,6 +463,8 @@ class _Import:
                 build_log(self._raw(table), self.mapping, self.tz, link=True, linker=collect)
             except _Collected:
                 pass
+            del table
+            pa.default_memory_pool().release_unused()
         if not written:
             return 0
         table = pq.read_table(written)
