@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import officemine
+from officemine import relations
 from officemine import spark as oms
 from officemine.errors import OfficemineError
 
@@ -51,8 +52,10 @@ def assert_same(ours, theirs) -> None:
     o, t = ours.other_nodes, theirs.other_nodes
     assert o["node"].tolist() == t["node"].tolist()
     assert o[["kind", "items", "pending"]].equals(t[["kind", "items", "pending"]])
-    assert np.allclose(o["wait_median"], t["wait_median"], atol=SECOND, equal_nan=True)
-    assert np.allclose(o["wait_total"], t["wait_total"], rtol=1e-9, equal_nan=True)
+    assert np.allclose(o["wait_median"].astype(float), t["wait_median"].astype(float),
+                       atol=SECOND, equal_nan=True)
+    assert np.allclose(o["wait_total"].astype(float), t["wait_total"].astype(float),
+                       rtol=1e-9, equal_nan=True)
     assert ours.as_of == theirs.as_of
     assert ours.log_info == theirs.log_info
     assert ours.not_approval_nodes == theirs.not_approval_nodes
@@ -153,3 +156,24 @@ def test_the_command_runs_on_spark_from_a_log_and_from_a_table(spark, sample_log
     wrong = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "oa_events",
                                 "--since", "current"])
     assert wrong.exit_code == 2 and wrong.output.startswith("error: the Spark engine")
+
+
+def test_each_unit_from_one_group_run_equals_its_own_test(spark, sample_log):
+    """Units (here the process types of the sample) judged in one run over the group's log:
+    each unit's result is what one machine gives on that unit's cases alone, with "now" the
+    group log's end; the comparison table puts them side by side."""
+    whole = officemine.read_log(sample_log)
+    results = oms.necessity_by_unit(oms.read_log(spark, sample_log), "process_type")
+    units = relations.process_types(whole)["process_type"].dropna().tolist()
+    assert len(results) >= 4 and set(results) <= set(units)
+    end = whole.span()[1]
+    for unit, result in results.items():
+        own = officemine.necessity(whole.select_cases(process_type=unit), since="all",
+                                   as_of=end)
+        assert_same(result, own)
+    table = oms.compare_units(results)
+    assert set(table["unit"]) == set(results)
+    assert table.groupby("unit")["items"].sum().to_dict() == {
+        u: int(r.summary["items"].sum()) for u, r in results.items()}
+    with pytest.raises(OfficemineError, match="no column"):
+        oms.necessity_by_unit(oms.read_log(spark, sample_log), "company")

@@ -189,6 +189,9 @@ def _spill_with(path: Path, mapping: Mapping, encoding: str, spill: Path) -> _Re
 
 def _spill_blocks(path: Path, mapping: Mapping, encoding: str, delimiter: str,
                   names: list[str], renamed, spill: Path, *, exact: bool) -> _Read:
+    """Read the records block by block (the fast path, or the exact one), check each block
+    as `tabular.read_table` checks the whole file (`tabular._Records`: row and line numbers
+    carry on from the block before), map its columns (`tabular.to_raw`) and spill it."""
     for old in spill.glob("raw-*.parquet"):
         old.unlink()
     read = _Read()
@@ -206,7 +209,7 @@ def _spill_blocks(path: Path, mapping: Mapping, encoding: str, delimiter: str,
             return "skip"
         options = tabular.csv_options(names, delimiter, arrow_encoding, on_bad)
     else:
-        if not _fast_path_reads(encoding, delimiter):
+        if not tabular.reads_as_bytes(encoding, delimiter):
             raise _Fallback
         options = tabular.csv_options(names, delimiter)
     next_row, next_line, block = 2, 2, 0
@@ -282,18 +285,14 @@ def _spill_blocks(path: Path, mapping: Mapping, encoding: str, delimiter: str,
     if read.empty_rows:
         head.append(f"{read.empty_rows:,} blank lines or rows of empty cells ignored")
     if block == 0:          # no block at all: the header alone (to_raw names what is missing)
-        frame = pd.DataFrame({name: coded_text(np.zeros(0, np.int8), pa.array([], pa.large_string()))
-                              for name in names})
+        nothing = (np.zeros(0, np.int8), pa.array([], pa.large_string()))
+        frame = pd.DataFrame({name: coded_text(*nothing) for name in names})
         frame[SOURCE_ROW] = np.zeros(0, np.int64)
         notes = []
         raw = tabular.to_raw(frame, empty_set_aside(), path, "csv", mapping, notes, renamed)
         read.notes, read.columns_used = notes, dict(raw.columns_used)
     read.notes = head + read.notes
     return read
-
-
-def _fast_path_reads(encoding: str, delimiter: str) -> bool:
-    return tabular.reads_as_bytes(encoding, delimiter)
 
 
 def _malformed(records, names: list[str]) -> list[dict]:
@@ -467,23 +466,23 @@ class _Import:
             pa.default_memory_pool().release_unused()
         if not written:
             return 0
-        table = pq.read_table(written)
-        n = table.num_rows
+        found = pq.read_found(written)
+        n = found.num_rows
 
         def series(name: str) -> pd.Series | None:
-            if name not in table.column_names:
+            if name not in found.column_names:
                 return None
-            return table[name].to_pandas()
+            return found[name].to_pandas()
 
-        match_columns = sorted(c for c in table.column_names if c.startswith("match_"))
+        match_columns = sorted(c for c in found.column_names if c.startswith("match_"))
         attempts = linking.Attempts(
             instance=series("instance"),
-            start=table["start"].to_numpy(), first_submits=table["first_submits"].to_numpy(),
-            refused_at=table["refused_at"].to_numpy(), applicant=series("applicant"),
+            start=found["start"].to_numpy(), first_submits=found["first_submits"].to_numpy(),
+            refused_at=found["refused_at"].to_numpy(), applicant=series("applicant"),
             submitter=series("submitter"), process=series("process"),
             match={c: series(c) for c in sorted(match_columns, key=lambda c: int(c[6:]))},
             field=series("field"))
-        del table
+        found = None          # the attempts are in `attempts` now
         links = linking.link(attempts, window_workdays=self.mapping.linking.window_workdays,
                              calendar=self.mapping.calendar_in(self.tz))
         linked = np.flatnonzero(links.root != np.arange(n))

@@ -19,6 +19,7 @@ Install with ``pip install 'officemine[spark]'`` (pyspark; Spark needs Java 17 o
 from __future__ import annotations
 
 from officemine.spark._log import SparkLog, pyspark, read_log, read_table
-from officemine.spark.necessity import necessity
+from officemine.spark.necessity import compare_units, necessity, necessity_by_unit
 
-__all__ = ["SparkLog", "necessity", "pyspark", "read_log", "read_table"]
+__all__ = ["SparkLog", "compare_units", "necessity", "necessity_by_unit", "pyspark",
+           "read_log", "read_table"]

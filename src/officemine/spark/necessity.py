@@ -18,9 +18,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-import sys
-
-import officemine.necessity  # noqa: F401  (the module, not the function officemine exports)
+import importlib
 from officemine import relations
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
@@ -28,7 +26,8 @@ from officemine.schema import C
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import per_partition
 
-one = sys.modules["officemine.necessity"]
+#: the one-machine module (officemine.necessity is the function the package exports)
+one = importlib.import_module("officemine.necessity")
 
 #: The rows each partition gives (a long format: `kind` says which fields are filled).
 _SCHEMA = ("kind string, node string, ptype string, name string, value double, "
@@ -50,6 +49,55 @@ def necessity(log: SparkLog, *, by: one.GroupBy | None = None, basis: one.Basis 
     versions, which this engine does not compute yet. partitions: how many partitions of
     whole cases (default ``spark.sql.shuffle.partitions``).
     """
+    return _necessity(log, None, by=by, basis=basis, calendar=calendar, thresholds=thresholds,
+                      as_of=as_of, node_kinds=node_kinds, since=since,
+                      partitions=partitions)[None]
+
+
+#: The unit of cases whose unit column is empty.
+UNKNOWN_UNIT = "(未知)"
+
+
+def necessity_by_unit(log: SparkLog, unit: str, **options) -> dict[str, one.NecessityResult]:
+    """The necessity test of each unit of a group (subsidiary, department …), from one run
+    over the group's log: unit value -> the result `necessity` gives on that unit's cases
+    alone (the unit of a case is `unit`'s value at its first event, as
+    `officemine.relations.cases` reads case attributes; empty: 未知). Node kinds are each
+    unit's own; "now" is the group log's end (or `as_of`), so every unit's pending items are
+    censored at the same time. Options as for `necessity`. Compare them with
+    `compare_units`."""
+    if unit not in log.df.columns:
+        raise OfficemineError(f"the log has no column {unit!r} to tell its units apart")
+    return _necessity(log, unit, **options)
+
+
+def compare_units(results: dict[str, one.NecessityResult]) -> pd.DataFrame:
+    """The units side by side on the same figures: one row per unit and decision node (items,
+    rejection rate with its interval, median and p90 wait of the basis, share of the waiting,
+    verdict), nodes in the order of the group's most items."""
+    frames = []
+    for unit, result in results.items():
+        table = result.summary[["node", "items", "rejection_rate", "rejection_rate_ci_low",
+                                "rejection_rate_ci_high", "wait_median", "wait_p90",
+                                "wait_share", "verdict"]].copy()
+        table.insert(0, "unit", unit)
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame(columns=["unit", "node"])
+    table = pd.concat(frames, ignore_index=True)
+    weight = table.groupby("node")["items"].sum().sort_values(ascending=False, kind="stable")
+    table["node"] = pd.Categorical(table["node"], categories=list(weight.index), ordered=True)
+    table = table.sort_values(["node", "unit"], kind="stable").reset_index(drop=True)
+    table["node"] = table["node"].astype(object)
+    return table
+
+
+def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", calendar=None,
+               thresholds=None, as_of=None, node_kinds=None, since="all",
+               partitions=None) -> dict:
+    """unit value (None: the whole log) -> its necessity result, from one Spark run."""
+    import dataclasses
+
     F = pyspark().sql.functions
     if basis not in one.BASES:
         raise OfficemineError(f"basis must be one of {', '.join(one.BASES)}, not {basis!r}")
@@ -62,42 +110,81 @@ def necessity(log: SparkLog, *, by: one.GroupBy | None = None, basis: one.Basis 
     thresholds = thresholds or one.NecessityThresholds()
     calendar = calendar or log.calendar
     df = log.df
+    if unit is None:
+        df = df.withColumn(_UNIT, F.lit(None).cast("string"))
+    else:   # each case's unit: its first event's value
+        first = df.filter(F.col(C.seq) == 0).select(
+            C.case_id, F.coalesce(F.col(unit).cast("string"), F.lit(UNKNOWN_UNIT)).alias(_UNIT))
+        df = df.join(first, on=C.case_id, how="left")
+    log = dataclasses.replace(log, df=df)
     # --- what the whole log says: its size, its span and each node's facts ------------------
-    size = df.agg(
+    sizes = {row[_UNIT]: row for row in df.groupBy(_UNIT).agg(
         F.count(F.lit(1)).alias("events"), F.countDistinct(C.case_id).alias("cases"),
         F.min(F.unix_micros(F.least(C.acted_at, C.arrived_at))).alias("start"),
-        F.max(F.unix_micros(F.greatest(C.acted_at, C.arrived_at))).alias("end")).first()
-    if not size["events"]:
+        F.max(F.unix_micros(F.greatest(C.acted_at, C.arrived_at))).alias("end")).collect()}
+    if not sizes:
         raise OfficemineError("no case of the log is in the window judged (since=all); "
                               "choose another --since")
-    start, end = (_instant(size["start"], log.timezone), _instant(size["end"], log.timezone))
+    end = _instant(max(r["end"] for r in sizes.values() if r["end"] is not None),
+                   log.timezone) if any(r["end"] is not None for r in sizes.values()) else None
     as_of = relations.now(log, as_of) if as_of is not None else end
-    counts = (df.groupBy(C.node, C.outcome, C.pending, C.resource).count()
+    counts = (df.groupBy(_UNIT, C.node, C.outcome, C.pending, C.resource).count()
               .withColumnRenamed("count", "n").toPandas())
     stored = log.mapping.get("node_kinds") if isinstance(log.mapping, dict) else None
-    kinds = relations.kinds_of(relations.node_facts_of(counts), stored, node_kinds)
-    not_approval = {n: k for n, k in zip(kinds["node"], kinds["kind"]) if k != "decision"}
+    kinds, not_approval = {}, {}
+    for key, part in counts.groupby(_UNIT, dropna=False, sort=False):
+        key = None if pd.isna(key) else key
+        kinds[key] = relations.kinds_of(relations.node_facts_of(part.drop(columns=[_UNIT])
+                                                                .reset_index(drop=True)),
+                                        stored, node_kinds)
+        not_approval[key] = {n: k for n, k in zip(kinds[key]["node"], kinds[key]["kind"])
+                             if k != "decision"}
     wait_col = "wait_workhours" if basis == "working" else "wait_hours"
 
     # --- each partition of whole cases: its items, reduced to what adds up ------------------
     columns = [C.visit, C.round, C.object, C.node, C.outcome, C.pending, C.visit_start,
-               C.acted_at, C.visit_source, C.comment, C.process_type]
+               C.acted_at, C.visit_source, C.comment, C.process_type, _UNIT]
 
     def facts(part) -> pd.DataFrame:
         items = relations.work_items(part, calendar, as_of=as_of, columns=(
             (C.comment,) + ((C.process_type,) if by else ())))
-        return _partition_facts(items, not_approval, by, wait_col)
+        table = part.to_arrow()
+        unit_of = dict(zip(table[C.case_id].to_pylist(), table[_UNIT].to_pylist()))
+        units = items[C.case_id].map(unit_of).astype(object)
+        missing = units.isna().to_numpy()
+        frames = []
+        for key in dict.fromkeys(None if pd.isna(k) else k for k in units):
+            mine = items[missing if key is None else (units == key).to_numpy()]
+            frame = _partition_facts(mine, not_approval[key], by, wait_col)
+            frame.insert(0, "unit", pd.Series([key] * len(frame), dtype=object))
+            frames.append(frame)
+        return (pd.concat(frames, ignore_index=True) if frames
+                else pd.DataFrame(columns=["unit", *_FIELDS]))
 
-    merged = (per_partition(log, columns, facts, _SCHEMA, partitions)
+    merged = (per_partition(log, columns, facts, "unit string, " + _SCHEMA, partitions)
               .withColumn("first", F.when(F.col("first_case").isNotNull(),
                                           F.struct("first_case", "first_seq")))
-              .groupBy("kind", "node", "ptype", "name", "value", "observed")
+              .groupBy("unit", "kind", "node", "ptype", "name", "value", "observed")
               .agg(F.sum("n").alias("n"), F.min("n").alias("n_min"), F.sum("x").alias("x"),
                    F.min("first").alias("first"))
               .toPandas())
-    return _finish(merged, kinds=kinds, not_approval=not_approval, by=by, basis=basis,
-                   wait_col=wait_col, thresholds=thresholds, calendar=calendar, as_of=as_of,
-                   log_info=_log_info(log, size, start, end))
+    results = {}
+    for key, size in sizes.items():
+        rows = merged[merged["unit"].isna() if key is None else merged["unit"] == key]
+        if key is not None and not (rows["kind"] == "order").any():
+            continue          # a unit whose steps decide nothing has nothing to judge
+        start = _instant(size["start"], log.timezone)
+        results[key] = _finish(rows.drop(columns=["unit"]), kinds=kinds[key],
+                               not_approval=not_approval[key], by=by, basis=basis,
+                               wait_col=wait_col, thresholds=thresholds, calendar=calendar,
+                               as_of=as_of, log_info=_log_info(
+                                   log, size, start, _instant(size["end"], log.timezone)))
+    return results
+
+
+_UNIT = "__officemine_unit"
+_FIELDS = ["kind", "node", "ptype", "name", "value", "observed", "n", "x", "first_case",
+           "first_seq"]
 
 
 def _instant(micros, tz: str) -> pd.Timestamp | None:
@@ -159,8 +246,7 @@ def _partition_facts(items: pd.DataFrame, not_approval: dict, by: str | None,
             rows.append({**group, "kind": "share", "name": "at_node",
                          "x": float(at_node[index])})
             rows.append({**group, "kind": "share", "name": "total", "x": float(total[index])})
-    frame = pd.DataFrame(rows, columns=["kind", "node", "ptype", "name", "value", "observed",
-                                        "n", "x", "first_case", "first_seq"])
+    frame = pd.DataFrame(rows, columns=_FIELDS)
     # plain numpy and Python objects: pyspark's pandas conversion does not take Arrow-backed
     # text columns (pandas 3's default) in every version
     for text in ("kind", "node", "ptype", "name", "first_case"):
@@ -251,4 +337,4 @@ def _finish(merged: pd.DataFrame, *, kinds, not_approval, by, basis, wait_col, t
                        items=None)
 
 
-__all__: Sequence[str] = ["necessity"]
+__all__: Sequence[str] = ["compare_units", "necessity", "necessity_by_unit"]
