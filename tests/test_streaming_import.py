@@ -59,7 +59,7 @@ def _batches(tmp_path: Path) -> int:
 def test_the_sample_streamed_in_small_batches_is_the_in_memory_log(tmp_path):
     memory, streamed = _both(SAMPLE, tmp_path, rows=1_500)
     assert _batches(tmp_path) >= 8
-    assert streamed.report.rows_accepted == 13_114
+    assert streamed.report.rows_accepted == memory.report.rows_accepted > 10_000
     # the stored log reads back like any other: the analyses see the same log
     assert streamed.query("SELECT count(DISTINCT case_id) FROM events").iloc[0, 0] == \
         memory.n_cases

@@ -466,7 +466,7 @@ class _Import:
             pa.default_memory_pool().release_unused()
         if not written:
             return 0
-        found = pq.read_found(written)
+        found = pq.read_table(written)
         n = found.num_rows
 
         def series(name: str) -> pd.Series | None:
