@@ -8,6 +8,8 @@ its wall time and peak resident memory:
 
 =================  ===========================================================================
 import             `import_log(csv)` + `EventLog.write` (CSV -> validated Parquet log)
+import_stream      `importing.streaming.import_streaming(csv, parquet, memory_limit="3GB")`:
+                   the same log, one batch of whole cases at a time (any size)
 necessity          `read_log` + `necessity(log)`
 discover           `read_log` + `discover(log)` (variants, map, rework, hand-offs) + `save`
 simulate           `read_log` + `simulate(log, scenarios/remove_office_check.toml, since="all")` (replay)
@@ -62,13 +64,19 @@ SEED = 20251101
 EVENTS_PER_SCALE = 13_200          # about what one year of the default office writes
 CHUNK_EVENTS = 500_000             # generate big logs in independent chunks ("branches")
 
-OFFICEMINE_STAGES = ("import", "necessity", "discover", "simulate", "report")
+OFFICEMINE_STAGES = ("import", "import_stream", "necessity", "discover", "simulate", "report")
+#: stages that write the log the later stages read
+IMPORT_STAGES = ("import", "import_stream")
 PM4PY_STAGES = ("pm4py_necessity", "pm4py_variants")
 STAGES = OFFICEMINE_STAGES + PM4PY_STAGES
+
+#: the memory setting of the streamed import (its default)
+STREAM_LIMIT = "3GB"
 
 #: stage -> (label, target at 1M, target at 10M): seconds and, where set, GiB
 TARGETS = {
     "import": ("import CSV → Parquet", (10, None), (90, 6)),
+    "import_stream": ("import CSV → Parquet, streamed within 3 GB", None, None),
     "necessity": ("necessity", (2, None), (15, 3)),
     "discover": ("discover (variants + map …)", (5, None), (40, None)),
     "simulate": ("simulate (replay, one scenario)", (10, None), (90, None)),
@@ -198,6 +206,12 @@ def _run(stage: str, csv: Path, parquet: Path, work: Path, phase: _Phases) -> di
             log = officemine.import_log(csv)
         with phase("write"):
             log.write(parquet)
+        return {"rows": log.n_events, "set_aside": log.report.rows_set_aside}
+    if stage == "import_stream":
+        from officemine.importing.streaming import import_streaming
+
+        with phase("import_streaming"):
+            log = import_streaming(csv, parquet, memory_limit=STREAM_LIMIT)
         return {"rows": log.n_events, "set_aside": log.report.rows_set_aside}
     if stage in OFFICEMINE_STAGES:
         with phase("read_log"):
@@ -516,7 +530,7 @@ def main(argv: list[str] | None = None) -> None:
         parquet = args.out / f"oa_{n}.parquet"
         import_tried = False
         for stage in dict.fromkeys(args.stages):         # in the order given
-            if stage == "import":
+            if stage in IMPORT_STAGES:
                 parquet.unlink(missing_ok=True)           # never time a stage on a stale log
                 import_tried = True
             elif stage in OFFICEMINE_STAGES and not parquet.exists() and not import_tried:
@@ -525,14 +539,14 @@ def main(argv: list[str] | None = None) -> None:
                                             timeout=args.timeout, mem_cap_gib=args.mem_cap_gib))
                 import_tried = True
             _progress(f"{n:,} events: {stage} …")
-            if stage in OFFICEMINE_STAGES and stage != "import" and not parquet.exists():
+            if stage in OFFICEMINE_STAGES and stage not in IMPORT_STAGES and not parquet.exists():
                 record = {"stage": stage, "status": "failed", "load_before": os.getloadavg()[0],
                           "error": "no log: the import stage did not finish",
                           "date": time.strftime("%Y-%m-%d %H:%M")}
             else:
                 record = run_stage(stage, csv, parquet, args.out / f"work_{n}",
                                    timeout=args.timeout, mem_cap_gib=args.mem_cap_gib)
-            if stage == "import" and record["status"] != "ok":
+            if stage in IMPORT_STAGES and record["status"] != "ok":
                 parquet.unlink(missing_ok=True)           # a killed import may leave half a file
             store(results, n, record)
             results_path.write_text(json.dumps(results, ensure_ascii=False, indent=1))

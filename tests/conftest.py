@@ -44,3 +44,35 @@ def _private_pseudonym_key_dir(tmp_path_factory):
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for every test marked ``spark`` (skipped where pyspark or Java
+    is missing, failed instead where $OFFICEMINE_REQUIRE_SPARK is set, as in CI): two cores, four shuffle partitions, no UI; the Python workers run this
+    interpreter (so they see officemine and its dependencies)."""
+    import shutil
+    import sys
+
+    missing = pytest.skip if not os.environ.get("OFFICEMINE_REQUIRE_SPARK") else pytest.fail
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        missing("pyspark is not installed (pip install 'officemine[spark]')")
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        missing("Spark needs Java (17 or later)")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("officemine-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "4")
+               .config("spark.default.parallelism", "2")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.driver.memory", "2g")
+               .config("spark.python.worker.reuse", "true")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

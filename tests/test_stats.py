@@ -48,3 +48,22 @@ def test_restricted_mean_equals_the_mean_without_censoring():
     assert km_restricted_mean(x, np.ones(500, bool)) == pytest.approx(x.mean())
     censored = km_restricted_mean(x, rng.random(500) > 0.3)
     assert censored > x.mean()   # censored waits count as long as they have lasted, at least
+
+
+def test_counts_per_distinct_wait_give_the_curve_of_the_items():
+    """Waits merged as (value, pending state, count) — what the Spark engine adds up over
+    partitions — give exactly the curve, quantiles and mean of the items themselves."""
+    from officemine.stats import km_summary
+
+    rng = np.random.default_rng(7)
+    waits = np.round(rng.exponential(20, 5000), 1)          # many ties, as whole minutes do
+    waits[rng.random(5000) < 0.05] = np.nan                 # unknown arrivals
+    observed = rng.random(5000) > 0.1                       # pending items
+    values, counts = np.unique(np.stack([np.nan_to_num(waits, nan=-1), observed]), axis=1,
+                               return_counts=True)
+    merged, flags = np.where(values[0] < 0, np.nan, values[0]), values[1].astype(bool)
+    assert len(merged) < 1500
+    for a, b in zip(kaplan_meier(waits, observed), kaplan_meier(merged, flags, counts)):
+        assert np.array_equal(a, b)
+    assert km_summary(waits, observed, (0.5, 0.9)) == km_summary(merged, flags, (0.5, 0.9),
+                                                                  counts)

@@ -300,13 +300,11 @@ class EventLog:
         if report is not None and has_aside:
             report = ImportReport.from_dict({**report.to_dict(),
                                              "set_aside_file": str(aside_path)})
-        meta = {"format_version": FORMAT_VERSION, "timezone": self.timezone,
-                "cases": self.n_cases, "calendar": self.calendar.to_dict(),
-                "mapping": self.mapping, "import_report": report.to_dict() if report else None}
         table = self.to_arrow()
         table = table.replace_schema_metadata({
             **(table.schema.metadata or {}),
-            _META_KEY: json.dumps(meta, ensure_ascii=False, default=str).encode("utf-8")})
+            **log_metadata(timezone=self.timezone, cases=self.n_cases, calendar=self.calendar,
+                           mapping=self.mapping, report=report)})
         targets = [aside_path, path] if has_aside else [path]
         with atomic_paths(*targets, inputs=source) as temps:
             if has_aside:
@@ -363,6 +361,15 @@ class EventLog:
     def _repr_html_(self) -> str:
         head = repr(self).replace("<", "&lt;").replace(">", "&gt;")
         return f"<p>{head}</p>" + self.nodes().head(20).to_html(index=False)
+
+
+def log_metadata(*, timezone: str, cases: int, calendar: Calendar, mapping: dict,
+                 report: ImportReport | None) -> dict[bytes, bytes]:
+    """The Parquet key-value metadata of a stored log (`read_log` reads it back)."""
+    meta = {"format_version": FORMAT_VERSION, "timezone": timezone, "cases": cases,
+            "calendar": calendar.to_dict(), "mapping": mapping,
+            "import_report": report.to_dict() if report else None}
+    return {_META_KEY: json.dumps(meta, ensure_ascii=False, default=str).encode("utf-8")}
 
 
 def _pandas_types(arrow_type: pa.DataType):
@@ -606,8 +613,14 @@ def read_log(path: str | Path) -> EventLog:
     try:
         with pq.ParquetFile(path) as info:
             schema, rows = info.schema_arrow, info.metadata.num_rows
+            written_last = info.metadata.metadata or {}
     except (pa.ArrowInvalid, OSError) as exc:
         raise LogFormatError(f"{path} is not a Parquet file: {exc}") from None
+    if _META_KEY not in (schema.metadata or {}) and _META_KEY in written_last:
+        # a log written in batches (the streaming import) learns its metadata at the end:
+        # it is the file's key-value metadata, beside the Arrow schema stored at the start
+        schema = schema.with_metadata({**(schema.metadata or {}),
+                                       _META_KEY: written_last[_META_KEY]})
     meta = _metadata(path, schema)
     report, mapping = meta["import_report"], meta["mapping"]
     if meta["format_version"] < FORMAT_VERSION or not set(VISIT_COLUMNS) <= set(schema.names):

@@ -273,9 +273,49 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     not_approval = {n: k for n, k in zip(kinds["node"], kinds["kind"]) if k != "decision"}
     wait_col = "wait_workhours" if basis == "working" else "wait_hours"
     other_nodes = _other_nodes(items[items["node"].isin(not_approval)], kinds, wait_col)
-    items = items[~items["node"].isin(not_approval)].copy()
-    if by and items[by].isna().all():
+    if by and items.loc[~items["node"].isin(not_approval), by].isna().all():
         raise OfficemineError(f"the log has no {by} values to group by")
+    items, keys = _decision_items(items, not_approval, by)
+
+    # one stable sort by group, then every statistic on array slices (no per-group frames)
+    order, bounds, arrays = _group_arrays(items)
+    first_rows = order[bounds[:-1]]
+    rows = []
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        key = items.iloc[first_rows[i]][keys].tolist()
+        rows.append({**dict(zip(keys, key)),
+                     **_node_stats({k: v[a:b] for k, v in arrays.items()}, wait_col)})
+    wait_share = _wait_shares(items, keys, wait_col)
+    reasons = (items[items["rejected"]].groupby(keys + ["reason_class"], dropna=False)
+               .size().rename("count").reset_index())
+    start, end = whole.span()
+    log_info = {"cases": whole.n_cases, "events": whole.n_events,
+                "start": start.isoformat() if start is not None else None,
+                "end": end.isoformat() if end is not None else None,
+                "source": log.report.source_file if log.report else None}
+    log_info["judged"] = {"since": _since_text(since) if versions is None else
+                          {str(k): v.isoformat() for k, v in versions.since.items()},
+                          "cases": (versions.judged_cases() if versions is not None
+                                    and versions.cases is not None and log is not whole
+                                    else log.n_cases),
+                          "of_cases": whole.n_cases}
+    return _result(rows, keys=keys, by=by, wait_share=wait_share, kinds=kinds,
+                   reasons=reasons, thresholds=thresholds, basis=basis,
+                   calendar=calendar.describe(), log_info=log_info,
+                   as_of=items.attrs["as_of"], not_approval=not_approval,
+                   other_nodes=other_nodes, versions=versions,
+                   warnings=tuple(items.attrs.get("warnings", ())), items=items)
+
+
+def _decision_items(items: pd.DataFrame, not_approval, by: str | None
+                    ) -> tuple[pd.DataFrame, list[str]]:
+    """The items of decision nodes (in case and position order, as `work_items` gives them)
+    with what the statistics read: the group keys (a missing process type is 未知), the
+    reason class of each return or rejection, the case number, whether a later node
+    caught the item an approval passed, and the group number (in order of first appearance).
+    Each case's items only depend on the case: the Spark engine calls this per partition of
+    whole cases."""
+    items = items[~items["node"].isin(not_approval)].copy()
     keys = ["node"] + ([by] if by else [])
     if by:
         items[by] = items[by].fillna("(未知)")
@@ -284,13 +324,16 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     items.loc[rejected, "reason_class"] = _classify_reasons(items.loc[rejected, "comment"])
     items["case_no"] = _case_numbers(items["case_id"])
     items["caught_downstream"] = _caught_downstream(items)
+    items["group_no"] = _group_numbers(items, keys)
+    return items, keys
 
-    # one stable sort by group, then every statistic on array slices (no per-group frames)
-    group = _group_numbers(items, keys)
-    items["group_no"] = group
+
+def _group_arrays(items: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """(order, group bounds, the items' arrays in that order): the items sorted by group
+    (stable: case and position order within each)."""
+    group = items["group_no"].to_numpy()
     order = np.argsort(group, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(group, minlength=group.max(initial=-1) + 1))]
-    first_rows = order[bounds[:-1]]
     arrays = {
         "case": items["case_no"].to_numpy(), "observed": items["observed"].to_numpy(bool),
         "rejected": items["rejected"].to_numpy(bool),
@@ -304,12 +347,18 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
         "caught": items["caught_downstream"].to_numpy(bool),
         "reason_class": items["reason_class"].to_numpy(object),
     }
-    arrays = {name: values[order] for name, values in arrays.items()}
-    rows = []
-    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-        key = items.iloc[first_rows[i]][keys].tolist()
-        rows.append({**dict(zip(keys, key)),
-                     **_node_stats({k: v[a:b] for k, v in arrays.items()}, wait_col)})
+    return order, bounds, {name: values[order] for name, values in arrays.items()}
+
+
+def _result(rows: list[dict], *, keys: list[str], by: str | None, wait_share: pd.Series,
+            kinds: pd.DataFrame, reasons: pd.DataFrame, thresholds: NecessityThresholds,
+            basis: str, calendar: str, log_info: dict, as_of: pd.Timestamp,
+            not_approval: dict[str, str], other_nodes: pd.DataFrame,
+            versions: ProcessVersions | None, warnings: tuple[str, ...],
+            items: pd.DataFrame | None) -> NecessityResult:
+    """The result from each group's statistics (`_stats_of`, in order of first appearance)
+    and its waiting share: intervals, verdicts, the order a manager reads them in. The one
+    machine and the Spark engine (`officemine.spark`) both end here."""
     summary = pd.DataFrame(rows)
     if summary.empty:
         raise OfficemineError("the log has no decisions (approve, reject, return) at any node; "
@@ -319,7 +368,7 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     clo, chi = wilson_interval(summary["caught_downstream"], summary["approvals"],
                                thresholds.confidence)
     summary["downstream_catch_ci_low"], summary["downstream_catch_ci_high"] = clo, chi
-    summary["wait_share"] = _wait_shares(items, keys, wait_col).reindex(
+    summary["wait_share"] = wait_share.reindex(
         pd.MultiIndex.from_frame(summary[keys]) if by else summary["node"]).to_numpy()
     summary["process_type"] = summary[by] if by else None
     leaders = set(kinds.loc[kinds["leadership"], "node"])
@@ -343,29 +392,15 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
                                   key=lambda s: s.map(order) if s.name == "verdict"
                                   else s).reset_index(drop=True)
     summary = summary[_COLUMNS + [c for c in summary.columns if c not in _COLUMNS]]
-
-    reasons = (items[items["rejected"]].groupby(keys + ["reason_class"], dropna=False)
-               .size().rename("count").reset_index())
-    start, end = whole.span()
-    log_info = {"cases": whole.n_cases, "events": whole.n_events,
-                "start": start.isoformat() if start is not None else None,
-                "end": end.isoformat() if end is not None else None,
-                "source": log.report.source_file if log.report else None}
     removed = versions.removed() if versions is not None else pd.DataFrame(
         columns=["process_type", "node", "date"])
     removed = removed[~removed["node"].isin(summary["node"])].reset_index(drop=True)
-    log_info["judged"] = {"since": _since_text(since) if versions is None else
-                          {str(k): v.isoformat() for k, v in versions.since.items()},
-                          "cases": (versions.judged_cases() if versions is not None
-                                    and versions.cases is not None and log is not whole
-                                    else log.n_cases),
-                          "of_cases": whole.n_cases}
     return NecessityResult(summary=summary, reasons=reasons, basis=basis,
-                           calendar=calendar.describe(), thresholds=thresholds, by=by,
-                           log_info=log_info, as_of=items.attrs["as_of"],
+                           calendar=calendar, thresholds=thresholds, by=by,
+                           log_info=log_info, as_of=as_of,
                            not_approval_nodes=not_approval, other_nodes=other_nodes,
                            removed_nodes=removed, versions=versions,
-                           warnings=tuple(items.attrs.get("warnings", ())), items=items)
+                           warnings=warnings, items=items)
 
 
 _COLUMNS = [
@@ -390,12 +425,26 @@ def _other_nodes(items: pd.DataFrame, kinds: pd.DataFrame, wait_col: str) -> pd.
     """The steps that get no verdict but hold items, with the waiting they cause: items
     decided or pending there, their Kaplan–Meier median wait and the total waiting (hours
     of the basis; pending items up to as_of), most waiting first."""
-    rows = []
-    for node, group in items.groupby("node", sort=False):
-        (median,), _ = km_summary(group[wait_col], group["observed"], (0.5,))
-        rows.append({"node": node, "items": int(group["observed"].sum()),
-                     "pending": int((~group["observed"]).sum()), "wait_median": median,
-                     "wait_total": float(group[wait_col].sum(min_count=1))})
+    rows = [_other_node_row(node, group[wait_col].to_numpy(float),
+                            group["observed"].to_numpy(bool), None)
+            for node, group in items.groupby("node", sort=False)]
+    return _other_nodes_table(rows, kinds)
+
+
+def _other_node_row(node: str, waits: np.ndarray, observed: np.ndarray,
+                    weights: np.ndarray | None) -> dict:
+    """One step's row of `other_nodes` from its waits (`weights`: see `stats.kaplan_meier`)."""
+    w = np.ones(len(waits), dtype=np.int64) if weights is None else weights
+    (median,), _ = km_summary(waits, observed, (0.5,), weights)
+    known = ~np.isnan(waits)
+    return {"node": node, "items": int(w[observed].sum()), "pending": int(w[~observed].sum()),
+            "wait_median": median,
+            "wait_total": (float(np.sum(waits[known] * w[known])) if weights is not None
+                           else float(pd.Series(waits).sum(min_count=1))) if known.any()
+            else float("nan")}
+
+
+def _other_nodes_table(rows: list[dict], kinds: pd.DataFrame) -> pd.DataFrame:
     waits = pd.DataFrame(rows, columns=["node", "items", "pending", "wait_median", "wait_total"])
     table = kinds[kinds["kind"] != "decision"][["node", "kind", "basis", "evidence"]]
     table = table.merge(waits, on="node", how="left")
@@ -444,36 +493,83 @@ def _caught_downstream(items: pd.DataFrame) -> pd.Series:
     return pd.Series(caught, index=items.index, dtype=bool)
 
 
+@dataclass
+class GroupFacts:
+    """What the statistics of one node (or node × process type) are made of, all of it
+    mergeable: counts, each wait column as its distinct values with how many observed or
+    pending items have them, the total wait, and the return reasons in order of first
+    appearance (case and position order). One machine reads them off the items
+    (`_facts_of_items`); the Spark engine adds them up over partitions of whole cases
+    (`officemine.spark`). Both finish with `_stats_of`."""
+
+    items: int
+    pending: int
+    cases: int
+    approvals: int
+    rejections: int
+    returns: int
+    rejects: int
+    caught: int
+    recorded: int            # items whose wait (of the basis) is known, by arrival source
+    inferred: int
+    #: wait column -> (values, observed, weights or None: one item each)
+    waits: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]]
+    #: wait column -> sum of the known waits (nan when none is known)
+    wait_total: dict[str, float]
+    #: (reason class, rejections) in order of first appearance
+    reasons: list[tuple[str, int]]
+
+
+def _facts_of_items(g: dict[str, np.ndarray], wait_col: str) -> GroupFacts:
+    """A group's facts from its items' arrays (in case and position order)."""
+    observed = g["observed"]
+    known = ~np.isnan(g[wait_col])
+    stopped = g["rejected"] & observed
+    classes = pd.Series(g["reason_class"][stopped]).value_counts(sort=False)
+    return GroupFacts(
+        items=int(observed.sum()), pending=int((~observed).sum()),
+        cases=_distinct_runs(g["case"]), approvals=int((g["approved"] & observed).sum()),
+        rejections=int(stopped.sum()), returns=int((g["returned"] & observed).sum()),
+        rejects=int((g["refused"] & observed).sum()), caught=int(g["caught"].sum()),
+        recorded=int((g["recorded"] & known).sum()),
+        inferred=int((g["inferred"] & known).sum()),
+        waits={col: (g[col], observed, None) for col in ("wait_hours", "wait_workhours")},
+        wait_total={col: (float(np.nansum(g[col])) if (~np.isnan(g[col])).any()
+                          else float("nan")) for col in ("wait_hours", "wait_workhours")},
+        reasons=[(k, int(v)) for k, v in classes.items()])
+
+
 def _node_stats(g: dict[str, np.ndarray], wait_col: str) -> dict:
     """The statistics of one node (or node × process type) from its items' arrays."""
-    observed = g["observed"]
-    n = int(observed.sum())
-    rejections = int((g["rejected"] & observed).sum())
-    approvals = int((g["approved"] & observed).sum())
+    return _stats_of(_facts_of_items(g, wait_col), wait_col)
+
+
+def _stats_of(f: GroupFacts, wait_col: str) -> dict:
+    """The statistics of one node (or node × process type) from its facts."""
+    n, rejections, approvals = f.items, f.rejections, f.approvals
     stats = {
-        "items": n, "pending": int((~observed).sum()), "cases": _distinct_runs(g["case"]),
+        "items": n, "pending": f.pending, "cases": f.cases,
         "approvals": approvals, "rejections": rejections,
-        "returns": int((g["returned"] & observed).sum()),
-        "rejects": int((g["refused"] & observed).sum()),
+        "returns": f.returns, "rejects": f.rejects,
         "rejection_rate": rejections / n if n else float("nan"),
     }
     for col in ("wait_hours", "wait_workhours"):
-        (median, p90), mean = km_summary(g[col], observed, (0.5, 0.9))
+        values, observed, weights = f.waits[col]
+        (median, p90), mean = km_summary(values, observed, (0.5, 0.9), weights)
         stats[f"{col}_median"], stats[f"{col}_p90"], stats[f"{col}_mean"] = median, p90, mean
     stats["wait_median"] = stats[f"{wait_col}_median"]
     stats["wait_p90"] = stats[f"{wait_col}_p90"]
-    known = ~np.isnan(g[wait_col])
-    recorded, inferred = int((g["recorded"] & known).sum()), int((g["inferred"] & known).sum())
+    recorded, inferred = f.recorded, f.inferred
     stats["wait_source"] = ("recorded" if recorded and not inferred else
                             "inferred" if inferred and not recorded else
                             "mixed" if recorded and inferred else "none")
     stats["wait_recorded_items"], stats["wait_inferred_items"] = recorded, inferred
-    waits = g[wait_col]
-    stats["wait_total"] = float(np.nansum(waits)) if (~np.isnan(waits)).any() else float("nan")
-    caught = int(g["caught"].sum())
-    stats["caught_downstream"] = caught
-    stats["downstream_catch_rate"] = caught / approvals if approvals else float("nan")
-    classes = pd.Series(g["reason_class"][g["rejected"] & observed]).value_counts()
+    stats["wait_total"] = f.wait_total[wait_col]
+    stats["caught_downstream"] = f.caught
+    stats["downstream_catch_rate"] = f.caught / approvals if approvals else float("nan")
+    # value_counts' order: most first, ties in order of first appearance (a stable sort)
+    classes = pd.Series([c for _, c in f.reasons], index=[k for k, _ in f.reasons],
+                        dtype="int64").sort_values(ascending=False, kind="stable")
     stats["missing_material_share"] = (float(classes.get(MISSING_MATERIAL, 0) / rejections)
                                        if rejections else float("nan"))
     stats["top_reason"] = classes.index[0] if len(classes) else None
@@ -508,7 +604,16 @@ def _case_numbers(case_ids: pd.Series) -> np.ndarray:
 
 
 def _wait_shares(items: pd.DataFrame, keys: list[str], wait_col: str) -> pd.Series:
-    """Waiting at the node / all waiting in the cases that pass it (visits counted once).
+    """Waiting at the node / all waiting in the cases that pass it (visits counted once)."""
+    at_node, total = _wait_share_parts(items, keys, wait_col)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return at_node / total
+
+
+def _wait_share_parts(items: pd.DataFrame, keys: list[str],
+                      wait_col: str) -> tuple[pd.Series, pd.Series]:
+    """(waiting at each group, all waiting in the cases that pass it), indexed by the group's
+    keys: sums over cases, so that partitions of whole cases add up.
 
     `items` are in (case_id, seq) order, so each visit is a run of rows (its longest item
     wait is the visit's wait) and the node and process type are constant along it.
@@ -534,12 +639,10 @@ def _wait_shares(items: pd.DataFrame, keys: list[str], wait_col: str) -> pd.Seri
     pair = pair[np.r_[True, pair[1:] != pair[:-1]]] if len(pair) else pair
     p_case, p_key = pair // n_keys, pair % n_keys
     total = np.bincount(p_key, weights=case_total[p_case], minlength=n_keys)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = at_node / total
     first = items.iloc[np.unique(key, return_index=True)[1]][keys]
     index = (pd.MultiIndex.from_frame(first) if len(keys) > 1
              else pd.Index(first[keys[0]].to_numpy(object), name=keys[0]))
-    return pd.Series(share, index=index)
+    return pd.Series(at_node, index=index), pd.Series(total, index=index)
 
 
 def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str, str]:

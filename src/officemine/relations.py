@@ -52,7 +52,7 @@ __all__ = [
     "log_end", "now", "events", "process_types", "scope_counts", "event_months",
     "work_items", "DESCRIPTIVE", "cases", "node_kinds", "node_roles", "NODE_KINDS",
     "STEP_KINDS", "node_presence", "case_spans", "holders", "last_actions", "case_steps",
-    "submit_node",
+    "submit_node", "node_facts_of", "kinds_of",
 ]
 
 
@@ -317,7 +317,13 @@ FROM events GROUP BY ALL
 def _node_facts(log: EventLog) -> pd.DataFrame:
     """Per node, the counts the kind inference reads (one small aggregate; the system-actor
     pattern is matched once per distinct person, not per event)."""
-    counts = log.query(_NODE_COUNTS_SQL)
+    return node_facts_of(log.query(_NODE_COUNTS_SQL))
+
+
+def node_facts_of(counts: pd.DataFrame) -> pd.DataFrame:
+    """`_node_facts` from the events counted by node, outcome, pending and resource (columns
+    node, outcome, pending, resource, n): counts add up over parts of a log, so the Spark
+    engine counts in Spark and finishes here."""
     outcome = counts["outcome"].astype("object")
     names = counts["resource"].astype("object")
     system = [r for r in names.dropna().unique() if _SYSTEM_ACTOR.match(r)]
@@ -357,9 +363,15 @@ def node_kinds(log: EventLog, overrides: dict[str, str] | None = None) -> pd.Dat
     by_system.
     """
     stored = log.mapping.get("node_kinds") if isinstance(log.mapping, dict) else None
+    return kinds_of(log.cached(("node_facts",), lambda: _node_facts(log)), stored, overrides)
+
+
+def kinds_of(facts: pd.DataFrame, stored: dict | None,
+             overrides: dict[str, str] | None = None) -> pd.DataFrame:
+    """`node_kinds` from the nodes' facts (`node_facts_of`), the mapping's ``[node_kinds]``
+    (`stored`) and `overrides`."""
     _check_kinds(stored or {}, "the log's mapping [node_kinds]")
     _check_kinds(overrides or {}, "node_kinds")
-    facts = log.cached(("node_facts",), lambda: _node_facts(log))
     kinds, evidence = zip(*(_infer_kind(row) for row in facts.itertuples(index=False))) \
         if len(facts) else ((), ())
     facts.insert(1, "kind", list(kinds))

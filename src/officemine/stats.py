@@ -28,25 +28,31 @@ def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.nda
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
-def kaplan_meier(durations, observed) -> tuple[np.ndarray, np.ndarray]:
+def kaplan_meier(durations, observed, weights=None) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan–Meier survival curve: (event times, S(t) just after each).
 
     `observed` False marks right-censored durations (items still pending at export).
+    `weights`: how many items each duration stands for (whole numbers; default one each), so
+    that counts per distinct wait — merged across partitions of a log — give the same curve
+    as the items themselves.
     """
     t = np.asarray(durations, dtype=float)
     e = np.asarray(observed, dtype=bool)
+    w = (np.ones(len(t), dtype=np.int64) if weights is None
+         else np.asarray(weights, dtype=np.int64))
     keep = ~np.isnan(t)
-    t, e = t[keep], e[keep]
+    t, e, w = t[keep], e[keep], w[keep]
     if len(t) == 0:
         return np.array([]), np.array([])
     # Deaths and the number at risk are counted per distinct time, so the order of events
     # and censorings inside a tie does not matter: one sort of the times is enough.
     order = np.argsort(t)
-    t, e = t[order], e[order]
+    t, e, w = t[order], e[order], w[order]
     first = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
     times = t[first]
-    deaths = np.add.reduceat(e.astype(np.int64), first)
-    at_risk = len(t) - first
+    deaths = np.add.reduceat(np.where(e, w, 0), first)
+    before = np.concatenate(([0], np.cumsum(w)))
+    at_risk = before[-1] - before[first]
     surv = np.cumprod(1.0 - deaths / at_risk)
     has_event = deaths > 0
     return times[has_event], surv[has_event]
@@ -71,15 +77,18 @@ def km_restricted_mean(durations, observed) -> float:
     return km_summary(durations, observed, ())[1]
 
 
-def km_summary(durations, observed, quantiles=(0.5, 0.9)) -> tuple[list[float], float]:
-    """(`km_quantile` for each of `quantiles`, `km_restricted_mean`) from one curve."""
+def km_summary(durations, observed, quantiles=(0.5, 0.9),
+               weights=None) -> tuple[list[float], float]:
+    """(`km_quantile` for each of `quantiles`, `km_restricted_mean`) from one curve
+    (`weights`: see `kaplan_meier`)."""
     t = np.asarray(durations, dtype=float)
     e = np.asarray(observed, dtype=bool)
     keep = ~np.isnan(t)
     if not keep.any():
         return [float("nan")] * len(quantiles), float("nan")
     t, e = t[keep], e[keep]
-    times, surv = kaplan_meier(t, e)
+    w = None if weights is None else np.asarray(weights, dtype=np.int64)[keep]
+    times, surv = kaplan_meier(t, e, w)
     values = []
     for q in quantiles:
         target = 1.0 - q

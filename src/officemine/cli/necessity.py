@@ -16,15 +16,18 @@ from officemine.errors import OfficemineError
 
 @app.command()
 def necessity(
-    log_path: Annotated[Path, typer.Argument(
-        metavar="LOG", help="A Parquet log, or any source the importer reads.")],
+    log_path: Annotated[Optional[Path], typer.Argument(
+        metavar="LOG", help="A Parquet log, or any source the importer reads (with --engine "
+                            "spark: a log written by officemine, or none with --table).")]
+    = None,
     by: Annotated[Optional[str], typer.Option(
         help="Test nodes separately per 'process_type'.")] = None,
     basis: Annotated[str, typer.Option(
         help="Wait basis for verdicts: 'working' (calendar hours) or 'clock'.")] = "working",
-    since: Annotated[str, typer.Option(
+    since: Annotated[Optional[str], typer.Option(
         help="Cases judged: 'current' (each process type since its latest change: removed "
-             "steps are reported, not judged), 'all', or a date (YYYY-MM-DD).")] = "current",
+             "steps are reported, not judged; the default), 'all' (the Spark engine's), or "
+             "a date (YYYY-MM-DD).")] = None,
     json_out: Annotated[Optional[str], typer.Option(
         "--json", help="Write the JSON result to this file, or '-' for stdout.")] = None,
     csv_out: Annotated[Optional[Path], typer.Option(
@@ -38,6 +41,12 @@ def necessity(
     timezone: TimezoneOption = None,
     no_link: NoLinkOption = False,
     calendar: CalendarOption = None,
+    engine: Annotated[str, typer.Option(
+        help="'duckdb' (this machine) or 'spark' (the log in Spark: run under spark-submit "
+             "or with a local Spark; pip install 'officemine[spark]').")] = "duckdb",
+    table: Annotated[Optional[str], typer.Option(
+        help="With --engine spark: a Spark/Hive table holding a canonical log "
+             "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")] = None,
 ) -> None:
     """Test each approval node: wait against rejection rate, with intervals and a verdict."""
     from officemine.atomic import write_csv, write_text
@@ -48,10 +57,20 @@ def necessity(
                        outputs=[json_file, csv_out], charts=[chart]):
         if lang not in ("zh", "en"):
             raise OfficemineError(f"lang must be zh or en, not {lang!r}")
-        log = load_log(log_path, format, mapping, timezone, no_link)
-        with err.status(f"testing every approval node of {log.n_events:,} events …"):
-            result = run(log, by=by, basis=basis, calendar=load_calendar(calendar, log),
-                         since=since)
+        if engine not in ("duckdb", "spark"):
+            raise OfficemineError(f"engine must be duckdb or spark, not {engine!r}")
+        if engine == "spark":
+            result = _on_spark(log_path, table, timezone, calendar, by=by, basis=basis,
+                               since=since or "all")
+        else:
+            if table is not None:
+                raise OfficemineError("--table reads a table in Spark: give --engine spark")
+            if log_path is None:
+                raise OfficemineError("give the LOG to test (or --engine spark --table NAME)")
+            log = load_log(log_path, format, mapping, timezone, no_link)
+            with err.status(f"testing every approval node of {log.n_events:,} events …"):
+                result = run(log, by=by, basis=basis, calendar=load_calendar(calendar, log),
+                             since=since or "current")
         if json_out == "-":
             sys.stdout.write(result.to_json() + "\n")
         else:
@@ -74,3 +93,21 @@ def necessity(
             ax = result.plot(lang=lang)
             save_chart(ax.figure, chart)
             typer.echo(f"wrote {chart}", err=json_out == "-")
+
+
+def _on_spark(log_path: Path | None, table: str | None, timezone: str | None,
+              calendar: Path | None, **options):
+    """The necessity test of a log in Spark (`officemine.spark`): a stored log or a table."""
+    from officemine import spark as oms
+
+    oms.pyspark()
+    from pyspark.sql import SparkSession
+
+    if (log_path is None) == (table is None):
+        raise OfficemineError("with --engine spark give either a LOG written by officemine "
+                              "or --table NAME")
+    session = SparkSession.builder.appName("officemine necessity").getOrCreate()
+    log = (oms.read_table(session, table, timezone=timezone or "Asia/Shanghai")
+           if table is not None else oms.read_log(session, log_path))
+    with err.status("testing every approval node on Spark …"):
+        return oms.necessity(log, calendar=load_calendar(calendar, log), **options)

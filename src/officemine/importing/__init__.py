@@ -115,17 +115,9 @@ def import_log(source: str | Path, *, format: Format = "auto",
     """
     from officemine.eventlog import EventLog
 
-    path = Path(source)
-    if not path.exists():
-        raise SourceError("no such file or folder", file=str(path))
+    path, mapping, timezone = _check_source(source, mapping, timezone)
     if format not in FORMATS:
         raise OfficemineError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
-    if timezone is not None and not is_known_timezone(timezone):
-        raise OfficemineError(f"unknown time zone {timezone!r}: use an IANA name such as "
-                              "'Asia/Shanghai' or 'Europe/Amsterdam'")
-    if mapping is not None and not isinstance(mapping, Mapping):
-        mapping = Mapping.from_toml(mapping)
-    mapping = mapping or Mapping()
     fmt = detect_format(path) if format == "auto" else format
     raw = _reader(fmt)(path, mapping)
     events, report, aside = build_log(raw, mapping, timezone, link=link)
@@ -137,15 +129,43 @@ def import_log(source: str | Path, *, format: Format = "auto",
                                 mapping=mapping.to_dict(), set_aside=aside, calendar=calendar)
 
 
+def _check_source(source: str | Path, mapping: Mapping | str | Path | None,
+                  timezone: str | None) -> tuple[Path, Mapping, str | None]:
+    """The source's path (it must exist), the mapping read, the time zone checked."""
+    path = Path(source)
+    if not path.exists():
+        raise SourceError("no such file or folder", file=str(path))
+    if timezone is not None and not is_known_timezone(timezone):
+        raise OfficemineError(f"unknown time zone {timezone!r}: use an IANA name such as "
+                              "'Asia/Shanghai' or 'Europe/Amsterdam'")
+    if mapping is not None and not isinstance(mapping, Mapping):
+        mapping = Mapping.from_toml(mapping)
+    return path, mapping or Mapping(), timezone
+
+
 def _office_hours_check(acted, report: ImportReport,
                         calendar: Calendar) -> tuple[ImportReport, Calendar]:
     """The share of actions outside the calendar's working time (by more than
     `OUTSIDE_HOURS_SLACK`), in the report's notes; above `OUTSIDE_HOURS_WARNING` a warning,
     which the calendar carries into every analysis."""
+    outside, n = _outside_office_hours(acted, calendar)
+    return _office_hours_said(outside, n, report, calendar)
+
+
+def _outside_office_hours(acted, calendar: Calendar) -> tuple[int, int]:
+    """(actions outside the calendar's working time by more than the slack, actions)."""
     n = int(acted.notna().sum())
     if not n:
+        return 0, 0
+    return int(calendar.outside_office_hours(acted, OUTSIDE_HOURS_SLACK).sum()), n
+
+
+def _office_hours_said(outside: int, n: int, report: ImportReport,
+                       calendar: Calendar) -> tuple[ImportReport, Calendar]:
+    """`_office_hours_check` from the counts (the streaming import adds them up by batch)."""
+    if not n:
         return report, calendar
-    share = float(calendar.outside_office_hours(acted, OUTSIDE_HOURS_SLACK).sum()) / n
+    share = outside / n
     rules = calendar.describe()
     rules = rules if calendar.tz in rules else f"{rules}; {calendar.tz}"
     minutes = int(OUTSIDE_HOURS_SLACK.total_seconds() // 60)

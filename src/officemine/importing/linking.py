@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from officemine.calendar import Calendar
+from officemine.importing.raw import group_ids
 
 _NAT = np.iinfo(np.int64).min
 NOT_LINKED, BY_FIELD, BY_FORM = 0, 1, 2
@@ -63,6 +64,92 @@ class Links:
     @classmethod
     def none(cls, n: int) -> "Links":
         return cls(np.arange(n), np.zeros(n, dtype=np.int8), 0)
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """What linking compares, one entry per instance in instance order (ascending id).
+
+    instance: the instance ids (text); start, first_submits, refused_at: as
+    `link_attempts` takes them; applicant, process: the instance's first present value (NA:
+    none; None: the source has no such column); submitter: the person of its first action
+    where that is a submission; match: the form values `[linking] match` compares, by name;
+    field: the link field's first present value (None: no link field).
+
+    Values, not codes: the streaming import collects them batch by batch and codes them once
+    for the whole log (`link`), so instances in different batches compare as in one.
+    """
+
+    instance: pd.Series
+    start: np.ndarray
+    first_submits: np.ndarray
+    refused_at: np.ndarray
+    applicant: pd.Series | None
+    submitter: pd.Series | None
+    process: pd.Series | None
+    match: dict[str, pd.Series]
+    field: pd.Series | None
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+def codes(values: pd.Series | None, n: int) -> np.ndarray:
+    """Equality codes of `values`: equal values share a code, a missing one is -1 (all -1
+    for a column the source does not have)."""
+    if values is None:
+        return np.full(n, -1, dtype=np.int64)
+    return pd.factorize(values)[0].astype(np.int64, copy=False)
+
+
+def link(attempts: Attempts, *, window_workdays: float, calendar: Calendar) -> Links:
+    """Link the instances of one log by the rules of this module (see its doc)."""
+    n = len(attempts)
+    if attempts.field is None:
+        field_target = field_key = np.full(n, -1, dtype=np.int64)
+    else:        # ids and values coded together: a value equal to an id names that instance
+        joint = codes(pd.concat([attempts.instance, attempts.field], ignore_index=True), 2 * n)
+        field_target, field_key = field_links(joint[:n], joint[n:])
+    form_key = request_keys(codes(attempts.applicant, n), codes(attempts.submitter, n),
+                            codes(attempts.process, n),
+                            [codes(v, n) for v in attempts.match.values()])
+    return link_attempts(start=attempts.start, first_submits=attempts.first_submits,
+                         refused_at=attempts.refused_at, form_key=form_key,
+                         field_target=field_target, field_key=field_key,
+                         window_workdays=window_workdays, calendar=calendar)
+
+
+def request_keys(applicant: np.ndarray, submitter: np.ndarray, process: np.ndarray,
+                 match: list[np.ndarray]) -> np.ndarray:
+    """The form rule's request key of each instance (codes of `codes`; -1: the instance
+    cannot be matched): equal originator (the applicant, else the submitter), process type
+    and form values, where the originator and at least one form value are known."""
+    n = len(applicant)
+    if not match:
+        return np.full(n, -1, dtype=np.int64)
+    originator = np.where(applicant >= 0, 2 * applicant,
+                          np.where(submitter >= 0, 2 * submitter + 1, -1))
+    has_form = np.any(np.stack(match) >= 0, axis=0)
+    return np.where((originator >= 0) & has_form, group_ids([originator, process, *match]), -1)
+
+
+def field_links(instance: np.ndarray, field: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per instance: the instance its link field names (-1: none), and for a value naming no
+    instance a key shared by every instance with that value (-1: none). `instance` and
+    `field` are codes of one coding (equal text, equal code; -1: no value)."""
+    n = len(instance)
+    target = np.full(n, -1, dtype=np.int64)
+    key = np.full(n, -1, dtype=np.int64)
+    has = field >= 0
+    if not has.any():
+        return target, key
+    position = np.full(int(max(instance.max(initial=-1), field.max())) + 2, -1, dtype=np.int64)
+    position[instance] = np.arange(n)
+    target[has] = position[field[has]]
+    shared = has & (target < 0)
+    if shared.any():
+        key[shared] = pd.factorize(field[shared])[0]
+    return target, key
 
 
 def link_attempts(*, start: np.ndarray, first_submits: np.ndarray, refused_at: np.ndarray,

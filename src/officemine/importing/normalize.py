@@ -28,6 +28,7 @@ from officemine.importing import linking
 from officemine.importing.mapping import LINK_MATCH_FIELDS, Mapping
 from officemine.importing.raw import (INVISIBLE, LABEL, TEXT, RawEvents, decoded_text,
                                      empty_set_aside, is_coded, text_codes)
+from officemine.importing.raw import group_ids as _group_ids
 from officemine.importing.report import ImportReport
 from officemine.importing.timeparse import implausible, parse_times
 from officemine.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING,
@@ -153,11 +154,14 @@ class _SetAside:
 
 
 def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | None = None, *,
-              link: bool = True) -> tuple[pd.DataFrame, ImportReport, pd.DataFrame]:
+              link: bool = True, linker=None) -> tuple[pd.DataFrame, ImportReport, pd.DataFrame]:
     """Validate and normalise; return (events, report, set_aside rows).
 
     link: link attempts the source started as separate instances into one case (see
     `officemine.importing.linking`); False keeps every instance a case of its own.
+    linker: a function of the instances' `linking.Attempts` giving their `linking.Links`,
+    in place of `linking.link` (the streaming import links the whole log's instances, of
+    which `raw` holds a batch).
     """
     mapping = mapping or Mapping()
     tz = timezone or mapping.timezone or DEFAULT_TIMEZONE
@@ -324,7 +328,7 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
                      "[linking] enabled = true to link them)")
     elif len(rows):
         links = _link(cols, frame, raw, mapping, tz, rows, case_start, outcome, pending,
-                      acted_at, notes)
+                      acted_at, notes, linker)
         if links.linked:
             cols[C.case_id] = _linked_cases(cols[C.case_id], rows, case_start, links)
             order, case_rank, _ = _sort_rows(cols[C.case_id], acted, arrived, pending, rows)
@@ -482,23 +486,6 @@ def _parse_times(column: _Column, tz: str) -> tuple[_Column, np.ndarray]:
     """Parse each distinct value once: (times, failed per row)."""
     times, failed = parse_times(column.values, tz)
     return _Column(column.codes, times), column.per_row(failed.to_numpy(bool), False)
-
-
-def _group_ids(keys: list[np.ndarray]) -> np.ndarray:
-    """One id per distinct combination of the keys (codes >= -1), numbered in order of
-    first appearance. Keys are packed into one int64 while their product fits."""
-    combined = np.zeros(len(keys[0]) if keys else 0, dtype=np.int64)
-    size = 1
-    for key in keys:
-        key = key.astype(np.int64) + 1
-        width = int(key.max(initial=0)) + 1
-        if size * width >= 1 << 62:
-            combined, uniques = pd.factorize(combined)
-            size = len(uniques)
-        combined = combined * width + key
-        size *= width
-    ids, _ = pd.factorize(combined)
-    return ids
 
 
 def _source_rows(frame: pd.DataFrame):
@@ -665,9 +652,13 @@ def _number_objects(kind: _Column, rows: np.ndarray, case_start: np.ndarray,
 
 def _link(cols: dict[str, _Column], frame: pd.DataFrame, raw: RawEvents, mapping: Mapping,
           tz: str, rows: np.ndarray, case_start: np.ndarray, outcome: np.ndarray,
-          pending: np.ndarray, acted_at: np.ndarray, notes: list[str]) -> linking.Links:
+          pending: np.ndarray, acted_at: np.ndarray, notes: list[str],
+          linker=None) -> linking.Links:
     """Which instance's case each instance joins (`officemine.importing.linking`): each
-    instance's first action, refusal, request key and link field, from its sorted rows."""
+    instance's first action, refusal, request values and link field, from its sorted rows.
+
+    linker: a function of the `linking.Attempts` giving the `Links` (default `linking.link`);
+    the streaming import links across its batches with it."""
     m = len(rows)
     pos = np.arange(m)
     starts = np.flatnonzero(case_start == pos)
@@ -688,24 +679,23 @@ def _link(cols: dict[str, _Column], frame: pd.DataFrame, raw: RawEvents, mapping
     refused_at = np.where(refused, at[np.maximum(last_decision, 0)], _NAT)
     first_submits = submits[starts]
 
-    def first_value(column: _Column) -> np.ndarray:
-        """Per instance: the key of its first present value (-1: none). Exports mostly write
-        case attributes on every row: the instance's first row then has it."""
-        first = column.key(rows[starts])
-        if (first >= 0).all():
-            return first
-        code = column.key(rows)
-        where = np.minimum.reduceat(np.where(code >= 0, pos, m), starts)
-        return np.where(where < m, code[np.minimum(where, m - 1)], -1)
+    def first_value(column: _Column) -> pd.Series:
+        """Per instance: its first present value (NA: none). Exports mostly write case
+        attributes on every row: the instance's first row then has it."""
+        code = column.codes[rows[starts]]
+        if (code >= 0).all() and not column.values.isna().any():
+            return column.take_codes(code)
+        present = ~column.isna()[rows]
+        where = np.minimum.reduceat(np.where(present, pos, m), starts)
+        code = np.where(where < m, column.codes[rows[np.minimum(where, m - 1)]], -1)
+        return column.take_codes(code)
 
-    none = np.full(len(starts), -1, dtype=np.int64)
-    applicant = first_value(cols[C.applicant]) if C.applicant in cols else none
-    submitter = (np.where(first_submits, cols[C.resource].key(rows[starts]), -1)
-                 if C.resource in cols else none)
-    originator = np.where(applicant >= 0, 2 * applicant,
-                          np.where(submitter >= 0, 2 * submitter + 1, -1))
-    process = first_value(cols[C.process_type]) if C.process_type in cols else none
-    values, compared, absent = [], [], []
+    applicant = first_value(cols[C.applicant]) if C.applicant in cols else None
+    submitter = (cols[C.resource].take_codes(np.where(first_submits,
+                                                      cols[C.resource].codes[rows[starts]], -1))
+                 if C.resource in cols else None)
+    process = first_value(cols[C.process_type]) if C.process_type in cols else None
+    values, absent = {}, []
     for name in mapping.linking.match:
         if name in cols and name in LINK_MATCH_FIELDS:
             column = cols[name]
@@ -718,57 +708,35 @@ def _link(cols: dict[str, _Column], frame: pd.DataFrame, raw: RawEvents, mapping
             raise MappingError(f"[linking] match names {name!r}, which is neither a form value "
                                f"({', '.join(LINK_MATCH_FIELDS)}) nor a column of "
                                f"{raw.source_file}")
-        values.append(first_value(column))
-        compared.append(name)
-    if values:
-        has_form = np.any(np.stack(values) >= 0, axis=0)
-        form_key = np.where((originator >= 0) & has_form,
-                            _group_ids([originator, process, *values]), -1)
-    else:
-        form_key = none
+        values[name] = first_value(column)
+    if not values:
         notes.append("attempts were not linked by their form: the source has none of the form "
                      f"values [linking] match names ({', '.join(mapping.linking.match)})")
 
-    field_target, field_key, field = none, none, mapping.linking.field or raw.link_field
+    field_values, field = None, mapping.linking.field or raw.link_field
     if field is not None:
         if field not in frame:
             raise MappingError(f"[linking] field names column {field!r}, which "
                                f"{raw.source_file} does not have")
-        field_target, field_key = _link_field(_Column.of(frame[field]).map(_clean_text),
-                                              cols[C.case_id], rows, starts)
-    links = linking.link_attempts(
-        start=at[starts], first_submits=first_submits, refused_at=refused_at,
-        form_key=form_key, field_target=field_target, field_key=field_key,
-        window_workdays=mapping.linking.window_workdays, calendar=mapping.calendar_in(tz))
+        field_values = first_value(_Column.of(frame[field]).map(_clean_text))
+    attempts = linking.Attempts(
+        instance=cols[C.case_id].take(rows[starts]), start=at[starts],
+        first_submits=first_submits, refused_at=refused_at, applicant=applicant,
+        submitter=submitter, process=process, match=values, field=field_values)
+    if linker is None:
+        links = linking.link(attempts, window_workdays=mapping.linking.window_workdays,
+                             calendar=mapping.calendar_in(tz))
+    else:
+        links = linker(attempts)
     if values:
         window = mapping.linking.window_workdays
         notes.append(f"attempts linked by form: same originator (applicant, else submitter), "
-                     f"process type and {', '.join(compared)}, started within {window:g} "
+                     f"process type and {', '.join(values)}, started within {window:g} "
                      f"working days of the log's calendar after a refusal"
                      + (f"; the source has no {', '.join(absent)}" if absent else ""))
-    if ((field_target >= 0) | (field_key >= 0)).any():
+    if field_values is not None and field_values.notna().any():
         notes.append(f"attempts linked by the link field {field!r} where it is filled")
     return links
-
-
-def _link_field(values: _Column, case: _Column, rows: np.ndarray,
-                starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per instance: the instance its link field names (-1: none), and for a value naming no
-    instance a key shared by every instance with that value (-1: none)."""
-    m = len(rows)
-    pos = np.arange(m)
-    present = ~values.isna()[rows]
-    where = np.minimum.reduceat(np.where(present, pos, m), starts)
-    has = where < m
-    value_code = np.where(has, values.codes[rows[np.minimum(where, m - 1)]], -1)
-    ids = pd.Index(case.take(rows[starts]))             # one id per instance, in order
-    target_of_value = ids.get_indexer(values.values)     # per distinct value: -1 if none
-    target = np.where(has, np.append(target_of_value, -1)[value_code], -1)
-    shared = has & (target < 0)
-    key = np.full(len(starts), -1, dtype=np.int64)
-    if shared.any():
-        key[shared] = pd.factorize(values.values.iloc[value_code[shared]].to_numpy())[0]
-    return target.astype(np.int64), key
 
 
 def _linked_cases(case: _Column, rows: np.ndarray, case_start: np.ndarray,

@@ -102,6 +102,23 @@ class RawEvents:
     link_field: str | None = None
 
 
+def group_ids(keys: list[np.ndarray]) -> np.ndarray:
+    """One id per distinct combination of the keys (codes >= -1), numbered in order of
+    first appearance. Keys are packed into one int64 while their product fits."""
+    combined = np.zeros(len(keys[0]) if keys else 0, dtype=np.int64)
+    size = 1
+    for key in keys:
+        key = key.astype(np.int64) + 1
+        width = int(key.max(initial=0)) + 1
+        if size * width >= 1 << 62:
+            combined, uniques = pd.factorize(combined)
+            size = len(uniques)
+        combined = combined * width + key
+        size *= width
+    ids, _ = pd.factorize(combined)
+    return ids
+
+
 def coded_text(codes: np.ndarray, values: pa.Array) -> pd.Series:
     """Text as codes into its distinct `values` (code -1: missing), an Arrow dictionary column.
 

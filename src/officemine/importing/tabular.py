@@ -248,6 +248,29 @@ def _header_cells(line: str, delimiter: str, path: Path) -> list[str]:
     return [re.sub(INVISIBLE, "", cell).strip() for cell in cells]
 
 
+def csv_options(names: list[str], delimiter: str, encoding: str | None = None,
+                on_bad=None) -> dict:
+    """Arrow's options for the records of a delimited file, every column dictionary-encoded
+    (`read_table`'s two paths, and the streaming import's).
+
+    encoding None: the fast path (bytes, read on every core; a malformed record fails the
+    read); else the exact path (Arrow transcodes, one thread, so that `on_bad` learns each
+    malformed record's row number)."""
+    exact = encoding is not None
+    value = pa.string() if exact else pa.binary()
+    return {
+        "read_options": pacsv.ReadOptions(column_names=names, skip_rows=1,
+                                          use_threads=not exact, block_size=1 << 24,
+                                          **({"encoding": encoding} if exact else {})),
+        "parse_options": pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                            ignore_empty_lines=False,
+                                            **({"invalid_row_handler": on_bad} if exact
+                                               else {})),
+        "convert_options": pacsv.ConvertOptions(
+            column_types={n: pa.dictionary(pa.int32(), value) for n in names},
+            null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=True)}
+
+
 def _read_exact(path: Path, names: list[str], delimiter: str, encoding: str,
                 bad: list[tuple[int, int, str]]) -> dict[str, tuple[np.ndarray, pa.Array]]:
     """The exact path: one thread, so a malformed record's row number is known (collected in
@@ -264,19 +287,8 @@ def _read_exact(path: Path, names: list[str], delimiter: str, encoding: str,
         bad.append((row.number if row.number is not None else -1, row.actual_columns, row.text))
         return "skip"
 
-    as_dictionary = pa.dictionary(pa.int32(), pa.string())
     try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False,
-                                           encoding=arrow_encoding, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                             ignore_empty_lines=False,
-                                             invalid_row_handler=on_bad),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: as_dictionary for n in names}, null_values=[""],
-                strings_can_be_null=True, quoted_strings_can_be_null=True),
-        )
+        table = pacsv.read_csv(path, **csv_options(names, delimiter, arrow_encoding, on_bad))
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise SourceError(f"cannot read as delimited text: {exc}", file=str(path)) from None
     if any(number < 0 for number, _, _ in bad):     # not expected with one thread
@@ -300,9 +312,13 @@ class _Records:
 
     def __init__(self, path: Path, names: list[str], delimiter: str,
                  columns: dict[str, tuple[np.ndarray, pa.Array]], rows: np.ndarray,
-                 bad: list[tuple[int, int, str]]) -> None:
+                 bad: list[tuple[int, int, str]], first_row: int = 2,
+                 first_line: int = 2) -> None:
+        """first_row, first_line: the row number and physical line of the first record
+        (a batch of the streaming import starts further down the file)."""
         self.path, self.names, self.delimiter = path, names, delimiter
         self.columns, self.rows, self.bad = columns, rows, bad
+        self.first_row, self.first_line = first_row, first_line
         self._starts: np.ndarray | None = None
 
     def check(self) -> None:
@@ -328,15 +344,25 @@ class _Records:
 
     def line(self, row: int) -> int:
         """The physical line a record (by its row number) starts on."""
+        return int(self._lines()[row - self.first_row])
+
+    def end_line(self) -> int:
+        """The physical line after the last record."""
+        self._lines()
+        return self._end
+
+    def _lines(self) -> np.ndarray:
         if self._starts is None:
             spans = np.ones(len(self.rows) + len(self.bad), dtype=np.int64)
             for codes, values in self.columns.values():
                 breaks = pc.fill_null(pc.count_substring_regex(values, r"\r\n|\r|\n"), 0)
-                spans[self.rows - 2] += np.append(breaks.to_numpy(zero_copy_only=False), 0)[codes]
+                spans[self.rows - self.first_row] += np.append(
+                    breaks.to_numpy(zero_copy_only=False), 0)[codes]
             for number, _, text in self.bad:
-                spans[number - 2] += len(re.findall(r"\r\n|\r|\n", text))
-            self._starts = 2 + np.cumsum(spans) - spans
-        return int(self._starts[row - 2])
+                spans[number - self.first_row] += len(re.findall(r"\r\n|\r|\n", text))
+            self._starts = self.first_line + np.cumsum(spans) - spans
+            self._end = self.first_line + int(spans.sum())
+        return self._starts
 
     def _first_row(self, codes: np.ndarray, code: int) -> int:
         return int(self.rows[int(np.argmax(codes == code))])
@@ -367,6 +393,17 @@ _INSIDE = {"utf-8": _UTF8_INSIDE, "utf-8-sig": _UTF8_INSIDE, "gb18030": _GB_INSI
            "gbk": _GB_INSIDE, "gb2312": _GB_INSIDE}
 
 
+def reads_as_bytes(encoding: str, delimiter: str) -> bool:
+    """Whether records of this encoding and delimiter can be split before they are decoded
+    (the fast path)."""
+    try:
+        inside = _INSIDE.get(codecs.lookup(encoding).name)
+    except LookupError:
+        return False
+    return not (inside is None or len(delimiter) != 1 or not delimiter.isascii()
+                or ord(delimiter) in inside)
+
+
 def _read_coded(path: Path, names: list[str], delimiter: str,
                 encoding: str) -> dict[str, tuple[np.ndarray, pa.Array]] | None:
     """The fast path: each column as (codes, distinct values), or None to take the exact path.
@@ -377,23 +414,10 @@ def _read_coded(path: Path, names: list[str], delimiter: str,
     (whose line number only a single-threaded read knows) or a value that does not decode
     sends the file to the exact path, which reports it as before.
     """
-    try:
-        inside = _INSIDE.get(codecs.lookup(encoding).name)
-    except LookupError:
+    if not reads_as_bytes(encoding, delimiter):
         return None
-    if inside is None or len(delimiter) != 1 or not delimiter.isascii() or ord(delimiter) in inside:
-        return None
-    as_dictionary = pa.dictionary(pa.int32(), pa.binary())
     try:     # no invalid-row handler: a malformed record fails the read
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=True,
-                                           block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                             ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: as_dictionary for n in names}, null_values=[""],
-                strings_can_be_null=True, quoted_strings_can_be_null=True))
+        table = pacsv.read_csv(path, **csv_options(names, delimiter))
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
     columns = {}

@@ -1,0 +1,63 @@
+"""Running one-machine code on each partition of whole cases of a Spark log.
+
+A case's relations (its visits, items, rounds, returns caught downstream) depend on the case
+alone, so the log is cut into partitions of whole cases (a hash of the case id), each
+partition rebuilt as an in-memory `EventLog` with the one-machine column types, and the
+function given runs on it — the code one machine runs. Times travel as integer
+microseconds (UTC), so no session time zone touches them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+import pyarrow as pa
+
+from officemine.schema import C, CANONICAL_ORDER
+from officemine.spark._log import SparkLog, pyspark
+
+_PART = "__officemine_part"
+#: Columns every partition carries (an `EventLog` needs the canonical ones; those not asked
+#: for are rebuilt empty).
+_TIMES = (C.arrived_at, C.acted_at, C.wait_start, C.visit_start, C.case_start, C.case_end)
+
+
+def per_partition(log: SparkLog, columns: list[str], fn: Callable, schema: str,
+                  partitions: int | None = None):
+    """A Spark DataFrame of the rows `fn(EventLog)` returns (a pandas DataFrame with
+    `schema`, a Spark DDL string) for each partition of whole cases of `log`, holding
+    `columns` (and the case id and position)."""
+    F = pyspark().sql.functions
+    columns = list(dict.fromkeys([C.case_id, C.seq, *columns]))
+    parts = partitions or int(log.spark.conf.get("spark.sql.shuffle.partitions"))
+    select = [F.unix_micros(F.col(c)).alias(c) if c in _TIMES else F.col(c) for c in columns]
+    frame = log.df.select(*select).withColumn(
+        _PART, F.pmod(F.xxhash64(F.col(C.case_id)), F.lit(parts)))
+    arrow = log.arrow_schema(list(dict.fromkeys([*CANONICAL_ORDER, *columns])))
+    timezone, calendar, mapping = log.timezone, log.calendar, log.mapping
+
+    def run(part: pd.DataFrame) -> pd.DataFrame:
+        from officemine.eventlog import EventLog
+
+        table = _rebuild(part.drop(columns=[_PART]), arrow)
+        return fn(EventLog(table, timezone=timezone, calendar=calendar, mapping=mapping,
+                           _derived=True))
+
+    return frame.groupBy(_PART).applyInPandas(run, schema)
+
+
+def _rebuild(part: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """A partition's rows as the one-machine log holds them: its types, (case, seq) order."""
+    n = len(part)
+    columns = {}
+    for field in schema:
+        if field.name not in part:
+            columns[field.name] = pa.nulls(n, field.type)
+            continue
+        values = pa.array(part[field.name], from_pandas=True)
+        if pa.types.is_timestamp(field.type):
+            values = values.cast(pa.int64()).cast(pa.timestamp("us", tz="UTC")).cast(field.type)
+        columns[field.name] = values.cast(field.type)
+    table = pa.table(columns, schema=schema)
+    return table.sort_by([(C.case_id, "ascending"), (C.seq, "ascending")])

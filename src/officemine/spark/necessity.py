@@ -1,0 +1,340 @@
+"""The necessity test on Spark: `officemine.necessity.necessity`'s result, computed where the
+log lives.
+
+Spark computes what adds up: each node's facts for the kind inference (counts by node,
+outcome, pending state and person), and for each partition of whole cases the work items of
+`officemine.relations.work_items` and what the test reads of them (`necessity._decision_items`:
+reason classes, catches downstream), reduced to counts — of items, approvals, rejections,
+cases; waits as counts per group, wait value and pending state; return reasons with their
+first appearance; the waiting shares as sums over cases. The driver merges them into each
+group's `necessity.GroupFacts` and finishes with `necessity._stats_of` and `necessity._result`:
+the same Kaplan–Meier medians and p90 with pending items, intervals, verdicts and order.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+import importlib
+from officemine import relations
+from officemine.calendar import Calendar
+from officemine.errors import OfficemineError
+from officemine.schema import C
+from officemine.spark._log import SparkLog, pyspark
+from officemine.spark._parts import per_partition
+
+#: the one-machine module (officemine.necessity is the function the package exports)
+one = importlib.import_module("officemine.necessity")
+
+#: The rows each partition gives (a long format: `kind` says which fields are filled).
+_SCHEMA = ("kind string, node string, ptype string, name string, value double, "
+           "observed boolean, n long, x double, first_case string, first_seq long")
+_COUNTS = ("items", "pending", "cases", "approvals", "rejections", "returns", "rejects",
+           "caught", "recorded", "inferred")
+_WAITS = ("wait_hours", "wait_workhours")
+
+
+def necessity(log: SparkLog, *, by: one.GroupBy | None = None, basis: one.Basis = "working",
+              calendar: Calendar | None = None,
+              thresholds: one.NecessityThresholds | None = None, as_of=None,
+              node_kinds: dict[str, str] | None = None, since="all",
+              partitions: int | None = None) -> one.NecessityResult:
+    """`officemine.necessity.necessity` of a log in Spark (see there); the same result, but
+    without the items themselves (``items`` is None).
+
+    since: ``"all"`` only — finding each process type's current version needs the process
+    versions, which this engine does not compute yet. partitions: how many partitions of
+    whole cases (default ``spark.sql.shuffle.partitions``).
+    """
+    return _necessity(log, None, by=by, basis=basis, calendar=calendar, thresholds=thresholds,
+                      as_of=as_of, node_kinds=node_kinds, since=since,
+                      partitions=partitions)[None]
+
+
+#: The unit of cases whose unit column is empty.
+UNKNOWN_UNIT = "(未知)"
+
+
+def necessity_by_unit(log: SparkLog, unit: str, **options) -> dict[str, one.NecessityResult]:
+    """The necessity test of each unit of a group (subsidiary, department …), from one run
+    over the group's log: unit value -> the result `necessity` gives on that unit's cases
+    alone (the unit of a case is `unit`'s value at its first event, as
+    `officemine.relations.cases` reads case attributes; empty: 未知). Node kinds are each
+    unit's own; "now" is the group log's end (or `as_of`), so every unit's pending items are
+    censored at the same time. Options as for `necessity`. Compare them with
+    `compare_units`."""
+    if unit not in log.df.columns:
+        raise OfficemineError(f"the log has no column {unit!r} to tell its units apart")
+    return _necessity(log, unit, **options)
+
+
+def compare_units(results: dict[str, one.NecessityResult]) -> pd.DataFrame:
+    """The units side by side on the same figures: one row per unit and decision node (items,
+    rejection rate with its interval, median and p90 wait of the basis, share of the waiting,
+    verdict), nodes in the order of the group's most items."""
+    frames = []
+    for unit, result in results.items():
+        table = result.summary[["node", "items", "rejection_rate", "rejection_rate_ci_low",
+                                "rejection_rate_ci_high", "wait_median", "wait_p90",
+                                "wait_share", "verdict"]].copy()
+        table.insert(0, "unit", unit)
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame(columns=["unit", "node"])
+    table = pd.concat(frames, ignore_index=True)
+    weight = table.groupby("node")["items"].sum().sort_values(ascending=False, kind="stable")
+    table["node"] = pd.Categorical(table["node"], categories=list(weight.index), ordered=True)
+    table = table.sort_values(["node", "unit"], kind="stable").reset_index(drop=True)
+    table["node"] = table["node"].astype(object)
+    return table
+
+
+def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", calendar=None,
+               thresholds=None, as_of=None, node_kinds=None, since="all",
+               partitions=None) -> dict:
+    """unit value (None: the whole log) -> its necessity result, from one Spark run."""
+    import dataclasses
+
+    F = pyspark().sql.functions
+    if basis not in one.BASES:
+        raise OfficemineError(f"basis must be one of {', '.join(one.BASES)}, not {basis!r}")
+    if by not in (None, "process_type"):
+        raise OfficemineError(f"by must be 'process_type' or None, not {by!r}")
+    if since not in ("all", None):
+        raise OfficemineError("the Spark engine judges the whole log (since='all'): the "
+                              "process versions that --since current needs are not computed "
+                              "on Spark yet")
+    thresholds = thresholds or one.NecessityThresholds()
+    calendar = calendar or log.calendar
+    df = log.df
+    if unit is None:
+        df = df.withColumn(_UNIT, F.lit(None).cast("string"))
+    else:   # each case's unit: its first event's value
+        first = df.filter(F.col(C.seq) == 0).select(
+            C.case_id, F.coalesce(F.col(unit).cast("string"), F.lit(UNKNOWN_UNIT)).alias(_UNIT))
+        df = df.join(first, on=C.case_id, how="left")
+    log = dataclasses.replace(log, df=df)
+    # --- what the whole log says: its size, its span and each node's facts ------------------
+    sizes = {row[_UNIT]: row for row in df.groupBy(_UNIT).agg(
+        F.count(F.lit(1)).alias("events"), F.countDistinct(C.case_id).alias("cases"),
+        F.min(F.unix_micros(F.least(C.acted_at, C.arrived_at))).alias("start"),
+        F.max(F.unix_micros(F.greatest(C.acted_at, C.arrived_at))).alias("end")).collect()}
+    if not sizes:
+        raise OfficemineError("no case of the log is in the window judged (since=all); "
+                              "choose another --since")
+    end = _instant(max(r["end"] for r in sizes.values() if r["end"] is not None),
+                   log.timezone) if any(r["end"] is not None for r in sizes.values()) else None
+    as_of = relations.now(log, as_of) if as_of is not None else end
+    counts = (df.groupBy(_UNIT, C.node, C.outcome, C.pending, C.resource).count()
+              .withColumnRenamed("count", "n").toPandas())
+    stored = log.mapping.get("node_kinds") if isinstance(log.mapping, dict) else None
+    kinds, not_approval = {}, {}
+    for key, part in counts.groupby(_UNIT, dropna=False, sort=False):
+        key = None if pd.isna(key) else key
+        kinds[key] = relations.kinds_of(relations.node_facts_of(part.drop(columns=[_UNIT])
+                                                                .reset_index(drop=True)),
+                                        stored, node_kinds)
+        not_approval[key] = {n: k for n, k in zip(kinds[key]["node"], kinds[key]["kind"])
+                             if k != "decision"}
+    wait_col = "wait_workhours" if basis == "working" else "wait_hours"
+
+    # --- each partition of whole cases: its items, reduced to what adds up ------------------
+    columns = [C.visit, C.round, C.object, C.node, C.outcome, C.pending, C.visit_start,
+               C.acted_at, C.visit_source, C.comment, C.process_type, _UNIT]
+
+    def facts(part) -> pd.DataFrame:
+        items = relations.work_items(part, calendar, as_of=as_of, columns=(
+            (C.comment,) + ((C.process_type,) if by else ())))
+        table = part.to_arrow()
+        unit_of = dict(zip(table[C.case_id].to_pylist(), table[_UNIT].to_pylist()))
+        units = items[C.case_id].map(unit_of).astype(object)
+        missing = units.isna().to_numpy()
+        frames = []
+        for key in dict.fromkeys(None if pd.isna(k) else k for k in units):
+            mine = items[missing if key is None else (units == key).to_numpy()]
+            frame = _partition_facts(mine, not_approval[key], by, wait_col)
+            frame.insert(0, "unit", pd.Series([key] * len(frame), dtype=object))
+            frames.append(frame)
+        return (pd.concat(frames, ignore_index=True) if frames
+                else pd.DataFrame(columns=["unit", *_FIELDS]))
+
+    merged = (per_partition(log, columns, facts, "unit string, " + _SCHEMA, partitions)
+              .withColumn("first", F.when(F.col("first_case").isNotNull(),
+                                          F.struct("first_case", "first_seq")))
+              .groupBy("unit", "kind", "node", "ptype", "name", "value", "observed")
+              .agg(F.sum("n").alias("n"), F.min("n").alias("n_min"), F.sum("x").alias("x"),
+                   F.min("first").alias("first"))
+              .toPandas())
+    results = {}
+    for key, size in sizes.items():
+        rows = merged[merged["unit"].isna() if key is None else merged["unit"] == key]
+        if key is not None and not (rows["kind"] == "order").any():
+            continue          # a unit whose steps decide nothing has nothing to judge
+        start = _instant(size["start"], log.timezone)
+        results[key] = _finish(rows.drop(columns=["unit"]), kinds=kinds[key],
+                               not_approval=not_approval[key], by=by, basis=basis,
+                               wait_col=wait_col, thresholds=thresholds, calendar=calendar,
+                               as_of=as_of, log_info=_log_info(
+                                   log, size, start, _instant(size["end"], log.timezone)))
+    return results
+
+
+_UNIT = "__officemine_unit"
+_FIELDS = ["kind", "node", "ptype", "name", "value", "observed", "n", "x", "first_case",
+           "first_seq"]
+
+
+def _instant(micros, tz: str) -> pd.Timestamp | None:
+    return None if micros is None else pd.Timestamp(micros, unit="us", tz="UTC").tz_convert(tz)
+
+
+def _log_info(log: SparkLog, size, start, end) -> dict:
+    return {"cases": int(size["cases"]), "events": int(size["events"]),
+            "start": start.isoformat() if start is not None else None,
+            "end": end.isoformat() if end is not None else None,
+            "source": log.report.source_file if log.report else None,
+            "judged": {"since": "all", "cases": int(size["cases"]),
+                       "of_cases": int(size["cases"])}}
+
+
+def _partition_facts(items: pd.DataFrame, not_approval: dict, by: str | None,
+                     wait_col: str) -> pd.DataFrame:
+    """A partition's contribution: rows of `_SCHEMA`."""
+    rows: list[dict] = []
+    if len(items) and items["visit_start"].notna().any():
+        rows.append({"kind": "first_start",
+                     "n": int(items["visit_start"].min().tz_convert("UTC").value // 1000)})
+    other = items[items["node"].isin(not_approval)]
+    for (node, value, observed), n in _counted(other, ["node", wait_col, "observed"]):
+        rows.append({"kind": "other", "node": node, "value": value, "observed": observed,
+                     "n": n})
+    decided, keys = one._decision_items(items, not_approval, by)
+    if len(decided):
+        order, bounds, arrays = one._group_arrays(decided)
+        at_node, total = one._wait_share_parts(decided, keys, wait_col)
+        case_ids = decided[C.case_id].to_numpy(object)[order]
+        seqs = decided[C.seq].to_numpy()[order]
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            key = decided.iloc[order[a]][keys].tolist()
+            group = {"node": key[0], "ptype": key[1] if by else None}
+            g = {k: v[a:b] for k, v in arrays.items()}
+            f = one._facts_of_items(g, wait_col)
+            rows.append({**group, "kind": "order", "first_case": case_ids[a],
+                         "first_seq": int(seqs[a])})
+            rows += [{**group, "kind": "count", "name": name, "n": getattr(f, name)}
+                     for name in _COUNTS]
+            for col in _WAITS:
+                known = ~np.isnan(g[col])
+                rows.append({**group, "kind": "total", "name": col, "n": int(known.sum()),
+                             "x": float(g[col][known].sum())})
+                part = pd.DataFrame({"value": g[col], "observed": g["observed"]})
+                for (value, observed), n in _counted(part, ["value", "observed"]):
+                    rows.append({**group, "kind": "wait", "name": col, "value": value,
+                                 "observed": observed, "n": n})
+            stopped = np.flatnonzero(g["rejected"] & g["observed"])
+            reasons = pd.Series(g["reason_class"][stopped])
+            firsts = stopped[~reasons.duplicated().to_numpy()]
+            for at in firsts:
+                name = g["reason_class"][at]
+                rows.append({**group, "kind": "reason", "name": name,
+                             "n": int((reasons == name).sum()),
+                             "first_case": case_ids[a + at], "first_seq": int(seqs[a + at])})
+            index = tuple(key) if by else key[0]
+            rows.append({**group, "kind": "share", "name": "at_node",
+                         "x": float(at_node[index])})
+            rows.append({**group, "kind": "share", "name": "total", "x": float(total[index])})
+    frame = pd.DataFrame(rows, columns=_FIELDS)
+    # plain numpy and Python objects: pyspark's pandas conversion does not take Arrow-backed
+    # text columns (pandas 3's default) in every version
+    for text in ("kind", "node", "ptype", "name", "first_case"):
+        frame[text] = frame[text].astype(object).where(frame[text].notna(), None)
+    return frame.astype({"value": "float64", "x": "float64", "n": object, "first_seq": object,
+                         "observed": object})
+
+
+def _counted(frame: pd.DataFrame, by: list[str]):
+    """((values of `by`), how many rows have them) for each distinct combination, missing
+    values included."""
+    if not len(frame):
+        return []
+    sizes = frame.groupby(by, dropna=False, sort=False).size()
+    return [(tuple(k) if isinstance(k, tuple) else (k,), int(v)) for k, v in sizes.items()]
+
+
+def _finish(merged: pd.DataFrame, *, kinds, not_approval, by, basis, wait_col, thresholds,
+            calendar: Calendar, as_of, log_info) -> one.NecessityResult:
+    """The merged facts, finished by the one-machine code."""
+    keys = ["node"] + ([by] if by else [])
+    merged = merged.astype({"node": object, "ptype": object, "name": object})
+    merged["ptype"] = merged["ptype"].where(merged["ptype"].notna(), None)
+    merged["gkey"] = list(zip(merged["node"], merged["ptype"]))
+    of = {kind: frame for kind, frame in merged.groupby("kind", sort=False)}
+
+    def first(value) -> tuple:
+        return (value["first_case"], value["first_seq"])
+
+    order = of.get("order", merged.iloc[:0])
+    groups = sorted(order["gkey"], key=lambda k: first(
+        order.loc[order["gkey"] == k, "first"].iloc[0]))
+    by_group = {kind: dict(tuple(frame.groupby("gkey", sort=False)))
+                for kind, frame in of.items() if kind in ("count", "total", "wait", "reason",
+                                                          "share")}
+    empty = merged.iloc[:0]
+    rows, shares = [], {}
+    for gkey in groups:
+        counts = by_group.get("count", {}).get(gkey, empty)
+        count = dict(zip(counts["name"], counts["n"].astype("int64")))
+        totals = by_group.get("total", {}).get(gkey, empty)
+        total = {r.name: (float(r.x) if r.n else float("nan"))
+                 for r in totals.itertuples(index=False)}
+        waits = by_group.get("wait", {}).get(gkey, empty)
+        wait = {}
+        for col in _WAITS:
+            w = waits[waits["name"] == col]
+            wait[col] = (w["value"].to_numpy(float), w["observed"].to_numpy(bool),
+                         w["n"].to_numpy(np.int64))
+        reasons = by_group.get("reason", {}).get(gkey, empty)
+        ranked = sorted(zip(reasons["first"].map(first), reasons["name"], reasons["n"]))
+        facts = one.GroupFacts(
+            **{name: int(count.get(name, 0)) for name in _COUNTS},
+            waits=wait, wait_total=total,
+            reasons=[(name, int(n)) for _, name, n in ranked])
+        key = [gkey[0]] + ([gkey[1]] if by else [])
+        rows.append({**dict(zip(keys, key)), **one._stats_of(facts, wait_col)})
+        share = by_group.get("share", {}).get(gkey, empty)
+        part = dict(zip(share["name"], share["x"]))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares[tuple(key) if by else key[0]] = np.float64(part["at_node"]) / part["total"]
+    index = (pd.MultiIndex.from_tuples(list(shares), names=keys) if by
+             else pd.Index(list(shares), name="node", dtype=object))
+    wait_share = pd.Series(list(shares.values()), index=index, dtype=float)
+
+    reason_rows = of.get("reason", empty)
+    reasons = pd.DataFrame({"node": reason_rows["node"].to_numpy(object),
+                            **({by: reason_rows["ptype"].to_numpy(object)} if by else {}),
+                            "reason_class": reason_rows["name"].to_numpy(object),
+                            "count": reason_rows["n"].to_numpy(np.int64)})
+    reasons = (reasons.groupby(keys + ["reason_class"], dropna=False)["count"].sum()
+               .reset_index())
+
+    other = of.get("other", empty)
+    other_rows = [one._other_node_row(node, frame["value"].to_numpy(float),
+                                      frame["observed"].to_numpy(bool),
+                                      frame["n"].to_numpy(np.int64))
+                  for node, frame in other.groupby("node", sort=False)]
+    starts = of.get("first_start", empty)
+    first_start = (pd.Timestamp(int(starts["n_min"].min()), unit="us", tz="UTC")
+                   .tz_convert(as_of.tz) if len(starts) else as_of)
+    return one._result(rows, keys=keys, by=by, wait_share=wait_share, kinds=kinds,
+                       reasons=reasons, thresholds=thresholds, basis=basis,
+                       calendar=calendar.describe(), log_info=log_info, as_of=as_of,
+                       not_approval=not_approval,
+                       other_nodes=one._other_nodes_table(other_rows, kinds), versions=None,
+                       warnings=tuple(calendar.coverage_warnings(first_start, as_of)),
+                       items=None)
+
+
+__all__: Sequence[str] = ["compare_units", "necessity", "necessity_by_unit"]

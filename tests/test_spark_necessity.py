@@ -1,0 +1,179 @@
+"""The Spark engine's necessity test equals the one-machine (DuckDB) engine's: counts exactly,
+waits to the second — on the sample, on a real BPI Challenge log and on a 1M-event benchmark
+log (one shared local Spark session)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import officemine
+from officemine import relations
+from officemine import spark as oms
+from officemine.errors import OfficemineError
+
+from conftest import REPO
+
+pytestmark = pytest.mark.spark
+
+SECOND = 1 / 3600            # a second, in hours
+WAITS = ("wait_hours_median", "wait_hours_p90", "wait_hours_mean", "wait_workhours_median",
+         "wait_workhours_p90", "wait_workhours_mean", "wait_median", "wait_p90")
+
+
+def assert_same(ours, theirs) -> None:
+    """Two necessity results: the same nodes in the same order, the same counts and verdicts,
+    waits within a second, shares and totals within rounding."""
+    a, b = ours.summary, theirs.summary
+    assert list(a.columns) == list(b.columns)
+    assert a["node"].tolist() == b["node"].tolist()
+    for column in a.columns:
+        x, y = a[column], b[column]
+        if column in WAITS:
+            assert np.allclose(x.astype(float), y.astype(float), atol=SECOND, rtol=0,
+                               equal_nan=True), column
+        elif column in ("wait_total", "wait_share"):
+            assert np.allclose(x.astype(float), y.astype(float), rtol=1e-9,
+                               equal_nan=True), column
+        elif column in ("reason_classes",):
+            assert x.tolist() == y.tolist(), column
+        elif pd.api.types.is_float_dtype(x):
+            assert np.allclose(x.astype(float), y.astype(float), rtol=1e-12, atol=0,
+                               equal_nan=True), column
+        else:
+            assert x.tolist() == y.tolist(), column
+    pd.testing.assert_frame_equal(ours.reasons.astype({"reason_class": object}),
+                                  theirs.reasons.astype({"reason_class": object}),
+                                  check_dtype=False)
+    o, t = ours.other_nodes, theirs.other_nodes
+    assert o["node"].tolist() == t["node"].tolist()
+    assert o[["kind", "items", "pending"]].equals(t[["kind", "items", "pending"]])
+    assert np.allclose(o["wait_median"].astype(float), t["wait_median"].astype(float),
+                       atol=SECOND, equal_nan=True)
+    assert np.allclose(o["wait_total"].astype(float), t["wait_total"].astype(float),
+                       rtol=1e-9, equal_nan=True)
+    assert ours.as_of == theirs.as_of
+    assert ours.log_info == theirs.log_info
+    assert ours.not_approval_nodes == theirs.not_approval_nodes
+    assert ours.warnings == theirs.warnings
+    assert ours.to_dict()["nodes"][0]["node"] == theirs.to_dict()["nodes"][0]["node"]
+
+
+@pytest.fixture(scope="module")
+def sample_log(tmp_path_factory, sample_csv) -> Path:
+    path = tmp_path_factory.mktemp("sample") / "oa_sample.parquet"
+    officemine.import_log(sample_csv).write(path)
+    return path
+
+
+@pytest.mark.parametrize("options", [{}, {"by": "process_type"}, {"basis": "clock"}],
+                         ids=["working", "by_process_type", "clock"])
+def test_the_sample_on_spark_equals_one_machine(spark, sample_log, options):
+    one = officemine.necessity(officemine.read_log(sample_log), since="all", **options)
+    result = oms.necessity(oms.read_log(spark, sample_log), **options)
+    assert result.items is None
+    assert_same(result, one)
+    # the findings a manager reads are the same words
+    assert result.summary["reason"].tolist() == one.summary["reason"].tolist()
+    assert len(result.summary) >= 10
+
+
+def test_pending_items_and_as_of(spark, sample_log):
+    """Items still pending at export are right-censored on both engines; a given as_of moves
+    'now' for both."""
+    log = officemine.read_log(sample_log)
+    one = officemine.necessity(log, since="all", as_of="2025-11-15 12:00")
+    result = oms.necessity(oms.read_log(spark, sample_log), as_of="2025-11-15 12:00")
+    assert one.summary["pending"].sum() > 0
+    assert_same(result, one)
+
+
+def test_only_the_whole_log_is_judged_on_spark(spark, sample_log):
+    with pytest.raises(OfficemineError, match="since='all'"):
+        oms.necessity(oms.read_log(spark, sample_log), since="current")
+
+
+@pytest.mark.real
+def test_a_real_bpi_challenge_log_on_spark(spark, real_data, tmp_path):
+    path = tmp_path / "domestic.parquet"
+    officemine.import_log(real_data / "DomesticDeclarations.xes.gz",
+                          mapping=REPO / "mappings" / "bpic2020.toml").write(path)
+    one = officemine.necessity(officemine.read_log(path), since="all")
+    result = oms.necessity(oms.read_log(spark, path))
+    assert_same(result, one)
+    assert result.summary.set_index("node").loc["SUPERVISOR", "approvals"] == 10131
+
+
+@pytest.fixture(scope="module")
+def benchmark_log(tmp_path_factory) -> Path:
+    """The benchmark's 1M-event export (`benchmarks/bench.py`), imported."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from bench import generate_export
+    finally:
+        sys.path.pop(0)
+    folder = tmp_path_factory.mktemp("bench")
+    cached = REPO / "benchmarks" / "out" / "oa_1000000.csv"
+    csv = cached if cached.exists() else generate_export(1_000_000, folder / "oa_1000000.csv")
+    path = folder / "oa_1000000.parquet"
+    officemine.import_log(csv).write(path)
+    return path
+
+
+def test_a_million_events_on_spark(spark, benchmark_log):
+    one = officemine.necessity(officemine.read_log(benchmark_log), since="all")
+    result = oms.necessity(oms.read_log(spark, benchmark_log), partitions=8)
+    assert one.log_info["events"] > 990_000
+    assert_same(result, one)
+
+
+def test_the_command_runs_on_spark_from_a_log_and_from_a_table(spark, sample_log):
+    import json
+
+    from typer.testing import CliRunner
+
+    from officemine.cli import app
+
+    runner = CliRunner()
+    one = runner.invoke(app, ["necessity", str(sample_log), "--since", "all", "--json", "-"])
+    assert one.exit_code == 0, one.output
+    on_spark = runner.invoke(app, ["necessity", str(sample_log), "--engine", "spark",
+                                   "--json", "-"])
+    assert on_spark.exit_code == 0, on_spark.output
+    expected = [(n["node"], n["items"], n["verdict"]) for n in json.loads(one.stdout)["nodes"]]
+    got = [(n["node"], n["items"], n["verdict"]) for n in json.loads(on_spark.stdout)["nodes"]]
+    assert got == expected
+    spark.read.parquet(str(sample_log)).createOrReplaceTempView("oa_events")
+    table = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "oa_events",
+                                "--json", "-"])
+    assert table.exit_code == 0, table.output
+    assert [(n["node"], n["items"]) for n in json.loads(table.stdout)["nodes"]] == \
+        [(n, i) for n, i, _ in expected]
+    wrong = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "oa_events",
+                                "--since", "current"])
+    assert wrong.exit_code == 2 and wrong.output.startswith("error: the Spark engine")
+
+
+def test_each_unit_from_one_group_run_equals_its_own_test(spark, sample_log):
+    """Units (here the process types of the sample) judged in one run over the group's log:
+    each unit's result is what one machine gives on that unit's cases alone, with "now" the
+    group log's end; the comparison table puts them side by side."""
+    whole = officemine.read_log(sample_log)
+    results = oms.necessity_by_unit(oms.read_log(spark, sample_log), "process_type")
+    units = relations.process_types(whole)["process_type"].dropna().tolist()
+    assert len(results) >= 4 and set(results) <= set(units)
+    end = whole.span()[1]
+    for unit, result in results.items():
+        own = officemine.necessity(whole.select_cases(process_type=unit), since="all",
+                                   as_of=end)
+        assert_same(result, own)
+    table = oms.compare_units(results)
+    assert set(table["unit"]) == set(results)
+    assert table.groupby("unit")["items"].sum().to_dict() == {
+        u: int(r.summary["items"].sum()) for u, r in results.items()}
+    with pytest.raises(OfficemineError, match="no column"):
+        oms.necessity_by_unit(oms.read_log(spark, sample_log), "company")
