@@ -206,3 +206,30 @@ def test_one_clock_whatever_the_log_zone(small_log):
     a, b = (simulate(log, REMOVE, engine="stochastic", replications=1, seed=4,
                      calendar=cal)[0].validation for log in (here, there))
     assert (a["emd_hours"], a["ngram_distance"]) == (b["emd_hours"], b["ngram_distance"])
+
+
+def test_the_estimate_says_whom_it_concerns():
+    """As the replay does: the share of cases the redesign changes and the reduction over them
+    alone, with intervals — here against the generator's truth for a short route for claims
+    under 5,000 yuan (the cases it concerns, and their own reduction)."""
+    from officemine.simulation.coverage import KINDS
+
+    known = KINDS["short_route"]
+    as_is, redesigned = known.runs(default_office_spec(), start="2025-01-01", end="2025-04-30",
+                                   seed=5, rate_scale=2)
+    result = simulate(as_is.to_eventlog(), known.scenario, engine="stochastic",
+                      replications=4, seed=2)[0]
+    a = result.affected
+    cases = as_is.cases[as_is.cases["process_type"] == "费用报销"]
+    small = cases.loc[cases["amount"] < 5000, "case_id"]
+    true_share = len(small) / len(cases)
+    assert 0.1 < true_share < 0.9                       # the office has cases on both sides
+    lo, hi = a["share_ci"]
+    assert abs(a["share"] - true_share) < 0.08 and lo <= a["share"] <= hi
+    true_over_them = log_truth(as_is, redesigned, small)
+    assert abs(a["mean_pct"] - true_over_them["mean"]) < 8
+    assert a["mean_pct"] > result.reduction["mean_pct"]          # the untouched dilute it
+    assert a["mean_pct_ci"][0] <= a["mean_pct"] <= a["mean_pct_ci"][1]
+    assert a["cases"] < a["of_cases"] == len(result.cases)
+    assert "of the simulated cases" in repr(result)
+    assert json.loads(json.dumps(result.to_dict()))["affected"]["cases"] == a["cases"]

@@ -164,8 +164,14 @@ class ScenarioResult:
         a = self.affected
         if not a:
             return "  concerns: not computed by this engine"
-        text = (f"  concerns {_fmt(100 * a['share'], 0)}% of the cases ({a['cases']:,} of "
-                f"{a['of_cases']:,} pass a changed step or meet its condition)")
+        if self.engine == "stochastic":
+            lo, hi = a["share_ci"]
+            text = (f"  concerns {_fmt(100 * a['share'], 0)}% of the simulated cases "
+                    f"(95% CI {_fmt(100 * lo, 0)}–{_fmt(100 * hi, 0)}%: the redesign changes "
+                    f"their cycle time)")
+        else:
+            text = (f"  concerns {_fmt(100 * a['share'], 0)}% of the cases ({a['cases']:,} of "
+                    f"{a['of_cases']:,} pass a changed step or meet its condition)")
         if a.get("median_pct") is not None:
             lo, hi = a["median_pct_ci"]
             text += (f"; over them alone: median {_fmt(a['median_pct'], 1, '%')} faster "
