@@ -3,6 +3,8 @@
 A small public API; everything else lives in modules a user never needs to import.
 """
 
+__version__ = "0.1.0"     # first: the modules below read it while they load
+
 from officemine.calendar import Calendar
 from officemine.conformance import ConformanceResult, ProcedureError, Procedures, conformance
 from officemine.discovery import DiscoveryResult, discover
@@ -10,17 +12,26 @@ from officemine.errors import (CalendarError, ColumnGuessError, LogFormatError, 
                                OfficemineError, SourceError)
 from officemine.eventlog import EventLog, read_log
 from officemine.importing import ImportReport, Mapping, import_log
+from officemine.effects import RedesignEffect, redesign_effect
+from officemine.kpis import KPITrend, MonthlyKPIs, kpi_trend, monthly_kpis
 from officemine.necessity import NecessityResult, NecessityThresholds, necessity
+from officemine.report import MonthlyReport, monthly_report
+from officemine.report.config import ReportConfig
 from officemine.simulation import Scenario, ScenarioError, simulate
 from officemine.schema import COLUMNS, OUTCOMES
+from officemine.sla import SLA
+from officemine.supervision import OverdueLedger, overdue_ledger
+from officemine.versions import ProcessVersions, process_versions
 
-__version__ = "0.1.0"
 
 __all__ = [
     "COLUMNS", "OUTCOMES", "Calendar", "EventLog", "ImportReport", "Mapping", "import_log",
     "read_log", "discover", "DiscoveryResult", "necessity", "NecessityResult",
     "NecessityThresholds", "simulate", "Scenario", "ScenarioError", "conformance",
     "ConformanceResult", "Procedures", "ProcedureError",
+    "monthly_kpis", "MonthlyKPIs", "kpi_trend", "KPITrend", "SLA", "overdue_ledger",
+    "OverdueLedger", "process_versions", "ProcessVersions", "redesign_effect", "RedesignEffect",
+    "monthly_report", "MonthlyReport", "ReportConfig",
     "OfficemineError", "SourceError", "ColumnGuessError", "MappingError", "CalendarError",
     "LogFormatError", "__version__",
 ]

@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Literal, get_args
 
+import pandas as pd
+
 from officemine.calendar import (OUTSIDE_HOURS_SLACK, OUTSIDE_HOURS_WARNING, Calendar,
                                  is_known_timezone)
 from officemine.errors import OfficemineError, SourceError
@@ -97,10 +99,15 @@ def _detect_json(path: Path) -> str:
     return best
 
 
-def import_log(source: str | Path, *, format: Format = "auto",
+def import_log(source: "str | Path | pd.DataFrame", *, format: Format = "auto",
                mapping: Mapping | str | Path | None = None,
-               timezone: str | None = None, link: bool = True) -> "EventLog":
+               timezone: str | None = None, link: bool = True,
+               name: str = "DataFrame") -> "EventLog":
     """Read a source into a validated `EventLog` (not yet written; call `.write(path)`).
+
+    The source is a file or folder (its format recognised, or given), or a pandas DataFrame
+    holding an export's columns (``name`` stands for the file in messages and the report;
+    a set-aside row is named by its index label).
 
     The log's `.report` counts rows read = accepted + set aside, and `.set_aside` holds the
     set-aside rows with a reason for each. Problems that make the whole source unreadable
@@ -115,11 +122,18 @@ def import_log(source: str | Path, *, format: Format = "auto",
     """
     from officemine.eventlog import EventLog
 
-    path, mapping, timezone = _check_source(source, mapping, timezone)
-    if format not in FORMATS:
-        raise OfficemineError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
-    fmt = detect_format(path) if format == "auto" else format
-    raw = _reader(fmt)(path, mapping)
+    if isinstance(source, pd.DataFrame):
+        from officemine.importing.tabular import read_frame
+
+        _, mapping, timezone = _check_source(None, mapping, timezone)
+        raw = read_frame(source, mapping, name)
+    else:
+        path, mapping, timezone = _check_source(source, mapping, timezone)
+        if format not in FORMATS:
+            raise OfficemineError(f"unknown format {format!r}; choose one of "
+                                  f"{', '.join(FORMATS)}")
+        fmt = detect_format(path) if format == "auto" else format
+        raw = _reader(fmt)(path, mapping)
     events, report, aside = build_log(raw, mapping, timezone, link=link)
     del raw                          # the source's rows: not needed once normalised
     # the log's calendar is the mapping's, in the log's zone (--timezone moves it too)
@@ -129,11 +143,12 @@ def import_log(source: str | Path, *, format: Format = "auto",
                                 mapping=mapping.to_dict(), set_aside=aside, calendar=calendar)
 
 
-def _check_source(source: str | Path, mapping: Mapping | str | Path | None,
-                  timezone: str | None) -> tuple[Path, Mapping, str | None]:
-    """The source's path (it must exist), the mapping read, the time zone checked."""
-    path = Path(source)
-    if not path.exists():
+def _check_source(source: str | Path | None, mapping: Mapping | str | Path | None,
+                  timezone: str | None) -> tuple[Path | None, Mapping, str | None]:
+    """The source's path (it must exist; None: not a file), the mapping read, the time zone
+    checked."""
+    path = None if source is None else Path(source)
+    if path is not None and not path.exists():
         raise SourceError("no such file or folder", file=str(path))
     if timezone is not None and not is_known_timezone(timezone):
         raise OfficemineError(f"unknown time zone {timezone!r}: use an IANA name such as "

@@ -21,7 +21,8 @@ import pyarrow.csv as pacsv
 from officemine.errors import ColumnGuessError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import (INVISIBLE, LABEL, MAX_COLUMNS, SOURCE_ROW, RawEvents, coded_text,
-                                     decoded_text, dictionary_codes, extra_name, set_aside_rows)
+                                     decoded_text, dictionary_codes, empty_set_aside, extra_name,
+                                     set_aside_rows)
 from officemine.importing.timeparse import combine_date_time
 from officemine.schema import C, normalize_word
 
@@ -716,6 +717,21 @@ def read_csv(path: Path, mapping: Mapping) -> RawEvents:
     if info["empty_rows"]:
         notes.append(f"{info['empty_rows']:,} blank lines or rows of empty cells ignored")
     return to_raw(frame, aside, path, "csv", mapping, notes, info["renamed"])
+
+
+def read_frame(frame: pd.DataFrame, mapping: Mapping, name: str) -> RawEvents:
+    """A pandas DataFrame as an export: its column names are the headers (matched as a CSV's
+    are, the mapping first), each row is a record and its index label is the row a set-aside
+    reason names. Values may be text, numbers or datetimes (naive ones in the import zone)."""
+    if len(frame.columns) > MAX_COLUMNS:
+        raise SourceError(f"the frame has {len(frame.columns):,} columns; at most "
+                          f"{MAX_COLUMNS:,} are read", file=name)
+    names, renamed = _dedupe([re.sub(INVISIBLE, "", str(c)).strip() for c in frame.columns])
+    data = frame.set_axis(names, axis=1).reset_index(drop=True).astype(object)
+    data = data.where(data.notna(), None)
+    data[SOURCE_ROW] = [str(label) for label in frame.index]
+    notes = [f"a pandas DataFrame of {len(frame):,} rows and {len(frame.columns)} columns"]
+    return to_raw(data, empty_set_aside(), Path(name), "dataframe", mapping, notes, renamed)
 
 
 def read_xlsx(path: Path, mapping: Mapping) -> RawEvents:
