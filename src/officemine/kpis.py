@@ -47,7 +47,7 @@ from officemine.eventlog import EventLog
 from officemine.jsonable import records
 from officemine.plotting import chart_style
 from officemine.sla import SLA
-from officemine.stats import wilson_interval
+from officemine.stats import counted_quantile, wilson_interval
 
 __all__ = [
     "KPIDef", "KPIS", "KPI_KEYS", "Change", "KPITile", "MonthlyKPIs", "KPITrend",
@@ -587,10 +587,15 @@ def monthly_kpis(log: EventLog, month: Any = None, calendar: Calendar | None = N
     """
     calendar = calendar or log.calendar
     sla = sla or SLA.default()
-    ctx = _Context.build(log, calendar, sla, procedures)
+    return _monthly(_Context.build(log, calendar, sla, procedures), month)
+
+
+def _monthly(ctx: _Context, month: Any) -> MonthlyKPIs:
+    """One month's result from the shared context (either engine's)."""
+    calendar, sla = ctx.calendar, ctx.sla
     target = _as_month(month) if month is not None else ctx.last_month
     if target is None:
-        target = _as_month(pd.Timestamp.now(tz=log.timezone))
+        target = _as_month(pd.Timestamp.now(tz=ctx.tz))
     mom_m, yoy_m = target - 1, target - 12
     overall, by_proc = _month_tables(ctx, [yoy_m, mom_m, target])
     o = overall.set_index("month")
@@ -656,15 +661,25 @@ def kpi_trend(log: EventLog, months: int = 12, end_month: Any = None,
     """The KPIs of `months` consecutive months ending with `end_month` (default: the month
     the log ends in), overall and per process type; months without data are flagged rows.
     procedures: as for `monthly_kpis` (不合规率)."""
+    check_months(months)
+    calendar = calendar or log.calendar
+    sla = sla or SLA.default()
+    return _trend(_Context.build(log, calendar, sla, procedures), months, end_month)
+
+
+def check_months(months: Any) -> None:
+    """A trend's length: a whole number of months from 1 to 240."""
     if not isinstance(months, (int, np.integer)) or isinstance(months, bool) or not \
             1 <= months <= 240:
         raise OfficemineError(f"months must be a whole number from 1 to 240, not {months!r}")
-    calendar = calendar or log.calendar
-    sla = sla or SLA.default()
-    ctx = _Context.build(log, calendar, sla, procedures)
+
+
+def _trend(ctx: _Context, months: int, end_month: Any) -> KPITrend:
+    """The trend from the shared context (either engine's)."""
+    calendar, sla = ctx.calendar, ctx.sla
     end = _as_month(end_month) if end_month is not None else ctx.last_month
     if end is None:
-        end = _as_month(pd.Timestamp.now(tz=log.timezone))
+        end = _as_month(pd.Timestamp.now(tz=ctx.tz))
     span = [end - i for i in range(int(months) - 1, -1, -1)]
     overall, by_proc = _month_tables(ctx, span)
     by_proc.insert(2, "sla_days", by_proc["process_type"].map(sla.limit))
@@ -673,11 +688,17 @@ def kpi_trend(log: EventLog, months: int = 12, end_month: Any = None,
                     log_info=ctx.log_info)
 
 
+def type_order(cases: pd.Series) -> list[str]:
+    """Process types (the index of `cases`, their case counts) as the tables list them: most
+    cases first, ties by name."""
+    return list(cases.sort_index().sort_values(ascending=False, kind="stable").index)
+
+
 @dataclass
 class _Context:
     """What every month's computation shares: the per-case table and the log's extent."""
 
-    cases: pd.DataFrame
+    cases: pd.DataFrame | None      # None on Spark: the facts are `given`
     tz: str
     calendar: Calendar
     sla: SLA
@@ -689,6 +710,14 @@ class _Context:
     log_info: dict
     procedures: str = ""                 # what 不合规率 was checked against
     missing: frozenset = frozenset()     # settings not given: KPIs that need them are empty
+    given: MonthFacts | None = None      # the months' facts, when computed elsewhere (Spark)
+
+    def facts(self, months: list[pd.Period]) -> MonthFacts:
+        """The facts of `months`: from the per-case table, or those given."""
+        if self.given is not None:
+            return self.given.months(str(m) for m in months)
+        return month_facts(self.cases, self.tz, self.calendar, months,
+                           [self.as_of(m) for m in months])
 
     @classmethod
     def build(cls, log: EventLog, calendar: Calendar, sla: SLA,
@@ -698,7 +727,7 @@ class _Context:
             log, cases, calendar, procedures)
         start, end = log.span()
         event_months = relations.event_months(log)
-        order = cases.groupby("process_type").size().sort_values(ascending=False, kind="stable")
+        order = type_order(cases.groupby("process_type").size())
         notes = []
         if start is not None:
             notes.extend(calendar.coverage_warnings(start, end))
@@ -711,7 +740,7 @@ class _Context:
                 "source": log.report.source_file if log.report else None}
         notes.extend(conformance_notes)
         return cls(cases, log.timezone, calendar, sla, start, end, event_months,
-                   list(order.index), notes, info, checked_against,
+                   order, notes, info, checked_against,
                    frozenset() if procedures is not None else frozenset({"procedures"}))
 
     @property
@@ -752,10 +781,49 @@ class _Context:
         return True, span
 
 
-def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-month KPI tables, overall (one row per month) and per process type."""
-    cases, tz = ctx.cases, ctx.tz
+#: What the KPI tables of a month are made of, per (month, process type): counts that add up
+#: over any parts of the log (and the sum of the working-day cycle times, for their mean).
+FACT_COUNTS = ("completed", "archived", "rejected", "withdrawn", "cycle_n",
+               "cycle_from_first_event", "on_time", "returned_cases", "returns", "handoffs",
+               "conformance_n", "noncompliant", "open_at_month_end", "open_overdue")
+FACT_SUMS = ("cycle_workdays_sum",)
+#: Cycle times kept as counts per value, which give exact medians and p90 when merged.
+FACT_VALUES = ("cycle_workdays", "cycle_clockdays")
+
+
+@dataclass
+class MonthFacts:
+    """The mergeable facts behind the KPI tables: `counts` (one row per month and process
+    type with cases: `FACT_COUNTS` and `FACT_SUMS`) and `values` (month, process_type,
+    column, value, n: how many completed cases had each cycle time). Facts of disjoint sets
+    of whole cases add up (`merge`), so the Spark engine computes them per partition and
+    finishes with the same tables as one machine."""
+
+    counts: pd.DataFrame
+    values: pd.DataFrame
+
+    @classmethod
+    def merge(cls, counts: pd.DataFrame, values: pd.DataFrame) -> MonthFacts:
+        """Facts of several parts (rows of their `counts` and `values` stacked) added up."""
+        keys = ["month", "process_type"]
+        return cls(counts.groupby(keys, sort=False, as_index=False)[
+                       list(FACT_COUNTS + FACT_SUMS)].sum(),
+                   values.groupby(keys + ["column", "value"], sort=False,
+                                  as_index=False)["n"].sum())
+
+    def months(self, labels) -> MonthFacts:
+        """The facts of the months `labels` only."""
+        return MonthFacts(self.counts[self.counts["month"].isin(list(labels))],
+                          self.values[self.values["month"].isin(list(labels))])
+
+
+def month_facts(cases: pd.DataFrame, tz: str, calendar: Calendar, months: list[pd.Period],
+                as_of: list[pd.Timestamp]) -> MonthFacts:
+    """The facts of `months` (cases completed in each, by the months of zone `tz`; cases
+    open at each `as_of`) from a per-case table (`case_cycles` with a ``deviating``
+    column)."""
     labels = [str(m) for m in months]
+    keys = ["month", "process_type"]
     # -- completed cases, by completion month --
     # only the columns the tables need: every filter of a text column copies it
     done = cases.loc[cases["ended_at"].notna(),
@@ -773,8 +841,8 @@ def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame,
     done["returned"] = done["returns"] > 0
     done["from_first_event"] = done["start_basis"].eq("first_event")
 
-    # -- open cases at each month's end (a cross join of months and candidate cases) --
-    grid = pd.DataFrame({"month": labels, "as_of": [ctx.as_of(m) for m in months]})
+    # -- open cases at each month's end --
+    grid = pd.DataFrame({"month": labels, "as_of": as_of})
     first_as_of, last_as_of = grid["as_of"].min(), grid["as_of"].max()
     cand = cases.loc[(cases["start_at"] <= last_as_of)
                      & (cases["ended_at"].isna() | (cases["ended_at"] > first_as_of)),
@@ -793,37 +861,76 @@ def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame,
     x["month"] = np.repeat([m for _, m, _ in picks], [len(p) for p, _, _ in picks])
     x["as_of"] = pd.Series(np.repeat(grid["as_of"].to_numpy(), [len(p) for p, _, _ in picks]),
                            dtype=grid["as_of"].dtype)
-    age = ctx.calendar.working_seconds(x["start_at"], x["as_of"]) if len(x) else np.array([])
-    x["overdue"] = age > x["sla_days"].to_numpy() * ctx.calendar.day_seconds
+    age = calendar.working_seconds(x["start_at"], x["as_of"]) if len(x) else np.array([])
+    x["overdue"] = age > x["sla_days"].to_numpy() * calendar.day_seconds
 
-    def aggregate(keys: list[str]) -> pd.DataFrame:
-        g = done.groupby(keys, sort=False)
-        out = pd.DataFrame({
-            "completed": g.size(),
-            "archived": g["archived"].sum(), "rejected": g["rejected"].sum(),
-            "withdrawn": g["withdrawn"].sum(),
-            "cycle_n": g["cycle_workdays"].count(),
-            "cycle_from_first_event": g["from_first_event"].sum(),
-            "cycle_median_workdays": g["cycle_workdays"].median(),
-            "cycle_p90_workdays": g["cycle_workdays"].quantile(0.9),
-            "cycle_mean_workdays": g["cycle_workdays"].mean(),
-            "cycle_median_clockdays": g["cycle_clockdays"].median(),
-            "cycle_p90_clockdays": g["cycle_clockdays"].quantile(0.9),
-            "on_time": g["on_time"].sum(),
-            "returned_cases": g["returned"].sum(), "returns": g["returns"].sum(),
-            "handoffs": g["handoffs"].sum(),
-            "conformance_n": g["deviating"].count(),
-            "noncompliant": g["deviating"].sum(),
-        })
-        og = x.groupby(keys, sort=False)
-        opened = pd.DataFrame({"open_at_month_end": og.size(), "open_overdue": og["overdue"].sum()})
-        return out.join(opened, how="outer")
+    g = done.groupby(keys, sort=False)
+    counts = pd.DataFrame({
+        "completed": g.size(),
+        "archived": g["archived"].sum(), "rejected": g["rejected"].sum(),
+        "withdrawn": g["withdrawn"].sum(),
+        "cycle_n": g["cycle_workdays"].count(),
+        "cycle_from_first_event": g["from_first_event"].sum(),
+        "on_time": g["on_time"].sum(),
+        "returned_cases": g["returned"].sum(), "returns": g["returns"].sum(),
+        "handoffs": g["handoffs"].sum(),
+        "conformance_n": g["deviating"].count(),
+        "noncompliant": g["deviating"].sum(),
+        "cycle_workdays_sum": g["cycle_workdays"].sum(),
+    })
+    og = x.groupby(keys, sort=False)
+    opened = pd.DataFrame({"open_at_month_end": og.size(), "open_overdue": og["overdue"].sum()})
+    counts = counts.join(opened, how="outer")
+    counts = counts.fillna({c: 0 for c in FACT_COUNTS + FACT_SUMS})
+    counts = counts[list(FACT_COUNTS + FACT_SUMS)].astype(float).reset_index()
+    values = [done.groupby(keys + [column], sort=False).size().rename("n").reset_index()
+              .rename(columns={column: "value"}).assign(column=column)
+              for column in FACT_VALUES]
+    values = pd.concat(values, ignore_index=True)[keys + ["column", "value", "n"]]
+    return MonthFacts(counts, values.astype({"value": float, "n": "int64"}))
 
-    overall = aggregate(["month"]).reindex(labels)
+
+def _aggregate(facts: MonthFacts, keys: list[str]) -> pd.DataFrame:
+    """The KPI columns of each group of `keys` (month, or month and process type): counts
+    summed, the mean from the sum, medians and p90 from the counts per cycle time."""
+    if not len(facts.counts):
+        return pd.DataFrame(columns=keys + list(_AGGREGATED)).set_index(keys)
+    c = facts.counts.groupby(keys, sort=False)[list(FACT_COUNTS + FACT_SUMS)].sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c["cycle_mean_workdays"] = c["cycle_workdays_sum"] / c["cycle_n"].where(c["cycle_n"] > 0)
+    for column, short in (("cycle_workdays", "workdays"), ("cycle_clockdays", "clockdays")):
+        values = facts.values[facts.values["column"] == column]
+        values = values.groupby(keys + ["value"], sort=True)["n"].sum().reset_index()
+        stats = {}
+        for key, group in values.groupby(keys, sort=False):
+            v, n = group["value"].to_numpy(float), group["n"].to_numpy(np.int64)
+            stats[key if len(keys) > 1 else key[0]] = (counted_quantile(v, n, 0.5),
+                                                       counted_quantile(v, n, 0.9))
+        median = pd.Series({k: s[0] for k, s in stats.items()}, dtype=float)
+        p90 = pd.Series({k: s[1] for k, s in stats.items()}, dtype=float)
+        c[f"cycle_median_{short}"] = median.reindex(c.index) if len(median) else np.nan
+        c[f"cycle_p90_{short}"] = p90.reindex(c.index) if len(p90) else np.nan
+    return c[list(_AGGREGATED)]
+
+
+_AGGREGATED = ("completed", "archived", "rejected", "withdrawn", "cycle_n",
+               "cycle_from_first_event", "cycle_median_workdays", "cycle_p90_workdays",
+               "cycle_mean_workdays", "cycle_median_clockdays", "cycle_p90_clockdays",
+               "on_time", "returned_cases", "returns", "handoffs", "conformance_n",
+               "noncompliant", "open_at_month_end", "open_overdue")
+
+
+def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-month KPI tables, overall (one row per month) and per process type, from the
+    months' facts (`MonthFacts`: computed here from the per-case table, or given by the
+    Spark engine)."""
+    labels = [str(m) for m in months]
+    facts = ctx.facts(months)
+    overall = _aggregate(facts, ["month"]).reindex(labels)
     overall.index.name = "month"
     types = ctx.process_types
     full = pd.MultiIndex.from_product([labels, types], names=["month", "process_type"])
-    by_proc = aggregate(["month", "process_type"]).reindex(full)
+    by_proc = _aggregate(facts, ["month", "process_type"]).reindex(full)
     overall, by_proc = overall.reset_index(), by_proc.reset_index()
 
     status = {str(m): ctx.status(m) for m in months}

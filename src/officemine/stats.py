@@ -28,6 +28,29 @@ def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.nda
     return np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
 
 
+def counted_quantile(values, counts, q: float) -> float:
+    """The `q` quantile of a sample given as sorted distinct `values` and how often each
+    occurs, as pandas computes it on the sample itself (the median as the mean of the two
+    middle values, other quantiles by linear interpolation), so merged counts give the very
+    figures one machine gets from the rows. NaN for an empty sample."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n = int(counts.sum())
+    if n == 0:
+        return float("nan")
+    values = np.asarray(values, dtype=float)
+    ends = np.cumsum(counts)
+
+    def at(rank: int) -> float:
+        return values[np.searchsorted(ends, rank, side="right")]
+
+    if q == 0.5:
+        return at(n // 2) if n % 2 else (at(n // 2 - 1) + at(n // 2)) / 2
+    index = q * (n - 1)
+    low, frac = int(index), index % 1
+    value = at(low)
+    return value if frac == 0 else value + (at(low + 1) - value) * frac
+
+
 def kaplan_meier(durations, observed, weights=None) -> tuple[np.ndarray, np.ndarray]:
     """Kaplan–Meier survival curve: (event times, S(t) just after each).
 
