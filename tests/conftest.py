@@ -76,3 +76,34 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_sample_log(tmp_path_factory, sample_csv) -> Path:
+    """The sample export imported and stored, once for every Spark test module."""
+    import officemine
+
+    path = tmp_path_factory.mktemp("sample") / "oa_sample.parquet"
+    officemine.import_log(sample_csv).write(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def spark_benchmark_log(tmp_path_factory) -> Path:
+    """The benchmark's 1M-event export (`benchmarks/bench.py`), imported once for every
+    Spark test module."""
+    import sys
+
+    import officemine
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from bench import generate_export
+    finally:
+        sys.path.pop(0)
+    folder = tmp_path_factory.mktemp("bench")
+    cached = REPO / "benchmarks" / "out" / "oa_1000000.csv"
+    csv = cached if cached.exists() else generate_export(1_000_000, folder / "oa_1000000.csv")
+    path = folder / "oa_1000000.parquet"
+    officemine.import_log(csv).write(path)
+    return path

@@ -4,7 +4,6 @@ log (one shared local Spark session)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -64,10 +63,8 @@ def assert_same(ours, theirs) -> None:
 
 
 @pytest.fixture(scope="module")
-def sample_log(tmp_path_factory, sample_csv) -> Path:
-    path = tmp_path_factory.mktemp("sample") / "oa_sample.parquet"
-    officemine.import_log(sample_csv).write(path)
-    return path
+def sample_log(spark_sample_log) -> Path:
+    return spark_sample_log
 
 
 @pytest.mark.parametrize("options", [{}, {"by": "process_type"}, {"basis": "clock"}],
@@ -109,19 +106,8 @@ def test_a_real_bpi_challenge_log_on_spark(spark, real_data, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def benchmark_log(tmp_path_factory) -> Path:
-    """The benchmark's 1M-event export (`benchmarks/bench.py`), imported."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    try:
-        from bench import generate_export
-    finally:
-        sys.path.pop(0)
-    folder = tmp_path_factory.mktemp("bench")
-    cached = REPO / "benchmarks" / "out" / "oa_1000000.csv"
-    csv = cached if cached.exists() else generate_export(1_000_000, folder / "oa_1000000.csv")
-    path = folder / "oa_1000000.parquet"
-    officemine.import_log(csv).write(path)
-    return path
+def benchmark_log(spark_benchmark_log) -> Path:
+    return spark_benchmark_log
 
 
 def test_a_million_events_on_spark(spark, benchmark_log):

@@ -813,8 +813,9 @@ class MonthFacts:
 
     def months(self, labels) -> MonthFacts:
         """The facts of the months `labels` only."""
-        return MonthFacts(self.counts[self.counts["month"].isin(list(labels))],
-                          self.values[self.values["month"].isin(list(labels))])
+        labels = list(labels)
+        return MonthFacts(self.counts[self.counts["month"].isin(labels)],
+                          self.values[self.values["month"].isin(labels)])
 
 
 def month_facts(cases: pd.DataFrame, tz: str, calendar: Calendar, months: list[pd.Period],

@@ -61,3 +61,59 @@ def _rebuild(part: pd.DataFrame, schema: pa.Schema) -> pa.Table:
         columns[field.name] = values.cast(field.type)
     table = pa.table(columns, schema=schema)
     return table.sort_by([(C.case_id, "ascending"), (C.seq, "ascending")])
+
+
+#: The column `with_units` adds: each case's unit.
+UNIT = "__officemine_unit"
+#: The unit of cases whose unit column is empty.
+UNKNOWN_UNIT = "(未知)"
+
+
+def with_units(log: SparkLog, unit: str | None) -> SparkLog:
+    """`log` with each case's unit in column `UNIT`: `unit`'s value at the case's first
+    event (as `officemine.relations.cases` reads case attributes; empty: `UNKNOWN_UNIT`),
+    or null everywhere when `unit` is None (the whole log is one unit)."""
+    import dataclasses
+
+    from officemine.errors import OfficemineError
+
+    F = pyspark().sql.functions
+    df = log.df
+    if unit is None:
+        df = df.withColumn(UNIT, F.lit(None).cast("string"))
+    else:
+        if unit not in df.columns:
+            raise OfficemineError(f"the log has no column {unit!r} to tell its units apart")
+        first = df.filter(F.col(C.seq) == 0).select(
+            C.case_id, F.coalesce(F.col(unit).cast("string"), F.lit(UNKNOWN_UNIT)).alias(UNIT))
+        df = df.join(first, on=C.case_id, how="left")
+    return dataclasses.replace(log, df=df)
+
+
+def unit_sizes(log: SparkLog) -> dict:
+    """Per unit (of `with_units`): its events, cases, and first and last time (integer
+    microseconds, as `EventLog.span` reads them: actions and arrivals)."""
+    F = pyspark().sql.functions
+    return {row[UNIT]: row for row in log.df.groupBy(UNIT).agg(
+        F.count(F.lit(1)).alias("events"), F.countDistinct(C.case_id).alias("cases"),
+        F.min(F.unix_micros(F.least(C.acted_at, C.arrived_at))).alias("start"),
+        F.max(F.unix_micros(F.greatest(C.acted_at, C.arrived_at))).alias("end")).collect()}
+
+
+def unit_logs(log, unit_column: str = UNIT):
+    """(unit, the `EventLog` of its cases) for each unit of a partition's `log` (None: cases
+    without a unit, or a log of one unit)."""
+    import pyarrow.compute as pc
+
+    from officemine.eventlog import EventLog
+
+    table = log.to_arrow()
+    units = table[unit_column]
+    keys = units.unique().to_pylist()
+    if len(keys) == 1:
+        yield keys[0], log
+        return
+    for key in keys:
+        mask = pc.is_null(units) if key is None else pc.equal(units, key)
+        yield key, EventLog(table.filter(mask), timezone=log.timezone, calendar=log.calendar,
+                            mapping=log.mapping, _derived=True)

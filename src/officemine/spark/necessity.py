@@ -24,7 +24,8 @@ from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
 from officemine.schema import C
 from officemine.spark._log import SparkLog, pyspark
-from officemine.spark._parts import per_partition
+from officemine.spark._parts import UNIT as _UNIT
+from officemine.spark._parts import UNKNOWN_UNIT, per_partition, unit_sizes, with_units
 
 #: the one-machine module (officemine.necessity is the function the package exports)
 one = importlib.import_module("officemine.necessity")
@@ -54,10 +55,6 @@ def necessity(log: SparkLog, *, by: one.GroupBy | None = None, basis: one.Basis 
                       partitions=partitions)[None]
 
 
-#: The unit of cases whose unit column is empty.
-UNKNOWN_UNIT = "(未知)"
-
-
 def necessity_by_unit(log: SparkLog, unit: str, **options) -> dict[str, one.NecessityResult]:
     """The necessity test of each unit of a group (subsidiary, department …), from one run
     over the group's log: unit value -> the result `necessity` gives on that unit's cases
@@ -66,8 +63,6 @@ def necessity_by_unit(log: SparkLog, unit: str, **options) -> dict[str, one.Nece
     unit's own; "now" is the group log's end (or `as_of`), so every unit's pending items are
     censored at the same time. Options as for `necessity`. Compare them with
     `compare_units`."""
-    if unit not in log.df.columns:
-        raise OfficemineError(f"the log has no column {unit!r} to tell its units apart")
     return _necessity(log, unit, **options)
 
 
@@ -96,8 +91,6 @@ def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", cal
                thresholds=None, as_of=None, node_kinds=None, since="all",
                partitions=None) -> dict:
     """unit value (None: the whole log) -> its necessity result, from one Spark run."""
-    import dataclasses
-
     F = pyspark().sql.functions
     if basis not in one.BASES:
         raise OfficemineError(f"basis must be one of {', '.join(one.BASES)}, not {basis!r}")
@@ -109,19 +102,9 @@ def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", cal
                               "on Spark yet")
     thresholds = thresholds or one.NecessityThresholds()
     calendar = calendar or log.calendar
+    log = with_units(log, unit)
     df = log.df
-    if unit is None:
-        df = df.withColumn(_UNIT, F.lit(None).cast("string"))
-    else:   # each case's unit: its first event's value
-        first = df.filter(F.col(C.seq) == 0).select(
-            C.case_id, F.coalesce(F.col(unit).cast("string"), F.lit(UNKNOWN_UNIT)).alias(_UNIT))
-        df = df.join(first, on=C.case_id, how="left")
-    log = dataclasses.replace(log, df=df)
-    # --- what the whole log says: its size, its span and each node's facts ------------------
-    sizes = {row[_UNIT]: row for row in df.groupBy(_UNIT).agg(
-        F.count(F.lit(1)).alias("events"), F.countDistinct(C.case_id).alias("cases"),
-        F.min(F.unix_micros(F.least(C.acted_at, C.arrived_at))).alias("start"),
-        F.max(F.unix_micros(F.greatest(C.acted_at, C.arrived_at))).alias("end")).collect()}
+    sizes = unit_sizes(log)
     if not sizes:
         raise OfficemineError("no case of the log is in the window judged (since=all); "
                               "choose another --since")
@@ -182,7 +165,6 @@ def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", cal
     return results
 
 
-_UNIT = "__officemine_unit"
 _FIELDS = ["kind", "node", "ptype", "name", "value", "observed", "n", "x", "first_case",
            "first_seq"]
 
