@@ -20,8 +20,10 @@ REPORT_SUFFIXES = (".pdf", ".json", ".xlsx")
 
 @app.command()
 def report(
-    log_path: Annotated[Path, typer.Argument(
-        metavar="LOG", help="A Parquet log, or any source the importer reads.")],
+    log_path: Annotated[Optional[Path], typer.Argument(
+        metavar="LOG", help="A Parquet log, or any source the importer reads (with --engine "
+                            "spark: a log written by officemine, or none with --table).")]
+    = None,
     month: Annotated[Optional[str], typer.Option(
         help="Month to review: 2025-10, 2025/10 or 2025年10月 (default: the latest complete "
              "month).")] = None,
@@ -64,6 +66,17 @@ def report(
     timezone: TimezoneOption = None,
     no_link: NoLinkOption = False,
     calendar: CalendarOption = None,
+    engine: Annotated[str, typer.Option(
+        help="'duckdb' (this machine) or 'spark' (the log in Spark, under spark-submit or a "
+             "local Spark: the KPIs, the trend and the necessity test computed there; parts "
+             "not on Spark yet are left out and named in the report).")] = "duckdb",
+    table: Annotated[Optional[str], typer.Option(
+        help="With --engine spark: a Spark/Hive table holding a canonical log "
+             "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")] = None,
+    unit: Annotated[Optional[str], typer.Option(
+        help="With --engine spark: a case attribute telling the units of a group apart "
+             "(subsidiary, department, process_type): one review per unit from one run, and "
+             "units_<month>.json/.xlsx comparing them; -o is then a folder.")] = None,
 ) -> None:
     """Write the monthly review: a PDF dashboard, its JSON and an .xlsx of the tables.
 
@@ -85,10 +98,25 @@ def report(
                                   "give neither --month nor a file name for -o")
         if month:
             month = str(_as_month(month))
+        if engine not in ("duckdb", "spark"):
+            raise OfficemineError(f"engine must be duckdb or spark, not {engine!r}")
+        if engine == "duckdb" and (table is not None or unit is not None):
+            raise OfficemineError("--table and --unit read a log in Spark: give --engine spark")
+        if engine == "duckdb" and log_path is None:
+            raise OfficemineError("give the LOG to review (or --engine spark --table NAME)")
         settings = ReportConfig.from_toml(config) if config else ReportConfig()
         sla_model = _sla(sla)
         scenarios = _scenarios(scenario)
         procs = _procedures(procedures)
+        if engine == "spark":
+            if all_months or (unit is not None and as_file):
+                raise OfficemineError("--engine spark writes one month (--all-months is not on "
+                                      "Spark yet); with --unit, -o is a folder")
+            _on_spark(log_path, table, timezone, calendar, unit, month, folder, stem,
+                      allow_empty, lang=lang, config=settings, sla=sla_model,
+                      scenario=scenarios, pseudonymize=pseudonymize or None,
+                      pseudonym_key=pseudonym_key, ledger=ledger, procedures=procs)
+            return
         key = _pseudonym_key(pseudonymize, pseudonym_key, settings)
         log = load_log(log_path, format, mapping, timezone, no_link)
         cal = _calendar(calendar, log)
@@ -135,6 +163,43 @@ def report(
                 progress.advance(task)
         index = _write_index(rows, folder, lang)
         typer.echo(f"wrote {len(rows)} monthly reports and {index}")
+
+
+def _on_spark(log_path, table, timezone, calendar, unit, month, folder, stem, allow_empty,
+              **options) -> None:
+    """The review of a log in Spark (`officemine.spark.report`): one, or one per unit and
+    their comparison."""
+    from officemine.cli._common import load_calendar
+    from officemine.cli.necessity import spark_log
+    from officemine.spark.report import monthly_report, unit_reports
+
+    log = spark_log(log_path, table, timezone, "officemine report")
+    options["calendar"] = load_calendar(calendar, log) if calendar else None
+    with err.status("monthly report on Spark …") as status:
+        def show(step: str) -> None:
+            status.update(f"monthly report on Spark: {step} …")
+
+        if unit is None:
+            result = monthly_report(log, month, progress=show, **options)
+            reports = {None: result}
+        else:
+            reviews = unit_reports(log, unit, month, progress=show, **options)
+            reports = reviews.reports
+        if not any(r.has_data for r in reports.values()) and not allow_empty:
+            message = next(iter(reports.values())).kpis.message if reports else "no unit"
+            fail(f"{message}; nothing written (--allow-empty writes the empty report)", code=1)
+        status.update("monthly report on Spark: writing PDF, JSON and xlsx …")
+        written = (reviews.write(folder) if unit is not None
+                   else {None: result.write(folder, stem)})
+    for key, report in reports.items():
+        typer.echo(repr(report) if key is None else f"{key}: {report!r}")
+    first = next(iter(reports.values()), None)
+    if first is not None and first.left_out:
+        err.print("note: not on Spark yet, left out of the report: "
+                  + ", ".join(first.left_out), markup=False, highlight=False)
+    for paths in written.values():
+        for path in paths.values():
+            typer.echo(f"wrote {path}")
 
 
 def _pseudonym_key(pseudonymize: bool, path: Path | None, settings):

@@ -57,6 +57,8 @@ class MonthlyReport:
     warnings: list[str] = field(default_factory=list)
     ledger_view: object | None = None   # supervision.LedgerMonth (report --ledger)
     conformance: object | None = None   # conformance.ConformanceResult of the month
+    engine: str = "duckdb"              # where the figures were computed: duckdb | spark
+    left_out: dict[str, str] = field(default_factory=dict)   # part -> why it is not here
 
     @property
     def has_data(self) -> bool:
@@ -75,15 +77,21 @@ class MonthlyReport:
         out["trend"] = self.trend.table("summary", lang=lang)
         if self.necessity is not None:
             out["necessity"] = self.necessity.summary.drop(columns=["reason_classes"])
-        out["versions"] = self.versions.changes
+        if self.versions is not None:
+            out["versions"] = self.versions.changes
         if self.discovery is not None:
             out["variants"] = self.discovery.variants.table
             out["map_nodes"] = self.discovery.process_map.nodes
             out["map_arcs"] = self.discovery.process_map.arcs
-        out["bottleneck_nodes"] = self.bottlenecks.by_node
-        out["bottleneck_people"] = self.bottlenecks.by_person
-        out["overdue"] = self.ledger.summary
-        out["dossiers"] = self.ledger.dossiers
+        if self.bottlenecks is not None:
+            out["bottleneck_nodes"] = self.bottlenecks.by_node
+            out["bottleneck_people"] = self.bottlenecks.by_person
+        if self.ledger is not None:
+            out["overdue"] = self.ledger.summary
+            out["dossiers"] = self.ledger.dossiers
+        if self.left_out:
+            out["left_out"] = pd.DataFrame({"part": list(self.left_out),
+                                            "why": list(self.left_out.values())})
         for i, ba in enumerate(self.before_after, start=1):
             out[f"before_after_{i}"] = ba.summary
             if ba.effect is not None:
@@ -106,11 +114,13 @@ class MonthlyReport:
             "calendar": self.calendar.describe(), "sla": self.sla.describe(),
             "kpis": self.kpis.to_dict() if hasattr(self.kpis, "to_dict") else None,
             "necessity_window": list(self.necessity_window),
-            "versions": self.versions.to_dict(),
+            "versions": self.versions.to_dict() if self.versions is not None else None,
             "necessity": self.necessity.to_dict() if self.necessity is not None else None,
             "discovery": self.discovery.to_dict() if self.discovery is not None else None,
-            "overdue": self.ledger.summary.to_dict("records"),
-            "dossiers": self.ledger.dossiers.to_dict("records"),
+            "overdue": (self.ledger.summary.to_dict("records") if self.ledger is not None
+                        else None),
+            "dossiers": (self.ledger.dossiers.to_dict("records") if self.ledger is not None
+                         else None),
             "before_after": [{"date": ba.redesign.date.isoformat(), "name": ba.redesign.name,
                               "process_type": ba.redesign.process_type,
                               "window_months": ba.window_months,
@@ -124,6 +134,8 @@ class MonthlyReport:
                             else None),
             "import_report": self.log.report.to_dict() if self.log.report else None,
             "warnings": self.warnings,
+            "engine": self.engine,
+            "left_out": self.left_out,
         }
 
     def write(self, out_dir: str | Path, stem: str | None = None) -> dict[str, Path]:
@@ -140,7 +152,8 @@ class MonthlyReport:
         out_dir = Path(out_dir)
         stem = stem or f"officemine_report_{self.month}"
         paths = {kind: out_dir / f"{stem}.{kind}" for kind in ("pdf", "json", "xlsx")}
-        inputs = [self.log.path, self.log.report.source_file if self.log.report else None]
+        inputs = [getattr(self.log, "path", None),     # a log in Spark has no file here
+                  self.log.report.source_file if self.log.report else None]
         if self.pseudonymization is not None:      # the renamed log no longer names its files
             inputs += list(self.pseudonymization.sources)
         with atomic_paths(*paths.values(), inputs=inputs) as (pdf, json_file, xlsx):
@@ -150,13 +163,20 @@ class MonthlyReport:
         return paths
 
     def __repr__(self) -> str:
-        return (f"<MonthlyReport {self.month} ({self.lang}): "
-                f"{self.kpis.message}; {len(self.ledger.summary)} overdue open cases>")
+        overdue = (f"; {len(self.ledger.summary)} overdue open cases" if self.ledger is not None
+                   else "")
+        return (f"<MonthlyReport {self.month} ({self.lang}{', ' + self.engine if self.left_out else ''}): "
+                f"{self.kpis.message}{overdue}>")
 
 
 def latest_complete_month(log: EventLog) -> str:
     """The last calendar month the log covers completely (else the last month it touches)."""
-    start, end = log.span()
+    return month_covered(*log.span())
+
+
+def month_covered(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
+    """The last calendar month a log spanning `start`..`end` covers completely (else the last
+    month it touches)."""
     if end is None:
         raise OfficemineError("the log is empty")
     month = pd.Period(end.tz_localize(None), freq="M")

@@ -63,6 +63,8 @@ T = {
                      "no_decisions": "没有审批记录", "set": "由映射或设置指定",
                      "mostly_submissions": "提交环节", "mostly_archives": "归档环节"},
         "other_wait": "等待合计 {total} 工作小时（{items} 件）",
+        "left_out": "本报告由 {engine} 计算；以下部分尚未在 {engine} 上实现，未列入本报告：{parts}（详见“数据质量”页）",
+        "not_here": "未列入本报告",
     },
     "en": {
         "title": "Monthly process efficiency review", "cover_sub": "{org}{month} · data up to {asof} · {cases:,} cases · calendar: {cal}",
@@ -111,6 +113,8 @@ T = {
                      "no_decisions": "records no decisions", "set": "set in the mapping or settings",
                      "mostly_submissions": "submission step", "mostly_archives": "archiving step"},
         "other_wait": "{total} working hours of waiting ({items} items)",
+        "left_out": "Computed on {engine}; these parts are not on {engine} yet and are not in this report: {parts} (see the data-quality page)",
+        "not_here": "Not in this report",
     },
 }
 
@@ -125,6 +129,9 @@ def render_pdf(report, path: Path) -> Path:
     pages = [_cover]
     if report.has_data:
         pages += [_trends, _map, _necessity_chart, _necessity_table, _bottlenecks, _ledger]
+        # parts the engine did not compute have no page: the cover and the quality page say so
+        left_out = {_PART_PAGES[p] for p in report.left_out if p in _PART_PAGES}
+        pages = [p for p in pages if p not in left_out]
         if report.ledger_view is not None:
             from officemine.report.ledger_page import ledger_month_page
 
@@ -168,12 +175,13 @@ def _month_label(month: str, lang: str) -> str:
 def _cover(report, footer, number):
     words = T[report.lang]
     kpis = report.kpis
-    _, end = report.log.span()
+    end = kpis.log_info.get("end")
+    end = pd.Timestamp(end) if end else None
     org = f"{report.organisation} · " if report.organisation else ""
     subtitle = words["cover_sub"].format(
         org=org, month=_month_label(report.month, report.lang),
         asof=end.strftime("%Y-%m-%d") if end is not None else "—",
-        cases=report.log.n_cases, cal=report.calendar.describe().split(";")[0])
+        cases=kpis.log_info["cases"], cal=report.calendar.describe().split(";")[0])
     fig = new_page(PageInfo(f"{words['title']} · {_month_label(report.month, report.lang)}",
                             subtitle, footer), number)
     if not report.has_data:
@@ -212,6 +220,10 @@ def _cover(report, footer, number):
         notes.append(words["mom_missing"])
     if notes:
         fig.text(0.96, 0.325, "  ".join(notes), fontsize=8, color=MUTED, ha="right", va="top")
+    if report.left_out:
+        fig.text(0.04, 0.05, wrap(words["left_out"].format(
+            engine=report.engine, parts="、".join(report.left_out) if report.lang == "zh"
+            else ", ".join(report.left_out)), 150), fontsize=9, color=BAD, va="bottom")
     # headlines
     fig.text(0.04, 0.31, words["headlines"], fontsize=13, weight="bold", color=INK, va="top")
     for i, line in enumerate(_headlines(report)[:4]):
@@ -247,6 +259,8 @@ def _headlines(report) -> list[str]:
             r = notice.iloc[0]
             lines.append(words["headline_notice"].format(
                 node=r["node"], share=f"{r['missing_material_share']:.0%}"))
+    if report.ledger is None:
+        return lines
     ledger = report.ledger.summary
     overdue = ledger[ledger["overdue"]] if "overdue" in ledger else ledger
     if len(overdue):
@@ -623,6 +637,10 @@ def _effect_table(fig, effect, lang: str) -> None:
     note(fig, 0.04, 0.44, wrap(how, 120), fontsize=8.5)
 
 
+#: Pages of the parts an engine may leave out (`MonthlyReport.left_out`).
+_PART_PAGES = {"process_map": _map, "bottlenecks": _bottlenecks, "overdue_ledger": _ledger}
+
+
 # --- 9. data quality -------------------------------------------------------------------------------
 
 def _quality(report, footer, number):
@@ -646,6 +664,7 @@ def _quality(report, footer, number):
             m=t.min_items, thr=t.rejection_threshold, w=t.long_wait_workhours, ns=t.notice_share))
         lines += [f"WARNING: {w}" for w in report.necessity.warnings]
     lines += [f"WARNING: {w}" for w in report.warnings]
+    lines += [f"{words['not_here']}: {part} — {why}" for part, why in report.left_out.items()]
     if report.pseudonymization is not None:
         lines.append(report.pseudonymization.describe(report.lang))
     wrapped = "\n".join(wrap(line, 175) for line in lines)

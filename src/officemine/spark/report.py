@@ -1,0 +1,171 @@
+"""The monthly review of a log in Spark: `officemine.report.MonthlyReport` with its KPIs, its
+12-month trend and its necessity test computed by the Spark engine — the same figures one
+machine gives — and the parts not on Spark yet left out and named (on the cover, the
+data-quality page, and in the JSON's ``left_out``), never filled with something else.
+
+Per-unit reviews come from the same run: `unit_reports` reviews every unit of a group (a case
+attribute: subsidiary, department, process type) from one pass over the group's log, and
+puts the units side by side (`UnitReviews.comparison`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from officemine.calendar import Calendar
+from officemine.errors import OfficemineError
+from officemine.report import MonthlyReport, month_covered
+from officemine.report.config import ReportConfig
+from officemine.schema import C
+from officemine.sla import SLA
+from officemine.spark._log import SparkLog, pyspark
+from officemine.spark._parts import unit_sizes, with_units
+from officemine.spark.kpis import compare_unit_kpis, kpis_by_unit
+from officemine.spark.necessity import compare_units, necessity, necessity_by_unit
+
+#: The parts of the monthly review not computed on Spark yet, and why.
+NOT_ON_SPARK = {
+    "process_map": "the process map (discovery) of the month is not computed on Spark by "
+                   "this report yet",
+    "process_versions": "process versions (change points) are not computed on Spark yet: "
+                        "the necessity test judges every case of its window (since=all)",
+    "bottlenecks": "bottlenecks are not computed on Spark yet",
+    "overdue_ledger": "the overdue ledger (open cases past their SLA) is not computed on "
+                      "Spark yet",
+}
+
+
+@dataclass
+class UnitReviews:
+    """Each unit's monthly review from one run over a group's log, and the units side by side
+    (`comparison`: the KPIs; `necessity`: the decision nodes)."""
+
+    unit: str
+    reports: dict[str, MonthlyReport]
+    comparison: pd.DataFrame
+    necessity: pd.DataFrame
+
+    def write(self, out_dir: str | Path) -> dict[str, dict[str, Path]]:
+        """Each unit's PDF, JSON and xlsx (``officemine_report_<month>_<unit>``) and the
+        comparison (``units_<month>.xlsx``, ``.json``) into `out_dir`."""
+        from officemine.atomic import atomic_paths
+        from officemine.report.companion import write_json, write_xlsx
+
+        out_dir = Path(out_dir)
+        written = {}
+        for unit, report in self.reports.items():
+            written[unit] = report.write(out_dir, f"officemine_report_{report.month}_"
+                                                  f"{_file_part(unit)}")
+        month = next(iter(self.reports.values())).month if self.reports else "none"
+        paths = {kind: out_dir / f"units_{month}.{kind}" for kind in ("json", "xlsx")}
+        with atomic_paths(*paths.values()) as (json_file, xlsx):
+            write_json({"unit": self.unit, "month": month,
+                        "kpis": self.comparison.to_dict("records"),
+                        "necessity": self.necessity.to_dict("records")}, json_file)
+            write_xlsx({"kpis": self.comparison, "necessity": self.necessity}, xlsx)
+        written["units"] = paths
+        return written
+
+
+def monthly_report(log: SparkLog, month: str | None = None, **options) -> MonthlyReport:
+    """`officemine.report.monthly_report` of a log in Spark: the KPIs, the trend and the
+    necessity test from the Spark engine; the parts in `NOT_ON_SPARK` left out and named.
+
+    Options: lang, config (`ReportConfig`), sla, calendar, partitions, progress — as for
+    the one-machine report. Settings that need a part not on Spark (standard procedures,
+    redesign dates, pseudonyms, a scenario, a supervision ledger) are refused with a clear
+    error rather than ignored.
+    """
+    return _reviews(log, None, month, **options)[None]
+
+
+def unit_reports(log: SparkLog, unit: str, month: str | None = None, **options) -> UnitReviews:
+    """The monthly review of each unit of a group (`unit`: a case attribute, its value at
+    the case's first event), all from one pass of the KPIs and one of the necessity test
+    over the group's log; each unit's KPIs are what one machine gives on its cases alone,
+    its necessity test judges them with the group's "now". month: default the latest month
+    the group's log covers completely, the same for every unit. Options as for
+    `monthly_report`."""
+    reports = _reviews(log, unit, month, **options)
+    months = {u: r.kpis for u, r in reports.items()}
+    tests = {u: r.necessity for u, r in reports.items() if r.necessity is not None}
+    return UnitReviews(unit, reports, compare_unit_kpis(months), compare_units(tests))
+
+
+def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
+             config: ReportConfig | None = None, sla: SLA | None = None,
+             calendar: Calendar | None = None, partitions: int | None = None,
+             progress: Callable[[str], None] | None = None, **refused) -> dict:
+    """unit value (None: the whole log) -> its review."""
+    from officemine.kpis import _as_month
+
+    F = pyspark().sql.functions
+    step = progress or (lambda name: None)
+    if lang not in ("zh", "en"):
+        raise OfficemineError(f"lang must be zh or en, not {lang!r}")
+    config = config or ReportConfig()
+    given = [name for name, value in refused.items() if value not in (None, False, [], ())]
+    if config.procedures_path:
+        given.append("procedures (the settings')")
+    if config.redesigns:
+        given.append("redesigns (the settings': before/after)")
+    if given:
+        raise OfficemineError(f"not on Spark yet: {', '.join(given)}; write this review "
+                              "without them, or on one machine")
+    calendar = calendar or (Calendar.from_toml(config.calendar_path, tz=log.timezone)
+                            if config.calendar_path else log.calendar)
+    sla = sla or (SLA.from_toml(config.sla_path) if config.sla_path else SLA.default())
+    if month:
+        month = str(_as_month(month))
+    else:
+        size = unit_sizes(with_units(log, None)).get(None)
+        if size is None or size["end"] is None:
+            raise OfficemineError("the log is empty")
+        month = month_covered(*(pd.Timestamp(size[k], unit="us", tz="UTC")
+                                .tz_convert(log.timezone) for k in ("start", "end")))
+    period = pd.Period(month, freq="M")
+    step("KPIs and 12-month trend")
+    kpis = kpis_by_unit(log, unit, month, trend=12, calendar=calendar, sla=sla,
+                        partitions=partitions)
+    # the necessity test's window: the cases that ended in the trailing months
+    window_start = period - (config.necessity_months - 1)
+    bounds = [int(pd.Timestamp(p.start_time).tz_localize(log.timezone).value // 1000)
+              for p in (window_start, period + 1)]
+    ended = F.unix_micros(F.col(C.case_end))
+    window = dataclasses.replace(log, df=log.df.filter((ended >= bounds[0])
+                                                       & (ended < bounds[1])))
+    step("necessity test")
+    warnings: list[str] = []
+    try:
+        tests = (necessity_by_unit(window, unit, calendar=calendar, partitions=partitions)
+                 if unit is not None else
+                 {None: necessity(window, calendar=calendar, partitions=partitions)})
+    except OfficemineError as exc:
+        tests = {}
+        warnings.append(f"necessity test not run: {exc}")
+    reports = {}
+    for key, (month_kpis, trend) in kpis.items():
+        organisation = config.organisation if key is None else \
+            " · ".join(p for p in (config.organisation, str(key)) if p)
+        reports[key] = MonthlyReport(
+            month=month, lang=lang, organisation=organisation, kpis=month_kpis, trend=trend,
+            discovery=None, necessity=tests.get(key),
+            necessity_window=(str(window_start), month), versions=None, bottlenecks=None,
+            ledger=None, before_after=[], simulation=None, log=log, calendar=calendar,
+            sla=sla, pseudonymization=None, warnings=list(warnings), engine="spark",
+            left_out=dict(NOT_ON_SPARK))
+    return reports
+
+
+def _file_part(unit: Any) -> str:
+    """A unit's value as part of a file name: characters no file system takes replaced."""
+    text = "".join("_" if ch in '<>:"/\\|?*' or ord(ch) < 32 else ch for ch in str(unit))
+    return text.strip(" .") or "_"
+
+
+__all__ = ["NOT_ON_SPARK", "UnitReviews", "monthly_report", "unit_reports"]

@@ -1,0 +1,129 @@
+"""The monthly review on Spark: its KPIs, trend and necessity test are the one-machine
+review's figures (read back from the JSON written), the parts not on Spark yet are named in
+the PDF and the JSON rather than filled in, one review per unit comes from one group run, and
+bad input is one ``error:`` line."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+import officemine
+from officemine import spark as oms
+from officemine.cli import app
+from officemine.kpis import monthly_kpis
+from officemine.report import monthly_report
+from officemine.spark.report import NOT_ON_SPARK, unit_reports
+from officemine.spark.report import monthly_report as spark_report
+
+from test_spark_kpis import _cases_of
+from test_spark_kpis import assert_same as assert_same_kpis
+from test_spark_necessity import assert_same as assert_same_necessity
+from test_spark_necessity import sample_log  # noqa: F401 (a fixture)
+
+MONTH = "2025-10"
+
+
+@pytest.mark.spark
+def test_the_sample_review_on_spark_has_the_one_machine_figures(spark, sample_log, tmp_path):
+    log = officemine.read_log(sample_log)
+    one = monthly_report(log, MONTH)
+    ours = spark_report(oms.read_log(spark, sample_log), MONTH)
+    one_json = json.loads(one.write(tmp_path / "one")["json"].read_text(encoding="utf-8"))
+    paths = ours.write(tmp_path / "spark")
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert data["engine"] == "spark" and one_json["engine"] == "duckdb"
+    assert_same_kpis(data["kpis"], one_json["kpis"])
+    assert data["necessity_window"] == one_json["necessity_window"]
+    assert data["import_report"] == one_json["import_report"]
+    assert_same_kpis(ours.trend.to_dict(), one.trend.to_dict())
+    # the necessity test judges every case of the window (versions are not on Spark): the
+    # one-machine test of the same cases, and the report says so
+    a, b = one.necessity_window
+    window = log.select_cases(f"{a}-01", str(officemine.kpis._as_month(b) + 1) + "-01")
+    assert_same_necessity(ours.necessity, officemine.necessity(window, since="all"))
+    assert data["necessity"]["nodes"] and data["necessity"]["log"]["judged"]["since"] == "all"
+    # what is not on Spark is named, never filled in
+    assert set(data["left_out"]) == set(NOT_ON_SPARK)
+    assert data["versions"] is None and data["discovery"] is None and data["overdue"] is None
+    assert one_json["left_out"] == {} and one_json["overdue"]
+    text = "\n".join(page.extract_text() for page in PdfReader(paths["pdf"]).pages)
+    assert "尚未在 spark 上实现" in text and "overdue_ledger" in text
+    assert "办结件数" in text and str(ours.kpis.tile("completed").value) in text
+
+
+@pytest.mark.spark
+def test_each_units_review_from_one_group_run(spark, sample_log):
+    whole = officemine.read_log(sample_log)
+    reviews = unit_reports(oms.read_log(spark, sample_log), "applicant_dept", MONTH)
+    assert len(reviews.reports) == 8
+    for unit, report in reviews.reports.items():
+        assert report.organisation == unit and report.engine == "spark"
+        # each unit's necessity test judges its own cases of the window
+        assert report.necessity is None or report.necessity.log_info["cases"] < \
+            whole.n_cases / 2
+    for unit in ("办公室", "法务部"):      # the largest and the smallest (test_spark_kpis: all)
+        own = _cases_of(whole, "applicant_dept", unit)
+        assert_same_kpis(reviews.reports[unit].kpis.to_dict(),
+                         monthly_kpis(own, MONTH).to_dict())
+    assert set(reviews.necessity["unit"]) <= set(reviews.reports)
+    assert set(reviews.comparison["unit"]) == set(reviews.reports)
+
+
+@pytest.mark.spark
+def test_the_command_on_spark(spark, sample_log, tmp_path):
+    runner = CliRunner()
+    ours = runner.invoke(app, ["report", str(sample_log), "--engine", "spark", "--month", MONTH,
+                               "-o", str(tmp_path / "spark")])
+    assert ours.exit_code == 0, ours.output
+    assert "left out of the report" in ours.output
+    written = json.loads((tmp_path / "spark" / f"officemine_report_{MONTH}.json")
+                         .read_text(encoding="utf-8"))
+    log = officemine.read_log(sample_log)
+    assert_same_kpis(written["kpis"], monthly_kpis(log, MONTH).to_dict())
+    # a table, one review per unit (urgency: 普通, 紧急) and the units side by side
+    spark.read.parquet(str(sample_log)).createOrReplaceTempView("oa_events")
+    units = tmp_path / "units"
+    by_unit = runner.invoke(app, ["report", "--engine", "spark", "--table", "oa_events",
+                                  "--month", MONTH, "--unit", "urgency", "-o", str(units)])
+    assert by_unit.exit_code == 0, by_unit.output
+    both = json.loads((units / f"units_{MONTH}.json").read_text(encoding="utf-8"))
+    assert (units / f"units_{MONTH}.xlsx").exists()
+    completed = {r["unit"]: r["value"] for r in both["kpis"] if r["key"] == "completed"}
+    assert set(completed) == {"普通", "紧急"}
+    for unit, value in completed.items():
+        data = json.loads((units / f"officemine_report_{MONTH}_{unit}.json")
+                          .read_text(encoding="utf-8"))
+        assert data["kpis"]["kpis"][0]["value"] == value and data["organisation"] == unit
+        assert PdfReader(units / f"officemine_report_{MONTH}_{unit}.pdf").pages
+    assert sum(completed.values()) == written["kpis"]["kpis"][0]["value"]
+    for args, message in [
+            (["--unit", "company"], "error: the log has no column 'company'"),
+            (["--pseudonymize"], "error: not on Spark yet: pseudonymize"),
+            (["--all-months"], "error: --engine spark writes one month")]:
+        bad = runner.invoke(app, ["report", str(sample_log), "--engine", "spark", *args, "-o",
+                                  str(tmp_path / "bad")])
+        assert bad.exit_code == 2 and bad.output.startswith(message), bad.output
+    outside = runner.invoke(app, ["report", str(sample_log), "--engine", "spark", "--month",
+                                  "2031-01", "-o", str(tmp_path / "bad")])
+    assert outside.exit_code == 1 and "outside the log" in outside.output
+    assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+
+
+def test_bad_engine_options_are_one_error_line(tmp_path, sample_csv, monkeypatch):
+    """Without pyspark, or with Spark-only options on this machine: one line, exit code 2."""
+    runner = CliRunner()
+    for args, message in [
+            (["--unit", "applicant_dept"], "error: --table and --unit read a log in Spark"),
+            (["--engine", "hadoop"], "error: engine must be duckdb or spark")]:
+        bad = runner.invoke(app, ["report", str(sample_csv), *args, "-o", str(tmp_path)])
+        assert bad.exit_code == 2 and bad.output.startswith(message), bad.output
+    monkeypatch.setitem(sys.modules, "pyspark", None)       # as if it were not installed
+    missing = runner.invoke(app, ["report", str(sample_csv), "--engine", "spark", "-o",
+                                  str(tmp_path)])
+    assert missing.exit_code == 2
+    assert missing.output.startswith("error: the Spark engine needs pyspark"), missing.output
