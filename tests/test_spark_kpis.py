@@ -131,8 +131,3 @@ def test_each_unit_from_one_group_run_equals_its_own_kpis(spark, sample_log):
     assert completed["value"].tolist() == sorted(completed["value"], reverse=True)
     assert sum(completed["value"]) == monthly_kpis(whole, "2025-09").tile("completed").value
     assert set(table["unit"]) == set(results) and len(table) == len(results) * len(KPI_KEYS)
-    by_unit = oms.monthly_kpis_by_unit(oms.read_log(spark, sample_log), "applicant_dept",
-                                       "2025-09")
-    assert list(by_unit) == list(months)
-    for unit, result in by_unit.items():
-        assert_same(result.to_dict(), months[unit].to_dict())

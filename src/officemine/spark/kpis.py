@@ -111,6 +111,8 @@ def _kpis(log: SparkLog, unit: str | None, month: Any, *, monthly: bool, trend: 
     sla = sla or SLA.default()
     log = with_units(log, unit)
     sizes = unit_sizes(log)
+    if not sizes:
+        raise OfficemineError(f"{log.source or 'the log'} has no events")
     contexts = {key: _context(log, size, calendar, sla) for key, size in sizes.items()}
     if target is None:
         ends = [c.end for c in contexts.values() if c.end is not None]

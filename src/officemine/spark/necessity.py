@@ -25,7 +25,8 @@ from officemine.errors import OfficemineError
 from officemine.schema import C
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import UNIT as _UNIT
-from officemine.spark._parts import UNKNOWN_UNIT, per_partition, unit_sizes, with_units
+from officemine.spark._parts import UNKNOWN_UNIT  # noqa: F401 (the unit of cases without one)
+from officemine.spark._parts import per_partition, unit_sizes, with_units
 
 #: the one-machine module (officemine.necessity is the function the package exports)
 one = importlib.import_module("officemine.necessity")
