@@ -122,3 +122,21 @@ def test_merged_facts_keep_the_first_appearance_of_reasons():
     assert merged.items == 2 and merged.cases == 2
     assert merged.wait_total["wait_hours"] == 4.0
     assert np.isnan(merged.wait_total["wait_workhours"])
+
+
+def test_the_command_reads_a_stored_log_within_a_memory_limit(stored, sample_csv):
+    from typer.testing import CliRunner
+
+    from officemine.cli import app
+
+    runner = CliRunner()
+    batched = runner.invoke(app, ["necessity", str(stored), "--memory-limit", "1GB", "--json",
+                                  "-"])
+    assert batched.exit_code == 0, batched.output
+    whole = runner.invoke(app, ["necessity", str(stored), "--json", "-"])
+    assert batched.stdout == whole.stdout          # the same JSON, to the last digit
+    source = runner.invoke(app, ["necessity", str(sample_csv), "--memory-limit", "1GB"])
+    assert source.exit_code == 2 and "import" in source.output
+    spark = runner.invoke(app, ["necessity", str(stored), "--engine", "spark",
+                                "--memory-limit", "1GB"])
+    assert spark.exit_code == 2 and "--memory-limit" in spark.output

@@ -347,11 +347,15 @@ class EventLog:
 
     def span(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """The first and the last time the log knows of (an action or an arrival); the last
-        is the log's end, "now" for every analysis (`officemine.relations.log_end`)."""
-        lo, hi = self.one(f"SELECT min(least({C.acted_at}, {C.arrived_at})), "
-                          f"max(greatest({C.acted_at}, {C.arrived_at})) FROM events")
-        conv = (lambda t: pd.Timestamp(t).tz_convert(self.timezone) if t is not None else None)
-        return conv(lo), conv(hi)
+        is the log's end, "now" for every analysis (`officemine.relations.log_end`). Scanned
+        once per log (an analysis asks for it several times; the log never changes)."""
+        if ("span",) not in self._cache:
+            lo, hi = self.one(f"SELECT min(least({C.acted_at}, {C.arrived_at})), "
+                              f"max(greatest({C.acted_at}, {C.arrived_at})) FROM events")
+            conv = (lambda t: pd.Timestamp(t).tz_convert(self.timezone) if t is not None
+                    else None)
+            self._cache[("span",)] = (conv(lo), conv(hi))
+        return self._cache[("span",)]
 
     def nodes(self) -> pd.DataFrame:
         """Events and cases per node."""
