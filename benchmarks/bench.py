@@ -368,24 +368,29 @@ def run_stage(stage: str, csv: Path, parquet: Path, work: Path, *, timeout: floa
                                  str(parquet), str(work)], stdout=out, stderr=err,
                                 preexec_fn=limit, start_new_session=True)
         timed_out = over_cap = False
-        tree_peak = 0
+        tree_peak, tree_cpu = 0, {}
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             if stage in SPARK_STAGES:     # the JVM and the Python workers: the whole session
-                tree_peak = max(tree_peak, _session_rss(proc.pid))
+                rss, ticks = _session_usage(proc.pid)
+                tree_peak = max(tree_peak, rss)
+                tree_cpu.update(ticks)
             if not (timed_out or over_cap):
                 timed_out = time.perf_counter() - start > timeout
-                over_cap = max(_rss(proc.pid), _session_rss(proc.pid)
-                               if stage in SPARK_STAGES else 0) > cap
+                over_cap = max(_rss(proc.pid), tree_peak) > cap
                 if timed_out or over_cap:
                     os.killpg(proc.pid, signal.SIGKILL)
             time.sleep(0.1)
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
     peak = max(usage.ru_maxrss * 1024, tree_peak)
+    # CPU seconds: the stage's process (and what it waited for), or the whole Spark session
+    cpu = max(usage.ru_utime + usage.ru_stime,
+              sum(tree_cpu.values()) / os.sysconf("SC_CLK_TCK"))
     record = {"stage": stage, "wall": round(wall, 2), "peak_mib": round(peak / 2**20),
+              "cpu_s": round(cpu, 1),
               "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
               "steal_pct": _steal_pct(cpu_before, _cpu_times()),
               "date": time.strftime("%Y-%m-%d %H:%M")}
@@ -441,10 +446,10 @@ def _rss(pid: int) -> int:
     return 0
 
 
-def _session_rss(session: int) -> int:
-    """Resident memory of every process of a session (a stage and what it started: Spark's
-    JVM and Python workers), in bytes, sampled now."""
-    total = 0
+def _session_usage(session: int) -> tuple[int, dict[int, int]]:
+    """Resident memory (bytes) of every process of a session — a stage and what it started:
+    Spark's JVM and Python workers — sampled now, and each one's CPU time so far (ticks)."""
+    total, ticks = 0, {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -453,9 +458,10 @@ def _session_rss(session: int) -> int:
                 fields = fh.read().rsplit(")", 1)[1].split()
             if int(fields[3]) == session:           # the session id (start_new_session)
                 total += _rss(int(entry.name))
+                ticks[int(entry.name)] = int(fields[11]) + int(fields[12])   # utime + stime
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return total, ticks
 
 
 def machine() -> str:
@@ -593,6 +599,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--branches", type=int,
                         help="with --log: first cut it to its first BRANCHES branches "
                              "(whole cases, each branch a year of one office)")
+    parser.add_argument("--times", type=int,
+                        help="with --log: run on the log TIMES over (each copy's cases "
+                             "renamed), for the scale of a log that could not be generated")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.log:
@@ -642,6 +651,8 @@ def run_on_log(args) -> None:
     log = args.log
     if args.branches:
         log = branch_subset(args.log, args.branches, args.out)
+    if args.times:
+        log = replicated(log, args.times, args.out)
     rows = pq.ParquetFile(log).metadata.num_rows
     results_path = args.out / "results_logs.json"
     results = load_results(results_path)
@@ -652,7 +663,7 @@ def run_on_log(args) -> None:
         _progress(f"{log} ({rows:,} events): {stage} …")
         record = run_stage(stage, Path(os.devnull), log, args.out / f"work_{log.stem}",
                            timeout=args.timeout, mem_cap_gib=args.mem_cap_gib)
-        record.update(log=str(log), events=rows, branches=args.branches)
+        record.update(log=str(log), events=rows, branches=args.branches, times=args.times)
         results["records"] = [r for r in results["records"]
                               if not (r.get("log") == str(log) and r["stage"] == stage)]
         results["records"].append(record)
@@ -676,6 +687,38 @@ def branch_subset(path: Path, branches: int, out: Path) -> Path:
     EventLog(table, timezone=source.timezone,
              report=source.report, mapping=source.mapping, calendar=source.calendar,
              _derived=True).write(target)
+    return target
+
+
+def replicated(path: Path, times: int, out: Path) -> Path:
+    """A stored log `times` over, as one log in case order: copy k's case numbers are
+    prefixed ``Zk-`` (after every generated one), so the copies are other cases with the same
+    events; written row group by row group (reused when present)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from officemine.eventlog import _META_KEY, read_log
+
+    target = out / f"{path.stem}_x{times}.parquet"
+    if target.exists():
+        return target
+    if not 2 <= times <= 10:
+        raise SystemExit("--times takes 2 to 10 copies (the prefixes must sort in order)")
+    source = pq.ParquetFile(path)
+    meta = json.loads(read_log(path)._schema.metadata[_META_KEY])
+    meta["cases"] = meta["cases"] * times
+    schema = source.schema_arrow.with_metadata({**(source.schema_arrow.metadata or {}),
+                                                _META_KEY: json.dumps(meta)})
+    at = schema.get_field_index("case_id")
+    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+        for k in range(times):
+            for i in range(source.metadata.num_row_groups):
+                group = source.read_row_group(i)
+                if k:
+                    group = group.set_column(at, schema.field(at), pc.binary_join_element_wise(
+                        pa.scalar(f"Z{k}-"), group["case_id"], ""))
+                writer.write_table(group.replace_schema_metadata(schema.metadata))
     return target
 
 

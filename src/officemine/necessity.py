@@ -351,6 +351,10 @@ class _Facts:
         """Add a batch's work items (`relations.work_items` of whole cases, later in case
         order than every batch before); its decision items, as the test reads them."""
         self.as_of = items.attrs["as_of"]
+        # pandas deep-copies a frame's attrs into every frame made from it (each filter,
+        # copy and column), and a time zone is slow to copy: read them once, then drop them
+        items = items.copy(deep=False)
+        items.attrs = {}
         self.starts.append(items["visit_start"].min() if len(items) else None)
         other = items["node"].isin(self.not_approval)
         for node, group in items[other].groupby("node", sort=False):
