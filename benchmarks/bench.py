@@ -11,6 +11,10 @@ import             `import_log(csv)` + `EventLog.write` (CSV -> validated Parque
 import_stream      `importing.streaming.import_streaming(csv, parquet, memory_limit="3GB")`:
                    the same log, one batch of whole cases at a time (any size)
 necessity          `read_log` + `necessity(log)`
+necessity_batched  `read_log` + `necessity(log, since="all", memory_limit="3GB")`: the stored log's
+                   items in batches of whole cases, their facts merged (any size)
+kpis               `read_log` + `monthly_kpis(log)` (the month the log ends in)
+spark_local1/2     `officemine.spark.necessity` (since="all") in Spark local mode on 1 / 2 cores
 discover           `read_log` + `discover(log)` (variants, map, rework, hand-offs) + `save`
 simulate           `read_log` + `simulate(log, scenarios/remove_office_check.toml, since="all")` (replay)
 report             `read_log` + `monthly_report(log)` for the latest complete month + `write`
@@ -64,11 +68,15 @@ SEED = 20251101
 EVENTS_PER_SCALE = 13_200          # about what one year of the default office writes
 CHUNK_EVENTS = 500_000             # generate big logs in independent chunks ("branches")
 
-OFFICEMINE_STAGES = ("import", "import_stream", "necessity", "discover", "simulate", "report")
+OFFICEMINE_STAGES = ("import", "import_stream", "necessity", "necessity_batched", "kpis",
+                     "discover", "simulate", "report")
+#: Spark in local mode on 1 and 2 cores (stage -> master); partitions of whole cases
+SPARK_STAGES = {"spark_local1": "local[1]", "spark_local2": "local[2]"}
+SPARK_PARTITIONS = 16
 #: stages that write the log the later stages read
 IMPORT_STAGES = ("import", "import_stream")
 PM4PY_STAGES = ("pm4py_necessity", "pm4py_variants")
-STAGES = OFFICEMINE_STAGES + PM4PY_STAGES
+STAGES = OFFICEMINE_STAGES + PM4PY_STAGES + tuple(SPARK_STAGES)
 
 #: the memory setting of the streamed import (its default)
 STREAM_LIMIT = "3GB"
@@ -78,11 +86,15 @@ TARGETS = {
     "import": ("import CSV → Parquet", (10, None), (90, 6)),
     "import_stream": ("import CSV → Parquet, streamed within 3 GB", None, None),
     "necessity": ("necessity", (2, None), (15, 3)),
+    "necessity_batched": ("necessity out of core within 3 GB (since all)", None, None),
+    "kpis": ("monthly KPIs (one month)", None, None),
     "discover": ("discover (variants + map …)", (5, None), (40, None)),
     "simulate": ("simulate (replay, one scenario)", (10, None), (90, None)),
     "report": ("report (one month)", (30, None), (60, None)),
     "pm4py_necessity": ("pm4py: read_csv + format + perf. DFG + rejections + waits", None, None),
     "pm4py_variants": ("pm4py: read_csv + format + variants + DFG", None, None),
+    "spark_local1": ("Spark local[1]: necessity (since all)", None, None),
+    "spark_local2": ("Spark local[2]: necessity (since all)", None, None),
 }
 
 
@@ -179,6 +191,8 @@ def _setup(stage: str) -> None:
     if stage in PM4PY_STAGES:
         import pandas  # noqa: F401
         import pm4py   # noqa: F401
+    elif stage in SPARK_STAGES:      # the session (and its JVM) start outside the timed work
+        _spark_session(SPARK_STAGES[stage])
     else:
         import officemine  # noqa: F401
         import officemine.necessity  # noqa: F401
@@ -196,9 +210,32 @@ def _setup(stage: str) -> None:
                 pass
 
 
+def _spark_session(master: str):
+    """A local Spark session on `master`'s cores; the Python workers run this interpreter."""
+    os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master(master).appName("officemine bench")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", str(SPARK_PARTITIONS))
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+               .config("spark.driver.memory", "4g")
+               .config("spark.python.worker.reuse", "true")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
 def _run(stage: str, csv: Path, parquet: Path, work: Path, phase: _Phases) -> dict:
     if stage in PM4PY_STAGES:
         return _run_pm4py(stage, csv, phase)
+    if stage in SPARK_STAGES:
+        from officemine import spark as oms
+
+        session = _spark_session(SPARK_STAGES[stage])
+        with phase("spark_necessity"):
+            result = oms.necessity(oms.read_log(session, parquet), partitions=SPARK_PARTITIONS)
+        return {"nodes": len(result.summary), "items": int(result.summary["items"].sum())}
     import officemine
 
     if stage == "import":
@@ -220,6 +257,16 @@ def _run(stage: str, csv: Path, parquet: Path, work: Path, phase: _Phases) -> di
         with phase("necessity"):
             result = officemine.necessity(log)
         return {"nodes": len(result.summary)}
+    if stage == "necessity_batched":
+        with phase("necessity"):
+            result = officemine.necessity(log, since="all", memory_limit=STREAM_LIMIT)
+        return {"nodes": len(result.summary), "items": int(result.summary["items"].sum())}
+    if stage == "kpis":
+        from officemine.kpis import monthly_kpis
+
+        with phase("monthly_kpis"):
+            kpis = monthly_kpis(log)
+        return {"month": kpis.month, "cases": int(len(kpis.cases))}
     if stage == "discover":
         from officemine.discovery import discover
 
@@ -321,19 +368,29 @@ def run_stage(stage: str, csv: Path, parquet: Path, work: Path, *, timeout: floa
                                  str(parquet), str(work)], stdout=out, stderr=err,
                                 preexec_fn=limit, start_new_session=True)
         timed_out = over_cap = False
+        tree_peak, tree_cpu = 0, {}
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
+            if stage in SPARK_STAGES:     # the JVM and the Python workers: the whole session
+                rss, ticks = _session_usage(proc.pid)
+                tree_peak = max(tree_peak, rss)
+                tree_cpu.update(ticks)
             if not (timed_out or over_cap):
                 timed_out = time.perf_counter() - start > timeout
-                over_cap = _rss(proc.pid) > cap      # never let one stage take the machine
+                over_cap = max(_rss(proc.pid), tree_peak) > cap
                 if timed_out or over_cap:
                     os.killpg(proc.pid, signal.SIGKILL)
             time.sleep(0.1)
         proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
-    record = {"stage": stage, "wall": round(wall, 2), "peak_mib": round(usage.ru_maxrss / 1024),
+    peak = max(usage.ru_maxrss * 1024, tree_peak)
+    # CPU seconds: the stage's process (and what it waited for), or the whole Spark session
+    cpu = max(usage.ru_utime + usage.ru_stime,
+              sum(tree_cpu.values()) / os.sysconf("SC_CLK_TCK"))
+    record = {"stage": stage, "wall": round(wall, 2), "peak_mib": round(peak / 2**20),
+              "cpu_s": round(cpu, 1),
               "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
               "steal_pct": _steal_pct(cpu_before, _cpu_times()),
               "date": time.strftime("%Y-%m-%d %H:%M")}
@@ -387,6 +444,24 @@ def _rss(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def _session_usage(session: int) -> tuple[int, dict[int, int]]:
+    """Resident memory (bytes) of every process of a session — a stage and what it started:
+    Spark's JVM and Python workers — sampled now, and each one's CPU time so far (ticks)."""
+    total, ticks = 0, {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            if int(fields[3]) == session:           # the session id (start_new_session)
+                total += _rss(int(entry.name))
+                ticks[int(entry.name)] = int(fields[11]) + int(fields[12])   # utime + stime
+        except (OSError, ValueError, IndexError):
+            continue
+    return total, ticks
 
 
 def machine() -> str:
@@ -518,8 +593,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--mem-cap-gib", type=float, default=20)
     parser.add_argument("--write-readme", action="store_true",
                         help="write the table of all stored results into README.md")
+    parser.add_argument("--log", type=Path,
+                        help="run the stages that read a stored log on this one instead "
+                             "(results in out/results_logs.json, not in the README table)")
+    parser.add_argument("--branches", type=int,
+                        help="with --log: first cut it to its first BRANCHES branches "
+                             "(whole cases, each branch a year of one office)")
+    parser.add_argument("--times", type=int,
+                        help="with --log: run on the log TIMES over (each copy's cases "
+                             "renamed), for the scale of a log that could not be generated")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.log:
+        return run_on_log(args)
     results_path = args.out / "results.json"
     results = load_results(results_path)
     results["machine"], results["versions"] = machine(), versions()
@@ -533,13 +619,13 @@ def main(argv: list[str] | None = None) -> None:
             if stage in IMPORT_STAGES:
                 parquet.unlink(missing_ok=True)           # never time a stage on a stale log
                 import_tried = True
-            elif stage in OFFICEMINE_STAGES and not parquet.exists() and not import_tried:
+            elif stage in LOG_STAGES and not parquet.exists() and not import_tried:
                 _progress(f"{n:,} events: import (for the later stages) …")
                 store(results, n, run_stage("import", csv, parquet, args.out / f"work_{n}",
                                             timeout=args.timeout, mem_cap_gib=args.mem_cap_gib))
                 import_tried = True
             _progress(f"{n:,} events: {stage} …")
-            if stage in OFFICEMINE_STAGES and stage not in IMPORT_STAGES and not parquet.exists():
+            if stage in LOG_STAGES and not parquet.exists():
                 record = {"stage": stage, "status": "failed", "load_before": os.getloadavg()[0],
                           "error": "no log: the import stage did not finish",
                           "date": time.strftime("%Y-%m-%d %H:%M")}
@@ -555,6 +641,89 @@ def main(argv: list[str] | None = None) -> None:
     print(table)
     if args.write_readme:
         write_readme(table)
+
+
+def run_on_log(args) -> None:
+    """The stages that read a stored log, on `args.log` (cut to its first `args.branches`
+    branches if asked); each record keeps the log's path and size."""
+    import pyarrow.parquet as pq
+
+    log = args.log
+    if args.branches:
+        log = branch_subset(args.log, args.branches, args.out)
+    if args.times:
+        log = replicated(log, args.times, args.out)
+    rows = pq.ParquetFile(log).metadata.num_rows
+    results_path = args.out / "results_logs.json"
+    results = load_results(results_path)
+    results["machine"], results["versions"] = machine(), versions()
+    for stage in dict.fromkeys(args.stages):
+        if stage not in LOG_STAGES:
+            raise SystemExit(f"--log runs the stages that read a stored log, not {stage}")
+        _progress(f"{log} ({rows:,} events): {stage} …")
+        record = run_stage(stage, Path(os.devnull), log, args.out / f"work_{log.stem}",
+                           timeout=args.timeout, mem_cap_gib=args.mem_cap_gib)
+        record.update(log=str(log), events=rows, branches=args.branches, times=args.times)
+        results["records"] = [r for r in results["records"]
+                              if not (r.get("log") == str(log) and r["stage"] == stage)]
+        results["records"].append(record)
+        results_path.write_text(json.dumps(results, ensure_ascii=False, indent=1))
+        _progress(f"  {stage}: {_cell(record)}  phases {record.get('phases', {})}")
+
+
+def branch_subset(path: Path, branches: int, out: Path) -> Path:
+    """The whole cases of a generated log's first `branches` branches (case numbers
+    ``BX07-…`` name branch 7), as a log of their own in `out` (reused when present)."""
+    import officemine
+    from officemine.eventlog import EventLog
+
+    target = out / f"{path.stem}_{branches}branches.parquet"
+    if target.exists():
+        return target
+    source = officemine.read_log(path)
+    # benchmarks may query the stored rows directly: this is a cut of the file, not an analysis
+    table = source.query_arrow("SELECT * FROM events WHERE CAST(regexp_extract(case_id, "
+                               "'^..([0-9]+)-', 1) AS INTEGER) < $n", {"n": branches})
+    EventLog(table, timezone=source.timezone,
+             report=source.report, mapping=source.mapping, calendar=source.calendar,
+             _derived=True).write(target)
+    return target
+
+
+def replicated(path: Path, times: int, out: Path) -> Path:
+    """A stored log `times` over, as one log in case order: copy k's case numbers are
+    prefixed ``Zk-`` (after every generated one), so the copies are other cases with the same
+    events; written row group by row group (reused when present)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from officemine.eventlog import _META_KEY, read_log
+
+    target = out / f"{path.stem}_x{times}.parquet"
+    if target.exists():
+        return target
+    if not 2 <= times <= 10:
+        raise SystemExit("--times takes 2 to 10 copies (the prefixes must sort in order)")
+    source = pq.ParquetFile(path)
+    meta = json.loads(read_log(path)._schema.metadata[_META_KEY])
+    meta["cases"] = meta["cases"] * times
+    schema = source.schema_arrow.with_metadata({**(source.schema_arrow.metadata or {}),
+                                                _META_KEY: json.dumps(meta)})
+    at = schema.get_field_index("case_id")
+    with pq.ParquetWriter(target, schema, compression="zstd") as writer:
+        for k in range(times):
+            for i in range(source.metadata.num_row_groups):
+                group = source.read_row_group(i)
+                if k:
+                    group = group.set_column(at, schema.field(at), pc.binary_join_element_wise(
+                        pa.scalar(f"Z{k}-"), group["case_id"], ""))
+                writer.write_table(group.replace_schema_metadata(schema.metadata))
+    return target
+
+
+#: stages that read the stored log
+LOG_STAGES = tuple(s for s in OFFICEMINE_STAGES if s not in IMPORT_STAGES) + tuple(SPARK_STAGES)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -99,18 +100,25 @@ class EventLog:
     def con(self) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection (session time zone = the log's) with the view ``events``."""
         if self._con is None:
-            con = duckdb.connect()
-            con.execute("SET TimeZone = ?", [self.timezone])   # bound, never pasted
-            try:                # the CLI shows its own progress
-                con.execute("SET enable_progress_bar = false")
-            except duckdb.Error:  # in Jupyter DuckDB wants ipywidgets for this setting
-                pass
-            if self._table is None:
-                con.execute(f"CREATE VIEW events AS SELECT * FROM {self._source_sql()}")
-            else:
-                con.register("events", self._table)
-            self._con = con
+            self._con = self.connect()
         return self._con
+
+    def connect(self, memory_limit: int | None = None) -> duckdb.DuckDBPyConnection:
+        """A new DuckDB connection like `con` (its own database): for a long scan that holds
+        DuckDB to `memory_limit` bytes without touching the log's own connection."""
+        con = duckdb.connect()
+        con.execute("SET TimeZone = ?", [self.timezone])   # bound, never pasted
+        if memory_limit is not None:
+            con.execute(f"SET memory_limit = '{max(int(memory_limit) >> 20, 1)}MiB'")
+        try:                # the CLI shows its own progress
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:  # in Jupyter DuckDB wants ipywidgets for this setting
+            pass
+        if self._table is None:
+            con.execute(f"CREATE VIEW events AS SELECT * FROM {self._source_sql()}")
+        else:
+            con.register("events", self._table)
+        return con
 
     def sql(self, query: str, params: list | None = None) -> duckdb.DuckDBPyRelation:
         return self.con.sql(query, params=params)
@@ -339,11 +347,15 @@ class EventLog:
 
     def span(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """The first and the last time the log knows of (an action or an arrival); the last
-        is the log's end, "now" for every analysis (`officemine.relations.log_end`)."""
-        lo, hi = self.one(f"SELECT min(least({C.acted_at}, {C.arrived_at})), "
-                          f"max(greatest({C.acted_at}, {C.arrived_at})) FROM events")
-        conv = (lambda t: pd.Timestamp(t).tz_convert(self.timezone) if t is not None else None)
-        return conv(lo), conv(hi)
+        is the log's end, "now" for every analysis (`officemine.relations.log_end`). Scanned
+        once per log (an analysis asks for it several times; the log never changes)."""
+        if ("span",) not in self._cache:
+            lo, hi = self.one(f"SELECT min(least({C.acted_at}, {C.arrived_at})), "
+                              f"max(greatest({C.acted_at}, {C.arrived_at})) FROM events")
+            conv = (lambda t: pd.Timestamp(t).tz_convert(self.timezone) if t is not None
+                    else None)
+            self._cache[("span",)] = (conv(lo), conv(hi))
+        return self._cache[("span",)]
 
     def nodes(self) -> pd.DataFrame:
         """Events and cases per node."""
@@ -603,6 +615,43 @@ def _timestamps(ticks: np.ndarray, type_: pa.DataType) -> pa.Array:
 def _flag(values) -> np.ndarray:
     """A boolean Arrow array as numpy, null as False."""
     return pc.fill_null(values, False).to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def whole_runs(reader: Iterator[pa.RecordBatch], rows: int, key: str) -> Iterator[pa.Table]:
+    """The reader's rows in tables of whole runs of equal `key` values (rows come ordered by
+    it): batches of whole cases (or instances) for work on logs larger than memory. Each
+    table holds the complete runs among the first `rows` rows read (or more, up to one of
+    the reader's batches more); one run longer than that is kept whole."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        if not batch.num_rows:
+            continue
+        pending.append(batch)
+        count += batch.num_rows
+        if count < rows:
+            continue
+        table = pa.Table.from_batches(pending)
+        cut = _last_run_start(table[key])
+        if cut == 0:                          # one key all along: keep reading
+            continue
+        yield table.slice(0, cut)
+        rest = table.slice(cut)
+        pending, count = rest.to_batches(), rest.num_rows
+        del table, rest
+    if count:
+        yield pa.Table.from_batches(pending)
+
+
+def _last_run_start(key: pa.ChunkedArray) -> int:
+    """Where the last run of equal values (nulls equal) of a sorted column starts."""
+    last = key[-1]
+    same = (pc.is_null(key) if not last.is_valid
+            else pc.fill_null(pc.equal(key, last), False))
+    same = same.to_numpy(zero_copy_only=False) if isinstance(same, pa.Array) else \
+        np.concatenate([c.to_numpy(zero_copy_only=False) for c in same.chunks])
+    differ = np.flatnonzero(~same)
+    return int(differ[-1]) + 1 if len(differ) else 0
 
 
 def read_log(path: str | Path) -> EventLog:

@@ -239,7 +239,8 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
               calendar: Calendar | None = None, thresholds: NecessityThresholds | None = None,
               as_of: pd.Timestamp | str | None = None,
               node_kinds: dict[str, str] | None = None, since: Since = "current",
-              redesigns: Sequence = ()) -> NecessityResult:
+              redesigns: Sequence = (), memory_limit: int | str | None = None,
+              batch_items: int | None = None) -> NecessityResult:
     """Put every decision node to the necessity test.
 
     by: ``"process_type"`` tests each node within each process type separately.
@@ -253,6 +254,10 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     since its latest change point, `officemine.versions`; a node removed by then is reported
     in ``removed_nodes``, never judged), ``"all"``, a date, or `ProcessVersions` found on a
     longer log. redesigns: change dates from the report settings (for ``"current"``).
+    memory_limit: for a stored log larger than memory (``"3GB"``): its items are read in
+    batches of whole cases sized to stay about within it (or of `batch_items` items each),
+    each batch reduced to its nodes' facts, which add up (`GroupFacts.merged`: the Spark
+    engine's design on one machine). The result is the same, without ``items``.
 
     >>> result = necessity(officemine.read_log("reports/oa_sample.parquet"))  # doctest: +SKIP
     >>> result.summary[["node", "rejection_rate", "verdict", "reason"]]       # doctest: +SKIP
@@ -267,27 +272,26 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     if not log.n_events:
         raise OfficemineError("no case of the log is in the window judged "
                               f"(since={_since_text(since)}); choose another --since")
-    items = work_items(log, calendar, as_of=as_of,
-                       columns=(C.comment,) + ((C.process_type,) if by else ()))
     kinds = relations.node_kinds(log, node_kinds)
     not_approval = {n: k for n, k in zip(kinds["node"], kinds["kind"]) if k != "decision"}
     wait_col = "wait_workhours" if basis == "working" else "wait_hours"
-    other_nodes = _other_nodes(items[items["node"].isin(not_approval)], kinds, wait_col)
-    if by and items.loc[~items["node"].isin(not_approval), by].isna().all():
-        raise OfficemineError(f"the log has no {by} values to group by")
-    items, keys = _decision_items(items, not_approval, by)
+    columns = (C.comment,) + ((C.process_type,) if by else ())
+    facts = _Facts(not_approval, by, wait_col)
+    if memory_limit is None and batch_items is None:
+        items = facts.add(work_items(log, calendar, as_of=as_of, columns=columns))
+    else:
+        from officemine.importing.streaming import DEFAULT_MEMORY_LIMIT, parse_size
 
-    # one stable sort by group, then every statistic on array slices (no per-group frames)
-    order, bounds, arrays = _group_arrays(items)
-    first_rows = order[bounds[:-1]]
-    rows = []
-    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
-        key = items.iloc[first_rows[i]][keys].tolist()
-        rows.append({**dict(zip(keys, key)),
-                     **_node_stats({k: v[a:b] for k, v in arrays.items()}, wait_col)})
-    wait_share = _wait_shares(items, keys, wait_col)
-    reasons = (items[items["rejected"]].groupby(keys + ["reason_class"], dropna=False)
-               .size().rename("count").reset_index())
+        items = None
+        limit = parse_size(memory_limit if memory_limit is not None else DEFAULT_MEMORY_LIMIT)
+        for batch in relations.work_item_batches(
+                log, calendar, as_of=as_of, columns=columns,
+                items=batch_items or _items_per_batch(limit),
+                duckdb_memory=max(limit // _DUCKDB_SHARE, 128 << 20)):
+            facts.add(batch)
+    if by and not facts.by_values:
+        raise OfficemineError(f"the log has no {by} values to group by")
+    rows, wait_share, reasons, other_rows = facts.finish(wait_col)
     start, end = whole.span()
     log_info = {"cases": whole.n_cases, "events": whole.n_events,
                 "start": start.isoformat() if start is not None else None,
@@ -299,12 +303,124 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
                                     and versions.cases is not None and log is not whole
                                     else log.n_cases),
                           "of_cases": whole.n_cases}
-    return _result(rows, keys=keys, by=by, wait_share=wait_share, kinds=kinds,
+    if facts.as_of is None:             # no item at all: nothing to judge (`_result` says so)
+        facts.as_of = relations.now(log, as_of)
+    return _result(rows, keys=facts.keys, by=by, wait_share=wait_share, kinds=kinds,
                    reasons=reasons, thresholds=thresholds, basis=basis,
                    calendar=calendar.describe(), log_info=log_info,
-                   as_of=items.attrs["as_of"], not_approval=not_approval,
-                   other_nodes=other_nodes, versions=versions,
-                   warnings=tuple(items.attrs.get("warnings", ())), items=items)
+                   as_of=facts.as_of, not_approval=not_approval,
+                   other_nodes=_other_nodes_table(other_rows, kinds), versions=versions,
+                   warnings=tuple(calendar.coverage_warnings(facts.first_start(), facts.as_of)),
+                   items=items)
+
+
+#: Memory an item of a batch costs at peak (the items, the decision items' copy, their
+#: arrays sorted by group), measured on the benchmark log, with a margin; and what the
+#: interpreter and the libraries hold before any batch.
+_BYTES_PER_ITEM = 1_500
+_BASELINE = 600 << 20
+#: DuckDB's share of the memory setting (it only streams a filter of the file here).
+_DUCKDB_SHARE = 6
+
+
+def _items_per_batch(limit: int) -> int:
+    """Items per batch that keep a batch, its facts and DuckDB within `limit` bytes."""
+    spare = limit - limit // _DUCKDB_SHARE - _BASELINE
+    return int(max(spare // _BYTES_PER_ITEM, 20_000))
+
+
+class _Facts:
+    """What the test reads of the items, batch by batch of whole cases in case order: each
+    group's `GroupFacts` (in order of first appearance), the parts of its waiting share, the
+    return reasons, the other steps' waits and the earliest visit start. The whole log in
+    memory is one batch; the finish is the same (`finish`)."""
+
+    def __init__(self, not_approval: dict[str, str], by: str | None, wait_col: str) -> None:
+        self.not_approval, self.by, self.wait_col = not_approval, by, wait_col
+        self.keys = ["node"] + ([by] if by else [])
+        self.groups: dict[tuple, GroupFacts] = {}
+        self.at_node: pd.Series | None = None
+        self.total: pd.Series | None = None
+        self.reasons: list[pd.DataFrame] = []
+        self.other: dict[str, tuple] = {}
+        self.starts: list = []
+        self.by_values = False
+        self.as_of: pd.Timestamp | None = None
+
+    def add(self, items: pd.DataFrame) -> pd.DataFrame:
+        """Add a batch's work items (`relations.work_items` of whole cases, later in case
+        order than every batch before); its decision items, as the test reads them."""
+        self.as_of = items.attrs["as_of"]
+        # pandas deep-copies a frame's attrs into every frame made from it (each filter,
+        # copy and column), and a time zone is slow to copy: read them once, then drop them
+        items = items.copy(deep=False)
+        items.attrs = {}
+        self.starts.append(items["visit_start"].min() if len(items) else None)
+        other = items["node"].isin(self.not_approval)
+        for node, group in items[other].groupby("node", sort=False):
+            part = (group[self.wait_col].to_numpy(float), group["observed"].to_numpy(bool),
+                    None)
+            self.other[node] = (_merged_waits(self.other[node], part) if node in self.other
+                                else part)
+        if self.by:
+            self.by_values = self.by_values or bool(items.loc[~other, self.by].notna().any())
+        items, keys = _decision_items(items, self.not_approval, self.by)
+        # one stable sort by group, then every statistic on array slices (no per-group frames)
+        order, bounds, arrays = _group_arrays(items)
+        first_rows = order[bounds[:-1]]
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            key = tuple(items.iloc[first_rows[i]][keys].tolist())
+            facts = _facts_of_items({k: v[a:b] for k, v in arrays.items()}, self.wait_col)
+            self.groups[key] = (self.groups[key].merged(facts) if key in self.groups
+                                else facts)
+        at_node, total = _wait_share_parts(items, keys, self.wait_col)
+        self.at_node = at_node if self.at_node is None else self.at_node.add(at_node,
+                                                                             fill_value=0)
+        self.total = total if self.total is None else self.total.add(total, fill_value=0)
+        self.reasons.append(items[items["rejected"]].groupby(keys + ["reason_class"],
+                                                             dropna=False)
+                            .size().rename("count").reset_index())
+        return items
+
+    def first_start(self) -> pd.Timestamp | None:
+        """The earliest visit start of the items (NaT if none has one; as_of without items)."""
+        starts = [s for s in self.starts if s is not None]
+        return pd.Series(starts).min() if starts else self.as_of
+
+    def finish(self, wait_col: str) -> tuple[list[dict], pd.Series, pd.DataFrame, list[dict]]:
+        """(each group's statistics, its waiting share, the reasons table, the other steps'
+        rows): what `_result` reads."""
+        rows = [{**dict(zip(self.keys, key)), **_stats_of(facts, wait_col)}
+                for key, facts in self.groups.items()]
+        # waiting at the node / all waiting in the cases that pass it (visits counted once)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            wait_share = (self.at_node / self.total if self.at_node is not None
+                          else pd.Series(dtype=float))
+        reasons = self.reasons[0] if len(self.reasons) == 1 else (
+            pd.concat(self.reasons, ignore_index=True)
+            .groupby(self.keys + ["reason_class"], dropna=False)["count"].sum().reset_index()
+            if self.reasons else pd.DataFrame(columns=self.keys + ["reason_class", "count"]))
+        other = [_other_node_row(node, *waits) for node, waits in self.other.items()]
+        return rows, wait_share, reasons, other
+
+
+def _merged_waits(*parts: tuple[np.ndarray, np.ndarray, np.ndarray | None]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Waits given as (values, observed, weights or None: one item each), merged into each
+    distinct (value, observed) with how many items have it (missing values are one value):
+    what `stats.kaplan_meier` reads, in the size of the distinct waits."""
+    values = np.concatenate([p[0] for p in parts])
+    observed = np.concatenate([p[1] for p in parts])
+    weights = np.concatenate([p[2] if p[2] is not None else np.ones(len(p[0]), np.int64)
+                              for p in parts])
+    if not len(values):
+        return values, observed, weights
+    order = np.lexsort((values, observed))
+    values, observed, weights = values[order], observed[order], weights[order]
+    same = (((values[1:] == values[:-1]) | (np.isnan(values[1:]) & np.isnan(values[:-1])))
+            & (observed[1:] == observed[:-1]))
+    starts = np.flatnonzero(np.r_[True, ~same])
+    return values[starts], observed[starts], np.add.reduceat(weights, starts)
 
 
 def _decision_items(items: pd.DataFrame, not_approval, by: str | None
@@ -421,16 +537,6 @@ OTHER_NODE_COLUMNS = ["node", "kind", "basis", "evidence", "items", "pending", "
                       "wait_total"]
 
 
-def _other_nodes(items: pd.DataFrame, kinds: pd.DataFrame, wait_col: str) -> pd.DataFrame:
-    """The steps that get no verdict but hold items, with the waiting they cause: items
-    decided or pending there, their Kaplan–Meier median wait and the total waiting (hours
-    of the basis; pending items up to as_of), most waiting first."""
-    rows = [_other_node_row(node, group[wait_col].to_numpy(float),
-                            group["observed"].to_numpy(bool), None)
-            for node, group in items.groupby("node", sort=False)]
-    return _other_nodes_table(rows, kinds)
-
-
 def _other_node_row(node: str, waits: np.ndarray, observed: np.ndarray,
                     weights: np.ndarray | None) -> dict:
     """One step's row of `other_nodes` from its waits (`weights`: see `stats.kaplan_meier`)."""
@@ -445,6 +551,9 @@ def _other_node_row(node: str, waits: np.ndarray, observed: np.ndarray,
 
 
 def _other_nodes_table(rows: list[dict], kinds: pd.DataFrame) -> pd.DataFrame:
+    """The steps that get no verdict but hold items (`_other_node_row`s), with the waiting
+    they cause: items decided or pending there, their Kaplan–Meier median wait and the total
+    waiting (hours of the basis; pending items up to as_of), most waiting first."""
     waits = pd.DataFrame(rows, columns=["node", "items", "pending", "wait_median", "wait_total"])
     table = kinds[kinds["kind"] != "decision"][["node", "kind", "basis", "evidence"]]
     table = table.merge(waits, on="node", how="left")
@@ -499,8 +608,9 @@ class GroupFacts:
     mergeable: counts, each wait column as its distinct values with how many observed or
     pending items have them, the total wait, and the return reasons in order of first
     appearance (case and position order). One machine reads them off the items
-    (`_facts_of_items`); the Spark engine adds them up over partitions of whole cases
-    (`officemine.spark`). Both finish with `_stats_of`."""
+    (`_facts_of_items`), and adds up those of batches of whole cases for a log larger than
+    memory (`merged`); the Spark engine adds them up over partitions of whole cases
+    (`officemine.spark`). All finish with `_stats_of`."""
 
     items: int
     pending: int
@@ -518,6 +628,26 @@ class GroupFacts:
     wait_total: dict[str, float]
     #: (reason class, rejections) in order of first appearance
     reasons: list[tuple[str, int]]
+
+    def merged(self, later: "GroupFacts") -> "GroupFacts":
+        """The facts of this group's items and of `later`'s, whose cases all come after
+        these in case order (batches of whole cases): counts add, waits are counted per
+        distinct value, known totals add, reasons keep their first appearance."""
+        counts = {name: getattr(self, name) + getattr(later, name) for name in _COUNTED}
+        totals = {col: (a if math.isnan(b) else b if math.isnan(a) else a + b)
+                  for col, a, b in ((c, self.wait_total[c], later.wait_total[c])
+                                    for c in self.wait_total)}
+        reasons = dict(self.reasons)
+        for name, n in later.reasons:
+            reasons[name] = reasons.get(name, 0) + n
+        return GroupFacts(**counts, wait_total=totals, reasons=list(reasons.items()),
+                          waits={col: _merged_waits(self.waits[col], later.waits[col])
+                                 for col in self.waits})
+
+
+#: The counts of `GroupFacts`.
+_COUNTED = ("items", "pending", "cases", "approvals", "rejections", "returns", "rejects",
+            "caught", "recorded", "inferred")
 
 
 def _facts_of_items(g: dict[str, np.ndarray], wait_col: str) -> GroupFacts:
@@ -537,11 +667,6 @@ def _facts_of_items(g: dict[str, np.ndarray], wait_col: str) -> GroupFacts:
         wait_total={col: (float(np.nansum(g[col])) if (~np.isnan(g[col])).any()
                           else float("nan")) for col in ("wait_hours", "wait_workhours")},
         reasons=[(k, int(v)) for k, v in classes.items()])
-
-
-def _node_stats(g: dict[str, np.ndarray], wait_col: str) -> dict:
-    """The statistics of one node (or node × process type) from its items' arrays."""
-    return _stats_of(_facts_of_items(g, wait_col), wait_col)
 
 
 def _stats_of(f: GroupFacts, wait_col: str) -> dict:
@@ -601,13 +726,6 @@ def _case_numbers(case_ids: pd.Series) -> np.ndarray:
     if len(case_ids) > 1:
         change[1:] = pc.not_equal(values[1:], values[:-1]).to_numpy(zero_copy_only=False)
     return np.cumsum(change)
-
-
-def _wait_shares(items: pd.DataFrame, keys: list[str], wait_col: str) -> pd.Series:
-    """Waiting at the node / all waiting in the cases that pass it (visits counted once)."""
-    at_node, total = _wait_share_parts(items, keys, wait_col)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return at_node / total
 
 
 def _wait_share_parts(items: pd.DataFrame, keys: list[str],

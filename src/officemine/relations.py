@@ -36,12 +36,13 @@ them writes its own query over the raw events. A test enforces it. The definitio
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from officemine.calendar import Calendar
 from officemine.errors import OfficemineError
@@ -170,19 +171,61 @@ def work_items(log: EventLog, calendar: Calendar | None = None, as_of: Any = Non
     that waited at some time in [start, end) (plus pending ones), for a month's analyses on
     a long log. ``attrs``: as_of, calendar, warnings.
     """
-    unknown = set(columns) - set(DESCRIPTIVE)
-    if unknown:
-        raise OfficemineError(f"work_items: no descriptive column {sorted(unknown)}; "
-                              f"choose from {DESCRIPTIVE}")
-    columns = tuple(c for c in DESCRIPTIVE if c in columns)
+    columns = _descriptive(columns)
     calendar = calendar or log.calendar
-    end = now(log, as_of)
-    if end is None:
-        end = pd.Timestamp.now(tz=log.timezone)
+    end = _items_as_of(log, as_of)
     items = log.cached(("work_items", repr(calendar), end, columns, during),
                        lambda: _work_items(log, calendar, end, columns, during))
     items.attrs = dict(items.attrs)
     return items
+
+
+def work_item_batches(log: EventLog, calendar: Calendar | None = None, as_of: Any = None,
+                      columns: tuple[str, ...] = DESCRIPTIVE, *,
+                      items: int = 1_000_000,
+                      duckdb_memory: int | None = None) -> Iterator[pd.DataFrame]:
+    """`work_items` of the whole log in batches of whole cases, in the log's case order:
+    about `items` rows each (`eventlog.whole_runs`), never more than one batch in memory.
+    For a stored log larger than memory: DuckDB streams the same filter over the file. Each
+    batch is what `work_items` gives for its cases; its ``attrs`` warnings are the batch's
+    own (`Calendar.coverage_warnings` of the whole log reads the earliest visit start).
+    duckdb_memory: bytes DuckDB may hold for the scan (on a connection of its own)."""
+    from officemine.eventlog import whole_runs
+
+    columns = _descriptive(columns)
+    calendar = calendar or log.calendar
+    end = _items_as_of(log, as_of)
+    con = log.connect(duckdb_memory)
+    try:
+        reader = con.sql(_items_sql(columns, False)).to_arrow_reader(min(items, 100_000))
+        last = None
+        for table in whole_runs(reader, items, C.case_id):
+            case = table[C.case_id]
+            # a case cut in two would be two cases: the rows must come in case order
+            if pc.any(pc.less(case[1:], case[:-1])).as_py() or (
+                    last is not None and pc.less_equal(case[0], last).as_py()):
+                raise OfficemineError(f"{log.path or 'the log'}: its rows are not in case "
+                                      "order; write it with officemine (import, or "
+                                      "EventLog.write) to read it in batches")
+            last = case[-1]
+            yield _with_waits(table.to_pandas(), calendar, end)
+    finally:
+        con.close()
+
+
+def _descriptive(columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The descriptive columns asked for, in `DESCRIPTIVE` order (an unknown one is an error)."""
+    unknown = set(columns) - set(DESCRIPTIVE)
+    if unknown:
+        raise OfficemineError(f"work_items: no descriptive column {sorted(unknown)}; "
+                              f"choose from {DESCRIPTIVE}")
+    return tuple(c for c in DESCRIPTIVE if c in columns)
+
+
+def _items_as_of(log: EventLog, as_of: Any) -> pd.Timestamp:
+    """The moment pending items are censored at: `now`, or the wall clock for an empty log."""
+    end = now(log, as_of)
+    return pd.Timestamp.now(tz=log.timezone) if end is None else end
 
 
 def _work_items(log: EventLog, calendar: Calendar, as_of: pd.Timestamp,
@@ -194,6 +237,12 @@ def _work_items(log: EventLog, calendar: Calendar, as_of: pd.Timestamp,
     else:
         lo, hi = (pd.Timestamp(t).to_pydatetime() for t in during)
         items = log.query_arrow(_items_sql(columns, True), {"lo": lo, "hi": hi}).to_pandas()
+    return _with_waits(items, calendar, as_of)
+
+
+def _with_waits(items: pd.DataFrame, calendar: Calendar, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The items of `_items_sql` with whether each was observed and its waits in clock and
+    working hours (pending ones up to `as_of`)."""
     end = items[C.acted_at].where(~items[C.pending], as_of)
     items["observed"] = ~items[C.pending]
     start = items["visit_start"]

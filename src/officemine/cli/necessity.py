@@ -47,6 +47,10 @@ def necessity(
     table: Annotated[Optional[str], typer.Option(
         help="With --engine spark: a Spark/Hive table holding a canonical log "
              "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")] = None,
+    memory_limit: Annotated[Optional[str], typer.Option(
+        help="Stay within about this much memory (3GB, 500MB): a stored log's items are read "
+             "in batches of whole cases and their facts merged, for logs larger than "
+             "memory.")] = None,
 ) -> None:
     """Test each approval node: wait against rejection rate, with intervals and a verdict."""
     from officemine.atomic import write_csv, write_text
@@ -60,17 +64,24 @@ def necessity(
         if engine not in ("duckdb", "spark"):
             raise OfficemineError(f"engine must be duckdb or spark, not {engine!r}")
         if engine == "spark":
+            if memory_limit is not None:
+                raise OfficemineError("--memory-limit is for this machine's engine: Spark "
+                                      "holds its partitions in its own memory settings")
             result = _on_spark(log_path, table, timezone, calendar, by=by, basis=basis,
                                since=since or "all")
         else:
             if table is not None:
                 raise OfficemineError("--table reads a table in Spark: give --engine spark")
+            if memory_limit is not None and log_path is not None and \
+                    log_path.suffix.lower() != ".parquet":
+                raise OfficemineError("--memory-limit reads a stored log in batches: import "
+                                      f"{log_path} first (officemine import … --memory-limit)")
             if log_path is None:
                 raise OfficemineError("give the LOG to test (or --engine spark --table NAME)")
             log = load_log(log_path, format, mapping, timezone, no_link)
             with err.status(f"testing every approval node of {log.n_events:,} events …"):
                 result = run(log, by=by, basis=basis, calendar=load_calendar(calendar, log),
-                             since=since or "current")
+                             since=since or "current", memory_limit=memory_limit)
         if json_out == "-":
             sys.stdout.write(result.to_json() + "\n")
         else:

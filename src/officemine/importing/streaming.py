@@ -500,26 +500,10 @@ class _Import:
     def _whole(self, query: str, key: str) -> Iterator[pa.Table]:
         """The query's rows in batches of at least `rows` rows (but the last), never cutting
         a run of equal `key` (rows are ordered by it)."""
-        reader = self.db.sql(query).to_arrow_reader(min(self.rows, 100_000))
-        pending: list[pa.RecordBatch] = []
-        count = 0
-        for batch in reader:
-            if not batch.num_rows:
-                continue
-            pending.append(batch)
-            count += batch.num_rows
-            if count < self.rows:
-                continue
-            table = pa.Table.from_batches(pending)
-            cut = _last_run_start(table[key])
-            if cut == 0:                          # one key all along: keep reading
-                continue
-            yield table.slice(0, cut)
-            rest = table.slice(cut)
-            pending, count = rest.to_batches(), rest.num_rows
-            del table, rest
-        if count:
-            yield pa.Table.from_batches(pending)
+        from officemine.eventlog import whole_runs
+
+        return whole_runs(self.db.sql(query).to_arrow_reader(min(self.rows, 100_000)),
+                          self.rows, key)
 
     def _raw(self, table: pa.Table) -> RawEvents:
         """A batch's rows as the reader gave them (`tabular.to_raw`), text coded."""
@@ -576,17 +560,6 @@ def _given_links(pairs: pa.Table):
             raise AssertionError("a linked instance's case is not in its batch")
         return linking.Links(root.astype(np.int64), rule.astype(np.int8), 0)
     return linker
-
-
-def _last_run_start(key: pa.ChunkedArray) -> int:
-    """Where the last run of equal values (nulls equal) of a sorted column starts."""
-    last = key[-1]
-    same = (pc.is_null(key) if not last.is_valid
-            else pc.fill_null(pc.equal(key, last), False))
-    same = same.to_numpy(zero_copy_only=False) if isinstance(same, pa.Array) else \
-        np.concatenate([c.to_numpy(zero_copy_only=False) for c in same.chunks])
-    differ = np.flatnonzero(~same)
-    return int(differ[-1]) + 1 if len(differ) else 0
 
 
 def _files_sql(folder: Path) -> str:
