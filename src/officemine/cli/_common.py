@@ -135,3 +135,20 @@ def load_calendar(path: Path | None, log):
     from officemine.calendar import Calendar
 
     return Calendar.from_toml(path, tz=log.timezone) if path else log.calendar
+
+
+def spark_log(log_path: Path | None, table: str | None, timezone: str | None, command: str):
+    """The log an ``--engine spark`` command reads (`officemine.spark`): a log written by
+    officemine, or a Spark/Hive table (`table`) in `timezone` (default Asia/Shanghai), in
+    the running Spark session (spark-submit's, or a local one)."""
+    from officemine import spark as oms
+
+    oms.pyspark()
+    from pyspark.sql import SparkSession
+
+    if (log_path is None) == (table is None):
+        raise OfficemineError("with --engine spark give either a LOG written by officemine "
+                              "or --table NAME")
+    session = SparkSession.builder.appName(f"officemine {command}").getOrCreate()
+    return (oms.read_table(session, table, timezone=timezone or "Asia/Shanghai")
+            if table is not None else oms.read_log(session, log_path))

@@ -18,7 +18,7 @@ import pyarrow as pa
 from officemine.calendar import Calendar
 from officemine.discovery._base import (Scope, ScopeEvents, count_distinct, dumps, fmt_num,
                                         hours_between, html_block, read_events, records)
-from officemine.discovery._facts import counted_medians, table, value_counts
+from officemine.discovery._facts import counted_medians, each_value, table
 from officemine.eventlog import EventLog, arrow_to_pandas
 from officemine.plotting import chart_style
 
@@ -195,21 +195,19 @@ def handoff_facts(ev: ScopeEvents, calendar: Calendar) -> tuple[dict, pd.DataFra
     key = dept[hand] * n + dept[hand + 1]
     count = np.bincount(key, minlength=n * n)
     used = np.flatnonzero(count)
-    name = (lambda keys, of: np.array([ev.depts[k // n] if of == "from" else ev.depts[k % n]
-                                       for k in keys], dtype=object))
+    depts = np.array(ev.depts, dtype=object)
     start, end = acted[hand], acted[hand + 1]
     work = (calendar.working_hours(ev.times(start), ev.times(end)) if len(hand)
             else np.zeros(0))
-    times = pd.concat([value_counts("handoff_times", {
-        "from_dept": name(key, "from"), "to_dept": name(key, "to"),
-        "basis": np.full(len(key), basis)}, values)
-        for basis, values in (("hours", hours_between(start, end)), ("workhours", work))],
-        ignore_index=True)
+    row = np.zeros(n * n, dtype=np.int64)          # each key's row in the pairs table
+    row[used] = np.arange(len(used))
+    times = {f"handoff_{basis}": each_value(f"handoff_{basis}", row[key], values)
+             for basis, values in (("hours", hours_between(start, end)), ("workhours", work))}
     facts = {"handoffs": table("handoffs", {
-                 "from_dept": name(used, "from"), "to_dept": name(used, "to"),
+                 "from_dept": depts[used // n], "to_dept": depts[used % n],
                  "handoffs": count[used].astype(np.int64),
                  "cases": count_distinct(key, case[hand], n * n)[used].astype(np.int64)}),
-             "handoff_times": times, "per_case": counts,
+             **times, "per_case": counts,
              "pairs_total": len(pair), "pairs_unknown_dept": int((~known).sum())}
     return facts, per_case
 
@@ -224,15 +222,11 @@ def handoffs_from_facts(facts, scope: Scope, per_case: pd.DataFrame | None = Non
             "to_dept": pd.Series(h["to_dept"].to_numpy(object), dtype="str"),
             "handoffs": h["handoffs"].to_numpy(np.int64),
             "cases": h["cases"].to_numpy(np.int64)})
-        index = pd.MultiIndex.from_arrays([h["from_dept"].to_numpy(object),
-                                           h["to_dept"].to_numpy(object)])
-        times = facts["handoff_times"]
-        at = index.get_indexer(pd.MultiIndex.from_arrays(
-            [times["from_dept"].to_numpy(object), times["to_dept"].to_numpy(object)]))
         for basis, column in (("hours", "median_hours"), ("workhours", "median_workhours")):
-            mine = (times["basis"] == basis).to_numpy(bool)
-            pairs[column] = counted_medians(at[mine], times["value"].to_numpy(float)[mine],
-                                            times["n"].to_numpy(np.int64)[mine], len(pairs))
+            times = facts[f"handoff_{basis}"]
+            pairs[column] = counted_medians(times["at"].to_numpy(np.int64),
+                                            times["value"].to_numpy(float),
+                                            times["n"].to_numpy(np.int64), len(pairs))
         pairs = pairs.sort_values(["handoffs", "from_dept", "to_dept"],
                                   ascending=[False, True, True], kind="stable")
     else:

@@ -31,7 +31,7 @@ from officemine.calendar import Calendar
 from officemine.discovery._base import (DiscoveryError, Scope, ScopeEvents, case_table,
                                         count_distinct, dumps, fmt_num, hours_between,
                                         html_block, read_events, records)
-from officemine.discovery._facts import counted_medians, table, value_counts
+from officemine.discovery._facts import counted_medians, each_value, table
 from officemine.discovery.variants import variant_facts
 from officemine.discovery._layout import Layering, dfs_rank, layer_graph
 from officemine.eventlog import EventLog
@@ -311,14 +311,16 @@ def _arcs(ev: ScopeEvents, calendar: Calendar) -> dict[str, pd.DataFrame]:
 
     work = (calendar.working_hours(ev.times(left), ev.times(reached)) if len(pair)
             else np.zeros(0))
-    times = pd.concat([value_counts("arc_times", {**parts(key), "basis": np.full(len(key), b)},
-                                    values)
-                       for b, values in (("hours", hours_between(left, reached)),
-                                         ("workhours", work))], ignore_index=True)
+    row = np.zeros(n_keys, dtype=np.int64)          # each key's row in the arcs table
+    row[used] = np.arange(len(used))
+    work = (calendar.working_hours(ev.times(left), ev.times(reached)) if len(pair)
+            else np.zeros(0))
+    times = {f"arc_{b}": each_value(f"arc_{b}", row[key], values)
+             for b, values in (("hours", hours_between(left, reached)), ("workhours", work))}
     arcs = table("arcs", {**parts(used), "transitions": count[used].astype(np.int64),
                           "cases": count_distinct(key, v.case[pair], n_keys)[used]
                           .astype(np.int64)})
-    return {"arcs": arcs, "arc_times": times}
+    return {"arcs": arcs, **times}
 
 
 def _arcs_from_facts(facts) -> pd.DataFrame:
@@ -328,16 +330,12 @@ def _arcs_from_facts(facts) -> pd.DataFrame:
     arcs = pd.DataFrame({**{c: pd.Series(a[c].to_numpy(object), dtype="str") for c in keys},
                          "transitions": a["transitions"].to_numpy(np.int64),
                          "cases": a["cases"].to_numpy(np.int64)})
-    times = facts["arc_times"]
-    index = pd.MultiIndex.from_arrays([a[c].to_numpy(object) for c in keys])
-    at = index.get_indexer(pd.MultiIndex.from_arrays([times[c].to_numpy(object)
-                                                      for c in keys])) if len(times) else \
-        np.zeros(0, dtype=np.int64)
     for basis, column in (("hours", "median_transition_hours"),
                           ("workhours", "median_transition_workhours")):
-        mine = (times["basis"] == basis).to_numpy(bool)
-        arcs[column] = counted_medians(at[mine], times["value"].to_numpy(float)[mine],
-                                       times["n"].to_numpy(np.int64)[mine], len(arcs))
+        times = facts[f"arc_{basis}"]
+        arcs[column] = counted_medians(times["at"].to_numpy(np.int64),
+                                       times["value"].to_numpy(float),
+                                       times["n"].to_numpy(np.int64), len(arcs))
     arcs = arcs.sort_values(["transitions", "source", "target", "kind"],
                             ascending=[False, True, True, True], kind="stable")
     return arcs[ARC_COLUMNS].reset_index(drop=True)
@@ -373,26 +371,23 @@ def _item_facts(log: EventLog, process_type: str | None, calendar: Calendar,
     counts = table("items", {"node": names, "items": decided.astype(np.int64),
                              "recorded": recorded.astype(np.int64),
                              "pending": np.bincount(node[~done], minlength=n).astype(np.int64)})
-    waits = pd.concat([value_counts("waits", {"node": names[node[done]],
-                                              "basis": np.full(int(done.sum()), basis)},
-                                    items[column].to_numpy(float)[done])
-                       for basis, column in (("hours", "wait_hours"),
-                                             ("workhours", "wait_workhours"))],
-                      ignore_index=True)
-    return {"items": counts, "waits": waits}
+    waits = {f"wait_{basis}": each_value(f"wait_{basis}", node[done],
+                                         items[f"wait_{basis}"].to_numpy(float)[done])
+             for basis in ("hours", "workhours")}
+    return {"items": counts, **waits}
 
 
 def _item_waits(facts) -> pd.DataFrame:
     """Per node: decided items, their median waits and recorded share, and pending items."""
-    c, waits = facts["items"], facts["waits"]
+    c = facts["items"]
     n = len(c)
-    at = pd.Index(c["node"].to_numpy(object)).get_indexer(waits["node"].to_numpy(object))
     decided = c["items"].to_numpy(np.int64)
     medians = {}
     for basis in ("hours", "workhours"):
-        mine = (waits["basis"] == basis).to_numpy(bool)
-        medians[basis] = counted_medians(at[mine], waits["value"].to_numpy(float)[mine],
-                                         waits["n"].to_numpy(np.int64)[mine], n)
+        waits = facts[f"wait_{basis}"]
+        medians[basis] = counted_medians(waits["at"].to_numpy(np.int64),
+                                         waits["value"].to_numpy(float),
+                                         waits["n"].to_numpy(np.int64), n)
     return pd.DataFrame({
         "node": pd.Series(c["node"].to_numpy(object), dtype="str"),
         "items": decided,

@@ -191,10 +191,9 @@ def rework_from_facts(facts, scope: Scope, *, seed: int = 0, n_boot: int = 2000,
     rounds["share"] = rounds["cases"] / max(n_cases, 1)
 
     rng = np.random.default_rng(seed)
-    cycle = facts["cycle"]
     rows = []
     for basis, name in (("clock hours", "hours"), ("working days", "workdays")):
-        mine = cycle[(cycle["basis"] == name).to_numpy(bool)]
+        mine = facts[f"cycle_{name}"]
         returned = mine["returned"].to_numpy() > 0
         values, counts = mine["value"].to_numpy(float), mine["n"].to_numpy(np.int64)
         a = expanded(values[returned], counts[returned])

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from officemine.discovery._base import ARROW, Scope, dumps, fmt_num, html_block, records
-from officemine.discovery._facts import counted_medians, table, value_counts
+from officemine.discovery._facts import counted_medians, each_value, table
 from officemine.plotting import chart_style
 
 CYCLE_TIME_BASIS = ("case start (first submission) to case end (final event) of completed "
@@ -140,28 +140,24 @@ def variant_facts(cases: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "cases": grouped.size().to_numpy(np.int64)[key[first]],
         "completed": grouped["completed"].sum().to_numpy(np.int64)[key[first]]})
     done = cases["completed"].to_numpy(bool)
-    path = cases["path"].to_numpy(object)[done]
-    returned = (cases["returns"].to_numpy() > 0)[done].astype(np.int64)
-    cycle = pd.concat([value_counts("cycle", {"path": path, "basis": np.full(len(path), basis),
-                                              "returned": returned},
-                                    cases[column].to_numpy(float)[done])
-                       for basis, column in (("hours", "cycle_hours"),
-                                             ("workdays", "cycle_workdays"))],
-                      ignore_index=True)
-    return {"paths": paths_table, "cycle": cycle}
+    returned = (cases["returns"].to_numpy() > 0)[done]
+    return {"paths": paths_table,      # its rows are the paths' codes
+            **{f"cycle_{basis}": each_value(f"cycle_{basis}", key[done],
+                                            cases[column].to_numpy(float)[done],
+                                            returned=returned)
+               for basis, column in (("hours", "cycle_hours"), ("workdays", "cycle_workdays"))}}
 
 
 def variants_from_facts(facts, scope: Scope, cases: pd.DataFrame | None = None) -> VariantsResult:
     """The variants from the facts of their cases (`cases`: the case table, on one machine)."""
     p = facts["paths"]
-    cycle = facts["cycle"]
-    at = pd.Index(p["path"].to_numpy(object)).get_indexer(cycle["path"].to_numpy(object))
     medians = {}
     for basis in ("hours", "workdays"):
-        mine = (cycle["basis"] == basis).to_numpy(bool)
-        values, counts = cycle["value"].to_numpy(float)[mine], cycle["n"].to_numpy()[mine]
-        medians[basis] = (counted_medians(at[mine], values, counts, len(p)),
-                          float(counted_medians(np.zeros(len(values)), values, counts, 1)[0]))
+        cycle = facts[f"cycle_{basis}"]
+        at, counted, counts = (cycle["at"].to_numpy(np.int64), cycle["value"].to_numpy(float),
+                               cycle["n"].to_numpy(np.int64))
+        medians[basis] = (counted_medians(at, counted, counts, len(p)),
+                          float(counted_medians(np.zeros(len(at)), counted, counts, 1)[0]))
     n_cases = int(p["cases"].sum())
     table_ = pd.DataFrame({
         "cases": p["cases"].to_numpy(np.int64),
