@@ -74,3 +74,26 @@ def test_only_csv_exports_are_imported_on_spark(spark, tmp_path):
     source.write_text("<log/>", encoding="utf-8")
     with pytest.raises(OfficemineError, match="reads CSV exports"):
         oms.import_log(spark, source, output=tmp_path / "out")
+
+
+def test_the_command_imports_on_spark(spark, sample_csv, tmp_path):
+    from typer.testing import CliRunner
+
+    from officemine.cli import app
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["import", str(sample_csv), "-o", str(tmp_path / "oa"),
+                               "--engine", "spark"])
+    assert done.exit_code == 0, done.output
+    log = oms.read_log(spark, tmp_path / "oa")
+    assert log.report.rows_accepted == officemine.import_log(sample_csv).report.rows_accepted
+    assert f"wrote {tmp_path / 'oa'}" in done.output
+    empty = tmp_path / "empty.csv"
+    empty.write_text("\n", encoding="utf-8")
+    bad = runner.invoke(app, ["import", str(empty), "-o", str(tmp_path / "e"),
+                              "--engine", "spark"])
+    assert bad.exit_code == 2 and bad.output.startswith("error: ")
+    assert str(empty) in bad.output and "Traceback" not in bad.output
+    limited = runner.invoke(app, ["import", str(sample_csv), "-o", str(tmp_path / "m"),
+                                  "--engine", "spark", "--memory-limit", "1GB"])
+    assert limited.exit_code == 2 and "--memory-limit" in limited.output

@@ -50,7 +50,8 @@ def import_log(spark, source: str | Path, mapping: Mapping | str | Path | None =
                output: str | Path, timezone: str | None = None, link: bool = True,
                partitions: int | None = None, work_dir: str | Path | None = None) -> SparkLog:
     """Import a CSV export into the canonical log at `output`, a Parquet dataset folder (its
-    set-aside rows in ``<output>.set_aside.csv`` beside it), computing on Spark; returns the
+    set-aside rows beside it, ``oa.parquet`` -> ``oa.set_aside.csv``), computing on Spark;
+    returns the
     log as `read_log` reads it. The events, the import report and the set-aside rows are
     those `officemine.import_log` gives.
 
@@ -97,7 +98,7 @@ def import_log(spark, source: str | Path, mapping: Mapping | str | Path | None =
             report, calendar = _office_hours_said(sum(m["outside"] for m in metas),
                                                   sum(m["acted"] for m in metas), report,
                                                   calendar)
-            aside_path = output.with_name(output.name + ".set_aside.csv")
+            aside_path = output.with_suffix(".set_aside.csv")     # as one machine names it
             if report.rows_set_aside:
                 report = dataclasses.replace(report, set_aside_file=str(aside_path))
             staged = work / "log"
