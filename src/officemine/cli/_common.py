@@ -135,3 +135,28 @@ def load_calendar(path: Path | None, log):
     from officemine.calendar import Calendar
 
     return Calendar.from_toml(path, tz=log.timezone) if path else log.calendar
+
+
+def spark_session(command: str):
+    """The running Spark session (spark-submit's), or a local one, for an ``--engine spark``
+    command."""
+    from officemine import spark as oms
+
+    oms.pyspark()
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.appName(f"officemine {command}").getOrCreate()
+
+
+def spark_log(log_path: Path | None, table: str | None, timezone: str | None, command: str):
+    """The log an ``--engine spark`` command reads (`officemine.spark`): a log written by
+    officemine, or a Spark/Hive table (`table`) in `timezone` (default Asia/Shanghai)."""
+    from officemine import spark as oms
+
+    oms.pyspark()
+    if (log_path is None) == (table is None):
+        raise OfficemineError("with --engine spark give either a LOG written by officemine "
+                              "or --table NAME")
+    session = spark_session(command)
+    return (oms.read_table(session, table, timezone=timezone or "Asia/Shanghai")
+            if table is not None else oms.read_log(session, log_path))

@@ -8,13 +8,17 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
-                                    TimezoneOption, app, domain_errors, err, load_calendar, load_log)
+                                    TimezoneOption, app, domain_errors, err, load_calendar, load_log,
+                                    spark_log)
+from officemine.errors import OfficemineError
 
 
 @app.command()
 def discover(
-    log_path: Annotated[Path, typer.Argument(
-        metavar="LOG", help="A Parquet log written by import, or any source to import.")],
+    log_path: Annotated[Optional[Path], typer.Argument(
+        metavar="LOG", help="A Parquet log written by import, or any source to import (with "
+                            "--engine spark: a log written by officemine, or none with "
+                            "--table).")] = None,
     process_type: Annotated[Optional[str], typer.Option(
         "--process-type", "-t", help="Only cases of this process type (流程类型).")] = None,
     min_frequency: Annotated[Optional[int], typer.Option(
@@ -29,6 +33,12 @@ def discover(
         "--output", "-o", help="Folder for the outputs (files in it are replaced once all are "
         "written).")] = Path("reports/discovery"),
     top: Annotated[int, typer.Option(help="How many variants to print.", min=0)] = 5,
+    engine: Annotated[str, typer.Option(
+        help="'duckdb' (this machine) or 'spark' (the log in Spark: run under spark-submit "
+             "or with a local Spark; pip install 'officemine[spark]').")] = "duckdb",
+    table: Annotated[Optional[str], typer.Option(
+        help="With --engine spark: a Spark/Hive table holding a canonical log "
+             "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")] = None,
 ) -> None:
     """Discover variants, the process map (PNG/SVG/PDF, BPMN), rework and hand-offs.
 
@@ -39,10 +49,27 @@ def discover(
 
     with domain_errors(inputs=[log_path, mapping, calendar],
                        outputs=[output / name for name in OUTPUT_FILES]):
-        log = load_log(log_path, format, mapping, timezone, no_link)
-        cal = load_calendar(calendar, log)
-        with err.status("discovering …"):
-            result = run_discovery(log, process_type, calendar=cal, min_frequency=min_frequency)
+        if engine not in ("duckdb", "spark"):
+            raise OfficemineError(f"engine must be duckdb or spark, not {engine!r}")
+        if engine == "spark":
+            from officemine import spark as oms
+
+            log = spark_log(log_path, table, timezone, "discover")
+            with err.status("discovering on Spark …"):
+                result = oms.discover(log, process_type, calendar=load_calendar(calendar, log),
+                                      min_frequency=min_frequency)
+        else:
+            if table is not None:
+                raise OfficemineError("--table reads a table in Spark: give --engine spark")
+            if log_path is None:
+                raise OfficemineError("give the LOG to discover (or --engine spark --table "
+                                      "NAME)")
+            log = load_log(log_path, format, mapping, timezone, no_link)
+            cal = load_calendar(calendar, log)
+            with err.status("discovering …"):
+                result = run_discovery(log, process_type, calendar=cal,
+                                       min_frequency=min_frequency)
+        with err.status("writing …"):
             paths = result.save(output)
         typer.echo(result.text(top=top))
         typer.echo(f"wrote {len(paths)} files to {output}: " + ", ".join(paths))

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (FormatOption, MappingOption, NoLinkOption, TimezoneOption, app,
-                                    check_format, domain_errors, err)
+                                    check_format, domain_errors, err, spark_session)
 from officemine.errors import OfficemineError
 from officemine.importing import import_log
 
@@ -26,6 +26,9 @@ def import_command(
         help="Stream the export in batches of whole cases, staying within this much memory "
              "(3GB, 500MB). Without it a CSV export above a quarter of 3GB is streamed.")]
     = None,
+    engine: Annotated[str, typer.Option(
+        help="'duckdb' (this machine) or 'spark' (a CSV export normalised on Spark into a "
+             "Parquet dataset folder; pip install 'officemine[spark]').")] = "duckdb",
 ) -> None:
     """Import a source into a canonical Parquet log; set-aside rows go to LOG.set_aside.csv.
 
@@ -46,6 +49,21 @@ def import_command(
         if memory_limit is not None and fmt != "csv":
             raise OfficemineError(f"--memory-limit streams CSV exports; {source} is read as "
                                   f"{fmt} (import it without --memory-limit)")
+        if engine not in ("duckdb", "spark"):
+            raise OfficemineError(f"engine must be duckdb or spark, not {engine!r}")
+        if engine == "spark":
+            if memory_limit is not None:
+                raise OfficemineError("--memory-limit streams on this machine; with --engine "
+                                      "spark the cluster's memory counts")
+            from officemine import spark as oms
+
+            session = spark_session("import")
+            with err.status(f"importing {source} on Spark …"):
+                log = oms.import_log(session, source, mapping, output=output,
+                                     timezone=timezone, link=not no_link)
+            typer.echo(str(log.report))
+            typer.echo(f"wrote {output}: {log!r}")
+            return
         with err.status(f"importing {source} …"):
             if stream:
                 log = import_streaming(source, output, mapping=mapping, timezone=timezone,

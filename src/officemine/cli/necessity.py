@@ -10,7 +10,7 @@ import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
                                     TimezoneOption, app, domain_errors, err, load_calendar, load_log,
-                                    save_chart)
+                                    save_chart, spark_log)
 from officemine.errors import OfficemineError
 
 
@@ -111,23 +111,6 @@ def _on_spark(log_path: Path | None, table: str | None, timezone: str | None,
     """The necessity test of a log in Spark (`officemine.spark`): a stored log or a table."""
     from officemine import spark as oms
 
-    log = spark_log(log_path, table, timezone, "officemine necessity")
+    log = spark_log(log_path, table, timezone, "necessity")
     with err.status("testing every approval node on Spark …"):
         return oms.necessity(log, calendar=load_calendar(calendar, log), **options)
-
-
-def spark_log(log_path: Path | None, table: str | None, timezone: str | None, app_name: str):
-    """The log a command reads with --engine spark: a log written by officemine (LOG) or a
-    Spark/Hive table (--table, its zone --timezone, default Asia/Shanghai), in the Spark
-    session spark-submit gives (or a local one)."""
-    from officemine import spark as oms
-
-    oms.pyspark()
-    from pyspark.sql import SparkSession
-
-    if (log_path is None) == (table is None):
-        raise OfficemineError("with --engine spark give either a LOG written by officemine "
-                              "or --table NAME")
-    session = SparkSession.builder.appName(app_name).getOrCreate()
-    return (oms.read_table(session, table, timezone=timezone or "Asia/Shanghai")
-            if table is not None else oms.read_log(session, log_path))

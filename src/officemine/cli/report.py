@@ -170,10 +170,10 @@ def _on_spark(log_path, table, timezone, calendar, unit, month, folder, stem, al
     """The review of a log in Spark (`officemine.spark.report`): one, or one per unit and
     their comparison."""
     from officemine.cli._common import load_calendar
-    from officemine.cli.necessity import spark_log
+    from officemine.cli._common import spark_log
     from officemine.spark.report import monthly_report, unit_reports
 
-    log = spark_log(log_path, table, timezone, "officemine report")
+    log = spark_log(log_path, table, timezone, "report")
     options["calendar"] = load_calendar(calendar, log) if calendar else None
     with err.status("monthly report on Spark …") as status:
         def show(step: str) -> None:

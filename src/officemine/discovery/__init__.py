@@ -21,12 +21,15 @@ from pathlib import Path
 import pandas as pd
 
 from officemine.calendar import Calendar
-from officemine.discovery._base import (DiscoveryError, Scope, case_table, check_process_type,
-                                        dumps, fmt_num, html_block, read_events)
-from officemine.discovery.handoffs import HandoffResult, discover_handoffs
-from officemine.discovery.processmap import ProcessMap, auto_min_frequency, discover_map
-from officemine.discovery.rework import ReworkResult, discover_rework
-from officemine.discovery.variants import VariantsResult, variants_from_cases
+from officemine.discovery._base import (DiscoveryError, Scope, ScopeEvents, case_table,
+                                        check_process_type, dumps, fmt_num, html_block,
+                                        read_events)
+from officemine.discovery._facts import SCALARS, DiscoveryFacts
+from officemine.discovery.handoffs import HandoffResult, handoff_facts, handoffs_from_facts
+from officemine.discovery.processmap import (ProcessMap, auto_min_frequency, map_facts,
+                                             map_from_facts)
+from officemine.discovery.rework import ReworkResult, rework_facts, rework_from_facts
+from officemine.discovery.variants import VariantsResult, variant_facts, variants_from_facts
 from officemine.eventlog import EventLog
 
 __all__ = ["discover", "DiscoveryResult", "VariantsResult", "ProcessMap", "ReworkResult",
@@ -177,25 +180,66 @@ def discover(log: EventLog, process_type: str | None = None, *,
     bpmn_noise_threshold: the inductive miner's noise filter for the BPMN model.
     """
     calendar = calendar or log.calendar
+    check_settings(min_frequency, bpmn_noise_threshold)
+    check_process_type(log, process_type)
+    # one scan of the scope's events; every analysis below works on these arrays
+    events = read_events(log, process_type)
+    if events.n_cases == 0:
+        raise DiscoveryError("the log has no cases to discover a process from")
+    facts, cases, per_case = facts_of(log, events, process_type, calendar)
+    return finish(facts, process_type, timezone=log.timezone, calendar=calendar,
+                  min_frequency=min_frequency, seed=seed, n_boot=n_boot,
+                  bpmn_noise_threshold=bpmn_noise_threshold, cases=cases, per_case=per_case)
+
+
+def check_settings(min_frequency: int | None, bpmn_noise_threshold: float) -> None:
+    """Check a discovery's settings before any work."""
     if min_frequency is not None and (not isinstance(min_frequency, int) or min_frequency < 1):
         raise DiscoveryError(f"min_frequency must be a whole number ≥ 1, not {min_frequency!r}")
     if not 0.0 <= bpmn_noise_threshold <= 1.0:
         raise DiscoveryError(f"bpmn_noise_threshold must be between 0 and 1, "
                              f"not {bpmn_noise_threshold!r}")
-    check_process_type(log, process_type)
-    # one scan of the scope's events; every analysis below works on these arrays
-    events = read_events(log, process_type)
+
+
+def facts_of(log: EventLog, events: ScopeEvents, process_type: str | None,
+             calendar: Calendar, as_of=None) -> tuple[DiscoveryFacts, pd.DataFrame, pd.DataFrame]:
+    """The facts of a scope (`events`, read by `read_events`) of `log` — the whole log, or a
+    part of whole cases — with its case table and each case's hand-offs. `as_of`: "now" of
+    the work items (default the log's end)."""
     scope = Scope.of(events, process_type, calendar)
+    cases = case_table(log, scope, calendar, events=events)
+    handoffs, per_case = handoff_facts(events, calendar)
+    everything = {**variant_facts(cases), **rework_facts(events, cases),
+                  **map_facts(log, events, process_type, calendar, as_of), **handoffs}
+    micros = (lambda t: int(t.value // 1000) if t is not None else None)
+    scalars = {"events": events.n_events, "cases": events.n_cases,
+               "start": micros(events.start), "end": micros(events.end)}
+    scalars.update({k: int(everything.pop(k)) for k in SCALARS if k in everything})
+    return DiscoveryFacts(scalars, everything), cases, per_case
+
+
+def finish(facts: DiscoveryFacts, process_type: str | None, *, timezone: str,
+           calendar: Calendar, min_frequency: int | None = None, seed: int = 0,
+           n_boot: int = 2000, bpmn_noise_threshold: float = 0.1,
+           cases: pd.DataFrame | None = None,
+           per_case: pd.DataFrame | None = None) -> DiscoveryResult:
+    """The discovery of a scope from its facts (`facts_of`, or the facts of its parts added
+    up); `cases` and `per_case` (the case table and each case's hand-offs) where the cases
+    themselves were read, on one machine."""
+    when = (lambda us: pd.Timestamp(int(us), unit="us", tz="UTC").tz_convert(timezone)
+            if us is not None else None)
+    s = facts.scalars
+    scope = Scope(process_type, int(s["cases"]), int(s["events"]), when(s["start"]),
+                  when(s["end"]), timezone, calendar.describe())
     if scope.n_cases == 0:
         raise DiscoveryError("the log has no cases to discover a process from")
     freq = min_frequency if min_frequency is not None else auto_min_frequency(scope.n_cases)
-    cases = case_table(log, scope, calendar, events=events)
     return DiscoveryResult(
         scope=scope,
-        variants=variants_from_cases(cases, scope),
-        process_map=discover_map(log, scope, calendar, freq, events=events),
-        rework=discover_rework(log, scope, cases, seed=seed, n_boot=n_boot, events=events),
-        handoffs=discover_handoffs(log, scope, calendar, events=events),
+        variants=variants_from_facts(facts, scope, cases=cases),
+        process_map=map_from_facts(facts, scope, freq),
+        rework=rework_from_facts(facts, scope, seed=seed, n_boot=n_boot, cases=cases),
+        handoffs=handoffs_from_facts(facts, scope, per_case=per_case),
         settings={"min_frequency": freq, "min_frequency_source":
                   "given" if min_frequency is not None else "auto (0.5% of cases, at least 2)",
                   "seed": seed, "n_boot": n_boot, "bpmn_noise_threshold": bpmn_noise_threshold,

@@ -77,9 +77,13 @@ class Scope:
 
 def check_process_type(log: EventLog, process_type: str | None) -> None:
     """Check `process_type` against the log (the error lists the types it has)."""
-    if process_type is None:
-        return
-    types = relations.process_types(log)
+    if process_type is not None:
+        check_process_type_in(relations.process_types(log), process_type)
+
+
+def check_process_type_in(types: pd.DataFrame, process_type: str) -> None:
+    """Check `process_type` against a log's cases per process type (`types`, as
+    `officemine.relations.process_types` gives them)."""
     known = [t for t in types["process_type"].tolist() if isinstance(t, str)]
     if process_type not in known:
         if known:

@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from officemine.calendar import Calendar
 from officemine.discovery._base import (Scope, ScopeEvents, count_distinct, dumps, fmt_num,
-                                        group_medians, hours_between, html_block, read_events,
-                                        records)
+                                        hours_between, html_block, read_events, records)
+from officemine.discovery._facts import counted_medians, each_value, table
 from officemine.eventlog import EventLog, arrow_to_pandas
 from officemine.plotting import chart_style
 
@@ -32,16 +32,18 @@ class HandoffResult:
 
     ``pairs`` (also ``summary``): from_dept, to_dept, handoffs, cases, median_hours (clock),
     median_workhours (working hours of the calendar). ``matrix``: the counts as a
-    from × to table. ``per_case``: case_id, process_type, handoffs (zeros included).
-    ``distribution``: handoffs per case → cases, share. ``by_process_type``: process_type,
+    from × to table. ``counts``: process_type, handoffs, cases (how many cases of the type
+    have that many hand-offs, zeros included). ``per_case``: case_id, process_type,
+    handoffs (None from the Spark engine, which keeps no case). ``distribution``: handoffs per case → cases, share. ``by_process_type``: process_type,
     cases, mean, median, max.
     """
 
     pairs: pd.DataFrame
-    per_case: pd.DataFrame
+    counts: pd.DataFrame
     scope: Scope
     pairs_total: int
     pairs_unknown_dept: int
+    per_case: pd.DataFrame | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -63,25 +65,41 @@ class HandoffResult:
         return m.reindex(index=depts, columns=depts, fill_value=0).astype(int)
 
     @property
+    def n_cases(self) -> int:
+        return int(self.counts["cases"].sum())
+
+    @property
     def distribution(self) -> pd.DataFrame:
-        d = self.per_case.groupby("handoffs").size().rename("cases").reset_index()
-        d["share"] = d["cases"] / max(len(self.per_case), 1)
+        d = self.counts.groupby("handoffs")["cases"].sum().reset_index()
+        d["share"] = d["cases"] / max(self.n_cases, 1)
         return d
 
     @property
     def by_process_type(self) -> pd.DataFrame:
-        g = self.per_case.groupby("process_type", dropna=False)["handoffs"]
-        out = pd.DataFrame({"cases": g.size(), "mean": g.mean(), "median": g.median(),
-                            "max": g.max()}).reset_index()
+        c = self.counts
+        key, types = pd.factorize(c["process_type"], sort=True, use_na_sentinel=False)
+        n = len(types)
+        h, k = c["handoffs"].to_numpy(np.int64), c["cases"].to_numpy(np.int64)
+        cases = np.bincount(key, weights=k, minlength=n).astype(np.int64)
+        out = pd.DataFrame({
+            "process_type": pd.Series(types, dtype=c["process_type"].dtype),
+            "cases": cases,
+            "mean": np.bincount(key, weights=h * k, minlength=n) / cases,
+            "median": counted_medians(key, h.astype(float), k, n),
+            "max": pd.Series(h).groupby(key).max().reindex(range(n)).to_numpy(np.int64)})
         return out.sort_values("cases", ascending=False, kind="stable").reset_index(drop=True)
 
     @property
     def mean_per_case(self) -> float:
-        return float(self.per_case["handoffs"].mean()) if len(self.per_case) else float("nan")
+        n = self.n_cases
+        h, k = self.counts["handoffs"].to_numpy(np.int64), self.counts["cases"].to_numpy(np.int64)
+        return float((h * k).sum() / n) if n else float("nan")
 
     @property
     def median_per_case(self) -> float:
-        return float(self.per_case["handoffs"].median()) if len(self.per_case) else float("nan")
+        c = self.counts
+        return float(counted_medians(np.zeros(len(c)), c["handoffs"].to_numpy(float),
+                                     c["cases"].to_numpy(np.int64), 1)[0])
 
     def headline(self) -> str:
         if not self.has_departments:
@@ -150,6 +168,14 @@ def discover_handoffs(log: EventLog, scope: Scope, calendar: Calendar,
     """Hand-offs between departments among the cases in scope (`events`: the scope's, if
     already read)."""
     ev = events if events is not None else read_events(log, scope.process_type)
+    facts, per_case = handoff_facts(ev, calendar)
+    return handoffs_from_facts(facts, scope, per_case=per_case)
+
+
+def handoff_facts(ev: ScopeEvents, calendar: Calendar) -> tuple[dict, pd.DataFrame]:
+    """The facts (`officemine.discovery._facts`) of hand-offs — pairs by departments, their
+    times as counts per value, cases by process type and number of hand-offs — and the
+    hand-offs of each case."""
     acts = np.flatnonzero(~ev.pending)             # blocking actions, in case order
     case, dept, acted = ev.case[acts], ev.dept[acts], ev.acted[acts]
     pair = np.flatnonzero(case[1:] == case[:-1])   # action i followed by i + 1 in its case
@@ -160,26 +186,59 @@ def discover_handoffs(log: EventLog, scope: Scope, calendar: Calendar,
     per_case = arrow_to_pandas(pa.table({"case_id": ev.case_ids,
                                          "process_type": ev.process_types}))
     per_case["handoffs"] = np.bincount(case[hand], minlength=ev.n_cases).astype(np.int64)
+    counted = per_case.groupby(["process_type", "handoffs"], dropna=False, sort=False).size()
+    counts = table("per_case", {
+        "process_type": counted.index.get_level_values("process_type").to_numpy(object),
+        "handoffs": counted.index.get_level_values("handoffs").to_numpy(np.int64),
+        "cases": counted.to_numpy(np.int64)})
+    n = len(ev.depts)
+    key = dept[hand] * n + dept[hand + 1]
+    count = np.bincount(key, minlength=n * n)
+    used = np.flatnonzero(count)
+    depts = np.array(ev.depts, dtype=object)
+    start, end = acted[hand], acted[hand + 1]
+    work = (calendar.working_hours(ev.times(start), ev.times(end)) if len(hand)
+            else np.zeros(0))
+    row = np.zeros(n * n, dtype=np.int64)          # each key's row in the pairs table
+    row[used] = np.arange(len(used))
+    times = {f"handoff_{basis}": each_value(f"handoff_{basis}", row[key], values)
+             for basis, values in (("hours", hours_between(start, end)), ("workhours", work))}
+    facts = {"handoffs": table("handoffs", {
+                 "from_dept": depts[used // n], "to_dept": depts[used % n],
+                 "handoffs": count[used].astype(np.int64),
+                 "cases": count_distinct(key, case[hand], n * n)[used].astype(np.int64)}),
+             **times, "per_case": counts,
+             "pairs_total": len(pair), "pairs_unknown_dept": int((~known).sum())}
+    return facts, per_case
 
-    if len(hand):
-        n = len(ev.depts)
-        key = dept[hand] * n + dept[hand + 1]
-        start, end = acted[hand], acted[hand + 1]
-        count = np.bincount(key, minlength=n * n)
-        used = np.flatnonzero(count)
-        work = calendar.working_hours(ev.times(start), ev.times(end))
+
+def handoffs_from_facts(facts, scope: Scope, per_case: pd.DataFrame | None = None
+                        ) -> HandoffResult:
+    """Hand-offs from their facts (`per_case`: each case's hand-offs, on one machine)."""
+    h = facts["handoffs"]
+    if len(h):
         pairs = pd.DataFrame({
-            "from_dept": pd.Series([ev.depts[k // n] for k in used], dtype="str"),
-            "to_dept": pd.Series([ev.depts[k % n] for k in used], dtype="str"),
-            "handoffs": count[used].astype(np.int64),
-            "cases": count_distinct(key, case[hand], n * n)[used].astype(np.int64),
-            "median_hours": group_medians(key, hours_between(start, end), n * n)[used],
-            "median_workhours": group_medians(key, work, n * n)[used]})
+            "from_dept": pd.Series(h["from_dept"].to_numpy(object), dtype="str"),
+            "to_dept": pd.Series(h["to_dept"].to_numpy(object), dtype="str"),
+            "handoffs": h["handoffs"].to_numpy(np.int64),
+            "cases": h["cases"].to_numpy(np.int64)})
+        for basis, column in (("hours", "median_hours"), ("workhours", "median_workhours")):
+            times = facts[f"handoff_{basis}"]
+            pairs[column] = counted_medians(times["at"].to_numpy(np.int64),
+                                            times["value"].to_numpy(float),
+                                            times["n"].to_numpy(np.int64), len(pairs))
         pairs = pairs.sort_values(["handoffs", "from_dept", "to_dept"],
                                   ascending=[False, True, True], kind="stable")
     else:
         pairs = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
             MATRIX_COLUMNS, ["str", "str", "int64", "int64", "float64", "float64"])})
-    return HandoffResult(pairs=pairs[MATRIX_COLUMNS].reset_index(drop=True), per_case=per_case,
-                         scope=scope, pairs_total=len(pair),
-                         pairs_unknown_dept=int((~known).sum()))
+    c = facts["per_case"]
+    counts = pd.DataFrame({"process_type": pd.Series(c["process_type"].to_numpy(object),
+                                                     dtype="str"),
+                           "handoffs": c["handoffs"].to_numpy(np.int64),
+                           "cases": c["cases"].to_numpy(np.int64)})
+    counts = counts.sort_values(["process_type", "handoffs"], kind="stable",
+                                na_position="last").reset_index(drop=True)
+    return HandoffResult(pairs=pairs[MATRIX_COLUMNS].reset_index(drop=True), counts=counts,
+                         scope=scope, pairs_total=int(facts["pairs_total"]),
+                         pairs_unknown_dept=int(facts["pairs_unknown_dept"]), per_case=per_case)

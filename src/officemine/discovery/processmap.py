@@ -16,6 +16,7 @@ node level rather than the raw log.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from dataclasses import dataclass, field
@@ -27,9 +28,11 @@ import pandas as pd
 
 from officemine.atomic import atomic_path, atomic_paths
 from officemine.calendar import Calendar
-from officemine.discovery._base import (DiscoveryError, Scope, ScopeEvents, count_distinct,
-                                        dumps, fmt_num, group_medians, hours_between,
-                                        html_block, read_events, records, sequences)
+from officemine.discovery._base import (DiscoveryError, Scope, ScopeEvents, case_table,
+                                        count_distinct, dumps, fmt_num, hours_between,
+                                        html_block, read_events, records)
+from officemine.discovery._facts import counted_medians, each_value, table
+from officemine.discovery.variants import variant_facts
 from officemine.discovery._layout import Layering, dfs_rank, layer_graph
 from officemine.eventlog import EventLog
 from officemine.plotting import chart_style
@@ -226,16 +229,43 @@ def discover_map(log: EventLog, scope: Scope, calendar: Calendar, min_frequency:
     """Nodes, arcs and node-level traces of the cases in `scope` (`events`: the scope's,
     if already read)."""
     ev = events if events is not None else read_events(log, scope.process_type)
-    nodes = _node_waits(_nodes(ev), _item_waits(log, scope, calendar))
-    return ProcessMap(nodes=nodes[NODE_COLUMNS], arcs=_arcs(ev, calendar), traces=_traces(ev),
-                      scope=scope, min_frequency=min_frequency,
+    facts = {**map_facts(log, ev, scope.process_type, calendar),
+             **variant_facts(case_table(log, scope, calendar, events=ev))}
+    return map_from_facts(facts, scope, min_frequency)
+
+
+def map_facts(log: EventLog, ev: ScopeEvents, process_type: str | None, calendar: Calendar,
+              as_of=None) -> dict[str, pd.DataFrame]:
+    """The facts (`officemine.discovery._facts`) of the map: visits, cases, starts and ends
+    per node, the visit numbers of each node's first visits, work items and their waits per
+    node, transitions per arc with their times (its traces are the variants' facts).
+    `as_of`: "now" of the work items (their decided waits do not depend on it)."""
+    return {**_nodes(ev), **_item_facts(log, process_type, calendar, as_of), **_arcs(ev, calendar)}
+
+
+def map_from_facts(facts, scope: Scope, min_frequency: int) -> ProcessMap:
+    """The process map from its facts and the variants'."""
+    n = facts["nodes"]
+    n = n[n["visits"].to_numpy() > 0]
+    pos = facts["position"]
+    at = pd.Index(n["node"].to_numpy(object)).get_indexer(pos["node"].to_numpy(object))
+    nodes = pd.DataFrame({
+        "node": pd.Series(n["node"].to_numpy(object), dtype="str"),
+        **{c: n[c].to_numpy(np.int32) for c in ("visits", "cases", "starts", "ends")},
+        "position": counted_medians(at, pos["number"].to_numpy(float),
+                                    pos["n"].to_numpy(np.int64), len(n))})
+    nodes = nodes.sort_values(["position", "visits", "node"], ascending=[True, False, True],
+                              kind="stable").reset_index(drop=True)
+    nodes = _node_waits(nodes, _item_waits(facts))
+    return ProcessMap(nodes=nodes[NODE_COLUMNS], arcs=_arcs_from_facts(facts),
+                      traces=_traces(facts["paths"]), scope=scope, min_frequency=min_frequency,
                       wait_basis=f"{WAIT_BASIS}; working hours of the calendar "
                                  f"({scope.calendar}) and clock hours")
 
 
-def _nodes(ev: ScopeEvents) -> pd.DataFrame:
-    """Visits, cases, starts and ends per node, and its position: the median visit number of
-    the node's first visit in a case."""
+def _nodes(ev: ScopeEvents) -> dict[str, pd.DataFrame]:
+    """Visits, cases, starts and ends per node, and the visit numbers of the node's first
+    visit in each case (its position is their median)."""
     v, n = ev.visits, len(ev.nodes)
     # visits are in case and visit order: a stable sort by (case, node) puts each pair's first
     # visit first among its own
@@ -243,21 +273,26 @@ def _nodes(ev: ScopeEvents) -> pd.DataFrame:
     order = np.argsort(key, kind="stable")
     first = order[np.append(True, key[order][1:] != key[order][:-1])] if len(key) else order
     pair_node = v.node[first]
-    table = pd.DataFrame({
-        "node": ev.nodes,
-        "visits": np.bincount(v.node, minlength=n).astype(np.int32),
-        "cases": np.bincount(pair_node, minlength=n).astype(np.int32),
-        "starts": np.bincount(v.node[v.case_starts], minlength=n).astype(np.int32),
-        "ends": np.bincount(v.node[~v.next_in_case], minlength=n).astype(np.int32),
-        "position": group_medians(pair_node, v.number[first].astype(float), n)})
-    table = table[table["visits"] > 0]
-    table = table.sort_values(["position", "visits", "node"], ascending=[True, False, True],
-                              kind="stable")
-    return table.reset_index(drop=True)
+    visits = np.bincount(v.node, minlength=n)
+    used = np.flatnonzero(visits)
+    names = np.array(ev.nodes, dtype=object)
+    nodes = table("nodes", {
+        "node": names[used], "visits": visits[used].astype(np.int64),
+        "cases": np.bincount(pair_node, minlength=n)[used].astype(np.int64),
+        "starts": np.bincount(v.node[v.case_starts], minlength=n)[used].astype(np.int64),
+        "ends": np.bincount(v.node[~v.next_in_case], minlength=n)[used].astype(np.int64)})
+    number = pd.DataFrame({"node": pair_node, "number": v.number[first].astype(np.int64)})
+    counted = number.groupby(["node", "number"], sort=False).size()
+    position = table("position", {
+        "node": names[counted.index.get_level_values("node").to_numpy(np.int64)],
+        "number": counted.index.get_level_values("number").to_numpy(np.int64),
+        "n": counted.to_numpy(np.int64)})
+    return {"nodes": nodes, "position": position}
 
 
-def _arcs(ev: ScopeEvents, calendar: Calendar) -> pd.DataFrame:
-    """One row per (source, target, kind) of consecutive visits in a case."""
+def _arcs(ev: ScopeEvents, calendar: Calendar) -> dict[str, pd.DataFrame]:
+    """Transitions and cases per (source, target, kind) of consecutive visits in a case, and
+    their times as counts per value."""
     v, n = ev.visits, len(ev.nodes)
     pair = np.flatnonzero(v.next_in_case)           # visit i followed by visit i + 1
     source, target = v.node[pair], v.node[pair + 1]
@@ -267,55 +302,100 @@ def _arcs(ev: ScopeEvents, calendar: Calendar) -> pd.DataFrame:
     n_keys = n * n * 2
     count = np.bincount(key, minlength=n_keys)
     used = np.flatnonzero(count)
-    hours = hours_between(left, reached)
+    names = np.array(ev.nodes, dtype=object)
+    kinds = np.array(["forward", "return"], dtype=object)
+
+    def parts(keys):
+        return {"source": names[keys // 2 // n], "target": names[keys // 2 % n],
+                "kind": kinds[keys % 2]}
+
     work = (calendar.working_hours(ev.times(left), ev.times(reached)) if len(pair)
             else np.zeros(0))
-    arcs = pd.DataFrame({
-        "source": pd.Series([ev.nodes[k // 2 // n] for k in used], dtype="str"),
-        "target": pd.Series([ev.nodes[k // 2 % n] for k in used], dtype="str"),
-        "kind": pd.Series([("forward", "return")[k % 2] for k in used], dtype="str"),
-        "transitions": count[used],
-        "cases": count_distinct(key, v.case[pair], n_keys)[used],
-        "median_transition_hours": group_medians(key, hours, n_keys)[used],
-        "median_transition_workhours": group_medians(key, work, n_keys)[used]})
+    row = np.zeros(n_keys, dtype=np.int64)          # each key's row in the arcs table
+    row[used] = np.arange(len(used))
+    work = (calendar.working_hours(ev.times(left), ev.times(reached)) if len(pair)
+            else np.zeros(0))
+    times = {f"arc_{b}": each_value(f"arc_{b}", row[key], values)
+             for b, values in (("hours", hours_between(left, reached)), ("workhours", work))}
+    arcs = table("arcs", {**parts(used), "transitions": count[used].astype(np.int64),
+                          "cases": count_distinct(key, v.case[pair], n_keys)[used]
+                          .astype(np.int64)})
+    return {"arcs": arcs, **times}
+
+
+def _arcs_from_facts(facts) -> pd.DataFrame:
+    """One row per (source, target, kind) of consecutive visits in a case."""
+    a = facts["arcs"]
+    keys = ["source", "target", "kind"]
+    arcs = pd.DataFrame({**{c: pd.Series(a[c].to_numpy(object), dtype="str") for c in keys},
+                         "transitions": a["transitions"].to_numpy(np.int64),
+                         "cases": a["cases"].to_numpy(np.int64)})
+    for basis, column in (("hours", "median_transition_hours"),
+                          ("workhours", "median_transition_workhours")):
+        times = facts[f"arc_{basis}"]
+        arcs[column] = counted_medians(times["at"].to_numpy(np.int64),
+                                       times["value"].to_numpy(float),
+                                       times["n"].to_numpy(np.int64), len(arcs))
     arcs = arcs.sort_values(["transitions", "source", "target", "kind"],
                             ascending=[False, True, True, True], kind="stable")
     return arcs[ARC_COLUMNS].reset_index(drop=True)
 
 
-def _traces(ev: ScopeEvents) -> pd.DataFrame:
-    """Node sequences of the cases with their counts, most frequent first."""
-    v = ev.visits
-    of_case, distinct = sequences(v.node, v.case_starts)
-    counts = np.bincount(of_case, minlength=len(distinct))
-    traces = [[ev.nodes[c] for c in seq] for seq in distinct]
-    order = sorted(range(len(distinct)), key=lambda i: (-counts[i], traces[i]))
+def _traces(paths: pd.DataFrame) -> pd.DataFrame:
+    """Node sequences of the cases with their counts, most frequent first (from the cases
+    per path: a path's node sequence is its trace)."""
+    counts = paths.groupby("trace", sort=False)["cases"].sum()
+    traces = [json.loads(t) for t in counts.index]
+    counts = counts.to_numpy(np.int64)
+    order = sorted(range(len(traces)), key=lambda i: (-counts[i], traces[i]))
     return pd.DataFrame({"trace": [traces[i] for i in order],
                          "cases": counts[order].astype(np.int32)})
 
 
-def _item_waits(log: EventLog, scope: Scope, calendar: Calendar) -> pd.DataFrame:
-    """Per node: decided items, their median waits and recorded share, and pending items,
-    from `officemine.relations.work_items` (the necessity test's items and waits)."""
-    scoped = scope.process_type is not None
-    items = work_items(log, calendar, columns=(C.process_type,) if scoped else ())
+def _item_facts(log: EventLog, process_type: str | None, calendar: Calendar,
+                as_of=None) -> dict[str, pd.DataFrame]:
+    """Per node: decided items, how many waited from a recorded arrival, pending items, and
+    the decided items' waits as counts per value, from `officemine.relations.work_items`
+    (the necessity test's items and waits)."""
+    scoped = process_type is not None
+    items = work_items(log, calendar, as_of=as_of, columns=(C.process_type,) if scoped else ())
     if scoped:
-        items = items[(items[C.process_type] == scope.process_type).to_numpy(bool)]
+        items = items[(items[C.process_type] == process_type).to_numpy(bool)]
     node, names = pd.factorize(items[C.node])
+    names = np.asarray(names, dtype=object)
     n = len(names)
     done = items["observed"].to_numpy(bool)
     decided = np.bincount(node[done], minlength=n)
     recorded = np.bincount(node[done], minlength=n,
                            weights=(items["wait_source"] == "recorded").to_numpy(bool)[done])
+    counts = table("items", {"node": names, "items": decided.astype(np.int64),
+                             "recorded": recorded.astype(np.int64),
+                             "pending": np.bincount(node[~done], minlength=n).astype(np.int64)})
+    waits = {f"wait_{basis}": each_value(f"wait_{basis}", node[done],
+                                         items[f"wait_{basis}"].to_numpy(float)[done])
+             for basis in ("hours", "workhours")}
+    return {"items": counts, **waits}
+
+
+def _item_waits(facts) -> pd.DataFrame:
+    """Per node: decided items, their median waits and recorded share, and pending items."""
+    c = facts["items"]
+    n = len(c)
+    decided = c["items"].to_numpy(np.int64)
+    medians = {}
+    for basis in ("hours", "workhours"):
+        waits = facts[f"wait_{basis}"]
+        medians[basis] = counted_medians(waits["at"].to_numpy(np.int64),
+                                         waits["value"].to_numpy(float),
+                                         waits["n"].to_numpy(np.int64), n)
     return pd.DataFrame({
-        "node": pd.Series(names, dtype="str"),
+        "node": pd.Series(c["node"].to_numpy(object), dtype="str"),
         "items": decided,
-        "median_wait_workhours": group_medians(
-            node[done], items["wait_workhours"].to_numpy(float)[done], n),
-        "median_wait_hours": group_medians(
-            node[done], items["wait_hours"].to_numpy(float)[done], n),
-        "recorded_share": np.where(decided > 0, recorded / np.maximum(decided, 1), np.nan),
-        "pending_items": np.bincount(node[~done], minlength=n)})
+        "median_wait_workhours": medians["workhours"],
+        "median_wait_hours": medians["hours"],
+        "recorded_share": np.where(decided > 0, c["recorded"].to_numpy(np.int64)
+                                   / np.maximum(decided, 1), np.nan),
+        "pending_items": c["pending"].to_numpy(np.int64)})
 
 
 def _node_waits(nodes: pd.DataFrame, waits: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,8 @@ import pandas as pd
 
 from officemine.discovery._base import (Scope, ScopeEvents, count_distinct, dumps, fmt_num,
                                         html_block, median, read_events, records)
+from officemine.discovery._facts import expanded, table
+from officemine.discovery.variants import variant_facts
 from officemine.eventlog import EventLog
 from officemine.plotting import chart_style
 from officemine.schema import DECISIONS
@@ -140,23 +142,62 @@ def discover_rework(log: EventLog, scope: Scope, cases: pd.DataFrame, *, seed: i
     """Rework statistics of the cases in scope (`cases` = the case table of the scope,
     `events` = its events if already read)."""
     ev = events if events is not None else read_events(log, scope.process_type)
-    targets = _targets(ev)
+    facts = {**rework_facts(ev, cases), **variant_facts(cases)}
+    return rework_from_facts(facts, scope, seed=seed, n_boot=n_boot, confidence=confidence,
+                             cases=cases)
+
+
+def rework_facts(ev: ScopeEvents, cases: pd.DataFrame) -> dict:
+    """The facts (`officemine.discovery._facts`) of rework: returns by source and target,
+    decisions and returns by node, cases by rounds and with a return (its cycle times are the
+    variants' facts)."""
+    rounds = cases.groupby("rounds").size()
+    return {"targets": _targets(ev), "decisions": _by_node(ev),
+            "rounds": table("rounds", {"rounds": rounds.index.to_numpy(np.int64),
+                                       "cases": rounds.to_numpy(np.int64)}),
+            "cases_with_returns": int((cases["returns"] > 0).sum())}
+
+
+def rework_from_facts(facts, scope: Scope, *, seed: int = 0, n_boot: int = 2000,
+                      confidence: float = 0.95,
+                      cases: pd.DataFrame | None = None) -> ReworkResult:
+    """Rework from its facts and the variants' (`cases`: the case table, on one machine)."""
+    t = facts["targets"]
+    targets = pd.DataFrame({"from_node": pd.Series(t["from_node"].to_numpy(object), dtype="str"),
+                            "to_node": pd.Series(t["to_node"].to_numpy(object), dtype="str"),
+                            "returns": t["returns"].to_numpy(np.int32)})
+    targets = targets.sort_values(["returns", "from_node", "to_node"],
+                                  ascending=[False, True, True], kind="stable")
+    targets = targets.reset_index(drop=True)
     total = int(targets["returns"].sum())
     targets["share"] = targets["returns"] / total if total else np.nan
-    by_node = _by_node(ev)
+    d = facts["decisions"]
+    by_node = pd.DataFrame({
+        "node": pd.Series(d["node"].to_numpy(object), dtype="str"),
+        "decisions": d["decisions"].to_numpy(np.int32),
+        "returns": d["returns"].to_numpy(np.int32),
+        "cases_returned": d["cases_returned"].to_numpy(np.int32)})
+    by_node = by_node[by_node["decisions"] > 0]
+    by_node = by_node.sort_values(["returns", "decisions", "node"],
+                                  ascending=[False, False, True], kind="stable")
+    by_node = by_node.reset_index(drop=True)
     by_node["return_rate"] = by_node["returns"] / by_node["decisions"]
     by_node["share_of_returns"] = by_node["returns"] / total if total else np.nan
 
-    rounds = cases.groupby("rounds").size().rename("cases").reset_index()
-    rounds["share"] = rounds["cases"] / max(len(cases), 1)
+    n_cases = int(facts["paths"]["cases"].sum())
+    r = facts["rounds"].sort_values("rounds")
+    rounds = pd.DataFrame({"rounds": r["rounds"].to_numpy(np.int32),
+                           "cases": r["cases"].to_numpy(np.int64)})
+    rounds["share"] = rounds["cases"] / max(n_cases, 1)
 
     rng = np.random.default_rng(seed)
-    done = cases[cases["completed"]]
-    with_r = done["returns"] > 0
     rows = []
-    for basis, col in (("clock hours", "cycle_hours"), ("working days", "cycle_workdays")):
-        a = done.loc[with_r, col].dropna().to_numpy(float)
-        b = done.loc[~with_r, col].dropna().to_numpy(float)
+    for basis, name in (("clock hours", "hours"), ("working days", "workdays")):
+        mine = facts[f"cycle_{name}"]
+        returned = mine["returned"].to_numpy() > 0
+        values, counts = mine["value"].to_numpy(float), mine["n"].to_numpy(np.int64)
+        a = expanded(values[returned], counts[returned])
+        b = expanded(values[~returned], counts[~returned])
         rows.append({"basis": basis, "n_with": len(a), "n_without": len(b),
                      "median_with": median(a), "median_without": median(b),
                      "difference": median(a) - median(b) if len(a) and len(b) else np.nan,
@@ -164,10 +205,11 @@ def discover_rework(log: EventLog, scope: Scope, cases: pd.DataFrame, *, seed: i
                      "mannwhitney_p": _mannwhitney(a, b)})
     effect = pd.DataFrame(rows)
     return ReworkResult(by_node=by_node, targets=targets, rounds=rounds, effect=effect,
-                        scope=scope, n_cases=len(cases),
-                        cases_with_returns=int((cases["returns"] > 0).sum()), n_returns=total,
+                        scope=scope, n_cases=n_cases,
+                        cases_with_returns=int(facts["cases_with_returns"]), n_returns=total,
                         seed=seed, n_boot=n_boot, confidence=confidence,
-                        cases=cases[["case_id", "returns", "rounds", "completed"]])
+                        cases=(cases[["case_id", "returns", "rounds", "completed"]]
+                               if cases is not None else None))
 
 
 def _targets(ev: ScopeEvents) -> pd.DataFrame:
@@ -188,14 +230,10 @@ def _targets(ev: ScopeEvents) -> pd.DataFrame:
     per_key = np.bincount(source * (n + 1) + target + 1, weights=count,
                           minlength=n * (n + 1)).astype(np.int64)
     used = np.flatnonzero(per_key)
-    targets = pd.DataFrame({
-        "from_node": pd.Series([ev.nodes[k // (n + 1)] for k in used], dtype="str"),
-        "to_node": pd.Series([ev.nodes[k % (n + 1) - 1] if k % (n + 1) else NO_NEXT
-                              for k in used], dtype="str"),
-        "returns": per_key[used].astype(np.int32)})
-    targets = targets.sort_values(["returns", "from_node", "to_node"],
-                                  ascending=[False, True, True], kind="stable")
-    return targets.reset_index(drop=True)
+    return table("targets", {
+        "from_node": [ev.nodes[k // (n + 1)] for k in used],
+        "to_node": [ev.nodes[k % (n + 1) - 1] if k % (n + 1) else NO_NEXT for k in used],
+        "returns": per_key[used]})
 
 
 def _by_node(ev: ScopeEvents) -> pd.DataFrame:
@@ -203,15 +241,13 @@ def _by_node(ev: ScopeEvents) -> pd.DataFrame:
     n = len(ev.nodes)
     decision = np.isin(ev.outcome, ev.codes(DECISIONS))
     ret = np.isin(ev.outcome, ev.codes(["return"]))
-    table = pd.DataFrame({
-        "node": pd.Series(ev.nodes, dtype="str"),
-        "decisions": np.bincount(ev.node[decision], minlength=n).astype(np.int32),
-        "returns": np.bincount(ev.node[ret], minlength=n).astype(np.int32),
-        "cases_returned": count_distinct(ev.node[ret], ev.case[ret], n).astype(np.int32)})
-    table = table[table["decisions"] > 0]
-    table = table.sort_values(["returns", "decisions", "node"], ascending=[False, False, True],
-                              kind="stable")
-    return table.reset_index(drop=True)
+    decisions = np.bincount(ev.node[decision], minlength=n)
+    used = np.flatnonzero(decisions)
+    return table("decisions", {
+        "node": [ev.nodes[k] for k in used],
+        "decisions": decisions[used].astype(np.int64),
+        "returns": np.bincount(ev.node[ret], minlength=n)[used].astype(np.int64),
+        "cases_returned": count_distinct(ev.node[ret], ev.case[ret], n)[used].astype(np.int64)})
 
 
 def _bootstrap_median_difference(a: np.ndarray, b: np.ndarray, rng: np.random.Generator,

@@ -8,13 +8,14 @@ that a return and the round it starts are visible: ``发起 → 部门负责人�
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from officemine.discovery._base import (ARROW, Scope, dumps, fmt_num, html_block, median,
-                                        records)
+from officemine.discovery._base import ARROW, Scope, dumps, fmt_num, html_block, records
+from officemine.discovery._facts import counted_medians, each_value, table
 from officemine.plotting import chart_style
 
 CYCLE_TIME_BASIS = ("case start (first submission) to case end (final event) of completed "
@@ -32,12 +33,18 @@ class VariantsResult:
     ``cases``, ``share`` (of all cases in scope, open ones included), ``completed``, ``open``,
     ``median_cycle_hours`` (clock) and ``median_cycle_workdays`` (working days of the
     calendar) over the completed cases, ``steps`` (visits), ``returns`` (visits that ended in
-    a return) and ``path``. ``cases`` lists every case with its variant and cycle time.
+    a return) and ``path``. ``n_cases`` counts the cases with a step, ``n_completed`` the
+    completed ones; the medians are over all completed cases. ``cases`` lists every case
+    with its variant and cycle time (None from the Spark engine, which keeps no case).
     """
 
     table: pd.DataFrame
-    cases: pd.DataFrame = field(repr=False)
     scope: Scope
+    n_cases: int
+    n_completed: int
+    median_cycle_hours: float
+    median_cycle_workdays: float
+    cases: pd.DataFrame | None = field(repr=False, default=None)
     cycle_time_basis: str = CYCLE_TIME_BASIS
 
     @property
@@ -45,24 +52,8 @@ class VariantsResult:
         return self.table
 
     @property
-    def n_cases(self) -> int:
-        return int(len(self.cases))
-
-    @property
-    def n_completed(self) -> int:
-        return int(self.cases["completed"].sum())
-
-    @property
     def n_open(self) -> int:
         return self.n_cases - self.n_completed
-
-    @property
-    def median_cycle_hours(self) -> float:
-        return median(self.cases["cycle_hours"])
-
-    @property
-    def median_cycle_workdays(self) -> float:
-        return median(self.cases["cycle_workdays"])
 
     def coverage(self, top: int) -> float:
         """Share of cases following one of the `top` most frequent variants."""
@@ -130,26 +121,62 @@ class VariantsResult:
 
 def variants_from_cases(cases: pd.DataFrame, scope: Scope) -> VariantsResult:
     """Group the case table by path (small aggregated frame: one row per case)."""
-    total = max(len(cases), 1)
+    return variants_from_facts(variant_facts(cases), scope, cases=cases)
+
+
+def variant_facts(cases: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The facts (`officemine.discovery._facts`) of the case table `cases`: cases per path
+    (with its node sequence, steps and return steps) and completed cases' cycle times per
+    path and return."""
     key, paths = pd.factorize(cases["path"])       # grouping by integer codes is faster
     grouped = cases.groupby(key, sort=False)
-    table = pd.DataFrame({
-        "cases": grouped.size(),
-        "completed": grouped["completed"].sum().astype(int),
-        "median_cycle_hours": grouped["cycle_hours"].median(),
-        "median_cycle_workdays": grouped["cycle_workdays"].median(),
-        "steps": grouped["steps"].first(),
-        "returns": grouped["return_steps"].first(),
-    })
-    table["path"] = paths.take(table.index)
-    table["key"] = table.index
-    table = table.reset_index(drop=True)
-    table["open"] = table["cases"] - table["completed"]
-    table["share"] = table["cases"] / total
-    table = table.sort_values(["cases", "path"], ascending=[False, True], kind="stable")
-    table.insert(0, "variant", np.arange(1, len(table) + 1))
-    number = np.zeros(len(paths), dtype=np.int64)
-    number[table["key"].to_numpy()] = table["variant"].to_numpy()
-    table = table[VARIANT_COLUMNS].reset_index(drop=True)
-    cases = cases.assign(variant=number[key])
-    return VariantsResult(table=table, cases=cases, scope=scope)
+    first = grouped.cumcount().to_numpy() == 0
+    nodes = cases["nodes"].to_numpy(object)[first]
+    paths_table = table("paths", {
+        "path": np.asarray(paths, dtype=object)[key[first]],
+        "trace": [json.dumps(list(n), ensure_ascii=False) for n in nodes],
+        "steps": cases["steps"].to_numpy(np.int64)[first],
+        "return_steps": cases["return_steps"].to_numpy(np.int64)[first],
+        "cases": grouped.size().to_numpy(np.int64)[key[first]],
+        "completed": grouped["completed"].sum().to_numpy(np.int64)[key[first]]})
+    done = cases["completed"].to_numpy(bool)
+    returned = (cases["returns"].to_numpy() > 0)[done]
+    return {"paths": paths_table,      # its rows are the paths' codes
+            **{f"cycle_{basis}": each_value(f"cycle_{basis}", key[done],
+                                            cases[column].to_numpy(float)[done],
+                                            returned=returned)
+               for basis, column in (("hours", "cycle_hours"), ("workdays", "cycle_workdays"))}}
+
+
+def variants_from_facts(facts, scope: Scope, cases: pd.DataFrame | None = None) -> VariantsResult:
+    """The variants from the facts of their cases (`cases`: the case table, on one machine)."""
+    p = facts["paths"]
+    medians = {}
+    for basis in ("hours", "workdays"):
+        cycle = facts[f"cycle_{basis}"]
+        at, counted, counts = (cycle["at"].to_numpy(np.int64), cycle["value"].to_numpy(float),
+                               cycle["n"].to_numpy(np.int64))
+        medians[basis] = (counted_medians(at, counted, counts, len(p)),
+                          float(counted_medians(np.zeros(len(at)), counted, counts, 1)[0]))
+    n_cases = int(p["cases"].sum())
+    table_ = pd.DataFrame({
+        "cases": p["cases"].to_numpy(np.int64),
+        "completed": p["completed"].to_numpy(np.int64),
+        "median_cycle_hours": medians["hours"][0],
+        "median_cycle_workdays": medians["workdays"][0],
+        "steps": p["steps"].to_numpy(np.int32),
+        "returns": p["return_steps"].to_numpy(np.int32),
+        "path": pd.Series(p["path"].to_numpy(object), dtype="str")})
+    table_["open"] = table_["cases"] - table_["completed"]
+    table_["share"] = table_["cases"] / max(n_cases, 1)
+    table_ = table_.sort_values(["cases", "path"], ascending=[False, True], kind="stable")
+    table_.insert(0, "variant", np.arange(1, len(table_) + 1))
+    table_ = table_[VARIANT_COLUMNS].reset_index(drop=True)
+    if cases is not None:
+        number = table_["variant"].to_numpy()[
+            pd.Index(table_["path"].to_numpy(object)).get_indexer(cases["path"].to_numpy(object))]
+        cases = cases.assign(variant=number)
+    return VariantsResult(table=table_, scope=scope, n_cases=n_cases,
+                          n_completed=int(p["completed"].sum()),
+                          median_cycle_hours=medians["hours"][1],
+                          median_cycle_workdays=medians["workdays"][1], cases=cases)

@@ -438,63 +438,22 @@ class _Import:
         ambiguous links."""
         written: list[Path] = []
 
-        def collect(attempts: linking.Attempts) -> linking.Links:
-            columns = {"instance": _text_array(attempts.instance)}
-            for name in _ATTEMPT_TIMES:
-                columns[name] = pa.array(getattr(attempts, name))
-            for name in ("applicant", "submitter", "process", "field"):
-                values = getattr(attempts, name)
-                if values is not None:
-                    columns[name] = _text_array(values)
-            for i, values in enumerate(attempts.match.values()):
-                columns[f"match_{i}"] = (_text_array(values) if not
-                                         pd.api.types.is_numeric_dtype(values)
-                                         else pa.array(values.astype("Float64").array,
-                                                       from_pandas=True))
-            file = self.work / "attempts" / f"attempts-{len(written):06d}.parquet"
-            pq.write_table(pa.table(columns), file)
-            written.append(file)
-            raise _Collected      # the rest of build_log is the pass over cases' work
-
         query = f"SELECT * FROM {raw_files} ORDER BY {_KEY} NULLS LAST, {SOURCE_ROW}"
         for table in self._whole(query, _KEY):
-            try:
-                build_log(self._raw(table), self.mapping, self.tz, link=True, linker=collect)
-            except _Collected:
-                pass
-            del table
+            found = instance_attempts(self._raw(table), self.mapping, self.tz)
+            if found is not None:
+                file = self.work / "attempts" / f"attempts-{len(written):06d}.parquet"
+                pq.write_table(found, file)
+                written.append(file)
+            del table, found
             pa.default_memory_pool().release_unused()
         if not written:
             return 0
-        found = pq.read_table(written)
-        n = found.num_rows
-
-        def series(name: str) -> pd.Series | None:
-            if name not in found.column_names:
-                return None
-            return found[name].to_pandas()
-
-        match_columns = sorted(c for c in found.column_names if c.startswith("match_"))
-        attempts = linking.Attempts(
-            instance=series("instance"),
-            start=found["start"].to_numpy(), first_submits=found["first_submits"].to_numpy(),
-            refused_at=found["refused_at"].to_numpy(), applicant=series("applicant"),
-            submitter=series("submitter"), process=series("process"),
-            match={c: series(c) for c in sorted(match_columns, key=lambda c: int(c[6:]))},
-            field=series("field"))
-        found = None          # the attempts are in `attempts` now
-        links = linking.link(attempts, window_workdays=self.mapping.linking.window_workdays,
-                             calendar=self.mapping.calendar_in(self.tz))
-        linked = np.flatnonzero(links.root != np.arange(n))
-        if len(linked):
+        roots, ambiguous = link_attempts(pq.read_table(written), self.mapping, self.tz)
+        if roots is not None:
             (self.work / "roots").mkdir(exist_ok=True)
-            instance = _text_array(attempts.instance)
-            pq.write_table(pa.table({
-                "instance": instance.take(pa.array(linked)),
-                "root": instance.take(pa.array(links.root[linked])),
-                "rule": pa.array(links.rule[linked].astype(np.int8))}),
-                self.work / "roots" / "roots.parquet")
-        return links.ambiguous
+            pq.write_table(roots, self.work / "roots" / "roots.parquet")
+        return ambiguous
 
     # --- batches -----------------------------------------------------------------------------
     def _whole(self, query: str, key: str) -> Iterator[pa.Table]:
@@ -506,34 +465,104 @@ class _Import:
                           self.rows, key)
 
     def _raw(self, table: pa.Table) -> RawEvents:
-        """A batch's rows as the reader gave them (`tabular.to_raw`), text coded."""
-        frame = {}
-        for name in self.names:
-            column = table[name]
-            if name == SOURCE_ROW:
-                frame[name] = column.to_numpy()
-                continue
-            column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-            codes, values = dictionary_codes(pc.dictionary_encode(column))
-            frame[name] = coded_text(codes, values.cast(pa.large_string()))
-        return RawEvents(frame=pd.DataFrame(frame, index=pd.RangeIndex(table.num_rows)),
-                         source_file=str(self.path), format="csv", rows_read=table.num_rows)
+        return raw_events(table, self.names, self.path)
 
     def _write_aside(self, path: Path, read: _Read, columns: list[str]) -> None:
-        """The set-aside file: the reader's malformed rows, then the others in source order,
-        written as `atomic.csv_to` writes one frame."""
-        from officemine.atomic import safe_frame
-
+        """The set-aside file: the reader's malformed rows, then the others in source order."""
         query = (f"SELECT * EXCLUDE ({_ORDER}) FROM {_files_sql(self.work / 'aside')} "
                  f"ORDER BY {_ORDER}") if any((self.work / "aside").glob("*.parquet")) else None
-        with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-            first = set_aside_rows(read.malformed).reindex(columns=columns).astype("string")
-            safe_frame(first).to_csv(fh, index=False)
-            if query is None:
-                return
-            for batch in self.db.sql(query).to_arrow_reader(100_000):
-                part = batch.to_pandas().reindex(columns=columns).astype("string")
-                safe_frame(part).to_csv(fh, index=False, header=False)
+        write_aside(path, read.malformed, columns, () if query is None else (
+            batch.to_pandas() for batch in self.db.sql(query).to_arrow_reader(100_000)))
+
+
+def instance_attempts(raw: RawEvents, mapping: Mapping, tz: str) -> pa.Table | None:
+    """The attempts (`linking.Attempts`) of the whole instances in `raw`, as `build_log`
+    finds them, as an Arrow table (None: no instance); the pass over instances of an import
+    that links attempts across batches or partitions."""
+    found: list[pa.Table] = []
+
+    def collect(attempts: linking.Attempts) -> linking.Links:
+        columns = {"instance": _text_array(attempts.instance)}
+        for name in _ATTEMPT_TIMES:
+            columns[name] = pa.array(getattr(attempts, name))
+        for name in ("applicant", "submitter", "process", "field"):
+            values = getattr(attempts, name)
+            if values is not None:
+                columns[name] = _text_array(values)
+        for i, values in enumerate(attempts.match.values()):
+            columns[f"match_{i}"] = (_text_array(values) if not
+                                     pd.api.types.is_numeric_dtype(values)
+                                     else pa.array(values.astype("Float64").array,
+                                                   from_pandas=True))
+        found.append(pa.table(columns))
+        raise _Collected      # the rest of build_log is the pass over cases' work
+
+    try:
+        build_log(raw, mapping, tz, link=True, linker=collect)
+    except _Collected:
+        pass
+    return found[0] if found else None
+
+
+def link_attempts(found: pa.Table, mapping: Mapping, tz: str) -> tuple[pa.Table | None, int]:
+    """Link the attempts of the whole log at once (`instance_attempts` of every batch,
+    concatenated): the linked instances with their root and rule (None: none linked), and
+    the ambiguous links."""
+    n = found.num_rows
+
+    def series(name: str) -> pd.Series | None:
+        if name not in found.column_names:
+            return None
+        return found[name].to_pandas()
+
+    match_columns = sorted(c for c in found.column_names if c.startswith("match_"))
+    attempts = linking.Attempts(
+        instance=series("instance"),
+        start=found["start"].to_numpy(), first_submits=found["first_submits"].to_numpy(),
+        refused_at=found["refused_at"].to_numpy(), applicant=series("applicant"),
+        submitter=series("submitter"), process=series("process"),
+        match={c: series(c) for c in sorted(match_columns, key=lambda c: int(c[6:]))},
+        field=series("field"))
+    found = None          # the attempts are in `attempts` now
+    links = linking.link(attempts, window_workdays=mapping.linking.window_workdays,
+                         calendar=mapping.calendar_in(tz))
+    linked = np.flatnonzero(links.root != np.arange(n))
+    if not len(linked):
+        return None, links.ambiguous
+    instance = _text_array(attempts.instance)
+    return pa.table({
+        "instance": instance.take(pa.array(linked)),
+        "root": instance.take(pa.array(links.root[linked])),
+        "rule": pa.array(links.rule[linked].astype(np.int8))}), links.ambiguous
+
+
+def raw_events(table: pa.Table, names: list[str], path: Path) -> RawEvents:
+    """A batch's rows as the reader gave them (`tabular.to_raw`; columns `names`), text
+    coded."""
+    frame = {}
+    for name in names:
+        column = table[name]
+        if name == SOURCE_ROW:
+            frame[name] = column.to_numpy()
+            continue
+        column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        codes, values = dictionary_codes(pc.dictionary_encode(column))
+        frame[name] = coded_text(codes, values.cast(pa.large_string()))
+    return RawEvents(frame=pd.DataFrame(frame, index=pd.RangeIndex(table.num_rows)),
+                     source_file=str(path), format="csv", rows_read=table.num_rows)
+
+
+def write_aside(path: Path, malformed: list[dict], columns: list[str], parts) -> None:
+    """The set-aside file, as `atomic.csv_to` writes one frame: the reader's malformed rows,
+    then the other set-aside rows (`parts`: frames in source order)."""
+    from officemine.atomic import safe_frame
+
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        first = set_aside_rows(malformed).reindex(columns=columns).astype("string")
+        safe_frame(first).to_csv(fh, index=False)
+        for part in parts:
+            part = part.reindex(columns=columns).astype("string")
+            safe_frame(part).to_csv(fh, index=False, header=False)
 
 
 class _Collected(Exception):

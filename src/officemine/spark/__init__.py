@@ -22,8 +22,11 @@ from officemine.spark._log import SparkLog, pyspark, read_log, read_table
 from officemine.spark.necessity import compare_units, necessity, necessity_by_unit
 from officemine.spark.kpis import (compare_unit_kpis, kpi_trend, kpis_by_unit, monthly_kpis,
                                    monthly_kpis_by_unit)
+from officemine.spark.discovery import discover
+from officemine.spark.importing import import_log
 
 __all__ = ["SparkLog", "compare_units", "necessity", "necessity_by_unit", "pyspark",
            "read_log", "read_table"]
 __all__ += ["compare_unit_kpis", "kpi_trend", "kpis_by_unit", "monthly_kpis",
             "monthly_kpis_by_unit"]
+__all__ += ["discover", "import_log"]
