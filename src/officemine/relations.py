@@ -44,7 +44,7 @@ import pandas as pd
 import pyarrow as pa
 
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.errors import InputError
 from officemine.eventlog import EventLog
 from officemine.schema import C, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, REJECTIONS, TERMINAL
 
@@ -83,10 +83,10 @@ def now(log: EventLog, when: Any = None) -> pd.Timestamp | None:
     try:
         t = pd.Timestamp(when)
     except (TypeError, ValueError):
-        raise OfficemineError(f"as_of must be a time like '2025-10-31 17:30', not {when!r}") \
+        raise InputError(f"as_of must be a time like '2025-10-31 17:30', not {when!r}") \
             from None
     if t is pd.NaT:
-        raise OfficemineError(f"as_of must be a time like '2025-10-31 17:30', not {when!r}")
+        raise InputError(f"as_of must be a time like '2025-10-31 17:30', not {when!r}")
     return t.tz_localize(log.timezone) if t.tzinfo is None else t.tz_convert(log.timezone)
 
 
@@ -99,7 +99,7 @@ def events(log: EventLog, columns: Sequence[str], *, blocking: bool = False,
     discovery and the simulators cut into their arrays."""
     unknown = [c for c in columns if c not in log.columns]
     if unknown:
-        raise OfficemineError(f"the log has no column {', '.join(map(repr, unknown))}")
+        raise InputError(f"the log has no column {', '.join(map(repr, unknown))}")
     where = [BLOCKING] if blocking else []
     params: dict = {}
     if process_type is not None:
@@ -172,8 +172,8 @@ def work_items(log: EventLog, calendar: Calendar | None = None, as_of: Any = Non
     """
     unknown = set(columns) - set(DESCRIPTIVE)
     if unknown:
-        raise OfficemineError(f"work_items: no descriptive column {sorted(unknown)}; "
-                              f"choose from {DESCRIPTIVE}")
+        raise InputError(f"work_items: no descriptive column {sorted(unknown)}; "
+                         f"choose from {DESCRIPTIVE}")
     columns = tuple(c for c in DESCRIPTIVE if c in columns)
     calendar = calendar or log.calendar
     end = now(log, as_of)
@@ -388,10 +388,10 @@ def kinds_of(facts: pd.DataFrame, stored: dict | None,
 
 def _check_kinds(table: object, where: str) -> None:
     if not isinstance(table, dict):
-        raise OfficemineError(f"{where} must map node names to kinds")
+        raise InputError(f"{where} must map node names to kinds")
     bad = {node: kind for node, kind in table.items() if kind not in NODE_KINDS}
     if bad:
-        raise OfficemineError(f"{where}: unknown node kind(s) " + ", ".join(
+        raise InputError(f"{where}: unknown node kind(s) " + ", ".join(
             f"{node!r} = {kind!r}" for node, kind in bad.items())
             + f"; choose from {', '.join(NODE_KINDS)}")
 

@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (FormatOption, MappingOption, NoLinkOption, TimezoneOption, app,
-                                    check_format, domain_errors, err)
-from officemine.errors import OfficemineError
+                                    domain_errors, err)
+from officemine.errors import InputError
 from officemine.importing import import_log
 
 
@@ -38,14 +38,13 @@ def import_command(
 
     with domain_errors(inputs=[source, mapping],
                        outputs=[output, output.with_suffix(".set_aside.csv")]):
-        check_format(format)
         limit = parse_size(memory_limit) if memory_limit is not None else DEFAULT_MEMORY_LIMIT
         fmt = (detect_format(source) if format == "auto" and source.exists() else format)
         stream = fmt == "csv" and (memory_limit is not None
                                    or should_stream(source, fmt, limit))
         if memory_limit is not None and fmt != "csv":
-            raise OfficemineError(f"--memory-limit streams CSV exports; {source} is read as "
-                                  f"{fmt} (import it without --memory-limit)")
+            raise InputError(f"--memory-limit streams CSV exports; {source} is read as "
+                             f"{fmt} (import it without --memory-limit)")
         with err.status(f"importing {source} …"):
             if stream:
                 log = import_streaming(source, output, mapping=mapping, timezone=timezone,
@@ -74,7 +73,6 @@ def validate(
 ) -> None:
     """Print the import report of a source without writing anything."""
     with domain_errors(inputs=[source, mapping]):
-        check_format(format)
         with err.status(f"reading {source} …"):
             log = import_log(source, format=format, mapping=mapping, timezone=timezone,
                              link=not no_link)
