@@ -46,7 +46,7 @@ def test_domain_errors_give_a_message_and_exit_code_2(tmp_path):
     assert result.exit_code == 2
     assert "error:" in result.output and "单号" in result.output
     bad_format = runner.invoke(app, ["validate", str(src), "--format", "pdf"])
-    assert bad_format.exit_code == 2 and "unknown format" in bad_format.output
+    assert bad_format.exit_code == 2 and "--format must be one of auto, csv" in bad_format.output
 
 
 def test_every_command_has_help_text():

@@ -29,6 +29,7 @@ COMMANDS = {
     "supervise": ["supervise", "{src}", "--ledger", "{out}/duban.db"],
     "ledger": ["ledger", "{src}"],
     "conformance": ["conformance", "{src}", "--procedures", str(PROCEDURES)],
+    "schema": ["schema", "{src}"],          # a file where a settings kind is expected
 }
 GARBAGE = bytes(range(256)) * 20 + b"\x00\xff\xfe" * 100
 

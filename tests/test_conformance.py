@@ -219,7 +219,7 @@ any_order = [["部门审核", "归档"]]
     with pytest.raises(ProcedureError) as err:
         Procedures.from_file(path)
     text = str(err.value)
-    for expected in ("unknown key(s) colour", "names '部门审核' twice", "'综合办审核'",
+    for expected in ("bad.toml: unknown key 'colour'", "names '部门审核' twice", "'综合办审核'",
                      "function call", "must be consecutive", "role '出纳' is not in [roles]"):
         assert expected in text, expected
     # two versions in force at once

@@ -64,8 +64,8 @@ def test_the_mappings_calendar_is_the_logs_in_the_logs_zone(tmp_path, source):
     ('tz = "UTC"', "names no zone"),
     ('hours = [["17:00", "09:00"]]', "does not end after it starts"),
     ('days_off = "2025-03-07"', "days_off must be a list"),
-    ('colour = "blue"', "unknown keys colour"),
-    ('warnings = ["x"]', "unknown key 'warnings'"),
+    ('colour = "blue"', "m.toml: [calendar]: unknown key 'colour'"),
+    ('warnings = ["x"]', "m.toml: [calendar]: unknown key 'warnings'"),
 ])
 def test_calendar_table_problems_are_listed_with_the_others(tmp_path, table, message):
     path = mapping(tmp_path, f'timezone = "Mars/Base"\n[calendar]\n{table}\n')

@@ -60,13 +60,17 @@ def test_many_problems_are_listed_in_one_error():
         Scenario.from_toml(SCEN / "many_problems.toml")
     text = str(info.value)
     assert "5 problem" not in text                       # more than five: one per mistake
-    for needle in ("unknown key(s) owner", "change #1 has unknown kind 'delete'",
-                   "kinds: remove, record_only", "change #2 (reduce_returns) fraction must be",
-                   "change #3 (fast_track) nodes must list at least 1 node(s) (an empty route)",
-                   "change #4 (short_route) when = 'amount + 1 < 5000' uses arithmetic",
-                   "change #5 (cap_wait) has unknown key(s) nod", "change #5 (cap_wait) needs"):
+    # each problem names its place in the file: the table it is in
+    for needle in ("many_problems.toml: unknown key 'owner'",
+                   "[[change]] #1: unknown kind 'delete'", "kinds: remove, record_only",
+                   "[[change]] #2: (reduce_returns) fraction must be",
+                   "[[change]] #3: (fast_track) nodes must list at least 1 node(s) (an empty route)",
+                   "[[change]] #4: (short_route) when = 'amount + 1 < 5000' uses arithmetic",
+                   "[[change]] #5: unknown key 'nod' (did you mean 'node'?",
+                   "[[change]] #5: (cap_wait) needs"):
         assert needle in text, needle
     assert len(info.value.problems) == 7
+    assert [p.code for p in info.value.problems].count("unknown-key") == 2
 
 
 def test_problems_against_the_log_name_node_value_column_and_reason(sample_log):

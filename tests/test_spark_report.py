@@ -119,7 +119,7 @@ def test_bad_engine_options_are_one_error_line(tmp_path, sample_csv, monkeypatch
     runner = CliRunner()
     for args, message in [
             (["--unit", "applicant_dept"], "error: --table and --unit read a log in Spark"),
-            (["--engine", "hadoop"], "error: engine must be duckdb or spark")]:
+            (["--engine", "hadoop"], "error: --engine must be one of duckdb, spark")]:
         bad = runner.invoke(app, ["report", str(sample_csv), *args, "-o", str(tmp_path)])
         assert bad.exit_code == 2 and bad.output.startswith(message), bad.output
     monkeypatch.setitem(sys.modules, "pyspark", None)       # as if it were not installed

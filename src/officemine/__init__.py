@@ -8,8 +8,8 @@ __version__ = "0.1.0"     # first: the modules below read it while they load
 from officemine.calendar import Calendar
 from officemine.conformance import ConformanceResult, ProcedureError, Procedures, conformance
 from officemine.discovery import DiscoveryResult, discover
-from officemine.errors import (CalendarError, ColumnGuessError, LogFormatError, MappingError,
-                               OfficemineError, SourceError)
+from officemine.errors import (CalendarError, ChoiceError, ColumnGuessError, LogFormatError,
+                               MappingError, OfficemineError, SettingsError, SourceError)
 from officemine.eventlog import EventLog, read_log
 from officemine.importing import ImportReport, Mapping, import_log
 from officemine.effects import RedesignEffect, redesign_effect
@@ -17,6 +17,7 @@ from officemine.kpis import KPITrend, MonthlyKPIs, kpi_trend, monthly_kpis
 from officemine.necessity import NecessityResult, NecessityThresholds, necessity
 from officemine.report import MonthlyReport, monthly_report
 from officemine.report.config import ReportConfig
+from officemine.settings import settings_schema
 from officemine.simulation import Scenario, ScenarioError, simulate
 from officemine.schema import COLUMNS, OUTCOMES
 from officemine.sla import SLA
@@ -33,5 +34,5 @@ __all__ = [
     "OverdueLedger", "process_versions", "ProcessVersions", "redesign_effect", "RedesignEffect",
     "monthly_report", "MonthlyReport", "ReportConfig",
     "OfficemineError", "SourceError", "ColumnGuessError", "MappingError", "CalendarError",
-    "LogFormatError", "__version__",
+    "LogFormatError", "SettingsError", "ChoiceError", "settings_schema", "__version__",
 ]

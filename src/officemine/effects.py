@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.errors import InputError
 from officemine.eventlog import EventLog
 from officemine.jsonable import plain
 from officemine.plotting import chart_style
@@ -187,7 +187,7 @@ def redesign_effect(log: EventLog, date: Any, process_type: str | None = None, *
     try:
         when = pd.Timestamp(date)
     except (TypeError, ValueError):
-        raise OfficemineError(f"date must be a date like '2025-07-01', not {date!r}") from None
+        raise InputError(f"date must be a date like '2025-07-01', not {date!r}") from None
     when = when.tz_localize(tz) if when.tzinfo is None else when.tz_convert(tz)
     end = relations.now(log, until)
     lo = when - pd.DateOffset(months=window_months)

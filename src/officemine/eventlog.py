@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from officemine.calendar import Calendar, is_known_timezone
-from officemine.errors import CalendarError, LogFormatError
+from officemine.errors import CalendarError, ChoiceError, LogFormatError
 from officemine.importing.report import ImportReport
 from officemine.schema import (C, CANONICAL_ORDER, NON_BLOCKING, REJECTIONS, STORED_ORDER,
                                TERMINAL, VISIT_COLUMNS)
@@ -168,8 +168,7 @@ class EventLog:
         are the case's as `officemine.relations` defines them. Events are never cut from a
         case, so cycle times and paths stay whole.
         """
-        if by not in ("end", "start", "active"):
-            raise ValueError(f"by must be 'end', 'start' or 'active', not {by!r}")
+        ChoiceError.check("by", by, ("end", "start", "active"))
         bound = (lambda t: None if t is None else "TIMESTAMPTZ '" + (
             pd.Timestamp(t).tz_convert(self.timezone) if pd.Timestamp(t).tzinfo
             else pd.Timestamp(t).tz_localize(self.timezone)).isoformat() + "'")
@@ -277,8 +276,7 @@ class EventLog:
         """
         import pm4py
 
-        if activity not in ("node", "node_outcome"):
-            raise ValueError(f"activity must be 'node' or 'node_outcome', not {activity!r}")
+        ChoiceError.check("activity", activity, ("node", "node_outcome"))
         df = self.to_pandas()
         df = df[~df[C.pending]].copy()          # pending items have no action time yet
         df["activity"] = df[C.node] if activity == "node" else df[C.node] + ":" + df[C.outcome]

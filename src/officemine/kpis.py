@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.choices import LANGS, Lang
+from officemine.errors import ChoiceError, InputError
 from officemine import relations
 from officemine.eventlog import EventLog
 from officemine.jsonable import records
@@ -54,7 +55,6 @@ __all__ = [
     "monthly_kpis", "kpi_trend", "case_cycles", "LABELS", "ALL_TYPES",
 ]
 
-Lang = Literal["zh", "en"]
 #: process_type value of the all-process rows in long tables.
 ALL_TYPES = "全部"
 #: Confidence of every interval in the KPIs.
@@ -359,7 +359,7 @@ class MonthlyKPIs:
         for t in self.kpis:
             if t.key == key:
                 return t
-        raise OfficemineError(f"no KPI {key!r}; KPIs are {', '.join(KPI_KEYS)}")
+        raise ChoiceError("kpi", key, KPI_KEYS)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -385,8 +385,7 @@ class MonthlyKPIs:
         """A table with its column labels in Chinese or English, for rendering."""
         frames = {"summary": self.summary, "by_process": self.by_process,
                   "changes": self.changes}
-        if which not in frames:
-            raise OfficemineError(f"which must be one of {', '.join(frames)}, not {which!r}")
+        ChoiceError.check("which", which, frames)
         return relabel(frames[which], lang)
 
     def to_dict(self) -> dict:
@@ -474,14 +473,13 @@ class KPITrend:
         else:
             frame = self.by_process[self.by_process["process_type"] == process_type]
             if frame.empty:
-                types = ", ".join(self.by_process["process_type"].unique())
-                raise OfficemineError(f"no process type {process_type!r} (types: {types})")
+                raise ChoiceError("process_type", process_type,
+                                  self.by_process["process_type"].unique())
         return frame.set_index("month")[kpi].reindex(list(self.months)).astype(float)
 
     def table(self, which: Literal["summary", "by_process"] = "summary",
               lang: Lang = "zh") -> pd.DataFrame:
-        if which not in ("summary", "by_process"):
-            raise OfficemineError(f"which must be 'summary' or 'by_process', not {which!r}")
+        ChoiceError.check("which", which, ("summary", "by_process"))
         return relabel(self.summary if which == "summary" else self.by_process, lang)
 
     def to_dict(self) -> dict:
@@ -671,7 +669,7 @@ def check_months(months: Any) -> None:
     """A trend's length: a whole number of months from 1 to 240."""
     if not isinstance(months, (int, np.integer)) or isinstance(months, bool) or not \
             1 <= months <= 240:
-        raise OfficemineError(f"months must be a whole number from 1 to 240, not {months!r}")
+        raise InputError(f"months must be a whole number from 1 to 240, not {months!r}")
 
 
 def _trend(ctx: _Context, months: int, end_month: Any) -> KPITrend:
@@ -1065,8 +1063,8 @@ def _as_month(value: Any) -> pd.Period:
         m = _MONTH_RE.match(value)
         if m and 1 <= int(m[2]) <= 12:
             return pd.Period(year=int(m[1]), month=int(m[2]), freq="M")
-    raise OfficemineError(f"month must be like '2025-10' (or '2025年10月', a date, a "
-                          f"pandas Period), not {value!r}")
+    raise InputError(f"month must be like '2025-10' (or '2025年10月', a date, a "
+                     f"pandas Period), not {value!r}")
 
 
 def _month_of(t: pd.Timestamp) -> pd.Period:
@@ -1081,8 +1079,7 @@ def _to_tz(values: pd.Series, tz: str) -> pd.Series:
 
 
 def _check_kpi(kpi: str) -> KPIDef:
-    if kpi not in _KPI:
-        raise OfficemineError(f"kpi must be one of {', '.join(KPI_KEYS)}, not {kpi!r}")
+    ChoiceError.check("kpi", kpi, KPI_KEYS)
     return _KPI[kpi]
 
 
@@ -1113,8 +1110,7 @@ def _format_value(value: float | None, kind: str, unit: str) -> str:
 
 def relabel(frame: pd.DataFrame, lang: Lang = "zh") -> pd.DataFrame:
     """A copy of `frame` with column labels in Chinese (``"zh"``) or English (``"en"``)."""
-    if lang not in ("zh", "en"):
-        raise OfficemineError(f"lang must be 'zh' or 'en', not {lang!r}")
+    ChoiceError.check("lang", lang, LANGS)
     i = 0 if lang == "zh" else 1
     return frame.rename(columns={c: LABELS[c][i] for c in frame.columns if c in LABELS})
 

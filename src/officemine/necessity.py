@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.errors import ChoiceError, InputError, NoDataError
 from officemine.eventlog import EventLog
 from officemine.schema import C
 from officemine.stats import km_summary, wilson_interval
@@ -43,6 +43,10 @@ Basis = Literal["working", "clock"]
 Verdict = Literal["keep", "streamline", "notice", "insufficient_data"]
 GroupBy = Literal["process_type"]
 BASES: tuple[str, ...] = get_args(Basis)
+#: Where the test runs: this machine (DuckDB) or a Spark cluster (`officemine.spark`).
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+#: What the test may group nodes by (None: every node once, across process types).
+BYS: tuple[str | None, ...] = (None, *get_args(GroupBy))
 VERDICTS: tuple[str, ...] = get_args(Verdict)
 
 #: Return-reason classes, first match wins; comments are matched case-insensitively.
@@ -106,7 +110,7 @@ class NecessityThresholds:
         if self.long_wait_workhours <= 0 or self.long_wait_clockhours <= 0:
             problems.append("long-wait thresholds must be positive")
         if problems:
-            raise OfficemineError("invalid necessity thresholds: " + "; ".join(problems))
+            raise InputError("invalid necessity thresholds: " + "; ".join(problems))
 
     def long_wait(self, basis: str) -> float:
         return self.long_wait_workhours if basis == "working" else self.long_wait_clockhours
@@ -262,15 +266,13 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     >>> result = necessity(officemine.read_log("reports/oa_sample.parquet"))  # doctest: +SKIP
     >>> result.summary[["node", "rejection_rate", "verdict", "reason"]]       # doctest: +SKIP
     """
-    if basis not in BASES:
-        raise OfficemineError(f"basis must be one of {', '.join(BASES)}, not {basis!r}")
-    if by not in (None, "process_type"):
-        raise OfficemineError(f"by must be 'process_type' or None, not {by!r}")
+    ChoiceError.check("basis", basis, BASES)
+    ChoiceError.check("by", by, BYS)
     thresholds = thresholds or NecessityThresholds()
     calendar = calendar or log.calendar
     whole, (log, versions) = log, select_since(log, since, redesigns)
     if not log.n_events:
-        raise OfficemineError("no case of the log is in the window judged "
+        raise NoDataError("no case of the log is in the window judged "
                               f"(since={_since_text(since)}); choose another --since")
     kinds = relations.node_kinds(log, node_kinds)
     not_approval = {n: k for n, k in zip(kinds["node"], kinds["kind"]) if k != "decision"}
@@ -290,7 +292,7 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
                 duckdb_memory=max(limit // _DUCKDB_SHARE, 128 << 20)):
             facts.add(batch)
     if by and not facts.by_values:
-        raise OfficemineError(f"the log has no {by} values to group by")
+        raise NoDataError(f"the log has no {by} values to group by")
     rows, wait_share, reasons, other_rows = facts.finish(wait_col)
     start, end = whole.span()
     log_info = {"cases": whole.n_cases, "events": whole.n_events,
@@ -477,7 +479,7 @@ def _result(rows: list[dict], *, keys: list[str], by: str | None, wait_share: pd
     machine and the Spark engine (`officemine.spark`) both end here."""
     summary = pd.DataFrame(rows)
     if summary.empty:
-        raise OfficemineError("the log has no decisions (approve, reject, return) at any node; "
+        raise NoDataError("the log has no decisions (approve, reject, return) at any node; "
                               "check the outcome mapping in the import report")
     lo, hi = wilson_interval(summary["rejections"], summary["items"], thresholds.confidence)
     summary["rejection_rate_ci_low"], summary["rejection_rate_ci_high"] = lo, hi

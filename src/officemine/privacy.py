@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine.errors import OfficemineError
+from officemine.errors import PseudonymCollisionError, PseudonymKeyError, WrongTypeError
 from officemine.eventlog import EventLog
 from officemine.importing.report import ImportReport
 from officemine.schema import C, normalize_word
@@ -76,10 +76,6 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _SAMPLE = 20_000
 
 KeySource = Literal["file", "environment", "settings", "stored", "generated", "one-off"]
-
-
-class PseudonymKeyError(OfficemineError):
-    """A pseudonym key cannot be read or stored, is too short, or others can read its file."""
 
 
 # --- the key ----------------------------------------------------------------------------------
@@ -265,7 +261,7 @@ class Replacer:
     def __init__(self, names: Iterable[str], key: PseudonymKey, prefix: str = "人员") -> None:
         self.table: dict[str, str] = {n: key.pseudonym(n, prefix) for n in names}
         if len(set(self.table.values())) < len(self.table):
-            raise OfficemineError("two names got the same pseudonym (about 1 in 5 million "
+            raise PseudonymCollisionError("two names got the same pseudonym (about 1 in 5 million "
                                   "for 10,000 names): use another key")
         scanned = [n for n in self.table if _scannable(n)]
         self._pattern = re.compile(_trie_pattern(scanned)) if scanned else None
@@ -504,7 +500,7 @@ def pseudonymization(log: EventLog, key: PseudonymKey | None = None,
     """
     key = key if key is not None else load_key()
     if not isinstance(key, PseudonymKey):
-        raise TypeError(f"key must be a PseudonymKey (load_key(), PseudonymKey.from_text(…)), "
+        raise WrongTypeError(f"key must be a PseudonymKey (load_key(), PseudonymKey.from_text(…)), "
                         f"not {type(key).__name__}")
     table = log.to_arrow()
     text_columns = [f.name for f in table.schema

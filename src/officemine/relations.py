@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.errors import InputError, LogFormatError
 from officemine.eventlog import EventLog
 from officemine.schema import C, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, REJECTIONS, TERMINAL
 
@@ -84,10 +84,10 @@ def now(log: EventLog, when: Any = None) -> pd.Timestamp | None:
     try:
         t = pd.Timestamp(when)
     except (TypeError, ValueError):
-        raise OfficemineError(f"as_of must be a time like '2025-10-31 17:30', not {when!r}") \
+        raise InputError(f"as_of must be a time like '2025-10-31 17:30', not {when!r}") \
             from None
     if t is pd.NaT:
-        raise OfficemineError(f"as_of must be a time like '2025-10-31 17:30', not {when!r}")
+        raise InputError(f"as_of must be a time like '2025-10-31 17:30', not {when!r}")
     return t.tz_localize(log.timezone) if t.tzinfo is None else t.tz_convert(log.timezone)
 
 
@@ -100,7 +100,7 @@ def events(log: EventLog, columns: Sequence[str], *, blocking: bool = False,
     discovery and the simulators cut into their arrays."""
     unknown = [c for c in columns if c not in log.columns]
     if unknown:
-        raise OfficemineError(f"the log has no column {', '.join(map(repr, unknown))}")
+        raise InputError(f"the log has no column {', '.join(map(repr, unknown))}")
     where = [BLOCKING] if blocking else []
     params: dict = {}
     if process_type is not None:
@@ -204,9 +204,9 @@ def work_item_batches(log: EventLog, calendar: Calendar | None = None, as_of: An
             # a case cut in two would be two cases: the rows must come in case order
             if pc.any(pc.less(case[1:], case[:-1])).as_py() or (
                     last is not None and pc.less_equal(case[0], last).as_py()):
-                raise OfficemineError(f"{log.path or 'the log'}: its rows are not in case "
-                                      "order; write it with officemine (import, or "
-                                      "EventLog.write) to read it in batches")
+                raise LogFormatError(f"{log.path or 'the log'}: its rows are not in case "
+                                     "order; write it with officemine (import, or "
+                                     "EventLog.write) to read it in batches")
             last = case[-1]
             yield _with_waits(table.to_pandas(), calendar, end)
     finally:
@@ -217,8 +217,8 @@ def _descriptive(columns: tuple[str, ...]) -> tuple[str, ...]:
     """The descriptive columns asked for, in `DESCRIPTIVE` order (an unknown one is an error)."""
     unknown = set(columns) - set(DESCRIPTIVE)
     if unknown:
-        raise OfficemineError(f"work_items: no descriptive column {sorted(unknown)}; "
-                              f"choose from {DESCRIPTIVE}")
+        raise InputError(f"work_items: no descriptive column {sorted(unknown)}; "
+                         f"choose from {DESCRIPTIVE}")
     return tuple(c for c in DESCRIPTIVE if c in columns)
 
 
@@ -437,10 +437,10 @@ def kinds_of(facts: pd.DataFrame, stored: dict | None,
 
 def _check_kinds(table: object, where: str) -> None:
     if not isinstance(table, dict):
-        raise OfficemineError(f"{where} must map node names to kinds")
+        raise InputError(f"{where} must map node names to kinds")
     bad = {node: kind for node, kind in table.items() if kind not in NODE_KINDS}
     if bad:
-        raise OfficemineError(f"{where}: unknown node kind(s) " + ", ".join(
+        raise InputError(f"{where}: unknown node kind(s) " + ", ".join(
             f"{node!r} = {kind!r}" for node, kind in bad.items())
             + f"; choose from {', '.join(NODE_KINDS)}")
 

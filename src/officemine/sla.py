@@ -30,18 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from officemine.errors import OfficemineError
-from officemine.tomlfile import read_toml
+from officemine.errors import SLAError
+from officemine.settings import MapOf, Table, Value, json_schema, load
 
 __all__ = ["SLA", "SLAError", "DEFAULT_LIMITS", "DEFAULT_LIMIT"]
-
-# SLAError lives beside the SLA model the way SpecError lives in synthetic.py; it is part of
-# the one hierarchy (catch OfficemineError to catch it).
-
-
-class SLAError(OfficemineError, ValueError):
-    """An SLA file or model is invalid; the message lists every problem."""
-
 
 #: Working days any process type not listed may take.
 DEFAULT_LIMIT: float = 5.0
@@ -56,10 +48,17 @@ DEFAULT_LIMITS: Mapping[str, float] = MappingProxyType({
     "用印": 2.0,
     "会议申请": 2.0,
 })
-_TOP_KEYS = ("name", "limits")
 #: Longest limit accepted: a year of working days; anything longer is almost surely a typo
 #: (hours or calendar days written as working days).
 MAX_LIMIT = 250.0
+_LIMIT = Value({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_LIMIT},
+               "working days (one = the calendar's office hours)")
+#: The keys of an SLA file.
+SPEC = Table({
+    "name": Value({"type": "string"}, "where the limits come from"),
+    "limits": MapOf(_LIMIT, "process type = working days; 'default' for process types not "
+                            "listed", fixed={"default": _LIMIT}),
+})
 
 
 @dataclass(frozen=True)
@@ -105,8 +104,7 @@ class SLA:
         if not isinstance(self.name, str):
             problems.append(f"name must be a string, not {type(self.name).__name__}")
         if problems:
-            raise SLAError(f"invalid SLA ({len(problems)} problem(s)):\n  - "
-                           + "\n  - ".join(problems))
+            raise SLAError(problems)
         object.__setattr__(self, "default_limit", default)
         object.__setattr__(self, "limits", MappingProxyType(dict(sorted(clean.items()))))
 
@@ -126,18 +124,31 @@ class SLA:
         (a missing ``limits.default`` is then `DEFAULT_LIMIT`). Every problem (unknown keys,
         non-numbers, non-positive or absurd limits) is listed in one :class:`SLAError`.
         """
-        where = f"{source}: " if source else ""
-        base = (base or cls.default()) if merge else None
-        problems: list[str] = []
         if not isinstance(data, Mapping):
+            where = f"{source}: " if source else ""
             raise SLAError(f"{where}an SLA must be a table, not {type(data).__name__}")
-        unknown = sorted(set(data) - set(_TOP_KEYS))
-        if unknown:
-            problems.append(f"unknown keys {', '.join(map(repr, unknown))} "
-                            f"(allowed: {', '.join(_TOP_KEYS)})")
+        return cls._build(load(data, SPEC, error=SLAError, name=source or None), merge=merge,
+                          base=base)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, *, base: SLA | None = None,
+                  merge: bool = True) -> SLA:
+        """Read an SLA file: ``name = "…"`` and ``[limits]`` with ``default = 5``, ``费用报销 = 5``.
+
+        By default the file is merged over the built-in defaults (process types it does not
+        list keep their built-in limit); ``merge=False`` uses the file alone.
+        """
+        return cls._build(load(path, SPEC, error=SLAError, what="SLA file"), merge=merge,
+                          base=base)
+
+    @classmethod
+    def _build(cls, loaded, *, merge: bool, base: SLA | None) -> SLA:
+        """The SLA a loaded file (or dict) says, its values checked; every problem raised."""
+        data, problems, source = loaded.data, loaded.problems, loaded.source or ""
+        base = (base or cls.default()) if merge else None
         raw = data.get("limits", {})
         if not isinstance(raw, Mapping):
-            problems.append("[limits] must be a table like `费用报销 = 5`")
+            problems.add("must be a table like `费用报销 = 5`", "limits")
             raw = {}
         limits = dict(base.limits) if base is not None else {}
         default = base.default_limit if base is not None else DEFAULT_LIMIT
@@ -152,23 +163,10 @@ class SLA:
         try:
             sla = cls(default_limit=default, limits=limits, name=name)
         except SLAError as err:
-            problems.extend(str(err).split("\n  - ")[1:])
+            problems.extend(p.message for p in err.problems)
             sla = None
-        if problems or sla is None:
-            raise SLAError(f"{where}invalid SLA ({len(problems)} problem(s)):\n  - "
-                           + "\n  - ".join(problems))
+        loaded.raise_if_any(source=source or None)
         return sla
-
-    @classmethod
-    def from_toml(cls, path: str | Path, *, base: SLA | None = None,
-                  merge: bool = True) -> SLA:
-        """Read an SLA file: ``name = "…"`` and ``[limits]`` with ``default = 5``, ``费用报销 = 5``.
-
-        By default the file is merged over the built-in defaults (process types it does not
-        list keep their built-in limit); ``merge=False`` uses the file alone.
-        """
-        data = read_toml(path, "SLA file", SLAError)
-        return cls.from_dict(data, merge=merge, base=base, source=str(path))
 
     # --- use ------------------------------------------------------------------------------------
     def limit(self, process_type: str | None) -> float:
@@ -210,20 +208,7 @@ class SLA:
     @staticmethod
     def json_schema() -> dict:
         """JSON schema of an SLA file (for editors and documentation)."""
-        limit = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_LIMIT,
-                 "description": "working days (one = the calendar's office hours)"}
-        return {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "title": "officemine SLA (限时办结时限)",
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "name": {"type": "string", "description": "where the limits come from"},
-                "limits": {"type": "object", "description": "process type = working days; "
-                           "'default' for process types not listed",
-                           "properties": {"default": limit}, "additionalProperties": limit},
-            },
-        }
+        return json_schema(SPEC, title="officemine SLA (限时办结时限)")
 
     def __repr__(self) -> str:
         return f"SLA({self.describe()})"

@@ -92,7 +92,7 @@ import numpy as np
 import pandas as pd
 
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.errors import SpecError
 from officemine.schema import C, CANONICAL_ORDER, OUTCOME_LOOKUP, normalize_word
 
 if TYPE_CHECKING:
@@ -129,10 +129,6 @@ assert all(OUTCOME_LOOKUP[normalize_word(w)] == o for o, w in OUTCOME_CN.items()
 #: XES ``concept:name`` is ``<node>-<Chinese outcome word>`` (e.g. ``财务初审-同意``); node
 #: names never contain "-", so this label rule splits it back (words via `OUTCOME_LOOKUP`).
 XES_LABEL_PATTERN = r"^(?P<node>[^-]+)-(?P<outcome>[^-]+)$"
-
-
-class SpecError(OfficemineError, ValueError):
-    """A synthetic-office spec or redesign is inconsistent; the message lists every problem."""
 
 
 # --- spec ------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from officemine import relations
-from officemine.errors import OfficemineError
+from officemine.errors import InputError
 from officemine.eventlog import EventLog
 from officemine.jsonable import plain
 from officemine.plotting import chart_style
@@ -192,7 +192,7 @@ def process_versions(log: EventLog, redesigns: Sequence = (), *, alpha: float = 
     on the far side of a change that can show it.
     """
     if not 0 < alpha < 0.5:
-        raise OfficemineError(f"alpha must be between 0 and 0.5, not {alpha!r}")
+        raise InputError(f"alpha must be between 0 and 0.5, not {alpha!r}")
     tz = log.timezone
     presence = relations.node_presence(log)
     cases = relations.case_spans(log)
@@ -392,13 +392,13 @@ def since_dates(log: EventLog, since: Since, redesigns: Sequence = ()
     try:
         t = pd.Timestamp(since)
     except (TypeError, ValueError):
-        raise OfficemineError(f"since must be 'current', 'all' or a date like '2025-07-01', "
-                              f"not {since!r}") from None
+        raise InputError(f"since must be 'current', 'all' or a date like '2025-07-01', "
+                         f"not {since!r}") from None
     t = t.tz_localize(log.timezone) if t.tzinfo is None else t.tz_convert(log.timezone)
     start, end = log.span()
     if start is None or t > end:
-        raise OfficemineError(f"since {t:%Y-%m-%d} is after the end of the log "
-                              f"({end:%Y-%m-%d})" if end is not None else "the log is empty")
+        raise InputError(f"since {t:%Y-%m-%d} is after the end of the log "
+                         f"({end:%Y-%m-%d})" if end is not None else "the log is empty")
     return t, None
 
 

@@ -16,6 +16,7 @@ from officemine.cli import report as _report  # noqa: E402,F401
 from officemine.cli import simulate as _simulate  # noqa: E402,F401
 from officemine.cli import supervise as _supervise  # noqa: E402,F401
 from officemine.cli import conformance as _conformance  # noqa: E402,F401
+from officemine.cli import schema as _schema  # noqa: E402,F401
 
 
 def main() -> None:  # console entry for `python -m officemine`

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Iterable, Iterator, NoReturn, Optional
+from typing import Annotated, Callable, Iterable, Iterator, NoReturn, Optional, Sequence, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,15 +13,33 @@ from rich.markup import escape
 
 from officemine import __version__
 from officemine.atomic import check_folder, check_output, protect
-from officemine.errors import OfficemineError, OutputError
+from officemine.errors import ChoiceError, InputError, OfficemineError, OutputError
 from officemine.importing import FORMATS
 
 app = typer.Typer(help="officemine: evidence for streamlining office approval chains.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 err = Console(stderr=True)
 
+_V = TypeVar("_V")
+
+
+def choice(option: str, allowed: Sequence[object]) -> Callable[[_V], _V]:
+    """A typer callback checking an option against one of the library's closed choices (the
+    library's own tuple and `ChoiceError`), when the command line is read: a wrong value is
+    one ``error: --option must be one of …`` line and exit code 2 before anything is read."""
+    def check(value: _V) -> _V:
+        if value is not None:
+            try:
+                ChoiceError.check(option, value, allowed)
+            except ChoiceError as exc:
+                fail(str(exc))
+        return value
+    return check
+
+
 FormatOption = Annotated[str, typer.Option(
-    "--format", "-f", help=f"Source format: {', '.join(FORMATS)}.")]
+    "--format", "-f", help=f"Source format: {', '.join(FORMATS)}.",
+    callback=choice("--format", FORMATS))]
 MappingOption = Annotated[Optional[Path], typer.Option(
     "--mapping", "-m", help="Mapping file (TOML) overriding column and outcome guesses.",
     exists=True, dir_okay=False)]
@@ -109,18 +127,12 @@ def save_chart(fig, path: Path, **kwargs) -> None:
         fig.savefig(temp, format=path.suffix.lower().lstrip("."), **kwargs)
 
 
-def check_format(fmt: str) -> None:
-    if fmt not in FORMATS:
-        raise OfficemineError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-
-
 def load_log(source: Path, format: str = "auto", mapping: Path | None = None,
              timezone: str | None = None, no_link: bool = False):
     """A stored Parquet log, or any source imported on the fly (its report goes to stderr)."""
     from officemine.eventlog import read_log
     from officemine.importing import import_log
 
-    check_format(format)
     if source.suffix.lower() == ".parquet" and format == "auto":
         return read_log(source)
     with err.status(f"importing {source} …"):
@@ -155,8 +167,8 @@ def spark_log(log_path: Path | None, table: str | None, timezone: str | None, co
 
     oms.pyspark()
     if (log_path is None) == (table is None):
-        raise OfficemineError("with --engine spark give either a LOG written by officemine "
-                              "or --table NAME")
+        raise InputError("with --engine spark give either a LOG written by officemine "
+                         "or --table NAME")
     session = spark_session(command)
     return (oms.read_table(session, table, timezone=timezone or "Asia/Shanghai")
             if table is not None else oms.read_log(session, log_path))

@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, domain_errors, err, load_calendar, load_log,
+                                    app, choice, domain_errors, err, load_calendar, load_log,
                                     save_chart)
-from officemine.errors import OfficemineError
+from officemine.choices import LANGS
 
 
 @app.command()
@@ -32,7 +32,8 @@ def conformance(
     chart: Annotated[Optional[Path], typer.Option(
         help="Write the chart (deviations by step and kind, monthly trend): .png, .svg or "
              ".pdf.")] = None,
-    lang: Annotated[str, typer.Option(help="Chart language: zh or en.")] = "zh",
+    lang: Annotated[str, typer.Option(help="Chart language: zh or en.",
+                                      callback=choice("--lang", LANGS))] = "zh",
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
@@ -47,8 +48,6 @@ def conformance(
     json_file = Path(json_out) if json_out not in (None, "-") else None
     with domain_errors(inputs=[log_path, mapping, calendar, procedures],
                        outputs=[json_file, csv_out], charts=[chart]):
-        if lang not in ("zh", "en"):
-            raise OfficemineError(f"lang must be zh or en, not {lang!r}")
         if month:
             month = str(_as_month(month))
         procs = load_procedures(procedures)          # every problem of the file, before the log

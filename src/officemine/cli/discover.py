@@ -8,9 +8,10 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
-                                    TimezoneOption, app, domain_errors, err, load_calendar, load_log,
-                                    spark_log)
-from officemine.errors import OfficemineError
+                                    TimezoneOption, app, choice, domain_errors, err, load_calendar,
+                                    load_log, spark_log)
+from officemine.errors import InputError
+from officemine.necessity import ENGINES
 
 
 @app.command()
@@ -35,7 +36,8 @@ def discover(
     top: Annotated[int, typer.Option(help="How many variants to print.", min=0)] = 5,
     engine: Annotated[str, typer.Option(
         help="'duckdb' (this machine) or 'spark' (the log in Spark: run under spark-submit "
-             "or with a local Spark; pip install 'officemine[spark]').")] = "duckdb",
+             "or with a local Spark; pip install 'officemine[spark]').",
+        callback=choice("--engine", ENGINES))] = "duckdb",
     table: Annotated[Optional[str], typer.Option(
         help="With --engine spark: a Spark/Hive table holding a canonical log "
              "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")] = None,
@@ -49,8 +51,6 @@ def discover(
 
     with domain_errors(inputs=[log_path, mapping, calendar],
                        outputs=[output / name for name in OUTPUT_FILES]):
-        if engine not in ("duckdb", "spark"):
-            raise OfficemineError(f"engine must be duckdb or spark, not {engine!r}")
         if engine == "spark":
             from officemine import spark as oms
 
@@ -60,10 +60,9 @@ def discover(
                                       min_frequency=min_frequency)
         else:
             if table is not None:
-                raise OfficemineError("--table reads a table in Spark: give --engine spark")
+                raise InputError("--table reads a table in Spark: give --engine spark")
             if log_path is None:
-                raise OfficemineError("give the LOG to discover (or --engine spark --table "
-                                      "NAME)")
+                raise InputError("give the LOG to discover (or --engine spark --table NAME)")
             log = load_log(log_path, format, mapping, timezone, no_link)
             cal = load_calendar(calendar, log)
             with err.status("discovering …"):

@@ -9,8 +9,10 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (FormatOption, MappingOption, NoLinkOption, TimezoneOption, app,
-                                    check_format, domain_errors, err, spark_session)
-from officemine.errors import OfficemineError
+                                    choice,
+                                    domain_errors, err, spark_session)
+from officemine.errors import InputError
+from officemine.necessity import ENGINES
 from officemine.importing import import_log
 
 
@@ -28,7 +30,8 @@ def import_command(
     = None,
     engine: Annotated[str, typer.Option(
         help="'duckdb' (this machine) or 'spark' (a CSV export normalised on Spark into a "
-             "Parquet dataset folder; pip install 'officemine[spark]').")] = "duckdb",
+             "Parquet dataset folder; pip install 'officemine[spark]').",
+        callback=choice("--engine", ENGINES))] = "duckdb",
 ) -> None:
     """Import a source into a canonical Parquet log; set-aside rows go to LOG.set_aside.csv.
 
@@ -41,20 +44,17 @@ def import_command(
 
     with domain_errors(inputs=[source, mapping],
                        outputs=[output, output.with_suffix(".set_aside.csv")]):
-        check_format(format)
         limit = parse_size(memory_limit) if memory_limit is not None else DEFAULT_MEMORY_LIMIT
         fmt = (detect_format(source) if format == "auto" and source.exists() else format)
         stream = fmt == "csv" and (memory_limit is not None
                                    or should_stream(source, fmt, limit))
         if memory_limit is not None and fmt != "csv":
-            raise OfficemineError(f"--memory-limit streams CSV exports; {source} is read as "
-                                  f"{fmt} (import it without --memory-limit)")
-        if engine not in ("duckdb", "spark"):
-            raise OfficemineError(f"engine must be duckdb or spark, not {engine!r}")
+            raise InputError(f"--memory-limit streams CSV exports; {source} is read as "
+                             f"{fmt} (import it without --memory-limit)")
         if engine == "spark":
             if memory_limit is not None:
-                raise OfficemineError("--memory-limit streams on this machine; with --engine "
-                                      "spark the cluster's memory counts")
+                raise InputError("--memory-limit streams on this machine; with --engine "
+                                 "spark the cluster's memory counts")
             from officemine import spark as oms
 
             session = spark_session("import")
@@ -92,7 +92,6 @@ def validate(
 ) -> None:
     """Print the import report of a source without writing anything."""
     with domain_errors(inputs=[source, mapping]):
-        check_format(format)
         with err.status(f"reading {source} …"):
             log = import_log(source, format=format, mapping=mapping, timezone=timezone,
                              link=not no_link)

@@ -9,9 +9,11 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
-                                    TimezoneOption, app, domain_errors, err, load_calendar, load_log,
-                                    save_chart, spark_log)
-from officemine.errors import OfficemineError
+                                    TimezoneOption, app, choice, domain_errors, err, load_calendar,
+                                    load_log, save_chart, spark_log)
+from officemine.choices import LANGS
+from officemine.errors import InputError
+from officemine.necessity import BASES, BYS, ENGINES
 
 
 @app.command()
@@ -21,9 +23,10 @@ def necessity(
                             "spark: a log written by officemine, or none with --table).")]
     = None,
     by: Annotated[Optional[str], typer.Option(
-        help="Test nodes separately per 'process_type'.")] = None,
+        help="Test nodes separately per 'process_type'.", callback=choice("--by", BYS))] = None,
     basis: Annotated[str, typer.Option(
-        help="Wait basis for verdicts: 'working' (calendar hours) or 'clock'.")] = "working",
+        help="Wait basis for verdicts: 'working' (calendar hours) or 'clock'.",
+        callback=choice("--basis", BASES))] = "working",
     since: Annotated[Optional[str], typer.Option(
         help="Cases judged: 'current' (each process type since its latest change: removed "
              "steps are reported, not judged; the default), 'all' (the Spark engine's), or "
@@ -35,7 +38,8 @@ def necessity(
         "formula).")] = None,
     chart: Annotated[Optional[Path], typer.Option(
         help="Write the necessity chart (.png, .svg or .pdf).")] = None,
-    lang: Annotated[str, typer.Option(help="Chart language: zh or en.")] = "zh",
+    lang: Annotated[str, typer.Option(help="Chart language: zh or en.",
+                                      callback=choice("--lang", LANGS))] = "zh",
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
@@ -43,7 +47,8 @@ def necessity(
     calendar: CalendarOption = None,
     engine: Annotated[str, typer.Option(
         help="'duckdb' (this machine) or 'spark' (the log in Spark: run under spark-submit "
-             "or with a local Spark; pip install 'officemine[spark]').")] = "duckdb",
+             "or with a local Spark; pip install 'officemine[spark]').",
+        callback=choice("--engine", ENGINES))] = "duckdb",
     table: Annotated[Optional[str], typer.Option(
         help="With --engine spark: a Spark/Hive table holding a canonical log "
              "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")] = None,
@@ -59,25 +64,21 @@ def necessity(
     json_file = Path(json_out) if json_out not in (None, "-") else None
     with domain_errors(inputs=[log_path, mapping, calendar],
                        outputs=[json_file, csv_out], charts=[chart]):
-        if lang not in ("zh", "en"):
-            raise OfficemineError(f"lang must be zh or en, not {lang!r}")
-        if engine not in ("duckdb", "spark"):
-            raise OfficemineError(f"engine must be duckdb or spark, not {engine!r}")
         if engine == "spark":
             if memory_limit is not None:
-                raise OfficemineError("--memory-limit is for this machine's engine: Spark "
-                                      "holds its partitions in its own memory settings")
+                raise InputError("--memory-limit is for this machine's engine: Spark "
+                                 "holds its partitions in its own memory settings")
             result = _on_spark(log_path, table, timezone, calendar, by=by, basis=basis,
                                since=since or "all")
         else:
             if table is not None:
-                raise OfficemineError("--table reads a table in Spark: give --engine spark")
+                raise InputError("--table reads a table in Spark: give --engine spark")
             if memory_limit is not None and log_path is not None and \
                     log_path.suffix.lower() != ".parquet":
-                raise OfficemineError("--memory-limit reads a stored log in batches: import "
-                                      f"{log_path} first (officemine import … --memory-limit)")
+                raise InputError("--memory-limit reads a stored log in batches: import "
+                                 f"{log_path} first (officemine import … --memory-limit)")
             if log_path is None:
-                raise OfficemineError("give the LOG to test (or --engine spark --table NAME)")
+                raise InputError("give the LOG to test (or --engine spark --table NAME)")
             log = load_log(log_path, format, mapping, timezone, no_link)
             with err.status(f"testing every approval node of {log.n_events:,} events …"):
                 result = run(log, by=by, basis=basis, calendar=load_calendar(calendar, log),

@@ -11,8 +11,11 @@ import pandas as pd
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
-                                    TimezoneOption, app, domain_errors, err, fail, load_log)
-from officemine.errors import OfficemineError
+                                    TimezoneOption, app, choice, domain_errors, err, fail,
+                                    load_log)
+from officemine.choices import LANGS
+from officemine.errors import InputError, NotSupportedError
+from officemine.necessity import ENGINES
 
 
 REPORT_SUFFIXES = (".pdf", ".json", ".xlsx")
@@ -35,7 +38,8 @@ def report(
     scenario: Annotated[Optional[list[Path]], typer.Option(
         help="Redesign scenario(s) (TOML) to estimate in the report.", exists=True,
         dir_okay=False)] = None,
-    lang: Annotated[str, typer.Option(help="Report language: zh or en.")] = "zh",
+    lang: Annotated[str, typer.Option(help="Report language: zh or en.",
+                                      callback=choice("--lang", LANGS))] = "zh",
     pseudonymize: Annotated[bool, typer.Option(
         "--pseudonymize", help="Replace people's names by keyed pseudonyms in every text of "
         "the report (key: --pseudonym-key, $OFFICEMINE_PSEUDONYM_KEY, the settings' "
@@ -69,7 +73,8 @@ def report(
     engine: Annotated[str, typer.Option(
         help="'duckdb' (this machine) or 'spark' (the log in Spark, under spark-submit or a "
              "local Spark: the KPIs, the trend and the necessity test computed there; parts "
-             "not on Spark yet are left out and named in the report).")] = "duckdb",
+             "not on Spark yet are left out and named in the report).",
+        callback=choice("--engine", ENGINES))] = "duckdb",
     table: Annotated[Optional[str], typer.Option(
         help="With --engine spark: a Spark/Hive table holding a canonical log "
              "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")] = None,
@@ -94,24 +99,22 @@ def report(
               *(scenario or [])]
     with domain_errors(inputs=inputs, outputs=files, folders=[folder]):
         if all_months and (month or as_file):
-            raise OfficemineError("--all-months writes one report per month into a folder: "
-                                  "give neither --month nor a file name for -o")
+            raise InputError("--all-months writes one report per month into a folder: "
+                             "give neither --month nor a file name for -o")
         if month:
             month = str(_as_month(month))
-        if engine not in ("duckdb", "spark"):
-            raise OfficemineError(f"engine must be duckdb or spark, not {engine!r}")
         if engine == "duckdb" and (table is not None or unit is not None):
-            raise OfficemineError("--table and --unit read a log in Spark: give --engine spark")
+            raise InputError("--table and --unit read a log in Spark: give --engine spark")
         if engine == "duckdb" and log_path is None:
-            raise OfficemineError("give the LOG to review (or --engine spark --table NAME)")
+            raise InputError("give the LOG to review (or --engine spark --table NAME)")
         settings = ReportConfig.from_toml(config) if config else ReportConfig()
         sla_model = _sla(sla)
         scenarios = _scenarios(scenario)
         procs = _procedures(procedures)
         if engine == "spark":
             if all_months or (unit is not None and as_file):
-                raise OfficemineError("--engine spark writes one month (--all-months is not on "
-                                      "Spark yet); with --unit, -o is a folder")
+                raise NotSupportedError("--engine spark writes one month (--all-months is not "
+                                        "on Spark yet); with --unit, -o is a folder")
             _on_spark(log_path, table, timezone, calendar, unit, month, folder, stem,
                       allow_empty, lang=lang, config=settings, sla=sla_model,
                       scenario=scenarios, pseudonymize=pseudonymize or None,

@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
-                                    TimezoneOption, app, domain_errors, err, load_calendar, load_log,
-                                    save_chart)
-from officemine.errors import OfficemineError
+                                    TimezoneOption, app, choice, domain_errors, err, load_calendar,
+                                    load_log, save_chart)
+from officemine.simulation import ENGINES
 
 
 @app.command()
@@ -23,7 +23,7 @@ def simulate(
         exists=True, dir_okay=False)],
     engine: Annotated[str, typer.Option(
         help="replay (re-run every historical case) or stochastic (a model learnt from the "
-             "log).")] = "replay",
+             "log).", callback=choice("--engine", ENGINES))] = "replay",
     replications: Annotated[Optional[int], typer.Option(
         help="Bootstrap resamples (replay, default 1000) or model runs (stochastic, default "
              "20).")] = None,
@@ -44,14 +44,11 @@ def simulate(
     """Estimate the cycle-time reduction of redesigns, with 95% intervals and a check that the
     as-is model reproduces the log."""
     from officemine.atomic import write_text
-    from officemine.simulation import ENGINES
     from officemine.simulation import simulate as run
 
     json_file = Path(json_out) if json_out not in (None, "-") else None
     with domain_errors(inputs=[log_path, mapping, calendar, *scenario],
                        outputs=[json_file], charts=[chart]):
-        if engine not in ENGINES:
-            raise OfficemineError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         log = load_log(log_path, format, mapping, timezone, no_link)
         with err.status("simulating …"):
             result = run(log, list(scenario), engine=engine, replications=replications,

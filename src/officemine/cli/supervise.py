@@ -11,8 +11,10 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, domain_errors, err, fail, load_calendar, load_log)
-from officemine.errors import OfficemineError
+                                    app, choice, domain_errors, err, fail, load_calendar,
+                                    load_log)
+from officemine.choices import LANGS
+from officemine.errors import InputError, NoDataError
 
 LedgerOption = Annotated[Path, typer.Option(
     "--ledger", "-l", help="The ledger file (SQLite; made on the first run).", dir_okay=False)]
@@ -49,7 +51,8 @@ def supervise(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Folder for the digest's PDF, JSON and workbook "
         "(supervision_2025-W15.*; default: the ledger's folder).", file_okay=False)] = None,
-    lang: Annotated[str, typer.Option(help="Digest language: zh or en.")] = "zh",
+    lang: Annotated[str, typer.Option(help="Digest language: zh or en.",
+                                      callback=choice("--lang", LANGS))] = "zh",
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
@@ -69,8 +72,6 @@ def supervise(
     writes = not dry_run
     with domain_errors(inputs=inputs, outputs=[ledger] if writes else [],
                        folders=[folder] if writes and not resend else []):
-        if lang not in ("zh", "en"):
-            raise OfficemineError(f"lang must be zh or en, not {lang!r}")
         _check_time(as_of)
         check_channels(channels)
         # everything a run needs is checked before the ledger changes
@@ -82,18 +83,18 @@ def supervise(
         who = People.from_toml(people) if people else People()
         if resend:
             if not channels:
-                raise OfficemineError("--resend needs at least one --notify channel")
+                raise InputError("--resend needs at least one --notify channel")
             with Ledger(ledger, readonly=dry_run, create=False) as book:
                 digest = book.digest(resend)
                 _push(book, digest, channels, notify_settings, who, lang, dry_run, "resend",
                       output)
             return
         if log_path is None:
-            raise OfficemineError("give the log to supervise (LOG), or --resend WEEK")
+            raise InputError("give the log to supervise (LOG), or --resend WEEK")
         sla_model = _sla(sla)
         log = load_log(log_path, format, mapping, timezone)
         if not log.n_events:               # before the ledger file is made
-            raise OfficemineError(f"{log_path} holds no events: nothing to supervise")
+            raise NoDataError(f"{log_path} holds no events: nothing to supervise")
         cal = load_calendar(calendar, log)
         with Ledger(ledger, readonly=dry_run) as book:
             with err.status(f"supervising {log.n_events:,} events …"):
@@ -162,7 +163,7 @@ def _check_time(as_of: str | None) -> None:
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise OfficemineError(f"--as-of must be a time like '2025-10-31 17:30', not {as_of!r}")
+        raise InputError(f"--as-of must be a time like '2025-10-31 17:30', not {as_of!r}")
 
 
 def _sla(path):
@@ -183,7 +184,8 @@ def ledger_command(
     week: Annotated[Optional[str], typer.Option(
         "--week", help="A recorded week's digest (2025-W15 or a date in it).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
-    lang: Annotated[str, typer.Option(help="Labels: zh or en.")] = "zh",
+    lang: Annotated[str, typer.Option(help="Labels: zh or en.",
+                                      callback=choice("--lang", LANGS))] = "zh",
 ) -> None:
     """Show the ledger: its entries (open, closed or all), one entry's history, or a week's
     digest. The file is only read."""
@@ -196,12 +198,10 @@ def ledger_command(
     from officemine.supervision.ledger import relabel
 
     with domain_errors(inputs=[ledger_path]):
-        if lang not in ("zh", "en"):
-            raise OfficemineError(f"lang must be zh or en, not {lang!r}")
         chosen = [n for n, v in (("--open", open_), ("--closed", closed), ("--case", case),
                                  ("--week", week)) if v]
         if len(chosen) > 1:
-            raise OfficemineError(f"choose one of {', '.join(chosen)}")
+            raise InputError(f"choose one of {', '.join(chosen)}")
         with Ledger(ledger_path, readonly=True, create=False) as book:
             if case is not None:
                 result = book.history(case)

@@ -23,7 +23,7 @@ from officemine.conformance.check import CONTROL_FLOW, KINDS, run_check
 from officemine.conformance.procedures import (Authority, Procedure, ProcedureError, Procedures,
                                                load_procedures)
 from officemine.conformance.result import KIND_NAMES, ConformanceResult, make_result
-from officemine.errors import OfficemineError
+from officemine.errors import NoDataError
 from officemine.eventlog import EventLog
 
 __all__ = ["conformance", "ConformanceResult", "Procedures", "Procedure", "Authority",
@@ -42,7 +42,7 @@ def conformance(log: EventLog, procedures: Any, month: Any = None,
     """
     procs = load_procedures(procedures)
     if not log.n_events:
-        raise OfficemineError("the log has no events: there is nothing to check against the "
+        raise NoDataError("the log has no events: there is nothing to check against the "
                               "procedures")
     tables = run_check(log, procs, calendar)
     return make_result(tables, procs, month, log.timezone)

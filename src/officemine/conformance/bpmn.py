@@ -21,8 +21,9 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from officemine.conformance.model import (AND, END, PASS, START, TASK, TERMINATE, XOR, NetModel,
-                                          StateLimit)
+from officemine.conformance.model import (AND, END, PASS, START, TASK, TERMINATE, XOR,
+                                          NetModel)
+from officemine.errors import ModelSizeError
 from officemine.simulation._expr import ExpressionError, WhenExpr, clipped
 
 #: Largest BPMN file read (a designer's model is some kilobytes).
@@ -201,7 +202,7 @@ def _process(el: Element, path: Path) -> BpmnProcess:
                      start_node=starts[0], conditions=tuple(conditions))
     try:
         model.count_states()
-    except StateLimit as err:
+    except ModelSizeError as err:
         problems.append(f"{where}: the model {err} (a loop that adds tokens, or very wide "
                         "parallel branches)")
     if problems:

@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 
 from officemine import relations
 from officemine.calendar import Calendar
-from officemine.conformance.model import Checker, StateLimit
+from officemine.conformance.model import Checker
+from officemine.errors import ModelSizeError
 from officemine.conformance.procedures import (APPLICANT_DEPT, ProcedureError, Procedures,
                                                load_procedures)
 from officemine.discovery._base import _flag, _in_case_order, codes_of
@@ -169,7 +170,7 @@ def _run(log: EventLog, procs: Procedures, calendar: Calendar) -> CheckTables:
         trace = [nodes[k] for k in o_node[r_start[r]:r_start[r] + r_len[r]]]
         try:
             devs = checker.explain(trace, bool(r_complete[r]))
-        except StateLimit as err:
+        except ModelSizeError as err:
             raise ProcedureError([f"{procs.procedures[p].label}: the model {err}"],
                                  source=procs.source) from None
         found.extend((v, d.kind, d.step, d.position) for d in devs)

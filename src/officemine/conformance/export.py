@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from officemine.atomic import atomic_path
 from officemine.conformance.model import OPTIONAL, REQUIRED, SequenceModel
+from officemine.errors import InputError
 
 _NS = ('xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
        'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
@@ -49,7 +50,7 @@ def procedure_bpmn(procedure, path: Path, *, conditions: bool = True) -> Path:
     """Write `procedure` (a TOML one) to `path` as BPMN 2.0 (see the module docstring)."""
     model = procedure.model
     if not isinstance(model, SequenceModel):
-        raise TypeError("only a procedure given as steps can be written as BPMN; "
+        raise InputError("only a procedure given as steps can be written as BPMN; "
                         "this one was read from a BPMN model already")
     texts = [c.text for c in model.conditions]
     b = _Builder()

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
+from officemine.errors import ModelSizeError
 from officemine.simulation._expr import WhenExpr
 
 #: Most states one model may have (markings of a BPMN model; block states of a sequence):
@@ -39,10 +40,6 @@ LOG_COST, MODEL_COST = 1000, 999
 
 State = Hashable
 Move = tuple[str | None, State]
-
-
-class StateLimit(ValueError):
-    """A model reaches more than `MAX_STATES` states (internal: validation reports it)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ class Model:
         raise NotImplementedError
 
     def count_states(self) -> int:
-        """How many states the model can reach with every guard open (raises `StateLimit`
+        """How many states the model can reach with every guard open (raises `ModelSizeError`
         beyond `MAX_STATES`)."""
         return len(_reachable(self, None))
 
@@ -233,7 +230,7 @@ def _reachable(model: Model, ctx: int | None) -> set[State]:
             if nxt not in seen:
                 seen.add(nxt)
                 if len(seen) > MAX_STATES:
-                    raise StateLimit(f"reaches more than {MAX_STATES:,} states")
+                    raise ModelSizeError(f"reaches more than {MAX_STATES:,} states")
                 todo.append(nxt)
     return seen
 
@@ -255,7 +252,7 @@ class Checker:
         found = self._moves.get(state)
         if found is None:
             if len(self._moves) >= MAX_STATES:
-                raise StateLimit(f"reaches more than {MAX_STATES:,} states")
+                raise ModelSizeError(f"reaches more than {MAX_STATES:,} states")
             found = self._moves[state] = self.model.moves(state, self.ctx)
         return found
 

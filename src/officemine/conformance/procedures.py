@@ -39,7 +39,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -47,9 +47,9 @@ from typing import Any
 from officemine.conformance.bpmn import BpmnProcess, read_bpmn
 from officemine.conformance.model import (OPTIONAL, REQUIRED, Model, SequenceModel,
                                           direct_follows)
-from officemine.errors import OfficemineError
+from officemine.errors import ProcedureError
+from officemine.settings import ListOf, MapOf, Table, Value, json_schema, load
 from officemine.simulation._expr import ExpressionError, WhenExpr, clipped
-from officemine.tomlfile import read_toml
 
 __all__ = ["ProcedureError", "Authority", "Procedure", "Procedures", "load_procedures",
            "APPLICANT_DEPT"]
@@ -58,25 +58,39 @@ __all__ = ["ProcedureError", "Authority", "Procedure", "Procedures", "load_proce
 #: department that applied).
 APPLICANT_DEPT = "申请部门"
 
-_FILE_KEYS = {"procedure", "roles", "name", "description"}
-_KEYS = {"process_type", "name", "description", "steps", "optional", "any_order",
-         "not_by_applicant", "required_when", "authority", "valid_from", "valid_until", "bpmn",
-         "bpmn_process", "ignore"}
 _SEQUENCE_KEYS = ("steps", "optional", "any_order", "required_when")
-_AUTHORITY_KEYS = {"depts", "people", "roles"}
+_AUTHORITY_KEYS = ("depts", "people", "roles")
+_TEXT = {"type": "string", "minLength": 1}
+_STEPS = {"type": "array", "items": _TEXT, "uniqueItems": True}
+_DATE = {"type": "string", "format": "date"}
+#: The keys of a procedure file (TOML).
+SPEC = Table({
+    "name": Value(_TEXT, "what the file holds, as deliverables name it"),
+    "description": Value({"type": "string"}),
+    "roles": MapOf(Value(_STEPS, "the people who hold the role"), "role = [people]"),
+    "procedure": ListOf(Table({
+        "process_type": Value(_TEXT, "the cases it applies to (none: every other type)"),
+        "name": Value(_TEXT), "description": Value({"type": "string"}),
+        "steps": Value({**_STEPS, "minItems": 1}, "the steps, in order"),
+        "optional": Value(_STEPS, "steps that may be left out"),
+        "any_order": Value({"type": "array", "items": {**_STEPS, "minItems": 2}},
+                           "groups of consecutive steps done in any order (会签)"),
+        "not_by_applicant": Value(_STEPS, "steps the applicant may not decide"),
+        "required_when": MapOf(Value(_TEXT, "a condition over case columns"),
+                               "step = condition under which it is required"),
+        "authority": MapOf(Table({key: Value(_STEPS) for key in _AUTHORITY_KEYS},
+                                 "who may decide: departments, people or roles"),
+                           "step = who may decide"),
+        "valid_from": Value(_DATE, "cases submitted from this day"),
+        "valid_until": Value(_DATE, "cases submitted before this day"),
+        "bpmn": Value(_TEXT, "a BPMN 2.0 model holding the steps (relative to this file)"),
+        "bpmn_process": Value(_TEXT, "which process of the BPMN file"),
+        "ignore": Value(_STEPS, "nodes whose decisions are not judged"),
+    }, "one standard procedure"), "the procedures, one per process type and period",
+        min_items=1),
+})
 #: `Procedures.from_bpmn`: each process for the process type it is named after.
 _NAMED = object()
-
-
-class ProcedureError(OfficemineError, ValueError):
-    """A procedure file is malformed or does not fit the log; the message lists every problem."""
-
-    def __init__(self, problems: Sequence[str], *, source: str | None = None) -> None:
-        self.problems = list(problems)
-        self.source = source
-        label = f"procedures ({source})" if source else "procedures"
-        super().__init__(f"{label}: {len(self.problems)} problem(s):\n  - "
-                         + "\n  - ".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -185,8 +199,8 @@ class Procedures:
         path = Path(path)
         if path.suffix.lower() in (".bpmn", ".xml"):
             return cls.from_bpmn(path)
-        data = read_toml(path, "procedure file", lambda m: ProcedureError([m]))
-        return cls.from_dict(data, base=path.parent, source=str(path))
+        return cls._build(load(path, SPEC, error=ProcedureError, what="procedure file"),
+                          base=path.parent)
 
     @classmethod
     def from_bpmn(cls, path: str | Path, process_type: object = _NAMED) -> "Procedures":
@@ -214,13 +228,18 @@ class Procedures:
     def from_dict(cls, data: Mapping, *, base: str | Path = ".",
                   source: str | None = None) -> "Procedures":
         """Procedures from the structure a TOML file holds (see the module docstring)."""
-        problems: list[str] = []
         if not isinstance(data, Mapping):
             raise ProcedureError([f"must be a table, not {data!r}"], source=source)
-        unknown = sorted(set(data) - _FILE_KEYS)
-        if unknown:
-            problems.append(f"unknown key(s) {', '.join(unknown)} (a procedure file has: "
-                            f"{', '.join(sorted(_FILE_KEYS))})")
+        return cls._build(load(data, SPEC, error=ProcedureError, name=source), base=Path(base))
+
+    @staticmethod
+    def json_schema() -> dict:
+        """The JSON schema of a procedure file (TOML; a BPMN file has its own standard)."""
+        return json_schema(SPEC, title="officemine standard procedures")
+
+    @classmethod
+    def _build(cls, loaded, base: Path) -> "Procedures":
+        data, problems, source = loaded.data, loaded.problems, loaded.source
         roles = _roles(data.get("roles", {}), problems)
         raw = data.get("procedure")
         if not isinstance(raw, list) or not raw:
@@ -238,8 +257,7 @@ class Procedures:
         if name is not None and (not isinstance(name, str) or not name.strip()):
             problems.append(f"name must be a non-empty text, not {name!r}")
             name = None
-        if problems:
-            raise ProcedureError(problems, source=source)
+        loaded.raise_if_any(source=source)
         result = cls(tuple(out), roles, source, name.strip() if name else None)
         _raise(result._own_problems(), source)
         return result
@@ -441,11 +459,7 @@ def _procedure(item: object, what: str, base: Path, roles: Mapping[str, tuple[st
     if not isinstance(item, Mapping):
         problems.append(f"{what} must be a table, not {item!r}")
         return None
-    mine: list[str] = []
-    unknown = sorted(set(item) - _KEYS)
-    if unknown:
-        mine.append(f"unknown key(s) {', '.join(unknown)} (a procedure has: "
-                    f"{', '.join(sorted(_KEYS))})")
+    mine: list[str] = []                 # unknown keys are reported by the loader
     ptype = item.get("process_type")
     if ptype is not None:
         ptype = _text(ptype, "process_type", mine) or None
@@ -607,9 +621,6 @@ def _authority(raw: object, steps: set[str], roles: Mapping[str, tuple[str, ...]
         if not isinstance(rule, Mapping):
             problems.append(f"{what} must be a table like {{ depts = [\"财务部\"] }}, not {rule!r}")
             continue
-        unknown = sorted(set(rule) - _AUTHORITY_KEYS)
-        if unknown:
-            problems.append(f"{what}: unknown key(s) {', '.join(unknown)} (depts, people, roles)")
         parts = {k: _texts(rule.get(k, []), f"{what} {k}", problems) for k in _AUTHORITY_KEYS}
         if not any(parts.values()):
             problems.append(f"{what} names nobody: give depts, people or roles")

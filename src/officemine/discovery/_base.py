@@ -26,15 +26,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.errors import DiscoveryError
 from officemine import relations
 from officemine.eventlog import EventLog, arrow_to_pandas
 from officemine.jsonable import plain
 
-
-
-class DiscoveryError(OfficemineError, ValueError):
-    """A discovery cannot run as asked: unknown process type, empty scope, bad setting."""
 
 
 #: Exit outcomes of a visit that are written into the step label (node:outcome).

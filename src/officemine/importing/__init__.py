@@ -16,7 +16,7 @@ import pandas as pd
 
 from officemine.calendar import (OUTSIDE_HOURS_SLACK, OUTSIDE_HOURS_WARNING, Calendar,
                                  is_known_timezone)
-from officemine.errors import OfficemineError, SourceError
+from officemine.errors import ChoiceError, InputError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.normalize import build_log
 from officemine.importing.raw import RawEvents
@@ -130,8 +130,7 @@ def import_log(source: "str | Path | pd.DataFrame", *, format: Format = "auto",
     else:
         path, mapping, timezone = _check_source(source, mapping, timezone)
         if format not in FORMATS:
-            raise OfficemineError(f"unknown format {format!r}; choose one of "
-                                  f"{', '.join(FORMATS)}")
+            raise ChoiceError("format", format, FORMATS)
         fmt = detect_format(path) if format == "auto" else format
         raw = _reader(fmt)(path, mapping)
     events, report, aside = build_log(raw, mapping, timezone, link=link)
@@ -151,8 +150,8 @@ def _check_source(source: str | Path | None, mapping: Mapping | str | Path | Non
     if path is not None and not path.exists():
         raise SourceError("no such file or folder", file=str(path))
     if timezone is not None and not is_known_timezone(timezone):
-        raise OfficemineError(f"unknown time zone {timezone!r}: use an IANA name such as "
-                              "'Asia/Shanghai' or 'Europe/Amsterdam'")
+        raise InputError(f"unknown time zone {timezone!r}: use an IANA name such as "
+                         "'Asia/Shanghai' or 'Europe/Amsterdam'")
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = Mapping.from_toml(mapping)
     return path, mapping or Mapping(), timezone

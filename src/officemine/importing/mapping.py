@@ -39,18 +39,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Literal, get_args
 
 from officemine.calendar import DEFAULT_TZ, Calendar, is_known_timezone
 from officemine.errors import CalendarError, MappingError
 from officemine.schema import C, OUTCOMES, SOURCE_FIELDS, normalize_word
-from officemine.tomlfile import read_toml
+from officemine.settings import ListOf, MapOf, Table, Value, json_schema, load
 from officemine.importing.raw import LABEL
 
-_KNOWN_KEYS = {"columns", "outcomes", "label_rules", "constants", "timezone", "encoding",
-               "sheet", "delimiter", "description", "node_kinds", "calendar", "linking",
-               "returns", "form_fields"}
 _COLUMN_KEYS = set(SOURCE_FIELDS) | {LABEL}
 #: what a label rule can give, fixed or by a named group
 _RULE_FIELDS = ("node", "outcome", "object")
@@ -111,21 +109,27 @@ class Mapping:
     @classmethod
     def from_toml(cls, path: str | Path) -> "Mapping":
         """Read and check a mapping file; every problem is listed in one `MappingError`."""
-        data = read_toml(path, "mapping file", MappingError)
-        return cls.from_dict(data, source=str(path))
+        return cls._build(load(path, spec(), error=MappingError, what="mapping file"))
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "<dict>") -> "Mapping":
-        problems: list[str] = []
-        for key in sorted(set(data) - _KNOWN_KEYS):
-            problems.append(f"unknown key {key!r} (allowed: {', '.join(sorted(_KNOWN_KEYS))})")
+        """A mapping from the structure a mapping file holds; every problem in one
+        `MappingError`."""
+        return cls._build(load(data, spec(), error=MappingError,
+                               name=None if source == "<dict>" else source))
 
+    @staticmethod
+    def json_schema() -> dict:
+        """The JSON schema of a mapping file (TOML maps onto it one to one)."""
+        return json_schema(spec(), title="officemine mapping")
+
+    @classmethod
+    def _build(cls, loaded) -> "Mapping":
+        data, problems, source = loaded.data, loaded.problems, loaded.source or "<dict>"
         columns: dict[str, tuple[str, ...]] = {}
         for canon, src in (data.get("columns") or {}).items():
             if canon not in _COLUMN_KEYS:
-                problems.append(f"[columns] {canon!r} is not a canonical column "
-                                f"(allowed: {', '.join(sorted(_COLUMN_KEYS))})")
-                continue
+                continue                # an unknown key, reported by the loader
             if isinstance(src, str):
                 columns[canon] = (src,)
             elif isinstance(src, list) and src and all(isinstance(s, str) for s in src):
@@ -148,9 +152,6 @@ class Mapping:
             if not isinstance(rule, dict) or "pattern" not in rule:
                 problems.append(f"[[label_rules]] #{i}: needs a 'pattern'")
                 continue
-            extra = set(rule) - {"pattern", *_RULE_FIELDS}
-            if extra:
-                problems.append(f"[[label_rules]] #{i}: unknown keys {sorted(extra)}")
             try:
                 pattern = re.compile(rule["pattern"])
             except re.error as exc:
@@ -171,9 +172,7 @@ class Mapping:
 
         constants = {}
         for canon, value in (data.get("constants") or {}).items():
-            if canon not in SOURCE_FIELDS:
-                problems.append(f"[constants] {canon!r} is not a canonical column")
-            else:
+            if canon in SOURCE_FIELDS:      # another key is reported by the loader
                 constants[canon] = str(value)
 
         node_kinds = _node_kinds(data.get("node_kinds"), problems)
@@ -189,9 +188,7 @@ class Mapping:
         reject_then_resubmit = _returns(data.get("returns"), problems)
         form_fields = _form_fields(data.get("form_fields"), problems)
 
-        if problems:
-            raise MappingError(f"mapping {source} has {len(problems)} problem(s):\n  - "
-                               + "\n  - ".join(problems))
+        loaded.raise_if_any(source=source)
         return cls(columns=columns, outcomes=outcomes, label_rules=tuple(rules),
                    constants=constants, timezone=data.get("timezone"),
                    encoding=data.get("encoding"), sheet=data.get("sheet"),
@@ -250,14 +247,8 @@ def _calendar_rules(data: dict, problems: list[str]) -> dict | None:
     if "calendar" not in data:
         return None
     table = data["calendar"]
-    if isinstance(table, dict) and ({"tz", "timezone"} & set(table)):
-        problems.append("[calendar] names no zone: a log's calendar is in the log's zone; set "
-                        "the top-level timezone (or --timezone) instead")
-        return None
-    if isinstance(table, dict) and "warnings" in table:
-        problems.append("[calendar] unknown key 'warnings' (allowed: region, hours, days_off, "
-                        "workdays, name)")
-        return None
+    if isinstance(table, dict) and set(table) - set(_CALENDAR):
+        return None                     # its unknown keys are reported by the loader
     try:
         return Calendar.from_dict(table, tz=DEFAULT_TZ, where="[calendar]").to_dict()
     except CalendarError as exc:
@@ -267,8 +258,6 @@ def _calendar_rules(data: dict, problems: list[str]) -> dict | None:
 
 # --- [linking] and [returns] ------------------------------------------------------------------
 
-_LINKING_KEYS = ("enabled", "field", "window_workdays", "match")
-
 
 def _linking(section: object, problems: list[str]) -> Linking:
     """The [linking] section, checked; every problem is added to `problems`."""
@@ -277,8 +266,6 @@ def _linking(section: object, problems: list[str]) -> Linking:
     if not isinstance(section, dict):
         problems.append("[linking] must be a table")
         return Linking()
-    for key in sorted(set(section) - set(_LINKING_KEYS)):
-        problems.append(f"[linking] unknown key {key!r} (allowed: {', '.join(_LINKING_KEYS)})")
     default = Linking()
     enabled = section.get("enabled", default.enabled)
     if not isinstance(enabled, bool) and enabled is not None:
@@ -325,11 +312,75 @@ def _returns(section: object, problems: list[str]) -> RejectThenResubmit:
     if not isinstance(section, dict):
         problems.append("[returns] must be a table")
         return "return"
-    for key in sorted(set(section) - {"reject_then_resubmit"}):
-        problems.append(f"[returns] unknown key {key!r} (allowed: reject_then_resubmit)")
     value = section.get("reject_then_resubmit", "return")
     if value not in REJECT_THEN_RESUBMIT:
         problems.append(f"[returns] reject_then_resubmit must be one of "
                         f"{', '.join(map(repr, REJECT_THEN_RESUBMIT))}, not {value!r}")
         return "return"
     return value
+
+
+# --- the keys of a mapping file ----------------------------------------------------------------
+
+_TEXT = {"type": "string"}
+_NAMES = {"type": "array", "items": {"type": "string", "minLength": 1}}
+#: The ``[calendar]`` table (its zone is the log's: the top-level ``timezone``).
+_CALENDAR = {
+    "region": Value(_TEXT, 'holidays: "CN" (default), "none", or a country ("NL", "DE-BY")'),
+    "hours": Value({"type": "array", "items": {"type": "array", "items": _TEXT,
+                                               "minItems": 2, "maxItems": 2}},
+                   'office hours, e.g. [["09:00", "12:00"], ["13:30", "17:30"]]'),
+    "days_off": Value({"type": "array", "items": {"type": "string", "format": "date"}},
+                      "company days off"),
+    "workdays": Value({"type": "array", "items": {"type": "string", "format": "date"}},
+                      "company working days (on a weekend)"),
+    "name": Value(_TEXT, "the calendar's name, shown next to working times"),
+}
+_ZONE_IN_CALENDAR = ("names no zone: a log's calendar is in the log's zone; set the "
+                     "top-level timezone (or --timezone) instead")
+
+
+@cache
+def spec() -> Table:
+    """The keys of a mapping file (built on first use: the node kinds live in
+    `officemine.relations`, which imports the importer)."""
+    from officemine.relations import NODE_KINDS
+
+    column = Value({"anyOf": [_TEXT, {**_NAMES, "minItems": 1, "maxItems": 2}]},
+                   "a source column, or [date column, time column]")
+    return Table({
+        "description": Value(_TEXT, "a note for the reader of the file"),
+        "timezone": Value(_TEXT, "the zone of times written without one (IANA name)"),
+        "encoding": Value(_TEXT, "the text encoding of a CSV export"),
+        "sheet": Value(_TEXT, "the sheet of a workbook"),
+        "delimiter": Value(_TEXT, "the field separator of a CSV export"),
+        "columns": Table({name: column for name in sorted(_COLUMN_KEYS)},
+                         "canonical column = source column"),
+        "outcomes": MapOf(Value({"enum": list(OUTCOMES)}), "source value = canonical outcome"),
+        "label_rules": ListOf(Table({
+            "pattern": Value(_TEXT, "a regular expression; named groups (?P<node>…), "
+                                    "(?P<outcome>…), (?P<object>…)"),
+            "node": Value(_TEXT), "outcome": Value({"enum": list(OUTCOMES)}),
+            "object": Value(_TEXT),
+        }, "node, outcome and object from an activity label; the first match wins",
+            required=("pattern",))),
+        "constants": Table({name: Value({"type": ["string", "number", "boolean"]})
+                            for name in SOURCE_FIELDS}, "a value for every row"),
+        "node_kinds": MapOf(Value({"enum": list(NODE_KINDS)}),
+                            "node name = what the step is, where the inference errs"),
+        "calendar": Table(_CALENDAR, "the log's working calendar",
+                          refused={"tz": _ZONE_IN_CALENDAR, "timezone": _ZONE_IN_CALENDAR}),
+        "returns": Table({"reject_then_resubmit": Value(
+            {"enum": list(REJECT_THEN_RESUBMIT)},
+            "a rejection answered by a resubmission: a return (default) or a rejection")}),
+        "linking": Table({
+            "enabled": Value({"type": "boolean"}, "default: on for every source but XES"),
+            "field": Value(_TEXT, "a column naming the earlier attempt"),
+            "window_workdays": Value({"type": "number", "minimum": 0, "maximum": 365},
+                                     "a new attempt starts within this many working days"),
+            "match": Value({**_NAMES, "minItems": 1, "uniqueItems": True},
+                           "form values the attempts must share"),
+        }, "attempts a source started as new instances, linked into one case"),
+        "form_fields": Value({**_NAMES, "uniqueItems": True},
+                             "form fields kept as extra columns (Weaver)"),
+    })

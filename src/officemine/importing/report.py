@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from officemine.errors import LogFormatError
 from officemine.importing.raw import SET_ASIDE_REASONS
 
 
@@ -67,7 +68,7 @@ class ImportReport:
         """A report from `to_dict` output; every field is type-checked (a stored log's
         metadata is untrusted), raising ValueError that lists the fields that are wrong."""
         if not isinstance(data, dict):
-            raise ValueError(f"expected an object, not {type(data).__name__}")
+            raise LogFormatError(f"expected an object, not {type(data).__name__}")
         data = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         data["notes"] = tuple(data.get("notes", ()))
         data["warnings"] = tuple(data.get("warnings", ()))
@@ -77,7 +78,7 @@ class ImportReport:
                    if name not in data and f.default is dataclasses.MISSING
                    and f.default_factory is dataclasses.MISSING]
         if wrong or missing:
-            raise ValueError("; ".join(
+            raise LogFormatError("; ".join(
                 ([f"wrong type: {', '.join(wrong)}"] if wrong else [])
                 + ([f"missing: {', '.join(missing)}"] if missing else [])))
         return cls(**data)

@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from officemine.errors import OfficemineError, SourceError
+from officemine.errors import InputError, SourceError
 from officemine.importing import linking, tabular
 from officemine.importing.mapping import Mapping
 from officemine.importing.normalize import DEFAULT_TIMEZONE, _clean_text, build_log
@@ -79,11 +79,11 @@ def parse_size(value: str | int) -> int:
         found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(value))
         unit = found.group(2).lower() if found else None
         if not found or unit not in _UNITS:
-            raise OfficemineError(f"memory limit {value!r} is not a size: write it as 3GB, "
+            raise InputError(f"memory limit {value!r} is not a size: write it as 3GB, "
                                   "500MB or a number of bytes")
         size = int(float(found.group(1)) * _UNITS[unit])
     if size < 256 << 20:
-        raise OfficemineError(f"memory limit {value!r} is below 256 MB, too little to import in")
+        raise InputError(f"memory limit {value!r} is below 256 MB, too little to import in")
     return size
 
 

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.choices import LANGS, Lang
+from officemine.errors import ChoiceError, NoDataError, OfficemineError
 from officemine.eventlog import EventLog
 from officemine.privacy import PseudonymKey
 from officemine.report.config import Redesign, ReportConfig
 from officemine.stats import wilson_interval
 from officemine.versions import process_versions
 
-Lang = Literal["zh", "en"]
 
 
 @dataclass
@@ -178,7 +178,7 @@ def month_covered(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
     """The last calendar month a log spanning `start`..`end` covers completely (else the last
     month it touches)."""
     if end is None:
-        raise OfficemineError("the log is empty")
+        raise NoDataError("the log is empty")
     month = pd.Period(end.tz_localize(None), freq="M")
     month_end = (month + 1).start_time
     if end.tz_localize(None) < month_end - pd.Timedelta(days=1):
@@ -214,8 +214,7 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
     from officemine.sla import SLA
     from officemine.supervision import bottlenecks, overdue_ledger
 
-    if lang not in ("zh", "en"):
-        raise OfficemineError(f"lang must be zh or en, not {lang!r}")
+    ChoiceError.check("lang", lang, LANGS)
     month = str(_as_month(month)) if month else latest_complete_month(log)
     config = config or ReportConfig()
     calendar = calendar or (Calendar.from_toml(config.calendar_path, tz=log.timezone)

@@ -25,7 +25,7 @@ import numpy as np
 
 from officemine.calendar import Calendar
 from officemine.versions import Since, select_since
-from officemine.errors import OfficemineError
+from officemine.errors import ChoiceError, InputError, NoDataError
 from officemine.eventlog import EventLog
 from officemine.simulation.result import CycleStats, ScenarioResult, SimulationResult
 from officemine.simulation.scenario import (CHANGE_KINDS, CapWait, Change, FastTrack, Parallel,
@@ -99,21 +99,20 @@ def simulate(log: EventLog, scenario: ScenarioLike | Sequence[ScenarioLike], *,
     """
     from officemine.simulation._log import load_tables
 
-    if engine not in ENGINES:
-        raise OfficemineError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    ChoiceError.check("engine", engine, ENGINES)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2**63)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise OfficemineError(f"seed must be a non-negative integer, not {seed!r}")
+        raise InputError(f"seed must be a non-negative integer, not {seed!r}")
     seed = int(seed)
     if replications is None:
         replications = DEFAULT_REPLICATIONS[engine]
     if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)) \
             or replications < 1:
-        raise OfficemineError(f"replications must be a positive integer, not {replications!r}")
+        raise InputError(f"replications must be a positive integer, not {replications!r}")
     items = [scenario] if isinstance(scenario, (Scenario, str, Path, Mapping)) else list(scenario)
     if not items:
-        raise OfficemineError("no scenario given")
+        raise InputError("no scenario given")
     scenarios = [load_scenario(s) for s in items]
     names = [s.name for s in scenarios]
     dup = sorted({n for n in names if names.count(n) > 1})
@@ -127,15 +126,15 @@ def simulate(log: EventLog, scenario: ScenarioLike | Sequence[ScenarioLike], *,
         raise ScenarioError(removed, name=scenarios[0].name if len(scenarios) == 1 else None)
     tables = load_tables(log, calendar)
     if not tables.cases["completed"].any():
-        raise OfficemineError("the log has no completed case (archived, rejected or "
-                              "withdrawn, nothing pending): there is no cycle time to simulate")
+        raise NoDataError("the log has no completed case (archived, rejected or "
+                          "withdrawn, nothing pending): there is no cycle time to simulate")
     problems: list[str] = []
     for s in scenarios:
         try:
             s.check(tables)
         except ScenarioError as err:
             prefix = f"{s.name}: " if len(scenarios) > 1 else ""
-            problems.extend(prefix + p for p in err.problems)
+            problems.extend(prefix + str(p) for p in err.problems)
     if problems:
         single = scenarios[0] if len(scenarios) == 1 else None
         raise ScenarioError(problems, name=single.name if single else None,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from officemine.errors import ExpressionError
 from officemine.schema import C
 
 #: Chinese names a manager may write for case columns.
@@ -49,11 +50,6 @@ def clipped(text: object, limit: int = 80) -> str:
         return shown
     half = (limit - 1) // 2
     return f"{shown[:half]}…{shown[-half:]} ({len(str(text)):,} characters)"
-
-
-class ExpressionError(ValueError):
-    """A `when` expression uses something the language does not allow (internal; scenario
-    validation turns it into a `ScenarioError` line)."""
 
 
 @dataclass(frozen=True)

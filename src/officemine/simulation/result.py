@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from officemine.errors import NotFoundError
 from officemine.jsonable import plain
 from officemine.plotting import chart_style
 from officemine.simulation.scenario import Scenario
@@ -260,7 +261,7 @@ class SimulationResult:
             for r in self.results:
                 if r.scenario.name == key:
                     return r
-            raise KeyError(f"no scenario {key!r}; scenarios: "
+            raise NotFoundError(f"no scenario {key!r}; scenarios: "
                            f"{', '.join(r.scenario.name for r in self.results)}")
         return self.results[key]
 

@@ -44,9 +44,9 @@ from typing import Any, ClassVar, Literal, get_args
 import numpy as np
 import pandas as pd
 
-from officemine.errors import OfficemineError
+from officemine.errors import ScenarioError
+from officemine.settings import ListOf, Table, Tagged, Value, json_schema, load
 from officemine.simulation._expr import ExpressionError, WhenExpr, clipped
-from officemine.tomlfile import read_toml
 
 __all__ = [
     "ScenarioError", "Scenario", "Change", "Remove", "RecordOnly", "Parallel", "FastTrack",
@@ -56,19 +56,6 @@ __all__ = [
 ChangeKind = Literal["remove", "record_only", "parallel", "fast_track", "short_route",
                      "reduce_returns", "cap_wait"]
 KINDS: tuple[str, ...] = get_args(ChangeKind)
-
-
-class ScenarioError(OfficemineError, ValueError):
-    """A scenario is malformed or does not fit the log; the message lists every problem."""
-
-    def __init__(self, problems: Sequence[str], *, name: str | None = None,
-                 source: str | None = None) -> None:
-        self.problems = list(problems)
-        self.name, self.source = name, source
-        where = f" ({source})" if source else ""
-        label = f"scenario {name!r}{where}" if name else f"scenario{where}"
-        super().__init__(f"{label} has {len(self.problems)} problem(s):\n  - "
-                         + "\n  - ".join(self.problems))
 
 
 # --- changes ---------------------------------------------------------------------------------
@@ -270,6 +257,35 @@ CHANGE_KINDS: dict[str, type[Change]] = {
 assert tuple(CHANGE_KINDS) == KINDS
 
 
+def _spec() -> Table:
+    """The keys of a scenario file: each change takes the fields of its kind's class."""
+    node = {"type": "string", "minLength": 1}
+    nodes = {"type": "array", "items": node, "minItems": 1, "uniqueItems": True}
+    values = {
+        "node": node, "nodes": nodes, "when": {"type": "string", "minLength": 1},
+        "fraction": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "reason": {"type": "string"}, "hours": {"type": "number", "exclusiveMinimum": 0},
+        "process": {"type": "string"},
+    }
+    variants = {}
+    for kind, cls in CHANGE_KINDS.items():
+        keys: dict[str, Value] = {"kind": Value({"const": kind})}
+        for f in fields(cls):
+            if f.init:
+                keys[f.name] = Value({**nodes, "minItems": 2} if (kind, f.name) == (
+                    "parallel", "nodes") else values[f.name])
+        variants[kind] = Table(keys, (cls.__doc__ or "").strip().splitlines()[0],
+                               required=("kind", *_required(cls)))
+    return Table({
+        "name": Value({"type": "string", "minLength": 1}),
+        "description": Value({"type": "string"}),
+        "process": Value({"anyOf": [{"type": "string"}, {"type": "array", "items": node}]},
+                         "only these process types"),
+        "change": ListOf(Tagged("kind", variants), "the changes, applied in order",
+                         min_items=1),
+    }, required=("name", "change"))
+
+
 # --- the scenario ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -313,14 +329,13 @@ class Scenario:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str | None = None) -> "Scenario":
         """Build from the TOML structure; every problem in the data is listed at once."""
-        problems: list[str] = []
         if not isinstance(data, Mapping):
             raise ScenarioError([f"expected a table, not {type(data).__name__}"], source=source)
-        allowed = {"name", "process", "description", "change"}
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            problems.append(f"unknown key(s) {', '.join(unknown)} (allowed: "
-                            f"{', '.join(sorted(allowed))}; changes go in [[change]] tables)")
+        return cls._build(load(data, SPEC, error=ScenarioError, name=source))
+
+    @classmethod
+    def _build(cls, loaded) -> "Scenario":
+        data, problems, source = loaded.data, loaded.problems, loaded.source
         name = data.get("name")
         if name is None:
             problems.append('name is missing (name = "…")')
@@ -335,9 +350,13 @@ class Scenario:
         changes: list[Change] = []
         for i, raw in enumerate(raw_changes, 1):
             try:
-                changes.append(_change_from_dict(raw))
+                change = _change_from_dict(raw)
             except ScenarioError as err:
-                problems.extend(f"change #{i} {p}" for p in err.problems)
+                for p in err.problems:
+                    problems.add(p.message, "change", i)
+            else:
+                if change is not None:
+                    changes.append(change)
         description = data.get("description", "")
         if not isinstance(description, str):
             problems.append("description must be text")
@@ -348,14 +367,13 @@ class Scenario:
             return cls(name, changes, process=data.get("process"), description=description,
                        source=source)
         except ScenarioError as err:
-            raise ScenarioError(problems + err.problems, name=label, source=source) from None
+            problems.extend(err.problems)
+            raise ScenarioError(list(problems), name=label, source=source) from None
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Scenario":
         """Read a scenario file (see the module docstring for the format)."""
-        data = read_toml(path, "scenario file",
-                         lambda message: ScenarioError([message], source=str(path)))
-        return cls.from_dict(data, source=str(path))
+        return cls._build(load(path, SPEC, error=ScenarioError, what="scenario file"))
 
     # --- description ------------------------------------------------------------------------
     def to_dict(self) -> dict:
@@ -380,39 +398,7 @@ class Scenario:
     @staticmethod
     def json_schema() -> dict:
         """The JSON schema of a scenario file (TOML maps onto it one to one)."""
-        node = {"type": "string", "minLength": 1}
-        nodes = {"type": "array", "items": node, "minItems": 1, "uniqueItems": True}
-        props = {
-            "node": node, "nodes": nodes, "when": {"type": "string", "minLength": 1},
-            "fraction": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-            "reason": {"type": "string"}, "hours": {"type": "number", "exclusiveMinimum": 0},
-            "process": {"type": "string"},
-        }
-        variants = []
-        for kind, cls in CHANGE_KINDS.items():
-            req = _required(cls)
-            own = [f.name for f in fields(cls) if f.init]
-            schema_props = {"kind": {"const": kind}}
-            for name in own:
-                schema_props[name] = props[name]
-            if kind == "parallel":
-                schema_props["nodes"] = {**nodes, "minItems": 2}
-            variants.append({"type": "object", "properties": schema_props,
-                             "required": ["kind", *req], "additionalProperties": False,
-                             "description": (cls.__doc__ or "").strip().splitlines()[0]})
-        return {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "title": "officemine scenario",
-            "type": "object",
-            "properties": {
-                "name": {"type": "string", "minLength": 1},
-                "description": {"type": "string"},
-                "process": {"anyOf": [{"type": "string"}, {"type": "array", "items": node}]},
-                "change": {"type": "array", "minItems": 1, "items": {"oneOf": variants}},
-            },
-            "required": ["name", "change"],
-            "additionalProperties": False,
-        }
+        return json_schema(SPEC, title="officemine scenario")
 
     # --- against a log ----------------------------------------------------------------------
     def check(self, log_or_tables: Any, calendar: Any = None) -> None:
@@ -433,28 +419,29 @@ def _required(cls: type[Change]) -> list[str]:
             if f.init and f.default is MISSING and f.default_factory is MISSING]
 
 
-def _change_from_dict(raw: object) -> Change:
+#: The keys of a scenario file.
+SPEC = _spec()
+
+
+def _change_from_dict(raw: object) -> Change | None:
+    """The change `raw` describes; None when it has keys its kind does not take (the loader
+    reports them)."""
     if not isinstance(raw, Mapping):
         raise ScenarioError([f"must be a table, not {raw!r}"])
     kind = raw.get("kind")
     if kind not in CHANGE_KINDS:
         hint = difflib.get_close_matches(str(kind), KINDS, n=1)
         raise ScenarioError([
-            ("has no kind" if kind is None else f"has unknown kind {kind!r}")
+            ("no kind" if kind is None else f"unknown kind {kind!r}")
             + (f" (did you mean {hint[0]!r}?)" if hint else "")
             + f"; kinds: {', '.join(KINDS)}"])
     cls = CHANGE_KINDS[kind]
     allowed = {f.name for f in fields(cls) if f.init}
-    problems = []
-    unknown = sorted(set(raw) - allowed - {"kind"})
-    if unknown:
-        problems.append(f"({kind}) has unknown key(s) {', '.join(unknown)} "
-                        f"(a {kind} change takes: {', '.join(sorted(allowed))})")
     missing = [k for k in _required(cls) if k not in raw]
     if missing:
-        problems.append(f"({kind}) needs {', '.join(missing)}")
-    if problems:
-        raise ScenarioError(problems)
+        raise ScenarioError([f"({kind}) needs {', '.join(missing)}"])
+    if set(raw) - allowed - {"kind"}:
+        return None
     return cls(**{k: v for k, v in raw.items() if k != "kind"})
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from officemine.calendar import Calendar, is_known_timezone
-from officemine.errors import LogFormatError, OfficemineError
+from officemine.errors import DependencyError, InputError, LogFormatError
 from officemine.importing.report import ImportReport
 from officemine.schema import C, STORED_ORDER
 
@@ -25,7 +25,7 @@ def pyspark():
         import pyspark as module
         import pyspark.sql  # noqa: F401
     except ImportError:
-        raise OfficemineError("the Spark engine needs pyspark: pip install 'officemine[spark]' "
+        raise DependencyError("the Spark engine needs pyspark: pip install 'officemine[spark]' "
                               "(and Java 17 or later)") from None
     return module
 
@@ -108,7 +108,7 @@ def read_table(spark, table: str, *, timezone: str, calendar: Calendar | None = 
     calendar) are given, as a table has no officemine metadata."""
     pyspark()
     if not is_known_timezone(timezone):
-        raise OfficemineError(f"unknown time zone {timezone!r}")
+        raise InputError(f"unknown time zone {timezone!r}")
     df = spark.table(table)
     _check_columns(df, table)
     return SparkLog(df=df, timezone=timezone, calendar=calendar or Calendar.default(timezone),

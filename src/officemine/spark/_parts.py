@@ -75,7 +75,7 @@ def with_units(log: SparkLog, unit: str | None) -> SparkLog:
     or null everywhere when `unit` is None (the whole log is one unit)."""
     import dataclasses
 
-    from officemine.errors import OfficemineError
+    from officemine.errors import InputError
 
     F = pyspark().sql.functions
     df = log.df
@@ -83,7 +83,7 @@ def with_units(log: SparkLog, unit: str | None) -> SparkLog:
         df = df.withColumn(UNIT, F.lit(None).cast("string"))
     else:
         if unit not in df.columns:
-            raise OfficemineError(f"the log has no column {unit!r} to tell its units apart")
+            raise InputError(f"the log has no column {unit!r} to tell its units apart")
         first = df.filter(F.col(C.seq) == 0).select(
             C.case_id, F.coalesce(F.col(unit).cast("string"), F.lit(UNKNOWN_UNIT)).alias(UNIT))
         df = df.join(first, on=C.case_id, how="left")

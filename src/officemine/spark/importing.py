@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from officemine.errors import OfficemineError
+from officemine.errors import NoDataError, NotSupportedError
 from officemine.importing.mapping import Mapping
 from officemine.spark._log import METADATA_FILE, SparkLog, pyspark, read_log
 
@@ -67,8 +67,8 @@ def import_log(spark, source: str | Path, mapping: Mapping | str | Path | None =
     pyspark()
     path, mapping, timezone = _check_source(source, mapping, timezone)
     if path.is_dir() or path.suffix.lower() not in (".csv", ".txt", ".tsv"):
-        raise OfficemineError(f"{path}: the Spark import reads CSV exports (import other "
-                              "sources with officemine import, or streamed)")
+        raise NotSupportedError(f"{path}: the Spark import reads CSV exports (import other "
+                                "sources with officemine import, or streamed)")
     tz = timezone or mapping.timezone or DEFAULT_TIMEZONE
     output = Path(output)
     parent = Path(work_dir) if work_dir is not None else output.resolve().parent
@@ -81,7 +81,7 @@ def import_log(spark, source: str | Path, mapping: Mapping | str | Path | None =
             from officemine.importing import import_log as import_one
 
             import_one(path, format="csv", mapping=mapping, timezone=timezone, link=link)
-            raise OfficemineError(f"{path}: the export holds no event to import")
+            raise NoDataError(f"{path}: the export holds no event to import")
         names = [n for n in pq.read_schema(read.files[0]).names if n != st._KEY]
         job = _Job(spark, path, mapping, tz, link, names,
                    partitions or int(spark.conf.get("spark.sql.shuffle.partitions")))

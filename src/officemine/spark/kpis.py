@@ -22,7 +22,7 @@ import pandas as pd
 
 from officemine import relations
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.errors import NoDataError, NotSupportedError
 from officemine.schema import C
 from officemine.sla import SLA
 from officemine.spark._log import SparkLog, pyspark
@@ -102,8 +102,9 @@ def _kpis(log: SparkLog, unit: str | None, month: Any, *, monthly: bool, trend: 
     """unit value (None: the whole log) -> (MonthlyKPIs or None, KPITrend or None)."""
     F = pyspark().sql.functions
     if procedures is not None:
-        raise OfficemineError("不合规率 needs the conformance check, which is not on Spark yet: "
-                              "run the KPIs on Spark without procedures, or on one machine")
+        raise NotSupportedError("不合规率 needs the conformance check, which is not on Spark "
+                                "yet: run the KPIs on Spark without procedures, or on one "
+                                "machine")
     if trend is not None:
         one.check_months(trend)
     target = one._as_month(month) if month is not None else None
@@ -112,7 +113,7 @@ def _kpis(log: SparkLog, unit: str | None, month: Any, *, monthly: bool, trend: 
     log = with_units(log, unit)
     sizes = unit_sizes(log)
     if not sizes:
-        raise OfficemineError(f"{log.source or 'the log'} has no events")
+        raise NoDataError(f"{log.source or 'the log'} has no events")
     contexts = {key: _context(log, size, calendar, sla) for key, size in sizes.items()}
     if target is None:
         ends = [c.end for c in contexts.values() if c.end is not None]

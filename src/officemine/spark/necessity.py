@@ -21,7 +21,7 @@ import pandas as pd
 import importlib
 from officemine import relations
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.errors import ChoiceError, InputError, NoDataError
 from officemine.schema import C
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import UNIT as _UNIT
@@ -93,22 +93,20 @@ def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", cal
                partitions=None) -> dict:
     """unit value (None: the whole log) -> its necessity result, from one Spark run."""
     F = pyspark().sql.functions
-    if basis not in one.BASES:
-        raise OfficemineError(f"basis must be one of {', '.join(one.BASES)}, not {basis!r}")
-    if by not in (None, "process_type"):
-        raise OfficemineError(f"by must be 'process_type' or None, not {by!r}")
+    ChoiceError.check("basis", basis, one.BASES)
+    ChoiceError.check("by", by, one.BYS)
     if since not in ("all", None):
-        raise OfficemineError("the Spark engine judges the whole log (since='all'): the "
-                              "process versions that --since current needs are not computed "
-                              "on Spark yet")
+        raise InputError("the Spark engine judges the whole log (since='all'): the "
+                         "process versions that --since current needs are not computed "
+                         "on Spark yet")
     thresholds = thresholds or one.NecessityThresholds()
     calendar = calendar or log.calendar
     log = with_units(log, unit)
     df = log.df
     sizes = unit_sizes(log)
     if not sizes:
-        raise OfficemineError("no case of the log is in the window judged (since=all); "
-                              "choose another --since")
+        raise NoDataError("no case of the log is in the window judged (since=all); "
+                          "choose another --since")
     end = _instant(max(r["end"] for r in sizes.values() if r["end"] is not None),
                    log.timezone) if any(r["end"] is not None for r in sizes.values()) else None
     as_of = relations.now(log, as_of) if as_of is not None else end

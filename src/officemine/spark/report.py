@@ -18,7 +18,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.choices import LANGS
+from officemine.errors import ChoiceError, NoDataError, NotSupportedError, OfficemineError
 from officemine.report import MonthlyReport, month_covered
 from officemine.report.config import ReportConfig
 from officemine.schema import C
@@ -106,8 +107,7 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
 
     F = pyspark().sql.functions
     step = progress or (lambda name: None)
-    if lang not in ("zh", "en"):
-        raise OfficemineError(f"lang must be zh or en, not {lang!r}")
+    ChoiceError.check("lang", lang, LANGS)
     config = config or ReportConfig()
     given = [name for name, value in refused.items() if value not in (None, False, [], ())]
     if config.procedures_path:
@@ -115,8 +115,8 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
     if config.redesigns:
         given.append("redesigns (the settings': before/after)")
     if given:
-        raise OfficemineError(f"not on Spark yet: {', '.join(given)}; write this review "
-                              "without them, or on one machine")
+        raise NotSupportedError(f"not on Spark yet: {', '.join(given)}; write this review "
+                                "without them, or on one machine")
     calendar = calendar or (Calendar.from_toml(config.calendar_path, tz=log.timezone)
                             if config.calendar_path else log.calendar)
     sla = sla or (SLA.from_toml(config.sla_path) if config.sla_path else SLA.default())
@@ -125,7 +125,7 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
     else:
         size = unit_sizes(with_units(log, None)).get(None)
         if size is None or size["end"] is None:
-            raise OfficemineError("the log is empty")
+            raise NoDataError("the log is empty")
         month = month_covered(*(pd.Timestamp(size[k], unit="us", tz="UTC")
                                 .tz_convert(log.timezone) for k in ("start", "end")))
     period = pd.Period(month, freq="M")

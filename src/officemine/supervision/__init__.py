@@ -39,7 +39,8 @@ import numpy as np
 import pandas as pd
 
 from officemine.calendar import Calendar
-from officemine.errors import OfficemineError
+from officemine.choices import LANGS, Lang
+from officemine.errors import ChoiceError, NotFoundError
 from officemine.eventlog import EventLog
 from officemine.jsonable import records
 from officemine.kpis import _as_month, _escape, case_cycles, relabel
@@ -52,7 +53,6 @@ from officemine.relations import (case_steps, holders, last_actions, log_end, no
 __all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks", "SUPERVISION_LABELS",
            "Ledger", "LedgerError", "WeeklyDigest", "LedgerMonth", "CaseFile"]
 
-Lang = Literal["zh", "en"]
 NodeBasis = Literal["pending", "acted_later", "returned", "after"]
 UNKNOWN = "(未知)"
 #: Chinese word of each canonical outcome (the first word of its vocabulary).
@@ -134,8 +134,8 @@ class OverdueLedger:
         is still at)."""
         rows = self.dossiers[self.dossiers["case_id"] == str(case_id)]
         if rows.empty:
-            raise OfficemineError(f"no overdue case {case_id!r} in this ledger (as of "
-                                  f"{self.as_of:%Y-%m-%d})")
+            raise NotFoundError(f"no overdue case {case_id!r} in this ledger (as of "
+                                f"{self.as_of:%Y-%m-%d})")
         return rows.reset_index(drop=True)
 
     def table(self, which: Literal["summary", "by_node", "by_person", "open_cases"] = "summary",
@@ -143,8 +143,7 @@ class OverdueLedger:
         """A table with Chinese or English column labels, for rendering."""
         frames = {"summary": self.summary, "by_node": self.by_node, "by_person": self.by_person,
                   "open_cases": self.open_cases}
-        if which not in frames:
-            raise OfficemineError(f"which must be one of {', '.join(frames)}, not {which!r}")
+        ChoiceError.check("which", which, frames)
         return _relabel(frames[which], lang)
 
     def to_dict(self) -> dict:
@@ -358,8 +357,7 @@ class Bottlenecks:
 
     def table(self, which: Literal["by_node", "by_person"] = "by_node",
               lang: Lang = "zh") -> pd.DataFrame:
-        if which not in ("by_node", "by_person"):
-            raise OfficemineError(f"which must be 'by_node' or 'by_person', not {which!r}")
+        ChoiceError.check("which", which, ("by_node", "by_person"))
         return _relabel(self.by_node if which == "by_node" else self.by_person, lang)
 
     def to_dict(self) -> dict:
@@ -392,8 +390,7 @@ class Bottlenecks:
         """The `top` nodes (or people) by waiting caused, as horizontal bars."""
         import matplotlib.pyplot as plt
 
-        if by not in ("node", "person"):
-            raise OfficemineError(f"by must be 'node' or 'person', not {by!r}")
+        ChoiceError.check("by", by, ("node", "person"))
         d = (self.by_node if by == "node" else self.by_person).head(top)
         label = d["node"] if by == "node" else d["resource"].astype(str)
         zh = lang == "zh"
@@ -502,8 +499,7 @@ def _rank(inside: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 # --- helpers ----------------------------------------------------------------------------------
 
 def _relabel(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
-    if lang not in ("zh", "en"):
-        raise OfficemineError(f"lang must be 'zh' or 'en', not {lang!r}")
+    ChoiceError.check("lang", lang, LANGS)
     i = 0 if lang == "zh" else 1
     out = frame.rename(columns={c: SUPERVISION_LABELS[c][i] for c in frame.columns
                                 if c in SUPERVISION_LABELS})

@@ -17,18 +17,18 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from officemine.choices import Lang
 from officemine.jsonable import plain, records
 from officemine.supervision.ledger import (CLOSE_ZH, OPEN_STATES, STATE_ZH, LedgerError,
                                           relabel)
 
 __all__ = ["WeeklyDigest", "LedgerMonth", "SECTIONS"]
 
-Lang = Literal["zh", "en"]
 #: Digest sections, in reading order: state -> section.
 SECTIONS = ("new", "open", "closed")
 _SECTION_OF = {"new": "new", "reopened": "new", "carried": "open", "unseen": "open",

@@ -38,6 +38,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from officemine.choices import Lang
 from officemine import __version__
 from officemine.calendar import Calendar
 from officemine.eventlog import EventLog
@@ -48,7 +49,6 @@ from officemine.supervision.store import LedgerError, SCHEMA_VERSION, connect, t
 
 __all__ = ["Ledger", "LedgerError", "CaseFile", "week_label", "OPEN_STATES", "LEDGER_LABELS"]
 
-Lang = Literal["zh", "en"]
 #: States in which an entry is open at the end of a run.
 OPEN_STATES = ("new", "reopened", "carried", "unseen")
 _WEEK = re.compile(r"^\s*(\d{4})\s*-?\s*[Ww]\s*(\d{1,2})\s*$")

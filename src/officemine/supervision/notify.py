@@ -62,7 +62,7 @@ from typing import Any, Callable, Literal, Mapping, Sequence, get_args
 
 import pandas as pd
 
-from officemine.errors import OfficemineError
+from officemine.errors import NotifySettingsError
 from officemine.supervision.digest import SECTIONS, WeeklyDigest, split_people
 from officemine.tomlfile import read_toml
 
@@ -72,10 +72,6 @@ __all__ = ["CHANNELS", "Channel", "NotifySettings", "NotifySettingsError", "Peop
 Channel = Literal["dingtalk", "feishu", "wecom", "email"]
 CHANNELS: tuple[str, ...] = get_args(Channel)
 ROBOTS = ("dingtalk", "feishu", "wecom")
-
-
-class NotifySettingsError(OfficemineError):
-    """A notification setting or the people file is missing or invalid; lists every problem."""
 
 
 #: The environment variables read for each setting (they win over the settings file).
@@ -320,9 +316,9 @@ def _mail(t: dict, path: Path | None, problems: list[str]) -> Mail | None:
         ok = False
     try:
         port = int(t.get("port", 587))
-        if not 0 < port < 65536:
-            raise ValueError
     except (TypeError, ValueError):
+        port = 0
+    if not 0 < port < 65536:
         problems.append(f"[email] port must be a port number, not {t.get('port')!r}")
         ok, port = False, 587
     security = t.get("security", "starttls")

@@ -21,17 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from officemine.errors import OfficemineError
+from officemine.errors import LedgerError
 
 __all__ = ["LedgerError", "SCHEMA_VERSION", "MIGRATIONS", "connect", "transaction",
            "schema_version"]
 
 APPLICATION = "officemine supervision ledger"
-
-
-class LedgerError(OfficemineError):
-    """A ledger cannot be used as asked: not a ledger, newer than this officemine, busy, or a
-    run that would go back in time."""
 
 
 #: Version 1: runs, items (一事一档) and each week's state of every item.
