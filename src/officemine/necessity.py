@@ -379,8 +379,10 @@ class _Facts:
         self.at_node = at_node if self.at_node is None else self.at_node.add(at_node,
                                                                              fill_value=0)
         self.total = total if self.total is None else self.total.add(total, fill_value=0)
-        self.reasons.append(items[items["rejected"]].groupby(keys + ["reason_class"],
-                                                             dropna=False)
+        # the rejections the statistics count: decided by the time judged (`observed`), as
+        # in `_facts_of_items` and the Spark engine
+        stopped = items["rejected"].to_numpy(bool) & items["observed"].to_numpy(bool)
+        self.reasons.append(items[stopped].groupby(keys + ["reason_class"], dropna=False)
                             .size().rename("count").reset_index())
         return items
 
