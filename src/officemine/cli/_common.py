@@ -15,6 +15,7 @@ from officemine import __version__
 from officemine.atomic import check_folder, check_output, protect
 from officemine.errors import ChoiceError, InputError, OfficemineError, OutputError
 from officemine.importing import FORMATS
+from officemine.necessity import ENGINES
 
 app = typer.Typer(help="officemine: evidence for streamlining office approval chains.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -49,6 +50,13 @@ TimezoneOption = Annotated[Optional[str], typer.Option(
 NoLinkOption = Annotated[bool, typer.Option(
     "--no-link", help="Keep every instance of the source a case of its own (do not link the "
     "attempts of a request re-submitted as a new instance).")]
+EngineOption = Annotated[str, typer.Option(
+    "--engine", help="'duckdb' (this machine) or 'spark' (the log in Spark: run under "
+    "spark-submit or with a local Spark; pip install 'officemine[spark]').",
+    callback=choice("--engine", ENGINES))]
+TableOption = Annotated[Optional[str], typer.Option(
+    "--table", help="With --engine spark: a Spark/Hive table holding a canonical log "
+    "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")]
 CalendarOption = Annotated[Optional[Path], typer.Option(
     "--calendar", help="Working calendar (TOML: hours, region, company days) instead of the "
     "log's own (set by the mapping's [calendar] at import; default 09:00–12:00, 13:30–17:30 "

@@ -7,11 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
-                                    TimezoneOption, app, choice, domain_errors, err, load_calendar,
-                                    load_log, spark_log)
+from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, MappingOption,
+                                    NoLinkOption, TableOption, TimezoneOption, app, domain_errors,
+                                    err, load_calendar, load_log, spark_log)
 from officemine.errors import InputError
-from officemine.necessity import ENGINES
 
 
 @app.command()
@@ -34,13 +33,8 @@ def discover(
         "--output", "-o", help="Folder for the outputs (files in it are replaced once all are "
         "written).")] = Path("reports/discovery"),
     top: Annotated[int, typer.Option(help="How many variants to print.", min=0)] = 5,
-    engine: Annotated[str, typer.Option(
-        help="'duckdb' (this machine) or 'spark' (the log in Spark: run under spark-submit "
-             "or with a local Spark; pip install 'officemine[spark]').",
-        callback=choice("--engine", ENGINES))] = "duckdb",
-    table: Annotated[Optional[str], typer.Option(
-        help="With --engine spark: a Spark/Hive table holding a canonical log "
-             "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")] = None,
+    engine: EngineOption = "duckdb",
+    table: TableOption = None,
 ) -> None:
     """Discover variants, the process map (PNG/SVG/PDF, BPMN), rework and hand-offs.
 

@@ -8,12 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
-                                    TimezoneOption, app, choice, domain_errors, err, load_calendar,
-                                    load_log, save_chart, spark_log)
+from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, MappingOption,
+                                    NoLinkOption, TableOption, TimezoneOption, app, choice,
+                                    domain_errors, err, load_calendar, load_log, save_chart,
+                                    spark_log)
 from officemine.choices import LANGS
 from officemine.errors import InputError
-from officemine.necessity import BASES, BYS, ENGINES
+from officemine.necessity import BASES, BYS
 
 
 @app.command()
@@ -45,13 +46,8 @@ def necessity(
     timezone: TimezoneOption = None,
     no_link: NoLinkOption = False,
     calendar: CalendarOption = None,
-    engine: Annotated[str, typer.Option(
-        help="'duckdb' (this machine) or 'spark' (the log in Spark: run under spark-submit "
-             "or with a local Spark; pip install 'officemine[spark]').",
-        callback=choice("--engine", ENGINES))] = "duckdb",
-    table: Annotated[Optional[str], typer.Option(
-        help="With --engine spark: a Spark/Hive table holding a canonical log "
-             "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")] = None,
+    engine: EngineOption = "duckdb",
+    table: TableOption = None,
     memory_limit: Annotated[Optional[str], typer.Option(
         help="Stay within about this much memory (3GB, 500MB): a stored log's items are read "
              "in batches of whole cases and their facts merged, for logs larger than "

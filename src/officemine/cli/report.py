@@ -11,8 +11,8 @@ import pandas as pd
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
-                                    TimezoneOption, app, choice, domain_errors, err, fail,
-                                    load_log)
+                                    TableOption, TimezoneOption, app, choice, domain_errors, err,
+                                    fail, load_log)
 from officemine.choices import LANGS
 from officemine.errors import InputError, NotSupportedError
 from officemine.necessity import ENGINES
@@ -75,9 +75,7 @@ def report(
              "local Spark: the KPIs, the trend and the necessity test computed there; parts "
              "not on Spark yet are left out and named in the report).",
         callback=choice("--engine", ENGINES))] = "duckdb",
-    table: Annotated[Optional[str], typer.Option(
-        help="With --engine spark: a Spark/Hive table holding a canonical log "
-             "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")] = None,
+    table: TableOption = None,
     unit: Annotated[Optional[str], typer.Option(
         help="With --engine spark: a case attribute telling the units of a group apart "
              "(subsidiary, department, process_type): one review per unit from one run, and "

@@ -11,8 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, choice, domain_errors, err, fail, load_calendar,
-                                    load_log)
+                                    app, choice, domain_errors, err, load_calendar, load_log)
 from officemine.choices import LANGS
 from officemine.errors import InputError, NoDataError
 
