@@ -42,7 +42,7 @@ import pandas as pd
 
 from officemine.calendar import Calendar
 from officemine.choices import LANGS, Lang
-from officemine.errors import ChoiceError, InputError
+from officemine.errors import ChoiceError, InputError, NotSupportedError
 from officemine import relations
 from officemine.eventlog import EventLog
 from officemine.jsonable import records
@@ -574,7 +574,9 @@ class KPITrend:
 # --- the computations ------------------------------------------------------------------------------
 
 def monthly_kpis(log: EventLog, month: Any = None, calendar: Calendar | None = None,
-                 sla: SLA | None = None, procedures: Any = None) -> MonthlyKPIs:
+                 sla: SLA | None = None, procedures: Any = None, *,
+                 memory_limit: int | str | None = None,
+                 batch_events: int | None = None) -> MonthlyKPIs:
     """The KPIs of one month, overall and per process type, with MoM and YoY changes.
 
     month: ``"2025-10"`` (also ``"2025/10"``, ``"2025年10月"``, a date or a ``pd.Period``);
@@ -582,18 +584,26 @@ def monthly_kpis(log: EventLog, month: Any = None, calendar: Calendar | None = N
     ``has_data`` False and a message; it does not raise. procedures: standard procedures
     (a file, `officemine.conformance.Procedures`, or a `ConformanceResult` of this log) for
     不合规率; without them that KPI is empty and off the cover.
+    memory_limit: for a stored log larger than memory (``"3GB"``): its cases are read in
+    batches of whole cases sized to stay about within it (or of about `batch_events` events
+    each), each batch reduced to its months' facts (`MonthFacts`), which add up: the same
+    result, without the per-case table (``cases`` is None). 不合规率 is not computed in
+    batches (procedures are refused).
     """
     calendar = calendar or log.calendar
     sla = sla or SLA.default()
-    return _monthly(_Context.build(log, calendar, sla, procedures), month)
+    if memory_limit is None and batch_events is None:
+        return _monthly(_Context.build(log, calendar, sla, procedures), month)
+    ctx = _Context.of_log(log, calendar, sla, procedures)
+    target = ctx.month(month)
+    ctx.read_batches(log, [target - 12, target - 1, target], memory_limit, batch_events)
+    return _monthly(ctx, target)
 
 
 def _monthly(ctx: _Context, month: Any) -> MonthlyKPIs:
     """One month's result from the shared context (either engine's)."""
     calendar, sla = ctx.calendar, ctx.sla
-    target = _as_month(month) if month is not None else ctx.last_month
-    if target is None:
-        target = _as_month(pd.Timestamp.now(tz=ctx.tz))
+    target = ctx.month(month)
     mom_m, yoy_m = target - 1, target - 12
     overall, by_proc = _month_tables(ctx, [yoy_m, mom_m, target])
     o = overall.set_index("month")
@@ -655,14 +665,20 @@ def _monthly(ctx: _Context, month: Any) -> MonthlyKPIs:
 
 def kpi_trend(log: EventLog, months: int = 12, end_month: Any = None,
               calendar: Calendar | None = None, sla: SLA | None = None,
-              procedures: Any = None) -> KPITrend:
+              procedures: Any = None, *, memory_limit: int | str | None = None,
+              batch_events: int | None = None) -> KPITrend:
     """The KPIs of `months` consecutive months ending with `end_month` (default: the month
     the log ends in), overall and per process type; months without data are flagged rows.
-    procedures: as for `monthly_kpis` (不合规率)."""
+    procedures, memory_limit, batch_events: as for `monthly_kpis`."""
     check_months(months)
     calendar = calendar or log.calendar
     sla = sla or SLA.default()
-    return _trend(_Context.build(log, calendar, sla, procedures), months, end_month)
+    if memory_limit is None and batch_events is None:
+        return _trend(_Context.build(log, calendar, sla, procedures), months, end_month)
+    ctx = _Context.of_log(log, calendar, sla, procedures)
+    end = ctx.month(end_month)
+    ctx.read_batches(log, _span(end, months), memory_limit, batch_events)
+    return _trend(ctx, months, end)
 
 
 def check_months(months: Any) -> None:
@@ -675,15 +691,22 @@ def check_months(months: Any) -> None:
 def _trend(ctx: _Context, months: int, end_month: Any) -> KPITrend:
     """The trend from the shared context (either engine's)."""
     calendar, sla = ctx.calendar, ctx.sla
-    end = _as_month(end_month) if end_month is not None else ctx.last_month
-    if end is None:
-        end = _as_month(pd.Timestamp.now(tz=ctx.tz))
-    span = [end - i for i in range(int(months) - 1, -1, -1)]
+    span = _span(ctx.month(end_month), months)
     overall, by_proc = _month_tables(ctx, span)
     by_proc.insert(2, "sla_days", by_proc["process_type"].map(sla.limit))
     return KPITrend(months=tuple(str(m) for m in span), summary=overall, by_process=by_proc,
                     calendar=calendar.describe(), sla=sla, notes=tuple(ctx.notes),
                     log_info=ctx.log_info)
+
+
+def _span(end: pd.Period, months: int) -> list[pd.Period]:
+    """The `months` consecutive months ending with `end`, oldest first."""
+    return [end - i for i in range(int(months) - 1, -1, -1)]
+
+
+#: Memory an event of a batch costs at peak (the batch's events, its per-case table and
+#: facts), measured on the benchmark log, with a margin.
+_BYTES_PER_EVENT = 2_000
 
 
 def type_order(cases: pd.Series) -> list[str]:
@@ -723,23 +746,74 @@ class _Context:
         cases = case_cycles(log, calendar, sla)
         cases["deviating"], checked_against, conformance_notes = _deviating(
             log, cases, calendar, procedures)
+        ctx = cls.of_log(log, calendar, sla)
+        ctx.cases, ctx.procedures = cases, checked_against
+        ctx.missing = frozenset() if procedures is not None else frozenset({"procedures"})
+        ctx.count_cases(cases.groupby("process_type").size())
+        ctx.notes.extend(conformance_notes)
+        return ctx
+
+    @classmethod
+    def of_log(cls, log: EventLog, calendar: Calendar, sla: SLA,
+               procedures: Any = None) -> _Context:
+        """The log's extent, its events per month and the notes on them; the cases come
+        later (`count_cases`, and the facts with `read_batches`). procedures: given only
+        when the facts are read in batches, which do not check them (an error says so)."""
+        if procedures is not None:
+            raise NotSupportedError("不合规率 needs the conformance check, which is not "
+                                    "computed in batches yet: compute the KPIs without "
+                                    "procedures, or without memory_limit")
         start, end = log.span()
-        event_months = relations.event_months(log)
-        order = type_order(cases.groupby("process_type").size())
         notes = []
         if start is not None:
             notes.extend(calendar.coverage_warnings(start, end))
         if calendar.tz != log.timezone:
             notes.append(f"calendar time zone {calendar.tz} differs from the log's "
                          f"{log.timezone}: months follow the log, office hours the calendar")
-        info = {"cases": int(len(cases)), "events": log.n_events,
+        info = {"cases": 0, "events": log.n_events,
                 "start": start.isoformat() if start is not None else None,
                 "end": end.isoformat() if end is not None else None,
                 "source": log.report.source_file if log.report else None}
-        notes.extend(conformance_notes)
-        return cls(cases, log.timezone, calendar, sla, start, end, event_months,
-                   order, notes, info, checked_against,
-                   frozenset() if procedures is not None else frozenset({"procedures"}))
+        return cls(None, log.timezone, calendar, sla, start, end, relations.event_months(log),
+                   [], notes, info, "", frozenset({"procedures"}))
+
+    def count_cases(self, per_type: pd.Series) -> None:
+        """The log's cases: how many of each process type (process type -> cases)."""
+        self.process_types = type_order(per_type)
+        self.log_info["cases"] = int(per_type.sum())
+
+    def read_batches(self, log: EventLog, months: list[pd.Period],
+                     memory_limit: int | str | None, batch_events: int | None) -> None:
+        """The facts of `months` from the log read in batches of whole cases
+        (`relations.case_batches`) sized to stay about within `memory_limit` (or of about
+        `batch_events` events): each batch's `month_facts`, merged."""
+        from officemine.importing.streaming import read_budget
+
+        events, duckdb_memory = read_budget(memory_limit, _BYTES_PER_EVENT)
+        as_of = [self.as_of(m) for m in months]
+        counts, values, per_type = [], [], pd.Series(dtype="int64")
+        for batch in relations.case_batches(log, events=batch_events or events,
+                                            duckdb_memory=duckdb_memory):
+            cases = case_cycles(batch, self.calendar, self.sla)
+            cases["deviating"] = np.nan             # 不合规率 is not read in batches
+            facts = month_facts(cases, self.tz, self.calendar, months, as_of)
+            counts.append(facts.counts)
+            values.append(facts.values)
+            per_type = per_type.add(cases.groupby("process_type").size(), fill_value=0)
+        self.count_cases(per_type.astype("int64"))
+        keys = ["month", "process_type"]
+        self.given = MonthFacts.merge(
+            pd.concat(counts, ignore_index=True) if counts else
+            pd.DataFrame(columns=keys + list(FACT_COUNTS + FACT_SUMS)),
+            pd.concat(values, ignore_index=True) if values else
+            pd.DataFrame(columns=keys + ["column", "value", "n"]))
+
+    def month(self, month: Any) -> pd.Period:
+        """The month asked for (`_as_month`), by default the month the log ends in (this
+        month for an empty log)."""
+        if month is not None:
+            return _as_month(month)
+        return self.last_month or _as_month(pd.Timestamp.now(tz=self.tz))
 
     @property
     def last_month(self) -> pd.Period | None:
@@ -780,12 +854,14 @@ class _Context:
 
 
 #: What the KPI tables of a month are made of, per (month, process type): counts that add up
-#: over any parts of the log (and the sum of the working-day cycle times, for their mean).
+#: over any parts of the log.
 FACT_COUNTS = ("completed", "archived", "rejected", "withdrawn", "cycle_n",
                "cycle_from_first_event", "on_time", "returned_cases", "returns", "handoffs",
                "conformance_n", "noncompliant", "open_at_month_end", "open_overdue")
-FACT_SUMS = ("cycle_workdays_sum",)
-#: Cycle times kept as counts per value, which give exact medians and p90 when merged.
+#: Sums that add up over parts: none since the mean is taken from the counted cycle times (a
+#: float sum over parts depends on their order); the Spark engine still carries the name.
+FACT_SUMS: tuple[str, ...] = ()
+#: Cycle times kept as counts per value, which give exact means, medians and p90 when merged.
 FACT_VALUES = ("cycle_workdays", "cycle_clockdays")
 
 
@@ -875,7 +951,6 @@ def month_facts(cases: pd.DataFrame, tz: str, calendar: Calendar, months: list[p
         "handoffs": g["handoffs"].sum(),
         "conformance_n": g["deviating"].count(),
         "noncompliant": g["deviating"].sum(),
-        "cycle_workdays_sum": g["cycle_workdays"].sum(),
     })
     og = x.groupby(keys, sort=False)
     opened = pd.DataFrame({"open_at_month_end": og.size(), "open_overdue": og["overdue"].sum()})
@@ -891,24 +966,27 @@ def month_facts(cases: pd.DataFrame, tz: str, calendar: Calendar, months: list[p
 
 def _aggregate(facts: MonthFacts, keys: list[str]) -> pd.DataFrame:
     """The KPI columns of each group of `keys` (month, or month and process type): counts
-    summed, the mean from the sum, medians and p90 from the counts per cycle time."""
+    summed; the mean, medians and p90 from the counts per cycle time."""
     if not len(facts.counts):
         return pd.DataFrame(columns=keys + list(_AGGREGATED)).set_index(keys)
     c = facts.counts.groupby(keys, sort=False)[list(FACT_COUNTS + FACT_SUMS)].sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c["cycle_mean_workdays"] = c["cycle_workdays_sum"] / c["cycle_n"].where(c["cycle_n"] > 0)
     for column, short in (("cycle_workdays", "workdays"), ("cycle_clockdays", "clockdays")):
         values = facts.values[facts.values["column"] == column]
         values = values.groupby(keys + ["value"], sort=True)["n"].sum().reset_index()
         stats = {}
         for key, group in values.groupby(keys, sort=False):
             v, n = group["value"].to_numpy(float), group["n"].to_numpy(np.int64)
+            # the total exactly rounded (fsum): the same whatever parts the facts came in
             stats[key if len(keys) > 1 else key[0]] = (counted_quantile(v, n, 0.5),
-                                                       counted_quantile(v, n, 0.9))
-        median = pd.Series({k: s[0] for k, s in stats.items()}, dtype=float)
-        p90 = pd.Series({k: s[1] for k, s in stats.items()}, dtype=float)
-        c[f"cycle_median_{short}"] = median.reindex(c.index) if len(median) else np.nan
-        c[f"cycle_p90_{short}"] = p90.reindex(c.index) if len(p90) else np.nan
+                                                       counted_quantile(v, n, 0.9),
+                                                       math.fsum(v * n))
+        for i, name in ((0, f"cycle_median_{short}"), (1, f"cycle_p90_{short}"),
+                        (2, f"{column}_total")):
+            found = pd.Series({k: s[i] for k, s in stats.items()}, dtype=float)
+            c[name] = found.reindex(c.index) if len(found) else np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c["cycle_mean_workdays"] = c["cycle_workdays_total"] / c["cycle_n"].where(
+            c["cycle_n"] > 0)
     return c[list(_AGGREGATED)]
 
 

@@ -282,14 +282,13 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     if memory_limit is None and batch_items is None:
         items = facts.add(work_items(log, calendar, as_of=as_of, columns=columns))
     else:
-        from officemine.importing.streaming import DEFAULT_MEMORY_LIMIT, parse_size
+        from officemine.importing.streaming import read_budget
 
         items = None
-        limit = parse_size(memory_limit if memory_limit is not None else DEFAULT_MEMORY_LIMIT)
+        rows, duckdb_memory = read_budget(memory_limit, _BYTES_PER_ITEM)
         for batch in relations.work_item_batches(
-                log, calendar, as_of=as_of, columns=columns,
-                items=batch_items or _items_per_batch(limit),
-                duckdb_memory=max(limit // _DUCKDB_SHARE, 128 << 20)):
+                log, calendar, as_of=as_of, columns=columns, items=batch_items or rows,
+                duckdb_memory=duckdb_memory):
             facts.add(batch)
     if by and not facts.by_values:
         raise NoDataError(f"the log has no {by} values to group by")
@@ -317,18 +316,8 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
 
 
 #: Memory an item of a batch costs at peak (the items, the decision items' copy, their
-#: arrays sorted by group), measured on the benchmark log, with a margin; and what the
-#: interpreter and the libraries hold before any batch.
+#: arrays sorted by group), measured on the benchmark log, with a margin.
 _BYTES_PER_ITEM = 1_500
-_BASELINE = 600 << 20
-#: DuckDB's share of the memory setting (it only streams a filter of the file here).
-_DUCKDB_SHARE = 6
-
-
-def _items_per_batch(limit: int) -> int:
-    """Items per batch that keep a batch, its facts and DuckDB within `limit` bytes."""
-    spare = limit - limit // _DUCKDB_SHARE - _BASELINE
-    return int(max(spare // _BYTES_PER_ITEM, 20_000))
 
 
 class _Facts:

@@ -51,7 +51,8 @@ from officemine.schema import C, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, REJEC
 
 __all__ = [
     "log_end", "now", "events", "process_types", "scope_counts", "event_months",
-    "work_items", "DESCRIPTIVE", "cases", "node_kinds", "node_roles", "NODE_KINDS",
+    "work_items", "case_batches", "DESCRIPTIVE", "cases", "node_kinds", "node_roles",
+    "NODE_KINDS",
     "STEP_KINDS", "node_presence", "case_spans", "holders", "last_actions", "case_steps",
     "submit_node", "node_facts_of", "kinds_of",
 ]
@@ -190,16 +191,37 @@ def work_item_batches(log: EventLog, calendar: Calendar | None = None, as_of: An
     batch is what `work_items` gives for its cases; its ``attrs`` warnings are the batch's
     own (`Calendar.coverage_warnings` of the whole log reads the earliest visit start).
     duckdb_memory: bytes DuckDB may hold for the scan (on a connection of its own)."""
-    from officemine.eventlog import whole_runs
-
     columns = _descriptive(columns)
     calendar = calendar or log.calendar
     end = _items_as_of(log, as_of)
+    for table in _whole_cases(log, _items_sql(columns, False), items, duckdb_memory):
+        yield _with_waits(table.to_pandas(), calendar, end)
+
+
+def case_batches(log: EventLog, *, events: int = 1_000_000,
+                 duckdb_memory: int | None = None) -> Iterator[EventLog]:
+    """The log in batches of whole cases, in its case order: each an in-memory `EventLog` of
+    about `events` events (`eventlog.whole_runs`), never more than one in memory. For a
+    stored log larger than memory: a case's relations (`cases`, its cycle time, returns and
+    hand-offs) depend on the case alone, so each batch gives its cases' rows of the whole
+    log's tables (the Spark engine's partitions of whole cases, on one machine).
+    duckdb_memory: bytes DuckDB may hold for the scan (on a connection of its own)."""
+    for table in _whole_cases(log, "SELECT * FROM events", events, duckdb_memory):
+        yield EventLog(table, timezone=log.timezone, calendar=log.calendar,
+                       mapping=log.mapping, _derived=True)
+
+
+def _whole_cases(log: EventLog, sql: str, rows: int,
+                 duckdb_memory: int | None) -> Iterator[pa.Table]:
+    """The rows of `sql` (over ``events``, in the log's order) in tables of whole cases of
+    about `rows` rows, streamed by DuckDB on a connection of its own."""
+    from officemine.eventlog import whole_runs
+
     con = log.connect(duckdb_memory)
     try:
-        reader = con.sql(_items_sql(columns, False)).to_arrow_reader(min(items, 100_000))
+        reader = con.sql(sql).to_arrow_reader(min(rows, 100_000))
         last = None
-        for table in whole_runs(reader, items, C.case_id):
+        for table in whole_runs(reader, rows, C.case_id):
             case = table[C.case_id]
             # a case cut in two would be two cases: the rows must come in case order
             if pc.any(pc.less(case[1:], case[:-1])).as_py() or (
@@ -208,7 +230,7 @@ def work_item_batches(log: EventLog, calendar: Calendar | None = None, as_of: An
                                      "order; write it with officemine (import, or "
                                      "EventLog.write) to read it in batches")
             last = case[-1]
-            yield _with_waits(table.to_pandas(), calendar, end)
+            yield table
     finally:
         con.close()
 

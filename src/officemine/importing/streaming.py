@@ -104,6 +104,15 @@ def batch_rows_for(memory_limit: int) -> int:
     return int(min(max(spare // _BYTES_PER_ROW, 20_000), 2_000_000))
 
 
+def read_budget(memory_limit: int | str | None, bytes_per_row: int) -> tuple[int, int]:
+    """For an analysis reading a stored log in batches of whole cases within `memory_limit`
+    (``"3GB"``; None: `DEFAULT_MEMORY_LIMIT`): rows per batch, at `bytes_per_row` each at
+    peak, and the bytes DuckDB may hold for its scan."""
+    limit = parse_size(memory_limit if memory_limit is not None else DEFAULT_MEMORY_LIMIT)
+    spare = limit - limit // _DUCKDB_SHARE - _BASELINE
+    return int(max(spare // bytes_per_row, 20_000)), max(limit // _DUCKDB_SHARE, 128 << 20)
+
+
 def import_streaming(source: str | Path, output: str | Path, *,
                      mapping: Mapping | str | Path | None = None, timezone: str | None = None,
                      link: bool = True, memory_limit: int | str = DEFAULT_MEMORY_LIMIT,
