@@ -14,6 +14,8 @@ necessity          `read_log` + `necessity(log)`
 necessity_batched  `read_log` + `necessity(log, since="all", memory_limit="3GB")`: the stored log's
                    items in batches of whole cases, their facts merged (any size)
 kpis               `read_log` + `monthly_kpis(log)` (the month the log ends in)
+kpis_batched       `read_log` + `monthly_kpis(log, memory_limit="3GB")`: the stored log's cases
+                   in batches of whole cases, their months' facts merged (any size)
 spark_local1/2     `officemine.spark.necessity` (since="all") in Spark local mode on 1 / 2 cores
 discover           `read_log` + `discover(log)` (variants, map, rework, hand-offs) + `save`
 simulate           `read_log` + `simulate(log, scenarios/remove_office_check.toml, since="all")` (replay)
@@ -69,7 +71,7 @@ EVENTS_PER_SCALE = 13_200          # about what one year of the default office w
 CHUNK_EVENTS = 500_000             # generate big logs in independent chunks ("branches")
 
 OFFICEMINE_STAGES = ("import", "import_stream", "necessity", "necessity_batched", "kpis",
-                     "discover", "simulate", "report")
+                     "kpis_batched", "discover", "simulate", "report")
 #: Spark in local mode on 1 and 2 cores (stage -> master); partitions of whole cases
 SPARK_STAGES = {"spark_local1": "local[1]", "spark_local2": "local[2]"}
 SPARK_PARTITIONS = 16
@@ -88,6 +90,7 @@ TARGETS = {
     "necessity": ("necessity", (2, None), (15, 3)),
     "necessity_batched": ("necessity out of core within 3 GB (since all)", None, None),
     "kpis": ("monthly KPIs (one month)", None, None),
+    "kpis_batched": ("monthly KPIs out of core within 3 GB (one month)", None, None),
     "discover": ("discover (variants + map …)", (5, None), (40, None)),
     "simulate": ("simulate (replay, one scenario)", (10, None), (90, None)),
     "report": ("report (one month)", (30, None), (60, None)),
@@ -267,6 +270,13 @@ def _run(stage: str, csv: Path, parquet: Path, work: Path, phase: _Phases) -> di
         with phase("monthly_kpis"):
             kpis = monthly_kpis(log)
         return {"month": kpis.month, "cases": int(len(kpis.cases))}
+    if stage == "kpis_batched":
+        from officemine.kpis import monthly_kpis
+
+        with phase("monthly_kpis"):
+            kpis = monthly_kpis(log, memory_limit=STREAM_LIMIT)
+        return {"month": kpis.month, "cases": kpis.log_info["cases"],
+                "completed": kpis.tile("completed").value}
     if stage == "discover":
         from officemine.discovery import discover
 
