@@ -792,21 +792,30 @@ class _Context:
         events, duckdb_memory = read_budget(memory_limit, _BYTES_PER_EVENT)
         as_of = [self.as_of(m) for m in months]
         counts, values, per_type = [], [], pd.Series(dtype="int64")
+        # the cycle times are about one row per completed case: their keys are held as
+        # categories (a byte a row instead of three strings), appended to as types appear
+        keys = {"month": [str(m) for m in months], "process_type": [],
+                "column": list(FACT_VALUES)}
         for batch in relations.case_batches(log, events=batch_events or events,
                                             duckdb_memory=duckdb_memory):
             cases = case_cycles(batch, self.calendar, self.sla)
             cases["deviating"] = np.nan             # 不合规率 is not read in batches
             facts = month_facts(cases, self.tz, self.calendar, months, as_of)
             counts.append(facts.counts)
-            values.append(facts.values)
+            seen = set(keys["process_type"])
+            keys["process_type"] += [t for t in facts.values["process_type"].unique()
+                                     if t not in seen]
+            values.append(facts.values.assign(**{
+                k: pd.Categorical(facts.values[k], categories=c) for k, c in keys.items()}))
             per_type = per_type.add(cases.groupby("process_type").size(), fill_value=0)
         self.count_cases(per_type.astype("int64"))
-        keys = ["month", "process_type"]
+        values = [v.assign(process_type=v["process_type"].cat.set_categories(
+            keys["process_type"])) for v in values]
         self.given = MonthFacts.merge(
             pd.concat(counts, ignore_index=True) if counts else
-            pd.DataFrame(columns=keys + list(FACT_COUNTS + FACT_SUMS)),
+            pd.DataFrame(columns=["month", "process_type", *FACT_COUNTS, *FACT_SUMS]),
             pd.concat(values, ignore_index=True) if values else
-            pd.DataFrame(columns=keys + ["column", "value", "n"]))
+            pd.DataFrame(columns=[*keys, "value", "n"]))
 
     def month(self, month: Any) -> pd.Period:
         """The month asked for (`_as_month`), by default the month the log ends in (this
@@ -882,7 +891,7 @@ class MonthFacts:
         keys = ["month", "process_type"]
         return cls(counts.groupby(keys, sort=False, as_index=False)[
                        list(FACT_COUNTS + FACT_SUMS)].sum(),
-                   values.groupby(keys + ["column", "value"], sort=False,
+                   values.groupby(keys + ["column", "value"], sort=False, observed=True,
                                   as_index=False)["n"].sum())
 
     def months(self, labels) -> MonthFacts:
@@ -972,9 +981,10 @@ def _aggregate(facts: MonthFacts, keys: list[str]) -> pd.DataFrame:
     c = facts.counts.groupby(keys, sort=False)[list(FACT_COUNTS + FACT_SUMS)].sum()
     for column, short in (("cycle_workdays", "workdays"), ("cycle_clockdays", "clockdays")):
         values = facts.values[facts.values["column"] == column]
-        values = values.groupby(keys + ["value"], sort=True)["n"].sum().reset_index()
+        values = values.groupby(keys + ["value"], sort=True, observed=True)["n"].sum(
+            ).reset_index()
         stats = {}
-        for key, group in values.groupby(keys, sort=False):
+        for key, group in values.groupby(keys, sort=False, observed=True):
             v, n = group["value"].to_numpy(float), group["n"].to_numpy(np.int64)
             # the total exactly rounded (fsum): the same whatever parts the facts came in
             stats[key if len(keys) > 1 else key[0]] = (counted_quantile(v, n, 0.5),
