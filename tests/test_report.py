@@ -342,3 +342,47 @@ def test_killed_report_leaves_the_previous_files_whole(october, sample_parquet, 
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in previous)
     openpyxl.load_workbook(out / "officemine_report_2025-10.xlsx")
     assert PdfReader(out / "officemine_report_2025-10.pdf").pages
+
+
+def test_a_review_within_a_memory_limit_leaves_out_and_names_what_batches_lack(
+        sample_parquet, tmp_path):
+    """--memory-limit: the KPIs and the trend read in batches are the in-memory ones, the
+    necessity test judges its window (since all), and the parts not computed in batches have
+    no page and are named on the cover, the quality page and in the JSON."""
+    from officemine.necessity import necessity
+    from officemine.report import NOT_IN_BATCHES
+
+    out, whole = tmp_path / "batched", tmp_path / "whole"
+    result = runner.invoke(app, ["report", str(sample_parquet), "--month", "2025-09",
+                                 "--memory-limit", "1GB", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "left out of the report: process_map" in result.output
+    assert runner.invoke(app, ["report", str(sample_parquet), "--month", "2025-09",
+                               "-o", str(whole)]).exit_code == 0
+    batched, full = (json.loads((d / "officemine_report_2025-09.json").read_text("utf-8"))
+                     for d in (out, whole))
+    assert batched["kpis"] == full["kpis"] and batched["kpis"]["kpis"][0]["value"] > 100
+    assert batched["engine"] == "duckdb-batches" and full["engine"] == "duckdb"
+    assert batched["left_out"] == NOT_IN_BATCHES and not full["left_out"]
+    assert batched["discovery"] is None and full["discovery"] is not None
+    log = officemine.read_log(sample_parquet)
+    first, last = (pd.Period(m, "M") for m in batched["necessity_window"])
+    window = log.select_cases(first.start_time, (last + 1).start_time)
+    nodes = necessity(window, since="all").summary
+    assert [n["node"] for n in batched["necessity"]["nodes"]] == nodes["node"].tolist()
+    text = pdf_text(out / "officemine_report_2025-09.pdf")
+    assert "尚未在 duckdb-batches 上实现" in text and "overdue_ledger" in text
+    assert len(PdfReader(out / "officemine_report_2025-09.pdf").pages) < \
+        len(PdfReader(whole / "officemine_report_2025-09.pdf").pages)
+
+    bad = runner.invoke(app, ["report", str(sample_parquet), "--memory-limit", "a lot",
+                              "-o", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "memory limit 'a lot' is not a size" in error_line(bad)
+    source = runner.invoke(app, ["report", str(REPO / "sample_logs" / "oa_sample.csv"),
+                                 "--memory-limit", "1GB", "-o", str(tmp_path / "csv")])
+    assert source.exit_code == 2 and "import" in error_line(source)
+    settings = runner.invoke(app, ["report", str(sample_parquet), "--memory-limit", "1GB",
+                                   "--config", str(REPO / "sample_logs" / "report.toml"),
+                                   "-o", str(tmp_path / "cfg")])
+    assert settings.exit_code == 2 and "not computed in batches yet" in error_line(settings)
+    assert not any((tmp_path / d).exists() for d in ("bad", "csv", "cfg"))

@@ -150,6 +150,19 @@ def load_log(source: Path, format: str = "auto", mapping: Path | None = None,
     return log
 
 
+def check_memory_limit(memory_limit: str | None, engine: str, log_path: Path | None) -> None:
+    """--memory-limit reads a stored log in batches of whole cases on this machine: not with
+    Spark, and not a source still to import (import it first, within the limit)."""
+    if memory_limit is None:
+        return
+    if engine == "spark":
+        raise InputError("--memory-limit is for this machine's engine: Spark holds its "
+                         "partitions in its own memory settings")
+    if log_path is not None and log_path.suffix.lower() != ".parquet":
+        raise InputError("--memory-limit reads a stored log in batches: import "
+                         f"{log_path} first (officemine import … --memory-limit)")
+
+
 def load_calendar(path: Path | None, log):
     """The --calendar file, in the log's zone; without one, the log's own calendar."""
     from officemine.calendar import Calendar

@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, MappingOption,
-                                    NoLinkOption, TableOption, TimezoneOption, app, choice,
-                                    domain_errors, err, load_calendar, load_log, save_chart,
-                                    spark_log)
+                                    NoLinkOption, TableOption, TimezoneOption, app,
+                                    check_memory_limit, choice, domain_errors, err,
+                                    load_calendar, load_log, save_chart, spark_log)
 from officemine.choices import LANGS
 from officemine.errors import InputError
 from officemine.necessity import BASES, BYS
@@ -60,19 +60,13 @@ def necessity(
     json_file = Path(json_out) if json_out not in (None, "-") else None
     with domain_errors(inputs=[log_path, mapping, calendar],
                        outputs=[json_file, csv_out], charts=[chart]):
+        check_memory_limit(memory_limit, engine, log_path)
         if engine == "spark":
-            if memory_limit is not None:
-                raise InputError("--memory-limit is for this machine's engine: Spark "
-                                 "holds its partitions in its own memory settings")
             result = _on_spark(log_path, table, timezone, calendar, by=by, basis=basis,
                                since=since or "all")
         else:
             if table is not None:
                 raise InputError("--table reads a table in Spark: give --engine spark")
-            if memory_limit is not None and log_path is not None and \
-                    log_path.suffix.lower() != ".parquet":
-                raise InputError("--memory-limit reads a stored log in batches: import "
-                                 f"{log_path} first (officemine import … --memory-limit)")
             if log_path is None:
                 raise InputError("give the LOG to test (or --engine spark --table NAME)")
             log = load_log(log_path, format, mapping, timezone, no_link)

@@ -11,8 +11,8 @@ import pandas as pd
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
-                                    TableOption, TimezoneOption, app, choice, domain_errors, err,
-                                    fail, load_log)
+                                    TableOption, TimezoneOption, app, check_memory_limit, choice,
+                                    domain_errors, err, fail, load_log)
 from officemine.choices import LANGS
 from officemine.errors import InputError, NotSupportedError
 from officemine.necessity import ENGINES
@@ -80,6 +80,11 @@ def report(
         help="With --engine spark: a case attribute telling the units of a group apart "
              "(subsidiary, department, process_type): one review per unit from one run, and "
              "units_<month>.json/.xlsx comparing them; -o is then a folder.")] = None,
+    memory_limit: Annotated[Optional[str], typer.Option(
+        help="Stay within about this much memory (3GB, 500MB): the KPIs, the trend and the "
+             "necessity test read a stored log in batches of whole cases (the same figures); "
+             "the parts not computed in batches yet (process map, process versions, "
+             "bottlenecks, overdue ledger) are left out and named in the report.")] = None,
 ) -> None:
     """Write the monthly review: a PDF dashboard, its JSON and an .xlsx of the tables.
 
@@ -105,6 +110,7 @@ def report(
             raise InputError("--table and --unit read a log in Spark: give --engine spark")
         if engine == "duckdb" and log_path is None:
             raise InputError("give the LOG to review (or --engine spark --table NAME)")
+        check_memory_limit(memory_limit, engine, log_path)
         settings = ReportConfig.from_toml(config) if config else ReportConfig()
         sla_model = _sla(sla)
         scenarios = _scenarios(scenario)
@@ -123,7 +129,7 @@ def report(
         cal = _calendar(calendar, log)
         kwargs = dict(lang=lang, config=settings, sla=sla_model, calendar=cal,
                       scenario=scenarios, pseudonymize=key is not None, pseudonym_key=key,
-                      ledger=ledger, procedures=procs)
+                      ledger=ledger, procedures=procs, memory_limit=memory_limit)
         if not all_months:
             with err.status("monthly report …") as status:
                 result = monthly_report(
@@ -136,6 +142,9 @@ def report(
                 paths = result.write(folder, stem)
             if not result.has_data:
                 err.print(f"note: {result.kpis.message}", markup=False, highlight=False)
+            if result.left_out:
+                err.print("note: not computed in batches yet, left out of the report: "
+                          + ", ".join(result.left_out), markup=False, highlight=False)
             typer.echo(repr(result))
             for kind, path in paths.items():
                 typer.echo(f"wrote {path}")
