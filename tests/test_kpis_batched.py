@@ -110,9 +110,13 @@ def test_case_batches_hold_whole_cases_in_case_order(stored):
     pd.testing.assert_frame_equal(joined, whole, check_exact=True)
 
 
-def test_a_memory_limit_reads_in_batches_and_is_checked(stored):
+def test_a_memory_limit_reads_in_batches_and_is_checked(stored, sample_csv):
     log = officemine.read_log(stored)
     assert_same_month(monthly_kpis(log, memory_limit="1GB"),
+                      monthly_kpis(officemine.read_log(stored)))
+    # a log in memory reads the same way (as the necessity test's batches do): the command
+    # line refuses a source that is not a stored log (tests/test_report.py)
+    assert_same_month(monthly_kpis(officemine.import_log(sample_csv), batch_events=2_000),
                       monthly_kpis(officemine.read_log(stored)))
     with pytest.raises(InputError, match="memory limit 'a lot' is not a size"):
         monthly_kpis(log, memory_limit="a lot")
