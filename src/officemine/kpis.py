@@ -720,7 +720,7 @@ def type_order(cases: pd.Series) -> list[str]:
 class _Context:
     """What every month's computation shares: the per-case table and the log's extent."""
 
-    cases: pd.DataFrame | None      # None on Spark: the facts are `given`
+    cases: pd.DataFrame | None      # None on Spark and in batches: the facts are `given`
     tz: str
     calendar: Calendar
     sla: SLA
@@ -732,7 +732,7 @@ class _Context:
     log_info: dict
     procedures: str = ""                 # what 不合规率 was checked against
     missing: frozenset = frozenset()     # settings not given: KPIs that need them are empty
-    given: MonthFacts | None = None      # the months' facts, when computed elsewhere (Spark)
+    given: MonthFacts | None = None      # the facts computed elsewhere (Spark, batches)
 
     def facts(self, months: list[pd.Period]) -> MonthFacts:
         """The facts of `months`: from the per-case table, or those given."""
