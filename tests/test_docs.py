@@ -87,3 +87,52 @@ def test_the_readmes_python_runs_as_it_stands(tmp_path, monkeypatch):
         assert not private, f"README.md:{line} reaches past the public API: {private}"
         exec(compile(code, f"README.md:{line}", "exec"), namespace)
     assert (tmp_path / "reports").is_dir() and any((tmp_path / "reports").glob("*.pdf"))
+
+
+def _beyond_public_api(code: str) -> list[str]:
+    """Where `code` uses officemine past its public names: imports of its modules, names not
+    in ``officemine.__all__`` imported or reached as ``officemine.<name>``."""
+    import ast
+
+    public = set(officemine.__all__)
+    found = []
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names
+                      if a.name.startswith("officemine.")]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("officemine"):
+            if node.module != "officemine":
+                found.append(f"from {node.module}")
+            found += [f"officemine.{a.name}" for a in node.names if a.name not in public]
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+              and node.value.id == "officemine" and node.attr not in public):
+            found.append(f"officemine.{node.attr}")
+    return found
+
+
+def test_the_checker_sees_what_reaches_past_the_public_api():
+    code = ("import officemine\nimport officemine.kpis\nfrom officemine import necessity, relabel\n"
+            "from officemine.plotting import use_chart_style\nofficemine.privacy.load_key()\n"
+            "officemine.monthly_reports(log)")
+    assert _beyond_public_api(code) == ["officemine.kpis", "officemine.relabel",
+                                        "from officemine.plotting", "officemine.privacy"]
+
+
+def test_the_notebooks_use_public_names_only():
+    """What the notebooks teach is what a user may rely on: ``officemine`` and the names
+    in its ``__all__``, nothing from its modules."""
+    import json
+
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert len(notebooks) >= 4
+    past = {}
+    for path in notebooks:
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for i, cell in enumerate(cells):
+            if cell["cell_type"] == "code":
+                code = "".join(cell["source"])
+                code = "\n".join(line for line in code.splitlines()
+                                 if not line.lstrip().startswith(("%", "!")))
+                if found := _beyond_public_api(code):
+                    past[f"{path.name} cell {i}"] = found
+    assert not past, past

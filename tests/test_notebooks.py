@@ -203,7 +203,7 @@ def test_03_scenarios_with_intervals_and_the_no_change_check(executed):
         assert scenario in result
     assert "95% CI" in result
     assert "综合办公室审批" in shown(nb, "except ScenarioError")       # the typo is reported
-    check = shown(nb, "no_change = Scenario(")
+    check = shown(nb, "no_change = Scenario")
     assert "改前 = 改后（逐件）： True" in check and "最大差异" in check
     assert "改革后实际" in shown(nb, "actual_median")
     assert images(nb, "result.plot()") == 1

@@ -3,6 +3,7 @@
 import json
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import openpyxl
@@ -17,7 +18,7 @@ import officemine
 from officemine.cli import app
 from officemine.plotting import FONT_FILE
 from officemine.privacy import PseudonymKey
-from officemine.report import latest_complete_month, monthly_report
+from officemine.report import monthly_report
 from officemine.report.config import ReportConfig, ReportConfigError
 
 from conftest import REPO
@@ -56,7 +57,7 @@ def pdf_text(path) -> str:
 
 
 def test_latest_complete_month_of_the_sample(sample_log):
-    assert latest_complete_month(sample_log) == "2025-10"
+    assert sample_log.latest_complete_month() == "2025-10"
 
 
 def test_pdf_text_holds_the_months_kpis_and_node_names(october):
@@ -226,6 +227,57 @@ def test_all_months_with_a_gap_month_and_an_index(tmp_path):
     assert [r["has_data"] for r in index] == [True, False, True]
     assert (out / "officemine_report_2025-02.pdf").exists()
     assert "2025-02" in (out / "index.html").read_text(encoding="utf-8")
+
+
+def _two_months_csv(tmp_path) -> Path:
+    """Four cases in January and four in March 2025 (February has none); people 甲 and 乙."""
+    rows = ["流程编号,节点名称,操作类型,操作人,操作日期,操作时间"]
+    for month in (1, 3):
+        for i in range(4):
+            rows += [f"M{month}-{i},发起,提交,甲,2025/{month}/{6 + i},9:00",
+                     f"M{month}-{i},审核,同意,乙,2025/{month}/{6 + i},15:00",
+                     f"M{month}-{i},归档,归档,系统,2025/{month}/{6 + i},16:00"]
+    src = tmp_path / "two_months.csv"
+    src.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return src
+
+
+def test_reviews_of_all_months_from_python_with_an_index_in_the_readers_language(tmp_path):
+    log = officemine.import_log(_two_months_csv(tmp_path))
+    reviews = officemine.monthly_reports(log)
+    assert reviews.months == ["2025-01", "2025-02", "2025-03"]
+    index = reviews.index
+    assert index["has_data"].tolist() == [True, False, True]
+    assert index.loc[0, "completed"] == reviews.reports[0].kpis.tiles[0].text("zh")
+    paths = reviews.write(tmp_path / "zh")
+    page = paths["index.html"].read_text(encoding="utf-8")
+    assert "办结件数" in page and "本月无数据" in page and paths["2025-02.pdf"].exists()
+    # field names are for programs (index.json), never for the reader of the page
+    assert not re.search(r"cycle_median|on_time_rate|has_data|no data", page)
+    english = officemine.monthly_reports(log, lang="en").write(tmp_path / "en")["index.html"]
+    page = english.read_text(encoding="utf-8")
+    assert "Cases completed" in page and not re.search(r"[\u4e00-\u9fff]{2}", page
+                                                        .split("<h1>")[1].split("<td>")[0])
+
+
+def test_reviews_of_several_months_share_one_pseudonymisation(tmp_path):
+    log = officemine.import_log(_two_months_csv(tmp_path))
+    reviews = officemine.monthly_reports(log, ["2025-01", "2025/03"], pseudonymize=True,
+                                         pseudonym_key=PseudonymKey.one_off())
+    first, last = reviews.reports
+    assert (first.month, last.month) == ("2025-01", "2025-03")
+    assert first.pseudonymization is last.pseudonymization     # renamed once, not per month
+    written = reviews.write(tmp_path / "out")
+    for path in written.values():
+        if path.suffix in (".json", ".html"):
+            text = path.read_text(encoding="utf-8")
+            assert "甲" not in text and "乙" not in text, path.name
+
+
+def test_one_month_of_the_set_is_that_months_review(sample_log):
+    alone = monthly_report(sample_log, "2025-09")
+    (of_set,) = officemine.monthly_reports(sample_log, ["2025-09"]).reports
+    assert of_set.to_dict() == alone.to_dict()
 
 
 def test_bad_settings_are_listed(tmp_path):

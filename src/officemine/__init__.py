@@ -13,15 +13,17 @@ from officemine.errors import (CalendarError, ChoiceError, ColumnGuessError, Log
 from officemine.eventlog import EventLog, read_log
 from officemine.importing import ImportReport, Mapping, import_log
 from officemine.effects import RedesignEffect, redesign_effect
-from officemine.kpis import KPITrend, MonthlyKPIs, kpi_trend, monthly_kpis
+from officemine.kpis import KPITrend, MonthlyKPIs, case_cycles, kpi_trend, monthly_kpis
 from officemine.necessity import NecessityResult, NecessityThresholds, necessity
-from officemine.report import MonthlyReport, monthly_report
+from officemine.plotting import use_chart_style
+from officemine.privacy import PseudonymKey
+from officemine.report import MonthlyReport, MonthlyReports, monthly_report, monthly_reports
 from officemine.report.config import ReportConfig
 from officemine.settings import settings_schema
 from officemine.simulation import Scenario, ScenarioError, simulate
 from officemine.schema import COLUMNS, OUTCOMES
 from officemine.sla import SLA
-from officemine.supervision import OverdueLedger, overdue_ledger
+from officemine.supervision import Bottlenecks, OverdueLedger, bottlenecks, overdue_ledger
 from officemine.versions import ProcessVersions, process_versions
 
 
@@ -30,9 +32,11 @@ __all__ = [
     "read_log", "discover", "DiscoveryResult", "necessity", "NecessityResult",
     "NecessityThresholds", "simulate", "Scenario", "ScenarioError", "conformance",
     "ConformanceResult", "Procedures", "ProcedureError",
-    "monthly_kpis", "MonthlyKPIs", "kpi_trend", "KPITrend", "SLA", "overdue_ledger",
-    "OverdueLedger", "process_versions", "ProcessVersions", "redesign_effect", "RedesignEffect",
-    "monthly_report", "MonthlyReport", "ReportConfig",
+    "monthly_kpis", "MonthlyKPIs", "kpi_trend", "KPITrend", "case_cycles", "SLA",
+    "overdue_ledger", "OverdueLedger", "bottlenecks", "Bottlenecks", "process_versions",
+    "ProcessVersions", "redesign_effect", "RedesignEffect",
+    "monthly_report", "MonthlyReport", "monthly_reports", "MonthlyReports", "ReportConfig",
+    "PseudonymKey", "use_chart_style",
     "OfficemineError", "SourceError", "ColumnGuessError", "MappingError", "CalendarError",
     "LogFormatError", "SettingsError", "ChoiceError", "settings_schema", "__version__",
 ]

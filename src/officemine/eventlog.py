@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from officemine.calendar import Calendar, is_known_timezone
-from officemine.errors import CalendarError, ChoiceError, LogFormatError
+from officemine.errors import CalendarError, ChoiceError, LogFormatError, NoDataError
 from officemine.importing.report import ImportReport
 from officemine.schema import (C, CANONICAL_ORDER, NON_BLOCKING, REJECTIONS, STORED_ORDER,
                                TERMINAL, VISIT_COLUMNS)
@@ -354,6 +354,11 @@ class EventLog:
                     else None)
             self._cache[("span",)] = (conv(lo), conv(hi))
         return self._cache[("span",)]
+
+    def latest_complete_month(self) -> str:
+        """The last calendar month the log covers completely (else the last month it
+        touches), as ``"2025-10"``: the month a review is of when none is named."""
+        return month_covered(*self.span())
 
     def nodes(self) -> pd.DataFrame:
         """Events and cases per node."""
@@ -755,3 +760,17 @@ def _read_parquet(path: Path) -> pa.Table:
         return pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise LogFormatError(f"{path} cannot be read: {exc}") from None
+
+
+def month_covered(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
+    """The last calendar month a log spanning `start`..`end` covers completely (else the last
+    month it touches)."""
+    if end is None:
+        raise NoDataError("the log is empty")
+    month = pd.Period(end.tz_localize(None), freq="M")
+    month_end = (month + 1).start_time
+    if end.tz_localize(None) < month_end - pd.Timedelta(days=1):
+        previous = month - 1
+        if start is not None and start.tz_localize(None) <= previous.start_time:
+            return str(previous)
+    return str(month)

@@ -35,7 +35,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import numpy as np
 import pandas as pd
@@ -381,12 +381,18 @@ class MonthlyKPIs:
         return pd.DataFrame(rows)
 
     def table(self, which: Literal["summary", "by_process", "changes"] = "summary",
-              lang: Lang = "zh") -> pd.DataFrame:
-        """A table with its column labels in Chinese or English, for rendering."""
+              lang: Lang = "zh", columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """A table with its column labels in Chinese or English, for rendering; `columns`
+        (their keys, as in `.by_process`) picks and orders them."""
         frames = {"summary": self.summary, "by_process": self.by_process,
                   "changes": self.changes}
         ChoiceError.check("which", which, frames)
-        return relabel(frames[which], lang)
+        frame = frames[which]
+        if columns is not None:
+            for column in columns:
+                ChoiceError.check("column", column, list(frame.columns))
+            frame = frame[list(columns)]
+        return relabel(frame, lang)
 
     def to_dict(self) -> dict:
         """The documented JSON contract (docs/kpis.md): keys are the same for every month."""

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import html
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
@@ -92,7 +89,7 @@ def report(
     A month without data is an error (exit code 1) unless --allow-empty.
     """
     from officemine.kpis import _as_month
-    from officemine.report import monthly_report
+    from officemine.report import monthly_report, monthly_reports
     from officemine.report.config import ReportConfig
 
     as_file = output.suffix.lower() in REPORT_SUFFIXES
@@ -149,30 +146,24 @@ def report(
             for kind, path in paths.items():
                 typer.echo(f"wrote {path}")
             return
-        start, end = log.span()
-        months = pd.period_range(pd.Period(start.tz_localize(None), "M"),
-                                 pd.Period(end.tz_localize(None), "M"), freq="M")
-        rows = []
         from rich.progress import Progress
 
         with Progress(console=err, transient=False) as progress:
-            task = progress.add_task("writing monthly reports", total=len(months))
-            for m in months:
-                def show(step: str, m=m) -> None:
-                    progress.update(task, description=f"monthly reports: {m} {step}")
+            task = progress.add_task("monthly reports", total=None)
 
-                result = monthly_report(log, str(m), progress=show, **kwargs)
-                show("writing files")
-                paths = result.write(folder)
-                tiles = {t.key: t for t in result.kpis.tiles} if result.has_data else {}
-                rows.append({"month": str(m), "has_data": result.has_data,
-                             "message": result.kpis.message,
-                             "pdf": paths["pdf"].name, "json": paths["json"].name,
-                             "xlsx": paths["xlsx"].name,
-                             **{k: t.text(lang) for k, t in tiles.items()}})
-                progress.advance(task)
-        index = _write_index(rows, folder, lang)
-        typer.echo(f"wrote {len(rows)} monthly reports and {index}")
+            def show(month: str, step: str) -> None:
+                progress.update(task, description=f"monthly reports: {month} {step}")
+
+            reviews = monthly_reports(log, progress=show, **kwargs)
+            progress.update(task, total=len(reviews.reports), completed=0)
+
+            def writing(month: str) -> None:
+                progress.update(task, description=f"monthly reports: writing {month}",
+                                advance=1)
+
+            paths = reviews.write(folder, progress=writing)
+        typer.echo(repr(reviews))
+        typer.echo(f"wrote {len(reviews.reports)} monthly reports and {paths['index.html']}")
 
 
 def _on_spark(log_path, table, timezone, calendar, unit, month, folder, stem, allow_empty,
@@ -256,33 +247,3 @@ def _scenarios(paths):
 
     loaded = [Scenario.from_toml(p) for p in paths]
     return loaded[0] if len(loaded) == 1 else loaded
-
-
-def _write_index(rows: list[dict], output: Path, lang: str) -> Path:
-    """index.json and index.html listing every month with its headline figures (replaced
-    together, atomically)."""
-    from officemine.atomic import atomic_paths
-
-    index_json = json.dumps(rows, ensure_ascii=False, indent=2)
-    title = "月度流程效能评估" if lang == "zh" else "Monthly process efficiency reviews"
-    keys = ["completed", "cycle_median_workdays", "on_time_rate", "return_rate",
-            "open_overdue"]
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in ["month"] + keys + ["files"])
-    body = []
-    for r in rows:
-        cells = [f"<td>{html.escape(r['month'])}</td>"]
-        if r["has_data"]:
-            cells += [f"<td>{html.escape(str(r.get(k, '—')))}</td>" for k in keys]
-        else:
-            cells.append(f"<td colspan='{len(keys)}'>{html.escape(r['message'])}</td>")
-        links = " ".join(f"<a href='{html.escape(r[k])}'>{k}</a>" for k in ("pdf", "xlsx", "json"))
-        cells.append(f"<td>{links}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    page = (f"<!doctype html><meta charset='utf-8'><title>{title}</title>"
-            f"<h1>{title}</h1><table border='1' cellpadding='4'><tr>{head}</tr>"
-            + "".join(body) + "</table>")
-    path = output / "index.html"
-    with atomic_paths(output / "index.json", path) as (json_temp, html_temp):
-        json_temp.write_text(index_json, encoding="utf-8")
-        html_temp.write_text(page, encoding="utf-8")
-    return path

@@ -7,9 +7,11 @@ machine-readable companion (JSON and an .xlsx workbook of the tables).
 
 from __future__ import annotations
 
+import html
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,7 @@ import pandas as pd
 from officemine.calendar import Calendar
 from officemine.choices import LANGS, Lang
 from officemine.errors import ChoiceError, NoDataError, NotSupportedError, OfficemineError
-from officemine.eventlog import EventLog
+from officemine.eventlog import EventLog, month_covered  # noqa: F401 (spark.report)
 from officemine.privacy import PseudonymKey
 from officemine.report.config import Redesign, ReportConfig
 from officemine.stats import wilson_interval
@@ -169,23 +171,93 @@ class MonthlyReport:
                 f"{self.kpis.message}{overdue}>")
 
 
-def latest_complete_month(log: EventLog) -> str:
-    """The last calendar month the log covers completely (else the last month it touches)."""
-    return month_covered(*log.span())
+#: The headline figures of the index of a set of monthly reviews.
+INDEX_KPIS = ("completed", "cycle_median_workdays", "on_time_rate", "return_rate",
+              "open_overdue")
 
 
-def month_covered(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
-    """The last calendar month a log spanning `start`..`end` covers completely (else the last
-    month it touches)."""
-    if end is None:
-        raise NoDataError("the log is empty")
-    month = pd.Period(end.tz_localize(None), freq="M")
-    month_end = (month + 1).start_time
-    if end.tz_localize(None) < month_end - pd.Timedelta(days=1):
-        previous = month - 1
-        if start is not None and start.tz_localize(None) <= previous.start_time:
-            return str(previous)
-    return str(month)
+@dataclass
+class MonthlyReports:
+    """The reviews of several months (`monthly_reports`) and their index: `.index` (one row
+    per month with its headline figures), `.write(dir)` (each month's files, index.json and
+    index.html)."""
+
+    reports: list[MonthlyReport]
+    lang: str
+
+    @property
+    def months(self) -> list[str]:
+        return [r.month for r in self.reports]
+
+    @property
+    def index(self) -> pd.DataFrame:
+        """One row per month: whether it has data, its message, and every tile's value as
+        printed (keys as in the KPIs' JSON)."""
+        return pd.DataFrame([self._row(r) for r in self.reports],
+                            columns=["month", "has_data", "message", *INDEX_KPIS])
+
+    def _row(self, report: MonthlyReport, files: dict[str, Path] | None = None) -> dict:
+        tiles = {t.key: t for t in report.kpis.tiles} if report.has_data else {}
+        row = {"month": report.month, "has_data": report.has_data,
+               "message": report.kpis.message}
+        if files is not None:
+            row.update({kind: path.name for kind, path in files.items()})
+        row.update({k: t.text(self.lang) for k, t in tiles.items()})
+        return row
+
+    def write(self, out_dir: str | Path,
+              progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+        """Each month's PDF, JSON and xlsx into `out_dir` (as `MonthlyReport.write`), then
+        ``index.json`` and ``index.html`` listing them (replaced together). Returns the
+        paths: the index files and, per month, its three files (``"2025-10.pdf"`` …)."""
+        from officemine.atomic import atomic_paths
+
+        out_dir = Path(out_dir)
+        rows, written = [], {}
+        for report in self.reports:
+            if progress:
+                progress(report.month)
+            files = report.write(out_dir)
+            written.update({f"{report.month}.{kind}": path for kind, path in files.items()})
+            rows.append(self._row(report, files))
+        paths = {"index.json": out_dir / "index.json", "index.html": out_dir / "index.html"}
+        with atomic_paths(*paths.values()) as (json_temp, html_temp):
+            json_temp.write_text(json.dumps(rows, ensure_ascii=False, indent=2),
+                                 encoding="utf-8")
+            html_temp.write_text(_index_page(rows, self.lang), encoding="utf-8")
+        return {**paths, **written}
+
+    def __repr__(self) -> str:
+        with_data = sum(r.has_data for r in self.reports)
+        span = f"{self.months[0]} – {self.months[-1]}" if self.reports else "no month"
+        return (f"<MonthlyReports {span} ({self.lang}): {len(self.reports)} months, "
+                f"{with_data} with data>")
+
+
+def _index_page(rows: list[dict], lang: str) -> str:
+    """The HTML index of a set of reviews: month, headline figures (named in `lang`), files."""
+    from officemine.kpis import KPIS
+
+    names = {k.key: (k.zh if lang == "zh" else k.en) for k in KPIS}
+    title = "月度流程效能评估" if lang == "zh" else "Monthly process efficiency reviews"
+    month_head, files_head = ("月份", "文件") if lang == "zh" else ("Month", "Files")
+    heads = [month_head, *(names[k] for k in INDEX_KPIS), files_head]
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
+    body = []
+    for r in rows:
+        cells = [f"<td>{html.escape(r['month'])}</td>"]
+        if r["has_data"]:
+            cells += [f"<td>{html.escape(str(r.get(k, '—')))}</td>" for k in INDEX_KPIS]
+        else:
+            message = "本月无数据" if lang == "zh" else r["message"]
+            cells.append(f"<td colspan='{len(INDEX_KPIS)}'>{html.escape(message)}</td>")
+        links = " ".join(f"<a href='{html.escape(r[k])}'>{k.upper()}</a>"
+                         for k in ("pdf", "xlsx", "json"))
+        cells.append(f"<td>{links}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<!doctype html><html lang='{lang}'><meta charset='utf-8'><title>{title}</title>"
+            f"<h1>{title}</h1><table border='1' cellpadding='4'><tr>{head}</tr>"
+            + "".join(body) + "</table></html>")
 
 
 def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh",
@@ -217,16 +289,75 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
                            calendar=calendar, progress=progress, scenario=scenario,
                            pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
                            ledger=ledger, procedures=procedures)
+    from officemine.kpis import _as_month
+
     step = progress or (lambda name: None)
-    supervision_ledger = ledger            # `ledger` below is the month's overdue list
-    from officemine import discovery as disc
-    from officemine.kpis import _as_month, kpi_trend, monthly_kpis
-    from officemine.necessity import necessity
-    from officemine.sla import SLA
-    from officemine.supervision import bottlenecks, overdue_ledger
+    ChoiceError.check("lang", lang, LANGS)
+    month = str(_as_month(month)) if month else log.latest_complete_month()
+    shared = _shared(log, lang=lang, config=config, sla=sla, calendar=calendar,
+                     scenario=scenario, pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
+                     seed=seed, ledger=ledger, procedures=procedures, step=step)
+    return _review(shared, month, step)
+
+
+def monthly_reports(log: EventLog, months: Sequence[str] | None = None, *, lang: Lang = "zh",
+                    config: ReportConfig | None = None, sla=None,
+                    calendar: Calendar | None = None, scenario=None,
+                    pseudonymize: bool = False,
+                    pseudonym_key: PseudonymKey | str | Path | None = None, seed: int = 0,
+                    ledger=None, procedures=None,
+                    progress: Callable[[str, str], None] | None = None) -> "MonthlyReports":
+    """The monthly review of every month the log touches (or of `months`), and their index.
+
+    What the months share is done once: the names are pseudonymised once (one table of
+    pseudonyms for the whole set), the procedures checked once. Options as for
+    `monthly_report`; progress: called with (month, analysis) as each analysis starts.
+    """
+    from officemine.kpis import _as_month
 
     ChoiceError.check("lang", lang, LANGS)
-    month = str(_as_month(month)) if month else latest_complete_month(log)
+    if months is None:
+        start, end = log.span()
+        if end is None:
+            raise NoDataError("the log is empty: no month to review")
+        months = [str(m) for m in pd.period_range(pd.Period(start.tz_localize(None), "M"),
+                                                  pd.Period(end.tz_localize(None), "M"),
+                                                  freq="M")]
+    else:
+        months = [str(_as_month(m)) for m in months]
+    tell = progress or (lambda month, name: None)
+    first = months[0] if months else ""
+    shared = _shared(log, lang=lang, config=config, sla=sla, calendar=calendar,
+                     scenario=scenario, pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
+                     seed=seed, ledger=ledger, procedures=procedures,
+                     step=lambda name: tell(first, name))
+    reports = [_review(shared, m, lambda name, m=m: tell(m, name)) for m in months]
+    return MonthlyReports(reports=reports, lang=lang)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every month of a review shares: the (renamed) log, the settings and the checks
+    done once for the whole log."""
+
+    log: EventLog
+    lang: str
+    config: ReportConfig
+    sla: object
+    calendar: Calendar
+    scenario: object
+    pseudonymization: object | None
+    key: object | None
+    checked: object | None           # conformance.ConformanceResult of the whole log
+    ledger: object | None            # supervision.Ledger (report --ledger)
+    seed: int
+
+
+def _shared(log: EventLog, *, lang, config, sla, calendar, scenario, pseudonymize,
+            pseudonym_key, seed, ledger, procedures, step) -> _Shared:
+    """Settings resolved, names pseudonymised and procedures checked: once per review."""
+    from officemine.sla import SLA
+
     config = config or ReportConfig()
     calendar = calendar or (Calendar.from_toml(config.calendar_path, tz=log.timezone)
                             if config.calendar_path else log.calendar)
@@ -241,6 +372,26 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
         config, sla, scenario = _pseudonymous_settings(pseudonymization, config, sla, scenario)
     checked = _check_conformance(log, procedures or config.procedures_path, calendar,
                                  pseudonymization, key, step)
+    book = None
+    if ledger is not None:
+        from officemine.supervision import Ledger
+
+        book = ledger if isinstance(ledger, Ledger) else \
+            Ledger(ledger, readonly=True, create=False)
+    return _Shared(log=log, lang=lang, config=config, sla=sla, calendar=calendar,
+                   scenario=scenario, pseudonymization=pseudonymization, key=key,
+                   checked=checked, ledger=book, seed=seed)
+
+
+def _review(shared: _Shared, month: str, step: Callable[[str], None]) -> MonthlyReport:
+    """Every analysis of the review of one month."""
+    from officemine import discovery as disc
+    from officemine.kpis import kpi_trend, monthly_kpis
+    from officemine.necessity import necessity
+    from officemine.supervision import bottlenecks, overdue_ledger
+
+    log, calendar, sla, config = shared.log, shared.calendar, shared.sla, shared.config
+    checked, pseudonymization = shared.checked, shared.pseudonymization
     period = pd.Period(month, freq="M")
     start, end = period.start_time, (period + 1).start_time
     step("KPIs")
@@ -255,7 +406,7 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
     if month_log.n_events:
         step("process map")
         try:
-            discovery = disc.discover(month_log, calendar=calendar, seed=seed)
+            discovery = disc.discover(month_log, calendar=calendar, seed=shared.seed)
         except OfficemineError as exc:
             warnings.append(f"process map not drawn: {exc}")
     window_start = (period - (config.necessity_months - 1)).start_time
@@ -280,30 +431,26 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
     before_after = [_before_after(log, r, calendar, sla, end, checked=checked)
                     for r in config.redesigns]
     simulation = None
-    if scenario is not None:
+    if shared.scenario is not None:
         from officemine.simulation import simulate
 
         step("simulation")
-        simulation = simulate(window_log if window_log.n_events else log, scenario,
-                              calendar=calendar, seed=seed, since=versions)
+        simulation = simulate(window_log if window_log.n_events else log, shared.scenario,
+                              calendar=calendar, seed=shared.seed, since=versions)
     ledger_view = None
-    if supervision_ledger is not None:
-        from officemine.supervision import Ledger
-
+    if shared.ledger is not None:
         step("supervision ledger")
-        book = supervision_ledger if isinstance(supervision_ledger, Ledger) else \
-            Ledger(supervision_ledger, readonly=True, create=False)
-        ledger_view = book.month_view(month)
+        ledger_view = shared.ledger.month_view(month)
         if pseudonymization is not None:
             from officemine.privacy import Replacer
 
             # the ledger may name people this log no longer does: the same key covers them
             names = set(pseudonymization.replacer.table) | ledger_view.names()
             ledger_view = ledger_view.pseudonymized(
-                Replacer(names, key, prefix=pseudonymization.prefix))
+                Replacer(names, shared.key, prefix=pseudonymization.prefix))
     return MonthlyReport(
-        month=month, lang=lang, organisation=config.organisation, kpis=kpis, trend=trend,
-        discovery=discovery, necessity=necessity_result,
+        month=month, lang=shared.lang, organisation=config.organisation, kpis=kpis,
+        trend=trend, discovery=discovery, necessity=necessity_result,
         necessity_window=(str(pd.Period(window_start, freq="M")), month), versions=versions,
         bottlenecks=bottleneck, ledger=ledger, before_after=before_after,
         simulation=simulation, log=log, calendar=calendar, sla=sla,
@@ -350,7 +497,7 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
     calendar = calendar or (Calendar.from_toml(config.calendar_path, tz=log.timezone)
                             if config.calendar_path else log.calendar)
     sla = sla or (SLA.from_toml(config.sla_path) if config.sla_path else SLA.default())
-    month = str(_as_month(month)) if month else latest_complete_month(log)
+    month = str(_as_month(month)) if month else log.latest_complete_month()
     period = pd.Period(month, freq="M")
     step("KPIs")
     kpis = monthly_kpis(log, month, calendar=calendar, sla=sla, memory_limit=memory_limit)
@@ -521,4 +668,4 @@ def _conformance_tables(result) -> dict[str, pd.DataFrame]:
             "conformance_deviations": result.deviations.drop(columns=["ended_at"])}
 
 
-__all__ = ["MonthlyReport", "ReportConfig", "monthly_report", "latest_complete_month"]
+__all__ = ["MonthlyReport", "MonthlyReports", "ReportConfig", "monthly_report", "monthly_reports"]
