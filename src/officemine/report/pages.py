@@ -19,7 +19,8 @@ from officemine import __version__  # noqa: E402
 from officemine.atomic import atomic_path  # noqa: E402
 from officemine.plotting import chart_style  # noqa: E402
 from officemine.report.layout import (ACCENT, BAD, GOOD, INK, MUTED, RULE, PageInfo,  # noqa: E402
-                                      draw_table, new_page, note, split_rows, wrap)
+                                      draw_table, fit_page, new_page, note, split_rows,
+                                      wrap)
 
 T = {
     "zh": {
@@ -122,6 +123,19 @@ T = {
 def render_pdf(report, path: Path) -> Path:
     """Render every page of `report` into one PDF (written atomically)."""
     words = T[report.lang]
+    metadata = {"Title": f"{words['title']} {report.month}",
+                "Creator": f"officemine {__version__}"}
+    with atomic_path(path) as temp, chart_style(), PdfPages(temp, metadata=metadata) as pdf:
+        for fig in page_figures(report):
+            pdf.savefig(fig)
+            plt.close(fig)
+    return path
+
+
+def page_figures(report):
+    """Each page of `report` as a matplotlib figure, in reading order, its text fitted to
+    its boxes (`layout.fit_page`). Call inside `chart_style()`; close each figure after use."""
+    words = T[report.lang]
     src = report.log.report.source_file if report.log.report else "—"
     footer = words["footer"].format(v=__version__, today=dt.date.today().isoformat(),
                                     src=Path(src).name if src != "—" else src,
@@ -142,20 +156,16 @@ def render_pdf(report, path: Path) -> Path:
             pages.append(conformance_page)
         if report.simulation is not None:
             pages.append(_scenario)
-        pages += [lambda r, info, n: _before_after(r, info, n, i)
+        pages += [lambda r, info, n, i=i: _before_after(r, info, n, i)
                   for i in range(len(report.before_after))]
     pages.append(_quality)
-    metadata = {"Title": f"{words['title']} {report.month}",
-                "Creator": f"officemine {__version__}"}
-    with atomic_path(path) as temp, chart_style(), PdfPages(temp, metadata=metadata) as pdf:
-        number = 1
-        for page in pages:
-            figs = page(report, footer, number)
-            for fig in figs if isinstance(figs, list) else [figs]:
-                pdf.savefig(fig)
-                plt.close(fig)
-                number += 1
-    return path
+    number = 1
+    for page in pages:
+        figs = page(report, footer, number)
+        for fig in figs if isinstance(figs, list) else [figs]:
+            fit_page(fig)
+            yield fig
+            number += 1
 
 
 def _info(report, title: str, footer: str, subtitle: str | None = None) -> PageInfo:

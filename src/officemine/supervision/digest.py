@@ -301,8 +301,8 @@ class WeeklyDigest:
 
         from officemine import __version__
         from officemine.plotting import chart_style
-        from officemine.report.layout import (INK, MUTED, RULE, PageInfo, draw_table, new_page,
-                                              note, wrap)
+        from officemine.report.layout import (INK, MUTED, RULE, PageInfo, draw_table, fit_page,
+                                              new_page, note, wrap)
 
         zh = lang == "zh"
         footer = (f"officemine {__version__} · 台账 {Path(self.ledger).name} · "
@@ -382,6 +382,7 @@ class WeeklyDigest:
             extra = ("；".join(more) if zh else "; ".join(more)) + tail
             notes = " ".join(self.notes[:2])
             note(fig, 0.04, 0.078, wrap((extra + " " + notes).strip(), 200), fontsize=7)
+            fit_page(fig)
             pdf.savefig(fig)
             plt.close(fig)
         return path
