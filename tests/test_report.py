@@ -260,6 +260,19 @@ def test_reviews_of_all_months_from_python_with_an_index_in_the_readers_language
                                                         .split("<h1>")[1].split("<td>")[0])
 
 
+def test_reviews_of_all_months_within_a_memory_limit_are_each_months_batched_review(tmp_path):
+    stored = tmp_path / "two_months.parquet"
+    officemine.import_log(_two_months_csv(tmp_path)).write(stored)
+    log = officemine.read_log(stored)
+    batched = officemine.monthly_reports(log, memory_limit="1GB")
+    whole = officemine.monthly_reports(log)
+    assert batched.months == whole.months == ["2025-01", "2025-02", "2025-03"]
+    assert {r.engine for r in batched.reports} == {"duckdb-batches"}
+    assert [r.kpis.to_dict() for r in batched.reports] == \
+        [r.kpis.to_dict() for r in whole.reports]
+    assert batched.index.equals(whole.index)
+
+
 def test_reviews_of_several_months_share_one_pseudonymisation(tmp_path):
     log = officemine.import_log(_two_months_csv(tmp_path))
     reviews = officemine.monthly_reports(log, ["2025-01", "2025/03"], pseudonymize=True,

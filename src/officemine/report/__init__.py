@@ -306,12 +306,14 @@ def monthly_reports(log: EventLog, months: Sequence[str] | None = None, *, lang:
                     pseudonymize: bool = False,
                     pseudonym_key: PseudonymKey | str | Path | None = None, seed: int = 0,
                     ledger=None, procedures=None,
-                    progress: Callable[[str, str], None] | None = None) -> "MonthlyReports":
+                    progress: Callable[[str, str], None] | None = None,
+                    memory_limit: int | str | None = None) -> "MonthlyReports":
     """The monthly review of every month the log touches (or of `months`), and their index.
 
     What the months share is done once: the names are pseudonymised once (one table of
     pseudonyms for the whole set), the procedures checked once. Options as for
-    `monthly_report`; progress: called with (month, analysis) as each analysis starts.
+    `monthly_report` (`memory_limit`: each month's review in batches, as there);
+    progress: called with (month, analysis) as each analysis starts.
     """
     from officemine.kpis import _as_month
 
@@ -326,6 +328,13 @@ def monthly_reports(log: EventLog, months: Sequence[str] | None = None, *, lang:
     else:
         months = [str(_as_month(m)) for m in months]
     tell = progress or (lambda month, name: None)
+    if memory_limit is not None:
+        return MonthlyReports(reports=[
+            _in_batches(log, m, memory_limit, lang=lang, config=config, sla=sla,
+                        calendar=calendar, progress=lambda name, m=m: tell(m, name),
+                        scenario=scenario, pseudonymize=pseudonymize,
+                        pseudonym_key=pseudonym_key, ledger=ledger, procedures=procedures)
+            for m in months], lang=lang)
     first = months[0] if months else ""
     shared = _shared(log, lang=lang, config=config, sla=sla, calendar=calendar,
                      scenario=scenario, pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
