@@ -1195,7 +1195,3 @@ def relabel(frame: pd.DataFrame, lang: Lang = "zh") -> pd.DataFrame:
     ChoiceError.check("lang", lang, LANGS)
     i = 0 if lang == "zh" else 1
     return frame.rename(columns={c: LABELS[c][i] for c in frame.columns if c in LABELS})
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -24,6 +24,7 @@ import pandas as pd
 
 from officemine.choices import Lang
 from officemine.jsonable import plain, records
+from officemine.result import Result
 from officemine.supervision.ledger import (CLOSE_ZH, OPEN_STATES, STATE_ZH, LedgerError,
                                           relabel)
 
@@ -79,7 +80,7 @@ def _days(value: Any) -> str:
 # --- the week ---------------------------------------------------------------------------------
 
 @dataclass
-class WeeklyDigest:
+class WeeklyDigest(Result):
     """督办周报 of one weekly run.
 
     summary: one row per entry the run saw (section new / open / closed, the case, where it
@@ -103,6 +104,8 @@ class WeeklyDigest:
     sla: dict = field(default_factory=dict)
     deliveries: pd.DataFrame = field(default_factory=pd.DataFrame)
     ledger: str = ""
+
+    html_float_format = "%.1f"
 
     @classmethod
     def from_rows(cls, *, run: dict, rows: pd.DataFrame, deliveries: pd.DataFrame,
@@ -230,9 +233,6 @@ class WeeklyDigest:
                 "items": records(self.summary), "people": records(self.by_person),
                 "deliveries": records(self.deliveries) if len(self.deliveries) else [],
                 "ledger": self.ledger}
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     def tables(self, lang: Lang = "zh") -> dict[str, pd.DataFrame]:
         """The workbook's sheets: the counts, every entry, the people."""
@@ -399,17 +399,14 @@ class WeeklyDigest:
             view[col] = view[col].round(1)
         return head + "\n" + view.to_string(index=False, max_rows=30)
 
-    def _repr_html_(self) -> str:
-        head = repr(self).splitlines()[0].replace("&", "&amp;").replace("<", "&lt;") \
-            .replace(">", "&gt;")
-        return f"<p>{head}</p>" + self.table("zh").to_html(index=False, float_format="%.1f",
-                                                           na_rep="—")
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [self.table("zh")]
 
 
 # --- the month --------------------------------------------------------------------------------
 
 @dataclass
-class LedgerMonth:
+class LedgerMonth(Result):
     """The ledger's view of a month (the monthly review's 督办台账 page).
 
     Entries **opened** and **struck off** by the month's weekly runs, entries **still open**
@@ -430,6 +427,8 @@ class LedgerMonth:
     people: pd.DataFrame
     ledger: str = ""
     notes: tuple[str, ...] = ()
+
+    html_float_format = "%.1f"
 
     @property
     def has_runs(self) -> bool:
@@ -517,9 +516,6 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
                 "people": records(self.people), "items": records(self.summary),
                 "notes": list(self.notes)}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def table(self, lang: Lang = "zh") -> pd.DataFrame:
         frame = self.summary.copy()
         labels = {"opened_in_month": ("本月列入", "Entered this month"),
@@ -549,10 +545,8 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
             return head
         return head + "\n" + self.people.head(10).to_string(index=False)
 
-    def _repr_html_(self) -> str:
-        head = repr(self).splitlines()[0].replace("<", "&lt;").replace(">", "&gt;")
-        return f"<p>{head}</p>" + relabel(self.people, "zh").to_html(index=False,
-                                                                      float_format="%.1f")
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [relabel(self.people, "zh")]
 
     def plot(self, ax=None, lang: Lang = "zh"):
         """The people with the most open entries at the month's last run."""
