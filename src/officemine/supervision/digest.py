@@ -253,15 +253,15 @@ class WeeklyDigest(Result):
               inputs=()) -> dict[str, Path]:
         """Write ``<stem>.pdf``, ``.json`` and ``.xlsx`` (default stem
         ``supervision_2025-W15``) into `folder`; replaced together once all are complete."""
-        from officemine.atomic import atomic_paths
-        from officemine.report.companion import write_json, write_xlsx
+        from officemine.atomic import atomic_paths, write_text
+        from officemine.report.companion import write_xlsx
 
         folder = Path(folder)
         stem = stem or f"supervision_{self.week}"
         paths = {kind: folder / f"{stem}.{kind}" for kind in ("pdf", "json", "xlsx")}
         with atomic_paths(*paths.values(), inputs=inputs) as (pdf, json_file, xlsx):
             self.render_pdf(pdf, lang)
-            write_json(self.to_dict(), json_file)
+            write_text(json_file, self.to_json())
             write_xlsx(self.tables(lang), xlsx)
         return paths
 
