@@ -329,7 +329,7 @@ class KPITile:
                 "mom": self.mom.to_dict(), "yoy": self.yoy.to_dict()}
 
 
-@dataclass
+@dataclass(frozen=True)
 class MonthlyKPIs(Result):
     """The KPIs of one month: cover tiles, per-process table, changes, and what they rest on.
 
@@ -450,7 +450,7 @@ class MonthlyKPIs(Result):
         return ax
 
 
-@dataclass
+@dataclass(frozen=True)
 class KPITrend(Result):
     """KPIs month by month (`summary`: all process types; `by_process`: each one)."""
 

@@ -138,7 +138,7 @@ def _classify_reasons(comments: pd.Series) -> pd.Series:
     return pd.Series(classes[codes], index=comments.index, dtype=object)
 
 
-@dataclass
+@dataclass(frozen=True)
 class NecessityResult(Result):
     """The necessity test's result: `.summary` (one row per node), `.plot()`, `.to_json()`."""
 

@@ -36,7 +36,7 @@ class BeforeAfter:
     effect: object | None = None   # effects.RedesignEffect: against a control, with targets
 
 
-@dataclass
+@dataclass(frozen=True)
 class MonthlyReport(Result):
     month: str
     lang: str

@@ -108,7 +108,7 @@ DOSSIER_COLUMNS = ["case_id", "visit", "node", "held_by", "dept", "arrived_at",
                    "clock_days"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class OverdueLedger(Result):
     """督办清单: open cases past their SLA at `as_of`, one row per case, oldest first.
 
@@ -327,7 +327,7 @@ def _step_text(node: pd.Series, basis: pd.Series) -> pd.Series:
 
 # --- bottlenecks ----------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class Bottlenecks(Result):
     """Nodes and approvers ranked by the waiting they cause in a period.
 

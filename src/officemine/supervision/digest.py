@@ -79,7 +79,7 @@ def _days(value: Any) -> str:
 
 # --- the week ---------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class WeeklyDigest(Result):
     """督办周报 of one weekly run.
 
@@ -405,7 +405,7 @@ class WeeklyDigest(Result):
 
 # --- the month --------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class LedgerMonth(Result):
     """The ledger's view of a month (the monthly review's 督办台账 page).
 

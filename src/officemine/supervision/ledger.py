@@ -111,7 +111,7 @@ def parse_week(value: Any) -> str:
 
 # --- results ----------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class CaseFile(Result):
     """一事一档: one ledger entry and its state, week by week.
 
