@@ -33,7 +33,6 @@ which would favour short cases), and only ended cases count.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -46,6 +45,7 @@ from officemine.errors import InputError
 from officemine.eventlog import EventLog
 from officemine.jsonable import plain
 from officemine.plotting import chart_style
+from officemine.result import Result
 
 __all__ = ["Measure", "MEASURES", "RedesignEffect", "redesign_effect"]
 
@@ -81,7 +81,7 @@ _DAY = 1e-3        # working days added before taking logs (a case done within a
 
 
 @dataclass(frozen=True)
-class RedesignEffect:
+class RedesignEffect(Result):
     """The effect of one redesign on each measure: naive and controlled, with intervals.
 
     summary: one row per measure — naive before/after values and change, the controlled
@@ -112,9 +112,6 @@ class RedesignEffect:
             "change": "relative change after vs before, controlled; -0.30 = 30% lower",
             "measures": self.summary.to_dict("records"), "notes": list(self.notes)})
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def __repr__(self) -> str:
         how = {"difference_in_differences": "difference in differences against "
                + "、".join(self.control), "interrupted_time_series":
@@ -129,11 +126,6 @@ class RedesignEffect:
             lines.append(f"  {r.measure}: naive {naive}; controlled {est}; target "
                          f"-{r.target:.0%}: {r.status}")
         return "\n".join(lines + [f"  note: {n}" for n in self.notes])
-
-    def _repr_html_(self) -> str:
-        head = repr(self).splitlines()[0].replace("<", "&lt;").replace(">", "&gt;")
-        return f"<p>{head}</p>" + self.summary.to_html(index=False, float_format="%.3g",
-                                                       na_rep="–")
 
     def plot(self, ax=None, lang: str = "zh"):
         """Controlled change of each measure with its interval, the naive change beside it

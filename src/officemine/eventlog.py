@@ -13,6 +13,7 @@ its visit's item arrived: derived once here, so that no analysis needs a window 
 
 from __future__ import annotations
 
+import html
 import json
 import warnings
 from collections.abc import Iterator
@@ -374,7 +375,7 @@ class EventLog:
                 f"{fmt(start)} .. {fmt(end)}, times in {self.timezone}>")
 
     def _repr_html_(self) -> str:
-        head = repr(self).replace("<", "&lt;").replace(">", "&gt;")
+        head = html.escape(repr(self))
         return f"<p>{head}</p>" + self.nodes().head(20).to_html(index=False)
 
 

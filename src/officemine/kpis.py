@@ -31,7 +31,6 @@ and process types are pandas group-bys over that per-case table.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from officemine import relations
 from officemine.eventlog import EventLog
 from officemine.jsonable import records
 from officemine.plotting import chart_style
+from officemine.result import Result
 from officemine.sla import SLA
 from officemine.stats import counted_quantile, wilson_interval
 
@@ -329,8 +329,8 @@ class KPITile:
                 "mom": self.mom.to_dict(), "yoy": self.yoy.to_dict()}
 
 
-@dataclass
-class MonthlyKPIs:
+@dataclass(frozen=True)
+class MonthlyKPIs(Result):
     """The KPIs of one month: cover tiles, per-process table, changes, and what they rest on.
 
     has_data is False (and `message` says why) when the month has no events and no open
@@ -349,6 +349,8 @@ class MonthlyKPIs:
     notes: tuple[str, ...]
     log_info: dict
     cases: pd.DataFrame | None = field(default=None, repr=False)
+
+    html_float_format = None       # the HTML table holds the tiles' texts, not numbers
 
     @property
     def tiles(self) -> tuple[KPITile, ...]:
@@ -405,9 +407,6 @@ class MonthlyKPIs:
             "changes": records(self.changes),
         }
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def __repr__(self) -> str:
         if not self.has_data:
             return f"<MonthlyKPIs {self.month}: {self.message}>"
@@ -418,16 +417,14 @@ class MonthlyKPIs:
                          f"同比 {t.change_text('yoy')}{n})")
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        head = _escape(repr(self).splitlines()[0])
+    def _html_tables(self) -> list[pd.DataFrame]:
         if not self.has_data:
-            return f"<p>{head}</p>"
+            return []
         s = self.summary
-        view = pd.DataFrame({
+        return [pd.DataFrame({
             "指标": s["name_zh"], "本月": [t.text("zh") for t in self.kpis],
             "环比": [t.change_text("mom") for t in self.kpis],
-            "同比": [t.change_text("yoy") for t in self.kpis], "n": s["n"]})
-        return f"<p>{head}</p>" + view.to_html(index=False)
+            "同比": [t.change_text("yoy") for t in self.kpis], "n": s["n"]})]
 
     def plot(self, ax=None, lang: Lang = "zh"):
         """Median and p90 cycle time (working days) per process type against its SLA limit."""
@@ -459,8 +456,8 @@ class MonthlyKPIs:
         return ax
 
 
-@dataclass
-class KPITrend:
+@dataclass(frozen=True)
+class KPITrend(Result):
     """KPIs month by month (`summary`: all process types; `by_process`: each one)."""
 
     months: tuple[str, ...]
@@ -496,9 +493,6 @@ class KPITrend:
                          for k in KPIS],
                 "overall": records(self.summary), "by_process": records(self.by_process)}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def __repr__(self) -> str:
         s = self.summary
         view = pd.DataFrame({
@@ -509,13 +503,12 @@ class KPITrend:
         return (f"<KPITrend {self.months[0]} .. {self.months[-1]}: {len(self.months)} months, "
                 f"{int(s['has_data'].sum())} with data>\n" + view.to_string(index=False))
 
-    def _repr_html_(self) -> str:
-        head = _escape(repr(self).splitlines()[0])
-        cols = ["month", "completed", "cycle_median_workdays", "cycle_p90_workdays",
-                "on_time_rate", "return_rate", "handoffs_per_case", "open_at_month_end",
-                "open_overdue"]
-        return f"<p>{head}</p>" + relabel(self.summary[cols], "zh").to_html(
-            index=False, float_format="%.3g", na_rep="—")
+    html_columns = ("month", "completed", "cycle_median_workdays", "cycle_p90_workdays",
+                    "on_time_rate", "return_rate", "handoffs_per_case", "open_at_month_end",
+                    "open_overdue")
+
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [relabel(t, "zh") for t in super()._html_tables()]
 
     def plot(self, kpi: str = "cycle_median_workdays", ax=None, process_type: str | None = None,
              lang: Lang = "zh", marks: dict[str, str] | None = None):
@@ -1208,7 +1201,3 @@ def relabel(frame: pd.DataFrame, lang: Lang = "zh") -> pd.DataFrame:
     ChoiceError.check("lang", lang, LANGS)
     i = 0 if lang == "zh" else 1
     return frame.rename(columns={c: LABELS[c][i] for c in frame.columns if c in LABELS})
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -19,7 +19,6 @@ Kaplan–Meier estimates, the mean is the restricted mean over the observed rang
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import asdict, dataclass, field
@@ -33,10 +32,12 @@ import pyarrow.compute as pc
 from officemine.calendar import Calendar
 from officemine.errors import ChoiceError, InputError, NoDataError
 from officemine.eventlog import EventLog
+from officemine.jsonable import plain
 from officemine.schema import C
 from officemine.stats import km_summary, wilson_interval
 from officemine import relations
 from officemine.relations import work_items
+from officemine.result import Result, log_info_of
 from officemine.versions import ProcessVersions, Since, select_since
 
 Basis = Literal["working", "clock"]
@@ -137,9 +138,15 @@ def _classify_reasons(comments: pd.Series) -> pd.Series:
     return pd.Series(classes[codes], index=comments.index, dtype=object)
 
 
-@dataclass
-class NecessityResult:
+@dataclass(frozen=True)
+class NecessityResult(Result):
     """The necessity test's result: `.summary` (one row per node), `.plot()`, `.to_json()`."""
+
+    @property
+    def html_columns(self) -> tuple[str, ...]:
+        return tuple(c for c in ("node", self.by, "items", "rejections", "rejection_rate",
+                                 "wait_median", "wait_p90", "wait_share",
+                                 "downstream_catch_rate", "verdict", "reason") if c)
 
     summary: pd.DataFrame
     reasons: pd.DataFrame
@@ -161,7 +168,7 @@ class NecessityResult:
         """The documented JSON contract (see docs/necessity.md)."""
         nodes = []
         for row in self.summary.to_dict("records"):
-            node = {k: _plain(v) for k, v in row.items() if k not in ("reason_classes",)}
+            node = {k: plain(v) for k, v in row.items() if k not in ("reason_classes",)}
             node["rejection_rate_ci"] = [node.pop("rejection_rate_ci_low"),
                                          node.pop("rejection_rate_ci_high")]
             node["downstream_catch_rate_ci"] = [node.pop("downstream_catch_ci_low"),
@@ -181,18 +188,15 @@ class NecessityResult:
                            "of the calendar",
             "thresholds": asdict(self.thresholds),
             "not_approval_nodes": self.not_approval_nodes,
-            "other_nodes": ([{k: _plain(v) for k, v in row.items()}
+            "other_nodes": ([{k: plain(v) for k, v in row.items()}
                              for row in self.other_nodes.to_dict("records")]
                             if self.other_nodes is not None else []),
-            "removed_nodes": ([{k: _plain(v) for k, v in row.items()}
+            "removed_nodes": ([{k: plain(v) for k, v in row.items()}
                                for row in self.removed_nodes.to_dict("records")]
                               if self.removed_nodes is not None else []),
             "warnings": list(self.warnings),
             "nodes": nodes,
         }
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     def verdict_counts(self) -> dict[str, int]:
         return self.summary["verdict"].value_counts().reindex(VERDICTS, fill_value=0).to_dict()
@@ -224,13 +228,6 @@ class NecessityResult:
         return (f"<NecessityResult: {len(self.summary)} decision nodes ({counts}); waits in "
                 f"{unit}; {scope}>\n" + table.to_string(index=False)
                 + others + warn)
-
-    def _repr_html_(self) -> str:
-        cols = [c for c in ("node", self.by, "items", "rejections", "rejection_rate",
-                            "wait_median", "wait_p90", "wait_share", "downstream_catch_rate",
-                            "verdict", "reason") if c]
-        head = repr(self).splitlines()[0].replace("<", "&lt;").replace(">", "&gt;")
-        return f"<p>{head}</p>" + self.summary[cols].to_html(index=False, float_format="%.3g")
 
     def plot(self, ax=None, lang: str = "zh", label_nodes: bool = True):
         """The necessity chart: wait (y) against rejection rate (x), bubble = volume."""
@@ -294,10 +291,7 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
         raise NoDataError(f"the log has no {by} values to group by")
     rows, wait_share, reasons, other_rows = facts.finish(wait_col)
     start, end = whole.span()
-    log_info = {"cases": whole.n_cases, "events": whole.n_events,
-                "start": start.isoformat() if start is not None else None,
-                "end": end.isoformat() if end is not None else None,
-                "source": log.report.source_file if log.report else None}
+    log_info = log_info_of(whole, start=start, end=end)
     log_info["judged"] = {"since": _since_text(since) if versions is None else
                           {str(k): v.isoformat() for k, v in versions.since.items()},
                           "cases": (versions.judged_cases() if versions is not None
@@ -809,17 +803,3 @@ def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str, s
             f"threshold: keep and re-test with more data{note}",
             f"退回/否决率 {rate:.1%}（{ci_zh}）与 {thr} 阈值尚无法区分：暂时保留，积累数据后再评估"
             f"{note_zh}")
-
-
-def _plain(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return None if math.isnan(value) else float(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value

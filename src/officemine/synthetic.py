@@ -609,7 +609,7 @@ class SyntheticLog:
                 f"{self.start} .. {self.end}, seed={self.seed}, redesigns: {changes}>")
 
     def _repr_html_(self) -> str:
-        head = repr(self).replace("<", "&lt;").replace(">", "&gt;")
+        head = html.escape(repr(self))
         return f"<p>{head}</p>" + self.truth.to_html(index=False)
 
 
@@ -659,7 +659,7 @@ class RedesignTruth:
                 f"mean cycle time {self.effect_hours:+.1f} working hours, seed={self.as_is.seed}>")
 
     def _repr_html_(self) -> str:
-        head = repr(self).replace("<", "&lt;").replace(">", "&gt;")
+        head = html.escape(repr(self))
         return f"<p>{head}</p>" + self.summary.to_html(index=False)
 
 

@@ -31,7 +31,6 @@ cases started since (``since="current"``, their default).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
@@ -44,6 +43,7 @@ from officemine.errors import InputError
 from officemine.eventlog import EventLog
 from officemine.jsonable import plain
 from officemine.plotting import chart_style
+from officemine.result import Result
 
 __all__ = ["ChangeKind", "ProcessVersions", "process_versions", "select_since", "Since"]
 
@@ -60,7 +60,7 @@ _NEAR = pd.Timedelta(days=14)
 
 
 @dataclass(frozen=True)
-class ProcessVersions:
+class ProcessVersions(Result):
     """The change points of each process type and the start of its current version.
 
     changes: one row per change point (process_type, date, kind, node, source — detected |
@@ -125,9 +125,6 @@ class ProcessVersions:
                             for row in self.changes.to_dict("records")],
                 "notes": list(self.notes)}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def __repr__(self) -> str:
         head = (f"<ProcessVersions: {len(self.changes)} change point(s) in "
                 f"{len(self.since)} process type(s)>")
@@ -137,10 +134,6 @@ class ProcessVersions:
         view["date"] = view["date"].dt.strftime("%Y-%m-%d")
         return head + "\n" + view.to_string(index=False) + "".join(
             f"\nnote: {n}" for n in self.notes)
-
-    def _repr_html_(self) -> str:
-        head = repr(self).splitlines()[0].replace("<", "&lt;").replace(">", "&gt;")
-        return f"<p>{head}</p>" + self.changes.to_html(index=False)
 
     def plot(self, ax=None, lang: str = "zh"):
         """A timeline: cases started per week for each process type, change points marked."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -97,7 +96,7 @@ def validate(
                              link=not no_link)
         report = log.report
         if as_json:
-            typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+            typer.echo(report.to_json())
         else:
             typer.echo(str(report))
             if report.rows_set_aside and show:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -14,6 +13,7 @@ from officemine.conformance.check import KINDS, CheckTables
 from officemine.conformance.procedures import Procedures
 from officemine.jsonable import plain, records
 from officemine.plotting import chart_style
+from officemine.result import Result
 from officemine.schema import C
 from officemine.stats import wilson_interval
 
@@ -37,7 +37,7 @@ BASIS_ZH = ("按发起时有效的标准流程逐件、逐轮核对（被退回�
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class ConformanceResult:
+class ConformanceResult(Result):
     """Deviations of the log's cases from their standard procedures.
 
     ``cases``: one row per case checked (of ``month``, when one is given: the cases completed
@@ -52,6 +52,8 @@ class ConformanceResult:
     procedures: Procedures
     month: str | None
     timezone: str
+
+    html_float_format = "%.3f"
 
     # --- the selection ----------------------------------------------------------------------
     def _in_month(self, ended: pd.Series) -> np.ndarray:
@@ -198,9 +200,6 @@ class ConformanceResult:
             "checked": {"variants": self.tables.variants, "rounds": self.tables.rounds,
                         "step_occurrences": self.tables.occurrences}}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def for_month(self, month: Any) -> "ConformanceResult":
         """The same check, selecting the cases completed in `month` (None: every case)."""
         return make_result(self.tables, self.procedures, month, self.timezone)
@@ -215,10 +214,8 @@ class ConformanceResult:
                 f"{self.n_deviating:,} deviating ({self.share:.1%}, 95% CI {lo:.1%}–{hi:.1%})"
                 f"{'; ' + kinds if kinds else ''}; {self.not_checked:,} without a procedure>")
 
-    def _repr_html_(self) -> str:
-        head = repr(self).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return (f"<p>{head}</p>" + self.summary.to_html(index=False, float_format="%.3f")
-                + self.by_step.head(15).to_html(index=False))
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [self.summary, self.by_step.head(15)]
 
     def plot(self, ax=None, lang: str = "zh"):
         """Deviations by step and kind (stacked bars, cases) and the monthly share of

@@ -21,9 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from officemine.calendar import Calendar
-from officemine.discovery._base import (DiscoveryError, Scope, ScopeEvents, case_table,
-                                        check_process_type, dumps, fmt_num, html_block,
-                                        read_events)
+from officemine.discovery._base import (DiscoveryError, DiscoveryOutput, Scope, ScopeEvents,
+                                        case_table, check_process_type, fmt_num, read_events)
 from officemine.discovery._facts import SCALARS, DiscoveryFacts
 from officemine.discovery.handoffs import HandoffResult, handoff_facts, handoffs_from_facts
 from officemine.discovery.processmap import (ProcessMap, auto_min_frequency, map_facts,
@@ -41,7 +40,7 @@ OUTPUT_FILES = ("variants.csv", "map.png", "map.svg", "map.pdf", "map_nodes.csv"
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class DiscoveryResult:
+class DiscoveryResult(DiscoveryOutput):
     """Variants, process map, rework and hand-offs of one scope of a log."""
 
     scope: Scope
@@ -87,9 +86,6 @@ class DiscoveryResult:
                 "settings": self.settings,
                 "variants": self.variants.to_dict(), "process_map": self.process_map.to_dict(),
                 "rework": self.rework.to_dict(), "handoffs": self.handoffs.to_dict()}
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return dumps(self.to_dict(), indent)
 
     def plot(self, ax=None):
         """The process map (see `ProcessMap.plot`)."""
@@ -147,9 +143,16 @@ class DiscoveryResult:
     def __repr__(self) -> str:
         return f"<DiscoveryResult\n{self.text()}>"
 
-    def _repr_html_(self) -> str:
-        return html_block(f"Discovery: {self.scope.label}", self.text().splitlines()[1:2],
-                          self.summary)
+    @property
+    def seed(self) -> int:
+        """The seed of the rework bootstrap."""
+        return self.settings["seed"]
+
+    def _html_heading(self) -> list[str]:
+        return [f"Discovery: {self.scope.label}", *self.text().splitlines()[1:2]]
+
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [self.summary.head(self.HTML_ROWS)]
 
 
 def _ci_text(row: dict, confidence: float) -> str:

@@ -14,7 +14,6 @@ to every analysis; only aggregates become DataFrames.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,6 +29,7 @@ from officemine.errors import DiscoveryError
 from officemine import relations
 from officemine.eventlog import EventLog, arrow_to_pandas
 from officemine.jsonable import plain
+from officemine.result import Provenance, Result, provenance
 
 
 
@@ -385,20 +385,28 @@ def records(df: pd.DataFrame) -> list[dict]:
     return [{str(k): clean(v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
-def dumps(data: dict, indent: int | None = 2) -> str:
-    return json.dumps(clean(data), ensure_ascii=False, indent=indent)
-
-
 def fmt_num(value: float | None, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     return f"{value:,.{digits}f}"
 
 
-def html_block(title: str, lines: list[str], table: pd.DataFrame, max_rows: int = 20) -> str:
-    esc = (lambda s: str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
-    head = f"<p><b>{esc(title)}</b><br>" + "<br>".join(esc(x) for x in lines) + "</p>"
-    return head + table.head(max_rows).to_html(index=False, na_rep="–")
+class DiscoveryOutput(Result):
+    """The result contract as discovery's results keep it: floats in JSON to 6 digits (as
+    `clean`), tables as pandas writes numbers, the provenance from the `Scope`."""
+
+    json_digits = 6
+    html_float_format = None
+    html_na_rep = "–"
+    #: rows of the first table `_repr_html_` shows
+    HTML_ROWS = 20
+
+    @property
+    def provenance(self) -> Provenance:
+        sc = self.scope
+        return provenance(scope=f"{sc.label}: {sc.n_cases:,} cases, {sc.n_events:,} events, "
+                                f"{sc.span_text()}",
+                          calendar=sc.calendar, seed=getattr(self, "seed", None))
 
 
 def median(values) -> float:

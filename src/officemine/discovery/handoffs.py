@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 
 from officemine.calendar import Calendar
-from officemine.discovery._base import (Scope, ScopeEvents, count_distinct, dumps, fmt_num,
-                                        hours_between, html_block, read_events, records)
+from officemine.discovery._base import (DiscoveryOutput, Scope, ScopeEvents, count_distinct,
+                                        fmt_num, hours_between, read_events, records)
 from officemine.discovery._facts import counted_medians, each_value, table
 from officemine.eventlog import EventLog, arrow_to_pandas
 from officemine.plotting import chart_style
@@ -27,7 +27,7 @@ MATRIX_COLUMNS = ["from_dept", "to_dept", "handoffs", "cases", "median_hours",
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class HandoffResult:
+class HandoffResult(DiscoveryOutput):
     """Department-to-department hand-offs and hand-offs per case.
 
     ``pairs`` (also ``summary``): from_dept, to_dept, handoffs, cases, median_hours (clock),
@@ -127,18 +127,17 @@ class HandoffResult:
                              "by_process_type": records(self.by_process_type)},
                 "pairs": records(self.pairs)}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return dumps(self.to_dict(), indent)
-
     def __repr__(self) -> str:
         lines = [f"<HandoffResult {self.scope.label}: {self.headline()}"]
         for row in self.pairs.head(6).itertuples():
             lines.append(f"  {row.from_dept} → {row.to_dept}: {row.handoffs:,}")
         return "\n".join(lines) + ">"
 
-    def _repr_html_(self) -> str:
-        return (html_block(f"Hand-offs: {self.scope.label}", [self.headline()], self.pairs)
-                + self.by_process_type.to_html(index=False, na_rep="–"))
+    def _html_heading(self) -> list[str]:
+        return [f"Hand-offs: {self.scope.label}", self.headline()]
+
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [self.pairs.head(self.HTML_ROWS), self.by_process_type]
 
     def plot(self, ax=None):
         """Heat map of the hand-off matrix (counts)."""

@@ -28,9 +28,9 @@ import pandas as pd
 
 from officemine.atomic import atomic_path, atomic_paths
 from officemine.calendar import Calendar
-from officemine.discovery._base import (DiscoveryError, Scope, ScopeEvents, case_table,
-                                        count_distinct, dumps, fmt_num, hours_between,
-                                        html_block, read_events, records)
+from officemine.discovery._base import (DiscoveryError, DiscoveryOutput, Scope, ScopeEvents,
+                                        case_table, count_distinct, fmt_num, hours_between,
+                                        read_events, records)
 from officemine.discovery._facts import counted_medians, each_value, table
 from officemine.discovery.variants import variant_facts
 from officemine.discovery._layout import Layering, dfs_rank, layer_graph
@@ -59,7 +59,7 @@ _OUTSIDE_COLOR = "#ae3ec9"
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class ProcessMap:
+class ProcessMap(DiscoveryOutput):
     """Nodes and arcs of the discovered process, drawable and exportable.
 
     ``nodes``: node, visits, cases, starts/ends (cases whose first/last visit is here),
@@ -124,9 +124,6 @@ class ProcessMap:
                 "hidden_in_drawing": self.hidden(),
                 "nodes": records(self.nodes), "arcs": records(self.arcs)}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return dumps(self.to_dict(), indent)
-
     def __repr__(self) -> str:
         h = self.hidden()
         ret = self.return_arcs
@@ -142,10 +139,13 @@ class ProcessMap:
 
     def _repr_html_(self) -> str:
         return (f'<img src="data:image/png;base64,{self._png_base64()}" '
-                f'style="max-width:100%">'
-                + html_block(f"Process map: {self.scope.label}",
-                             [f"waits: {self.wait_basis}"], self.nodes)
-                + self.arcs.head(30).to_html(index=False, na_rep="–"))
+                f'style="max-width:100%">' + super()._repr_html_())
+
+    def _html_heading(self) -> list[str]:
+        return [f"Process map: {self.scope.label}", f"waits: {self.wait_basis}"]
+
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [self.nodes.head(self.HTML_ROWS), self.arcs.head(30)]
 
     def _png_base64(self, dpi: int = 90) -> str:
         import base64

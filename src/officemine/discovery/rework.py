@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from officemine.discovery._base import (Scope, ScopeEvents, count_distinct, dumps, fmt_num,
-                                        html_block, median, read_events, records)
+from officemine.discovery._base import (DiscoveryOutput, Scope, ScopeEvents, count_distinct,
+                                        fmt_num, median, read_events, records)
 from officemine.discovery._facts import expanded, table
 from officemine.discovery.variants import variant_facts
 from officemine.eventlog import EventLog
@@ -28,7 +28,7 @@ NO_NEXT = "(none: case ends)"
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class ReworkResult:
+class ReworkResult(DiscoveryOutput):
     """Returns by node, return targets, rounds per case and the cycle time rework adds.
 
     ``by_node``: node, decisions (approve/auto_approve/reject/return events), returns,
@@ -83,9 +83,6 @@ class ReworkResult:
                 "by_node": records(self.by_node), "targets": records(self.targets),
                 "rounds": records(self.rounds), "effect": records(self.effect)}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return dumps(self.to_dict(), indent)
-
     def headline(self) -> str:
         e = self.added("clock hours")
         w = self.added("working days")
@@ -109,10 +106,11 @@ class ReworkResult:
             lines.append(f"  {row.from_node} → {row.to_node}: {row.returns:,} ({row.share:.1%})")
         return "\n".join(lines) + ">"
 
-    def _repr_html_(self) -> str:
-        return (html_block(f"Rework: {self.scope.label}", [self.headline()], self.by_node)
-                + self.targets.to_html(index=False, na_rep="–")
-                + self.effect.to_html(index=False, na_rep="–"))
+    def _html_heading(self) -> list[str]:
+        return [f"Rework: {self.scope.label}", self.headline()]
+
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [self.by_node.head(self.HTML_ROWS), self.targets, self.effect]
 
     def plot(self, ax=None):
         """Bars: returns by source node, stacked by target node."""

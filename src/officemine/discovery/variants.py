@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from officemine.discovery._base import ARROW, Scope, dumps, fmt_num, html_block, records
+from officemine.discovery._base import ARROW, DiscoveryOutput, Scope, fmt_num, records
 from officemine.discovery._facts import counted_medians, each_value, table
 from officemine.plotting import chart_style
 
@@ -26,7 +26,7 @@ VARIANT_COLUMNS = ["variant", "cases", "share", "completed", "open", "median_cyc
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class VariantsResult:
+class VariantsResult(DiscoveryOutput):
     """Distinct paths of the cases in scope, most frequent first.
 
     ``table`` (also ``summary``) has one row per variant: ``variant`` (1 = most frequent),
@@ -77,9 +77,6 @@ class VariantsResult:
                               "or withdraw",
                 "rows": records(self.table)}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return dumps(self.to_dict(), indent)
-
     def __repr__(self) -> str:
         lines = [f"<VariantsResult {self.scope.label}: {self.n_cases:,} cases "
                  f"({self.n_completed:,} completed, {self.n_open:,} open), "
@@ -92,11 +89,13 @@ class VariantsResult:
                          f"{hours:>7} h {days:>6} wd  {row.path}")
         return "\n".join(lines) + ">"
 
-    def _repr_html_(self) -> str:
-        return html_block(f"Variants: {self.scope.label}",
-                          [f"{self.n_cases:,} cases, {self.n_completed:,} completed, "
-                           f"{self.n_open:,} open; {len(self.table):,} variants",
-                           f"cycle time: {self.cycle_time_basis}"], self.table)
+    def _html_heading(self) -> list[str]:
+        return [f"Variants: {self.scope.label}",
+                f"{self.n_cases:,} cases, {self.n_completed:,} completed, {self.n_open:,} open; "
+                f"{len(self.table):,} variants", f"cycle time: {self.cycle_time_basis}"]
+
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [self.table.head(self.HTML_ROWS)]
 
     def plot(self, ax=None, top: int = 10):
         """Horizontal bars: share of cases of the `top` variants, with their paths."""

@@ -9,10 +9,11 @@ import pandas as pd
 
 from officemine.errors import LogFormatError
 from officemine.importing.raw import SET_ASIDE_REASONS
+from officemine.result import Provenance, Result, provenance
 
 
 @dataclass(frozen=True)
-class ImportReport:
+class ImportReport(Result):
     """Counts and assumptions of one import. `rows_read == rows_accepted + rows_set_aside`."""
 
     source_file: str
@@ -123,9 +124,18 @@ class ImportReport:
         lines += [f"  WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        body = str(self).replace("&", "&amp;").replace("<", "&lt;")
-        return f"<pre>{body}</pre>"
+    def __repr__(self) -> str:
+        head, *rest = str(self).splitlines()
+        return "\n".join([f"<ImportReport: {head}>", *rest])
+
+    def _html_heading(self) -> list[str]:
+        return str(self).splitlines()
+
+    @property
+    def provenance(self) -> Provenance:
+        return provenance(source=self.source_file,
+                          scope=f"{self.rows_accepted:,} of {self.rows_read:,} rows accepted, "
+                                f"{self.cases:,} cases")
 
 
 # What each field holds, for `ImportReport.from_dict`.

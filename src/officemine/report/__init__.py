@@ -22,6 +22,7 @@ from officemine.errors import ChoiceError, NoDataError, NotSupportedError, Offic
 from officemine.eventlog import EventLog, month_covered  # noqa: F401 (spark.report)
 from officemine.privacy import PseudonymKey
 from officemine.report.config import Redesign, ReportConfig
+from officemine.result import Provenance, Result, provenance
 from officemine.stats import wilson_interval
 from officemine.versions import process_versions
 
@@ -37,8 +38,8 @@ class BeforeAfter:
     effect: object | None = None   # effects.RedesignEffect: against a control, with targets
 
 
-@dataclass
-class MonthlyReport:
+@dataclass(frozen=True)
+class MonthlyReport(Result):
     month: str
     lang: str
     organisation: str
@@ -69,6 +70,18 @@ class MonthlyReport:
     @property
     def pseudonymized(self) -> bool:
         return self.pseudonymization is not None
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The month's KPIs (`MonthlyKPIs.summary`)."""
+        return self.kpis.summary
+
+    @property
+    def provenance(self) -> Provenance:
+        return provenance(getattr(self.kpis, "log_info", None), calendar=self.calendar)
+
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return self.kpis._html_tables()
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The report's tables, as written to the workbook."""
@@ -147,8 +160,8 @@ class MonthlyReport:
         once all are complete: a killed run leaves the previous report whole. The log's own
         files (its source and its Parquet file) are never overwritten.
         """
-        from officemine.atomic import atomic_paths
-        from officemine.report.companion import write_json, write_xlsx
+        from officemine.atomic import atomic_paths, write_text
+        from officemine.report.companion import write_xlsx
         from officemine.report.pages import render_pdf
 
         out_dir = Path(out_dir)
@@ -160,7 +173,7 @@ class MonthlyReport:
             inputs += list(self.pseudonymization.sources)
         with atomic_paths(*paths.values(), inputs=inputs) as (pdf, json_file, xlsx):
             render_pdf(self, pdf)
-            write_json(self.to_dict(), json_file)
+            write_text(json_file, self.to_json())
             write_xlsx(self.tables(), xlsx)
         return paths
 

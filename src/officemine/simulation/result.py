@@ -12,7 +12,6 @@ days are working time of the calendar divided by a full working day. A *reductio
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ import pandas as pd
 from officemine.errors import NotFoundError
 from officemine.jsonable import plain
 from officemine.plotting import chart_style
+from officemine.result import Result
 from officemine.simulation.scenario import Scenario
 
 CYCLE_TIME_BASIS = ("case start (first submission) to case end (final event), completed cases "
@@ -44,10 +44,6 @@ def _fmt(value: float | None, digits: int = 1, suffix: str = "") -> str:
     return f"{value:,.{digits}f}{suffix}"
 
 
-def _esc(text: str) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 @dataclass(frozen=True)
 class CycleStats:
     """Cycle-time statistics of one population (clock hours and working days)."""
@@ -62,8 +58,16 @@ class CycleStats:
         return {k: _clean(v) for k, v in self.__dict__.items()}
 
 
+class _Simulated(Result):
+    """The result contract as the simulation keeps it: the whole readable text above the
+    table in HTML."""
+
+    def _html_heading(self) -> list[str]:
+        return repr(self).splitlines()
+
+
 @dataclass(frozen=True, repr=False, eq=False)
-class ScenarioResult:
+class ScenarioResult(_Simulated):
     """One scenario against the baseline: cycle time, its reduction with intervals, the other
     indicators, the validation of the as-is model, and every case (``cases``)."""
 
@@ -146,9 +150,6 @@ class ScenarioResult:
             **self.extra,
         })
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def headline(self) -> str:
         red = self.reduction
         lo, hi = red["median_pct_ci"]
@@ -198,10 +199,6 @@ class ScenarioResult:
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        head = "<br>".join(_esc(x) for x in repr(self).splitlines())
-        return f"<p>{head}</p>" + self.summary.to_html(index=False, float_format="%.3g",
-                                                       na_rep="–")
 
     def plot(self, ax=None, lang: str = "zh"):
         """Cycle-time distribution before and after (empirical CDF, clock hours, log scale)."""
@@ -245,7 +242,7 @@ def _validation_text(v: dict) -> str:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class SimulationResult:
+class SimulationResult(_Simulated):
     """Several scenarios on the same log, side by side (``results`` in the order given)."""
 
     results: tuple[ScenarioResult, ...]
@@ -305,9 +302,6 @@ class SimulationResult:
         return _clean({**first, "calendar": self.calendar, "log": self.log_info,
                        "scenarios": [r.to_dict() for r in self.results]})
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def __repr__(self) -> str:
         head = (f"<SimulationResult {self.engine}: {len(self.results)} scenario(s) on "
                 f"{self.log_info.get('cases', 0):,} cases; seed={self.seed}, "
@@ -316,10 +310,6 @@ class SimulationResult:
         return "\n".join([head] + ["  " + r.headline() for r in self.results]
                          + [f"  warning: {w}" for r in self.results for w in r.warnings])
 
-    def _repr_html_(self) -> str:
-        head = "<br>".join(_esc(x) for x in repr(self).splitlines())
-        return f"<p>{head}</p>" + self.summary.to_html(index=False, float_format="%.3g",
-                                                       na_rep="–")
 
     def plot(self, ax=None, lang: str = "zh"):
         """Median and mean reduction per scenario with their 95% intervals."""

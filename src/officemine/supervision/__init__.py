@@ -31,7 +31,6 @@ and e-mail — lives in `officemine.supervision.ledger`, `.digest` and `.notify`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,10 +42,11 @@ from officemine.choices import LANGS, Lang
 from officemine.errors import ChoiceError, NotFoundError
 from officemine.eventlog import EventLog
 from officemine.jsonable import records
-from officemine.kpis import _as_month, _escape, case_cycles, relabel
+from officemine.kpis import _as_month, case_cycles, relabel
 from officemine.plotting import chart_style
 from officemine.schema import OUTCOME_WORDS
 from officemine.sla import SLA
+from officemine.result import Result, log_info_of
 from officemine.relations import (case_steps, holders, last_actions, log_end, now, submit_node,
                                  work_items)
 
@@ -108,8 +108,8 @@ DOSSIER_COLUMNS = ["case_id", "visit", "node", "held_by", "dept", "arrived_at",
                    "clock_days"]
 
 
-@dataclass
-class OverdueLedger:
+@dataclass(frozen=True)
+class OverdueLedger(Result):
     """督办清单: open cases past their SLA at `as_of`, one row per case, oldest first.
 
     summary: the ledger; by_node / by_person: the same cases grouped by where they are held;
@@ -127,6 +127,11 @@ class OverdueLedger:
     notes: tuple[str, ...] = ()
     log_info: dict = field(default_factory=dict)
     dossiers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DOSSIER_COLUMNS))
+
+    html_columns = ("case_id", "process_type", "title", "applicant", "current_step",
+                    "responsible", "working_days_open", "sla_days", "days_overdue",
+                    "last_action_zh", "last_action_at", "reminders")
+    html_float_format = "%.1f"
 
     def dossier(self, case_id: str) -> pd.DataFrame:
         """一事一档 of one overdue case: each step, who held it, when the item arrived and
@@ -155,9 +160,6 @@ class OverdueLedger:
                 "by_node": records(self.by_node),
                 "by_person": records(self.by_person)}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def __repr__(self) -> str:
         head = (f"<OverdueLedger as of {self.as_of:%Y-%m-%d %H:%M}: {len(self.summary)} of "
                 f"{len(self.open_cases)} open cases past their SLA>")
@@ -169,13 +171,8 @@ class OverdueLedger:
             view[col] = view[col].round(1)
         return head + "\n" + view.to_string(index=False)
 
-    def _repr_html_(self) -> str:
-        head = _escape(repr(self).splitlines()[0])
-        cols = ["case_id", "process_type", "title", "applicant", "current_step", "responsible",
-                "working_days_open", "sla_days", "days_overdue", "last_action_zh",
-                "last_action_at", "reminders"]
-        return f"<p>{head}</p>" + _relabel(self.summary[cols], "zh").to_html(
-            index=False, float_format="%.1f", na_rep="—")
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [_relabel(t, "zh") for t in super()._html_tables()]
 
     def plot(self, ax=None, lang: Lang = "zh"):
         """Overdue cases by where they are held (bars), longest total overdue first."""
@@ -289,9 +286,7 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
         notes.append(f"as_of {as_of_t:%Y-%m-%d %H:%M} is before the end of the log "
                      f"({end:%Y-%m-%d %H:%M}): holders are taken from the actions that followed")
     start, _ = log.span()
-    info = {"cases": int(len(cases)), "events": log.n_events,
-            "start": start.isoformat() if start is not None else None,
-            "end": end.isoformat(), "source": log.report.source_file if log.report else None}
+    info = log_info_of(log, cases=len(cases), start=start, end=end)
     return OverdueLedger(summary=ledger, by_node=_group(ledger, "node"),
                          by_person=_group(ledger, "person"), open_cases=open_, as_of=as_of_t,
                          calendar=calendar.describe(), sla=sla, notes=tuple(notes),
@@ -332,8 +327,8 @@ def _step_text(node: pd.Series, basis: pd.Series) -> pd.Series:
 
 # --- bottlenecks ----------------------------------------------------------------------------------
 
-@dataclass
-class Bottlenecks:
+@dataclass(frozen=True)
+class Bottlenecks(Result):
     """Nodes and approvers ranked by the waiting they cause in a period.
 
     by_node / by_person: wait_workhours (working hours items waited there inside the period),
@@ -351,6 +346,8 @@ class Bottlenecks:
     as_of: pd.Timestamp
     notes: tuple[str, ...] = ()
 
+    html_float_format = "%.1f"
+
     @property
     def summary(self) -> pd.DataFrame:
         return self.by_node
@@ -366,9 +363,6 @@ class Bottlenecks:
                 "unit": "working hours of the calendar",
                 "by_node": records(self.by_node), "by_person": records(self.by_person)}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def __repr__(self) -> str:
         what = self.month or "the whole log"
         head = (f"<Bottlenecks {what}: {len(self.by_node)} nodes, {len(self.by_person)} people; "
@@ -380,10 +374,8 @@ class Bottlenecks:
         view["wait_share"] = view["wait_share"].map(lambda v: f"{v:.0%}")
         return head + "\n" + view.round(1).to_string(index=False)
 
-    def _repr_html_(self) -> str:
-        head = _escape(repr(self).splitlines()[0])
-        return f"<p>{head}</p>" + _relabel(self.by_node, "zh").to_html(
-            index=False, float_format="%.1f", na_rep="—")
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [_relabel(self.by_node, "zh")]
 
     def plot(self, ax=None, top: int = 10, by: Literal["node", "person"] = "node",
              lang: Lang = "zh"):

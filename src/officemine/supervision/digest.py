@@ -24,6 +24,7 @@ import pandas as pd
 
 from officemine.choices import Lang
 from officemine.jsonable import plain, records
+from officemine.result import Result
 from officemine.supervision.ledger import (CLOSE_ZH, OPEN_STATES, STATE_ZH, LedgerError,
                                           relabel)
 
@@ -78,8 +79,8 @@ def _days(value: Any) -> str:
 
 # --- the week ---------------------------------------------------------------------------------
 
-@dataclass
-class WeeklyDigest:
+@dataclass(frozen=True)
+class WeeklyDigest(Result):
     """督办周报 of one weekly run.
 
     summary: one row per entry the run saw (section new / open / closed, the case, where it
@@ -103,6 +104,8 @@ class WeeklyDigest:
     sla: dict = field(default_factory=dict)
     deliveries: pd.DataFrame = field(default_factory=pd.DataFrame)
     ledger: str = ""
+
+    html_float_format = "%.1f"
 
     @classmethod
     def from_rows(cls, *, run: dict, rows: pd.DataFrame, deliveries: pd.DataFrame,
@@ -231,9 +234,6 @@ class WeeklyDigest:
                 "deliveries": records(self.deliveries) if len(self.deliveries) else [],
                 "ledger": self.ledger}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def tables(self, lang: Lang = "zh") -> dict[str, pd.DataFrame]:
         """The workbook's sheets: the counts, every entry, the people."""
         zh = lang == "zh"
@@ -253,15 +253,15 @@ class WeeklyDigest:
               inputs=()) -> dict[str, Path]:
         """Write ``<stem>.pdf``, ``.json`` and ``.xlsx`` (default stem
         ``supervision_2025-W15``) into `folder`; replaced together once all are complete."""
-        from officemine.atomic import atomic_paths
-        from officemine.report.companion import write_json, write_xlsx
+        from officemine.atomic import atomic_paths, write_text
+        from officemine.report.companion import write_xlsx
 
         folder = Path(folder)
         stem = stem or f"supervision_{self.week}"
         paths = {kind: folder / f"{stem}.{kind}" for kind in ("pdf", "json", "xlsx")}
         with atomic_paths(*paths.values(), inputs=inputs) as (pdf, json_file, xlsx):
             self.render_pdf(pdf, lang)
-            write_json(self.to_dict(), json_file)
+            write_text(json_file, self.to_json())
             write_xlsx(self.tables(lang), xlsx)
         return paths
 
@@ -400,17 +400,14 @@ class WeeklyDigest:
             view[col] = view[col].round(1)
         return head + "\n" + view.to_string(index=False, max_rows=30)
 
-    def _repr_html_(self) -> str:
-        head = repr(self).splitlines()[0].replace("&", "&amp;").replace("<", "&lt;") \
-            .replace(">", "&gt;")
-        return f"<p>{head}</p>" + self.table("zh").to_html(index=False, float_format="%.1f",
-                                                           na_rep="—")
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [self.table("zh")]
 
 
 # --- the month --------------------------------------------------------------------------------
 
-@dataclass
-class LedgerMonth:
+@dataclass(frozen=True)
+class LedgerMonth(Result):
     """The ledger's view of a month (the monthly review's 督办台账 page).
 
     Entries **opened** and **struck off** by the month's weekly runs, entries **still open**
@@ -431,6 +428,8 @@ class LedgerMonth:
     people: pd.DataFrame
     ledger: str = ""
     notes: tuple[str, ...] = ()
+
+    html_float_format = "%.1f"
 
     @property
     def has_runs(self) -> bool:
@@ -518,9 +517,6 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
                 "people": records(self.people), "items": records(self.summary),
                 "notes": list(self.notes)}
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-
     def table(self, lang: Lang = "zh") -> pd.DataFrame:
         frame = self.summary.copy()
         labels = {"opened_in_month": ("本月列入", "Entered this month"),
@@ -550,10 +546,8 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
             return head
         return head + "\n" + self.people.head(10).to_string(index=False)
 
-    def _repr_html_(self) -> str:
-        head = repr(self).splitlines()[0].replace("<", "&lt;").replace(">", "&gt;")
-        return f"<p>{head}</p>" + relabel(self.people, "zh").to_html(index=False,
-                                                                      float_format="%.1f")
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [relabel(self.people, "zh")]
 
     def plot(self, ax=None, lang: Lang = "zh"):
         """The people with the most open entries at the month's last run."""

@@ -44,6 +44,7 @@ from officemine.calendar import Calendar
 from officemine.eventlog import EventLog
 from officemine.jsonable import plain, records
 from officemine.relations import log_end, now
+from officemine.result import Result
 from officemine.sla import SLA
 from officemine.supervision.store import LedgerError, SCHEMA_VERSION, connect, transaction
 
@@ -110,8 +111,8 @@ def parse_week(value: Any) -> str:
 
 # --- results ----------------------------------------------------------------------------------
 
-@dataclass
-class CaseFile:
+@dataclass(frozen=True)
+class CaseFile(Result):
     """一事一档: one ledger entry and its state, week by week.
 
     item: the entry (case, process type, title, applicant, SLA, due time, when it was entered
@@ -121,11 +122,10 @@ class CaseFile:
     item: dict
     summary: pd.DataFrame
 
+    html_float_format = "%.1f"
+
     def to_dict(self) -> dict:
         return {"item": plain(self.item), "weeks": records(self.summary)}
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
 
     def table(self, lang: Lang = "zh") -> pd.DataFrame:
         return relabel(self.summary, lang)
@@ -145,10 +145,8 @@ class CaseFile:
         view["days_overdue"] = view["days_overdue"].round(1)
         return head + "\n" + view.to_string(index=False)
 
-    def _repr_html_(self) -> str:
-        head = _escape(repr(self).splitlines()[0])
-        return f"<p>{head}</p>" + self.table("zh").to_html(index=False, float_format="%.1f",
-                                                           na_rep="—")
+    def _html_tables(self) -> list[pd.DataFrame]:
+        return [self.table("zh")]
 
     def plot(self, ax=None, lang: Lang = "zh"):
         """Working days overdue at each weekly run."""
@@ -169,10 +167,6 @@ class CaseFile:
 
 def _ts(value) -> str:
     return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def relabel(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
