@@ -156,7 +156,7 @@ def test_the_report_says_what_was_pseudonymised(leaky, cli_report):
     assert "人员已匿名化" in text and "抄送人" in text and "跟进" in text
     assert f"{done['names']}个姓名" in text and done["key_fingerprint"] in text
     book = openpyxl.load_workbook(cli_report["xlsx"])
-    rows = list(book["pseudonymization"].iter_rows(values_only=True))
+    rows = list(book["匿名化"].iter_rows(values_only=True))
     assert ("抄送人", "people") in [r[:2] for r in rows]
     assert ("跟进", "people (by values)") in [r[:2] for r in rows]
 

@@ -147,9 +147,20 @@ def _pdf_text(path: Path) -> list[str]:
     return [page.extract_text() for page in pypdf.PdfReader(path).pages]
 
 
-def _sheet(path: Path, name: str) -> pd.DataFrame:
-    rows = list(openpyxl.load_workbook(path, read_only=True)[name].iter_rows(values_only=True))
-    return pd.DataFrame(rows[1:], columns=rows[0])
+def _sheet(path: Path, code: str) -> pd.DataFrame:
+    """A sheet of a Chinese review's workbook by its code, its columns by field name."""
+    from officemine.text import label, sheet_name, table_of
+
+    rows = list(openpyxl.load_workbook(path, read_only=True)[sheet_name(code, "zh")]
+                .iter_rows(values_only=True))
+    frame = pd.DataFrame(rows[1:], columns=rows[0])
+    fields = {label(f, "zh", table_of(code)): f for f in FIELDS.get(code, ())}
+    return frame.rename(columns=fields)
+
+
+#: The fields the checks below read from each sheet.
+FIELDS = {"variants": ["cases"], "necessity": ["node", "items", "rejections", "verdict",
+                                                "rejection_rate"]}
 
 
 def check_month_is_one_number_everywhere(paths: dict[str, Path]) -> dict:

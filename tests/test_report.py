@@ -107,7 +107,7 @@ def test_companion_json_and_workbook(october):
     assert data["month"] == "2025-10" and data["has_data"] is True
     assert data["necessity"]["nodes"] and data["before_after"][0]["date"] == "2025-07-01"
     book = openpyxl.load_workbook(paths["xlsx"])
-    assert {"kpis", "necessity", "overdue", "bottleneck_nodes"} <= set(book.sheetnames)
+    assert {"指标", "节点必要性", "超期清单", "瓶颈节点"} <= set(book.sheetnames)
     for sheet in book.worksheets:
         for row in sheet.iter_rows():
             for cell in row:
@@ -129,8 +129,8 @@ def test_the_conformance_page_and_its_numbers(october):
     for case in conf["worst"]:
         assert case["case_id"] in text
     book = openpyxl.load_workbook(paths["xlsx"])
-    assert {"conformance", "conformance_by_step", "conformance_deviations"} <= set(book.sheetnames)
-    assert book["conformance_deviations"].max_row == len(conf["deviations"]) + 1
+    assert {"合规检查", "分环节合规", "偏离明细"} <= set(book.sheetnames)
+    assert book["偏离明细"].max_row == len(conf["deviations"]) + 1
     periods = data["before_after"][0]["periods"]
     assert all(0 <= p["noncompliance_rate"] <= 1 for p in periods)
     assert "不合规率" in text
@@ -168,7 +168,7 @@ def test_pseudonymised_report_leaks_no_names(sample_log, tmp_path):
     done = report.pseudonymization
     assert {"resource", "applicant"} <= set(done.person_columns)
     assert done.changed_values["title"] > 0          # the sample's titles name applicants
-    assert "人员已匿名化" in "".join(outputs[0].split()) and "pseudonymization" in book.sheetnames
+    assert "人员已匿名化" in "".join(outputs[0].split()) and "匿名化" in book.sheetnames
     again = monthly_report(sample_log, "2025-10", pseudonym_key=key)
     assert again.ledger.summary["responsible"].tolist() == \
         report.ledger.summary["responsible"].tolist()           # stable pseudonyms

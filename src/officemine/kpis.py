@@ -45,6 +45,7 @@ from officemine.errors import ChoiceError, InputError, NotSupportedError
 from officemine import relations
 from officemine.eventlog import EventLog
 from officemine.jsonable import records
+from officemine.text import add_labels, relabel
 from officemine.plotting import chart_style
 from officemine.result import Result
 from officemine.sla import SLA
@@ -52,7 +53,7 @@ from officemine.stats import counted_quantile, wilson_interval
 
 __all__ = [
     "KPIDef", "KPIS", "KPI_KEYS", "Change", "KPITile", "MonthlyKPIs", "KPITrend",
-    "monthly_kpis", "kpi_trend", "case_cycles", "LABELS", "ALL_TYPES",
+    "monthly_kpis", "kpi_trend", "case_cycles", "ALL_TYPES",
 ]
 
 #: process_type value of the all-process rows in long tables.
@@ -163,46 +164,8 @@ _CI_STEM = {"on_time_rate": "on_time", "return_rate": "return_rate",
 KPI_KEYS: tuple[str, ...] = tuple(k.key for k in KPIS)
 _KPI = {k.key: k for k in KPIS}
 
-#: Column labels (zh, en) of every table the KPI results hold.
-LABELS: dict[str, tuple[str, str]] = {
-    "month": ("月份", "Month"),
-    "process_type": ("流程类型", "Process type"),
-    "has_data": ("有数据", "Has data"),
-    "note": ("说明", "Note"),
-    "sla_days": ("时限（工作日）", "SLA (working days)"),
-    "archived": ("归档件数", "Archived"),
-    "rejected": ("拒绝件数", "Rejected"),
-    "withdrawn": ("撤回件数", "Withdrawn"),
-    "cycle_n": ("计时件数", "Cases timed"),
-    "cycle_from_first_event": ("无提交记录件数", "Timed from first event"),
-    "cycle_mean_workdays": ("办理时长均值", "Mean cycle time"),
-    "on_time": ("按时办结件数", "Completed on time"),
-    "on_time_ci_low": ("限时办结率下限", "On-time rate, CI low"),
-    "on_time_ci_high": ("限时办结率上限", "On-time rate, CI high"),
-    "returned_cases": ("被退回件数", "Cases returned"),
-    "returns": ("退回次数", "Returns"),
-    "return_rate_ci_low": ("退回率下限", "Return rate, CI low"),
-    "return_rate_ci_high": ("退回率上限", "Return rate, CI high"),
-    "handoffs": ("跨部门流转次数", "Hand-offs"),
-    "kpi": ("指标", "KPI"),
-    "value": ("本月值", "Value"),
-    "previous": ("比较值", "Comparison value"),
-    **{k.key: (k.zh, k.en) for k in KPIS},
-    "key": ("指标代码", "Key"), "name_zh": ("指标", "KPI (zh)"), "name_en": ("指标（英文）", "KPI"),
-    "unit_zh": ("单位", "Unit (zh)"), "unit_en": ("单位（英文）", "Unit"), "n": ("样本量", "n"),
-    "ci_low": ("置信下限", "CI low"), "ci_high": ("置信上限", "CI high"),
-    "mom_month": ("环比月份", "MoM month"), "mom_previous": ("上月值", "Previous month"),
-    "mom_abs": ("环比变化", "MoM change"), "mom_rel": ("环比变化率", "MoM change, relative"),
-    "mom_reason": ("环比缺失原因", "MoM reason"), "mom_note": ("环比说明", "MoM note"), "yoy_month": ("同比月份", "YoY month"),
-    "yoy_previous": ("上年同月值", "Same month last year"), "yoy_abs": ("同比变化", "YoY change"),
-    "yoy_rel": ("同比变化率", "YoY change, relative"), "yoy_reason": ("同比缺失原因", "YoY reason"), "yoy_note": ("同比说明", "YoY note"),
-    "basis_zh": ("口径", "Basis (zh)"), "basis_en": ("口径（英文）", "Basis"),
-    "cover": ("封面指标", "Cover tile"), "better": ("改善方向", "Better when"),
-    "conformance_n": ("核对件数", "Cases checked"),
-    "noncompliant": ("不合规件数", "Non-compliant cases"),
-    "noncompliance_ci_low": ("不合规率下限", "Non-compliance rate, CI low"),
-    "noncompliance_ci_high": ("不合规率上限", "Non-compliance rate, CI high"),
-}
+# the KPIs' own names join the catalogue's column labels
+add_labels({k.key: (k.zh, k.en) for k in KPIS})
 
 # Columns of the per-month tables, in order (stable for JSON and rendering).
 _GROUP_COLUMNS = [
@@ -1196,8 +1159,3 @@ def _format_value(value: float | None, kind: str, unit: str) -> str:
     return f"{value:.2f} {unit}"
 
 
-def relabel(frame: pd.DataFrame, lang: Lang = "zh") -> pd.DataFrame:
-    """A copy of `frame` with column labels in Chinese (``"zh"``) or English (``"en"``)."""
-    ChoiceError.check("lang", lang, LANGS)
-    i = 0 if lang == "zh" else 1
-    return frame.rename(columns={c: LABELS[c][i] for c in frame.columns if c in LABELS})

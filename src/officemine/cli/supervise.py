@@ -194,7 +194,7 @@ def ledger_command(
 
     from officemine.jsonable import records
     from officemine.supervision import Ledger
-    from officemine.supervision.ledger import relabel
+    from officemine.text import relabel
 
     with domain_errors(inputs=[ledger_path]):
         chosen = [n for n, v in (("--open", open_), ("--closed", closed), ("--case", case),

@@ -84,12 +84,13 @@ class MonthlyReport(Result):
         return self.kpis._html_tables()
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The report's tables, as written to the workbook."""
+        """The report's tables by their codes, with field names as columns (the workbook
+        shows them in the report's language: `workbook`)."""
         lang = self.lang
-        out = {"kpis": self.kpis.table("summary", lang=lang)}
+        out = {"kpis": self.kpis.summary}
         if self.has_data:
-            out["kpis_by_process"] = self.kpis.table("by_process", lang=lang)
-        out["trend"] = self.trend.table("summary", lang=lang)
+            out["kpis_by_process"] = self.kpis.by_process
+        out["trend"] = self.trend.summary
         if self.necessity is not None:
             out["necessity"] = self.necessity.summary.drop(columns=["reason_classes"])
         if self.versions is not None:
@@ -119,6 +120,15 @@ class MonthlyReport(Result):
             out["ledger"] = self.ledger_view.table(lang)
         out.update(_conformance_tables(self.conformance))
         return out
+
+    def workbook(self) -> dict[str, pd.DataFrame]:
+        """The workbook's sheets as a reader of the report's language sees them: sheet names
+        and column labels from the text catalogue, a column kept in both languages shown in
+        this one only (`officemine.text.for_reader`)."""
+        from officemine.text import for_reader, sheet_name, table_of
+
+        return {sheet_name(code, self.lang): for_reader(frame, self.lang, table_of(code))
+                for code, frame in self.tables().items()}
 
     def to_dict(self) -> dict:
         return {
@@ -174,7 +184,7 @@ class MonthlyReport(Result):
         with atomic_paths(*paths.values(), inputs=inputs) as (pdf, json_file, xlsx):
             render_pdf(self, pdf)
             write_text(json_file, self.to_json())
-            write_xlsx(self.tables(), xlsx)
+            write_xlsx(self.workbook(), xlsx)
         return paths
 
     def __repr__(self) -> str:

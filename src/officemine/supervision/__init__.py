@@ -42,7 +42,8 @@ from officemine.choices import LANGS, Lang
 from officemine.errors import ChoiceError, NotFoundError
 from officemine.eventlog import EventLog
 from officemine.jsonable import records
-from officemine.kpis import _as_month, case_cycles, relabel
+from officemine.kpis import _as_month, case_cycles
+from officemine.text import relabel
 from officemine.plotting import chart_style
 from officemine.schema import OUTCOME_WORDS
 from officemine.sla import SLA
@@ -50,47 +51,13 @@ from officemine.result import Result, log_info_of
 from officemine.relations import (case_steps, holders, last_actions, log_end, now, submit_node,
                                  work_items)
 
-__all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks", "SUPERVISION_LABELS",
+__all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks",
            "Ledger", "LedgerError", "WeeklyDigest", "LedgerMonth", "CaseFile"]
 
 NodeBasis = Literal["pending", "acted_later", "returned", "after"]
 UNKNOWN = "(未知)"
 #: Chinese word of each canonical outcome (the first word of its vocabulary).
 OUTCOME_ZH = {o: words[0] for o, words in OUTCOME_WORDS.items()}
-
-SUPERVISION_LABELS: dict[str, tuple[str, str]] = {
-    "case_id": ("流程编号", "Case"), "process_type": ("流程类型", "Process type"),
-    "title": ("标题", "Title"), "applicant": ("申请人", "Applicant"),
-    "applicant_dept": ("申请部门", "Applicant's department"),
-    "submitted_at": ("提交时间", "Submitted"), "start_basis": ("起算依据", "Start basis"),
-    "current_node": ("当前节点", "Current node"), "node_basis": ("节点依据", "Node basis"),
-    "current_step": ("当前环节", "Current step"),
-    "responsible": ("当前办理人", "Responsible"), "responsible_dept": ("办理人部门", "Responsible's dept"),
-    "held_since": ("到达当前环节时间", "Held since"),
-    "working_days_open": ("已用工作日", "Working days open"),
-    "clock_days_open": ("已用自然日", "Clock days open"),
-    "sla_days": ("时限（工作日）", "SLA (working days)"), "due_at": ("应办结时间", "Due"),
-    "days_overdue": ("超期工作日", "Working days overdue"), "overdue": ("是否超期", "Overdue"),
-    "last_action": ("最后操作", "Last action"), "last_action_zh": ("最后操作", "Last action (zh)"),
-    "last_action_node": ("最后操作节点", "Last action's node"),
-    "last_action_by": ("最后操作人", "Last action by"),
-    "last_action_at": ("最后操作时间", "Last action at"), "reminders": ("催办次数", "Reminders"),
-    "delay_step": ("主要延误环节", "Step that used most time"),
-    "delay_held_by": ("延误环节办理人", "Held there by"),
-    "delay_workdays": ("延误环节用时（工作日）", "Time there (working days)"),
-    "cases": ("件数", "Cases"), "days_overdue_total": ("超期工作日合计", "Working days overdue, total"),
-    "days_overdue_max": ("最长超期工作日", "Working days overdue, max"),
-    "days_overdue_median": ("超期工作日中位数", "Working days overdue, median"),
-    "oldest_submitted_at": ("最早提交时间", "Oldest submitted"),
-    "nodes": ("涉及节点", "Nodes"), "node": ("节点", "Node"), "resource": ("办理人", "Person"),
-    "dept": ("部门", "Department"),
-    "wait_workhours": ("等待工时", "Waiting (working hours)"),
-    "wait_share": ("等待工时占比", "Share of waiting"), "items": ("办理事项数", "Items"),
-    "decided": ("本期办结事项数", "Items decided"), "pending": ("未办事项数", "Items pending"),
-    "wait_median_workhours": ("等待时长中位数（工时）", "Median wait (working hours)"),
-    "wait_p90_workhours": ("等待时长P90（工时）", "Wait p90 (working hours)"),
-    "wait_hours": ("等待时长（自然小时）", "Waiting (clock hours)"),
-}
 
 _BASIS_ZH = {"pending": "待办", "acted_later": "", "returned": "退回申请人", "after": "之后，下一节点未知"}
 
@@ -149,7 +116,7 @@ class OverdueLedger(Result):
         frames = {"summary": self.summary, "by_node": self.by_node, "by_person": self.by_person,
                   "open_cases": self.open_cases}
         ChoiceError.check("which", which, frames)
-        return _relabel(frames[which], lang)
+        return relabel(frames[which], lang)
 
     def to_dict(self) -> dict:
         return {"as_of": self.as_of.isoformat(), "calendar": self.calendar,
@@ -172,7 +139,7 @@ class OverdueLedger(Result):
         return head + "\n" + view.to_string(index=False)
 
     def _html_tables(self) -> list[pd.DataFrame]:
-        return [_relabel(t, "zh") for t in super()._html_tables()]
+        return [relabel(t, "zh") for t in super()._html_tables()]
 
     def plot(self, ax=None, lang: Lang = "zh"):
         """Overdue cases by where they are held (bars), longest total overdue first."""
@@ -355,7 +322,7 @@ class Bottlenecks(Result):
     def table(self, which: Literal["by_node", "by_person"] = "by_node",
               lang: Lang = "zh") -> pd.DataFrame:
         ChoiceError.check("which", which, ("by_node", "by_person"))
-        return _relabel(self.by_node if which == "by_node" else self.by_person, lang)
+        return relabel(self.by_node if which == "by_node" else self.by_person, lang)
 
     def to_dict(self) -> dict:
         return {"month": self.month, "period": self.period, "calendar": self.calendar,
@@ -375,7 +342,7 @@ class Bottlenecks(Result):
         return head + "\n" + view.round(1).to_string(index=False)
 
     def _html_tables(self) -> list[pd.DataFrame]:
-        return [_relabel(self.by_node, "zh")]
+        return [relabel(self.by_node, "zh")]
 
     def plot(self, ax=None, top: int = 10, by: Literal["node", "person"] = "node",
              lang: Lang = "zh"):
@@ -489,14 +456,6 @@ def _rank(inside: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-def _relabel(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
-    ChoiceError.check("lang", lang, LANGS)
-    i = 0 if lang == "zh" else 1
-    out = frame.rename(columns={c: SUPERVISION_LABELS[c][i] for c in frame.columns
-                                if c in SUPERVISION_LABELS})
-    return relabel(out, lang)
-
 
 # The ledger reads `overdue_ledger` above: imported last, once this module is complete.
 from officemine.supervision.ledger import CaseFile, Ledger, LedgerError  # noqa: E402

@@ -25,8 +25,8 @@ import pandas as pd
 from officemine.choices import Lang
 from officemine.jsonable import plain, records
 from officemine.result import Result
-from officemine.supervision.ledger import (CLOSE_ZH, OPEN_STATES, STATE_ZH, LedgerError,
-                                          relabel)
+from officemine.supervision.ledger import CLOSE_ZH, OPEN_STATES, STATE_ZH, LedgerError
+from officemine.text import relabel
 
 __all__ = ["WeeklyDigest", "LedgerMonth", "SECTIONS"]
 

@@ -47,38 +47,14 @@ from officemine.relations import log_end, now
 from officemine.result import Result
 from officemine.sla import SLA
 from officemine.supervision.store import LedgerError, SCHEMA_VERSION, connect, transaction
+from officemine.text import relabel
 
-__all__ = ["Ledger", "LedgerError", "CaseFile", "week_label", "OPEN_STATES", "LEDGER_LABELS"]
+__all__ = ["Ledger", "LedgerError", "CaseFile", "week_label", "OPEN_STATES"]
 
 #: States in which an entry is open at the end of a run.
 OPEN_STATES = ("new", "reopened", "carried", "unseen")
 _WEEK = re.compile(r"^\s*(\d{4})\s*-?\s*[Ww]\s*(\d{1,2})\s*$")
 
-LEDGER_LABELS: dict[str, tuple[str, str]] = {
-    "item_id": ("台账编号", "Entry"), "case_id": ("流程编号", "Case"),
-    "process_type": ("流程类型", "Process type"), "title": ("标题", "Title"),
-    "applicant": ("申请人", "Applicant"), "applicant_dept": ("申请部门", "Applicant's dept"),
-    "submitted_at": ("提交时间", "Submitted"), "sla_days": ("时限（工作日）", "SLA (working days)"),
-    "due_at": ("应办结时间", "Due"), "status": ("台账状态", "Status"),
-    "opened_week": ("列入周", "Entered (week)"), "closed_week": ("销号周", "Struck off (week)"),
-    "closed_at": ("办结时间", "Case ended"), "close_status": ("办结方式", "How it ended"),
-    "days_to_close": ("超期至办结（工作日）", "Overdue until it ended (working days)"),
-    "reopened": ("重新列入次数", "Times reopened"), "week": ("周", "Week"),
-    "as_of": ("截至", "As of"), "state": ("本周状态", "State this week"),
-    "section": ("栏目", "Section"), "weeks_on_ledger": ("在账周数", "Weeks on the ledger"),
-    "current_node": ("当前节点", "Current node"), "current_step": ("当前环节", "Current step"),
-    "node_basis": ("节点依据", "Node basis"), "responsible": ("当前办理人", "Responsible"),
-    "responsible_dept": ("办理人部门", "Responsible's dept"),
-    "held_since": ("到达当前环节时间", "Held since"),
-    "working_days_open": ("已用工作日", "Working days open"),
-    "days_overdue": ("超期工作日", "Working days overdue"),
-    "reminders_in_log": ("系统内催办次数", "Reminders in the OA"),
-    "reminders_sent": ("本台账提醒次数", "Reminders sent"),
-    "last_action": ("最后操作", "Last action"), "last_action_at": ("最后操作时间", "Last action at"),
-    "opened_this_week": ("本周列入", "Entered this week"),
-    "open_items": ("在办超期件数", "Open overdue items"), "new_items": ("本周新增", "New this week"),
-    "max_days_overdue": ("最长超期工作日", "Most working days overdue"),
-}
 STATE_ZH = {"new": "新增", "reopened": "重新列入", "carried": "持续在办", "unseen": "日志未见",
             "closed": "销号"}
 CLOSE_ZH = {"archived": "归档", "rejected": "否决", "withdrawn": "撤回"}
@@ -169,13 +145,6 @@ def _ts(value) -> str:
     return "—" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
 
 
-def relabel(frame: pd.DataFrame, lang: Lang) -> pd.DataFrame:
-    """`frame` with the ledger's Chinese or English column labels."""
-    if lang not in ("zh", "en"):
-        raise LedgerError(f"lang must be 'zh' or 'en', not {lang!r}")
-    i = 0 if lang == "zh" else 1
-    return frame.rename(columns={c: LEDGER_LABELS[c][i] for c in frame.columns
-                                 if c in LEDGER_LABELS})
 
 
 # --- the ledger ---------------------------------------------------------------------------------
