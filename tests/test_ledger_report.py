@@ -54,7 +54,7 @@ def test_the_review_shows_the_ledgers_month_in_pdf_json_and_workbook(april):
     assert f"{view.median_days_to_close:.1f}" in page
     assert view.people["responsible"].iloc[0] in page
     sheet = pd.read_excel(folder / "review" / "officemine_report_2025-04.xlsx",
-                          sheet_name="ledger")
+                          sheet_name="督办台账")
     assert len(sheet) == len(view.summary) and "月末在办" in sheet.columns
     assert int(sheet["月末在办"].sum()) == view.still_open
 

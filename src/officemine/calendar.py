@@ -43,7 +43,7 @@ import chinese_calendar
 import numpy as np
 import pandas as pd
 
-from officemine.errors import CalendarError
+from officemine.errors import CalendarError, ChoiceError
 from officemine.tomlfile import read_toml
 
 __all__ = ["Calendar", "DEFAULT_HOURS", "DEFAULT_REGION", "DEFAULT_TZ", "OUTSIDE_HOURS_SLACK",
@@ -400,26 +400,36 @@ class Calendar:
         """First and last year the holiday data covers; None for ``region="none"``."""
         return self._region.years
 
-    def describe(self) -> str:
-        """One line saying what this calendar is; print it next to every working-time number."""
+    def describe(self, lang: str = "zh", source: bool = True) -> str:
+        """One line saying what this calendar is; print it next to every working-time number.
+        lang: ``zh`` or ``en``; source: with the holiday data's origin and years (the cover
+        gives the calendar without them, the data-quality page with them)."""
+        ChoiceError.check("lang", lang, ("zh", "en"))
+        zh = lang == "zh"
         reg = self._region
         if reg.code == DEFAULT_REGION:
-            parts = [f"中国法定节假日 (chinese_calendar {_CN_VERSION}, "
-                     f"{_CN_YEARS[0]}–{_CN_YEARS[1]}) + 调休"]
+            origin = f" (chinese_calendar {_CN_VERSION}, {_CN_YEARS[0]}–{_CN_YEARS[1]})"
+            parts = [("中国法定节假日" if zh else "Chinese statutory holidays")
+                     + (origin if source else "") + (" + 调休" if zh else " + make-up workdays")]
         elif reg.years is None:
-            parts = ["仅周末休息 (不含法定节假日)"]
+            parts = ["仅周末休息 (不含法定节假日)" if zh else "weekends only (no public holidays)"]
         else:
-            parts = [f"{reg.code} 公共假日 ({reg.source}, {reg.years[0]}–{reg.years[1]})"]
+            origin = f" ({reg.source}, {reg.years[0]}–{reg.years[1]})" if source else ""
+            parts = [f"{reg.code} {'公共假日' if zh else 'public holidays'}{origin}"]
             if not np.array_equal(reg.weekend, _SAT_SUN):
-                parts[0] += " 周末: " + "".join("一二三四五六日"[i]
-                                               for i in np.flatnonzero(reg.weekend))
+                days = ("一二三四五六日" if zh else ("Mon ", "Tue ", "Wed ", "Thu ", "Fri ", "Sat ",
+                                                     "Sun "))
+                parts[0] += (" 周末: " if zh else " weekend: ") + "".join(
+                    days[i] for i in np.flatnonzero(reg.weekend)).strip()
         company = []
         if self.days_off:
-            company.append(f"公司休息日 {len(self.days_off)} 天")
+            company.append(f"公司休息日 {len(self.days_off)} 天" if zh else
+                           f"{len(self.days_off)} company days off")
         if self.workdays:
-            company.append(f"公司工作日 {len(self.workdays)} 天")
+            company.append(f"公司工作日 {len(self.workdays)} 天" if zh else
+                           f"{len(self.workdays)} company workdays")
         if company:
-            parts[0] += " + " + "、".join(company)
+            parts[0] += " + " + ("、" if zh else ", ").join(company)
         parts.append(", ".join(f"{a}–{b}" for a, b in self.hours))
         if self.tz != DEFAULT_TZ:
             parts.append(str(self.tz))

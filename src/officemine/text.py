@@ -249,7 +249,40 @@ SHEETS: dict[str, tuple[str, str]] = {
     "conformance_deviations": ("偏离明细", "Departures"),
 }
 
+#: Phrases drawn on charts and pages, with their parameters: key -> (zh, en).
+PHRASES: dict[str, tuple[str, str]] = {
+    "map.title": ("流程图 · {scope} · {cases:,} 件 ({span})",
+                  "Process map · {scope} · {cases:,} cases ({span})"),
+    "map.all_types": ("全部流程类型", "all process types"),
+    "map.wait_scale": ("中位等待（工作小时）", "median wait (working hours)"),
+    "map.node_visits": ("{n:,}次", "{n:,}×"),
+    "map.node_wait": ("等待{wait}工时 ({clock})", "wait {wait} wh ({clock})"),
+    "map.note_nodes": ("节点：访问次数 · 中位等待（工作小时，日历：{calendar}；括号内为时钟小时）",
+                       "Nodes: visits · median wait in working hours (wh; the calendar is on the "
+                       "data-quality page), clock hours in brackets"),
+    "map.note_arcs": ("连线上数字 = 转移次数；红色虚线 = 退回（从退回的节点到下一处理节点）",
+                      "Numbers on arcs = transitions; red dashed = returns (from the returning "
+                      "node to the next one acting)"),
+    "map.note_other_back": ("；棕色虚线 = 其他回流", "; brown dashed = other loops back"),
+    "map.hidden": ("已隐藏：转移次数 < {min} 的 {arcs} 条连线（共 {transitions:,} 次转移，其中退回连线 "
+                   "{returns} 条）", "Hidden: {arcs} arcs with fewer than {min} transitions "
+                   "({transitions:,} transitions, {returns} of them return arcs)"),
+    "map.hidden_nodes": ("、访问 < {min} 的 {nodes} 个节点",
+                         ", {nodes} nodes with fewer than {min} visits"),
+    "map.hidden_none": ("未隐藏任何连线（阈值 {min}）", "No arc hidden (threshold {min})"),
+    "map.outside": ("紫色 = 标准流程之外：{nodes} 个环节（虚线框）、{arcs} 条连线（标准流程不允许的先后"
+                    "顺序，含跳过环节）", "Purple = outside the standard procedures: {nodes} "
+                    "steps (dashed boxes), {arcs} arcs (orders the procedures do not allow, skipped "
+                    "steps included)"),
+}
+
 _ZH, _EN = "_zh", "_en"
+
+
+def say(key: str, lang: Lang = "zh", **params) -> str:
+    """The phrase `key` in `lang`, its parameters filled in."""
+    ChoiceError.check("lang", lang, LANGS)
+    return PHRASES[key][0 if lang == "zh" else 1].format(**params)
 
 
 def add_labels(labels: dict[str, tuple[str, str]]) -> None:

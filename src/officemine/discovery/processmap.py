@@ -38,6 +38,9 @@ from officemine.eventlog import EventLog
 from officemine.plotting import chart_style
 from officemine.schema import C
 from officemine.relations import work_items
+from officemine.choices import LANGS, Lang
+from officemine.errors import ChoiceError
+from officemine.text import say
 
 WAIT_BASIS = ("median wait of decided work items at the node (officemine.relations.work_items: "
               "from the visit's arrival to the decision; pending items left out)")
@@ -161,13 +164,15 @@ class ProcessMap(DiscoveryOutput):
         return base64.b64encode(buf.getvalue()).decode("ascii")
 
     # --- drawing ---------------------------------------------------------------------------
-    def plot(self, ax=None, outside: tuple[set, set] | None = None):
+    def plot(self, ax=None, outside: tuple[set, set] | None = None, lang: Lang = "zh"):
         """Draw the map (layered, left to right) on `ax`, or on a new figure sized to fit.
 
         outside: (nodes, (source, target) arcs) outside the standard procedures, drawn in
-        purple (`officemine.conformance.outside_procedures` finds them)."""
+        purple (`officemine.conformance.outside_procedures` finds them). lang: the words
+        around the log's own names (title, captions, the boxes' figures)."""
+        ChoiceError.check("lang", lang, LANGS)
         with chart_style():
-            return _draw(self, ax, outside)
+            return _draw(self, ax, outside, lang)
 
     def save(self, path: str | Path, *, dpi: int = 150) -> Path:
         """Write the map as PNG, SVG or PDF (by suffix), atomically. SVG and PDF keep text
@@ -486,12 +491,12 @@ def _text_width(text: str, size_pt: float) -> float:
     return em * size_pt / 72.0
 
 
-def _info_line(row) -> str:
-    parts = [f"{int(row.visits):,}次"]
+def _info_line(row, lang: str = "zh") -> str:
+    parts = [say("map.node_visits", lang, n=int(row.visits))]
     if row.items and not (isinstance(row.median_wait_workhours, float)
                           and math.isnan(row.median_wait_workhours)):
-        parts.append(f"等待{fmt_num(row.median_wait_workhours)}工时"
-                     f" ({_short_hours(row.median_wait_hours)})")
+        parts.append(say("map.node_wait", lang, wait=fmt_num(row.median_wait_workhours),
+                         clock=_short_hours(row.median_wait_hours)))
     return " · ".join(parts)
 
 
@@ -539,7 +544,7 @@ def _geometry(lay: Layering, labels: dict[str, tuple[str, str]]) -> _Geometry:
                      min(ys, default=0))
 
 
-def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None):
+def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None, lang: str = "zh"):
     import matplotlib.pyplot as plt
     from matplotlib import colormaps
     from matplotlib.colors import Normalize
@@ -550,7 +555,7 @@ def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None):
     arcs = pm.visible_arcs.reset_index(drop=True)
     names = nodes["node"].tolist()
     off_nodes, off_arcs = outside if outside is not None else (set(), set())
-    labels = {r.node: (str(r.node), _info_line(r)) for r in nodes.itertuples()}
+    labels = {r.node: (str(r.node), _info_line(r, lang)) for r in nodes.itertuples()}
     rank = dict(zip(nodes["node"], nodes["position"].fillna(0)))
     # Return arcs never take part in the layering: they are routed around the drawing.
     edges = [(s, t, float(n)) for s, t, n in zip(arcs["source"], arcs["target"],
@@ -589,9 +594,10 @@ def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None):
     left = geo.x_left - margin - 0.2
     right = geo.x_right + margin
     sc = pm.scope
-    title = f"流程图 · {sc.label} · {sc.n_cases:,} 件 ({sc.span_text()})"
+    scope = sc.process_type if sc.process_type is not None else say("map.all_types", lang)
+    title = say("map.title", lang, scope=scope, cases=sc.n_cases, span=sc.span_text())
     has_waits = bool(nodes["median_wait_workhours"].notna().any())
-    bar_w, bar_label = 1.8, "中位等待（工作小时）"
+    bar_w, bar_label = 1.8, say("map.wait_scale", lang)
     legend_w = (_text_width(bar_label, 7.6) + bar_w + 0.25) if has_waits else 0.0
     # the colour scale sits right of the title, or under it when the map is narrow
     beside = _text_width(title, 12.5) + legend_w + 1.0 < max(right - left, 6.0)
@@ -763,21 +769,22 @@ def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None):
     # title, notes, colour scale
     ax.text(left + 0.3, top - 0.3, title, ha="left", va="center", fontsize=fs(12.5))
     h = pm.hidden()
-    hidden = (f"已隐藏：转移次数 < {h['min_frequency']} 的 {h['arcs']} 条连线（共 "
-              f"{h['transitions']:,} 次转移，其中退回连线 {h['return_arcs']} 条）"
-              + (f"、访问 < {h['min_frequency']} 的 {h['nodes']} 个节点" if h["nodes"] else "")
-              if h["arcs"] or h["nodes"] else f"未隐藏任何连线（阈值 {h['min_frequency']}）")
+    least = h["min_frequency"]
+    hidden = (say("map.hidden", lang, min=least, arcs=h["arcs"], transitions=h["transitions"],
+                  returns=h["return_arcs"])
+              + (say("map.hidden_nodes", lang, min=least, nodes=h["nodes"]) if h["nodes"]
+                 else "")
+              if h["arcs"] or h["nodes"] else say("map.hidden_none", lang, min=least))
     notes = [
-        "节点：访问次数 · 中位等待（工作小时，日历：" + sc.calendar + "；括号内为时钟小时）",
-        "连线上数字 = 转移次数；红色虚线 = 退回（从退回的节点到下一处理节点）"
-        + ("；棕色虚线 = 其他回流" if any(not is_return[i] for i in back) else ""),
+        say("map.note_nodes", lang, calendar=sc.calendar),
+        say("map.note_arcs", lang)
+        + (say("map.note_other_back", lang) if any(not is_return[i] for i in back) else ""),
         hidden,
     ]
     if outside is not None:
         shown_nodes = sum(1 for n in names if n in off_nodes)
         shown_arcs = sum(1 for (s, t, _), r in zip(edges, is_return) if not r and (s, t) in off_arcs)
-        notes.insert(2, f"紫色 = 标准流程之外：{shown_nodes} 个环节（虚线框）、{shown_arcs} 条连线"
-                        "（标准流程不允许的先后顺序，含跳过环节）")
+        notes.insert(2, say("map.outside", lang, nodes=shown_nodes, arcs=shown_arcs))
     for k, line in enumerate(notes):
         ax.text(left + 0.3, bottom + note_h - 0.22 - 0.24 * k, line, ha="left", va="center",
                 fontsize=fs(_NOTE_PT), color="#444444")

@@ -191,7 +191,7 @@ def _cover(report, footer, number):
     subtitle = words["cover_sub"].format(
         org=org, month=_month_label(report.month, report.lang),
         asof=end.strftime("%Y-%m-%d") if end is not None else "—",
-        cases=kpis.log_info["cases"], cal=report.calendar.describe().split(";")[0])
+        cases=kpis.log_info["cases"], cal=report.calendar.describe(report.lang, source=False).split(";")[0])
     fig = new_page(PageInfo(f"{words['title']} · {_month_label(report.month, report.lang)}",
                             subtitle, footer), number)
     if not report.has_data:
@@ -315,7 +315,7 @@ def _map(report, footer, number):
         note(fig, 0.5, 0.5, words["none"], ha="center", fontsize=14)
         return fig
     ax = fig.add_axes([0.03, 0.08, 0.94, 0.80])
-    report.discovery.process_map.plot(ax=ax, outside=_outside(report))
+    report.discovery.process_map.plot(ax=ax, outside=_outside(report), lang=report.lang)
     return fig
 
 
@@ -555,7 +555,7 @@ def _scenario(report, footer, number):
     note(fig, 0.04, 0.63, wrap(basis, 175) + "".join(f"\nWARNING: {wrap(w, 170)}"
                                                       for w in warnings_), fontsize=8.5)
     try:
-        sim.plot(ax=fig.add_axes([0.30, 0.08, 0.40, 0.44]))
+        sim.plot(ax=fig.add_axes([0.30, 0.08, 0.40, 0.44]), lang=report.lang)
     except Exception as exc:  # noqa: BLE001 - a chart must never cost the whole report
         note(fig, 0.07, 0.4, f"chart unavailable: {exc}")
     return fig
@@ -658,7 +658,8 @@ def _quality(report, footer, number):
     fig = new_page(_info(report, words["quality"], footer), number)
     lines = _import_lines(report.log.report, report.lang) if report.log.report else []
     lines.append("")
-    lines.append(("日历：" if report.lang == "zh" else "Calendar: ") + report.calendar.describe())
+    lines.append(("日历：" if report.lang == "zh" else "Calendar: ")
+                 + report.calendar.describe(report.lang))
     lines.append(("时限（SLA）：" if report.lang == "zh" else "Time limits (SLA): ") + report.sla.describe())
     if report.necessity is not None:
         s = report.necessity.summary
