@@ -44,6 +44,7 @@ RESULTS = {
     "ConformanceResult": lambda b: b["conformance"],
     "ImportReport": lambda b: b["log"].report,
     "MonthlyReport": lambda b: b["report"],
+    "MonthlyReports": lambda b: officemine.MonthlyReports([b["report"]], "zh"),
 }
 #: Results whose HTML shows a planted name (the others show neither nodes nor titles).
 SHOWS_PLANTED = {"NecessityResult", "ProcessMap", "ReworkResult", "VariantsResult",

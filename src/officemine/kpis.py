@@ -1157,5 +1157,3 @@ def _format_value(value: float | None, kind: str, unit: str) -> str:
     if kind == "count":
         return f"{value:,.0f} {unit}"
     return f"{value:.2f} {unit}"
-
-

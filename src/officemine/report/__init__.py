@@ -199,14 +199,29 @@ INDEX_KPIS = ("completed", "cycle_median_workdays", "on_time_rate", "return_rate
               "open_overdue")
 
 
-@dataclass
-class MonthlyReports:
+@dataclass(frozen=True)
+class MonthlyReports(Result):
     """The reviews of several months (`monthly_reports`) and their index: `.index` (one row
-    per month with its headline figures), `.write(dir)` (each month's files, index.json and
-    index.html)."""
+    per month with its headline figures; also `.summary`), `.write(dir)` (each month's
+    files, index.json and index.html)."""
 
     reports: list[MonthlyReport]
     lang: str
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.index
+
+    @property
+    def provenance(self) -> Provenance:
+        first = self.reports[0] if self.reports else None
+        return provenance(getattr(first.kpis, "log_info", None) if first else None,
+                          calendar=first.calendar if first else None)
+
+    def to_dict(self) -> dict:
+        """The index as JSON: the language and one record per month (as ``index.json``,
+        without the file names)."""
+        return {"lang": self.lang, "months": self.index.to_dict("records")}
 
     @property
     def months(self) -> list[str]:
