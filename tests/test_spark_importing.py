@@ -161,3 +161,38 @@ def test_a_table_name_is_checked_before_spark_sees_it(spark, sample_csv, tmp_pat
         oms.import_log(spark, sample_csv, output_table=name)
     with pytest.raises(OfficemineError, match="not a table name"):
         oms.read_log(spark, table=name)
+
+
+def test_the_command_imports_a_raw_table_into_a_table(spark, sample_csv, tmp_path,
+                                                      monkeypatch):
+    """``import --source-table --output-table`` on Spark, and ``necessity --table`` reads the
+    table back with its own time zone; the table forms need --engine spark."""
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from officemine.cli import app
+
+    monkeypatch.chdir(tmp_path)                 # where the set-aside file goes
+    rows = pd.read_csv(sample_csv, dtype=str, keep_default_na=False, encoding="gb18030")
+    spark.createDataFrame(rows).write.mode("overwrite").saveAsTable("cli_raw")
+    runner = CliRunner()
+    done = runner.invoke(app, ["import", "--engine", "spark", "--source-table", "cli_raw",
+                               "--output-table", "cli_events"])
+    assert done.exit_code == 0, done.output
+    assert "wrote cli_events" in done.output
+    judged = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "cli_events",
+                                 "--json", "-"])
+    assert judged.exit_code == 0, judged.output
+    one = officemine.necessity(officemine.import_log(sample_csv), since="all")
+    assert [(n["node"], n["items"]) for n in json.loads(judged.stdout)["nodes"]] == \
+        list(zip(one.summary["node"], one.summary["items"]))
+    refused = runner.invoke(app, ["import", "--source-table", "cli_raw", "-o",
+                                  str(tmp_path / "x.parquet")])
+    assert refused.exit_code == 2 and refused.output.startswith("error: ")
+    assert "--engine spark" in refused.output
+    bad = runner.invoke(app, ["import", "--engine", "spark", "--source-table", "cli_raw",
+                              "--output-table", "x; DROP TABLE cli_raw"])
+    assert bad.exit_code == 2 and "not a table name" in bad.output
+    assert spark.catalog.tableExists("cli_raw")
