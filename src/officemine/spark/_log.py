@@ -18,8 +18,15 @@ from officemine.schema import C, STORED_ORDER
 
 #: The file beside a Parquet dataset (a folder of parts) that holds the log's metadata.
 METADATA_FILE = "_officemine.json"
-#: The table property that holds the metadata of a log written as a Spark/Hive table.
-METADATA_PROPERTY = "officemine.metadata"
+#: The companion of a log written as a Spark/Hive table ``t``: the table ``t__officemine``
+#: (one row, column ``metadata``: the JSON of `METADATA_FILE`). A table, not table
+#: properties: written and read through the DataFrame API, no statement text at all.
+METADATA_TABLE = "{}__officemine"
+
+
+def metadata_table(table: str) -> str:
+    """The name of the table that holds the metadata of the log in `table`."""
+    return METADATA_TABLE.format(table_name(table))
 #: What a table name may be: letters, digits and underscores, with one optional dot
 #: (``db.table``); checked before any name reaches Spark, so no text is pasted into SQL.
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?")
@@ -90,7 +97,7 @@ _FIELD_TYPES = {
 def read_log(spark, path: str | Path | None = None, *, table: str | None = None) -> SparkLog:
     """A log stored by officemine, read by Spark: a Parquet file written by ``officemine
     import`` (its metadata read here), a Parquet dataset folder with `METADATA_FILE`, or
-    (`table`) a Spark/Hive table with its metadata in the `METADATA_PROPERTY` table property
+    (`table`) a Spark/Hive table with its metadata in the table `metadata_table(table)`
     (both written by `officemine.spark.import_log`)."""
     pyspark()
     if (path is None) == (table is None):
@@ -98,12 +105,12 @@ def read_log(spark, path: str | Path | None = None, *, table: str | None = None)
     if table is not None:
         table_name(table)
         df = spark.table(table)
-        values = [row["value"] for row in spark.sql(f"SHOW TBLPROPERTIES {table}").collect()
-                  if row["key"] == METADATA_PROPERTY]
-        if not values:
-            raise LogFormatError(f"table {table} has no {METADATA_PROPERTY} property: not a "
-                                 "log written by officemine (read_table reads a canonical "
-                                 "table with the time zone given)")
+        meta = metadata_table(table)
+        if not spark.catalog.tableExists(meta):
+            raise LogFormatError(f"table {table} has no metadata table {meta}: not a log "
+                                 "written by officemine (read_table reads a canonical table "
+                                 "with the time zone given)")
+        values = [row["metadata"] for row in spark.table(meta).collect()]
         timezone, calendar, mapping, report = _metadata(json.loads(values[0]), f"table {table}")
         _check_columns(df, table)
         return SparkLog(df=df, timezone=timezone, calendar=calendar, mapping=mapping,

@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 
 from officemine.errors import InputError, NoDataError, NotSupportedError
 from officemine.importing.mapping import Mapping
-from officemine.spark._log import (_TABLE_NAME, METADATA_FILE, METADATA_PROPERTY, SparkLog,
+from officemine.spark._log import (_TABLE_NAME, METADATA_FILE, SparkLog, metadata_table,
                                    pyspark, read_log, table_name)
 
 _PART = "__officemine_part"
@@ -65,7 +65,8 @@ def import_log(spark, source, mapping: Mapping | str | Path | None = None, *,
 
     output: a Parquet dataset folder (the metadata inside it, `METADATA_FILE`); or
     output_table: a Spark/Hive table (``dw.oa_events``, replaced if it exists; the metadata
-    in its `METADATA_PROPERTY` property; ``read_log(spark, table=...)`` reads it back).
+    in the table ``dw.oa_events__officemine``; ``read_log(spark, table=...)`` reads it
+    back).
     set_aside: the set-aside rows' CSV (default beside `output`, ``oa.parquet`` ->
     ``oa.set_aside.csv``; for a table ``<table>.set_aside.csv`` in `work_dir`, or the
     current folder).
@@ -397,12 +398,11 @@ class _Job:
 
     def write_table(self, events, table: str, metadata: str) -> None:
         """The events as a table `table` (a name `table_name` checked; replaced if it
-        exists), its metadata in the table property `METADATA_PROPERTY`."""
-        table_name(table)
+        exists), its metadata in the table `metadata_table(table)`."""
         with self._instants(events) as frame:
-            self.spark.sql(f"DROP TABLE IF EXISTS {table}")
-            (frame.writeTo(table).using("parquet").tableProperty(METADATA_PROPERTY, metadata)
-             .create())
+            frame.write.mode("overwrite").format("parquet").saveAsTable(table_name(table))
+        (self.spark.createDataFrame([(metadata,)], "metadata string")
+         .write.mode("overwrite").format("parquet").saveAsTable(metadata_table(table)))
 
     @contextlib.contextmanager
     def _instants(self, events):
