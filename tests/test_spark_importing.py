@@ -112,7 +112,8 @@ def test_a_raw_dataframe_and_a_raw_table_import_as_their_csv(spark, sample_csv, 
     csv = tmp_path / "export.csv"
     rows.to_csv(csv, index=False, encoding="utf-8")
     from_csv = oms.import_log(spark, csv, output=tmp_path / "from_csv")
-    raw = spark.createDataFrame(rows).repartition(1)
+    # one part, in the rows' order (coalesce keeps it; a repartition would not)
+    raw = spark.createDataFrame(rows).coalesce(1)
     raw.write.saveAsTable("oa_raw")
     from_frame = oms.import_log(spark, raw, output=tmp_path / "from_frame", partitions=3)
     from_table = oms.import_log(spark, "oa_raw", output_table="oa_events",

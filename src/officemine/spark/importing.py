@@ -60,8 +60,8 @@ def import_log(spark, source, mapping: Mapping | str | Path | None = None, *,
 
     source: a CSV export's path; or the raw export already in Spark — a DataFrame, or the
     name of a table (``dw.oa_raw``) — holding the export's columns, read as a CSV of it
-    would be: every value as text, an empty text a missing value, the table's n-th row its
-    row n + 1 (the header is row 1). The same mapping applies.
+    would be: every value as text, an empty text a missing value, its n-th row (in the
+    order Spark reads it) its row n + 1 (the header is row 1). The same mapping applies.
 
     output: a Parquet dataset folder (the metadata inside it, `METADATA_FILE`); or
     output_table: a Spark/Hive table (``dw.oa_events``, replaced if it exists; the metadata
