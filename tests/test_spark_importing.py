@@ -116,9 +116,11 @@ def test_a_raw_dataframe_and_a_raw_table_import_as_their_csv(spark, sample_csv, 
     raw = spark.createDataFrame(rows).coalesce(1)
     raw.write.saveAsTable("oa_raw")
     from_frame = oms.import_log(spark, raw, output=tmp_path / "from_frame", partitions=3)
-    from_table = oms.import_log(spark, "oa_raw", output_table="oa_events",
+    # a name of its own: a temporary view of the same name (other tests make "oa_events")
+    # would shadow the table
+    from_table = oms.import_log(spark, "oa_raw", output_table="imported_events",
                                 set_aside=tmp_path / "from_table.set_aside.csv")
-    back = oms.read_log(spark, table="oa_events")
+    back = oms.read_log(spark, table="imported_events")
     expected = pq.read_table(tmp_path / "from_csv").sort_by([(C.case_id, "ascending"),
                                                                (C.seq, "ascending")])
     for log, where in ((from_frame, "from_frame"), (back, "from_table")):
