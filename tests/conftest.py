@@ -47,10 +47,11 @@ def _private_pseudonym_key_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     """One local Spark session for every test marked ``spark`` (skipped where pyspark or Java
-    is missing, failed instead where $OFFICEMINE_REQUIRE_SPARK is set, as in CI): two cores, four shuffle partitions, no UI; the Python workers run this
-    interpreter (so they see officemine and its dependencies)."""
+    is missing, failed instead where $OFFICEMINE_REQUIRE_SPARK is set, as in CI): two cores, four shuffle partitions, no UI, tables in a
+    temporary warehouse; the Python workers run this interpreter (so they see officemine
+    and its dependencies)."""
     import shutil
     import sys
 
@@ -72,6 +73,7 @@ def spark():
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.driver.memory", "2g")
                .config("spark.python.worker.reuse", "true")
+               .config("spark.sql.warehouse.dir", str(tmp_path_factory.mktemp("warehouse")))
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session

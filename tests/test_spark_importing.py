@@ -97,3 +97,105 @@ def test_the_command_imports_on_spark(spark, sample_csv, tmp_path):
     limited = runner.invoke(app, ["import", str(sample_csv), "-o", str(tmp_path / "m"),
                                   "--engine", "spark", "--memory-limit", "1GB"])
     assert limited.exit_code == 2 and "--memory-limit" in limited.output
+
+
+def test_a_raw_dataframe_and_a_raw_table_import_as_their_csv(spark, sample_csv, tmp_path):
+    """The raw export already in Spark — a DataFrame, or a table by name — gives the log,
+    report and set-aside rows its CSV gives; the log goes into a table that reads back."""
+    import pandas as pd
+
+    rows = pd.read_csv(sample_csv, dtype=str, keep_default_na=False, encoding="gb18030")
+    rows.loc[[3, 40, 41], "操作日期"] = "not a date"           # set aside, named by row
+    rows = pd.concat([rows.iloc[:10], pd.DataFrame([[""] * rows.shape[1]],
+                                                   columns=rows.columns), rows.iloc[10:]],
+                     ignore_index=True)                      # a row of empty cells
+    csv = tmp_path / "export.csv"
+    rows.to_csv(csv, index=False, encoding="utf-8")
+    from_csv = oms.import_log(spark, csv, output=tmp_path / "from_csv")
+    # one part, in the rows' order (coalesce keeps it; a repartition would not)
+    raw = spark.createDataFrame(rows).coalesce(1)
+    raw.write.saveAsTable("oa_raw")
+    from_frame = oms.import_log(spark, raw, output=tmp_path / "from_frame", partitions=3)
+    # a name of its own: a temporary view of the same name (other tests make "oa_events")
+    # would shadow the table
+    from_table = oms.import_log(spark, "oa_raw", output_table="imported_events",
+                                set_aside=tmp_path / "from_table.set_aside.csv")
+    back = oms.read_log(spark, table="imported_events")
+    expected = pq.read_table(tmp_path / "from_csv").sort_by([(C.case_id, "ascending"),
+                                                               (C.seq, "ascending")])
+    for log, where in ((from_frame, "from_frame"), (back, "from_table")):
+        got = pa.Table.from_pandas(log.df.toPandas(), preserve_index=False) \
+            if where == "from_table" else pq.read_table(tmp_path / where)
+        got = got.sort_by([(C.case_id, "ascending"), (C.seq, "ascending")])
+        assert got.column_names == expected.column_names and got.num_rows == expected.num_rows
+        for column in expected.column_names:
+            x, y = expected[column], got[column]
+            if column == "source_file":          # each names its own source
+                assert set(y.to_pylist()) == {"DataFrame" if where == "from_frame"
+                                              else "oa_raw"}
+                continue
+            if pa.types.is_timestamp(x.type):
+                x, y = (v.cast(pa.timestamp("us", tz="UTC")) for v in (x, y))
+            assert x.cast(y.type).equals(y), (where, column)
+        left, right = from_csv.report.to_dict(), log.report.to_dict()
+        for key in ("source_file", "set_aside_file", "format"):
+            left.pop(key), right.pop(key)
+        assert left.pop("notes")[1:] == right.pop("notes")[1:]
+        assert left == right, where
+        # the same rows set aside for the same reasons, each naming its own source
+        aside = (tmp_path / f"{where}.set_aside.csv").read_text(encoding="utf-8-sig")
+        name = "DataFrame" if where == "from_frame" else "oa_raw"
+        assert aside.replace(f",{name}\n", ",SOURCE\n") == (
+            (tmp_path / "from_csv.set_aside.csv").read_text(encoding="utf-8-sig")
+            .replace(f",{csv}\n", ",SOURCE\n"))
+        assert aside.count(",SOURCE\n") == 0 and aside.count(f",{name}\n") >= 3
+    report = back.report
+    assert report.rows_set_aside >= 3 and report.rows_read == report.rows_accepted + \
+        report.rows_set_aside
+    assert "rows of empty cells" in " ".join(report.notes) and "oa_raw" in report.notes[0]
+    assert back.timezone == from_csv.timezone and back.calendar == from_csv.calendar
+    # the table reads back as the log: the same test (its source named apart)
+    pd.testing.assert_frame_equal(oms.necessity(back).summary, oms.necessity(from_csv).summary)
+
+
+@pytest.mark.parametrize("name", ["oa events", "db.oa.events", "oa;DROP TABLE x", "", "a-b"])
+def test_a_table_name_is_checked_before_spark_sees_it(spark, sample_csv, tmp_path, name):
+    with pytest.raises(OfficemineError, match="not a table name"):
+        oms.import_log(spark, sample_csv, output_table=name)
+    with pytest.raises(OfficemineError, match="not a table name"):
+        oms.read_log(spark, table=name)
+
+
+def test_the_command_imports_a_raw_table_into_a_table(spark, sample_csv, tmp_path,
+                                                      monkeypatch):
+    """``import --source-table --output-table`` on Spark, and ``necessity --table`` reads the
+    table back with its own time zone; the table forms need --engine spark."""
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from officemine.cli import app
+
+    monkeypatch.chdir(tmp_path)                 # where the set-aside file goes
+    rows = pd.read_csv(sample_csv, dtype=str, keep_default_na=False, encoding="gb18030")
+    spark.createDataFrame(rows).write.mode("overwrite").saveAsTable("cli_raw")
+    runner = CliRunner()
+    done = runner.invoke(app, ["import", "--engine", "spark", "--source-table", "cli_raw",
+                               "--output-table", "cli_events"])
+    assert done.exit_code == 0, done.output
+    assert "wrote cli_events" in done.output
+    judged = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "cli_events",
+                                 "--json", "-"])
+    assert judged.exit_code == 0, judged.output
+    one = officemine.necessity(officemine.import_log(sample_csv), since="all")
+    assert [(n["node"], n["items"]) for n in json.loads(judged.stdout)["nodes"]] == \
+        list(zip(one.summary["node"], one.summary["items"]))
+    refused = runner.invoke(app, ["import", "--source-table", "cli_raw", "-o",
+                                  str(tmp_path / "x.parquet")])
+    assert refused.exit_code == 2 and refused.output.startswith("error: ")
+    assert "--engine spark" in refused.output
+    bad = runner.invoke(app, ["import", "--engine", "spark", "--source-table", "cli_raw",
+                              "--output-table", "x; DROP TABLE cli_raw"])
+    assert bad.exit_code == 2 and "not a table name" in bad.output
+    assert spark.catalog.tableExists("cli_raw")

@@ -20,6 +20,7 @@ from officemine.report import monthly_report
 from officemine.spark.report import NOT_ON_SPARK, unit_reports
 from officemine.spark.report import monthly_report as spark_report
 
+from test_spark_discovery import assert_same as assert_same_discovery
 from test_spark_kpis import _cases_of
 from test_spark_kpis import assert_same as assert_same_kpis
 from test_spark_necessity import assert_same as assert_same_necessity
@@ -47,13 +48,23 @@ def test_the_sample_review_on_spark_has_the_one_machine_figures(spark, sample_lo
     window = log.select_cases(f"{a}-01", str(officemine.kpis._as_month(b) + 1) + "-01")
     assert_same_necessity(ours.necessity, officemine.necessity(window, since="all"))
     assert data["necessity"]["nodes"] and data["necessity"]["log"]["judged"]["since"] == "all"
+    # the month's process map: the one-machine discovery of the cases ended in the month
+    assert_same_discovery(ours.discovery, one.discovery)
+    assert data["discovery"]["process_map"] == one_json["discovery"]["process_map"]
+    assert len(ours.discovery.process_map.nodes) >= 5
     # what is not on Spark is named, never filled in
-    assert set(data["left_out"]) == set(NOT_ON_SPARK)
-    assert data["versions"] is None and data["discovery"] is None and data["overdue"] is None
+    assert set(data["left_out"]) == set(NOT_ON_SPARK) and "process_map" not in data["left_out"]
+    assert data["versions"] is None and data["overdue"] is None
     assert one_json["left_out"] == {} and one_json["overdue"]
-    text = "\n".join(page.extract_text() for page in PdfReader(paths["pdf"]).pages)
+    pages = [page.extract_text() for page in PdfReader(paths["pdf"]).pages]
+    text = "\n".join(pages)
     assert "尚未在 spark 上实现" in text and "overdue_ledger" in text
+    assert "process_map" not in text
     assert "办结件数" in text and str(ours.kpis.tile("completed").value) in text
+    # the map's page is drawn, its nodes named on it
+    page = next(p for p in pages if "本月流程图" in p)
+    busiest = ours.discovery.process_map.nodes.sort_values("visits").iloc[-1]["node"]
+    assert busiest in page
 
 
 @pytest.mark.spark
@@ -70,6 +81,9 @@ def test_each_units_review_from_one_group_run(spark, sample_log):
         own = _cases_of(whole, "applicant_dept", unit)
         assert_same_kpis(reviews.reports[unit].kpis.to_dict(),
                          monthly_kpis(own, MONTH).to_dict())
+        # its process map: its own cases that ended in the month
+        ended = own.select_cases(f"{MONTH}-01", "2025-11-01", by="end")
+        assert reviews.reports[unit].discovery.variants.n_cases == ended.n_cases > 0
     assert set(reviews.necessity["unit"]) <= set(reviews.reports)
     assert set(reviews.comparison["unit"]) == set(reviews.reports)
 

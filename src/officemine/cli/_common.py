@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from officemine import __version__
 from officemine.atomic import check_folder, check_output, protect
-from officemine.errors import ChoiceError, InputError, OfficemineError, OutputError
+from officemine.errors import ChoiceError, InputError, LogFormatError, OfficemineError, OutputError
 from officemine.importing import FORMATS
 from officemine.necessity import ENGINES
 
@@ -56,7 +56,8 @@ EngineOption = Annotated[str, typer.Option(
     callback=choice("--engine", ENGINES))]
 TableOption = Annotated[Optional[str], typer.Option(
     "--table", help="With --engine spark: a Spark/Hive table holding a canonical log "
-    "(dw.oa_events); its time zone is --timezone (default Asia/Shanghai).")]
+    "(dw.oa_events): one written by officemine import --output-table keeps its time zone "
+    "and calendar; another's time zone is --timezone (default Asia/Shanghai).")]
 CalendarOption = Annotated[Optional[Path], typer.Option(
     "--calendar", help="Working calendar (TOML: hours, region, company days) instead of the "
     "log's own (set by the mapping's [calendar] at import; default 09:00–12:00, 13:30–17:30 "
@@ -183,7 +184,8 @@ def spark_session(command: str):
 
 def spark_log(log_path: Path | None, table: str | None, timezone: str | None, command: str):
     """The log an ``--engine spark`` command reads (`officemine.spark`): a log written by
-    officemine, or a Spark/Hive table (`table`) in `timezone` (default Asia/Shanghai)."""
+    officemine, or a Spark/Hive table (`table`): one officemine wrote (its metadata kept
+    with it) unless `timezone` is given, else in `timezone` (default Asia/Shanghai)."""
     from officemine import spark as oms
 
     oms.pyspark()
@@ -191,5 +193,11 @@ def spark_log(log_path: Path | None, table: str | None, timezone: str | None, co
         raise InputError("with --engine spark give either a LOG written by officemine "
                          "or --table NAME")
     session = spark_session(command)
-    return (oms.read_table(session, table, timezone=timezone or "Asia/Shanghai")
-            if table is not None else oms.read_log(session, log_path))
+    if table is None:
+        return oms.read_log(session, log_path)
+    if timezone is None:            # a table officemine wrote carries its own metadata
+        try:
+            return oms.read_log(session, table=table)
+        except LogFormatError:
+            pass
+    return oms.read_table(session, table, timezone=timezone or "Asia/Shanghai")

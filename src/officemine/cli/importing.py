@@ -17,8 +17,10 @@ from officemine.importing import import_log
 
 @app.command("import")
 def import_command(
-    source: Annotated[Path, typer.Argument(help="Export file or folder to import.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Parquet log to write.")],
+    source: Annotated[Optional[Path], typer.Argument(
+        help="Export file or folder to import.")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Parquet log to write.")] = None,
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
@@ -31,12 +33,37 @@ def import_command(
         help="'duckdb' (this machine) or 'spark' (a CSV export normalised on Spark into a "
              "Parquet dataset folder; pip install 'officemine[spark]').",
         callback=choice("--engine", ENGINES))] = "duckdb",
+    source_table: Annotated[Optional[str], typer.Option(
+        help="With --engine spark: a Spark/Hive table holding the raw export's columns "
+             "(dw.oa_raw), instead of SOURCE.")] = None,
+    output_table: Annotated[Optional[str], typer.Option(
+        help="With --engine spark: write the log to this Spark/Hive table (dw.oa_events, "
+             "replaced) instead of -o; its set-aside rows go to TABLE.set_aside.csv here.")]
+    = None,
 ) -> None:
     """Import a source into a canonical Parquet log; set-aside rows go to LOG.set_aside.csv.
 
     The log and its set-aside file replace earlier ones once completely written.
     An output that is one of the inputs is refused.
     """
+    with domain_errors(inputs=[source, mapping], outputs=[output]):
+        if (source_table or output_table) and engine != "spark":
+            raise InputError("--source-table and --output-table need --engine spark")
+        if (source is None) == (source_table is None) or \
+                (output is None) == (output_table is None):
+            raise InputError("give the export (SOURCE or --source-table) and where the log "
+                             "goes (-o or --output-table), each once")
+        if source is None or output is None:
+            from officemine import spark as oms
+
+            session = spark_session("import")
+            with err.status(f"importing {source or source_table} on Spark …"):
+                log = oms.import_log(session, str(source) if source else source_table,
+                                     mapping, output=output, output_table=output_table,
+                                     timezone=timezone, link=not no_link)
+            typer.echo(str(log.report))
+            typer.echo(f"wrote {output or output_table}: {log!r}")
+            return
     from officemine.importing import detect_format
     from officemine.importing.streaming import (DEFAULT_MEMORY_LIMIT, import_streaming,
                                                 parse_size, should_stream)

@@ -187,12 +187,18 @@ def to_rows(facts: DiscoveryFacts) -> pd.DataFrame:
         for slot, col in zip(ROW_COUNTS, spec.counts):
             frame[slot] = t[col].to_numpy(np.int64)
         frames.append(frame)
-    rows = pd.concat(frames, ignore_index=True).reindex(columns=[*ROW_KEYS, *ROW_COUNTS])
-    # plain Python objects and numpy numbers: what pyspark converts in every version
+    # typed columns (text, nullable whole numbers): each goes to Arrow, and to Spark, as
+    # one column, never one Python object per value
+    rows = pd.concat([f.reindex(columns=[*ROW_KEYS, *ROW_COUNTS]).astype(_ROW_TYPES)
+                      for f in frames], ignore_index=True)
     for text in ("kind", *_TEXT):
-        rows[text] = rows[text].astype(object).where(rows[text].notna(), None)
-    return rows.astype({"i1": object, "i2": object, "value": float,
-                        **{c: object for c in ROW_COUNTS}})
+        rows[text] = rows[text].where(rows[text].notna(), None)
+    return rows
+
+
+#: The pandas types of the long rows.
+_ROW_TYPES = {"kind": object, **{slot: object for slot in _TEXT}, "i1": "Int64",
+              "i2": "Int64", "value": float, **{c: "Int64" for c in ROW_COUNTS}}
 
 
 def from_rows(rows: pd.DataFrame, start: int | None, end: int | None) -> DiscoveryFacts:

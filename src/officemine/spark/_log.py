@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,27 @@ from officemine.schema import C, STORED_ORDER
 
 #: The file beside a Parquet dataset (a folder of parts) that holds the log's metadata.
 METADATA_FILE = "_officemine.json"
+#: The companion of a log written as a Spark/Hive table ``t``: the table ``t__officemine``
+#: (one row, column ``metadata``: the JSON of `METADATA_FILE`). A table, not table
+#: properties: written and read through the DataFrame API, no statement text at all.
+METADATA_TABLE = "{}__officemine"
+
+
+def metadata_table(table: str) -> str:
+    """The name of the table that holds the metadata of the log in `table`."""
+    return METADATA_TABLE.format(table_name(table))
+#: What a table name may be: letters, digits and underscores, with one optional dot
+#: (``db.table``); checked before any name reaches Spark, so no text is pasted into SQL.
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?")
+
+
+def table_name(name: str) -> str:
+    """`name` if it is a plain table name (``oa_events``, ``dw.oa_events``), else a clear
+    error."""
+    if not isinstance(name, str) or not _TABLE_NAME.fullmatch(name):
+        raise InputError(f"{name!r} is not a table name: letters, digits and underscores, "
+                         "with one optional dot (db.table)")
+    return name
 
 
 def pyspark():
@@ -72,25 +94,35 @@ _FIELD_TYPES = {
 }
 
 
-def read_log(spark, path: str | Path) -> SparkLog:
+def read_log(spark, path: str | Path | None = None, *, table: str | None = None) -> SparkLog:
     """A log stored by officemine, read by Spark: a Parquet file written by ``officemine
-    import`` (its metadata read here), or a Parquet dataset folder with `METADATA_FILE`
-    (written by `officemine.spark.import_log`)."""
+    import`` (its metadata read here), a Parquet dataset folder with `METADATA_FILE`, or
+    (`table`) a Spark/Hive table with its metadata in the table `metadata_table(table)`
+    (both written by `officemine.spark.import_log`)."""
     pyspark()
+    if (path is None) == (table is None):
+        raise InputError("read_log: give either the path of a log or a table")
+    if table is not None:
+        table_name(table)
+        df = spark.table(table)
+        meta = metadata_table(table)
+        if not spark.catalog.tableExists(meta):
+            raise LogFormatError(f"table {table} has no metadata table {meta}: not a log "
+                                 "written by officemine (read_table reads a canonical table "
+                                 "with the time zone given)")
+        values = [row["metadata"] for row in spark.table(meta).collect()]
+        timezone, calendar, mapping, report = _metadata(json.loads(values[0]), f"table {table}")
+        _check_columns(df, table)
+        return SparkLog(df=df, timezone=timezone, calendar=calendar, mapping=mapping,
+                        report=report, source=table)
     path = Path(path)
     if path.is_dir():
         meta_file = path / METADATA_FILE
         if not meta_file.exists():
             raise LogFormatError(f"{path} is a folder without {METADATA_FILE}: not a log "
                                  "written by officemine")
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        timezone, mapping = meta.get("timezone"), meta.get("mapping") or {}
-        if not is_known_timezone(timezone):
-            raise LogFormatError(f"{meta_file}: unknown time zone {timezone!r}")
-        calendar = (Calendar.from_dict(meta["calendar"], tz=timezone) if meta.get("calendar")
-                    else Calendar.default(timezone))
-        report = ImportReport.from_dict(meta["import_report"]) if meta.get("import_report") \
-            else None
+        timezone, calendar, mapping, report = _metadata(
+            json.loads(meta_file.read_text(encoding="utf-8")), str(meta_file))
     else:
         from officemine.eventlog import read_log as read_one
 
@@ -102,6 +134,18 @@ def read_log(spark, path: str | Path) -> SparkLog:
                     report=report, source=str(path))
 
 
+def _metadata(meta: dict, where: str) -> tuple:
+    """(time zone, calendar, mapping, import report) of a log's stored metadata."""
+    timezone, mapping = meta.get("timezone"), meta.get("mapping") or {}
+    if not is_known_timezone(timezone):
+        raise LogFormatError(f"{where}: unknown time zone {timezone!r}")
+    calendar = (Calendar.from_dict(meta["calendar"], tz=timezone) if meta.get("calendar")
+                else Calendar.default(timezone))
+    report = ImportReport.from_dict(meta["import_report"]) if meta.get("import_report") \
+        else None
+    return timezone, calendar, mapping, report
+
+
 def read_table(spark, table: str, *, timezone: str, calendar: Calendar | None = None,
                mapping: dict | None = None) -> SparkLog:
     """A canonical log kept as a Spark or Hive table (``dw.oa_events``): its time zone (and
@@ -109,7 +153,7 @@ def read_table(spark, table: str, *, timezone: str, calendar: Calendar | None = 
     pyspark()
     if not is_known_timezone(timezone):
         raise InputError(f"unknown time zone {timezone!r}")
-    df = spark.table(table)
+    df = spark.table(table_name(table))
     _check_columns(df, table)
     return SparkLog(df=df, timezone=timezone, calendar=calendar or Calendar.default(timezone),
                     mapping=mapping or {}, source=table)

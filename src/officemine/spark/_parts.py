@@ -13,11 +13,11 @@ from typing import Callable
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from officemine.schema import C, CANONICAL_ORDER
 from officemine.spark._log import SparkLog, pyspark
 
-_PART = "__officemine_part"
 #: Columns every partition carries (an `EventLog` needs the canonical ones; those not asked
 #: for are rebuilt empty).
 _TIMES = (C.arrived_at, C.acted_at, C.wait_start, C.visit_start, C.case_start, C.case_end)
@@ -25,42 +25,69 @@ _TIMES = (C.arrived_at, C.acted_at, C.wait_start, C.visit_start, C.case_start, C
 
 def per_partition(log: SparkLog, columns: list[str], fn: Callable, schema: str,
                   partitions: int | None = None):
-    """A Spark DataFrame of the rows `fn(EventLog)` returns (a pandas DataFrame with
-    `schema`, a Spark DDL string) for each partition of whole cases of `log`, holding
-    `columns` (and the case id and position)."""
+    """A Spark DataFrame of the rows `fn(EventLog)` returns (an Arrow table or a pandas
+    DataFrame with `schema`, a Spark DDL string) for each partition of whole cases of `log`,
+    holding `columns` (and the case id and position).
+
+    Arrow in and out (`mapInArrow`): a partition's columns reach `fn`'s log and its facts
+    reach Spark column by column, never as Python objects one row at a time."""
     F = pyspark().sql.functions
     columns = list(dict.fromkeys([C.case_id, C.seq, *columns]))
     parts = partitions or int(log.spark.conf.get("spark.sql.shuffle.partitions"))
     select = [F.unix_micros(F.col(c)).alias(c) if c in _TIMES else F.col(c) for c in columns]
-    frame = log.df.select(*select).withColumn(
-        _PART, F.pmod(F.xxhash64(F.col(C.case_id)), F.lit(parts)))
+    # hash partitioning by the case id: each partition holds whole cases
+    frame = log.df.select(*select).repartition(parts, F.col(C.case_id))
     arrow = log.arrow_schema(list(dict.fromkeys([*CANONICAL_ORDER, *columns])))
+    out = _arrow_schema(log.spark, schema)
     timezone, calendar, mapping = log.timezone, log.calendar, log.mapping
 
-    def run(part: pd.DataFrame) -> pd.DataFrame:
+    def run(batches):
         from officemine.eventlog import EventLog
 
-        table = _rebuild(part.drop(columns=[_PART]), arrow)
-        return fn(EventLog(table, timezone=timezone, calendar=calendar, mapping=mapping,
-                           _derived=True))
+        batches = [b for b in batches if b.num_rows]
+        if not batches:           # a partition no case fell into
+            return
+        table = _rebuild(pa.Table.from_batches(batches), arrow)
+        facts = fn(EventLog(table, timezone=timezone, calendar=calendar, mapping=mapping,
+                            _derived=True))
+        yield from _as_arrow(facts, out).to_batches()
 
-    return frame.groupBy(_PART).applyInPandas(run, schema)
+    return frame.mapInArrow(run, schema)
 
 
-def _rebuild(part: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+def _arrow_schema(spark, ddl: str) -> pa.Schema:
+    """The Arrow schema Spark expects of batches of the rows `ddl` (a Spark DDL string)."""
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(spark.createDataFrame([], ddl).schema)
+
+
+def _as_arrow(facts: pd.DataFrame | pa.Table, schema: pa.Schema) -> pa.Table:
+    """A partition's facts as an Arrow table of `schema` (missing values null, NaN too, as
+    Spark's pandas conversion had them)."""
+    if isinstance(facts, pd.DataFrame):
+        facts = pa.Table.from_pandas(facts.reset_index(drop=True), preserve_index=False)
+    return pa.table([facts[f.name].cast(f.type) if f.name in facts.column_names
+                     else pa.nulls(len(facts), f.type) for f in schema], schema=schema)
+
+
+def _rebuild(part: pa.Table, schema: pa.Schema) -> pa.Table:
     """A partition's rows as the one-machine log holds them: its types, (case, seq) order."""
-    n = len(part)
+    # one chunk, then sorted: sorting Spark's many small batches costs several times more,
+    # and the columns the partition does not carry are added (null) after the sort
+    part = part.combine_chunks()
+    part = part.take(pc.sort_indices(part, [(C.case_id, "ascending"), (C.seq, "ascending")]))
+    n = part.num_rows
     columns = {}
     for field in schema:
-        if field.name not in part:
+        if field.name not in part.column_names:
             columns[field.name] = pa.nulls(n, field.type)
             continue
-        values = pa.array(part[field.name], from_pandas=True)
+        values = part[field.name]
         if pa.types.is_timestamp(field.type):
             values = values.cast(pa.int64()).cast(pa.timestamp("us", tz="UTC")).cast(field.type)
         columns[field.name] = values.cast(field.type)
-    table = pa.table(columns, schema=schema)
-    return table.sort_by([(C.case_id, "ascending"), (C.seq, "ascending")])
+    return pa.table(columns, schema=schema)
 
 
 #: The column `with_units` adds: each case's unit.

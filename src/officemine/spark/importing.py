@@ -24,6 +24,7 @@ partition (`build_log` works on the distinct values of its columns).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
@@ -34,11 +35,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from officemine.errors import NoDataError, NotSupportedError
+from officemine.errors import InputError, NoDataError, NotSupportedError
 from officemine.importing.mapping import Mapping
-from officemine.spark._log import METADATA_FILE, SparkLog, pyspark, read_log
+from officemine.spark._log import (_TABLE_NAME, METADATA_FILE, SparkLog, metadata_table,
+                                   pyspark, read_log, table_name)
 
 _PART = "__officemine_part"
 _META = "__officemine_meta"
@@ -46,41 +49,72 @@ _META = "__officemine_meta"
 _PROBE_ROWS = 2_000
 
 
-def import_log(spark, source: str | Path, mapping: Mapping | str | Path | None = None, *,
-               output: str | Path, timezone: str | None = None, link: bool = True,
-               partitions: int | None = None, work_dir: str | Path | None = None) -> SparkLog:
-    """Import a CSV export into the canonical log at `output`, a Parquet dataset folder (its
-    set-aside rows beside it, ``oa.parquet`` -> ``oa.set_aside.csv``), computing on Spark;
-    returns the
-    log as `read_log` reads it. The events, the import report and the set-aside rows are
-    those `officemine.import_log` gives.
+def import_log(spark, source, mapping: Mapping | str | Path | None = None, *,
+               output: str | Path | None = None, output_table: str | None = None,
+               set_aside: str | Path | None = None, timezone: str | None = None,
+               link: bool = True, partitions: int | None = None,
+               work_dir: str | Path | None = None) -> SparkLog:
+    """Import an export into the canonical log, computing on Spark; returns the log as
+    `read_log` reads it. The events, the import report and the set-aside rows are those
+    `officemine.import_log` gives.
+
+    source: a CSV export's path; or the raw export already in Spark — a DataFrame, or the
+    name of a table (``dw.oa_raw``) — holding the export's columns, read as a CSV of it
+    would be: every value as text, an empty text a missing value, its n-th row (in the
+    order Spark reads it) its row n + 1 (the header is row 1). The same mapping applies.
+
+    output: a Parquet dataset folder (the metadata inside it, `METADATA_FILE`); or
+    output_table: a Spark/Hive table (``dw.oa_events``, replaced if it exists; the metadata
+    in the table ``dw.oa_events__officemine``; ``read_log(spark, table=...)`` reads it
+    back).
+    set_aside: the set-aside rows' CSV (default beside `output`, ``oa.parquet`` ->
+    ``oa.set_aside.csv``; for a table ``<table>.set_aside.csv`` in `work_dir`, or the
+    current folder).
 
     partitions: how many partitions of whole instances and cases (default
     ``spark.sql.shuffle.partitions``); work_dir: where the export is spilled for Spark to
-    read (default: a temporary folder beside `output`, removed at the end) — on a cluster, a
-    folder every executor reads.
+    read (default: a temporary folder beside `output`, or in the current folder, removed at
+    the end) — on a cluster, a folder every executor reads.
     """
     from officemine.importing import _check_source, _office_hours_said
     from officemine.importing import streaming as st
     from officemine.importing.normalize import DEFAULT_TIMEZONE
 
     pyspark()
-    path, mapping, timezone = _check_source(source, mapping, timezone)
-    if path.is_dir() or path.suffix.lower() not in (".csv", ".txt", ".tsv"):
-        raise NotSupportedError(f"{path}: the Spark import reads CSV exports (import other "
-                                "sources with officemine import, or streamed)")
+    if (output is None) == (output_table is None):
+        raise InputError("import_log on Spark: give either output (a Parquet dataset "
+                         "folder) or output_table (a table name)")
+    if output_table is not None:
+        table_name(output_table)
+    frame, name = _source_frame(spark, source)
+    if frame is None:
+        path, mapping, timezone = _check_source(source, mapping, timezone)
+        if path.is_dir() or path.suffix.lower() not in (".csv", ".txt", ".tsv"):
+            raise NotSupportedError(f"{path}: the Spark import reads CSV exports (import "
+                                    "other sources with officemine import, or streamed)")
+    else:
+        _, mapping, timezone = _check_source(None, mapping, timezone)
+        path = Path(name)
     tz = timezone or mapping.timezone or DEFAULT_TIMEZONE
-    output = Path(output)
-    parent = Path(work_dir) if work_dir is not None else output.resolve().parent
+    folder = Path(work_dir) if work_dir is not None else None
+    if set_aside is not None:
+        aside_path = Path(set_aside)
+    elif output is not None:
+        aside_path = Path(output).with_suffix(".set_aside.csv")     # as one machine names it
+    else:
+        aside_path = (folder or Path.cwd()) / f"{output_table}.set_aside.csv"
+    parent = folder or (Path(output).resolve().parent if output is not None else Path.cwd())
     parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".officemine-spark-import-", dir=parent))
     try:
         (work / "raw").mkdir()
-        read = st._spill_csv(path, mapping, work / "raw")
+        read = (st._spill_csv(path, mapping, work / "raw") if frame is None
+                else _spill_frame(frame, name, mapping, work))
         if not read.files:      # no row: the in-memory import says what is missing
-            from officemine.importing import import_log as import_one
+            if frame is None:
+                from officemine.importing import import_log as import_one
 
-            import_one(path, format="csv", mapping=mapping, timezone=timezone, link=link)
+                import_one(path, format="csv", mapping=mapping, timezone=timezone, link=link)
             raise NoDataError(f"{path}: the export holds no event to import")
         names = [n for n in pq.read_schema(read.files[0]).names if n != st._KEY]
         job = _Job(spark, path, mapping, tz, link, names,
@@ -98,17 +132,22 @@ def import_log(spark, source: str | Path, mapping: Mapping | str | Path | None =
             report, calendar = _office_hours_said(sum(m["outside"] for m in metas),
                                                   sum(m["acted"] for m in metas), report,
                                                   calendar)
-            aside_path = output.with_suffix(".set_aside.csv")     # as one machine names it
             if report.rows_set_aside:
                 report = dataclasses.replace(report, set_aside_file=str(aside_path))
+            metadata = json.dumps(
+                {"timezone": tz, "cases": report.cases, "calendar": calendar.to_dict(),
+                 "mapping": mapping.to_dict(), "import_report": report.to_dict()},
+                ensure_ascii=False, default=str)
+            events = result.filter(result[_META].isNull()).drop(_META)
             staged = work / "log"
-            job.write(result.filter(result[_META].isNull()).drop(_META), staged)
+            if output_table is not None:
+                job.write_table(events, output_table, metadata)
+            else:
+                job.write(events, staged)
         finally:
             result.unpersist()
-        (staged / METADATA_FILE).write_text(json.dumps(
-            {"timezone": tz, "cases": report.cases, "calendar": calendar.to_dict(),
-             "mapping": mapping.to_dict(), "import_report": report.to_dict()},
-            ensure_ascii=False, default=str), encoding="utf-8")
+        if output_table is None:
+            (staged / METADATA_FILE).write_text(metadata, encoding="utf-8")
         if report.rows_set_aside:
             frames = [_frame(m["aside"]) for m in metas if m["aside"]]
             aside = (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
@@ -118,15 +157,107 @@ def import_log(spark, source: str | Path, mapping: Mapping | str | Path | None =
                 aside = aside.iloc[order]
             columns = metas[0]["aside_columns"]
             st.write_aside(work / "aside.csv", read.malformed, columns, [aside])
+            aside_path.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(work / "aside.csv"), aside_path)
         elif aside_path.exists():
             aside_path.unlink()
-        if output.exists():
-            shutil.rmtree(output) if output.is_dir() else output.unlink()
-        shutil.move(str(staged), output)
+        if output_table is None:
+            output = Path(output)
+            if output.exists():
+                shutil.rmtree(output) if output.is_dir() else output.unlink()
+            shutil.move(str(staged), output)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return read_log(spark, output)
+    return read_log(spark, output) if output_table is None else \
+        read_log(spark, table=output_table)
+
+
+def _source_frame(spark, source) -> tuple:
+    """(the raw export's DataFrame, its name) when `source` is a Spark DataFrame or the name
+    of a table in Spark's catalog (and no file of that name exists); (None, None) for a
+    file."""
+    from pyspark.sql import DataFrame
+
+    if isinstance(source, DataFrame):
+        return source, "DataFrame"
+    if (isinstance(source, str) and not Path(source).exists()
+            and _TABLE_NAME.fullmatch(source) and spark.catalog.tableExists(source)):
+        return spark.table(source), source
+    return None, None
+
+
+def _spill_frame(frame, name: str, mapping: Mapping, work: Path):
+    """The raw export in Spark read into the spill files the CSV import writes
+    (`streaming._spill_blocks`): Spark writes it as text (an empty text missing), the driver
+    reads it back part by part in order, numbers its rows as a CSV's (the header is row 1),
+    counts rows of empty cells, maps the columns (`tabular.to_raw`) and spills each block
+    with its cleaned instance id."""
+    import re
+
+    from officemine.errors import SourceError
+    from officemine.importing import streaming as st
+    from officemine.importing import tabular
+    from officemine.importing.raw import (INVISIBLE, MAX_COLUMNS, SOURCE_ROW, coded_text,
+                                          dictionary_codes, empty_set_aside)
+
+    F = pyspark().sql.functions
+    if len(frame.columns) > MAX_COLUMNS:
+        raise SourceError(f"the table has {len(frame.columns):,} columns; at most "
+                          f"{MAX_COLUMNS:,} are read", file=name)
+    names, renamed = tabular._dedupe([re.sub(INVISIBLE, "", str(c)).strip()
+                                      for c in frame.columns])
+    # columns by position: a header may hold any character, never parsed as an expression
+    slots = [f"c{i}" for i in range(len(names))]
+    text = frame.toDF(*slots).select(*[
+        F.when(F.col(c).cast("string") != "", F.col(c).cast("string")).alias(c)
+        for c in slots])
+    text.write.mode("overwrite").parquet(str(work / "source"))
+    read, block, next_row, origin = st._Read(), 0, 2, Path(name)
+
+    def raw_of(frame: pd.DataFrame):
+        notes: list[str] = []
+        raw = tabular.to_raw(frame, empty_set_aside(), origin, "dataframe", mapping, notes,
+                             renamed)
+        if block == 0:
+            read.notes, read.columns_used = notes, dict(raw.columns_used)
+        return raw
+
+    for part in sorted((work / "source").glob("part-*.parquet")):     # in partition order
+        for batch in pq.ParquetFile(part).iter_batches(batch_size=200_000):
+            n = batch.num_rows
+            columns = {}
+            for slot, column in zip(slots, names):
+                codes, values = dictionary_codes(pc.dictionary_encode(batch.column(slot)))
+                columns[column] = (codes, values.cast(pa.large_string()))
+            numbers = np.arange(next_row, next_row + n, dtype=np.int64)
+            next_row += n
+            empty = np.logical_and.reduce([codes < 0 for codes, _ in columns.values()])
+            keep = ~empty
+            read.empty_rows += int(empty.sum())
+            read.rows_read += int(keep.sum())
+            rows = pd.DataFrame({column: coded_text(codes[keep], values)
+                                 for column, (codes, values) in columns.items()},
+                                index=pd.RangeIndex(int(keep.sum())))
+            rows[SOURCE_ROW] = numbers[keep]
+            raw = raw_of(rows)
+            if len(raw.frame):
+                table = pa.Table.from_pandas(raw.frame, preserve_index=False)
+                table = table.append_column(st._KEY, st._instance_key(raw.frame, mapping))
+                file = work / "raw" / f"raw-{block:06d}.parquet"
+                pq.write_table(table, file, compression="lz4")
+                read.files.append(file)
+            block += 1
+    if block == 0:          # no row at all: to_raw names what is missing
+        nothing = (np.zeros(0, np.int8), pa.array([], pa.large_string()))
+        rows = pd.DataFrame({column: coded_text(*nothing) for column in names})
+        rows[SOURCE_ROW] = np.zeros(0, np.int64)
+        raw_of(rows)
+    head = [f"a Spark {'DataFrame' if name == 'DataFrame' else 'table ' + name} of "
+            f"{next_row - 2:,} rows and {len(names)} columns"]
+    if read.empty_rows:
+        head.append(f"{read.empty_rows:,} blank lines or rows of empty cells ignored")
+    read.notes = head + read.notes
+    return read
 
 
 @dataclasses.dataclass
@@ -262,6 +393,20 @@ class _Job:
 
     def write(self, events, folder: Path) -> None:
         """The events as a Parquet dataset (times as UTC instants, microseconds)."""
+        with self._instants(events) as frame:
+            frame.write.mode("overwrite").parquet(str(folder))
+
+    def write_table(self, events, table: str, metadata: str) -> None:
+        """The events as a table `table` (a name `table_name` checked; replaced if it
+        exists), its metadata in the table `metadata_table(table)`."""
+        with self._instants(events) as frame:
+            frame.write.mode("overwrite").format("parquet").saveAsTable(table_name(table))
+        (self.spark.createDataFrame([(metadata,)], "metadata string")
+         .write.mode("overwrite").format("parquet").saveAsTable(metadata_table(table)))
+
+    @contextlib.contextmanager
+    def _instants(self, events):
+        """The events with their times as instants, written as Parquet microseconds."""
         F = pyspark().sql.functions
         times = set(self.times)
         frame = events.select(*[F.timestamp_micros(F.col(c)).alias(c) if c in times
@@ -269,7 +414,7 @@ class _Job:
         previous = self.spark.conf.get("spark.sql.parquet.outputTimestampType", None)
         self.spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         try:
-            frame.write.mode("overwrite").parquet(str(folder))
+            yield frame
         finally:
             if previous is not None:
                 self.spark.conf.set("spark.sql.parquet.outputTimestampType", previous)

@@ -196,11 +196,8 @@ def _partition_facts(log, unit, tz: str, calendar: Calendar, sla: SLA, months, a
                       "n": types.to_numpy()}),
     ], ignore_index=True)
     frame["unit"] = unit
-    frame = frame.reindex(columns=_FIELDS)
-    # plain numpy and Python objects: pyspark's pandas conversion does not take Arrow-backed
-    # text columns (pandas 3's default) in every version
-    for text in ("unit", "kind", "month", "ptype", "name"):
-        frame[text] = frame[text].astype(object).where(frame[text].notna(), None)
+    frame = frame.reindex(columns=_FIELDS).astype({text: object for text in
+                                                  ("unit", "kind", "month", "ptype", "name")})
     frame["n"] = frame["n"].fillna(0).round().astype("int64")
     return frame.astype({"value": "float64", "x": "float64"})
 

@@ -17,6 +17,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 import importlib
 from officemine import relations
@@ -127,21 +129,23 @@ def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", cal
     columns = [C.visit, C.round, C.object, C.node, C.outcome, C.pending, C.visit_start,
                C.acted_at, C.visit_source, C.comment, C.process_type, _UNIT]
 
-    def facts(part) -> pd.DataFrame:
+    def facts(part) -> pa.Table:
         items = relations.work_items(part, calendar, as_of=as_of, columns=(
             (C.comment,) + ((C.process_type,) if by else ())))
         table = part.to_arrow()
-        unit_of = dict(zip(table[C.case_id].to_pylist(), table[_UNIT].to_pylist()))
-        units = items[C.case_id].map(unit_of).astype(object)
-        missing = units.isna().to_numpy()
-        frames = []
-        for key in dict.fromkeys(None if pd.isna(k) else k for k in units):
-            mine = items[missing if key is None else (units == key).to_numpy()]
-            frame = _partition_facts(mine, not_approval[key], by, wait_col)
-            frame.insert(0, "unit", pd.Series([key] * len(frame), dtype=object))
-            frames.append(frame)
-        return (pd.concat(frames, ignore_index=True) if frames
-                else pd.DataFrame(columns=["unit", *_FIELDS]))
+        # each item's unit: its case's (the first row of the case, found column-wise)
+        at = pc.index_in(pa.array(items[C.case_id].to_numpy(object), pa.large_string()),
+                         value_set=table[C.case_id].combine_chunks())
+        units = pd.Series(table[_UNIT].take(at).to_numpy(zero_copy_only=False), dtype=object)
+        codes, keys = pd.factorize(units, use_na_sentinel=False)
+        tables = []
+        for code, key in enumerate(keys):
+            key = None if pd.isna(key) else key
+            mine = items[codes == code] if len(keys) > 1 else items
+            facts = _partition_facts(mine, not_approval[key], by, wait_col)
+            tables.append(facts.add_column(0, "unit", pa.array([key] * facts.num_rows,
+                                                               pa.string())))
+        return pa.concat_tables(tables) if tables else _FACTS.empty_table()
 
     merged = (per_partition(log, columns, facts, "unit string, " + _SCHEMA, partitions)
               .withColumn("first", F.when(F.col("first_case").isNotNull(),
@@ -164,10 +168,6 @@ def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", cal
     return results
 
 
-_FIELDS = ["kind", "node", "ptype", "name", "value", "observed", "n", "x", "first_case",
-           "first_seq"]
-
-
 def _instant(micros, tz: str) -> pd.Timestamp | None:
     return None if micros is None else pd.Timestamp(micros, unit="us", tz="UTC").tz_convert(tz)
 
@@ -182,67 +182,126 @@ def _log_info(log: SparkLog, size, start, end) -> dict:
 
 
 def _partition_facts(items: pd.DataFrame, not_approval: dict, by: str | None,
-                     wait_col: str) -> pd.DataFrame:
-    """A partition's contribution: rows of `_SCHEMA`."""
-    rows: list[dict] = []
-    if len(items) and items["visit_start"].notna().any():
-        rows.append({"kind": "first_start",
-                     "n": int(items["visit_start"].min().tz_convert("UTC").value // 1000)})
+                     wait_col: str) -> pa.Table:
+    """A partition's contribution: rows of `_SCHEMA`, built column by column (per group,
+    distinct wait or reason; never a Python object per row)."""
+    tables = []
+    starts = items["visit_start"].dropna() if len(items) else items["visit_start"]
+    if len(starts):
+        tables.append(_rows("first_start", 1, n=[int(starts.min().tz_convert("UTC").value
+                                                     // 1000)]))
     other = items[items["node"].isin(not_approval)]
-    for (node, value, observed), n in _counted(other, ["node", wait_col, "observed"]):
-        rows.append({"kind": "other", "node": node, "value": value, "observed": observed,
-                     "n": n})
+    waits = _counted(other, ["node", wait_col, "observed"])
+    tables.append(_rows("other", len(waits), node=waits["node"], value=waits[wait_col],
+                        observed=waits["observed"], n=waits["n"]))
     decided, keys = one._decision_items(items, not_approval, by)
     if len(decided):
-        order, bounds, arrays = one._group_arrays(decided)
-        at_node, total = one._wait_share_parts(decided, keys, wait_col)
-        case_ids = decided[C.case_id].to_numpy(object)[order]
-        seqs = decided[C.seq].to_numpy()[order]
-        for a, b in zip(bounds[:-1], bounds[1:]):
-            key = decided.iloc[order[a]][keys].tolist()
-            group = {"node": key[0], "ptype": key[1] if by else None}
-            g = {k: v[a:b] for k, v in arrays.items()}
-            f = one._facts_of_items(g, wait_col)
-            rows.append({**group, "kind": "order", "first_case": case_ids[a],
-                         "first_seq": int(seqs[a])})
-            rows += [{**group, "kind": "count", "name": name, "n": getattr(f, name)}
-                     for name in _COUNTS]
-            for col in _WAITS:
-                known = ~np.isnan(g[col])
-                rows.append({**group, "kind": "total", "name": col, "n": int(known.sum()),
-                             "x": float(g[col][known].sum())})
-                part = pd.DataFrame({"value": g[col], "observed": g["observed"]})
-                for (value, observed), n in _counted(part, ["value", "observed"]):
-                    rows.append({**group, "kind": "wait", "name": col, "value": value,
-                                 "observed": observed, "n": n})
-            stopped = np.flatnonzero(g["rejected"] & g["observed"])
-            reasons = pd.Series(g["reason_class"][stopped])
-            firsts = stopped[~reasons.duplicated().to_numpy()]
-            for at in firsts:
-                name = g["reason_class"][at]
-                rows.append({**group, "kind": "reason", "name": name,
-                             "n": int((reasons == name).sum()),
-                             "first_case": case_ids[a + at], "first_seq": int(seqs[a + at])})
-            index = tuple(key) if by else key[0]
-            rows.append({**group, "kind": "share", "name": "at_node",
-                         "x": float(at_node[index])})
-            rows.append({**group, "kind": "share", "name": "total", "x": float(total[index])})
-    frame = pd.DataFrame(rows, columns=_FIELDS)
-    # plain numpy and Python objects: pyspark's pandas conversion does not take Arrow-backed
-    # text columns (pandas 3's default) in every version
-    for text in ("kind", "node", "ptype", "name", "first_case"):
-        frame[text] = frame[text].astype(object).where(frame[text].notna(), None)
-    return frame.astype({"value": "float64", "x": "float64", "n": object, "first_seq": object,
-                         "observed": object})
+        tables += _group_facts(decided, keys, by, wait_col)
+    return pa.concat_tables(tables)
 
 
-def _counted(frame: pd.DataFrame, by: list[str]):
-    """((values of `by`), how many rows have them) for each distinct combination, missing
-    values included."""
-    if not len(frame):
-        return []
-    sizes = frame.groupby(by, dropna=False, sort=False).size()
-    return [(tuple(k) if isinstance(k, tuple) else (k,), int(v)) for k, v in sizes.items()]
+def _group_facts(decided: pd.DataFrame, keys: list[str], by: str | None,
+                 wait_col: str) -> list[pa.Table]:
+    """Each group's facts (those of `necessity._facts_of_items`, its waiting share and its
+    first item) from the decided items of a partition, one array operation per fact."""
+    group = decided["group_no"].to_numpy()
+    n_groups = int(group.max()) + 1
+    first = np.unique(group, return_index=True)[1]       # each group's first item
+    case_ids = decided[C.case_id].to_numpy(object)
+    seqs = decided[C.seq].to_numpy(np.int64)
+    node = decided["node"].to_numpy(object)[first]
+    ptype = decided[by].to_numpy(object)[first] if by else np.full(n_groups, None, object)
+
+    def per_group(kind: str, names, **columns) -> pa.Table:
+        """Rows of `kind`: for each group, one per name (columns are group × name)."""
+        k = len(names)
+        return _rows(kind, n_groups * k, node=np.repeat(node, k), ptype=np.repeat(ptype, k),
+                     name=np.tile(np.asarray(names, object), n_groups), **columns)
+
+    def count(mask) -> np.ndarray:
+        return np.bincount(group, weights=mask, minlength=n_groups).astype(np.int64)
+
+    observed = decided["observed"].to_numpy(bool)
+    rejected = decided["rejected"].to_numpy(bool)
+    outcome = decided["outcome"]
+    known = ~np.isnan(decided[wait_col].to_numpy(float))
+    source = decided["wait_source"]
+    case_no = decided["case_no"].to_numpy(np.int64)
+    pairs = np.unique(group.astype(np.int64) * (int(case_no.max()) + 1) + case_no)
+    counts = {
+        "items": count(observed), "pending": count(~observed),
+        "cases": np.bincount(pairs // (int(case_no.max()) + 1), minlength=n_groups),
+        "approvals": count(outcome.isin(["approve", "auto_approve"]).to_numpy(bool)
+                           & observed),
+        "rejections": count(rejected & observed),
+        "returns": count((outcome == "return").to_numpy(bool) & observed),
+        "rejects": count((outcome == "reject").to_numpy(bool) & observed),
+        "caught": count(decided["caught_downstream"].to_numpy(bool)),
+        "recorded": count((source == "recorded").to_numpy(bool) & known),
+        "inferred": count((source == "inferred").to_numpy(bool) & known),
+    }
+    tables = [_rows("order", n_groups, node=node, ptype=ptype, first_case=case_ids[first],
+                    first_seq=seqs[first]),
+              per_group("count", _COUNTS, n=np.stack([counts[c] for c in _COUNTS], axis=1)
+                        .ravel())]
+    sums = []
+    for col in _WAITS:
+        w = decided[col].to_numpy(float)
+        has = ~np.isnan(w)
+        sums.append((count(has), np.bincount(group[has], weights=w[has],
+                                             minlength=n_groups)))
+        waits = _counted(pd.DataFrame({"g": group, "value": w, "observed": observed}),
+                         ["g", "value", "observed"])
+        g = waits["g"].to_numpy(np.int64)
+        tables.append(_rows("wait", len(waits), node=node[g], ptype=ptype[g],
+                            name=np.full(len(waits), col, object), value=waits["value"],
+                            observed=waits["observed"], n=waits["n"]))
+    tables.append(per_group("total", _WAITS, n=np.stack([n for n, _ in sums], axis=1).ravel(),
+                            x=np.stack([x for _, x in sums], axis=1).ravel()))
+    # the return reasons: how many of each per group, and the first (case, seq) it appears at
+    stopped = np.flatnonzero(rejected & observed)
+    reasons = (pd.DataFrame({"g": group[stopped],
+                             "name": decided["reason_class"].to_numpy(object)[stopped],
+                             "at": stopped})
+               .groupby(["g", "name"], sort=False, dropna=False)["at"]
+               .agg(["size", "min"]).reset_index())
+    g, at = reasons["g"].to_numpy(np.int64), reasons["min"].to_numpy(np.int64)
+    tables.append(_rows("reason", len(reasons), node=node[g], ptype=ptype[g],
+                        name=reasons["name"].to_numpy(object), n=reasons["size"],
+                        first_case=case_ids[at], first_seq=seqs[at]))
+    # `_wait_share_parts` indexes its sums by the groups' keys in group order
+    at_node, total = one._wait_share_parts(decided, keys, wait_col)
+    tables.append(per_group("share", ["at_node", "total"],
+                            x=np.stack([at_node.to_numpy(float), total.to_numpy(float)],
+                                       axis=1).ravel()))
+    return tables
+
+
+#: The Arrow types of a partition's facts (`_SCHEMA`, without the unit).
+_FACTS = pa.schema([("kind", pa.string()), ("node", pa.string()), ("ptype", pa.string()),
+                    ("name", pa.string()), ("value", pa.float64()), ("observed", pa.bool_()),
+                    ("n", pa.int64()), ("x", pa.float64()), ("first_case", pa.string()),
+                    ("first_seq", pa.int64())])
+
+
+def _rows(kind: str, size: int, **columns) -> pa.Table:
+    """`size` rows of `kind` with the columns given (the others null): an Arrow table of
+    `_FACTS`. A missing value (None, NaN) is null, as Spark's pandas conversion had it."""
+    arrays = {"kind": pa.array(np.full(size, kind, object), pa.string())}
+    for field in _FACTS:
+        if field.name in columns:
+            values = columns[field.name]
+            values = values.to_numpy() if isinstance(values, pd.Series) else values
+            arrays[field.name] = pa.array(np.asarray(values), from_pandas=True).cast(field.type)
+        elif field.name != "kind":
+            arrays[field.name] = pa.nulls(size, field.type)
+    return pa.table(arrays, schema=_FACTS)
+
+
+def _counted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """The distinct combinations of `by`'s values (missing values included) and how many
+    rows have each (`n`)."""
+    return frame.groupby(by, dropna=False, sort=False).size().rename("n").reset_index()
 
 
 def _finish(merged: pd.DataFrame, *, kinds, not_approval, by, basis, wait_col, thresholds,

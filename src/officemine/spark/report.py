@@ -1,5 +1,6 @@
 """The monthly review of a log in Spark: `officemine.report.MonthlyReport` with its KPIs, its
-12-month trend and its necessity test computed by the Spark engine — the same figures one
+12-month trend, its necessity test and the month's process map (`officemine.spark.discover`
+of the cases that ended in the month) computed by the Spark engine — the same figures one
 machine gives — and the parts not on Spark yet left out and named (on the cover, the
 data-quality page, and in the JSON's ``left_out``), never filled with something else.
 
@@ -25,14 +26,13 @@ from officemine.report.config import ReportConfig
 from officemine.schema import C
 from officemine.sla import SLA
 from officemine.spark._log import SparkLog, pyspark
-from officemine.spark._parts import unit_sizes, with_units
+from officemine.spark._parts import UNIT, unit_sizes, with_units
+from officemine.spark.discovery import discover
 from officemine.spark.kpis import compare_unit_kpis, kpis_by_unit
 from officemine.spark.necessity import compare_units, necessity, necessity_by_unit
 
 #: The parts of the monthly review not computed on Spark yet, and why.
 NOT_ON_SPARK = {
-    "process_map": "the process map (discovery) of the month is not computed on Spark by "
-                   "this report yet",
     "process_versions": "process versions (change points) are not computed on Spark yet: "
                         "the necessity test judges every case of its window (since=all)",
     "bottlenecks": "bottlenecks are not computed on Spark yet",
@@ -74,8 +74,8 @@ class UnitReviews:
 
 
 def monthly_report(log: SparkLog, month: str | None = None, **options) -> MonthlyReport:
-    """`officemine.report.monthly_report` of a log in Spark: the KPIs, the trend and the
-    necessity test from the Spark engine; the parts in `NOT_ON_SPARK` left out and named.
+    """`officemine.report.monthly_report` of a log in Spark: the KPIs, the trend, the
+    necessity test and the month's process map from the Spark engine; the parts in `NOT_ON_SPARK` left out and named.
 
     Options: lang, config (`ReportConfig`), sla, calendar, partitions, progress — as for
     the one-machine report. Settings that need a part not on Spark (standard procedures,
@@ -89,7 +89,8 @@ def unit_reports(log: SparkLog, unit: str, month: str | None = None, **options) 
     """The monthly review of each unit of a group (`unit`: a case attribute, its value at
     the case's first event), all from one pass of the KPIs and one of the necessity test
     over the group's log; each unit's KPIs are what one machine gives on its cases alone,
-    its necessity test judges them with the group's "now". month: default the latest month
+    its necessity test judges them with the group's "now"; its process map is a discovery
+    of its cases that ended in the month (one Spark pass per unit with such cases). month: default the latest month
     the group's log covers completely, the same for every unit. Options as for
     `monthly_report`."""
     reports = _reviews(log, unit, month, **options)
@@ -148,18 +149,45 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
     except OfficemineError as exc:
         tests = {}
         warnings.append(f"necessity test not run: {exc}")
+    maps = _process_maps(log, unit, period, calendar, partitions, step)
     reports = {}
     for key, (month_kpis, trend) in kpis.items():
         organisation = config.organisation if key is None else \
             " · ".join(p for p in (config.organisation, str(key)) if p)
         reports[key] = MonthlyReport(
             month=month, lang=lang, organisation=organisation, kpis=month_kpis, trend=trend,
-            discovery=None, necessity=tests.get(key),
+            discovery=maps.get(key, (None, None))[0], necessity=tests.get(key),
             necessity_window=(str(window_start), month), versions=None, bottlenecks=None,
             ledger=None, before_after=[], simulation=None, log=log, calendar=calendar,
-            sla=sla, pseudonymization=None, warnings=list(warnings), engine="spark",
+            sla=sla, pseudonymization=None, engine="spark",
+            warnings=[*maps.get(key, (None, []))[1], *warnings],
             left_out=dict(NOT_ON_SPARK))
     return reports
+
+
+def _process_maps(log: SparkLog, unit: str | None, period: pd.Period, calendar: Calendar,
+                  partitions: int | None, step: Callable[[str], None]) -> dict:
+    """unit value (None: the whole log) -> (the discovery of its cases that ended in the
+    month, or None; its warnings), as one machine draws the month's process map: no map
+    for a unit without such cases, a warning where the discovery refuses."""
+    F = pyspark().sql.functions
+    bounds = [int(pd.Timestamp(p.start_time).tz_localize(log.timezone).value // 1000)
+              for p in (period, period + 1)]
+    ended = F.unix_micros(F.col(C.case_end))
+    month = with_units(dataclasses.replace(log, df=log.df.filter((ended >= bounds[0])
+                                                                 & (ended < bounds[1]))), unit)
+    maps = {}
+    for key, size in unit_sizes(month).items():
+        if not size["events"]:
+            continue
+        step("process map" if unit is None else f"process map: {key}")
+        mine = month if unit is None else dataclasses.replace(
+            month, df=month.df.filter(F.col(UNIT) == key))
+        try:
+            maps[key] = (discover(mine, calendar=calendar, partitions=partitions), [])
+        except OfficemineError as exc:
+            maps[key] = (None, [f"process map not drawn: {exc}"])
+    return maps
 
 
 def _file_part(unit: Any) -> str:
