@@ -400,15 +400,35 @@ class _Shared:
     seed: int
 
 
-def _shared(log: EventLog, *, lang, config, sla, calendar, scenario, pseudonymize,
-            pseudonym_key, seed, ledger, procedures, step) -> _Shared:
-    """Settings resolved, names pseudonymised and procedures checked: once per review."""
+def settings_of(log, config: ReportConfig | None, sla, calendar: Calendar | None):
+    """The review's settings: those given, else the settings file's calendar and SLA, else
+    the log's calendar and the default SLA. Returns (config, calendar, sla)."""
     from officemine.sla import SLA
 
     config = config or ReportConfig()
     calendar = calendar or (Calendar.from_toml(config.calendar_path, tz=log.timezone)
                             if config.calendar_path else log.calendar)
     sla = sla or (SLA.from_toml(config.sla_path) if config.sla_path else SLA.default())
+    return config, calendar, sla
+
+
+def refuse_unsupported(refused: dict, config: ReportConfig, where: str, instead: str) -> None:
+    """One error naming every option given (and the settings' procedures and redesigns)
+    that a review computed `where` cannot honour yet."""
+    given = [name for name, value in refused.items() if value not in (None, False, [], ())]
+    if config.procedures_path:
+        given.append("procedures (the settings')")
+    if config.redesigns:
+        given.append("redesigns (the settings': before/after)")
+    if given:
+        raise NotSupportedError(f"not {where} yet: {', '.join(given)}; write this review "
+                                f"without them, or {instead}")
+
+
+def _shared(log: EventLog, *, lang, config, sla, calendar, scenario, pseudonymize,
+            pseudonym_key, seed, ledger, procedures, step) -> _Shared:
+    """Settings resolved, names pseudonymised and procedures checked: once per review."""
+    config, calendar, sla = settings_of(log, config, sla, calendar)
     pseudonymization = key = None
     if pseudonymize or pseudonym_key is not None:
         step("pseudonyms")
@@ -527,23 +547,13 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
     from officemine.importing.streaming import parse_size
     from officemine.kpis import _as_month, kpi_trend, monthly_kpis
     from officemine.necessity import necessity
-    from officemine.sla import SLA
 
     step = progress or (lambda name: None)
     ChoiceError.check("lang", lang, LANGS)
     parse_size(memory_limit)                       # a bad setting fails before any work
     config = config or ReportConfig()
-    given = [name for name, value in refused.items() if value not in (None, False, [], ())]
-    if config.procedures_path:
-        given.append("procedures (the settings')")
-    if config.redesigns:
-        given.append("redesigns (the settings': before/after)")
-    if given:
-        raise NotSupportedError(f"not computed in batches yet: {', '.join(given)}; write "
-                                "this review without them, or without a memory limit")
-    calendar = calendar or (Calendar.from_toml(config.calendar_path, tz=log.timezone)
-                            if config.calendar_path else log.calendar)
-    sla = sla or (SLA.from_toml(config.sla_path) if config.sla_path else SLA.default())
+    refuse_unsupported(refused, config, "computed in batches", "without a memory limit")
+    config, calendar, sla = settings_of(log, config, sla, calendar)
     month = str(_as_month(month)) if month else log.latest_complete_month()
     period = pd.Period(month, freq="M")
     step("KPIs")

@@ -20,8 +20,8 @@ import pandas as pd
 
 from officemine.calendar import Calendar
 from officemine.choices import LANGS
-from officemine.errors import ChoiceError, NoDataError, NotSupportedError, OfficemineError
-from officemine.report import MonthlyReport, month_covered
+from officemine.errors import ChoiceError, NoDataError, OfficemineError
+from officemine.report import MonthlyReport, month_covered, refuse_unsupported, settings_of
 from officemine.report.config import ReportConfig
 from officemine.schema import C
 from officemine.sla import SLA
@@ -110,17 +110,8 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
     step = progress or (lambda name: None)
     ChoiceError.check("lang", lang, LANGS)
     config = config or ReportConfig()
-    given = [name for name, value in refused.items() if value not in (None, False, [], ())]
-    if config.procedures_path:
-        given.append("procedures (the settings')")
-    if config.redesigns:
-        given.append("redesigns (the settings': before/after)")
-    if given:
-        raise NotSupportedError(f"not on Spark yet: {', '.join(given)}; write this review "
-                                "without them, or on one machine")
-    calendar = calendar or (Calendar.from_toml(config.calendar_path, tz=log.timezone)
-                            if config.calendar_path else log.calendar)
-    sla = sla or (SLA.from_toml(config.sla_path) if config.sla_path else SLA.default())
+    refuse_unsupported(refused, config, "on Spark", "on one machine")
+    config, calendar, sla = settings_of(log, config, sla, calendar)
     if month:
         month = str(_as_month(month))
     else:
