@@ -211,14 +211,7 @@ def test_english_report(sample_log, tmp_path):
 
 
 def test_all_months_with_a_gap_month_and_an_index(tmp_path):
-    rows = ["流程编号,节点名称,操作类型,操作人,操作日期,操作时间"]
-    for month in (1, 3):
-        for i in range(4):
-            rows += [f"M{month}-{i},发起,提交,甲,2025/{month}/{6 + i},9:00",
-                     f"M{month}-{i},审核,同意,乙,2025/{month}/{6 + i},15:00",
-                     f"M{month}-{i},归档,归档,系统,2025/{month}/{6 + i},16:00"]
-    src = tmp_path / "two_months.csv"
-    src.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    src = _two_months_csv(tmp_path)
     out = tmp_path / "reports"
     result = CliRunner().invoke(app, ["report", str(src), "--all-months", "-o", str(out)])
     assert result.exit_code == 0, result.output
