@@ -405,7 +405,7 @@ def test_killed_report_leaves_the_previous_files_whole(october, sample_parquet, 
 def test_a_review_within_a_memory_limit_leaves_out_and_names_what_batches_lack(
         sample_parquet, tmp_path):
     """--memory-limit: the KPIs and the trend read in batches are the in-memory ones, the
-    necessity test judges its window (since all), and the parts not computed in batches have
+    necessity test judges its window (since all), the overdue ledger is the same, and the parts not computed in batches have
     no page and are named on the cover, the quality page and in the JSON."""
     from officemine.necessity import necessity
     from officemine.report import NOT_IN_BATCHES
@@ -429,7 +429,9 @@ def test_a_review_within_a_memory_limit_leaves_out_and_names_what_batches_lack(
     nodes = necessity(window, since="all").summary
     assert [n["node"] for n in batched["necessity"]["nodes"]] == nodes["node"].tolist()
     text = pdf_text(out / "officemine_report_2025-09.pdf")
-    assert "尚未在 duckdb-batches 上实现" in text and "overdue_ledger" in text
+    assert "尚未在 duckdb-batches 上实现" in text and "bottlenecks" in text
+    # the overdue ledger: only the cases open at the month's end read, the same ledger
+    assert batched["overdue"] == full["overdue"] and full["overdue"]
     assert len(PdfReader(out / "officemine_report_2025-09.pdf").pages) < \
         len(PdfReader(whole / "officemine_report_2025-09.pdf").pages)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 
+import pandas as pd
 import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
@@ -17,8 +18,10 @@ from officemine import spark as oms
 from officemine.cli import app
 from officemine.kpis import monthly_kpis
 from officemine.report import monthly_report
+from officemine.sla import SLA
 from officemine.spark.report import NOT_ON_SPARK, unit_reports
 from officemine.spark.report import monthly_report as spark_report
+from officemine.supervision import overdue_ledger
 
 from test_spark_discovery import assert_same as assert_same_discovery
 from test_spark_kpis import _cases_of
@@ -27,6 +30,14 @@ from test_spark_necessity import assert_same as assert_same_necessity
 from test_spark_necessity import sample_log  # noqa: F401 (a fixture)
 
 MONTH = "2025-10"
+
+
+def assert_same_ledger(ours, one) -> None:
+    """Two overdue ledgers are the same: every table, the notes and the JSON."""
+    for part in ("open_cases", "summary", "by_node", "by_person", "dossiers"):
+        pd.testing.assert_frame_equal(getattr(ours, part), getattr(one, part), obj=part)
+    assert ours.notes == one.notes and ours.as_of == one.as_of
+    assert ours.to_json() == one.to_json()
 
 
 @pytest.mark.spark
@@ -54,11 +65,14 @@ def test_the_sample_review_on_spark_has_the_one_machine_figures(spark, sample_lo
     assert len(ours.discovery.process_map.nodes) >= 5
     # what is not on Spark is named, never filled in
     assert set(data["left_out"]) == set(NOT_ON_SPARK) and "process_map" not in data["left_out"]
-    assert data["versions"] is None and data["overdue"] is None
-    assert one_json["left_out"] == {} and one_json["overdue"]
+    assert data["versions"] is None and one_json["left_out"] == {}
+    # the overdue ledger: the open cases taken to the driver, the one-machine ledger
+    assert "overdue_ledger" not in data["left_out"]
+    assert data["overdue"] == one_json["overdue"] and one_json["overdue"]
+    assert_same_ledger(ours.ledger, one.ledger)
     pages = [page.extract_text() for page in PdfReader(paths["pdf"]).pages]
     text = "\n".join(pages)
-    assert "尚未在 spark 上实现" in text and "overdue_ledger" in text
+    assert "尚未在 spark 上实现" in text and "bottlenecks" in text
     assert "process_map" not in text
     assert "办结件数" in text and str(ours.kpis.tile("completed").value) in text
     # the map's page is drawn, its nodes named on it
@@ -81,6 +95,10 @@ def test_each_units_review_from_one_group_run(spark, sample_log):
         own = _cases_of(whole, "applicant_dept", unit)
         assert_same_kpis(reviews.reports[unit].kpis.to_dict(),
                          monthly_kpis(own, MONTH).to_dict())
+        # its overdue ledger at the month's end: the one machine's on its own cases
+        as_of = min(pd.Timestamp("2025-11-01", tz=whole.timezone), whole.span()[1])
+        assert_same_ledger(reviews.reports[unit].ledger,
+                           overdue_ledger(own, as_of=as_of, sla=SLA.default()))
         # its process map: its own cases that ended in the month
         ended = own.select_cases(f"{MONTH}-01", "2025-11-01", by="end")
         assert reviews.reports[unit].discovery.variants.n_cases == ended.n_cases > 0

@@ -234,3 +234,32 @@ def test_an_export_with_no_rows_is_told_as_the_in_memory_import_tells_it(tmp_pat
     log = import_streaming(path, tmp_path / "empty.parquet", batch_rows=10)
     assert log.report.rows_read == 0 and log.n_events == 0
 
+
+
+@pytest.mark.parametrize("batch_rows", [1, 3, 1_000])
+def test_codes_from_the_sorted_stream_group_equal_keys_across_batches(batch_rows):
+    """`_sorted_codes` numbers keys from DuckDB's sorted stream: rows with equal keys (missing
+    equal to missing, in every part) share a code, different keys never do, and rows the
+    query leaves out get -1 — whatever the batches cut."""
+    import duckdb
+    import pyarrow as pa
+
+    from officemine.importing.streaming import _sorted_codes
+
+    rng = np.random.default_rng(7)
+    n = 200
+    first = pd.array(rng.choice(["甲", "乙", "丙", None], n), dtype="string")
+    second = pd.array(rng.choice([1.5, 2.0, None], n), dtype="Float64")
+    keep = rng.random(n) < 0.8
+    db = duckdb.connect()
+    db.register("keys", pa.table({"pos": np.arange(n), "a": pa.array(first, from_pandas=True),
+                                  "b": pa.array(second, from_pandas=True), "keep": keep}))
+    codes = _sorted_codes(db, "SELECT pos, a AS k0, b AS k1 FROM keys WHERE keep", 2, n,
+                          batch_rows=batch_rows)
+    assert (codes[~keep] == -1).all()
+    frame = pd.DataFrame({"a": first, "b": second})[keep]
+    expected = frame.groupby(["a", "b"], dropna=False, sort=False).ngroup().to_numpy()
+    got = codes[keep]
+    # the same partition of the rows: one code per expected group and vice versa
+    assert len(set(zip(expected, got))) == len(set(expected)) == len(set(got))
+    assert sorted(set(got)) == list(range(len(set(got))))

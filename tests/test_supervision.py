@@ -199,3 +199,30 @@ def test_the_ledger_names_the_holder_and_where_the_delay_arose(sample_csv):
     assert steps["working_days"].idxmax() == 3
     with pytest.raises(officemine.OfficemineError, match="no overdue case"):
         ledger.dossier("nope")
+
+
+def test_the_ledger_reads_only_the_open_cases_and_misses_none(sample_csv, tmp_path):
+    """`overdue_ledger` takes only the cases open at `as_of` (a filter on each event's case
+    start and end, on disk for a stored log); the ledger built from the whole log is the
+    same at month ends, mid-month, mid-day and the log's end."""
+    from officemine.relations import log_end, submit_node
+    from officemine.result import log_info_of
+    from officemine.supervision import LogFacts, ledger_of_open_cases
+
+    officemine.import_log(sample_csv).write(tmp_path / "log.parquet")
+    log = officemine.read_log(tmp_path / "log.parquet")        # on disk: the view filters
+    start, end = log.span()
+    whole = LogFacts(submit_node(log), log_end(log),
+                     log_info_of(log, cases=log.n_cases, start=start, end=log_end(log)))
+    times = [pd.Timestamp(t, tz=log.timezone) for t in
+             ("2025-03-01", "2025-06-15 10:37", "2025-09-30 23:59:59")] + [end]
+    seen = 0
+    for as_of in times:
+        got = overdue_ledger(log, as_of=as_of)
+        expected = ledger_of_open_cases(log, as_of, SLA.default(), log.calendar, whole)
+        pd.testing.assert_frame_equal(got.open_cases, expected.open_cases)
+        pd.testing.assert_frame_equal(got.summary, expected.summary)
+        pd.testing.assert_frame_equal(got.dossiers, expected.dossiers)
+        assert got.notes == expected.notes and got.to_json() == expected.to_json()
+        seen += len(got.summary)
+    assert seen > 0                            # the comparison saw overdue cases

@@ -168,8 +168,13 @@ def link_attempts(*, start: np.ndarray, first_submits: np.ndarray, refused_at: n
     has_field = (field_target >= 0) | (field_key >= 0)
     form_from = np.full(n, -1, dtype=np.int64)
     ambiguous = 0
-    later = np.flatnonzero(first_submits & (start != _NAT) & (form_key >= 0) & ~has_field)
     earlier = np.flatnonzero((refused_at != _NAT) & (form_key >= 0))
+    # only a request with a refusal can be continued: the later instances of the others
+    # are left out before any sort (most of a log's instances, in a streamed import)
+    refused_key = np.zeros(int(form_key.max(initial=-1)) + 2, dtype=bool)
+    refused_key[form_key[earlier]] = True
+    later = np.flatnonzero(first_submits & (start != _NAT) & (form_key >= 0) & ~has_field
+                           & refused_key[form_key])
     if len(later) and len(earlier):
         best, candidates = _closest_refusal(earlier, later, start, refused_at, form_key,
                                             window_workdays, calendar)

@@ -458,7 +458,7 @@ class _Import:
             pa.default_memory_pool().release_unused()
         if not written:
             return 0
-        roots, ambiguous = link_attempts(written, self.mapping, self.tz)
+        roots, ambiguous = link_attempts(written, self.mapping, self.tz, self.db)
         if roots is not None:
             (self.work / "roots").mkdir(exist_ok=True)
             pq.write_table(roots, self.work / "roots" / "roots.parquet")
@@ -513,65 +513,141 @@ def instance_attempts(raw: RawEvents, mapping: Mapping, tz: str) -> pa.Table | N
     return found[0] if found else None
 
 
-def link_attempts(found: pa.Table | Sequence[Path], mapping: Mapping,
-                  tz: str) -> tuple[pa.Table | None, int]:
+def link_attempts(found: pa.Table | Sequence[Path], mapping: Mapping, tz: str,
+                  db=None) -> tuple[pa.Table | None, int]:
     """Link the attempts of the whole log at once (`instance_attempts` of every batch, as
-    one table or in the Parquet files they were written to): the linked instances with
-    their root and rule (None: none linked), and the ambiguous links.
+    one table or in the Parquet files they were written to, in instance order): the linked
+    instances with their root and rule (None: none linked), and the ambiguous links.
 
-    The attempts are coded column by column straight from Arrow (equal values, equal code;
-    `linking.codes` says the same with pandas), so what is held at once is a few integers
-    per instance and one text column, not every text of every instance: about 60 bytes an
-    instance (0.9 GB for the 15.6M instances of a 100M-event export)."""
-    def column(name: str) -> pa.Array | None:
-        if name not in names:
-            return None
-        values = (found if isinstance(found, pa.Table) else
-                  pq.read_table(list(found), columns=[name])).column(name).combine_chunks()
-        return values.cast(pa.large_string()) if pa.types.is_string(values.type) else values
+    No text is held in Python: DuckDB (`db`, with its memory limit and spill folder; a fresh
+    connection when None) joins link-field values to instance ids and sorts each text key
+    out of core, and the equality codes are numbered from the sorted stream
+    (`_sorted_codes`). What Python holds is a few integers per instance — about 45 bytes,
+    0.7 GB for the 15.6M instances of a 100M-event export — and, at the end, the linked
+    instances' ids. `linking.link` does the same with pandas for the attempts of one batch.
+    """
+    import duckdb
 
-    names = (found.column_names if isinstance(found, pa.Table) else
-             pq.read_schema(found[0]).names)
-    start = column("start").to_numpy(zero_copy_only=False)
-    n = len(start)
-    first_submits = column("first_submits").to_numpy(zero_copy_only=False)
-    refused_at = column("refused_at").to_numpy(zero_copy_only=False)
-    field = column("field")
-    if field is None:
-        field_target = field_key = np.full(n, -1, dtype=np.int64)
-    else:        # ids and values coded together: a value equal to an id names that instance
-        joint = _arrow_codes(pa.concat_arrays([column("instance"), field]))
-        field_target, field_key = linking.field_links(joint[:n], joint[n:])
-        del joint
-    del field
-    match = sorted((c for c in names if c.startswith("match_")), key=lambda c: int(c[6:]))
-    form_key = linking.request_keys(*(_arrow_codes(column(c), n)
-                                      for c in ("applicant", "submitter", "process")),
-                                    [_arrow_codes(column(c), n) for c in match])
-    links = linking.link_attempts(start=start, first_submits=first_submits,
-                                  refused_at=refused_at, form_key=form_key,
-                                  field_target=field_target, field_key=field_key,
-                                  window_workdays=mapping.linking.window_workdays,
-                                  calendar=mapping.calendar_in(tz))
-    del start, first_submits, refused_at, form_key, field_target, field_key
-    linked = np.flatnonzero(links.root != np.arange(n))
-    if not len(linked):
-        return None, links.ambiguous
-    instance = column("instance")
-    return pa.table({
-        "instance": instance.take(pa.array(linked)),
-        "root": instance.take(pa.array(links.root[linked])),
-        "rule": pa.array(links.rule[linked].astype(np.int8))}), links.ambiguous
+    db = duckdb.connect() if db is None else db
+    files = None if isinstance(found, pa.Table) else [Path(f) for f in found]
+    names = found.column_names if files is None else pq.read_schema(files[0]).names
+    view = "officemine_attempts"
+    if files is None:
+        n = found.num_rows
+        db.register(f"{view}_table", found.append_column("pos", pa.array(np.arange(n))))
+        db.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {view}_table")
+    else:      # the files hold the instances in order: each file's first position
+        sizes = [pq.ParquetFile(f).metadata.num_rows for f in files]
+        n = int(sum(sizes))
+        bases = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        listed = ", ".join(f"'{_literal(f)}'" for f in files)
+        offsets = ", ".join(f"('{_literal(f)}', {int(b)})" for f, b in zip(files, bases))
+        db.execute(  # paths we made and integers: nothing from the input reaches the SQL
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT a.* EXCLUDE (filename, "
+            f"file_row_number), o.base + a.file_row_number AS pos FROM read_parquet([{listed}], "
+            f"filename = true, file_row_number = true, union_by_name = true) a "
+            f"JOIN (VALUES {offsets}) o(file, base) ON a.filename = o.file")
+
+    def column(name: str) -> np.ndarray:      # file by file into one array: one copy held
+        if files is None:
+            return found.column(name).combine_chunks().to_numpy(zero_copy_only=False)
+        out, at = None, 0
+        for file in files:
+            values = pq.read_table(file, columns=[name]).column(name).combine_chunks()
+            values = values.to_numpy(zero_copy_only=False)
+            out = np.empty(n, dtype=values.dtype) if out is None else out
+            out[at:at + len(values)] = values
+            at += len(values)
+        pa.default_memory_pool().release_unused()
+        return out
+
+    def text(name: str) -> str:          # a column the source lacks is missing everywhere
+        return f'"{name}"' if name in names else "NULL::VARCHAR"
+
+    try:
+        start = column("start")
+        first_submits = column("first_submits")
+        refused_at = column("refused_at")
+        field_target = np.full(n, -1, dtype=np.int64)
+        field_key = np.full(n, -1, dtype=np.int64)
+        if "field" in names:
+            # a value equal to an instance's id names that instance; any other value is a
+            # key the instances holding it share
+            pairs = db.sql(f"SELECT a.pos AS a, t.pos AS t FROM {view} a JOIN {view} t "
+                           f"ON a.field = t.instance").fetchnumpy()
+            field_target[pairs["a"]] = pairs["t"]
+            del pairs
+            field_key = _sorted_codes(db, f"SELECT a.pos, a.field AS k0 FROM {view} a "
+                                          f"ANTI JOIN {view} t ON a.field = t.instance "
+                                          f"WHERE a.field IS NOT NULL", 1, n)
+        match = sorted((c for c in names if c.startswith("match_")), key=lambda c: int(c[6:]))
+        form_key = np.full(n, -1, dtype=np.int64)
+        if match:
+            # the form rule's request key (`linking.request_keys`): the originator (the
+            # applicant, else the submitter), the process type and the form values, where
+            # the originator and at least one form value are known
+            applicant, submitter = text("applicant"), text("submitter")
+            keys = [f"{applicant} IS NULL", f"coalesce({applicant}, {submitter})",
+                    text("process"), *(f'"{c}"' for c in match)]
+            known = " OR ".join(f'"{c}" IS NOT NULL' for c in match)
+            form_key = _sorted_codes(
+                db, "SELECT pos, " + ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
+                + f" FROM {view} WHERE ({applicant} IS NOT NULL OR {submitter} IS NOT NULL) "
+                f"AND ({known})", len(keys), n)
+        links = linking.link_attempts(start=start, first_submits=first_submits,
+                                      refused_at=refused_at, form_key=form_key,
+                                      field_target=field_target, field_key=field_key,
+                                      window_workdays=mapping.linking.window_workdays,
+                                      calendar=mapping.calendar_in(tz))
+        del start, first_submits, refused_at, form_key, field_target, field_key
+        linked = np.flatnonzero(links.root != np.arange(n))
+        if not len(linked):
+            return None, links.ambiguous
+        db.register(f"{view}_linked", pa.table({
+            "pos": pa.array(linked), "root_pos": pa.array(links.root[linked]),
+            "rule": pa.array(links.rule[linked].astype(np.int8))}))
+        try:
+            roots = db.sql(f"SELECT a.instance AS instance, r.instance AS root, l.rule AS rule "
+                           f"FROM {view}_linked l JOIN {view} a ON a.pos = l.pos "
+                           f"JOIN {view} r ON r.pos = l.root_pos ORDER BY l.pos"
+                           ).to_arrow_table()
+        finally:
+            db.unregister(f"{view}_linked")
+        return roots, links.ambiguous
+    finally:
+        db.execute(f"DROP VIEW IF EXISTS {view}")
+        if files is None:
+            db.unregister(f"{view}_table")
 
 
-def _arrow_codes(values: pa.Array | None, n: int | None = None) -> np.ndarray:
-    """Equality codes of an Arrow column, as `linking.codes` gives them for its pandas
-    values: equal values share a code, a missing one is -1 (all -1, `n` of them, for a
-    column the source does not have)."""
-    if values is None:
-        return np.full(n, -1, dtype=np.int64)
-    indices = pc.dictionary_encode(values).indices
-    return pc.fill_null(indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
+def _sorted_codes(db, query: str, width: int, n: int, batch_rows: int = 1_000_000
+                  ) -> np.ndarray:
+    """Equality codes of the key ``k0 … k{width-1}`` of the rows `query` gives, each with its
+    position ``pos`` among `n`: equal keys (missing equal to missing) share a code 0, 1, …,
+    and a position the query leaves out gets -1. DuckDB sorts the rows out of core; the codes
+    are numbered from the sorted stream batch by batch, so only the codes are held."""
+    codes = np.full(n, -1, dtype=np.int64)
+    keys = [f"k{i}" for i in range(width)]
+    ordered = db.sql(f"SELECT * FROM ({query}) ORDER BY {', '.join(keys)}")
+    last, code = None, -1
+    for batch in ordered.to_arrow_reader(batch_rows):
+        if not batch.num_rows:
+            continue
+        table = pa.Table.from_batches([batch])
+        rows = table if last is None else pa.concat_tables([last, table])
+        new = np.zeros(rows.num_rows, dtype=bool)
+        new[0] = last is None
+        for key in keys:            # a row starts a new key where any part differs
+            values = rows.column(key).combine_chunks()
+            after, before = values.slice(1), values.slice(0, len(values) - 1)
+            same = pc.or_(pc.fill_null(pc.equal(after, before), False),
+                          pc.and_(pc.is_null(after), pc.is_null(before)))
+            new[1:] |= ~same.to_numpy(zero_copy_only=False)
+        numbered = code + np.cumsum(new)
+        codes[table.column("pos").to_numpy()] = numbered[0 if last is None else 1:]
+        code = int(numbered[-1])
+        last = table.slice(table.num_rows - 1)
+    return codes
 
 
 def raw_events(table: pa.Table, names: list[str], path: Path) -> RawEvents:

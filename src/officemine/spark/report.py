@@ -30,14 +30,13 @@ from officemine.spark._parts import UNIT, unit_sizes, with_units
 from officemine.spark.discovery import discover
 from officemine.spark.kpis import compare_unit_kpis, kpis_by_unit
 from officemine.spark.necessity import compare_units, necessity, necessity_by_unit
+from officemine.spark.supervision import overdue_ledgers
 
 #: The parts of the monthly review not computed on Spark yet, and why.
 NOT_ON_SPARK = {
     "process_versions": "process versions (change points) are not computed on Spark yet: "
                         "the necessity test judges every case of its window (since=all)",
     "bottlenecks": "bottlenecks are not computed on Spark yet",
-    "overdue_ledger": "the overdue ledger (open cases past their SLA) is not computed on "
-                      "Spark yet",
 }
 
 
@@ -112,14 +111,12 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
     config = config or ReportConfig()
     refuse_unsupported(refused, config, "on Spark", "on one machine")
     config, calendar, sla = settings_of(log, config, sla, calendar)
-    if month:
-        month = str(_as_month(month))
-    else:
-        size = unit_sizes(with_units(log, None)).get(None)
-        if size is None or size["end"] is None:
-            raise NoDataError("the log is empty")
-        month = month_covered(*(pd.Timestamp(size[k], unit="us", tz="UTC")
-                                .tz_convert(log.timezone) for k in ("start", "end")))
+    size = unit_sizes(with_units(log, None)).get(None)
+    if size is None or size["end"] is None:
+        raise NoDataError("the log is empty")
+    group_start, group_end = (pd.Timestamp(size[k], unit="us", tz="UTC").tz_convert(
+        log.timezone) for k in ("start", "end"))
+    month = str(_as_month(month)) if month else month_covered(group_start, group_end)
     period = pd.Period(month, freq="M")
     step("KPIs and 12-month trend")
     kpis = kpis_by_unit(log, unit, month, trend=12, calendar=calendar, sla=sla,
@@ -141,6 +138,9 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
         tests = {}
         warnings.append(f"necessity test not run: {exc}")
     maps = _process_maps(log, unit, period, calendar, partitions, step)
+    step("overdue ledger")
+    as_of = min(pd.Timestamp((period + 1).start_time).tz_localize(log.timezone), group_end)
+    ledgers = overdue_ledgers(log, unit, as_of, sla=sla, calendar=calendar)
     reports = {}
     for key, (month_kpis, trend) in kpis.items():
         organisation = config.organisation if key is None else \
@@ -149,7 +149,7 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
             month=month, lang=lang, organisation=organisation, kpis=month_kpis, trend=trend,
             discovery=maps.get(key, (None, None))[0], necessity=tests.get(key),
             necessity_window=(str(window_start), month), versions=None, bottlenecks=None,
-            ledger=None, before_after=[], simulation=None, log=log, calendar=calendar,
+            ledger=ledgers.get(key), before_after=[], simulation=None, log=log, calendar=calendar,
             sla=sla, pseudonymization=None, engine="spark",
             warnings=[*maps.get(key, (None, []))[1], *warnings],
             left_out=dict(NOT_ON_SPARK))

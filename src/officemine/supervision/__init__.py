@@ -176,17 +176,43 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
     reject, withdraw) had not happened yet; it is overdue when the working days since its first
     submission exceed its process type's limit. An `as_of` before the end of the log uses what
     the log shows about the following actions to say who held each item then.
+
+    Only the cases open at `as_of` are read whole (a filter on each event's case start and
+    end): a log larger than memory needs only them in memory.
     """
     calendar = calendar or log.calendar
     sla = sla or SLA.default()
     as_of_t = now(log, as_of)
-    cases = case_cycles(log, calendar, sla)
-    notes: list[str] = []
     if as_of_t is None:
         empty = pd.DataFrame(columns=_LEDGER_COLUMNS)
         return OverdueLedger(empty, _group(empty, "node"), _group(empty, "person"), empty,
                              pd.Timestamp.now(tz=log.timezone), calendar.describe(), sla,
                              ("the log has no events",), {})
+    start, _ = log.span()
+    end = log_end(log)
+    whole = LogFacts(submit_node=submit_node(log), end=end,
+                     log_info=log_info_of(log, cases=log.n_cases, start=start, end=end))
+    open_log = log.select_cases(as_of_t, as_of_t + pd.Timedelta(microseconds=1), by="active")
+    return ledger_of_open_cases(open_log, as_of_t, sla, calendar, whole)
+
+
+@dataclass(frozen=True)
+class LogFacts:
+    """What the overdue ledger needs of the whole log besides its open cases: the step a
+    returned item goes back to, the log's end, its description for the JSON."""
+
+    submit_node: str
+    end: pd.Timestamp
+    log_info: dict
+
+
+def ledger_of_open_cases(log: EventLog, as_of_t: pd.Timestamp, sla: SLA, calendar: Calendar,
+                         whole: LogFacts) -> OverdueLedger:
+    """The overdue ledger at `as_of_t` from `log`, which holds (at least) every case open
+    then, whole; `whole`: the facts of the whole log. The one-machine ledger and the Spark
+    engine's (open cases taken to the driver) are this one function."""
+    cases = case_cycles(log, calendar, sla)
+    notes: list[str] = []
     is_open = (cases["start_at"] <= as_of_t) & (cases["ended_at"].isna()
                                                  | (cases["ended_at"] > as_of_t))
     # reminders and status are recounted as of `as_of` below
@@ -202,7 +228,7 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
                       ["pending", "acted_later", "returned"], default="after")
     open_["node_basis"] = basis
     # Returned: the applicant holds the item at the submission step.
-    open_.loc[returned, "current_node"] = submit_node(log)
+    open_.loc[returned, "current_node"] = whole.submit_node
     open_.loc[returned, "responsible"] = open_.loc[returned, "applicant"]
     open_.loc[returned, "responsible_dept"] = open_.loc[returned, "applicant_dept"]
     open_.loc[returned, "held_since"] = open_.loc[returned, "last_action_at"]
@@ -248,16 +274,14 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
                      "from their first event (a lower bound)")
     notes.extend(calendar.coverage_warnings(open_["submitted_at"].min(), as_of_t)
                  if len(open_) else [])
-    end = log_end(log)
+    end = whole.end
     if as_of_t < end:
         notes.append(f"as_of {as_of_t:%Y-%m-%d %H:%M} is before the end of the log "
                      f"({end:%Y-%m-%d %H:%M}): holders are taken from the actions that followed")
-    start, _ = log.span()
-    info = log_info_of(log, cases=len(cases), start=start, end=end)
     return OverdueLedger(summary=ledger, by_node=_group(ledger, "node"),
                          by_person=_group(ledger, "person"), open_cases=open_, as_of=as_of_t,
                          calendar=calendar.describe(), sla=sla, notes=tuple(notes),
-                         log_info=info, dossiers=dossiers[DOSSIER_COLUMNS])
+                         log_info=whole.log_info, dossiers=dossiers[DOSSIER_COLUMNS])
 
 
 def _group(ledger: pd.DataFrame, by: Literal["node", "person"]) -> pd.DataFrame:
