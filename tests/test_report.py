@@ -429,7 +429,15 @@ def test_a_review_within_a_memory_limit_leaves_out_and_names_what_batches_lack(
     nodes = necessity(window, since="all").summary
     assert [n["node"] for n in batched["necessity"]["nodes"]] == nodes["node"].tolist()
     text = pdf_text(out / "officemine_report_2025-09.pdf")
-    assert "尚未在 duckdb-batches 上实现" in text and "bottlenecks" in text
+    assert "尚未在 duckdb-batches 上实现" in text and "process_versions" in text
+    # the bottlenecks (the workbook's sheets): the same ranking, sums to the last digits
+    from officemine.text import sheet_name
+
+    for code in ("bottleneck_nodes", "bottleneck_people"):
+        a, b = (pd.read_excel(d / "officemine_report_2025-09.xlsx", sheet_name=sheet_name(
+            code, "zh")) for d in (whole, out))
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+        assert len(a) > 3
     # the overdue ledger: only the cases open at the month's end read, the same ledger
     assert batched["overdue"] == full["overdue"] and full["overdue"]
     assert len(PdfReader(out / "officemine_report_2025-09.pdf").pages) < \

@@ -226,3 +226,24 @@ def test_the_ledger_reads_only_the_open_cases_and_misses_none(sample_csv, tmp_pa
         assert got.notes == expected.notes and got.to_json() == expected.to_json()
         seen += len(got.summary)
     assert seen > 0                            # the comparison saw overdue cases
+
+
+def test_bottlenecks_in_batches_are_the_in_memory_ranking(sample_csv, tmp_path):
+    """Read in batches of a few hundred items (a stored log larger than memory), each batch
+    reduced to sums, counts and the decided waits counted per value: the same ranking, the
+    same counts, medians and p90 exactly, the sums to the last digits."""
+    officemine.import_log(sample_csv).write(tmp_path / "log.parquet")
+    log = officemine.read_log(tmp_path / "log.parquet")
+    for month in ("2025-06", "2025-10"):
+        one = bottlenecks(log, month)
+        batched = bottlenecks(log, month, batch_items=300)
+        assert batched.as_of == one.as_of and batched.period == one.period
+        for part in ("by_node", "by_person"):
+            a, b = getattr(one, part), getattr(batched, part)
+            assert len(a) > 3
+            pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, obj=part)
+            exact = [c for c in a.columns if c not in ("wait_workhours", "wait_share",
+                                                       "wait_hours")]
+            pd.testing.assert_frame_equal(a[exact], b[exact], obj=part)
+    with pytest.raises(officemine.errors.InputError, match="need a month"):
+        bottlenecks(log, memory_limit="1GB")

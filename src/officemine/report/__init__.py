@@ -531,7 +531,6 @@ NOT_IN_BATCHES = {
     "process_map": "the process map (discovery) of the month is not computed in batches yet",
     "process_versions": "process versions (change points) are not computed in batches yet: "
                         "the necessity test judges every case of its window (since=all)",
-    "bottlenecks": "bottlenecks are not computed in batches yet",
 }
 #: `MonthlyReport.engine` of a review read in batches.
 BATCHES = "duckdb-batches"
@@ -541,12 +540,12 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
                 config: ReportConfig | None, sla, calendar: Calendar | None,
                 progress: Callable[[str], None] | None, **refused) -> MonthlyReport:
     """`monthly_report` of a stored log read in batches of whole cases within
-    `memory_limit`: the KPIs, the trend and the necessity test; the overdue ledger from the
-    cases open at the month's end alone; the rest left out."""
+    `memory_limit`: the KPIs, the trend, the necessity test and the bottlenecks; the overdue
+    ledger from the cases open at the month's end alone; the rest left out."""
     from officemine.importing.streaming import parse_size
     from officemine.kpis import _as_month, kpi_trend, monthly_kpis
     from officemine.necessity import necessity
-    from officemine.supervision import overdue_ledger
+    from officemine.supervision import bottlenecks, overdue_ledger
 
     step = progress or (lambda name: None)
     ChoiceError.check("lang", lang, LANGS)
@@ -578,10 +577,13 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
     as_of = min(pd.Timestamp((period + 1).start_time).tz_localize(log.timezone),
                 log.span()[1])
     ledger = overdue_ledger(log, as_of=as_of, sla=sla, calendar=calendar)
+    step("bottlenecks")
+    bottleneck = bottlenecks(log, month=month, calendar=calendar, as_of=as_of,
+                             memory_limit=memory_limit)
     return MonthlyReport(
         month=month, lang=lang, organisation=config.organisation, kpis=kpis, trend=trend,
         discovery=None, necessity=necessity_result,
-        necessity_window=(str(window_start), month), versions=None, bottlenecks=None,
+        necessity_window=(str(window_start), month), versions=None, bottlenecks=bottleneck,
         ledger=ledger, before_after=[], simulation=None, log=log, calendar=calendar, sla=sla,
         pseudonymization=None, warnings=warnings, engine=BATCHES,
         left_out=dict(NOT_IN_BATCHES))

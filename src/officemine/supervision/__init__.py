@@ -39,7 +39,7 @@ import pandas as pd
 
 from officemine.calendar import Calendar
 from officemine.choices import LANGS, Lang
-from officemine.errors import ChoiceError, NotFoundError
+from officemine.errors import ChoiceError, InputError, NotFoundError
 from officemine.eventlog import EventLog
 from officemine.jsonable import records
 from officemine.kpis import _as_month, case_cycles
@@ -47,6 +47,7 @@ from officemine.text import relabel
 from officemine.plotting import chart_style
 from officemine.schema import OUTCOME_WORDS
 from officemine.sla import SLA
+from officemine.stats import counted_quantile
 from officemine.result import Result, log_info_of
 from officemine.relations import (case_steps, holders, last_actions, log_end, now, submit_node,
                                  work_items)
@@ -395,31 +396,77 @@ class Bottlenecks(Result):
 
 
 def bottlenecks(log: EventLog, month: Any = None, calendar: Calendar | None = None,
-                as_of: Any = None) -> Bottlenecks:
+                as_of: Any = None, *, memory_limit: int | str | None = None,
+                batch_items: int | None = None) -> Bottlenecks:
     """Rank nodes and approvers by the waiting they cause in `month` (default: the whole log).
 
     Waiting is counted inside the month only: an item that arrived on the 28th of the previous
     month and was decided on the 3rd counts the working hours from the 1st to the 3rd. Items
     still pending at `as_of` (default: the end of the log) count up to `as_of`.
+
+    memory_limit (with a month): read the log's items in batches of whole cases within it
+    (a stored log larger than memory); each batch is reduced to what adds up — waits summed,
+    items counted, the decided items' waits counted per value (exact medians and p90) — and
+    ranked as the items in memory are. batch_items: batches of that many items instead.
     """
     calendar = calendar or log.calendar
     tz = log.timezone
-    during = None
+    label = None
+    columns = ("resource", "dept")
     if month is not None:
         m = _as_month(month)
         m0 = pd.Timestamp(m.start_time).tz_localize(tz)
         m1 = pd.Timestamp((m + 1).start_time).tz_localize(tz)
-        label, during = str(m), (m0, m1)
-    items = work_items(log, calendar, as_of=as_of, during=during,
-                       columns=("resource", "dept"))
-    as_of_t = items.attrs["as_of"]
+        label = str(m)
+    if memory_limit is None and batch_items is None:
+        items = work_items(log, calendar, as_of=as_of, columns=columns,
+                           during=None if month is None else (m0, m1))
+        as_of_t = items.attrs["as_of"]
+        if month is None:            # the whole log: from the first visit to `as_of`
+            waited = items.loc[items["visit_start"].notna() & (items["wait_source"] != "none"),
+                               "visit_start"]
+            m0, m1 = (waited.min() if len(waited) else as_of_t), as_of_t
+        batches = [items]
+    else:
+        from officemine.importing.streaming import read_budget
+        from officemine.relations import work_item_batches
+
+        if month is None:
+            raise InputError("bottlenecks in batches (memory_limit) need a month")
+        rows, duckdb_memory = read_budget(memory_limit, _BYTES_PER_ITEM)
+        batches = work_item_batches(log, calendar, as_of=as_of, columns=columns,
+                                    items=batch_items or rows, duckdb_memory=duckdb_memory)
+        as_of_t = now(log, as_of)
+    by_node, by_person = _Waits("node"), _Waits("resource")
+    for items in batches:
+        inside = _inside(items, m0, m1, as_of_t, calendar)
+        by_node.add(inside)
+        by_person.add(inside)
+    notes: list[str] = []
+    if not by_node.items:
+        notes.append(f"no item waited at any node in {label or 'the log'}")
+    period = {"start": m0.isoformat(), "end": m1.isoformat()}
+    people = by_person.ranked()
+    if len(people):
+        people.insert(1, "dept", people["resource"].map(by_person.joined("dept")))
+        people.insert(2, "nodes", people["resource"].map(by_person.joined("node")))
+    else:                  # same columns when nobody waited (a month of submissions only)
+        people.insert(1, "dept", pd.Series(dtype="object"))
+        people.insert(2, "nodes", pd.Series(dtype="object"))
+    return Bottlenecks(by_node=by_node.ranked(), by_person=people, month=label, period=period,
+                       calendar=calendar.describe(), as_of=as_of_t, notes=tuple(notes))
+
+
+#: Memory an item of a batch costs at peak (as the necessity test's items), with a margin.
+_BYTES_PER_ITEM = 1_500
+
+
+def _inside(items: pd.DataFrame, m0: pd.Timestamp, m1: pd.Timestamp, as_of_t: pd.Timestamp,
+            calendar: Calendar) -> pd.DataFrame:
+    """The items that waited inside [m0, m1), with the working and clock hours they waited
+    there and whether they were decided then."""
     items = items[items["visit_start"].notna() & (items["wait_source"] != "none")].copy()
     items["end"] = items["acted_at"].where(~items["pending"], as_of_t)
-    notes: list[str] = []
-    if month is None:
-        m0 = items["visit_start"].min() if len(items) else as_of_t
-        m1 = as_of_t
-        label = None
     inside = items[(items["visit_start"] < m1) & (items["end"] > m0)].copy()
     lo = inside["visit_start"].where(inside["visit_start"] > m0, m0)
     hi = inside["end"].where(inside["end"] < m1, m1)
@@ -428,55 +475,83 @@ def bottlenecks(log: EventLog, month: Any = None, calendar: Calendar | None = No
     inside["in_period_hours"] = (hi - lo).dt.total_seconds() / 3600.0
     inside["decided_in_period"] = (inside["observed"] & (inside["acted_at"] >= m0)
                                    & (inside["acted_at"] < m1))
-    if inside.empty:
-        notes.append(f"no item waited at any node in {label or 'the log'}")
-    period = {"start": m0.isoformat(), "end": m1.isoformat()}
-    by_node = _rank(inside, ["node"])
-    by_person = _rank(inside, ["resource"])
-    if len(by_person):
-        people = inside["resource"].dropna().unique()
-
-        def joined(column: str) -> pd.Series:       # each person's distinct values, sorted
-            pairs = inside[["resource", column]].dropna().drop_duplicates()
-            pairs = pairs.sort_values(["resource", column])
-            return pairs.groupby("resource")[column].agg("、".join).reindex(people,
-                                                                          fill_value="")
-        depts, nodes = joined("dept"), joined("node")
-        by_person.insert(1, "dept", by_person["resource"].map(depts))
-        by_person.insert(2, "nodes", by_person["resource"].map(nodes))
-    else:                  # same columns when nobody waited (a month of submissions only)
-        by_person.insert(1, "dept", pd.Series(dtype="object"))
-        by_person.insert(2, "nodes", pd.Series(dtype="object"))
-    return Bottlenecks(by_node=by_node, by_person=by_person, month=label, period=period,
-                       calendar=calendar.describe(), as_of=as_of_t, notes=tuple(notes))
+    return inside
 
 
-def _rank(inside: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    cols = keys + ["wait_workhours", "wait_share", "items", "decided", "pending",
-                   "wait_median_workhours", "wait_p90_workhours", "wait_hours"]
-    if inside.empty:
-        return pd.DataFrame(columns=cols)
-    d = inside.copy()
-    for k in keys:
-        d[k] = d[k].astype("object").where(d[k].notna(), UNKNOWN)
-    g = d.groupby(keys, sort=False)
-    decided = d[d["decided_in_period"]].groupby(keys, sort=False)["wait_workhours"]
-    out = pd.DataFrame({
-        "wait_workhours": g["in_period_workhours"].sum(),
-        "items": g.size(),
-        "decided": g["decided_in_period"].sum(),
-        "pending": g["pending"].sum(),
-        "wait_median_workhours": decided.median(),
-        "wait_p90_workhours": decided.quantile(0.9),
-        "wait_hours": g["in_period_hours"].sum(),
-    })
-    total = out["wait_workhours"].sum()
-    out["wait_share"] = out["wait_workhours"] / total if total > 0 else np.nan
-    out["decided"] = out["decided"].astype("int64")
-    out["pending"] = out["pending"].astype("int64")
-    out = out.reset_index().sort_values(["wait_workhours", "items"], ascending=False,
-                                        kind="stable")
-    return out[cols].reset_index(drop=True)
+class _Waits:
+    """The waiting at each node (or at each person) inside a period, added up batch by batch
+    of whole cases in case order: sums and counts per group (in order of first appearance),
+    the decided items' full waits counted per value (exact medians and p90), and for people
+    the departments and nodes they waited at. One batch of all items is the in-memory case."""
+
+    SUMS = {"wait_workhours": "in_period_workhours", "decided": "decided_in_period",
+            "pending": "pending", "wait_hours": "in_period_hours"}
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.totals: pd.DataFrame | None = None
+        self.waits: pd.Series | None = None          # (group, wait) -> decided items
+        self.seen: dict[str, set] = {"dept": set(), "node": set()}
+        self.items = 0
+
+    def add(self, inside: pd.DataFrame) -> None:
+        if inside.empty:
+            return
+        self.items += len(inside)
+        d = inside.copy()
+        d[self.key] = d[self.key].astype("object").where(d[self.key].notna(), UNKNOWN)
+        g = d.groupby(self.key, sort=False)
+        totals = pd.DataFrame({name: g[column].sum() for name, column in self.SUMS.items()})
+        totals.insert(1, "items", g.size())
+        waits = d[d["decided_in_period"]].groupby([self.key, "wait_workhours"],
+                                                  sort=False).size()
+        if self.totals is None:
+            self.totals, self.waits = totals, waits
+        else:                          # groups keep the order they first appeared in
+            order = self.totals.index.append(
+                totals.index[~totals.index.isin(self.totals.index)])
+            self.totals = (self.totals.reindex(order, fill_value=0)
+                           + totals.reindex(order, fill_value=0))
+            self.waits = pd.concat([self.waits, waits]).groupby(level=[0, 1], sort=False).sum()
+        if self.key == "resource":
+            for column, seen in self.seen.items():
+                pairs = inside[["resource", column]].dropna().drop_duplicates()
+                seen.update(zip(pairs["resource"], pairs[column]))
+
+    def ranked(self) -> pd.DataFrame:
+        """The groups ranked by the waiting inside the period (then by items)."""
+        cols = [self.key, "wait_workhours", "wait_share", "items", "decided", "pending",
+                "wait_median_workhours", "wait_p90_workhours", "wait_hours"]
+        if self.totals is None:
+            return pd.DataFrame(columns=cols)
+        median, p90 = {}, {}
+        for group, counts in self.waits.groupby(level=0, sort=False):
+            counts = counts.droplevel(0).sort_index()
+            values, n = counts.index.to_numpy(dtype=float), counts.to_numpy()
+            median[group] = counted_quantile(values, n, 0.5)
+            p90[group] = counted_quantile(values, n, 0.9)
+        # one frame from the columns as pandas aligns them (groups with decided items in the
+        # order they were first decided): the order ties keep below
+        t = self.totals
+        out = pd.DataFrame({
+            "wait_workhours": t["wait_workhours"], "items": t["items"],
+            "decided": t["decided"], "pending": t["pending"],
+            "wait_median_workhours": pd.Series(median, dtype=float),
+            "wait_p90_workhours": pd.Series(p90, dtype=float), "wait_hours": t["wait_hours"]})
+        total = out["wait_workhours"].sum()
+        out["wait_share"] = out["wait_workhours"] / total if total > 0 else np.nan
+        for column in ("items", "decided", "pending"):
+            out[column] = out[column].astype("int64")
+        out = out.rename_axis(self.key).reset_index().sort_values(
+            ["wait_workhours", "items"], ascending=False, kind="stable")
+        return out[cols].reset_index(drop=True)
+
+    def joined(self, column: str) -> dict:
+        """Each person's distinct `column` values (departments, nodes), sorted, joined by 、."""
+        out: dict = {}
+        for person, value in sorted(self.seen[column]):
+            out.setdefault(person, []).append(str(value))
+        return {person: "、".join(values) for person, values in out.items()}
 
 
 # --- helpers ----------------------------------------------------------------------------------
