@@ -21,7 +21,7 @@ from officemine.report import monthly_report
 from officemine.sla import SLA
 from officemine.spark.report import NOT_ON_SPARK, unit_reports
 from officemine.spark.report import monthly_report as spark_report
-from officemine.supervision import overdue_ledger
+from officemine.supervision import bottlenecks, overdue_ledger
 
 from test_spark_discovery import assert_same as assert_same_discovery
 from test_spark_kpis import _cases_of
@@ -38,6 +38,17 @@ def assert_same_ledger(ours, one) -> None:
         pd.testing.assert_frame_equal(getattr(ours, part), getattr(one, part), obj=part)
     assert ours.notes == one.notes and ours.as_of == one.as_of
     assert ours.to_json() == one.to_json()
+
+
+def assert_same_bottlenecks(ours, one) -> None:
+    """The same ranking of nodes and people; counts, medians and p90 exactly, the sums of
+    waits to the last digits (Spark adds them in its own order)."""
+    assert ours.period == one.period and ours.as_of == one.as_of and ours.notes == one.notes
+    for part in ("by_node", "by_person"):
+        a, b = getattr(ours, part), getattr(one, part)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, obj=part)
+        exact = [c for c in a.columns if c not in ("wait_workhours", "wait_share", "wait_hours")]
+        pd.testing.assert_frame_equal(a[exact], b[exact], obj=part)
 
 
 @pytest.mark.spark
@@ -72,7 +83,8 @@ def test_the_sample_review_on_spark_has_the_one_machine_figures(spark, sample_lo
     assert_same_ledger(ours.ledger, one.ledger)
     pages = [page.extract_text() for page in PdfReader(paths["pdf"]).pages]
     text = "\n".join(pages)
-    assert "尚未在 spark 上实现" in text and "bottlenecks" in text
+    assert "尚未在 spark 上实现" in text and "process_versions" in text
+    assert_same_bottlenecks(ours.bottlenecks, one.bottlenecks)
     assert "process_map" not in text
     assert "办结件数" in text and str(ours.kpis.tile("completed").value) in text
     # the map's page is drawn, its nodes named on it
@@ -99,6 +111,8 @@ def test_each_units_review_from_one_group_run(spark, sample_log):
         as_of = min(pd.Timestamp("2025-11-01", tz=whole.timezone), whole.span()[1])
         assert_same_ledger(reviews.reports[unit].ledger,
                            overdue_ledger(own, as_of=as_of, sla=SLA.default()))
+        assert_same_bottlenecks(reviews.reports[unit].bottlenecks,
+                                bottlenecks(own, MONTH, as_of=as_of))
         # its process map: its own cases that ended in the month
         ended = own.select_cases(f"{MONTH}-01", "2025-11-01", by="end")
         assert reviews.reports[unit].discovery.variants.n_cases == ended.n_cases > 0

@@ -24,10 +24,12 @@ from officemine.spark.kpis import (compare_unit_kpis, kpi_trend, kpis_by_unit, m
                                    monthly_kpis_by_unit)
 from officemine.spark.discovery import discover
 from officemine.spark.importing import import_log
-from officemine.spark.supervision import overdue_ledger, overdue_ledgers
+from officemine.spark.supervision import (bottlenecks, bottlenecks_by_unit, overdue_ledger,
+                                          overdue_ledgers)
 
 __all__ = ["SparkLog", "compare_units", "necessity", "necessity_by_unit", "pyspark",
            "read_log", "read_table"]
 __all__ += ["compare_unit_kpis", "kpi_trend", "kpis_by_unit", "monthly_kpis",
             "monthly_kpis_by_unit"]
-__all__ += ["discover", "import_log", "overdue_ledger", "overdue_ledgers"]
+__all__ += ["bottlenecks", "bottlenecks_by_unit", "discover", "import_log", "overdue_ledger",
+            "overdue_ledgers"]

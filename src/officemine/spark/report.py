@@ -30,13 +30,12 @@ from officemine.spark._parts import UNIT, unit_sizes, with_units
 from officemine.spark.discovery import discover
 from officemine.spark.kpis import compare_unit_kpis, kpis_by_unit
 from officemine.spark.necessity import compare_units, necessity, necessity_by_unit
-from officemine.spark.supervision import overdue_ledgers
+from officemine.spark.supervision import bottlenecks_by_unit, overdue_ledgers
 
 #: The parts of the monthly review not computed on Spark yet, and why.
 NOT_ON_SPARK = {
     "process_versions": "process versions (change points) are not computed on Spark yet: "
                         "the necessity test judges every case of its window (since=all)",
-    "bottlenecks": "bottlenecks are not computed on Spark yet",
 }
 
 
@@ -141,6 +140,9 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
     step("overdue ledger")
     as_of = min(pd.Timestamp((period + 1).start_time).tz_localize(log.timezone), group_end)
     ledgers = overdue_ledgers(log, unit, as_of, sla=sla, calendar=calendar)
+    step("bottlenecks")
+    waits = bottlenecks_by_unit(log, unit, month, calendar=calendar, as_of=as_of,
+                                partitions=partitions)
     reports = {}
     for key, (month_kpis, trend) in kpis.items():
         organisation = config.organisation if key is None else \
@@ -148,8 +150,8 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
         reports[key] = MonthlyReport(
             month=month, lang=lang, organisation=organisation, kpis=month_kpis, trend=trend,
             discovery=maps.get(key, (None, None))[0], necessity=tests.get(key),
-            necessity_window=(str(window_start), month), versions=None, bottlenecks=None,
-            ledger=ledgers.get(key), before_after=[], simulation=None, log=log, calendar=calendar,
+            necessity_window=(str(window_start), month), versions=None,
+            bottlenecks=waits.get(key), ledger=ledgers.get(key), before_after=[], simulation=None, log=log, calendar=calendar,
             sla=sla, pseudonymization=None, engine="spark",
             warnings=[*maps.get(key, (None, []))[1], *warnings],
             left_out=dict(NOT_ON_SPARK))

@@ -495,16 +495,31 @@ class _Waits:
         self.items = 0
 
     def add(self, inside: pd.DataFrame) -> None:
-        if inside.empty:
-            return
-        self.items += len(inside)
+        """Add a batch's items inside the period (`_inside`), batches in case order."""
+        if not inside.empty:
+            self.merge(*self.reduce(inside, self.key))
+
+    @staticmethod
+    def reduce(inside: pd.DataFrame, key: str) -> tuple[pd.DataFrame, pd.Series, dict]:
+        """What a batch adds: its groups' sums and counts (in order of first appearance), its
+        decided items' waits counted per (group, wait), and (for people) the (person, dept)
+        and (person, node) pairs."""
         d = inside.copy()
-        d[self.key] = d[self.key].astype("object").where(d[self.key].notna(), UNKNOWN)
-        g = d.groupby(self.key, sort=False)
-        totals = pd.DataFrame({name: g[column].sum() for name, column in self.SUMS.items()})
+        d[key] = d[key].astype("object").where(d[key].notna(), UNKNOWN)
+        g = d.groupby(key, sort=False)
+        totals = pd.DataFrame({name: g[column].sum() for name, column in _Waits.SUMS.items()})
         totals.insert(1, "items", g.size())
-        waits = d[d["decided_in_period"]].groupby([self.key, "wait_workhours"],
-                                                  sort=False).size()
+        waits = d[d["decided_in_period"]].groupby([key, "wait_workhours"], sort=False).size()
+        pairs = {}
+        if key == "resource":
+            for column in ("dept", "node"):
+                found = inside[["resource", column]].dropna().drop_duplicates()
+                pairs[column] = set(zip(found["resource"], found[column]))
+        return totals, waits, pairs
+
+    def merge(self, totals: pd.DataFrame, waits: pd.Series, pairs: dict) -> None:
+        """Add `reduce`'s parts of items that come after those added so far."""
+        self.items += int(totals["items"].sum())
         if self.totals is None:
             self.totals, self.waits = totals, waits
         else:                          # groups keep the order they first appeared in
@@ -513,10 +528,8 @@ class _Waits:
             self.totals = (self.totals.reindex(order, fill_value=0)
                            + totals.reindex(order, fill_value=0))
             self.waits = pd.concat([self.waits, waits]).groupby(level=[0, 1], sort=False).sum()
-        if self.key == "resource":
-            for column, seen in self.seen.items():
-                pairs = inside[["resource", column]].dropna().drop_duplicates()
-                seen.update(zip(pairs["resource"], pairs[column]))
+        for column, found in pairs.items():
+            self.seen[column] |= found
 
     def ranked(self) -> pd.DataFrame:
         """The groups ranked by the waiting inside the period (then by items)."""
