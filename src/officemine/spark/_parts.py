@@ -55,11 +55,13 @@ def per_partition(log: SparkLog, columns: list[str], fn: Callable, schema: str,
     return frame.mapInArrow(run, schema)
 
 
-def _arrow_schema(spark, ddl: str) -> pa.Schema:
-    """The Arrow schema Spark expects of batches of the rows `ddl` (a Spark DDL string)."""
+def _arrow_schema(spark, ddl) -> pa.Schema:
+    """The Arrow schema Spark expects of batches of the rows `ddl` (a Spark DDL string or a
+    `StructType`)."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    return to_arrow_schema(spark.createDataFrame([], ddl).schema)
+    return to_arrow_schema(spark.createDataFrame([], ddl).schema if isinstance(ddl, str)
+                           else ddl)
 
 
 def _as_arrow(facts: pd.DataFrame | pa.Table, schema: pa.Schema) -> pa.Table:

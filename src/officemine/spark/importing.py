@@ -19,7 +19,8 @@ The driver adds the reports up as the streaming import adds up its batches', wri
 set-aside rows beside the log in source order and the log's metadata (time zone, calendar,
 mapping, import report) into the dataset folder (`_log.METADATA_FILE`), where
 `officemine.spark.read_log` finds them. Each distinct value is normalised once per
-partition (`build_log` works on the distinct values of its columns).
+partition (`build_log` works on the distinct values of its columns). Partitions cross
+between the JVM and Python as Arrow tables (`applyInArrow`), never as Python rows.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from officemine.errors import InputError, NoDataError, NotSupportedError
 from officemine.importing.mapping import Mapping
 from officemine.spark._log import (_TABLE_NAME, METADATA_FILE, SparkLog, metadata_table,
                                    pyspark, read_log, table_name)
+from officemine.spark._parts import _arrow_schema
 
 _PART = "__officemine_part"
 _META = "__officemine_meta"
@@ -315,14 +317,14 @@ class _Job:
         if applies:
             path, mapping, tz, names = self.path, self.mapping, self.tz, self.names
 
-            def attempts(part: pd.DataFrame) -> pd.DataFrame:
-                table = _sorted(part.drop(columns=[_PART]), st._KEY)
+            def attempts(part: pa.Table) -> pa.Table:
+                table = _sorted(part.drop_columns([_PART]), st._KEY)
                 found = st.instance_attempts(st.raw_events(table, names, path), mapping, tz)
-                return pd.DataFrame({"blob": [] if found is None else [_ipc(found)]},
-                                    dtype=object)
+                return pa.table({"blob": pa.array([] if found is None else [_ipc(found)],
+                                                  pa.binary())})
 
             blobs = [row["blob"] for row in self._parts(raw, st._KEY).groupBy(_PART)
-                     .applyInPandas(attempts, "blob binary").collect()]
+                     .applyInArrow(attempts, "blob binary").collect()]
             if blobs:
                 found = pa.concat_tables([_table(b) for b in blobs], promote_options="default")
                 roots, ambiguous = st.link_attempts(found, mapping, tz)
@@ -362,32 +364,31 @@ class _Job:
 
         fields = [T.StructField(f.name, _spark_type(f.type), True) for f in schema]
         spark_schema = T.StructType(fields + [T.StructField(_META, T.StringType(), True)])
+        arrow_out = _arrow_schema(self.spark, spark_schema)
         times = [f.name for f in schema if pa.types.is_timestamp(f.type)]
         rows_of = self.rows
 
-        def cases(part: pd.DataFrame) -> pd.DataFrame:
-            table = _sorted(part.drop(columns=[_PART]), st._CASE)
+        def cases(part: pa.Table) -> pa.Table:
+            # Arrow in and out: the partition's events never become Python objects
+            table = _sorted(part.drop_columns([_PART]), st._CASE)
             log, report, aside, outside, acted = rows_of.normalised(table)
             log = log.select(schema.names).cast(schema) if log.num_rows else schema.empty_table()
-            out = {}
-            for name in schema.names:
-                column = log[name]
-                if name in times:
-                    column = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-                out[name] = column.to_pandas(types_mapper=None)
-            frame = pd.DataFrame(out)
+            columns = [log[name].cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+                       if name in times else log[name] for name in schema.names]
             keys = table[st._CASE].drop_null()
             meta = {"report": report.to_dict(), "outside": outside, "acted": acted,
                     "first": min(keys.to_pylist()) if len(keys) else None,
                     "aside": _ipc_text(aside) if len(aside) else None,
                     "aside_columns": list(aside.columns)}
-            tail = pd.DataFrame({name: [None] for name in schema.names})
-            tail[_META] = json.dumps(meta, ensure_ascii=False, default=str)
-            frame[_META] = None
-            frame = pd.concat([frame.astype(object), tail.astype(object)], ignore_index=True)
-            return frame.astype(object).where(frame.notna(), None)
+            # the partition's meta: one more row, empty but for `_META`
+            body = pa.table([*columns, pa.nulls(log.num_rows, pa.string())],
+                            names=[*schema.names, _META])
+            tail = pa.table([*(pa.nulls(1, c.type) for c in columns),
+                             pa.array([json.dumps(meta, ensure_ascii=False, default=str)])],
+                            names=[*schema.names, _META])
+            return pa.concat_tables([body, tail]).cast(arrow_out)
 
-        result = self._parts(rows, st._CASE).groupBy(_PART).applyInPandas(cases, spark_schema)
+        result = self._parts(rows, st._CASE).groupBy(_PART).applyInArrow(cases, spark_schema)
         self.times = times              # what `write` turns back into timestamps
         return result.persist(StorageLevel.DISK_ONLY)
 
@@ -420,13 +421,11 @@ class _Job:
                 self.spark.conf.set("spark.sql.parquet.outputTimestampType", previous)
 
 
-def _sorted(part: pd.DataFrame | pa.Table, key: str) -> pa.Table:
+def _sorted(table: pa.Table, key: str) -> pa.Table:
     """A partition's rows in the order a batch of the streaming import has them: by `key`
     (empty ones last), then source row."""
     from officemine.importing.raw import SOURCE_ROW
 
-    table = (part if isinstance(part, pa.Table)
-             else pa.Table.from_pandas(part.reset_index(drop=True), preserve_index=False))
     return table.sort_by([(key, "ascending"), (SOURCE_ROW, "ascending")])   # nulls last
 
 
