@@ -199,3 +199,25 @@ def test_the_command_imports_a_raw_table_into_a_table(spark, sample_csv, tmp_pat
                               "--output-table", "x; DROP TABLE cli_raw"])
     assert bad.exit_code == 2 and "not a table name" in bad.output
     assert spark.catalog.tableExists("cli_raw")
+
+
+def test_ties_between_attempts_go_to_the_first_instance_as_on_one_machine(spark, tmp_path):
+    """Two re-submissions that start at the same minute could both continue one refused
+    request: the first instance (in id order) does, the other is counted ambiguous — on
+    Spark too, whatever partitions the instances fall in (ten such requests: a partition
+    order that happened to agree with id order every time would be 1 in 1,024)."""
+    rows = ["流程编号,流程类型,标题,申请人,金额,节点名称,操作人,操作类型,操作时间"]
+    for k in range(10):
+        day = f"2025-03-{k + 3:02d}"
+        rows += [f"R{k:02d},费用报销,报销{k},张三{k},100,发起,张三{k},提交,{day} 09:00",
+                 f"R{k:02d},费用报销,报销{k},张三{k},100,部门审核,李四,否决,{day} 10:00"]
+        for suffix in ("a", "b"):
+            rows += [f"R{k:02d}{suffix},费用报销,报销{k},张三{k},100,发起,张三{k},提交,{day} 11:00",
+                     f"R{k:02d}{suffix},费用报销,报销{k},张三{k},100,部门审核,李四,同意,"
+                     f"{day} 12:00"]
+    source = tmp_path / "ties.csv"
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    one, log = _both(spark, source, tmp_path, partitions=7)
+    assert one.report.links_by_rule["form"] == 10 and one.report.ambiguous_links == 10
+    linked = one.to_pandas().drop_duplicates("instance_id").set_index("instance_id")["case_id"]
+    assert all(linked[f"R{k:02d}a"] == f"R{k:02d}" != linked[f"R{k:02d}b"] for k in range(10))

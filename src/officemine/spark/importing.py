@@ -326,7 +326,9 @@ class _Job:
             blobs = [row["blob"] for row in self._parts(raw, st._KEY).groupBy(_PART)
                      .applyInArrow(attempts, "blob binary").collect()]
             if blobs:
-                found = pa.concat_tables([_table(b) for b in blobs], promote_options="default")
+                # in instance order, as one machine links them (ties go to the first)
+                found = pa.concat_tables([_table(b) for b in blobs],
+                                         promote_options="default").sort_by("instance")
                 roots, ambiguous = st.link_attempts(found, mapping, tz)
         if roots is None:
             return ambiguous, raw.withColumn(st._CASE, F.col(st._KEY)).withColumn(
