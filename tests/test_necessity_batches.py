@@ -66,6 +66,11 @@ def test_a_memory_limit_reads_the_stored_log_in_batches(stored):
     log = officemine.read_log(stored)
     result = officemine.necessity(log, since="all", memory_limit="1GB")
     assert_equal_results(result, officemine.necessity(officemine.read_log(stored), since="all"))
+    # the current versions (the default) are found in batches too: the same cases judged
+    current = officemine.necessity(officemine.read_log(stored), memory_limit="1GB")
+    assert_equal_results(current, officemine.necessity(officemine.read_log(stored)))
+    assert current.versions.since and current.versions.cases.columns.tolist() == [
+        "process_type", "start_at", "ended_at"]            # no case ids held
     # the scan's DuckDB is held to a sixth of the setting, on a connection of its own
     con = log.connect(memory_limit=(1 << 30) // 6)
     assert con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0] == "170.0 MiB"

@@ -121,3 +121,24 @@ def test_two_steps_that_swap_places_are_a_route_change():
     # no swap, no change point
     steady, _ = _reordered_log(swap_at=10_000)
     assert process_versions(steady).changes.empty
+
+
+@pytest.mark.parametrize("which", ["redesign", "route"])
+def test_versions_in_batches_are_the_in_memory_versions(which, tmp_path):
+    """A stored log read in batches of whole cases (a few hundred events each, so a process
+    type's cases and a step's first naming fall in many batches): the same change points,
+    the same evidence, the same current versions."""
+    if which == "route":
+        log, _ = _reordered_log()
+    else:
+        redesign = Redesign("费用报销", remove_nodes=("财务复核",), effective="2025-05-12")
+        log = generate(default_office_spec(), start="2025-03-01", end="2025-08-31", seed=11,
+                       redesigns=[redesign]).to_eventlog()
+    log.write(tmp_path / "log.parquet")
+    stored = officemine.read_log(tmp_path / "log.parquet")
+    one = process_versions(stored)
+    batched = process_versions(stored, batch_rows=300)
+    assert not one.changes.empty
+    pd.testing.assert_frame_equal(batched.changes, one.changes)
+    assert batched.to_json() == one.to_json() and batched.since == one.since
+    assert batched.judged_cases() == one.judged_cases() < stored.n_cases

@@ -267,7 +267,8 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     ChoiceError.check("by", by, BYS)
     thresholds = thresholds or NecessityThresholds()
     calendar = calendar or log.calendar
-    whole, (log, versions) = log, select_since(log, since, redesigns)
+    whole, (log, versions) = log, select_since(log, since, redesigns,
+                                               memory_limit=memory_limit)
     if not log.n_events:
         raise NoDataError("no case of the log is in the window judged "
                               f"(since={_since_text(since)}); choose another --since")

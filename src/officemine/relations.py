@@ -107,10 +107,24 @@ def events(log: EventLog, columns: Sequence[str], *, blocking: bool = False,
     if process_type is not None:
         where.append(f"{C.process_type} = $process_type")
         params["process_type"] = process_type
+    return log.query_arrow(_events_sql(columns, where), params or None)
+
+
+def event_batches(log: EventLog, columns: Sequence[str], *, blocking: bool = False,
+                  rows: int = 1_000_000, duckdb_memory: int | None = None
+                  ) -> Iterator[pa.Table]:
+    """`events` in batches of whole cases of about `rows` rows, in the log's case order,
+    never more than one in memory (a stored log larger than memory)."""
+    unknown = [c for c in columns if c not in log.columns]
+    if unknown:
+        raise InputError(f"the log has no column {', '.join(map(repr, unknown))}")
+    yield from _whole_cases(log, _events_sql(columns, [BLOCKING] if blocking else []), rows,
+                            duckdb_memory)
+
+
+def _events_sql(columns: Sequence[str], where: list[str]) -> str:
     select = ", ".join(f'"{c}"' for c in columns)
-    table = log.query_arrow(f"SELECT {select} FROM events WHERE {' AND '.join(where) or 'TRUE'}",
-                            params or None)
-    return table
+    return f"SELECT {select} FROM events WHERE {' AND '.join(where) or 'TRUE'}"
 
 
 def process_types(log: EventLog) -> pd.DataFrame:
@@ -519,9 +533,20 @@ FROM events WHERE {BLOCKING} AND {C.case_start} IS NOT NULL GROUP BY 1, 2 ORDER 
     return frame
 
 
-def case_spans(log: EventLog) -> pd.DataFrame:
+def case_spans(log: EventLog, *, ids: bool = True) -> pd.DataFrame:
     """One row per case: case_id, process_type (its first event's), start_at and ended_at
-    (NaT while open) — the stored case columns, read with a filter (no aggregate)."""
+    (NaT while open) — the stored case columns, read with a filter (no aggregate). ids=False:
+    without the case ids and with the process type categorical, for a log of many millions
+    of cases (a few bytes a case)."""
+    if not ids:
+        table = log.query_arrow(f"SELECT {C.process_type}, {C.case_start} AS start_at, "
+                                f"{C.case_end} AS ended_at FROM events WHERE {C.seq} = 0")
+        table = table.set_column(0, C.process_type,
+                                 pc.dictionary_encode(table[C.process_type]))
+        frame = table.to_pandas()
+        for col in ("start_at", "ended_at"):
+            frame[col] = _in_zone(frame[col], log.timezone)
+        return frame
     frame = log.query(f"SELECT {C.case_id}, {C.process_type}, {C.case_start} AS start_at, "
                       f"{C.case_end} AS ended_at FROM events WHERE {C.seq} = 0")
     for col in ("start_at", "ended_at"):

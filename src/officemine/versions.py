@@ -176,19 +176,32 @@ class ProcessVersions(Result):
 
 
 def process_versions(log: EventLog, redesigns: Sequence = (), *, alpha: float = 0.001,
-                     min_cases: int = 10) -> ProcessVersions:
+                     min_cases: int = 10, memory_limit: int | str | None = None,
+                     batch_rows: int | None = None) -> ProcessVersions:
     """Find each process type's change points (see the module docstring).
 
     redesigns: dates a change took effect, from the report settings (objects with ``date``,
     ``name`` and optional ``process_type``; a redesign without a process type applies to
     every type). alpha: the evidence a removal or addition needs. min_cases: the fewest cases
-    on the far side of a change that can show it.
+    on the far side of a change that can show it. memory_limit: read a stored log larger
+    than memory in batches of whole cases within it (or of `batch_rows` events each): the
+    same versions, with a few integers held per case (the case table without its ids).
     """
     if not 0 < alpha < 0.5:
         raise InputError(f"alpha must be between 0 and 0.5, not {alpha!r}")
     tz = log.timezone
     presence = relations.node_presence(log)
-    cases = relations.case_spans(log)
+    batches = None
+    if memory_limit is None and batch_rows is None:
+        cases = relations.case_spans(log)
+    else:
+        from officemine.importing.streaming import read_budget
+
+        rows, duckdb_memory = read_budget(memory_limit, _BYTES_PER_ROW)
+        cases = relations.case_spans(log, ids=False)
+        batches = relations.event_batches(log, _ROUTE_COLUMNS, blocking=True,
+                                          rows=batch_rows or rows,
+                                          duckdb_memory=duckdb_memory)
     # the evidence is the cases that had their chance to pass a node: the ended ones (a
     # trip's payment follows its permit by months; an open case has not got there yet)
     ended = cases["ended_at"].notna()
@@ -202,7 +215,7 @@ def process_versions(log: EventLog, redesigns: Sequence = (), *, alpha: float = 
                          .dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]"))
         for row in group.itertuples(index=False):
             rows.extend(_node_changes(ptype, row, starts, alpha, min_cases, tz))
-    rows.extend(_route_changes(log, cases[ended], min_cases, tz))
+    rows.extend(_route_changes(log, min_cases, tz, batches))
     notes: list[str] = []
     for redesign in redesigns:
         date = pd.Timestamp(redesign.date).tz_localize(tz)
@@ -262,68 +275,40 @@ ROUTE_FLIP = 0.5
 ROUTE_ALPHA = 1e-6
 
 
-def _route_changes(log: EventLog, ended: pd.DataFrame, min_cases: int, tz: str) -> list[dict]:
+def _route_changes(log: EventLog, min_cases: int, tz: str,
+                   batches: Any = None) -> list[dict]:
     """Two steps that swap places: in the first round of each ended case, the order of the
     first visits of two steps of the chain (decision, instruction, notification) both visited
     by at least a fifth of the process's cases. A change point where that order flips from
     mostly one way to mostly the other (the share of cases with A before B moves by at least
     `ROUTE_FLIP`), found by the most likely split of the cases by start and accepted when
-    chance would give it less than `ROUTE_ALPHA`. Array work over the ordered events."""
+    chance would give it less than `ROUTE_ALPHA`. Array work over the ordered events, read
+    whole or (`batches`: tables of whole cases in case order) batch by batch."""
     kinds = relations.node_kinds(log)
     steps = set(kinds.loc[kinds["kind"].isin(relations.STEP_KINDS), "node"])
-    t = relations.events(log, ["case_id", "node", "round", "case_start", "case_end",
-                               "process_type"], blocking=True)
-    n = t.num_rows
-    if n < 2 * min_cases or not steps:
+    routes = _Routes(steps)
+    for t in (batches if batches is not None else
+              [relations.events(log, _ROUTE_COLUMNS, blocking=True)]):
+        routes.add(t)
+    if routes.rows < 2 * min_cases or not steps:
         return []
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    case_id = t["case_id"]
-    new_case = np.ones(n, dtype=bool)
-    new_case[1:] = ~pc.fill_null(pc.equal(case_id[1:], case_id[:-1]), False).to_numpy(
-        zero_copy_only=False)
-    case_no = np.cumsum(new_case) - 1
-    first_row = np.flatnonzero(new_case)
-    node = pc.dictionary_encode(t["node"]).combine_chunks()
-    names = node.dictionary.to_pylist()
-    codes = node.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    is_step = np.array([name in steps for name in names], dtype=bool)
-    keep = ((t["round"].to_numpy(zero_copy_only=False) == 1)
-            & pc.is_valid(t["case_end"]).to_numpy(zero_copy_only=False) & is_step[codes])
-    rows = np.flatnonzero(keep)
-    # first visit of each step in each case, numbered in order within the case
-    key = case_no[rows] * len(names) + codes[rows]
-    _, first = np.unique(key, return_index=True)
-    first = np.sort(rows[first])
-    f_case = case_no[first]
-    starts_at = np.flatnonzero(np.r_[True, f_case[1:] != f_case[:-1]])
-    order = np.arange(len(first)) - np.repeat(starts_at, np.diff(np.r_[starts_at, len(first)]))
-    types = pc.dictionary_encode(t["process_type"].take(pa.array(first_row))).combine_chunks()
-    type_code = types.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    start = pc.cast(t["case_start"].take(pa.array(first_row)), pa.int64()).to_numpy(
-        zero_copy_only=False)
-    n_cases = len(first_row)
+    type_code, type_names = routes.type_codes(), routes.type_names
+    start, pos, names = routes.start(), routes.positions(), routes.names
     out = []
-    type_names = types.dictionary.to_pylist()
     for code in np.unique(type_code):
         p = type_names[code] if code >= 0 else None
         of_type = type_code == code
-        in_type = of_type[f_case]
         if of_type.sum() < 2 * min_cases:
             continue
         cases = np.flatnonzero(of_type)
-        by_start = cases[np.argsort(start[cases], kind="stable")]
-        used = np.unique(codes[first[in_type]])          # the steps of this process type
-        column = np.full(len(names), -1, dtype=np.int64)
-        column[used] = np.arange(len(used))
-        pos = np.full((n_cases, len(used)), -1, dtype=np.int32)
-        pos[f_case[in_type], column[codes[first[in_type]]]] = order[in_type]
-        share = (pos[cases] >= 0).mean(axis=0)
+        by_start = np.argsort(start[cases], kind="stable")
+        visited = pos[cases] >= 0
+        used = np.flatnonzero(visited.any(axis=0))      # the steps of this process type
+        share = visited[:, used].mean(axis=0)
         frequent = np.flatnonzero(share >= 0.2)
         for i, a in enumerate(frequent):
             for b in frequent[i + 1:]:
-                pa_, pb = pos[by_start, a], pos[by_start, b]
+                pa_, pb = pos[cases[by_start], used[a]], pos[cases[by_start], used[b]]
                 both = (pa_ >= 0) & (pb >= 0)
                 if both.sum() < 2 * min_cases:
                     continue
@@ -332,7 +317,7 @@ def _route_changes(log: EventLog, ended: pd.DataFrame, min_cases: int, tz: str) 
                 if split is None:
                     continue
                 k, before, after = split
-                when = pd.Timestamp(int(start[by_start[both][k]]), unit="us", tz="UTC")
+                when = pd.Timestamp(int(start[cases[by_start][both][k]]), unit="us", tz="UTC")
                 first_node, second = ((names[used[a]], names[used[b]]) if before > after
                                       else (names[used[b]], names[used[a]]))
                 out.append({"process_type": p, "date": when.tz_convert(tz),
@@ -342,6 +327,98 @@ def _route_changes(log: EventLog, ended: pd.DataFrame, min_cases: int, tz: str) 
                             "cases_after": int(len(x) - k), "last_seen": pd.NaT,
                             "first_seen": pd.NaT})
     return out
+
+
+#: Memory an event of a batch costs at peak while the route changes read it (its six
+#: columns in Arrow and the arrays over them), with a margin.
+_BYTES_PER_ROW = 500
+#: The event columns the route changes read (blocking events only).
+_ROUTE_COLUMNS = ["case_id", "node", "round", "case_start", "case_end", "process_type"]
+
+
+class _Routes:
+    """Per case of the log, in case order and batch by batch of whole cases: its process type
+    and start (its first blocking event's), and where each step's first visit in the case's
+    first round falls among the steps it visited (-1: not visited; an open case visits none
+    that count). Steps are numbered in the order the log first names them."""
+
+    def __init__(self, steps: set) -> None:
+        self.steps = steps
+        self.names: list[str] = []
+        self.index: dict[str, int] = {}
+        self.rows = 0
+        self.type_names: list = []
+        self._type_index: dict = {}
+        self._types: list[np.ndarray] = []
+        self._starts: list[np.ndarray] = []
+        self._pos: list[np.ndarray] = []
+
+    def add(self, t) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        n = t.num_rows
+        self.rows += n
+        if not n:
+            return
+        case_id = t["case_id"]
+        new_case = np.ones(n, dtype=bool)
+        new_case[1:] = ~pc.fill_null(pc.equal(case_id[1:], case_id[:-1]), False).to_numpy(
+            zero_copy_only=False)
+        case_no = np.cumsum(new_case) - 1
+        first_row = np.flatnonzero(new_case)
+        node = pc.dictionary_encode(t["node"]).combine_chunks()
+        local = node.dictionary.to_pylist()              # in order of first appearance
+        for name in local:
+            if name in self.steps and name not in self.index:
+                self.index[name] = len(self.names)
+                self.names.append(name)
+        to_global = np.array([self.index.get(name, -1) for name in local], dtype=np.int64)
+        codes = to_global[node.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
+        keep = ((t["round"].to_numpy(zero_copy_only=False) == 1)
+                & pc.is_valid(t["case_end"]).to_numpy(zero_copy_only=False) & (codes >= 0))
+        rows = np.flatnonzero(keep)
+        # first visit of each step in each case, numbered in order within the case
+        key = case_no[rows] * max(len(self.names), 1) + codes[rows]
+        _, first = np.unique(key, return_index=True)
+        first = np.sort(rows[first])
+        f_case = case_no[first]
+        starts_at = np.flatnonzero(np.r_[True, f_case[1:] != f_case[:-1]])
+        order = np.arange(len(first)) - np.repeat(starts_at, np.diff(np.r_[starts_at,
+                                                                          len(first)]))
+        pos = np.full((len(first_row), len(self.names)), -1, dtype=np.int16)
+        pos[f_case, codes[first]] = order
+        self._pos.append(pos)
+        # process types as codes numbered in the order the log first names them (-1: none)
+        types = pc.dictionary_encode(t["process_type"].take(pa.array(first_row))
+                                     ).combine_chunks()
+        for name in types.dictionary.to_pylist():
+            if name not in self._type_index:
+                self._type_index[name] = len(self.type_names)
+                self.type_names.append(name)
+        to_code = np.array([self._type_index[name] for name in types.dictionary.to_pylist()]
+                           + [-1], dtype=np.int32)
+        self._types.append(to_code[types.indices.fill_null(-1).to_numpy(
+            zero_copy_only=False).astype(np.int64)])
+        self._starts.append(pc.cast(t["case_start"].take(pa.array(first_row)), pa.int64())
+                            .to_numpy(zero_copy_only=False))
+
+    def type_codes(self) -> np.ndarray:
+        return np.concatenate(self._types) if self._types else np.array([], dtype=np.int32)
+
+    def start(self) -> np.ndarray:
+        return np.concatenate(self._starts) if self._starts else np.array([], dtype=np.int64)
+
+    def positions(self) -> np.ndarray:
+        """The cases' positions (one row per case), every batch widened to the steps named
+        by the end; the batches' own arrays are let go as they are copied in."""
+        out = np.full((sum(len(p) for p in self._pos), len(self.names)), -1, dtype=np.int16)
+        at = 0
+        while self._pos:
+            p = self._pos.pop(0)
+            out[at:at + len(p), :p.shape[1]] = p
+            at += len(p)
+        return out
 
 
 def _flip(x: np.ndarray, min_cases: int) -> tuple[int, float, float] | None:
@@ -371,16 +448,18 @@ def _flip(x: np.ndarray, min_cases: int) -> tuple[int, float, float] | None:
     return int(k[best]), float(left[best]), float(right[best])
 
 
-def since_dates(log: EventLog, since: Since, redesigns: Sequence = ()
+def since_dates(log: EventLog, since: Since, redesigns: Sequence = (), *,
+                memory_limit: int | str | None = None
                 ) -> tuple[dict[Any, pd.Timestamp] | pd.Timestamp | None, ProcessVersions | None]:
     """What `since` means on `log`: per-type start dates ("current"), one date, or None (every
-    case); with the versions when they were computed."""
+    case); with the versions when they were computed (in batches within `memory_limit`, if
+    given)."""
     if since is None or (isinstance(since, str) and since == "all"):
         return None, None
     if isinstance(since, ProcessVersions):
         return since.since, since
     if isinstance(since, str) and since == "current":
-        versions = process_versions(log, redesigns)
+        versions = process_versions(log, redesigns, memory_limit=memory_limit)
         return versions.since, versions
     try:
         t = pd.Timestamp(since)
@@ -395,10 +474,11 @@ def since_dates(log: EventLog, since: Since, redesigns: Sequence = ()
     return t, None
 
 
-def select_since(log: EventLog, since: Since, redesigns: Sequence = ()
+def select_since(log: EventLog, since: Since, redesigns: Sequence = (), *,
+                 memory_limit: int | str | None = None
                  ) -> tuple[EventLog, ProcessVersions | None]:
     """The cases of `log` that `since` keeps (whole cases, by start), and the versions."""
-    dates, versions = since_dates(log, since, redesigns)
+    dates, versions = since_dates(log, since, redesigns, memory_limit=memory_limit)
     if dates is None:
         return log, versions
     if isinstance(dates, pd.Timestamp):

@@ -529,8 +529,6 @@ def _review(shared: _Shared, month: str, step: Callable[[str], None]) -> Monthly
 #: The parts of the monthly review not computed in batches of whole cases yet, and why.
 NOT_IN_BATCHES = {
     "process_map": "the process map (discovery) of the month is not computed in batches yet",
-    "process_versions": "process versions (change points) are not computed in batches yet: "
-                        "the necessity test judges every case of its window (since=all)",
 }
 #: `MonthlyReport.engine` of a review read in batches.
 BATCHES = "duckdb-batches"
@@ -540,8 +538,9 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
                 config: ReportConfig | None, sla, calendar: Calendar | None,
                 progress: Callable[[str], None] | None, **refused) -> MonthlyReport:
     """`monthly_report` of a stored log read in batches of whole cases within
-    `memory_limit`: the KPIs, the trend, the necessity test and the bottlenecks; the overdue
-    ledger from the cases open at the month's end alone; the rest left out."""
+    `memory_limit`: the KPIs, the trend, the process versions, the necessity test and the
+    bottlenecks; the overdue ledger from the cases open at the month's end alone; the process
+    map left out."""
     from officemine.importing.streaming import parse_size
     from officemine.kpis import _as_month, kpi_trend, monthly_kpis
     from officemine.necessity import necessity
@@ -563,11 +562,16 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
     window_start = period - (config.necessity_months - 1)
     window_log = log.select_cases(window_start.start_time, (period + 1).start_time, by="end")
     warnings: list[str] = []
+    # the process as it ran up to the month's end: advice judges its current version only
+    step("process versions")
+    versions = process_versions(log.select_cases(end=(period + 1).start_time, by="start"),
+                                memory_limit=memory_limit)
+    warnings.extend(versions.notes)
     necessity_result = None
     if window_log.n_events:
         step("necessity test")
         try:
-            necessity_result = necessity(window_log, calendar=calendar, since="all",
+            necessity_result = necessity(window_log, calendar=calendar, since=versions,
                                          memory_limit=memory_limit)
         except OfficemineError as exc:
             warnings.append(f"necessity test not run: {exc}")
@@ -583,7 +587,8 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
     return MonthlyReport(
         month=month, lang=lang, organisation=config.organisation, kpis=kpis, trend=trend,
         discovery=None, necessity=necessity_result,
-        necessity_window=(str(window_start), month), versions=None, bottlenecks=bottleneck,
+        necessity_window=(str(window_start), month), versions=versions,
+        bottlenecks=bottleneck,
         ledger=ledger, before_after=[], simulation=None, log=log, calendar=calendar, sla=sla,
         pseudonymization=None, warnings=warnings, engine=BATCHES,
         left_out=dict(NOT_IN_BATCHES))
