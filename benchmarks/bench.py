@@ -252,7 +252,9 @@ def _run(stage: str, csv: Path, parquet: Path, work: Path, phase: _Phases) -> di
 
         with phase("import_streaming"):
             log = import_streaming(csv, parquet, memory_limit=STREAM_LIMIT)
-        return {"rows": log.n_events, "set_aside": log.report.rows_set_aside}
+        return {"rows": log.n_events, "set_aside": log.report.rows_set_aside,
+                "rows_read": log.report.rows_read, "links": log.report.links_by_rule,
+                "ambiguous_links": log.report.ambiguous_links}
     if stage in OFFICEMINE_STAGES:
         with phase("read_log"):
             log = officemine.read_log(parquet)
