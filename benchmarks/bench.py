@@ -611,6 +611,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--branches", type=int,
                         help="with --log: first cut it to its first BRANCHES branches "
                              "(whole cases, each branch a year of one office)")
+    parser.add_argument("--export-from", type=Path, metavar="LOG",
+                        help="write the export a generated log (of --sizes N) was imported "
+                             "from back from the log, instead of generating it again")
     parser.add_argument("--times", type=int,
                         help="with --log: run on the log TIMES over (each copy's cases "
                              "renamed), for the scale of a log that could not be generated")
@@ -618,6 +621,13 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.log:
         return run_on_log(args)
+    if args.export_from:
+        meta = args.out / f"oa_{args.sizes[0]}.json"
+        if len(args.sizes) != 1 or not meta.exists():
+            raise SystemExit("--export-from takes one --sizes N whose generated export's "
+                             f"record ({meta.name}) is in --out")
+        _progress(f"writing {args.sizes[0]:,} events' export back from {args.export_from} …")
+        export_from_log(args.export_from, args.out / f"oa_{args.sizes[0]}.csv")
     results_path = args.out / "results.json"
     results = load_results(results_path)
     results["machine"], results["versions"] = machine(), versions()
@@ -700,6 +710,54 @@ def branch_subset(path: Path, branches: int, out: Path) -> Path:
              report=source.report, mapping=source.mapping, calendar=source.calendar,
              _derived=True).write(target)
     return target
+
+
+def export_from_log(log: Path, csv: Path) -> Path:
+    """The GBK CSV export a generated log was imported from, written back from the log: its
+    rows in source order, the 16 columns `synthetic.to_chinese_csv` writes (dates and times
+    apart, 操作类型 words, pending rows' action fields empty), LF line ends. Minutes where
+    generating a 100M-event export takes over an hour; the importer reads it back to the same
+    log. DuckDB writes UTF-8; `iconv` makes it GBK."""
+    import shutil
+    import subprocess
+
+    import duckdb
+
+    from officemine.synthetic import OUTCOME_CN
+
+    if shutil.which("iconv") is None:
+        raise SystemExit("--export-from needs iconv (to write GBK)")
+    words = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in OUTCOME_CN.items())
+
+    def local(column: str, pattern: str) -> str:     # the sample's zone: UTC+8, no DST
+        return f"strftime(make_timestamp(epoch_us({column}) + 28800000000), '{pattern}')"
+
+    def text(column: str) -> str:
+        return f"nullif({column}::VARCHAR, '')"
+
+    acted = "CASE WHEN coalesce(pending, false) THEN NULL ELSE {} END"
+    select = ", ".join([
+        f"{text('instance_id')} AS 流程编号", f"{text('process_type')} AS 流程类型",
+        f"{text('title')} AS 标题", f"{text('applicant')} AS 申请人",
+        f"{text('applicant_dept')} AS 申请部门", "printf('%.2f', amount) AS 金额",
+        f"{text('urgency')} AS 紧急程度", f"{text('node')} AS 节点名称",
+        f"{text('resource')} AS 操作人", f"{text('dept')} AS 操作人部门",
+        acted.format(f"CASE outcome {words} END") + " AS 操作类型",
+        f"{local('arrived_at', '%Y/%-m/%-d')} AS 接收日期",
+        f"{local('arrived_at', '%-H:%M')} AS 接收时间",
+        acted.format(local("acted_at", "%Y/%-m/%-d")) + " AS 操作日期",
+        acted.format(local("acted_at", "%-H:%M")) + " AS 操作时间",
+        acted.format(text("comment")) + " AS 签字意见"])
+    utf8 = csv.with_suffix(".utf8.csv")
+    con = duckdb.connect()
+    con.execute("SET memory_limit = '4GB'")
+    source, target = (str(p).replace("'", "''") for p in (log, utf8))
+    con.execute(f"COPY (SELECT {select} FROM read_parquet('{source}') "
+                f"ORDER BY source_row::BIGINT) TO '{target}' (HEADER, DELIMITER ',')")
+    with open(csv, "wb") as out:
+        subprocess.run(["iconv", "-f", "utf-8", "-t", "gbk", str(utf8)], stdout=out, check=True)
+    utf8.unlink()
+    return csv
 
 
 def replicated(path: Path, times: int, out: Path) -> Path:
