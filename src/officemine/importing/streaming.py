@@ -573,8 +573,9 @@ def link_attempts(found: pa.Table | Sequence[Path], mapping: Mapping, tz: str,
         if "field" in names:
             # a value equal to an instance's id names that instance; any other value is a
             # key the instances holding it share
-            pairs = db.sql(f"SELECT a.pos AS a, t.pos AS t FROM {view} a JOIN {view} t "
-                           f"ON a.field = t.instance").fetchnumpy()
+            named = (f"SELECT a.pos AS a, t.pos AS t FROM {view} a JOIN {view} t "
+                     f"ON a.field = t.instance")
+            pairs = db.sql(named).fetchnumpy()
             field_target[pairs["a"]] = pairs["t"]
             del pairs
             field_key = _sorted_codes(db, f"SELECT a.pos, a.field AS k0 FROM {view} a "
@@ -607,10 +608,10 @@ def link_attempts(found: pa.Table | Sequence[Path], mapping: Mapping, tz: str,
             "pos": pa.array(linked), "root_pos": pa.array(links.root[linked]),
             "rule": pa.array(links.rule[linked].astype(np.int8))}))
         try:
-            roots = db.sql(f"SELECT a.instance AS instance, r.instance AS root, l.rule AS rule "
-                           f"FROM {view}_linked l JOIN {view} a ON a.pos = l.pos "
-                           f"JOIN {view} r ON r.pos = l.root_pos ORDER BY l.pos"
-                           ).to_arrow_table()
+            ids = (f"SELECT a.instance AS instance, r.instance AS root, l.rule AS rule "
+                   f"FROM {view}_linked l JOIN {view} a ON a.pos = l.pos "
+                   f"JOIN {view} r ON r.pos = l.root_pos ORDER BY l.pos")
+            roots = db.sql(ids).to_arrow_table()
         finally:
             db.unregister(f"{view}_linked")
         return roots, links.ambiguous
@@ -628,7 +629,8 @@ def _sorted_codes(db, query: str, width: int, n: int, batch_rows: int = 1_000_00
     are numbered from the sorted stream batch by batch, so only the codes are held."""
     codes = np.full(n, -1, dtype=np.int64)
     keys = [f"k{i}" for i in range(width)]
-    ordered = db.sql(f"SELECT * FROM ({query}) ORDER BY {', '.join(keys)}")
+    in_order = f"SELECT * FROM ({query}) ORDER BY {', '.join(keys)}"
+    ordered = db.sql(in_order)
     last, code = None, -1
     for batch in ordered.to_arrow_reader(batch_rows):
         if not batch.num_rows:
