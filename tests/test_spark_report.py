@@ -17,7 +17,7 @@ import officemine
 from officemine import spark as oms
 from officemine.cli import app
 from officemine.kpis import monthly_kpis
-from officemine.report import monthly_report
+from officemine.review import monthly_report
 from officemine.sla import SLA
 from officemine.spark.report import NOT_ON_SPARK, unit_reports
 from officemine.spark.report import monthly_report as spark_report

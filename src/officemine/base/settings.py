@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from officemine.errors import ChoiceError, Problem, SettingsError
-from officemine.tomlfile import read_toml
+from officemine.base.errors import ChoiceError, Problem, SettingsError
+from officemine.base.tomlfile import read_toml
 
 __all__ = ["Value", "Table", "MapOf", "ListOf", "Tagged", "Spec", "Loaded", "load",
            "json_schema", "place", "SETTINGS", "settings_schema"]
@@ -281,7 +281,7 @@ def _scenario() -> dict:
 
 
 def _report() -> dict:
-    from officemine.report.config import ReportConfig
+    from officemine.review.config import ReportConfig
     return ReportConfig.json_schema()
 
 

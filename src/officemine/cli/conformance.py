@@ -11,7 +11,7 @@ import typer
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
                                     app, choice, domain_errors, err, load_calendar, load_log,
                                     save_chart)
-from officemine.choices import LANGS
+from officemine.base.choices import LANGS
 
 
 @app.command()
@@ -41,7 +41,7 @@ def conformance(
 ) -> None:
     """Check each case, round by round, against its standard procedure: steps skipped,
     unexpected or out of order, self-approval and authority."""
-    from officemine.atomic import write_csv, write_text
+    from officemine.base.atomic import write_csv, write_text
     from officemine.conformance import KINDS, conformance as run, load_procedures
     from officemine.kpis import _as_month
 

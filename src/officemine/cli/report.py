@@ -10,8 +10,8 @@ import typer
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
                                     TableOption, TimezoneOption, app, check_memory_limit, choice,
                                     domain_errors, err, fail, load_log)
-from officemine.choices import LANGS
-from officemine.errors import InputError, NotSupportedError
+from officemine.base.choices import LANGS
+from officemine.base.errors import InputError, NotSupportedError
 from officemine.necessity import ENGINES
 
 
@@ -89,8 +89,8 @@ def report(
     A month without data is an error (exit code 1) unless --allow-empty.
     """
     from officemine.kpis import _as_month
-    from officemine.report import monthly_report, monthly_reports
-    from officemine.report.config import ReportConfig
+    from officemine.review import monthly_report, monthly_reports
+    from officemine.review.config import ReportConfig
 
     as_file = output.suffix.lower() in REPORT_SUFFIXES
     folder, stem = (output.parent, output.stem) if as_file else (output, None)

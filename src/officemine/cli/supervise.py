@@ -12,8 +12,8 @@ import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
                                     app, choice, domain_errors, err, load_calendar, load_log)
-from officemine.choices import LANGS
-from officemine.errors import InputError, NoDataError
+from officemine.base.choices import LANGS
+from officemine.base.errors import InputError, NoDataError
 
 LedgerOption = Annotated[Path, typer.Option(
     "--ledger", "-l", help="The ledger file (SQLite; made on the first run).", dir_okay=False)]
@@ -192,9 +192,9 @@ def ledger_command(
 
     import pandas as pd
 
-    from officemine.jsonable import records
+    from officemine.base.jsonable import records
     from officemine.supervision import Ledger
-    from officemine.text import relabel
+    from officemine.base.text import relabel
 
     with domain_errors(inputs=[ledger_path]):
         chosen = [n for n, v in (("--open", open_), ("--closed", closed), ("--case", case),

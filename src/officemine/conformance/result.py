@@ -11,11 +11,11 @@ import pandas as pd
 
 from officemine.conformance.check import KINDS, CheckTables
 from officemine.conformance.procedures import Procedures
-from officemine.jsonable import plain, records
-from officemine.plotting import chart_style
-from officemine.result import Result
-from officemine.schema import C
-from officemine.stats import wilson_interval
+from officemine.base.jsonable import plain, records
+from officemine.base.plotting import chart_style
+from officemine.log.result import Result
+from officemine.log.schema import C
+from officemine.base.stats import wilson_interval
 
 #: What each kind is called in the deliverables.
 KIND_NAMES: dict[str, tuple[str, str]] = {

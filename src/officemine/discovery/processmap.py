@@ -4,7 +4,7 @@ Nodes and arcs are built from visits (see `officemine.discovery._base`). An arc 
 how often a visit at B directly followed a visit at A in a case; it is a *return arc* when
 the visit at A ended in a return (退回), so it points from where the item was sent back to
 where it went next (normally 发起, the applicant). Node waits come from
-`officemine.relations.work_items` (decided work items; pending ones are censored and left out of
+`officemine.log.relations.work_items` (decided work items; pending ones are censored and left out of
 the median), in working hours of the calendar and in clock hours, so they agree with the
 necessity test. Transition times run from the last action of the visit at A to the first
 action at B.
@@ -26,23 +26,23 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from officemine.atomic import atomic_path, atomic_paths
-from officemine.calendar import Calendar
+from officemine.base.atomic import atomic_path, atomic_paths
+from officemine.log.calendar import Calendar
 from officemine.discovery._base import (DiscoveryError, DiscoveryOutput, Scope, ScopeEvents,
                                         case_table, count_distinct, fmt_num, hours_between,
                                         read_events, records)
 from officemine.discovery._facts import counted_medians, each_value, table
 from officemine.discovery.variants import variant_facts
 from officemine.discovery._layout import Layering, dfs_rank, layer_graph
-from officemine.eventlog import EventLog
-from officemine.plotting import chart_style
-from officemine.schema import C
-from officemine.relations import work_items
-from officemine.choices import LANGS, Lang
-from officemine.errors import ChoiceError
-from officemine.text import say
+from officemine.log.eventlog import EventLog
+from officemine.base.plotting import chart_style
+from officemine.log.schema import C
+from officemine.log.relations import work_items
+from officemine.base.choices import LANGS, Lang
+from officemine.base.errors import ChoiceError
+from officemine.base.text import say
 
-WAIT_BASIS = ("median wait of decided work items at the node (officemine.relations.work_items: "
+WAIT_BASIS = ("median wait of decided work items at the node (officemine.log.relations.work_items: "
               "from the visit's arrival to the decision; pending items left out)")
 TRANSITION_BASIS = "last action of the visit at the source to first action at the target"
 
@@ -360,7 +360,7 @@ def _traces(paths: pd.DataFrame) -> pd.DataFrame:
 def _item_facts(log: EventLog, process_type: str | None, calendar: Calendar,
                 as_of=None) -> dict[str, pd.DataFrame]:
     """Per node: decided items, how many waited from a recorded arrival, pending items, and
-    the decided items' waits as counts per value, from `officemine.relations.work_items`
+    the decided items' waits as counts per value, from `officemine.log.relations.work_items`
     (the necessity test's items and waits)."""
     scoped = process_type is not None
     items = work_items(log, calendar, as_of=as_of, columns=(C.process_type,) if scoped else ())

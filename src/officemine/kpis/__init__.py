@@ -1,6 +1,6 @@
 """Monthly KPIs of the efficiency review (月度流程效能评估), overall and per process type.
 
-A case counts in the month it *completed* (its end, as `officemine.relations` defines a case's
+A case counts in the month it *completed* (its end, as `officemine.log.relations` defines a case's
 start and end); cases still running count as *open* at the month's end. Per month:
 
 * 办结件数 — cases completed;
@@ -19,7 +19,7 @@ start and end); cases still running count as *open* at the month's end. Per mont
 
 Each KPI has its month-over-month and year-over-year change (absolute and relative; None, with
 a note, when the comparison month has no data). Cases, their start, end and cycle time are the
-log's (`officemine.relations.cases`, judged against the SLA by :func:`case_cycles`); months
+log's (`officemine.log.relations.cases`, judged against the SLA by :func:`case_cycles`); months
 and process types are pandas group-bys over that per-case table.
 
 >>> log = officemine.import_log("sample_logs/oa_sample.csv")      # doctest: +SKIP
@@ -39,17 +39,17 @@ from typing import Any, Literal, Sequence
 import numpy as np
 import pandas as pd
 
-from officemine.calendar import Calendar
-from officemine.choices import LANGS, Lang
-from officemine.errors import ChoiceError, InputError, NotSupportedError
-from officemine import relations
-from officemine.eventlog import EventLog
-from officemine.jsonable import records
-from officemine.text import add_labels, relabel
-from officemine.plotting import chart_style
-from officemine.result import Result
+from officemine.log.calendar import Calendar
+from officemine.base.choices import LANGS, Lang
+from officemine.base.errors import ChoiceError, InputError, NotSupportedError
+from officemine.log import relations
+from officemine.log.eventlog import EventLog
+from officemine.base.jsonable import records
+from officemine.base.text import add_labels, relabel
+from officemine.base.plotting import chart_style
+from officemine.log.result import Result
 from officemine.sla import SLA
-from officemine.stats import counted_quantile, wilson_interval
+from officemine.base.stats import counted_quantile, wilson_interval
 
 __all__ = [
     "KPIDef", "KPIS", "KPI_KEYS", "Change", "KPITile", "MonthlyKPIs", "KPITrend",
@@ -186,7 +186,7 @@ _COUNT_COLUMNS = ("completed", "archived", "rejected", "withdrawn", "cycle_n",
 
 def case_cycles(log: EventLog, calendar: Calendar | None = None,
                 sla: SLA | None = None) -> pd.DataFrame:
-    """One row per case (`officemine.relations.cases`: when it started and ended, its cycle
+    """One row per case (`officemine.log.relations.cases`: when it started and ended, its cycle
     time, returns, hand-offs) judged against its process type's SLA limit.
 
     Adds sla_days and on_time (NaN while open) to the case table; a missing process type is

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import pandas as pd
 
 from officemine import __version__
-from officemine.jsonable import plain
+from officemine.base.jsonable import plain
 
 if TYPE_CHECKING:
-    from officemine.eventlog import EventLog
+    from officemine.log.eventlog import EventLog
 
 
 @dataclass(frozen=True)

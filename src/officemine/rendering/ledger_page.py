@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from officemine.report.layout import INK, MUTED, RULE, PageInfo, draw_table, new_page, note, wrap
+from officemine.rendering.layout import INK, MUTED, RULE, PageInfo, draw_table, new_page, note, wrap
 
 
 def ledger_month_page(report, footer: str, number: int):
-    from officemine.report.pages import _info
+    from officemine.rendering.pages import _info
 
     view = report.ledger_view
     zh = report.lang == "zh"

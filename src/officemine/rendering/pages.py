@@ -16,9 +16,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
 from officemine import __version__  # noqa: E402
-from officemine.atomic import atomic_path  # noqa: E402
-from officemine.plotting import chart_style  # noqa: E402
-from officemine.report.layout import (ACCENT, BAD, GOOD, INK, MUTED, RULE, PageInfo,  # noqa: E402
+from officemine.base.atomic import atomic_path  # noqa: E402
+from officemine.base.plotting import chart_style  # noqa: E402
+from officemine.rendering.layout import (ACCENT, BAD, GOOD, INK, MUTED, RULE, PageInfo,  # noqa: E402
                                       draw_table, fit_page, new_page, note, split_rows,
                                       wrap)
 
@@ -147,11 +147,11 @@ def page_figures(report):
         left_out = {_PART_PAGES[p] for p in report.left_out if p in _PART_PAGES}
         pages = [p for p in pages if p not in left_out]
         if report.ledger_view is not None:
-            from officemine.report.ledger_page import ledger_month_page
+            from officemine.rendering.ledger_page import ledger_month_page
 
             pages.append(ledger_month_page)
         if getattr(report, "conformance", None) is not None:
-            from officemine.report.conformance_page import conformance_page
+            from officemine.rendering.conformance_page import conformance_page
 
             pages.append(conformance_page)
         if report.simulation is not None:
@@ -325,7 +325,7 @@ def _outside(report):
     if result is None:
         return None
     from officemine.conformance import outside_procedures
-    from officemine.relations import node_roles
+    from officemine.log.relations import node_roles
 
     pm = report.discovery.process_map
     forward = pm.arcs[pm.arcs["kind"] == "forward"]

@@ -16,14 +16,14 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from officemine.calendar import Calendar
-from officemine.choices import LANGS, Lang
-from officemine.errors import ChoiceError, NoDataError, NotSupportedError, OfficemineError
-from officemine.eventlog import EventLog, month_covered  # noqa: F401 (spark.report)
+from officemine.log.calendar import Calendar
+from officemine.base.choices import LANGS, Lang
+from officemine.base.errors import ChoiceError, NoDataError, NotSupportedError, OfficemineError
+from officemine.log.eventlog import EventLog, month_covered  # noqa: F401 (spark.report)
 from officemine.privacy import PseudonymKey
-from officemine.report.config import Redesign, ReportConfig
-from officemine.result import Provenance, Result, provenance
-from officemine.stats import wilson_interval
+from officemine.review.config import Redesign, ReportConfig
+from officemine.log.result import Provenance, Result, provenance
+from officemine.base.stats import wilson_interval
 from officemine.versions import process_versions
 
 
@@ -124,8 +124,8 @@ class MonthlyReport(Result):
     def workbook(self) -> dict[str, pd.DataFrame]:
         """The workbook's sheets as a reader of the report's language sees them: sheet names
         and column labels from the text catalogue, a column kept in both languages shown in
-        this one only (`officemine.text.for_reader`)."""
-        from officemine.text import for_reader, sheet_name, table_of
+        this one only (`officemine.base.text.for_reader`)."""
+        from officemine.base.text import for_reader, sheet_name, table_of
 
         return {sheet_name(code, self.lang): for_reader(frame, self.lang, table_of(code))
                 for code, frame in self.tables().items()}
@@ -170,9 +170,9 @@ class MonthlyReport(Result):
         once all are complete: a killed run leaves the previous report whole. The log's own
         files (its source and its Parquet file) are never overwritten.
         """
-        from officemine.atomic import atomic_paths, write_text
-        from officemine.report.companion import write_xlsx
-        from officemine.report.pages import render_pdf
+        from officemine.base.atomic import atomic_paths, write_text
+        from officemine.rendering.companion import write_xlsx
+        from officemine.rendering.pages import render_pdf
 
         out_dir = Path(out_dir)
         stem = stem or f"officemine_report_{self.month}"
@@ -248,7 +248,7 @@ class MonthlyReports(Result):
         """Each month's PDF, JSON and xlsx into `out_dir` (as `MonthlyReport.write`), then
         ``index.json`` and ``index.html`` listing them (replaced together). Returns the
         paths: the index files and, per month, its three files (``"2025-10.pdf"`` …)."""
-        from officemine.atomic import atomic_paths
+        from officemine.base.atomic import atomic_paths
 
         out_dir = Path(out_dir)
         rows, written = [], {}

@@ -2,7 +2,7 @@
 computed where the log lives.
 
 Each partition of whole cases is read through `officemine.kpis.case_cycles` (so a case's
-start, end, cycle time, returns and hand-offs are `officemine.relations.cases`' own) and
+start, end, cycle time, returns and hand-offs are `officemine.log.relations.cases`' own) and
 reduced by `officemine.kpis.month_facts` to what adds up: per month and process type the
 counts (completed, on time, returned, open at the month's end and overdue …), the sum of the
 cycle times, and the cycle times as counts per value — plus the events per month and the
@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from officemine import relations
-from officemine.calendar import Calendar
-from officemine.errors import NoDataError, NotSupportedError
-from officemine.schema import C
+from officemine.log import relations
+from officemine.log.calendar import Calendar
+from officemine.base.errors import NoDataError, NotSupportedError
+from officemine.log.schema import C
 from officemine.sla import SLA
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import UNIT, per_partition, unit_logs, unit_sizes, with_units

@@ -1,4 +1,4 @@
-"""The monthly review of a log in Spark: `officemine.report.MonthlyReport` with its KPIs, its
+"""The monthly review of a log in Spark: `officemine.review.MonthlyReport` with its KPIs, its
 12-month trend, its necessity test and the month's process map (`officemine.spark.discover`
 of the cases that ended in the month) computed by the Spark engine — the same figures one
 machine gives — and the parts not on Spark yet left out and named (on the cover, the
@@ -18,12 +18,12 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from officemine.calendar import Calendar
-from officemine.choices import LANGS
-from officemine.errors import ChoiceError, NoDataError, OfficemineError
-from officemine.report import MonthlyReport, month_covered, refuse_unsupported, settings_of
-from officemine.report.config import ReportConfig
-from officemine.schema import C
+from officemine.log.calendar import Calendar
+from officemine.base.choices import LANGS
+from officemine.base.errors import ChoiceError, NoDataError, OfficemineError
+from officemine.review import MonthlyReport, month_covered, refuse_unsupported, settings_of
+from officemine.review.config import ReportConfig
+from officemine.log.schema import C
 from officemine.sla import SLA
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import UNIT, unit_sizes, with_units
@@ -52,8 +52,8 @@ class UnitReviews:
     def write(self, out_dir: str | Path) -> dict[str, dict[str, Path]]:
         """Each unit's PDF, JSON and xlsx (``officemine_report_<month>_<unit>``) and the
         comparison (``units_<month>.xlsx``, ``.json``) into `out_dir`."""
-        from officemine.atomic import atomic_paths
-        from officemine.report.companion import write_json, write_xlsx
+        from officemine.base.atomic import atomic_paths
+        from officemine.rendering.companion import write_json, write_xlsx
 
         out_dir = Path(out_dir)
         written = {}
@@ -72,7 +72,7 @@ class UnitReviews:
 
 
 def monthly_report(log: SparkLog, month: str | None = None, **options) -> MonthlyReport:
-    """`officemine.report.monthly_report` of a log in Spark: the KPIs, the trend, the
+    """`officemine.review.monthly_report` of a log in Spark: the KPIs, the trend, the
     necessity test and the month's process map from the Spark engine; the parts in `NOT_ON_SPARK` left out and named.
 
     Options: lang, config (`ReportConfig`), sla, calendar, partitions, progress — as for

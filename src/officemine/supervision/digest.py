@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from officemine.choices import Lang
-from officemine.jsonable import plain, records
-from officemine.result import Result
+from officemine.base.choices import Lang
+from officemine.base.jsonable import plain, records
+from officemine.log.result import Result
 from officemine.supervision.ledger import CLOSE_ZH, OPEN_STATES, STATE_ZH, LedgerError
-from officemine.text import relabel
+from officemine.base.text import relabel
 
 __all__ = ["WeeklyDigest", "LedgerMonth", "SECTIONS"]
 
@@ -253,8 +253,8 @@ class WeeklyDigest(Result):
               inputs=()) -> dict[str, Path]:
         """Write ``<stem>.pdf``, ``.json`` and ``.xlsx`` (default stem
         ``supervision_2025-W15``) into `folder`; replaced together once all are complete."""
-        from officemine.atomic import atomic_paths, write_text
-        from officemine.report.companion import write_xlsx
+        from officemine.base.atomic import atomic_paths, write_text
+        from officemine.rendering.companion import write_xlsx
 
         folder = Path(folder)
         stem = stem or f"supervision_{self.week}"
@@ -270,7 +270,7 @@ class WeeklyDigest(Result):
         """Open entries per responsible person (the ten with most), new ones marked."""
         import matplotlib.pyplot as plt
 
-        from officemine.plotting import chart_style
+        from officemine.base.plotting import chart_style
 
         zh = lang == "zh"
         d = self.by_person.head(10)
@@ -300,8 +300,8 @@ class WeeklyDigest(Result):
         from matplotlib.backends.backend_pdf import PdfPages
 
         from officemine import __version__
-        from officemine.plotting import chart_style
-        from officemine.report.layout import (INK, MUTED, RULE, PageInfo, draw_table, fit_page,
+        from officemine.base.plotting import chart_style
+        from officemine.rendering.layout import (INK, MUTED, RULE, PageInfo, draw_table, fit_page,
                                               new_page, note, wrap)
 
         zh = lang == "zh"
@@ -489,7 +489,7 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
     def names(self) -> set[str]:
         """The people the view names (applicants and responsible persons)."""
         from officemine.privacy import NOT_PEOPLE
-        from officemine.schema import normalize_word
+        from officemine.log.schema import normalize_word
 
         cells = [*self.summary["applicant"], *self.summary["responsible"],
                  *self.people["responsible"]]
@@ -554,7 +554,7 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
         import matplotlib.pyplot as plt
         from matplotlib.ticker import MaxNLocator
 
-        from officemine.plotting import chart_style
+        from officemine.base.plotting import chart_style
 
         zh = lang == "zh"
         d = self.people.head(10)
