@@ -18,7 +18,8 @@ from officemine.conformance.procedures import Procedures
 from officemine.base.errors import ChoiceError, SettingsError
 from officemine.importing.mapping import Mapping
 from officemine.review.config import ReportConfig
-from officemine.base.settings import SETTINGS, as_json, place, settings_schema
+from officemine.base.settings import as_json, place
+from officemine.schemas import SETTINGS, settings_schema
 from officemine.simulation.scenario import Scenario
 from officemine.sla import SLA
 

@@ -3,8 +3,7 @@
 A small public API; everything else lives in modules a user never needs to import.
 """
 
-__version__ = "0.1.0"     # first: the modules below read it while they load
-
+from officemine.base.version import __version__
 from officemine.log.calendar import Calendar
 from officemine.conformance import ConformanceResult, ProcedureError, Procedures, conformance
 from officemine.discovery import DiscoveryResult, discover
@@ -19,7 +18,7 @@ from officemine.base.plotting import use_chart_style
 from officemine.privacy import PseudonymKey
 from officemine.review import MonthlyReport, MonthlyReports, monthly_report, monthly_reports
 from officemine.review.config import ReportConfig
-from officemine.base.settings import settings_schema
+from officemine.schemas import settings_schema
 from officemine.simulation import Scenario, ScenarioError, simulate
 from officemine.log.schema import COLUMNS, OUTCOMES
 from officemine.sla import SLA

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from officemine import __version__
+from officemine.base.version import __version__
 from officemine.base.atomic import check_folder, check_output, protect
 from officemine.base.errors import ChoiceError, InputError, LogFormatError, OfficemineError, OutputError
 from officemine.importing import FORMATS

@@ -88,7 +88,7 @@ def report(
     The three files replace earlier ones together, once all are written.
     A month without data is an error (exit code 1) unless --allow-empty.
     """
-    from officemine.kpis import _as_month
+    from officemine.log.months import as_month
     from officemine.review import monthly_report, monthly_reports
     from officemine.review.config import ReportConfig
 
@@ -102,7 +102,7 @@ def report(
             raise InputError("--all-months writes one report per month into a folder: "
                              "give neither --month nor a file name for -o")
         if month:
-            month = str(_as_month(month))
+            month = str(as_month(month))
         if engine == "duckdb" and (table is not None or unit is not None):
             raise InputError("--table and --unit read a log in Spark: give --engine spark")
         if engine == "duckdb" and log_path is None:

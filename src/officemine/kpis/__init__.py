@@ -44,6 +44,7 @@ from officemine.base.choices import LANGS, Lang
 from officemine.base.errors import ChoiceError, InputError, NotSupportedError
 from officemine.log import relations
 from officemine.log.eventlog import EventLog
+from officemine.log.months import as_month, month_of
 from officemine.base.jsonable import records
 from officemine.base.text import add_labels, relabel
 from officemine.base.plotting import chart_style
@@ -509,7 +510,7 @@ class KPITrend(Result):
                 ax.text(x[-1], limit, f" 时限 {limit:g} 工作日" if zh else f" SLA {limit:g} d",
                         color="#e03131", va="bottom", ha="right", fontsize=8)
             for month, label in (marks or {}).items():
-                m = str(_as_month(month))
+                m = str(as_month(month))
                 if m in self.months:
                     i = self.months.index(m)
                     ax.axvline(i, color="#868e96", lw=0.8, ls=":")
@@ -781,15 +782,15 @@ class _Context:
             pd.DataFrame(columns=[*keys, "value", "n"]))
 
     def month(self, month: Any) -> pd.Period:
-        """The month asked for (`_as_month`), by default the month the log ends in (this
+        """The month asked for (`as_month`), by default the month the log ends in (this
         month for an empty log)."""
         if month is not None:
-            return _as_month(month)
-        return self.last_month or _as_month(pd.Timestamp.now(tz=self.tz))
+            return as_month(month)
+        return self.last_month or as_month(pd.Timestamp.now(tz=self.tz))
 
     @property
     def last_month(self) -> pd.Period | None:
-        return _month_of(self.end) if self.end is not None else None
+        return month_of(self.end) if self.end is not None else None
 
     @property
     def fill(self) -> dict:
@@ -1099,28 +1100,7 @@ def _deviating(log: EventLog, cases: pd.DataFrame, calendar: Calendar,
     return out, label, notes
 
 
-# --- helpers shared with supervision.py ---------------------------------------------------------
-
-_MONTH_RE = re.compile(r"^\s*(\d{4})\s*(?:[-/.年]\s*)?(\d{1,2})\s*月?\s*$")
-
-
-def _as_month(value: Any) -> pd.Period:
-    """A month from ``"2025-10"``, ``"2025/10"``, ``"202510"``, ``"2025年10月"``, a date or Period."""
-    if isinstance(value, pd.Period):
-        return value.asfreq("M")
-    if isinstance(value, (dt.date, pd.Timestamp)):
-        return _month_of(pd.Timestamp(value))
-    if isinstance(value, str):
-        m = _MONTH_RE.match(value)
-        if m and 1 <= int(m[2]) <= 12:
-            return pd.Period(year=int(m[1]), month=int(m[2]), freq="M")
-    raise InputError(f"month must be like '2025-10' (or '2025年10月', a date, a "
-                     f"pandas Period), not {value!r}")
-
-
-def _month_of(t: pd.Timestamp) -> pd.Period:
-    return pd.Period(year=t.year, month=t.month, freq="M")
-
+# --- helpers ------------------------------------------------------------------------------------
 
 def _to_tz(values: pd.Series, tz: str) -> pd.Series:
     s = pd.to_datetime(values)

@@ -27,8 +27,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from officemine.log.calendar import Calendar, is_known_timezone
-from officemine.base.errors import CalendarError, ChoiceError, LogFormatError, NoDataError
+from officemine.base.errors import CalendarError, ChoiceError, LogFormatError
 from officemine.log.import_report import ImportReport
+from officemine.log.months import month_covered
 from officemine.log.schema import (C, CANONICAL_ORDER, NON_BLOCKING, REJECTIONS, STORED_ORDER,
                                TERMINAL, VISIT_COLUMNS)
 
@@ -761,17 +762,3 @@ def _read_parquet(path: Path) -> pa.Table:
         return pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise LogFormatError(f"{path} cannot be read: {exc}") from None
-
-
-def month_covered(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
-    """The last calendar month a log spanning `start`..`end` covers completely (else the last
-    month it touches)."""
-    if end is None:
-        raise NoDataError("the log is empty")
-    month = pd.Period(end.tz_localize(None), freq="M")
-    month_end = (month + 1).start_time
-    if end.tz_localize(None) < month_end - pd.Timedelta(days=1):
-        previous = month - 1
-        if start is not None and start.tz_localize(None) <= previous.start_time:
-            return str(previous)
-    return str(month)

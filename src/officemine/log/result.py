@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
-from officemine import __version__
+from officemine.base.version import __version__
 from officemine.base.jsonable import plain
 
 if TYPE_CHECKING:

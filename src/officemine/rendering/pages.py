@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
-from officemine import __version__  # noqa: E402
+from officemine.base.version import __version__  # noqa: E402
 from officemine.base.atomic import atomic_path  # noqa: E402
 from officemine.base.plotting import chart_style  # noqa: E402
 from officemine.rendering.layout import (ACCENT, BAD, GOOD, INK, MUTED, RULE, PageInfo,  # noqa: E402

@@ -19,7 +19,8 @@ import pandas as pd
 from officemine.log.calendar import Calendar
 from officemine.base.choices import LANGS, Lang
 from officemine.base.errors import ChoiceError, NoDataError, NotSupportedError, OfficemineError
-from officemine.log.eventlog import EventLog, month_covered  # noqa: F401 (spark.report)
+from officemine.log.eventlog import EventLog
+from officemine.log.months import as_month
 from officemine.privacy import PseudonymKey
 from officemine.review.config import Redesign, ReportConfig
 from officemine.log.result import Provenance, Result, provenance
@@ -327,11 +328,9 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
                            calendar=calendar, progress=progress, scenario=scenario,
                            pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
                            ledger=ledger, procedures=procedures)
-    from officemine.kpis import _as_month
-
     step = progress or (lambda name: None)
     ChoiceError.check("lang", lang, LANGS)
-    month = str(_as_month(month)) if month else log.latest_complete_month()
+    month = str(as_month(month)) if month else log.latest_complete_month()
     shared = _shared(log, lang=lang, config=config, sla=sla, calendar=calendar,
                      scenario=scenario, pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
                      seed=seed, ledger=ledger, procedures=procedures, step=step)
@@ -353,8 +352,6 @@ def monthly_reports(log: EventLog, months: Sequence[str] | None = None, *, lang:
     `monthly_report` (`memory_limit`: each month's review in batches, as there);
     progress: called with (month, analysis) as each analysis starts.
     """
-    from officemine.kpis import _as_month
-
     ChoiceError.check("lang", lang, LANGS)
     if months is None:
         start, end = log.span()
@@ -364,7 +361,7 @@ def monthly_reports(log: EventLog, months: Sequence[str] | None = None, *, lang:
                                                   pd.Period(end.tz_localize(None), "M"),
                                                   freq="M")]
     else:
-        months = [str(_as_month(m)) for m in months]
+        months = [str(as_month(m)) for m in months]
     tell = progress or (lambda month, name: None)
     if memory_limit is not None:
         return MonthlyReports(reports=[
@@ -542,7 +539,7 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
     bottlenecks; the overdue ledger from the cases open at the month's end alone; the process
     map left out."""
     from officemine.importing.streaming import parse_size
-    from officemine.kpis import _as_month, kpi_trend, monthly_kpis
+    from officemine.kpis import kpi_trend, monthly_kpis
     from officemine.necessity import necessity
     from officemine.supervision import bottlenecks, overdue_ledger
 
@@ -552,7 +549,7 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
     config = config or ReportConfig()
     refuse_unsupported(refused, config, "computed in batches", "without a memory limit")
     config, calendar, sla = settings_of(log, config, sla, calendar)
-    month = str(_as_month(month)) if month else log.latest_complete_month()
+    month = str(as_month(month)) if month else log.latest_complete_month()
     period = pd.Period(month, freq="M")
     step("KPIs")
     kpis = monthly_kpis(log, month, calendar=calendar, sla=sla, memory_limit=memory_limit)

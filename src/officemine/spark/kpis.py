@@ -22,6 +22,7 @@ import pandas as pd
 
 from officemine.log import relations
 from officemine.log.calendar import Calendar
+from officemine.log.months import as_month, month_of
 from officemine.base.errors import NoDataError, NotSupportedError
 from officemine.log.schema import C
 from officemine.sla import SLA
@@ -107,7 +108,7 @@ def _kpis(log: SparkLog, unit: str | None, month: Any, *, monthly: bool, trend: 
                                 "machine")
     if trend is not None:
         one.check_months(trend)
-    target = one._as_month(month) if month is not None else None
+    target = as_month(month) if month is not None else None
     calendar = calendar or log.calendar
     sla = sla or SLA.default()
     log = with_units(log, unit)
@@ -117,7 +118,7 @@ def _kpis(log: SparkLog, unit: str | None, month: Any, *, monthly: bool, trend: 
     contexts = {key: _context(log, size, calendar, sla) for key, size in sizes.items()}
     if target is None:
         ends = [c.end for c in contexts.values() if c.end is not None]
-        target = one._month_of(max(ends)) if ends else one._as_month(
+        target = month_of(max(ends)) if ends else as_month(
             pd.Timestamp.now(tz=log.timezone))
     wanted = set()
     if monthly:

@@ -21,7 +21,8 @@ import pandas as pd
 from officemine.log.calendar import Calendar
 from officemine.base.choices import LANGS
 from officemine.base.errors import ChoiceError, NoDataError, OfficemineError
-from officemine.review import MonthlyReport, month_covered, refuse_unsupported, settings_of
+from officemine.log.months import as_month, month_covered
+from officemine.review import MonthlyReport, refuse_unsupported, settings_of
 from officemine.review.config import ReportConfig
 from officemine.log.schema import C
 from officemine.sla import SLA
@@ -102,8 +103,6 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
              calendar: Calendar | None = None, partitions: int | None = None,
              progress: Callable[[str], None] | None = None, **refused) -> dict:
     """unit value (None: the whole log) -> its review."""
-    from officemine.kpis import _as_month
-
     F = pyspark().sql.functions
     step = progress or (lambda name: None)
     ChoiceError.check("lang", lang, LANGS)
@@ -115,7 +114,7 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
         raise NoDataError("the log is empty")
     group_start, group_end = (pd.Timestamp(size[k], unit="us", tz="UTC").tz_convert(
         log.timezone) for k in ("start", "end"))
-    month = str(_as_month(month)) if month else month_covered(group_start, group_end)
+    month = str(as_month(month)) if month else month_covered(group_start, group_end)
     period = pd.Period(month, freq="M")
     step("KPIs and 12-month trend")
     kpis = kpis_by_unit(log, unit, month, trend=12, calendar=calendar, sla=sla,

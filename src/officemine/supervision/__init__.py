@@ -42,7 +42,8 @@ from officemine.base.choices import LANGS, Lang
 from officemine.base.errors import ChoiceError, InputError, NotFoundError
 from officemine.log.eventlog import EventLog
 from officemine.base.jsonable import records
-from officemine.kpis import _as_month, case_cycles
+from officemine.kpis import case_cycles
+from officemine.log.months import as_month
 from officemine.base.text import relabel
 from officemine.base.plotting import chart_style
 from officemine.log.schema import OUTCOME_WORDS
@@ -414,7 +415,7 @@ def bottlenecks(log: EventLog, month: Any = None, calendar: Calendar | None = No
     label = None
     columns = ("resource", "dept")
     if month is not None:
-        m = _as_month(month)
+        m = as_month(month)
         m0 = pd.Timestamp(m.start_time).tz_localize(tz)
         m1 = pd.Timestamp((m + 1).start_time).tz_localize(tz)
         label = str(m)

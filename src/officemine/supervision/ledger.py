@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from officemine.base.choices import Lang
-from officemine import __version__
+from officemine.base.version import __version__
 from officemine.log.calendar import Calendar
 from officemine.log.eventlog import EventLog
 from officemine.base.jsonable import plain, records
