@@ -16,6 +16,8 @@ from officemine.review.config import ReportConfig
 from officemine.simulation.scenario import Scenario
 from officemine.sla import SLA
 
+__all__ = ["SETTINGS", "settings_schema"]
+
 #: Every kind of settings file, and where its schema comes from.
 SETTINGS: dict[str, Callable[[], dict]] = {
     "mapping": Mapping.json_schema, "scenario": Scenario.json_schema,

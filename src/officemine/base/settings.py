@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from officemine.base.errors import ChoiceError, Problem, SettingsError
+from officemine.base.errors import Problem, SettingsError
 from officemine.base.tomlfile import read_toml
 
 __all__ = ["Value", "Table", "MapOf", "ListOf", "Tagged", "Spec", "Loaded", "load",
-           "json_schema", "place", "SETTINGS", "settings_schema"]
+           "json_schema", "place"]
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -7,7 +7,6 @@ machine-readable companion (JSON and an .xlsx workbook of the tables).
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,6 +249,7 @@ class MonthlyReports(Result):
         ``index.json`` and ``index.html`` listing them (replaced together). Returns the
         paths: the index files and, per month, its three files (``"2025-10.pdf"`` …)."""
         from officemine.base.atomic import atomic_paths
+        from officemine.rendering.html import index_page
 
         out_dir = Path(out_dir)
         rows, written = [], {}
@@ -263,7 +263,7 @@ class MonthlyReports(Result):
         with atomic_paths(*paths.values()) as (json_temp, html_temp):
             json_temp.write_text(json.dumps(rows, ensure_ascii=False, indent=2),
                                  encoding="utf-8")
-            html_temp.write_text(_index_page(rows, self.lang), encoding="utf-8")
+            html_temp.write_text(index_page(rows, self.lang, INDEX_KPIS), encoding="utf-8")
         return {**paths, **written}
 
     def __repr__(self) -> str:
@@ -271,32 +271,6 @@ class MonthlyReports(Result):
         span = f"{self.months[0]} – {self.months[-1]}" if self.reports else "no month"
         return (f"<MonthlyReports {span} ({self.lang}): {len(self.reports)} months, "
                 f"{with_data} with data>")
-
-
-def _index_page(rows: list[dict], lang: str) -> str:
-    """The HTML index of a set of reviews: month, headline figures (named in `lang`), files."""
-    from officemine.kpis import KPIS
-
-    names = {k.key: (k.zh if lang == "zh" else k.en) for k in KPIS}
-    title = "月度流程效能评估" if lang == "zh" else "Monthly process efficiency reviews"
-    month_head, files_head = ("月份", "文件") if lang == "zh" else ("Month", "Files")
-    heads = [month_head, *(names[k] for k in INDEX_KPIS), files_head]
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
-    body = []
-    for r in rows:
-        cells = [f"<td>{html.escape(r['month'])}</td>"]
-        if r["has_data"]:
-            cells += [f"<td>{html.escape(str(r.get(k, '—')))}</td>" for k in INDEX_KPIS]
-        else:
-            message = "本月无数据" if lang == "zh" else r["message"]
-            cells.append(f"<td colspan='{len(INDEX_KPIS)}'>{html.escape(message)}</td>")
-        links = " ".join(f"<a href='{html.escape(r[k])}'>{k.upper()}</a>"
-                         for k in ("pdf", "xlsx", "json"))
-        cells.append(f"<td>{links}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<!doctype html><html lang='{lang}'><meta charset='utf-8'><title>{title}</title>"
-            f"<h1>{title}</h1><table border='1' cellpadding='4'><tr>{head}</tr>"
-            + "".join(body) + "</table></html>")
 
 
 def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh",
