@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from officemine.base.atomic import (atomic_path, atomic_paths, check_folder, check_output,
-                               protect, remove, safe_cell, safe_frame, write_csv, write_text)
+                                    protect, remove, safe_cell, safe_frame, write_csv, write_text)
 from officemine.base.errors import OfficemineError, OutputError
 
 matplotlib.use("Agg")

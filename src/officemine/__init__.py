@@ -8,7 +8,7 @@ from officemine.log.calendar import Calendar
 from officemine.conformance import ConformanceResult, ProcedureError, Procedures, conformance
 from officemine.discovery import DiscoveryResult, discover
 from officemine.base.errors import (CalendarError, ChoiceError, ColumnGuessError, LogFormatError,
-                               MappingError, OfficemineError, SettingsError, SourceError)
+                                    MappingError, OfficemineError, SettingsError, SourceError)
 from officemine.log.eventlog import EventLog, read_log
 from officemine.importing import ImportReport, Mapping, import_log
 from officemine.effects import RedesignEffect, redesign_effect

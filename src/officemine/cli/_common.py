@@ -13,7 +13,8 @@ from rich.markup import escape
 
 from officemine.base.version import __version__
 from officemine.base.atomic import check_folder, check_output, protect
-from officemine.base.errors import ChoiceError, InputError, LogFormatError, OfficemineError, OutputError
+from officemine.base.errors import (ChoiceError, InputError, LogFormatError, OfficemineError,
+                                    OutputError)
 from officemine.importing import FORMATS
 from officemine.necessity import ENGINES
 

@@ -4,8 +4,8 @@ Nodes and arcs are built from visits (see `officemine.discovery._base`). An arc 
 how often a visit at B directly followed a visit at A in a case; it is a *return arc* when
 the visit at A ended in a return (退回), so it points from where the item was sent back to
 where it went next (normally 发起, the applicant). Node waits come from
-`officemine.log.relations.work_items` (decided work items; pending ones are censored and left out of
-the median), in working hours of the calendar and in clock hours, so they agree with the
+`officemine.log.relations.work_items` (decided work items; pending ones are censored and left
+out of the median), in working hours of the calendar and in clock hours, so they agree with the
 necessity test. Transition times run from the last action of the visit at A to the first
 action at B.
 
@@ -42,8 +42,8 @@ from officemine.base.choices import LANGS, Lang
 from officemine.base.errors import ChoiceError
 from officemine.base.text import say
 
-WAIT_BASIS = ("median wait of decided work items at the node (officemine.log.relations.work_items: "
-              "from the visit's arrival to the decision; pending items left out)")
+WAIT_BASIS = ("median wait of decided work items at the node "
+              "(officemine.log.relations.work_items: from the visit's arrival to the decision; pending items left out)")
 TRANSITION_BASIS = "last action of the visit at the source to first action at the target"
 
 NODE_COLUMNS = ["node", "visits", "cases", "starts", "ends", "items", "median_wait_workhours",

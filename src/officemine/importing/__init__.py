@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Literal, get_args
 import pandas as pd
 
 from officemine.log.calendar import (OUTSIDE_HOURS_SLACK, OUTSIDE_HOURS_WARNING, Calendar,
-                                 is_known_timezone)
+                                     is_known_timezone)
 from officemine.base.errors import ChoiceError, InputError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.normalize import build_log

@@ -27,12 +27,12 @@ from officemine.base.errors import MappingError
 from officemine.importing import linking
 from officemine.importing.mapping import LINK_MATCH_FIELDS, Mapping
 from officemine.importing.raw import (INVISIBLE, LABEL, TEXT, RawEvents, decoded_text,
-                                     empty_set_aside, is_coded, text_codes)
+                                      empty_set_aside, is_coded, text_codes)
 from officemine.importing.raw import group_ids as _group_ids
 from officemine.log.import_report import ImportReport
 from officemine.importing.timeparse import implausible, parse_times
 from officemine.log.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING,
-                               OUTCOME_LOOKUP, OUTCOMES, TERMINAL, normalize_word)
+                                   OUTCOME_LOOKUP, OUTCOMES, TERMINAL, normalize_word)
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 _STRING_FIELDS = (C.case_id, C.node, C.resource, C.dept, C.comment, C.process_type, C.urgency,

@@ -52,7 +52,7 @@ from officemine.importing import linking, tabular
 from officemine.importing.mapping import Mapping
 from officemine.importing.normalize import DEFAULT_TIMEZONE, _clean_text, build_log
 from officemine.importing.raw import (SOURCE_ROW, RawEvents, coded_text, dictionary_codes,
-                                     empty_set_aside, set_aside_rows, text_codes)
+                                      empty_set_aside, set_aside_rows, text_codes)
 from officemine.log.import_report import ImportReport
 from officemine.log.schema import C
 

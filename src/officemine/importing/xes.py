@@ -50,7 +50,7 @@ from lxml import etree
 from officemine.base.errors import MappingError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import (LABEL, MAX_COLUMNS, SET_ASIDE_COLUMNS, TEXT, RawEvents,
-                                     set_aside_rows)
+                                      set_aside_rows)
 from officemine.log.schema import C, SOURCE_FIELDS, STORED_ORDER, normalize_word
 
 #: extra (non-canonical) columns this reader adds

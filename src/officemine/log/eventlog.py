@@ -31,7 +31,7 @@ from officemine.base.errors import CalendarError, ChoiceError, LogFormatError
 from officemine.log.import_report import ImportReport
 from officemine.log.months import month_covered
 from officemine.log.schema import (C, CANONICAL_ORDER, NON_BLOCKING, REJECTIONS, STORED_ORDER,
-                               TERMINAL, VISIT_COLUMNS)
+                                   TERMINAL, VISIT_COLUMNS)
 
 #: 4: instance_id and object stored (a file of format 3 or older is read: instance_id =
 #: case_id, object null). 3: visits end after a return or a rejection; case_start is

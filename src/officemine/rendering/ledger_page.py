@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from officemine.rendering.layout import INK, MUTED, RULE, PageInfo, draw_table, new_page, note, wrap
+from officemine.rendering.layout import INK, MUTED, RULE, draw_table, new_page, note, wrap
 
 
 def ledger_month_page(report, footer: str, number: int):

@@ -18,9 +18,9 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from officemine.base.version import __version__  # noqa: E402
 from officemine.base.atomic import atomic_path  # noqa: E402
 from officemine.base.plotting import chart_style  # noqa: E402
-from officemine.rendering.layout import (ACCENT, BAD, GOOD, INK, MUTED, RULE, PageInfo,  # noqa: E402
-                                      draw_table, fit_page, new_page, note, split_rows,
-                                      wrap)
+from officemine.rendering.layout import (ACCENT, BAD, GOOD, INK, MUTED, RULE,  # noqa: E402
+                                         PageInfo, draw_table, fit_page, new_page, note,
+                                         split_rows, wrap)
 
 T = {
     "zh": {

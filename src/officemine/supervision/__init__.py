@@ -51,7 +51,7 @@ from officemine.sla import SLA
 from officemine.base.stats import counted_quantile
 from officemine.log.result import Result, log_info_of
 from officemine.log.relations import (case_steps, holders, last_actions, log_end, now, submit_node,
-                                 work_items)
+                                      work_items)
 
 __all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks",
            "Ledger", "LedgerError", "WeeklyDigest", "LedgerMonth", "CaseFile"]

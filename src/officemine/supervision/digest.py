@@ -211,7 +211,8 @@ class WeeklyDigest(Result):
             rows = self.section(name)
             if rows.empty:
                 continue
-            lines.append(f"【{SECTION_TITLES[lang][name]}】" if zh else f"[{SECTION_TITLES[lang][name]}]")
+            title = SECTION_TITLES[lang][name]
+            lines.append(f"【{title}】" if zh else f"[{title}]")
             shown = rows if limit is None else rows.head(limit)
             lines += ["  " + self.item_line(r, lang) for r in shown.itertuples()]
             if len(rows) > len(shown):
