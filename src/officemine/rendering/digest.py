@@ -17,8 +17,8 @@ from officemine.base.choices import Lang
 from officemine.base.plotting import chart_style
 from officemine.base.version import __version__
 from officemine.rendering.companion import write_xlsx
-from officemine.rendering.layout import (INK, MUTED, RULE, PageInfo, draw_table, fit_page,
-                                         new_page, note, wrap)
+from officemine.rendering.layout import (INK, MUTED, PageInfo, draw_table, fit_page, new_page,
+                                         note, tile_axes, wrap)
 from officemine.supervision.digest import SECTION_TITLES, WeeklyDigest, days_text
 from officemine.supervision.ledger import CLOSE_ZH, STATE_ZH
 
@@ -124,11 +124,7 @@ def digest_pdf(digest: WeeklyDigest, path: Path, lang: Lang = "zh") -> Path:
     with chart_style(), PdfPages(path, metadata={"Title": digest.title(lang)}) as pdf:
         fig = new_page(PageInfo(digest.title(lang), subtitle, footer), 1)
         for i, (name, value) in enumerate(_tiles(digest, lang)):
-            ax = fig.add_axes([0.04 + i * 0.235, 0.77, 0.215, 0.10])
-            ax.set_xticks([]), ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(True)
-                spine.set_color(RULE)
+            ax = tile_axes(fig, [0.04 + i * 0.235, 0.77, 0.215, 0.10])
             ax.text(0.06, 0.75, name, fontsize=10, color=MUTED, transform=ax.transAxes,
                     va="center")
             ax.text(0.06, 0.32, f"{value:,}", fontsize=20, weight="bold", color=INK,

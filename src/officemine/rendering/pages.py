@@ -18,9 +18,9 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from officemine.base.version import __version__  # noqa: E402
 from officemine.base.atomic import atomic_path  # noqa: E402
 from officemine.base.plotting import chart_style  # noqa: E402
-from officemine.rendering.layout import (ACCENT, BAD, GOOD, INK, MUTED, RULE,  # noqa: E402
-                                         PageInfo, draw_table, fit_page, new_page, note,
-                                         split_rows, wrap)
+from officemine.rendering.layout import (ACCENT, BAD, GOOD, INK, MUTED, PageInfo,  # noqa: E402
+                                         draw_table, fit_page, new_page, note, split_rows,
+                                         tile_axes, wrap)
 
 T = {
     "zh": {
@@ -205,11 +205,7 @@ def _cover(report, footer, number):
     for i, tile in enumerate(tiles):
         x = x0 + (i % cols) * (w + gap)
         y = y0 - (i // cols) * (h + gap)
-        ax = fig.add_axes([x, y, w, h])
-        ax.set_xticks([]), ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_visible(True)
-            spine.set_color(RULE)
+        ax = tile_axes(fig, [x, y, w, h])
         name = tile.name_zh if report.lang == "zh" else tile.name_en
         ax.text(0.06, 0.88, name, fontsize=11, color=MUTED, transform=ax.transAxes, va="top")
         ax.text(0.06, 0.60, tile.text(report.lang), fontsize=24 if cols == 4 else 21,
