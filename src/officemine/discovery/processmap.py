@@ -788,12 +788,10 @@ def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None, lang: str 
     of its own size."""
     import matplotlib.pyplot as plt
     from matplotlib import colormaps
-    from matplotlib.colors import Normalize
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+    from matplotlib.patches import FancyArrowPatch
     from matplotlib.path import Path as MPath
 
     plan = _plan(pm, outside, lang)
-    geo = plan.geo
     left, right, top, bottom = plan.left, plan.right, plan.top, plan.bottom
     width, height = right - left, top - bottom
     if ax is None:
@@ -815,26 +813,8 @@ def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None, lang: str 
     ax.axis("off")
     fs = (lambda pt: pt * scale)
 
-    # nodes
-    norm = Normalize(0, max(plan.vmax, 1e-9))
     cmap = colormaps["YlOrRd"]
-    for r in plan.nodes.itertuples():
-        cx, cy = geo.centre[r.node]
-        w, h = geo.size[r.node]
-        wait = r.median_wait_workhours
-        face = "#f2f2f2" if (wait is None or isinstance(wait, float) and math.isnan(wait)) \
-            else cmap(0.08 + 0.55 * norm(wait))
-        off = r.node in plan.off_nodes
-        ax.add_patch(FancyBboxPatch((cx - w / 2, cy - h / 2), w, h,
-                                    boxstyle="round,pad=0,rounding_size=0.08",
-                                    fc=face, ec=_OUTSIDE_COLOR if off else "#333333",
-                                    lw=(2.2 if off else 0.9) * scale,
-                                    ls=(0, (3, 2)) if off else "-", zorder=3))
-        name, info = plan.labels[r.node]
-        ax.text(cx, cy + 0.1, name, ha="center", va="center", fontsize=fs(_NAME_PT),
-                zorder=4)
-        ax.text(cx, cy - 0.14, info, ha="center", va="center", fontsize=fs(_INFO_PT),
-                color="#333333", zorder=4)
+    _draw_boxes(ax, plan, cmap, scale)
 
     # arcs: forward ones, then the backward ones in their lanes
     for route in plan.routes:
@@ -854,19 +834,52 @@ def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None, lang: str 
         ax.text(left + 0.3, bottom + plan.note_h - 0.22 - 0.24 * k, line, ha="left",
                 va="center", fontsize=fs(_NOTE_PT), color="#444444")
     if plan.has_waits:
-        bar_w = plan.bar_w
-        bar_y = top - 0.3 if plan.beside else top - 0.72
-        bar_x = right - 0.35 - bar_w if plan.beside else left + 0.3 + plan.legend_w - bar_w
-        cax = ax.inset_axes((bar_x, bar_y - 0.06, bar_w, 0.12), transform=ax.transData)
-        gradient = cmap(0.08 + 0.55 * np.linspace(0, 1, 256))[None, :, :]
-        cax.imshow(gradient, aspect="auto", extent=(0, plan.vmax, 0, 1))
-        cax.set_yticks([])
-        cax.tick_params(labelsize=fs(6.5), length=2, pad=1)
-        for side in ("top", "right", "left"):
-            cax.spines[side].set_visible(False)
-        ax.text(bar_x - 0.1, bar_y, plan.bar_label, ha="right", va="center",
-                fontsize=fs(7.6), color="#444444")
+        _draw_scale(ax, plan, cmap, left, right, top, scale)
     return ax
+
+
+def _draw_boxes(ax, plan: _MapPlan, cmap, scale: float) -> None:
+    """The nodes' boxes, filled by their median wait, with their name and figures."""
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import FancyBboxPatch
+
+    geo, fs = plan.geo, (lambda pt: pt * scale)
+    norm = Normalize(0, max(plan.vmax, 1e-9))
+    for r in plan.nodes.itertuples():
+        cx, cy = geo.centre[r.node]
+        w, h = geo.size[r.node]
+        wait = r.median_wait_workhours
+        face = "#f2f2f2" if (wait is None or isinstance(wait, float) and math.isnan(wait)) \
+            else cmap(0.08 + 0.55 * norm(wait))
+        off = r.node in plan.off_nodes
+        ax.add_patch(FancyBboxPatch((cx - w / 2, cy - h / 2), w, h,
+                                    boxstyle="round,pad=0,rounding_size=0.08",
+                                    fc=face, ec=_OUTSIDE_COLOR if off else "#333333",
+                                    lw=(2.2 if off else 0.9) * scale,
+                                    ls=(0, (3, 2)) if off else "-", zorder=3))
+        name, info = plan.labels[r.node]
+        ax.text(cx, cy + 0.1, name, ha="center", va="center", fontsize=fs(_NAME_PT),
+                zorder=4)
+        ax.text(cx, cy - 0.14, info, ha="center", va="center", fontsize=fs(_INFO_PT),
+                color="#333333", zorder=4)
+
+
+def _draw_scale(ax, plan: _MapPlan, cmap, left: float, right: float, top: float,
+                scale: float) -> None:
+    """The colour scale of the waits: right of the title, or under it on a narrow map."""
+    fs = (lambda pt: pt * scale)
+    bar_w = plan.bar_w
+    bar_y = top - 0.3 if plan.beside else top - 0.72
+    bar_x = right - 0.35 - bar_w if plan.beside else left + 0.3 + plan.legend_w - bar_w
+    cax = ax.inset_axes((bar_x, bar_y - 0.06, bar_w, 0.12), transform=ax.transData)
+    gradient = cmap(0.08 + 0.55 * np.linspace(0, 1, 256))[None, :, :]
+    cax.imshow(gradient, aspect="auto", extent=(0, plan.vmax, 0, 1))
+    cax.set_yticks([])
+    cax.tick_params(labelsize=fs(6.5), length=2, pad=1)
+    for side in ("top", "right", "left"):
+        cax.spines[side].set_visible(False)
+    ax.text(bar_x - 0.1, bar_y, plan.bar_label, ha="right", va="center",
+            fontsize=fs(7.6), color="#444444")
 
 
 def _metadata(suffix: str, pm: ProcessMap) -> dict | None:
