@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from officemine.log.calendar import Calendar
+from officemine.log.months import as_month
 from officemine.log.schema import C, CANONICAL_ORDER
 from officemine.sla import SLA
 from officemine.spark._log import SparkLog, pyspark
@@ -120,7 +121,6 @@ def bottlenecks_by_unit(log: SparkLog, unit: str | None, month: Any, *,
                         partitions: int | None = None) -> dict:
     """unit value (None: the whole log) -> its bottlenecks in `month`, from one Spark pass;
     `as_of` (default: the end of the whole log) is the same for every unit."""
-    from officemine.kpis import _as_month
     from officemine.log.relations import now, work_items
     from officemine.spark._parts import per_partition
     from officemine.supervision import Bottlenecks, _inside, _Waits
@@ -128,7 +128,7 @@ def bottlenecks_by_unit(log: SparkLog, unit: str | None, month: Any, *,
     F = pyspark().sql.functions
     calendar = calendar or log.calendar
     tz = log.timezone
-    m = _as_month(month)
+    m = as_month(month)
     m0 = pd.Timestamp(m.start_time).tz_localize(tz)
     m1 = pd.Timestamp((m + 1).start_time).tz_localize(tz)
     log = with_units(log, unit)
