@@ -200,7 +200,7 @@ def _setup(stage: str) -> None:
         import officemine  # noqa: F401
         import officemine.necessity  # noqa: F401
         import officemine.discovery  # noqa: F401
-        import officemine.report  # noqa: F401
+        import officemine.review  # noqa: F401
         import officemine.kpis  # noqa: F401
         if stage in ("discover", "report"):      # the drawing and BPMN libraries
             import matplotlib.pyplot  # noqa: F401
@@ -297,8 +297,8 @@ def _run(stage: str, csv: Path, parquet: Path, work: Path, phase: _Phases) -> di
             result = simulate(log, SCENARIO, engine="replay", seed=0, since="all")
         return {"replications": result.replications}
     if stage == "report":
-        from officemine.report import monthly_report
-        from officemine.report.config import ReportConfig
+        from officemine.review import monthly_report
+        from officemine.review.config import ReportConfig
 
         with phase("monthly_report"):
             report = monthly_report(log, config=ReportConfig.from_toml(REPORT_CONFIG))
@@ -697,7 +697,7 @@ def branch_subset(path: Path, branches: int, out: Path) -> Path:
     """The whole cases of a generated log's first `branches` branches (case numbers
     ``BX07-…`` name branch 7), as a log of their own in `out` (reused when present)."""
     import officemine
-    from officemine.eventlog import EventLog
+    from officemine.log.eventlog import EventLog
 
     target = out / f"{path.stem}_{branches}branches.parquet"
     if target.exists():
@@ -768,7 +768,7 @@ def replicated(path: Path, times: int, out: Path) -> Path:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from officemine.eventlog import _META_KEY, read_log
+    from officemine.log.eventlog import _META_KEY, read_log
 
     target = out / f"{path.stem}_x{times}.parquet"
     if target.exists():

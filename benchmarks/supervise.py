@@ -41,6 +41,7 @@ AS_OF_FIRST = "2025-10-24 17:30"       # bench.py's exports end on 2025-10-31
 def child(stage: str, parquet: Path, ledger: Path, work: Path) -> None:
     t = time.perf_counter()
     import officemine
+    from officemine.rendering.digest import write_digest
     from officemine.supervision import Ledger
     import matplotlib.pyplot  # noqa: F401
     import openpyxl  # noqa: F401
@@ -56,7 +57,7 @@ def child(stage: str, parquet: Path, ledger: Path, work: Path) -> None:
         phases["update"] = round(time.perf_counter() - t, 3)
         t = time.perf_counter()
         if digest.status == "recorded":
-            digest.write(work / "digests")
+            write_digest(digest, work / "digests")
         phases["files"] = round(time.perf_counter() - t, 3)
     seconds = time.perf_counter() - t0
     print("__RESULT__ " + json.dumps({

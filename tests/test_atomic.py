@@ -1,4 +1,4 @@
-"""officemine.atomic: writes that a kill cannot half-do, inputs never overwritten, and CSV
+"""officemine.base.atomic: writes that a kill cannot half-do, inputs never overwritten, and CSV
 cells that never start a formula."""
 
 import csv
@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from officemine.atomic import (atomic_path, atomic_paths, check_folder, check_output,
-                               protect, remove, safe_cell, safe_frame, write_csv, write_text)
-from officemine.errors import OfficemineError, OutputError
+from officemine.base.atomic import (atomic_path, atomic_paths, check_folder, check_output,
+                                    protect, remove, safe_cell, safe_frame, write_csv, write_text)
+from officemine.base.errors import OfficemineError, OutputError
 
 matplotlib.use("Agg")
 
@@ -181,7 +181,7 @@ def test_a_writer_killed_mid_write_leaves_the_previous_file_whole(tmp_path):
     before = target.read_bytes()
     child = textwrap.dedent(f"""
         import sys, time
-        from officemine.atomic import atomic_path
+        from officemine.base.atomic import atomic_path
         with atomic_path({str(target)!r}) as temp:
             with open(temp, "wb") as fh:
                 fh.write(b"new log, first half ")

@@ -1,4 +1,4 @@
-"""Tests for officemine.calendar: hand-computed answers on real chinese_calendar data, properties."""
+"""Tests for officemine.log.calendar: hand-computed answers on real chinese_calendar data, properties."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from officemine.calendar import Calendar
-from officemine.errors import CalendarError, OfficemineError
+from officemine.log.calendar import Calendar
+from officemine.base.errors import CalendarError, OfficemineError
 
 CAL = Calendar()
 H = 3600.0

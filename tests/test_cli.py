@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import officemine
 from officemine.cli import app
-from officemine.errors import OutputError
+from officemine.base.errors import OutputError
 
 from test_import_tabular import CN_HEADER, CN_ROWS, write_csv
 

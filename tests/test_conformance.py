@@ -23,7 +23,7 @@ from officemine.conformance.model import Checker
 from officemine.importing.normalize import build_log
 from officemine.importing.raw import RawEvents
 from officemine.kpis import kpi_trend, monthly_kpis
-from officemine.schema import DECISIONS, NON_BLOCKING
+from officemine.log.schema import DECISIONS, NON_BLOCKING
 from officemine.synthetic import (PlantedDeviation, When, default_office_spec, generate,
                                   sample_office_deviations)
 
@@ -462,7 +462,7 @@ def reference_rounds(log) -> pd.DataFrame:
     ev = ev[~ev["pending"].astype(bool) & ~ev["outcome"].isin(["transfer", "add_approver"])]
     closing = ev.groupby(["case_id", "visit"], sort=False).tail(1)
     occ = closing[closing["outcome"].isin(list(DECISIONS))].astype({"node": object})
-    cases = officemine.relations.cases(log).set_index("case_id")
+    cases = officemine.log.relations.cases(log).set_index("case_id")
     rounds = occ.groupby(["case_id", "object", "round"], sort=False)["node"].agg(list).reset_index()
     with_objects = set(ev.loc[ev["object"] != "", "case_id"])
     archived = cases[(cases["status"] == "archived") & ~cases.index.isin(with_objects)]
@@ -483,7 +483,7 @@ def test_the_check_on_variants_equals_a_plain_check_of_every_round(planted, plan
     procs = planted_result.procedures
     by_type = {p.process_type: p for p in procs if p.valid_until is not None or
                p.process_type != "费用报销"}
-    cases = officemine.relations.cases(planted.to_eventlog()).set_index("case_id")
+    cases = officemine.log.relations.cases(planted.to_eventlog()).set_index("case_id")
     kinds: dict[str, set] = {}
     checkers: dict = {}
     for row in reference_rounds(planted.to_eventlog()).itertuples():
@@ -566,7 +566,8 @@ def test_noncompliance_rate_is_a_kpi_with_its_changes(sample_log):
 # --- the process map ----------------------------------------------------------------------------
 
 def test_the_process_map_draws_what_no_procedure_allows(hand):
-    from officemine import discover, relations
+    from officemine import discover
+    from officemine.log import relations
 
     pm = discover(hand, process_type="报销", min_frequency=1).process_map
     forward = pm.arcs[pm.arcs["kind"] == "forward"]

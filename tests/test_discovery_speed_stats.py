@@ -18,11 +18,11 @@ import pytest
 from scipy.stats import binom
 
 import officemine
-from officemine.calendar import Calendar
+from officemine.log.calendar import Calendar
 from officemine.discovery import discover
 from officemine.discovery._base import read_events
 from officemine.discovery.rework import NO_NEXT, _bootstrap_median_difference, bootstrap_medians
-from officemine.eventlog import EventLog
+from officemine.log.eventlog import EventLog
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_logs" / "oa_sample.csv"
 DRAWS = 20_000

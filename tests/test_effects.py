@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from officemine import relations
+from officemine.log import relations
 
 from officemine.effects import MEASURES, redesign_effect
 from officemine.synthetic import Redesign, default_office_spec, generate

@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 import officemine
-from officemine import errors
+from officemine.base import errors
 from officemine.cli import app
-from officemine.errors import (ChoiceError, InputError, NotFoundError, OfficemineError, Problem,
-                               SettingsError)
+from officemine.base.errors import (ChoiceError, InputError, NotFoundError, OfficemineError,
+                                    Problem, SettingsError)
 
 REPO = Path(__file__).resolve().parent.parent
 SRC = REPO / "src" / "officemine"

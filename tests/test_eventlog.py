@@ -13,7 +13,7 @@ import pytest
 import officemine
 from officemine import LogFormatError
 from officemine.cli import app
-from officemine.eventlog import EventLog
+from officemine.log.eventlog import EventLog
 from typer.testing import CliRunner
 
 from test_import_tabular import CN_HEADER, CN_ROWS, write_csv

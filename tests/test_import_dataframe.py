@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import officemine
-from officemine.errors import OfficemineError
+from officemine.base.errors import OfficemineError
 
 SAMPLE = Path(__file__).parents[1] / "sample_logs" / "oa_sample.csv"
 

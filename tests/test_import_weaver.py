@@ -416,7 +416,7 @@ def test_no_pending_rows_for_finished_requests_or_without_isremark(tmp_path):
 
 
 def test_pending_items_are_censored_waits_and_stay_out_of_pm4py(full_log):
-    from officemine.relations import work_items
+    from officemine.log.relations import work_items
 
     items = work_items(full_log)
     waiting = items[~items.observed]

@@ -19,7 +19,7 @@ import pytest
 from officemine import Mapping, MappingError, SourceError, import_log, read_log
 from officemine.importing import xes as xes_reader
 from officemine.importing.raw import RawEvents
-from officemine.schema import C
+from officemine.log.schema import C
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "xes"

@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 
 import officemine
-from officemine.calendar import Calendar
+from officemine.log.calendar import Calendar
 from officemine.importing.normalize import build_log
 from officemine.importing.raw import RawEvents
 from officemine.kpis import KPI_KEYS, case_cycles, kpi_trend, monthly_kpis
-from officemine.schema import NON_BLOCKING, TERMINAL
+from officemine.log.schema import NON_BLOCKING, TERMINAL
 from officemine.sla import DEFAULT_LIMITS, SLA, SLAError
-from officemine.stats import wilson_interval
+from officemine.base.stats import wilson_interval
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import officemine
-from officemine import relations
-from officemine.errors import InputError, NotSupportedError, OfficemineError
+from officemine.log import relations
+from officemine.base.errors import InputError, NotSupportedError, OfficemineError
 from officemine.kpis import kpi_trend, monthly_kpis
 
 from conftest import REPO

@@ -17,6 +17,7 @@ import pytest
 import officemine
 from officemine.importing.normalize import build_log
 from officemine.importing.raw import RawEvents
+from officemine.rendering.digest import write_digest
 from officemine.sla import SLA
 from officemine.supervision import Ledger, LedgerError
 from officemine.supervision.store import MIGRATIONS, SCHEMA_VERSION
@@ -298,6 +299,6 @@ def test_the_digest_renders_in_both_languages(weeks, tmp_path):
         warnings.simplefilter("error")
         ax = digest.plot(lang="en")
         ax.figure.savefig(tmp_path / "people.png")
-    paths = digest.write(tmp_path / "en", lang="en")
+    paths = write_digest(digest, tmp_path / "en", lang="en")
     pdf = PdfReader(paths["pdf"])
     assert len(pdf.pages) == 1 and "Struck off" in pdf.pages[0].extract_text()

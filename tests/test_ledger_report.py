@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import officemine
 from officemine.cli import app
-from officemine.report import monthly_report
+from officemine.review import monthly_report
 from officemine.supervision import Ledger
 
 from conftest import REPO

@@ -24,13 +24,13 @@ from typer.testing import CliRunner
 
 import officemine
 from officemine import MappingError
-from officemine.calendar import Calendar
+from officemine.log.calendar import Calendar
 from officemine.cli import app
 from officemine.importing import import_log
 from officemine.importing.linking import BY_FIELD, BY_FORM, NOT_LINKED, link_attempts
 from officemine.importing.mapping import Mapping
-from officemine.importing.report import ImportReport
-from officemine.schema import C
+from officemine.log.import_report import ImportReport
+from officemine.log.schema import C
 
 DATA = Path(__file__).resolve().parent / "data" / "linking"
 ATTEMPTS = DATA / "attempts.csv"

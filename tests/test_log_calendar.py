@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 import officemine
 from officemine import Calendar, LogFormatError, MappingError
 from officemine.cli import app
-from officemine.eventlog import EventLog
-from officemine.relations import work_items
+from officemine.log.eventlog import EventLog
+from officemine.log.relations import work_items
 
 from conftest import REPO
 from test_import_tabular import CN_HEADER, CN_ROWS, write_csv

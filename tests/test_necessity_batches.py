@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import officemine
-from officemine import relations
-from officemine.errors import OfficemineError
+from officemine.log import relations
+from officemine.base.errors import OfficemineError
 from officemine.necessity import GroupFacts, _merged_waits
 
 #: Floats summed in another order (totals over batches) agree to rounding; every other

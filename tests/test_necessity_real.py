@@ -86,7 +86,7 @@ def test_budget_owner_and_supervisor_rarely_reject(domestic):
 
 
 def test_missing_is_not_a_decision_node(domestic):
-    from officemine.relations import node_kinds
+    from officemine.log.relations import node_kinds
 
     _, log, result = domestic
     kinds = node_kinds(log).set_index("node")

@@ -25,13 +25,13 @@ from typer.testing import CliRunner
 import officemine
 from officemine import privacy
 from officemine.cli import app
-from officemine.eventlog import EventLog
+from officemine.log.eventlog import EventLog
 from officemine.privacy import (KEY_ENV, PseudonymKey, PseudonymKeyError, Replacer,
                                 is_person_header, load_key,
                                 pseudonymization)
-from officemine.report import monthly_report
-from officemine.report.config import ReportConfig, ReportConfigError
-from officemine.schema import C
+from officemine.review import monthly_report
+from officemine.review.config import ReportConfig, ReportConfigError
+from officemine.log.schema import C
 from officemine.sla import SLA
 from officemine.synthetic import default_office_spec, generate, to_chinese_csv
 
@@ -406,7 +406,7 @@ def test_dictionary_and_chunked_text_columns():
 
 
 def test_a_pseudonymised_report_never_overwrites_the_log_it_came_from(leaky, tmp_path):
-    from officemine.errors import OutputError
+    from officemine.base.errors import OutputError
 
     stored = leaky["log"].write(tmp_path / "october.json")      # a Parquet log, oddly named
     before = stored.read_bytes()

@@ -1,4 +1,4 @@
-"""One meaning of the log: the relations are defined once (officemine.relations), every module
+"""One meaning of the log: the relations are defined once (officemine.log.relations), every module
 reads them, and every deliverable shows the same number for the same quantity."""
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import pypdf
 import pytest
 
 import officemine
-from officemine import relations
-from officemine.eventlog import EventLog
+from officemine.log import relations
+from officemine.log.eventlog import EventLog
 from officemine.kpis import monthly_kpis
-from officemine.report import monthly_report
+from officemine.review import monthly_report
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "officemine"
 #: The layer that defines the relations: only these modules may query the raw events.
-LAYER = {SRC / "relations.py", SRC / "eventlog.py"}
+LAYER = {SRC / "log" / "relations.py", SRC / "log" / "eventlog.py"}
 RAW_QUERY = re.compile(r"FROM\s+events\b|\.(query|query_arrow|one|sql)\(\s*f?[\"']|\.con\.",
                        re.IGNORECASE)
 
@@ -34,7 +34,7 @@ def test_no_module_outside_the_layer_queries_the_raw_events():
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if RAW_QUERY.search(line):
                 offenders.append(f"{path.relative_to(SRC)}:{number}: {line.strip()}")
-    assert not offenders, ("modules outside officemine.relations query the raw events; read "
+    assert not offenders, ("modules outside officemine.log.relations query the raw events; read "
                            "the relations instead:\n" + "\n".join(offenders))
 
 
@@ -149,7 +149,7 @@ def _pdf_text(path: Path) -> list[str]:
 
 def _sheet(path: Path, code: str) -> pd.DataFrame:
     """A sheet of a Chinese review's workbook by its code, its columns by field name."""
-    from officemine.text import label, sheet_name, table_of
+    from officemine.base.text import label, sheet_name, table_of
 
     rows = list(openpyxl.load_workbook(path, read_only=True)[sheet_name(code, "zh")]
                 .iter_rows(values_only=True))
@@ -208,7 +208,7 @@ def test_the_sample_month_is_one_number_everywhere(sample_log, tmp_path):
 
 
 def _sample_config():
-    from officemine.report.config import ReportConfig
+    from officemine.review.config import ReportConfig
 
     return ReportConfig.from_toml(Path(__file__).resolve().parent.parent / "sample_logs"
                                   / "report.toml")

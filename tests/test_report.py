@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 import officemine
 from officemine.cli import app
-from officemine.plotting import FONT_FILE
+from officemine.base.plotting import FONT_FILE
 from officemine.privacy import PseudonymKey
-from officemine.report import monthly_report
-from officemine.report.config import ReportConfig, ReportConfigError
+from officemine.review import monthly_report
+from officemine.review.config import ReportConfig, ReportConfigError
 
 from conftest import REPO
 
@@ -408,7 +408,7 @@ def test_a_review_within_a_memory_limit_leaves_out_and_names_what_batches_lack(
     bottlenecks and the overdue ledger read in batches are the in-memory ones, and the part
     not computed in batches (the process map) has no page and is named on the cover, the
     quality page and in the JSON."""
-    from officemine.report import NOT_IN_BATCHES
+    from officemine.review import NOT_IN_BATCHES
 
     out, whole = tmp_path / "batched", tmp_path / "whole"
     result = runner.invoke(app, ["report", str(sample_parquet), "--month", "2025-09",
@@ -430,7 +430,7 @@ def test_a_review_within_a_memory_limit_leaves_out_and_names_what_batches_lack(
     text = pdf_text(out / "officemine_report_2025-09.pdf")
     assert "尚未在 duckdb-batches 上实现" in text and "process_map" in text
     # the bottlenecks (the workbook's sheets): the same ranking, sums to the last digits
-    from officemine.text import sheet_name
+    from officemine.base.text import sheet_name
 
     for code in ("bottleneck_nodes", "bottleneck_people"):
         a, b = (pd.read_excel(d / "officemine_report_2025-09.xlsx", sheet_name=sheet_name(

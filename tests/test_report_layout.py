@@ -12,9 +12,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import officemine  # noqa: E402
-from officemine.plotting import chart_style  # noqa: E402
-from officemine.report.layout import draw_table, fit_page, overflows, wrap  # noqa: E402
-from officemine.report.pages import page_figures  # noqa: E402
+from officemine.base.plotting import chart_style  # noqa: E402
+from officemine.rendering.layout import draw_table, fit_page, overflows, wrap  # noqa: E402
+from officemine.rendering.pages import page_figures  # noqa: E402
 
 from conftest import REPO  # noqa: E402
 

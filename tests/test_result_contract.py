@@ -1,4 +1,4 @@
-"""Every public result keeps the one result contract (`officemine.result.Result`): a readable
+"""Every public result keeps the one result contract (`officemine.log.result.Result`): a readable
 repr, escaped HTML, JSON that is `plain(to_dict())`, a summary frame, a frozen provenance."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 import officemine
-from officemine.jsonable import plain
-from officemine.result import Provenance, Result
+from officemine.base.jsonable import plain
+from officemine.log.result import Provenance, Result
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "sample_logs" / "oa_sample.csv"

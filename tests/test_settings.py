@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 import officemine
 from officemine.cli import app
 from officemine.conformance.procedures import Procedures
-from officemine.errors import ChoiceError, SettingsError
+from officemine.base.errors import ChoiceError, SettingsError
 from officemine.importing.mapping import Mapping
-from officemine.report.config import ReportConfig
-from officemine.settings import SETTINGS, as_json, place, settings_schema
+from officemine.review.config import ReportConfig
+from officemine.base.settings import as_json, place
+from officemine.schemas import SETTINGS, settings_schema
 from officemine.simulation.scenario import Scenario
 from officemine.sla import SLA
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from officemine.eventlog import EventLog
-from officemine.schema import C, CANONICAL_ORDER
+from officemine.log.eventlog import EventLog
+from officemine.log.schema import C, CANONICAL_ORDER
 
 TZ = "Asia/Shanghai"
 

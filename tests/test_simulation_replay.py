@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import officemine
-from officemine.calendar import Calendar
+from officemine.log.calendar import Calendar
 from officemine.simulation import (CapWait, FastTrack, Parallel, RecordOnly, ReduceReturns,
                                    Remove, Scenario, ScenarioError, ShortRoute, SimulationResult,
                                    simulate)
@@ -237,7 +237,7 @@ def test_a_step_the_current_version_no_longer_has_is_refused_with_its_date(sampl
 def test_every_estimate_says_whom_it_concerns(sample_log):
     """Removing a step concerns only the cases that pass it: the result says how many, and
     the reduction over them alone."""
-    from officemine import relations
+    from officemine.log import relations
 
     s1 = Scenario("取消综合办公室审核", [Remove(node="综合办公室审核")], process="费用报销")
     r = simulate(sample_log, s1, replications=200, since="all")[0]

@@ -26,7 +26,7 @@ def sample_log(sample_csv):
 @pytest.fixture(scope="module")
 def tables(sample_log):
     """The log as the simulators read it (checking against it skips re-reading the log)."""
-    from officemine.calendar import Calendar
+    from officemine.log.calendar import Calendar
     from officemine.simulation._log import load_tables
 
     return load_tables(sample_log, Calendar())

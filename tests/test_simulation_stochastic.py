@@ -92,7 +92,7 @@ def test_ngram_distance():
 
 
 def test_common_random_numbers_line_up_cases(truth):
-    from officemine.calendar import Calendar
+    from officemine.log.calendar import Calendar
     from officemine.simulation._log import load_tables
 
     tables = load_tables(truth.as_is.to_eventlog(), Calendar())
@@ -118,7 +118,7 @@ def test_domestic_declarations_beats_simods_bar():
     10-14 h, median -1.4%, mean -0.1 to -4.0%, 3-gram distance 0.011-0.016; the payment runs
     on Mondays and Thursdays are learnt as batches."""
     import officemine
-    from officemine.calendar import Calendar
+    from officemine.log.calendar import Calendar
 
     root = Path(__file__).resolve().parents[1]
     log = officemine.import_log(str(REAL / "DomesticDeclarations.xes.gz"),
@@ -145,8 +145,8 @@ def test_a_step_that_always_returns_never_loops(small_log):
 
     import pandas as pd
 
-    from officemine.eventlog import EventLog
-    from officemine.relations import node_kinds
+    from officemine.log.eventlog import EventLog
+    from officemine.log.relations import node_kinds
 
     events = small_log.to_pandas()
     # after each case's first approval at 部门负责人审核, an unnamed step returns the item
@@ -182,7 +182,7 @@ def test_one_clock_whatever_the_log_zone(small_log):
     the workday table and the batch slots would shift."""
     import pandas as pd
 
-    from officemine.eventlog import EventLog
+    from officemine.log.eventlog import EventLog
     from officemine.simulation._log import load_tables
 
     events = small_log.to_pandas()

@@ -106,7 +106,7 @@ def test_one_machine_finishes_from_facts_that_add_up(sample_log):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from officemine.eventlog import EventLog
+    from officemine.log.eventlog import EventLog
 
     log = officemine.read_log(sample_log)
     whole = discover(log)

@@ -13,8 +13,8 @@ import pytest
 
 import officemine
 from officemine import spark as oms
-from officemine.errors import OfficemineError
-from officemine.schema import C
+from officemine.base.errors import OfficemineError
+from officemine.log.schema import C
 
 from test_spark_necessity import assert_same
 from test_streaming_import import dirty_attempts  # noqa: F401  (a fixture)

@@ -12,8 +12,8 @@ import pytest
 
 import officemine
 from officemine import spark as oms
-from officemine.errors import OfficemineError
-from officemine.eventlog import EventLog
+from officemine.base.errors import OfficemineError
+from officemine.log.eventlog import EventLog
 from officemine.kpis import KPI_KEYS, kpi_trend, monthly_kpis
 
 from conftest import REPO

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 import officemine
-from officemine import relations
+from officemine.log import relations
 from officemine import spark as oms
-from officemine.errors import OfficemineError
+from officemine.base.errors import OfficemineError
 
 from conftest import REPO
 

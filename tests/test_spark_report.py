@@ -17,7 +17,7 @@ import officemine
 from officemine import spark as oms
 from officemine.cli import app
 from officemine.kpis import monthly_kpis
-from officemine.report import monthly_report
+from officemine.review import monthly_report
 from officemine.sla import SLA
 from officemine.spark.report import NOT_ON_SPARK, unit_reports
 from officemine.spark.report import monthly_report as spark_report
@@ -67,7 +67,7 @@ def test_the_sample_review_on_spark_has_the_one_machine_figures(spark, sample_lo
     # the necessity test judges every case of the window (versions are not on Spark): the
     # one-machine test of the same cases, and the report says so
     a, b = one.necessity_window
-    window = log.select_cases(f"{a}-01", str(officemine.kpis._as_month(b) + 1) + "-01")
+    window = log.select_cases(f"{a}-01", str(officemine.log.months.as_month(b) + 1) + "-01")
     assert_same_necessity(ours.necessity, officemine.necessity(window, since="all"))
     assert data["necessity"]["nodes"] and data["necessity"]["log"]["judged"]["since"] == "all"
     # the month's process map: the one-machine discovery of the cases ended in the month

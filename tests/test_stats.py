@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from officemine.stats import kaplan_meier, km_quantile, km_restricted_mean, wilson_interval
+from officemine.base.stats import kaplan_meier, km_quantile, km_restricted_mean, wilson_interval
 
 
 @pytest.mark.parametrize("k,n", [(0, 10), (3, 40), (50, 100), (99, 100), (100, 100), (7, 1500)])
@@ -53,7 +53,7 @@ def test_restricted_mean_equals_the_mean_without_censoring():
 def test_counts_per_distinct_wait_give_the_curve_of_the_items():
     """Waits merged as (value, pending state, count) — what the Spark engine adds up over
     partitions — give exactly the curve, quantiles and mean of the items themselves."""
-    from officemine.stats import km_summary
+    from officemine.base.stats import km_summary
 
     rng = np.random.default_rng(7)
     waits = np.round(rng.exponential(20, 5000), 1)          # many ties, as whole minutes do
@@ -74,7 +74,7 @@ def test_counted_quantiles_are_the_ones_pandas_gives_on_the_rows():
     the median and p90 pandas computes on the cases themselves (bit for bit)."""
     import pandas as pd
 
-    from officemine.stats import counted_quantile
+    from officemine.base.stats import counted_quantile
 
     rng = np.random.default_rng(3)
     for size in (1, 2, 3, 10, 11, 257, 4000):

@@ -15,11 +15,11 @@ from typer.testing import CliRunner
 
 import officemine
 from officemine.cli import app
-from officemine.errors import OfficemineError, SourceError
+from officemine.base.errors import OfficemineError, SourceError
 from officemine.importing.mapping import Linking, Mapping
 from officemine.importing.streaming import (batch_rows_for, import_streaming, parse_size,
                                             should_stream)
-from officemine.schema import C
+from officemine.log.schema import C
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = Path(__file__).parent.parent / "sample_logs" / "oa_sample.csv"

@@ -205,8 +205,8 @@ def test_the_ledger_reads_only_the_open_cases_and_misses_none(sample_csv, tmp_pa
     """`overdue_ledger` takes only the cases open at `as_of` (a filter on each event's case
     start and end, on disk for a stored log); the ledger built from the whole log is the
     same at month ends, mid-month, mid-day and the log's end."""
-    from officemine.relations import log_end, submit_node
-    from officemine.result import log_info_of
+    from officemine.log.relations import log_end, submit_node
+    from officemine.log.result import log_info_of
     from officemine.supervision import LogFacts, ledger_of_open_cases
 
     officemine.import_log(sample_csv).write(tmp_path / "log.parquet")
@@ -245,5 +245,5 @@ def test_bottlenecks_in_batches_are_the_in_memory_ranking(sample_csv, tmp_path):
             exact = [c for c in a.columns if c not in ("wait_workhours", "wait_share",
                                                        "wait_hours")]
             pd.testing.assert_frame_equal(a[exact], b[exact], obj=part)
-    with pytest.raises(officemine.errors.InputError, match="need a month"):
+    with pytest.raises(officemine.base.errors.InputError, match="need a month"):
         bottlenecks(log, memory_limit="1GB")

@@ -15,7 +15,7 @@ import pytest
 
 from officemine.importing.normalize import build_log
 from officemine.importing.raw import RawEvents
-from officemine.schema import C, OUTCOME_LOOKUP, SOURCE_FIELDS, TERMINAL, normalize_word
+from officemine.log.schema import C, OUTCOME_LOOKUP, SOURCE_FIELDS, TERMINAL, normalize_word
 from officemine.synthetic import (ARCHIVE_NODE, CSV_HEADERS, OUTCOME_CN, XES_LABEL_PATTERN,
                                   NodeSpec, Redesign, SpecError, compare_redesign,
                                   default_office_spec, generate, sample_office_deviations,

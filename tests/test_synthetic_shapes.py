@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from officemine.importing import detect_format
-from officemine.schema import C
+from officemine.log.schema import C
 from officemine.synthetic import (LINK_SHAPES, REFUSAL_WORDS, SHAPES, SPLIT_SHAPES, SpecError,
                                   default_office_spec, export, generate, to_chinese_csv, to_xes)
 

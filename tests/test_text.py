@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import officemine
-from officemine.text import for_reader, label, relabel, sheet_name
+from officemine.base.text import for_reader, label, relabel, sheet_name
 
 from conftest import REPO
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from officemine import Calendar, Mapping, Scenario
-from officemine.errors import CalendarError, MappingError, OfficemineError
-from officemine.report.config import ReportConfig, ReportConfigError
+from officemine.base.errors import CalendarError, MappingError, OfficemineError
+from officemine.review.config import ReportConfig, ReportConfigError
 from officemine.simulation import ScenarioError
 from officemine.sla import SLA, SLAError
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 import officemine
-from officemine import relations
-from officemine.report.config import Redesign as SettingsRedesign
+from officemine.log import relations
+from officemine.review.config import Redesign as SettingsRedesign
 from officemine.synthetic import Redesign, default_office_spec, generate
 from officemine.versions import ProcessVersions, process_versions, select_since
 
@@ -87,7 +87,7 @@ def _reordered_log(n_cases: int = 120, swap_at: int = 70):
     then on (a redesign that swapped the two steps)."""
     import numpy as np
 
-    from officemine.eventlog import EventLog
+    from officemine.log.eventlog import EventLog
 
     rows = []
     day0 = pd.Timestamp("2025-01-06 09:00", tz="Asia/Shanghai")

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from officemine.eventlog import EventLog
+from officemine.log.eventlog import EventLog
 from officemine.sla import SLA
 from officemine.synthetic import default_office_spec, generate
 

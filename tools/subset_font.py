@@ -1,4 +1,4 @@
-"""Rebuild the CJK font shipped in src/officemine/fonts/ (run by a developer, not at install).
+"""Rebuild the CJK font shipped in src/officemine/base/fonts/ (run by a developer, not at install).
 
 Source: DroidSansFallbackFull.ttf from Debian's `fonts-droid-fallback` 1:6.0.1r16-1.1
 (Android Open Source Project, Apache-2.0). Kept: ASCII and Latin-1, general punctuation, CJK
@@ -20,7 +20,7 @@ RANGES = [(0x20, 0x7E), (0xA0, 0xFF), (0x2000, 0x206F), (0x2100, 0x218F), (0x219
           (0x2460, 0x24FF), (0x25A0, 0x25FF), (0x3000, 0x303F), (0x3200, 0x32FF),
           (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0xFE30, 0xFE4F),
           (0xFF00, 0xFFEF)]
-OUT = Path(__file__).resolve().parents[1] / "src" / "officemine" / "fonts" / "DroidSansFallback-CJK.ttf"
+OUT = Path(__file__).resolve().parents[1] / "src" / "officemine" / "base" / "fonts" / "DroidSansFallback-CJK.ttf"
 
 
 def main(source: str) -> None:

@@ -3,25 +3,24 @@
 A small public API; everything else lives in modules a user never needs to import.
 """
 
-__version__ = "0.1.0"     # first: the modules below read it while they load
-
-from officemine.calendar import Calendar
+from officemine.base.version import __version__
+from officemine.log.calendar import Calendar
 from officemine.conformance import ConformanceResult, ProcedureError, Procedures, conformance
 from officemine.discovery import DiscoveryResult, discover
-from officemine.errors import (CalendarError, ChoiceError, ColumnGuessError, LogFormatError,
-                               MappingError, OfficemineError, SettingsError, SourceError)
-from officemine.eventlog import EventLog, read_log
+from officemine.base.errors import (CalendarError, ChoiceError, ColumnGuessError, LogFormatError,
+                                    MappingError, OfficemineError, SettingsError, SourceError)
+from officemine.log.eventlog import EventLog, read_log
 from officemine.importing import ImportReport, Mapping, import_log
 from officemine.effects import RedesignEffect, redesign_effect
 from officemine.kpis import KPITrend, MonthlyKPIs, case_cycles, kpi_trend, monthly_kpis
 from officemine.necessity import NecessityResult, NecessityThresholds, necessity
-from officemine.plotting import use_chart_style
+from officemine.base.plotting import use_chart_style
 from officemine.privacy import PseudonymKey
-from officemine.report import MonthlyReport, MonthlyReports, monthly_report, monthly_reports
-from officemine.report.config import ReportConfig
-from officemine.settings import settings_schema
+from officemine.review import MonthlyReport, MonthlyReports, monthly_report, monthly_reports
+from officemine.review.config import ReportConfig
+from officemine.schemas import settings_schema
 from officemine.simulation import Scenario, ScenarioError, simulate
-from officemine.schema import COLUMNS, OUTCOMES
+from officemine.log.schema import COLUMNS, OUTCOMES
 from officemine.sla import SLA
 from officemine.supervision import Bottlenecks, OverdueLedger, bottlenecks, overdue_ledger
 from officemine.versions import ProcessVersions, process_versions

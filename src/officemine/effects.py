@@ -40,12 +40,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from officemine.calendar import Calendar
-from officemine.errors import InputError
-from officemine.eventlog import EventLog
-from officemine.jsonable import plain
-from officemine.plotting import chart_style
-from officemine.result import Result
+from officemine.log.calendar import Calendar
+from officemine.base.errors import InputError
+from officemine.log.eventlog import EventLog
+from officemine.base.jsonable import plain
+from officemine.base.plotting import chart_style
+from officemine.log.result import Result
 
 __all__ = ["Measure", "MEASURES", "RedesignEffect", "redesign_effect"]
 
@@ -170,7 +170,7 @@ def redesign_effect(log: EventLog, date: Any, process_type: str | None = None, *
     deviating: case_id -> 1.0 / 0.0 from a conformance check (`ConformanceResult`), for
     不合规率; without it that measure is not measurable.
     """
-    from officemine import relations
+    from officemine.log import relations
     from officemine.kpis import case_cycles
     from officemine.versions import process_versions
 

@@ -34,10 +34,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine.errors import PseudonymCollisionError, PseudonymKeyError, WrongTypeError
-from officemine.eventlog import EventLog
-from officemine.importing.report import ImportReport
-from officemine.schema import C, normalize_word
+from officemine.base.errors import PseudonymCollisionError, PseudonymKeyError, WrongTypeError
+from officemine.log.eventlog import EventLog
+from officemine.log.import_report import ImportReport
+from officemine.log.schema import C, normalize_word
 
 #: environment variable holding the key itself
 KEY_ENV = "OFFICEMINE_PSEUDONYM_KEY"

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from officemine.errors import SLAError
-from officemine.settings import MapOf, Table, Value, json_schema, load
+from officemine.base.errors import SLAError
+from officemine.base.settings import MapOf, Table, Value, json_schema, load
 
 __all__ = ["SLA", "SLAError", "DEFAULT_LIMITS", "DEFAULT_LIMIT"]
 

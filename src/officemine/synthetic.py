@@ -91,12 +91,12 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
-from officemine.calendar import Calendar
-from officemine.errors import SpecError
-from officemine.schema import C, CANONICAL_ORDER, OUTCOME_LOOKUP, normalize_word
+from officemine.log.calendar import Calendar
+from officemine.base.errors import SpecError
+from officemine.log.schema import C, CANONICAL_ORDER, OUTCOME_LOOKUP, normalize_word
 
 if TYPE_CHECKING:
-    from officemine.eventlog import EventLog
+    from officemine.log.eventlog import EventLog
     from officemine.importing.mapping import Mapping as ImportMapping
 
 __all__ = [
@@ -593,7 +593,7 @@ class SyntheticLog:
     def to_eventlog(self):
         """The events as an `officemine.EventLog` (times in the calendar's zone, which is its
         calendar)."""
-        from officemine.eventlog import EventLog
+        from officemine.log.eventlog import EventLog
 
         return EventLog.from_pandas(self.events, timezone=self.spec.calendar.tz,
                                     calendar=self.spec.calendar)

@@ -38,12 +38,12 @@ from typing import Any, Literal, Sequence
 import numpy as np
 import pandas as pd
 
-from officemine import relations
-from officemine.errors import InputError
-from officemine.eventlog import EventLog
-from officemine.jsonable import plain
-from officemine.plotting import chart_style
-from officemine.result import Result
+from officemine.log import relations
+from officemine.base.errors import InputError
+from officemine.log.eventlog import EventLog
+from officemine.base.jsonable import plain
+from officemine.base.plotting import chart_style
+from officemine.log.result import Result
 
 __all__ = ["ChangeKind", "ProcessVersions", "process_versions", "select_since", "Since"]
 

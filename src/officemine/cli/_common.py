@@ -11,9 +11,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from officemine import __version__
-from officemine.atomic import check_folder, check_output, protect
-from officemine.errors import ChoiceError, InputError, LogFormatError, OfficemineError, OutputError
+from officemine.base.version import __version__
+from officemine.base.atomic import check_folder, check_output, protect
+from officemine.base.errors import (ChoiceError, InputError, LogFormatError, OfficemineError,
+                                    OutputError)
 from officemine.importing import FORMATS
 from officemine.necessity import ENGINES
 
@@ -130,7 +131,7 @@ def _check_outputs(outputs: list[Path], folders: list[Path]) -> None:
 
 def save_chart(fig, path: Path, **kwargs) -> None:
     """Write a matplotlib figure atomically, in the format its suffix names."""
-    from officemine.atomic import atomic_path
+    from officemine.base.atomic import atomic_path
 
     with atomic_path(path) as temp:
         fig.savefig(temp, format=path.suffix.lower().lstrip("."), **kwargs)
@@ -139,7 +140,7 @@ def save_chart(fig, path: Path, **kwargs) -> None:
 def load_log(source: Path, format: str = "auto", mapping: Path | None = None,
              timezone: str | None = None, no_link: bool = False):
     """A stored Parquet log, or any source imported on the fly (its report goes to stderr)."""
-    from officemine.eventlog import read_log
+    from officemine.log.eventlog import read_log
     from officemine.importing import import_log
 
     if source.suffix.lower() == ".parquet" and format == "auto":
@@ -166,7 +167,7 @@ def check_memory_limit(memory_limit: str | None, engine: str, log_path: Path | N
 
 def load_calendar(path: Path | None, log):
     """The --calendar file, in the log's zone; without one, the log's own calendar."""
-    from officemine.calendar import Calendar
+    from officemine.log.calendar import Calendar
 
     return Calendar.from_toml(path, tz=log.timezone) if path else log.calendar
 

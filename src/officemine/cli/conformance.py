@@ -11,7 +11,7 @@ import typer
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
                                     app, choice, domain_errors, err, load_calendar, load_log,
                                     save_chart)
-from officemine.choices import LANGS
+from officemine.base.choices import LANGS
 
 
 @app.command()
@@ -41,15 +41,15 @@ def conformance(
 ) -> None:
     """Check each case, round by round, against its standard procedure: steps skipped,
     unexpected or out of order, self-approval and authority."""
-    from officemine.atomic import write_csv, write_text
+    from officemine.base.atomic import write_csv, write_text
     from officemine.conformance import KINDS, conformance as run, load_procedures
-    from officemine.kpis import _as_month
+    from officemine.log.months import as_month
 
     json_file = Path(json_out) if json_out not in (None, "-") else None
     with domain_errors(inputs=[log_path, mapping, calendar, procedures],
                        outputs=[json_file, csv_out], charts=[chart]):
         if month:
-            month = str(_as_month(month))
+            month = str(as_month(month))
         procs = load_procedures(procedures)          # every problem of the file, before the log
         log = load_log(log_path, format, mapping, timezone)
         with err.status(f"checking {log.n_cases:,} cases against {len(procs)} procedure(s) …"):

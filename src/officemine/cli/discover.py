@@ -10,7 +10,7 @@ import typer
 from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, MappingOption,
                                     NoLinkOption, TableOption, TimezoneOption, app, domain_errors,
                                     err, load_calendar, load_log, spark_log)
-from officemine.errors import InputError
+from officemine.base.errors import InputError
 
 
 @app.command()

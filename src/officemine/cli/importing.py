@@ -10,7 +10,7 @@ import typer
 from officemine.cli._common import (FormatOption, MappingOption, NoLinkOption, TimezoneOption, app,
                                     choice,
                                     domain_errors, err, spark_session)
-from officemine.errors import InputError
+from officemine.base.errors import InputError
 from officemine.necessity import ENGINES
 from officemine.importing import import_log
 
@@ -137,7 +137,7 @@ def validate(
 @app.command()
 def info(log_path: Annotated[Path, typer.Argument(help="A Parquet log written by import.")]) -> None:
     """Describe a stored log: size, span, nodes and how it was imported."""
-    from officemine.eventlog import read_log
+    from officemine.log.eventlog import read_log
 
     with domain_errors():
         log = read_log(log_path)

@@ -12,8 +12,8 @@ from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, 
                                     NoLinkOption, TableOption, TimezoneOption, app,
                                     check_memory_limit, choice, domain_errors, err,
                                     load_calendar, load_log, save_chart, spark_log)
-from officemine.choices import LANGS
-from officemine.errors import InputError
+from officemine.base.choices import LANGS
+from officemine.base.errors import InputError
 from officemine.necessity import BASES, BYS
 
 
@@ -54,7 +54,7 @@ def necessity(
              "memory.")] = None,
 ) -> None:
     """Test each approval node: wait against rejection rate, with intervals and a verdict."""
-    from officemine.atomic import write_csv, write_text
+    from officemine.base.atomic import write_csv, write_text
     from officemine.necessity import necessity as run
 
     json_file = Path(json_out) if json_out not in (None, "-") else None

@@ -10,8 +10,8 @@ import typer
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
                                     TableOption, TimezoneOption, app, check_memory_limit, choice,
                                     domain_errors, err, fail, load_log)
-from officemine.choices import LANGS
-from officemine.errors import InputError, NotSupportedError
+from officemine.base.choices import LANGS
+from officemine.base.errors import InputError, NotSupportedError
 from officemine.necessity import ENGINES
 
 
@@ -88,9 +88,8 @@ def report(
     The three files replace earlier ones together, once all are written.
     A month without data is an error (exit code 1) unless --allow-empty.
     """
-    from officemine.kpis import _as_month
-    from officemine.report import monthly_report, monthly_reports
-    from officemine.report.config import ReportConfig
+    from officemine.log.months import as_month
+    from officemine.review.config import ReportConfig
 
     as_file = output.suffix.lower() in REPORT_SUFFIXES
     folder, stem = (output.parent, output.stem) if as_file else (output, None)
@@ -102,7 +101,7 @@ def report(
             raise InputError("--all-months writes one report per month into a folder: "
                              "give neither --month nor a file name for -o")
         if month:
-            month = str(_as_month(month))
+            month = str(as_month(month))
         if engine == "duckdb" and (table is not None or unit is not None):
             raise InputError("--table and --unit read a log in Spark: give --engine spark")
         if engine == "duckdb" and log_path is None:
@@ -127,43 +126,58 @@ def report(
         kwargs = dict(lang=lang, config=settings, sla=sla_model, calendar=cal,
                       scenario=scenarios, pseudonymize=key is not None, pseudonym_key=key,
                       ledger=ledger, procedures=procs, memory_limit=memory_limit)
-        if not all_months:
-            with err.status("monthly report …") as status:
-                result = monthly_report(
-                    log, month, progress=lambda step: status.update(f"monthly report: {step} …"),
-                    **kwargs)
-                if not result.has_data and not allow_empty:
-                    fail(f"{result.kpis.message}; nothing written (--allow-empty writes the "
-                         "empty report)", code=1)
-                status.update(f"monthly report {result.month}: writing PDF, JSON and xlsx …")
-                paths = result.write(folder, stem)
-            if not result.has_data:
-                err.print(f"note: {result.kpis.message}", markup=False, highlight=False)
-            if result.left_out:
-                err.print("note: not computed in batches yet, left out of the report: "
-                          + ", ".join(result.left_out), markup=False, highlight=False)
-            typer.echo(repr(result))
-            for kind, path in paths.items():
-                typer.echo(f"wrote {path}")
-            return
-        from rich.progress import Progress
+        if all_months:
+            _all_months(log, folder, kwargs)
+        else:
+            _one_month(log, month, folder, stem, allow_empty, kwargs)
 
-        with Progress(console=err, transient=False) as progress:
-            task = progress.add_task("monthly reports", total=None)
 
-            def show(month: str, step: str) -> None:
-                progress.update(task, description=f"monthly reports: {month} {step}")
+def _one_month(log, month, folder: Path, stem: str | None, allow_empty: bool,
+               kwargs: dict) -> None:
+    """One month's review, written as PDF, JSON and xlsx, with a status line while it runs."""
+    from officemine.review import monthly_report
 
-            reviews = monthly_reports(log, progress=show, **kwargs)
-            progress.update(task, total=len(reviews.reports), completed=0)
+    with err.status("monthly report …") as status:
+        result = monthly_report(
+            log, month, progress=lambda step: status.update(f"monthly report: {step} …"),
+            **kwargs)
+        if not result.has_data and not allow_empty:
+            fail(f"{result.kpis.message}; nothing written (--allow-empty writes the "
+                 "empty report)", code=1)
+        status.update(f"monthly report {result.month}: writing PDF, JSON and xlsx …")
+        paths = result.write(folder, stem)
+    if not result.has_data:
+        err.print(f"note: {result.kpis.message}", markup=False, highlight=False)
+    if result.left_out:
+        err.print("note: not computed in batches yet, left out of the report: "
+                  + ", ".join(result.left_out), markup=False, highlight=False)
+    typer.echo(repr(result))
+    for kind, path in paths.items():
+        typer.echo(f"wrote {path}")
 
-            def writing(month: str) -> None:
-                progress.update(task, description=f"monthly reports: writing {month}",
-                                advance=1)
 
-            paths = reviews.write(folder, progress=writing)
-        typer.echo(repr(reviews))
-        typer.echo(f"wrote {len(reviews.reports)} monthly reports and {paths['index.html']}")
+def _all_months(log, folder: Path, kwargs: dict) -> None:
+    """Every month's review and the index, with a progress bar over the months."""
+    from rich.progress import Progress
+
+    from officemine.review import monthly_reports
+
+    with Progress(console=err, transient=False) as progress:
+        task = progress.add_task("monthly reports", total=None)
+
+        def show(month: str, step: str) -> None:
+            progress.update(task, description=f"monthly reports: {month} {step}")
+
+        reviews = monthly_reports(log, progress=show, **kwargs)
+        progress.update(task, total=len(reviews.reports), completed=0)
+
+        def writing(month: str) -> None:
+            progress.update(task, description=f"monthly reports: writing {month}",
+                            advance=1)
+
+        paths = reviews.write(folder, progress=writing)
+    typer.echo(repr(reviews))
+    typer.echo(f"wrote {len(reviews.reports)} monthly reports and {paths['index.html']}")
 
 
 def _on_spark(log_path, table, timezone, calendar, unit, month, folder, stem, allow_empty,

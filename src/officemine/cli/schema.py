@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from officemine.cli._common import app, choice, domain_errors
-from officemine.settings import SETTINGS, settings_schema
+from officemine.schemas import SETTINGS, settings_schema
 
 
 @app.command()

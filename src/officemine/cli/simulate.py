@@ -43,7 +43,7 @@ def simulate(
 ) -> None:
     """Estimate the cycle-time reduction of redesigns, with 95% intervals and a check that the
     as-is model reproduces the log."""
-    from officemine.atomic import write_text
+    from officemine.base.atomic import write_text
     from officemine.simulation import simulate as run
 
     json_file = Path(json_out) if json_out not in (None, "-") else None

@@ -12,8 +12,9 @@ import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
                                     app, choice, domain_errors, err, load_calendar, load_log)
-from officemine.choices import LANGS
-from officemine.errors import InputError, NoDataError
+from officemine.base.choices import LANGS
+from officemine.base.errors import InputError, NoDataError
+from officemine.rendering.digest import write_digest
 
 LedgerOption = Annotated[Path, typer.Option(
     "--ledger", "-l", help="The ledger file (SQLite; made on the first run).", dir_okay=False)]
@@ -104,7 +105,7 @@ def supervise(
                           highlight=False)
             files: dict[str, Path] = {}
             if digest.status == "recorded":
-                files = digest.write(folder, lang=lang, inputs=inputs)
+                files = write_digest(digest, folder, lang=lang, inputs=inputs)
                 for path in files.values():
                     typer.echo(f"wrote {path}")
             elif digest.status == "unchanged":
@@ -123,7 +124,7 @@ def _push(book, digest, channels, settings, people, lang, dry_run, kind, output,
     attachments = [p for p in attached if p is not None]
     with tempfile.TemporaryDirectory() as tmp:
         if "email" in channels and not attachments and not dry_run:
-            files = digest.write(output or Path(tmp), lang=lang)
+            files = write_digest(digest, output or Path(tmp), lang=lang)
             attachments = [files["pdf"], files["xlsx"]]
             if output:
                 for path in files.values():
@@ -192,9 +193,9 @@ def ledger_command(
 
     import pandas as pd
 
-    from officemine.jsonable import records
+    from officemine.base.jsonable import records
     from officemine.supervision import Ledger
-    from officemine.text import relabel
+    from officemine.base.text import relabel
 
     with domain_errors(inputs=[ledger_path]):
         chosen = [n for n, v in (("--open", open_), ("--closed", closed), ("--case", case),

@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from officemine.calendar import Calendar
+from officemine.log.calendar import Calendar
 from officemine.conformance.check import CONTROL_FLOW, KINDS, run_check
 from officemine.conformance.procedures import (Authority, Procedure, ProcedureError, Procedures,
                                                load_procedures)
 from officemine.conformance.result import KIND_NAMES, ConformanceResult, make_result
-from officemine.errors import NoDataError
-from officemine.eventlog import EventLog
+from officemine.base.errors import NoDataError
+from officemine.log.eventlog import EventLog
 
 __all__ = ["conformance", "ConformanceResult", "Procedures", "Procedure", "Authority",
            "ProcedureError", "load_procedures", "KINDS", "CONTROL_FLOW", "KIND_NAMES",
@@ -54,7 +54,7 @@ def outside_procedures(procedures: Any, nodes: Iterable[str],
     """Which nodes and forward arcs of a process map no procedure has, to draw them apart.
 
     nodes, arcs: the map's nodes and (source, target) forward arcs (return arcs are drawn as
-    returns already); kinds: node -> kind (`officemine.relations.node_kinds`). A node is
+    returns already); kinds: node -> kind (`officemine.log.relations.node_kinds`). A node is
     outside when it decides items (kind ``decision``) and is a step of no procedure; an arc
     is outside when it touches such a node, or runs between two steps where no procedure
     lets the second directly follow the first, or from the submission into a step no round

@@ -23,7 +23,7 @@ from defusedxml.ElementTree import fromstring
 
 from officemine.conformance.model import (AND, END, PASS, START, TASK, TERMINATE, XOR,
                                           NetModel)
-from officemine.errors import ModelSizeError
+from officemine.base.errors import ModelSizeError
 from officemine.simulation._expr import ExpressionError, WhenExpr, clipped
 
 #: Largest BPMN file read (a designer's model is some kilobytes).

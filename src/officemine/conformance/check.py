@@ -1,7 +1,7 @@
 """The conformance check: every case's rounds held against its standard procedure.
 
-One ordered scan of the blocking events (`officemine.relations.events`) is cut into *step
-occurrences* with array operations: a visit (`officemine.relations`) counts as one occurrence
+One ordered scan of the blocking events (`officemine.log.relations.events`) is cut into *step
+occurrences* with array operations: a visit (`officemine.log.relations`) counts as one occurrence
 of its node when its closing event — its last action, transfers and 加签 aside — is a decision
 (approve, auto_approve, return, reject), or, at a node the procedure names as a step, a
 submission or an archive (a procedure may list 发起 or 归档); the person and department of
@@ -25,15 +25,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine import relations
-from officemine.calendar import Calendar
+from officemine.log import relations
+from officemine.log.calendar import Calendar
 from officemine.conformance.model import Checker
-from officemine.errors import ModelSizeError
+from officemine.base.errors import ModelSizeError
 from officemine.conformance.procedures import (APPLICANT_DEPT, ProcedureError, Procedures,
                                                load_procedures)
 from officemine.discovery._base import _flag, _in_case_order, codes_of
-from officemine.eventlog import EventLog
-from officemine.schema import C, CASE_ATTRIBUTES, DECISIONS
+from officemine.log.eventlog import EventLog
+from officemine.log.schema import C, CASE_ATTRIBUTES, DECISIONS
 
 #: Deviation kinds, in the order they are reported.
 KINDS = ("skipped", "unexpected", "out_of_order", "self_approval", "authority")

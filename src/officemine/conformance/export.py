@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from officemine.atomic import atomic_path
+from officemine.base.atomic import atomic_path
 from officemine.conformance.model import OPTIONAL, REQUIRED, SequenceModel
-from officemine.errors import InputError
+from officemine.base.errors import InputError
 
 _NS = ('xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
        'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '

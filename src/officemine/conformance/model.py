@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
-from officemine.errors import ModelSizeError
+from officemine.base.errors import ModelSizeError
 from officemine.simulation._expr import WhenExpr
 
 #: Most states one model may have (markings of a BPMN model; block states of a sequence):

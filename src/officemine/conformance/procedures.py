@@ -47,8 +47,8 @@ from typing import Any
 from officemine.conformance.bpmn import BpmnProcess, read_bpmn
 from officemine.conformance.model import (OPTIONAL, REQUIRED, Model, SequenceModel,
                                           direct_follows)
-from officemine.errors import ProcedureError
-from officemine.settings import ListOf, MapOf, Table, Value, json_schema, load
+from officemine.base.errors import ProcedureError
+from officemine.base.settings import ListOf, MapOf, Table, Value, json_schema, load
 from officemine.simulation._expr import ExpressionError, WhenExpr, clipped
 
 __all__ = ["ProcedureError", "Authority", "Procedure", "Procedures", "load_procedures",
@@ -284,10 +284,10 @@ class Procedures:
         """Raise `ProcedureError` listing every way the procedures do not fit `log`; return
         notes (procedures for process types the log does not have).
 
-        nodes, cases, depts: the log's nodes, case table (`officemine.relations.cases`) and
+        nodes, cases, depts: the log's nodes, case table (`officemine.log.relations.cases`) and
         departments, when the caller has read them already.
         """
-        from officemine import relations
+        from officemine.log import relations
 
         cases = cases if cases is not None else relations.cases(log)
         nodes = sorted(set(nodes) if nodes is not None else set(log.nodes()["node"]))

@@ -11,11 +11,12 @@ import pandas as pd
 
 from officemine.conformance.check import KINDS, CheckTables
 from officemine.conformance.procedures import Procedures
-from officemine.jsonable import plain, records
-from officemine.plotting import chart_style
-from officemine.result import Result
-from officemine.schema import C
-from officemine.stats import wilson_interval
+from officemine.base.jsonable import plain, records
+from officemine.base.plotting import chart_style
+from officemine.log.months import as_month
+from officemine.log.result import Result
+from officemine.log.schema import C
+from officemine.base.stats import wilson_interval
 
 #: What each kind is called in the deliverables.
 KIND_NAMES: dict[str, tuple[str, str]] = {
@@ -293,7 +294,5 @@ class ConformanceResult(Result):
 def make_result(tables: CheckTables, procedures: Procedures, month: Any, timezone: str
                 ) -> ConformanceResult:
     """The result of a check, for the cases completed in `month` (None: every case)."""
-    from officemine.kpis import _as_month       # kpis imports conformance lazily: no cycle
-
-    return ConformanceResult(tables, procedures, str(_as_month(month)) if month else None,
+    return ConformanceResult(tables, procedures, str(as_month(month)) if month else None,
                              timezone)

@@ -8,8 +8,8 @@
 >>> result.save("reports/discovery")                                    # doctest: +SKIP
 
 Every analysis is built on *visits* (a case's uninterrupted stay at one node) and on the
-log's cases, as `officemine.relations` defines them; node waits come from
-`officemine.relations.work_items` so they agree with the necessity test. Definitions and the
+log's cases, as `officemine.log.relations` defines them; node waits come from
+`officemine.log.relations.work_items` so they agree with the necessity test. Definitions and the
 basis of every number: docs/discovery.md.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from officemine.calendar import Calendar
+from officemine.log.calendar import Calendar
 from officemine.discovery._base import (DiscoveryError, DiscoveryOutput, Scope, ScopeEvents,
                                         case_table, check_process_type, fmt_num, read_events)
 from officemine.discovery._facts import SCALARS, DiscoveryFacts
@@ -29,7 +29,7 @@ from officemine.discovery.processmap import (ProcessMap, auto_min_frequency, map
                                              map_from_facts)
 from officemine.discovery.rework import ReworkResult, rework_facts, rework_from_facts
 from officemine.discovery.variants import VariantsResult, variant_facts, variants_from_facts
-from officemine.eventlog import EventLog
+from officemine.log.eventlog import EventLog
 
 __all__ = ["discover", "DiscoveryResult", "VariantsResult", "ProcessMap", "ReworkResult",
            "HandoffResult", "Scope", "DiscoveryError"]
@@ -96,9 +96,9 @@ class DiscoveryResult(DiscoveryOutput):
 
         CSVs are UTF-8 with BOM so Excel opens the Chinese text right, and no cell starts a
         formula. The files are written under temporary names and replace earlier ones
-        together once all are complete (`officemine.atomic`).
+        together once all are complete (`officemine.base.atomic`).
         """
-        from officemine.atomic import atomic_paths, csv_to
+        from officemine.base.atomic import atomic_paths, csv_to
 
         out = Path(directory)
         paths = {name: out / name for name in OUTPUT_FILES}

@@ -1,12 +1,12 @@
 """What every discovery analysis shares: the scope, its events and visits, the case table,
 JSON helpers.
 
-A *visit* is a case's uninterrupted stay at one node, as `officemine.relations` defines it
+A *visit* is a case's uninterrupted stay at one node, as `officemine.log.relations` defines it
 (stored on every event). Variants, the process map and the BPMN model are all
 built from visits, so a transfer or a 会签 inside a node never shows up as a loop.
 
 The log stores each event's visit number and keeps its rows in case and position order
-(`officemine.eventlog.with_visits`). A discovery reads the scope's events in one scan
+(`officemine.log.eventlog.with_visits`). A discovery reads the scope's events in one scan
 (`read_events`), cuts them into visits and cases with array operations over those ordered
 rows — no window pass, no per-case loop, no per-event DataFrame — and hands the same arrays
 to every analysis; only aggregates become DataFrames.
@@ -24,12 +24,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine.calendar import Calendar
-from officemine.errors import DiscoveryError
-from officemine import relations
-from officemine.eventlog import EventLog, arrow_to_pandas
-from officemine.jsonable import plain
-from officemine.result import Provenance, Result, provenance
+from officemine.log.calendar import Calendar
+from officemine.base.errors import DiscoveryError
+from officemine.log import relations
+from officemine.log.eventlog import EventLog, arrow_to_pandas
+from officemine.base.jsonable import plain
+from officemine.log.result import Provenance, Result, provenance
 
 
 
@@ -79,7 +79,7 @@ def check_process_type(log: EventLog, process_type: str | None) -> None:
 
 def check_process_type_in(types: pd.DataFrame, process_type: str) -> None:
     """Check `process_type` against a log's cases per process type (`types`, as
-    `officemine.relations.process_types` gives them)."""
+    `officemine.log.relations.process_types` gives them)."""
     known = [t for t in types["process_type"].tolist() if isinstance(t, str)]
     if process_type not in known:
         if known:
@@ -120,7 +120,7 @@ class Visits:
     first_acted: np.ndarray
     last_acted: np.ndarray
     returns: np.ndarray       # return events in the visit
-    round: np.ndarray         # the visit's round (`officemine.relations`)
+    round: np.ndarray         # the visit's round (`officemine.log.relations`)
     pending: np.ndarray       # an item of the visit is still pending
 
     def __len__(self) -> int:
@@ -156,7 +156,7 @@ class ScopeEvents:
     timezone: str
     case_ids: pa.Array            # every case in scope (those with only cc/comments too)
     process_types: pa.Array       # each case's process type
-    case_start: np.ndarray        # each case's start and end (`officemine.relations`;
+    case_start: np.ndarray        # each case's start and end (`officemine.log.relations`;
     case_end: np.ndarray          # `NAT` while open)
     nodes: list[str]
     outcomes: list[str]
@@ -326,7 +326,7 @@ def case_table(log: EventLog, scope: Scope, calendar: Calendar,
     """One row per case in scope with a blocking event: path, steps, returns, rounds,
     completion and cycle time (`events`: the scope's, if already read).
 
-    Start, end and completion are the case's (`officemine.relations`); ``cycle_hours`` is
+    Start, end and completion are the case's (`officemine.log.relations`); ``cycle_hours`` is
     clock hours, ``cycle_workdays`` working days of `calendar`, for ended cases only.
     ``nodes`` holds each case's node sequence (rows of one variant share one read-only array).
     """
@@ -377,7 +377,7 @@ def case_table(log: EventLog, scope: Scope, calendar: Calendar,
 
 # --- presentation helpers -------------------------------------------------------------------
 def clean(value: Any) -> Any:
-    """A JSON-safe Python value (see `officemine.jsonable.plain`), floats to 6 digits."""
+    """A JSON-safe Python value (see `officemine.base.jsonable.plain`), floats to 6 digits."""
     return plain(value, digits=6)
 
 

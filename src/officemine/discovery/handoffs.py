@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from officemine.calendar import Calendar
+from officemine.log.calendar import Calendar
 from officemine.discovery._base import (DiscoveryOutput, Scope, ScopeEvents, count_distinct,
                                         fmt_num, hours_between, read_events, records)
 from officemine.discovery._facts import counted_medians, each_value, table
-from officemine.eventlog import EventLog, arrow_to_pandas
-from officemine.plotting import chart_style
+from officemine.log.eventlog import EventLog, arrow_to_pandas
+from officemine.base.plotting import chart_style
 
 MATRIX_COLUMNS = ["from_dept", "to_dept", "handoffs", "cases", "median_hours",
                   "median_workhours"]

@@ -4,8 +4,8 @@ Nodes and arcs are built from visits (see `officemine.discovery._base`). An arc 
 how often a visit at B directly followed a visit at A in a case; it is a *return arc* when
 the visit at A ended in a return (退回), so it points from where the item was sent back to
 where it went next (normally 发起, the applicant). Node waits come from
-`officemine.relations.work_items` (decided work items; pending ones are censored and left out of
-the median), in working hours of the calendar and in clock hours, so they agree with the
+`officemine.log.relations.work_items` (decided work items; pending ones are censored and left
+out of the median), in working hours of the calendar and in clock hours, so they agree with the
 necessity test. Transition times run from the last action of the visit at A to the first
 action at B.
 
@@ -26,24 +26,24 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from officemine.atomic import atomic_path, atomic_paths
-from officemine.calendar import Calendar
+from officemine.base.atomic import atomic_path, atomic_paths
+from officemine.log.calendar import Calendar
 from officemine.discovery._base import (DiscoveryError, DiscoveryOutput, Scope, ScopeEvents,
                                         case_table, count_distinct, fmt_num, hours_between,
                                         read_events, records)
 from officemine.discovery._facts import counted_medians, each_value, table
 from officemine.discovery.variants import variant_facts
 from officemine.discovery._layout import Layering, dfs_rank, layer_graph
-from officemine.eventlog import EventLog
-from officemine.plotting import chart_style
-from officemine.schema import C
-from officemine.relations import work_items
-from officemine.choices import LANGS, Lang
-from officemine.errors import ChoiceError
-from officemine.text import say
+from officemine.log.eventlog import EventLog
+from officemine.base.plotting import chart_style
+from officemine.log.schema import C
+from officemine.log.relations import work_items
+from officemine.base.choices import LANGS, Lang
+from officemine.base.errors import ChoiceError
+from officemine.base.text import say
 
-WAIT_BASIS = ("median wait of decided work items at the node (officemine.relations.work_items: "
-              "from the visit's arrival to the decision; pending items left out)")
+WAIT_BASIS = ("median wait of decided work items at the node "
+              "(officemine.log.relations.work_items: from the visit's arrival to the decision; pending items left out)")
 TRANSITION_BASIS = "last action of the visit at the source to first action at the target"
 
 NODE_COLUMNS = ["node", "visits", "cases", "starts", "ends", "items", "median_wait_workhours",
@@ -360,7 +360,7 @@ def _traces(paths: pd.DataFrame) -> pd.DataFrame:
 def _item_facts(log: EventLog, process_type: str | None, calendar: Calendar,
                 as_of=None) -> dict[str, pd.DataFrame]:
     """Per node: decided items, how many waited from a recorded arrival, pending items, and
-    the decided items' waits as counts per value, from `officemine.relations.work_items`
+    the decided items' waits as counts per value, from `officemine.log.relations.work_items`
     (the necessity test's items and waits)."""
     scoped = process_type is not None
     items = work_items(log, calendar, as_of=as_of, columns=(C.process_type,) if scoped else ())
@@ -544,13 +544,51 @@ def _geometry(lay: Layering, labels: dict[str, tuple[str, str]]) -> _Geometry:
                      min(ys, default=0))
 
 
-def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None, lang: str = "zh"):
-    import matplotlib.pyplot as plt
-    from matplotlib import colormaps
-    from matplotlib.colors import Normalize
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-    from matplotlib.path import Path as MPath
+@dataclass
+class _Route:
+    """An arc as drawn: its polyline, colour, line width (points, before scaling), whether
+    dashed, its layer, and where its count is written, in which colour."""
 
+    points: list
+    color: str
+    width: float
+    dashed: bool
+    z: int
+    label_at: tuple
+    label_color: str
+    count: float
+
+
+@dataclass
+class _MapPlan:
+    """Everything the drawing of a map shows, decided before anything is drawn: the boxes
+    and their texts, the routes of the arcs, the canvas, the title, the notes and whether a
+    colour scale of waits is shown (and where)."""
+
+    nodes: pd.DataFrame
+    geo: _Geometry
+    labels: dict
+    off_nodes: set
+    routes: list
+    left: float
+    right: float
+    top: float
+    bottom: float
+    note_h: float
+    title: str
+    notes: list
+    has_waits: bool
+    vmax: float
+    bar_w: float
+    bar_label: str
+    legend_w: float
+    beside: bool
+
+
+def _plan(pm: ProcessMap, outside: tuple[set, set] | None, lang: str) -> _MapPlan:
+    """What the map shows and where: the layered layout, the arcs' routes (forward arcs
+    through their chains, backward arcs in lanes above or below), the canvas around them,
+    the title, the notes and the colour scale."""
     nodes = pm.visible_nodes.reset_index(drop=True)
     arcs = pm.visible_arcs.reset_index(drop=True)
     names = nodes["node"].tolist()
@@ -564,31 +602,12 @@ def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None, lang: str 
     lay_edges = [e if not r else (e[0], e[0], e[2]) for e, r in zip(edges, is_return)]
     lay = layer_graph(names, lay_edges, rank)
     geo = _geometry(lay, labels)
-
-    # Backward arcs (returns and others) go in lanes above or below the boxes; an end that
-    # has other boxes between it and its lane reaches the lane through a gap between columns.
-    back = [i for i in range(len(edges)) if i not in lay.chains]
-    real_rows = [[it for it in layer if it in labels] for layer in lay.layers]
-
-    def beyond(n, sd):
-        """How many boxes of its column lie between node `n` and side `sd`."""
-        rows = real_rows[lay.layer_of[n]]
-        k = rows.index(n)
-        return k if sd == "top" else len(rows) - 1 - k
-
-    def side_of(i):
-        s, t = edges[i][0], edges[i][1]
-        cost = {sd: beyond(s, sd) + beyond(t, sd) for sd in ("top", "bottom")}
-        return "top" if cost["top"] <= cost["bottom"] else "bottom"
-
-    lanes = {"top": [], "bottom": []}
-    for i in back:
-        lanes[side_of(i)].append(i)
-    for sd in lanes:
-        lanes[sd].sort(key=lambda i: (abs(geo.centre[edges[i][0]][0] - geo.centre[edges[i][1]][0]),
-                                      -edges[i][2]))
-    top_extra = len(lanes["top"]) * _LANE_GAP + (0.25 if lanes["top"] else 0)
-    bottom_extra = len(lanes["bottom"]) * _LANE_GAP + (0.25 if lanes["bottom"] else 0)
+    max_n = max((e[2] for e in edges), default=1.0)
+    lw = (lambda n: 0.7 + 3.2 * math.sqrt(n / max_n))
+    off = [not r and (s, t) in off_arcs for (s, t, _), r in zip(edges, is_return)]
+    routes = _forward_routes(lay, geo, edges, is_return, off, lw)
+    lanes, back_routes = _back_routes(lay, geo, edges, is_return, off, lw, labels)
+    routes += back_routes
 
     note_h, margin = (1.19 if outside is not None else 0.95), 0.35
     left = geo.x_left - margin - 0.2
@@ -602,70 +621,39 @@ def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None, lang: str 
     # the colour scale sits right of the title, or under it when the map is narrow
     beside = _text_width(title, 12.5) + legend_w + 1.0 < max(right - left, 6.0)
     title_h = 0.6 if beside or not has_waits else 1.0
+    top_extra = len(lanes["top"]) * _LANE_GAP + (0.25 if lanes["top"] else 0)
+    bottom_extra = len(lanes["bottom"]) * _LANE_GAP + (0.25 if lanes["bottom"] else 0)
     top = geo.y_top + top_extra + title_h
     bottom = geo.y_bottom - bottom_extra - note_h
-    width, height = right - left, top - bottom
 
-    if ax is None:
-        fig = plt.figure(figsize=(max(width, 6.0), max(height, 3.0)))
-        ax = fig.add_axes((0, 0, 1, 1))
-        scale = 1.0
-        if width < 6.0:                     # centre a small map on the minimum canvas
-            pad = (6.0 - width) / 2
-            left, right = left - pad, right + pad
-        if height < 3.0:
-            pad = (3.0 - height) / 2
-            top, bottom = top + pad, bottom - pad
-    else:
-        bbox = ax.get_window_extent().transformed(ax.figure.dpi_scale_trans.inverted())
-        scale = min(bbox.width / width, bbox.height / height)
-    ax.set_xlim(left, right)
-    ax.set_ylim(bottom, top)
-    ax.set_aspect("equal", adjustable="box")
-    ax.axis("off")
-    fs = (lambda pt: pt * scale)
-
-    max_n = max((e[2] for e in edges), default=1.0)
-    lw = (lambda n: 0.7 + 3.2 * math.sqrt(n / max_n))
-
-    # nodes
+    back = [i for i in range(len(edges)) if i not in lay.chains]
+    h = pm.hidden()
+    least = h["min_frequency"]
+    hidden = (say("map.hidden", lang, min=least, arcs=h["arcs"], transitions=h["transitions"],
+                  returns=h["return_arcs"])
+              + (say("map.hidden_nodes", lang, min=least, nodes=h["nodes"]) if h["nodes"]
+                 else "")
+              if h["arcs"] or h["nodes"] else say("map.hidden_none", lang, min=least))
+    notes = [
+        say("map.note_nodes", lang, calendar=sc.calendar),
+        say("map.note_arcs", lang)
+        + (say("map.note_other_back", lang) if any(not is_return[i] for i in back) else ""),
+        hidden,
+    ]
+    if outside is not None:
+        shown_nodes = sum(1 for n in names if n in off_nodes)
+        shown_arcs = sum(off)
+        notes.insert(2, say("map.outside", lang, nodes=shown_nodes, arcs=shown_arcs))
     waits = nodes["median_wait_workhours"]
     vmax = float(np.nanmax(waits)) if waits.notna().any() else 1.0
-    norm = Normalize(0, max(vmax, 1e-9))
-    cmap = colormaps["YlOrRd"]
-    for r in nodes.itertuples():
-        cx, cy = geo.centre[r.node]
-        w, h = geo.size[r.node]
-        wait = r.median_wait_workhours
-        face = "#f2f2f2" if (wait is None or isinstance(wait, float) and math.isnan(wait)) \
-            else cmap(0.08 + 0.55 * norm(wait))
-        off = r.node in off_nodes
-        ax.add_patch(FancyBboxPatch((cx - w / 2, cy - h / 2), w, h,
-                                    boxstyle="round,pad=0,rounding_size=0.08",
-                                    fc=face, ec=_OUTSIDE_COLOR if off else "#333333",
-                                    lw=(2.2 if off else 0.9) * scale,
-                                    ls=(0, (3, 2)) if off else "-", zorder=3))
-        name, info = labels[r.node]
-        ax.text(cx, cy + 0.1, name, ha="center", va="center", fontsize=fs(_NAME_PT),
-                zorder=4)
-        ax.text(cx, cy - 0.14, info, ha="center", va="center", fontsize=fs(_INFO_PT),
-                color="#333333", zorder=4)
+    return _MapPlan(nodes, geo, labels, off_nodes, routes, left, right, top, bottom, note_h,
+                    title, notes, has_waits, vmax, bar_w, bar_label, legend_w, beside)
 
-    def arrow(points, color, width, dashed, z):
-        codes = [MPath.MOVETO] + [MPath.LINETO] * (len(points) - 1)
-        patch = FancyArrowPatch(path=MPath(points, codes), arrowstyle="-|>",
-                                mutation_scale=fs(9 + width * 1.5), lw=width * scale,
-                                color=color, linestyle=(0, (4, 2.5)) if dashed else "-",
-                                joinstyle="round", capstyle="round", zorder=z)
-        ax.add_patch(patch)
 
-    def label(x, y, text, color):
-        ax.text(x, y, text, ha="center", va="center", fontsize=fs(_ARC_PT), color=color,
-                zorder=6, bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none",
-                                    alpha=0.9))
-
-    # forward arcs: through the dummy items of their chain; where several arcs leave or
-    # enter one box, their ends are spread over its side in the order of where they go
+def _forward_routes(lay: Layering, geo: _Geometry, edges: list, is_return: list, off: list,
+                    lw) -> list[_Route]:
+    """Forward arcs: through the dummy items of their chain; where several arcs leave or
+    enter one box, their ends are spread over its side in the order of where they go."""
     middles: dict = {}
     for i, chain in lay.chains.items():
         mid = []
@@ -690,28 +678,56 @@ def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None, lang: str 
             m = len(group)
             span = 0.55 * geo.size[node][1] if m > 1 else 0.0
             for k, (_, i) in enumerate(group):
-                off = span / 2 - span * k / (m - 1) if m > 1 else 0.0
-                port[(end, i)] = geo.centre[node][1] + off
-    out_count = {}
-    in_count = {}
+                shift = span / 2 - span * k / (m - 1) if m > 1 else 0.0
+                port[(end, i)] = geo.centre[node][1] + shift
+    out_count: dict = {}
+    in_count: dict = {}
     for i in lay.chains:
         out_count[edges[i][0]] = out_count.get(edges[i][0], 0) + 1
         in_count[edges[i][1]] = in_count.get(edges[i][1], 0) + 1
+    routes = []
     for i, chain in lay.chains.items():
         s, t, n = edges[i]
         pts = [(geo.centre[s][0] + geo.size[s][0] / 2, port[("out", i)])]
         pts += middles[i]
         pts.append((geo.centre[t][0] - geo.size[t][0] / 2, port[("in", i)]))
-        off = not is_return[i] and (s, t) in off_arcs
-        color = _RETURN_COLOR if is_return[i] else _OUTSIDE_COLOR if off else _FORWARD_COLOR
-        arrow(pts, color, lw(n), is_return[i], 2)
+        color = (_RETURN_COLOR if is_return[i] else _OUTSIDE_COLOR if off[i]
+                 else _FORWARD_COLOR)
         # label mid-way on the first segment (in the gap next to the source)
         (x0, y0), (x1, y1) = pts[0], pts[1]
         f = 0.5 if len(pts) > 2 or in_count[t] <= out_count[s] else 0.42
-        label(x0 + f * (x1 - x0), y0 + f * (y1 - y0), f"{int(n):,}",
-              _RETURN_COLOR if is_return[i] else _OUTSIDE_COLOR if off else "#222222")
+        routes.append(_Route(pts, color, lw(n), is_return[i], 2,
+                             (x0 + f * (x1 - x0), y0 + f * (y1 - y0)),
+                             _RETURN_COLOR if is_return[i] else _OUTSIDE_COLOR if off[i]
+                             else "#222222", n))
+    return routes
 
-    # backward arcs: orthogonal routes in lanes
+
+def _back_routes(lay: Layering, geo: _Geometry, edges: list, is_return: list, off: list, lw,
+                 labels: dict) -> tuple[dict, list[_Route]]:
+    """Backward arcs (returns and others): orthogonal routes in lanes above or below the
+    boxes; an end that has other boxes between it and its lane reaches the lane through a
+    gap between columns. Returns the lanes (side -> arcs, innermost first) and the routes."""
+    back = [i for i in range(len(edges)) if i not in lay.chains]
+    real_rows = [[it for it in layer if it in labels] for layer in lay.layers]
+
+    def beyond(n, sd):
+        """How many boxes of its column lie between node `n` and side `sd`."""
+        rows = real_rows[lay.layer_of[n]]
+        k = rows.index(n)
+        return k if sd == "top" else len(rows) - 1 - k
+
+    def side_of(i):
+        s, t = edges[i][0], edges[i][1]
+        cost = {sd: beyond(s, sd) + beyond(t, sd) for sd in ("top", "bottom")}
+        return "top" if cost["top"] <= cost["bottom"] else "bottom"
+
+    lanes: dict = {"top": [], "bottom": []}
+    for i in back:
+        lanes[side_of(i)].append(i)
+    for sd in lanes:
+        lanes[sd].sort(key=lambda i: (abs(geo.centre[edges[i][0]][0] - geo.centre[edges[i][1]][0]),
+                                      -edges[i][2]))
     exits: dict = {}
     entries: dict = {}
     for sd, items in lanes.items():
@@ -739,6 +755,7 @@ def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None, lang: str 
             return geo.cols[k][0] - 0.12 - 0.09 * j
         return geo.cols[k][1] + 0.12 + 0.09 * j
 
+    routes = []
     for sd, items in lanes.items():
         sign = 1 if sd == "top" else -1
         edge_y = geo.y_top if sd == "top" else geo.y_bottom
@@ -759,48 +776,110 @@ def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None, lang: str 
             else:
                 yq, xg = t_edge + sign * _ROW_GAP / 2, gap_x(t, False)
                 pts += [(xg, lane_y), (xg, yq), (tx, yq), (tx, t_edge)]
-            off = not is_return[i] and (s, t) in off_arcs
-            color = _RETURN_COLOR if is_return[i] else _OUTSIDE_COLOR if off else _BACK_COLOR
-            arrow(pts, color, lw(n), True, 1)
+            color = _RETURN_COLOR if is_return[i] else _OUTSIDE_COLOR if off[i] else _BACK_COLOR
             (ax0, _), (ax1, _) = [p for p in pts if p[1] == lane_y][:2]
             lx = ax0 - min(0.45, abs(ax0 - ax1) / 2) * (1 if ax0 > ax1 else -1)
-            label(lx, lane_y, f"{int(n):,}", color)
+            routes.append(_Route(pts, color, lw(n), True, 1, (lx, lane_y), color, n))
+    return lanes, routes
+
+
+def _draw(pm: ProcessMap, ax, outside: tuple[set, set] | None = None, lang: str = "zh"):
+    """Draw the map as `_plan` lays it out, on `ax` (scaled to fit it) or on a new figure
+    of its own size."""
+    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path as MPath
+
+    plan = _plan(pm, outside, lang)
+    left, right, top, bottom = plan.left, plan.right, plan.top, plan.bottom
+    width, height = right - left, top - bottom
+    if ax is None:
+        fig = plt.figure(figsize=(max(width, 6.0), max(height, 3.0)))
+        ax = fig.add_axes((0, 0, 1, 1))
+        scale = 1.0
+        if width < 6.0:                     # centre a small map on the minimum canvas
+            pad = (6.0 - width) / 2
+            left, right = left - pad, right + pad
+        if height < 3.0:
+            pad = (3.0 - height) / 2
+            top, bottom = top + pad, bottom - pad
+    else:
+        bbox = ax.get_window_extent().transformed(ax.figure.dpi_scale_trans.inverted())
+        scale = min(bbox.width / width, bbox.height / height)
+    ax.set_xlim(left, right)
+    ax.set_ylim(bottom, top)
+    ax.set_aspect("equal", adjustable="box")
+    ax.axis("off")
+    fs = (lambda pt: pt * scale)
+
+    cmap = colormaps["YlOrRd"]
+    _draw_boxes(ax, plan, cmap, scale)
+
+    # arcs: forward ones, then the backward ones in their lanes
+    for route in plan.routes:
+        codes = [MPath.MOVETO] + [MPath.LINETO] * (len(route.points) - 1)
+        ax.add_patch(FancyArrowPatch(
+            path=MPath(route.points, codes), arrowstyle="-|>",
+            mutation_scale=fs(9 + route.width * 1.5), lw=route.width * scale,
+            color=route.color, linestyle=(0, (4, 2.5)) if route.dashed else "-",
+            joinstyle="round", capstyle="round", zorder=route.z))
+        ax.text(*route.label_at, f"{int(route.count):,}", ha="center", va="center",
+                fontsize=fs(_ARC_PT), color=route.label_color, zorder=6,
+                bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none", alpha=0.9))
 
     # title, notes, colour scale
-    ax.text(left + 0.3, top - 0.3, title, ha="left", va="center", fontsize=fs(12.5))
-    h = pm.hidden()
-    least = h["min_frequency"]
-    hidden = (say("map.hidden", lang, min=least, arcs=h["arcs"], transitions=h["transitions"],
-                  returns=h["return_arcs"])
-              + (say("map.hidden_nodes", lang, min=least, nodes=h["nodes"]) if h["nodes"]
-                 else "")
-              if h["arcs"] or h["nodes"] else say("map.hidden_none", lang, min=least))
-    notes = [
-        say("map.note_nodes", lang, calendar=sc.calendar),
-        say("map.note_arcs", lang)
-        + (say("map.note_other_back", lang) if any(not is_return[i] for i in back) else ""),
-        hidden,
-    ]
-    if outside is not None:
-        shown_nodes = sum(1 for n in names if n in off_nodes)
-        shown_arcs = sum(1 for (s, t, _), r in zip(edges, is_return) if not r and (s, t) in off_arcs)
-        notes.insert(2, say("map.outside", lang, nodes=shown_nodes, arcs=shown_arcs))
-    for k, line in enumerate(notes):
-        ax.text(left + 0.3, bottom + note_h - 0.22 - 0.24 * k, line, ha="left", va="center",
-                fontsize=fs(_NOTE_PT), color="#444444")
-    if has_waits:
-        bar_y = top - 0.3 if beside else top - 0.72
-        bar_x = right - 0.35 - bar_w if beside else left + 0.3 + legend_w - bar_w
-        cax = ax.inset_axes((bar_x, bar_y - 0.06, bar_w, 0.12), transform=ax.transData)
-        gradient = cmap(0.08 + 0.55 * np.linspace(0, 1, 256))[None, :, :]
-        cax.imshow(gradient, aspect="auto", extent=(0, vmax, 0, 1))
-        cax.set_yticks([])
-        cax.tick_params(labelsize=fs(6.5), length=2, pad=1)
-        for side in ("top", "right", "left"):
-            cax.spines[side].set_visible(False)
-        ax.text(bar_x - 0.1, bar_y, bar_label, ha="right", va="center", fontsize=fs(7.6),
-                color="#444444")
+    ax.text(left + 0.3, top - 0.3, plan.title, ha="left", va="center", fontsize=fs(12.5))
+    for k, line in enumerate(plan.notes):
+        ax.text(left + 0.3, bottom + plan.note_h - 0.22 - 0.24 * k, line, ha="left",
+                va="center", fontsize=fs(_NOTE_PT), color="#444444")
+    if plan.has_waits:
+        _draw_scale(ax, plan, cmap, left, right, top, scale)
     return ax
+
+
+def _draw_boxes(ax, plan: _MapPlan, cmap, scale: float) -> None:
+    """The nodes' boxes, filled by their median wait, with their name and figures."""
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import FancyBboxPatch
+
+    geo, fs = plan.geo, (lambda pt: pt * scale)
+    norm = Normalize(0, max(plan.vmax, 1e-9))
+    for r in plan.nodes.itertuples():
+        cx, cy = geo.centre[r.node]
+        w, h = geo.size[r.node]
+        wait = r.median_wait_workhours
+        face = "#f2f2f2" if (wait is None or isinstance(wait, float) and math.isnan(wait)) \
+            else cmap(0.08 + 0.55 * norm(wait))
+        off = r.node in plan.off_nodes
+        ax.add_patch(FancyBboxPatch((cx - w / 2, cy - h / 2), w, h,
+                                    boxstyle="round,pad=0,rounding_size=0.08",
+                                    fc=face, ec=_OUTSIDE_COLOR if off else "#333333",
+                                    lw=(2.2 if off else 0.9) * scale,
+                                    ls=(0, (3, 2)) if off else "-", zorder=3))
+        name, info = plan.labels[r.node]
+        ax.text(cx, cy + 0.1, name, ha="center", va="center", fontsize=fs(_NAME_PT),
+                zorder=4)
+        ax.text(cx, cy - 0.14, info, ha="center", va="center", fontsize=fs(_INFO_PT),
+                color="#333333", zorder=4)
+
+
+def _draw_scale(ax, plan: _MapPlan, cmap, left: float, right: float, top: float,
+                scale: float) -> None:
+    """The colour scale of the waits: right of the title, or under it on a narrow map."""
+    fs = (lambda pt: pt * scale)
+    bar_w = plan.bar_w
+    bar_y = top - 0.3 if plan.beside else top - 0.72
+    bar_x = right - 0.35 - bar_w if plan.beside else left + 0.3 + plan.legend_w - bar_w
+    cax = ax.inset_axes((bar_x, bar_y - 0.06, bar_w, 0.12), transform=ax.transData)
+    gradient = cmap(0.08 + 0.55 * np.linspace(0, 1, 256))[None, :, :]
+    cax.imshow(gradient, aspect="auto", extent=(0, plan.vmax, 0, 1))
+    cax.set_yticks([])
+    cax.tick_params(labelsize=fs(6.5), length=2, pad=1)
+    for side in ("top", "right", "left"):
+        cax.spines[side].set_visible(False)
+    ax.text(bar_x - 0.1, bar_y, plan.bar_label, ha="right", va="center",
+            fontsize=fs(7.6), color="#444444")
 
 
 def _metadata(suffix: str, pm: ProcessMap) -> dict | None:

@@ -2,11 +2,11 @@
 
 A *return* is an event with outcome ``return`` (退回/驳回). Its *target* is the node of the
 next blocking action in the case (normally 发起, the applicant resubmitting, or withdrawing).
-A case's *rounds* are its attempts (`officemine.relations`: a return ends a round). The cost of rework is
-the difference between the median cycle times of completed cases with at least one return
-and without any, with a percentile-bootstrap interval (seeded; each resample's median is
-drawn from its order-statistic distribution, see `bootstrap_medians`) and a Mann-Whitney U
-test.
+A case's *rounds* are its attempts (`officemine.log.relations`: a return ends a round). The
+cost of rework is the difference between the median cycle times of completed cases with at
+least one return and without any, with a percentile-bootstrap interval (seeded; each
+resample's median is drawn from its order-statistic distribution, see `bootstrap_medians`)
+and a Mann-Whitney U test.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from officemine.discovery._base import (DiscoveryOutput, Scope, ScopeEvents, cou
                                         fmt_num, median, read_events, records)
 from officemine.discovery._facts import expanded, table
 from officemine.discovery.variants import variant_facts
-from officemine.eventlog import EventLog
-from officemine.plotting import chart_style
-from officemine.schema import DECISIONS
+from officemine.log.eventlog import EventLog
+from officemine.base.plotting import chart_style
+from officemine.log.schema import DECISIONS
 
 NO_NEXT = "(none: case ends)"
 

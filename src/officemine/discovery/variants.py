@@ -16,7 +16,7 @@ import pandas as pd
 
 from officemine.discovery._base import ARROW, DiscoveryOutput, Scope, fmt_num, records
 from officemine.discovery._facts import counted_medians, each_value, table
-from officemine.plotting import chart_style
+from officemine.base.plotting import chart_style
 
 CYCLE_TIME_BASIS = ("case start (first submission) to case end (final event) of completed "
                     "cases (docs/definitions.md); median in clock hours and in working days")

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Callable, Literal, get_args
 
 import pandas as pd
 
-from officemine.calendar import (OUTSIDE_HOURS_SLACK, OUTSIDE_HOURS_WARNING, Calendar,
-                                 is_known_timezone)
-from officemine.errors import ChoiceError, InputError, SourceError
+from officemine.log.calendar import (OUTSIDE_HOURS_SLACK, OUTSIDE_HOURS_WARNING, Calendar,
+                                     is_known_timezone)
+from officemine.base.errors import ChoiceError, InputError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.normalize import build_log
 from officemine.importing.raw import RawEvents
-from officemine.importing.report import ImportReport
-from officemine.schema import C
+from officemine.log.import_report import ImportReport
+from officemine.log.schema import C
 
 if TYPE_CHECKING:
-    from officemine.eventlog import EventLog
+    from officemine.log.eventlog import EventLog
 
 Format = Literal["auto", "csv", "xlsx", "xes", "dingtalk", "feishu", "wecom", "weaver"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -120,7 +120,7 @@ def import_log(source: "str | Path | pd.DataFrame", *, format: Format = "auto",
     >>> log = import_log("sample_logs/oa_sample.csv")        # doctest: +SKIP
     >>> print(log.report)                                      # doctest: +SKIP
     """
-    from officemine.eventlog import EventLog
+    from officemine.log.eventlog import EventLog
 
     if isinstance(source, pd.DataFrame):
         from officemine.importing.tabular import read_frame

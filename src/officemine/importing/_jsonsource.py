@@ -18,9 +18,9 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from officemine.errors import SourceError
+from officemine.base.errors import SourceError
 from officemine.importing.mapping import Mapping
-from officemine.schema import C, normalize_word
+from officemine.log.schema import C, normalize_word
 
 #: Keys under which API responses wrap the instance (DingTalk v1.0 ``result``, DingTalk topapi
 #: ``process_instance``, Feishu ``data``, WeCom ``info``).

@@ -24,7 +24,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from officemine.errors import SourceError
+from officemine.base.errors import SourceError
 from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Task, aside,
                                               count_phrase, event_frame, first, in_time_order,
                                               local_naive, mapped_code, mapping_notes,
@@ -33,7 +33,7 @@ from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Ta
                                               utc_iso)
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
-from officemine.schema import TERMINAL, C
+from officemine.log.schema import TERMINAL, C
 
 MARKERS = ("operationRecords", "operation_records")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from officemine.errors import SourceError
+from officemine.base.errors import SourceError
 from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Task, as_dict,
                                               as_list, aside, count_phrase, epoch, event_frame,
                                               first, in_time_order, local_naive, mapped_code,
@@ -28,7 +28,7 @@ from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Ta
                                               unwrap)
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
-from officemine.schema import TERMINAL, C
+from officemine.log.schema import TERMINAL, C
 
 MARKERS = ("timeline", "task_list")
 

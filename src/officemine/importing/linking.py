@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from officemine.calendar import Calendar
+from officemine.log.calendar import Calendar
 from officemine.importing.raw import group_ids
 
 _NAT = np.iinfo(np.int64).min

@@ -43,10 +43,10 @@ from functools import cache
 from pathlib import Path
 from typing import Literal, get_args
 
-from officemine.calendar import DEFAULT_TZ, Calendar, is_known_timezone
-from officemine.errors import CalendarError, MappingError
-from officemine.schema import C, OUTCOMES, SOURCE_FIELDS, normalize_word
-from officemine.settings import ListOf, MapOf, Table, Value, json_schema, load
+from officemine.log.calendar import DEFAULT_TZ, Calendar, is_known_timezone
+from officemine.base.errors import CalendarError, MappingError
+from officemine.log.schema import C, OUTCOMES, SOURCE_FIELDS, normalize_word
+from officemine.base.settings import ListOf, MapOf, Table, Value, json_schema, load
 from officemine.importing.raw import LABEL
 
 _COLUMN_KEYS = set(SOURCE_FIELDS) | {LABEL}
@@ -222,9 +222,9 @@ class Mapping:
 
 
 def _node_kinds(table: object, problems: list[str]) -> dict[str, str]:
-    """``[node_kinds]``: node name = kind, overriding what `officemine.relations.node_kinds`
+    """``[node_kinds]``: node name = kind, overriding what `officemine.log.relations.node_kinds`
     infers (e.g. ``"分管领导批示" = "instruction"``)."""
-    from officemine.relations import NODE_KINDS
+    from officemine.log.relations import NODE_KINDS
 
     if table is None:
         return {}
@@ -343,8 +343,8 @@ _ZONE_IN_CALENDAR = ("names no zone: a log's calendar is in the log's zone; set 
 @cache
 def spec() -> Table:
     """The keys of a mapping file (built on first use: the node kinds live in
-    `officemine.relations`, which imports the importer)."""
-    from officemine.relations import NODE_KINDS
+    `officemine.log.relations`, which imports the importer)."""
+    from officemine.log.relations import NODE_KINDS
 
     column = Value({"anyOf": [_TEXT, {**_NAMES, "minItems": 1, "maxItems": 2}]},
                    "a source column, or [date column, time column]")

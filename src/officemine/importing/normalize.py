@@ -23,16 +23,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine.errors import MappingError
+from officemine.base.errors import MappingError
 from officemine.importing import linking
 from officemine.importing.mapping import LINK_MATCH_FIELDS, Mapping
 from officemine.importing.raw import (INVISIBLE, LABEL, TEXT, RawEvents, decoded_text,
-                                     empty_set_aside, is_coded, text_codes)
+                                      empty_set_aside, is_coded, text_codes)
 from officemine.importing.raw import group_ids as _group_ids
-from officemine.importing.report import ImportReport
+from officemine.log.import_report import ImportReport
 from officemine.importing.timeparse import implausible, parse_times
-from officemine.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING,
-                               OUTCOME_LOOKUP, OUTCOMES, TERMINAL, normalize_word)
+from officemine.log.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING,
+                                   OUTCOME_LOOKUP, OUTCOMES, TERMINAL, normalize_word)
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 _STRING_FIELDS = (C.case_id, C.node, C.resource, C.dept, C.comment, C.process_type, C.urgency,
@@ -850,7 +850,7 @@ def _text(words, codes: np.ndarray) -> pd.Series:
 
 def _open_cases(outcome: np.ndarray, pending: np.ndarray, case_start: np.ndarray,
                 n_cases: int) -> int:
-    """Cases that have not ended, as `officemine.relations` defines it: the case's last
+    """Cases that have not ended, as `officemine.log.relations` defines it: the case's last
     blocking event (cc, comments and reminders do not count; pending items do, and sort last)
     is not an acted archive, reject or withdraw."""
     blocking = np.flatnonzero(~np.isin(outcome, [_OUTCOME[o] for o in NON_BLOCKING]) | pending)

@@ -9,42 +9,13 @@ inferring arrivals, setting bad rows aside and counting them happens once, in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine.schema import STORED_ORDER
-
-#: Why a row was set aside. Codes are stable (they appear in set-aside files and JSON).
-SetAsideReason = Literal[
-    "malformed_record",      # the reader could not split/parse the record at all
-    "missing_case_id",
-    "missing_node",
-    "missing_time",          # no acted_at value
-    "unparseable_time",      # acted_at/arrived_at present but not a time we can read
-    "implausible_time",      # a time before 1990 or more than a year after the import
-    "unknown_outcome",       # outcome word not in the vocabulary nor in the mapping
-    "action_before_arrival", # acted_at earlier than the recorded arrived_at
-    "duplicate",             # same case, node, outcome, person, time and comment as an earlier row
-    "bad_amount",            # amount present but not a number (or not finite: 1e309)
-]
-
-SET_ASIDE_REASONS: dict[str, str] = {
-    "malformed_record": "record could not be read (wrong number of fields, broken JSON, …)",
-    "missing_case_id": "no case id",
-    "missing_node": "no node / approval step",
-    "missing_time": "no action time",
-    "unparseable_time": "time value not understood",
-    "implausible_time": "time before 1990 or more than a year after the import (a typo, or a "
-                        "placeholder date such as 9999-12-31)",
-    "unknown_outcome": "outcome word not in the vocabulary or the mapping",
-    "action_before_arrival": "acted before the item arrived",
-    "duplicate": "exact duplicate of an earlier row",
-    "bad_amount": "amount is not a finite number",
-}
+from officemine.log.schema import STORED_ORDER
 
 #: Columns a source may have (headers, distinct XES attribute keys). An export has a few
 #: dozen; the work on columns grows faster than their count, so a tiny file declaring tens of

@@ -47,14 +47,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from officemine.errors import InputError, SourceError
+from officemine.base.errors import InputError, SourceError
 from officemine.importing import linking, tabular
 from officemine.importing.mapping import Mapping
 from officemine.importing.normalize import DEFAULT_TIMEZONE, _clean_text, build_log
 from officemine.importing.raw import (SOURCE_ROW, RawEvents, coded_text, dictionary_codes,
-                                     empty_set_aside, set_aside_rows, text_codes)
-from officemine.importing.report import ImportReport
-from officemine.schema import C
+                                      empty_set_aside, set_aside_rows, text_codes)
+from officemine.log.import_report import ImportReport
+from officemine.log.schema import C
 
 #: Peak memory of an import unless told otherwise.
 DEFAULT_MEMORY_LIMIT = 3 << 30
@@ -124,7 +124,7 @@ def import_streaming(source: str | Path, output: str | Path, *,
     batch (default: from the limit); work_dir: where the spill files go (default: a
     temporary folder beside `output`, removed at the end).
     """
-    from officemine.eventlog import read_log
+    from officemine.log.eventlog import read_log
     from officemine.importing import _check_source
 
     path, mapping, timezone = _check_source(source, mapping, timezone)
@@ -364,8 +364,8 @@ class _Import:
             pass
 
     def run(self, output: Path) -> None:
-        from officemine.atomic import atomic_paths, remove
-        from officemine.eventlog import log_metadata
+        from officemine.base.atomic import atomic_paths, remove
+        from officemine.log.eventlog import log_metadata
         from officemine.importing import _office_hours_said
 
         read = _spill_csv(self.path, self.mapping, self.work / "raw")
@@ -390,7 +390,7 @@ class _Import:
         parquet = self.work / "log.parquet"
         reports, aside_columns, outside, acted, cases = [], None, 0, 0, 0
         writer = None
-        from officemine.eventlog import with_visits
+        from officemine.log.eventlog import with_visits
         from officemine.importing import _outside_office_hours
         try:
             for number, table in enumerate(self._whole(query, _CASE)):
@@ -468,7 +468,7 @@ class _Import:
     def _whole(self, query: str, key: str) -> Iterator[pa.Table]:
         """The query's rows in batches of at least `rows` rows (but the last), never cutting
         a run of equal `key` (rows are ordered by it)."""
-        from officemine.eventlog import whole_runs
+        from officemine.log.eventlog import whole_runs
 
         return whole_runs(self.db.sql(query).to_arrow_reader(min(self.rows, 100_000)),
                           self.rows, key)
@@ -671,7 +671,7 @@ def raw_events(table: pa.Table, names: list[str], path: Path) -> RawEvents:
 def write_aside(path: Path, malformed: list[dict], columns: list[str], parts) -> None:
     """The set-aside file, as `atomic.csv_to` writes one frame: the reader's malformed rows,
     then the other set-aside rows (`parts`: frames in source order)."""
-    from officemine.atomic import safe_frame
+    from officemine.base.atomic import safe_frame
 
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         first = set_aside_rows(malformed).reindex(columns=columns).astype("string")

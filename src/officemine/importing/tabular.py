@@ -18,13 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from officemine.errors import ColumnGuessError, SourceError
+from officemine.base.errors import ColumnGuessError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import (INVISIBLE, LABEL, MAX_COLUMNS, SOURCE_ROW, RawEvents, coded_text,
-                                     decoded_text, dictionary_codes, empty_set_aside, extra_name,
-                                     set_aside_rows)
+                                      decoded_text, dictionary_codes, empty_set_aside, extra_name,
+                                      set_aside_rows)
 from officemine.importing.timeparse import combine_date_time
-from officemine.schema import C, normalize_word
+from officemine.log.schema import C, normalize_word
 
 # canonical column -> header synonyms (compared after `normalize_word`)
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {

@@ -36,12 +36,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from officemine.errors import ColumnGuessError, SourceError
+from officemine.base.errors import ColumnGuessError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import SOURCE_ROW, TEXT, RawEvents, extra_name, set_aside_rows
 from officemine.importing.tabular import HEADER_SYNONYMS, read_table
 from officemine.importing.timeparse import combine_date_time, parse_times
-from officemine.schema import C, SOURCE_FIELDS, normalize_word
+from officemine.log.schema import C, SOURCE_FIELDS, normalize_word
 
 #: LOGTYPE code -> (label Weaver shows, canonical outcome). Codes as documented for the
 #: ``workflow_requestlog.logtype`` column (签字类型); see docs/sources/weaver.md for sources.

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from officemine.errors import SourceError
+from officemine.base.errors import SourceError
 from officemine.importing._jsonsource import (aside, count_phrase, epoch, event_frame, first,
                                               in_time_order, local_naive, mapped_code,
                                               mapping_notes, pick_amount, pick_title,
                                               read_json_records, text, unwrap)
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
-from officemine.schema import TERMINAL, C
+from officemine.log.schema import TERMINAL, C
 
 MARKERS = ("sp_record",)
 

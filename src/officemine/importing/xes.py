@@ -47,11 +47,11 @@ from typing import IO, Iterator
 import pandas as pd
 from lxml import etree
 
-from officemine.errors import MappingError, SourceError
+from officemine.base.errors import MappingError, SourceError
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import (LABEL, MAX_COLUMNS, SET_ASIDE_COLUMNS, TEXT, RawEvents,
-                                     set_aside_rows)
-from officemine.schema import C, SOURCE_FIELDS, STORED_ORDER, normalize_word
+                                      set_aside_rows)
+from officemine.log.schema import C, SOURCE_FIELDS, STORED_ORDER, normalize_word
 
 #: extra (non-canonical) columns this reader adds
 ROLE = "role"

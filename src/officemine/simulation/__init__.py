@@ -23,10 +23,10 @@ from typing import Literal, get_args
 
 import numpy as np
 
-from officemine.calendar import Calendar
+from officemine.log.calendar import Calendar
 from officemine.versions import Since, select_since
-from officemine.errors import ChoiceError, InputError, NoDataError
-from officemine.eventlog import EventLog
+from officemine.base.errors import ChoiceError, InputError, NoDataError
+from officemine.log.eventlog import EventLog
 from officemine.simulation.result import CycleStats, ScenarioResult, SimulationResult
 from officemine.simulation.scenario import (CHANGE_KINDS, CapWait, Change, FastTrack, Parallel,
                                             RecordOnly, ReduceReturns, Remove, Scenario,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from officemine.errors import ExpressionError
-from officemine.schema import C
+from officemine.base.errors import ExpressionError
+from officemine.log.schema import C
 
 #: Chinese names a manager may write for case columns.
 ALIASES: dict[str, str] = {

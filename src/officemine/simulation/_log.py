@@ -1,6 +1,6 @@
 """What the simulators read from a log: cases, their visits, and the times on the calendar.
 
-Cases, visits and rounds are the log's (`officemine.relations`): a case's visits, in order,
+Cases, visits and rounds are the log's (`officemine.log.relations`): a case's visits, in order,
 are the steps the replay re-runs. Each carries:
 
 * ``t_end``: when the visit ended (its last action) and ``w_end``: the working time from the
@@ -29,11 +29,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine.calendar import Calendar
-from officemine.eventlog import EventLog
-from officemine.schema import C, DECISIONS, OUTCOMES
-from officemine import relations
-from officemine.relations import STEP_KINDS, node_roles
+from officemine.log.calendar import Calendar
+from officemine.log.eventlog import EventLog
+from officemine.log.schema import C, DECISIONS, OUTCOMES
+from officemine.log import relations
+from officemine.log.relations import STEP_KINDS, node_roles
 
 US = 1_000_000  # microseconds per second: working times are int64 microseconds
 _NAT = np.iinfo(np.int64).min   # NaT as int64 nanoseconds
@@ -61,7 +61,7 @@ class LogTables:
 
     cases: pd.DataFrame
     rows: dict[str, np.ndarray] = field(repr=False)
-    roles: dict[str, str]                  # node -> kind (`officemine.relations.node_kinds`)
+    roles: dict[str, str]                  # node -> kind (`officemine.log.relations.node_kinds`)
     calendar: Calendar
     timezone: str
     extra_columns: tuple[str, ...]
@@ -196,7 +196,7 @@ def load_tables(log: EventLog, calendar: Calendar) -> LogTables:
     acted = _ns(ev["acted_at"])
     wait_start = _ns(ev["wait_start"])
 
-    # the log's visits (`officemine.relations`): a new one where the case or the visit changes
+    # the log's visits (`officemine.log.relations`): a new one where the case or the visit changes
     visit = ev["visit"].to_numpy(zero_copy_only=False)
     new = np.ones(n, dtype=bool)
     if n:

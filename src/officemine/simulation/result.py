@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from officemine.errors import NotFoundError
-from officemine.jsonable import plain
-from officemine.plotting import chart_style
-from officemine.result import Result
+from officemine.base.errors import NotFoundError
+from officemine.base.jsonable import plain
+from officemine.base.plotting import chart_style
+from officemine.log.result import Result
 from officemine.simulation.scenario import Scenario
 
 CYCLE_TIME_BASIS = ("case start (first submission) to case end (final event), completed cases "
@@ -34,7 +34,7 @@ CI_METHOD = ("95% percentile interval of a case bootstrap: cases resampled with 
 
 
 def _clean(value: Any) -> Any:
-    """JSON-ready, floats to 6 digits (see `officemine.jsonable.plain`)."""
+    """JSON-ready, floats to 6 digits (see `officemine.base.jsonable.plain`)."""
     return plain(value, digits=6)
 
 

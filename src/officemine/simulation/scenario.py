@@ -44,8 +44,8 @@ from typing import Any, ClassVar, Literal, get_args
 import numpy as np
 import pandas as pd
 
-from officemine.errors import ScenarioError
-from officemine.settings import ListOf, Table, Tagged, Value, json_schema, load
+from officemine.base.errors import ScenarioError
+from officemine.base.settings import ListOf, Table, Tagged, Value, json_schema, load
 from officemine.simulation._expr import ExpressionError, WhenExpr, clipped
 
 __all__ = [
@@ -501,7 +501,7 @@ def _log_problems(scenario: Scenario, tables) -> list[str]:
             return True
         if node in roles:
             problems.append(f"{what}: node {node!r} is a {roles[node]} step, not a step of the "
-                            "chain a redesign can change (its kind: officemine.relations."
+                            "chain a redesign can change (its kind: officemine.log.relations."
                             "node_kinds)")
         else:
             problems.append(f"{what}: no node {node!r} in the log{_suggest(node, approval_all)}; "
@@ -617,7 +617,7 @@ def _cooccur(tables, nodes: Sequence[str], scope: list) -> bool:
 def _when_problems(change: "_Route", what: str, cases: pd.DataFrame, tables,
                    problems: list[str]) -> np.ndarray | None:
     """Check the columns and literals of `when` against the log; the match mask if usable."""
-    from officemine.schema import CASE_ATTRIBUTES
+    from officemine.log.schema import CASE_ATTRIBUTES
 
     expr = change.expr
     known = [c for c in (*CASE_ATTRIBUTES, *tables.extra_columns)

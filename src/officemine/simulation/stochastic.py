@@ -59,7 +59,7 @@ import pandas as pd
 import simpy
 from scipy import stats as sps
 
-from officemine.relations import STEP_KINDS
+from officemine.log.relations import STEP_KINDS
 from officemine.simulation._log import US, LogTables, resample
 from officemine.simulation.scenario import (CapWait, FastTrack, Parallel, RecordOnly,
                                             ReduceReturns, Remove, Scenario, ShortRoute)

@@ -5,7 +5,7 @@ cluster. Spark computes what adds up over parts of the log — counts, and waits
 node and wait value, each part a set of whole cases — and the driver finishes with the very
 code one machine runs (Kaplan–Meier with pending items, intervals, verdicts, the result
 objects, their charts and JSON). The relations are not re-written in Spark SQL: each
-partition of whole cases is read through `officemine.relations` itself (an in-memory
+partition of whole cases is read through `officemine.log.relations` itself (an in-memory
 `EventLog` per partition), so a wait, a visit or a return means here what it means there.
 
 Install with ``pip install 'officemine[spark]'`` (pyspark; Spark needs Java 17 or later).

@@ -11,10 +11,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from officemine.calendar import Calendar, is_known_timezone
-from officemine.errors import DependencyError, InputError, LogFormatError
-from officemine.importing.report import ImportReport
-from officemine.schema import C, STORED_ORDER
+from officemine.log.calendar import Calendar, is_known_timezone
+from officemine.base.errors import DependencyError, InputError, LogFormatError
+from officemine.log.import_report import ImportReport
+from officemine.log.schema import C, STORED_ORDER
 
 #: The file beside a Parquet dataset (a folder of parts) that holds the log's metadata.
 METADATA_FILE = "_officemine.json"
@@ -124,7 +124,7 @@ def read_log(spark, path: str | Path | None = None, *, table: str | None = None)
         timezone, calendar, mapping, report = _metadata(
             json.loads(meta_file.read_text(encoding="utf-8")), str(meta_file))
     else:
-        from officemine.eventlog import read_log as read_one
+        from officemine.log.eventlog import read_log as read_one
 
         log = read_one(path)
         timezone, mapping, report, calendar = log.timezone, log.mapping, log.report, log.calendar

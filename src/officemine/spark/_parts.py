@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine.schema import C, CANONICAL_ORDER
+from officemine.log.schema import C, CANONICAL_ORDER
 from officemine.spark._log import SparkLog, pyspark
 
 #: Columns every partition carries (an `EventLog` needs the canonical ones; those not asked
@@ -42,7 +42,7 @@ def per_partition(log: SparkLog, columns: list[str], fn: Callable, schema: str,
     timezone, calendar, mapping = log.timezone, log.calendar, log.mapping
 
     def run(batches):
-        from officemine.eventlog import EventLog
+        from officemine.log.eventlog import EventLog
 
         batches = [b for b in batches if b.num_rows]
         if not batches:           # a partition no case fell into
@@ -100,11 +100,11 @@ UNKNOWN_UNIT = "(未知)"
 
 def with_units(log: SparkLog, unit: str | None) -> SparkLog:
     """`log` with each case's unit in column `UNIT`: `unit`'s value at the case's first
-    event (as `officemine.relations.cases` reads case attributes; empty: `UNKNOWN_UNIT`),
+    event (as `officemine.log.relations.cases` reads case attributes; empty: `UNKNOWN_UNIT`),
     or null everywhere when `unit` is None (the whole log is one unit)."""
     import dataclasses
 
-    from officemine.errors import InputError
+    from officemine.base.errors import InputError
 
     F = pyspark().sql.functions
     df = log.df
@@ -134,7 +134,7 @@ def unit_logs(log, unit_column: str = UNIT):
     without a unit, or a log of one unit)."""
     import pyarrow.compute as pc
 
-    from officemine.eventlog import EventLog
+    from officemine.log.eventlog import EventLog
 
     table = log.to_arrow()
     units = table[unit_column]

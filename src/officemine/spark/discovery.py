@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from officemine.calendar import Calendar
+from officemine.log.calendar import Calendar
 from officemine.discovery import (DiscoveryResult, check_settings, facts_of, finish)
 from officemine.discovery._base import EVENT_COLUMNS, check_process_type_in, read_events
 from officemine.discovery._facts import ROW_COUNTS, ROW_KEYS, ROW_SCHEMA, from_rows, to_rows
-from officemine.schema import C
+from officemine.log.schema import C
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import per_partition
 

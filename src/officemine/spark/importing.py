@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from officemine.errors import InputError, NoDataError, NotSupportedError
+from officemine.base.errors import InputError, NoDataError, NotSupportedError
 from officemine.importing.mapping import Mapping
 from officemine.spark._log import (_TABLE_NAME, METADATA_FILE, SparkLog, metadata_table,
                                    pyspark, read_log, table_name)
@@ -196,7 +196,7 @@ def _spill_frame(frame, name: str, mapping: Mapping, work: Path):
     with its cleaned instance id."""
     import re
 
-    from officemine.errors import SourceError
+    from officemine.base.errors import SourceError
     from officemine.importing import streaming as st
     from officemine.importing import tabular
     from officemine.importing.raw import (INVISIBLE, MAX_COLUMNS, SOURCE_ROW, coded_text,
@@ -276,11 +276,11 @@ class _Rows:
         """`build_log` and `with_visits` of rows of whole cases (`table`, with their cases):
         (the log's table, the import report, the set-aside rows, actions outside office
         hours, actions)."""
-        from officemine.eventlog import with_visits
+        from officemine.log.eventlog import with_visits
         from officemine.importing import _outside_office_hours
         from officemine.importing import streaming as st
         from officemine.importing.normalize import build_log
-        from officemine.schema import C
+        from officemine.log.schema import C
 
         raw = st.raw_events(table, self.names, self.path)
         pairs = table.select([st._KEY, st._CASE, st._RULE])
@@ -468,7 +468,7 @@ def _frame(text: str) -> pd.DataFrame:
 
 
 def _report(data: dict):
-    from officemine.importing.report import ImportReport
+    from officemine.log.import_report import ImportReport
 
     return ImportReport.from_dict(data)
 

@@ -2,8 +2,8 @@
 computed where the log lives.
 
 Each partition of whole cases is read through `officemine.kpis.case_cycles` (so a case's
-start, end, cycle time, returns and hand-offs are `officemine.relations.cases`' own) and
-reduced by `officemine.kpis.month_facts` to what adds up: per month and process type the
+start, end, cycle time, returns and hand-offs are `officemine.log.relations.cases`' own) and
+reduced by `officemine.kpis.facts.month_facts` to what adds up: per month and process type the
 counts (completed, on time, returned, open at the month's end and overdue …), the sum of the
 cycle times, and the cycle times as counts per value — plus the events per month and the
 cases per process type. Spark adds them up; the driver finishes with the one-machine code
@@ -14,22 +14,25 @@ on Spark yet.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from officemine import relations
-from officemine.calendar import Calendar
-from officemine.errors import NoDataError, NotSupportedError
-from officemine.schema import C
+from officemine.log import relations
+from officemine.log.calendar import Calendar
+from officemine.log.months import as_month, month_of
+from officemine.base.errors import NoDataError, NotSupportedError
+from officemine.log.schema import C
+from officemine.kpis.cases import case_cycles
+from officemine.kpis.context import _Context, type_order
+from officemine.kpis.definitions import KPI_KEYS
+from officemine.kpis.facts import FACT_COUNTS, FACT_SUMS, MonthFacts, month_facts
+from officemine.kpis.monthly import MonthlyKPIs, _monthly
+from officemine.kpis.trend import KPITrend, _trend, check_months
 from officemine.sla import SLA
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import UNIT, per_partition, unit_logs, unit_sizes, with_units
-
-#: the one-machine module
-one = importlib.import_module("officemine.kpis")
 
 _SCHEMA = ("unit string, kind string, month string, ptype string, name string, value double, "
            "n long, x double")
@@ -38,7 +41,7 @@ _FIELDS = ["unit", "kind", "month", "ptype", "name", "value", "n", "x"]
 
 def monthly_kpis(log: SparkLog, month: Any = None, *, calendar: Calendar | None = None,
                  sla: SLA | None = None, procedures: Any = None,
-                 partitions: int | None = None) -> one.MonthlyKPIs:
+                 partitions: int | None = None) -> MonthlyKPIs:
     """`officemine.kpis.monthly_kpis` of a log in Spark (see there): the same result, without
     the per-case table (``cases`` is None). procedures: not on Spark yet (an error says so).
     partitions: how many partitions of whole cases (default
@@ -49,7 +52,7 @@ def monthly_kpis(log: SparkLog, month: Any = None, *, calendar: Calendar | None 
 
 def kpi_trend(log: SparkLog, months: int = 12, end_month: Any = None, *,
               calendar: Calendar | None = None, sla: SLA | None = None, procedures: Any = None,
-              partitions: int | None = None) -> one.KPITrend:
+              partitions: int | None = None) -> KPITrend:
     """`officemine.kpis.kpi_trend` of a log in Spark: `months` consecutive months ending with
     `end_month` (default: the month the log ends in)."""
     return _kpis(log, None, end_month, monthly=False, trend=months, calendar=calendar, sla=sla,
@@ -57,7 +60,7 @@ def kpi_trend(log: SparkLog, months: int = 12, end_month: Any = None, *,
 
 
 def monthly_kpis_by_unit(log: SparkLog, unit: str, month: Any = None,
-                         **options) -> dict[str, one.MonthlyKPIs]:
+                         **options) -> dict[str, MonthlyKPIs]:
     """The KPIs of each unit of a group (subsidiary, department … : a case attribute, its
     value at the case's first event; empty: 未知), from one run over the group's log: unit ->
     what `monthly_kpis` gives on that unit's cases alone. month: default the month the
@@ -75,7 +78,7 @@ def kpis_by_unit(log: SparkLog, unit: str | None, month: Any = None, *, trend: i
     return _kpis(log, unit, month, monthly=True, trend=trend, **options)
 
 
-def compare_unit_kpis(results: dict[str, one.MonthlyKPIs]) -> pd.DataFrame:
+def compare_unit_kpis(results: dict[str, MonthlyKPIs]) -> pd.DataFrame:
     """The units side by side on the same KPIs (跨层级效能评估): one row per unit and KPI with
     its value, n, interval and month-over-month change, KPIs in their catalogue order, units
     by most cases completed."""
@@ -91,7 +94,7 @@ def compare_unit_kpis(results: dict[str, one.MonthlyKPIs]) -> pd.DataFrame:
     completed = table[table["key"] == "completed"].set_index("unit")["value"].fillna(0)
     order = list(completed.sort_index().sort_values(ascending=False, kind="stable").index)
     table["unit"] = pd.Categorical(table["unit"], categories=order, ordered=True)
-    table["key"] = pd.Categorical(table["key"], categories=list(one.KPI_KEYS), ordered=True)
+    table["key"] = pd.Categorical(table["key"], categories=list(KPI_KEYS), ordered=True)
     table = table.sort_values(["key", "unit"], kind="stable").reset_index(drop=True)
     return table.astype({"unit": object, "key": object})
 
@@ -106,8 +109,8 @@ def _kpis(log: SparkLog, unit: str | None, month: Any, *, monthly: bool, trend: 
                                 "yet: run the KPIs on Spark without procedures, or on one "
                                 "machine")
     if trend is not None:
-        one.check_months(trend)
-    target = one._as_month(month) if month is not None else None
+        check_months(trend)
+    target = as_month(month) if month is not None else None
     calendar = calendar or log.calendar
     sla = sla or SLA.default()
     log = with_units(log, unit)
@@ -117,7 +120,7 @@ def _kpis(log: SparkLog, unit: str | None, month: Any, *, monthly: bool, trend: 
     contexts = {key: _context(log, size, calendar, sla) for key, size in sizes.items()}
     if target is None:
         ends = [c.end for c in contexts.values() if c.end is not None]
-        target = one._month_of(max(ends)) if ends else one._as_month(
+        target = month_of(max(ends)) if ends else as_month(
             pd.Timestamp.now(tz=log.timezone))
     wanted = set()
     if monthly:
@@ -142,8 +145,8 @@ def _kpis(log: SparkLog, unit: str | None, month: Any, *, monthly: bool, trend: 
     for key, ctx in contexts.items():
         rows = merged[merged["unit"].isna() if key is None else merged["unit"] == key]
         _finish(ctx, rows)
-        results[key] = (one._monthly(ctx, target) if monthly else None,
-                        one._trend(ctx, trend, target) if trend is not None else None)
+        results[key] = (_monthly(ctx, target) if monthly else None,
+                        _trend(ctx, trend, target) if trend is not None else None)
     return results
 
 
@@ -168,19 +171,19 @@ def _context(log: SparkLog, size, calendar: Calendar, sla: SLA):
             "start": start.isoformat() if start is not None else None,
             "end": end.isoformat() if end is not None else None,
             "source": log.report.source_file if log.report else None}
-    return one._Context(None, log.timezone, calendar, sla, start, end, pd.Series(dtype=int),
+    return _Context(None, log.timezone, calendar, sla, start, end, pd.Series(dtype=int),
                         [], notes, info, "", frozenset({"procedures"}))
 
 
 def _partition_facts(log, unit, tz: str, calendar: Calendar, sla: SLA, months, as_of
                      ) -> pd.DataFrame:
     """One unit's part of a partition, as rows of `_SCHEMA`."""
-    cases = one.case_cycles(log, calendar, sla)
+    cases = case_cycles(log, calendar, sla)
     cases["deviating"] = np.nan
-    facts = one.month_facts(cases, tz, calendar, months, as_of)
+    facts = month_facts(cases, tz, calendar, months, as_of)
     counts = facts.counts.melt(id_vars=["month", "process_type"], var_name="name",
                                value_name="n")
-    sums = counts["name"].isin(one.FACT_SUMS).to_numpy()
+    sums = counts["name"].isin(FACT_SUMS).to_numpy()
     counts["x"] = np.where(sums, counts["n"], np.nan)
     counts["n"] = np.where(sums, 0, counts["n"])
     counts["kind"] = np.where(sums, "sum", "count")
@@ -214,7 +217,7 @@ def _finish(ctx, rows: pd.DataFrame) -> None:
     if len(sums):
         table = table.join(sums.pivot_table(index=["month", "ptype"], columns="name",
                                             values="x", aggfunc="sum"), how="outer")
-    table = table.reindex(columns=list(one.FACT_COUNTS + one.FACT_SUMS)).fillna(0.0)
+    table = table.reindex(columns=list(FACT_COUNTS + FACT_SUMS)).fillna(0.0)
     table.index.names = keys
     values = of.get("value", empty)
     values = pd.DataFrame({"month": values["month"].to_numpy(object),
@@ -222,13 +225,13 @@ def _finish(ctx, rows: pd.DataFrame) -> None:
                            "column": values["name"].to_numpy(object),
                            "value": values["value"].to_numpy(float),
                            "n": values["n"].to_numpy(np.int64)})
-    ctx.given = one.MonthFacts(table.reset_index(), values)
+    ctx.given = MonthFacts(table.reset_index(), values)
     events = of.get("events", empty)
     ctx.event_months = pd.Series(events["n"].to_numpy(np.int64),
                                  index=pd.Index(events["month"].to_numpy(object), name="month"),
                                  name="n")
     types = of.get("cases", empty)
-    ctx.process_types = one.type_order(pd.Series(types["n"].to_numpy(np.int64),
+    ctx.process_types = type_order(pd.Series(types["n"].to_numpy(np.int64),
                                                  index=types["ptype"].to_numpy(object)))
 
 

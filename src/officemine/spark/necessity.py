@@ -3,7 +3,7 @@ log lives.
 
 Spark computes what adds up: each node's facts for the kind inference (counts by node,
 outcome, pending state and person), and for each partition of whole cases the work items of
-`officemine.relations.work_items` and what the test reads of them (`necessity._decision_items`:
+`officemine.log.relations.work_items` and what the test reads of them (`necessity._decision_items`:
 reason classes, catches downstream), reduced to counts — of items, approvals, rejections,
 cases; waits as counts per group, wait value and pending state; return reasons with their
 first appearance; the waiting shares as sums over cases. The driver merges them into each
@@ -21,10 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import importlib
-from officemine import relations
-from officemine.calendar import Calendar
-from officemine.errors import ChoiceError, InputError, NoDataError
-from officemine.schema import C
+from officemine.log import relations
+from officemine.log.calendar import Calendar
+from officemine.base.errors import ChoiceError, InputError, NoDataError
+from officemine.log.schema import C
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import UNIT as _UNIT
 from officemine.spark._parts import UNKNOWN_UNIT  # noqa: F401 (the unit of cases without one)
@@ -62,7 +62,7 @@ def necessity_by_unit(log: SparkLog, unit: str, **options) -> dict[str, one.Nece
     """The necessity test of each unit of a group (subsidiary, department …), from one run
     over the group's log: unit value -> the result `necessity` gives on that unit's cases
     alone (the unit of a case is `unit`'s value at its first event, as
-    `officemine.relations.cases` reads case attributes; empty: 未知). Node kinds are each
+    `officemine.log.relations.cases` reads case attributes; empty: 未知). Node kinds are each
     unit's own; "now" is the group log's end (or `as_of`), so every unit's pending items are
     censored at the same time. Options as for `necessity`. Compare them with
     `compare_units`."""

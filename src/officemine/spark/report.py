@@ -1,4 +1,4 @@
-"""The monthly review of a log in Spark: `officemine.report.MonthlyReport` with its KPIs, its
+"""The monthly review of a log in Spark: `officemine.review.MonthlyReport` with its KPIs, its
 12-month trend, its necessity test and the month's process map (`officemine.spark.discover`
 of the cases that ended in the month) computed by the Spark engine — the same figures one
 machine gives — and the parts not on Spark yet left out and named (on the cover, the
@@ -18,12 +18,13 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from officemine.calendar import Calendar
-from officemine.choices import LANGS
-from officemine.errors import ChoiceError, NoDataError, OfficemineError
-from officemine.report import MonthlyReport, month_covered, refuse_unsupported, settings_of
-from officemine.report.config import ReportConfig
-from officemine.schema import C
+from officemine.log.calendar import Calendar
+from officemine.base.choices import LANGS
+from officemine.base.errors import ChoiceError, NoDataError, OfficemineError
+from officemine.log.months import as_month, month_covered
+from officemine.review import MonthlyReport, refuse_unsupported, settings_of
+from officemine.review.config import ReportConfig
+from officemine.log.schema import C
 from officemine.sla import SLA
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import UNIT, unit_sizes, with_units
@@ -52,8 +53,8 @@ class UnitReviews:
     def write(self, out_dir: str | Path) -> dict[str, dict[str, Path]]:
         """Each unit's PDF, JSON and xlsx (``officemine_report_<month>_<unit>``) and the
         comparison (``units_<month>.xlsx``, ``.json``) into `out_dir`."""
-        from officemine.atomic import atomic_paths
-        from officemine.report.companion import write_json, write_xlsx
+        from officemine.base.atomic import atomic_paths
+        from officemine.rendering.companion import write_json, write_xlsx
 
         out_dir = Path(out_dir)
         written = {}
@@ -72,7 +73,7 @@ class UnitReviews:
 
 
 def monthly_report(log: SparkLog, month: str | None = None, **options) -> MonthlyReport:
-    """`officemine.report.monthly_report` of a log in Spark: the KPIs, the trend, the
+    """`officemine.review.monthly_report` of a log in Spark: the KPIs, the trend, the
     necessity test and the month's process map from the Spark engine; the parts in `NOT_ON_SPARK` left out and named.
 
     Options: lang, config (`ReportConfig`), sla, calendar, partitions, progress — as for
@@ -102,8 +103,6 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
              calendar: Calendar | None = None, partitions: int | None = None,
              progress: Callable[[str], None] | None = None, **refused) -> dict:
     """unit value (None: the whole log) -> its review."""
-    from officemine.kpis import _as_month
-
     F = pyspark().sql.functions
     step = progress or (lambda name: None)
     ChoiceError.check("lang", lang, LANGS)
@@ -115,7 +114,7 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
         raise NoDataError("the log is empty")
     group_start, group_end = (pd.Timestamp(size[k], unit="us", tz="UTC").tz_convert(
         log.timezone) for k in ("start", "end"))
-    month = str(_as_month(month)) if month else month_covered(group_start, group_end)
+    month = str(as_month(month)) if month else month_covered(group_start, group_end)
     period = pd.Period(month, freq="M")
     step("KPIs and 12-month trend")
     kpis = kpis_by_unit(log, unit, month, trend=12, calendar=calendar, sla=sla,

@@ -14,8 +14,9 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from officemine.calendar import Calendar
-from officemine.schema import C, CANONICAL_ORDER
+from officemine.log.calendar import Calendar
+from officemine.log.months import as_month
+from officemine.log.schema import C, CANONICAL_ORDER
 from officemine.sla import SLA
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import _TIMES, UNIT, _rebuild, unit_sizes, with_units
@@ -34,7 +35,7 @@ def overdue_ledgers(log: SparkLog, unit: str | None, as_of: Any, *, sla: SLA | N
                     calendar: Calendar | None = None) -> dict:
     """unit value (None: the whole log) -> its overdue ledger at `as_of`, each what one
     machine gives on the unit's cases alone; a unit with no event has none."""
-    from officemine.relations import now
+    from officemine.log.relations import now
 
     F = pyspark().sql.functions
     sla = sla or SLA.default()
@@ -80,7 +81,7 @@ def _submit_node(submits: pd.DataFrame, key) -> str:
 
 
 def _event_log(table: pa.Table, log: SparkLog):
-    from officemine.eventlog import EventLog
+    from officemine.log.eventlog import EventLog
 
     return EventLog(table, timezone=log.timezone, calendar=log.calendar, mapping=log.mapping,
                     report=log.report, _derived=True)
@@ -120,15 +121,14 @@ def bottlenecks_by_unit(log: SparkLog, unit: str | None, month: Any, *,
                         partitions: int | None = None) -> dict:
     """unit value (None: the whole log) -> its bottlenecks in `month`, from one Spark pass;
     `as_of` (default: the end of the whole log) is the same for every unit."""
-    from officemine.kpis import _as_month
-    from officemine.relations import now, work_items
+    from officemine.log.relations import now, work_items
     from officemine.spark._parts import per_partition
     from officemine.supervision import Bottlenecks, _inside, _Waits
 
     F = pyspark().sql.functions
     calendar = calendar or log.calendar
     tz = log.timezone
-    m = _as_month(month)
+    m = as_month(month)
     m0 = pd.Timestamp(m.start_time).tz_localize(tz)
     m1 = pd.Timestamp((m + 1).start_time).tz_localize(tz)
     log = with_units(log, unit)

@@ -18,7 +18,7 @@ Where the item is held ("current node"):
 :func:`bottlenecks` ranks nodes and approvers by the waiting they cause in a month: the
 working hours items spent waiting at them inside the month (waits that straddle the month's
 edges are cut at them), the items that waited there, and the median wait of the items decided
-in the month (see `officemine.relations` for what a wait is).
+in the month (see `officemine.log.relations` for what a wait is).
 
 Names stay in their own columns (applicant, responsible, last_action_by, resource) so the
 report can pseudonymise them.
@@ -37,20 +37,21 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from officemine.calendar import Calendar
-from officemine.choices import LANGS, Lang
-from officemine.errors import ChoiceError, InputError, NotFoundError
-from officemine.eventlog import EventLog
-from officemine.jsonable import records
-from officemine.kpis import _as_month, case_cycles
-from officemine.text import relabel
-from officemine.plotting import chart_style
-from officemine.schema import OUTCOME_WORDS
+from officemine.log.calendar import Calendar
+from officemine.base.choices import LANGS, Lang
+from officemine.base.errors import ChoiceError, InputError, NotFoundError
+from officemine.log.eventlog import EventLog
+from officemine.base.jsonable import records
+from officemine.kpis import case_cycles
+from officemine.log.months import as_month
+from officemine.base.text import relabel
+from officemine.base.plotting import chart_style
+from officemine.log.schema import OUTCOME_WORDS
 from officemine.sla import SLA
-from officemine.stats import counted_quantile
-from officemine.result import Result, log_info_of
-from officemine.relations import (case_steps, holders, last_actions, log_end, now, submit_node,
-                                 work_items)
+from officemine.base.stats import counted_quantile
+from officemine.log.result import Result, log_info_of
+from officemine.log.relations import (case_steps, holders, last_actions, log_end, now, submit_node,
+                                      work_items)
 
 __all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks",
            "Ledger", "LedgerError", "WeeklyDigest", "LedgerMonth", "CaseFile"]
@@ -414,7 +415,7 @@ def bottlenecks(log: EventLog, month: Any = None, calendar: Calendar | None = No
     label = None
     columns = ("resource", "dept")
     if month is not None:
-        m = _as_month(month)
+        m = as_month(month)
         m0 = pd.Timestamp(m.start_time).tz_localize(tz)
         m1 = pd.Timestamp((m + 1).start_time).tz_localize(tz)
         label = str(m)
@@ -429,7 +430,7 @@ def bottlenecks(log: EventLog, month: Any = None, calendar: Calendar | None = No
         batches = [items]
     else:
         from officemine.importing.streaming import read_budget
-        from officemine.relations import work_item_batches
+        from officemine.log.relations import work_item_batches
 
         if month is None:
             raise InputError("bottlenecks in batches (memory_limit) need a month")

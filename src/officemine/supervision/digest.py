@@ -2,9 +2,9 @@
 
 `WeeklyDigest` is built from a run as recorded in the ledger (so a digest sent again later is
 the same digest): new entries, entries still open with their weeks on the ledger, entries
-struck off this week. It renders as text for the terminal, JSON, a workbook and a one-page PDF
-(with the bundled CJK font), and the notifications are written from it
-(`officemine.supervision.notify`).
+struck off this week. It gives text for the terminal, JSON and the workbook's tables; its PDF
+page and files are drawn by `officemine.rendering.digest`, and the notifications are written
+from it (`officemine.supervision.notify`).
 
 `LedgerMonth` is the ledger's view of a month for the monthly review: entries opened and
 struck off by the month's runs, entries still open at its last run, the median time overdue
@@ -13,20 +13,18 @@ of those struck off, and the people holding the most open entries.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from officemine.choices import Lang
-from officemine.jsonable import plain, records
-from officemine.result import Result
+from officemine.base.choices import Lang
+from officemine.base.jsonable import plain, records
+from officemine.log.result import Result
 from officemine.supervision.ledger import CLOSE_ZH, OPEN_STATES, STATE_ZH, LedgerError
-from officemine.text import relabel
+from officemine.base.text import relabel
 
 __all__ = ["WeeklyDigest", "LedgerMonth", "SECTIONS"]
 
@@ -34,7 +32,7 @@ __all__ = ["WeeklyDigest", "LedgerMonth", "SECTIONS"]
 SECTIONS = ("new", "open", "closed")
 _SECTION_OF = {"new": "new", "reopened": "new", "carried": "open", "unseen": "open",
                "closed": "closed"}
-_TITLES = {"zh": {"new": "新增超期", "open": "持续在办", "closed": "本周销号"},
+SECTION_TITLES = {"zh": {"new": "新增超期", "open": "持续在办", "closed": "本周销号"},
            "en": {"new": "New overdue", "open": "Still open", "closed": "Struck off"}}
 _COLUMNS = ["section", "state", "item_id", "case_id", "process_type", "title", "applicant",
             "applicant_dept", "submitted_at", "sla_days", "due_at", "opened_week",
@@ -73,7 +71,7 @@ def _people(open_rows: pd.DataFrame) -> pd.DataFrame:
         .reset_index(drop=True)
 
 
-def _days(value: Any) -> str:
+def days_text(value: Any) -> str:
     return "—" if value is None or pd.isna(value) else f"{float(value):.1f}"
 
 
@@ -150,7 +148,7 @@ class WeeklyDigest(Result):
         frame = self.summary.copy()
         if lang == "zh":
             frame["state"] = frame["state"].map(STATE_ZH)
-            frame["section"] = frame["section"].map(_TITLES["zh"])
+            frame["section"] = frame["section"].map(SECTION_TITLES["zh"])
             frame["close_status"] = frame["close_status"].map(CLOSE_ZH).fillna(
                 frame["close_status"])
         return relabel(frame, lang)
@@ -184,9 +182,9 @@ class WeeklyDigest(Result):
             how = CLOSE_ZH.get(row.close_status, row.close_status) if zh else row.close_status
             when = pd.Timestamp(row.closed_at).strftime("%m-%d %H:%M") \
                 if pd.notna(row.closed_at) else "—"
-            return (f"{what} · {when} 已{how}，此前超期 {_days(row.days_to_close)} 工作日"
+            return (f"{what} · {when} 已{how}，此前超期 {days_text(row.days_to_close)} 工作日"
                     if zh else f"{what} · {how} {when} after "
-                    f"{_days(row.days_to_close)} working days overdue")
+                    f"{days_text(row.days_to_close)} working days overdue")
         who = row.responsible if isinstance(row.responsible, str) else (
             "办理人未知" if zh else "holder unknown")
         step = row.current_step if isinstance(row.current_step, str) else "—"
@@ -198,8 +196,8 @@ class WeeklyDigest(Result):
                 f" · week {row.weeks_on_ledger} on the ledger"
         elif row.state == "reopened":
             extra = " · 重新列入" if zh else " · reopened"
-        over = (f"超期 {_days(row.days_overdue)} 工作日" if zh else
-                f"{_days(row.days_overdue)} working days overdue")
+        over = (f"超期 {days_text(row.days_overdue)} 工作日" if zh else
+                f"{days_text(row.days_overdue)} working days overdue")
         if row.state == "unseen":
             over = ""
         return f"{what} · {step} · {who}{mention}" + (f" · {over}" if over else "") + extra
@@ -213,7 +211,8 @@ class WeeklyDigest(Result):
             rows = self.section(name)
             if rows.empty:
                 continue
-            lines.append(f"【{_TITLES[lang][name]}】" if zh else f"[{_TITLES[lang][name]}]")
+            title = SECTION_TITLES[lang][name]
+            lines.append(f"【{title}】" if zh else f"[{title}]")
             shown = rows if limit is None else rows.head(limit)
             lines += ["  " + self.item_line(r, lang) for r in shown.itertuples()]
             if len(rows) > len(shown):
@@ -249,28 +248,12 @@ class WeeklyDigest(Result):
         return {"digest": counts, "items": self.table(lang),
                 "people": relabel(self.by_person, lang)}
 
-    def write(self, folder: str | Path, stem: str | None = None, lang: Lang = "zh",
-              inputs=()) -> dict[str, Path]:
-        """Write ``<stem>.pdf``, ``.json`` and ``.xlsx`` (default stem
-        ``supervision_2025-W15``) into `folder`; replaced together once all are complete."""
-        from officemine.atomic import atomic_paths, write_text
-        from officemine.report.companion import write_xlsx
-
-        folder = Path(folder)
-        stem = stem or f"supervision_{self.week}"
-        paths = {kind: folder / f"{stem}.{kind}" for kind in ("pdf", "json", "xlsx")}
-        with atomic_paths(*paths.values(), inputs=inputs) as (pdf, json_file, xlsx):
-            self.render_pdf(pdf, lang)
-            write_text(json_file, self.to_json())
-            write_xlsx(self.tables(lang), xlsx)
-        return paths
-
     # --- pictures ---------------------------------------------------------------------------
     def plot(self, ax=None, lang: Lang = "zh"):
         """Open entries per responsible person (the ten with most), new ones marked."""
         import matplotlib.pyplot as plt
 
-        from officemine.plotting import chart_style
+        from officemine.base.plotting import chart_style
 
         zh = lang == "zh"
         d = self.by_person.head(10)
@@ -292,100 +275,6 @@ class WeeklyDigest(Result):
             else:
                 ax.legend(fontsize=8, frameon=False)
         return ax
-
-    def render_pdf(self, path: Path, lang: Lang = "zh") -> Path:
-        """The digest on one A4 page: the week's counts, the open entries (most overdue
-        first) and the entries struck off; the rest is in the workbook."""
-        import matplotlib.pyplot as plt
-        from matplotlib.backends.backend_pdf import PdfPages
-
-        from officemine import __version__
-        from officemine.plotting import chart_style
-        from officemine.report.layout import (INK, MUTED, RULE, PageInfo, draw_table, fit_page,
-                                              new_page, note, wrap)
-
-        zh = lang == "zh"
-        footer = (f"officemine {__version__} · 台账 {Path(self.ledger).name} · "
-                  f"生成于 {dt.date.today().isoformat()}" if zh else
-                  f"officemine {__version__} · ledger {Path(self.ledger).name} · "
-                  f"generated {dt.date.today().isoformat()}")
-        subtitle = (f"日历：{self.calendar.split(';')[0]} · 单位：工作日" if zh else
-                    f"calendar: {self.calendar.split(';')[0]} · unit: working days")
-        with chart_style(), PdfPages(path, metadata={"Title": self.title(lang)}) as pdf:
-            fig = new_page(PageInfo(self.title(lang), subtitle, footer), 1)
-            c = self.counts
-            tiles = [(_TITLES[lang]["new"], c["opened"]), (_TITLES[lang]["open"], c["carried"]),
-                     (_TITLES[lang]["closed"], c["closed"]),
-                     ("台账在办" if zh else "Open on the ledger", c["open_after"])]
-            for i, (name, value) in enumerate(tiles):
-                ax = fig.add_axes([0.04 + i * 0.235, 0.77, 0.215, 0.10])
-                ax.set_xticks([]), ax.set_yticks([])
-                for spine in ax.spines.values():
-                    spine.set_visible(True)
-                    spine.set_color(RULE)
-                ax.text(0.06, 0.75, name, fontsize=10, color=MUTED, transform=ax.transAxes,
-                        va="center")
-                ax.text(0.06, 0.32, f"{value:,}", fontsize=20, weight="bold", color=INK,
-                        transform=ax.transAxes, va="center")
-            open_rows = self.summary[self.summary["section"] != "closed"]
-            shown = open_rows.head(12)
-            cols = (["流程编号", "流程类型", "标题", "当前环节", "办理人", "超期工作日", "在账周数",
-                     "状态"] if zh else
-                    ["case", "process", "title", "held at", "responsible", "days overdue",
-                     "weeks", "state"])
-            frame = pd.DataFrame({
-                cols[0]: shown["case_id"], cols[1]: shown["process_type"].fillna("—"),
-                cols[2]: shown["title"].fillna(""),
-                cols[3]: shown["current_step"].fillna("—"),
-                cols[4]: shown["responsible"].fillna("—"),
-                cols[5]: shown["days_overdue"].map(_days),
-                cols[6]: shown["weeks_on_ledger"].astype(str),
-                cols[7]: shown["state"].map(STATE_ZH) if zh else shown["state"]})
-            fig.text(0.04, 0.745, ("在办超期事项（按超期时长）" if zh else
-                                   "Open entries, most overdue first"),
-                     fontsize=11, weight="bold", color=INK, va="top")
-            if frame.empty:
-                note(fig, 0.05, 0.70, "无" if zh else "none", fontsize=10)
-            else:
-                draw_table(fig.add_axes([0.04, 0.33, 0.92, 0.385]), frame, fontsize=7.3,
-                           widths=[0.13, 0.08, 0.30, 0.16, 0.10, 0.08, 0.06, 0.07],
-                           wrap_at={cols[2]: 52, cols[3]: 28, cols[4]: 16})
-            closed = self.section("closed").head(5)
-            ccols = (["流程编号", "流程类型", "标题", "办结时间", "办结方式", "超期至办结（工作日）"]
-                     if zh else ["case", "process", "title", "ended", "how",
-                                 "overdue until it ended (working days)"])
-            cframe = pd.DataFrame({
-                ccols[0]: closed["case_id"], ccols[1]: closed["process_type"].fillna("—"),
-                ccols[2]: closed["title"].fillna(""),
-                ccols[3]: closed["closed_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M")
-                                                  if pd.notna(t) else "—"),
-                ccols[4]: closed["close_status"].map(CLOSE_ZH).fillna("—") if zh
-                else closed["close_status"].fillna("—"),
-                ccols[5]: closed["days_to_close"].map(_days)})
-            fig.text(0.04, 0.31, _TITLES[lang]["closed"], fontsize=11, weight="bold",
-                     color=INK, va="top")
-            if cframe.empty:
-                note(fig, 0.05, 0.27, "无" if zh else "none", fontsize=10)
-            else:
-                draw_table(fig.add_axes([0.04, 0.095, 0.92, 0.185]), cframe, fontsize=7.3,
-                           widths=[0.13, 0.08, 0.39, 0.14, 0.08, 0.18],
-                           wrap_at={ccols[2]: 70})
-            more = []
-            if len(open_rows) > len(shown):
-                more.append(f"另有在办 {len(open_rows) - len(shown)} 件" if zh else
-                            f"{len(open_rows) - len(shown)} more open")
-            n_closed = len(self.section("closed"))
-            if n_closed > len(closed):
-                more.append(f"另有销号 {n_closed - len(closed)} 件" if zh else
-                            f"{n_closed - len(closed)} more struck off")
-            tail = ("，见 Excel 附表。" if zh else "; see the workbook.") if more else ""
-            extra = ("；".join(more) if zh else "; ".join(more)) + tail
-            notes = " ".join(self.notes[:2])
-            note(fig, 0.04, 0.078, wrap((extra + " " + notes).strip(), 200), fontsize=7)
-            fit_page(fig)
-            pdf.savefig(fig)
-            plt.close(fig)
-        return path
 
     # --- display ---------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -437,9 +326,9 @@ class LedgerMonth(Result):
 
     @classmethod
     def from_ledger(cls, ledger, month: Any) -> "LedgerMonth":
-        from officemine.kpis import _as_month
+        from officemine.log.months import as_month
 
-        period = _as_month(month)
+        period = as_month(month)
         tz = ledger.timezone or "UTC"
         lo = pd.Timestamp(period.start_time).tz_localize(tz)
         hi = pd.Timestamp((period + 1).start_time).tz_localize(tz)
@@ -489,7 +378,7 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
     def names(self) -> set[str]:
         """The people the view names (applicants and responsible persons)."""
         from officemine.privacy import NOT_PEOPLE
-        from officemine.schema import normalize_word
+        from officemine.log.schema import normalize_word
 
         cells = [*self.summary["applicant"], *self.summary["responsible"],
                  *self.people["responsible"]]
@@ -554,7 +443,7 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
         import matplotlib.pyplot as plt
         from matplotlib.ticker import MaxNLocator
 
-        from officemine.plotting import chart_style
+        from officemine.base.plotting import chart_style
 
         zh = lang == "zh"
         d = self.people.head(10)

@@ -38,16 +38,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from officemine.choices import Lang
-from officemine import __version__
-from officemine.calendar import Calendar
-from officemine.eventlog import EventLog
-from officemine.jsonable import plain, records
-from officemine.relations import log_end, now
-from officemine.result import Result
+from officemine.base.choices import Lang
+from officemine.base.version import __version__
+from officemine.log.calendar import Calendar
+from officemine.log.eventlog import EventLog
+from officemine.base.jsonable import plain, records
+from officemine.log.relations import log_end, now
+from officemine.log.result import Result
 from officemine.sla import SLA
 from officemine.supervision.store import LedgerError, SCHEMA_VERSION, connect, transaction
-from officemine.text import relabel
+from officemine.base.text import relabel
 
 __all__ = ["Ledger", "LedgerError", "CaseFile", "week_label", "OPEN_STATES"]
 
@@ -128,7 +128,7 @@ class CaseFile(Result):
         """Working days overdue at each weekly run."""
         import matplotlib.pyplot as plt
 
-        from officemine.plotting import chart_style
+        from officemine.base.plotting import chart_style
 
         zh = lang == "zh"
         with chart_style():

@@ -62,9 +62,9 @@ from typing import Any, Callable, Literal, Mapping, Sequence, get_args
 
 import pandas as pd
 
-from officemine.errors import NotifySettingsError
+from officemine.base.errors import NotifySettingsError
 from officemine.supervision.digest import SECTIONS, WeeklyDigest, split_people
-from officemine.tomlfile import read_toml
+from officemine.base.tomlfile import read_toml
 
 __all__ = ["CHANNELS", "Channel", "NotifySettings", "NotifySettingsError", "People", "Person",
            "Message", "Delivery", "build_message", "send", "check_channels", "ENV"]

@@ -1,7 +1,7 @@
 """The ledger's database: an SQLite file (standard library `sqlite3`) with a schema version and
 migrations.
 
-Why SQLite rather than files renamed into place (`officemine.atomic`): the ledger is updated a
+Why SQLite rather than files renamed into place (`officemine.base.atomic`): the ledger is updated a
 little every week and read item by item, and SQLite's own atomic commit (a rollback journal,
 ``synchronous = FULL``) gives what a run needs: every change of a run in one transaction, so a
 run that fails or is killed leaves the file as it was (the journal is rolled back the next
@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from officemine.errors import LedgerError
+from officemine.base.errors import LedgerError
 
 __all__ = ["LedgerError", "SCHEMA_VERSION", "MIGRATIONS", "connect", "transaction",
            "schema_version"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from officemine.conformance import KINDS, KIND_NAMES
-from officemine.report.layout import BAD, GOOD, INK, PageInfo, draw_table, new_page, note, wrap
+from officemine.rendering.layout import BAD, GOOD, INK, draw_table, new_page, note, wrap
 
 WORDS = {
     "zh": {
@@ -50,7 +50,7 @@ def conformance_page(report, footer, number):
     words = WORDS[report.lang]
     zh = report.lang == "zh"
     result = report.conformance
-    from officemine.report.pages import _info
+    from officemine.rendering.pages import _info
 
     fig = new_page(_info(report, words["title"], footer), number)
     pct = (lambda v: "—" if v is None or pd.isna(v) else f"{v:.1%}")

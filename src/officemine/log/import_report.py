@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from officemine.errors import LogFormatError
-from officemine.importing.raw import SET_ASIDE_REASONS
-from officemine.result import Provenance, Result, provenance
+from officemine.base.errors import LogFormatError
+from officemine.log.schema import SET_ASIDE_REASONS
+from officemine.log.result import Provenance, Result, provenance
 
 
 @dataclass(frozen=True)

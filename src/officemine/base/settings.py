@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from officemine.errors import ChoiceError, Problem, SettingsError
-from officemine.tomlfile import read_toml
+from officemine.base.errors import Problem, SettingsError
+from officemine.base.tomlfile import read_toml
 
 __all__ = ["Value", "Table", "MapOf", "ListOf", "Tagged", "Spec", "Loaded", "load",
-           "json_schema", "place", "SETTINGS", "settings_schema"]
+           "json_schema", "place"]
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -266,47 +266,3 @@ def as_json(data: Any) -> Any:
     if isinstance(data, (dt.date, dt.time)):
         return data.isoformat()
     return data
-
-
-# --- the settings files officemine reads ---------------------------------------------------------
-
-def _mapping() -> dict:
-    from officemine.importing.mapping import Mapping as M
-    return M.json_schema()
-
-
-def _scenario() -> dict:
-    from officemine.simulation.scenario import Scenario
-    return Scenario.json_schema()
-
-
-def _report() -> dict:
-    from officemine.report.config import ReportConfig
-    return ReportConfig.json_schema()
-
-
-def _sla() -> dict:
-    from officemine.sla import SLA
-    return SLA.json_schema()
-
-
-def _procedures() -> dict:
-    from officemine.conformance.procedures import Procedures
-    return Procedures.json_schema()
-
-
-#: Every kind of settings file, and where its schema comes from.
-SETTINGS: dict[str, Callable[[], dict]] = {
-    "mapping": _mapping, "scenario": _scenario, "report": _report, "sla": _sla,
-    "procedures": _procedures,
-}
-
-
-def settings_schema(name: str) -> dict:
-    """The JSON schema (draft 2020-12) of one kind of settings file: ``"mapping"``,
-    ``"scenario"``, ``"report"``, ``"sla"`` or ``"procedures"``.
-
-    >>> settings_schema("sla")["properties"]["limits"]["type"]
-    'object'
-    """
-    return SETTINGS[ChoiceError.check("name", name, SETTINGS)]()

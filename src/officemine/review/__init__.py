@@ -7,7 +7,6 @@ machine-readable companion (JSON and an .xlsx workbook of the tables).
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +15,15 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from officemine.calendar import Calendar
-from officemine.choices import LANGS, Lang
-from officemine.errors import ChoiceError, NoDataError, NotSupportedError, OfficemineError
-from officemine.eventlog import EventLog, month_covered  # noqa: F401 (spark.report)
+from officemine.log.calendar import Calendar
+from officemine.base.choices import LANGS, Lang
+from officemine.base.errors import ChoiceError, NoDataError, NotSupportedError, OfficemineError
+from officemine.log.eventlog import EventLog
+from officemine.log.months import as_month
 from officemine.privacy import PseudonymKey
-from officemine.report.config import Redesign, ReportConfig
-from officemine.result import Provenance, Result, provenance
-from officemine.stats import wilson_interval
+from officemine.review.config import Redesign, ReportConfig
+from officemine.log.result import Provenance, Result, provenance
+from officemine.base.stats import wilson_interval
 from officemine.versions import process_versions
 
 
@@ -124,8 +124,8 @@ class MonthlyReport(Result):
     def workbook(self) -> dict[str, pd.DataFrame]:
         """The workbook's sheets as a reader of the report's language sees them: sheet names
         and column labels from the text catalogue, a column kept in both languages shown in
-        this one only (`officemine.text.for_reader`)."""
-        from officemine.text import for_reader, sheet_name, table_of
+        this one only (`officemine.base.text.for_reader`)."""
+        from officemine.base.text import for_reader, sheet_name, table_of
 
         return {sheet_name(code, self.lang): for_reader(frame, self.lang, table_of(code))
                 for code, frame in self.tables().items()}
@@ -170,9 +170,9 @@ class MonthlyReport(Result):
         once all are complete: a killed run leaves the previous report whole. The log's own
         files (its source and its Parquet file) are never overwritten.
         """
-        from officemine.atomic import atomic_paths, write_text
-        from officemine.report.companion import write_xlsx
-        from officemine.report.pages import render_pdf
+        from officemine.base.atomic import atomic_paths, write_text
+        from officemine.rendering.companion import write_xlsx
+        from officemine.rendering.pages import render_pdf
 
         out_dir = Path(out_dir)
         stem = stem or f"officemine_report_{self.month}"
@@ -248,7 +248,8 @@ class MonthlyReports(Result):
         """Each month's PDF, JSON and xlsx into `out_dir` (as `MonthlyReport.write`), then
         ``index.json`` and ``index.html`` listing them (replaced together). Returns the
         paths: the index files and, per month, its three files (``"2025-10.pdf"`` …)."""
-        from officemine.atomic import atomic_paths
+        from officemine.base.atomic import atomic_paths
+        from officemine.rendering.html import index_page
 
         out_dir = Path(out_dir)
         rows, written = [], {}
@@ -262,7 +263,7 @@ class MonthlyReports(Result):
         with atomic_paths(*paths.values()) as (json_temp, html_temp):
             json_temp.write_text(json.dumps(rows, ensure_ascii=False, indent=2),
                                  encoding="utf-8")
-            html_temp.write_text(_index_page(rows, self.lang), encoding="utf-8")
+            html_temp.write_text(index_page(rows, self.lang, INDEX_KPIS), encoding="utf-8")
         return {**paths, **written}
 
     def __repr__(self) -> str:
@@ -270,32 +271,6 @@ class MonthlyReports(Result):
         span = f"{self.months[0]} – {self.months[-1]}" if self.reports else "no month"
         return (f"<MonthlyReports {span} ({self.lang}): {len(self.reports)} months, "
                 f"{with_data} with data>")
-
-
-def _index_page(rows: list[dict], lang: str) -> str:
-    """The HTML index of a set of reviews: month, headline figures (named in `lang`), files."""
-    from officemine.kpis import KPIS
-
-    names = {k.key: (k.zh if lang == "zh" else k.en) for k in KPIS}
-    title = "月度流程效能评估" if lang == "zh" else "Monthly process efficiency reviews"
-    month_head, files_head = ("月份", "文件") if lang == "zh" else ("Month", "Files")
-    heads = [month_head, *(names[k] for k in INDEX_KPIS), files_head]
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
-    body = []
-    for r in rows:
-        cells = [f"<td>{html.escape(r['month'])}</td>"]
-        if r["has_data"]:
-            cells += [f"<td>{html.escape(str(r.get(k, '—')))}</td>" for k in INDEX_KPIS]
-        else:
-            message = "本月无数据" if lang == "zh" else r["message"]
-            cells.append(f"<td colspan='{len(INDEX_KPIS)}'>{html.escape(message)}</td>")
-        links = " ".join(f"<a href='{html.escape(r[k])}'>{k.upper()}</a>"
-                         for k in ("pdf", "xlsx", "json"))
-        cells.append(f"<td>{links}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<!doctype html><html lang='{lang}'><meta charset='utf-8'><title>{title}</title>"
-            f"<h1>{title}</h1><table border='1' cellpadding='4'><tr>{head}</tr>"
-            + "".join(body) + "</table></html>")
 
 
 def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh",
@@ -327,11 +302,9 @@ def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh"
                            calendar=calendar, progress=progress, scenario=scenario,
                            pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
                            ledger=ledger, procedures=procedures)
-    from officemine.kpis import _as_month
-
     step = progress or (lambda name: None)
     ChoiceError.check("lang", lang, LANGS)
-    month = str(_as_month(month)) if month else log.latest_complete_month()
+    month = str(as_month(month)) if month else log.latest_complete_month()
     shared = _shared(log, lang=lang, config=config, sla=sla, calendar=calendar,
                      scenario=scenario, pseudonymize=pseudonymize, pseudonym_key=pseudonym_key,
                      seed=seed, ledger=ledger, procedures=procedures, step=step)
@@ -353,8 +326,6 @@ def monthly_reports(log: EventLog, months: Sequence[str] | None = None, *, lang:
     `monthly_report` (`memory_limit`: each month's review in batches, as there);
     progress: called with (month, analysis) as each analysis starts.
     """
-    from officemine.kpis import _as_month
-
     ChoiceError.check("lang", lang, LANGS)
     if months is None:
         start, end = log.span()
@@ -364,7 +335,7 @@ def monthly_reports(log: EventLog, months: Sequence[str] | None = None, *, lang:
                                                   pd.Period(end.tz_localize(None), "M"),
                                                   freq="M")]
     else:
-        months = [str(_as_month(m)) for m in months]
+        months = [str(as_month(m)) for m in months]
     tell = progress or (lambda month, name: None)
     if memory_limit is not None:
         return MonthlyReports(reports=[
@@ -542,7 +513,7 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
     bottlenecks; the overdue ledger from the cases open at the month's end alone; the process
     map left out."""
     from officemine.importing.streaming import parse_size
-    from officemine.kpis import _as_month, kpi_trend, monthly_kpis
+    from officemine.kpis import kpi_trend, monthly_kpis
     from officemine.necessity import necessity
     from officemine.supervision import bottlenecks, overdue_ledger
 
@@ -552,7 +523,7 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
     config = config or ReportConfig()
     refuse_unsupported(refused, config, "computed in batches", "without a memory limit")
     config, calendar, sla = settings_of(log, config, sla, calendar)
-    month = str(_as_month(month)) if month else log.latest_complete_month()
+    month = str(as_month(month)) if month else log.latest_complete_month()
     period = pd.Period(month, freq="M")
     step("KPIs")
     kpis = monthly_kpis(log, month, calendar=calendar, sla=sla, memory_limit=memory_limit)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from officemine.plotting import chart_style
+from officemine.base.plotting import chart_style
 
 VERDICT_COLOURS = {"keep": "#2b8a3e", "streamline": "#c92a2a", "notice": "#e67700",
                    "insufficient_data": "#868e96"}

@@ -28,6 +28,34 @@ TERMINAL = frozenset({"archive", "reject", "withdraw"})
 
 ArrivalSource = Literal["recorded", "inferred", "none"]
 
+#: Why a row was set aside. Codes are stable (they appear in set-aside files and JSON).
+SetAsideReason = Literal[
+    "malformed_record",      # the reader could not split/parse the record at all
+    "missing_case_id",
+    "missing_node",
+    "missing_time",          # no acted_at value
+    "unparseable_time",      # acted_at/arrived_at present but not a time we can read
+    "implausible_time",      # a time before 1990 or more than a year after the import
+    "unknown_outcome",       # outcome word not in the vocabulary nor in the mapping
+    "action_before_arrival", # acted_at earlier than the recorded arrived_at
+    "duplicate",             # same case, node, outcome, person, time and comment as an earlier row
+    "bad_amount",            # amount present but not a number (or not finite: 1e309)
+]
+
+SET_ASIDE_REASONS: dict[str, str] = {
+    "malformed_record": "record could not be read (wrong number of fields, broken JSON, …)",
+    "missing_case_id": "no case id",
+    "missing_node": "no node / approval step",
+    "missing_time": "no action time",
+    "unparseable_time": "time value not understood",
+    "implausible_time": "time before 1990 or more than a year after the import (a typo, or a "
+                        "placeholder date such as 9999-12-31)",
+    "unknown_outcome": "outcome word not in the vocabulary or the mapping",
+    "action_before_arrival": "acted before the item arrived",
+    "duplicate": "exact duplicate of an earlier row",
+    "bad_amount": "amount is not a finite number",
+}
+
 
 @dataclass(frozen=True)
 class EventLogColumns:
@@ -61,7 +89,7 @@ class EventLogColumns:
     source_file: str = "source_file"
     source_row: str = "source_row"          # row as a spreadsheet shows it (header = 1), or record id
     # derived by `EventLog` from each case's events, stored so analyses need no window pass
-    # (their definitions: `officemine.relations`)
+    # (their definitions: `officemine.log.relations`)
     visit: str = "visit"                    # 1-based stay at a node in the case; null: cc/comment/remind
     round: str = "round"                    # 1 + the case's returns before the event (attempt number)
     visit_start: str = "visit_start"        # wait_start of the visit's first event (its arrival)
@@ -89,7 +117,7 @@ CANONICAL_ORDER: tuple[str, ...] = (
     C.pending, C.wait_start, C.arrival_source, C.comment, C.object, *CASE_ATTRIBUTES, C.instance_id,
     C.source_file, C.source_row,
 )
-#: Columns `EventLog` derives from the case's events (see `officemine.eventlog`).
+#: Columns `EventLog` derives from the case's events (see `officemine.log.eventlog`).
 VISIT_COLUMNS: tuple[str, ...] = (C.visit, C.round, C.visit_start, C.visit_source, C.handoff,
                                   C.case_start, C.case_end)
 #: Column order of a stored log; extra source columns follow these.

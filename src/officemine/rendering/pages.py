@@ -15,12 +15,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 
-from officemine import __version__  # noqa: E402
-from officemine.atomic import atomic_path  # noqa: E402
-from officemine.plotting import chart_style  # noqa: E402
-from officemine.report.layout import (ACCENT, BAD, GOOD, INK, MUTED, RULE, PageInfo,  # noqa: E402
-                                      draw_table, fit_page, new_page, note, split_rows,
-                                      wrap)
+from officemine.base.version import __version__  # noqa: E402
+from officemine.base.atomic import atomic_path  # noqa: E402
+from officemine.base.plotting import chart_style  # noqa: E402
+from officemine.rendering.layout import (ACCENT, BAD, GOOD, INK, MUTED, PageInfo,  # noqa: E402
+                                         draw_table, fit_page, new_page, note, split_rows,
+                                         tile_axes, wrap)
 
 T = {
     "zh": {
@@ -147,11 +147,11 @@ def page_figures(report):
         left_out = {_PART_PAGES[p] for p in report.left_out if p in _PART_PAGES}
         pages = [p for p in pages if p not in left_out]
         if report.ledger_view is not None:
-            from officemine.report.ledger_page import ledger_month_page
+            from officemine.rendering.ledger_page import ledger_month_page
 
             pages.append(ledger_month_page)
         if getattr(report, "conformance", None) is not None:
-            from officemine.report.conformance_page import conformance_page
+            from officemine.rendering.conformance_page import conformance_page
 
             pages.append(conformance_page)
         if report.simulation is not None:
@@ -205,11 +205,7 @@ def _cover(report, footer, number):
     for i, tile in enumerate(tiles):
         x = x0 + (i % cols) * (w + gap)
         y = y0 - (i // cols) * (h + gap)
-        ax = fig.add_axes([x, y, w, h])
-        ax.set_xticks([]), ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_visible(True)
-            spine.set_color(RULE)
+        ax = tile_axes(fig, [x, y, w, h])
         name = tile.name_zh if report.lang == "zh" else tile.name_en
         ax.text(0.06, 0.88, name, fontsize=11, color=MUTED, transform=ax.transAxes, va="top")
         ax.text(0.06, 0.60, tile.text(report.lang), fontsize=24 if cols == 4 else 21,
@@ -325,7 +321,7 @@ def _outside(report):
     if result is None:
         return None
     from officemine.conformance import outside_procedures
-    from officemine.relations import node_roles
+    from officemine.log.relations import node_roles
 
     pm = report.discovery.process_map
     forward = pm.arcs[pm.arcs["kind"] == "forward"]

@@ -4,7 +4,7 @@ KPIs, discovery, the necessity test, supervision, simulation and the report read
 through this module (and `EventLog`'s own description: `span`, `n_cases`, `nodes`); none of
 them writes its own query over the raw events. A test enforces it. The definitions:
 
-* **event** — one row of the canonical log (`officemine.schema`), in case and position order.
+* **event** — one row of the canonical log (`officemine.log.schema`), in case and position order.
 * **blocking event** — any event but cc, comment and remind (`schema.NON_BLOCKING`): the only
   events that move an item. Pending rows (arrived, not yet acted on) are blocking.
 * **visit** — a case's uninterrupted stay at one node: its blocking events in order, a new
@@ -44,10 +44,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine.calendar import Calendar
-from officemine.errors import InputError, LogFormatError
-from officemine.eventlog import EventLog
-from officemine.schema import C, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, REJECTIONS, TERMINAL
+from officemine.log.calendar import Calendar
+from officemine.base.errors import InputError, LogFormatError
+from officemine.log.eventlog import EventLog
+from officemine.log.schema import C, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING, REJECTIONS, TERMINAL
 
 __all__ = [
     "log_end", "now", "events", "process_types", "scope_counts", "event_months",
@@ -229,7 +229,7 @@ def _whole_cases(log: EventLog, sql: str, rows: int,
                  duckdb_memory: int | None) -> Iterator[pa.Table]:
     """The rows of `sql` (over ``events``, in the log's order) in tables of whole cases of
     about `rows` rows, streamed by DuckDB on a connection of its own."""
-    from officemine.eventlog import whole_runs
+    from officemine.log.eventlog import whole_runs
 
     con = log.connect(duckdb_memory)
     try:

@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from officemine.errors import ReportConfigError
-from officemine.settings import ListOf, Table, Value, json_schema, load
+from officemine.base.errors import ReportConfigError
+from officemine.base.settings import ListOf, Table, Value, json_schema, load
 
 _TEXT = {"type": "string"}
 _FILE = {"type": "string", "description": "a file path, relative to this file"}

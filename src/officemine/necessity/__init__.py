@@ -11,7 +11,7 @@ why it returns items, and gives a verdict a manager can act on:
   (一次性告知) rather than by checking;
 * ``insufficient_data`` — too few decisions to say.
 
-Definitions (see `officemine.relations`): an *item* is one decision taken at a node; its wait
+Definitions (see `officemine.log.relations`): an *item* is one decision taken at a node; its wait
 runs from when the item reached the node (recorded, or inferred from the previous action) to
 the decision. Items still pending at export are right-censored: medians and p90 are
 Kaplan–Meier estimates, the mean is the restricted mean over the observed range.
@@ -29,15 +29,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from officemine.calendar import Calendar
-from officemine.errors import ChoiceError, InputError, NoDataError
-from officemine.eventlog import EventLog
-from officemine.jsonable import plain
-from officemine.schema import C
-from officemine.stats import km_summary, wilson_interval
-from officemine import relations
-from officemine.relations import work_items
-from officemine.result import Result, log_info_of
+from officemine.log.calendar import Calendar
+from officemine.base.errors import ChoiceError, InputError, NoDataError
+from officemine.log.eventlog import EventLog
+from officemine.base.jsonable import plain
+from officemine.log.schema import C
+from officemine.base.stats import km_summary, wilson_interval
+from officemine.log import relations
+from officemine.log.relations import work_items
+from officemine.log.result import Result, log_info_of
 from officemine.versions import ProcessVersions, Since, select_since
 
 Basis = Literal["working", "clock"]
@@ -231,7 +231,7 @@ class NecessityResult(Result):
 
     def plot(self, ax=None, lang: str = "zh", label_nodes: bool = True):
         """The necessity chart: wait (y) against rejection rate (x), bubble = volume."""
-        from officemine.necessity_chart import necessity_chart
+        from officemine.necessity.chart import necessity_chart
 
         return necessity_chart(self, ax=ax, lang=lang, label_nodes=label_nodes)
 
@@ -247,7 +247,7 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     by: ``"process_type"`` tests each node within each process type separately.
     basis: ``"working"`` (hours of `calendar`, default) or ``"clock"`` for the verdict's
     wait; both are always reported.
-    node_kinds: node -> kind, overriding what `officemine.relations.node_kinds` infers (and
+    node_kinds: node -> kind, overriding what `officemine.log.relations.node_kinds` infers (and
     the log's mapping). Only decision nodes get a verdict; the waiting at every other step
     that holds items (instruction, notification, automatic, unknown) is listed in
     ``other_nodes`` — waiting at a step that decides nothing is a finding in itself.

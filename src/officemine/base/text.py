@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from officemine.choices import LANGS, Lang
-from officemine.errors import ChoiceError
+from officemine.base.choices import LANGS, Lang
+from officemine.base.errors import ChoiceError
 
 #: Column labels (zh, en), by field name.
 COLUMN_LABELS: dict[str, tuple[str, str]] = {

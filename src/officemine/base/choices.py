@@ -1,9 +1,9 @@
 """Closed choices several modules share, defined once (each module's own choices — a basis,
 an engine, a source format — live beside the function that takes them).
 
-A value outside a choice raises `officemine.errors.ChoiceError`, which lists the allowed ones:
+A value outside a choice raises `officemine.base.errors.ChoiceError`, which lists the allowed ones:
 
->>> from officemine.errors import ChoiceError
+>>> from officemine.base.errors import ChoiceError
 >>> ChoiceError.check("lang", "en", LANGS)
 'en'
 """

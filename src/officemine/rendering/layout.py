@@ -174,6 +174,17 @@ def split_rows(frame: pd.DataFrame, height_in: float, fontsize: float,
     return pieces
 
 
+def tile_axes(fig, rect):
+    """An empty axes at `rect` (figure fractions) framed by a thin rule: the box of a
+    headline number."""
+    ax = fig.add_axes(rect)
+    ax.set_xticks([]), ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_color(RULE)
+    return ax
+
+
 def note(fig, x, y, text, **kw):
     kw.setdefault("fontsize", 8.5)
     kw.setdefault("color", MUTED)

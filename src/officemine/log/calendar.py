@@ -43,8 +43,8 @@ import chinese_calendar
 import numpy as np
 import pandas as pd
 
-from officemine.errors import CalendarError, ChoiceError
-from officemine.tomlfile import read_toml
+from officemine.base.errors import CalendarError, ChoiceError
+from officemine.base.tomlfile import read_toml
 
 __all__ = ["Calendar", "DEFAULT_HOURS", "DEFAULT_REGION", "DEFAULT_TZ", "OUTSIDE_HOURS_SLACK",
            "OUTSIDE_HOURS_WARNING", "is_known_timezone"]

@@ -26,11 +26,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from officemine.calendar import Calendar, is_known_timezone
-from officemine.errors import CalendarError, ChoiceError, LogFormatError, NoDataError
-from officemine.importing.report import ImportReport
-from officemine.schema import (C, CANONICAL_ORDER, NON_BLOCKING, REJECTIONS, STORED_ORDER,
-                               TERMINAL, VISIT_COLUMNS)
+from officemine.log.calendar import Calendar, is_known_timezone
+from officemine.base.errors import CalendarError, ChoiceError, LogFormatError
+from officemine.log.import_report import ImportReport
+from officemine.log.months import month_covered
+from officemine.log.schema import (C, CANONICAL_ORDER, NON_BLOCKING, REJECTIONS, STORED_ORDER,
+                                   TERMINAL, VISIT_COLUMNS)
 
 #: 4: instance_id and object stored (a file of format 3 or older is read: instance_id =
 #: case_id, object null). 3: visits end after a return or a rejection; case_start is
@@ -42,7 +43,7 @@ _META_KEY = b"officemine"
 
 
 class EventLog:
-    """An approval event log in canonical form (see `officemine.schema`).
+    """An approval event log in canonical form (see `officemine.log.schema`).
 
     Build one with `officemine.import_log` (from a source) or `officemine.read_log` (from a
     stored Parquet log). `query()` runs DuckDB queries against the view ``events``. A table
@@ -166,7 +167,7 @@ class EventLog:
         bound is given; without bounds every case is),
         ``"start"`` (it started in the window) or ``"active"`` (it was open at some time in
         the window: started before its end and not ended before its start). Start and end
-        are the case's as `officemine.relations` defines them. Events are never cut from a
+        are the case's as `officemine.log.relations` defines them. Events are never cut from a
         case, so cycle times and paths stay whole.
         """
         ChoiceError.check("by", by, ("end", "start", "active"))
@@ -218,7 +219,7 @@ class EventLog:
             parts.append(f"{C.process_type} NOT IN ({', '.join(literal(k) for k in named)})")
         else:
             parts.append(f"{C.process_type} IS NOT NULL")
-        # a case's process type is its first event's (as `officemine.relations.cases` reads it)
+        # a case's process type is its first event's (as `officemine.log.relations.cases` reads it)
         where = (f"{C.case_id} IN (SELECT {C.case_id} FROM events WHERE {C.seq} = 0 AND "
                  f"({' OR '.join(parts)}))")
         if self._table is None:
@@ -293,11 +294,11 @@ class EventLog:
         """Write the log as Parquet (with metadata) and its set-aside rows as a CSV beside it.
 
         Both files are written under temporary names and renamed over the old ones together
-        once complete (`officemine.atomic`): a killed write leaves the previous log whole. A
+        once complete (`officemine.base.atomic`): a killed write leaves the previous log whole. A
         log imported without set-aside rows removes a set-aside file left by an earlier
         import to the same path. The source file it was imported from is never overwritten.
         """
-        from officemine.atomic import atomic_paths, csv_to, remove
+        from officemine.base.atomic import atomic_paths, csv_to, remove
 
         path = Path(path)
         report = self.report
@@ -346,7 +347,7 @@ class EventLog:
 
     def span(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         """The first and the last time the log knows of (an action or an arrival); the last
-        is the log's end, "now" for every analysis (`officemine.relations.log_end`). Scanned
+        is the log's end, "now" for every analysis (`officemine.log.relations.log_end`). Scanned
         once per log (an analysis asks for it several times; the log never changes)."""
         if ("span",) not in self._cache:
             lo, hi = self.one(f"SELECT min(least({C.acted_at}, {C.arrived_at})), "
@@ -429,7 +430,7 @@ def with_visits(table: pa.Table) -> pa.Table:
     ``visit_start``/``visit_source`` are the ``wait_start``/``arrival_source`` of the
     visit's first event, ``round`` is 1 + the returns before the event of its case and
     object (of the whole case for an event without an object), and
-    ``case_start``/``case_end`` are the case's start and end (see `officemine.relations`).
+    ``case_start``/``case_end`` are the case's start and end (see `officemine.log.relations`).
     Array operations over the ordered rows: no per-case loop, no window pass.
     """
     table = table.drop_columns([c for c in VISIT_COLUMNS if c in table.column_names])
@@ -520,7 +521,7 @@ def with_visits(table: pa.Table) -> pa.Table:
         del changed, case_a
     del a, case_no, pos
     handoff = pa.array(handoff)
-    # the case's start and end (see `officemine.relations`), on every event: selecting the
+    # the case's start and end (see `officemine.log.relations`), on every event: selecting the
     # cases of a month is a filter
     case_start, case_end = _case_bounds(table, new_case, blocking_rows)
     del new_case, blocking_rows
@@ -761,17 +762,3 @@ def _read_parquet(path: Path) -> pa.Table:
         return pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise LogFormatError(f"{path} cannot be read: {exc}") from None
-
-
-def month_covered(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
-    """The last calendar month a log spanning `start`..`end` covers completely (else the last
-    month it touches)."""
-    if end is None:
-        raise NoDataError("the log is empty")
-    month = pd.Period(end.tz_localize(None), freq="M")
-    month_end = (month + 1).start_time
-    if end.tz_localize(None) < month_end - pd.Timedelta(days=1):
-        previous = month - 1
-        if start is not None and start.tz_localize(None) <= previous.start_time:
-            return str(previous)
-    return str(month)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from officemine.report.layout import INK, MUTED, RULE, PageInfo, draw_table, new_page, note, wrap
+from officemine.rendering.layout import INK, MUTED, draw_table, new_page, note, tile_axes, wrap
 
 
 def ledger_month_page(report, footer: str, number: int):
-    from officemine.report.pages import _info
+    from officemine.rendering.pages import _info
 
     view = report.ledger_view
     zh = report.lang == "zh"
@@ -28,11 +28,7 @@ def ledger_month_page(report, footer: str, number: int):
               "—" if view.median_days_to_close is None else
               f"{view.median_days_to_close:.1f}")]
     for i, (name, value) in enumerate(tiles):
-        ax = fig.add_axes([0.04 + i * 0.235, 0.75, 0.215, 0.12])
-        ax.set_xticks([]), ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_visible(True)
-            spine.set_color(RULE)
+        ax = tile_axes(fig, [0.04 + i * 0.235, 0.75, 0.215, 0.12])
         ax.text(0.06, 0.78, name, fontsize=10, color=MUTED, transform=ax.transAxes,
                 va="center")
         ax.text(0.06, 0.36, value, fontsize=22, weight="bold", color=INK,

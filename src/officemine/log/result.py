@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
-from officemine import __version__
-from officemine.jsonable import plain
+from officemine.base.version import __version__
+from officemine.base.jsonable import plain
 
 if TYPE_CHECKING:
-    from officemine.eventlog import EventLog
+    from officemine.log.eventlog import EventLog
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Text from the log goes into spreadsheet cells, and a cell that starts with ``= + - @`` (or a
 tab or carriage return) would be read by Excel as a formula: the classic CSV/formula
 injection. Such text is written as a string with a leading apostrophe, never as a formula
-(`officemine.atomic.safe_cell`, shared with every CSV officemine writes). Both files are
+(`officemine.base.atomic.safe_cell`, shared with every CSV officemine writes). Both files are
 written atomically.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from officemine.atomic import atomic_path, safe_cell, write_text
-from officemine.jsonable import plain
+from officemine.base.atomic import atomic_path, safe_cell, write_text
+from officemine.base.jsonable import plain
 
 
 def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:

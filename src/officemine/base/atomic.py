@@ -11,7 +11,7 @@
   writes it with a leading apostrophe; numbers, and text that is just a number, stay as they
   are. `write_csv` and the workbook writer both use it.
 
->>> from officemine.atomic import write_text
+>>> from officemine.base.atomic import write_text
 >>> with atomic_path("reports/table.html") as tmp:          # doctest: +SKIP
 ...     tmp.write_text("<table>…</table>", encoding="utf-8")
 """
@@ -29,7 +29,7 @@ from typing import Iterable, Iterator, Sequence
 
 import pandas as pd
 
-from officemine.errors import OutputError
+from officemine.base.errors import OutputError
 
 __all__ = ["atomic_path", "atomic_paths", "protect", "check_output", "write_text",
            "check_folder", "write_bytes", "write_csv", "csv_to", "remove", "safe_cell",
