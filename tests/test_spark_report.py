@@ -126,7 +126,7 @@ def test_the_command_on_spark(spark, sample_log, tmp_path):
     ours = runner.invoke(app, ["report", str(sample_log), "--engine", "spark", "--month", MONTH,
                                "-o", str(tmp_path / "spark")])
     assert ours.exit_code == 0, ours.output
-    assert "left out of the report" in ours.output
+    assert "未列入本报告的部分" in ours.output          # --lang zh, the default
     written = json.loads((tmp_path / "spark" / f"officemine_report_{MONTH}.json")
                          .read_text(encoding="utf-8"))
     log = officemine.read_log(sample_log)

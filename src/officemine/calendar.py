@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from officemine.errors import CalendarError, ChoiceError
+from officemine.text import Said
 from officemine.tomlfile import read_toml
 
 __all__ = ["Calendar", "DEFAULT_HOURS", "DEFAULT_REGION", "DEFAULT_TZ", "OUTSIDE_HOURS_SLACK",
@@ -463,17 +464,18 @@ class Calendar:
         reg = self._region
         lo, hi = reg.years  # type: ignore[misc]
         if reg.code == DEFAULT_REGION:
-            source = f"{reg.source} has statutory holidays and 调休 for {lo}–{hi} only"
-            fix = "upgrade chinese_calendar or list the days in the calendar file"
+            source = Said("calendar.cn_years", source=reg.source, lo=lo, hi=hi)
+            fix = Said("calendar.fix_cn")
         else:
-            source = f"{reg.source} has {reg.code} holidays for {lo}–{hi} only"
-            fix = "list the days in the calendar file"
-        treated = "are counted as weekends-only (plus company days)"
+            source = Said("calendar.region_years", source=reg.source, region=reg.code, lo=lo,
+                          hi=hi)
+            fix = Said("calendar.fix")
         out = []
         if first.year < lo:
-            out.append(f"dates before {lo} (from {first.isoformat()}) {treated}: {source}")
+            out.append(Said("calendar.before", lo=lo, first=first.isoformat(), source=source))
         if last.year > hi:
-            out.append(f"dates after {hi} (up to {last.isoformat()}) {treated}: {source}; {fix}")
+            out.append(Said("calendar.after", hi=hi, last=last.isoformat(), source=source,
+                            fix=fix))
         return out
 
     def outside_office_hours(self, times: Any, slack: dt.timedelta = dt.timedelta(0)

@@ -45,7 +45,7 @@ from officemine.errors import ChoiceError, InputError, NotSupportedError
 from officemine import relations
 from officemine.eventlog import EventLog
 from officemine.jsonable import records
-from officemine.text import add_labels, relabel
+from officemine.text import Said, add_labels, heads, relabel, say
 from officemine.plotting import chart_style
 from officemine.result import Result
 from officemine.sla import SLA
@@ -343,7 +343,11 @@ class MonthlyKPIs(Result):
                 "yoy_note": t.yoy.note,
                 "cover": t.cover, "better": t.better,
                 "basis_zh": t.basis_zh, "basis_en": t.basis_en})
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        for column in ("mom_note", "yoy_note"):     # `Said`, for a reader of either language
+            frame[column] = pd.Series([getattr(t, column[:3]).note for t in self.kpis],
+                                      dtype=object)
+        return frame
 
     def table(self, which: Literal["summary", "by_process", "changes"] = "summary",
               lang: Lang = "zh", columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -381,13 +385,19 @@ class MonthlyKPIs(Result):
         return "\n".join(lines)
 
     def _html_tables(self) -> list[pd.DataFrame]:
+        return self.html_tables("zh")
+
+    def html_tables(self, lang: Lang = "zh") -> list[pd.DataFrame]:
+        """The month's KPIs as a notebook shows them, in `lang`."""
         if not self.has_data:
             return []
         s = self.summary
+        cols = heads("kpi_html", lang)
         return [pd.DataFrame({
-            "指标": s["name_zh"], "本月": [t.text("zh") for t in self.kpis],
-            "环比": [t.change_text("mom") for t in self.kpis],
-            "同比": [t.change_text("yoy") for t in self.kpis], "n": s["n"]})]
+            cols[0]: s["name_zh"] if lang == "zh" else s["name_en"],
+            cols[1]: [t.text(lang) for t in self.kpis],
+            cols[2]: [t.change_text("mom", lang) for t in self.kpis],
+            cols[3]: [t.change_text("yoy", lang) for t in self.kpis], cols[4]: s["n"]})]
 
     def plot(self, ax=None, lang: Lang = "zh"):
         """Median and p90 cycle time (working days) per process type against its SLA limit."""
@@ -572,7 +582,7 @@ def _monthly(ctx: _Context, month: Any) -> MonthlyKPIs:
     row, prev, last_year = o.loc[str(target)], o.loc[str(mom_m)], o.loc[str(yoy_m)]
 
     tiles = []
-    fill = ctx.fill
+    fill, fill_en = ctx.fill("zh"), ctx.fill("en")
     for d in KPIS:
         value = _num(row[d.key])
         if d.kind == "count" and value is not None:
@@ -587,10 +597,10 @@ def _monthly(ctx: _Context, month: Any) -> MonthlyKPIs:
         tiles.append(KPITile(
             key=d.key, name_zh=d.zh, name_en=d.en, value=value, unit_zh=d.unit_zh,
             unit_en=d.unit_en, kind=d.kind, basis_zh=d.basis_zh.format(**fill),
-            basis_en=d.basis_en.format(**fill),
+            basis_en=d.basis_en.format(**fill_en),
             n=n if row["has_data"] and not missing else None, ci=ci,
-            mom=_change(value, prev, d.key, mom_m, "previous month"),
-            yoy=_change(value, last_year, d.key, yoy_m, "same month last year"),
+            mom=_change(value, prev, d.key, mom_m, "previous_month"),
+            yoy=_change(value, last_year, d.key, yoy_m, "same_month_last_year"),
             better=d.better, cover=d.cover and not missing))
 
     # Per process type: the month's values, and a long table of changes for every group.
@@ -600,23 +610,20 @@ def _monthly(ctx: _Context, month: Any) -> MonthlyKPIs:
 
     notes = list(ctx.notes)
     if row["has_data"]:
-        message = (f"{int(row['completed'])} case(s) completed in {target}, "
-                   f"{int(row['open_at_month_end'])} open at its end")
-        if ctx.period(target)["partial"]:
-            message += " (partial month: the log does not cover all of it)"
+        message = Said("kpis.completed", completed=int(row["completed"]), month=str(target),
+                       open=int(row["open_at_month_end"]),
+                       partial=Said("kpis.partial") if ctx.period(target)["partial"] else "")
     else:
-        message = f"no data for {target}: {row['note']}"
+        message = Said("kpis.no_data", month=str(target), why=row["note"])
     if row["has_data"] and row["completed"] == 0:
-        notes.append(f"no case completed in {target}: cycle time, on-time, return and hand-off "
-                     "KPIs are empty (None)")
+        notes.append(Said("kpis.none_completed", month=str(target)))
     first_event = int(row["cycle_from_first_event"]) if row["has_data"] else 0
     if first_event:
-        notes.append(f"{first_event} case(s) completed in {target} have no submission in the "
-                     "log; their cycle time runs from their first event (a lower bound)")
+        notes.append(Said("kpis.from_first_event", n=first_event, month=str(target)))
     defaulted = sla.uses_default(this.loc[this["completed"].fillna(0) > 0, "process_type"])
     if defaulted:
-        notes.append(f"process types without their own SLA limit use the default "
-                     f"{sla.default_limit:g} working days: {', '.join(defaulted)}")
+        notes.append(Said("kpis.default_limit", days=f"{sla.default_limit:g}",
+                          types=", ".join(defaulted)))
     period = ctx.period(target)
     return MonthlyKPIs(
         month=str(target), has_data=bool(row["has_data"]), message=message,
@@ -731,8 +738,8 @@ class _Context:
         if start is not None:
             notes.extend(calendar.coverage_warnings(start, end))
         if calendar.tz != log.timezone:
-            notes.append(f"calendar time zone {calendar.tz} differs from the log's "
-                         f"{log.timezone}: months follow the log, office hours the calendar")
+            notes.append(Said("kpis.other_zone", calendar=str(calendar.tz),
+                              log=str(log.timezone)))
         info = {"cases": 0, "events": log.n_events,
                 "start": start.isoformat() if start is not None else None,
                 "end": end.isoformat() if end is not None else None,
@@ -791,11 +798,11 @@ class _Context:
     def last_month(self) -> pd.Period | None:
         return _month_of(self.end) if self.end is not None else None
 
-    @property
-    def fill(self) -> dict:
-        return {"calendar": self.calendar.describe(), "sla": self.sla.describe(),
+    def fill(self, lang: Lang) -> dict:
+        """What a KPI's basis names, in `lang`: the calendar, the limits, the procedures."""
+        return {"calendar": self.calendar.describe(lang), "sla": self.sla.describe(lang),
                 "day_hours": f"{self.calendar.day_seconds / 3600:g}",
-                "procedures": self.procedures or "未提供标准流程 / no procedures given"}
+                "procedures": self.procedures or say("kpis.no_procedures", lang)}
 
     def bounds(self, m: pd.Period) -> tuple[pd.Timestamp, pd.Timestamp]:
         return (pd.Timestamp(m.start_time).tz_localize(self.tz),
@@ -818,10 +825,10 @@ class _Context:
         """Whether month m is inside the log, and what to say about it."""
         m0, m1 = self.bounds(m)
         if self.start is None:
-            return False, "the log has no events"
-        span = f"the log spans {self.start:%Y-%m-%d} .. {self.end:%Y-%m-%d}"
+            return False, Said("kpis.log_empty")
+        span = Said("kpis.span", start=f"{self.start:%Y-%m-%d}", end=f"{self.end:%Y-%m-%d}")
         if m1 <= self.start or m0 > self.end:
-            return False, f"{m} is outside the log ({span})"
+            return False, Said("kpis.outside", month=str(m), span=span)
         return True, span
 
 
@@ -993,13 +1000,14 @@ def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame,
         if not ins:
             notes.append(status[m][1])
         elif not ok:
-            notes.append(f"the log has no events in {m} and no case open at its end "
-                         f"({status[m][1]})")
+            notes.append(Said("kpis.no_events", month=m, why=status[m][1]))
         else:
             period = ctx.period(pd.Period(m, "M"))
-            part = " (partial month: the log does not cover all of it)" if period["partial"] else ""
-            notes.append(f"{int(n_done)} case(s) completed in {m}{part}")
-    flags = pd.DataFrame({"month": labels, "has_data": has_data, "note": notes})
+            notes.append(Said("kpis.completed_in", n=int(n_done), month=m,
+                              partial=Said("kpis.partial") if period["partial"] else ""))
+    # the notes stay `Said` (object, not text): a reader of either language reads them
+    flags = pd.DataFrame({"month": labels, "has_data": has_data,
+                          "note": pd.Series(notes, dtype=object)})
     overall = _finish(overall.merge(flags, on="month"))
     by_proc = _finish(by_proc.merge(flags[["month", "has_data"]], on="month"))
     return overall, by_proc
@@ -1035,18 +1043,20 @@ def _finish(t: pd.DataFrame) -> pd.DataFrame:
 def _change(value: float | None, prev_row: pd.Series, key: str, against: pd.Period,
             word: str) -> Change:
     m = str(against)
+    which = Said(f"kpis.{word}")
     if not prev_row["has_data"]:
         return Change(m, None, None, None, "comparison_no_data",
-                      f"no data for {m} ({word}): {prev_row['note']}")
+                      Said("kpis.change_no_data", month=m, which=which, why=prev_row["note"]))
     prev = _num(prev_row[key])
     if value is None:
-        return Change(m, prev, None, None, "no_value", "no value this month")
+        return Change(m, prev, None, None, "no_value", Said("kpis.change_no_value"))
     if prev is None:
-        return Change(m, None, None, None, "comparison_no_value", f"no value for {m} ({word})")
+        return Change(m, None, None, None, "comparison_no_value",
+                      Said("kpis.change_no_comparison", month=m, which=which))
     diff = value - prev
     if prev == 0:
         return Change(m, prev, diff, None, "zero_base",
-                      f"{m} ({word}) was 0: relative change undefined")
+                      Said("kpis.change_zero_base", month=m, which=which))
     return Change(m, prev, diff, diff / abs(prev))
 
 
@@ -1063,8 +1073,8 @@ def _changes_table(overall: pd.DataFrame, by_proc: pd.DataFrame, target: pd.Peri
             value = _num(cur[d.key])
             row = {"process_type": pt, "kpi": d.key, "name_zh": d.zh, "name_en": d.en,
                    "value": value, "n": _int(cur[d.n_column])}
-            for prefix, m, word in (("mom", mom_m, "previous month"),
-                                   ("yoy", yoy_m, "same month last year")):
+            for prefix, m, word in (("mom", mom_m, "previous_month"),
+                                   ("yoy", yoy_m, "same_month_last_year")):
                 other = idx.loc[(pt, str(m))].copy()
                 other["note"] = has.loc[str(m), "note"]
                 ch = _change(value, other, d.key, m, word)

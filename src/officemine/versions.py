@@ -44,6 +44,7 @@ from officemine.eventlog import EventLog
 from officemine.jsonable import plain
 from officemine.plotting import chart_style
 from officemine.result import Result
+from officemine.text import Said, say, word
 
 __all__ = ["ChangeKind", "ProcessVersions", "process_versions", "select_since", "Since"]
 
@@ -160,12 +161,10 @@ class ProcessVersions(Result):
                               "route_changed": "#f08c00", "redesign": "#1c7ed6"}[row.kind]
                     ax.plot([row.date.tz_localize(None)] * 2, [i - 0.35, i + 0.35], color=colour,
                             lw=2)
-                    label = {"node_removed": "取消" if zh else "removed",
-                             "node_added": "新增" if zh else "added",
-                             "route_changed": "顺序调整" if zh else "reordered",
-                             "redesign": "改革" if zh else "redesign"}[row.kind]
                     ax.text(row.date.tz_localize(None), i + 0.38,
-                            f"{label}{'：' if zh else ': '}{row.node or ''}", fontsize=7,
+                            say("versions.mark", lang, kind=word("kind", row.kind, lang,
+                                                                 "versions"),
+                                node=row.node or ""), fontsize=7,
                             color=colour, ha="left", va="bottom")
             ax.set_yticks(range(len(types)), types)
             ax.set_ylim(-0.7, len(types) - 0.2)
@@ -226,8 +225,8 @@ def process_versions(log: EventLog, redesigns: Sequence = (), *, alpha: float = 
                 and (ptype is None or r["process_type"] == ptype)
                 and abs(r["date"] - date) <= _NEAR]
         if not near:
-            notes.append(f"redesign {getattr(redesign, 'name', '')!s} on {date:%Y-%m-%d}: no "
-                         "change of nodes is visible in the log within two weeks of it")
+            notes.append(Said("versions.not_seen", name=str(getattr(redesign, "name", "")),
+                              date=f"{date:%Y-%m-%d}"))
     changes = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     changes = changes.sort_values(["date", "process_type", "kind", "node"], kind="stable",
                                   na_position="first").reset_index(drop=True)

@@ -16,15 +16,11 @@ from officemine.plotting import chart_style
 from officemine.result import Result
 from officemine.schema import C
 from officemine.stats import wilson_interval
+from officemine.text import VALUES_IN_TABLE, word
 
 #: What each kind is called in the deliverables.
 KIND_NAMES: dict[str, tuple[str, str]] = {
-    "skipped": ("跳过环节", "skipped"),
-    "unexpected": ("多出环节", "unexpected"),
-    "out_of_order": ("顺序不符", "out of order"),
-    "self_approval": ("本人审批", "self-approval"),
-    "authority": ("越权审批", "authority"),
-}
+    k: v for k, v in VALUES_IN_TABLE[("conformance", "kind")].items() if k != "any"}
 KIND_COLOURS = {"skipped": "#e8590c", "unexpected": "#ae3ec9", "out_of_order": "#1c7ed6",
                 "self_approval": "#e03131", "authority": "#5c940d"}
 CONFIDENCE = 0.95
@@ -108,8 +104,7 @@ class ConformanceResult(Result):
             lo, hi = wilson_interval(k, n, CONFIDENCE)
             count = int(self.cases["deviations" if kind == "any" else kind].sum())
             rows.append({"kind": kind,
-                         "name_zh": KIND_NAMES.get(kind, ("任一偏离",))[0] if kind != "any"
-                         else "任一偏离",
+                         "name_zh": word("kind", kind, "zh", "conformance"),
                          "cases": k, "share": k / n if n else np.nan,
                          "ci_low": float(lo), "ci_high": float(hi), "deviations": count,
                          "checked": n})

@@ -43,7 +43,7 @@ from officemine.errors import ChoiceError, InputError, NotFoundError
 from officemine.eventlog import EventLog
 from officemine.jsonable import records
 from officemine.kpis import _as_month, case_cycles
-from officemine.text import relabel
+from officemine.text import relabel, say, step_text, word
 from officemine.plotting import chart_style
 from officemine.schema import OUTCOME_WORDS
 from officemine.sla import SLA
@@ -56,11 +56,10 @@ __all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks",
            "Ledger", "LedgerError", "WeeklyDigest", "LedgerMonth", "CaseFile"]
 
 NodeBasis = Literal["pending", "acted_later", "returned", "after"]
-UNKNOWN = "(未知)"
-#: Chinese word of each canonical outcome (the first word of its vocabulary).
-OUTCOME_ZH = {o: words[0] for o, words in OUTCOME_WORDS.items()}
-
-_BASIS_ZH = {"pending": "待办", "acted_later": "", "returned": "退回申请人", "after": "之后，下一节点未知"}
+#: A node or person the log does not name (the ledger stores it in Chinese).
+UNKNOWN = say("ledger.unknown_step", "zh")
+#: Chinese word of each canonical outcome (the text catalogue's).
+OUTCOME_ZH = {o: word("outcome", o, "zh") for o in OUTCOME_WORDS}
 
 _LEDGER_COLUMNS = [
     "case_id", "process_type", "title", "applicant", "applicant_dept", "submitted_at",
@@ -312,9 +311,9 @@ def _group(ledger: pd.DataFrame, by: Literal["node", "person"]) -> pd.DataFrame:
 
 
 def _step_text(node: pd.Series, basis: pd.Series) -> pd.Series:
-    suffix = basis.map(_BASIS_ZH).fillna("")
-    text = node.astype("object").where(node.notna(), UNKNOWN)
-    return text.where(suffix.eq(""), text + "（" + suffix + "）")
+    """Where each case is held, in Chinese, as the ledger stores it (`text.step_text`)."""
+    return pd.Series([step_text(None if pd.isna(n) else n, b, "zh")
+                      for n, b in zip(node, basis)], index=node.index, dtype=object)
 
 
 # --- bottlenecks ----------------------------------------------------------------------------------

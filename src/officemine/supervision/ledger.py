@@ -55,10 +55,6 @@ __all__ = ["Ledger", "LedgerError", "CaseFile", "week_label", "OPEN_STATES"]
 OPEN_STATES = ("new", "reopened", "carried", "unseen")
 _WEEK = re.compile(r"^\s*(\d{4})\s*-?\s*[Ww]\s*(\d{1,2})\s*$")
 
-STATE_ZH = {"new": "新增", "reopened": "重新列入", "carried": "持续在办", "unseen": "日志未见",
-            "closed": "销号"}
-CLOSE_ZH = {"archived": "归档", "rejected": "否决", "withdrawn": "撤回"}
-
 
 def week_label(t: pd.Timestamp) -> str:
     """The ISO week of `t` (in its own zone): ``2025-W15``."""
