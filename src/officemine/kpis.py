@@ -275,7 +275,7 @@ class KPITile:
         if ch.abs is None:
             return "—"
         if self.kind == "rate":
-            unit = " 个百分点" if lang == "zh" else " pp"
+            unit = say("kpis.points", lang)
             head = f"{ch.abs * 100:+.1f}{unit}"
         elif self.kind == "count":
             head = f"{ch.abs:+,.0f}"
@@ -409,22 +409,19 @@ class MonthlyKPIs(Result):
                 _, ax = plt.subplots(figsize=(8, 0.55 * max(len(d), 3) + 1.2),
                                      layout="constrained")
             y = np.arange(len(d))
-            ax.barh(y, d["cycle_p90_workdays"], color="#dee2e6",
-                    label="P90" if lang == "zh" else "p90")
+            ax.barh(y, d["cycle_p90_workdays"], color="#dee2e6", label=say("chart.p90", lang))
             ax.barh(y, d["cycle_median_workdays"], height=0.5, color="#1c7ed6",
-                    label="中位数" if lang == "zh" else "median")
+                    label=say("chart.median", lang))
             ax.scatter(d["sla_days"], y, marker="|", s=400, color="#e03131", zorder=3,
-                       label="时限" if lang == "zh" else "SLA limit")
+                       label=say("chart.sla_limit", lang))
             ax.set_yticks(y, d["process_type"].astype(str))
             ax.invert_yaxis()
-            ax.set_xlabel("办理时长（工作日）" if lang == "zh" else "cycle time (working days)")
-            title = (f"{self.month} 各流程办理时长" if lang == "zh"
-                     else f"Cycle time by process type, {self.month}")
-            ax.set_title(title, pad=22)
+            ax.set_xlabel(say("chart.cycle_workdays", lang))
+            ax.set_title(say("chart.cycle_by_type", lang, month=self.month), pad=22)
             ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False,
                       fontsize=8)
             if d.empty:
-                ax.text(0.5, 0.5, "无数据" if lang == "zh" else "no data", ha="center",
+                ax.text(0.5, 0.5, say("chart.no_data", lang), ha="center",
                         va="center", transform=ax.transAxes)
         return ax
 
@@ -511,12 +508,12 @@ class KPITrend(Result):
                 if lo in frame and hi in frame:
                     ax.fill_between(x, frame[lo].astype(float) * scale,
                                     frame[hi].astype(float) * scale, color="#1c7ed6",
-                                    alpha=0.12, lw=0, label="95% 置信区间" if zh else "95% CI")
+                                    alpha=0.12, lw=0, label=say("chart.ci", lang))
             if (kpi == "cycle_median_workdays" or kpi == "cycle_p90_workdays") and \
                     process_type not in (None, ALL_TYPES):
                 limit = self.sla.limit(process_type)
                 ax.axhline(limit, color="#e03131", lw=1, ls="--")
-                ax.text(x[-1], limit, f" 时限 {limit:g} 工作日" if zh else f" SLA {limit:g} d",
+                ax.text(x[-1], limit, say("chart.limit_line", lang, days=f"{limit:g}"),
                         color="#e03131", va="bottom", ha="right", fontsize=8)
             for month, label in (marks or {}).items():
                 m = str(_as_month(month))
@@ -527,15 +524,15 @@ class KPITrend(Result):
                             fontsize=8, color="#495057", va="top", ha="left")
             for i, (v, has) in enumerate(zip(y.to_numpy(), frame["has_data"].fillna(False))):
                 if not has:
-                    ax.text(i, 0.02, "无数据" if zh else "no data",
+                    ax.text(i, 0.02, say("chart.no_data", lang),
                             transform=ax.get_xaxis_transform(), ha="center", fontsize=7,
                             color="#adb5bd", rotation=90)
             ticks = [m.replace("-", "年", 1) + "月" if zh else m for m in self.months]
             ticks = [t.replace("年0", "年") for t in ticks]
             ax.set_xticks(x, ticks, rotation=45, ha="right", fontsize=8)
             unit = (d.unit_zh if zh else d.unit_en) if d.kind != "rate" else "%"
-            scope = process_type or ("全部流程" if zh else "all process types")
-            ax.set_title(f"{d.zh if zh else d.en}（{scope}）" if zh else f"{d.en} ({scope})")
+            scope = process_type or say("map.all_types", lang)
+            ax.set_title(say("chart.kpi_title", lang, kpi=d.zh if zh else d.en, scope=scope))
             ax.set_ylabel(unit)
             if d.kind in ("count", "days", "ratio"):
                 ax.set_ylim(bottom=0)

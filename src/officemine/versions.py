@@ -110,9 +110,8 @@ class ProcessVersions(Result):
         """One line per process type with a current version that starts after the log does."""
         lines = []
         for ptype, date in sorted(self.since.items(), key=lambda kv: str(kv[0])):
-            name = ptype if ptype is not None else ("（未知类型）" if lang == "zh" else "(no type)")
-            lines.append(f"{name}：现行版本自 {date:%Y-%m-%d} 起" if lang == "zh" else
-                         f"{name}: current version since {date:%Y-%m-%d}")
+            name = ptype if ptype is not None else say("versions.no_type", lang)
+            lines.append(say("versions.current", lang, type=name, date=date))
         return lines
 
     def to_dict(self) -> dict:
@@ -140,7 +139,6 @@ class ProcessVersions(Result):
         """A timeline: cases started per week for each process type, change points marked."""
         import matplotlib.pyplot as plt
 
-        zh = lang == "zh"
         cases = self.cases if self.cases is not None else pd.DataFrame(
             columns=["process_type", "start_at"])
         types = list(dict.fromkeys(cases["process_type"].dropna().tolist()))
@@ -168,8 +166,7 @@ class ProcessVersions(Result):
                             color=colour, ha="left", va="bottom")
             ax.set_yticks(range(len(types)), types)
             ax.set_ylim(-0.7, len(types) - 0.2)
-            ax.set_title("流程版本：变化点（按提交时间）" if zh else
-                         "Process versions: change points (by submission)")
+            ax.set_title(say("chart.versions", lang))
             ax.grid(axis="x", color="#e9ecef", lw=0.8)
         return ax
 

@@ -641,7 +641,7 @@ def _pseudonymize(log: EventLog, key, config: ReportConfig, lang: str):
 
     if not isinstance(key, PseudonymKey):
         key = load_key(key, settings_file=config.pseudonym_key_file)
-    return pseudonymization(log, key, prefix="人员" if lang == "zh" else "Person")
+    return pseudonymization(log, key, prefix=say("privacy.prefix", lang))
 
 
 def _pseudonymous_settings(done, config: ReportConfig, sla, scenario):

@@ -146,7 +146,6 @@ class OverdueLedger(Result):
         import matplotlib.pyplot as plt
 
         d = self.by_node
-        zh = lang == "zh"
         with chart_style():
             if ax is None:
                 _, ax = plt.subplots(figsize=(8, 0.5 * max(len(d), 3) + 1.2),
@@ -157,13 +156,12 @@ class OverdueLedger(Result):
             ax.set_yticks(y, labels)
             ax.invert_yaxis()
             for i, (n, tot) in enumerate(zip(d["cases"], d["days_overdue_total"])):
-                ax.text(n, i, f" {n} 件，超期 {tot:.1f} 工作日" if zh else
-                        f" {n} cases, {tot:.1f} working days overdue", va="center", fontsize=8)
-            ax.set_xlabel("超期在办件数" if zh else "open cases past SLA")
-            ax.set_title((f"督办清单：超期在办件（截至 {self.as_of:%Y-%m-%d}）" if zh else
-                          f"Open cases past SLA as of {self.as_of:%Y-%m-%d}"))
+                ax.text(n, i, say("chart.overdue_bar", lang, n=n, days=tot), va="center",
+                        fontsize=8)
+            ax.set_xlabel(say("chart.overdue_axis", lang))
+            ax.set_title(say("chart.overdue_title", lang, as_of=self.as_of))
             if d.empty:
-                ax.text(0.5, 0.5, "无超期在办件" if zh else "no overdue cases", ha="center",
+                ax.text(0.5, 0.5, say("chart.no_overdue", lang), ha="center",
                         va="center", transform=ax.transAxes)
         return ax
 
@@ -376,7 +374,6 @@ class Bottlenecks(Result):
         ChoiceError.check("by", by, ("node", "person"))
         d = (self.by_node if by == "node" else self.by_person).head(top)
         label = d["node"] if by == "node" else d["resource"].astype(str)
-        zh = lang == "zh"
         with chart_style():
             if ax is None:
                 _, ax = plt.subplots(figsize=(8, 0.45 * max(len(d), 3) + 1.2),
@@ -387,10 +384,9 @@ class Bottlenecks(Result):
             ax.invert_yaxis()
             for i, (v, share) in enumerate(zip(d["wait_workhours"], d["wait_share"])):
                 ax.text(v, i, f" {v:,.0f} ({share:.0%})", va="center", fontsize=8)
-            ax.set_xlabel("等待工时（工作小时）" if zh else "waiting (working hours)")
-            what = self.month or ("全部" if zh else "all")
-            ax.set_title((f"{what} 等待工时最多的{'节点' if by == 'node' else '办理人'}" if zh
-                          else f"Where items waited, {what}"))
+            ax.set_xlabel(say("chart.waiting_axis", lang))
+            what = self.month or say("chart.all", lang)
+            ax.set_title(say(f"chart.most_waiting_{by}", lang, what=what))
         return ax
 
 

@@ -47,7 +47,7 @@ from officemine.relations import log_end, now
 from officemine.result import Result
 from officemine.sla import SLA
 from officemine.supervision.store import LedgerError, SCHEMA_VERSION, connect, transaction
-from officemine.text import relabel
+from officemine.text import relabel, say
 
 __all__ = ["Ledger", "LedgerError", "CaseFile", "week_label", "OPEN_STATES"]
 
@@ -126,14 +126,13 @@ class CaseFile(Result):
 
         from officemine.plotting import chart_style
 
-        zh = lang == "zh"
         with chart_style():
             if ax is None:
                 _, ax = plt.subplots(figsize=(7, 3), layout="constrained")
             s = self.summary
             ax.plot(s["week"], s["days_overdue"], marker="o", color="#e8590c")
-            ax.set_ylabel("超期工作日" if zh else "working days overdue")
-            ax.set_title(f"{self.item['case_id']}：{'一事一档' if zh else 'ledger entry'}")
+            ax.set_ylabel(say("chart.days_overdue", lang))
+            ax.set_title(say("chart.ledger_entry", lang, case=self.item["case_id"]))
         return ax
 
 
