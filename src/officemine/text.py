@@ -657,6 +657,22 @@ PHRASES: dict[str, tuple[str, str]] = {
     "calendar.workdays": ("公司工作日 {n} 天", "{n} company workdays"),
     "versions.no_type": ("（未知类型）", "(no type)"),
     "versions.current": ("{type}：现行版本自 {date:%Y-%m-%d} 起", "{type}: current version since {date:%Y-%m-%d}"),
+    # --- a simulation's warnings
+    "simulation.no_change": ("方案没有改变任何已办结的件", "the scenario changes no completed case"),
+    "simulation.donors": ("{share:.0%} 的件沿供体件的路径继续（消失的退回或否决没有观察到的后续）",
+                          "{share:.0%} of the cases continue on a donor case's route (a vanished "
+                          "return or rejection had no observed continuation)"),
+    "simulation.no_donor": ("{n} 件没有可供继续的供体件；它们在其历史结束处结束",
+                            "{n} case(s) had no donor to continue them; they end where their "
+                            "history ends"),
+    "simulation.poor_model": ("现状模型与日志吻合不佳（{figures}）；请以重放引擎的结果为准",
+                              "the as-is model reproduces the log poorly ({figures}); prefer the "
+                              "replay engine's numbers"),
+    "simulation.few_replications": ("只有 {n} 次重抽样（按件）：区间较粗", "only {n} replications (case "
+                                    "resamples): the interval is rough"),
+    "simulation.one_replication": ("只有一次重抽样：没有区间（至少需要两次按件重抽样）",
+                                   "one replication: no interval (it needs at least two case "
+                                   "resamples)"),
     # --- the command line
     "cli.wrote": ("已写入 {path}", "wrote {path}"),
     "cli.wrote_all": ("已写入 {n} 份月度评估和 {index}", "wrote {n} monthly reports and {index}"),
