@@ -177,6 +177,10 @@ def test_every_page_of_the_review_speaks_its_language(written_reviews, vocabular
     found = {number: bad for number, text in enumerate(pages, start=1)
              if (bad := foreign(text, lang, vocabulary))}
     assert not found, found
+    # with this vocabulary too, a field name or the other language planted on a page is seen
+    planted = {"zh": "中位等待 median wait", "en": "median wait 中位等待"}[lang]
+    assert foreign(pages[4] + " wait_workhours_median", lang, vocabulary)
+    assert foreign(pages[4] + planted, lang, vocabulary)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
