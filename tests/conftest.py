@@ -46,6 +46,53 @@ def _private_pseudonym_key_dir(tmp_path_factory):
             os.environ[key] = value
 
 
+#: The sample's settings files: the reviews below use each (their words are the office's).
+SAMPLE_SETTINGS = {"config": REPO / "sample_logs" / "report.toml",
+                   "procedures": REPO / "procedures" / "sample_office.toml",
+                   "scenario": REPO / "scenarios" / "short_route_small_claims.toml"}
+#: The days of October 2025 the sample's supervision ledger runs (its four weekly runs).
+LEDGER_RUNS = ("2025-10-10", "2025-10-17", "2025-10-24", "2025-10-31")
+
+
+@pytest.fixture(scope="session")
+def sample_reviews(tmp_path_factory, sample_csv):
+    """The sample office's October 2025 review in Chinese and in English, built once for every
+    test that reads a whole review (the layout, the language, the result contract): every
+    page there is — conformance, a scenario, two redesigns (the settings' and an April
+    pilot), the supervision ledger's month — and pseudonyms (its workbook's sheet too).
+    A test must not change them."""
+    import dataclasses
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import officemine
+    from officemine.supervision import Ledger
+
+    folder = tmp_path_factory.mktemp("sample_reviews")
+    log = officemine.import_log(sample_csv)
+    with Ledger(folder / "duban.db") as book:
+        for day in LEDGER_RUNS:
+            book.update(log, f"{day} 17:30")
+    config = officemine.ReportConfig.from_toml(SAMPLE_SETTINGS["config"])
+    (reform,) = config.redesigns
+    config = dataclasses.replace(config, redesigns=(reform, dataclasses.replace(
+        reform, date=dt.date(2025, 4, 1), name="四月试点")))
+    key = officemine.PseudonymKey.one_off()
+    reviews = {lang: officemine.monthly_report(
+        log, "2025-10", config=config, lang=lang, pseudonymize=True, pseudonym_key=key,
+        procedures=SAMPLE_SETTINGS["procedures"], ledger=folder / "duban.db",
+        scenario=officemine.Scenario.from_toml(SAMPLE_SETTINGS["scenario"]))
+        for lang in ("zh", "en")}
+    return SimpleNamespace(log=log, config=config, reviews=reviews, folder=folder)
+
+
+@pytest.fixture(scope="session")
+def written_reviews(sample_reviews) -> dict:
+    """`sample_reviews` written (PDF, JSON, workbook), once: lang -> the paths."""
+    return {lang: review.write(sample_reviews.folder / lang)
+            for lang, review in sample_reviews.reviews.items()}
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     """One local Spark session for every test marked ``spark`` (skipped where pyspark or Java

@@ -35,7 +35,7 @@ def test_table_csv_and_chart_files(sample_csv, tmp_path):
                                  "--since", "all", "--csv", str(tmp_path / "n.csv"), "--chart",
                                  str(tmp_path / "n.png"), "--json", str(tmp_path / "n.json")])
     assert result.exit_code == 0, result.output
-    assert "综合办公室审核 · 费用报销: streamline" in result.stdout
+    assert "综合办公室审核 · 费用报销: 精简/备案 — " in result.stdout      # --lang zh, the default
     table = pd.read_csv(tmp_path / "n.csv")
     assert {"node", "process_type", "verdict", "rejection_rate_ci_low"} <= set(table.columns)
     assert (tmp_path / "n.png").stat().st_size > 10_000

@@ -238,7 +238,8 @@ def test_a_leaders_small_but_real_rate_reads_differently_from_a_rubber_stamp():
         staff={"市场部": ("丁一", "丁二"), "办公室": ("甲一", "甲二"), "公司领导": ("戊总",)},
         heads={"市场部": ("丁主任",)}, reason_comments=REASON_COMMENTS, p_remind=0.0)
     log = generate(spec, start="2025-01-02", end="2025-12-31", seed=21).to_eventlog()
-    s = necessity(log).summary.set_index("node")
+    result = necessity(log)
+    s = result.summary.assign(reason=result.reason_text("en")).set_index("node")
     assert s.loc["总经理审批", "leadership"] and not s.loc["综合审核", "leadership"]
     assert s.loc["总经理审批", "threshold"] == 0.02
     assert s.loc["综合审核", "verdict"] == "streamline"
@@ -274,8 +275,11 @@ def test_a_node_whose_returns_carry_no_reason_says_the_notice_test_could_not_run
         frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
     frame["amount"] = np.nan
     log = officemine.EventLog.from_pandas(frame, timezone="Asia/Shanghai")
-    row = necessity(log).summary.set_index("node").loc["审核"]
+    result = necessity(log)
+    row = result.summary.assign(reason=result.reason_text("en"),
+                                reason_zh=result.reason_text("zh")).set_index("node").loc["审核"]
     assert row["reasons_recorded"] == 0.0 and row["verdict"] == "keep"
+    assert row["reason_code"] == "catches" and row["reason_params"]["unrecorded"] is True
     assert "return reasons were not recorded" in row["reason"]
     assert "退回原因未记录" in row["reason_zh"]
 

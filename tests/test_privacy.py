@@ -157,8 +157,8 @@ def test_the_report_says_what_was_pseudonymised(leaky, cli_report):
     assert f"{done['names']}个姓名" in text and done["key_fingerprint"] in text
     book = openpyxl.load_workbook(cli_report["xlsx"])
     rows = list(book["匿名化"].iter_rows(values_only=True))
-    assert ("抄送人", "people") in [r[:2] for r in rows]
-    assert ("跟进", "people (by values)") in [r[:2] for r in rows]
+    assert ("抄送人", "人员") in [r[:2] for r in rows]                   # in the review's words
+    assert ("跟进", "人员（按取值识别）") in [r[:2] for r in rows]
 
 
 def test_a_key_is_generated_once_private_and_reused(leaky, cli_report, tmp_path):

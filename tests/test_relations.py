@@ -18,6 +18,7 @@ from officemine.log import relations
 from officemine.log.eventlog import EventLog
 from officemine.kpis import monthly_kpis
 from officemine.review import monthly_report
+from officemine.base.text import word
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "officemine"
 #: The layer that defines the relations: only these modules may query the raw events.
@@ -169,12 +170,12 @@ def check_month_is_one_number_everywhere(paths: dict[str, Path]) -> dict:
     data = json.loads(paths["json"].read_text(encoding="utf-8"))
     pages = _pdf_text(paths["pdf"])
     tiles = {t["key"]: t for t in data["kpis"]["kpis"]}
-    book = _sheet(paths["xlsx"], "kpis").set_index("指标代码")
+    book = _sheet(paths["xlsx"], "kpis").set_index("指标")     # the reader's names, not keys
     trend = _sheet(paths["xlsx"], "trend").set_index("月份").loc[data["month"]]
     for key, tile in tiles.items():
         if tile["value"] is None:
             continue
-        assert book.loc[key, "本月值"] == pytest.approx(tile["value"]), key
+        assert book.loc[tile["name_zh"], "本月值"] == pytest.approx(tile["value"]), key
         assert trend[tile["name_zh"]] == pytest.approx(tile["value"]), key
         if tile["cover"]:
             assert tile["text"] in pages[0], (key, tile["text"])
@@ -195,8 +196,10 @@ def check_month_is_one_number_everywhere(paths: dict[str, Path]) -> dict:
     if data["necessity"] is not None:
         ours = pd.DataFrame(data["necessity"]["nodes"]).set_index("node")
         sheet = _sheet(paths["xlsx"], "necessity").set_index("node")
-        for column in ("items", "rejections", "verdict"):
+        for column in ("items", "rejections"):
             assert sheet.loc[ours.index, column].tolist() == ours[column].tolist(), column
+        assert sheet.loc[ours.index, "verdict"].tolist() == [     # the reader's words
+            word("verdict", v, "zh") for v in ours["verdict"]]
         assert np.allclose(sheet.loc[ours.index, "rejection_rate"], ours["rejection_rate"])
     return data
 

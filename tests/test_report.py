@@ -20,6 +20,7 @@ from officemine.base.plotting import FONT_FILE
 from officemine.privacy import PseudonymKey
 from officemine.review import monthly_report
 from officemine.review.config import ReportConfig, ReportConfigError
+from officemine.base.text import word
 
 from conftest import REPO
 
@@ -82,8 +83,8 @@ def test_pdf_text_holds_the_months_kpis_and_node_names(october):
     assert "「综合办公室审核」几乎不退回" not in text
     assert "月度流程效能评估" in text and "督办清单" in text and "改革前后对比" in text
     first = report.necessity.summary.iloc[0]                       # verdict and reason
-    label = {"keep": "保留", "streamline": "精简/备案", "notice": "一次性告知"}[first["verdict"]]
-    assert label in text and first["reason_zh"][:25] in text
+    assert word("verdict", first["verdict"], "zh") in text
+    assert report.necessity.reason_text("zh").iloc[0][:25] in text
 
 
 def test_every_page_renders_with_ink_and_only_glyphs_the_font_has(october):
@@ -244,7 +245,8 @@ def test_reviews_of_all_months_from_python_with_an_index_in_the_readers_language
     assert index.loc[0, "completed"] == reviews.reports[0].kpis.tiles[0].text("zh")
     paths = reviews.write(tmp_path / "zh")
     page = paths["index.html"].read_text(encoding="utf-8")
-    assert "办结件数" in page and "本月无数据" in page and paths["2025-02.pdf"].exists()
+    assert "办结件数" in page and "2025-02 无数据：日志在 2025-02 没有操作" in page
+    assert paths["2025-02.pdf"].exists()
     # field names are for programs (index.json), never for the reader of the page
     assert not re.search(r"cycle_median|on_time_rate|has_data|no data", page)
     english = officemine.monthly_reports(log, lang="en").write(tmp_path / "en")["index.html"]
@@ -414,7 +416,7 @@ def test_a_review_within_a_memory_limit_leaves_out_and_names_what_batches_lack(
     result = runner.invoke(app, ["report", str(sample_parquet), "--month", "2025-09",
                                  "--memory-limit", "1GB", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "left out of the report: process_map" in result.output
+    assert "未列入本报告的部分：本月流程图" in result.output          # --lang zh, the default
     assert runner.invoke(app, ["report", str(sample_parquet), "--month", "2025-09",
                                "-o", str(whole)]).exit_code == 0
     batched, full = (json.loads((d / "officemine_report_2025-09.json").read_text("utf-8"))
@@ -428,7 +430,7 @@ def test_a_review_within_a_memory_limit_leaves_out_and_names_what_batches_lack(
     assert batched["necessity"]["nodes"] == full["necessity"]["nodes"]
     assert batched["necessity"]["log"]["judged"] == full["necessity"]["log"]["judged"]
     text = pdf_text(out / "officemine_report_2025-09.pdf")
-    assert "尚未在 duckdb-batches 上实现" in text and "process_map" in text
+    assert "以下部分尚未分批计算，未列入本报告：本月流程图" in text
     # the bottlenecks (the workbook's sheets): the same ranking, sums to the last digits
     from officemine.base.text import sheet_name
 

@@ -1,9 +1,6 @@
 """The PDF's text fits its boxes in both languages: measured on the rendered pages, not
 guessed from character counts."""
 
-import dataclasses
-import datetime as dt
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -15,8 +12,6 @@ import officemine  # noqa: E402
 from officemine.base.plotting import chart_style  # noqa: E402
 from officemine.rendering.layout import draw_table, fit_page, overflows, wrap  # noqa: E402
 from officemine.rendering.pages import page_figures  # noqa: E402
-
-from conftest import REPO  # noqa: E402
 
 
 def test_english_breaks_between_words_and_chinese_between_characters():
@@ -54,22 +49,11 @@ def test_a_table_taller_than_its_space_takes_smaller_type():
         plt.close(fig)
 
 
-@pytest.fixture(scope="module")
-def sample_log(sample_csv):
-    return officemine.import_log(sample_csv)
-
-
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_every_page_of_the_review_fits_in_both_languages(sample_log, lang):
-    config = officemine.ReportConfig.from_toml(REPO / "sample_logs" / "report.toml")
-    (reform,) = config.redesigns
-    config = dataclasses.replace(config, redesigns=(reform, dataclasses.replace(
-        reform, date=dt.date(2025, 4, 1), name="四月试点")))
-    review = officemine.monthly_report(
-        sample_log, "2025-10", config=config, lang=lang,
-        procedures=REPO / "procedures" / "sample_office.toml",
-        scenario=officemine.Scenario.from_toml(REPO / "scenarios" /
-                                               "short_route_small_claims.toml"))
+def test_every_page_of_the_review_fits_in_both_languages(sample_reviews, lang):
+    """Every page of the session's sample review (`conftest.sample_reviews`: conformance, a
+    scenario, two redesigns, the ledger's month, pseudonyms)."""
+    review, config = sample_reviews.reviews[lang], sample_reviews.config
     found, titles = {}, []
     with chart_style():
         for number, fig in enumerate(page_figures(review), start=1):
@@ -77,7 +61,7 @@ def test_every_page_of_the_review_fits_in_both_languages(sample_log, lang):
             if problems := overflows(fig):
                 found[number] = problems
             plt.close(fig)
-    assert len(titles) >= 10 and not found, found
+    assert len(titles) >= 13 and not found, found
     # each before/after page is of its own redesign
     before_after = [t for t in titles if "改革前后" in t or "Before and after" in t]
     assert len(before_after) == len(config.redesigns)

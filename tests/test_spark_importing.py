@@ -141,6 +141,9 @@ def test_a_raw_dataframe_and_a_raw_table_import_as_their_csv(spark, sample_csv, 
         for key in ("source_file", "set_aside_file", "format"):
             left.pop(key), right.pop(key)
         assert left.pop("notes")[1:] == right.pop("notes")[1:]
+        said, said_here = left.pop("said"), right.pop("said")     # the notes as codes, too
+        assert said["notes"][1:] == said_here["notes"][1:]
+        assert said["warnings"] == said_here["warnings"]
         assert left == right, where
         # the same rows set aside for the same reasons, each naming its own source
         aside = (tmp_path / f"{where}.set_aside.csv").read_text(encoding="utf-8-sig")

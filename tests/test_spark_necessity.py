@@ -40,6 +40,8 @@ def assert_same(ours, theirs) -> None:
                                equal_nan=True), column
         elif column in ("reason_classes",):
             assert x.tolist() == y.tolist(), column
+        elif column == "reason_params":       # waits within a second: compared as words
+            assert ours.reason_text("zh").tolist() == theirs.reason_text("zh").tolist()
         elif pd.api.types.is_float_dtype(x):
             assert np.allclose(x.astype(float), y.astype(float), rtol=1e-12, atol=0,
                                equal_nan=True), column
@@ -75,7 +77,7 @@ def test_the_sample_on_spark_equals_one_machine(spark, sample_log, options):
     assert result.items is None
     assert_same(result, one)
     # the findings a manager reads are the same words
-    assert result.summary["reason"].tolist() == one.summary["reason"].tolist()
+    assert result.reason_text("en").tolist() == one.reason_text("en").tolist()
     assert len(result.summary) >= 10
 
 

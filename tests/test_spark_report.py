@@ -83,7 +83,7 @@ def test_the_sample_review_on_spark_has_the_one_machine_figures(spark, sample_lo
     assert_same_ledger(ours.ledger, one.ledger)
     pages = [page.extract_text() for page in PdfReader(paths["pdf"]).pages]
     text = "\n".join(pages)
-    assert "尚未在 spark 上实现" in text and "process_versions" in text
+    assert "以下部分尚未在 Spark 上计算，未列入本报告：流程版本" in text
     assert_same_bottlenecks(ours.bottlenecks, one.bottlenecks)
     assert "process_map" not in text
     assert "办结件数" in text and str(ours.kpis.tile("completed").value) in text
@@ -126,7 +126,7 @@ def test_the_command_on_spark(spark, sample_log, tmp_path):
     ours = runner.invoke(app, ["report", str(sample_log), "--engine", "spark", "--month", MONTH,
                                "-o", str(tmp_path / "spark")])
     assert ours.exit_code == 0, ours.output
-    assert "left out of the report" in ours.output
+    assert "未列入本报告的部分" in ours.output          # --lang zh, the default
     written = json.loads((tmp_path / "spark" / f"officemine_report_{MONTH}.json")
                          .read_text(encoding="utf-8"))
     log = officemine.read_log(sample_log)

@@ -46,6 +46,7 @@ from officemine.log.eventlog import EventLog
 from officemine.base.jsonable import plain
 from officemine.base.plotting import chart_style
 from officemine.log.result import Result
+from officemine.base.text import say
 
 __all__ = ["Measure", "MEASURES", "RedesignEffect", "redesign_effect"]
 
@@ -144,15 +145,15 @@ class RedesignEffect(Result):
             ok = ~np.isnan(eff)
             ax.barh(y[ok] - 0.17, eff[ok], height=0.32, color="#1c7ed6",
                     xerr=np.vstack([eff[ok] - lo[ok], hi[ok] - eff[ok]]), capsize=3,
-                    label="对照后的估计（95% 区间）" if zh else "controlled (95% interval)")
+                    label=say("chart.controlled", lang))
             naive = s["naive_change"].astype(float).to_numpy() * 100
             ax.barh(y + 0.17, np.nan_to_num(naive), height=0.32, color="#adb5bd",
-                    label="简单前后对比" if zh else "naive before/after")
+                    label=say("chart.naive", lang))
             ax.scatter(-s["target"].to_numpy() * 100, y, marker="|", s=300, color="#e03131",
-                       label="改革目标" if zh else "target", zorder=3)
+                       label=say("chart.target", lang), zorder=3)
             ax.set_yticks(y, s["measure_zh"] if zh else s["measure"])
             ax.axvline(0, color="0.3", lw=0.8)
-            ax.set_xlabel("改革后相对变化（%）" if zh else "relative change after the redesign (%)")
+            ax.set_xlabel(say("chart.relative_change", lang))
             ax.legend(frameon=False, fontsize=8, loc="lower right")
             ax.invert_yaxis()
         return ax

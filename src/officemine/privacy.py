@@ -38,6 +38,8 @@ from officemine.base.errors import PseudonymCollisionError, PseudonymKeyError, W
 from officemine.log.eventlog import EventLog
 from officemine.log.import_report import ImportReport
 from officemine.log.schema import C, normalize_word
+from officemine.base.choices import Lang
+from officemine.base.text import Said, joined, label, say, word
 
 #: environment variable holding the key itself
 KEY_ENV = "OFFICEMINE_PSEUDONYM_KEY"
@@ -425,69 +427,27 @@ class Pseudonymization:
         """One row per text column and import-report field: whether it holds people, and
         how many of its distinct values changed."""
         rows = [{"where": c,
-                 "holds": ("people (by values)" if c in self.person_columns_by_values else
-                           "people" if c in self.person_columns else "text, scanned"),
+                 "holds": ("people_by_values" if c in self.person_columns_by_values else
+                           "people" if c in self.person_columns else "text"),
                  "distinct_values_changed": int(self.changed_values.get(c, 0))}
                 for c in self.scanned_columns]
-        rows += [{"where": f"import report: {_WORDS['en'][m]}", "holds": "text, scanned",
+        rows += [{"where": f"import_report.{m}", "holds": "text",
                   "distinct_values_changed": None} for m in self.metadata]
         return pd.DataFrame(rows)
 
-    def describe(self, lang: str = "en") -> str:
+    def describe(self, lang: Lang = "en") -> str:
         """One paragraph for the report's data-quality notes."""
-        words = _WORDS[lang]
-        sep = "、" if lang == "zh" else ", "
-        label = (lambda c: COLUMN_ZH.get(c, c)) if lang == "zh" else (lambda c: c)
-        text = words["done"].format(
-            names=self.names, people=sep.join(map(label, self.person_columns)),
-            by_values=(words["by_values"].format(sep.join(self.person_columns_by_values))
+        columns = (lambda cols: joined((label(c, lang) for c in cols), lang))
+        return say(
+            "privacy.done", lang, names=self.names, people=columns(self.person_columns),
+            by_values=(say("privacy.by_values", lang,
+                           columns=columns(self.person_columns_by_values))
                        if self.person_columns_by_values else ""),
             prefix=self.prefix, digits=DIGITS, columns=len(self.scanned_columns),
             changed=sum(1 for c in self.scanned_columns if self.changed_values.get(c)),
-            metadata=sep.join(words[m] for m in self.metadata),
-            source=words[self.key_source], fingerprint=self.key_fingerprint)
-        return text
-
-
-#: zh labels of the canonical text columns (extra columns keep their source header)
-COLUMN_ZH = {C.case_id: "流程编号", C.node: "节点", C.resource: "操作人", C.dept: "部门",
-             C.comment: "意见", C.process_type: "流程类型", C.urgency: "紧急程度",
-             C.applicant: "申请人", C.applicant_dept: "申请部门", C.title: "标题",
-             C.source_file: "源文件名", C.source_row: "源数据行"}
-
-_WORDS = {
-    "zh": {
-        "done": "人员已匿名化：人员列（{people}{by_values}）中的 {names:,} 个姓名替换为「{prefix}-」加 "
-                "{digits} 位密钥哈希（HMAC-SHA256）；这些姓名在全部 {columns} 个文本列（标题、意见、"
-                "节点名称等，其中 {changed} 列有改动）和导入报告（{metadata}）中出现之处也已替换。"
-                "密钥：{source}，指纹 {fingerprint}；同一密钥下每月化名一致，没有密钥无法由姓名推算化名。",
-        "by_values": "；按取值识别：{}",
-        "source_file": "源文件名", "unknown_outcome_words": "未识别的操作类型",
-        "columns_used": "列名", "notes": "说明", "warnings": "警告", "set_aside_rows": "另存的行",
-        "file": "--pseudonym-key 指定的密钥文件", "environment": f"环境变量 {KEY_ENV}",
-        "settings": "报告设置的 pseudonym_key_file", "stored": "本机保存的密钥",
-        "generated": "本次生成并保存在本机的密钥", "one-off": "一次性随机密钥（不保存）",
-    },
-    "en": {
-        "done": "People are pseudonymised: the {names:,} names in the person columns ({people}"
-                "{by_values}) are replaced by '{prefix}-' and {digits} hex digits of a keyed hash "
-                "(HMAC-SHA256), and so is every occurrence of those names in all {columns} text "
-                "columns (titles, comments, node names …; {changed} changed) and in the import "
-                "report ({metadata}). Key: {source}, fingerprint {fingerprint}; the same key gives "
-                "the same pseudonyms every month, and without it no pseudonym can be computed "
-                "from a name.",
-        "by_values": "; recognised by their values: {}",
-        "source_file": "source file name", "unknown_outcome_words": "unknown outcome words",
-        "columns_used": "column headers", "notes": "notes", "warnings": "warnings",
-        "set_aside_rows": "set-aside rows",
-        "file": "key file given with --pseudonym-key",
-        "environment": f"environment variable {KEY_ENV}",
-        "settings": "pseudonym_key_file of the report settings",
-        "stored": "key stored on this machine",
-        "generated": "key generated now and stored on this machine",
-        "one-off": "one-off random key (not stored)",
-    },
-}
+            metadata=joined((word("import_report_field", m, lang) for m in self.metadata),
+                            lang),
+            source=word("key_source", self.key_source, lang), fingerprint=self.key_fingerprint)
 
 
 # --- pseudonymising a log ---------------------------------------------------------------------
@@ -576,6 +536,16 @@ def file_name(path: str) -> str:
     return re.split(r"[\\/]", path)[-1] or path
 
 
+def _renamed(text: str, replacer: Replacer) -> str:
+    """`text` with names replaced: a `Said` keeps its code, its parameters replaced."""
+    if isinstance(text, Said):
+        return Said(text.key, **{k: _renamed(v, replacer) if isinstance(v, str) else
+                                 [_renamed(x, replacer) if isinstance(x, str) else x for x in v]
+                                 if isinstance(v, list) else v
+                                 for k, v in text.params.items()})
+    return replacer.text(text)
+
+
 def _report(report: ImportReport | None, replacer: Replacer) -> tuple[ImportReport | None,
                                                                       tuple[str, ...]]:
     """The import report with names replaced in every text it holds; the fields scanned."""
@@ -586,13 +556,16 @@ def _report(report: ImportReport | None, replacer: Replacer) -> tuple[ImportRepo
     if report.set_aside_file:
         data["set_aside_file"] = replacer.text(file_name(report.set_aside_file))
     words: dict[str, int] = {}
-    for word, count in report.unknown_outcome_words.items():
-        new = replacer.text(word)
+    for said, count in report.unknown_outcome_words.items():
+        new = replacer.text(said)
         words[new] = words.get(new, 0) + count
     data["unknown_outcome_words"] = words
     data["columns_used"] = replacer.settings(report.columns_used)
-    data["notes"] = [replacer.text(n) for n in report.notes]
-    data["warnings"] = [replacer.text(w) for w in report.warnings]
+    notes = [_renamed(n, replacer) for n in report.notes]
+    warnings = [_renamed(w, replacer) for w in report.warnings]
+    data["notes"], data["warnings"] = [str(n) for n in notes], [str(w) for w in warnings]
+    data["said"] = {"notes": [n.to_dict() if isinstance(n, Said) else None for n in notes],
+                    "warnings": [w.to_dict() if isinstance(w, Said) else None for w in warnings]}
     return ImportReport.from_dict(data), ("source_file", "unknown_outcome_words",
                                           "columns_used", "notes", "warnings")
 

@@ -32,11 +32,15 @@ import pandas as pd
 
 from officemine.base.errors import SLAError
 from officemine.base.settings import MapOf, Table, Value, json_schema, load
+from officemine.base.choices import Lang
+from officemine.base.text import joined, say
 
 __all__ = ["SLA", "SLAError", "DEFAULT_LIMITS", "DEFAULT_LIMIT"]
 
 #: Working days any process type not listed may take.
 DEFAULT_LIMIT: float = 5.0
+#: The name of officemine's own limits (`describe` says it in the reader's language).
+DEFAULT_NAME = "officemine 默认时限"
 #: Built-in per-process-type limits in working days: common 限时办结 practice in Chinese public
 #: bodies and SOEs (see sla/default_sla.toml for where each figure comes from). Defaults to
 #: adjust to the office's own 限时办结制度.
@@ -77,7 +81,7 @@ class SLA:
 
     default_limit: float = DEFAULT_LIMIT
     limits: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
-    name: str = "officemine 默认时限"
+    name: str = DEFAULT_NAME
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -187,12 +191,14 @@ class SLA:
         return sorted(str(p) for p in seen if str(p) not in self.limits)
 
     # --- description ----------------------------------------------------------------------------
-    def describe(self) -> str:
-        """One line: the source and every limit, to print next to an on-time rate."""
+    def describe(self, lang: Lang = "zh") -> str:
+        """One line: the source and every limit, to print next to an on-time rate (officemine's
+        own default limits are named in `lang`; a file's name is its own)."""
         parts = [f"{k} {_num(v)}" for k, v in self.limits.items()]
-        parts.append(f"其他 {_num(self.default_limit)}")
-        head = f"{self.name}: " if self.name else ""
-        return f"{head}限时（工作日）" + "、".join(parts)
+        parts.append(say("sla.other", lang, days=_num(self.default_limit)))
+        name = say("sla.default_name", lang) if self.name == DEFAULT_NAME else self.name
+        return say("sla.describe", lang, head=f"{name}: " if name else "",
+                   limits=joined(parts, lang))
 
     def to_dict(self) -> dict:
         return {"name": self.name, "unit": "working days",

@@ -44,6 +44,7 @@ from officemine.log.eventlog import EventLog
 from officemine.base.jsonable import plain
 from officemine.base.plotting import chart_style
 from officemine.log.result import Result
+from officemine.base.text import Said, say, word
 
 __all__ = ["ChangeKind", "ProcessVersions", "process_versions", "select_since", "Since"]
 
@@ -109,9 +110,8 @@ class ProcessVersions(Result):
         """One line per process type with a current version that starts after the log does."""
         lines = []
         for ptype, date in sorted(self.since.items(), key=lambda kv: str(kv[0])):
-            name = ptype if ptype is not None else ("（未知类型）" if lang == "zh" else "(no type)")
-            lines.append(f"{name}：现行版本自 {date:%Y-%m-%d} 起" if lang == "zh" else
-                         f"{name}: current version since {date:%Y-%m-%d}")
+            name = ptype if ptype is not None else say("versions.no_type", lang)
+            lines.append(say("versions.current", lang, type=name, date=date))
         return lines
 
     def to_dict(self) -> dict:
@@ -139,7 +139,6 @@ class ProcessVersions(Result):
         """A timeline: cases started per week for each process type, change points marked."""
         import matplotlib.pyplot as plt
 
-        zh = lang == "zh"
         cases = self.cases if self.cases is not None else pd.DataFrame(
             columns=["process_type", "start_at"])
         types = list(dict.fromkeys(cases["process_type"].dropna().tolist()))
@@ -160,17 +159,14 @@ class ProcessVersions(Result):
                               "route_changed": "#f08c00", "redesign": "#1c7ed6"}[row.kind]
                     ax.plot([row.date.tz_localize(None)] * 2, [i - 0.35, i + 0.35], color=colour,
                             lw=2)
-                    label = {"node_removed": "取消" if zh else "removed",
-                             "node_added": "新增" if zh else "added",
-                             "route_changed": "顺序调整" if zh else "reordered",
-                             "redesign": "改革" if zh else "redesign"}[row.kind]
                     ax.text(row.date.tz_localize(None), i + 0.38,
-                            f"{label}{'：' if zh else ': '}{row.node or ''}", fontsize=7,
+                            say("versions.mark", lang, kind=word("kind", row.kind, lang,
+                                                                 "versions"),
+                                node=row.node or ""), fontsize=7,
                             color=colour, ha="left", va="bottom")
             ax.set_yticks(range(len(types)), types)
             ax.set_ylim(-0.7, len(types) - 0.2)
-            ax.set_title("流程版本：变化点（按提交时间）" if zh else
-                         "Process versions: change points (by submission)")
+            ax.set_title(say("chart.versions", lang))
             ax.grid(axis="x", color="#e9ecef", lw=0.8)
         return ax
 
@@ -226,8 +222,8 @@ def process_versions(log: EventLog, redesigns: Sequence = (), *, alpha: float = 
                 and (ptype is None or r["process_type"] == ptype)
                 and abs(r["date"] - date) <= _NEAR]
         if not near:
-            notes.append(f"redesign {getattr(redesign, 'name', '')!s} on {date:%Y-%m-%d}: no "
-                         "change of nodes is visible in the log within two weeks of it")
+            notes.append(Said("versions.not_seen", name=str(getattr(redesign, "name", "")),
+                              date=f"{date:%Y-%m-%d}"))
     changes = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     changes = changes.sort_values(["date", "process_type", "kind", "node"], kind="stable",
                                   na_position="first").reset_index(drop=True)

@@ -138,8 +138,9 @@ def save_chart(fig, path: Path, **kwargs) -> None:
 
 
 def load_log(source: Path, format: str = "auto", mapping: Path | None = None,
-             timezone: str | None = None, no_link: bool = False):
-    """A stored Parquet log, or any source imported on the fly (its report goes to stderr)."""
+             timezone: str | None = None, no_link: bool = False, lang: str = "en"):
+    """A stored Parquet log, or any source imported on the fly (its report goes to stderr,
+    in `lang`)."""
     from officemine.log.eventlog import read_log
     from officemine.importing import import_log
 
@@ -148,7 +149,7 @@ def load_log(source: Path, format: str = "auto", mapping: Path | None = None,
     with err.status(f"importing {source} …"):
         log = import_log(source, format=format, mapping=mapping, timezone=timezone,
                          link=not no_link)
-    err.print(str(log.report), highlight=False, markup=False)
+    err.print("\n".join(log.report.lines(lang)), highlight=False, markup=False)
     return log
 
 

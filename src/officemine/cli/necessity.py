@@ -39,7 +39,8 @@ def necessity(
         "formula).")] = None,
     chart: Annotated[Optional[Path], typer.Option(
         help="Write the necessity chart (.png, .svg or .pdf).")] = None,
-    lang: Annotated[str, typer.Option(help="Chart language: zh or en.",
+    lang: Annotated[str, typer.Option(help="Language of the chart and of the verdicts printed: "
+                                           "zh or en.",
                                       callback=choice("--lang", LANGS))] = "zh",
     format: FormatOption = "auto",
     mapping: MappingOption = None,
@@ -56,6 +57,7 @@ def necessity(
     """Test each approval node: wait against rejection rate, with intervals and a verdict."""
     from officemine.base.atomic import write_csv, write_text
     from officemine.necessity import necessity as run
+    from officemine.base.text import word
 
     json_file = Path(json_out) if json_out not in (None, "-") else None
     with domain_errors(inputs=[log_path, mapping, calendar],
@@ -78,15 +80,17 @@ def necessity(
         else:
             typer.echo(repr(result))
             typer.echo("")
-            for row in result.summary.itertuples():
+            reasons = result.reason_text(lang)
+            for row, reason in zip(result.summary.itertuples(), reasons):
                 where = f" · {getattr(row, by)}" if by else ""
-                reason = row.reason_zh if lang == "zh" else row.reason
-                typer.echo(f"{row.node}{where}: {row.verdict} — {reason}")
+                typer.echo(f"{row.node}{where}: {word('verdict', row.verdict, lang)} — {reason}")
             if json_file:
                 write_text(json_file, result.to_json())
                 typer.echo(f"wrote {json_file}")
         if csv_out:
-            write_csv(result.summary.drop(columns=["reason_classes"]), csv_out)
+            write_csv(result.summary.drop(columns=["reason_classes", "reason_params"])
+                      .assign(reason=result.reason_text("en"),
+                              reason_zh=result.reason_text("zh")), csv_out)
             typer.echo(f"wrote {csv_out}", err=json_out == "-")
         if chart:
             import matplotlib

@@ -13,6 +13,7 @@ from officemine.cli._common import (CalendarOption, FormatOption, MappingOption,
 from officemine.base.choices import LANGS
 from officemine.base.errors import InputError, NotSupportedError
 from officemine.necessity import ENGINES
+from officemine.base.text import in_lang, joined, say, word
 
 
 REPORT_SUFFIXES = (".pdf", ".json", ".xlsx")
@@ -121,7 +122,7 @@ def report(
                       pseudonym_key=pseudonym_key, ledger=ledger, procedures=procs)
             return
         key = _pseudonym_key(pseudonymize, pseudonym_key, settings)
-        log = load_log(log_path, format, mapping, timezone, no_link)
+        log = load_log(log_path, format, mapping, timezone, no_link, lang=lang)
         cal = _calendar(calendar, log)
         kwargs = dict(lang=lang, config=settings, sla=sla_model, calendar=cal,
                       scenario=scenarios, pseudonymize=key is not None, pseudonym_key=key,
@@ -146,14 +147,17 @@ def _one_month(log, month, folder: Path, stem: str | None, allow_empty: bool,
                  "empty report)", code=1)
         status.update(f"monthly report {result.month}: writing PDF, JSON and xlsx …")
         paths = result.write(folder, stem)
+    lang = kwargs["lang"]
     if not result.has_data:
-        err.print(f"note: {result.kpis.message}", markup=False, highlight=False)
+        err.print(say("review.note", lang, text=in_lang(result.kpis.message, lang)),
+                  markup=False, highlight=False)
     if result.left_out:
-        err.print("note: not computed in batches yet, left out of the report: "
-                  + ", ".join(result.left_out), markup=False, highlight=False)
-    typer.echo(repr(result))
+        err.print(say("cli.left_out", lang, where=say("left_out.batches", lang),
+                      parts=joined((word("part", p, lang) for p in result.left_out),
+                                   lang)), markup=False, highlight=False)
+    typer.echo(result.describe())
     for kind, path in paths.items():
-        typer.echo(f"wrote {path}")
+        typer.echo(say("cli.wrote", lang, path=path))
 
 
 def _all_months(log, folder: Path, kwargs: dict) -> None:
@@ -176,8 +180,9 @@ def _all_months(log, folder: Path, kwargs: dict) -> None:
                             advance=1)
 
         paths = reviews.write(folder, progress=writing)
-    typer.echo(repr(reviews))
-    typer.echo(f"wrote {len(reviews.reports)} monthly reports and {paths['index.html']}")
+    lang = kwargs["lang"]
+    typer.echo(reviews.describe())
+    typer.echo(say("cli.wrote_all", lang, n=len(reviews.reports), index=paths["index.html"]))
 
 
 def _on_spark(log_path, table, timezone, calendar, unit, month, folder, stem, allow_empty,
@@ -206,15 +211,17 @@ def _on_spark(log_path, table, timezone, calendar, unit, month, folder, stem, al
         status.update("monthly report on Spark: writing PDF, JSON and xlsx …")
         written = (reviews.write(folder) if unit is not None
                    else {None: result.write(folder, stem)})
+    lang = options["lang"]
     for key, report in reports.items():
-        typer.echo(repr(report) if key is None else f"{key}: {report!r}")
+        typer.echo(report.describe() if key is None else f"{key}: {report.describe()}")
     first = next(iter(reports.values()), None)
     if first is not None and first.left_out:
-        err.print("note: not on Spark yet, left out of the report: "
-                  + ", ".join(first.left_out), markup=False, highlight=False)
+        err.print(say("cli.left_out", lang, where=say("left_out.spark", lang),
+                      parts=joined((word("part", p, lang) for p in first.left_out), lang)),
+                  markup=False, highlight=False)
     for paths in written.values():
         for path in paths.values():
-            typer.echo(f"wrote {path}")
+            typer.echo(say("cli.wrote", lang, path=path))
 
 
 def _pseudonym_key(pseudonymize: bool, path: Path | None, settings):

@@ -196,6 +196,7 @@ def ledger_command(
     from officemine.base.jsonable import records
     from officemine.supervision import Ledger
     from officemine.base.text import relabel
+    from officemine.base.text import say
 
     with domain_errors(inputs=[ledger_path]):
         chosen = [n for n, v in (("--open", open_), ("--closed", closed), ("--case", case),
@@ -230,7 +231,7 @@ def ledger_command(
                     "current_step", "responsible", "days_overdue", "closed_week",
                     "days_to_close"]
             if items.empty:
-                typer.echo("（无）" if lang == "zh" else "(none)")
+                typer.echo(say("review.none", lang))
                 return
             view = items[cols].copy()
             for col in ("days_overdue", "days_to_close"):

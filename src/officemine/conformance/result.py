@@ -17,15 +17,11 @@ from officemine.log.months import as_month
 from officemine.log.result import Result
 from officemine.log.schema import C
 from officemine.base.stats import wilson_interval
+from officemine.base.text import VALUES_IN_TABLE, say, word
 
 #: What each kind is called in the deliverables.
 KIND_NAMES: dict[str, tuple[str, str]] = {
-    "skipped": ("跳过环节", "skipped"),
-    "unexpected": ("多出环节", "unexpected"),
-    "out_of_order": ("顺序不符", "out of order"),
-    "self_approval": ("本人审批", "self-approval"),
-    "authority": ("越权审批", "authority"),
-}
+    k: v for k, v in VALUES_IN_TABLE[("conformance", "kind")].items() if k != "any"}
 KIND_COLOURS = {"skipped": "#e8590c", "unexpected": "#ae3ec9", "out_of_order": "#1c7ed6",
                 "self_approval": "#e03131", "authority": "#5c940d"}
 CONFIDENCE = 0.95
@@ -109,8 +105,7 @@ class ConformanceResult(Result):
             lo, hi = wilson_interval(k, n, CONFIDENCE)
             count = int(self.cases["deviations" if kind == "any" else kind].sum())
             rows.append({"kind": kind,
-                         "name_zh": KIND_NAMES.get(kind, ("任一偏离",))[0] if kind != "any"
-                         else "任一偏离",
+                         "name_zh": word("kind", kind, "zh", "conformance"),
                          "cases": k, "share": k / n if n else np.nan,
                          "ci_low": float(lo), "ci_high": float(hi), "deviations": count,
                          "checked": n})
@@ -249,20 +244,20 @@ class ConformanceResult(Result):
             values = s[kind].to_numpy(float) if len(s) else np.zeros(0)
             if values.any():
                 ax.barh(y, values, left=left, height=0.6, color=KIND_COLOURS[kind],
-                        label=KIND_NAMES[kind][0 if zh else 1])
+                        label=word("kind", kind, "zh" if zh else "en", "conformance"))
                 left += values
         ax.set_yticks(y, labels, fontsize=8)
         ax.set_ylim(-0.7, max(len(s), 3) - 0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("件数" if zh else "cases")
+        lang = "zh" if zh else "en"
+        ax.set_xlabel(say("chart.cases", lang))
         scope = f"{self.month} " if self.month else ""
-        ax.set_title((f"{scope}偏离标准流程的环节" if zh else f"{scope}Deviations by step"),
-                     fontsize=11, pad=20)
+        ax.set_title(say("chart.deviations_by_step", lang, scope=scope), fontsize=11, pad=20)
         if len(s):
             ax.legend(fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0),
                       ncol=5, borderaxespad=0.2, handlelength=1.2)
         else:
-            ax.text(0.5, 0.5, "无偏离" if zh else "no deviation", ha="center", va="center",
+            ax.text(0.5, 0.5, say("chart.no_deviation", lang), ha="center", va="center",
                     transform=ax.transAxes, color="#868e96")
         ax.grid(axis="x", color="#e9ecef", lw=0.8)
 
@@ -270,7 +265,6 @@ class ConformanceResult(Result):
         """The monthly 不合规率 of completed cases, with its Wilson 95% band."""
         import matplotlib.pyplot as plt
 
-        zh = lang == "zh"
         t = self.trend
         with chart_style():
             if ax is None:
@@ -279,14 +273,13 @@ class ConformanceResult(Result):
             ax.plot(x, t["rate"].astype(float) * 100, marker="o", color="#c92a2a", lw=1.6)
             ax.fill_between(x, t["ci_low"].astype(float) * 100, t["ci_high"].astype(float) * 100,
                             color="#c92a2a", alpha=0.12, lw=0,
-                            label="95% 置信区间" if zh else "95% CI")
+                            label=say("chart.ci", lang))
             if self.month is not None and self.month in set(t["month"]):
                 ax.axvline(list(t["month"]).index(self.month), color="#868e96", lw=0.8, ls=":")
             ax.set_xticks(x, t["month"], rotation=45, ha="right", fontsize=8)
             ax.set_ylabel("%")
             ax.set_ylim(bottom=0)
-            ax.set_title("不合规率（按办结月份）" if zh else "Non-compliance rate by month",
-                         fontsize=11)
+            ax.set_title(say("chart.noncompliance_by_month", lang), fontsize=11)
             ax.grid(axis="y", color="#e9ecef", lw=0.8)
         return ax
 

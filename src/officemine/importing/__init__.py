@@ -22,6 +22,7 @@ from officemine.importing.normalize import build_log
 from officemine.importing.raw import RawEvents
 from officemine.log.import_report import ImportReport
 from officemine.log.schema import C
+from officemine.base.text import Said
 
 if TYPE_CHECKING:
     from officemine.log.eventlog import EventLog
@@ -180,15 +181,15 @@ def _office_hours_said(outside: int, n: int, report: ImportReport,
     if not n:
         return report, calendar
     share = outside / n
-    rules = calendar.describe()
-    rules = rules if calendar.tz in rules else f"{rules}; {calendar.tz}"
+    rules = {}
+    for lang in ("zh", "en"):
+        text = calendar.describe(lang)
+        rules[f"rules_{lang}"] = text if calendar.tz in text else f"{text}; {calendar.tz}"
     minutes = int(OUTSIDE_HOURS_SLACK.total_seconds() // 60)
-    said = (f"{share:.0%} of the {n:,} actions fall outside the calendar's working time by more "
-            f"than {minutes} minutes ({rules})")
+    said = Said("import.outside_hours", share=share, n=n, minutes=minutes, **rules)
     if share <= OUTSIDE_HOURS_WARNING:
         return dataclasses.replace(report, notes=report.notes + (said,)), calendar
-    warning = (f"{said}: is the calendar right? Set region and hours under [calendar] and the "
-               "timezone in the mapping, or give the analyses --calendar")
+    warning = Said("import.outside_hours_warning", said=said)
     return (dataclasses.replace(report, warnings=report.warnings + (warning,)),
             dataclasses.replace(calendar, warnings=calendar.warnings + (warning,)))
 

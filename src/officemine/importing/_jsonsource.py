@@ -21,6 +21,7 @@ import pandas as pd
 from officemine.base.errors import SourceError
 from officemine.importing.mapping import Mapping
 from officemine.log.schema import C, normalize_word
+from officemine.base.text import Said
 
 #: Keys under which API responses wrap the instance (DingTalk v1.0 ``result``, DingTalk topapi
 #: ``process_instance``, Feishu ``data``, WeCom ``info``).
@@ -389,10 +390,10 @@ def in_time_order(rows: list[dict]) -> list[dict]:
 
 
 def matched_note(matched: int, total: int, what: str, field: str) -> str:
+    """How many `what` (``decisions``, ``task_actions``) were matched to their task."""
     rest = total - matched
-    return (f"{matched} of {total} {what} matched to their task: arrived_at is the task's "
-            f"{field}" + (f"; for the other {rest} it is inferred by the normaliser" if rest
-                          else ""))
+    return Said("import.matched", matched=matched, total=total, what=Said(f"import.{what}"),
+                field=field, rest=Said("import.matched_rest", n=rest) if rest else "")
 
 
 #: nodes of events that belong to no approval step
@@ -409,8 +410,7 @@ def mapping_notes(mapping: Mapping, what: str) -> list[str]:
     """Parts of a mapping that an API reader cannot use (its fields are fixed by the API)."""
     notes = []
     if mapping.columns:
-        notes.append(f"[columns] of the mapping is not used: {what} exports have fixed "
-                     "field names ([outcomes], [constants] and [[label_rules]] still apply)")
+        notes.append(Said("import.columns_unused", what=what))
     return notes
 
 

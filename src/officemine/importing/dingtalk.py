@@ -34,6 +34,7 @@ from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Ta
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
 from officemine.log.schema import TERMINAL, C
+from officemine.base.text import Said
 
 MARKERS = ("operationRecords", "operation_records")
 
@@ -92,49 +93,35 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
         raise SourceError("no DingTalk approval instance found (records need operationRecords "
                           "or operation_records)", file=str(path))
 
-    notes = [f"{source.layout}: {instances} DingTalk instance(s) "
-             f"({state.v1} workflow 1.0, {state.topapi} topapi)"]
+    notes = [Said("import.dingtalk", layout=source.layout, n=instances, v1=state.v1,
+                  topapi=state.topapi)]
     if state.v1:
-        notes.append("workflow 1.0 times are UTC to the minute ('…Z'); converted to the import "
-                     "time zone. Waits under a minute show as 0")
+        notes.append(Said("import.dingtalk_v1_times"))
     if state.topapi:
-        notes.append("topapi times carry no zone: taken in the import time zone (DingTalk "
-                     "writes Beijing time, so keep the default Asia/Shanghai)")
+        notes.append(Said("import.dingtalk_topapi_times"))
     if state.case_from_business_id:
-        notes.append(f"{state.case_from_business_id} instance(s) have no processInstanceId in "
-                     "the export: case_id is their businessId (审批编号)")
+        notes.append(Said("import.dingtalk_business_id", n=state.case_from_business_id))
     if state.process_from_title:
-        notes.append(f"process_type of {state.process_from_title} instance(s) taken from the "
-                     "title ('…提交的<审批名称>'); the API has no process name field")
+        notes.append(Said("import.dingtalk_process_from_title", n=state.process_from_title))
     notes.append(matched_note(state.matched, state.decisions, "decisions", "createTime"))
     if state.node_from_user:
-        notes.append(f"{state.node_from_user} decision(s) name no node (no showName, no "
-                     "activityId, as in older topapi exports): their node is the approver, "
-                     "'审批人 <userid>'; rename nodes with [[label_rules]] on the label column")
+        notes.append(Said("import.dingtalk_node_from_user", n=state.node_from_user))
     if state.pending:
-        notes.append(f"{len(state.pending)} task(s) still waiting for a decision at export "
-                     f"({count_phrase(Counter(state.pending))}): kept as pending rows "
-                     "(arrived_at = the task's createTime, no action yet); their cases are open")
+        notes.append(Said("import.tasks_pending", n=len(state.pending), field="createTime",
+                          counts=count_phrase(Counter(state.pending))))
     if state.not_started:
-        notes.append(f"{len(state.not_started)} task(s) not started at export (status NEW: "
-                     f"{count_phrase(Counter(state.not_started))}): the item has not reached "
-                     "them yet, so they are not pending items")
+        notes.append(Said("import.dingtalk_not_started", n=len(state.not_started),
+                          counts=count_phrase(Counter(state.not_started))))
     if state.stale_open:
-        notes.append(f"{state.stale_open} task(s) still RUNNING/PAUSED in instances that have "
-                     "ended: not pending items (nothing waits in an ended instance)")
+        notes.append(Said("import.dingtalk_stale_open", n=state.stale_open))
     if state.ends_added:
-        notes.append(f"{state.ends_added} instance(s) end without an end record: an event "
-                     "'结束' (archive, or withdraw for a terminated instance) is added at the "
-                     "instance's finishTime, so the case counts as closed")
+        notes.append(Said("import.dingtalk_ends_added", n=state.ends_added))
     if state.amount_problems:
-        notes.append("amount left empty where the form value is not a number: "
-                     + "; ".join(state.amount_problems[:5]))
+        notes.append(Said("import.amount_problems", problems="; ".join(state.amount_problems[:5])))
     if state.modifies:
-        notes.append(f"{state.modifies} instance(s) modify an earlier one (bizAction MODIFY): "
-                     "linked to it by mainProcessInstanceId")
+        notes.append(Said("import.dingtalk_modifies", n=state.modifies))
     if state.revokes:
-        notes.append(f"{state.revokes} instance(s) revoke an earlier one (bizAction REVOKE): "
-                     "a revocation is a request of its own, not linked")
+        notes.append(Said("import.dingtalk_revokes", n=state.revokes))
     notes += mapping_notes(mapping, "DingTalk")
 
     columns_used = {

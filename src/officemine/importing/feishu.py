@@ -29,6 +29,7 @@ from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Ta
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
 from officemine.log.schema import TERMINAL, C
+from officemine.base.text import Said
 
 MARKERS = ("timeline", "task_list")
 
@@ -77,29 +78,21 @@ def read_feishu(path: Path, mapping: Mapping) -> RawEvents:
         raise SourceError("no Feishu/Lark approval instance found (records need timeline or "
                           "task_list)", file=str(path))
 
-    notes = [f"{source.layout}: {instances} Feishu/Lark instance(s); times are millisecond "
-             "epochs, converted to the import time zone"]
-    notes.append(matched_note(state.matched, state.decisions, "task actions", "start_time"))
+    notes = [Said("import.feishu", layout=source.layout, n=instances)]
+    notes.append(matched_note(state.matched, state.decisions, "task_actions", "start_time"))
     if state.open_id_used:
-        notes.append(f"{state.open_id_used} event(s) name the person by open_id (the export "
-                     "has no user_id: the app lacked the user ID permission)")
+        notes.append(Said("import.feishu_open_id", n=state.open_id_used))
     if state.pending:
-        notes.append(f"{len(state.pending)} task(s) still waiting for a decision at export "
-                     f"({count_phrase(Counter(state.pending))}): kept as pending rows "
-                     "(arrived_at = the task's start_time, no action yet); their cases are open")
+        notes.append(Said("import.tasks_pending", n=len(state.pending), field="start_time",
+                          counts=count_phrase(Counter(state.pending))))
     if state.stale_open:
-        notes.append(f"{state.stale_open} task(s) still PENDING in instances that are no longer "
-                     "PENDING: not pending items (nothing waits in an ended instance)")
+        notes.append(Said("import.feishu_stale_open", n=state.stale_open))
     if state.ends_added:
-        notes.append(f"{state.ends_added} instance(s) approved or cancelled with no timeline "
-                     "entry for it: an event '结束' (archive, or withdraw) is added at the "
-                     "instance's end_time, so the case counts as closed")
+        notes.append(Said("import.feishu_ends_added", n=state.ends_added))
     if state.amount_problems:
-        notes.append("amount left empty where the form value is not a number: "
-                     + "; ".join(state.amount_problems[:5]))
+        notes.append(Said("import.amount_problems", problems="; ".join(state.amount_problems[:5])))
     if state.modifies:
-        notes.append(f"{state.modifies} instance(s) modify an earlier one "
-                     "(modified_instance_code): linked to it")
+        notes.append(Said("import.feishu_modifies", n=state.modifies))
     notes += mapping_notes(mapping, "Feishu/Lark")
     columns_used = {
         C.case_id: "instance_code", C.node: "task_list.node_name of the entry's task",

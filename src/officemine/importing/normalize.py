@@ -33,6 +33,7 @@ from officemine.log.import_report import ImportReport
 from officemine.importing.timeparse import implausible, parse_times
 from officemine.log.schema import (C, CANONICAL_ORDER, CASE_ATTRIBUTES, DECISIONS, NON_BLOCKING,
                                    OUTCOME_LOOKUP, OUTCOMES, TERMINAL, normalize_word)
+from officemine.base.text import Said, joined, label
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 _STRING_FIELDS = (C.case_id, C.node, C.resource, C.dept, C.comment, C.process_type, C.urgency,
@@ -175,7 +176,8 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
 
     for column, value in mapping.constants.items():
         cols[column] = _Column.constant(value, n)
-        notes.append(f"{column} set to {value!r} for every row (mapping [constants])")
+        notes.append(Said("import.constant", column=column, column_zh=label(column, "zh"),
+                          value=value))
 
     for column in _STRING_FIELDS:
         if column in cols:
@@ -204,8 +206,7 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
     unknown_words: dict[str, int] = {}
     if C.outcome not in cols:
         outcome = np.full(n, _OUTCOME["other"], dtype=np.int8)
-        warnings.append("the source has no outcome column: every event's outcome is 'other'; "
-                        "map one with [columns] outcome = … or derive it with [[label_rules]]")
+        warnings.append(Said("import.no_outcome_column"))
     else:
         words = cols[C.outcome].map(_clean_text)
         if raw.outcomes_canonical:
@@ -255,12 +256,10 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
     set_aside(no_action & ~pending, "missing_time", C.acted_at, "")
     no_outcome = (outcome < 0) & ~pending & ~set_aside.marked
     if no_outcome.any():
-        notes.append(f"{int(no_outcome.sum()):,} rows have no outcome value; taken as 'other'")
+        notes.append(Said("import.no_outcome", n=int(no_outcome.sum())))
     outcome[no_outcome] = _OUTCOME["other"]
     if pending.any() and (pending & ~set_aside.marked).any():
-        notes.append(f"{int((pending & ~set_aside.marked).sum()):,} work items were still "
-                     "pending at export (arrived, not yet acted on): kept as pending rows, "
-                     "their waits are right-censored")
+        notes.append(Said("import.pending", n=int((pending & ~set_aside.marked).sum())))
     naive_note = _timezone_note(raw, tz)
     if naive_note:
         notes.append(naive_note)
@@ -319,13 +318,11 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
     # --- attempts of one request, linked into one case (case ids change) ------------------
     links = linking.Links.none(instances)
     if not link:
-        notes.append("attempts were not linked (--no-link): every instance is a case")
+        notes.append(Said("import.not_linked_option"))
     elif mapping.linking.enabled is False:
-        notes.append("attempts were not linked ([linking] enabled = false): every instance is "
-                     "a case")
+        notes.append(Said("import.not_linked_setting"))
     elif raw.format in _CASE_LOGS and not mapping.linking.enabled:
-        notes.append(f"attempts were not linked: a {raw.format} trace is a case already (set "
-                     "[linking] enabled = true to link them)")
+        notes.append(Said("import.not_linked_traces", format=raw.format))
     elif len(rows):
         links = _link(cols, frame, raw, mapping, tz, rows, case_start, outcome, pending,
                       acted_at, notes, linker)
@@ -345,9 +342,7 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
     if C.object in cols:
         cols[C.object], numbered, obj = _number_objects(cols[C.object], rows, case_start, outcome)
         if numbered:
-            notes.append(f"{numbered:,} object(s) submitted afresh in a case already holding "
-                         "one of their kind (a submission that follows no return, rejection or "
-                         "withdrawal of it) are objects of their own: '<object> #2', …")
+            notes.append(Said("import.objects_numbered", n=numbered))
         if (obj >= 0).any():
             group = _group_ids([case_start, obj])
         del obj
@@ -356,15 +351,11 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
         outcome[sent_back] = _OUTCOME["return"]
         recoded = len(sent_back)
         if recoded:
-            notes.append(f"{recoded:,} rejections followed by a resubmission of the same "
-                         "request are returns (退回): the item came back to the applicant "
-                         "([returns] reject_then_resubmit = \"return\")")
+            notes.append(Said("import.rejections_recoded", n=recoded))
     else:
         recoded = 0
         if len(sent_back):
-            notes.append(f"{len(sent_back):,} rejections followed by a resubmission of the "
-                         "same request are kept as rejections ([returns] "
-                         "reject_then_resubmit = \"reject\")")
+            notes.append(Said("import.rejections_kept", n=len(sent_back)))
     del sent_back
     _mark_resubmissions(outcome, group)
     del group
@@ -448,8 +439,8 @@ def _apply_label_rules(df: pd.DataFrame, mapping: Mapping, notes: list[str]) -> 
     n_unmatched = int(unmatched.sum())
     if n_unmatched:
         examples = labels[unmatched].value_counts().head(5)
-        notes.append(f"{n_unmatched:,} labels matched no label rule; their node is the label "
-                     "itself: " + ", ".join(f"{k!r} ×{v}" for k, v in examples.items()))
+        notes.append(Said("import.labels_unmatched", n=n_unmatched, examples=", ".join(
+            f"{k!r} ×{v}" for k, v in examples.items())))
         node[unmatched & node.isna()] = labels[unmatched & node.isna()]
     df[C.node] = node.str.strip()
     df[C.outcome] = given[C.outcome]
@@ -459,8 +450,7 @@ def _apply_label_rules(df: pd.DataFrame, mapping: Mapping, notes: list[str]) -> 
 def _timezone_note(raw: RawEvents, tz: str) -> str:
     kinds = [c for c in (C.acted_at, C.arrived_at) if c in raw.frame]
     naive = any(not isinstance(raw.frame[c].dtype, pd.DatetimeTZDtype) for c in kinds)
-    return (f"times without a zone are taken as {tz} local time; times with a zone or epoch "
-            f"values are converted to {tz}") if naive else ""
+    return Said("import.naive_times", tz=tz) if naive else ""
 
 
 def _parse_amount(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -710,8 +700,9 @@ def _link(cols: dict[str, _Column], frame: pd.DataFrame, raw: RawEvents, mapping
                                f"{raw.source_file}")
         values[name] = first_value(column)
     if not values:
-        notes.append("attempts were not linked by their form: the source has none of the form "
-                     f"values [linking] match names ({', '.join(mapping.linking.match)})")
+        notes.append(Said("import.no_form_values", names=", ".join(mapping.linking.match),
+                          names_zh=joined((label(f, "zh") for f in mapping.linking.match),
+                                          "zh")))
 
     field_values, field = None, mapping.linking.field or raw.link_field
     if field is not None:
@@ -730,12 +721,14 @@ def _link(cols: dict[str, _Column], frame: pd.DataFrame, raw: RawEvents, mapping
         links = linker(attempts)
     if values:
         window = mapping.linking.window_workdays
-        notes.append(f"attempts linked by form: same originator (applicant, else submitter), "
-                     f"process type and {', '.join(values)}, started within {window:g} "
-                     f"working days of the log's calendar after a refusal"
-                     + (f"; the source has no {', '.join(absent)}" if absent else ""))
+        notes.append(Said("import.linked_by_form", values=", ".join(values),
+                          values_zh=joined((label(v, "zh") for v in values), "zh"),
+                          window=f"{window:g}", absent=Said(
+                              "import.absent_values", names=", ".join(absent),
+                              names_zh=joined((label(v, "zh") for v in absent), "zh"))
+                          if absent else ""))
     if field_values is not None and field_values.notna().any():
-        notes.append(f"attempts linked by the link field {field!r} where it is filled")
+        notes.append(Said("import.linked_by_field", field=field))
     return links
 
 

@@ -55,6 +55,7 @@ from officemine.importing.raw import (SOURCE_ROW, RawEvents, coded_text, diction
                                       empty_set_aside, set_aside_rows, text_codes)
 from officemine.log.import_report import ImportReport
 from officemine.log.schema import C
+from officemine.base.text import Said
 
 #: Peak memory of an import unless told otherwise.
 DEFAULT_MEMORY_LIMIT = 3 << 30
@@ -289,10 +290,9 @@ def _spill_blocks(path: Path, mapping: Mapping, encoding: str, delimiter: str,
             pq.write_table(table, file, compression="lz4")
             read.files.append(file)
         block += 1
-    delim = {"\t": "tab", ",": "comma"}.get(delimiter, repr(delimiter))
-    head = [f"text encoding {encoding}, delimiter {delim}"]
+    head = [tabular.encoding_note(encoding, delimiter)]
     if read.empty_rows:
-        head.append(f"{read.empty_rows:,} blank lines or rows of empty cells ignored")
+        head.append(Said("import.empty_lines", n=read.empty_rows))
     if block == 0:          # no block at all: the header alone (to_raw names what is missing)
         nothing = (np.zeros(0, np.int8), pa.array([], pa.large_string()))
         frame = pd.DataFrame({name: coded_text(*nothing) for name in names})
@@ -715,28 +715,27 @@ def _literal(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-_COUNTED = re.compile(r"^(\d[\d,]*)(\D.*)$", re.S)
-
-
 def _merged_notes(parts: list[tuple[str, ...]]) -> tuple[str, ...]:
-    """The notes of the batches as one import gives them: a note that starts with a count is
-    summed (its words up to the first colon name it; examples after that are the first
-    batch's), others appear once; in the order the batches give them."""
-    order: list[str] = []
-    counted: dict[str, int] = {}
-    text: dict[str, str] = {}
+    """The notes of the batches as one import gives them: a note that counts something (a
+    `Said` with a count ``n``) is one note with the counts summed (its other parameters, such
+    as examples, are the first batch's), others appear once; in the order the batches give
+    them."""
+    order: list[tuple] = []
+    merged: dict[tuple, str] = {}
     for notes in parts:
         previous = -1
         for note in notes:
-            found = _COUNTED.match(note)
-            key = found.group(2).split(": ")[0] if found else note
-            if key not in text:
+            counted = isinstance(note, Said) and type(note.params.get("n")) is int
+            key = ("counted", note.key) if counted else ("text", str(note))
+            if key not in merged:
                 order.insert(previous + 1, key)
-                text[key] = found.group(2) if found else note
-            if found:
-                counted[key] = counted.get(key, 0) + int(found.group(1).replace(",", ""))
+                merged[key] = note
+            elif counted:
+                first = merged[key]
+                merged[key] = Said(first.key, **{**first.params,
+                                                 "n": first.params["n"] + note.params["n"]})
             previous = order.index(key)
-    return tuple(f"{counted[k]:,}{text[k]}" if k in counted else text[k] for k in order)
+    return tuple(merged[k] for k in order)
 
 
 def _added(dicts: list[dict[str, int] | None]) -> dict[str, int]:

@@ -25,6 +25,7 @@ from officemine.importing.raw import (INVISIBLE, LABEL, MAX_COLUMNS, SOURCE_ROW,
                                       set_aside_rows)
 from officemine.importing.timeparse import combine_date_time
 from officemine.log.schema import C, normalize_word
+from officemine.base.text import Said
 
 # canonical column -> header synonyms (compared after `normalize_word`)
 HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -471,13 +472,13 @@ def _renamed_notes(renamed: list[tuple[int, str, str]], headers: list[str]) -> l
     notes = []
     for number, name, new in renamed:
         if not name:
-            notes.append(f"column {number} has no header: read as {new!r}")
+            notes.append(Said("import.no_header", number=number, new=new))
         elif name == SOURCE_ROW:
-            notes.append(f"column {number} is headed {name!r}, officemine's own: read as {new!r}")
+            notes.append(Said("import.own_header", number=number, name=name, new=new))
         else:
             first = headers.index(name) + 1 if name in headers else "?"
-            notes.append(f"header {name!r} repeats (columns {first} and {number}): column "
-                         f"{number} is read as {new!r}")
+            notes.append(Said("import.header_repeats", name=name, first=first, number=number,
+                              new=new))
     return notes
 
 
@@ -700,11 +701,10 @@ def to_raw(frame: pd.DataFrame, aside: pd.DataFrame, path: Path, fmt: str, mappi
             if name != col:
                 kept.append(f"{col!r} as {name!r}")
     if kept:
-        notes.append("source columns named like officemine's own are kept under another "
-                     "name: " + ", ".join(kept))
+        notes.append(Said("import.kept_renamed", columns=", ".join(kept)))
     out[SOURCE_ROW] = frame[SOURCE_ROW]
     if C.node not in columns and LABEL in columns and not mapping.label_rules:
-        notes.append(f"no node column: the activity label ({columns[LABEL][0]}) is the node")
+        notes.append(Said("import.label_is_node", label=columns[LABEL][0]))
     return RawEvents(frame=pd.DataFrame(out, index=frame.index), source_file=str(path),
                      format=fmt, rows_read=len(frame) + len(aside), set_aside=aside,
                      columns_used={k: " + ".join(v) for k, v in columns.items()}, notes=notes)
@@ -712,11 +712,17 @@ def to_raw(frame: pd.DataFrame, aside: pd.DataFrame, path: Path, fmt: str, mappi
 
 def read_csv(path: Path, mapping: Mapping) -> RawEvents:
     frame, aside, info = read_table(path, mapping, coded=True)
-    delim = {"\t": "tab", ",": "comma"}.get(info["delimiter"], repr(info["delimiter"]))
-    notes = [f"text encoding {info['encoding']}, delimiter {delim}"]
+    notes = [encoding_note(info["encoding"], info["delimiter"])]
     if info["empty_rows"]:
-        notes.append(f"{info['empty_rows']:,} blank lines or rows of empty cells ignored")
+        notes.append(Said("import.empty_lines", n=info["empty_rows"]))
     return to_raw(frame, aside, path, "csv", mapping, notes, info["renamed"])
+
+
+def encoding_note(encoding: str, delimiter: str) -> Said:
+    """What a text export was read as: its encoding and its delimiter."""
+    named = {"\t": "tab", ",": "comma"}.get(delimiter)
+    return Said("import.encoding", encoding=encoding,
+                delimiter=Said(f"import.delimiter_{named}") if named else repr(delimiter))
 
 
 def read_frame(frame: pd.DataFrame, mapping: Mapping, name: str) -> RawEvents:
@@ -730,13 +736,13 @@ def read_frame(frame: pd.DataFrame, mapping: Mapping, name: str) -> RawEvents:
     data = frame.set_axis(names, axis=1).reset_index(drop=True).astype(object)
     data = data.where(data.notna(), None)
     data[SOURCE_ROW] = [str(label) for label in frame.index]
-    notes = [f"a pandas DataFrame of {len(frame):,} rows and {len(frame.columns)} columns"]
+    notes = [Said("import.dataframe", rows=len(frame), columns=len(frame.columns))]
     return to_raw(data, empty_set_aside(), Path(name), "dataframe", mapping, notes, renamed)
 
 
 def read_xlsx(path: Path, mapping: Mapping) -> RawEvents:
     frame, aside, info = read_excel_sheet(path, mapping)
-    notes = [f"sheet {info['sheet']!r}"]
+    notes = [Said("import.sheet", sheet=info["sheet"])]
     if info["empty_rows_skipped"]:
-        notes.append(f"{info['empty_rows_skipped']} entirely empty rows ignored")
+        notes.append(Said("import.empty_rows", n=info["empty_rows_skipped"]))
     return to_raw(frame, aside, path, "xlsx", mapping, notes, info["renamed"])

@@ -42,6 +42,7 @@ from officemine.importing.raw import SOURCE_ROW, TEXT, RawEvents, extra_name, se
 from officemine.importing.tabular import HEADER_SYNONYMS, read_table
 from officemine.importing.timeparse import combine_date_time, parse_times
 from officemine.log.schema import C, SOURCE_FIELDS, normalize_word
+from officemine.base.text import Said, label
 
 #: LOGTYPE code -> (label Weaver shows, canonical outcome). Codes as documented for the
 #: ``workflow_requestlog.logtype`` column (签字类型); see docs/sources/weaver.md for sources.
@@ -154,10 +155,10 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
     log = _lower_headers(frame, log_path)
     _require(log, LOG_TABLE, log_path)
     label = log_path.stem
-    notes.append(f"{log_path.name}: text encoding {info['encoding']}")
+    notes.append(Said("import.weaver_encoding", file=log_path.name, encoding=info["encoding"]))
     if info["empty_rows"]:
-        notes.append(f"{log_path.name}: {info['empty_rows']:,} blank lines or rows of empty "
-                     "cells ignored")
+        notes.append(Said("import.weaver_empty_lines", file=log_path.name,
+                          n=info["empty_rows"]))
 
     tables: dict[str, pd.DataFrame] = {}
     labels: dict[str, str] = {}
@@ -165,10 +166,11 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
         tables[name], skipped = _read_companion(table_path, name)
         labels[name] = table_path.stem
         if skipped:
-            notes.append(f"{table_path.name}: {skipped} malformed rows ignored")
+            notes.append(Said("import.weaver_malformed", file=table_path.name, n=skipped))
     used = [companion_paths[n].name for n in COMPANIONS if n in tables]
     missing = [n for n in COMPANIONS if n not in tables]
-    notes.append("companion tables used: " + (", ".join(used) if used else "none"))
+    notes.append(Said("import.weaver_companions", tables=", ".join(used) if used else
+                      Said("import.none")))
     requests = tables.get("workflow_requestbase")
     guess = {C.amount} | {canon for canon, column in _REQUESTBASE_GIVES.items()
                           if requests is None or column not in requests}
@@ -197,10 +199,10 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
     columns_used[C.node] = ("NODEID → workflow_nodebase.NODENAME" if names.has_nodes
                             else "NODEID (as 节点<id>)")
     if not names.has_nodes:
-        notes.append("no workflow_nodebase: nodes are named 节点<NODEID>")
+        notes.append(Said("import.weaver_no_nodebase"))
     elif (unknown := names.unknown_nodes(node_id)):
-        notes.append(f"{len(unknown)} node ids not in workflow_nodebase, named 节点<id>: "
-                     + ", ".join(unknown[:10]))
+        notes.append(Said("import.weaver_unknown_nodes", n=len(unknown),
+                          ids=", ".join(unknown[:10])))
 
     out[C.outcome], code_note = _outcomes(code, case, node_id, order_time, names, mapping)
     columns_used[C.outcome] = "LOGTYPE (Weaver code table)"
@@ -210,12 +212,11 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
     columns_used[C.resource] = ("OPERATOR → HrmResource.LASTNAME" if names.has_people
                                 else "OPERATOR (user id)")
     if names.has_people and (unknown := names.unknown_people(operator)):
-        notes.append(f"{len(unknown)} operator ids not in HrmResource kept as ids: "
-                     + ", ".join(unknown[:10]) + (" (id 1 is normally the system administrator, "
-                                                  "kept in HrmResourceManager)"
-                                                  if "1" in unknown else ""))
+        notes.append(Said("import.weaver_unknown_people", n=len(unknown),
+                          ids=", ".join(unknown[:10]),
+                          admin=Said("import.weaver_admin") if "1" in unknown else ""))
     elif not names.has_people:
-        notes.append("no HrmResource: people are their user ids")
+        notes.append(Said("import.weaver_no_people"))
 
     dept_id = _ids(log["operatordept"]) if "operatordept" in log else \
         pd.Series(pd.NA, index=log.index, dtype="string")
@@ -233,12 +234,9 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
                                      operator, order_time)
         out[C.arrived_at] = arrived
         columns_used[C.arrived_at] = "workflow_currentoperator.RECEIVEDATE + RECEIVETIME"
-        notes.append(f"arrival times from workflow_currentoperator for {matched:,} of {n:,} "
-                     "events (the latest receipt by the same person at the same node before "
-                     "the action); the others are inferred from the previous action")
+        notes.append(Said("import.weaver_arrivals", matched=matched, total=n))
     else:
-        notes.append("no workflow_currentoperator: arrival times are inferred from the "
-                     "previous action in each request")
+        notes.append(Said("import.weaver_no_arrivals"))
 
     out[C.acted_at] = acted
     columns_used[C.acted_at] = ("OPERATEDATE + OPERATETIME" if "operatetime" in log
@@ -286,7 +284,7 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
     if not form_paths:
         missing.append("formtable_main_N (the forms: no amount)")
     if missing:
-        notes.append("companion tables not found: " + ", ".join(missing))
+        notes.append(Said("import.weaver_missing", tables=", ".join(missing)))
     aside = aside.assign(source_row=label + " row " + aside["source_row"].astype("string"))
     return RawEvents(frame=out, source_file=str(log_path), format="weaver",
                      rows_read=n + len(aside) + len(archive) + len(pending),
@@ -461,16 +459,12 @@ def _outcomes(code: pd.Series, case: pd.Series, node: pd.Series, order_time: pd.
     counts = code.value_counts()
     shown = ", ".join(f"{c} {LOGTYPE_OUTCOMES[c][0]}→{table[c]} ×{counts[c]}"
                       for c in sorted(counts.index) if c in LOGTYPE_OUTCOMES)
-    note = ("LOGTYPE codes mapped with the Weaver table: " + shown + "; 提交 (2) counts as "
-            "submit at the start node and as approve at other (processing) nodes")
-    if len(unknown):
-        note += ("; codes not in the table are set aside as unknown_outcome: "
-                 + ", ".join(f"{c!r} ×{k}" for c, k in unknown.value_counts().items())
-                 + " (map them with [outcomes] \"code\" = \"outcome\")")
     extra = sorted(set(mapping.outcomes) & set(counts.index))
-    if extra:
-        note += "; codes mapped by the mapping: " + ", ".join(
-            f"{c}→{mapping.outcomes[c]}" for c in extra)
+    note = Said("import.weaver_codes", codes=shown, unknown=Said(
+        "import.weaver_unknown_codes", codes=", ".join(
+            f"{c!r} ×{k}" for c, k in unknown.value_counts().items())) if len(unknown) else "",
+        mapped=Said("import.weaver_mapped_codes", codes=", ".join(
+            f"{c}→{mapping.outcomes[c]}" for c in extra)) if extra else "")
     return outcome, note
 
 
@@ -602,21 +596,17 @@ def _pending_items(operators: pd.DataFrame, label: str, out: pd.DataFrame, case:
         kinds = isremark[pending].value_counts()
         shown = ", ".join(f"ISREMARK {k} ×{v}" for k, v in sorted(kinds.items()))
         copies = int(outcome[pending].notna().sum())
-        notes.append(f"{len(frame):,} work items received and not acted on at export "
-                     f"({shown}) in requests not finished: pending rows, arrived_at = "
-                     "RECEIVEDATE + RECEIVETIME, no action yet"
-                     + (f"; {copies} of them are copies or 转发 (ISREMARK 8, 9, 1): outcome "
-                        "cc, they do not hold the request up" if copies else ""))
+        notes.append(Said("import.weaver_pending", n=len(frame), kinds=shown,
+                          copies=Said("import.weaver_copies", n=copies) if copies else ""))
     skipped = {
-        "in finished requests (e.g. unread copies)": waiting & in_log & request_done,
-        "settled by a later operation of the same person at that node":
-            waiting & in_log & ~request_done & acted,
-        "of requests not in the request log": waiting & ~in_log,
+        "weaver_skip_finished": waiting & in_log & request_done,
+        "weaver_skip_settled": waiting & in_log & ~request_done & acted,
+        "weaver_skip_unknown": waiting & ~in_log,
     }
-    parts = [f"{int(mask.sum())} {why}" for why, mask in skipped.items() if mask.any()]
+    parts = [Said(f"import.{why}", n=int(mask.sum())) for why, mask in skipped.items()
+             if mask.any()]
     if parts:
-        notes.append("workflow_currentoperator items marked as waiting but not pending: "
-                     + "; ".join(parts))
+        notes.append(Said("import.weaver_not_pending", parts=parts))
     return frame, notes
 
 
@@ -683,7 +673,8 @@ def _apply_mapping_columns(out: pd.DataFrame, log: pd.DataFrame, mapping: Mappin
         if canon == C.comment:
             out[canon] = clean_remark(out[canon])
         columns_used[canon] = " + ".join(sources) + " (mapping)"
-        notes.append(f"{canon} taken from {' + '.join(sources)} as the mapping says")
+        notes.append(Said("import.weaver_mapped_column", column=canon,
+                          column_zh=label(canon, "zh"), sources=" + ".join(sources)))
 
 
 # --- form tables -----------------------------------------------------------------------------
@@ -726,8 +717,8 @@ class _Forms:
                   else pd.DataFrame({"_rid": [], "_form": [], "_row": []}))
         self.values = self._one_row_per_request(values.astype(TEXT))
         if details:
-            self.notes.append(", ".join(p.name for p in details) + ": form detail tables "
-                              "(明细表, line items, several rows per request): not read")
+            self.notes.append(Said("import.weaver_details",
+                                   files=", ".join(p.name for p in details)))
 
     def _read(self, path: Path, named: dict[str, str], guess: set[str],
               keep: list[str]) -> tuple[pd.DataFrame, list[str]]:
@@ -775,8 +766,8 @@ class _Forms:
                 part["keep:" + field] = form[field.strip().lower()]
         if len(aside):
             rows = ", ".join(aside["source_row"].astype(str).head(10))
-            self.notes.append(f"{path.name}: {len(aside)} malformed rows not read (rows {rows}): "
-                              "their requests have no form values")
+            self.notes.append(Said("import.weaver_form_malformed", file=path.name,
+                                   n=len(aside), rows=rows))
         return part, [original[c] for c in original if c != key]
 
     def _one_row_per_request(self, values: pd.DataFrame) -> pd.DataFrame:
@@ -786,9 +777,8 @@ class _Forms:
                                + values["_row"])
         no_id = values["_rid"].isna()
         if no_id.any():
-            self.notes.append(f"{int(no_id.sum())} form rows without a REQUESTID cannot be "
-                              "joined to a request: " + ", ".join(values.loc[no_id, "source"]
-                                                                   .head(10)))
+            self.notes.append(Said("import.weaver_form_no_id", n=int(no_id.sum()),
+                                   rows=", ".join(values.loc[no_id, "source"].head(10))))
             values = values[~no_id.to_numpy()]
         repeated = values["_rid"].duplicated(keep=False)
         if repeated.any():
@@ -855,19 +845,17 @@ class _Forms:
         n_requests = len(requests)
         with_form = int((where >= 0).sum())
         stems = ", ".join(self.paths[stem].stem for stem in sorted(self.paths))
-        note = (f"form values joined by REQUESTID from {len(self.paths)} form tables ({stems}) "
-                f"for {with_form:,} of {n_requests:,} requests")
         without = requests[where < 0]
-        if len(without):
-            note += (f"; {len(without):,} requests have no row in any form table, so no form "
-                     "values (no amount): " + ", ".join(map(str, without[:10]))
-                     + (", …" if len(without) > 10 else ""))
-        notes.append(note)
+        notes.append(Said("import.weaver_forms", tables=len(self.paths), stems=stems,
+                          with_form=with_form, requests=n_requests, without=Said(
+                              "import.weaver_without_form", n=len(without),
+                              ids=", ".join(map(str, without[:10]))
+                              + (", …" if len(without) > 10 else "")) if len(without) else ""))
         unused = len(self.values) - with_form
         if unused:
-            notes.append(f"{unused:,} form rows are of requests not in the request log: not used")
+            notes.append(Said("import.weaver_unused_forms", n=unused))
         if self.kept:
-            notes.append("form fields kept as the mapping asks: " + ", ".join(self.kept))
+            notes.append(Said("import.weaver_kept_fields", fields=", ".join(self.kept)))
         notes.extend(self.notes)
 
 
@@ -898,18 +886,14 @@ def _archive_events(out: pd.DataFrame, log: pd.DataFrame, case: pd.Series, code:
         requests = requests.assign(_rid=_ids(requests["requestid"])).drop_duplicates("_rid")
         finished = requests[_ids(requests["currentnodetype"]).eq("3").fillna(False)]
         finished = finished[finished["_rid"].isin(set(case.dropna()))].set_index("_rid")
-        basis, from_requests = "workflow_requestbase CURRENTNODETYPE = 3", True
+        basis, from_requests = Said("import.weaver_basis_requests"), True
     elif end_nodes:
         finished_ids = last.index[last["dest"].isin(end_nodes).fillna(False)]
         finished = pd.DataFrame(index=finished_ids)
-        basis = "workflow_nodebase: the last action's DESTNODEID is an ISEND node"
+        basis = Said("import.weaver_basis_nodes")
         from_requests = False
     else:
-        return pd.DataFrame(), (
-            "finished requests cannot be told from open ones: Weaver writes no log row at the "
-            "archive node; add workflow_requestbase.csv (CURRENTNODETYPE) or "
-            "workflow_nodebase.csv (ISEND). Until then only requests ended by 强制归档 or "
-            "删除 count as finished")
+        return pd.DataFrame(), Said("import.weaver_no_end")
 
     finished = finished[~finished.index.isin(last.index[last["code"].isin(_TERMINAL_CODES)])]
     ids = pd.Index(finished.index, dtype="string")
@@ -942,7 +926,4 @@ def _archive_events(out: pd.DataFrame, log: pd.DataFrame, case: pd.Series, code:
             events[column] = first_row[column].reindex(ids)
     events = events[events[C.acted_at].notna()]  # no time at all: the request stays open
     events = events.reindex(columns=out.columns).reset_index(drop=True).astype("string")
-    note = (f"{len(events):,} archive events added ({basis}), at the time of the action that "
-            "moved the request to its archive node: Weaver writes no log row there; they are "
-            "counted in rows read and their source_row names the record")
-    return events, note
+    return events, Said("import.weaver_archives", n=len(events), basis=basis)

@@ -24,6 +24,7 @@ from officemine.importing._jsonsource import (aside, count_phrase, epoch, event_
 from officemine.importing.mapping import Mapping
 from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
 from officemine.log.schema import TERMINAL, C
+from officemine.base.text import Said
 
 MARKERS = ("sp_record",)
 
@@ -67,30 +68,19 @@ def read_wecom(path: Path, mapping: Mapping) -> RawEvents:
     for row in rows:
         row[LABEL] = row.get(C.node)
 
-    notes = [f"{source.layout}: {instances} WeCom request(s); times are epoch seconds, "
-             "converted to the import time zone",
-             "WeCom names no approval steps: nodes are 审批节点1, 审批节点2, … in sp_record "
-             "order (rename them with [[label_rules]] on the label column)",
-             "WeCom records no arrival times: each wait starts at the previous action "
-             "(inferred). In a 会签 step all approvers received the item together, so the "
-             "inferred wait of the second and later approvers there is too short"]
+    notes = [Said("import.wecom", layout=source.layout, n=instances),
+             Said("import.wecom_no_steps"), Said("import.wecom_no_arrivals")]
     if state.open_tasks:
-        notes.append(f"{len(state.open_tasks)} approver(s) still to decide at export "
-                     f"({count_phrase(_count(state.open_tasks))}): not events, since nobody "
-                     "has acted yet; their requests are open")
+        notes.append(Said("import.wecom_open_tasks", n=len(state.open_tasks),
+                          counts=count_phrase(_count(state.open_tasks))))
     if state.notified:
-        notes.append(f"{state.notified} request(s) have 抄送人 (notifyer) without a time: not "
-                     "events; the user ids are kept in the column notifyer")
+        notes.append(Said("import.wecom_notified", n=state.notified))
     if state.archived:
-        notes.append(f"{state.archived} approved request(s) get an event '结束' (archive) at "
-                     "the time of their last action, WeCom records no end time")
+        notes.append(Said("import.wecom_archived", n=state.archived))
     if state.withdrawn:
-        notes.append(f"{state.withdrawn} request(s) were withdrawn or deleted (sp_status 4/6/7) "
-                     "but WeCom records no time for it: the withdrawal is set aside "
-                     "(missing_time) and these cases look open in the log")
+        notes.append(Said("import.wecom_withdrawn", n=state.withdrawn))
     if state.amount_problems:
-        notes.append("amount left empty where the form value is not a number: "
-                     + "; ".join(state.amount_problems[:5]))
+        notes.append(Said("import.amount_problems", problems="; ".join(state.amount_problems[:5])))
     notes += mapping_notes(mapping, "WeCom")
     columns_used = {
         C.case_id: "sp_no", C.node: "sp_record position (审批节点N)",

@@ -52,6 +52,7 @@ from officemine.importing.mapping import Mapping
 from officemine.importing.raw import (LABEL, MAX_COLUMNS, SET_ASIDE_COLUMNS, TEXT, RawEvents,
                                       set_aside_rows)
 from officemine.log.schema import C, SOURCE_FIELDS, STORED_ORDER, normalize_word
+from officemine.base.text import Said
 
 #: extra (non-canonical) columns this reader adds
 ROLE = "role"
@@ -623,8 +624,8 @@ def _to_raw(parsed: _Parsed, path: Path, mapping: Mapping) -> RawEvents:
     if C.case_id not in trace_frame:
         trace_frame[C.case_id] = pd.Series(pd.NA, index=trace_frame.index, dtype="string")
     if trace_frame[C.case_id].isna().any():
-        notes.append(f"{int(trace_frame[C.case_id].isna().sum()):,} traces have no "
-                     "concept:name; their events have no case id")
+        notes.append(Said("import.xes_no_trace_name",
+                          n=int(trace_frame[C.case_id].isna().sum())))
     trace_frame[C.case_id] = trace_frame[C.case_id].astype(TEXT)
 
     frame = pd.concat([frame, event_cols], axis=1)
@@ -652,31 +653,22 @@ def _to_raw(parsed: _Parsed, path: Path, mapping: Mapping) -> RawEvents:
     # --- notes ----------------------------------------------------------------------------
     read = len(frame) + len(parsed.aside)  # activity instances (and records set aside)
     if parsed.records - read:
-        notes.append(
-            f"{parsed.records:,} XES event records read; {parsed.merged:,} lifecycle records "
-            "(schedule/assign/start/suspend/resume) were merged into the event of the activity "
-            f"instance they belong to, so {read:,} rows are counted as read")
+        notes.append(Said("import.xes_merged", records=parsed.records, merged=parsed.merged,
+                          read=read))
     if lifecycle_used:
         counts = ", ".join(f"{k} {v:,}" for k, v in parsed.transitions.most_common() if k)
-        notes.append(f"lifecycle transitions: {counts}. One event per activity instance: "
-                     "acted_at = complete, arrived_at = schedule/assign (the item reached the "
-                     "queue), started_at = start (work began); an item scheduled but not "
-                     "completed is a pending row")
+        notes.append(Said("import.xes_lifecycle", counts=counts))
     if parsed.start_only:
-        notes.append(f"{parsed.start_only:,} activity instances were started but never "
-                     "completed and have no schedule record: with neither an arrival nor an "
-                     "action time they are set aside as missing_time")
+        notes.append(Said("import.xes_start_only", n=parsed.start_only))
     if parsed.resource_from_start:
-        notes.append(f"{parsed.resource_from_start:,} complete records name no org:resource; the "
-                     "resource of their start record is used")
+        notes.append(Said("import.xes_resource_from_start", n=parsed.resource_from_start))
     if naive:
-        notes.append(f"{parsed.naive_times:,} timestamps carry no UTC offset; they are taken "
-                     "in the import time zone (started_at stays as written)")
+        notes.append(Said("import.xes_naive_times", n=parsed.naive_times))
     if renamed:
-        notes.append("attributes renamed to avoid a clash: " + ", ".join(renamed))
+        notes.append(Said("import.xes_renamed", names=", ".join(renamed)))
     if parsed.skipped:
-        notes.append("list/container attributes are not imported: " + ", ".join(
-            f"{k} ×{v:,}" for k, v in parsed.skipped.most_common(10)))
+        notes.append(Said("import.xes_skipped", names=", ".join(
+            f"{k} ×{v:,}" for k, v in parsed.skipped.most_common(10))))
 
     aside = set_aside_rows(parsed.aside)
     # Two records with different event ids are different records even when case, node,

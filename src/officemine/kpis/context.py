@@ -10,7 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from officemine.base.choices import Lang
 from officemine.base.errors import NotSupportedError
+from officemine.base.text import Said, say
 from officemine.kpis.cases import _deviating, case_cycles
 from officemine.kpis.facts import FACT_COUNTS, FACT_SUMS, FACT_VALUES, MonthFacts, month_facts
 from officemine.log import relations
@@ -84,8 +86,8 @@ class _Context:
         if start is not None:
             notes.extend(calendar.coverage_warnings(start, end))
         if calendar.tz != log.timezone:
-            notes.append(f"calendar time zone {calendar.tz} differs from the log's "
-                         f"{log.timezone}: months follow the log, office hours the calendar")
+            notes.append(Said("kpis.other_zone", calendar=str(calendar.tz),
+                              log=str(log.timezone)))
         info = {"cases": 0, "events": log.n_events,
                 "start": start.isoformat() if start is not None else None,
                 "end": end.isoformat() if end is not None else None,
@@ -144,11 +146,11 @@ class _Context:
     def last_month(self) -> pd.Period | None:
         return month_of(self.end) if self.end is not None else None
 
-    @property
-    def fill(self) -> dict:
-        return {"calendar": self.calendar.describe(), "sla": self.sla.describe(),
+    def fill(self, lang: Lang) -> dict:
+        """What a KPI's basis names, in `lang`: the calendar, the limits, the procedures."""
+        return {"calendar": self.calendar.describe(lang), "sla": self.sla.describe(lang),
                 "day_hours": f"{self.calendar.day_seconds / 3600:g}",
-                "procedures": self.procedures or "未提供标准流程 / no procedures given"}
+                "procedures": self.procedures or say("kpis.no_procedures", lang)}
 
     def bounds(self, m: pd.Period) -> tuple[pd.Timestamp, pd.Timestamp]:
         return (pd.Timestamp(m.start_time).tz_localize(self.tz),
@@ -171,8 +173,8 @@ class _Context:
         """Whether month m is inside the log, and what to say about it."""
         m0, m1 = self.bounds(m)
         if self.start is None:
-            return False, "the log has no events"
-        span = f"the log spans {self.start:%Y-%m-%d} .. {self.end:%Y-%m-%d}"
+            return False, Said("kpis.log_empty")
+        span = Said("kpis.span", start=f"{self.start:%Y-%m-%d}", end=f"{self.end:%Y-%m-%d}")
         if m1 <= self.start or m0 > self.end:
-            return False, f"{m} is outside the log ({span})"
+            return False, Said("kpis.outside", month=str(m), span=span)
         return True, span

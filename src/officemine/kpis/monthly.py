@@ -13,7 +13,7 @@ from officemine.base.choices import Lang
 from officemine.base.errors import ChoiceError
 from officemine.base.jsonable import records
 from officemine.base.plotting import chart_style
-from officemine.base.text import relabel
+from officemine.base.text import Said, heads, relabel, say
 from officemine.kpis.context import _Context
 from officemine.kpis.definitions import (_CI_STEM, _OPTIONAL, ALL_TYPES, KPI_KEYS, KPIS,
                                          _format_value, _int, _num)
@@ -78,7 +78,7 @@ class KPITile:
         if ch.abs is None:
             return "—"
         if self.kind == "rate":
-            unit = " 个百分点" if lang == "zh" else " pp"
+            unit = say("kpis.points", lang)
             head = f"{ch.abs * 100:+.1f}{unit}"
         elif self.kind == "count":
             head = f"{ch.abs:+,.0f}"
@@ -146,7 +146,11 @@ class MonthlyKPIs(Result):
                 "yoy_note": t.yoy.note,
                 "cover": t.cover, "better": t.better,
                 "basis_zh": t.basis_zh, "basis_en": t.basis_en})
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        for column in ("mom_note", "yoy_note"):     # `Said`, for a reader of either language
+            frame[column] = pd.Series([getattr(t, column[:3]).note for t in self.kpis],
+                                      dtype=object)
+        return frame
 
     def table(self, which: Literal["summary", "by_process", "changes"] = "summary",
               lang: Lang = "zh", columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -184,13 +188,19 @@ class MonthlyKPIs(Result):
         return "\n".join(lines)
 
     def _html_tables(self) -> list[pd.DataFrame]:
+        return self.html_tables("zh")
+
+    def html_tables(self, lang: Lang = "zh") -> list[pd.DataFrame]:
+        """The month's KPIs as a notebook shows them, in `lang`."""
         if not self.has_data:
             return []
         s = self.summary
+        cols = heads("kpi_html", lang)
         return [pd.DataFrame({
-            "指标": s["name_zh"], "本月": [t.text("zh") for t in self.kpis],
-            "环比": [t.change_text("mom") for t in self.kpis],
-            "同比": [t.change_text("yoy") for t in self.kpis], "n": s["n"]})]
+            cols[0]: s["name_zh"] if lang == "zh" else s["name_en"],
+            cols[1]: [t.text(lang) for t in self.kpis],
+            cols[2]: [t.change_text("mom", lang) for t in self.kpis],
+            cols[3]: [t.change_text("yoy", lang) for t in self.kpis], cols[4]: s["n"]})]
 
     def plot(self, ax=None, lang: Lang = "zh"):
         """Median and p90 cycle time (working days) per process type against its SLA limit."""
@@ -202,22 +212,19 @@ class MonthlyKPIs(Result):
                 _, ax = plt.subplots(figsize=(8, 0.55 * max(len(d), 3) + 1.2),
                                      layout="constrained")
             y = np.arange(len(d))
-            ax.barh(y, d["cycle_p90_workdays"], color="#dee2e6",
-                    label="P90" if lang == "zh" else "p90")
+            ax.barh(y, d["cycle_p90_workdays"], color="#dee2e6", label=say("chart.p90", lang))
             ax.barh(y, d["cycle_median_workdays"], height=0.5, color="#1c7ed6",
-                    label="中位数" if lang == "zh" else "median")
+                    label=say("chart.median", lang))
             ax.scatter(d["sla_days"], y, marker="|", s=400, color="#e03131", zorder=3,
-                       label="时限" if lang == "zh" else "SLA limit")
+                       label=say("chart.sla_limit", lang))
             ax.set_yticks(y, d["process_type"].astype(str))
             ax.invert_yaxis()
-            ax.set_xlabel("办理时长（工作日）" if lang == "zh" else "cycle time (working days)")
-            title = (f"{self.month} 各流程办理时长" if lang == "zh"
-                     else f"Cycle time by process type, {self.month}")
-            ax.set_title(title, pad=22)
+            ax.set_xlabel(say("chart.cycle_workdays", lang))
+            ax.set_title(say("chart.cycle_by_type", lang, month=self.month), pad=22)
             ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False,
                       fontsize=8)
             if d.empty:
-                ax.text(0.5, 0.5, "无数据" if lang == "zh" else "no data", ha="center",
+                ax.text(0.5, 0.5, say("chart.no_data", lang), ha="center",
                         va="center", transform=ax.transAxes)
         return ax
 
@@ -259,7 +266,7 @@ def _monthly(ctx: _Context, month: Any) -> MonthlyKPIs:
     row, prev, last_year = o.loc[str(target)], o.loc[str(mom_m)], o.loc[str(yoy_m)]
 
     tiles = []
-    fill = ctx.fill
+    fill, fill_en = ctx.fill("zh"), ctx.fill("en")
     for d in KPIS:
         value = _num(row[d.key])
         if d.kind == "count" and value is not None:
@@ -274,10 +281,10 @@ def _monthly(ctx: _Context, month: Any) -> MonthlyKPIs:
         tiles.append(KPITile(
             key=d.key, name_zh=d.zh, name_en=d.en, value=value, unit_zh=d.unit_zh,
             unit_en=d.unit_en, kind=d.kind, basis_zh=d.basis_zh.format(**fill),
-            basis_en=d.basis_en.format(**fill),
+            basis_en=d.basis_en.format(**fill_en),
             n=n if row["has_data"] and not missing else None, ci=ci,
-            mom=_change(value, prev, d.key, mom_m, "previous month"),
-            yoy=_change(value, last_year, d.key, yoy_m, "same month last year"),
+            mom=_change(value, prev, d.key, mom_m, "previous_month"),
+            yoy=_change(value, last_year, d.key, yoy_m, "same_month_last_year"),
             better=d.better, cover=d.cover and not missing))
 
     # Per process type: the month's values, and a long table of changes for every group.
@@ -287,23 +294,20 @@ def _monthly(ctx: _Context, month: Any) -> MonthlyKPIs:
 
     notes = list(ctx.notes)
     if row["has_data"]:
-        message = (f"{int(row['completed'])} case(s) completed in {target}, "
-                   f"{int(row['open_at_month_end'])} open at its end")
-        if ctx.period(target)["partial"]:
-            message += " (partial month: the log does not cover all of it)"
+        message = Said("kpis.completed", completed=int(row["completed"]), month=str(target),
+                       open=int(row["open_at_month_end"]),
+                       partial=Said("kpis.partial") if ctx.period(target)["partial"] else "")
     else:
-        message = f"no data for {target}: {row['note']}"
+        message = Said("kpis.no_data", month=str(target), why=row["note"])
     if row["has_data"] and row["completed"] == 0:
-        notes.append(f"no case completed in {target}: cycle time, on-time, return and hand-off "
-                     "KPIs are empty (None)")
+        notes.append(Said("kpis.none_completed", month=str(target)))
     first_event = int(row["cycle_from_first_event"]) if row["has_data"] else 0
     if first_event:
-        notes.append(f"{first_event} case(s) completed in {target} have no submission in the "
-                     "log; their cycle time runs from their first event (a lower bound)")
+        notes.append(Said("kpis.from_first_event", n=first_event, month=str(target)))
     defaulted = sla.uses_default(this.loc[this["completed"].fillna(0) > 0, "process_type"])
     if defaulted:
-        notes.append(f"process types without their own SLA limit use the default "
-                     f"{sla.default_limit:g} working days: {', '.join(defaulted)}")
+        notes.append(Said("kpis.default_limit", days=f"{sla.default_limit:g}",
+                          types=", ".join(defaulted)))
     period = ctx.period(target)
     return MonthlyKPIs(
         month=str(target), has_data=bool(row["has_data"]), message=message,
@@ -315,18 +319,20 @@ def _monthly(ctx: _Context, month: Any) -> MonthlyKPIs:
 def _change(value: float | None, prev_row: pd.Series, key: str, against: pd.Period,
             word: str) -> Change:
     m = str(against)
+    which = Said(f"kpis.{word}")
     if not prev_row["has_data"]:
         return Change(m, None, None, None, "comparison_no_data",
-                      f"no data for {m} ({word}): {prev_row['note']}")
+                      Said("kpis.change_no_data", month=m, which=which, why=prev_row["note"]))
     prev = _num(prev_row[key])
     if value is None:
-        return Change(m, prev, None, None, "no_value", "no value this month")
+        return Change(m, prev, None, None, "no_value", Said("kpis.change_no_value"))
     if prev is None:
-        return Change(m, None, None, None, "comparison_no_value", f"no value for {m} ({word})")
+        return Change(m, None, None, None, "comparison_no_value",
+                      Said("kpis.change_no_comparison", month=m, which=which))
     diff = value - prev
     if prev == 0:
         return Change(m, prev, diff, None, "zero_base",
-                      f"{m} ({word}) was 0: relative change undefined")
+                      Said("kpis.change_zero_base", month=m, which=which))
     return Change(m, prev, diff, diff / abs(prev))
 
 
@@ -343,8 +349,8 @@ def _changes_table(overall: pd.DataFrame, by_proc: pd.DataFrame, target: pd.Peri
             value = _num(cur[d.key])
             row = {"process_type": pt, "kpi": d.key, "name_zh": d.zh, "name_en": d.en,
                    "value": value, "n": _int(cur[d.n_column])}
-            for prefix, m, word in (("mom", mom_m, "previous month"),
-                                   ("yoy", yoy_m, "same month last year")):
+            for prefix, m, word in (("mom", mom_m, "previous_month"),
+                                   ("yoy", yoy_m, "same_month_last_year")):
                 other = idx.loc[(pt, str(m))].copy()
                 other["note"] = has.loc[str(m), "note"]
                 ch = _change(value, other, d.key, m, word)

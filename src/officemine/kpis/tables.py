@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from officemine.base.stats import wilson_interval
+from officemine.base.text import Said
 from officemine.kpis.context import _Context
 from officemine.kpis.definitions import CONFIDENCE
 from officemine.kpis.facts import _aggregate
@@ -49,13 +50,14 @@ def _month_tables(ctx: _Context, months: list[pd.Period]) -> tuple[pd.DataFrame,
         if not ins:
             notes.append(status[m][1])
         elif not ok:
-            notes.append(f"the log has no events in {m} and no case open at its end "
-                         f"({status[m][1]})")
+            notes.append(Said("kpis.no_events", month=m, why=status[m][1]))
         else:
             period = ctx.period(pd.Period(m, "M"))
-            part = " (partial month: the log does not cover all of it)" if period["partial"] else ""
-            notes.append(f"{int(n_done)} case(s) completed in {m}{part}")
-    flags = pd.DataFrame({"month": labels, "has_data": has_data, "note": notes})
+            notes.append(Said("kpis.completed_in", n=int(n_done), month=m,
+                              partial=Said("kpis.partial") if period["partial"] else ""))
+    # the notes stay `Said` (object, not text): a reader of either language reads them
+    flags = pd.DataFrame({"month": labels, "has_data": has_data,
+                          "note": pd.Series(notes, dtype=object)})
     overall = _finish(overall.merge(flags, on="month"))
     by_proc = _finish(by_proc.merge(flags[["month", "has_data"]], on="month"))
     return overall, by_proc

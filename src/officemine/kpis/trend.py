@@ -13,7 +13,7 @@ from officemine.base.choices import Lang
 from officemine.base.errors import ChoiceError, InputError
 from officemine.base.jsonable import records
 from officemine.base.plotting import chart_style
-from officemine.base.text import relabel
+from officemine.base.text import relabel, say
 from officemine.kpis.context import _Context
 from officemine.kpis.definitions import _CI_STEM, ALL_TYPES, KPIS, _check_kpi
 from officemine.kpis.tables import _month_tables
@@ -105,12 +105,12 @@ class KPITrend(Result):
                 if lo in frame and hi in frame:
                     ax.fill_between(x, frame[lo].astype(float) * scale,
                                     frame[hi].astype(float) * scale, color="#1c7ed6",
-                                    alpha=0.12, lw=0, label="95% 置信区间" if zh else "95% CI")
+                                    alpha=0.12, lw=0, label=say("chart.ci", lang))
             if (kpi == "cycle_median_workdays" or kpi == "cycle_p90_workdays") and \
                     process_type not in (None, ALL_TYPES):
                 limit = self.sla.limit(process_type)
                 ax.axhline(limit, color="#e03131", lw=1, ls="--")
-                ax.text(x[-1], limit, f" 时限 {limit:g} 工作日" if zh else f" SLA {limit:g} d",
+                ax.text(x[-1], limit, say("chart.limit_line", lang, days=f"{limit:g}"),
                         color="#e03131", va="bottom", ha="right", fontsize=8)
             for month, label in (marks or {}).items():
                 m = str(as_month(month))
@@ -121,15 +121,15 @@ class KPITrend(Result):
                             fontsize=8, color="#495057", va="top", ha="left")
             for i, (v, has) in enumerate(zip(y.to_numpy(), frame["has_data"].fillna(False))):
                 if not has:
-                    ax.text(i, 0.02, "无数据" if zh else "no data",
+                    ax.text(i, 0.02, say("chart.no_data", lang),
                             transform=ax.get_xaxis_transform(), ha="center", fontsize=7,
                             color="#adb5bd", rotation=90)
             ticks = [m.replace("-", "年", 1) + "月" if zh else m for m in self.months]
             ticks = [t.replace("年0", "年") for t in ticks]
             ax.set_xticks(x, ticks, rotation=45, ha="right", fontsize=8)
             unit = (d.unit_zh if zh else d.unit_en) if d.kind != "rate" else "%"
-            scope = process_type or ("全部流程" if zh else "all process types")
-            ax.set_title(f"{d.zh if zh else d.en}（{scope}）" if zh else f"{d.en} ({scope})")
+            scope = process_type or say("map.all_types", lang)
+            ax.set_title(say("chart.kpi_title", lang, kpi=d.zh if zh else d.en, scope=scope))
             ax.set_ylabel(unit)
             if d.kind in ("count", "days", "ratio"):
                 ax.set_ylim(bottom=0)

@@ -45,6 +45,7 @@ import pandas as pd
 
 from officemine.base.errors import CalendarError, ChoiceError
 from officemine.base.tomlfile import read_toml
+from officemine.base.text import Said, joined, say
 
 __all__ = ["Calendar", "DEFAULT_HOURS", "DEFAULT_REGION", "DEFAULT_TZ", "OUTSIDE_HOURS_SLACK",
            "OUTSIDE_HOURS_WARNING", "is_known_timezone"]
@@ -405,31 +406,26 @@ class Calendar:
         lang: ``zh`` or ``en``; source: with the holiday data's origin and years (the cover
         gives the calendar without them, the data-quality page with them)."""
         ChoiceError.check("lang", lang, ("zh", "en"))
-        zh = lang == "zh"
         reg = self._region
         if reg.code == DEFAULT_REGION:
             origin = f" (chinese_calendar {_CN_VERSION}, {_CN_YEARS[0]}–{_CN_YEARS[1]})"
-            parts = [("中国法定节假日" if zh else "Chinese statutory holidays")
-                     + (origin if source else "") + (" + 调休" if zh else " + make-up workdays")]
+            parts = [say("calendar.cn", lang, origin=origin if source else "")]
         elif reg.years is None:
-            parts = ["仅周末休息 (不含法定节假日)" if zh else "weekends only (no public holidays)"]
+            parts = [say("calendar.weekends", lang)]
         else:
             origin = f" ({reg.source}, {reg.years[0]}–{reg.years[1]})" if source else ""
-            parts = [f"{reg.code} {'公共假日' if zh else 'public holidays'}{origin}"]
+            parts = [say("calendar.region", lang, region=reg.code, origin=origin)]
             if not np.array_equal(reg.weekend, _SAT_SUN):
-                days = ("一二三四五六日" if zh else ("Mon ", "Tue ", "Wed ", "Thu ", "Fri ", "Sat ",
-                                                     "Sun "))
-                parts[0] += (" 周末: " if zh else " weekend: ") + "".join(
-                    days[i] for i in np.flatnonzero(reg.weekend)).strip()
+                days = say("calendar.weekdays", lang).split(",")
+                parts[0] += say("calendar.weekend", lang, days=say("calendar.day_sep", lang).join(
+                    days[i] for i in np.flatnonzero(reg.weekend)))
         company = []
         if self.days_off:
-            company.append(f"公司休息日 {len(self.days_off)} 天" if zh else
-                           f"{len(self.days_off)} company days off")
+            company.append(say("calendar.days_off", lang, n=len(self.days_off)))
         if self.workdays:
-            company.append(f"公司工作日 {len(self.workdays)} 天" if zh else
-                           f"{len(self.workdays)} company workdays")
+            company.append(say("calendar.workdays", lang, n=len(self.workdays)))
         if company:
-            parts[0] += " + " + ("、" if zh else ", ").join(company)
+            parts[0] += " + " + joined(company, lang)
         parts.append(", ".join(f"{a}–{b}" for a, b in self.hours))
         if self.tz != DEFAULT_TZ:
             parts.append(str(self.tz))
@@ -463,17 +459,18 @@ class Calendar:
         reg = self._region
         lo, hi = reg.years  # type: ignore[misc]
         if reg.code == DEFAULT_REGION:
-            source = f"{reg.source} has statutory holidays and 调休 for {lo}–{hi} only"
-            fix = "upgrade chinese_calendar or list the days in the calendar file"
+            source = Said("calendar.cn_years", source=reg.source, lo=lo, hi=hi)
+            fix = Said("calendar.fix_cn")
         else:
-            source = f"{reg.source} has {reg.code} holidays for {lo}–{hi} only"
-            fix = "list the days in the calendar file"
-        treated = "are counted as weekends-only (plus company days)"
+            source = Said("calendar.region_years", source=reg.source, region=reg.code, lo=lo,
+                          hi=hi)
+            fix = Said("calendar.fix")
         out = []
         if first.year < lo:
-            out.append(f"dates before {lo} (from {first.isoformat()}) {treated}: {source}")
+            out.append(Said("calendar.before", lo=lo, first=first.isoformat(), source=source))
         if last.year > hi:
-            out.append(f"dates after {hi} (up to {last.isoformat()}) {treated}: {source}; {fix}")
+            out.append(Said("calendar.after", hi=hi, last=last.isoformat(), source=source,
+                            fix=fix))
         return out
 
     def outside_office_hours(self, times: Any, slack: dt.timedelta = dt.timedelta(0)

@@ -38,6 +38,8 @@ from officemine.base.stats import km_summary, wilson_interval
 from officemine.log import relations
 from officemine.log.relations import work_items
 from officemine.log.result import Result, log_info_of
+from officemine.base.choices import Lang
+from officemine.base.text import for_reader, necessity_reason
 from officemine.versions import ProcessVersions, Since, select_since
 
 Basis = Literal["working", "clock"]
@@ -148,6 +150,27 @@ class NecessityResult(Result):
                                  "wait_median", "wait_p90", "wait_share",
                                  "downstream_catch_rate", "verdict", "reason") if c)
 
+    def reason_text(self, lang: Lang = "en") -> pd.Series:
+        """Each node's reason in words (the summary holds its code and parameters)."""
+        return pd.Series([necessity_reason(c, p, lang) for c, p in
+                          zip(self.summary["reason_code"], self.summary["reason_params"])],
+                         index=self.summary.index, name="reason", dtype=object)
+
+    def table(self, lang: Lang = "zh", columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The per-node table as a reader of `lang` sees it: labels, verdicts and reasons in
+        words (`officemine.base.text.for_reader`). columns: which of the summary's (default: all
+        but the reason classes; ``reason`` stands for the code and its parameters)."""
+        wanted = list(columns) if columns is not None else [
+            c for c in self.summary.columns if c != "reason_classes"]
+        if "reason" in wanted:
+            at = wanted.index("reason")
+            wanted[at:at + 1] = ["reason_code", "reason_params"]
+        return for_reader(self.summary[wanted], lang, "necessity")
+
+    def _html_tables(self) -> list[pd.DataFrame]:
+        shown = self.summary.assign(reason=self.reason_text("en"))
+        return [shown[list(self.html_columns)]]
+
     summary: pd.DataFrame
     reasons: pd.DataFrame
     basis: str
@@ -174,6 +197,10 @@ class NecessityResult(Result):
             node["downstream_catch_rate_ci"] = [node.pop("downstream_catch_ci_low"),
                                                 node.pop("downstream_catch_ci_high")]
             node["return_reasons"] = row["reason_classes"]
+            # the words of the reason, as the contract has always had them (the code and its
+            # parameters beside them: `officemine.base.text.necessity_reason`)
+            node["reason"] = necessity_reason(row["reason_code"], row["reason_params"], "en")
+            node["reason_zh"] = necessity_reason(row["reason_code"], row["reason_params"], "zh")
             nodes.append(node)
         return {
             "log": self.log_info,
@@ -261,7 +288,8 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     engine's design on one machine). The result is the same, without ``items``.
 
     >>> result = necessity(officemine.read_log("reports/oa_sample.parquet"))  # doctest: +SKIP
-    >>> result.summary[["node", "rejection_rate", "verdict", "reason"]]       # doctest: +SKIP
+    >>> result.summary[["node", "rejection_rate", "verdict", "reason_code"]]  # doctest: +SKIP
+    >>> result.reason_text("zh")                                              # doctest: +SKIP
     """
     ChoiceError.check("basis", basis, BASES)
     ChoiceError.check("by", by, BYS)
@@ -484,8 +512,8 @@ def _result(rows: list[dict], *, keys: list[str], by: str | None, wait_share: pd
     # Wilson interval: only the comparison changes)
     verdicts = [_verdict(r, thresholds, basis) for r in summary.to_dict("records")]
     summary["verdict"] = [v for v, _, _ in verdicts]
-    summary["reason"] = [r for _, r, _ in verdicts]
-    summary["reason_zh"] = [r for _, _, r in verdicts]
+    summary["reason_code"] = [c for _, c, _ in verdicts]
+    summary["reason_params"] = [p for _, _, p in verdicts]
     # what it costs: the waiting the node caused in the window (hours of the basis)
     summary["cost_rank"] = summary["wait_total"].rank(ascending=False, method="min",
                                                        na_option="bottom").astype("int64")
@@ -516,7 +544,7 @@ _COLUMNS = [
     "wait_share", "wait_total", "cost_rank", "caught_downstream", "downstream_catch_rate",
     "downstream_catch_ci_low", "downstream_catch_ci_high", "missing_material_share",
     "reasons_recorded", "top_reason", "reason_classes", "leadership", "threshold",
-    "verdict", "reason", "reason_zh",
+    "verdict", "reason_code", "reason_params",
 ]
 
 
@@ -751,56 +779,30 @@ def _wait_share_parts(items: pd.DataFrame, keys: list[str],
     return pd.Series(at_node, index=index), pd.Series(total, index=index)
 
 
-def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str, str]:
-    """(verdict, reason in English, reason in Chinese)."""
+def _verdict(row: dict, t: NecessityThresholds, basis: str) -> tuple[str, str, dict]:
+    """(verdict, reason code, the reason's parameters): the words are the text catalogue's
+    (`officemine.base.text.necessity_reason`)."""
     n, rate = row["items"], row["rejection_rate"]
-    lo, hi = row["rejection_rate_ci_low"], row["rejection_rate_ci_high"]
-    wait = row["wait_median"]
-    unit, unit_zh = (("working hours", "工作小时") if basis == "working"
-                     else ("clock hours", "自然小时"))
-    level = f"{t.confidence:.0%}"
-    ci = f"{level} CI {lo:.1%}–{hi:.1%}"
-    ci_zh = f"{level}区间 {lo:.1%}–{hi:.1%}"
-    bar = row.get("threshold", t.rejection_threshold)
-    thr = f"{bar:.0%}" + ("（领导签批）" if row.get("leadership") else "")
-    thr_en = f"{bar:.0%}" + (" (a leader's sign-off)" if row.get("leadership") else "")
+    ci = {"rate": float(rate), "ci_low": float(row["rejection_rate_ci_low"]),
+          "ci_high": float(row["rejection_rate_ci_high"]), "confidence": t.confidence}
+    wait = {"wait": None if math.isnan(row["wait_median"]) else float(row["wait_median"]),
+            "basis": basis}
+    bar = {"threshold": float(row.get("threshold", t.rejection_threshold)),
+           "leadership": bool(row.get("leadership"))}
     if n < t.min_items:
-        return ("insufficient_data",
-                f"only {n} decisions; at least {t.min_items} are needed to judge",
-                f"仅 {n} 件审批，至少需要 {t.min_items} 件才能下结论")
-    known = not math.isnan(wait)
-    wait_text = f"median wait {wait:.1f} {unit}" if known else "wait unknown"
-    wait_zh = f"中位等待 {wait:.1f} {unit_zh}" if known else "等待时间未知"
-    if hi < bar:
-        if known and wait >= t.long_wait(basis):
-            return ("streamline",
-                    f"rejects {rate:.1%} of {n} items ({ci}, below {thr_en}) yet holds them a "
-                    f"{wait_text}: candidate for removal or record-only (备案制)",
-                    f"{n} 件中仅退回/否决 {rate:.1%}（{ci_zh}，低于 {thr}），却让事项{wait_zh}："
-                    "建议取消或改为备案制")
-        return ("keep",
-                f"rarely rejects ({rate:.1%}, {ci}) but costs little waiting ({wait_text}): "
-                "low priority",
-                f"很少退回（{rate:.1%}，{ci_zh}），但等待不长（{wait_zh}）：可暂缓调整")
+        return "insufficient_data", "too_few", {"n": int(n), "min_items": t.min_items}
+    if ci["ci_high"] < bar["threshold"]:
+        if wait["wait"] is not None and wait["wait"] >= t.long_wait(basis):
+            return "streamline", "rarely_stops_long_wait", {"n": int(n), **ci, **bar, **wait}
+        return "keep", "rarely_stops_short_wait", {**ci, **wait}
     # The node does stop a material share of items; how it could stop fewer:
     missing = row["missing_material_share"]
     if row["rejections"] >= t.min_rejections_for_notice and missing >= t.notice_share:
-        return ("notice",
-                f"returns {rate:.1%} of items, {missing:.0%} of its {row['rejections']} returns "
-                "for missing material: tell applicants every required material at once "
-                "(一次性告知)",
-                f"退回 {rate:.1%} 的事项，{row['rejections']} 次退回中 {missing:.0%} 因材料不全："
-                "建议一次性告知所需材料")
-    unrecorded = row["rejections"] >= t.min_rejections_for_notice and \
-        row.get("reasons_recorded", 1.0) == 0
-    note = ("; return reasons were not recorded, so the 一次性告知 test could not run"
-            if unrecorded else "")
-    note_zh = "；退回原因未记录，无法判断是否适合一次性告知" if unrecorded else ""
-    if lo >= bar:
-        return ("keep", f"catches {rate:.1%} of {n} items ({ci}); {wait_text}{note}",
-                f"{n} 件中拦下 {rate:.1%}（{ci_zh}），把关有效；{wait_zh}{note_zh}")
-    return ("keep",
-            f"rejection rate {rate:.1%} ({ci}) cannot yet be told apart from the {thr_en} "
-            f"threshold: keep and re-test with more data{note}",
-            f"退回/否决率 {rate:.1%}（{ci_zh}）与 {thr} 阈值尚无法区分：暂时保留，积累数据后再评估"
-            f"{note_zh}")
+        return "notice", "missing_material", {"rate": float(rate),
+                                               "missing_share": float(missing),
+                                               "rejections": int(row["rejections"])}
+    unrecorded = bool(row["rejections"] >= t.min_rejections_for_notice
+                      and row.get("reasons_recorded", 1.0) == 0)
+    if ci["ci_low"] >= bar["threshold"]:
+        return "keep", "catches", {"n": int(n), **ci, **wait, "unrecorded": unrecorded}
+    return "keep", "undecided", {**ci, **bar, "unrecorded": unrecorded}

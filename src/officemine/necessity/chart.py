@@ -9,34 +9,16 @@ from __future__ import annotations
 import numpy as np
 
 from officemine.base.plotting import chart_style
+from officemine.base.text import say, word
 
 VERDICT_COLOURS = {"keep": "#2b8a3e", "streamline": "#c92a2a", "notice": "#e67700",
                    "insufficient_data": "#868e96"}
-TEXT = {
-    "zh": {
-        "x": "退回/否决率（95% 置信区间）", "y_working": "中位等待（工作小时）",
-        "y_clock": "中位等待（自然小时）",
-        "title": "审批节点必要性检验", "q_streamline": "精简候选：等得久、几乎不退回",
-        "q_costly": "把关但耗时", "q_cheap": "低成本节点", "q_gate": "高效把关",
-        "keep": "保留", "streamline": "精简/备案", "notice": "一次性告知",
-        "insufficient_data": "数据不足", "size": "气泡面积 = 审批件数",
-    },
-    "en": {
-        "x": "rejection rate (95% CI)", "y_working": "median wait (working hours)",
-        "y_clock": "median wait (clock hours)", "title": "Necessity test of approval nodes",
-        "q_streamline": "streamline: long wait, rarely rejects", "q_costly": "costly gate",
-        "q_cheap": "cheap node", "q_gate": "efficient gate", "keep": "keep",
-        "streamline": "streamline", "notice": "notice", "insufficient_data": "insufficient data",
-        "size": "bubble area = items decided",
-    },
-}
-
 
 def necessity_chart(result, ax=None, lang: str = "zh", label_nodes: bool = True):
     """Draw the chart for a `NecessityResult`; returns the matplotlib Axes."""
     import matplotlib.pyplot as plt
 
-    words = TEXT.get(lang, TEXT["zh"])
+    words = (lambda key: say(f"necessity_chart.{key}", lang))
     s = result.summary
     with chart_style():
         if ax is None:
@@ -62,25 +44,25 @@ def necessity_chart(result, ax=None, lang: str = "zh", label_nodes: bool = True)
         ax.set_ylim(-0.09 * top, top * 1.13)
         box = dict(boxstyle="round,pad=0.25", fc="white", ec="none", alpha=0.85)
         corner = dict(fontsize=9, bbox=box, transform=ax.transAxes)
-        ax.text(0.01, 0.985, words["q_streamline"], ha="left", va="top",
+        ax.text(0.01, 0.985, words("q_streamline"), ha="left", va="top",
                 color=VERDICT_COLOURS["streamline"], **corner)
-        ax.text(0.99, 0.985, words["q_costly"], ha="right", va="top", color="#495057", **corner)
-        ax.text(0.01, 0.012, words["q_cheap"], ha="left", va="bottom", color="#495057", **corner)
-        ax.text(0.99, 0.012, words["q_gate"], ha="right", va="bottom", color="#495057", **corner)
+        ax.text(0.99, 0.985, words("q_costly"), ha="right", va="top", color="#495057", **corner)
+        ax.text(0.01, 0.012, words("q_cheap"), ha="left", va="bottom", color="#495057", **corner)
+        ax.text(0.99, 0.012, words("q_gate"), ha="right", va="bottom", color="#495057", **corner)
         if label_nodes:
             labels = s["node"].astype(str)
             if result.by:
                 labels = labels + "·" + s[result.by].astype(str)
             _place_labels(ax, x[ok], y[ok], labels[ok].tolist())
-        ax.set_xlabel(words["x"])
-        ax.set_ylabel(words[f"y_{result.basis}"])
+        ax.set_xlabel(words("x"))
+        ax.set_ylabel(words(f"y_{result.basis}"))
         ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
         handles = [plt.Line2D([], [], marker="o", ls="", color=c, alpha=0.7, markersize=9,
-                              label=words[v]) for v, c in VERDICT_COLOURS.items()
-                   if (s["verdict"] == v).any()]
+                              label=word("verdict", v, lang))
+                   for v, c in VERDICT_COLOURS.items() if (s["verdict"] == v).any()]
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9,
-                  frameon=False, title=words["size"], title_fontsize=8)
-        ax.set_title(words["title"], fontsize=13, loc="left")
+                  frameon=False, title=words("size"), title_fontsize=8)
+        ax.set_title(words("title"), fontsize=13, loc="left")
     return ax
 
 

@@ -19,8 +19,8 @@ from officemine.base.version import __version__
 from officemine.rendering.companion import write_xlsx
 from officemine.rendering.layout import (INK, MUTED, PageInfo, draw_table, fit_page, new_page,
                                          note, tile_axes, wrap)
-from officemine.supervision.digest import SECTION_TITLES, WeeklyDigest, days_text
-from officemine.supervision.ledger import CLOSE_ZH, STATE_ZH
+from officemine.base.text import heads, say, stored_step, word
+from officemine.supervision.digest import WeeklyDigest, days_text
 
 #: How many entries of each kind the page shows; the rest is in the workbook.
 OPEN_SHOWN = 12
@@ -43,43 +43,37 @@ def write_digest(digest: WeeklyDigest, folder: str | Path, stem: str | None = No
 
 def _tiles(digest: WeeklyDigest, lang: Lang) -> list[tuple[str, int]]:
     """The week's counts, as (name, value) tiles."""
-    c, titles = digest.counts, SECTION_TITLES[lang]
-    return [(titles["new"], c["opened"]), (titles["open"], c["carried"]),
-            (titles["closed"], c["closed"]),
-            ("台账在办" if lang == "zh" else "Open on the ledger", c["open_after"])]
+    c = digest.counts
+    return [(word("section", "new", lang), c["opened"]),
+            (word("section", "open", lang), c["carried"]),
+            (word("section", "closed", lang), c["closed"]),
+            (say("digest.open_on_ledger", lang), c["open_after"])]
 
 
 def _open_frame(shown: pd.DataFrame, lang: Lang) -> tuple[pd.DataFrame, list[str]]:
     """The open entries shown, as the page's table, and its column names."""
-    zh = lang == "zh"
-    cols = (["流程编号", "流程类型", "标题", "当前环节", "办理人", "超期工作日", "在账周数",
-             "状态"] if zh else
-            ["case", "process", "title", "held at", "responsible", "days overdue",
-             "weeks", "state"])
+    cols = heads("digest_open", lang)
     frame = pd.DataFrame({
         cols[0]: shown["case_id"], cols[1]: shown["process_type"].fillna("—"),
         cols[2]: shown["title"].fillna(""),
-        cols[3]: shown["current_step"].fillna("—"),
+        cols[3]: shown["current_step"].map(lambda v: stored_step(v, lang)).fillna("—"),
         cols[4]: shown["responsible"].fillna("—"),
         cols[5]: shown["days_overdue"].map(days_text),
         cols[6]: shown["weeks_on_ledger"].astype(str),
-        cols[7]: shown["state"].map(STATE_ZH) if zh else shown["state"]})
+        cols[7]: shown["state"].map(lambda v: word("state", v, lang))})
     return frame, cols
 
 
 def _closed_frame(closed: pd.DataFrame, lang: Lang) -> tuple[pd.DataFrame, list[str]]:
     """The entries struck off shown, as the page's table, and its column names."""
-    zh = lang == "zh"
-    ccols = (["流程编号", "流程类型", "标题", "办结时间", "办结方式", "超期至办结（工作日）"]
-             if zh else ["case", "process", "title", "ended", "how",
-                         "overdue until it ended (working days)"])
+    ccols = heads("digest_closed", lang)
     cframe = pd.DataFrame({
         ccols[0]: closed["case_id"], ccols[1]: closed["process_type"].fillna("—"),
         ccols[2]: closed["title"].fillna(""),
         ccols[3]: closed["closed_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M")
                                           if pd.notna(t) else "—"),
-        ccols[4]: closed["close_status"].map(CLOSE_ZH).fillna("—") if zh
-        else closed["close_status"].fillna("—"),
+        ccols[4]: closed["close_status"].map(
+            lambda v: word("close_status", v, lang)).fillna("—"),
         ccols[5]: closed["days_to_close"].map(days_text)})
     return cframe, ccols
 
@@ -88,17 +82,14 @@ def _left_out(digest: WeeklyDigest, n_open: int, n_open_shown: int, n_closed_sho
               lang: Lang) -> str:
     """The page's closing note: how many entries are only in the workbook, and the first
     notes of the run."""
-    zh = lang == "zh"
     more = []
     if n_open > n_open_shown:
-        more.append(f"另有在办 {n_open - n_open_shown} 件" if zh else
-                    f"{n_open - n_open_shown} more open")
+        more.append(say("digest.more_open", lang, n=n_open - n_open_shown))
     n_closed = len(digest.section("closed"))
     if n_closed > n_closed_shown:
-        more.append(f"另有销号 {n_closed - n_closed_shown} 件" if zh else
-                    f"{n_closed - n_closed_shown} more struck off")
-    tail = ("，见 Excel 附表。" if zh else "; see the workbook.") if more else ""
-    extra = ("；".join(more) if zh else "; ".join(more)) + tail
+        more.append(say("digest.more_closed", lang, n=n_closed - n_closed_shown))
+    tail = say("digest.see_workbook", lang) if more else ""
+    extra = say("list.semi", lang).join(more) + tail
     notes = " ".join(digest.notes[:2])
     return (extra + " " + notes).strip()
 
@@ -109,13 +100,9 @@ def digest_pdf(digest: WeeklyDigest, path: Path, lang: Lang = "zh") -> Path:
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
-    zh = lang == "zh"
-    footer = (f"officemine {__version__} · 台账 {Path(digest.ledger).name} · "
-              f"生成于 {dt.date.today().isoformat()}" if zh else
-              f"officemine {__version__} · ledger {Path(digest.ledger).name} · "
-              f"generated {dt.date.today().isoformat()}")
-    subtitle = (f"日历：{digest.calendar.split(';')[0]} · 单位：工作日" if zh else
-                f"calendar: {digest.calendar.split(';')[0]} · unit: working days")
+    footer = say("digest.footer", lang, v=__version__, ledger=Path(digest.ledger).name,
+                 today=dt.date.today().isoformat())
+    subtitle = say("digest.subtitle", lang, calendar=digest.calendar.split(';')[0])
     open_rows = digest.summary[digest.summary["section"] != "closed"]
     shown = open_rows.head(OPEN_SHOWN)
     closed = digest.section("closed").head(CLOSED_SHOWN)
@@ -129,19 +116,18 @@ def digest_pdf(digest: WeeklyDigest, path: Path, lang: Lang = "zh") -> Path:
                     va="center")
             ax.text(0.06, 0.32, f"{value:,}", fontsize=20, weight="bold", color=INK,
                     transform=ax.transAxes, va="center")
-        fig.text(0.04, 0.745, ("在办超期事项（按超期时长）" if zh else
-                               "Open entries, most overdue first"),
+        fig.text(0.04, 0.745, say("digest.open_rows", lang),
                  fontsize=11, weight="bold", color=INK, va="top")
         if frame.empty:
-            note(fig, 0.05, 0.70, "无" if zh else "none", fontsize=10)
+            note(fig, 0.05, 0.70, say("ledger.none", lang), fontsize=10)
         else:
             draw_table(fig.add_axes([0.04, 0.33, 0.92, 0.385]), frame, fontsize=7.3,
                        widths=[0.13, 0.08, 0.30, 0.16, 0.10, 0.08, 0.06, 0.07],
                        wrap_at={cols[2]: 52, cols[3]: 28, cols[4]: 16})
-        fig.text(0.04, 0.31, SECTION_TITLES[lang]["closed"], fontsize=11, weight="bold",
+        fig.text(0.04, 0.31, word("section", "closed", lang), fontsize=11, weight="bold",
                  color=INK, va="top")
         if cframe.empty:
-            note(fig, 0.05, 0.27, "无" if zh else "none", fontsize=10)
+            note(fig, 0.05, 0.27, say("ledger.none", lang), fontsize=10)
         else:
             draw_table(fig.add_axes([0.04, 0.095, 0.92, 0.185]), cframe, fontsize=7.3,
                        widths=[0.13, 0.08, 0.39, 0.14, 0.08, 0.18],

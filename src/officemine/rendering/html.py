@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from officemine.base.text import in_lang, say
 from officemine.kpis import KPIS
 
 
@@ -12,9 +13,9 @@ def index_page(rows: list[dict], lang: str, keys: Sequence[str]) -> str:
     """The HTML index of a set of reviews: month, the headline figures `keys` (named in
     `lang`), files."""
     names = {k.key: (k.zh if lang == "zh" else k.en) for k in KPIS}
-    title = "月度流程效能评估" if lang == "zh" else "Monthly process efficiency reviews"
-    month_head, files_head = ("月份", "文件") if lang == "zh" else ("Month", "Files")
-    heads = [month_head, *(names[k] for k in keys), files_head]
+    title = say("review.titles", lang)
+    heads = [say("review.index_month", lang), *(names[k] for k in keys),
+             say("review.index_files", lang)]
     head = "".join(f"<th>{html.escape(h)}</th>" for h in heads)
     body = []
     for r in rows:
@@ -22,10 +23,10 @@ def index_page(rows: list[dict], lang: str, keys: Sequence[str]) -> str:
         if r["has_data"]:
             cells += [f"<td>{html.escape(str(r.get(k, '—')))}</td>" for k in keys]
         else:
-            message = "本月无数据" if lang == "zh" else r["message"]
+            message = in_lang(r["message"], lang)
             cells.append(f"<td colspan='{len(keys)}'>{html.escape(message)}</td>")
         links = " ".join(f"<a href='{html.escape(r[k])}'>{k.upper()}</a>"
-                         for k in ("pdf", "xlsx", "json"))
+                         for k in ("pdf", "xlsx", "json") if k in r)
         cells.append(f"<td>{links}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f"<!doctype html><html lang='{lang}'><meta charset='utf-8'><title>{title}</title>"

@@ -24,6 +24,7 @@ from officemine.privacy import PseudonymKey
 from officemine.review.config import Redesign, ReportConfig
 from officemine.log.result import Provenance, Result, provenance
 from officemine.base.stats import wilson_interval
+from officemine.base.text import Said, for_reader, in_lang, left_out_why, say, word
 from officemine.versions import process_versions
 
 
@@ -80,8 +81,21 @@ class MonthlyReport(Result):
     def provenance(self) -> Provenance:
         return provenance(getattr(self.kpis, "log_info", None), calendar=self.calendar)
 
+    def describe(self) -> str:
+        """One line in the review's language: the month, what it holds, the overdue cases."""
+        lang = self.lang
+        overdue = (say("review.summary_overdue", lang, n=len(self.ledger.summary))
+                   if self.ledger is not None else "")
+        engine = (say("review.engine", lang, engine=word("engine", self.engine, lang))
+                  if self.left_out else "")
+        return say("review.summary", lang, month=self.month, engine=engine,
+                   message=in_lang(self.kpis.message, lang), overdue=overdue)
+
+    def _html_heading(self) -> list[str]:
+        return [self.describe()]
+
     def _html_tables(self) -> list[pd.DataFrame]:
-        return self.kpis._html_tables()
+        return self.kpis.html_tables(self.lang)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The report's tables by their codes, with field names as columns (the workbook
@@ -266,11 +280,32 @@ class MonthlyReports(Result):
             html_temp.write_text(index_page(rows, self.lang, INDEX_KPIS), encoding="utf-8")
         return {**paths, **written}
 
+    def index_html(self) -> str:
+        """The index page `write` writes, without the links to the files (none written)."""
+        from officemine.rendering.html import index_page
+
+        return index_page([self._row(r) for r in self.reports], self.lang, INDEX_KPIS)
+
     def __repr__(self) -> str:
         with_data = sum(r.has_data for r in self.reports)
         span = f"{self.months[0]} – {self.months[-1]}" if self.reports else "no month"
         return (f"<MonthlyReports {span} ({self.lang}): {len(self.reports)} months, "
                 f"{with_data} with data>")
+
+    def describe(self) -> str:
+        """One line in the reviews' language: the months and how many have data."""
+        span = f"{self.months[0]} – {self.months[-1]}" if self.reports else "—"
+        return say("review.reviews", self.lang, span=span, n=len(self.reports),
+                   with_data=sum(r.has_data for r in self.reports))
+
+    def _html_heading(self) -> list[str]:
+        return [self.describe()]
+
+    def _html_tables(self) -> list[pd.DataFrame]:
+        """The index as its page shows it: the headline figures named in the language."""
+        index = self.index.assign(message=[in_lang(r.kpis.message, self.lang)
+                                           for r in self.reports])
+        return [for_reader(index.drop(columns=["has_data"]), self.lang)]
 
 
 def monthly_report(log: EventLog, month: str | None = None, *, lang: Lang = "zh",
@@ -446,7 +481,7 @@ def _review(shared: _Shared, month: str, step: Callable[[str], None]) -> Monthly
         try:
             discovery = disc.discover(month_log, calendar=calendar, seed=shared.seed)
         except OfficemineError as exc:
-            warnings.append(f"process map not drawn: {exc}")
+            warnings.append(Said("review.no_map", error=str(exc)))
     window_start = (period - (config.necessity_months - 1)).start_time
     window_log = log.select_cases(window_start, end, by="end")
     # the process as it ran up to the month's end: advice judges its current version only
@@ -459,7 +494,7 @@ def _review(shared: _Shared, month: str, step: Callable[[str], None]) -> Monthly
         try:
             necessity_result = necessity(window_log, calendar=calendar, since=versions)
         except OfficemineError as exc:
-            warnings.append(f"necessity test not run: {exc}")
+            warnings.append(Said("review.no_necessity", error=str(exc)))
     as_of = min(pd.Timestamp(end).tz_localize(log.timezone), log.span()[1])
     step("overdue ledger")
     ledger = overdue_ledger(log, as_of=as_of, sla=sla, calendar=calendar)
@@ -498,9 +533,7 @@ def _review(shared: _Shared, month: str, step: Callable[[str], None]) -> Monthly
 
 
 #: The parts of the monthly review not computed in batches of whole cases yet, and why.
-NOT_IN_BATCHES = {
-    "process_map": "the process map (discovery) of the month is not computed in batches yet",
-}
+NOT_IN_BATCHES = {part: left_out_why(part, "duckdb-batches") for part in ("process_map",)}
 #: `MonthlyReport.engine` of a review read in batches.
 BATCHES = "duckdb-batches"
 
@@ -545,7 +578,7 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
             necessity_result = necessity(window_log, calendar=calendar, since=versions,
                                          memory_limit=memory_limit)
         except OfficemineError as exc:
-            warnings.append(f"necessity test not run: {exc}")
+            warnings.append(Said("review.no_necessity", error=str(exc)))
     # the ledger reads only the cases open at the month's end, whole (189,000 cases of the
     # 100M-event log: 0.8 GiB)
     step("overdue ledger")
@@ -581,7 +614,7 @@ def _pseudonymize(log: EventLog, key, config: ReportConfig, lang: str):
 
     if not isinstance(key, PseudonymKey):
         key = load_key(key, settings_file=config.pseudonym_key_file)
-    return pseudonymization(log, key, prefix="人员" if lang == "zh" else "Person")
+    return pseudonymization(log, key, prefix=say("privacy.prefix", lang))
 
 
 def _pseudonymous_settings(done, config: ReportConfig, sla, scenario):

@@ -39,6 +39,7 @@ import pandas as pd
 from officemine.simulation._log import EXIT, US, LogTables, instants
 from officemine.simulation.scenario import (CapWait, FastTrack, Parallel, RecordOnly,
                                             ReduceReturns, Remove, Scenario, ShortRoute)
+from officemine.base.text import Said
 
 TERMINAL_EXITS = ("archive", "reject", "withdraw")
 _RETURN, _WITHDRAW, _ARCHIVE = EXIT["return"], EXIT["withdraw"], EXIT["archive"]
@@ -731,13 +732,11 @@ def simulate_replay(tables: LogTables, scenarios, *, seed: int, replications: in
         imputed = out.imputed[pop]
         warnings = []
         if not out.changed[pop].any():
-            warnings.append("the scenario changes no completed case")
+            warnings.append(Said("simulation.no_change"))
         if imputed.size and imputed.mean() > 0.05:
-            warnings.append(f"{imputed.mean():.0%} of the cases continue on a donor case's route "
-                            "(a vanished return or rejection had no observed continuation)")
+            warnings.append(Said("simulation.donors", share=float(imputed.mean())))
         if out.unresolved[pop].any():
-            warnings.append(f"{int(out.unresolved[pop].sum())} case(s) had no donor to continue "
-                            "them; they end where their history ends")
+            warnings.append(Said("simulation.no_donor", n=int(out.unresolved[pop].sum())))
         case_df = pd.DataFrame({
             "case_id": cases["case_id"].array.take(np.flatnonzero(pop)),
             "process_type": cases["process_type"].array.take(np.flatnonzero(pop)),

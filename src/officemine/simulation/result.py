@@ -24,6 +24,7 @@ from officemine.base.jsonable import plain
 from officemine.base.plotting import chart_style
 from officemine.log.result import Result
 from officemine.simulation.scenario import Scenario
+from officemine.base.text import say
 
 CYCLE_TIME_BASIS = ("case start (first submission) to case end (final event), completed cases "
                     "only (docs/definitions.md); clock hours, and working days of the calendar")
@@ -209,14 +210,14 @@ class ScenarioResult(_Simulated):
                 _, ax = plt.subplots(figsize=(7, 4))
             base = np.sort(self.cases["baseline_hours"].dropna().to_numpy())
             red = np.sort(self.cases["redesign_hours"].dropna().to_numpy())
-            labels = ("现状", "改革后") if lang == "zh" else ("as-is", "redesign")
+            labels = (say("chart.as_is", lang), say("chart.redesign", lang))
             for data, label in zip((base, red), labels):
                 if len(data):
                     ax.step(np.maximum(data, 1e-3), np.arange(1, len(data) + 1) / len(data),
                             where="post", label=label)
             ax.set_xscale("log")
-            ax.set_xlabel("办理周期（小时）" if lang == "zh" else "cycle time (clock hours)")
-            ax.set_ylabel("累计占比" if lang == "zh" else "share of cases")
+            ax.set_xlabel(say("chart.cycle_hours", lang))
+            ax.set_ylabel(say("chart.cumulative_share", lang))
             ax.set_title(self.headline() if lang != "zh" else
                          f"{self.scenario.name}：中位数缩短 {_fmt(self.reduction['median_pct'])}%",
                          fontsize=9)
@@ -321,8 +322,8 @@ class SimulationResult(_Simulated):
             names = [r.scenario.name for r in self.results]
             y = np.arange(len(names))
             for k, (key, label, off) in enumerate((
-                    ("median", "中位数" if lang == "zh" else "median", -0.18),
-                    ("mean", "平均" if lang == "zh" else "mean", 0.18))):
+                    ("median", say("chart.median", lang), -0.18),
+                    ("mean", say("chart.mean", lang), 0.18))):
                 val = np.array([r.reduction[f"{key}_pct"] for r in self.results], float)
                 ci = np.array([r.reduction[f"{key}_pct_ci"] for r in self.results], float)
                 err = np.abs(np.vstack([val - ci[:, 0], ci[:, 1] - val]))
@@ -331,7 +332,6 @@ class SimulationResult(_Simulated):
             ax.set_yticks(y, names)
             ax.invert_yaxis()
             ax.axvline(0, color="0.3", lw=0.8)
-            ax.set_xlabel("办理周期缩短（%，95% 置信区间）" if lang == "zh"
-                          else "cycle-time reduction (%, 95% interval)")
+            ax.set_xlabel(say("chart.reduction", lang))
             ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         return ax

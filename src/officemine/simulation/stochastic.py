@@ -63,6 +63,7 @@ from officemine.log.relations import STEP_KINDS
 from officemine.simulation._log import US, LogTables, resample
 from officemine.simulation.scenario import (CapWait, FastTrack, Parallel, RecordOnly,
                                             ReduceReturns, Remove, Scenario, ShortRoute)
+from officemine.base.text import Said
 
 MIN_PERSONAL = 20
 #: Runs of each case resample's model in the interval's bootstrap (at most the replications).
@@ -837,14 +838,13 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
         }
         warnings = []
         if validation["verdict"] == "poor":
-            warnings.append("the as-is model reproduces the log poorly (" + ", ".join(
+            warnings.append(Said("simulation.poor_model", figures=", ".join(
                 f"{k} {validation[k]:.3g}" for k in ("as_is_median_error_pct",
                                                      "as_is_mean_error_pct", "ngram_distance")
-                if validation.get(k) is not None) + "); prefer the replay engine's numbers")
+                if validation.get(k) is not None)))
         if replications < 5:
-            warnings.append(f"only {replications} replications (case resamples): the interval "
-                            "is rough" if replications > 1 else "one replication: no interval "
-                            "(it needs at least two case resamples)")
+            warnings.append(Said("simulation.few_replications", n=replications)
+                            if replications > 1 else Said("simulation.one_replication"))
         case_df = pd.DataFrame({
             "case_id": ids, "process_type": procs, "baseline_hours": hb, "redesign_hours": hr,
             "baseline_workdays": np.concatenate(wb_all), "redesign_workdays": np.concatenate(wr_all),

@@ -44,6 +44,7 @@ from officemine.importing.mapping import Mapping
 from officemine.spark._log import (_TABLE_NAME, METADATA_FILE, SparkLog, metadata_table,
                                    pyspark, read_log, table_name)
 from officemine.spark._parts import _arrow_schema
+from officemine.base.text import Said
 
 _PART = "__officemine_part"
 _META = "__officemine_meta"
@@ -254,10 +255,11 @@ def _spill_frame(frame, name: str, mapping: Mapping, work: Path):
         rows = pd.DataFrame({column: coded_text(*nothing) for column in names})
         rows[SOURCE_ROW] = np.zeros(0, np.int64)
         raw_of(rows)
-    head = [f"a Spark {'DataFrame' if name == 'DataFrame' else 'table ' + name} of "
-            f"{next_row - 2:,} rows and {len(names)} columns"]
+    head = [Said("import.spark_frame", rows=next_row - 2, columns=len(names))
+            if name == "DataFrame" else
+            Said("import.spark_table", table=name, rows=next_row - 2, columns=len(names))]
     if read.empty_rows:
-        head.append(f"{read.empty_rows:,} blank lines or rows of empty cells ignored")
+        head.append(Said("import.empty_lines", n=read.empty_rows))
     read.notes = head + read.notes
     return read
 

@@ -32,12 +32,10 @@ from officemine.spark.discovery import discover
 from officemine.spark.kpis import compare_unit_kpis, kpis_by_unit
 from officemine.spark.necessity import compare_units, necessity, necessity_by_unit
 from officemine.spark.supervision import bottlenecks_by_unit, overdue_ledgers
+from officemine.base.text import Said, left_out_why
 
 #: The parts of the monthly review not computed on Spark yet, and why.
-NOT_ON_SPARK = {
-    "process_versions": "process versions (change points) are not computed on Spark yet: "
-                        "the necessity test judges every case of its window (since=all)",
-}
+NOT_ON_SPARK = {part: left_out_why(part, "spark") for part in ("process_versions",)}
 
 
 @dataclass
@@ -134,7 +132,7 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
                  {None: necessity(window, calendar=calendar, partitions=partitions)})
     except OfficemineError as exc:
         tests = {}
-        warnings.append(f"necessity test not run: {exc}")
+        warnings.append(Said("review.no_necessity", error=str(exc)))
     maps = _process_maps(log, unit, period, calendar, partitions, step)
     step("overdue ledger")
     as_of = min(pd.Timestamp((period + 1).start_time).tz_localize(log.timezone), group_end)

@@ -47,6 +47,7 @@ from officemine.log.months import as_month
 from officemine.base.text import relabel
 from officemine.base.plotting import chart_style
 from officemine.log.schema import OUTCOME_WORDS
+from officemine.base.text import say, step_text, word
 from officemine.sla import SLA
 from officemine.base.stats import counted_quantile
 from officemine.log.result import Result, log_info_of
@@ -57,11 +58,10 @@ __all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks",
            "Ledger", "LedgerError", "WeeklyDigest", "LedgerMonth", "CaseFile"]
 
 NodeBasis = Literal["pending", "acted_later", "returned", "after"]
-UNKNOWN = "(未知)"
-#: Chinese word of each canonical outcome (the first word of its vocabulary).
-OUTCOME_ZH = {o: words[0] for o, words in OUTCOME_WORDS.items()}
-
-_BASIS_ZH = {"pending": "待办", "acted_later": "", "returned": "退回申请人", "after": "之后，下一节点未知"}
+#: A node or person the log does not name (the ledger stores it in Chinese).
+UNKNOWN = say("ledger.unknown_step", "zh")
+#: Chinese word of each canonical outcome (the text catalogue's).
+OUTCOME_ZH = {o: word("outcome", o, "zh") for o in OUTCOME_WORDS}
 
 _LEDGER_COLUMNS = [
     "case_id", "process_type", "title", "applicant", "applicant_dept", "submitted_at",
@@ -148,7 +148,6 @@ class OverdueLedger(Result):
         import matplotlib.pyplot as plt
 
         d = self.by_node
-        zh = lang == "zh"
         with chart_style():
             if ax is None:
                 _, ax = plt.subplots(figsize=(8, 0.5 * max(len(d), 3) + 1.2),
@@ -159,13 +158,12 @@ class OverdueLedger(Result):
             ax.set_yticks(y, labels)
             ax.invert_yaxis()
             for i, (n, tot) in enumerate(zip(d["cases"], d["days_overdue_total"])):
-                ax.text(n, i, f" {n} 件，超期 {tot:.1f} 工作日" if zh else
-                        f" {n} cases, {tot:.1f} working days overdue", va="center", fontsize=8)
-            ax.set_xlabel("超期在办件数" if zh else "open cases past SLA")
-            ax.set_title((f"督办清单：超期在办件（截至 {self.as_of:%Y-%m-%d}）" if zh else
-                          f"Open cases past SLA as of {self.as_of:%Y-%m-%d}"))
+                ax.text(n, i, say("chart.overdue_bar", lang, n=n, days=tot), va="center",
+                        fontsize=8)
+            ax.set_xlabel(say("chart.overdue_axis", lang))
+            ax.set_title(say("chart.overdue_title", lang, as_of=self.as_of))
             if d.empty:
-                ax.text(0.5, 0.5, "无超期在办件" if zh else "no overdue cases", ha="center",
+                ax.text(0.5, 0.5, say("chart.no_overdue", lang), ha="center",
                         va="center", transform=ax.transAxes)
         return ax
 
@@ -313,9 +311,9 @@ def _group(ledger: pd.DataFrame, by: Literal["node", "person"]) -> pd.DataFrame:
 
 
 def _step_text(node: pd.Series, basis: pd.Series) -> pd.Series:
-    suffix = basis.map(_BASIS_ZH).fillna("")
-    text = node.astype("object").where(node.notna(), UNKNOWN)
-    return text.where(suffix.eq(""), text + "（" + suffix + "）")
+    """Where each case is held, in Chinese, as the ledger stores it (`text.step_text`)."""
+    return pd.Series([step_text(None if pd.isna(n) else n, b, "zh")
+                      for n, b in zip(node, basis)], index=node.index, dtype=object)
 
 
 # --- bottlenecks ----------------------------------------------------------------------------------
@@ -378,7 +376,6 @@ class Bottlenecks(Result):
         ChoiceError.check("by", by, ("node", "person"))
         d = (self.by_node if by == "node" else self.by_person).head(top)
         label = d["node"] if by == "node" else d["resource"].astype(str)
-        zh = lang == "zh"
         with chart_style():
             if ax is None:
                 _, ax = plt.subplots(figsize=(8, 0.45 * max(len(d), 3) + 1.2),
@@ -389,10 +386,9 @@ class Bottlenecks(Result):
             ax.invert_yaxis()
             for i, (v, share) in enumerate(zip(d["wait_workhours"], d["wait_share"])):
                 ax.text(v, i, f" {v:,.0f} ({share:.0%})", va="center", fontsize=8)
-            ax.set_xlabel("等待工时（工作小时）" if zh else "waiting (working hours)")
-            what = self.month or ("全部" if zh else "all")
-            ax.set_title((f"{what} 等待工时最多的{'节点' if by == 'node' else '办理人'}" if zh
-                          else f"Where items waited, {what}"))
+            ax.set_xlabel(say("chart.waiting_axis", lang))
+            what = self.month or say("chart.all", lang)
+            ax.set_title(say(f"chart.most_waiting_{by}", lang, what=what))
         return ax
 
 

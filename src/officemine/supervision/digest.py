@@ -23,8 +23,8 @@ import pandas as pd
 from officemine.base.choices import Lang
 from officemine.base.jsonable import plain, records
 from officemine.log.result import Result
-from officemine.supervision.ledger import CLOSE_ZH, OPEN_STATES, STATE_ZH, LedgerError
-from officemine.base.text import relabel
+from officemine.supervision.ledger import OPEN_STATES, LedgerError
+from officemine.base.text import for_reader, heads, relabel, say, stored_step, word
 
 __all__ = ["WeeklyDigest", "LedgerMonth", "SECTIONS"]
 
@@ -32,8 +32,6 @@ __all__ = ["WeeklyDigest", "LedgerMonth", "SECTIONS"]
 SECTIONS = ("new", "open", "closed")
 _SECTION_OF = {"new": "new", "reopened": "new", "carried": "open", "unseen": "open",
                "closed": "closed"}
-SECTION_TITLES = {"zh": {"new": "新增超期", "open": "持续在办", "closed": "本周销号"},
-           "en": {"new": "New overdue", "open": "Still open", "closed": "Struck off"}}
 _COLUMNS = ["section", "state", "item_id", "case_id", "process_type", "title", "applicant",
             "applicant_dept", "submitted_at", "sla_days", "due_at", "opened_week",
             "opened_this_week", "weeks_on_ledger", "current_step", "current_node", "node_basis",
@@ -144,83 +142,62 @@ class WeeklyDigest(Result):
         return self.summary[self.summary["section"] == name]
 
     def table(self, lang: Lang = "zh") -> pd.DataFrame:
-        """The entries with Chinese or English labels (states and endings in words)."""
-        frame = self.summary.copy()
-        if lang == "zh":
-            frame["state"] = frame["state"].map(STATE_ZH)
-            frame["section"] = frame["section"].map(SECTION_TITLES["zh"])
-            frame["close_status"] = frame["close_status"].map(CLOSE_ZH).fillna(
-                frame["close_status"])
-        return relabel(frame, lang)
+        """The entries as a reader of `lang` sees them: labels, states and endings in words
+        (`officemine.base.text.for_reader`)."""
+        return for_reader(self.summary, lang)
 
     def headline(self, lang: Lang = "zh") -> str:
         c = self.counts
-        zh = lang == "zh"
         same_week = int((self.summary["opened_this_week"]
                          & (self.summary["section"] == "closed")).sum())
-        if zh:
-            extra = f"（其中 {same_week} 件本周已办结）" if same_week else ""
-            again = f"，重新列入 {c['reopened']} 件" if c["reopened"] else ""
-            return (f"新增超期 {c['opened']} 件{extra}{again} · 持续在办 {c['carried']} 件 · "
-                    f"本周销号 {c['closed']} 件 · 台账在办 {c['open_after']} 件")
-        extra = f" ({same_week} already ended)" if same_week else ""
-        again = f", {c['reopened']} reopened" if c["reopened"] else ""
-        return (f"{c['opened']} new overdue{extra}{again} · {c['carried']} still open · "
-                f"{c['closed']} struck off · {c['open_after']} open on the ledger")
+        return say("digest.headline", lang, opened=c["opened"], carried=c["carried"],
+                   closed=c["closed"], open_after=c["open_after"],
+                   extra=say("digest.same_week", lang, n=same_week) if same_week else "",
+                   again=say("digest.again", lang, n=c["reopened"]) if c["reopened"] else "")
 
     def title(self, lang: Lang = "zh") -> str:
-        t = self.as_of
-        return (f"督办周报 {self.week}（截至 {t:%Y-%m-%d %H:%M}）" if lang == "zh" else
-                f"Supervision digest {self.week} (as of {t:%Y-%m-%d %H:%M})")
+        return say("digest.title", lang, week=self.week, as_of=self.as_of)
 
     def item_line(self, row: Any, lang: Lang = "zh", mention: str = "") -> str:
         """One entry as a line of the digest (the robots' messages use it too)."""
-        zh = lang == "zh"
         title = f"「{row.title}」" if isinstance(row.title, str) and row.title else ""
         what = f"{row.case_id} {row.process_type or ''}{title}"
         if row.section == "closed":
-            how = CLOSE_ZH.get(row.close_status, row.close_status) if zh else row.close_status
             when = pd.Timestamp(row.closed_at).strftime("%m-%d %H:%M") \
                 if pd.notna(row.closed_at) else "—"
-            return (f"{what} · {when} 已{how}，此前超期 {days_text(row.days_to_close)} 工作日"
-                    if zh else f"{what} · {how} {when} after "
-                    f"{days_text(row.days_to_close)} working days overdue")
-        who = row.responsible if isinstance(row.responsible, str) else (
-            "办理人未知" if zh else "holder unknown")
-        step = row.current_step if isinstance(row.current_step, str) else "—"
+            return say("digest.closed_line", lang, what=what, when=when,
+                       how=word("close_status", row.close_status, lang),
+                       days=days_text(row.days_to_close))
+        who = row.responsible if isinstance(row.responsible, str) else \
+            say("digest.holder_unknown", lang)
+        step = stored_step(row.current_step, lang) if isinstance(row.current_step, str) else "—"
         extra = ""
         if row.state == "unseen":
-            extra = " · 本周日志未见" if zh else " · not in this log"
+            extra = say("digest.unseen", lang)
         elif row.section == "open":
-            extra = f" · 在账第 {row.weeks_on_ledger} 周" if zh else \
-                f" · week {row.weeks_on_ledger} on the ledger"
+            extra = say("digest.week_on", lang, n=row.weeks_on_ledger)
         elif row.state == "reopened":
-            extra = " · 重新列入" if zh else " · reopened"
-        over = (f"超期 {days_text(row.days_overdue)} 工作日" if zh else
-                f"{days_text(row.days_overdue)} working days overdue")
-        if row.state == "unseen":
-            over = ""
+            extra = say("digest.reopened", lang)
+        over = "" if row.state == "unseen" else say("digest.overdue", lang,
+                                                    days=days_text(row.days_overdue))
         return f"{what} · {step} · {who}{mention}" + (f" · {over}" if over else "") + extra
 
     def text(self, lang: Lang = "zh", limit: int | None = None) -> str:
         """The digest for the terminal (and the e-mail body): headline and every entry by
         section (at most `limit` per section)."""
-        zh = lang == "zh"
         lines = [self.title(lang), self.headline(lang)]
         for name in SECTIONS:
             rows = self.section(name)
             if rows.empty:
                 continue
-            title = SECTION_TITLES[lang][name]
-            lines.append(f"【{title}】" if zh else f"[{title}]")
+            lines.append(say("digest.section", lang, name=word("section", name, lang)))
             shown = rows if limit is None else rows.head(limit)
             lines += ["  " + self.item_line(r, lang) for r in shown.itertuples()]
             if len(rows) > len(shown):
-                lines.append(f"  …另有 {len(rows) - len(shown)} 件" if zh else
-                             f"  … and {len(rows) - len(shown)} more")
+                lines.append(say("digest.more", lang, n=len(rows) - len(shown)))
         if not len(self.summary):
-            lines.append("台账没有在办的超期事项。" if zh else "No overdue entry is open.")
-        lines += [("说明：" if zh else "Note: ") + n for n in self.notes]
+            lines.append(say("digest.empty", lang))
+        lines += [say("digest.note", lang, text=n) for n in self.notes]
         return "\n".join(lines)
 
     # --- machine-readable -----------------------------------------------------------------
@@ -235,16 +212,12 @@ class WeeklyDigest(Result):
 
     def tables(self, lang: Lang = "zh") -> dict[str, pd.DataFrame]:
         """The workbook's sheets: the counts, every entry, the people."""
-        zh = lang == "zh"
         c = self.counts
+        what, value = heads("digest_counts", lang)
         counts = pd.DataFrame({
-            ("项目" if zh else "what"): (["周", "截至", "新增超期", "重新列入", "持续在办", "本周销号",
-                                        "台账在办"] if zh else
-                                       ["week", "as of", "new overdue", "reopened",
-                                        "still open", "struck off", "open on the ledger"]),
-            ("数值" if zh else "value"): [self.week, self.as_of.strftime("%Y-%m-%d %H:%M"),
-                                        c["opened"], c["reopened"], c["carried"], c["closed"],
-                                        c["open_after"]]})
+            what: heads("digest_count_rows", lang),
+            value: [self.week, self.as_of.strftime("%Y-%m-%d %H:%M"), c["opened"],
+                    c["reopened"], c["carried"], c["closed"], c["open_after"]]})
         return {"digest": counts, "items": self.table(lang),
                 "people": relabel(self.by_person, lang)}
 
@@ -255,22 +228,20 @@ class WeeklyDigest(Result):
 
         from officemine.base.plotting import chart_style
 
-        zh = lang == "zh"
         d = self.by_person.head(10)
         with chart_style():
             if ax is None:
                 _, ax = plt.subplots(figsize=(7, 0.45 * max(len(d), 3) + 1.2),
                                      layout="constrained")
             y = np.arange(len(d))
-            ax.barh(y, d["open_items"], color="#e8590c", label="在办" if zh else "open")
-            ax.barh(y, d["new_items"], color="#c92a2a", label="本周新增" if zh else "new")
+            ax.barh(y, d["open_items"], color="#e8590c", label=say("digest.open_bar", lang))
+            ax.barh(y, d["new_items"], color="#c92a2a", label=say("digest.new_bar", lang))
             ax.set_yticks(y, d["responsible"].astype(str))
             ax.invert_yaxis()
-            ax.set_xlabel("在办超期件数" if zh else "open overdue entries")
-            ax.set_title(("督办台账：在办超期件数最多的办理人" if zh else
-                          "Who holds the most open overdue entries") + f" {self.week}")
+            ax.set_xlabel(say("digest.open_axis", lang))
+            ax.set_title(say("digest.most_open", lang, week=self.week))
             if d.empty:
-                ax.text(0.5, 0.5, "无在办超期事项" if zh else "no open entry", ha="center",
+                ax.text(0.5, 0.5, say("digest.no_open", lang), ha="center",
                         va="center", transform=ax.transAxes)
             else:
                 ax.legend(fontsize=8, frameon=False)
@@ -407,23 +378,13 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
                 "notes": list(self.notes)}
 
     def table(self, lang: Lang = "zh") -> pd.DataFrame:
-        frame = self.summary.copy()
-        labels = {"opened_in_month": ("本月列入", "Entered this month"),
-                  "closed_in_month": ("本月销号", "Struck off this month"),
-                  "open_at_month_end": ("月末在办", "Open at month end")}
-        i = 0 if lang == "zh" else 1
-        frame = frame.rename(columns={k: v[i] for k, v in labels.items()})
-        if lang == "zh":
-            frame["state"] = frame["state"].map(STATE_ZH)
-            frame["close_status"] = frame["close_status"].map(CLOSE_ZH).fillna(
-                frame["close_status"])
-        return relabel(frame, lang)
+        """The month's entries as a reader of `lang` sees them (`officemine.base.text.for_reader`)."""
+        return for_reader(self.summary, lang, "ledger")
 
     def median_text(self, lang: Lang = "zh") -> str:
         if self.median_days_to_close is None:
             return "—"
-        return (f"{self.median_days_to_close:.1f} 工作日（n={self.n_closed}）" if lang == "zh"
-                else f"{self.median_days_to_close:.1f} working days (n={self.n_closed})")
+        return say("ledger.median_text", lang, days=self.median_days_to_close, n=self.n_closed)
 
     def __repr__(self) -> str:
         if not self.has_runs:
@@ -445,7 +406,6 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
 
         from officemine.base.plotting import chart_style
 
-        zh = lang == "zh"
         d = self.people.head(10)
         with chart_style():
             if ax is None:
@@ -458,10 +418,10 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             for i, n in enumerate(d["open_items"]):
                 ax.text(n, i, f" {n}", va="center", fontsize=8)
-            ax.set_xlabel("月末在办超期件数" if zh else "open entries at month end")
-            ax.set_title("在办超期件数最多的办理人" if zh else "Most open entries")
+            ax.set_xlabel(say("ledger.open_axis", lang))
+            ax.set_title(say("ledger.most_open", lang))
             if d.empty:
-                ax.text(0.5, 0.5, "无" if zh else "none", ha="center", va="center",
+                ax.text(0.5, 0.5, say("ledger.none", lang), ha="center", va="center",
                         transform=ax.transAxes)
         return ax
 

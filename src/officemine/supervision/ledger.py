@@ -48,16 +48,13 @@ from officemine.log.result import Result
 from officemine.sla import SLA
 from officemine.supervision.store import LedgerError, SCHEMA_VERSION, connect, transaction
 from officemine.base.text import relabel
+from officemine.base.text import say
 
 __all__ = ["Ledger", "LedgerError", "CaseFile", "week_label", "OPEN_STATES"]
 
 #: States in which an entry is open at the end of a run.
 OPEN_STATES = ("new", "reopened", "carried", "unseen")
 _WEEK = re.compile(r"^\s*(\d{4})\s*-?\s*[Ww]\s*(\d{1,2})\s*$")
-
-STATE_ZH = {"new": "新增", "reopened": "重新列入", "carried": "持续在办", "unseen": "日志未见",
-            "closed": "销号"}
-CLOSE_ZH = {"archived": "归档", "rejected": "否决", "withdrawn": "撤回"}
 
 
 def week_label(t: pd.Timestamp) -> str:
@@ -130,14 +127,13 @@ class CaseFile(Result):
 
         from officemine.base.plotting import chart_style
 
-        zh = lang == "zh"
         with chart_style():
             if ax is None:
                 _, ax = plt.subplots(figsize=(7, 3), layout="constrained")
             s = self.summary
             ax.plot(s["week"], s["days_overdue"], marker="o", color="#e8590c")
-            ax.set_ylabel("超期工作日" if zh else "working days overdue")
-            ax.set_title(f"{self.item['case_id']}：{'一事一档' if zh else 'ledger entry'}")
+            ax.set_ylabel(say("chart.days_overdue", lang))
+            ax.set_title(say("chart.ledger_entry", lang, case=self.item["case_id"]))
         return ax
 
 

@@ -65,6 +65,7 @@ import pandas as pd
 from officemine.base.errors import NotifySettingsError
 from officemine.supervision.digest import SECTIONS, WeeklyDigest, split_people
 from officemine.base.tomlfile import read_toml
+from officemine.base.text import say, word
 
 __all__ = ["CHANNELS", "Channel", "NotifySettings", "NotifySettingsError", "People", "Person",
            "Message", "Delivery", "build_message", "send", "check_channels", "ENV"]
@@ -461,7 +462,6 @@ def build_message(channel: str, digest: WeeklyDigest, people: People | None = No
     channel accepts (the rest summarised as a count)."""
     check_channels([channel])
     people = people or People()
-    zh = lang == "zh"
     if channel == "email":
         return _email(digest, people, lang, attachments, mail)
     lists: dict[str, list[str]] = {}
@@ -478,10 +478,9 @@ def build_message(channel: str, digest: WeeklyDigest, people: People | None = No
         rows = digest.section(name)
         if rows.empty:
             continue
-        title = {"new": "新增超期", "open": "持续在办", "closed": "本周销号"}[name] if zh else \
-            {"new": "New overdue", "open": "Still open", "closed": "Struck off"}[name]
-        header = (f"#### 【{title}】" if channel == "dingtalk" else f"【{title}】" if zh
-                  else f"[{title}]")
+        title = word("section", name, lang)
+        header = (f"#### 【{title}】" if channel == "dingtalk" else
+                  say("digest.section", lang, name=title))
         section_lines, section_bytes = [header], len(header.encode()) + 1
         for row in rows.itertuples():
             tags, adds = "", []
@@ -509,11 +508,9 @@ def build_message(channel: str, digest: WeeklyDigest, people: People | None = No
             lines += section_lines
             used += section_bytes
     if cut:
-        lines.append(f"…另有 {cut} 件未列出，见周报附件或 officemine ledger。" if zh else
-                     f"… {cut} more entries not listed: see the digest files or "
-                     "`officemine ledger`.")
+        lines.append(say("notify.cut", lang, n=cut))
     if digest.summary.empty:
-        lines.append("台账没有在办的超期事项。" if zh else "No overdue entry is open.")
+        lines.append(say("digest.empty", lang))
     text = ("\n\n" if channel == "dingtalk" else "\n").join(lines)
     if channel == "dingtalk":
         body = {"msgtype": "markdown", "markdown": {"title": digest.title(lang), "text": text},
@@ -531,9 +528,8 @@ def build_message(channel: str, digest: WeeklyDigest, people: People | None = No
 def _email(digest: WeeklyDigest, people: People, lang: str, attachments: Sequence[Path],
            mail: Mail | None) -> Message:
     msg = EmailMessage()
-    zh = lang == "zh"
-    msg["Subject"] = f"{digest.title(lang)}：{digest.headline(lang)}" if zh else \
-        f"{digest.title(lang)}: {digest.headline(lang)}"
+    msg["Subject"] = say("notify.subject", lang, title=digest.title(lang),
+                         headline=digest.headline(lang))
     if mail is not None:
         msg["From"] = mail.sender
         msg["To"] = ", ".join(mail.to)
@@ -551,7 +547,7 @@ def _email(digest: WeeklyDigest, people: People, lang: str, attachments: Sequenc
     if cc:
         msg["Cc"] = ", ".join(cc)
     text = digest.text(lang)
-    msg.set_content(text + ("\n\n—— officemine 督办台账" if zh else "\n\n-- officemine ledger"))
+    msg.set_content(text + "\n\n" + say("notify.signature", lang))
     for path in attachments:
         kind, _ = mimetypes.guess_type(path.name)
         main, sub = (kind or "application/octet-stream").split("/", 1)
