@@ -297,14 +297,14 @@ def _route_changes(log: EventLog, min_cases: int, tz: str,
         if of_type.sum() < 2 * min_cases:
             continue
         cases = np.flatnonzero(of_type)
-        by_start = np.argsort(start[cases], kind="stable")
+        by_start = cases[np.argsort(start[cases], kind="stable")]   # the type's cases by start
         visited = pos[cases] >= 0
         used = np.flatnonzero(visited.any(axis=0))      # the steps of this process type
         share = visited[:, used].mean(axis=0)
         frequent = np.flatnonzero(share >= 0.2)
         for i, a in enumerate(frequent):
             for b in frequent[i + 1:]:
-                pa_, pb = pos[cases[by_start], used[a]], pos[cases[by_start], used[b]]
+                pa_, pb = pos[by_start, used[a]], pos[by_start, used[b]]
                 both = (pa_ >= 0) & (pb >= 0)
                 if both.sum() < 2 * min_cases:
                     continue
@@ -313,7 +313,7 @@ def _route_changes(log: EventLog, min_cases: int, tz: str,
                 if split is None:
                     continue
                 k, before, after = split
-                when = pd.Timestamp(int(start[cases[by_start][both][k]]), unit="us", tz="UTC")
+                when = pd.Timestamp(int(start[by_start[both][k]]), unit="us", tz="UTC")
                 first_node, second = ((names[used[a]], names[used[b]]) if before > after
                                       else (names[used[b]], names[used[a]]))
                 out.append({"process_type": p, "date": when.tz_convert(tz),

@@ -99,9 +99,7 @@ def events(log: EventLog, columns: Sequence[str], *, blocking: bool = False,
     """The events (only blocking ones, if asked; of one process type, if given) with
     `columns`, in the log's case and position order, as an Arrow table: the one scan that
     discovery and the simulators cut into their arrays."""
-    unknown = [c for c in columns if c not in log.columns]
-    if unknown:
-        raise InputError(f"the log has no column {', '.join(map(repr, unknown))}")
+    _check_columns(log, columns)
     where = [BLOCKING] if blocking else []
     params: dict = {}
     if process_type is not None:
@@ -115,11 +113,15 @@ def event_batches(log: EventLog, columns: Sequence[str], *, blocking: bool = Fal
                   ) -> Iterator[pa.Table]:
     """`events` in batches of whole cases of about `rows` rows, in the log's case order,
     never more than one in memory (a stored log larger than memory)."""
+    _check_columns(log, columns)
+    yield from _whole_cases(log, _events_sql(columns, [BLOCKING] if blocking else []), rows,
+                            duckdb_memory)
+
+
+def _check_columns(log: EventLog, columns: Sequence[str]) -> None:
     unknown = [c for c in columns if c not in log.columns]
     if unknown:
         raise InputError(f"the log has no column {', '.join(map(repr, unknown))}")
-    yield from _whole_cases(log, _events_sql(columns, [BLOCKING] if blocking else []), rows,
-                            duckdb_memory)
 
 
 def _events_sql(columns: Sequence[str], where: list[str]) -> str:

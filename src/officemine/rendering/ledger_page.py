@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 
 from officemine.rendering.layout import INK, MUTED, draw_table, new_page, note, tile_axes, wrap
-from officemine.rendering.layout import RULE
 from officemine.base.text import heads, joined, say, stored_step
+from officemine.supervision.digest import days_text
 
 
 def ledger_month_page(report, footer: str, number: int):
@@ -44,7 +44,7 @@ def ledger_month_page(report, footer: str, number: int):
         cols[2]: open_rows["title"].fillna(""),
         cols[3]: open_rows["current_step"].map(lambda v: stored_step(v, lang)).fillna("—"),
         cols[4]: open_rows["responsible"].fillna("—"),
-        cols[5]: open_rows["days_overdue"].map(lambda v: "—" if pd.isna(v) else f"{v:.1f}"),
+        cols[5]: open_rows["days_overdue"].map(days_text),
         cols[6]: open_rows["opened_week"]})
     fig.text(0.42, 0.70, say("ledger.open_rows", lang), fontsize=11, weight="bold", color=INK,
              va="top")

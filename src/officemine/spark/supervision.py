@@ -21,7 +21,8 @@ from officemine.sla import SLA
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import _TIMES, UNIT, _rebuild, unit_sizes, with_units
 from officemine.spark.necessity import _instant
-from officemine.supervision import UNKNOWN, LogFacts, OverdueLedger, ledger_of_open_cases
+from officemine.supervision import (UNKNOWN, Bottlenecks, LogFacts, OverdueLedger, _inside,
+                                   _Waits, ledger_of_open_cases)
 
 
 def overdue_ledger(log: SparkLog, as_of: Any, *, sla: SLA | None = None,
@@ -123,7 +124,6 @@ def bottlenecks_by_unit(log: SparkLog, unit: str | None, month: Any, *,
     `as_of` (default: the end of the whole log) is the same for every unit."""
     from officemine.log.relations import now, work_items
     from officemine.spark._parts import per_partition
-    from officemine.supervision import Bottlenecks, _inside, _Waits
 
     F = pyspark().sql.functions
     calendar = calendar or log.calendar
@@ -155,7 +155,7 @@ def bottlenecks_by_unit(log: SparkLog, unit: str | None, month: Any, *,
         for key, mine in inside.groupby("__unit", dropna=False, sort=False):
             key = None if pd.isna(key) else key
             for side in ("node", "resource"):
-                rows.append(_side_facts(mine, side, _Waits.reduce).assign(unit=key))
+                rows.append(_side_facts(mine, side).assign(unit=key))
         return (pd.concat(rows, ignore_index=True) if rows else
                 pd.DataFrame(columns=["unit", *[c.split()[0] for c in
                                                 _BOTTLENECK_SCHEMA.split(", ")]]))
@@ -186,10 +186,10 @@ def bottlenecks_by_unit(log: SparkLog, unit: str | None, month: Any, *,
     return results
 
 
-def _side_facts(inside: pd.DataFrame, side: str, reduce) -> pd.DataFrame:
+def _side_facts(inside: pd.DataFrame, side: str) -> pd.DataFrame:
     """One partition's facts of one side (`_BOTTLENECK_SCHEMA` rows) of its items inside the
     period (of one unit)."""
-    totals, waits, pairs = reduce(inside, side)
+    totals, waits, pairs = _Waits.reduce(inside, side)
     keyed = inside.assign(__key=inside[side].astype("object").where(inside[side].notna(),
                                                                      UNKNOWN))
     first = keyed.groupby("__key", sort=False)[[C.case_id, C.seq]].first()

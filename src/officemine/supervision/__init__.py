@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from officemine.log.calendar import Calendar
-from officemine.base.choices import LANGS, Lang
+from officemine.base.choices import Lang
 from officemine.base.errors import ChoiceError, InputError, NotFoundError
 from officemine.log.eventlog import EventLog
 from officemine.base.jsonable import records
@@ -51,7 +51,7 @@ from officemine.base.text import say, step_text, word
 from officemine.sla import SLA
 from officemine.base.stats import counted_quantile
 from officemine.log.result import Result, log_info_of
-from officemine.log.relations import (case_steps, holders, last_actions, log_end, now, submit_node,
+from officemine.log.relations import (case_steps, holders, last_actions, now, submit_node,
                                       work_items)
 
 __all__ = ["OverdueLedger", "Bottlenecks", "overdue_ledger", "bottlenecks",
@@ -188,8 +188,7 @@ def overdue_ledger(log: EventLog, as_of: Any = None, sla: SLA | None = None,
         return OverdueLedger(empty, _group(empty, "node"), _group(empty, "person"), empty,
                              pd.Timestamp.now(tz=log.timezone), calendar.describe(), sla,
                              ("the log has no events",), {})
-    start, _ = log.span()
-    end = log_end(log)
+    start, end = log.span()
     whole = LogFacts(submit_node=submit_node(log), end=end,
                      log_info=log_info_of(log, cases=log.n_cases, start=start, end=end))
     open_log = log.select_cases(as_of_t, as_of_t + pd.Timedelta(microseconds=1), by="active")
