@@ -17,6 +17,7 @@ kpis               `read_log` + `monthly_kpis(log)` (the month the log ends in)
 kpis_batched       `read_log` + `monthly_kpis(log, memory_limit="3GB")`: the stored log's cases
                    in batches of whole cases, their months' facts merged (any size)
 spark_local1/2     `officemine.spark.necessity` (since="all") in Spark local mode on 1 / 2 cores
+spark_kpis_local1/2  `officemine.spark.monthly_kpis` (the month the log ends in), local mode
 discover           `read_log` + `discover(log)` (variants, map, rework, hand-offs) + `save`
 simulate           `read_log` + `simulate(log, scenarios/remove_office_check.toml, since="all")` (replay)
 report             `read_log` + `monthly_report(log)` for the latest complete month + `write`
@@ -73,8 +74,10 @@ CHUNK_EVENTS = 500_000             # generate big logs in independent chunks ("b
 OFFICEMINE_STAGES = ("import", "import_stream", "necessity", "necessity_batched", "kpis",
                      "kpis_batched", "discover", "simulate", "report")
 #: Spark in local mode on 1 and 2 cores (stage -> master); partitions of whole cases
-SPARK_STAGES = {"spark_local1": "local[1]", "spark_local2": "local[2]"}
-SPARK_PARTITIONS = 16
+SPARK_STAGES = {"spark_local1": "local[1]", "spark_local2": "local[2]",
+                "spark_kpis_local1": "local[1]", "spark_kpis_local2": "local[2]"}
+#: partitions of whole cases (`--spark-partitions`; the child reads it from the environment)
+SPARK_PARTITIONS = int(os.environ.get("OFFICEMINE_BENCH_SPARK_PARTITIONS", "16"))
 #: stages that write the log the later stages read
 IMPORT_STAGES = ("import", "import_stream")
 PM4PY_STAGES = ("pm4py_necessity", "pm4py_variants")
@@ -98,6 +101,8 @@ TARGETS = {
     "pm4py_variants": ("pm4py: read_csv + format + variants + DFG", None, None),
     "spark_local1": ("Spark local[1]: necessity (since all)", None, None),
     "spark_local2": ("Spark local[2]: necessity (since all)", None, None),
+    "spark_kpis_local1": ("Spark local[1]: monthly KPIs (one month)", None, None),
+    "spark_kpis_local2": ("Spark local[2]: monthly KPIs (one month)", None, None),
 }
 
 
@@ -236,9 +241,17 @@ def _run(stage: str, csv: Path, parquet: Path, work: Path, phase: _Phases) -> di
         from officemine import spark as oms
 
         session = _spark_session(SPARK_STAGES[stage])
+        if stage.startswith("spark_kpis"):
+            with phase("spark_monthly_kpis"):
+                kpis = oms.monthly_kpis(oms.read_log(session, parquet),
+                                        partitions=SPARK_PARTITIONS)
+            return {"month": kpis.month, "cases": kpis.log_info["cases"],
+                    "completed": kpis.tile("completed").value, "partitions": SPARK_PARTITIONS}
         with phase("spark_necessity"):
-            result = oms.necessity(oms.read_log(session, parquet), partitions=SPARK_PARTITIONS)
-        return {"nodes": len(result.summary), "items": int(result.summary["items"].sum())}
+            result = oms.necessity(oms.read_log(session, parquet), since="all",
+                                   partitions=SPARK_PARTITIONS)
+        return {"nodes": len(result.summary), "items": int(result.summary["items"].sum()),
+                "partitions": SPARK_PARTITIONS}
     import officemine
 
     if stage == "import":
@@ -617,7 +630,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--times", type=int,
                         help="with --log: run on the log TIMES over (each copy's cases "
                              "renamed), for the scale of a log that could not be generated")
+    parser.add_argument("--spark-partitions", type=int, default=SPARK_PARTITIONS,
+                        help="partitions of whole cases for the Spark stages (default 16; "
+                             "about one per 600,000 events keeps each Python worker small)")
     args = parser.parse_args(argv)
+    os.environ["OFFICEMINE_BENCH_SPARK_PARTITIONS"] = str(args.spark_partitions)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.log:
         return run_on_log(args)

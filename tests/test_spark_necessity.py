@@ -73,7 +73,7 @@ def sample_log(spark_sample_log) -> Path:
                          ids=["working", "by_process_type", "clock"])
 def test_the_sample_on_spark_equals_one_machine(spark, sample_log, options):
     one = officemine.necessity(officemine.read_log(sample_log), since="all", **options)
-    result = oms.necessity(oms.read_log(spark, sample_log), **options)
+    result = oms.necessity(oms.read_log(spark, sample_log), since="all", **options)
     assert result.items is None
     assert_same(result, one)
     # the findings a manager reads are the same words
@@ -86,14 +86,29 @@ def test_pending_items_and_as_of(spark, sample_log):
     'now' for both."""
     log = officemine.read_log(sample_log)
     one = officemine.necessity(log, since="all", as_of="2025-11-15 12:00")
-    result = oms.necessity(oms.read_log(spark, sample_log), as_of="2025-11-15 12:00")
+    result = oms.necessity(oms.read_log(spark, sample_log), since="all",
+                           as_of="2025-11-15 12:00")
     assert one.summary["pending"].sum() > 0
     assert_same(result, one)
 
 
-def test_only_the_whole_log_is_judged_on_spark(spark, sample_log):
-    with pytest.raises(OfficemineError, match="since='all'"):
-        oms.necessity(oms.read_log(spark, sample_log), since="current")
+def test_spark_judges_each_process_as_it_runs_now(spark, sample_log):
+    """By default both engines judge each process type's current version: the sample's
+    费用报销 dropped 综合办公室审核 on 2025-07-01, so that node is reported removed, not
+    judged, and only the cases started since count for that type."""
+    one = officemine.necessity(officemine.read_log(sample_log))
+    result = oms.necessity(oms.read_log(spark, sample_log))
+    assert_same(result, one)
+    judged = result.log_info["judged"]
+    assert judged["cases"] < judged["of_cases"] and "费用报销" in judged["since"]
+    assert result.removed_nodes["node"].tolist() == ["综合办公室审核"]
+    pd.testing.assert_frame_equal(result.removed_nodes, one.removed_nodes)
+    # judging every case instead keeps the removed node among the judged ones
+    every = oms.necessity(oms.read_log(spark, sample_log), since="all")
+    assert "综合办公室审核" in every.summary["node"].tolist()
+    assert "综合办公室审核" not in result.summary["node"].tolist()
+    with pytest.raises(OfficemineError, match="a date is not taken on Spark"):
+        oms.necessity(oms.read_log(spark, sample_log), since="2025-07-01")
 
 
 @pytest.mark.real
@@ -101,10 +116,12 @@ def test_a_real_bpi_challenge_log_on_spark(spark, real_data, tmp_path):
     path = tmp_path / "domestic.parquet"
     officemine.import_log(real_data / "DomesticDeclarations.xes.gz",
                           mapping=REPO / "mappings" / "bpic2020.toml").write(path)
-    one = officemine.necessity(officemine.read_log(path), since="all")
-    result = oms.necessity(oms.read_log(spark, path))
-    assert_same(result, one)
-    assert result.summary.set_index("node").loc["SUPERVISOR", "approvals"] == 10131
+    every = officemine.necessity(officemine.read_log(path), since="all")
+    assert_same(oms.necessity(oms.read_log(spark, path), since="all"), every)
+    assert every.summary.set_index("node").loc["SUPERVISOR", "approvals"] == 10131
+    # by default each engine judges the current versions it finds on the real log
+    one = officemine.necessity(officemine.read_log(path))
+    assert_same(oms.necessity(oms.read_log(spark, path)), one)
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +130,12 @@ def benchmark_log(spark_benchmark_log) -> Path:
 
 
 def test_a_million_events_on_spark(spark, benchmark_log):
-    one = officemine.necessity(officemine.read_log(benchmark_log), since="all")
+    """The default, each process's current version: the versions found on Spark (the
+    generated office dropped a step on 2025-07-01) judge the same cases as one machine's."""
+    one = officemine.necessity(officemine.read_log(benchmark_log))
     result = oms.necessity(oms.read_log(spark, benchmark_log), partitions=8)
     assert one.log_info["events"] > 990_000
+    assert one.log_info["judged"]["cases"] < one.log_info["judged"]["of_cases"]
     assert_same(result, one)
 
 
@@ -127,7 +147,7 @@ def test_the_command_runs_on_spark_from_a_log_and_from_a_table(spark, sample_log
     from officemine.cli import app
 
     runner = CliRunner()
-    one = runner.invoke(app, ["necessity", str(sample_log), "--since", "all", "--json", "-"])
+    one = runner.invoke(app, ["necessity", str(sample_log), "--json", "-"])
     assert one.exit_code == 0, one.output
     on_spark = runner.invoke(app, ["necessity", str(sample_log), "--engine", "spark",
                                    "--json", "-"])
@@ -142,22 +162,23 @@ def test_the_command_runs_on_spark_from_a_log_and_from_a_table(spark, sample_log
     assert [(n["node"], n["items"]) for n in json.loads(table.stdout)["nodes"]] == \
         [(n, i) for n, i, _ in expected]
     wrong = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "oa_events",
-                                "--since", "current"])
+                                "--since", "2025-07-01"])
     assert wrong.exit_code == 2 and wrong.output.startswith("error: the Spark engine")
 
 
 def test_each_unit_from_one_group_run_equals_its_own_test(spark, sample_log):
     """Units (here the process types of the sample) judged in one run over the group's log:
-    each unit's result is what one machine gives on that unit's cases alone, with "now" the
-    group log's end; the comparison table puts them side by side."""
+    each unit's result (its own current versions by default) is what one machine gives on
+    that unit's cases alone, with "now" the group log's end; the comparison table puts them
+    side by side."""
     whole = officemine.read_log(sample_log)
     results = oms.necessity_by_unit(oms.read_log(spark, sample_log), "process_type")
     units = relations.process_types(whole)["process_type"].dropna().tolist()
     assert len(results) >= 4 and set(results) <= set(units)
     end = whole.span()[1]
     for unit, result in results.items():
-        own = officemine.necessity(whole.select_cases(process_type=unit), since="all",
-                                   as_of=end)
+        # each unit's own current versions, as one machine finds them on its cases
+        own = officemine.necessity(whole.select_cases(process_type=unit), as_of=end)
         assert_same(result, own)
     table = oms.compare_units(results)
     assert set(table["unit"]) == set(results)

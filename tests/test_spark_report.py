@@ -64,26 +64,25 @@ def test_the_sample_review_on_spark_has_the_one_machine_figures(spark, sample_lo
     assert data["necessity_window"] == one_json["necessity_window"]
     assert data["import_report"] == one_json["import_report"]
     assert_same_kpis(ours.trend.to_dict(), one.trend.to_dict())
-    # the necessity test judges every case of the window (versions are not on Spark): the
-    # one-machine test of the same cases, and the report says so
-    a, b = one.necessity_window
-    window = log.select_cases(f"{a}-01", str(officemine.log.months.as_month(b) + 1) + "-01")
-    assert_same_necessity(ours.necessity, officemine.necessity(window, since="all"))
-    assert data["necessity"]["nodes"] and data["necessity"]["log"]["judged"]["since"] == "all"
+    # the process versions found on Spark are the one machine's, and the necessity test
+    # judges the same cases of the window: each process type's current version
+    assert data["versions"] == one_json["versions"] and data["versions"]["changes"]
+    assert_same_necessity(ours.necessity, one.necessity)
+    assert data["necessity"]["nodes"] and data["necessity"]["log"]["judged"]["since"] != "all"
     # the month's process map: the one-machine discovery of the cases ended in the month
     assert_same_discovery(ours.discovery, one.discovery)
     assert data["discovery"]["process_map"] == one_json["discovery"]["process_map"]
     assert len(ours.discovery.process_map.nodes) >= 5
-    # what is not on Spark is named, never filled in
-    assert set(data["left_out"]) == set(NOT_ON_SPARK) and "process_map" not in data["left_out"]
-    assert data["versions"] is None and one_json["left_out"] == {}
+    # nothing is left out on Spark now (a part that were would be named, never filled in)
+    assert data["left_out"] == NOT_ON_SPARK == {} and one_json["left_out"] == {}
     # the overdue ledger: the open cases taken to the driver, the one-machine ledger
     assert "overdue_ledger" not in data["left_out"]
     assert data["overdue"] == one_json["overdue"] and one_json["overdue"]
     assert_same_ledger(ours.ledger, one.ledger)
     pages = [page.extract_text() for page in PdfReader(paths["pdf"]).pages]
     text = "\n".join(pages)
-    assert "以下部分尚未在 Spark 上计算，未列入本报告：流程版本" in text
+    assert "尚未在 Spark 上计算" not in text
+    assert "现行版本：费用报销 自 2025-07-01 起" in text and "已取消" in text
     assert_same_bottlenecks(ours.bottlenecks, one.bottlenecks)
     assert "process_map" not in text
     assert "办结件数" in text and str(ours.kpis.tile("completed").value) in text
@@ -126,7 +125,7 @@ def test_the_command_on_spark(spark, sample_log, tmp_path):
     ours = runner.invoke(app, ["report", str(sample_log), "--engine", "spark", "--month", MONTH,
                                "-o", str(tmp_path / "spark")])
     assert ours.exit_code == 0, ours.output
-    assert "未列入本报告的部分" in ours.output          # --lang zh, the default
+    assert "未列入本报告的部分" not in ours.output      # nothing is left out on Spark
     written = json.loads((tmp_path / "spark" / f"officemine_report_{MONTH}.json")
                          .read_text(encoding="utf-8"))
     log = officemine.read_log(sample_log)

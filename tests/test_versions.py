@@ -69,6 +69,18 @@ def test_versions_render_and_serialise(sample_csv, tmp_path):
     assert (tmp_path / "versions.png").stat().st_size > 5_000
 
 
+def test_a_window_judged_by_longer_versions_counts_its_own_cases(sample_csv):
+    """The review finds the versions on every case started by the month's end and judges a
+    six-month window with them: the cases judged are the window's current ones, never more
+    than the window holds (it once counted the longer log's)."""
+    log = officemine.import_log(sample_csv)
+    versions = process_versions(log)
+    window = log.select_cases("2025-05-01", "2025-11-01", by="end")
+    judged = officemine.necessity(window, since=versions).log_info["judged"]
+    assert judged["of_cases"] == window.n_cases
+    assert judged["cases"] == window.select_versions(versions.since).n_cases < window.n_cases
+
+
 def test_current_version_keeps_other_types_whole(sample_csv):
     log = officemine.import_log(sample_csv)
     current, versions = select_since(log, "current")

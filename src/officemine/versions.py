@@ -185,19 +185,38 @@ def process_versions(log: EventLog, redesigns: Sequence = (), *, alpha: float = 
     """
     if not 0 < alpha < 0.5:
         raise InputError(f"alpha must be between 0 and 0.5, not {alpha!r}")
-    tz = log.timezone
-    presence = relations.node_presence(log)
-    batches = None
     if memory_limit is None and batch_rows is None:
         cases = relations.case_spans(log)
+        batches = [relations.events(log, ROUTE_COLUMNS, blocking=True)]
     else:
         from officemine.importing.streaming import read_budget
 
         rows, duckdb_memory = read_budget(memory_limit, _BYTES_PER_ROW)
         cases = relations.case_spans(log, ids=False)
-        batches = relations.event_batches(log, _ROUTE_COLUMNS, blocking=True,
+        batches = relations.event_batches(log, ROUTE_COLUMNS, blocking=True,
                                           rows=batch_rows or rows,
                                           duckdb_memory=duckdb_memory)
+    routes = RouteFacts(steps_of(relations.node_kinds(log)))
+    for t in batches:
+        routes.add(t)
+    return versions_of(routes, cases, redesigns, alpha=alpha, min_cases=min_cases,
+                       timezone=log.timezone, span=log.span())
+
+
+def steps_of(kinds: pd.DataFrame) -> list[str]:
+    """The nodes whose order can change (decisions, instructions, notifications), from a
+    `relations.node_kinds` table, in its order."""
+    return kinds.loc[kinds["kind"].isin(relations.STEP_KINDS), "node"].tolist()
+
+
+def versions_of(routes: "RouteFacts", cases: pd.DataFrame, redesigns: Sequence = (), *,
+                alpha: float = 0.001, min_cases: int = 10, timezone: str,
+                span: tuple = (None, None)) -> ProcessVersions:
+    """The change points decided from the facts gathered (either engine gathers them: here
+    batch by batch, on Spark partition by partition): `routes` over every case's blocking
+    events, and `cases`, one row per case (process_type, start_at, ended_at)."""
+    tz = timezone
+    presence = routes.presence(tz)
     # the evidence is the cases that had their chance to pass a node: the ended ones (a
     # trip's payment follows its permit by months; an open case has not got there yet)
     ended = cases["ended_at"].notna()
@@ -211,7 +230,7 @@ def process_versions(log: EventLog, redesigns: Sequence = (), *, alpha: float = 
                          .dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]"))
         for row in group.itertuples(index=False):
             rows.extend(_node_changes(ptype, row, starts, alpha, min_cases, tz))
-    rows.extend(_route_changes(log, min_cases, tz, batches))
+    rows.extend(_route_changes(routes, min_cases, tz))
     notes: list[str] = []
     for redesign in redesigns:
         date = pd.Timestamp(redesign.date).tz_localize(tz)
@@ -234,7 +253,7 @@ def process_versions(log: EventLog, redesigns: Sequence = (), *, alpha: float = 
             if ptype not in since or row.date > since[ptype]:
                 since[ptype] = row.date
     return ProcessVersions(changes=changes, since=since, timezone=tz, alpha=alpha,
-                           notes=tuple(notes), span=log.span(), cases=cases)
+                           notes=tuple(notes), span=span, cases=cases)
 
 
 def _node_changes(ptype, row, starts: np.ndarray, alpha: float, min_cases: int,
@@ -271,22 +290,15 @@ ROUTE_FLIP = 0.5
 ROUTE_ALPHA = 1e-6
 
 
-def _route_changes(log: EventLog, min_cases: int, tz: str,
-                   batches: Any = None) -> list[dict]:
+def _route_changes(routes: "RouteFacts", min_cases: int, tz: str) -> list[dict]:
     """Two steps that swap places: in the first round of each ended case, the order of the
     first visits of two steps of the chain (decision, instruction, notification) both visited
     by at least a fifth of the process's cases. A change point where that order flips from
     mostly one way to mostly the other (the share of cases with A before B moves by at least
     `ROUTE_FLIP`), found by the most likely split of the cases by start and accepted when
-    chance would give it less than `ROUTE_ALPHA`. Array work over the ordered events, read
-    whole or (`batches`: tables of whole cases in case order) batch by batch."""
-    kinds = relations.node_kinds(log)
-    steps = set(kinds.loc[kinds["kind"].isin(relations.STEP_KINDS), "node"])
-    routes = _Routes(steps)
-    for t in (batches if batches is not None else
-              [relations.events(log, _ROUTE_COLUMNS, blocking=True)]):
-        routes.add(t)
-    if routes.rows < 2 * min_cases or not steps:
+    chance would give it less than `ROUTE_ALPHA`. Array work over `routes`' per-case
+    positions (cases of equal start in the order of their case ids)."""
+    if routes.rows < 2 * min_cases or not routes.steps:
         return []
     type_code, type_names = routes.type_codes(), routes.type_names
     start, pos, names = routes.start(), routes.positions(), routes.names
@@ -328,28 +340,37 @@ def _route_changes(log: EventLog, min_cases: int, tz: str,
 #: Memory an event of a batch costs at peak while the route changes read it (its six
 #: columns in Arrow and the arrays over them), with a margin.
 _BYTES_PER_ROW = 500
-#: The event columns the route changes read (blocking events only).
-_ROUTE_COLUMNS = ["case_id", "node", "round", "case_start", "case_end", "process_type"]
+#: The event columns the versions read (blocking events only, in case order).
+ROUTE_COLUMNS = ["case_id", "node", "round", "case_start", "case_end", "process_type"]
 
 
-class _Routes:
-    """Per case of the log, in case order and batch by batch of whole cases: its process type
-    and start (its first blocking event's), and where each step's first visit in the case's
-    first round falls among the steps it visited (-1: not visited; an open case visits none
-    that count). Steps are numbered in the order the log first names them."""
+class RouteFacts:
+    """What the versions are decided from, gathered batch by batch of whole cases in case
+    order (or partition by partition, `parts`/`from_parts`):
 
-    def __init__(self, steps: set) -> None:
-        self.steps = steps
-        self.names: list[str] = []
-        self.index: dict[str, int] = {}
+    * per case: its process type and start (its first blocking event's), and where each
+      step's first visit in the case's first round falls among the steps it visited (-1:
+      not visited; an open case visits none that count);
+    * per process type and node (`presence`): how many cases visit it, and the first and
+      last start of those cases — exact counts, which add up over parts of the log.
+
+    Steps are numbered in the order the log first names them, or as `names` gives them."""
+
+    def __init__(self, steps, names: Sequence[str] | None = None) -> None:
+        self.steps = set(steps)
+        self.names: list[str] = list(names) if names is not None else []
+        self.index: dict[str, int] = {n: i for i, n in enumerate(self.names)}
         self.rows = 0
         self.type_names: list = []
         self._type_index: dict = {}
         self._types: list[np.ndarray] = []
         self._starts: list[np.ndarray] = []
         self._pos: list[np.ndarray] = []
+        self._presence: list[pd.DataFrame] = []
 
-    def add(self, t) -> None:
+    def add(self, t, *, case_ids: list | None = None) -> None:
+        """Add a batch of whole cases (the `ROUTE_COLUMNS` of blocking events, in case
+        order); `case_ids`, if given, gets each case's id in the order the facts hold them."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -363,14 +384,18 @@ class _Routes:
             zero_copy_only=False)
         case_no = np.cumsum(new_case) - 1
         first_row = np.flatnonzero(new_case)
+        if case_ids is not None:
+            case_ids.extend(case_id.take(pa.array(first_row)).to_pylist())
         node = pc.dictionary_encode(t["node"]).combine_chunks()
         local = node.dictionary.to_pylist()              # in order of first appearance
         for name in local:
             if name in self.steps and name not in self.index:
                 self.index[name] = len(self.names)
                 self.names.append(name)
-        to_global = np.array([self.index.get(name, -1) for name in local], dtype=np.int64)
-        codes = to_global[node.indices.to_numpy(zero_copy_only=False).astype(np.int64)]
+        to_global = np.array([self.index[name] if name in self.steps else -1
+                              for name in local], dtype=np.int64)
+        local_codes = node.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = to_global[local_codes]
         keep = ((t["round"].to_numpy(zero_copy_only=False) == 1)
                 & pc.is_valid(t["case_end"]).to_numpy(zero_copy_only=False) & (codes >= 0))
         rows = np.flatnonzero(keep)
@@ -394,10 +419,74 @@ class _Routes:
                 self.type_names.append(name)
         to_code = np.array([self._type_index[name] for name in types.dictionary.to_pylist()]
                            + [-1], dtype=np.int32)
-        self._types.append(to_code[types.indices.fill_null(-1).to_numpy(
-            zero_copy_only=False).astype(np.int64)])
-        self._starts.append(pc.cast(t["case_start"].take(pa.array(first_row)), pa.int64())
-                            .to_numpy(zero_copy_only=False))
+        case_type = to_code[types.indices.fill_null(-1).to_numpy(
+            zero_copy_only=False).astype(np.int64)]
+        self._types.append(case_type)
+        start = pc.cast(t["case_start"].take(pa.array(first_row)), pa.int64())
+        self._starts.append(start.to_numpy(zero_copy_only=False))
+        # every node a case visits (a case counted once per node), by the case's type
+        timed = pc.is_valid(start).to_numpy(zero_copy_only=False)
+        # (sorted, not numpy's hashed unique: several times slower on a million keys here)
+        pair = np.sort(case_no * len(local) + local_codes)
+        pair = pair[np.r_[True, pair[1:] != pair[:-1]]]
+        p_case, p_node = pair // len(local), pair % len(local)
+        p_case, p_node = p_case[timed[p_case]], p_node[timed[p_case]]
+        frame = pd.DataFrame({"type": case_type[p_case], "node": p_node,
+                              "start": start.fill_null(0).to_numpy()[p_case]})
+        facts = frame.groupby(["type", "node"], sort=False).agg(
+            cases=("start", "size"), first=("start", "min"), last=("start", "max"))
+        facts = facts.reset_index()
+        facts["process_type"] = [self.type_names[c] if c >= 0 else None
+                                 for c in facts["type"]]
+        facts["node"] = [local[c] for c in facts["node"]]
+        self._presence.append(facts.drop(columns="type"))
+
+    def presence(self, tz: str) -> pd.DataFrame:
+        """Per process type and node: cases visiting it, the first and last start of those
+        cases (blocking events of cases with a start), by type and node."""
+        columns = ["process_type", "node", "cases", "first_seen", "last_seen"]
+        if not self._presence:
+            return pd.DataFrame(columns=columns)
+        frame = pd.concat(self._presence, ignore_index=True).groupby(
+            ["process_type", "node"], dropna=False, sort=False).agg(
+            cases=("cases", "sum"), first=("first", "min"), last=("last", "max")).reset_index()
+        for name, col in (("first_seen", "first"), ("last_seen", "last")):
+            frame[name] = pd.to_datetime(frame[col], unit="us", utc=True).dt.tz_convert(tz)
+        frame["cases"] = frame["cases"].astype("int64")
+        frame = frame.sort_values(["process_type", "node"], na_position="first",
+                                  kind="stable").reset_index(drop=True)
+        return frame[columns]
+
+    def parts(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The facts as two tables that add up over parts of the log: one row per case
+        (process_type, start in µs, positions as int16 bytes, in `names`' order) and the
+        presence facts (process_type, node, cases, first, last in µs)."""
+        pos = self.positions()
+        types = self.type_codes()
+        cases = pd.DataFrame({
+            "process_type": [self.type_names[c] if c >= 0 else None for c in types],
+            "start": self.start(),
+            "positions": [row.tobytes() for row in pos]})
+        presence = (pd.concat(self._presence, ignore_index=True) if self._presence else
+                    pd.DataFrame(columns=["process_type", "node", "cases", "first", "last"]))
+        return cases, presence
+
+    @classmethod
+    def from_parts(cls, steps, names: Sequence[str], rows: int, process_type, start: np.ndarray,
+                   positions: np.ndarray, presence: pd.DataFrame) -> "RouteFacts":
+        """The facts of a whole log from its parts' (`parts`): cases in order of start, and
+        of case id where starts are equal — the order one machine's stable sort gives."""
+        facts = cls(steps, names)
+        facts.rows = rows
+        types = pd.Series(process_type, dtype=object)
+        codes, uniques = pd.factorize(types, use_na_sentinel=True)
+        facts.type_names = list(uniques)
+        facts._type_index = {name: i for i, name in enumerate(facts.type_names)}
+        facts._types = [codes.astype(np.int32)]
+        facts._starts = [np.asarray(start)]
+        facts._pos = [positions.reshape(len(codes), len(facts.names)).astype(np.int16)]
+        facts._presence = [presence]
+        return facts
 
     def type_codes(self) -> np.ndarray:
         return np.concatenate(self._types) if self._types else np.array([], dtype=np.int32)
@@ -414,6 +503,7 @@ class _Routes:
             p = self._pos.pop(0)
             out[at:at + len(p), :p.shape[1]] = p
             at += len(p)
+        self._pos = [out]
         return out
 
 

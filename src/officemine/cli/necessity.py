@@ -30,8 +30,8 @@ def necessity(
         callback=choice("--basis", BASES))] = "working",
     since: Annotated[Optional[str], typer.Option(
         help="Cases judged: 'current' (each process type since its latest change: removed "
-             "steps are reported, not judged; the default), 'all' (the Spark engine's), or "
-             "a date (YYYY-MM-DD).")] = None,
+             "steps are reported, not judged; the default), 'all', or a date (YYYY-MM-DD; "
+             "not on Spark yet).")] = None,
     json_out: Annotated[Optional[str], typer.Option(
         "--json", help="Write the JSON result to this file, or '-' for stdout.")] = None,
     csv_out: Annotated[Optional[Path], typer.Option(
@@ -65,7 +65,7 @@ def necessity(
         check_memory_limit(memory_limit, engine, log_path)
         if engine == "spark":
             result = _on_spark(log_path, table, timezone, calendar, by=by, basis=basis,
-                               since=since or "all")
+                               since=since or "current")
         else:
             if table is not None:
                 raise InputError("--table reads a table in Spark: give --engine spark")

@@ -53,7 +53,7 @@ __all__ = [
     "log_end", "now", "events", "process_types", "scope_counts", "event_months",
     "work_items", "case_batches", "DESCRIPTIVE", "cases", "node_kinds", "node_roles",
     "NODE_KINDS",
-    "STEP_KINDS", "node_presence", "case_spans", "holders", "last_actions", "case_steps",
+    "STEP_KINDS", "case_spans", "holders", "last_actions", "case_steps",
     "submit_node", "node_facts_of", "kinds_of",
 ]
 
@@ -516,23 +516,6 @@ def node_roles(log: EventLog, overrides: dict[str, str] | None = None) -> dict[s
     """Node -> kind (`node_kinds` without the evidence)."""
     kinds = node_kinds(log, overrides)
     return dict(zip(kinds["node"], kinds["kind"]))
-
-
-def node_presence(log: EventLog) -> pd.DataFrame:
-    """Per process type and node: about how many cases visit it, and the first and last start
-    of those cases (process versions are read from these). Blocking events only.
-
-    ``cases`` is DuckDB's HyperLogLog estimate of the distinct cases (within a few percent;
-    an exact count took four times as long on a million events): it only ever weighs evidence.
-    """
-    frame = log.query(f"""
-SELECT {C.process_type} AS process_type, {C.node} AS node,
-       approx_count_distinct({C.case_id}) AS cases,
-       min({C.case_start}) AS first_seen, max({C.case_start}) AS last_seen
-FROM events WHERE {BLOCKING} AND {C.case_start} IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2""")
-    for col in ("first_seen", "last_seen"):
-        frame[col] = _in_zone(frame[col], log.timezone)
-    return frame
 
 
 def case_spans(log: EventLog, *, ids: bool = True) -> pd.DataFrame:

@@ -323,9 +323,9 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     log_info = log_info_of(whole, start=start, end=end)
     log_info["judged"] = {"since": _since_text(since) if versions is None else
                           {str(k): v.isoformat() for k, v in versions.since.items()},
-                          "cases": (versions.judged_cases() if versions is not None
-                                    and versions.cases is not None and log is not whole
-                                    else log.n_cases),
+                          # the judged log's own cases (versions found on a longer log
+                          # count cases outside the window judged)
+                          "cases": log.n_cases,
                           "of_cases": whole.n_cases}
     if facts.as_of is None:             # no item at all: nothing to judge (`_result` says so)
         facts.as_of = relations.now(log, as_of)

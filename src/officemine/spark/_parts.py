@@ -55,6 +55,15 @@ def per_partition(log: SparkLog, columns: list[str], fn: Callable, schema: str,
     return frame.mapInArrow(run, schema)
 
 
+def to_arrow(frame) -> pa.Table:
+    """A Spark DataFrame's rows on the driver as an Arrow table (`DataFrame.toArrow`, Spark
+    4; Spark 3.5's own Arrow collection before it), never as Python rows."""
+    if hasattr(frame, "toArrow"):
+        return frame.toArrow()
+    return pa.Table.from_batches(frame._collect_as_arrow(),
+                                 schema=_arrow_schema(frame.sparkSession, frame.schema))
+
+
 def _arrow_schema(spark, ddl) -> pa.Schema:
     """The Arrow schema Spark expects of batches of the rows `ddl` (a Spark DDL string or a
     `StructType`)."""

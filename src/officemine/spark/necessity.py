@@ -29,6 +29,7 @@ from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import UNIT as _UNIT
 from officemine.spark._parts import UNKNOWN_UNIT  # noqa: F401 (the unit of cases without one)
 from officemine.spark._parts import per_partition, unit_sizes, with_units
+from officemine.spark.versions import select_current, select_current_by_unit
 
 #: the one-machine module (officemine.necessity is the function the package exports)
 one = importlib.import_module("officemine.necessity")
@@ -44,17 +45,18 @@ _WAITS = ("wait_hours", "wait_workhours")
 def necessity(log: SparkLog, *, by: one.GroupBy | None = None, basis: one.Basis = "working",
               calendar: Calendar | None = None,
               thresholds: one.NecessityThresholds | None = None, as_of=None,
-              node_kinds: dict[str, str] | None = None, since="all",
-              partitions: int | None = None) -> one.NecessityResult:
+              node_kinds: dict[str, str] | None = None, since="current",
+              redesigns: Sequence = (), partitions: int | None = None) -> one.NecessityResult:
     """`officemine.necessity.necessity` of a log in Spark (see there); the same result, but
     without the items themselves (``items`` is None).
 
-    since: ``"all"`` only — finding each process type's current version needs the process
-    versions, which this engine does not compute yet. partitions: how many partitions of
-    whole cases (default ``spark.sql.shuffle.partitions``).
+    since: ``"current"`` (default: each process type's current version, found by
+    `officemine.spark.versions.process_versions`), ``"all"``, or `ProcessVersions` found
+    already. partitions: how many partitions of whole cases (default
+    ``spark.sql.shuffle.partitions``).
     """
     return _necessity(log, None, by=by, basis=basis, calendar=calendar, thresholds=thresholds,
-                      as_of=as_of, node_kinds=node_kinds, since=since,
+                      as_of=as_of, node_kinds=node_kinds, since=since, redesigns=redesigns,
                       partitions=partitions)[None]
 
 
@@ -91,23 +93,25 @@ def compare_units(results: dict[str, one.NecessityResult]) -> pd.DataFrame:
 
 
 def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", calendar=None,
-               thresholds=None, as_of=None, node_kinds=None, since="all",
+               thresholds=None, as_of=None, node_kinds=None, since="current", redesigns=(),
                partitions=None) -> dict:
     """unit value (None: the whole log) -> its necessity result, from one Spark run."""
     F = pyspark().sql.functions
     ChoiceError.check("basis", basis, one.BASES)
     ChoiceError.check("by", by, one.BYS)
-    if since not in ("all", None):
-        raise InputError("the Spark engine judges the whole log (since='all'): the "
-                         "process versions that --since current needs are not computed "
-                         "on Spark yet")
     thresholds = thresholds or one.NecessityThresholds()
     calendar = calendar or log.calendar
+    versions = _versions_of(log, unit, since, redesigns, partitions)
     log = with_units(log, unit)
+    whole = unit_sizes(log)
+    if versions:
+        log = (select_current(log, versions[None].since) if unit is None
+               else select_current_by_unit(log, versions))
     df = log.df
     sizes = unit_sizes(log)
     if not sizes:
-        raise NoDataError("no case of the log is in the window judged (since=all); "
+        raise NoDataError(f"no case of the log is in the window judged (since="
+                          f"{since if isinstance(since, str) else 'current'}); "
                           "choose another --since")
     end = _instant(max(r["end"] for r in sizes.values() if r["end"] is not None),
                    log.timezone) if any(r["end"] is not None for r in sizes.values()) else None
@@ -159,26 +163,50 @@ def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", cal
         rows = merged[merged["unit"].isna() if key is None else merged["unit"] == key]
         if key is not None and not (rows["kind"] == "order").any():
             continue          # a unit whose steps decide nothing has nothing to judge
-        start = _instant(size["start"], log.timezone)
         results[key] = _finish(rows.drop(columns=["unit"]), kinds=kinds[key],
                                not_approval=not_approval[key], by=by, basis=basis,
                                wait_col=wait_col, thresholds=thresholds, calendar=calendar,
-                               as_of=as_of, log_info=_log_info(
-                                   log, size, start, _instant(size["end"], log.timezone)))
+                               as_of=as_of, versions=versions.get(key),
+                               log_info=_log_info(log, whole[key], size, versions.get(key)))
     return results
+
+
+def _versions_of(log: SparkLog, unit: str | None, since, redesigns, partitions) -> dict:
+    """unit value -> the versions `since` judges (empty: every case is judged)."""
+    from officemine.spark.versions import _versions
+    from officemine.versions import ProcessVersions
+
+    if since is None or (isinstance(since, str) and since == "all"):
+        return {}
+    if isinstance(since, ProcessVersions):
+        if unit is not None:
+            raise InputError("versions found already on one log serve that log, not each "
+                             "unit: pass each unit's (a dict) or since='current'")
+        return {None: since}
+    if isinstance(since, dict) and unit is not None:     # each unit's own, found already
+        return since
+    if isinstance(since, str) and since == "current":
+        return _versions(log, unit, redesigns, alpha=0.001, min_cases=10,
+                         partitions=partitions)
+    raise InputError(f"the Spark engine judges since 'current' or 'all', or versions found "
+                     f"already, not {since!r}: a date is not taken on Spark yet")
 
 
 def _instant(micros, tz: str) -> pd.Timestamp | None:
     return None if micros is None else pd.Timestamp(micros, unit="us", tz="UTC").tz_convert(tz)
 
 
-def _log_info(log: SparkLog, size, start, end) -> dict:
-    return {"cases": int(size["cases"]), "events": int(size["events"]),
+def _log_info(log: SparkLog, whole, judged, versions) -> dict:
+    """The JSON contracts' ``log`` object, as one machine writes it: the whole log (or unit)
+    and the cases judged."""
+    start, end = (_instant(whole[k], log.timezone) for k in ("start", "end"))
+    return {"cases": int(whole["cases"]), "events": int(whole["events"]),
             "start": start.isoformat() if start is not None else None,
             "end": end.isoformat() if end is not None else None,
             "source": log.report.source_file if log.report else None,
-            "judged": {"since": "all", "cases": int(size["cases"]),
-                       "of_cases": int(size["cases"])}}
+            "judged": {"since": "all" if versions is None else
+                       {str(k): v.isoformat() for k, v in versions.since.items()},
+                       "cases": int(judged["cases"]), "of_cases": int(whole["cases"])}}
 
 
 def _partition_facts(items: pd.DataFrame, not_approval: dict, by: str | None,
@@ -305,7 +333,7 @@ def _counted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 
 
 def _finish(merged: pd.DataFrame, *, kinds, not_approval, by, basis, wait_col, thresholds,
-            calendar: Calendar, as_of, log_info) -> one.NecessityResult:
+            calendar: Calendar, as_of, log_info, versions=None) -> one.NecessityResult:
     """The merged facts, finished by the one-machine code."""
     keys = ["node"] + ([by] if by else [])
     merged = merged.astype({"node": object, "ptype": object, "name": object})
@@ -372,7 +400,7 @@ def _finish(merged: pd.DataFrame, *, kinds, not_approval, by, basis, wait_col, t
                        reasons=reasons, thresholds=thresholds, basis=basis,
                        calendar=calendar.describe(), log_info=log_info, as_of=as_of,
                        not_approval=not_approval,
-                       other_nodes=one._other_nodes_table(other_rows, kinds), versions=None,
+                       other_nodes=one._other_nodes_table(other_rows, kinds), versions=versions,
                        warnings=tuple(calendar.coverage_warnings(first_start, as_of)),
                        items=None)
 

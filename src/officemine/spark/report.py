@@ -32,10 +32,12 @@ from officemine.spark.discovery import discover
 from officemine.spark.kpis import compare_unit_kpis, kpis_by_unit
 from officemine.spark.necessity import compare_units, necessity, necessity_by_unit
 from officemine.spark.supervision import bottlenecks_by_unit, overdue_ledgers
-from officemine.base.text import Said, left_out_why
+from officemine.spark.versions import process_versions, process_versions_by_unit
+from officemine.base.text import Said
 
-#: The parts of the monthly review not computed on Spark yet, and why.
-NOT_ON_SPARK = {part: left_out_why(part, "spark") for part in ("process_versions",)}
+#: The parts of the monthly review not computed on Spark yet, and why (none now: the
+#: process versions were the last; `MonthlyReport.left_out` names any that come).
+NOT_ON_SPARK: dict[str, str] = {}
 
 
 @dataclass
@@ -124,12 +126,21 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
     ended = F.unix_micros(F.col(C.case_end))
     window = dataclasses.replace(log, df=log.df.filter((ended >= bounds[0])
                                                        & (ended < bounds[1])))
+    # the process as it ran up to the month's end: advice judges its current version only
+    step("process versions")
+    started = dataclasses.replace(log, df=log.df.filter(
+        F.unix_micros(F.col(C.case_start)) < bounds[1]))
+    versions = (process_versions_by_unit(started, unit, partitions=partitions)
+                if unit is not None else
+                {None: process_versions(started, partitions=partitions)})
     step("necessity test")
     warnings: list[str] = []
     try:
-        tests = (necessity_by_unit(window, unit, calendar=calendar, partitions=partitions)
+        tests = (necessity_by_unit(window, unit, calendar=calendar, since=versions,
+                                   partitions=partitions)
                  if unit is not None else
-                 {None: necessity(window, calendar=calendar, partitions=partitions)})
+                 {None: necessity(window, calendar=calendar, since=versions[None],
+                                  partitions=partitions)})
     except OfficemineError as exc:
         tests = {}
         warnings.append(Said("review.no_necessity", error=str(exc)))
@@ -147,10 +158,11 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
         reports[key] = MonthlyReport(
             month=month, lang=lang, organisation=organisation, kpis=month_kpis, trend=trend,
             discovery=maps.get(key, (None, None))[0], necessity=tests.get(key),
-            necessity_window=(str(window_start), month), versions=None,
+            necessity_window=(str(window_start), month), versions=versions.get(key),
             bottlenecks=waits.get(key), ledger=ledgers.get(key), before_after=[], simulation=None, log=log, calendar=calendar,
             sla=sla, pseudonymization=None, engine="spark",
-            warnings=[*maps.get(key, (None, []))[1], *warnings],
+            warnings=[*maps.get(key, (None, []))[1], *warnings,
+                      *(versions[key].notes if key in versions else ())],
             left_out=dict(NOT_ON_SPARK))
     return reports
 

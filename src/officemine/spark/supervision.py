@@ -19,7 +19,7 @@ from officemine.log.months import as_month
 from officemine.log.schema import C, CANONICAL_ORDER
 from officemine.sla import SLA
 from officemine.spark._log import SparkLog, pyspark
-from officemine.spark._parts import _TIMES, UNIT, _rebuild, unit_sizes, with_units
+from officemine.spark._parts import _TIMES, UNIT, _rebuild, to_arrow, unit_sizes, with_units
 from officemine.spark.necessity import _instant
 from officemine.supervision import (UNKNOWN, Bottlenecks, LogFacts, OverdueLedger, _inside,
                                    _Waits, ledger_of_open_cases)
@@ -49,8 +49,8 @@ def overdue_ledgers(log: SparkLog, unit: str | None, as_of: Any, *, sla: SLA | N
     # open at as_of, as `EventLog.select_cases(by="active")` selects them (whole cases)
     selected = log.df.filter(F.coalesce(F.unix_micros(F.col(C.case_end)) >= at, F.lit(True))
                              & (F.unix_micros(F.col(C.case_start)) <= at))
-    table = selected.select(*[F.unix_micros(F.col(c)).alias(c) if c in _TIMES else F.col(c)
-                              for c in columns]).toArrow()
+    table = to_arrow(selected.select(*[F.unix_micros(F.col(c)).alias(c) if c in _TIMES
+                                       else F.col(c) for c in columns]))
     table = _rebuild(table, log.arrow_schema(columns))
     submits = (log.df.filter(F.col(C.outcome).isin("submit", "resubmit"))
                .groupBy(UNIT, C.node).count().toPandas())
