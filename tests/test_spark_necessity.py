@@ -107,8 +107,14 @@ def test_spark_judges_each_process_as_it_runs_now(spark, sample_log):
     every = oms.necessity(oms.read_log(spark, sample_log), since="all")
     assert "综合办公室审核" in every.summary["node"].tolist()
     assert "综合办公室审核" not in result.summary["node"].tolist()
-    with pytest.raises(OfficemineError, match="a date is not taken on Spark"):
-        oms.necessity(oms.read_log(spark, sample_log), since="2025-07-01")
+    # a date: the cases started since, as one machine selects them
+    dated = oms.necessity(oms.read_log(spark, sample_log), since="2025-08-01")
+    assert_same(dated, officemine.necessity(officemine.read_log(sample_log), since="2025-08-01"))
+    assert dated.log_info["judged"]["since"] == "2025-08-01"
+    with pytest.raises(OfficemineError, match="after the end of the log"):
+        oms.necessity(oms.read_log(spark, sample_log), since="2031-01-01")
+    with pytest.raises(OfficemineError, match="since must be"):
+        oms.necessity(oms.read_log(spark, sample_log), since="soon")
 
 
 @pytest.mark.real
@@ -162,8 +168,8 @@ def test_the_command_runs_on_spark_from_a_log_and_from_a_table(spark, sample_log
     assert [(n["node"], n["items"]) for n in json.loads(table.stdout)["nodes"]] == \
         [(n, i) for n, i, _ in expected]
     wrong = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "oa_events",
-                                "--since", "2025-07-01"])
-    assert wrong.exit_code == 2 and wrong.output.startswith("error: the Spark engine")
+                                "--since", "soon"])
+    assert wrong.exit_code == 2 and wrong.output.startswith("error: since must be")
 
 
 def test_each_unit_from_one_group_run_equals_its_own_test(spark, sample_log):

@@ -30,8 +30,8 @@ def necessity(
         callback=choice("--basis", BASES))] = "working",
     since: Annotated[Optional[str], typer.Option(
         help="Cases judged: 'current' (each process type since its latest change: removed "
-             "steps are reported, not judged; the default), 'all', or a date (YYYY-MM-DD; "
-             "not on Spark yet).")] = None,
+             "steps are reported, not judged; the default), 'all', or a date "
+             "(YYYY-MM-DD).")] = None,
     json_out: Annotated[Optional[str], typer.Option(
         "--json", help="Write the JSON result to this file, or '-' for stdout.")] = None,
     csv_out: Annotated[Optional[Path], typer.Option(

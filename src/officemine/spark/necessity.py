@@ -29,7 +29,8 @@ from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import UNIT as _UNIT
 from officemine.spark._parts import UNKNOWN_UNIT  # noqa: F401 (the unit of cases without one)
 from officemine.spark._parts import per_partition, unit_sizes, with_units
-from officemine.spark.versions import select_current, select_current_by_unit
+from officemine.spark.versions import (select_current, select_current_by_unit,
+                                       select_started)
 
 #: the one-machine module (officemine.necessity is the function the package exports)
 one = importlib.import_module("officemine.necessity")
@@ -51,8 +52,8 @@ def necessity(log: SparkLog, *, by: one.GroupBy | None = None, basis: one.Basis 
     without the items themselves (``items`` is None).
 
     since: ``"current"`` (default: each process type's current version, found by
-    `officemine.spark.versions.process_versions`), ``"all"``, or `ProcessVersions` found
-    already. partitions: how many partitions of whole cases (default
+    `officemine.spark.versions.process_versions`), ``"all"``, a date (the cases started on
+    or after it), or `ProcessVersions` found already. partitions: how many partitions of whole cases (default
     ``spark.sql.shuffle.partitions``).
     """
     return _necessity(log, None, by=by, basis=basis, calendar=calendar, thresholds=thresholds,
@@ -101,10 +102,14 @@ def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", cal
     ChoiceError.check("by", by, one.BYS)
     thresholds = thresholds or one.NecessityThresholds()
     calendar = calendar or log.calendar
-    versions = _versions_of(log, unit, since, redesigns, partitions)
+    started = _since_date(log, since)
+    versions = {} if started is not None else _versions_of(log, unit, since, redesigns,
+                                                          partitions)
     log = with_units(log, unit)
     whole = unit_sizes(log)
-    if versions:
+    if started is not None:
+        log = select_started(log, started)
+    elif versions:
         log = (select_current(log, versions[None].since) if unit is None
                else select_current_by_unit(log, versions))
     df = log.df
@@ -167,7 +172,8 @@ def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", cal
                                not_approval=not_approval[key], by=by, basis=basis,
                                wait_col=wait_col, thresholds=thresholds, calendar=calendar,
                                as_of=as_of, versions=versions.get(key),
-                               log_info=_log_info(log, whole[key], size, versions.get(key)))
+                               log_info=_log_info(log, whole[key], size, versions.get(key),
+                                                  since))
     return results
 
 
@@ -188,15 +194,37 @@ def _versions_of(log: SparkLog, unit: str | None, since, redesigns, partitions) 
     if isinstance(since, str) and since == "current":
         return _versions(log, unit, redesigns, alpha=0.001, min_cases=10,
                          partitions=partitions)
-    raise InputError(f"the Spark engine judges since 'current' or 'all', or versions found "
-                     f"already, not {since!r}: a date is not taken on Spark yet")
+    raise InputError(f"since must be 'current', 'all', a date or versions found already, "
+                     f"not {since!r}")
 
 
 def _instant(micros, tz: str) -> pd.Timestamp | None:
     return None if micros is None else pd.Timestamp(micros, unit="us", tz="UTC").tz_convert(tz)
 
 
-def _log_info(log: SparkLog, whole, judged, versions) -> dict:
+def _since_date(log: SparkLog, since) -> pd.Timestamp | None:
+    """The date `since` names (cases started on or after it are judged), or None when it
+    names none ("current", "all", versions); an error for a date after the log's end, as on
+    one machine."""
+    from officemine.versions import ProcessVersions
+
+    if since is None or isinstance(since, (ProcessVersions, dict)) or (
+            isinstance(since, str) and since in ("all", "current")):
+        return None
+    try:
+        t = pd.Timestamp(since)
+    except (TypeError, ValueError):
+        raise InputError(f"since must be 'current', 'all' or a date like '2025-07-01', "
+                         f"not {since!r}") from None
+    t = t.tz_localize(log.timezone) if t.tzinfo is None else t.tz_convert(log.timezone)
+    end = unit_sizes(with_units(log, None)).get(None, {"end": None})["end"]
+    if end is None or t > _instant(end, log.timezone):
+        raise InputError(f"since {t:%Y-%m-%d} is after the end of the log"
+                         + (f" ({_instant(end, log.timezone):%Y-%m-%d})" if end else ""))
+    return t
+
+
+def _log_info(log: SparkLog, whole, judged, versions, since) -> dict:
     """The JSON contracts' ``log`` object, as one machine writes it: the whole log (or unit)
     and the cases judged."""
     start, end = (_instant(whole[k], log.timezone) for k in ("start", "end"))
@@ -204,8 +232,9 @@ def _log_info(log: SparkLog, whole, judged, versions) -> dict:
             "start": start.isoformat() if start is not None else None,
             "end": end.isoformat() if end is not None else None,
             "source": log.report.source_file if log.report else None,
-            "judged": {"since": "all" if versions is None else
-                       {str(k): v.isoformat() for k, v in versions.since.items()},
+            "judged": {"since": ({str(k): v.isoformat() for k, v in versions.since.items()}
+                                 if versions is not None else
+                                 "all" if since is None else str(since)),
                        "cases": int(judged["cases"]), "of_cases": int(whole["cases"])}}
 
 

@@ -27,7 +27,7 @@ from officemine.versions import (ROUTE_COLUMNS, ProcessVersions, RouteFacts, ste
                                  versions_of)
 
 __all__ = ["process_versions", "process_versions_by_unit", "select_current",
-           "select_current_by_unit"]
+           "select_current_by_unit", "select_started"]
 
 #: The rows each partition gives (`kind`: "case", "node" or "rows" says which are filled).
 _SCHEMA = ("unit string, kind string, case_id string, process_type string, start long, "
@@ -73,6 +73,16 @@ def select_current_by_unit(log: SparkLog, versions: dict) -> SparkLog:
         keep = keep | ((unit.isNull() if key is None else unit == F.lit(key))
                        & _current(found.since))
     return _select(log, keep)
+
+
+def select_started(log: SparkLog, start) -> SparkLog:
+    """The whole cases started on or after `start` (`EventLog.select_cases(start=...,
+    by="start")`: the case's start is on each of its events)."""
+    import dataclasses
+
+    F = pyspark().sql.functions
+    return dataclasses.replace(log, df=log.df.filter(F.col(C.case_start)
+                                                     >= F.lit(_instant(start))))
 
 
 def _current(since: dict):
