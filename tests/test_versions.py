@@ -154,3 +154,12 @@ def test_versions_in_batches_are_the_in_memory_versions(which, tmp_path):
     pd.testing.assert_frame_equal(batched.changes, one.changes)
     assert batched.to_json() == one.to_json() and batched.since == one.since
     assert batched.judged_cases() == one.judged_cases() < stored.n_cases
+
+
+def test_the_route_tests_chi_square_tail_is_scipys():
+    from scipy.stats import chi2
+
+    from officemine.versions import chi2_1_sf
+
+    for x in (0.0, 1e-6, 0.5, 3.84, 10.0, 30.0, 60.0, 200.0):
+        assert chi2_1_sf(x) == pytest.approx(chi2.sf(x, 1), rel=1e-9, abs=1e-300)

@@ -526,12 +526,17 @@ def _flip(x: np.ndarray, min_cases: int) -> tuple[int, float, float] | None:
     best = int(np.argmax(gain))
     # 2 × gain is about chi-square (1 degree of freedom, plus the split searched over:
     # a Bonferroni bar over the candidate splits)
-    from scipy.stats import chi2
-
-    p_value = chi2.sf(2 * gain[best], 1) * len(k)
+    p_value = chi2_1_sf(2 * float(gain[best])) * len(k)
     if abs(left[best] - right[best]) < ROUTE_FLIP or p_value >= ROUTE_ALPHA:
         return None
     return int(k[best]), float(left[best]), float(right[best])
+
+
+def chi2_1_sf(x: float) -> float:
+    """P(X > x) for X chi-square with one degree of freedom: erfc(sqrt(x / 2)). Written out
+    so that the versions (run by every necessity test) need not import scipy, half a second
+    on the first call of a process."""
+    return math.erfc(math.sqrt(max(x, 0.0) / 2))
 
 
 def since_dates(log: EventLog, since: Since, redesigns: Sequence = (), *,
