@@ -16,8 +16,10 @@ necessity_batched  `read_log` + `necessity(log, since="all", memory_limit="3GB")
 kpis               `read_log` + `monthly_kpis(log)` (the month the log ends in)
 kpis_batched       `read_log` + `monthly_kpis(log, memory_limit="3GB")`: the stored log's cases
                    in batches of whole cases, their months' facts merged (any size)
+versions_batched   `read_log` + `process_versions(log, memory_limit="3GB")` (any size)
 spark_local1/2     `officemine.spark.necessity` (since="all") in Spark local mode on 1 / 2 cores
 spark_kpis_local1/2  `officemine.spark.monthly_kpis` (the month the log ends in), local mode
+spark_versions_local2  `officemine.spark.versions.process_versions`, local mode on 2 cores
 discover           `read_log` + `discover(log)` (variants, map, rework, hand-offs) + `save`
 simulate           `read_log` + `simulate(log, scenarios/remove_office_check.toml, since="all")` (replay)
 report             `read_log` + `monthly_report(log)` for the latest complete month + `write`
@@ -72,10 +74,11 @@ EVENTS_PER_SCALE = 13_200          # about what one year of the default office w
 CHUNK_EVENTS = 500_000             # generate big logs in independent chunks ("branches")
 
 OFFICEMINE_STAGES = ("import", "import_stream", "necessity", "necessity_batched", "kpis",
-                     "kpis_batched", "discover", "simulate", "report")
+                     "kpis_batched", "versions_batched", "discover", "simulate", "report")
 #: Spark in local mode on 1 and 2 cores (stage -> master); partitions of whole cases
 SPARK_STAGES = {"spark_local1": "local[1]", "spark_local2": "local[2]",
-                "spark_kpis_local1": "local[1]", "spark_kpis_local2": "local[2]"}
+                "spark_kpis_local1": "local[1]", "spark_kpis_local2": "local[2]",
+                "spark_versions_local2": "local[2]"}
 #: partitions of whole cases (`--spark-partitions`; the child reads it from the environment)
 SPARK_PARTITIONS = int(os.environ.get("OFFICEMINE_BENCH_SPARK_PARTITIONS", "16"))
 #: stages that write the log the later stages read
@@ -94,6 +97,7 @@ TARGETS = {
     "necessity_batched": ("necessity out of core within 3 GB (since all)", None, None),
     "kpis": ("monthly KPIs (one month)", None, None),
     "kpis_batched": ("monthly KPIs out of core within 3 GB (one month)", None, None),
+    "versions_batched": ("process versions out of core within 3 GB", None, None),
     "discover": ("discover (variants + map …)", (5, None), (40, None)),
     "simulate": ("simulate (replay, one scenario)", (10, None), (90, None)),
     "report": ("report (one month)", (30, None), (60, None)),
@@ -103,6 +107,7 @@ TARGETS = {
     "spark_local2": ("Spark local[2]: necessity (since all)", None, None),
     "spark_kpis_local1": ("Spark local[1]: monthly KPIs (one month)", None, None),
     "spark_kpis_local2": ("Spark local[2]: monthly KPIs (one month)", None, None),
+    "spark_versions_local2": ("Spark local[2]: process versions", None, None),
 }
 
 
@@ -241,6 +246,14 @@ def _run(stage: str, csv: Path, parquet: Path, work: Path, phase: _Phases) -> di
         from officemine import spark as oms
 
         session = _spark_session(SPARK_STAGES[stage])
+        if stage.startswith("spark_versions"):
+            from officemine.spark.versions import process_versions
+
+            with phase("spark_process_versions"):
+                found = process_versions(oms.read_log(session, parquet),
+                                         partitions=SPARK_PARTITIONS)
+            return {"changes": len(found.changes), "cases": int(len(found.cases)),
+                    "partitions": SPARK_PARTITIONS}
         if stage.startswith("spark_kpis"):
             with phase("spark_monthly_kpis"):
                 kpis = oms.monthly_kpis(oms.read_log(session, parquet),
@@ -292,6 +305,12 @@ def _run(stage: str, csv: Path, parquet: Path, work: Path, phase: _Phases) -> di
             kpis = monthly_kpis(log, memory_limit=STREAM_LIMIT)
         return {"month": kpis.month, "cases": kpis.log_info["cases"],
                 "completed": kpis.tile("completed").value}
+    if stage == "versions_batched":
+        from officemine.versions import process_versions
+
+        with phase("process_versions"):
+            found = process_versions(log, memory_limit=STREAM_LIMIT)
+        return {"changes": len(found.changes), "cases": int(len(found.cases))}
     if stage == "discover":
         from officemine.discovery import discover
 
