@@ -24,6 +24,7 @@ from officemine.spark.kpis import (compare_unit_kpis, kpi_trend, kpis_by_unit, m
                                    monthly_kpis_by_unit)
 from officemine.spark.discovery import discover
 from officemine.spark.importing import import_log
+from officemine.spark.versions import process_versions, process_versions_by_unit
 from officemine.spark.supervision import (bottlenecks, bottlenecks_by_unit, overdue_ledger,
                                           overdue_ledgers)
 
@@ -32,4 +33,4 @@ __all__ = ["SparkLog", "compare_units", "necessity", "necessity_by_unit", "pyspa
 __all__ += ["compare_unit_kpis", "kpi_trend", "kpis_by_unit", "monthly_kpis",
             "monthly_kpis_by_unit"]
 __all__ += ["bottlenecks", "bottlenecks_by_unit", "discover", "import_log", "overdue_ledger",
-            "overdue_ledgers"]
+            "overdue_ledgers", "process_versions", "process_versions_by_unit"]
