@@ -472,19 +472,19 @@ class RouteFacts:
         return cases, presence
 
     @classmethod
-    def from_parts(cls, steps, names: Sequence[str], rows: int, process_type, start: np.ndarray,
-                   positions: np.ndarray, presence: pd.DataFrame) -> "RouteFacts":
+    def from_parts(cls, steps, names: Sequence[str], rows: int, type_codes: np.ndarray,
+                   type_names: list, start: np.ndarray, positions: np.ndarray,
+                   presence: pd.DataFrame) -> "RouteFacts":
         """The facts of a whole log from its parts' (`parts`): cases in order of start, and
-        of case id where starts are equal — the order one machine's stable sort gives."""
+        of case id where starts are equal — the order one machine's stable sort gives; each
+        case's process type as a code into `type_names` (-1: none)."""
         facts = cls(steps, names)
         facts.rows = rows
-        types = pd.Series(process_type, dtype=object)
-        codes, uniques = pd.factorize(types, use_na_sentinel=True)
-        facts.type_names = list(uniques)
+        facts.type_names = list(type_names)
         facts._type_index = {name: i for i, name in enumerate(facts.type_names)}
-        facts._types = [codes.astype(np.int32)]
+        facts._types = [np.asarray(type_codes, dtype=np.int32)]
         facts._starts = [np.asarray(start)]
-        facts._pos = [positions.reshape(len(codes), len(facts.names)).astype(np.int16)]
+        facts._pos = [positions.reshape(len(facts._types[0]), len(facts.names))]
         facts._presence = [presence]
         return facts
 

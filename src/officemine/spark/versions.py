@@ -147,28 +147,32 @@ def _versions(log: SparkLog, unit: str | None, redesigns: Sequence, *, alpha: fl
         return pd.concat(tables, ignore_index=True)
 
     out = per_partition(log, [c for c in ROUTE_COLUMNS if c != C.case_id] + [UNIT], facts,
-                        _SCHEMA, partitions).persist()
-    try:
-        presence = (out.filter(F.col("kind") == "node")
-                    .groupBy("unit", "process_type", "node")
-                    .agg(F.sum("cases").alias("cases"), F.min("first").alias("first"),
-                         F.max("last").alias("last")).toPandas())
-        rows = {r["unit"]: int(r["n"]) for r in out.filter(F.col("kind") == "rows")
-                .groupBy("unit").agg(F.sum("cases").alias("n")).collect()}
-        ordered = to_arrow(out.filter(F.col("kind") == "case")
-                           .orderBy(F.col("unit").asc_nulls_first(),
+                        _SCHEMA, partitions)
+    # one pass: the few node and count rows first, then the cases by unit, start and case id
+    facts_of = to_arrow(out.orderBy(F.col("kind").desc(), F.col("unit").asc_nulls_first(),
                                     F.col("start").asc_nulls_last(), F.col("case_id"))
-                           .select("unit", "process_type", "start", "positions"))
-    finally:
-        out.unpersist()
+                        .drop("case_id"))
+    kind = facts_of["kind"]
+    small = facts_of.filter(pc.not_equal(kind, "case")).drop(["positions"]).to_pandas()
+    ordered = facts_of.filter(pc.equal(kind, "case")).select(
+        ["unit", "process_type", "start", "positions"])
+    del facts_of, kind
+    presence = small[small["kind"] == "node"][["unit", "process_type", "node", "cases",
+                                               "first", "last"]]
+    counted = small[small["kind"] == "rows"]
+    rows = {None if pd.isna(k) else k: int(n)
+            for k, n in counted.groupby("unit", dropna=False, sort=False)["cases"].sum().items()}
     cases = _case_spans(log)
     span = _spans(log)
     results = {}
     for key in rows:
-        mine = ordered.filter(pc.is_null(ordered["unit"]) if key is None
-                              else pc.equal(ordered["unit"], key))
+        mine = ordered if len(rows) == 1 else ordered.filter(
+            pc.is_null(ordered["unit"]) if key is None else pc.equal(ordered["unit"], key))
+        types = pc.dictionary_encode(mine["process_type"]).combine_chunks()
         routes = RouteFacts.from_parts(
-            steps.get(key, ()), names, rows[key], mine["process_type"].to_pylist(),
+            steps.get(key, ()), names, rows[key],
+            types.indices.fill_null(-1).to_numpy(zero_copy_only=False),
+            types.dictionary.to_pylist(),
             mine["start"].to_numpy(zero_copy_only=False), _positions(mine["positions"]),
             presence[presence["unit"].isna() if key is None else presence["unit"] == key]
             .drop(columns="unit"))
