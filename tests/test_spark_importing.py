@@ -56,7 +56,7 @@ def test_the_sample_imported_on_spark_is_the_one_machine_log(spark, sample_csv, 
     one, log = _both(spark, sample_csv, tmp_path)
     assert log.report.rows_accepted > 10_000
     # what the log says reads back on Spark as on one machine
-    assert_same(oms.necessity(log), officemine.necessity(one, since="all"))
+    assert_same(oms.necessity(log), officemine.necessity(one))
 
 
 def test_a_dirty_export_of_linked_attempts_on_spark(spark, dirty_attempts, tmp_path):  # noqa: F811
@@ -191,7 +191,7 @@ def test_the_command_imports_a_raw_table_into_a_table(spark, sample_csv, tmp_pat
     judged = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "cli_events",
                                  "--json", "-"])
     assert judged.exit_code == 0, judged.output
-    one = officemine.necessity(officemine.import_log(sample_csv), since="all")
+    one = officemine.necessity(officemine.import_log(sample_csv))
     assert [(n["node"], n["items"]) for n in json.loads(judged.stdout)["nodes"]] == \
         list(zip(one.summary["node"], one.summary["items"]))
     refused = runner.invoke(app, ["import", "--source-table", "cli_raw", "-o",
