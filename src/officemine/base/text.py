@@ -787,6 +787,8 @@ PHRASES: dict[str, tuple[str, str]] = {
     "ledger.most_open": ("在办超期件数最多的办理人", "Most open entries"),
     "ledger.unknown_step": ("(未知)", "(unknown)"),
     "ledger.step": ("{node}（{basis}）", "{node} ({basis})"),
+    "ledger.holder": ("{who}（{at}）", "{who} ({at})"),
+    "ledger.delay": ("{node}（{who}，{days:.1f}）", "{node} ({who}, {days:.1f})"),
     "path.ended": ("（{outcome}）", " ({outcome})"),
     "digest.title": ("督办周报 {week}（截至 {as_of:%Y-%m-%d %H:%M}）",
                      "Supervision digest {week} (as of {as_of:%Y-%m-%d %H:%M})"),

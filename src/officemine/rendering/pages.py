@@ -390,8 +390,10 @@ def _ledger(report, footer, number):
         cols[2]: shown["title"].fillna(""),
         cols[3]: [step_text(n, b, lang) for n, b in zip(shown["current_node"],
                                                          shown["node_basis"])],
-        cols[4]: shown["responsible"].fillna("—") + "（" + arrived + "）",
-        cols[5]: [("—" if pd.isna(node) else f"{node}（{who}，{days:.1f}）")
+        cols[4]: [say("ledger.holder", lang, who=who, at=at)
+                  for who, at in zip(shown["responsible"].fillna("—"), arrived)],
+        cols[5]: [("—" if pd.isna(node) else say("ledger.delay", lang, node=node, who=who,
+                                                    days=days))
                   for node, who, days in zip(shown["delay_step"], shown["delay_held_by"],
                                              shown["delay_workdays"])],
         cols[6]: shown["working_days_open"].map(lambda v: f"{v:.1f}"),
