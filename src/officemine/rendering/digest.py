@@ -19,7 +19,7 @@ from officemine.base.version import __version__
 from officemine.rendering.companion import write_xlsx
 from officemine.rendering.layout import (INK, MUTED, PageInfo, draw_table, fit_page, new_page,
                                          note, tile_axes, wrap)
-from officemine.base.text import heads, say, stored_step, word
+from officemine.base.text import heads, in_lang, say, stored_step, word
 from officemine.supervision.digest import WeeklyDigest, days_text
 
 #: How many entries of each kind the page shows; the rest is in the workbook.
@@ -90,7 +90,7 @@ def _left_out(digest: WeeklyDigest, n_open: int, n_open_shown: int, n_closed_sho
         more.append(say("digest.more_closed", lang, n=n_closed - n_closed_shown))
     tail = say("digest.see_workbook", lang) if more else ""
     extra = say("list.semi", lang).join(more) + tail
-    notes = " ".join(digest.notes[:2])
+    notes = " ".join(in_lang(n, lang) for n in digest.notes[:2])
     return (extra + " " + notes).strip()
 
 
