@@ -11,9 +11,9 @@ import pytest  # noqa: E402
 import officemine  # noqa: E402
 from officemine.base.plotting import chart_style  # noqa: E402
 from officemine.rendering import layout  # noqa: E402
-from officemine.rendering.layout import (bad_breaks, draw_table, fit_page, overflows,  # noqa: E402
-                                         wrap)
-from officemine.rendering.pages import page_figures  # noqa: E402
+from officemine.rendering.layout import (bad_breaks, crowded, draw_table, fit_page,  # noqa: E402
+                                         overflows, wrap)
+from officemine.rendering.pages import _necessity_title, page_figures  # noqa: E402
 
 
 def test_english_breaks_between_words_and_chinese_between_characters():
@@ -97,6 +97,25 @@ def test_the_measure_sees_text_past_its_box_and_fitting_cures_it():
         plt.close(fig)
 
 
+def test_a_chart_keeps_its_title_over_it_and_its_labels_on_the_page():
+    with chart_style():
+        fig = plt.figure(figsize=(11.69, 8.27))
+        ax = fig.add_axes([0.02, 0.5, 0.3, 0.3])
+        ax.barh([0, 1], [3, 1])
+        ax.set_yticks([0, 1], ["Person-712a55c190c7", "Person-d3cd20d417c1"])
+        ax.set_title("Hand-offs per case, all process types, the last twelve months",
+                     fontsize=12)
+        ax.text(0, 1.0, " redesign", transform=ax.get_xaxis_transform(), va="top")
+        ax.text(0.5, 1.0, " redesign", transform=ax.get_xaxis_transform(), va="top")
+        found = overflows(fig)
+        assert any("tick label runs off" in f for f in found), found
+        assert any("title is wider" in f for f in found), found
+        assert len(crowded(fig)) == 1, crowded(fig)
+        fit_page(fig)
+        assert overflows(fig) == [] and ax.get_position().x0 > 0.04
+        plt.close(fig)
+
+
 def test_a_table_taller_than_its_space_takes_smaller_type():
     with chart_style():
         fig = plt.figure(figsize=(11.69, 8.27))
@@ -110,14 +129,18 @@ def test_a_table_taller_than_its_space_takes_smaller_type():
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_page_of_the_review_fits_in_both_languages(sample_reviews, lang):
     """Every page of the session's sample review (`conftest.sample_reviews`: conformance, a
-    scenario, two redesigns, the ledger's month, pseudonyms): its text fits its boxes, and
-    no table cell breaks a line badly (`bad_breaks`)."""
+    scenario, two redesigns, the ledger's month, pseudonyms): its text fits its boxes, a
+    chart's texts stand apart (`crowded`) and no table cell breaks a line badly
+    (`bad_breaks`)."""
     review, config = sample_reviews.reviews[lang], sample_reviews.config
     found, titles = {}, []
     with chart_style():
         for number, fig in enumerate(page_figures(review), start=1):
             titles.append(fig.texts[0].get_text())
-            if problems := overflows(fig) + bad_breaks(fig):
+            # the necessity chart names its points where they lie (necessity.chart: not yet
+            # kept apart)
+            close = crowded(fig) if titles[-1] != _necessity_title(review) else []
+            if problems := overflows(fig) + bad_breaks(fig) + close:
                 found[number] = problems
             plt.close(fig)
     assert len(titles) >= 13 and not found, found

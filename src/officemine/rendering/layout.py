@@ -276,7 +276,8 @@ def _width(text, renderer) -> float:
 def fit_page(fig, smallest: float = 6.0) -> None:
     """Shrink any text that would run past its box — a page text past the page's margins, a
     text placed in an axes (a KPI tile) past the axes — down to `smallest` points; then wrap
-    it between words. Tables fit their cells as they are drawn (`draw_table`)."""
+    it between words; narrow a chart whose tick labels start left of the margin. Tables fit
+    their cells as they are drawn (`draw_table`)."""
     renderer = _renderer(fig)
     page = fig.bbox
     margin = 0.04 * page.width
@@ -288,6 +289,31 @@ def fit_page(fig, smallest: float = 6.0) -> None:
         for text in ax.texts:
             if text.get_transform() == ax.transAxes:
                 _shrink(text, renderer, box.x0 + pad, box.x1 - pad, smallest)
+        _clear_left_margin(ax, renderer, page.x0 + margin)
+        if ax.get_title():                   # a chart's title spans its chart, no further
+            box = ax.get_window_extent(renderer)
+            _shrink(ax.title, renderer, box.x0, box.x1, smallest)
+
+
+def _tick_labels(ax) -> list:
+    """The tick labels `ax` draws (those of ticks inside its limits, with text)."""
+    shown = []
+    for axis, (lo, hi) in ((ax.xaxis, sorted(ax.get_xlim())), (ax.yaxis, sorted(ax.get_ylim()))):
+        shown += [t.label1 for t in axis.get_major_ticks()
+                  if lo <= t.get_loc() <= hi and t.label1.get_visible() and t.label1.get_text()]
+    return shown
+
+
+def _clear_left_margin(ax, renderer, left: float) -> None:
+    """Move `ax`'s left edge right (its right edge stays) until its tick labels (long names
+    of people on a bar chart) start inside the page's margin."""
+    if not ax.axison or not (labels := _tick_labels(ax)):
+        return
+    over = (left - min(t.get_window_extent(renderer).x0 for t in labels)) / ax.figure.bbox.width
+    x0, y0, x1, y1 = ax.get_position().extents
+    over = min(over, 0.7 * (x1 - x0))             # the chart keeps most of its width
+    if over > 0.0005:
+        ax.set_position([x0 + over, y0, x1 - x0 - over, y1 - y0])
 
 
 def _shrink(text, renderer, left: float, right: float, smallest: float) -> None:
@@ -308,8 +334,9 @@ def _shrink(text, renderer, left: float, right: float, smallest: float) -> None:
 
 
 def overflows(fig) -> list[str]:
-    """Every text drawn past its box: a page text past the page, a text placed in an axes
-    past the axes, a table cell's text past the cell (measured on the rendered figure)."""
+    """Every text drawn past its box: a page text or a chart's tick label past the page, a
+    chart's title wider than the chart, a text placed in an axes past the axes, a table
+    cell's text past the cell (measured on the rendered figure)."""
     from matplotlib.table import Table
 
     fig.canvas.draw()
@@ -328,6 +355,13 @@ def overflows(fig) -> list[str]:
             if (text.get_text().strip() and text.get_transform() == ax.transAxes
                     and not inside(text.get_window_extent(renderer), ax.bbox)):
                 found.append(f"past its box: {text.get_text()[:60]!r}")
+        for text in _tick_labels(ax) if ax.axison else ():
+            if not inside(text.get_window_extent(renderer), fig.bbox):
+                found.append(f"a tick label runs off the page: {text.get_text()[:60]!r}")
+        if ax.get_title():
+            extent = ax.title.get_window_extent(renderer)
+            if extent.x0 < ax.bbox.x0 - 1.0 or extent.x1 > ax.bbox.x1 + 1.0:
+                found.append(f"a chart's title is wider than its chart: {ax.get_title()[:60]!r}")
         for table in (c for c in ax.get_children() if isinstance(c, Table)):
             if table.get_window_extent(renderer).y0 < ax.bbox.y0 - 1.0:
                 found.append("a table runs past the space given to it")
@@ -336,6 +370,24 @@ def overflows(fig) -> list[str]:
                 if text.get_text().strip() and not inside(text.get_window_extent(renderer),
                                                           cell.get_window_extent(renderer)):
                     found.append(f"cut in its cell ({r}, {c}): {text.get_text()[:50]!r}")
+    return found
+
+
+def crowded(fig) -> list[str]:
+    """Texts of one chart drawn over each other (two marks' labels, two points' names),
+    measured on the rendered figure."""
+    fig.canvas.draw()
+    renderer = _renderer(fig)
+    found = []
+    for ax in fig.axes:
+        placed = [t for t in ax.texts if t.get_text().strip() and t.get_visible()]
+        extents = [t.get_window_extent(renderer) for t in placed]
+        for i, (a, ea) in enumerate(zip(placed, extents)):
+            for b, eb in zip(placed[i + 1:], extents[i + 1:]):
+                both = ea.intersection(ea, eb)
+                if both is not None and both.width > 1.0 and both.height > 1.0:
+                    found.append(f"drawn over each other: {a.get_text()[:30]!r} and "
+                                 f"{b.get_text()[:30]!r}")
     return found
 
 

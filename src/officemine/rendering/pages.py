@@ -6,6 +6,7 @@ Each page answers one question; the cover answers "how did this month go" in one
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import matplotlib
@@ -203,7 +204,18 @@ def _trends(report, footer, number):
         report.trend.plot(kpi, ax=ax, lang=report.lang, marks=marks or None)
         ax.tick_params(labelsize=7)
         ax.title.set_fontsize(10)
+        _thin_months(ax, fig)
     return fig
+
+
+def _thin_months(ax, fig, size: float = 7.0) -> None:
+    """On a chart too narrow for a label per month (slanted at 45°, each needs about 1.7
+    times its type size across), show every second or third, the last month always."""
+    labels = ax.get_xticklabels()
+    room = ax.get_position().width * fig.get_figwidth() * 72 / max(len(labels), 1)
+    step = max(1, math.ceil(size * 1.7 / room))
+    for k, label in enumerate(labels):
+        label.set_visible((len(labels) - 1 - k) % step == 0)
 
 
 # --- 3. process map -----------------------------------------------------------------------------
