@@ -181,7 +181,7 @@ def test_messages_carry_the_week_and_mention_the_people_holding_its_items(loop):
 def test_the_same_week_again_changes_nothing_and_sends_nothing(loop):
     again = loop["again"]
     assert again.exit_code == 0, again.output
-    assert "already in the ledger" in again.output
+    assert "已记入台账：未作改动，也不重新发送" in again.output      # said in the digest's language
     assert loop["after"] == loop["before"]
     assert loop["sent_after_again"] == loop["counts"][-1]
     assert not list((loop["folder"] / "digests").glob("*W19*"))
@@ -193,7 +193,7 @@ def test_going_back_in_time_is_refused_unless_as_of_names_a_recorded_week(loop):
     line = [x for x in older.output.splitlines() if x.startswith("error:")]
     assert len(line) == 1 and "older export" in line[0] and "--as-of" in line[0]
     recorded = loop["recorded_week"]
-    assert recorded.exit_code == 0 and "2025-W16 is already in the ledger" in recorded.output
+    assert recorded.exit_code == 0 and "2025-W16 已记入台账" in recorded.output
     back = loop["back"]
     assert back.exit_code == 2 and "only moves forward" in back.output
     assert loop["after_refusals"] == loop["before"]

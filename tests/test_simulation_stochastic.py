@@ -199,7 +199,8 @@ def test_one_clock_whatever_the_log_zone(small_log):
     there = EventLog.from_pandas(events, timezone="America/New_York")
     models = [stochastic.learn(load_tables(log, cal)) for log in (here, there)]
     notes = [[b.note for b in m.batches.values()] for m in models]
-    assert notes[0] == notes[1] == ["归档 acts in batches on weekdays 一四"]
+    assert notes[0] == notes[1] == ["归档 acts in batches on weekdays Mon; Thu"]
+    assert notes[0][0].text("zh") == "归档 在周一；周四成批办理"          # a catalogue sentence
     np.testing.assert_array_equal(models[0].day_weekday, models[1].day_weekday)
     assert models[0].day_start == models[1].day_start
     assert models[0].origin == models[1].origin

@@ -9,6 +9,7 @@ redesign and scenario names, procedures) and file names are data, taken out befo
 is judged; what is left must be of the deliverable's language.
 """
 
+import ast
 import pickle
 import re
 import tomllib
@@ -230,3 +231,103 @@ def test_the_report_command_speaks_its_language(tmp_path, lang):
     written = [str(p) for p in (tmp_path / "out").iterdir()]
     vocabulary = vocabulary_of([officemine.import_log(source)], more=[*written, str(source)])
     assert not foreign(done.output, lang, vocabulary), done.output
+
+
+# --- what results say in notes -------------------------------------------------------------------
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "officemine"
+#: Notes still written as English text, and why: a warning about the user's own settings file,
+#: printed by the command like an error (errors are English).
+PROSE_NOTES = {"supervision/notify.py"}
+
+
+def misspoken(notes, vocabulary=()) -> list[str]:
+    """What of a result's `notes` is not a catalogue sentence (`Said`), or holds text of the
+    other language said in Chinese or in English (`vocabulary`: the data's own words)."""
+    found = []
+    for note in notes:
+        if not isinstance(note, Said):
+            found.append(f"words, not a catalogue sentence: {note!r:.80}")
+            continue
+        found += [f"{note.key} in {lang}: {bad}" for lang in ("zh", "en")
+                  if (bad := foreign(note.text(lang), lang, vocabulary))]
+    return found
+
+
+def _prose_notes(path: Path) -> list[int]:
+    """Lines of `path` that add words written in code (a string or f-string) to notes or
+    warnings, or pass them as a note."""
+    def words(node) -> bool:
+        return (isinstance(node, ast.JoinedStr) or isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                or isinstance(node, ast.BinOp) and (words(node.left) or words(node.right))
+                or isinstance(node, (ast.List, ast.Tuple)) and any(map(words, node.elts)))
+
+    def noted(target) -> bool:
+        name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+        return name.endswith(("notes", "warnings"))
+
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        if (isinstance(f, ast.Attribute) and f.attr in ("append", "extend") and noted(f.value)
+                and node.args and words(node.args[0])):
+            lines.append(node.lineno)
+        lines += [node.lineno for kw in node.keywords
+                  if kw.arg in ("note", "notes", "warnings") and words(kw.value)]
+    return lines
+
+
+def test_no_result_writes_its_notes_in_words(tmp_path):
+    """A result's notes are catalogue sentences (`Said`), said in the reader's language;
+    words written in code read in English only."""
+    found = {str(p.relative_to(SRC)): lines for p in sorted(SRC.rglob("*.py"))
+             if (lines := _prose_notes(p))}
+    assert set(found) == PROSE_NOTES, found
+    planted = tmp_path / "planted.py"
+    planted.write_text('notes.append(f"{n} cases left out")\nrun(note="late")\n'
+                       'run(notes=(Said("x"),))\n', encoding="utf-8")
+    assert _prose_notes(planted) == [1, 2]
+
+
+def test_the_notes_of_results_read_in_either_language(tmp_path):
+    """Each note of the overdue ledger, the supervision ledger and its month, the waits, a
+    redesign's effect, the conformance check and the KPIs, produced on a small log, reads in
+    Chinese and in English with no text of the other language."""
+    from officemine.conformance import conformance
+    from officemine.effects import redesign_effect
+    from officemine.supervision import Ledger, bottlenecks, overdue_ledger
+    from officemine.supervision.digest import LedgerMonth
+    from test_supervision import ROWS, SLA_TEST, build
+
+    # BX9 has no submission in the log; HT1 no pending item
+    rows = ROWS + [("BX9", "费用报销", "部门负责人审核", "approve", "李四", "市场部", None,
+                    "2025-05-20 10:00")]
+    log = build(rows)
+    procedures = officemine.Procedures.from_dict({"procedure": [
+        {"process_type": "费用报销", "name": "报销", "steps": ["部门负责人审核", "财务初审"]},
+        {"process_type": "费用报账", "name": "报账", "steps": ["部门负责人审核"]}]})
+    notes = [*overdue_ledger(log, sla=SLA_TEST).notes,
+             *overdue_ledger(log, as_of="2025-05-29 17:30", sla=SLA_TEST).notes,
+             *bottlenecks(log, "2025-01").notes,
+             *redesign_effect(log, "2025-05-15", "费用报销", n_boot=20).notes,
+             *conformance(log, procedures).tables.notes,
+             *officemine.monthly_kpis(log, "2025-05", sla=SLA_TEST, procedures=procedures).notes]
+    with Ledger(tmp_path / "duban.db") as book:
+        for as_of, shown in (("2025-06-10 17:30", rows), ("2025-06-10 17:45", rows),
+                             ("2025-06-17 17:30", [r for r in rows if r[0] != "BX4"])):
+            notes += book.update(build(shown), as_of, sla=SLA_TEST).notes
+        notes += LedgerMonth.from_ledger(book, "2025-03").notes
+    keys = {getattr(n, "key", None) for n in notes}
+    assert keys >= {"overdue.no_pending", "overdue.no_submission", "overdue.before_end",
+                    "waits.none", "effects.cut", "effects.too_few", "effects.no_conformance",
+                    "conformance.type_unused", "kpis.no_procedure", "ledger.first_run",
+                    "ledger.after_end", "ledger.week_recorded", "ledger.unseen_one",
+                    "ledger.no_run_in"}, keys
+    vocabulary = vocabulary_of([log], more=["报销", "报账", "费用报账"])
+    assert not misspoken(notes, vocabulary), misspoken(notes, vocabulary)
+    # the measure can fail: words, and a sentence with the other language in it
+    assert misspoken(["3 cases left out", Said("waits.none", where="全部日志")]) == [
+        "words, not a catalogue sentence: '3 cases left out'", "waits.none in en: ['全部日志']"]

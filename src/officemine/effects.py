@@ -46,7 +46,7 @@ from officemine.log.eventlog import EventLog
 from officemine.base.jsonable import plain
 from officemine.base.plotting import chart_style
 from officemine.log.result import Result
-from officemine.base.text import say
+from officemine.base.text import Said, say
 
 __all__ = ["Measure", "MEASURES", "RedesignEffect", "redesign_effect"]
 
@@ -200,9 +200,8 @@ def redesign_effect(log: EventLog, date: Any, process_type: str | None = None, *
     cases = cases[before | after].assign(after=after[before | after])
     treated = (cases["process_type"] == process_type) if process_type else \
         pd.Series(True, index=cases.index)
-    notes.append(f"after the date, cases started up to {cut:%Y-%m-%d} (the data end "
-                 f"{hi:%Y-%m-%d} less the 90th percentile of cycle time before, "
-                 f"{typical:.1f} days): later ones could only count if short")
+    notes.append(Said("effects.cut", cut=f"{cut:%Y-%m-%d}", end=f"{hi:%Y-%m-%d}",
+                      days=float(typical)))
     # control: the other types with no change point in the window
     control: tuple[str, ...] = ()
     if process_type:
@@ -215,20 +214,19 @@ def redesign_effect(log: EventLog, date: Any, process_type: str | None = None, *
         control = tuple(sorted(t for t in counts.index if t not in moving
                                and t != "(未知)" and counts.loc[t].min() >= MIN_CASES))
         if moving - {process_type}:
-            notes.append("left out of the control, because they changed too: "
-                         + "、".join(sorted(moving - {process_type})))
+            notes.append(Said("effects.control_changed",
+                              types=sorted(str(t) for t in moving - {process_type})))
     method: str | None = "difference_in_differences" if control else "interrupted_time_series"
     groups = {"treated": cases[treated],
               "control": cases[cases["process_type"].isin(control)] if control else None}
     t = groups["treated"]
     if t["after"].sum() < MIN_CASES or (~t["after"]).sum() < MIN_CASES:
         method = None
-        notes.append(f"fewer than {MIN_CASES} ended cases before or after the date: no "
-                     "estimate")
+        notes.append(Said("effects.too_few", n=MIN_CASES))
     rng = np.random.default_rng([seed, 0xEFFEC7])
     rows = [_measure_row(m, groups, method, when, n_boot, rng) for m in MEASURES]
     if deviating is None:
-        notes.append("不合规率 is not measurable without standard procedures (conformance)")
+        notes.append(Said("effects.no_conformance"))
     return RedesignEffect(date=when, process_type=process_type, method=method, control=control,
                           window=(lo, hi), summary=pd.DataFrame(rows), seed=seed,
                           n_boot=n_boot, notes=tuple(notes))

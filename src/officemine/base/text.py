@@ -659,6 +659,23 @@ PHRASES: dict[str, tuple[str, str]] = {
     "versions.no_type": ("（未知类型）", "(no type)"),
     "versions.current": ("{type}：现行版本自 {date:%Y-%m-%d} 起", "{type}: current version since {date:%Y-%m-%d}"),
     # --- a simulation's warnings
+    "sim.restricted": ("{who} 只在{days}办理", "{who} works on weekdays {days}"),
+    "sim.batches": ("{node} 在{days}成批办理", "{node} acts in batches on weekdays {days}"),
+    **{f"weekday.{i}": (f"周{zh}", en) for i, (zh, en) in enumerate(zip(
+        "一二三四五六日", ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")))},
+    # --- before and after a redesign: the effect's notes
+    "effects.cut": ("改革后只计入 {cut} 前发起的案件（数据截止 {end}，减去改革前办理时长的第 90 百分位 "
+                    "{days:.1f} 天）：更晚发起的案件只有办得快才能计入",
+                    "after the date, cases started up to {cut} (the data end {end} less the "
+                    "90th percentile of cycle time before, {days:.1f} days): later ones could "
+                    "only count if short"),
+    "effects.control_changed": ("同期也有变化、不作对照的流程类型：{types}",
+                                "left out of the control, because they changed too: {types}"),
+    "effects.too_few": ("改革前或改革后办结的案件少于 {n} 件：不作估计",
+                        "fewer than {n} ended cases before or after the date: no estimate"),
+    "effects.no_conformance": ("没有标准流程（合规核对），不合规率无法计算",
+                               "the non-compliance rate is not measurable without standard "
+                               "procedures (conformance)"),
     "simulation.no_change": ("方案没有改变任何已办结的件", "the scenario changes no completed case"),
     "simulation.donors": ("{share:.0%} 的件沿供体件的路径继续（消失的退回或否决没有观察到的后续）",
                           "{share:.0%} of the cases continue on a donor case's route (a vanished "
@@ -685,6 +702,9 @@ PHRASES: dict[str, tuple[str, str]] = {
     "kpis.partial": ("（不完整月份：日志未覆盖整月）", " (partial month: the log does not cover all of it)"),
     "kpis.no_data": ("{month} 无数据：{why}", "no data for {month}: {why}"),
     "kpis.no_procedures": ("未提供标准流程", "no procedures given"),
+    "kpis.no_procedure": ("{n:,} 件案件没有生效的标准流程，未计入不合规率",
+                          "{n:,} case(s) have no standard procedure in force and are left out "
+                          "of the non-compliance rate"),
     "kpis.other_zone": ("日历的时区 {calendar} 与日志的时区 {log} 不同：月份按日志划分，办公时间按日历计算",
                         "calendar time zone {calendar} differs from the log's {log}: months "
                         "follow the log, office hours the calendar"),
@@ -739,6 +759,10 @@ PHRASES: dict[str, tuple[str, str]] = {
                                 "{where} yet"),
     "left_out.batches": ("分批", "in batches"), "left_out.spark": ("在 Spark 上", "on Spark"),
     # --- the conformance page
+    "conformance.type_unused": ("日志中没有流程类型为 {type} 的案件：未使用 {name}{hint}",
+                                "the log has no case of process type {type}: {name} was not "
+                                "used{hint}"),
+    "conformance.did_you_mean": ("（是否为 {name}？）", " (did you mean {name}?)"),
     "conformance.title": ("流程合规检查：偏离标准流程的情况（本月办结的件）",
                           "Conformance: departures from the standard procedures (cases completed "
                           "this month)"),
@@ -787,6 +811,37 @@ PHRASES: dict[str, tuple[str, str]] = {
     "ledger.most_open": ("在办超期件数最多的办理人", "Most open entries"),
     "ledger.unknown_step": ("(未知)", "(unknown)"),
     "ledger.step": ("{node}（{basis}）", "{node} ({basis})"),
+    "ledger.holder": ("{who}（{at}）", "{who} ({at})"),
+    "ledger.delay": ("{node}（{who}，{days:.1f}）", "{node} ({who}, {days:.1f})"),
+    # the overdue ledger's, the supervision ledger's and its month's notes
+    "overdue.no_pending": ("{n} 件超期案件在日志中没有待办：下一环节和办理人未知（按最后一次办理之后显示）",
+                           "{n} overdue case(s) have no pending item in the log: their next "
+                           "node and responsible person are unknown (shown as after the last "
+                           "action)"),
+    "overdue.no_submission": ("{n} 件超期案件在日志中没有发起记录：其天数从第一条记录起算（为下限）",
+                              "{n} overdue case(s) have no submission in the log: their days "
+                              "run from their first event (a lower bound)"),
+    "overdue.before_end": ("截至时间 {as_of} 早于日志的结束时间（{end}）：办理人按其后的办理记录确定",
+                           "as of {as_of} is before the end of the log ({end}): holders are "
+                           "taken from the actions that followed"),
+    "waits.none": ("{where}没有事项在任何节点等待", "no item waited at any node in {where}"),
+    "waits.the_log": ("日志中", "the log"),
+    "ledger.unseen": ("{n} 件在办事项在本次日志中未见在办（既非在办也未办结）：仍按在办保留；导出是否完整？",
+                      "{n} open entries not seen open in this log (neither open nor ended "
+                      "there): kept open; is the export complete?"),
+    "ledger.unseen_one": ("1 件在办事项在本次日志中未见在办（既非在办也未办结）：仍按在办保留；导出是否完整？",
+                          "1 open entry not seen open in this log (neither open nor ended "
+                          "there): kept open; is the export complete?"),
+    "ledger.first_run": ("台账首次运行：列入截至时点超期且在办的案件；此前超期但已办结的案件不列入",
+                         "first run of this ledger: it enters the cases overdue and open at its "
+                         "as-of; cases that were overdue but ended before are not entered"),
+    "ledger.after_end": ("截至时间 {as_of} 比日志的结束时间（{end}）晚 {days} 天：此后的情况未知",
+                         "as of {as_of} is {days} day(s) after the log's end ({end}): nothing "
+                         "after that is known"),
+    "ledger.week_recorded": ("{week} 已记入台账：未作改动，也不重新发送（--resend {week} 可重新发送该周周报）",
+                             "week {week} is already in the ledger: nothing changed, nothing "
+                             "is sent again (--resend {week} sends its digest again)"),
+    "ledger.no_run_in": ("台账在 {month} 没有周运行记录", "the ledger has no weekly run in {month}"),
     "path.ended": ("（{outcome}）", " ({outcome})"),
     "digest.title": ("督办周报 {week}（截至 {as_of:%Y-%m-%d %H:%M}）",
                      "Supervision digest {week} (as of {as_of:%Y-%m-%d %H:%M})"),
@@ -1212,7 +1267,7 @@ class Said(str):
         return say(self.key, lang, **self.params)
 
     def to_dict(self) -> dict:
-        return {"key": self.key, "params": {k: _plain_said(v) for k, v in self.params.items()}}
+        return {"key": self.key, "params": {k: plain_said(v) for k, v in self.params.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping) -> "Said":
@@ -1221,7 +1276,7 @@ class Said(str):
         if not isinstance(data, Mapping) or data.get("key") not in PHRASES \
                 or not isinstance(data.get("params"), Mapping):
             raise LogFormatError(f"not a sentence of the text catalogue: {data!r:.80}")
-        return cls(data["key"], **{k: _said_again(v) for k, v in dict(data["params"]).items()})
+        return cls(data["key"], **{k: said_again(v) for k, v in dict(data["params"]).items()})
 
     def __reduce__(self):
         return (_said, (self.key, self.params))
@@ -1231,19 +1286,22 @@ def _said(key: str, params: dict) -> Said:
     return Said(key, **params)
 
 
-def _plain_said(value: Any) -> Any:
+def plain_said(value: Any) -> Any:
+    """`value` (a sentence, text or a list of them) for JSON that keeps each `Said` as its
+    key and parameters (`said_again` reads it back)."""
     if isinstance(value, Said):
         return value.to_dict()
     if isinstance(value, list):
-        return [_plain_said(v) for v in value]
+        return [plain_said(v) for v in value]
     return value
 
 
-def _said_again(value: Any) -> Any:
+def said_again(value: Any) -> Any:
+    """`value` from `plain_said`: each key and parameters a `Said` again, text as it is."""
     if isinstance(value, Mapping) and "key" in value and "params" in value:
         return Said.from_dict(value)
     if isinstance(value, list):
-        return [_said_again(v) for v in value]
+        return [said_again(v) for v in value]
     return value
 
 

@@ -49,6 +49,7 @@ from officemine.conformance.model import (OPTIONAL, REQUIRED, Model, SequenceMod
                                           direct_follows)
 from officemine.base.errors import ProcedureError
 from officemine.base.settings import ListOf, MapOf, Table, Value, json_schema, load
+from officemine.base.text import Said
 from officemine.simulation._expr import ExpressionError, WhenExpr, clipped
 
 __all__ = ["ProcedureError", "Authority", "Procedure", "Procedures", "load_procedures",
@@ -297,8 +298,10 @@ class Procedures:
         used = [p for p in self.procedures if p.process_type is None or p.process_type in types]
         for p in self.procedures:
             if p not in used:
-                notes.append(f"the log has no case of process type {p.process_type!r}: "
-                             f"{p.name!r} was not used{_suggest(p.process_type, types)}")
+                hint = difflib.get_close_matches(str(p.process_type), types, n=1, cutoff=0.4)
+                notes.append(Said("conformance.type_unused", type=repr(p.process_type),
+                                  name=repr(p.name), hint=Said("conformance.did_you_mean",
+                                                               name=repr(hint[0])) if hint else ""))
         if not used:
             named = sorted({str(p.process_type) for p in self.procedures})
             problems.append("no case of the log has a procedure: the file is for "

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from officemine.base.text import Said
 from officemine.log import relations
 from officemine.log.calendar import Calendar
 from officemine.log.eventlog import EventLog
@@ -66,6 +67,5 @@ def _deviating(log: EventLog, cases: pd.DataFrame, calendar: Calendar,
     label = result.procedures.label
     notes = list(result.tables.notes)
     if len(result.tables.unchecked):
-        notes.append(f"{len(result.tables.unchecked):,} case(s) have no standard procedure in "
-                     "force and are left out of 不合规率")
+        notes.append(Said("kpis.no_procedure", n=len(result.tables.unchecked)))
     return out, label, notes

@@ -33,6 +33,15 @@ def type_order(cases: pd.Series) -> list[str]:
     return list(cases.sort_index().sort_values(ascending=False, kind="stable").index)
 
 
+def extent_notes(calendar: Calendar, timezone: str, start, end) -> list:
+    """What the KPIs of a log from `start` to `end` (in `timezone`) say about their basis:
+    the years `calendar` does not cover, and a calendar in another time zone."""
+    notes = [] if start is None else list(calendar.coverage_warnings(start, end))
+    if calendar.tz != timezone:
+        notes.append(Said("kpis.other_zone", calendar=str(calendar.tz), log=str(timezone)))
+    return notes
+
+
 @dataclass
 class _Context:
     """What every month's computation shares: the per-case table and the log's extent."""
@@ -82,12 +91,7 @@ class _Context:
                                     "computed in batches yet: compute the KPIs without "
                                     "procedures, or without memory_limit")
         start, end = log.span()
-        notes = []
-        if start is not None:
-            notes.extend(calendar.coverage_warnings(start, end))
-        if calendar.tz != log.timezone:
-            notes.append(Said("kpis.other_zone", calendar=str(calendar.tz),
-                              log=str(log.timezone)))
+        notes = extent_notes(calendar, log.timezone, start, end)
         info = {"cases": 0, "events": log.n_events,
                 "start": start.isoformat() if start is not None else None,
                 "end": end.isoformat() if end is not None else None,

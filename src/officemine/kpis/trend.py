@@ -112,13 +112,19 @@ class KPITrend(Result):
                 ax.axhline(limit, color="#e03131", lw=1, ls="--")
                 ax.text(x[-1], limit, say("chart.limit_line", lang, days=f"{limit:g}"),
                         color="#e03131", va="bottom", ha="right", fontsize=8)
-            for month, label in (marks or {}).items():
-                m = str(as_month(month))
-                if m in self.months:
-                    i = self.months.index(m)
-                    ax.axvline(i, color="#868e96", lw=0.8, ls=":")
-                    ax.text(i, 1.0, " " + label, transform=ax.get_xaxis_transform(),
-                            fontsize=8, color="#495057", va="top", ha="left")
+            shown = sorted(self.months.index(m) for m in {str(as_month(k)) for k in marks or {}}
+                           if m in self.months)
+            labels = {str(as_month(k)): v for k, v in (marks or {}).items()}
+            level, last = 0, None
+            for i in shown:
+                # a mark within three months of the one before takes the other line, so
+                # their labels do not run into each other on a narrow chart
+                level = 1 - level if last is not None and i - last < 4 else 0
+                last = i
+                ax.axvline(i, color="#868e96", lw=0.8, ls=":")
+                ax.text(i, 1.0 - 0.07 * level, " " + labels[self.months[i]],
+                        transform=ax.get_xaxis_transform(), fontsize=8, color="#495057",
+                        va="top", ha="left")
             for i, (v, has) in enumerate(zip(y.to_numpy(), frame["has_data"].fillna(False))):
                 if not has:
                     ax.text(i, 0.02, say("chart.no_data", lang),

@@ -19,7 +19,7 @@ from officemine.base.version import __version__
 from officemine.rendering.companion import write_xlsx
 from officemine.rendering.layout import (INK, MUTED, PageInfo, draw_table, fit_page, new_page,
                                          note, tile_axes, wrap)
-from officemine.base.text import heads, say, stored_step, word
+from officemine.base.text import heads, in_lang, say, stored_step, word
 from officemine.supervision.digest import WeeklyDigest, days_text
 
 #: How many entries of each kind the page shows; the rest is in the workbook.
@@ -50,17 +50,20 @@ def _tiles(digest: WeeklyDigest, lang: Lang) -> list[tuple[str, int]]:
             (say("digest.open_on_ledger", lang), c["open_after"])]
 
 
-def _open_frame(shown: pd.DataFrame, lang: Lang) -> tuple[pd.DataFrame, list[str]]:
-    """The open entries shown, as the page's table, and its column names."""
-    cols = heads("digest_open", lang)
-    frame = pd.DataFrame({
-        cols[0]: shown["case_id"], cols[1]: shown["process_type"].fillna("—"),
-        cols[2]: shown["title"].fillna(""),
-        cols[3]: shown["current_step"].map(lambda v: stored_step(v, lang)).fillna("—"),
-        cols[4]: shown["responsible"].fillna("—"),
-        cols[5]: shown["days_overdue"].map(days_text),
-        cols[6]: shown["weeks_on_ledger"].astype(str),
-        cols[7]: shown["state"].map(lambda v: word("state", v, lang))})
+def open_frame(shown: pd.DataFrame, lang: Lang, table: str = "digest_open",
+               more: tuple[pd.Series, ...] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Open ledger entries `shown` as a page's table (the digest's, or the review's ledger
+    page's: `table` names its headings), and its column names: case, type, title, where
+    and by whom held, days overdue, then `more` (default: the digest's weeks on the ledger
+    and state)."""
+    if more is None:
+        more = (shown["weeks_on_ledger"].astype(str),
+                shown["state"].map(lambda v: word("state", v, lang)))
+    cols = heads(table, lang)
+    frame = pd.DataFrame(dict(zip(cols, (
+        shown["case_id"], shown["process_type"].fillna("—"), shown["title"].fillna(""),
+        shown["current_step"].map(lambda v: stored_step(v, lang)).fillna("—"),
+        shown["responsible"].fillna("—"), shown["days_overdue"].map(days_text), *more))))
     return frame, cols
 
 
@@ -90,7 +93,7 @@ def _left_out(digest: WeeklyDigest, n_open: int, n_open_shown: int, n_closed_sho
         more.append(say("digest.more_closed", lang, n=n_closed - n_closed_shown))
     tail = say("digest.see_workbook", lang) if more else ""
     extra = say("list.semi", lang).join(more) + tail
-    notes = " ".join(digest.notes[:2])
+    notes = " ".join(in_lang(n, lang) for n in digest.notes[:2])
     return (extra + " " + notes).strip()
 
 
@@ -106,7 +109,7 @@ def digest_pdf(digest: WeeklyDigest, path: Path, lang: Lang = "zh") -> Path:
     open_rows = digest.summary[digest.summary["section"] != "closed"]
     shown = open_rows.head(OPEN_SHOWN)
     closed = digest.section("closed").head(CLOSED_SHOWN)
-    frame, cols = _open_frame(shown, lang)
+    frame, cols = open_frame(shown, lang)
     cframe, ccols = _closed_frame(closed, lang)
     with chart_style(), PdfPages(path, metadata={"Title": digest.title(lang)}) as pdf:
         fig = new_page(PageInfo(digest.title(lang), subtitle, footer), 1)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 
 from officemine.rendering.layout import INK, MUTED, draw_table, new_page, note, tile_axes, wrap
-from officemine.base.text import heads, joined, say, stored_step
-from officemine.supervision.digest import days_text
+from officemine.base.text import heads, joined, say
+from officemine.rendering.digest import open_frame
 
 
 def ledger_month_page(report, footer: str, number: int):
@@ -38,14 +38,7 @@ def ledger_month_page(report, footer: str, number: int):
     view.plot(ax=fig.add_axes([0.12, 0.19, 0.25, 0.47]), lang=lang)
     every_open = view.summary[view.summary["open_at_month_end"]]
     open_rows = every_open.head(8)
-    cols = heads("ledger_open", lang)
-    frame = pd.DataFrame({
-        cols[0]: open_rows["case_id"], cols[1]: open_rows["process_type"].fillna("—"),
-        cols[2]: open_rows["title"].fillna(""),
-        cols[3]: open_rows["current_step"].map(lambda v: stored_step(v, lang)).fillna("—"),
-        cols[4]: open_rows["responsible"].fillna("—"),
-        cols[5]: open_rows["days_overdue"].map(days_text),
-        cols[6]: open_rows["opened_week"]})
+    frame, cols = open_frame(open_rows, lang, "ledger_open", (open_rows["opened_week"],))
     fig.text(0.42, 0.70, say("ledger.open_rows", lang), fontsize=11, weight="bold", color=INK,
              va="top")
     if frame.empty:

@@ -6,6 +6,7 @@ Each page answers one question; the cover answers "how did this month go" in one
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import matplotlib
@@ -203,7 +204,18 @@ def _trends(report, footer, number):
         report.trend.plot(kpi, ax=ax, lang=report.lang, marks=marks or None)
         ax.tick_params(labelsize=7)
         ax.title.set_fontsize(10)
+        _thin_months(ax, fig)
     return fig
+
+
+def _thin_months(ax, fig, size: float = 7.0) -> None:
+    """On a chart too narrow for a label per month (slanted at 45°, each needs about 1.7
+    times its type size across), show every second or third, the last month always."""
+    labels = ax.get_xticklabels()
+    room = ax.get_position().width * fig.get_figwidth() * 72 / max(len(labels), 1)
+    step = max(1, math.ceil(size * 1.7 / room))
+    for k, label in enumerate(labels):
+        label.set_visible((len(labels) - 1 - k) % step == 0)
 
 
 # --- 3. process map -----------------------------------------------------------------------------
@@ -390,8 +402,10 @@ def _ledger(report, footer, number):
         cols[2]: shown["title"].fillna(""),
         cols[3]: [step_text(n, b, lang) for n, b in zip(shown["current_node"],
                                                          shown["node_basis"])],
-        cols[4]: shown["responsible"].fillna("—") + "（" + arrived + "）",
-        cols[5]: [("—" if pd.isna(node) else f"{node}（{who}，{days:.1f}）")
+        cols[4]: [say("ledger.holder", lang, who=who, at=at)
+                  for who, at in zip(shown["responsible"].fillna("—"), arrived)],
+        cols[5]: [("—" if pd.isna(node) else say("ledger.delay", lang, node=node, who=who,
+                                                    days=days))
                   for node, who, days in zip(shown["delay_step"], shown["delay_held_by"],
                                              shown["delay_workdays"])],
         cols[6]: shown["working_days_open"].map(lambda v: f"{v:.1f}"),

@@ -323,8 +323,7 @@ def learn(tables: LogTables) -> OfficeModel:
         days = np.bincount(wd.to_numpy(), minlength=7) >= max(1, 0.05 * len(wd))
         if days[:5].sum() <= RESTRICTED_DAYS:
             actor_days[int(a)] = days
-            notes.append(f"{tables.people[a]} works on weekdays "
-                         + "".join("一二三四五六日"[i] for i in np.flatnonzero(days)))
+            notes.append(Said("sim.restricted", who=str(tables.people[a]), days=_weekdays(days)))
 
     # a table of workdays over the log and a generous horizon after it
     horizon = pd.date_range(origin, started.max().normalize() + pd.Timedelta(days=3 * 365),
@@ -363,6 +362,11 @@ BATCH_SHARE = 0.8
 BATCH_TOLERANCE = 1800.0
 
 
+def _weekdays(days: np.ndarray) -> list[Said]:
+    """The weekdays set in `days` (seven flags, Monday first), as the catalogue says them."""
+    return [Said(f"weekday.{i}") for i in np.flatnonzero(days)]
+
+
 def _batches(names, node, weekday, w_end, d, day_start, day_weekday, on_day,
              day_seconds) -> dict[int, _Batch]:
     """Nodes that act in batches (see `_Batch`), learnt from when their visits ended
@@ -391,8 +395,7 @@ def _batches(names, node, weekday, w_end, d, day_start, day_weekday, on_day,
         by_day = {int(w): np.sort(k[reached == w]) for w in np.unique(reached)
                   if (reached == w).sum() >= MIN_PERSONAL}
         out[int(n)] = _Batch(slots=slots, k=np.sort(k), k_by_day=by_day,
-                             note=f"{names[n]} acts in batches on weekdays "
-                                  + "".join("一二三四五六日"[i] for i in np.flatnonzero(days)))
+                             note=Said("sim.batches", node=str(names[n]), days=_weekdays(days)))
     return out
 
 

@@ -25,7 +25,7 @@ from officemine.log.months import as_month, month_of
 from officemine.base.errors import NoDataError, NotSupportedError
 from officemine.log.schema import C
 from officemine.kpis.cases import case_cycles
-from officemine.kpis.context import _Context, type_order
+from officemine.kpis.context import _Context, extent_notes, type_order
 from officemine.kpis.definitions import KPI_KEYS
 from officemine.kpis.facts import FACT_COUNTS, FACT_SUMS, MonthFacts, month_facts
 from officemine.kpis.monthly import MonthlyKPIs, _monthly
@@ -161,12 +161,7 @@ def _context(log: SparkLog, size, calendar: Calendar, sla: SLA):
     start, end = (None if size[k] is None else
                   pd.Timestamp(size[k], unit="us", tz="UTC").tz_convert(log.timezone)
                   for k in ("start", "end"))
-    notes = []
-    if start is not None:
-        notes.extend(calendar.coverage_warnings(start, end))
-    if calendar.tz != log.timezone:
-        notes.append(f"calendar time zone {calendar.tz} differs from the log's "
-                     f"{log.timezone}: months follow the log, office hours the calendar")
+    notes = extent_notes(calendar, log.timezone, start, end)
     info = {"cases": int(size["cases"]), "events": int(size["events"]),
             "start": start.isoformat() if start is not None else None,
             "end": end.isoformat() if end is not None else None,

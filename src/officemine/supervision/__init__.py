@@ -47,7 +47,7 @@ from officemine.log.months import as_month
 from officemine.base.text import relabel
 from officemine.base.plotting import chart_style
 from officemine.log.schema import OUTCOME_WORDS
-from officemine.base.text import say, step_text, word
+from officemine.base.text import Said, say, step_text, word
 from officemine.sla import SLA
 from officemine.base.stats import counted_quantile
 from officemine.log.result import Result, log_info_of
@@ -265,18 +265,16 @@ def ledger_of_open_cases(log: EventLog, as_of_t: pd.Timestamp, sla: SLA, calenda
 
     n_after = int((ledger["node_basis"] == "after").sum())
     if n_after:
-        notes.append(f"{n_after} overdue case(s) have no pending item in the log: their next "
-                     "node and responsible person are unknown (shown as after the last action)")
+        notes.append(Said("overdue.no_pending", n=n_after))
     n_first = int((ledger["start_basis"] == "first_event").sum())
     if n_first:
-        notes.append(f"{n_first} overdue case(s) have no submission in the log: their days run "
-                     "from their first event (a lower bound)")
+        notes.append(Said("overdue.no_submission", n=n_first))
     notes.extend(calendar.coverage_warnings(open_["submitted_at"].min(), as_of_t)
                  if len(open_) else [])
     end = whole.end
     if as_of_t < end:
-        notes.append(f"as_of {as_of_t:%Y-%m-%d %H:%M} is before the end of the log "
-                     f"({end:%Y-%m-%d %H:%M}): holders are taken from the actions that followed")
+        notes.append(Said("overdue.before_end", as_of=f"{as_of_t:%Y-%m-%d %H:%M}",
+                          end=f"{end:%Y-%m-%d %H:%M}"))
     return OverdueLedger(summary=ledger, by_node=_group(ledger, "node"),
                          by_person=_group(ledger, "person"), open_cases=open_, as_of=as_of_t,
                          calendar=calendar.describe(), sla=sla, notes=tuple(notes),
@@ -440,7 +438,7 @@ def bottlenecks(log: EventLog, month: Any = None, calendar: Calendar | None = No
         by_person.add(inside)
     notes: list[str] = []
     if not by_node.items:
-        notes.append(f"no item waited at any node in {label or 'the log'}")
+        notes.append(Said("waits.none", where=label or Said("waits.the_log")))
     period = {"start": m0.isoformat(), "end": m1.isoformat()}
     people = by_person.ranked()
     if len(people):

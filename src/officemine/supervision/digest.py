@@ -24,7 +24,8 @@ from officemine.base.choices import Lang
 from officemine.base.jsonable import plain, records
 from officemine.log.result import Result
 from officemine.supervision.ledger import OPEN_STATES, LedgerError
-from officemine.base.text import for_reader, heads, relabel, say, stored_step, word
+from officemine.base.text import (Said, for_reader, heads, relabel, said_again, say,
+                                  stored_step, word)
 
 __all__ = ["WeeklyDigest", "LedgerMonth", "SECTIONS"]
 
@@ -121,8 +122,8 @@ class WeeklyDigest(Result):
         rows = rows.sort_values(["_s", "_k", "case_id"], kind="stable")
         summary = rows[_COLUMNS].reset_index(drop=True)
         open_rows = summary[summary["state"].isin(OPEN_STATES)]
-        notes = tuple(json.loads(run["notes"])) + tuple(n for n in extra_notes
-                                                        if n not in run["notes"])
+        stored = tuple(said_again(json.loads(run["notes"])))   # text, or a Said's code
+        notes = stored + tuple(n for n in extra_notes if n not in stored)
         return cls(
             week=run["week"], as_of=pd.Timestamp(run["as_of"]).tz_convert(timezone),
             run_id=int(run["run_id"]), status=status,
@@ -311,7 +312,7 @@ class LedgerMonth(Result):
                        median_days_to_close=None, n_closed=0,
                        summary=pd.DataFrame(columns=_MONTH_COLUMNS),
                        people=_people(pd.DataFrame()), ledger=where,
-                       notes=(f"the ledger has no weekly run in {period}",))
+                       notes=(Said("ledger.no_run_in", month=str(period)),))
         ids = [int(i) for i in runs["run_id"]]
         last = ids[-1]
         marks = ", ".join("?" * len(ids))

@@ -48,7 +48,7 @@ from officemine.log.result import Result
 from officemine.sla import SLA
 from officemine.supervision.store import LedgerError, SCHEMA_VERSION, connect, transaction
 from officemine.base.text import relabel
-from officemine.base.text import say
+from officemine.base.text import Said, plain_said, say
 
 __all__ = ["Ledger", "LedgerError", "CaseFile", "week_label", "OPEN_STATES"]
 
@@ -385,9 +385,8 @@ WHERE s.run_id = ?""", (run_id,))
                 "record it as of a later time, or use the latest export")
         row = self._con.execute("SELECT run_id FROM runs WHERE week = ?", (week,)).fetchone()
         if row is not None:
-            return self._digest(int(row[0]), "unchanged", [
-                f"week {week} is already in the ledger: nothing changed, nothing is sent "
-                f"again (--resend {week} sends its digest again)"])
+            return self._digest(int(row[0]), "unchanged", [Said("ledger.week_recorded",
+                                                                 week=week)])
         if t <= last.as_of:
             raise LedgerError(
                 f"as of {t:%Y-%m-%d %H:%M} (week {week}) is before the ledger's last run "
@@ -502,16 +501,13 @@ WHERE s.run_id = ?""", (run_id,))
         plan.states = states
 
         if len(unseen):
-            plan.notes.append(f"{len(unseen)} open entr{'y' if len(unseen) == 1 else 'ies'} "
-                              "not seen open in this log (neither open nor ended there): kept "
-                              "open; is the export complete?")
+            plan.notes.append(Said("ledger.unseen_one") if len(unseen) == 1 else
+                              Said("ledger.unseen", n=len(unseen)))
         if last is None:
-            plan.notes.append("first run of this ledger: it enters the cases overdue and open "
-                              "at its as-of; cases that were overdue but ended before are not "
-                              "entered")
+            plan.notes.append(Said("ledger.first_run"))
         if end is not None and t > end + pd.Timedelta(days=1):
-            plan.notes.append(f"as of {t:%Y-%m-%d %H:%M} is {(t - end).days} day(s) after the "
-                              f"log's end ({end:%Y-%m-%d %H:%M}): nothing after that is known")
+            plan.notes.append(Said("ledger.after_end", as_of=f"{t:%Y-%m-%d %H:%M}",
+                                   days=(t - end).days, end=f"{end:%Y-%m-%d %H:%M}"))
         return plan
 
     def _write(self, log: EventLog, end: pd.Timestamp | None, plan: _Plan, sla: SLA,
@@ -536,7 +532,7 @@ WHERE s.run_id = ?""", (run_id,))
              end.isoformat() if end is not None else None, int(log.n_events), int(log.n_cases),
              source, calendar.describe(), json.dumps(sla.to_dict(), ensure_ascii=False),
              counts["opened"], counts["reopened"], counts["carried"], counts["closed"],
-             counts["open_after"], json.dumps(plan.notes, ensure_ascii=False),
+             counts["open_after"], json.dumps(plain_said(list(plan.notes)), ensure_ascii=False),
              dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), __version__))
         run_id = int(cur.lastrowid)
         new = plan.new
