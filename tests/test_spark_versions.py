@@ -112,3 +112,18 @@ def test_the_sample_and_a_million_events(spark, spark_sample_log, spark_benchmar
         ours = spark_versions(oms.read_log(spark, path), partitions=partitions)
         assert_same(ours, one)
         assert one.changes["kind"].tolist() == ["node_removed"]
+
+
+def test_too_many_cases_for_the_driver_is_said_with_what_to_do(spark, group_log, monkeypatch):
+    """Spark refuses a result larger than spark.driver.maxResultSize: the error names the
+    setting and a value that serves (Spark's own exception is a Java stack trace)."""
+    import officemine.spark.versions as module
+    from officemine.base.errors import NotSupportedError
+
+    def refuse(frame):
+        raise RuntimeError("Total size of serialized results of 4 tasks (1166.7 MiB) is "
+                           "bigger than spark.driver.maxResultSize (1024.0 MiB)")
+
+    monkeypatch.setattr(module, "to_arrow", refuse)
+    with pytest.raises(NotSupportedError, match="spark.driver.maxResultSize=4g"):
+        spark_versions(oms.read_log(spark, group_log))

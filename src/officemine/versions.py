@@ -290,6 +290,12 @@ ROUTE_FLIP = 0.5
 ROUTE_ALPHA = 1e-6
 
 
+def position_dtype(steps: int) -> type:
+    """The narrowest integer that holds a case's step positions (-1 .. steps - 1): what the
+    parts of a log carry per case, a byte a step where it can."""
+    return np.int8 if steps < 128 else np.int16
+
+
 def _route_changes(routes: "RouteFacts", min_cases: int, tz: str) -> list[dict]:
     """Two steps that swap places: in the first round of each ended case, the order of the
     first visits of two steps of the chain (decision, instruction, notification) both visited
@@ -457,14 +463,16 @@ class RouteFacts:
                                   kind="stable").reset_index(drop=True)
         return frame[columns]
 
-    def parts(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def parts(self, types: Sequence) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The facts as two tables that add up over parts of the log: one row per case
-        (process_type, start in µs, positions as int16 bytes, in `names`' order) and the
-        presence facts (process_type, node, cases, first, last in µs)."""
-        pos = self.positions()
-        types = self.type_codes()
+        (type_code: its process type's place in `types`, -1 for none; start in µs;
+        positions as `position_dtype` bytes, in `names`' order) and the presence facts
+        (process_type, node, cases, first, last in µs)."""
+        pos = self.positions().astype(position_dtype(len(self.names)))
+        where = {name: i for i, name in enumerate(types)}
+        to_code = np.array([where[name] for name in self.type_names] + [-1], dtype=np.int32)
         cases = pd.DataFrame({
-            "process_type": [self.type_names[c] if c >= 0 else None for c in types],
+            "type_code": to_code[self.type_codes()],
             "start": self.start(),
             "positions": [row.tobytes() for row in pos]})
         presence = (pd.concat(self._presence, ignore_index=True) if self._presence else
@@ -484,7 +492,8 @@ class RouteFacts:
         facts._type_index = {name: i for i, name in enumerate(facts.type_names)}
         facts._types = [np.asarray(type_codes, dtype=np.int32)]
         facts._starts = [np.asarray(start)]
-        facts._pos = [positions.reshape(len(facts._types[0]), len(facts.names))]
+        facts._pos = [positions.reshape(len(facts._types[0]), len(facts.names))
+                      .astype(np.int16)]
         facts._presence = [presence]
         return facts
 

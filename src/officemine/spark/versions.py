@@ -23,15 +23,20 @@ from officemine.log import relations
 from officemine.log.schema import C
 from officemine.spark._log import SparkLog, pyspark
 from officemine.spark._parts import UNIT, per_partition, to_arrow, unit_logs, with_units
-from officemine.versions import (ROUTE_COLUMNS, ProcessVersions, RouteFacts, steps_of,
-                                 versions_of)
+from officemine.base.errors import NotSupportedError
+from officemine.versions import (ROUTE_COLUMNS, ProcessVersions, RouteFacts, position_dtype,
+                                 steps_of, versions_of)
 
 __all__ = ["process_versions", "process_versions_by_unit", "select_current",
            "select_current_by_unit", "select_started"]
 
-#: The rows each partition gives (`kind`: "case", "node" or "rows" says which are filled).
-_SCHEMA = ("unit string, kind string, case_id string, process_type string, start long, "
-           "positions binary, node string, cases long, first long, last long")
+#: The rows each partition gives (`kind` says which fields are filled: `_ROWS` the events
+#: read, `_NODE` a node's presence, `_CASE` a case — its fields kept few and narrow, as they
+#: all go to the driver: about 40 bytes a case).
+_SCHEMA = ("unit string, kind byte, case_id string, type_code int, start long, "
+           "positions binary, process_type string, node string, cases long, first long, "
+           "last long")
+_ROWS, _NODE, _CASE = 0, 1, 2
 
 
 def process_versions(log: SparkLog, redesigns: Sequence = (), *, alpha: float = 0.001,
@@ -133,6 +138,8 @@ def _versions(log: SparkLog, unit: str | None, redesigns: Sequence, *, alpha: fl
         steps[key] = steps_of(relations.kinds_of(relations.node_facts_of(
             part.drop(columns=[UNIT]).reset_index(drop=True)), stored))
     names = sorted({s for each in steps.values() for s in each})
+    types = sorted(r[0] for r in df.select(C.process_type).distinct().collect()
+                   if r[0] is not None)
 
     def facts(part) -> pa.Table:
         tables = []
@@ -140,26 +147,34 @@ def _versions(log: SparkLog, unit: str | None, redesigns: Sequence, *, alpha: fl
             routes = RouteFacts(steps.get(key, ()), names)
             ids: list = []
             routes.add(relations.events(mine, ROUTE_COLUMNS, blocking=True), case_ids=ids)
-            cases, presence = routes.parts()
-            tables += [cases.assign(kind="case", case_id=ids, unit=key),
-                       presence.assign(kind="node", unit=key),
-                       pd.DataFrame({"kind": ["rows"], "cases": [routes.rows], "unit": [key]})]
+            cases, presence = routes.parts(types)
+            tables += [cases.assign(kind=_CASE, case_id=ids, unit=key),
+                       presence.assign(kind=_NODE, unit=key),
+                       pd.DataFrame({"kind": [_ROWS], "cases": [routes.rows], "unit": [key]})]
         return pd.concat(tables, ignore_index=True)
 
     out = per_partition(log, [c for c in ROUTE_COLUMNS if c != C.case_id] + [UNIT], facts,
                         _SCHEMA, partitions)
-    # one pass: the few node and count rows first, then the cases by unit, start and case id
-    facts_of = to_arrow(out.orderBy(F.col("kind").desc(), F.col("unit").asc_nulls_first(),
-                                    F.col("start").asc_nulls_last(), F.col("case_id"))
-                        .drop("case_id"))
+    # one pass: the few count and node rows first, then the cases by unit, start and case id
+    try:
+        facts_of = to_arrow(out.orderBy(F.col("kind"), F.col("unit").asc_nulls_first(),
+                                        F.col("start").asc_nulls_last(), F.col("case_id"))
+                            .drop("case_id"))
+    except Exception as exc:                    # Spark's error, said with what to do
+        if "maxResultSize" not in str(exc):
+            raise
+        raise NotSupportedError(
+            "the process versions take each case's step order to the driver (about 40 "
+            "bytes a case), more than spark.driver.maxResultSize allows: set it higher "
+            "(--conf spark.driver.maxResultSize=4g holds about 100 million cases)") from None
     kind = facts_of["kind"]
-    small = facts_of.filter(pc.not_equal(kind, "case")).drop(["positions"]).to_pandas()
-    ordered = facts_of.filter(pc.equal(kind, "case")).select(
-        ["unit", "process_type", "start", "positions"])
+    small = facts_of.filter(pc.not_equal(kind, _CASE)).drop(["positions"]).to_pandas()
+    ordered = facts_of.filter(pc.equal(kind, _CASE)).select(["unit", "type_code", "start",
+                                                             "positions"])
     del facts_of, kind
-    presence = small[small["kind"] == "node"][["unit", "process_type", "node", "cases",
-                                               "first", "last"]]
-    counted = small[small["kind"] == "rows"]
+    presence = small[small["kind"] == _NODE][["unit", "process_type", "node", "cases",
+                                              "first", "last"]]
+    counted = small[small["kind"] == _ROWS]
     rows = {None if pd.isna(k) else k: int(n)
             for k, n in counted.groupby("unit", dropna=False, sort=False)["cases"].sum().items()}
     cases = _case_spans(log)
@@ -168,12 +183,11 @@ def _versions(log: SparkLog, unit: str | None, redesigns: Sequence, *, alpha: fl
     for key in rows:
         mine = ordered if len(rows) == 1 else ordered.filter(
             pc.is_null(ordered["unit"]) if key is None else pc.equal(ordered["unit"], key))
-        types = pc.dictionary_encode(mine["process_type"]).combine_chunks()
         routes = RouteFacts.from_parts(
             steps.get(key, ()), names, rows[key],
-            types.indices.fill_null(-1).to_numpy(zero_copy_only=False),
-            types.dictionary.to_pylist(),
-            mine["start"].to_numpy(zero_copy_only=False), _positions(mine["positions"]),
+            mine["type_code"].to_numpy(zero_copy_only=False), types,
+            mine["start"].to_numpy(zero_copy_only=False),
+            _positions(mine["positions"], position_dtype(len(names))),
             presence[presence["unit"].isna() if key is None else presence["unit"] == key]
             .drop(columns="unit"))
         of_unit = cases[cases[UNIT].isna() if key is None else cases[UNIT] == key]
@@ -183,16 +197,17 @@ def _versions(log: SparkLog, unit: str | None, redesigns: Sequence, *, alpha: fl
     return results
 
 
-def _positions(column) -> np.ndarray:
-    """The step positions of the cases (int16 bytes, one value per case) as one array."""
+def _positions(column, dtype) -> np.ndarray:
+    """The step positions of the cases (bytes of `dtype`, one value per case) as one
+    array."""
     values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if not len(values):
-        return np.empty(0, dtype=np.int16)
+        return np.empty(0, dtype=dtype)
     values = values.cast(pa.large_binary())
     offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[
         values.offset:values.offset + len(values) + 1]
     data = np.frombuffer(values.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    return data.view(np.int16).copy()
+    return data.view(dtype).copy()
 
 
 def _case_spans(log: SparkLog) -> pd.DataFrame:
