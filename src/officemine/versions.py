@@ -561,17 +561,23 @@ def since_dates(log: EventLog, since: Since, redesigns: Sequence = (), *,
     if isinstance(since, str) and since == "current":
         versions = process_versions(log, redesigns, memory_limit=memory_limit)
         return versions.since, versions
+    return since_date(since, log.timezone, log.span()[1]), None
+
+
+def since_date(since: Any, timezone: str, end: pd.Timestamp | None) -> pd.Timestamp:
+    """`since` as a date in `timezone` (the cases started on or after it are judged), or a
+    clear error: not a date, or after the log's `end` (None: the log is empty). Both engines
+    read a date this way."""
     try:
         t = pd.Timestamp(since)
     except (TypeError, ValueError):
         raise InputError(f"since must be 'current', 'all' or a date like '2025-07-01', "
                          f"not {since!r}") from None
-    t = t.tz_localize(log.timezone) if t.tzinfo is None else t.tz_convert(log.timezone)
-    start, end = log.span()
-    if start is None or t > end:
+    t = t.tz_localize(timezone) if t.tzinfo is None else t.tz_convert(timezone)
+    if end is None or t > end:
         raise InputError(f"since {t:%Y-%m-%d} is after the end of the log "
                          f"({end:%Y-%m-%d})" if end is not None else "the log is empty")
-    return t, None
+    return t
 
 
 def select_since(log: EventLog, since: Since, redesigns: Sequence = (), *,

@@ -102,11 +102,11 @@ def _necessity(log: SparkLog, unit: str | None, *, by=None, basis="working", cal
     ChoiceError.check("by", by, one.BYS)
     thresholds = thresholds or one.NecessityThresholds()
     calendar = calendar or log.calendar
-    started = _since_date(log, since)
-    versions = {} if started is not None else _versions_of(log, unit, since, redesigns,
-                                                          partitions)
-    log = with_units(log, unit)
+    source, log = log, with_units(log, unit)
     whole = unit_sizes(log)
+    started = _since_date(log, since, whole)
+    versions = {} if started is not None else _versions_of(source, unit, since, redesigns,
+                                                          partitions)
     if started is not None:
         log = select_started(log, started)
     elif versions:
@@ -202,26 +202,16 @@ def _instant(micros, tz: str) -> pd.Timestamp | None:
     return None if micros is None else pd.Timestamp(micros, unit="us", tz="UTC").tz_convert(tz)
 
 
-def _since_date(log: SparkLog, since) -> pd.Timestamp | None:
-    """The date `since` names (cases started on or after it are judged), or None when it
-    names none ("current", "all", versions); an error for a date after the log's end, as on
-    one machine."""
-    from officemine.versions import ProcessVersions
+def _since_date(log: SparkLog, since, sizes: dict) -> pd.Timestamp | None:
+    """The date `since` names (`versions.since_date`, against the end of the log's `sizes`),
+    or None when it names none ("current", "all", versions)."""
+    from officemine.versions import ProcessVersions, since_date
 
     if since is None or isinstance(since, (ProcessVersions, dict)) or (
             isinstance(since, str) and since in ("all", "current")):
         return None
-    try:
-        t = pd.Timestamp(since)
-    except (TypeError, ValueError):
-        raise InputError(f"since must be 'current', 'all' or a date like '2025-07-01', "
-                         f"not {since!r}") from None
-    t = t.tz_localize(log.timezone) if t.tzinfo is None else t.tz_convert(log.timezone)
-    end = unit_sizes(with_units(log, None)).get(None, {"end": None})["end"]
-    if end is None or t > _instant(end, log.timezone):
-        raise InputError(f"since {t:%Y-%m-%d} is after the end of the log"
-                         + (f" ({_instant(end, log.timezone):%Y-%m-%d})" if end else ""))
-    return t
+    ends = [r["end"] for r in sizes.values() if r["end"] is not None]
+    return since_date(since, log.timezone, _instant(max(ends), log.timezone) if ends else None)
 
 
 def _log_info(log: SparkLog, whole, judged, versions, since) -> dict:
