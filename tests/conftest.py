@@ -156,3 +156,26 @@ def spark_benchmark_log(tmp_path_factory) -> Path:
     path = folder / "oa_1000000.parquet"
     officemine.import_log(csv).write(path)
     return path
+
+
+def chain_log(frame, timezone: str = "Asia/Shanghai"):
+    """A canonical `EventLog` of hand-made approval chains: `frame` holds case_id, seq,
+    node, outcome and acted_at (and any extra case columns); every event acts on arrival
+    (inferred), nothing pending, no people, all of process type 发文."""
+    import numpy as np
+    import pandas as pd
+
+    from officemine.log.eventlog import EventLog
+
+    frame = frame.copy()
+    frame["seq"] = frame["seq"].astype("int32")
+    frame["arrived_at"] = pd.Series(pd.NaT, index=frame.index, dtype=frame["acted_at"].dtype)
+    frame["wait_start"] = frame["acted_at"]
+    frame["arrival_source"] = "inferred"
+    frame["pending"] = False
+    for column in ("resource", "dept", "comment", "urgency", "applicant", "applicant_dept",
+                   "title", "source_file", "source_row"):
+        frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
+    frame["process_type"] = "发文"
+    frame["amount"] = np.nan
+    return EventLog.from_pandas(frame, timezone=timezone)

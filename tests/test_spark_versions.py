@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 import pytest
 
 import officemine
+from conftest import chain_log
 from officemine import spark as oms
 from officemine.log.eventlog import EventLog
 from officemine.spark.versions import process_versions as spark_versions
@@ -45,17 +45,7 @@ def _group_log(path: Path) -> Path:
                              branch))
     frame = pd.DataFrame(rows, columns=["case_id", "seq", "node", "outcome", "acted_at",
                                         "company"])
-    frame["seq"] = frame["seq"].astype("int32")
-    frame["arrived_at"] = pd.Series(pd.NaT, index=frame.index, dtype=frame["acted_at"].dtype)
-    frame["wait_start"] = frame["acted_at"]
-    frame["arrival_source"] = "inferred"
-    frame["pending"] = False
-    for column in ("resource", "dept", "comment", "urgency", "applicant", "applicant_dept",
-                   "title", "source_file", "source_row"):
-        frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
-    frame["process_type"] = "发文"
-    frame["amount"] = np.nan
-    EventLog.from_pandas(frame, timezone=TZ).write(path)
+    chain_log(frame, TZ).write(path)
     return path
 
 

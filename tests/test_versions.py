@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import officemine
+from conftest import chain_log
 from officemine.log import relations
 from officemine.review.config import Redesign as SettingsRedesign
 from officemine.synthetic import Redesign, default_office_spec, generate
@@ -97,10 +98,6 @@ def test_current_version_keeps_other_types_whole(sample_csv):
 def _reordered_log(n_cases: int = 120, swap_at: int = 70):
     """Cases submitted one a day; 科长审核 before 处长审核 until case `swap_at`, after it from
     then on (a redesign that swapped the two steps)."""
-    import numpy as np
-
-    from officemine.log.eventlog import EventLog
-
     rows = []
     day0 = pd.Timestamp("2025-01-06 09:00", tz="Asia/Shanghai")
     for i in range(n_cases):
@@ -110,17 +107,7 @@ def _reordered_log(n_cases: int = 120, swap_at: int = 70):
         for k, (node, outcome) in enumerate(steps):
             rows.append((f"C{i:04d}", k, node, outcome, t + pd.Timedelta(hours=k)))
     frame = pd.DataFrame(rows, columns=["case_id", "seq", "node", "outcome", "acted_at"])
-    frame["seq"] = frame["seq"].astype("int32")
-    frame["arrived_at"] = pd.Series(pd.NaT, index=frame.index, dtype=frame["acted_at"].dtype)
-    frame["wait_start"] = frame["acted_at"]
-    frame["arrival_source"] = "inferred"
-    frame["pending"] = False
-    for column in ("resource", "dept", "comment", "urgency", "applicant", "applicant_dept",
-                   "title", "source_file", "source_row"):
-        frame[column] = pd.Series(pd.NA, index=frame.index, dtype="string")
-    frame["process_type"] = "发文"
-    frame["amount"] = np.nan
-    return EventLog.from_pandas(frame, timezone="Asia/Shanghai"), day0 + pd.Timedelta(days=swap_at)
+    return chain_log(frame), day0 + pd.Timedelta(days=swap_at)
 
 
 def test_two_steps_that_swap_places_are_a_route_change():
