@@ -243,9 +243,7 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
         del arrived_bad
         arrived_at = arrived.i8()
         set_aside((acted_at != _NAT) & (arrived_at != _NAT) & (acted_at < arrived_at),
-                  "action_before_arrival", C.arrived_at,
-                  lambda rows: (arrived.take(rows).astype("string") + " > "
-                                + acted.take(rows).astype("string")))
+                  "action_before_arrival", C.arrived_at, _in_wrong_order(arrived, acted))
     else:
         arrived = _Column.missing(n, acted.values.dtype)
         arrived_at = arrived.i8()
@@ -476,6 +474,14 @@ def _parse_times(column: _Column, tz: str) -> tuple[_Column, np.ndarray]:
     """Parse each distinct value once: (times, failed per row)."""
     times, failed = parse_times(column.values, tz)
     return _Column(column.codes, times), column.per_row(failed.to_numpy(bool), False)
+
+
+def _in_wrong_order(first: _Column, then: _Column):
+    """A function giving the set-aside detail ``"first > then"`` of given row positions whose
+    `then` time comes before their `first`; it holds the columns, not `build_log`'s names for
+    them (which `build_log` deletes to free memory)."""
+    return lambda rows: (first.take(rows).astype("string") + " > "
+                         + then.take(rows).astype("string"))
 
 
 def _source_rows(frame: pd.DataFrame):
