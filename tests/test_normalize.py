@@ -192,3 +192,21 @@ def test_an_object_column_and_reject_then_resubmit_per_object():
     assert events.outcome.tolist() == ["submit", "submit", "return", "reject", "resubmit"]
     assert report.rejections_as_returns == 1
     assert events.instance_id.tolist() == ["c"] * 5
+
+
+def test_an_action_before_its_arrival_is_set_aside_with_both_times():
+    # the detail is written while the import runs on (the times are freed at its end)
+    frame = pd.DataFrame({
+        "case_id": ["c", "c", "k"],
+        "node": ["发起", "审核", "发起"],
+        "outcome": ["提交", "同意", "提交"],
+        "arrived_at": [None, "2025-03-05 09:00", None],
+        "acted_at": ["2025-03-03 09:00", "2025-03-04 09:00", "2025-03-03 10:00"],
+    })
+    events, report, aside = build_log(RawEvents(frame, "t.csv", "csv", 3))
+    assert report.set_aside_by_reason == {"action_before_arrival": 1}
+    assert aside[["source_row", "column"]].values.tolist() == [["2", "arrived_at"]]
+    arrived, acted = aside.detail.iloc[0].split(" > ")
+    assert pd.Timestamp(arrived) == pd.Timestamp("2025-03-05 09:00", tz=TZ)
+    assert pd.Timestamp(acted) == pd.Timestamp("2025-03-04 09:00", tz=TZ)
+    assert events.case_id.tolist() == ["c", "k"]

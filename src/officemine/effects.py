@@ -34,7 +34,7 @@ which would favour short cases), and only ended cases count.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np

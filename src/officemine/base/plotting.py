@@ -61,3 +61,19 @@ def use_chart_style() -> None:
     """Apply officemine's fonts and style globally (notebooks, scripts)."""
     register_font()
     matplotlib.rcParams.update(_STYLE)
+
+
+def rows_axes(ax, rows: int, *, width: float, per_row: float, **subplots):
+    """The axes of a chart with a bar per row: `ax` when given, else a new figure `width`
+    inches wide whose height grows by `per_row` inches a row (as if three at least) plus
+    1.2 for the title and axis. Call it inside `chart_style`."""
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(width, per_row * max(rows, 3) + 1.2), **subplots)
+    return ax
+
+
+def empty_note(ax, text: str, **style) -> None:
+    """Say in the middle of an empty chart why it is empty."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, **style)

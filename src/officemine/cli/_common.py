@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Callable, Iterable, Iterator, NoReturn, Optional, Sequence, TypeVar
+from typing import (Annotated, Any, Callable, Iterable, Iterator, NoReturn, Optional, Sequence,
+                    TypeVar)
 
 import typer
 from rich.console import Console
@@ -63,6 +64,11 @@ CalendarOption = Annotated[Optional[Path], typer.Option(
     "--calendar", help="Working calendar (TOML: hours, region, company days) instead of the "
     "log's own (set by the mapping's [calendar] at import; default 09:00–12:00, 13:30–17:30 "
     "with Chinese statutory holidays), in the log's time zone.", exists=True, dir_okay=False)]
+LogOrTableArgument = Annotated[Optional[Path], typer.Argument(
+    metavar="LOG", help="A Parquet log, or any source the importer reads (with --engine "
+                        "spark: a log written by officemine, or none with --table).")]
+JsonOption = Annotated[Optional[str], typer.Option(
+    "--json", help="Write the JSON result to this file, or '-' for stdout.")]
 CHART_SUFFIXES = (".png", ".svg", ".pdf")
 
 
@@ -129,10 +135,20 @@ def _check_outputs(outputs: list[Path], folders: list[Path]) -> None:
         check_folder(folder)
 
 
-def save_chart(fig, path: Path, **kwargs) -> None:
-    """Write a matplotlib figure atomically, in the format its suffix names."""
+def json_file(json_out: str | None) -> Path | None:
+    """The file a ``--json`` option names (None: no file, or ``-`` for stdout)."""
+    return Path(json_out) if json_out not in (None, "-") else None
+
+
+def save_chart(draw: Callable[[], Any], path: Path, **kwargs) -> None:
+    """Draw a chart off screen (`draw` returns its matplotlib figure) and write it
+    atomically, in the format its suffix names."""
+    import matplotlib
+
     from officemine.base.atomic import atomic_path
 
+    matplotlib.use("Agg")
+    fig = draw()
     with atomic_path(path) as temp:
         fig.savefig(temp, format=path.suffix.lower().lstrip("."), **kwargs)
 
@@ -164,6 +180,25 @@ def check_memory_limit(memory_limit: str | None, engine: str, log_path: Path | N
     if log_path is not None and log_path.suffix.lower() != ".parquet":
         raise InputError("--memory-limit reads a stored log in batches: import "
                          f"{log_path} first (officemine import … --memory-limit)")
+
+
+def local_log(log_path: Path | None, table: str | None, verb: str) -> Path:
+    """The LOG of a command on this machine's engine: --table is Spark's, and a LOG is
+    needed (`verb` says what the command does with it)."""
+    if table is not None:
+        raise InputError("--table reads a table in Spark: give --engine spark")
+    if log_path is None:
+        raise InputError(f"give the LOG to {verb} (or --engine spark --table NAME)")
+    return log_path
+
+
+def load_sla(path: Path | None):
+    """The --sla file (None without one)."""
+    if path is None:
+        return None
+    from officemine.sla import SLA
+
+    return SLA.from_toml(path)
 
 
 def load_calendar(path: Path | None, log):

@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, choice, domain_errors, err, load_calendar, load_log,
-                                    save_chart)
+from officemine.cli._common import (CalendarOption, FormatOption, JsonOption, MappingOption,
+                                    TimezoneOption, app, choice, domain_errors, err, json_file,
+                                    load_calendar, load_log, save_chart)
 from officemine.base.choices import LANGS
 
 
@@ -24,8 +24,7 @@ def conformance(
     month: Annotated[Optional[str], typer.Option(
         help="Only the cases completed in this month: 2025-10, 2025/10 or 2025年10月 "
              "(default: every case).")] = None,
-    json_out: Annotated[Optional[str], typer.Option(
-        "--json", help="Write the JSON result to this file, or '-' for stdout.")] = None,
+    json_out: JsonOption = None,
     csv_out: Annotated[Optional[Path], typer.Option(
         "--csv", help="Write one row per deviation as CSV (UTF-8 with BOM; no cell starts a "
         "formula).")] = None,
@@ -45,9 +44,9 @@ def conformance(
     from officemine.conformance import KINDS, conformance as run, load_procedures
     from officemine.log.months import as_month
 
-    json_file = Path(json_out) if json_out not in (None, "-") else None
+    json_path = json_file(json_out)
     with domain_errors(inputs=[log_path, mapping, calendar, procedures],
-                       outputs=[json_file, csv_out], charts=[chart]):
+                       outputs=[json_path, csv_out], charts=[chart]):
         if month:
             month = str(as_month(month))
         procs = load_procedures(procedures)          # every problem of the file, before the log
@@ -59,19 +58,15 @@ def conformance(
             sys.stdout.write(result.to_json() + "\n")
         for line in _summary(result, KINDS):
             say(line)
-        if json_file:
-            write_text(json_file, result.to_json())
-            say(f"wrote {json_file}")
+        if json_path:
+            write_text(json_path, result.to_json())
+            say(f"wrote {json_path}")
         if csv_out:
             table = result.deviations.drop(columns=["ended_at"])
             write_csv(table, csv_out)
             say(f"wrote {csv_out}")
         if chart:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            axes = result.plot(lang=lang)
-            save_chart(axes[0].figure, chart)
+            save_chart(lambda: result.plot(lang=lang)[0].figure, chart)
             say(f"wrote {chart}")
 
 

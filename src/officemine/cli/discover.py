@@ -9,8 +9,7 @@ import typer
 
 from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, MappingOption,
                                     NoLinkOption, TableOption, TimezoneOption, app, domain_errors,
-                                    err, load_calendar, load_log, spark_log)
-from officemine.base.errors import InputError
+                                    err, load_calendar, load_log, local_log, spark_log)
 
 
 @app.command()
@@ -53,11 +52,8 @@ def discover(
                 result = oms.discover(log, process_type, calendar=load_calendar(calendar, log),
                                       min_frequency=min_frequency)
         else:
-            if table is not None:
-                raise InputError("--table reads a table in Spark: give --engine spark")
-            if log_path is None:
-                raise InputError("give the LOG to discover (or --engine spark --table NAME)")
-            log = load_log(log_path, format, mapping, timezone, no_link)
+            log = load_log(local_log(log_path, table, "discover"), format, mapping, timezone,
+                           no_link)
             cal = load_calendar(calendar, log)
             with err.status("discovering …"):
                 result = run_discovery(log, process_type, calendar=cal,

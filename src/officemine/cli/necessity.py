@@ -8,21 +8,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, MappingOption,
-                                    NoLinkOption, TableOption, TimezoneOption, app,
-                                    check_memory_limit, choice, domain_errors, err,
-                                    load_calendar, load_log, save_chart, spark_log)
+from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, JsonOption,
+                                    LogOrTableArgument, MappingOption, NoLinkOption, TableOption,
+                                    TimezoneOption, app, check_memory_limit, choice,
+                                    domain_errors, err, json_file, load_calendar, load_log,
+                                    local_log, save_chart, spark_log)
 from officemine.base.choices import LANGS
-from officemine.base.errors import InputError
 from officemine.necessity import BASES, BYS
 
 
 @app.command()
 def necessity(
-    log_path: Annotated[Optional[Path], typer.Argument(
-        metavar="LOG", help="A Parquet log, or any source the importer reads (with --engine "
-                            "spark: a log written by officemine, or none with --table).")]
-    = None,
+    log_path: LogOrTableArgument = None,
     by: Annotated[Optional[str], typer.Option(
         help="Test nodes separately per 'process_type'.", callback=choice("--by", BYS))] = None,
     basis: Annotated[str, typer.Option(
@@ -32,8 +29,7 @@ def necessity(
         help="Cases judged: 'current' (each process type since its latest change: removed "
              "steps are reported, not judged; the default), 'all', or a date "
              "(YYYY-MM-DD).")] = None,
-    json_out: Annotated[Optional[str], typer.Option(
-        "--json", help="Write the JSON result to this file, or '-' for stdout.")] = None,
+    json_out: JsonOption = None,
     csv_out: Annotated[Optional[Path], typer.Option(
         "--csv", help="Write the per-node table as CSV (UTF-8 with BOM; no cell starts a "
         "formula).")] = None,
@@ -59,19 +55,16 @@ def necessity(
     from officemine.necessity import necessity as run
     from officemine.base.text import word
 
-    json_file = Path(json_out) if json_out not in (None, "-") else None
+    json_path = json_file(json_out)
     with domain_errors(inputs=[log_path, mapping, calendar],
-                       outputs=[json_file, csv_out], charts=[chart]):
+                       outputs=[json_path, csv_out], charts=[chart]):
         check_memory_limit(memory_limit, engine, log_path)
         if engine == "spark":
             result = _on_spark(log_path, table, timezone, calendar, by=by, basis=basis,
                                since=since or "current")
         else:
-            if table is not None:
-                raise InputError("--table reads a table in Spark: give --engine spark")
-            if log_path is None:
-                raise InputError("give the LOG to test (or --engine spark --table NAME)")
-            log = load_log(log_path, format, mapping, timezone, no_link)
+            log = load_log(local_log(log_path, table, "test"), format, mapping, timezone,
+                           no_link)
             with err.status(f"testing every approval node of {log.n_events:,} events …"):
                 result = run(log, by=by, basis=basis, calendar=load_calendar(calendar, log),
                              since=since or "current", memory_limit=memory_limit)
@@ -84,20 +77,16 @@ def necessity(
             for row, reason in zip(result.summary.itertuples(), reasons):
                 where = f" · {getattr(row, by)}" if by else ""
                 typer.echo(f"{row.node}{where}: {word('verdict', row.verdict, lang)} — {reason}")
-            if json_file:
-                write_text(json_file, result.to_json())
-                typer.echo(f"wrote {json_file}")
+            if json_path:
+                write_text(json_path, result.to_json())
+                typer.echo(f"wrote {json_path}")
         if csv_out:
             write_csv(result.summary.drop(columns=["reason_classes", "reason_params"])
                       .assign(reason=result.reason_text("en"),
                               reason_zh=result.reason_text("zh")), csv_out)
             typer.echo(f"wrote {csv_out}", err=json_out == "-")
         if chart:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            ax = result.plot(lang=lang)
-            save_chart(ax.figure, chart)
+            save_chart(lambda: result.plot(lang=lang).figure, chart)
             typer.echo(f"wrote {chart}", err=json_out == "-")
 
 

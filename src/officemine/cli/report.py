@@ -7,9 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
-                                    TableOption, TimezoneOption, app, check_memory_limit, choice,
-                                    domain_errors, err, fail, load_log)
+from officemine.cli._common import (CalendarOption, FormatOption, LogOrTableArgument,
+                                    MappingOption, NoLinkOption, TableOption, TimezoneOption, app,
+                                    check_memory_limit, choice, domain_errors, err, fail,
+                                    load_calendar, load_log, load_sla, spark_log)
 from officemine.base.choices import LANGS
 from officemine.base.errors import InputError, NotSupportedError
 from officemine.necessity import ENGINES
@@ -21,10 +22,7 @@ REPORT_SUFFIXES = (".pdf", ".json", ".xlsx")
 
 @app.command()
 def report(
-    log_path: Annotated[Optional[Path], typer.Argument(
-        metavar="LOG", help="A Parquet log, or any source the importer reads (with --engine "
-                            "spark: a log written by officemine, or none with --table).")]
-    = None,
+    log_path: LogOrTableArgument = None,
     month: Annotated[Optional[str], typer.Option(
         help="Month to review: 2025-10, 2025/10 or 2025年10月 (default: the latest complete "
              "month).")] = None,
@@ -109,7 +107,7 @@ def report(
             raise InputError("give the LOG to review (or --engine spark --table NAME)")
         check_memory_limit(memory_limit, engine, log_path)
         settings = ReportConfig.from_toml(config) if config else ReportConfig()
-        sla_model = _sla(sla)
+        sla_model = load_sla(sla)
         scenarios = _scenarios(scenario)
         procs = _procedures(procedures)
         if engine == "spark":
@@ -189,8 +187,6 @@ def _on_spark(log_path, table, timezone, calendar, unit, month, folder, stem, al
               **options) -> None:
     """The review of a log in Spark (`officemine.spark.report`): one, or one per unit and
     their comparison."""
-    from officemine.cli._common import load_calendar
-    from officemine.cli._common import spark_log
     from officemine.spark.report import monthly_report, unit_reports
 
     log = spark_log(log_path, table, timezone, "report")
@@ -239,17 +235,9 @@ def _pseudonym_key(pseudonymize: bool, path: Path | None, settings):
 
 
 def _calendar(path, log):
-    from officemine.cli._common import load_calendar
-
+    """The --calendar file, in the log's zone; without one, None (the settings' or the log's
+    calendar then)."""
     return load_calendar(path, log) if path else None
-
-
-def _sla(path):
-    if path is None:
-        return None
-    from officemine.sla import SLA
-
-    return SLA.from_toml(path)
 
 
 def _procedures(path):

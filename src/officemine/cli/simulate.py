@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, NoLinkOption,
-                                    TimezoneOption, app, choice, domain_errors, err, load_calendar,
-                                    load_log, save_chart)
+from officemine.cli._common import (CalendarOption, FormatOption, JsonOption, MappingOption,
+                                    NoLinkOption, TimezoneOption, app, choice, domain_errors, err,
+                                    json_file, load_calendar, load_log, save_chart)
 from officemine.simulation import ENGINES
 
 
@@ -31,8 +31,7 @@ def simulate(
     since: Annotated[str, typer.Option(
         help="Cases re-run: 'current' (each process type since its latest change), 'all', "
              "or a date (YYYY-MM-DD).")] = "current",
-    json_out: Annotated[Optional[str], typer.Option(
-        "--json", help="Write the JSON result to this file, or '-' for stdout.")] = None,
+    json_out: JsonOption = None,
     chart: Annotated[Optional[Path], typer.Option(
         help="Write the reduction chart (.png, .svg or .pdf).")] = None,
     format: FormatOption = "auto",
@@ -46,9 +45,9 @@ def simulate(
     from officemine.base.atomic import write_text
     from officemine.simulation import simulate as run
 
-    json_file = Path(json_out) if json_out not in (None, "-") else None
+    json_path = json_file(json_out)
     with domain_errors(inputs=[log_path, mapping, calendar, *scenario],
-                       outputs=[json_file], charts=[chart]):
+                       outputs=[json_path], charts=[chart]):
         log = load_log(log_path, format, mapping, timezone, no_link)
         with err.status("simulating …"):
             result = run(log, list(scenario), engine=engine, replications=replications,
@@ -60,13 +59,9 @@ def simulate(
             for r in result:
                 typer.echo("")
                 typer.echo(repr(r))
-            if json_file:
-                write_text(json_file, result.to_json())
-                typer.echo(f"wrote {json_file}")
+            if json_path:
+                write_text(json_path, result.to_json())
+                typer.echo(f"wrote {json_path}")
         if chart:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            ax = result.plot()
-            save_chart(ax.figure, chart, bbox_inches="tight")
+            save_chart(lambda: result.plot().figure, chart, bbox_inches="tight")
             typer.echo(f"wrote {chart}", err=json_out == "-")

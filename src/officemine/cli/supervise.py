@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 import typer
 
 from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, choice, domain_errors, err, load_calendar, load_log)
+                                    app, choice, domain_errors, err, load_calendar, load_log,
+                                    load_sla)
 from officemine.base.choices import LANGS
 from officemine.base.errors import InputError, NoDataError
 from officemine.rendering.digest import write_digest
@@ -91,7 +92,7 @@ def supervise(
             return
         if log_path is None:
             raise InputError("give the log to supervise (LOG), or --resend WEEK")
-        sla_model = _sla(sla)
+        sla_model = load_sla(sla)
         log = load_log(log_path, format, mapping, timezone)
         if not log.n_events:               # before the ledger file is made
             raise NoDataError(f"{log_path} holds no events: nothing to supervise")
@@ -164,14 +165,6 @@ def _check_time(as_of: str | None) -> None:
         ok = False
     if not ok:
         raise InputError(f"--as-of must be a time like '2025-10-31 17:30', not {as_of!r}")
-
-
-def _sla(path):
-    if path is None:
-        return None
-    from officemine.sla import SLA
-
-    return SLA.from_toml(path)
 
 
 @app.command("ledger")

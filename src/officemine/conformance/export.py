@@ -140,7 +140,7 @@ def _xml(b: _Builder, procedure) -> str:
                      f'x="{cx - w / 2:g}" y="{cy - h / 2:g}" width="{w}" height="{h}"/>'
                      "</bpmndi:BPMNShape>")
     for fid, src, dst, _ in b.flows:
-        (sx, sy, sw, _), (tx, ty, tw, th) = centre[src], centre[dst]
+        (sx, sy, sw, _), (tx, ty, tw, _) = centre[src], centre[dst]
         points = [(sx + sw / 2, sy)]
         if sy == ty and tx - sx > _COLUMN * 1.5:          # a bypass: round underneath
             low = sy + _ROW * 0.6

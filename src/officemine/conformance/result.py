@@ -12,7 +12,7 @@ import pandas as pd
 from officemine.conformance.check import KINDS, CheckTables
 from officemine.conformance.procedures import Procedures
 from officemine.base.jsonable import plain, records
-from officemine.base.plotting import chart_style
+from officemine.base.plotting import chart_style, empty_note
 from officemine.log.months import as_month
 from officemine.log.result import Result
 from officemine.log.schema import C
@@ -257,8 +257,7 @@ class ConformanceResult(Result):
             ax.legend(fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0),
                       ncol=5, borderaxespad=0.2, handlelength=1.2)
         else:
-            ax.text(0.5, 0.5, say("chart.no_deviation", lang), ha="center", va="center",
-                    transform=ax.transAxes, color="#868e96")
+            empty_note(ax, say("chart.no_deviation", lang), color="#868e96")
         ax.grid(axis="x", color="#e9ecef", lw=0.8)
 
     def plot_trend(self, ax=None, lang: str = "zh"):

@@ -180,12 +180,8 @@ def to_rows(facts: DiscoveryFacts) -> pd.DataFrame:
         frame = pd.DataFrame({"kind": pd.Series([name] * len(t), dtype=object)})
         for slot, values in zip(_TEXT, text):
             frame[slot] = values
-        for slot, col in zip(("i1", "i2"), spec.whole):
-            frame[slot] = t[col].to_numpy(np.int64)
-        if spec.valued:
-            frame["value"] = t["value"].to_numpy(float)
-        for slot, col in zip(ROW_COUNTS, spec.counts):
-            frame[slot] = t[col].to_numpy(np.int64)
+        for slot, col, kind in _number_slots(spec):
+            frame[slot] = t[col].to_numpy(kind)
         frames.append(frame)
     # typed columns (text, nullable whole numbers): each goes to Arrow, and to Spark, as
     # one column, never one Python object per value
@@ -223,14 +219,18 @@ def from_rows(rows: pd.DataFrame, start: int | None, end: int | None) -> Discove
             columns["at"] = index.get_indexer(mine) if len(mine) else np.zeros(0, np.int64)
             text = text[len(spec.parent_keys):]
         columns.update(zip(spec.text, text))
-        for slot, col in zip(("i1", "i2"), spec.whole):
-            columns[col] = part[slot].to_numpy(np.int64)
-        if spec.valued:
-            columns["value"] = part["value"].to_numpy(float)
-        for slot, col in zip(ROW_COUNTS, spec.counts):
-            columns[col] = part[slot].to_numpy(np.int64)
+        for slot, col, kind in _number_slots(spec):
+            columns[col] = part[slot].to_numpy(kind)
         tables[name] = table(name, columns)
     return DiscoveryFacts(scalars, tables)
+
+
+def _number_slots(spec: Spec) -> list[tuple[str, str, type]]:
+    """Where a table's numbers stand in the long rows, both ways: (slot, column, type) of
+    its whole numbers, its value if it has one, and its counts."""
+    return ([(slot, col, np.int64) for slot, col in zip(("i1", "i2"), spec.whole)]
+            + ([("value", "value", float)] if spec.valued else [])
+            + [(slot, col, np.int64) for slot, col in zip(ROW_COUNTS, spec.counts)])
 
 
 def _names(values: pd.Series) -> np.ndarray:

@@ -21,7 +21,7 @@ from officemine.discovery._base import (DiscoveryOutput, Scope, ScopeEvents, cou
 from officemine.discovery._facts import expanded, table
 from officemine.discovery.variants import variant_facts
 from officemine.log.eventlog import EventLog
-from officemine.base.plotting import chart_style
+from officemine.base.plotting import chart_style, rows_axes
 from officemine.log.schema import DECISIONS
 
 NO_NEXT = "(none: case ends)"
@@ -114,11 +114,8 @@ class ReworkResult(DiscoveryOutput):
 
     def plot(self, ax=None):
         """Bars: returns by source node, stacked by target node."""
-        import matplotlib.pyplot as plt
-
         with chart_style():
-            if ax is None:
-                _, ax = plt.subplots(figsize=(8, 0.4 * max(len(self.by_node), 3) + 1.2))
+            ax = rows_axes(ax, len(self.by_node), width=8, per_row=0.4)
             table = self.targets.pivot_table(index="from_node", columns="to_node",
                                              values="returns", aggfunc="sum", fill_value=0)
             order = [n for n in self.by_node["node"] if n in table.index][::-1]

@@ -4,7 +4,8 @@ Shared by the DingTalk, Feishu/Lark and WeCom readers. It only splits a file int
 (one approval instance each, possibly still wrapped in the API's response envelope) and
 remembers where each came from ("record 3", "line 7"); a JSON Lines line that is not valid
 JSON is set aside as ``malformed_record`` with its line number, the rest are read.
-Each reader then turns its records into event rows with `event_frame`.
+Each reader then finds the instance in each record (`instances_in`), turns it into event rows
+and hands them back with `api_events`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -20,6 +22,7 @@ import pandas as pd
 
 from officemine.base.errors import SourceError
 from officemine.importing.mapping import Mapping
+from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
 from officemine.log.schema import C, normalize_word
 from officemine.base.text import Said
 
@@ -79,6 +82,24 @@ def read_json_records(path: Path, markers: tuple[str, ...], *, what: str,
         return JsonSource([JsonRecord("record 1", value)], layout="JSON object")
     raise SourceError(f"the JSON holds a {type(value).__name__}, not {what} approval instances",
                       file=str(path))
+
+
+def instances_in(path: Path, source: JsonSource, markers: tuple[str, ...], *, not_one: str,
+                 none: str) -> tuple[list[tuple[str, dict, list[dict]]], list[dict]]:
+    """The instances of a file's records, each as (ref, instance, envelopes from the outside
+    in), and the rows set aside so far: the lines that could not be parsed, then each record
+    holding no instance (`not_one` says why). A file without any instance is an error (`none`
+    says what a record needs)."""
+    found, set_aside = [], list(source.malformed)
+    for record in source.records:
+        instance, envelopes = unwrap(record.data, markers)
+        if instance is None:
+            set_aside.append(aside(record.ref, not_one))
+        else:
+            found.append((record.ref, instance, envelopes))
+    if not found:
+        raise SourceError(none, file=str(path))
+    return found, set_aside
 
 
 def loads(text: str) -> Any:
@@ -367,6 +388,19 @@ EVENT_COLUMNS = (C.case_id, C.node, C.outcome, C.resource, C.arrived_at, C.acted
                  "serial_number", "api_action", C.source_row)
 
 
+def api_events(path: Path, format: str, rows: list[dict], set_aside: list[dict], *,
+               extra: tuple[str, ...], columns_used: dict[str, str], notes: list,
+               link_field: str | None = None) -> RawEvents:
+    """A reader's events: its rows (each labelled with its node, for ``[[label_rules]]``),
+    with `extra` columns after the common ones, and the rows it set aside."""
+    for row in rows:
+        row[LABEL] = row.get(C.node)
+    return RawEvents(frame=event_frame(rows, extra=(*extra, LABEL)), source_file=str(path),
+                     format=format, rows_read=len(rows) + len(set_aside),
+                     set_aside=set_aside_rows(set_aside), columns_used=columns_used,
+                     notes=notes, link_field=link_field)
+
+
 def event_frame(rows: list[dict], extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """Event dicts -> the reader's frame, times as aware columns where every value is aware."""
     columns = list(EVENT_COLUMNS) + [c for c in extra if c not in EVENT_COLUMNS]
@@ -412,6 +446,39 @@ def mapping_notes(mapping: Mapping, what: str) -> list[str]:
     if mapping.columns:
         notes.append(Said("import.columns_unused", what=what))
     return notes
+
+
+class ReaderState:
+    """What an API reader gathers across the instances of a file, for its set-aside rows and
+    its notes; each reader adds its own counts."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        self.mapping = mapping
+        self.asides: list[dict] = []            # parts of instances set aside
+        self.amount_problems: list[str] = []    # amounts found but not numbers
+
+    def amount(self, fields: list[tuple[str, Any, bool]], ref: str) -> Any:
+        """The amount among an instance's form fields (`pick_amount`); one that is not a
+        number is left out and noted."""
+        value, _, problem = pick_amount(fields)
+        if problem:
+            self.amount_problems.append(f"{ref}: {problem}")
+        return value
+
+    def amount_notes(self) -> list[str]:
+        """The note on the amounts left out (at most five named), if any."""
+        if not self.amount_problems:
+            return []
+        return [Said("import.amount_problems", problems="; ".join(self.amount_problems[:5]))]
+
+
+def pending_notes(nodes: list[str], field: str) -> list[str]:
+    """The note on the tasks kept as pending work items (`nodes`: the node of each; `field`:
+    the API's field their arrival comes from), if any."""
+    if not nodes:
+        return []
+    return [Said("import.tasks_pending", n=len(nodes), field=field,
+                 counts=count_phrase(Counter(nodes)))]
 
 
 def count_phrase(counts: dict[str, int], limit: int = 6) -> str:

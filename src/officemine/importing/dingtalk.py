@@ -24,15 +24,14 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from officemine.base.errors import SourceError
-from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Task, aside,
-                                              count_phrase, event_frame, first, in_time_order,
-                                              local_naive, mapped_code, mapping_notes,
-                                              match_task, matched_note, pick_amount,
-                                              pick_title, read_json_records, text, unwrap,
-                                              utc_iso)
+from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, ReaderState,
+                                              Task, api_events, aside, count_phrase, first,
+                                              in_time_order, instances_in, local_naive,
+                                              mapped_code, mapping_notes, match_task,
+                                              matched_note, pending_notes, pick_title,
+                                              read_json_records, text, utc_iso)
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
+from officemine.importing.raw import RawEvents
 from officemine.log.schema import TERMINAL, C
 from officemine.base.text import Said
 
@@ -70,30 +69,24 @@ _TITLE_PROCESS = re.compile(r"^.+?提交的(.+)$")
 def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
     """Read a DingTalk approval export (JSON array, object with a list, or JSON Lines)."""
     source = read_json_records(path, MARKERS, what="DingTalk", encoding=mapping.encoding)
+    found, set_aside = instances_in(
+        path, source, MARKERS,
+        not_one="not a DingTalk approval instance (no operationRecords / operation_records)",
+        none="no DingTalk approval instance found (records need operationRecords or "
+             "operation_records)")
     state = _State(mapping)
-    rows: list[dict] = []
-    set_aside = list(source.malformed)
-    found = [(record, *unwrap(record.data, MARKERS)) for record in source.records]
     # an activity's name (showName) is learnt from any instance of the file: a task still
     # waiting at a node nobody has acted on yet in its own instance gets its name too
     for _, instance, _ in found:
-        for rec in (instance or {}).get("operationRecords") or []:
+        for rec in instance.get("operationRecords") or []:
             if isinstance(rec, dict) and text(rec.get("activityId")) and text(rec.get("showName")):
                 state.names.setdefault(text(rec["activityId"]), text(rec["showName"]))
-    instances = 0
-    for record, instance, envelopes in found:
-        if instance is None:
-            set_aside.append(aside(record.ref, "not a DingTalk approval instance (no "
-                                               "operationRecords / operation_records)"))
-            continue
-        instances += 1
-        rows.extend(_instance_events(record.ref, instance, envelopes, state))
+    rows: list[dict] = []
+    for ref, instance, envelopes in found:
+        rows.extend(_instance_events(ref, instance, envelopes, state))
     set_aside += state.asides
-    if instances == 0:
-        raise SourceError("no DingTalk approval instance found (records need operationRecords "
-                          "or operation_records)", file=str(path))
 
-    notes = [Said("import.dingtalk", layout=source.layout, n=instances, v1=state.v1,
+    notes = [Said("import.dingtalk", layout=source.layout, n=len(found), v1=state.v1,
                   topapi=state.topapi)]
     if state.v1:
         notes.append(Said("import.dingtalk_v1_times"))
@@ -106,9 +99,7 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
     notes.append(matched_note(state.matched, state.decisions, "decisions", "createTime"))
     if state.node_from_user:
         notes.append(Said("import.dingtalk_node_from_user", n=state.node_from_user))
-    if state.pending:
-        notes.append(Said("import.tasks_pending", n=len(state.pending), field="createTime",
-                          counts=count_phrase(Counter(state.pending))))
+    notes += pending_notes(state.pending, "createTime")
     if state.not_started:
         notes.append(Said("import.dingtalk_not_started", n=len(state.not_started),
                           counts=count_phrase(Counter(state.not_started))))
@@ -116,8 +107,7 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
         notes.append(Said("import.dingtalk_stale_open", n=state.stale_open))
     if state.ends_added:
         notes.append(Said("import.dingtalk_ends_added", n=state.ends_added))
-    if state.amount_problems:
-        notes.append(Said("import.amount_problems", problems="; ".join(state.amount_problems[:5])))
+    notes += state.amount_notes()
     if state.modifies:
         notes.append(Said("import.dingtalk_modifies", n=state.modifies))
     if state.revokes:
@@ -138,19 +128,15 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
         C.applicant_dept: "originatorDeptName (else originatorDeptId)",
         C.title: "form field 标题/主题 (else title)",
     }
-    for row in rows:
-        row[LABEL] = row.get(C.node)
-    return RawEvents(frame=event_frame(rows, extra=("task_id", PREVIOUS_INSTANCE, LABEL)),
-                     source_file=str(path), format="dingtalk",
-                     rows_read=len(rows) + len(set_aside), set_aside=set_aside_rows(set_aside),
-                     columns_used=columns_used, notes=notes, link_field=PREVIOUS_INSTANCE)
+    return api_events(path, "dingtalk", rows, set_aside, extra=("task_id", PREVIOUS_INSTANCE),
+                      columns_used=columns_used, notes=notes, link_field=PREVIOUS_INSTANCE)
 
 
-class _State:
+class _State(ReaderState):
     """Counts across instances, for the notes."""
 
     def __init__(self, mapping: Mapping) -> None:
-        self.mapping = mapping
+        super().__init__(mapping)
         self.v1 = self.topapi = 0
         self.decisions = self.matched = 0
         self.case_from_business_id = self.process_from_title = self.ends_added = 0
@@ -158,8 +144,6 @@ class _State:
         self.pending: list[str] = []        # node of each pending row
         self.not_started: list[str] = []    # node of each task NEW at export
         self.stale_open = 0                 # tasks still open in an instance that has ended
-        self.amount_problems: list[str] = []
-        self.asides: list[dict] = []
         self.names: dict[str, str] = {}   # activityId -> showName
         self.modifies = self.revokes = 0    # instances with bizAction MODIFY / REVOKE
 
@@ -192,7 +176,7 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
         C.applicant: text(first([inst], "originatorUserId", "originator_userid")),
         C.applicant_dept: text(first([inst], "originatorDeptName", "originator_dept_name",
                                      "originatorDeptId", "originator_dept_id")),
-        C.amount: _amount(inst, ref, state), "serial_number": business_id,
+        C.amount: state.amount(_form_fields(inst), ref), "serial_number": business_id,
         PREVIOUS_INSTANCE: _modified_instance(inst, state),
     }
 
@@ -343,10 +327,3 @@ def _form_fields(inst: dict) -> list[tuple[str, object, bool]]:
              (text(first([item], "componentType", "component_type")) or "") == "MoneyField")
             for item in inst.get("formComponentValues") or inst.get("form_component_values") or []
             if isinstance(item, dict)]
-
-
-def _amount(inst: dict, ref: str, state: _State):
-    value, _, problem = pick_amount(_form_fields(inst))
-    if problem:
-        state.amount_problems.append(f"{ref}: {problem}")
-    return value

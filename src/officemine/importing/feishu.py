@@ -16,18 +16,16 @@ docs/sources/apis.md.
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
-from officemine.base.errors import SourceError
-from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, Task, as_dict,
-                                              as_list, aside, count_phrase, epoch, event_frame,
-                                              first, in_time_order, local_naive, mapped_code,
-                                              mapping_notes, match_task, matched_note,
-                                              pick_amount, pick_title, read_json_records, text,
-                                              unwrap)
+from officemine.importing._jsonsource import (EVENT_NODES, PREVIOUS_INSTANCE, ReaderState,
+                                              Task, api_events, as_dict, as_list, aside, epoch,
+                                              first, in_time_order, instances_in, local_naive,
+                                              mapped_code, mapping_notes, match_task,
+                                              matched_note, pending_notes, pick_title,
+                                              read_json_records, text)
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
+from officemine.importing.raw import RawEvents
 from officemine.log.schema import TERMINAL, C
 from officemine.base.text import Said
 
@@ -61,36 +59,26 @@ NOT_ENDING = frozenset({"ADD_APPROVER_BEFORE", "ADD_APPROVER", "ADD_APPROVER_AFT
 def read_feishu(path: Path, mapping: Mapping) -> RawEvents:
     """Read a Feishu/Lark approval export (JSON array, object with a list, or JSON Lines)."""
     source = read_json_records(path, MARKERS, what="Feishu/Lark", encoding=mapping.encoding)
+    found, set_aside = instances_in(
+        path, source, MARKERS,
+        not_one="not a Feishu/Lark approval instance (no timeline / task_list)",
+        none="no Feishu/Lark approval instance found (records need timeline or task_list)")
     state = _State(mapping)
     rows: list[dict] = []
-    set_aside = list(source.malformed)
-    instances = 0
-    for record in source.records:
-        instance, envelopes = unwrap(record.data, MARKERS)
-        if instance is None:
-            set_aside.append(aside(record.ref, "not a Feishu/Lark approval instance "
-                                               "(no timeline / task_list)"))
-            continue
-        instances += 1
-        rows.extend(_instance_events(record.ref, instance, envelopes, state))
+    for ref, instance, envelopes in found:
+        rows.extend(_instance_events(ref, instance, envelopes, state))
     set_aside += state.asides
-    if instances == 0:
-        raise SourceError("no Feishu/Lark approval instance found (records need timeline or "
-                          "task_list)", file=str(path))
 
-    notes = [Said("import.feishu", layout=source.layout, n=instances)]
+    notes = [Said("import.feishu", layout=source.layout, n=len(found))]
     notes.append(matched_note(state.matched, state.decisions, "task_actions", "start_time"))
     if state.open_id_used:
         notes.append(Said("import.feishu_open_id", n=state.open_id_used))
-    if state.pending:
-        notes.append(Said("import.tasks_pending", n=len(state.pending), field="start_time",
-                          counts=count_phrase(Counter(state.pending))))
+    notes += pending_notes(state.pending, "start_time")
     if state.stale_open:
         notes.append(Said("import.feishu_stale_open", n=state.stale_open))
     if state.ends_added:
         notes.append(Said("import.feishu_ends_added", n=state.ends_added))
-    if state.amount_problems:
-        notes.append(Said("import.amount_problems", problems="; ".join(state.amount_problems[:5])))
+    notes += state.amount_notes()
     if state.modifies:
         notes.append(Said("import.feishu_modifies", n=state.modifies))
     notes += mapping_notes(mapping, "Feishu/Lark")
@@ -103,24 +91,18 @@ def read_feishu(path: Path, mapping: Mapping) -> RawEvents:
         C.title: "form widget 标题/主题",
         C.applicant: "user_id (else open_id)", C.applicant_dept: "department_id",
     }
-    for row in rows:
-        row[LABEL] = row.get(C.node)
-    return RawEvents(frame=event_frame(rows, extra=("task_id", "target_users", PREVIOUS_INSTANCE,
-                                                    LABEL)),
-                     source_file=str(path), format="feishu",
-                     rows_read=len(rows) + len(set_aside), set_aside=set_aside_rows(set_aside),
-                     columns_used=columns_used, notes=notes, link_field=PREVIOUS_INSTANCE)
+    return api_events(path, "feishu", rows, set_aside,
+                      extra=("task_id", "target_users", PREVIOUS_INSTANCE),
+                      columns_used=columns_used, notes=notes, link_field=PREVIOUS_INSTANCE)
 
 
-class _State:
+class _State(ReaderState):
     def __init__(self, mapping: Mapping) -> None:
-        self.mapping = mapping
+        super().__init__(mapping)
         self.decisions = self.matched = self.open_id_used = self.ends_added = 0
         self.modifies = 0                   # instances naming the one they modify
         self.pending: list[str] = []        # node of each pending row
         self.stale_open = 0                 # PENDING tasks of an instance no longer PENDING
-        self.amount_problems: list[str] = []
-        self.asides: list[dict] = []
 
 
 def _person(obj: dict, state: _State) -> str | None:
@@ -139,7 +121,7 @@ def _instance_events(ref: str, inst: dict, envelopes: list[dict], state: _State)
         C.process_type: text(first(scope, "approval_name", "definition_name")),
         C.applicant: text(inst.get("user_id")) or text(inst.get("open_id")),
         C.applicant_dept: text(inst.get("department_id")),
-        C.amount: _amount(inst, ref, state), C.title: pick_title(_form_fields(inst)),
+        C.amount: state.amount(_form_fields(inst), ref), C.title: pick_title(_form_fields(inst)),
         "serial_number": serial,
         # an approved instance that is changed is re-approved as a new instance naming it; a
         # revocation (reverted_instance_code) undoes the request instead: not linked
@@ -260,10 +242,3 @@ def _form_fields(inst: dict) -> list[tuple[str, object, bool]]:
     return [(text(widget.get("name")) or "", widget.get("value"),
              (text(widget.get("type")) or "").lower() == "amount")
             for widget in as_list(inst.get("form")) if isinstance(widget, dict)]
-
-
-def _amount(inst: dict, ref: str, state: _State):
-    value, _, problem = pick_amount(_form_fields(inst))
-    if problem:
-        state.amount_problems.append(f"{ref}: {problem}")
-    return value

@@ -170,31 +170,8 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
     warnings: list[str] = []
     frame = raw.frame.reset_index(drop=True)
     n = len(frame)
-    cols = {c: _Column.of(frame[c]) for c in (*_STRING_FIELDS, C.outcome, C.acted_at,
-                                              C.arrived_at, C.amount, LABEL) if c in frame}
+    cols = _columns(frame, mapping, notes)
     set_aside = _SetAside(n)
-
-    for column, value in mapping.constants.items():
-        cols[column] = _Column.constant(value, n)
-        notes.append(Said("import.constant", column=column, column_zh=label(column, "zh"),
-                          value=value))
-
-    for column in _STRING_FIELDS:
-        if column in cols:
-            cols[column] = cols[column].map(_clean_text)
-
-    if mapping.label_rules and LABEL in cols:
-        # Rules see whole rows (label, node, outcome together): worked on as full columns.
-        every_row = np.arange(n)
-        df = pd.DataFrame({c: cols[c].take(every_row) for c in (LABEL, C.node, C.outcome,
-                                                                 C.object) if c in cols})
-        _apply_label_rules(df, mapping, notes)
-        cols[C.node], cols[C.outcome] = _Column.of(df[C.node]), _Column.of(df[C.outcome])
-        if df[C.object].notna().any():
-            cols[C.object] = _Column.of(df[C.object])
-        del df
-    elif LABEL in cols and C.node not in cols:
-        cols[C.node] = cols[LABEL].map(_clean_text)
 
     # --- required identifiers -------------------------------------------------------------
     set_aside(cols[C.case_id].isna(), "missing_case_id", C.case_id, "")
@@ -202,109 +179,17 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
         cols[C.node] = _Column.missing(n, "string")
     set_aside(cols[C.node].isna(), "missing_node", C.node, "")
 
-    # --- outcomes ---------------------------------------------------------------------------
-    unknown_words: dict[str, int] = {}
-    if C.outcome not in cols:
-        outcome = np.full(n, _OUTCOME["other"], dtype=np.int8)
-        warnings.append(Said("import.no_outcome_column"))
-    else:
-        words = cols[C.outcome].map(_clean_text)
-        if raw.outcomes_canonical:
-            mapped = words.values.where(words.values.isin(OUTCOMES))
-        else:
-            lookup = {**OUTCOME_LOOKUP, **mapping.outcomes}
-            distinct = {w: lookup.get(normalize_word(w)) for w in words.values.dropna().unique()}
-            mapped = words.values.map(distinct, na_action="ignore").astype("string")
-        outcome = words.per_row(pd.Categorical(mapped, categories=OUTCOMES).codes, -1)
-        outcome = outcome.astype(np.int8)
-        empty = words.isna()
-        unknown = ~empty & (outcome < 0)
-        if unknown.any():
-            counted = np.flatnonzero(unknown & ~set_aside.marked)
-            unknown_words = words.take(counted).value_counts().head(50).to_dict()
-        set_aside(unknown, "unknown_outcome", C.outcome, words.take)
-        del words, empty, unknown
-
-    # --- times ------------------------------------------------------------------------------
-    if C.acted_at not in cols:
-        cols[C.acted_at] = _Column.constant(pd.NA, n)
-    acted_raw = cols[C.acted_at]
-    acted, acted_bad = _parse_times(acted_raw, tz)
-    set_aside(acted_bad, "unparseable_time", C.acted_at, acted_raw.take)
-    set_aside(acted.per_row(implausible(acted.values), False), "implausible_time", C.acted_at,
-              acted_raw.take)
-    acted_at = acted.i8()
-    if C.arrived_at in cols:
-        arrived_raw = cols[C.arrived_at]
-        arrived, arrived_bad = _parse_times(arrived_raw, tz)
-        set_aside(arrived_bad, "unparseable_time", C.arrived_at, arrived_raw.take)
-        set_aside(arrived.per_row(implausible(arrived.values), False), "implausible_time",
-                  C.arrived_at, arrived_raw.take)
-        del arrived_bad
-        arrived_at = arrived.i8()
-        set_aside((acted_at != _NAT) & (arrived_at != _NAT) & (acted_at < arrived_at),
-                  "action_before_arrival", C.arrived_at,
-                  lambda rows: (arrived.take(rows).astype("string") + " > "
-                                + acted.take(rows).astype("string")))
-    else:
-        arrived = _Column.missing(n, acted.values.dtype)
-        arrived_at = arrived.i8()
-    # An arrival without an action is a work item still pending at export: its wait so far
-    # is right-censored data, not an error. Neither time at all is an error.
-    no_action = (acted_at == _NAT) & ~acted_bad
-    pending = no_action & (arrived_at != _NAT)
-    set_aside(no_action & ~pending, "missing_time", C.acted_at, "")
-    no_outcome = (outcome < 0) & ~pending & ~set_aside.marked
-    if no_outcome.any():
-        notes.append(Said("import.no_outcome", n=int(no_outcome.sum())))
-    outcome[no_outcome] = _OUTCOME["other"]
-    if pending.any() and (pending & ~set_aside.marked).any():
-        notes.append(Said("import.pending", n=int((pending & ~set_aside.marked).sum())))
+    outcome, unknown_words = _outcomes(cols, raw, mapping, set_aside, warnings)
+    acted, arrived, acted_at, arrived_at, acted_bad = _checked_times(cols, tz, set_aside)
+    pending = _pending_items(outcome, acted_at, arrived_at, acted_bad, set_aside, notes)
+    del acted_bad
     naive_note = _timezone_note(raw, tz)
     if naive_note:
         notes.append(naive_note)
-    del acted_bad, no_action, no_outcome
-
     if C.amount in cols:
-        amount_raw = cols[C.amount]
-        number, bad = _parse_amount(amount_raw.values)
-        set_aside(amount_raw.per_row(bad.to_numpy(bool), False), "bad_amount", C.amount,
-                  amount_raw.take)
-        cols[C.amount] = _Column(amount_raw.codes, number)
-
-    # --- order, and duplicates among the rows still accepted ------------------------------
-    # Duplicates share case and times, hence their place in the case order: once the rows
-    # are sorted (stable, so in source order among ties), only rows in a run of equal
-    # (case, pending, time) need comparing, and on the rest of the key only (in a run the
-    # action time is the same too: the sort time of a pending item is its arrival).
-    ok = np.flatnonzero(~set_aside.marked)
-    order, case_rank, run = _sort_rows(cols[C.case_id], acted, arrived, pending, ok)
-    tied = np.bincount(run)[run] > 1
-    candidates = ok[order[tied]]
-    key_columns = [cols[C.node], cols.get(C.resource), arrived, cols.get(C.comment),
-                   _Column.of(frame[LABEL]) if LABEL in frame else None,
-                   _Column.of(frame[raw.record_id])
-                   if raw.record_id is not None and raw.record_id in frame else None]
-    group = _group_ids([run[tied], outcome[candidates]] + [
-        column.key(candidates) for column in key_columns if column is not None])
-    del key_columns, run, tied
-    seen = np.maximum.accumulate(np.concatenate([[-1], group[:-1]])) if len(group) else group
-    dup = group <= seen               # groups are numbered in order of first appearance
-    if dup.any():
-        first = np.zeros(group.max() + 1, dtype=np.int64)
-        first[group[~dup]] = candidates[~dup]
-        dup_rows, same_as = candidates[dup], first[group[dup]]
-        by_row = np.argsort(dup_rows)
-        dup_rows, same_as = dup_rows[by_row], same_as[by_row]
-        dup_mask = np.zeros(n, dtype=bool)
-        dup_mask[dup_rows] = True
-        source_row = _source_rows(frame)
-        # the rows marked are exactly `dup_rows`, in the order of `same_as`
-        set_aside(dup_mask, "duplicate", "",
-                  lambda rows: "same as row " + source_row(same_as).astype("string"))
-        kept = ~dup_mask[ok[order]]
-        order, case_rank = order[kept], case_rank[kept]
-    del candidates, group, seen, dup
+        _check_amounts(cols, set_aside)
+    ok, order, case_rank = _drop_duplicates(frame, raw, cols, outcome, acted, arrived, pending,
+                                            set_aside)
 
     # --- split ----------------------------------------------------------------------------
     aside = _aside_rows(frame, raw, set_aside)
@@ -317,12 +202,9 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
 
     # --- attempts of one request, linked into one case (case ids change) ------------------
     links = linking.Links.none(instances)
-    if not link:
-        notes.append(Said("import.not_linked_option"))
-    elif mapping.linking.enabled is False:
-        notes.append(Said("import.not_linked_setting"))
-    elif raw.format in _CASE_LOGS and not mapping.linking.enabled:
-        notes.append(Said("import.not_linked_traces", format=raw.format))
+    not_linked = _not_linked(raw, mapping, link)
+    if not_linked is not None:
+        notes.append(not_linked)
     elif len(rows):
         links = _link(cols, frame, raw, mapping, tz, rows, case_start, outcome, pending,
                       acted_at, notes, linker)
@@ -337,28 +219,7 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
     outcome = outcome[rows]
     pending = pending[rows]
     acted_at, arrived_at = acted_at[rows], arrived_at[rows]
-    # --- objects, returns, resubmissions: per (case, object) ------------------------------
-    group = case_start
-    if C.object in cols:
-        cols[C.object], numbered, obj = _number_objects(cols[C.object], rows, case_start, outcome)
-        if numbered:
-            notes.append(Said("import.objects_numbered", n=numbered))
-        if (obj >= 0).any():
-            group = _group_ids([case_start, obj])
-        del obj
-    sent_back = _rejections_then_resubmitted(outcome, group)
-    if mapping.reject_then_resubmit == "return":
-        outcome[sent_back] = _OUTCOME["return"]
-        recoded = len(sent_back)
-        if recoded:
-            notes.append(Said("import.rejections_recoded", n=recoded))
-    else:
-        recoded = 0
-        if len(sent_back):
-            notes.append(Said("import.rejections_kept", n=len(sent_back)))
-    del sent_back
-    _mark_resubmissions(outcome, group)
-    del group
+    recoded = _objects_and_resubmissions(cols, rows, case_start, outcome, mapping, notes)
     wait_start, arrival_source = _infer_arrivals(outcome, acted_at, arrived_at, case_start)
     times = {C.acted_at: acted_at, C.arrived_at: arrived_at, C.wait_start: wait_start}
     del acted_at, arrived_at, wait_start
@@ -394,6 +255,202 @@ def build_log(raw: RawEvents, mapping: Mapping | None = None, timezone: str | No
 
 
 # --- steps -----------------------------------------------------------------------------------
+
+def _columns(frame: pd.DataFrame, mapping: Mapping, notes: list) -> dict[str, _Column]:
+    """The source's columns as `build_log` reads them: the mapping's constants added, text
+    cleaned, and the mapping's label rules applied (else the label is the node)."""
+    n = len(frame)
+    cols = {c: _Column.of(frame[c]) for c in (*_STRING_FIELDS, C.outcome, C.acted_at,
+                                              C.arrived_at, C.amount, LABEL) if c in frame}
+
+    for column, value in mapping.constants.items():
+        cols[column] = _Column.constant(value, n)
+        notes.append(Said("import.constant", column=column, column_zh=label(column, "zh"),
+                          value=value))
+
+    for column in _STRING_FIELDS:
+        if column in cols:
+            cols[column] = cols[column].map(_clean_text)
+
+    if mapping.label_rules and LABEL in cols:
+        # Rules see whole rows (label, node, outcome together): worked on as full columns.
+        every_row = np.arange(n)
+        df = pd.DataFrame({c: cols[c].take(every_row) for c in (LABEL, C.node, C.outcome,
+                                                                 C.object) if c in cols})
+        _apply_label_rules(df, mapping, notes)
+        cols[C.node], cols[C.outcome] = _Column.of(df[C.node]), _Column.of(df[C.outcome])
+        if df[C.object].notna().any():
+            cols[C.object] = _Column.of(df[C.object])
+        del df
+    elif LABEL in cols and C.node not in cols:
+        cols[C.node] = cols[LABEL].map(_clean_text)
+    return cols
+
+
+def _outcomes(cols: dict[str, _Column], raw: RawEvents, mapping: Mapping,
+              set_aside: _SetAside, warnings: list) -> tuple[np.ndarray, dict[str, int]]:
+    """Each row's outcome code (-1: none) and the words no outcome matched (the rows with
+    one set aside as ``unknown_outcome``), counted."""
+    n = len(set_aside.marked)
+    unknown_words: dict[str, int] = {}
+    if C.outcome not in cols:
+        outcome = np.full(n, _OUTCOME["other"], dtype=np.int8)
+        warnings.append(Said("import.no_outcome_column"))
+    else:
+        words = cols[C.outcome].map(_clean_text)
+        if raw.outcomes_canonical:
+            mapped = words.values.where(words.values.isin(OUTCOMES))
+        else:
+            lookup = {**OUTCOME_LOOKUP, **mapping.outcomes}
+            distinct = {w: lookup.get(normalize_word(w)) for w in words.values.dropna().unique()}
+            mapped = words.values.map(distinct, na_action="ignore").astype("string")
+        outcome = words.per_row(pd.Categorical(mapped, categories=OUTCOMES).codes, -1)
+        outcome = outcome.astype(np.int8)
+        empty = words.isna()
+        unknown = ~empty & (outcome < 0)
+        if unknown.any():
+            counted = np.flatnonzero(unknown & ~set_aside.marked)
+            unknown_words = words.take(counted).value_counts().head(50).to_dict()
+        set_aside(unknown, "unknown_outcome", C.outcome, words.take)
+        del words, empty, unknown
+    return outcome, unknown_words
+
+
+def _checked_times(cols: dict[str, _Column], tz: str, set_aside: _SetAside):
+    """The action and arrival times parsed, as columns and as int64 microseconds (`_NAT`:
+    none), and which action times failed to parse; rows with a time that does not parse, is
+    implausible, or has the action before the arrival are set aside."""
+    n = len(set_aside.marked)
+    if C.acted_at not in cols:
+        cols[C.acted_at] = _Column.constant(pd.NA, n)
+    acted_raw = cols[C.acted_at]
+    acted, acted_bad = _parse_times(acted_raw, tz)
+    set_aside(acted_bad, "unparseable_time", C.acted_at, acted_raw.take)
+    set_aside(acted.per_row(implausible(acted.values), False), "implausible_time", C.acted_at,
+              acted_raw.take)
+    acted_at = acted.i8()
+    if C.arrived_at in cols:
+        arrived_raw = cols[C.arrived_at]
+        arrived, arrived_bad = _parse_times(arrived_raw, tz)
+        set_aside(arrived_bad, "unparseable_time", C.arrived_at, arrived_raw.take)
+        set_aside(arrived.per_row(implausible(arrived.values), False), "implausible_time",
+                  C.arrived_at, arrived_raw.take)
+        del arrived_bad
+        arrived_at = arrived.i8()
+        set_aside((acted_at != _NAT) & (arrived_at != _NAT) & (acted_at < arrived_at),
+                  "action_before_arrival", C.arrived_at, _in_wrong_order(arrived, acted))
+    else:
+        arrived = _Column.missing(n, acted.values.dtype)
+        arrived_at = arrived.i8()
+    return acted, arrived, acted_at, arrived_at, acted_bad
+
+
+def _pending_items(outcome: np.ndarray, acted_at: np.ndarray, arrived_at: np.ndarray,
+                   acted_bad: np.ndarray, set_aside: _SetAside, notes: list) -> np.ndarray:
+    """Which rows are work items still pending at export; a row with neither time is set
+    aside, and a decided row without an outcome becomes ``other`` (in `outcome`)."""
+    # An arrival without an action is a work item still pending at export: its wait so far
+    # is right-censored data, not an error. Neither time at all is an error.
+    no_action = (acted_at == _NAT) & ~acted_bad
+    pending = no_action & (arrived_at != _NAT)
+    set_aside(no_action & ~pending, "missing_time", C.acted_at, "")
+    no_outcome = (outcome < 0) & ~pending & ~set_aside.marked
+    if no_outcome.any():
+        notes.append(Said("import.no_outcome", n=int(no_outcome.sum())))
+    outcome[no_outcome] = _OUTCOME["other"]
+    if pending.any() and (pending & ~set_aside.marked).any():
+        notes.append(Said("import.pending", n=int((pending & ~set_aside.marked).sum())))
+    return pending
+
+
+def _check_amounts(cols: dict[str, _Column], set_aside: _SetAside) -> None:
+    """Amounts as numbers (in `cols`); a row whose amount is not one is set aside."""
+    amount_raw = cols[C.amount]
+    number, bad = _parse_amount(amount_raw.values)
+    set_aside(amount_raw.per_row(bad.to_numpy(bool), False), "bad_amount", C.amount,
+              amount_raw.take)
+    cols[C.amount] = _Column(amount_raw.codes, number)
+
+
+def _drop_duplicates(frame: pd.DataFrame, raw: RawEvents, cols: dict[str, _Column],
+                     outcome: np.ndarray, acted: _Column, arrived: _Column,
+                     pending: np.ndarray, set_aside: _SetAside):
+    """The rows still accepted (`ok`, source positions), their case order (`order` into
+    `ok`) and case rank, with duplicates among them set aside as ``duplicate``."""
+    n = len(frame)
+    # Duplicates share case and times, hence their place in the case order: once the rows
+    # are sorted (stable, so in source order among ties), only rows in a run of equal
+    # (case, pending, time) need comparing, and on the rest of the key only (in a run the
+    # action time is the same too: the sort time of a pending item is its arrival).
+    ok = np.flatnonzero(~set_aside.marked)
+    order, case_rank, run = _sort_rows(cols[C.case_id], acted, arrived, pending, ok)
+    tied = np.bincount(run)[run] > 1
+    candidates = ok[order[tied]]
+    key_columns = [cols[C.node], cols.get(C.resource), arrived, cols.get(C.comment),
+                   _Column.of(frame[LABEL]) if LABEL in frame else None,
+                   _Column.of(frame[raw.record_id])
+                   if raw.record_id is not None and raw.record_id in frame else None]
+    group = _group_ids([run[tied], outcome[candidates]] + [
+        column.key(candidates) for column in key_columns if column is not None])
+    del key_columns, run, tied
+    seen = np.maximum.accumulate(np.concatenate([[-1], group[:-1]])) if len(group) else group
+    dup = group <= seen               # groups are numbered in order of first appearance
+    if dup.any():
+        first = np.zeros(group.max() + 1, dtype=np.int64)
+        first[group[~dup]] = candidates[~dup]
+        dup_rows, same_as = candidates[dup], first[group[dup]]
+        by_row = np.argsort(dup_rows)
+        dup_rows, same_as = dup_rows[by_row], same_as[by_row]
+        dup_mask = np.zeros(n, dtype=bool)
+        dup_mask[dup_rows] = True
+        source_row = _source_rows(frame)
+        # the rows marked are exactly `dup_rows`, in the order of `same_as`
+        set_aside(dup_mask, "duplicate", "",
+                  lambda rows: "same as row " + source_row(same_as).astype("string"))
+        kept = ~dup_mask[ok[order]]
+        order, case_rank = order[kept], case_rank[kept]
+    return ok, order, case_rank
+
+
+def _not_linked(raw: RawEvents, mapping: Mapping, link: bool) -> str | None:
+    """Why the attempts of a request are not linked into one case, if they are not."""
+    if not link:
+        return Said("import.not_linked_option")
+    if mapping.linking.enabled is False:
+        return Said("import.not_linked_setting")
+    if raw.format in _CASE_LOGS and not mapping.linking.enabled:
+        return Said("import.not_linked_traces", format=raw.format)
+    return None
+
+
+def _objects_and_resubmissions(cols: dict[str, _Column], rows: np.ndarray,
+                               case_start: np.ndarray, outcome: np.ndarray, mapping: Mapping,
+                               notes: list) -> int:
+    """Per (case, object): objects numbered, rejections then resubmitted recoded as returns
+    (if the mapping says so) and later submits marked resubmits, in `outcome`; returns how
+    many rejections were recoded."""
+    group = case_start
+    if C.object in cols:
+        cols[C.object], numbered, obj = _number_objects(cols[C.object], rows, case_start, outcome)
+        if numbered:
+            notes.append(Said("import.objects_numbered", n=numbered))
+        if (obj >= 0).any():
+            group = _group_ids([case_start, obj])
+        del obj
+    sent_back = _rejections_then_resubmitted(outcome, group)
+    if mapping.reject_then_resubmit == "return":
+        outcome[sent_back] = _OUTCOME["return"]
+        recoded = len(sent_back)
+        if recoded:
+            notes.append(Said("import.rejections_recoded", n=recoded))
+    else:
+        recoded = 0
+        if len(sent_back):
+            notes.append(Said("import.rejections_kept", n=len(sent_back)))
+    del sent_back
+    _mark_resubmissions(outcome, group)
+    return recoded
+
 
 def _clean_text(values: pd.Series) -> pd.Series:
     """Text as one value: without invisible characters (zero-width, an inner BOM) or control
@@ -476,6 +533,14 @@ def _parse_times(column: _Column, tz: str) -> tuple[_Column, np.ndarray]:
     """Parse each distinct value once: (times, failed per row)."""
     times, failed = parse_times(column.values, tz)
     return _Column(column.codes, times), column.per_row(failed.to_numpy(bool), False)
+
+
+def _in_wrong_order(first: _Column, then: _Column):
+    """A function giving the set-aside detail ``"first > then"`` of given row positions whose
+    `then` time comes before their `first`; it holds the columns, not `build_log`'s names for
+    them (which `build_log` deletes to free memory)."""
+    return lambda rows: (first.take(rows).astype("string") + " > "
+                         + then.take(rows).astype("string"))
 
 
 def _source_rows(frame: pd.DataFrame):

@@ -14,15 +14,15 @@ arrivals are left to the normaliser to infer. Codes and choices: docs/sources/ap
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
-from officemine.base.errors import SourceError
-from officemine.importing._jsonsource import (aside, count_phrase, epoch, event_frame, first,
-                                              in_time_order, local_naive, mapped_code,
-                                              mapping_notes, pick_amount, pick_title,
-                                              read_json_records, text, unwrap)
+from officemine.importing._jsonsource import (ReaderState, api_events, aside, count_phrase,
+                                              epoch, first, in_time_order, instances_in,
+                                              local_naive, mapped_code, mapping_notes,
+                                              pick_title, read_json_records, text)
 from officemine.importing.mapping import Mapping
-from officemine.importing.raw import LABEL, RawEvents, set_aside_rows
+from officemine.importing.raw import RawEvents
 from officemine.log.schema import TERMINAL, C
 from officemine.base.text import Said
 
@@ -50,37 +50,27 @@ APPROVED, WITHDRAWN = (2, 10), (4, 6, 7)
 def read_wecom(path: Path, mapping: Mapping) -> RawEvents:
     """Read a WeCom approval export (JSON array, object with a list, or JSON Lines)."""
     source = read_json_records(path, MARKERS, what="WeCom", encoding=mapping.encoding)
+    found, set_aside = instances_in(
+        path, source, MARKERS, not_one="not a WeCom approval request (no sp_record)",
+        none="no WeCom approval request found (records need sp_record)")
     state = _State(mapping)
     rows: list[dict] = []
-    set_aside = list(source.malformed)
-    instances = 0
-    for record in source.records:
-        instance, _ = unwrap(record.data, MARKERS)
-        if instance is None:
-            set_aside.append(aside(record.ref, "not a WeCom approval request (no sp_record)"))
-            continue
-        instances += 1
-        rows.extend(_instance_events(record.ref, instance, state))
+    for ref, instance, _ in found:
+        rows.extend(_instance_events(ref, instance, state))
     set_aside += state.asides
-    if instances == 0:
-        raise SourceError("no WeCom approval request found (records need sp_record)",
-                          file=str(path))
-    for row in rows:
-        row[LABEL] = row.get(C.node)
 
-    notes = [Said("import.wecom", layout=source.layout, n=instances),
+    notes = [Said("import.wecom", layout=source.layout, n=len(found)),
              Said("import.wecom_no_steps"), Said("import.wecom_no_arrivals")]
     if state.open_tasks:
         notes.append(Said("import.wecom_open_tasks", n=len(state.open_tasks),
-                          counts=count_phrase(_count(state.open_tasks))))
+                          counts=count_phrase(Counter(state.open_tasks))))
     if state.notified:
         notes.append(Said("import.wecom_notified", n=state.notified))
     if state.archived:
         notes.append(Said("import.wecom_archived", n=state.archived))
     if state.withdrawn:
         notes.append(Said("import.wecom_withdrawn", n=state.withdrawn))
-    if state.amount_problems:
-        notes.append(Said("import.amount_problems", problems="; ".join(state.amount_problems[:5])))
+    notes += state.amount_notes()
     notes += mapping_notes(mapping, "WeCom")
     columns_used = {
         C.case_id: "sp_no", C.node: "sp_record position (审批节点N)",
@@ -90,26 +80,15 @@ def read_wecom(path: Path, mapping: Mapping) -> RawEvents:
         C.applicant: "applyer.userid", C.applicant_dept: "applyer.partyid",
         C.title: "apply_data control 标题/主题",
     }
-    extra = ("approver_attr", "notifyer", LABEL)
-    return RawEvents(frame=event_frame(rows, extra=extra), source_file=str(path), format="wecom",
-                     rows_read=len(rows) + len(set_aside), set_aside=set_aside_rows(set_aside),
-                     columns_used=columns_used, notes=notes)
+    return api_events(path, "wecom", rows, set_aside, extra=("approver_attr", "notifyer"),
+                      columns_used=columns_used, notes=notes)
 
 
-class _State:
+class _State(ReaderState):
     def __init__(self, mapping: Mapping) -> None:
-        self.mapping = mapping
+        super().__init__(mapping)
         self.notified = self.archived = self.withdrawn = 0
         self.open_tasks: list[str] = []
-        self.amount_problems: list[str] = []
-        self.asides: list[dict] = []
-
-
-def _count(items: list[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item] = counts.get(item, 0) + 1
-    return counts
 
 
 def _code(value) -> int | None:
@@ -129,7 +108,7 @@ def _instance_events(ref: str, inst: dict, state: _State) -> list[dict]:
     attributes = {
         C.case_id: sp_no, C.process_type: text(inst.get("sp_name")),
         C.applicant: text(applyer.get("userid")), C.applicant_dept: text(applyer.get("partyid")),
-        C.amount: _amount(inst, ref, state), C.title: pick_title(_form_fields(inst)),
+        C.amount: state.amount(_form_fields(inst), ref), C.title: pick_title(_form_fields(inst)),
         "serial_number": sp_no,
         "notifyer": ",".join(notifyer) or None,
     }
@@ -215,10 +194,3 @@ def _form_fields(inst: dict) -> list[tuple[str, object, bool]]:
                        first([value], "new_money", "new_number", "text"),
                        control.get("control") == "Money"))
     return fields
-
-
-def _amount(inst: dict, ref: str, state: _State):
-    value, _, problem = pick_amount(_form_fields(inst))
-    if problem:
-        state.amount_problems.append(f"{ref}: {problem}")
-    return value

@@ -532,97 +532,23 @@ def _source_row(where: str, item: _Item) -> str:
 
 
 def _to_raw(parsed: _Parsed, path: Path, mapping: Mapping) -> RawEvents:
+    """The parsed log as the normaliser reads it: a row per activity instance with its
+    event's and its trace's attributes as columns, what each column came from, and notes."""
     file = str(path)
-    notes: list[str] = []
-    columns_used: dict[str, str] = {}
     lifecycle_used = bool(parsed.transitions.keys() - {None, "complete"})
-    naive = parsed.naive_times > 0
-
     keys = len(set().union(*parsed.extras)) + len(set().union(*parsed.traces))
     if keys > MAX_COLUMNS:       # each would become a column: refused before any is built
         raise SourceError(f"the log has {keys:,} distinct attribute keys; at most "
                           f"{MAX_COLUMNS:,} are read (a log has a few dozen)", file=file)
-    frame = pd.DataFrame(parsed.core)
-    for column in (C.source_row, LABEL, C.resource, ROLE, C.dept, LIFECYCLE):
-        frame[column] = frame[column].astype(TEXT)
-    for column in (C.acted_at, C.arrived_at, STARTED_AT):
-        if naive:
-            frame[column] = frame[column].astype(TEXT)
-        else:
-            frame[column] = pd.to_datetime(frame[column], format="ISO8601", utc=True)
-    produced = {C.case_id, C.source_row, LABEL, C.acted_at}
-    for column in (C.resource, ROLE, C.dept):
-        if frame[column].notna().any():
-            produced.add(column)
-        else:
-            frame = frame.drop(columns=column)
-    if not lifecycle_used:
-        frame = frame.drop(columns=[LIFECYCLE, C.arrived_at, STARTED_AT])
-    else:
-        produced.add(LIFECYCLE)
-        for column in (C.arrived_at, STARTED_AT):
-            if frame[column].notna().any():
-                produced.add(column)
-            else:
-                frame = frame.drop(columns=column)
-
-    # --- event and trace attributes: own names unless canonical or clashing --------------
+    frame, produced = _core_frame(parsed, lifecycle_used)
+    columns_used: dict[str, str] = {}
     renamed: list[str] = []
-    event_cols = pd.DataFrame(parsed.extras, index=frame.index)
-    event_names: dict[str, str] = {}
-    reserved = set(STORED_ORDER) | set(SET_ASIDE_COLUMNS) | {LABEL, ROLE, STARTED_AT,
-                                                             LIFECYCLE, "_trace"}
-    for key in event_cols.columns:
-        if key in SOURCE_FIELDS and key not in produced and key not in mapping.columns:
-            event_names[key] = key
-            produced.add(key)
-            columns_used[key] = f"event {key}"
-        elif key in reserved:
-            event_names[key] = f"event:{key}"
-            renamed.append(f"event {key!r} → {event_names[key]!r}")
-        else:
-            event_names[key] = key
-    event_cols = event_cols.rename(columns=event_names)
-    for key in parsed.date_keys:
-        _to_utc(event_cols, event_names.get(key))
-    stated = f"event:{C.arrived_at}"
-    if stated in event_cols and C.arrived_at in frame and \
-            event_cols[stated].dtype == frame[C.arrived_at].dtype:
-        # An `arrived_at` attribute (what officemine's own XES writer puts on each event)
-        # gives the arrival where no schedule/assign record does.
-        frame[C.arrived_at] = frame[C.arrived_at].fillna(event_cols.pop(stated))
-        renamed = [r for r in renamed if not r.startswith(f"event {C.arrived_at!r}")]
-        arrival_from_attribute = True
-    else:
-        arrival_from_attribute = False
-
-    trace_frame = pd.DataFrame(parsed.traces, index=pd.RangeIndex(1, len(parsed.traces) + 1))
-    trace_names: dict[str, str] = {}
-    taken = set(event_cols.columns) | set(frame.columns)
-    for key in trace_frame.columns:
-        if key == "concept:name":
-            trace_names[key] = C.case_id
-        elif key in SOURCE_FIELDS and key not in produced and key not in mapping.columns:
-            trace_names[key] = key
-            produced.add(key)
-            columns_used[key] = f"trace {key}"
-        elif key in reserved or key in taken:
-            trace_names[key] = f"case:{key}"
-            renamed.append(f"trace {key!r} → {trace_names[key]!r}")
-        else:
-            trace_names[key] = key
-    if C.amount not in produced and C.amount not in mapping.columns:
-        by_word = {normalize_word(k): k for k in trace_frame.columns if k != "concept:name"}
-        key = next((by_word[w] for w in _AMOUNT_KEYS if w in by_word), None)
-        if key is not None:
-            trace_names[key] = C.amount
-            produced.add(C.amount)
-            columns_used[C.amount] = f"trace {key}"
-    trace_frame = trace_frame.rename(columns=trace_names)
-    for key in parsed.trace_date_keys:
-        _to_utc(trace_frame, trace_names.get(key))
-    if C.case_id not in trace_frame:
-        trace_frame[C.case_id] = pd.Series(pd.NA, index=trace_frame.index, dtype="string")
+    event_cols, event_names, arrival_from_attribute = _event_attributes(
+        parsed, frame, produced, mapping, columns_used, renamed)
+    trace_frame, trace_names = _trace_attributes(
+        parsed, set(event_cols.columns) | set(frame.columns), produced, mapping, columns_used,
+        renamed)
+    notes: list[str] = []
     if trace_frame[C.case_id].isna().any():
         notes.append(Said("import.xes_no_trace_name",
                           n=int(trace_frame[C.case_id].isna().sum())))
@@ -650,8 +576,126 @@ def _to_raw(parsed: _Parsed, path: Path, mapping: Mapping) -> RawEvents:
     if not mapping.label_rules and C.node not in frame:
         columns_used[C.node] = "event concept:name"  # the normaliser copies the label
 
-    # --- notes ----------------------------------------------------------------------------
     read = len(frame) + len(parsed.aside)  # activity instances (and records set aside)
+    notes += _notes(parsed, read, lifecycle_used, renamed)
+    aside = set_aside_rows(parsed.aside)
+    # Two records with different event ids are different records even when case, node,
+    # outcome, person and time coincide (BPIC 2020 pays three declarations of one permit in
+    # the same second). The normaliser honours this once RawEvents has `record_id`.
+    record_id = next((event_names[k] for k in ("identity:id", "id") if k in event_names), None)
+    extra = ({"record_id": record_id}
+             if record_id and "record_id" in RawEvents.__dataclass_fields__ else {})
+    return RawEvents(frame=frame, source_file=file, format="xes", rows_read=read,
+                     set_aside=aside, columns_used=columns_used, notes=notes, **extra)
+
+
+#: Attribute keys that would clash with a column of the log, of its set-aside rows or of
+#: this reader: an event's (or a trace's) own attribute of that name is renamed.
+_RESERVED = set(STORED_ORDER) | set(SET_ASIDE_COLUMNS) | {LABEL, ROLE, STARTED_AT, LIFECYCLE,
+                                                          "_trace"}
+
+
+def _core_frame(parsed: _Parsed, lifecycle_used: bool) -> tuple[pd.DataFrame, set[str]]:
+    """The columns every XES event has (case, label, times, resource, role, group,
+    lifecycle), without those no event fills; and the canonical columns they produce."""
+    naive = parsed.naive_times > 0
+    frame = pd.DataFrame(parsed.core)
+    for column in (C.source_row, LABEL, C.resource, ROLE, C.dept, LIFECYCLE):
+        frame[column] = frame[column].astype(TEXT)
+    for column in (C.acted_at, C.arrived_at, STARTED_AT):
+        if naive:
+            frame[column] = frame[column].astype(TEXT)
+        else:
+            frame[column] = pd.to_datetime(frame[column], format="ISO8601", utc=True)
+    produced = {C.case_id, C.source_row, LABEL, C.acted_at}
+    for column in (C.resource, ROLE, C.dept):
+        if frame[column].notna().any():
+            produced.add(column)
+        else:
+            frame = frame.drop(columns=column)
+    if not lifecycle_used:
+        frame = frame.drop(columns=[LIFECYCLE, C.arrived_at, STARTED_AT])
+    else:
+        produced.add(LIFECYCLE)
+        for column in (C.arrived_at, STARTED_AT):
+            if frame[column].notna().any():
+                produced.add(column)
+            else:
+                frame = frame.drop(columns=column)
+    return frame, produced
+
+
+def _event_attributes(parsed: _Parsed, frame: pd.DataFrame, produced: set[str],
+                      mapping: Mapping, columns_used: dict[str, str], renamed: list[str]):
+    """The events' other attributes as columns, under their own names unless canonical or
+    clashing (added to `renamed`); an ``arrived_at`` attribute fills the arrivals no
+    schedule/assign record gave (in `frame`). Returns (columns, key -> column name, whether
+    arrivals came from the attribute)."""
+    event_cols = pd.DataFrame(parsed.extras, index=frame.index)
+    event_names: dict[str, str] = {}
+    for key in event_cols.columns:
+        if key in SOURCE_FIELDS and key not in produced and key not in mapping.columns:
+            event_names[key] = key
+            produced.add(key)
+            columns_used[key] = f"event {key}"
+        elif key in _RESERVED:
+            event_names[key] = f"event:{key}"
+            renamed.append(f"event {key!r} → {event_names[key]!r}")
+        else:
+            event_names[key] = key
+    event_cols = event_cols.rename(columns=event_names)
+    for key in parsed.date_keys:
+        _to_utc(event_cols, event_names.get(key))
+    stated = f"event:{C.arrived_at}"
+    if stated in event_cols and C.arrived_at in frame and \
+            event_cols[stated].dtype == frame[C.arrived_at].dtype:
+        # An `arrived_at` attribute (what officemine's own XES writer puts on each event)
+        # gives the arrival where no schedule/assign record does.
+        frame[C.arrived_at] = frame[C.arrived_at].fillna(event_cols.pop(stated))
+        renamed[:] = [r for r in renamed if not r.startswith(f"event {C.arrived_at!r}")]
+        return event_cols, event_names, True
+    return event_cols, event_names, False
+
+
+def _trace_attributes(parsed: _Parsed, taken: set[str], produced: set[str], mapping: Mapping,
+                      columns_used: dict[str, str], renamed: list[str]):
+    """The traces' attributes as a table by trace number: concept:name is the case id, the
+    rest under their own names unless canonical or clashing with a column `taken` (added to
+    `renamed`), an obvious amount attribute as the amount. Returns (table, key -> column
+    name)."""
+    trace_frame = pd.DataFrame(parsed.traces, index=pd.RangeIndex(1, len(parsed.traces) + 1))
+    trace_names: dict[str, str] = {}
+    for key in trace_frame.columns:
+        if key == "concept:name":
+            trace_names[key] = C.case_id
+        elif key in SOURCE_FIELDS and key not in produced and key not in mapping.columns:
+            trace_names[key] = key
+            produced.add(key)
+            columns_used[key] = f"trace {key}"
+        elif key in _RESERVED or key in taken:
+            trace_names[key] = f"case:{key}"
+            renamed.append(f"trace {key!r} → {trace_names[key]!r}")
+        else:
+            trace_names[key] = key
+    if C.amount not in produced and C.amount not in mapping.columns:
+        by_word = {normalize_word(k): k for k in trace_frame.columns if k != "concept:name"}
+        key = next((by_word[w] for w in _AMOUNT_KEYS if w in by_word), None)
+        if key is not None:
+            trace_names[key] = C.amount
+            produced.add(C.amount)
+            columns_used[C.amount] = f"trace {key}"
+    trace_frame = trace_frame.rename(columns=trace_names)
+    for key in parsed.trace_date_keys:
+        _to_utc(trace_frame, trace_names.get(key))
+    if C.case_id not in trace_frame:
+        trace_frame[C.case_id] = pd.Series(pd.NA, index=trace_frame.index, dtype="string")
+    return trace_frame, trace_names
+
+
+def _notes(parsed: _Parsed, read: int, lifecycle_used: bool, renamed: list[str]) -> list[str]:
+    """What the import report says of how the log was read: records merged, lifecycle
+    transitions, times without a zone, attributes renamed or skipped."""
+    notes = []
     if parsed.records - read:
         notes.append(Said("import.xes_merged", records=parsed.records, merged=parsed.merged,
                           read=read))
@@ -662,23 +706,14 @@ def _to_raw(parsed: _Parsed, path: Path, mapping: Mapping) -> RawEvents:
         notes.append(Said("import.xes_start_only", n=parsed.start_only))
     if parsed.resource_from_start:
         notes.append(Said("import.xes_resource_from_start", n=parsed.resource_from_start))
-    if naive:
+    if parsed.naive_times > 0:
         notes.append(Said("import.xes_naive_times", n=parsed.naive_times))
     if renamed:
         notes.append(Said("import.xes_renamed", names=", ".join(renamed)))
     if parsed.skipped:
         notes.append(Said("import.xes_skipped", names=", ".join(
             f"{k} ×{v:,}" for k, v in parsed.skipped.most_common(10))))
-
-    aside = set_aside_rows(parsed.aside)
-    # Two records with different event ids are different records even when case, node,
-    # outcome, person and time coincide (BPIC 2020 pays three declarations of one permit in
-    # the same second). The normaliser honours this once RawEvents has `record_id`.
-    record_id = next((event_names[k] for k in ("identity:id", "id") if k in event_names), None)
-    extra = ({"record_id": record_id}
-             if record_id and "record_id" in RawEvents.__dataclass_fields__ else {})
-    return RawEvents(frame=frame, source_file=file, format="xes", rows_read=read,
-                     set_aside=aside, columns_used=columns_used, notes=notes, **extra)
+    return notes
 
 
 def _to_utc(frame: pd.DataFrame, column: str | None) -> None:

@@ -12,7 +12,7 @@ import pandas as pd
 from officemine.base.choices import Lang
 from officemine.base.errors import ChoiceError
 from officemine.base.jsonable import records
-from officemine.base.plotting import chart_style
+from officemine.base.plotting import chart_style, empty_note, rows_axes
 from officemine.base.text import Said, heads, relabel, say
 from officemine.kpis.context import _Context
 from officemine.kpis.definitions import (_CI_STEM, _OPTIONAL, ALL_TYPES, KPI_KEYS, KPIS,
@@ -204,13 +204,9 @@ class MonthlyKPIs(Result):
 
     def plot(self, ax=None, lang: Lang = "zh"):
         """Median and p90 cycle time (working days) per process type against its SLA limit."""
-        import matplotlib.pyplot as plt
-
         d = self.by_process.dropna(subset=["cycle_median_workdays"])
         with chart_style():
-            if ax is None:
-                _, ax = plt.subplots(figsize=(8, 0.55 * max(len(d), 3) + 1.2),
-                                     layout="constrained")
+            ax = rows_axes(ax, len(d), width=8, per_row=0.55, layout="constrained")
             y = np.arange(len(d))
             ax.barh(y, d["cycle_p90_workdays"], color="#dee2e6", label=say("chart.p90", lang))
             ax.barh(y, d["cycle_median_workdays"], height=0.5, color="#1c7ed6",
@@ -224,8 +220,7 @@ class MonthlyKPIs(Result):
             ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False,
                       fontsize=8)
             if d.empty:
-                ax.text(0.5, 0.5, say("chart.no_data", lang), ha="center",
-                        va="center", transform=ax.transAxes)
+                empty_note(ax, say("chart.no_data", lang))
         return ax
 
 

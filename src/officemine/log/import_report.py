@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from officemine.base.errors import LogFormatError
-from officemine.log.schema import SET_ASIDE_REASONS
 from officemine.log.result import Provenance, Result, provenance
 from officemine.base.choices import Lang
 from officemine.base.errors import OfficemineError

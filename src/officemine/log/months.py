@@ -1,5 +1,6 @@
 """Months as officemine reads and reports them: a month named by a person (``"2025-10"``,
-``"2025年10月"``, a date), the month an instant falls in, the last month a log covers."""
+``"2025年10月"``, a date), the month an instant falls in, the last month a log covers, the
+instant a month's review looks back from."""
 
 from __future__ import annotations
 
@@ -45,3 +46,11 @@ def month_covered(start: pd.Timestamp | None, end: pd.Timestamp | None) -> str:
         if start is not None and start.tz_localize(None) <= previous.start_time:
             return str(previous)
     return str(month)
+
+
+def month_as_of(month: Any, timezone: str, log_end: pd.Timestamp) -> pd.Timestamp:
+    """The instant a month's overdue ledger and bottlenecks look from: the month's end (on the
+    log's clock `timezone`), or the log's end `log_end` if sooner, so that a month the log
+    stops inside does not count its last days as waiting."""
+    month_end = pd.Timestamp((as_month(month) + 1).start_time).tz_localize(timezone)
+    return min(month_end, log_end)

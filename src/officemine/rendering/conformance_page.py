@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from officemine.conformance import KINDS
-from officemine.rendering.layout import BAD, GOOD, INK, PageInfo, draw_table, new_page, note, wrap
+from officemine.rendering.layout import BAD, GOOD, INK, draw_table, new_page, note, wrap
 from officemine.base.text import heads, joined, say, word
 
 def conformance_page(report, footer, number):

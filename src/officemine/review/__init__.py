@@ -19,7 +19,7 @@ from officemine.log.calendar import Calendar
 from officemine.base.choices import LANGS, Lang
 from officemine.base.errors import ChoiceError, NoDataError, NotSupportedError, OfficemineError
 from officemine.log.eventlog import EventLog
-from officemine.log.months import as_month
+from officemine.log.months import as_month, month_as_of
 from officemine.privacy import PseudonymKey
 from officemine.review.config import Redesign, ReportConfig
 from officemine.log.result import Provenance, Result, provenance
@@ -495,7 +495,7 @@ def _review(shared: _Shared, month: str, step: Callable[[str], None]) -> Monthly
             necessity_result = necessity(window_log, calendar=calendar, since=versions)
         except OfficemineError as exc:
             warnings.append(Said("review.no_necessity", error=str(exc)))
-    as_of = min(pd.Timestamp(end).tz_localize(log.timezone), log.span()[1])
+    as_of = month_as_of(period, log.timezone, log.span()[1])
     step("overdue ledger")
     ledger = overdue_ledger(log, as_of=as_of, sla=sla, calendar=calendar)
     step("bottlenecks")
@@ -582,8 +582,7 @@ def _in_batches(log: EventLog, month: str | None, memory_limit: int | str, *, la
     # the ledger reads only the cases open at the month's end, whole (189,000 cases of the
     # 100M-event log: 0.8 GiB)
     step("overdue ledger")
-    as_of = min(pd.Timestamp((period + 1).start_time).tz_localize(log.timezone),
-                log.span()[1])
+    as_of = month_as_of(period, log.timezone, log.span()[1])
     ledger = overdue_ledger(log, as_of=as_of, sla=sla, calendar=calendar)
     step("bottlenecks")
     bottleneck = bottlenecks(log, month=month, calendar=calendar, as_of=as_of,

@@ -463,138 +463,172 @@ def _suggest(name: str, known: Iterable[str]) -> str:
 
 def _log_problems(scenario: Scenario, tables) -> list[str]:
     """Every way the scenario does not fit the log (empty: it fits)."""
-    from officemine.necessity import classify_reason
-
-    problems: list[str] = []
-    cases = tables.cases
-    procs_known = sorted({p for p in cases["process_type"].dropna().unique()})
-    by_proc = tables.approval_nodes
-    approval_all = set().union(*by_proc.values()) if by_proc else set()
-    roles = tables.roles
-
-    def check_proc(proc: str, what: str) -> bool:
-        if proc not in procs_known:
-            listed = ", ".join(procs_known) if procs_known else "none (the log has no process_type)"
-            problems.append(f"{what}: the log has no process type {proc!r}{_suggest(proc, procs_known)}"
-                            f"; it has: {listed}")
-            return False
-        return True
-
-    scope_all = list(scenario.process) if scenario.process else None
-    if scope_all:
-        scope_all = [p for p in scope_all if check_proc(p, "process")]
-
-    def scope_of(change: Change) -> list[str | None]:
-        if change.process is not None:
-            return [change.process]
-        if scope_all:
-            return list(scope_all)
-        return list(by_proc)
-
-    def check_node(node: str, what: str, scope: list) -> bool:
-        if node in approval_all:
-            nodes_in_scope = set().union(*(by_proc.get(p, set()) for p in scope)) if scope else set()
-            if scope and node not in nodes_in_scope:
-                problems.append(f"{what}: node {node!r} is not on the routes of "
-                                f"{', '.join(str(p) for p in scope)}")
-                return False
-            return True
-        if node in roles:
-            problems.append(f"{what}: node {node!r} is a {roles[node]} step, not a step of the "
-                            "chain a redesign can change (its kind: officemine.log.relations."
-                            "node_kinds)")
-        else:
-            problems.append(f"{what}: no node {node!r} in the log{_suggest(node, approval_all)}; "
-                            f"approval nodes: {', '.join(sorted(approval_all))}")
-        return False
-
+    fit = _Fit(scenario, tables)
     removed: dict[tuple[str | None, str], int] = {}   # (process, node) -> change number
-    parallel_seen: dict[str, int] = {}
-    case_frame = _case_frame(tables)
+    parallel_seen: dict[str, int] = {}                 # node -> change number
     for i, change in enumerate(scenario.changes, 1):
         what = f"change #{i} ({change.kind})"
         if change.process is not None:
-            if not check_proc(change.process, what):
+            if not fit.process_known(change.process, what):
                 continue
-            if scope_all and change.process not in scope_all:
-                problems.append(f"{what}: process {change.process!r} is outside the scenario's "
-                                f"process {', '.join(scope_all)}")
+            if fit.scope_all and change.process not in fit.scope_all:
+                fit.problems.append(f"{what}: process {change.process!r} is outside the "
+                                    f"scenario's process {', '.join(fit.scope_all)}")
                 continue
-        scope = scope_of(change)
-        ok_nodes = [n for n in change.nodes_named if check_node(n, what, scope)]
+        scope = fit.scope_of(change)
+        ok_nodes = [n for n in change.nodes_named if fit.node_known(n, what, scope)]
         for node in ok_nodes:
             for proc in scope:
                 if (proc, node) in removed:
-                    problems.append(f"{what}: node {node!r} was already removed by change "
-                                    f"#{removed[(proc, node)]}")
+                    fit.problems.append(f"{what}: node {node!r} was already removed by change "
+                                        f"#{removed[(proc, node)]}")
                     break
         if isinstance(change, (Remove, RecordOnly)) and ok_nodes:
             for proc in scope:
                 removed[(proc, change.node)] = i
         elif isinstance(change, Parallel):
-            for node in ok_nodes:
-                if node in parallel_seen:
-                    problems.append(f"{what}: node {node!r} is already in the parallel group of "
-                                    f"change #{parallel_seen[node]}")
-                parallel_seen[node] = i
-            if len(ok_nodes) == len(change.nodes):
-                together = _cooccur(tables, change.nodes, scope)
-                if not together:
-                    problems.append(f"{what}: no case passes all of {', '.join(change.nodes)}, "
-                                    "so nothing can run in parallel")
-        elif isinstance(change, (FastTrack, ShortRoute)):
-            if not hasattr(change, "expr"):
-                continue
-            matched = _when_problems(change, what, case_frame, tables, problems)
-            if matched is None:
-                continue
-            in_scope = case_frame["process_type"].isin([p for p in scope if p is not None])
-            if None in scope:
-                in_scope |= case_frame["process_type"].isna()
-            hit = matched & in_scope.to_numpy(dtype=bool)
-            if not hit.any():
-                problems.append(f"{what}: when = {change.when!r} matches no case"
-                                + (f" of {', '.join(map(str, scope))}" if change.process or scope_all else ""))
-                continue
-            for proc in sorted({p for p in case_frame.loc[hit, "process_type"]},
-                               key=lambda p: (p is None, str(p))):
-                key = proc if isinstance(proc, str) else None
-                left = set(change.nodes) & by_proc.get(key, set())
-                left -= {n for (p, n) in removed if p == key}
-                if not left:
-                    problems.append(
-                        f"{what}: empty route: {key or 'cases without process type'} cases "
-                        f"matching {change.when!r} would pass none of {', '.join(change.nodes)} "
-                        f"(their nodes: {', '.join(sorted(by_proc.get(key, set())))}); add "
-                        f"process = \"…\" to limit the change")
+            _parallel_problems(fit, change, i, what, ok_nodes, scope, parallel_seen)
+        elif isinstance(change, (FastTrack, ShortRoute)) and hasattr(change, "expr"):
+            _route_problems(fit, change, what, scope, removed)
         elif isinstance(change, ReduceReturns) and ok_nodes:
-            at = tables.visits_ending(change.node, "return",
-                                      scope if scope and None not in scope else None)
-            if at.empty:
-                problems.append(f"{what}: node {change.node!r} never returns an item in the log, "
-                                "so there are no returns to reduce")
-            elif change.reason is not None:
-                comments = at["comment"]
-                # classified once per distinct comment (the same as comments.map(classify_reason))
-                codes, uniq = pd.factorize(comments.astype(object))
-                names = np.array([classify_reason(c) for c in uniq] + [classify_reason(None)],
-                                 dtype=object)
-                classes = pd.Series(names[codes], index=comments.index)
-                hit = classes.eq(change.reason) | comments.fillna("").str.contains(
-                    change.reason, regex=False)
-                if not hit.any():
-                    counts = classes.value_counts()
-                    listed = ", ".join(f"{k} ({v})" for k, v in counts.items())
-                    problems.append(f"{what}: no return at {change.node!r} has reason "
-                                    f"{change.reason!r} (neither a reason class nor text in the "
-                                    f"comment); its return reasons: {listed}")
+            _return_problems(fit, change, what, scope)
     # a process left with no approval node at all
-    for proc, nodes in by_proc.items():
+    for proc, nodes in fit.by_proc.items():
         gone = {n for (p, n) in removed if p == proc}
         if nodes and nodes <= gone:
-            problems.append(f"empty route: the changes remove every approval node of "
-                            f"{proc or 'cases without process type'} ({', '.join(sorted(nodes))})")
-    return problems
+            fit.problems.append(f"empty route: the changes remove every approval node of "
+                                f"{proc or 'cases without process type'} "
+                                f"({', '.join(sorted(nodes))})")
+    return fit.problems
+
+
+class _Fit:
+    """What a scenario's changes are held against (the log's process types, approval nodes
+    per process type and steps of other kinds), and the problems found so far."""
+
+    def __init__(self, scenario: Scenario, tables) -> None:
+        self.tables = tables
+        self.problems: list[str] = []
+        self.procs_known = sorted({p for p in tables.cases["process_type"].dropna().unique()})
+        self.by_proc = tables.approval_nodes
+        self.approval_all = set().union(*self.by_proc.values()) if self.by_proc else set()
+        self.roles = tables.roles
+        self.scope_all = list(scenario.process) if scenario.process else None
+        if self.scope_all:
+            self.scope_all = [p for p in self.scope_all if self.process_known(p, "process")]
+
+    def process_known(self, proc: str, what: str) -> bool:
+        """Whether the log has process type `proc` (if not, a problem says so)."""
+        if proc not in self.procs_known:
+            listed = (", ".join(self.procs_known) if self.procs_known
+                      else "none (the log has no process_type)")
+            self.problems.append(f"{what}: the log has no process type {proc!r}"
+                                 f"{_suggest(proc, self.procs_known)}; it has: {listed}")
+            return False
+        return True
+
+    def scope_of(self, change: Change) -> list[str | None]:
+        """The process types a change applies to: its own, else the scenario's, else all."""
+        if change.process is not None:
+            return [change.process]
+        if self.scope_all:
+            return list(self.scope_all)
+        return list(self.by_proc)
+
+    def node_known(self, node: str, what: str, scope: list) -> bool:
+        """Whether `node` is an approval node on the routes of `scope` (if not, a problem
+        says why)."""
+        approval_all = self.approval_all
+        if node in approval_all:
+            nodes_in_scope = (set().union(*(self.by_proc.get(p, set()) for p in scope))
+                              if scope else set())
+            if scope and node not in nodes_in_scope:
+                self.problems.append(f"{what}: node {node!r} is not on the routes of "
+                                     f"{', '.join(str(p) for p in scope)}")
+                return False
+            return True
+        if node in self.roles:
+            self.problems.append(f"{what}: node {node!r} is a {self.roles[node]} step, not a "
+                                 "step of the chain a redesign can change (its kind: "
+                                 "officemine.log.relations.node_kinds)")
+        else:
+            self.problems.append(f"{what}: no node {node!r} in the log"
+                                 f"{_suggest(node, approval_all)}; approval nodes: "
+                                 f"{', '.join(sorted(approval_all))}")
+        return False
+
+
+def _parallel_problems(fit: _Fit, change: Parallel, number: int, what: str,
+                       ok_nodes: list[str], scope: list, parallel_seen: dict[str, int]) -> None:
+    """A parallel group (change `number`) must not share a node with an earlier one, and
+    its nodes must occur together in some case."""
+    for node in ok_nodes:
+        if node in parallel_seen:
+            fit.problems.append(f"{what}: node {node!r} is already in the parallel group of "
+                                f"change #{parallel_seen[node]}")
+        parallel_seen[node] = number
+    if len(ok_nodes) == len(change.nodes):
+        together = _cooccur(fit.tables, change.nodes, scope)
+        if not together:
+            fit.problems.append(f"{what}: no case passes all of {', '.join(change.nodes)}, "
+                                "so nothing can run in parallel")
+
+
+def _route_problems(fit: _Fit, change: FastTrack | ShortRoute, what: str, scope: list,
+                    removed: dict[tuple[str | None, str], int]) -> None:
+    """A fast track's or short route's `when` must match cases of its scope, and leave the
+    cases it matches some approval node to pass."""
+    tables, by_proc = fit.tables, fit.by_proc
+    case_frame = _case_frame(tables)
+    matched = _when_problems(change, what, case_frame, tables, fit.problems)
+    if matched is None:
+        return
+    in_scope = case_frame["process_type"].isin([p for p in scope if p is not None])
+    if None in scope:
+        in_scope |= case_frame["process_type"].isna()
+    hit = matched & in_scope.to_numpy(dtype=bool)
+    if not hit.any():
+        fit.problems.append(f"{what}: when = {change.when!r} matches no case"
+                            + (f" of {', '.join(map(str, scope))}"
+                               if change.process or fit.scope_all else ""))
+        return
+    for proc in sorted({p for p in case_frame.loc[hit, "process_type"]},
+                       key=lambda p: (p is None, str(p))):
+        key = proc if isinstance(proc, str) else None
+        left = set(change.nodes) & by_proc.get(key, set())
+        left -= {n for (p, n) in removed if p == key}
+        if not left:
+            fit.problems.append(
+                f"{what}: empty route: {key or 'cases without process type'} cases "
+                f"matching {change.when!r} would pass none of {', '.join(change.nodes)} "
+                f"(their nodes: {', '.join(sorted(by_proc.get(key, set())))}); add "
+                f"process = \"…\" to limit the change")
+
+
+def _return_problems(fit: _Fit, change: ReduceReturns, what: str, scope: list) -> None:
+    """Returns to reduce must exist at the node, and of the reason named (if one is)."""
+    from officemine.necessity import classify_reason
+
+    at = fit.tables.visits_ending(change.node, "return",
+                                  scope if scope and None not in scope else None)
+    if at.empty:
+        fit.problems.append(f"{what}: node {change.node!r} never returns an item in the log, "
+                            "so there are no returns to reduce")
+    elif change.reason is not None:
+        comments = at["comment"]
+        # classified once per distinct comment (the same as comments.map(classify_reason))
+        codes, uniq = pd.factorize(comments.astype(object))
+        names = np.array([classify_reason(c) for c in uniq] + [classify_reason(None)],
+                         dtype=object)
+        classes = pd.Series(names[codes], index=comments.index)
+        hit = classes.eq(change.reason) | comments.fillna("").str.contains(
+            change.reason, regex=False)
+        if not hit.any():
+            counts = classes.value_counts()
+            listed = ", ".join(f"{k} ({v})" for k, v in counts.items())
+            fit.problems.append(f"{what}: no return at {change.node!r} has reason "
+                                f"{change.reason!r} (neither a reason class nor text in the "
+                                f"comment); its return reasons: {listed}")
 
 
 def _case_frame(tables) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pandas as pd
 from officemine.log.calendar import Calendar
 from officemine.base.choices import LANGS
 from officemine.base.errors import ChoiceError, NoDataError, OfficemineError
-from officemine.log.months import as_month, month_covered
+from officemine.log.months import as_month, month_as_of, month_covered
 from officemine.review import MonthlyReport, refuse_unsupported, settings_of
 from officemine.review.config import ReportConfig
 from officemine.log.schema import C
@@ -146,7 +146,7 @@ def _reviews(log: SparkLog, unit: str | None, month: Any, *, lang: str = "zh",
         warnings.append(Said("review.no_necessity", error=str(exc)))
     maps = _process_maps(log, unit, period, calendar, partitions, step)
     step("overdue ledger")
-    as_of = min(pd.Timestamp((period + 1).start_time).tz_localize(log.timezone), group_end)
+    as_of = month_as_of(period, log.timezone, group_end)
     ledgers = overdue_ledgers(log, unit, as_of, sla=sla, calendar=calendar)
     step("bottlenecks")
     waits = bottlenecks_by_unit(log, unit, month, calendar=calendar, as_of=as_of,

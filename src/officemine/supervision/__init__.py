@@ -45,7 +45,7 @@ from officemine.base.jsonable import records
 from officemine.kpis import case_cycles
 from officemine.log.months import as_month
 from officemine.base.text import relabel
-from officemine.base.plotting import chart_style
+from officemine.base.plotting import chart_style, empty_note, rows_axes
 from officemine.log.schema import OUTCOME_WORDS
 from officemine.base.text import Said, say, step_text, word
 from officemine.sla import SLA
@@ -145,13 +145,9 @@ class OverdueLedger(Result):
 
     def plot(self, ax=None, lang: Lang = "zh"):
         """Overdue cases by where they are held (bars), longest total overdue first."""
-        import matplotlib.pyplot as plt
-
         d = self.by_node
         with chart_style():
-            if ax is None:
-                _, ax = plt.subplots(figsize=(8, 0.5 * max(len(d), 3) + 1.2),
-                                     layout="constrained")
+            ax = rows_axes(ax, len(d), width=8, per_row=0.5, layout="constrained")
             y = np.arange(len(d))
             ax.barh(y, d["cases"], color="#e8590c")
             labels = d["current_step"].astype(str)
@@ -163,8 +159,7 @@ class OverdueLedger(Result):
             ax.set_xlabel(say("chart.overdue_axis", lang))
             ax.set_title(say("chart.overdue_title", lang, as_of=self.as_of))
             if d.empty:
-                ax.text(0.5, 0.5, say("chart.no_overdue", lang), ha="center",
-                        va="center", transform=ax.transAxes)
+                empty_note(ax, say("chart.no_overdue", lang))
         return ax
 
 
@@ -368,15 +363,11 @@ class Bottlenecks(Result):
     def plot(self, ax=None, top: int = 10, by: Literal["node", "person"] = "node",
              lang: Lang = "zh"):
         """The `top` nodes (or people) by waiting caused, as horizontal bars."""
-        import matplotlib.pyplot as plt
-
         ChoiceError.check("by", by, ("node", "person"))
         d = (self.by_node if by == "node" else self.by_person).head(top)
         label = d["node"] if by == "node" else d["resource"].astype(str)
         with chart_style():
-            if ax is None:
-                _, ax = plt.subplots(figsize=(8, 0.45 * max(len(d), 3) + 1.2),
-                                     layout="constrained")
+            ax = rows_axes(ax, len(d), width=8, per_row=0.45, layout="constrained")
             y = np.arange(len(d))
             ax.barh(y, d["wait_workhours"], color="#1c7ed6")
             ax.set_yticks(y, label.astype(str))

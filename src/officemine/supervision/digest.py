@@ -225,15 +225,11 @@ class WeeklyDigest(Result):
     # --- pictures ---------------------------------------------------------------------------
     def plot(self, ax=None, lang: Lang = "zh"):
         """Open entries per responsible person (the ten with most), new ones marked."""
-        import matplotlib.pyplot as plt
-
-        from officemine.base.plotting import chart_style
+        from officemine.base.plotting import chart_style, empty_note, rows_axes
 
         d = self.by_person.head(10)
         with chart_style():
-            if ax is None:
-                _, ax = plt.subplots(figsize=(7, 0.45 * max(len(d), 3) + 1.2),
-                                     layout="constrained")
+            ax = rows_axes(ax, len(d), width=7, per_row=0.45, layout="constrained")
             y = np.arange(len(d))
             ax.barh(y, d["open_items"], color="#e8590c", label=say("digest.open_bar", lang))
             ax.barh(y, d["new_items"], color="#c92a2a", label=say("digest.new_bar", lang))
@@ -242,8 +238,7 @@ class WeeklyDigest(Result):
             ax.set_xlabel(say("digest.open_axis", lang))
             ax.set_title(say("digest.most_open", lang, week=self.week))
             if d.empty:
-                ax.text(0.5, 0.5, say("digest.no_open", lang), ha="center",
-                        va="center", transform=ax.transAxes)
+                empty_note(ax, say("digest.no_open", lang))
             else:
                 ax.legend(fontsize=8, frameon=False)
         return ax
@@ -402,16 +397,13 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
 
     def plot(self, ax=None, lang: Lang = "zh"):
         """The people with the most open entries at the month's last run."""
-        import matplotlib.pyplot as plt
         from matplotlib.ticker import MaxNLocator
 
-        from officemine.base.plotting import chart_style
+        from officemine.base.plotting import chart_style, empty_note, rows_axes
 
         d = self.people.head(10)
         with chart_style():
-            if ax is None:
-                _, ax = plt.subplots(figsize=(6, 0.45 * max(len(d), 3) + 1.2),
-                                     layout="constrained")
+            ax = rows_axes(ax, len(d), width=6, per_row=0.45, layout="constrained")
             y = np.arange(len(d))
             ax.barh(y, d["open_items"], color="#e8590c", height=0.6)
             ax.set_yticks(y, d["responsible"].astype(str))
@@ -422,8 +414,7 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
             ax.set_xlabel(say("ledger.open_axis", lang))
             ax.set_title(say("ledger.most_open", lang))
             if d.empty:
-                ax.text(0.5, 0.5, say("ledger.none", lang), ha="center", va="center",
-                        transform=ax.transAxes)
+                empty_note(ax, say("ledger.none", lang))
         return ax
 
 
