@@ -233,6 +233,9 @@ def _spark_session(master: str):
                .config("spark.sql.shuffle.partitions", str(SPARK_PARTITIONS))
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.driver.memory", "4g")
+               # the process versions take each case's step order to the driver
+               # (docs/spark.md: 4g holds about 100 million cases)
+               .config("spark.driver.maxResultSize", "4g")
                .config("spark.python.worker.reuse", "true")
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")

@@ -24,8 +24,7 @@ from officemine.importing.normalize import build_log
 from officemine.importing.raw import RawEvents
 from officemine.kpis import kpi_trend, monthly_kpis
 from officemine.log.schema import DECISIONS, NON_BLOCKING
-from officemine.synthetic import (PlantedDeviation, When, default_office_spec, generate,
-                                  sample_office_deviations)
+from officemine.synthetic import PlantedDeviation, When, default_office_spec, generate
 
 from conftest import REPO
 
