@@ -43,7 +43,7 @@ from officemine.base.errors import InputError
 from officemine.log.eventlog import EventLog
 from officemine.base.jsonable import plain
 from officemine.base.plotting import chart_style
-from officemine.log.result import Result
+from officemine.log.result import Result, headed
 from officemine.base.text import Said, say, word
 
 __all__ = ["ChangeKind", "ProcessVersions", "process_versions", "select_since", "Since"]
@@ -128,12 +128,9 @@ class ProcessVersions(Result):
     def __repr__(self) -> str:
         head = (f"<ProcessVersions: {len(self.changes)} change point(s) in "
                 f"{len(self.since)} process type(s)>")
-        if self.changes.empty:
-            return head
         view = self.changes[["process_type", "date", "kind", "node", "source"]].copy()
         view["date"] = view["date"].dt.strftime("%Y-%m-%d")
-        return head + "\n" + view.to_string(index=False) + "".join(
-            f"\nnote: {n}" for n in self.notes)
+        return headed(head, view, notes=self.notes)
 
     def plot(self, ax=None, lang: str = "zh"):
         """A timeline: cases started per week for each process type, change points marked."""

@@ -16,6 +16,7 @@ from officemine.base.version import __version__
 from officemine.base.atomic import check_folder, check_output, protect
 from officemine.base.errors import (ChoiceError, InputError, LogFormatError, OfficemineError,
                                     OutputError)
+from officemine.base.choices import LANGS
 from officemine.importing import FORMATS
 from officemine.necessity import ENGINES
 
@@ -67,6 +68,9 @@ CalendarOption = Annotated[Optional[Path], typer.Option(
 LogOrTableArgument = Annotated[Optional[Path], typer.Argument(
     metavar="LOG", help="A Parquet log, or any source the importer reads (with --engine "
                         "spark: a log written by officemine, or none with --table).")]
+LangOption = Annotated[str, typer.Option(
+    "--lang", help="Language of what the command writes and prints (charts, PDF, workbook, "
+    "verdicts): zh or en.", callback=choice("--lang", LANGS))]
 JsonOption = Annotated[Optional[str], typer.Option(
     "--json", help="Write the JSON result to this file, or '-' for stdout.")]
 CHART_SUFFIXES = (".png", ".svg", ".pdf")

@@ -8,10 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, JsonOption, MappingOption,
-                                    TimezoneOption, app, choice, domain_errors, err, json_file,
+from officemine.cli._common import (CalendarOption, LangOption, FormatOption, JsonOption, MappingOption,
+                                    TimezoneOption, app, domain_errors, err, json_file,
                                     load_calendar, load_log, save_chart)
-from officemine.base.choices import LANGS
 
 
 @app.command()
@@ -31,8 +30,7 @@ def conformance(
     chart: Annotated[Optional[Path], typer.Option(
         help="Write the chart (deviations by step and kind, monthly trend): .png, .svg or "
              ".pdf.")] = None,
-    lang: Annotated[str, typer.Option(help="Chart language: zh or en.",
-                                      callback=choice("--lang", LANGS))] = "zh",
+    lang: LangOption = "zh",
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,

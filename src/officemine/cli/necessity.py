@@ -8,12 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, JsonOption,
+from officemine.cli._common import (CalendarOption, LangOption, EngineOption, FormatOption, JsonOption,
                                     LogOrTableArgument, MappingOption, NoLinkOption, TableOption,
                                     TimezoneOption, app, check_memory_limit, choice,
                                     domain_errors, err, json_file, load_calendar, load_log,
                                     local_log, save_chart, spark_log)
-from officemine.base.choices import LANGS
 from officemine.necessity import BASES, BYS
 
 
@@ -35,9 +34,7 @@ def necessity(
         "formula).")] = None,
     chart: Annotated[Optional[Path], typer.Option(
         help="Write the necessity chart (.png, .svg or .pdf).")] = None,
-    lang: Annotated[str, typer.Option(help="Language of the chart and of the verdicts printed: "
-                                           "zh or en.",
-                                      callback=choice("--lang", LANGS))] = "zh",
+    lang: LangOption = "zh",
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,

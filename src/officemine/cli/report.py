@@ -7,11 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, LogOrTableArgument,
+from officemine.cli._common import (CalendarOption, LangOption, FormatOption, LogOrTableArgument,
                                     MappingOption, NoLinkOption, TableOption, TimezoneOption, app,
                                     check_memory_limit, choice, domain_errors, err, fail,
                                     load_calendar, load_log, load_sla, spark_log)
-from officemine.base.choices import LANGS
 from officemine.base.errors import InputError, NotSupportedError
 from officemine.necessity import ENGINES
 from officemine.base.text import in_lang, joined, say, word
@@ -34,8 +33,7 @@ def report(
     scenario: Annotated[Optional[list[Path]], typer.Option(
         help="Redesign scenario(s) (TOML) to estimate in the report.", exists=True,
         dir_okay=False)] = None,
-    lang: Annotated[str, typer.Option(help="Report language: zh or en.",
-                                      callback=choice("--lang", LANGS))] = "zh",
+    lang: LangOption = "zh",
     pseudonymize: Annotated[bool, typer.Option(
         "--pseudonymize", help="Replace people's names by keyed pseudonyms in every text of "
         "the report (key: --pseudonym-key, $OFFICEMINE_PSEUDONYM_KEY, the settings' "

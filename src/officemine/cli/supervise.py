@@ -10,10 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, choice, domain_errors, err, load_calendar, load_log,
+from officemine.cli._common import (CalendarOption, LangOption, FormatOption, MappingOption, TimezoneOption,
+                                    app, domain_errors, err, load_calendar, load_log,
                                     load_sla)
-from officemine.base.choices import LANGS
 from officemine.base.errors import InputError, NoDataError
 from officemine.rendering.digest import write_digest
 
@@ -52,8 +51,7 @@ def supervise(
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Folder for the digest's PDF, JSON and workbook "
         "(supervision_2025-W15.*; default: the ledger's folder).", file_okay=False)] = None,
-    lang: Annotated[str, typer.Option(help="Digest language: zh or en.",
-                                      callback=choice("--lang", LANGS))] = "zh",
+    lang: LangOption = "zh",
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
@@ -177,8 +175,7 @@ def ledger_command(
     week: Annotated[Optional[str], typer.Option(
         "--week", help="A recorded week's digest (2025-W15 or a date in it).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
-    lang: Annotated[str, typer.Option(help="Labels: zh or en.",
-                                      callback=choice("--lang", LANGS))] = "zh",
+    lang: LangOption = "zh",
 ) -> None:
     """Show the ledger: its entries (open, closed or all), one entry's history, or a week's
     digest. The file is only read."""

@@ -465,6 +465,12 @@ class ReaderState:
             self.amount_problems.append(f"{ref}: {problem}")
         return value
 
+    def counted(self, source: str, *counts: str) -> list[str]:
+        """The notes ``import.<source>_<count>`` on the counts a reader kept (attributes of
+        the state), in the order given, each only when it is not zero."""
+        return [Said(f"import.{source}_{name}", n=getattr(self, name)) for name in counts
+                if getattr(self, name)]
+
     def amount_notes(self) -> list[str]:
         """The note on the amounts left out (at most five named), if any."""
         if not self.amount_problems:

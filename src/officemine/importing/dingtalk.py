@@ -94,24 +94,16 @@ def read_dingtalk(path: Path, mapping: Mapping) -> RawEvents:
         notes.append(Said("import.dingtalk_topapi_times"))
     if state.case_from_business_id:
         notes.append(Said("import.dingtalk_business_id", n=state.case_from_business_id))
-    if state.process_from_title:
-        notes.append(Said("import.dingtalk_process_from_title", n=state.process_from_title))
+    notes += state.counted("dingtalk", "process_from_title")
     notes.append(matched_note(state.matched, state.decisions, "decisions", "createTime"))
-    if state.node_from_user:
-        notes.append(Said("import.dingtalk_node_from_user", n=state.node_from_user))
+    notes += state.counted("dingtalk", "node_from_user")
     notes += pending_notes(state.pending, "createTime")
     if state.not_started:
         notes.append(Said("import.dingtalk_not_started", n=len(state.not_started),
                           counts=count_phrase(Counter(state.not_started))))
-    if state.stale_open:
-        notes.append(Said("import.dingtalk_stale_open", n=state.stale_open))
-    if state.ends_added:
-        notes.append(Said("import.dingtalk_ends_added", n=state.ends_added))
+    notes += state.counted("dingtalk", "stale_open", "ends_added")
     notes += state.amount_notes()
-    if state.modifies:
-        notes.append(Said("import.dingtalk_modifies", n=state.modifies))
-    if state.revokes:
-        notes.append(Said("import.dingtalk_revokes", n=state.revokes))
+    notes += state.counted("dingtalk", "modifies", "revokes")
     notes += mapping_notes(mapping, "DingTalk")
 
     columns_used = {

@@ -74,13 +74,9 @@ def read_feishu(path: Path, mapping: Mapping) -> RawEvents:
     if state.open_id_used:
         notes.append(Said("import.feishu_open_id", n=state.open_id_used))
     notes += pending_notes(state.pending, "start_time")
-    if state.stale_open:
-        notes.append(Said("import.feishu_stale_open", n=state.stale_open))
-    if state.ends_added:
-        notes.append(Said("import.feishu_ends_added", n=state.ends_added))
+    notes += state.counted("feishu", "stale_open", "ends_added")
     notes += state.amount_notes()
-    if state.modifies:
-        notes.append(Said("import.feishu_modifies", n=state.modifies))
+    notes += state.counted("feishu", "modifies")
     notes += mapping_notes(mapping, "Feishu/Lark")
     columns_used = {
         C.case_id: "instance_code", C.node: "task_list.node_name of the entry's task",

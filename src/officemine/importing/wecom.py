@@ -64,12 +64,7 @@ def read_wecom(path: Path, mapping: Mapping) -> RawEvents:
     if state.open_tasks:
         notes.append(Said("import.wecom_open_tasks", n=len(state.open_tasks),
                           counts=count_phrase(Counter(state.open_tasks))))
-    if state.notified:
-        notes.append(Said("import.wecom_notified", n=state.notified))
-    if state.archived:
-        notes.append(Said("import.wecom_archived", n=state.archived))
-    if state.withdrawn:
-        notes.append(Said("import.wecom_withdrawn", n=state.withdrawn))
+    notes += state.counted("wecom", "notified", "archived", "withdrawn")
     notes += state.amount_notes()
     notes += mapping_notes(mapping, "WeCom")
     columns_used = {

@@ -81,6 +81,17 @@ def provenance(info: dict | None = None, *, source: str | None = None,
                       seed=int(seed) if seed is not None else None)
 
 
+def headed(head: str, view: pd.DataFrame | None, *, max_rows: int | None = None,
+           notes: tuple[str, ...] | list[str] = ()) -> str:
+    """A result's readable text: its ``<ClassName …>`` line, then `view` (the rows a reader
+    scans first, already chosen and rounded) as a plain table and any notes; the line alone
+    when there is nothing to show."""
+    if view is None or view.empty:
+        return head
+    return (head + "\n" + view.to_string(index=False, max_rows=max_rows)
+            + "".join(f"\nnote: {n}" for n in notes))
+
+
 def _day(value: Any) -> str:
     return str(value)[:10] if value else "?"
 

@@ -50,7 +50,7 @@ from officemine.log.schema import OUTCOME_WORDS
 from officemine.base.text import Said, say, step_text, word
 from officemine.sla import SLA
 from officemine.base.stats import counted_quantile
-from officemine.log.result import Result, log_info_of
+from officemine.log.result import Result, headed, log_info_of
 from officemine.log.relations import (case_steps, holders, last_actions, now, submit_node,
                                       work_items)
 
@@ -132,13 +132,10 @@ class OverdueLedger(Result):
     def __repr__(self) -> str:
         head = (f"<OverdueLedger as of {self.as_of:%Y-%m-%d %H:%M}: {len(self.summary)} of "
                 f"{len(self.open_cases)} open cases past their SLA>")
-        if self.summary.empty:
-            return head
         view = self.summary[["case_id", "process_type", "current_step", "responsible",
-                             "working_days_open", "sla_days", "days_overdue"]].copy()
-        for col in ("working_days_open", "days_overdue"):
-            view[col] = view[col].round(1)
-        return head + "\n" + view.to_string(index=False)
+                             "working_days_open", "sla_days", "days_overdue"]].round(
+            {"working_days_open": 1, "days_overdue": 1})
+        return headed(head, view)
 
     def _html_tables(self) -> list[pd.DataFrame]:
         return [relabel(t, "zh") for t in super()._html_tables()]
@@ -350,12 +347,10 @@ class Bottlenecks(Result):
         what = self.month or "the whole log"
         head = (f"<Bottlenecks {what}: {len(self.by_node)} nodes, {len(self.by_person)} people; "
                 f"waiting in working hours>")
-        if self.by_node.empty:
-            return head
         view = self.by_node[["node", "wait_workhours", "wait_share", "items",
-                             "wait_median_workhours"]].head(10).copy()
-        view["wait_share"] = view["wait_share"].map(lambda v: f"{v:.0%}")
-        return head + "\n" + view.round(1).to_string(index=False)
+                             "wait_median_workhours"]].head(10).round(1)
+        view["wait_share"] = self.by_node["wait_share"].head(10).map(lambda v: f"{v:.0%}")
+        return headed(head, view)
 
     def _html_tables(self) -> list[pd.DataFrame]:
         return [relabel(self.by_node, "zh")]

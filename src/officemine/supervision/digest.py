@@ -22,7 +22,7 @@ import pandas as pd
 
 from officemine.base.choices import Lang
 from officemine.base.jsonable import plain, records
-from officemine.log.result import Result
+from officemine.log.result import Result, headed
 from officemine.supervision.ledger import OPEN_STATES, LedgerError
 from officemine.base.text import (Said, for_reader, heads, relabel, said_again, say,
                                   stored_step, word)
@@ -247,14 +247,10 @@ class WeeklyDigest(Result):
     def __repr__(self) -> str:
         head = f"<WeeklyDigest {self.week} as of {self.as_of:%Y-%m-%d %H:%M} ({self.status}): " \
                f"{self.headline('en')}>"
-        if self.summary.empty:
-            return head
         view = self.summary[["section", "case_id", "process_type", "current_step",
                              "responsible", "days_overdue", "weeks_on_ledger",
-                             "days_to_close"]].copy()
-        for col in ("days_overdue", "days_to_close"):
-            view[col] = view[col].round(1)
-        return head + "\n" + view.to_string(index=False, max_rows=30)
+                             "days_to_close"]].round({"days_overdue": 1, "days_to_close": 1})
+        return headed(head, view, max_rows=30)
 
     def _html_tables(self) -> list[pd.DataFrame]:
         return [self.table("zh")]
@@ -388,9 +384,7 @@ WHERE s.run_id IN ({marks}) ORDER BY s.run_id""", tuple(ids))
         head = (f"<LedgerMonth {self.month} ({len(self.weeks)} weekly runs): {self.opened} "
                 f"opened, {self.closed} struck off, {self.still_open} still open; median "
                 f"overdue until struck off {self.median_text('en')}>")
-        if self.people.empty:
-            return head
-        return head + "\n" + self.people.head(10).to_string(index=False)
+        return headed(head, self.people.head(10))
 
     def _html_tables(self) -> list[pd.DataFrame]:
         return [relabel(self.people, "zh")]

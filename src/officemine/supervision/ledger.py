@@ -43,7 +43,7 @@ from officemine.log.calendar import Calendar
 from officemine.log.eventlog import EventLog
 from officemine.base.jsonable import plain, records
 from officemine.log.relations import log_end, now
-from officemine.log.result import Result
+from officemine.log.result import Result, headed
 from officemine.sla import SLA
 from officemine.supervision.store import LedgerError, SCHEMA_VERSION, connect, transaction
 from officemine.base.text import relabel
@@ -109,13 +109,9 @@ class CaseFile(Result):
                   else "open")
         head = (f"<CaseFile {i['case_id']} ({i['process_type']}, {i['title']}): entered "
                 f"{i['opened_week']}, {status}>")
-        if self.summary.empty:
-            return head
-        cols = ["week", "state", "current_step", "responsible", "days_overdue",
-                "reminders_in_log", "reminders_sent"]
-        view = self.summary[cols].copy()
-        view["days_overdue"] = view["days_overdue"].round(1)
-        return head + "\n" + view.to_string(index=False)
+        view = self.summary[["week", "state", "current_step", "responsible", "days_overdue",
+                             "reminders_in_log", "reminders_sent"]].round({"days_overdue": 1})
+        return headed(head, view)
 
     def _html_tables(self) -> list[pd.DataFrame]:
         return [self.table("zh")]
