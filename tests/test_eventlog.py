@@ -274,11 +274,12 @@ def test_a_crafted_time_zone_in_a_stored_log_runs_no_sql(log, tmp_path):
     (_edited(timezone=None), "timezone must be"),
     (_edited(timezone="Mars/Olympus"), "timezone must be"),
     (_edited(cases=-3), "cases must be a count"),
+    (_edited(one_type_per_case="yes"), "one_type_per_case must be true or false"),
     (_edited(mapping=[1]), "mapping must be an object"),
     (_edited(import_report={"rows_read": "many"}), "import_report is not an import report"),
     (_edited(import_report=7), "import_report is not an import report"),
 ], ids=["not-json", "not-object", "newer", "version-text", "version-missing", "zone-missing",
-        "zone-unknown", "cases-negative", "mapping-list", "report-types", "report-number"])
+        "zone-unknown", "cases-negative", "one-type-text", "mapping-list", "report-types", "report-number"])
 def test_stored_log_metadata_is_checked_field_by_field(log, tmp_path, edit, message):
     bad = _with_metadata(log.write(tmp_path / "good.parquet"), tmp_path / "bad.parquet", edit)
     with pytest.raises(LogFormatError, match=message):

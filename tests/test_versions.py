@@ -150,3 +150,48 @@ def test_the_route_tests_chi_square_tail_is_scipys():
 
     for x in (0.0, 1e-6, 0.5, 3.84, 10.0, 30.0, 60.0, 200.0):
         assert chi2_1_sf(x) == pytest.approx(chi2.sf(x, 1), rel=1e-9, abs=1e-300)
+
+
+def _cases_of(log) -> list[str]:
+    return sorted(log.query("SELECT DISTINCT case_id FROM events")["case_id"])
+
+
+def test_a_stored_log_chooses_the_current_cases_row_by_row_only_when_that_is_exact(
+        sample_csv, tmp_path):
+    """A log stored with one process type on every event of a case chooses whole cases by
+    type without a join; where a case's later events carry another type, the case's type is
+    its first event's and the join stays. Both give the cases the log in memory gives."""
+    log = officemine.import_log(sample_csv)
+    versions = process_versions(log)
+    assert versions.since                         # the sample has a change point
+    stored = officemine.read_log(log.write(tmp_path / "log.parquet"))
+    assert stored._one_type_per_case
+    chosen = stored.select_versions(versions.since)
+    assert "IN (SELECT" not in chosen._where and chosen._one_type_per_case
+    expected = _cases_of(log.select_versions(versions.since))
+    assert _cases_of(chosen) == expected
+    # a case of the changed type whose later events say another type: the row-by-row
+    # choice would keep those events alone (a torn case)
+    table = log.to_arrow()
+    frame = table.to_pandas()
+    since = versions.since["费用报销"]
+    old = frame[(frame["process_type"] == "费用报销") & (frame["case_start"] < since)]
+    torn = old["case_id"].iloc[0]
+    later = (frame["case_id"] == torn) & (frame["seq"] > 0)
+    assert later.any()
+    frame.loc[later, "process_type"] = "收文"
+    mixed = officemine.EventLog.from_pandas(frame, timezone=log.timezone)
+    assert not mixed._one_type_per_case
+    stored = officemine.read_log(mixed.write(tmp_path / "mixed.parquet"))
+    assert not stored._one_type_per_case
+    chosen = stored.select_versions(versions.since)
+    assert torn not in _cases_of(chosen)
+    assert _cases_of(chosen) == _cases_of(mixed.select_versions(versions.since)) == expected
+
+
+def test_the_streamed_import_stores_whether_a_case_keeps_one_type(sample_csv, tmp_path):
+    from officemine.importing.streaming import import_streaming
+
+    log = import_streaming(sample_csv, tmp_path / "streamed.parquet", memory_limit="1GB")
+    assert officemine.read_log(tmp_path / "streamed.parquet")._one_type_per_case
+    assert log.n_events == officemine.import_log(sample_csv).n_events

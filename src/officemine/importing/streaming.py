@@ -389,8 +389,9 @@ class _Import:
         calendar = self.mapping.calendar_in(self.tz)
         parquet = self.work / "log.parquet"
         reports, aside_columns, outside, acted, cases = [], None, 0, 0, 0
+        one_type = True         # batches hold whole cases: the log's is every batch's
         writer = None
-        from officemine.log.eventlog import with_visits
+        from officemine.log.eventlog import one_type_per_case, with_visits
         from officemine.importing import _outside_office_hours
         try:
             for number, table in enumerate(self._whole(query, _CASE)):
@@ -413,6 +414,7 @@ class _Import:
                 outside, acted = outside + out, acted + n
                 log = with_visits(pa.Table.from_pandas(events, preserve_index=False))
                 del events
+                one_type = one_type and one_type_per_case(log)
                 if writer is None:
                     writer = pq.ParquetWriter(parquet, log.schema, compression="zstd")
                 elif not log.schema.equals(writer.schema, check_metadata=False):
@@ -428,7 +430,7 @@ class _Import:
                 report = dataclasses.replace(report, set_aside_file=str(aside_path))
             writer.add_key_value_metadata(log_metadata(
                 timezone=self.tz, cases=cases, calendar=calendar,
-                mapping=self.mapping.to_dict(), report=report))
+                mapping=self.mapping.to_dict(), report=report, one_type_per_case=one_type))
         finally:
             if writer is not None:
                 writer.close()

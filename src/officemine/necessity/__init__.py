@@ -297,7 +297,7 @@ def necessity(log: EventLog, *, by: GroupBy | None = None, basis: Basis = "worki
     calendar = calendar or log.calendar
     whole, (log, versions) = log, select_since(log, since, redesigns,
                                                memory_limit=memory_limit)
-    if not log.n_events:
+    if not log.n_cases:
         raise NoDataError("no case of the log is in the window judged "
                               f"(since={_since_text(since)}); choose another --since")
     kinds = relations.node_kinds(log, node_kinds)
