@@ -143,6 +143,9 @@ def test_a_version_1_ledger_is_migrated_and_keeps_its_data(tmp_path):
     assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] \
         == str(SCHEMA_VERSION)
     assert con.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0
+    # a run recorded before the English calendar was kept has none (its digest says the
+    # Chinese one in either language)
+    assert con.execute("SELECT calendar, calendar_en FROM runs").fetchall() == [("cal", None)]
 
 
 def test_files_that_are_not_ledgers_are_refused(tmp_path):

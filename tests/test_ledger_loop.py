@@ -214,9 +214,9 @@ def test_digest_files_hold_the_recorded_week(loop):
     assert "督办周报" in text and "本周销号" in text
     assert digest.summary["case_id"].iloc[0] in text
     book = pd.read_excel(folder / "supervision_2025-W17.xlsx", sheet_name=None)
-    assert set(book) == {"digest", "items", "people"}
-    assert len(book["items"]) == len(digest.summary)
-    assert "流程编号" in book["items"].columns
+    assert set(book) == {"督办周报", "督办事项", "责任人"}
+    assert len(book["督办事项"]) == len(digest.summary)
+    assert "流程编号" in book["督办事项"].columns
 
 
 def test_ledger_command_shows_entries_and_one_history(loop):

@@ -69,8 +69,9 @@ def vocabulary_of(logs, settings=(), more=()) -> list[str]:
             if column in frame:
                 words |= set(frame[column].dropna().astype(str))
         report = log.report
-        words |= {Path(report.source_file).name, report.timezone}
-        words |= {h for v in report.columns_used.values() for h in v.split(" + ")}
+        if report is not None:          # a log built in memory has no source
+            words |= {Path(report.source_file).name, report.timezone}
+            words |= {h for v in report.columns_used.values() for h in v.split(" + ")}
     for path in settings:
         words |= set(_strings(tomllib.loads(Path(path).read_text(encoding="utf-8"))))
     return sorted({re.sub(r"\s+", "", w) for w in words if w}, key=len, reverse=True)
@@ -231,6 +232,33 @@ def test_the_report_command_speaks_its_language(tmp_path, lang):
     written = [str(p) for p in (tmp_path / "out").iterdir()]
     vocabulary = vocabulary_of([officemine.import_log(source)], more=[*written, str(source)])
     assert not foreign(done.output, lang, vocabulary), done.output
+
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_weekly_digest_speaks_its_language(tmp_path, lang):
+    """The 督办 digest `officemine supervise` writes: its PDF read back and every cell of its
+    workbook, in a week that opens, carries and strikes off entries."""
+    from officemine.rendering.digest import write_digest
+    from officemine.supervision import Ledger
+    from weekly_office import office, snapshots
+
+    logs = [officemine.read_log(p) for p in snapshots(office(), tmp_path)[:2]]
+    with Ledger(tmp_path / "duban.db") as book:
+        digest = [book.update(log) for log in logs][-1]
+    assert digest.counts["closed"] and digest.counts["open_after"]   # struck off and still open
+    paths = write_digest(digest, tmp_path / lang, lang=lang)
+    vocabulary = vocabulary_of(logs, more=[str(tmp_path / "duban.db"), "duban.db"])
+    pages = [page.extract_text() for page in PdfReader(paths["pdf"]).pages]
+    assert say("digest.title", lang, week=digest.week, as_of=digest.as_of) in pages[0]
+    found = {n: bad for n, text in enumerate(pages, 1) if (bad := foreign(text, lang, vocabulary))}
+    assert not found, found
+    book = openpyxl.load_workbook(paths["xlsx"], read_only=True)
+    wrong = [f"{sheet.title}: {v}" for sheet in book.worksheets
+             for row in sheet.iter_rows(values_only=True) for v in row
+             if isinstance(v, str) and foreign(v, lang, vocabulary)]
+    wrong += [sheet.title for sheet in book.worksheets if foreign(sheet.title, lang)]
+    assert not wrong, wrong[:20]
 
 
 # --- what results say in notes -------------------------------------------------------------------

@@ -261,6 +261,8 @@ SHEETS: dict[str, tuple[str, str]] = {
     "conformance": ("合规检查", "Conformance"),
     "conformance_by_step": ("分环节合规", "Conformance by step"),
     "conformance_deviations": ("偏离明细", "Departures"),
+    "digest": ("督办周报", "Digest"), "digest_entries": ("督办事项", "Entries"),
+    "digest_people": ("责任人", "People"),
 }
 
 #: Words for the codes a field holds: field -> code -> (zh, en). A value without words here is

@@ -105,7 +105,7 @@ def digest_pdf(digest: WeeklyDigest, path: Path, lang: Lang = "zh") -> Path:
 
     footer = say("digest.footer", lang, v=__version__, ledger=Path(digest.ledger).name,
                  today=dt.date.today().isoformat())
-    subtitle = say("digest.subtitle", lang, calendar=digest.calendar.split(';')[0])
+    subtitle = say("digest.subtitle", lang, calendar=digest.calendar_in(lang).split(';')[0])
     open_rows = digest.summary[digest.summary["section"] != "closed"]
     shown = open_rows.head(OPEN_SHOWN)
     closed = digest.section("closed").head(CLOSED_SHOWN)

@@ -24,7 +24,7 @@ from officemine.base.choices import Lang
 from officemine.base.jsonable import plain, records
 from officemine.log.result import Result, headed
 from officemine.supervision.ledger import OPEN_STATES, LedgerError
-from officemine.base.text import (Said, for_reader, heads, relabel, said_again, say,
+from officemine.base.text import (Said, for_reader, heads, relabel, said_again, say, sheet_name,
                                   stored_step, word)
 
 __all__ = ["WeeklyDigest", "LedgerMonth", "SECTIONS"]
@@ -101,6 +101,7 @@ class WeeklyDigest(Result):
     sla: dict = field(default_factory=dict)
     deliveries: pd.DataFrame = field(default_factory=pd.DataFrame)
     ledger: str = ""
+    calendar_en: str = ""
 
     html_float_format = "%.1f"
 
@@ -133,8 +134,14 @@ class WeeklyDigest(Result):
             log_info={"end": run["log_end"], "events": run["log_events"],
                       "cases": run["log_cases"], "source": run["log_source"],
                       "as_of_explicit": bool(run["as_of_explicit"])},
-            calendar=run["calendar"], sla=json.loads(run["sla"]), deliveries=deliveries,
+            calendar=run["calendar"], calendar_en=run["calendar_en"] or "",
+            sla=json.loads(run["sla"]), deliveries=deliveries,
             ledger=ledger)
+
+    def calendar_in(self, lang: Lang) -> str:
+        """The run's calendar described in `lang` (a run recorded before the ledger kept the
+        English description has only the Chinese one)."""
+        return self.calendar_en if lang == "en" and self.calendar_en else self.calendar
 
     # --- views ----------------------------------------------------------------------------
     def section(self, name: str) -> pd.DataFrame:
@@ -212,15 +219,16 @@ class WeeklyDigest(Result):
                 "ledger": self.ledger}
 
     def tables(self, lang: Lang = "zh") -> dict[str, pd.DataFrame]:
-        """The workbook's sheets: the counts, every entry, the people."""
+        """The workbook's sheets, named in `lang`: the counts, every entry, the people."""
         c = self.counts
         what, value = heads("digest_counts", lang)
         counts = pd.DataFrame({
             what: heads("digest_count_rows", lang),
             value: [self.week, self.as_of.strftime("%Y-%m-%d %H:%M"), c["opened"],
                     c["reopened"], c["carried"], c["closed"], c["open_after"]]})
-        return {"digest": counts, "items": self.table(lang),
-                "people": relabel(self.by_person, lang)}
+        return {sheet_name(code, lang): frame for code, frame in (
+            ("digest", counts), ("digest_entries", self.table(lang)),
+            ("digest_people", relabel(self.by_person, lang)))}
 
     # --- pictures ---------------------------------------------------------------------------
     def plot(self, ax=None, lang: Lang = "zh"):

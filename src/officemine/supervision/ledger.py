@@ -521,11 +521,13 @@ WHERE s.run_id = ?""", (run_id,))
         source = log.report.source_file if log.report else (str(log.path) if log.path else None)
         cur = con.execute(
             "INSERT INTO runs (week, as_of, as_of_explicit, log_end, log_events, log_cases, "
-            "log_source, calendar, sla, opened, reopened, carried, closed, open_after, notes, "
-            "recorded_at, officemine) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "log_source, calendar, calendar_en, sla, opened, reopened, carried, closed, "
+            "open_after, notes, recorded_at, officemine) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (plan.week, plan.as_of.isoformat(), int(plan.explicit),
              end.isoformat() if end is not None else None, int(log.n_events), int(log.n_cases),
-             source, calendar.describe(), json.dumps(sla.to_dict(), ensure_ascii=False),
+             source, calendar.describe(), calendar.describe("en"),
+             json.dumps(sla.to_dict(), ensure_ascii=False),
              counts["opened"], counts["reopened"], counts["carried"], counts["closed"],
              counts["open_after"], json.dumps(plain_said(list(plan.notes)), ensure_ascii=False),
              dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), __version__))

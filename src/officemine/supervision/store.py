@@ -118,8 +118,14 @@ CREATE TABLE reminders (
 );
 """
 
+#: Version 3: the calendar a run used, described in English too (the digest in either
+#: language says which working days it counted; runs recorded before keep the Chinese one).
+_V3 = """
+ALTER TABLE runs ADD COLUMN calendar_en TEXT;
+"""
+
 #: version -> the SQL that brings a ledger of the version before it to this one.
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
