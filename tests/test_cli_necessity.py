@@ -52,7 +52,7 @@ def test_subprocess_on_a_raw_export(sample_csv, tmp_path):
                            "--json", "-"], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["log"]["cases"] > 1000
-    assert "rows read" in done.stderr          # the on-the-fly import report goes to stderr
+    assert "读入" in done.stderr   # the on-the-fly import report goes to stderr, in --lang (zh)
 
 
 def test_readme_sample_output_is_what_the_command_prints(sample_csv):

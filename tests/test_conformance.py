@@ -589,12 +589,16 @@ def test_the_command_prints_the_summary_and_writes_json_and_csv(sample_csv, tmp_
     out = tmp_path / "c.json"
     result = runner.invoke(app, ["conformance", str(sample_csv), "--procedures",
                                  str(SAMPLE_PROCEDURES), "--json", str(out), "--csv",
-                                 str(tmp_path / "d.csv"), "--chart", str(tmp_path / "c.png")])
+                                 str(tmp_path / "d.csv"), "--chart", str(tmp_path / "c.png"),
+                                 "--lang", "en"])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text(encoding="utf-8"))
     assert f"cases checked {data['cases']:,}; with a deviation {data['deviating_cases']:,}" \
         in result.output
-    assert re.search(r"cases by kind: skipped \d+ · unexpected 0 · out_of_order \d+", result.output)
+    assert re.search(r"cases by kind: skipped \d+ · unexpected 0 · out of order \d+",
+                     result.output)
+    chinese = runner.invoke(app, ["conformance", str(sample_csv), "-p", str(SAMPLE_PROCEDURES)])
+    assert f"检查 {data['cases']:,} 件；有偏离 {data['deviating_cases']:,} 件" in chinese.output
     table = pd.read_csv(tmp_path / "d.csv", encoding="utf-8-sig")
     assert len(table) == len(data["deviations"]) > 0
     assert (tmp_path / "c.png").stat().st_size > 10_000

@@ -261,6 +261,30 @@ def test_the_weekly_digest_speaks_its_language(tmp_path, lang):
     assert not wrong, wrong[:20]
 
 
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_necessity_and_conformance_commands_speak_their_language(tmp_path, sample_csv,
+                                                                     sample_reviews, lang):
+    """What `officemine necessity` and `officemine conformance` print with --lang, and the
+    charts they write (as PDF, read back)."""
+    from officemine.cli import app
+    from conftest import REPO
+
+    procedures = REPO / "procedures" / "sample_office.toml"
+    charts = {command: tmp_path / f"{command}_{lang}.pdf" for command in ("necessity",
+                                                                           "conformance")}
+    vocabulary = vocabulary_of([sample_reviews.log], [procedures],
+                               more=[str(sample_csv), *map(str, charts.values())])
+    for command, extra in (("necessity", []), ("conformance", ["-p", str(procedures)])):
+        chart = charts[command]
+        done = CliRunner().invoke(app, [command, str(sample_csv), "--lang", lang,
+                                        "--chart", str(chart), *extra])
+        assert done.exit_code == 0, done.output
+        assert not foreign(done.output, lang, vocabulary), (command, done.output)
+        text = " ".join(page.extract_text() for page in PdfReader(chart).pages)
+        assert len(text) > 40 and not foreign(text, lang, vocabulary), (command, text)
+
+
 # --- what results say in notes -------------------------------------------------------------------
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "officemine"

@@ -498,6 +498,20 @@ PHRASES: dict[str, tuple[str, str]] = {
     "necessity.wait_unknown": ("等待时间未知", "wait unknown"),
     "necessity.unrecorded": ("；退回原因未记录，无法判断是否适合一次性告知",
                              "; return reasons were not recorded, so the 一次性告知 test could not run"),
+    "necessity.text_head": ("节点必要性检验：{n} 个审批节点（{counts}）；等待按{unit}计；{scope}",
+                            "Necessity test: {n} decision nodes ({counts}); waits in {unit}; "
+                            "{scope}"),
+    "necessity.scope_current": ("评估 {cases:,} 件（共 {of:,} 件，各流程的现行版本）",
+                                "{cases:,} of {of:,} cases judged (current versions)"),
+    "necessity.scope_all": ("评估 {cases:,} 件", "{cases:,} cases judged"),
+    "necessity.not_judged": ("不评估：{node}（{kind}）{items:,} 件，中位等待 {wait:.1f} {unit}",
+                             "not judged: {node} ({kind}): {items:,} items, median wait "
+                             "{wait:.1f} {unit}"),
+    "necessity.removed": ("{date} 起已移除：{node}{where}，不再属于流程，不评估",
+                          "removed on {date}: {node}{where}: not judged, no longer in the process"),
+    "necessity.where": ("（{process_type}）", " ({process_type})"),
+    "text.warning": ("注意：{text}", "WARNING: {text}"),
+    "text.note": ("说明：{text}", "note: {text}"),
     "necessity_chart.x": ("退回/否决率（95% 置信区间）", "rejection rate (95% CI)"),
     "necessity_chart.y_working": ("中位等待（工作小时）", "median wait (working hours)"),
     "necessity_chart.y_clock": ("中位等待（自然小时）", "median wait (clock hours)"),
@@ -774,6 +788,17 @@ PHRASES: dict[str, tuple[str, str]] = {
         "{n:,} cases checked, {k:,} departed from their standard procedure at least once: "
         "non-compliance rate {share} (95% CI {lo}–{hi}); {unchecked:,} cases had no procedure in "
         "force and were not checked."),
+    "conformance.text_checked": (
+        "检查 {n:,} 件；有偏离 {deviating:,} 件（{share:.1%}，95%区间 {lo:.1%}–{hi:.1%}）；"
+        "无标准流程 {unchecked:,} 件",
+        "cases checked {n:,}; with a deviation {deviating:,} ({share:.1%}, 95% CI "
+        "{lo:.1%}–{hi:.1%}); without a procedure {unchecked:,}"),
+    "conformance.text_none": ("没有可检查的件（无标准流程 {unchecked:,} 件）",
+                              "no case checked ({unchecked:,} without a procedure)"),
+    "conformance.text_kinds": ("按偏离类型（件）：{counts}", "cases by kind: {counts}"),
+    "conformance.text_steps": ("按环节（件）：", "by step (cases):"),
+    "conformance.text_more": ("  ……另有 {n} 个环节，见 --json / --csv",
+                              "  … {n} more steps in --json / --csv"),
     "conformance.none": ("本月办结的件均符合标准流程。", "Every case completed this month followed its standard procedure."),
     "conformance.worst": ("偏离最多的件", "Cases with the most deviations"),
     "conformance.basis": (

@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, LangOption, FormatOption, JsonOption, MappingOption,
-                                    TimezoneOption, app, domain_errors, err, json_file,
-                                    load_calendar, load_log, save_chart)
+from officemine.cli._common import (CalendarOption, FormatOption, JsonOption, LangOption,
+                                    MappingOption, TimezoneOption, app, domain_errors, err,
+                                    json_file, load_calendar, load_log, save_chart)
 
 
 @app.command()
@@ -39,7 +39,8 @@ def conformance(
     """Check each case, round by round, against its standard procedure: steps skipped,
     unexpected or out of order, self-approval and authority."""
     from officemine.base.atomic import write_csv, write_text
-    from officemine.conformance import KINDS, conformance as run, load_procedures
+    from officemine.conformance import conformance as run, load_procedures
+    from officemine.base.text import say
     from officemine.log.months import as_month
 
     json_path = json_file(json_out)
@@ -48,43 +49,21 @@ def conformance(
         if month:
             month = str(as_month(month))
         procs = load_procedures(procedures)          # every problem of the file, before the log
-        log = load_log(log_path, format, mapping, timezone)
+        log = load_log(log_path, format, mapping, timezone, lang=lang)
         with err.status(f"checking {log.n_cases:,} cases against {len(procs)} procedure(s) …"):
             result = run(log, procs, month=month, calendar=load_calendar(calendar, log))
-        say = (lambda text: typer.echo(text, err=json_out == "-"))
+        show = (lambda text: typer.echo(text, err=json_out == "-"))
         if json_out == "-":
             sys.stdout.write(result.to_json() + "\n")
-        for line in _summary(result, KINDS):
-            say(line)
+        show(result.text(lang))
         if json_path:
             write_text(json_path, result.to_json())
-            say(f"wrote {json_path}")
+            show(say("cli.wrote", lang, path=json_path))
         if csv_out:
             table = result.deviations.drop(columns=["ended_at"])
             write_csv(table, csv_out)
-            say(f"wrote {csv_out}")
+            show(say("cli.wrote", lang, path=csv_out))
         if chart:
             save_chart(lambda: result.plot(lang=lang)[0].figure, chart)
-            say(f"wrote {chart}")
+            show(say("cli.wrote", lang, path=chart))
 
-
-def _summary(result, kinds) -> list[str]:
-    """What the command prints: the counts and shares, by kind and by step."""
-    lines = [repr(result)]
-    if result.n_cases:
-        lo, hi = result.ci
-        lines.append(f"cases checked {result.n_cases:,}; with a deviation "
-                     f"{result.n_deviating:,} ({result.share:.1%}, 95% CI {lo:.1%}–{hi:.1%}); "
-                     f"without a procedure {result.not_checked:,}")
-        counts = result.by_kind
-        lines.append("cases by kind: " + " · ".join(f"{k} {counts[k]:,}" for k in kinds))
-        steps = result.by_step
-        if len(steps):
-            lines.append("by step (cases):")
-            for row in steps.head(15).itertuples(index=False):
-                found = ", ".join(f"{k} {getattr(row, k)}" for k in kinds if getattr(row, k))
-                lines.append(f"  {row.process_type} · {row.step}: {found}")
-            if len(steps) > 15:
-                lines.append(f"  … {len(steps) - 15} more steps in --json / --csv")
-    lines += [f"note: {n}" for n in result.tables.notes]
-    return lines

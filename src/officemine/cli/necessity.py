@@ -8,9 +8,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, LangOption, EngineOption, FormatOption, JsonOption,
-                                    LogOrTableArgument, MappingOption, NoLinkOption, TableOption,
-                                    TimezoneOption, app, check_memory_limit, choice,
+from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, JsonOption,
+                                    LangOption, LogOrTableArgument, MappingOption, NoLinkOption,
+                                    TableOption, TimezoneOption, app, check_memory_limit, choice,
                                     domain_errors, err, json_file, load_calendar, load_log,
                                     local_log, save_chart, spark_log)
 from officemine.necessity import BASES, BYS
@@ -50,7 +50,7 @@ def necessity(
     """Test each approval node: wait against rejection rate, with intervals and a verdict."""
     from officemine.base.atomic import write_csv, write_text
     from officemine.necessity import necessity as run
-    from officemine.base.text import word
+    from officemine.base.text import say, word
 
     json_path = json_file(json_out)
     with domain_errors(inputs=[log_path, mapping, calendar],
@@ -61,14 +61,14 @@ def necessity(
                                since=since or "current")
         else:
             log = load_log(local_log(log_path, table, "test"), format, mapping, timezone,
-                           no_link)
+                           no_link, lang=lang)
             with err.status(f"testing every approval node of {log.n_events:,} events …"):
                 result = run(log, by=by, basis=basis, calendar=load_calendar(calendar, log),
                              since=since or "current", memory_limit=memory_limit)
         if json_out == "-":
             sys.stdout.write(result.to_json() + "\n")
         else:
-            typer.echo(repr(result))
+            typer.echo(result.text(lang))
             typer.echo("")
             reasons = result.reason_text(lang)
             for row, reason in zip(result.summary.itertuples(), reasons):
@@ -76,15 +76,15 @@ def necessity(
                 typer.echo(f"{row.node}{where}: {word('verdict', row.verdict, lang)} — {reason}")
             if json_path:
                 write_text(json_path, result.to_json())
-                typer.echo(f"wrote {json_path}")
+                typer.echo(say("cli.wrote", lang, path=json_path))
         if csv_out:
             write_csv(result.summary.drop(columns=["reason_classes", "reason_params"])
                       .assign(reason=result.reason_text("en"),
                               reason_zh=result.reason_text("zh")), csv_out)
-            typer.echo(f"wrote {csv_out}", err=json_out == "-")
+            typer.echo(say("cli.wrote", lang, path=csv_out), err=json_out == "-")
         if chart:
             save_chart(lambda: result.plot(lang=lang).figure, chart)
-            typer.echo(f"wrote {chart}", err=json_out == "-")
+            typer.echo(say("cli.wrote", lang, path=chart), err=json_out == "-")
 
 
 def _on_spark(log_path: Path | None, table: str | None, timezone: str | None,

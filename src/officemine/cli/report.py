@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, LangOption, FormatOption, LogOrTableArgument,
+from officemine.cli._common import (CalendarOption, FormatOption, LangOption, LogOrTableArgument,
                                     MappingOption, NoLinkOption, TableOption, TimezoneOption, app,
                                     check_memory_limit, choice, domain_errors, err, fail,
                                     load_calendar, load_log, load_sla, spark_log)

@@ -10,10 +10,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, LangOption, FormatOption, MappingOption, TimezoneOption,
-                                    app, domain_errors, err, load_calendar, load_log,
-                                    load_sla)
+from officemine.cli._common import (CalendarOption, FormatOption, LangOption, MappingOption,
+                                    TimezoneOption, app, domain_errors, err, load_calendar,
+                                    load_log, load_sla)
 from officemine.base.errors import InputError, NoDataError
+from officemine.base.text import say
 from officemine.rendering.digest import write_digest
 
 LedgerOption = Annotated[Path, typer.Option(
@@ -91,7 +92,7 @@ def supervise(
         if log_path is None:
             raise InputError("give the log to supervise (LOG), or --resend WEEK")
         sla_model = load_sla(sla)
-        log = load_log(log_path, format, mapping, timezone)
+        log = load_log(log_path, format, mapping, timezone, lang=lang)
         if not log.n_events:               # before the ledger file is made
             raise NoDataError(f"{log_path} holds no events: nothing to supervise")
         cal = load_calendar(calendar, log)
@@ -106,7 +107,7 @@ def supervise(
             if digest.status == "recorded":
                 files = write_digest(digest, folder, lang=lang, inputs=inputs)
                 for path in files.values():
-                    typer.echo(f"wrote {path}")
+                    typer.echo(say("cli.wrote", lang, path=path))
             elif digest.status == "unchanged":
                 channels = [c for c in channels if c not in book.delivered(digest.run_id)]
             _push(book, digest, channels, notify_settings, who, lang, dry_run, "run",
@@ -127,7 +128,7 @@ def _push(book, digest, channels, settings, people, lang, dry_run, kind, output,
             attachments = [files["pdf"], files["xlsx"]]
             if output:
                 for path in files.values():
-                    typer.echo(f"wrote {path}")
+                    typer.echo(say("cli.wrote", lang, path=path))
         if dry_run:
             for channel in channels:
                 message = build_message(channel, digest, people, settings.lang, attachments,
@@ -186,7 +187,6 @@ def ledger_command(
     from officemine.base.jsonable import records
     from officemine.supervision import Ledger
     from officemine.base.text import relabel
-    from officemine.base.text import say
 
     with domain_errors(inputs=[ledger_path]):
         chosen = [n for n, v in (("--open", open_), ("--closed", closed), ("--case", case),

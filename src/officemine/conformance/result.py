@@ -11,13 +11,14 @@ import pandas as pd
 
 from officemine.conformance.check import KINDS, CheckTables
 from officemine.conformance.procedures import Procedures
+from officemine.base.choices import Lang
 from officemine.base.jsonable import plain, records
 from officemine.base.plotting import chart_style, empty_note
 from officemine.log.months import as_month
 from officemine.log.result import Result
 from officemine.log.schema import C
 from officemine.base.stats import wilson_interval
-from officemine.base.text import VALUES_IN_TABLE, say, word
+from officemine.base.text import VALUES_IN_TABLE, in_lang, joined, say, word
 
 #: What each kind is called in the deliverables.
 KIND_NAMES: dict[str, tuple[str, str]] = {
@@ -212,6 +213,31 @@ class ConformanceResult(Result):
 
     def _html_tables(self) -> list[pd.DataFrame]:
         return [self.summary, self.by_step.head(15)]
+
+    def text(self, lang: Lang = "zh", steps: int = 15) -> str:
+        """What the ``conformance`` command prints, in `lang`: the cases checked and how many
+        deviate (with the interval), the cases by kind, the `steps` steps with most, notes."""
+        if not self.n_cases:
+            lines = [say("conformance.text_none", lang, unchecked=self.not_checked)]
+        else:
+            lo, hi = self.ci
+            kind = (lambda k: word("kind", k, lang, "conformance"))
+            lines = [say("conformance.text_checked", lang, n=self.n_cases,
+                         deviating=self.n_deviating, share=self.share, lo=lo, hi=hi,
+                         unchecked=self.not_checked),
+                     say("conformance.text_kinds", lang, counts=" · ".join(
+                         f"{kind(k)} {v:,}" for k, v in self.by_kind.items()))]
+            by_step = self.by_step
+            if len(by_step):
+                lines.append(say("conformance.text_steps", lang))
+                for row in by_step.head(steps).itertuples(index=False):
+                    found = joined((f"{kind(k)} {getattr(row, k)}" for k in KINDS
+                                    if getattr(row, k)), lang)
+                    lines.append(f"  {row.process_type} · {row.step}: {found}")
+                if len(by_step) > steps:
+                    lines.append(say("conformance.text_more", lang, n=len(by_step) - steps))
+        return "\n".join(lines + [say("text.note", lang, text=in_lang(n, lang))
+                                   for n in self.tables.notes])
 
     def plot(self, ax=None, lang: str = "zh"):
         """Deviations by step and kind (stacked bars, cases) and the monthly share of

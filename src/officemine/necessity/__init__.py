@@ -39,7 +39,7 @@ from officemine.log import relations
 from officemine.log.relations import work_items
 from officemine.log.result import Result, log_info_of
 from officemine.base.choices import Lang
-from officemine.base.text import for_reader, necessity_reason
+from officemine.base.text import for_reader, in_lang, joined, necessity_reason, say, word
 from officemine.versions import ProcessVersions, Since, select_since
 
 Basis = Literal["working", "clock"]
@@ -255,6 +255,40 @@ class NecessityResult(Result):
         return (f"<NecessityResult: {len(self.summary)} decision nodes ({counts}); waits in "
                 f"{unit}; {scope}>\n" + table.to_string(index=False)
                 + others + warn)
+
+    def text(self, lang: Lang = "zh") -> str:
+        """What the ``necessity`` command prints, in `lang`: the verdicts counted, the cases
+        judged, the per-node table, the steps not judged, the nodes removed and the warnings
+        (the ``repr`` says the same for developers, in English)."""
+        counts = joined((f"{word('verdict', k, lang)} {v}" for k, v in
+                         self.verdict_counts().items() if v), lang)
+        unit = say("unit.working_hours" if self.basis == "working" else "unit.clock_hours",
+                   lang)
+        judged = self.log_info.get("judged", {})
+        scope = (say("necessity.scope_current", lang, cases=judged["cases"],
+                     of=judged["of_cases"])
+                 if judged.get("cases") is not None and judged["cases"] != judged["of_cases"]
+                 else say("necessity.scope_all", lang, cases=self.log_info["cases"]))
+        lines = [say("necessity.text_head", lang, n=len(self.summary), counts=counts,
+                     unit=unit, scope=scope)]
+        cols = ["node"] + ([self.by] if self.by else []) + [
+            "items", "rejection_rate", "wait_median", "verdict"]
+        view = self.summary[cols].copy()
+        view["rejection_rate"] = view["rejection_rate"].map(lambda v: f"{v:.1%}")
+        view["wait_median"] = view["wait_median"].map(lambda v: f"{v:.1f}")
+        lines.append(for_reader(view, lang, "necessity").to_string(index=False))
+        if self.other_nodes is not None:
+            held = self.other_nodes[self.other_nodes["items"] + self.other_nodes["pending"] > 0]
+            lines += [say("necessity.not_judged", lang, node=r.node, kind=word("kind", r.kind, lang),
+                          items=r.items, wait=r.wait_median, unit=unit)
+                      for r in held.itertuples()]
+        if self.removed_nodes is not None:
+            lines += [say("necessity.removed", lang, date=f"{r.date:%Y-%m-%d}", node=r.node,
+                          where=say("necessity.where", lang, process_type=r.process_type)
+                          if r.process_type else "")
+                      for r in self.removed_nodes.itertuples()]
+        lines += [say("text.warning", lang, text=in_lang(w, lang)) for w in self.warnings]
+        return "\n".join(lines)
 
     def plot(self, ax=None, lang: str = "zh", label_nodes: bool = True):
         """The necessity chart: wait (y) against rejection rate (x), bubble = volume."""
