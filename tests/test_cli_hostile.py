@@ -3,7 +3,6 @@ and exit code 2 (or Typer's own usage error, also exit code 2): never a tracebac
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

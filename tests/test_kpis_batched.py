@@ -18,7 +18,6 @@ from officemine.base.errors import InputError, NotSupportedError, OfficemineErro
 from officemine.kpis import kpi_trend, monthly_kpis
 
 from conftest import REPO
-from test_streaming_import import dirty_attempts  # noqa: F401  (a fixture)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ histories, and the month's view for the review."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess

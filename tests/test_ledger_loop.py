@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import officemine
 from officemine.cli import app
 from officemine.supervision import Ledger
 

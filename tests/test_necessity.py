@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 import officemine
-from test_streaming_import import dirty_attempts  # noqa: F401  (a fixture)
 from officemine.necessity import (NecessityThresholds, classify_reason, necessity)
 from officemine.synthetic import (REASON_COMMENTS, Delay, NodeSpec, OfficeSpec, ProcessSpec,
                                   generate)

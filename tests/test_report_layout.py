@@ -8,7 +8,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-import officemine  # noqa: E402
 from officemine.base.plotting import chart_style  # noqa: E402
 from officemine.rendering import layout  # noqa: E402
 from officemine.rendering.layout import (bad_breaks, crowded, draw_table, fit_page,  # noqa: E402

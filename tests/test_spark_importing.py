@@ -17,7 +17,6 @@ from officemine.base.errors import OfficemineError
 from officemine.log.schema import C
 
 from test_spark_necessity import assert_same
-from test_streaming_import import dirty_attempts  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.spark
 
@@ -118,8 +117,8 @@ def test_a_raw_dataframe_and_a_raw_table_import_as_their_csv(spark, sample_csv, 
     from_frame = oms.import_log(spark, raw, output=tmp_path / "from_frame", partitions=3)
     # a name of its own: a temporary view of the same name (other tests make "oa_events")
     # would shadow the table
-    from_table = oms.import_log(spark, "oa_raw", output_table="imported_events",
-                                set_aside=tmp_path / "from_table.set_aside.csv")
+    oms.import_log(spark, "oa_raw", output_table="imported_events",
+                   set_aside=tmp_path / "from_table.set_aside.csv")
     back = oms.read_log(spark, table="imported_events")
     expected = pq.read_table(tmp_path / "from_csv").sort_by([(C.case_id, "ascending"),
                                                                (C.seq, "ascending")])

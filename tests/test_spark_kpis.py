@@ -17,7 +17,6 @@ from officemine.log.eventlog import EventLog
 from officemine.kpis import KPI_KEYS, kpi_trend, monthly_kpis
 
 from conftest import REPO
-from test_spark_necessity import benchmark_log, sample_log  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.spark
 
@@ -47,8 +46,8 @@ def assert_same(ours, theirs, path: str = "") -> None:
         assert ours == theirs, f"{path}: {ours!r} != {theirs!r}"
 
 
-def test_the_sample_month_and_trend_on_spark_equal_one_machine(spark, sample_log):
-    log, on_spark = officemine.read_log(sample_log), oms.read_log(spark, sample_log)
+def test_the_sample_month_and_trend_on_spark_equal_one_machine(spark, spark_sample_log):
+    log, on_spark = officemine.read_log(spark_sample_log), oms.read_log(spark, spark_sample_log)
     one = monthly_kpis(log)
     ours = oms.monthly_kpis(on_spark)
     assert ours.cases is None and one.has_data
@@ -59,15 +58,15 @@ def test_the_sample_month_and_trend_on_spark_equal_one_machine(spark, sample_log
                 kpi_trend(log, 6, "2025-03").to_dict())
 
 
-def test_a_month_outside_the_log_says_so_as_on_one_machine(spark, sample_log):
-    ours = oms.monthly_kpis(oms.read_log(spark, sample_log), "2031-01")
-    one = monthly_kpis(officemine.read_log(sample_log), "2031-01")
+def test_a_month_outside_the_log_says_so_as_on_one_machine(spark, spark_sample_log):
+    ours = oms.monthly_kpis(oms.read_log(spark, spark_sample_log), "2031-01")
+    one = monthly_kpis(officemine.read_log(spark_sample_log), "2031-01")
     assert not ours.has_data and "outside the log" in ours.message
     assert_same(ours.to_dict(), one.to_dict())
 
 
-def test_what_is_not_on_spark_is_refused_clearly(spark, sample_log):
-    on_spark = oms.read_log(spark, sample_log)
+def test_what_is_not_on_spark_is_refused_clearly(spark, spark_sample_log):
+    on_spark = oms.read_log(spark, spark_sample_log)
     with pytest.raises(OfficemineError, match="not on Spark yet"):
         oms.monthly_kpis(on_spark, procedures=REPO / "procedures")
     with pytest.raises(OfficemineError, match="no column 'company'"):
@@ -92,9 +91,9 @@ def test_a_real_bpi_challenge_log_on_spark(spark, real_data, tmp_path):
     assert_same(trend.to_dict(), kpi_trend(log, 12, "2018-12").to_dict())
 
 
-def test_a_million_events_on_spark(spark, benchmark_log):
-    log = officemine.read_log(benchmark_log)
-    month, trend = oms.kpis_by_unit(oms.read_log(spark, benchmark_log), None, trend=12,
+def test_a_million_events_on_spark(spark, spark_benchmark_log):
+    log = officemine.read_log(spark_benchmark_log)
+    month, trend = oms.kpis_by_unit(oms.read_log(spark, spark_benchmark_log), None, trend=12,
                                     partitions=8)[None]
     one = monthly_kpis(log)
     assert one.log_info["events"] > 990_000 and one.tile("completed").value > 10_000
@@ -113,12 +112,12 @@ def _cases_of(log: EventLog, column: str, value: str | None) -> EventLog:
                     report=log.report, _derived=True)
 
 
-def test_each_unit_from_one_group_run_equals_its_own_kpis(spark, sample_log):
+def test_each_unit_from_one_group_run_equals_its_own_kpis(spark, spark_sample_log):
     """Departments (the applicant's) of the sample reviewed from one run over the whole log:
     each unit's month and trend are what one machine gives on that unit's cases alone; the
     comparison puts them side by side on the same KPIs."""
-    whole = officemine.read_log(sample_log)
-    results = oms.kpis_by_unit(oms.read_log(spark, sample_log), "applicant_dept", "2025-09",
+    whole = officemine.read_log(spark_sample_log)
+    results = oms.kpis_by_unit(oms.read_log(spark, spark_sample_log), "applicant_dept", "2025-09",
                                trend=3)
     assert len(results) >= 4
     for unit, (month, trend) in results.items():

@@ -4,7 +4,6 @@ log (one shared local Spark session)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -64,16 +63,11 @@ def assert_same(ours, theirs) -> None:
     assert ours.to_dict()["nodes"][0]["node"] == theirs.to_dict()["nodes"][0]["node"]
 
 
-@pytest.fixture(scope="module")
-def sample_log(spark_sample_log) -> Path:
-    return spark_sample_log
-
-
 @pytest.mark.parametrize("options", [{}, {"by": "process_type"}, {"basis": "clock"}],
                          ids=["working", "by_process_type", "clock"])
-def test_the_sample_on_spark_equals_one_machine(spark, sample_log, options):
-    one = officemine.necessity(officemine.read_log(sample_log), since="all", **options)
-    result = oms.necessity(oms.read_log(spark, sample_log), since="all", **options)
+def test_the_sample_on_spark_equals_one_machine(spark, spark_sample_log, options):
+    one = officemine.necessity(officemine.read_log(spark_sample_log), since="all", **options)
+    result = oms.necessity(oms.read_log(spark, spark_sample_log), since="all", **options)
     assert result.items is None
     assert_same(result, one)
     # the findings a manager reads are the same words
@@ -81,40 +75,40 @@ def test_the_sample_on_spark_equals_one_machine(spark, sample_log, options):
     assert len(result.summary) >= 10
 
 
-def test_pending_items_and_as_of(spark, sample_log):
+def test_pending_items_and_as_of(spark, spark_sample_log):
     """Items still pending at export are right-censored on both engines; a given as_of moves
     'now' for both."""
-    log = officemine.read_log(sample_log)
+    log = officemine.read_log(spark_sample_log)
     one = officemine.necessity(log, since="all", as_of="2025-11-15 12:00")
-    result = oms.necessity(oms.read_log(spark, sample_log), since="all",
+    result = oms.necessity(oms.read_log(spark, spark_sample_log), since="all",
                            as_of="2025-11-15 12:00")
     assert one.summary["pending"].sum() > 0
     assert_same(result, one)
 
 
-def test_spark_judges_each_process_as_it_runs_now(spark, sample_log):
+def test_spark_judges_each_process_as_it_runs_now(spark, spark_sample_log):
     """By default both engines judge each process type's current version: the sample's
     费用报销 dropped 综合办公室审核 on 2025-07-01, so that node is reported removed, not
     judged, and only the cases started since count for that type."""
-    one = officemine.necessity(officemine.read_log(sample_log))
-    result = oms.necessity(oms.read_log(spark, sample_log))
+    one = officemine.necessity(officemine.read_log(spark_sample_log))
+    result = oms.necessity(oms.read_log(spark, spark_sample_log))
     assert_same(result, one)
     judged = result.log_info["judged"]
     assert judged["cases"] < judged["of_cases"] and "费用报销" in judged["since"]
     assert result.removed_nodes["node"].tolist() == ["综合办公室审核"]
     pd.testing.assert_frame_equal(result.removed_nodes, one.removed_nodes)
     # judging every case instead keeps the removed node among the judged ones
-    every = oms.necessity(oms.read_log(spark, sample_log), since="all")
+    every = oms.necessity(oms.read_log(spark, spark_sample_log), since="all")
     assert "综合办公室审核" in every.summary["node"].tolist()
     assert "综合办公室审核" not in result.summary["node"].tolist()
     # a date: the cases started since, as one machine selects them
-    dated = oms.necessity(oms.read_log(spark, sample_log), since="2025-08-01")
-    assert_same(dated, officemine.necessity(officemine.read_log(sample_log), since="2025-08-01"))
+    dated = oms.necessity(oms.read_log(spark, spark_sample_log), since="2025-08-01")
+    assert_same(dated, officemine.necessity(officemine.read_log(spark_sample_log), since="2025-08-01"))
     assert dated.log_info["judged"]["since"] == "2025-08-01"
     with pytest.raises(OfficemineError, match="after the end of the log"):
-        oms.necessity(oms.read_log(spark, sample_log), since="2031-01-01")
+        oms.necessity(oms.read_log(spark, spark_sample_log), since="2031-01-01")
     with pytest.raises(OfficemineError, match="since must be"):
-        oms.necessity(oms.read_log(spark, sample_log), since="soon")
+        oms.necessity(oms.read_log(spark, spark_sample_log), since="soon")
 
 
 @pytest.mark.real
@@ -130,22 +124,17 @@ def test_a_real_bpi_challenge_log_on_spark(spark, real_data, tmp_path):
     assert_same(oms.necessity(oms.read_log(spark, path)), one)
 
 
-@pytest.fixture(scope="module")
-def benchmark_log(spark_benchmark_log) -> Path:
-    return spark_benchmark_log
-
-
-def test_a_million_events_on_spark(spark, benchmark_log):
+def test_a_million_events_on_spark(spark, spark_benchmark_log):
     """The default, each process's current version: the versions found on Spark (the
     generated office dropped a step on 2025-07-01) judge the same cases as one machine's."""
-    one = officemine.necessity(officemine.read_log(benchmark_log))
-    result = oms.necessity(oms.read_log(spark, benchmark_log), partitions=8)
+    one = officemine.necessity(officemine.read_log(spark_benchmark_log))
+    result = oms.necessity(oms.read_log(spark, spark_benchmark_log), partitions=8)
     assert one.log_info["events"] > 990_000
     assert one.log_info["judged"]["cases"] < one.log_info["judged"]["of_cases"]
     assert_same(result, one)
 
 
-def test_the_command_runs_on_spark_from_a_log_and_from_a_table(spark, sample_log):
+def test_the_command_runs_on_spark_from_a_log_and_from_a_table(spark, spark_sample_log):
     import json
 
     from typer.testing import CliRunner
@@ -153,15 +142,15 @@ def test_the_command_runs_on_spark_from_a_log_and_from_a_table(spark, sample_log
     from officemine.cli import app
 
     runner = CliRunner()
-    one = runner.invoke(app, ["necessity", str(sample_log), "--json", "-"])
+    one = runner.invoke(app, ["necessity", str(spark_sample_log), "--json", "-"])
     assert one.exit_code == 0, one.output
-    on_spark = runner.invoke(app, ["necessity", str(sample_log), "--engine", "spark",
+    on_spark = runner.invoke(app, ["necessity", str(spark_sample_log), "--engine", "spark",
                                    "--json", "-"])
     assert on_spark.exit_code == 0, on_spark.output
     expected = [(n["node"], n["items"], n["verdict"]) for n in json.loads(one.stdout)["nodes"]]
     got = [(n["node"], n["items"], n["verdict"]) for n in json.loads(on_spark.stdout)["nodes"]]
     assert got == expected
-    spark.read.parquet(str(sample_log)).createOrReplaceTempView("oa_events")
+    spark.read.parquet(str(spark_sample_log)).createOrReplaceTempView("oa_events")
     table = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "oa_events",
                                 "--json", "-"])
     assert table.exit_code == 0, table.output
@@ -172,13 +161,13 @@ def test_the_command_runs_on_spark_from_a_log_and_from_a_table(spark, sample_log
     assert wrong.exit_code == 2 and wrong.output.startswith("error: since must be")
 
 
-def test_each_unit_from_one_group_run_equals_its_own_test(spark, sample_log):
+def test_each_unit_from_one_group_run_equals_its_own_test(spark, spark_sample_log):
     """Units (here the process types of the sample) judged in one run over the group's log:
     each unit's result (its own current versions by default) is what one machine gives on
     that unit's cases alone, with "now" the group log's end; the comparison table puts them
     side by side."""
-    whole = officemine.read_log(sample_log)
-    results = oms.necessity_by_unit(oms.read_log(spark, sample_log), "process_type")
+    whole = officemine.read_log(spark_sample_log)
+    results = oms.necessity_by_unit(oms.read_log(spark, spark_sample_log), "process_type")
     units = relations.process_types(whole)["process_type"].dropna().tolist()
     assert len(results) >= 4 and set(results) <= set(units)
     end = whole.span()[1]
@@ -191,4 +180,4 @@ def test_each_unit_from_one_group_run_equals_its_own_test(spark, sample_log):
     assert table.groupby("unit")["items"].sum().to_dict() == {
         u: int(r.summary["items"].sum()) for u, r in results.items()}
     with pytest.raises(OfficemineError, match="no column"):
-        oms.necessity_by_unit(oms.read_log(spark, sample_log), "company")
+        oms.necessity_by_unit(oms.read_log(spark, spark_sample_log), "company")

@@ -27,7 +27,6 @@ from test_spark_discovery import assert_same as assert_same_discovery
 from test_spark_kpis import _cases_of
 from test_spark_kpis import assert_same as assert_same_kpis
 from test_spark_necessity import assert_same as assert_same_necessity
-from test_spark_necessity import sample_log  # noqa: F401 (a fixture)
 
 MONTH = "2025-10"
 
@@ -52,10 +51,10 @@ def assert_same_bottlenecks(ours, one) -> None:
 
 
 @pytest.mark.spark
-def test_the_sample_review_on_spark_has_the_one_machine_figures(spark, sample_log, tmp_path):
-    log = officemine.read_log(sample_log)
+def test_the_sample_review_on_spark_has_the_one_machine_figures(spark, spark_sample_log, tmp_path):
+    log = officemine.read_log(spark_sample_log)
     one = monthly_report(log, MONTH)
-    ours = spark_report(oms.read_log(spark, sample_log), MONTH)
+    ours = spark_report(oms.read_log(spark, spark_sample_log), MONTH)
     one_json = json.loads(one.write(tmp_path / "one")["json"].read_text(encoding="utf-8"))
     paths = ours.write(tmp_path / "spark")
     data = json.loads(paths["json"].read_text(encoding="utf-8"))
@@ -93,9 +92,9 @@ def test_the_sample_review_on_spark_has_the_one_machine_figures(spark, sample_lo
 
 
 @pytest.mark.spark
-def test_each_units_review_from_one_group_run(spark, sample_log):
-    whole = officemine.read_log(sample_log)
-    reviews = unit_reports(oms.read_log(spark, sample_log), "applicant_dept", MONTH)
+def test_each_units_review_from_one_group_run(spark, spark_sample_log):
+    whole = officemine.read_log(spark_sample_log)
+    reviews = unit_reports(oms.read_log(spark, spark_sample_log), "applicant_dept", MONTH)
     assert len(reviews.reports) == 8
     for unit, report in reviews.reports.items():
         assert report.organisation == unit and report.engine == "spark"
@@ -120,18 +119,18 @@ def test_each_units_review_from_one_group_run(spark, sample_log):
 
 
 @pytest.mark.spark
-def test_the_command_on_spark(spark, sample_log, tmp_path):
+def test_the_command_on_spark(spark, spark_sample_log, tmp_path):
     runner = CliRunner()
-    ours = runner.invoke(app, ["report", str(sample_log), "--engine", "spark", "--month", MONTH,
+    ours = runner.invoke(app, ["report", str(spark_sample_log), "--engine", "spark", "--month", MONTH,
                                "-o", str(tmp_path / "spark")])
     assert ours.exit_code == 0, ours.output
     assert "未列入本报告的部分" not in ours.output      # nothing is left out on Spark
     written = json.loads((tmp_path / "spark" / f"officemine_report_{MONTH}.json")
                          .read_text(encoding="utf-8"))
-    log = officemine.read_log(sample_log)
+    log = officemine.read_log(spark_sample_log)
     assert_same_kpis(written["kpis"], monthly_kpis(log, MONTH).to_dict())
     # a table, one review per unit (urgency: 普通, 紧急) and the units side by side
-    spark.read.parquet(str(sample_log)).createOrReplaceTempView("oa_events")
+    spark.read.parquet(str(spark_sample_log)).createOrReplaceTempView("oa_events")
     units = tmp_path / "units"
     by_unit = runner.invoke(app, ["report", "--engine", "spark", "--table", "oa_events",
                                   "--month", MONTH, "--unit", "urgency", "-o", str(units)])
@@ -150,10 +149,10 @@ def test_the_command_on_spark(spark, sample_log, tmp_path):
             (["--unit", "company"], "error: the log has no column 'company'"),
             (["--pseudonymize"], "error: not on Spark yet: pseudonymize"),
             (["--all-months"], "error: --engine spark writes one month")]:
-        bad = runner.invoke(app, ["report", str(sample_log), "--engine", "spark", *args, "-o",
+        bad = runner.invoke(app, ["report", str(spark_sample_log), "--engine", "spark", *args, "-o",
                                   str(tmp_path / "bad")])
         assert bad.exit_code == 2 and bad.output.startswith(message), bad.output
-    outside = runner.invoke(app, ["report", str(sample_log), "--engine", "spark", "--month",
+    outside = runner.invoke(app, ["report", str(spark_sample_log), "--engine", "spark", "--month",
                                   "2031-01", "-o", str(tmp_path / "bad")])
     assert outside.exit_code == 1 and "outside the log" in outside.output
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())

@@ -65,57 +65,6 @@ def test_the_sample_streamed_in_small_batches_is_the_in_memory_log(tmp_path):
         memory.n_cases
 
 
-@pytest.fixture(scope="module")
-def dirty_attempts(tmp_path_factory) -> Path:
-    """Two months of the generated office exported with every attempt its own instance (ids
-    that sort at random), then dirtied with every kind of row the importer sets aside,
-    blank lines and malformed records, in GBK."""
-    from officemine.synthetic import default_office_spec, export, generate
-
-    folder = tmp_path_factory.mktemp("dirty")
-    office = generate(default_office_spec(), start="2025-03-01", end="2025-04-30", seed=3)
-    out = export(office, "csv_attempts", folder / "clean.csv")
-    raw = out.path.read_bytes()
-    text = raw.decode("gbk") if not raw.startswith(b"\xef\xbb\xbf") else raw.decode("utf-8-sig")
-    header, *lines = text.splitlines()
-    rng = np.random.default_rng(5)
-    cells = [line.split(",") for line in lines]
-    width = len(header.split(","))
-    node, outcome, acted_date, acted_time, amount, arrived_date = (
-        header.split(",").index(h) for h in ("节点名称", "操作类型", "操作日期", "操作时间", "金额",
-                                              "接收日期"))
-    out_lines = []
-    for i, row in enumerate(cells):
-        kind = rng.integers(0, 60)
-        row = list(row)
-        if kind == 0:
-            row[0] = ""                                         # missing_case_id
-        elif kind == 1:
-            row[node] = ""                                      # missing_node
-        elif kind == 2:
-            row[acted_date] = row[acted_time] = ""              # missing_time (or pending)
-        elif kind == 3:
-            row[acted_date] = "2025/2/30"                       # unparseable_time
-        elif kind == 4:
-            row[acted_date] = "3025/3/1"                        # implausible_time
-        elif kind == 5:
-            row[outcome] = "考虑一下"                             # unknown_outcome
-        elif kind == 6:
-            row[amount] = "一千元"                               # bad_amount
-        elif kind == 7:
-            row[arrived_date] = "2025/12/31"                    # action_before_arrival
-        out_lines.append(",".join(row))
-        if kind == 8:
-            out_lines.append(",".join(row))                     # duplicate
-        elif kind == 9:
-            out_lines.append("")                                # a blank line
-        elif kind == 10:
-            out_lines.append(",".join(row[: width - 3]))       # a malformed record
-    path = folder / "dirty.csv"
-    path.write_bytes(("\n".join([header, *out_lines]) + "\n").encode("gbk"))
-    return path
-
-
 def test_a_dirty_export_of_linked_attempts_streams_exactly(dirty_attempts, tmp_path):
     rows = 200
     memory, streamed = _both(dirty_attempts, tmp_path, rows=rows)

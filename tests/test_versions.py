@@ -4,7 +4,6 @@ changed, and analyses that judge the current version."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import matplotlib
 import pandas as pd
