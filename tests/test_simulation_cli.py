@@ -42,7 +42,10 @@ def test_table_json_file_and_chart(log_path, tmp_path):
                                  str(SCEN / "remove_office_check.toml"), "--since", "all", "--replications", "100",
                                  "--json", str(out), "--chart", str(chart)])
     assert result.exit_code == 0, result.output
-    assert "取消综合办公室审核: median" in result.stdout and "validation" in result.stdout
+    # the scenarios side by side and the basis, in the reader's language (zh by default)
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert "取消综合办公室审核" in result.stdout and "模型校验" in result.stdout
+    assert f"{data['reduction']['median_pct']:.1f}%" in result.stdout
     assert json.loads(out.read_text(encoding="utf-8"))["cases"] > 500
     assert chart.stat().st_size > 5000
 
@@ -66,7 +69,7 @@ def test_subprocess_on_a_raw_export(sample_csv):
     data = json.loads(done.stdout)
     assert data["scenario"] == "取消综合办公室审核，财务一次性告知"
     assert data["indicators"]["returns"]["avoided"] > 0
-    assert "rows read" in done.stderr
+    assert "读入" in done.stderr     # the import report, in --lang (zh by default)
 
 
 def test_stochastic_engine_from_the_command_line(log_path):

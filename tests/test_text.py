@@ -263,19 +263,21 @@ def test_the_weekly_digest_speaks_its_language(tmp_path, lang):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_necessity_and_conformance_commands_speak_their_language(tmp_path, sample_csv,
-                                                                     sample_reviews, lang):
-    """What `officemine necessity` and `officemine conformance` print with --lang, and the
+def test_the_necessity_conformance_and_simulate_commands_speak_their_language(
+        tmp_path, sample_csv, sample_reviews, lang):
+    """What `officemine necessity`, `conformance` and `simulate` print with --lang, and the
     charts they write (as PDF, read back)."""
     from officemine.cli import app
     from conftest import REPO
 
     procedures = REPO / "procedures" / "sample_office.toml"
-    charts = {command: tmp_path / f"{command}_{lang}.pdf" for command in ("necessity",
-                                                                           "conformance")}
-    vocabulary = vocabulary_of([sample_reviews.log], [procedures],
+    scenario = REPO / "scenarios" / "fast_track_urgent.toml"
+    commands = {"necessity": [], "conformance": ["-p", str(procedures)],
+                "simulate": ["-s", str(scenario), "--replications", "20"]}
+    charts = {command: tmp_path / f"{command}_{lang}.pdf" for command in commands}
+    vocabulary = vocabulary_of([sample_reviews.log], [procedures, scenario],
                                more=[str(sample_csv), *map(str, charts.values())])
-    for command, extra in (("necessity", []), ("conformance", ["-p", str(procedures)])):
+    for command, extra in commands.items():
         chart = charts[command]
         done = CliRunner().invoke(app, [command, str(sample_csv), "--lang", lang,
                                         "--chart", str(chart), *extra])

@@ -8,9 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, FormatOption, JsonOption, MappingOption,
-                                    NoLinkOption, TimezoneOption, app, choice, domain_errors, err,
-                                    json_file, load_calendar, load_log, save_chart)
+from officemine.base.text import say
+from officemine.cli._common import (CalendarOption, FormatOption, JsonOption, LangOption,
+                                    MappingOption, NoLinkOption, TimezoneOption, app, choice,
+                                    domain_errors, err, json_file, load_calendar, load_log,
+                                    save_chart)
 from officemine.simulation import ENGINES
 
 
@@ -34,6 +36,7 @@ def simulate(
     json_out: JsonOption = None,
     chart: Annotated[Optional[Path], typer.Option(
         help="Write the reduction chart (.png, .svg or .pdf).")] = None,
+    lang: LangOption = "zh",
     format: FormatOption = "auto",
     mapping: MappingOption = None,
     timezone: TimezoneOption = None,
@@ -48,20 +51,17 @@ def simulate(
     json_path = json_file(json_out)
     with domain_errors(inputs=[log_path, mapping, calendar, *scenario],
                        outputs=[json_path], charts=[chart]):
-        log = load_log(log_path, format, mapping, timezone, no_link)
+        log = load_log(log_path, format, mapping, timezone, no_link, lang=lang)
         with err.status("simulating …"):
             result = run(log, list(scenario), engine=engine, replications=replications,
                          seed=seed, calendar=load_calendar(calendar, log), since=since)
         if json_out == "-":
             sys.stdout.write(result.to_json() + "\n")
         else:
-            typer.echo(repr(result))
-            for r in result:
-                typer.echo("")
-                typer.echo(repr(r))
+            typer.echo(result.text(lang))
             if json_path:
                 write_text(json_path, result.to_json())
-                typer.echo(f"wrote {json_path}")
+                typer.echo(say("cli.wrote", lang, path=json_path))
         if chart:
-            save_chart(lambda: result.plot().figure, chart, bbox_inches="tight")
-            typer.echo(f"wrote {chart}", err=json_out == "-")
+            save_chart(lambda: result.plot(lang=lang).figure, chart, bbox_inches="tight")
+            typer.echo(say("cli.wrote", lang, path=chart), err=json_out == "-")

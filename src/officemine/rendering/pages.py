@@ -430,27 +430,12 @@ def _scenario(report, footer, number):
     names = [sc["scenario"] for sc in data.get("scenarios", [data])]
     fig = new_page(_info(report, say("review.scenario", lang,
                                      name=say("list.semi", lang).join(names)), footer), number)
-    s = sim.summary
-    pct = (lambda v, lo, hi: f"{v:.1f}% ({lo:.1f}–{hi:.1f}%)")
-    cols = heads("scenario", lang)
-    frame = pd.DataFrame({
-        cols[0]: s["scenario"], cols[1]: s["cases"].map("{:,}".format),
-        cols[2]: [f"{a:.1f} → {b:.1f}" for a, b in zip(s["baseline_median_h"], s["redesign_median_h"])],
-        cols[3]: [pct(v, lo, hi) for v, lo, hi in zip(s["median_pct"], s["median_pct_ci_low"], s["median_pct_ci_high"])],
-        cols[4]: [pct(v, lo, hi) for v, lo, hi in zip(s["mean_pct"], s["mean_pct_ci_low"], s["mean_pct_ci_high"])],
-        cols[5]: [f"{a:.2f} → {b:.2f}" for a, b in zip(s["baseline_median_workdays"], s["redesign_median_workdays"])],
-        cols[6]: s["waiting_hours_removed"].map("{:,.0f}".format),
-        cols[7]: s["returns_avoided"].map("{:,.0f}".format),
-        cols[8]: [f"{a:.2f} → {b:.2f}" for a, b in zip(s["handoffs_per_case_before"], s["handoffs_per_case_after"])],
-    })
+    frame = sim.table(lang)
+    cols = list(frame.columns)
     draw_table(fig.add_axes([0.04, 0.66, 0.92, 0.21]), frame, fontsize=8,
                widths=[0.2, 0.06, 0.11, 0.13, 0.13, 0.1, 0.09, 0.07, 0.1],
                wrap_at={cols[0]: 26})
-    v = data["validation"]
-    basis = say("review.scenario_basis", lang, engine=word("engine", data.get("engine"), lang),
-                seed=data.get("seed"), replications=data.get("replications"),
-                median_error=v["as_is_median_error_pct"], mean_error=v["as_is_mean_error_pct"],
-                emd=v["emd_hours"], n=v["cases"])
+    basis = sim.basis(lang)
     warnings_ = data.get("warnings") or []
     note(fig, 0.04, 0.63, wrap(basis, 175) + "".join(
         "\n" + wrap(say("review.warning", lang, text=w), 170) for w in warnings_), fontsize=8.5)

@@ -24,7 +24,8 @@ from officemine.base.jsonable import plain
 from officemine.base.plotting import chart_style
 from officemine.log.result import Result
 from officemine.simulation.scenario import Scenario
-from officemine.base.text import say
+from officemine.base.choices import Lang
+from officemine.base.text import heads, in_lang, say, word
 
 CYCLE_TIME_BASIS = ("case start (first submission) to case end (final event), completed cases "
                     "only (docs/definitions.md); clock hours, and working days of the calendar")
@@ -295,6 +296,47 @@ class SimulationResult(_Simulated):
                 "handoffs_per_case_after": ind["handoffs_per_case"]["after"],
             })
         return pd.DataFrame(rows)
+
+    def table(self, lang: Lang = "zh") -> pd.DataFrame:
+        """The scenarios side by side as a reader of `lang` sees them (the review's scenario
+        page and the ``simulate`` command): cases, median hours before → after, the median and
+        mean reductions with their 95% intervals, working days, waiting removed, returns
+        avoided, hand-offs per case."""
+        s = self.summary
+        pct = (lambda v, lo, hi: f"{v:.1f}% ({lo:.1f}–{hi:.1f}%)")
+        arrow = (lambda a, b, digits: [f"{x:.{digits}f} → {y:.{digits}f}" for x, y in zip(a, b)])
+        cols = heads("scenario", lang)
+        return pd.DataFrame({
+            cols[0]: s["scenario"], cols[1]: s["cases"].map("{:,}".format),
+            cols[2]: arrow(s["baseline_median_h"], s["redesign_median_h"], 1),
+            cols[3]: [pct(*v) for v in zip(s["median_pct"], s["median_pct_ci_low"],
+                                           s["median_pct_ci_high"])],
+            cols[4]: [pct(*v) for v in zip(s["mean_pct"], s["mean_pct_ci_low"],
+                                           s["mean_pct_ci_high"])],
+            cols[5]: arrow(s["baseline_median_workdays"], s["redesign_median_workdays"], 2),
+            cols[6]: s["waiting_hours_removed"].map("{:,.0f}".format),
+            cols[7]: s["returns_avoided"].map("{:,.0f}".format),
+            cols[8]: arrow(s["handoffs_per_case_before"], s["handoffs_per_case_after"], 2),
+        })
+
+    def basis(self, lang: Lang = "zh") -> str:
+        """How the estimate was made, in `lang`: engine, seed, resamples, what is measured,
+        and the as-is model's fit to the log."""
+        v = self.validation
+        return say("review.scenario_basis", lang, engine=word("engine", self.engine, lang),
+                   seed=self.seed, replications=self.replications,
+                   median_error=v["as_is_median_error_pct"],
+                   mean_error=v["as_is_mean_error_pct"], emd=v["emd_hours"], n=v["cases"])
+
+    def text(self, lang: Lang = "zh") -> str:
+        """What the ``simulate`` command prints, in `lang`: the scenarios side by side, the
+        basis and every scenario's warnings (the ``repr`` says it for developers, in English)."""
+        names = say("list.semi", lang).join(r.scenario.name for r in self.results)
+        warnings = dict.fromkeys(w for r in self.results for w in r.warnings)
+        return "\n".join([say("review.scenario", lang, name=names),
+                          self.table(lang).to_string(index=False), self.basis(lang)]
+                         + [say("review.warning", lang, text=in_lang(w, lang))
+                            for w in warnings])
 
     def to_dict(self) -> dict:
         """The first scenario's fields at the top level (the contract for one scenario), and
