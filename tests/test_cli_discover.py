@@ -32,11 +32,14 @@ def test_discover_prints_a_summary_and_writes_the_files(tmp_path):
     src = write_small(tmp_path / "small.csv")
     out = tmp_path / "out"
     result = runner.invoke(app, ["discover", str(src), "--process-type", "报销",
-                                 "--min-frequency", "1", "-o", str(out)])
+                                 "--min-frequency", "1", "-o", str(out), "--lang", "en"])
     assert result.exit_code == 0, result.output
     assert "Top variants" in result.output
     assert "60.0%" in result.output and "发起 → 部门审核 → 财务审核 → 归档" in result.output
     assert "Rework: 1 returns" in result.output and "Hand-offs: 7 hand-offs" in result.output
+    chinese = runner.invoke(app, ["discover", str(src), "--process-type", "报销",
+                                  "--min-frequency", "1", "-o", str(out)])
+    assert "退回与返工：退回 1 次" in chinese.output and "部门间流转 7 次" in chinese.output
     assert {p.name for p in out.iterdir()} == FILES
     data = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
     assert data["settings"]["min_frequency"] == 1 and data["scope"]["cases"] == 5
@@ -47,7 +50,7 @@ def test_discover_reads_a_stored_parquet_log(tmp_path):
     stored = log.write(tmp_path / "small.parquet")
     result = runner.invoke(app, ["discover", str(stored), "-o", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert "全部流程类型 — 6 cases" in result.output
+    assert "全部流程类型 — 6 件" in result.output
 
 
 def test_unknown_process_type_lists_the_ones_the_log_has(tmp_path):
@@ -72,9 +75,9 @@ def test_python_m_officemine_discover_end_to_end(tmp_path):
                            "--process-type", "费用报销", "-o", str(out)],
                           capture_output=True, text=True, encoding="utf-8", timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "Discovery: 费用报销 — " in done.stdout
+    assert "流程发现：费用报销 — " in done.stdout      # in --lang, Chinese by default
     assert "财务初审:return" in done.stdout          # the returned variant is among the top 5
-    assert "most from 财务初审" in done.stdout
+    assert "最多来自 财务初审" in done.stdout
     assert {p.name for p in out.iterdir()} == FILES
     data = json.loads((out / "discovery.json").read_text(encoding="utf-8"))
     assert data["scope"]["process_type"] == "费用报销"

@@ -203,7 +203,8 @@ def test_map_is_drawn_once_for_every_format(sample, tmp_path, monkeypatch):
 
     calls = []
     draw = processmap._draw
-    monkeypatch.setattr(processmap, "_draw", lambda pm, ax: calls.append(1) or draw(pm, ax))
+    monkeypatch.setattr(processmap, "_draw",
+                        lambda pm, ax, **kw: calls.append(1) or draw(pm, ax, **kw))
     paths = sample.process_map.save_many([tmp_path / "m.png", tmp_path / "m.svg",
                                           tmp_path / "m.pdf"])
     assert len(calls) == 1

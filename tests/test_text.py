@@ -263,27 +263,33 @@ def test_the_weekly_digest_speaks_its_language(tmp_path, lang):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_necessity_conformance_and_simulate_commands_speak_their_language(
-        tmp_path, sample_csv, sample_reviews, lang):
-    """What `officemine necessity`, `conformance` and `simulate` print with --lang, and the
-    charts they write (as PDF, read back)."""
+def test_the_analysis_commands_speak_their_language(tmp_path, sample_csv, sample_reviews, lang):
+    """What `officemine necessity`, `conformance`, `simulate` and `discover` print with
+    --lang, and the charts and map they write (as PDF, read back)."""
     from officemine.cli import app
     from conftest import REPO
 
     procedures = REPO / "procedures" / "sample_office.toml"
     scenario = REPO / "scenarios" / "fast_track_urgent.toml"
-    commands = {"necessity": [], "conformance": ["-p", str(procedures)],
-                "simulate": ["-s", str(scenario), "--replications", "20"]}
-    charts = {command: tmp_path / f"{command}_{lang}.pdf" for command in commands}
+    chart = (lambda command: tmp_path / f"{command}_{lang}.pdf")
+    commands = {  # the command's own options, and the PDF it writes
+        "necessity": (["--chart", str(chart("necessity"))], chart("necessity")),
+        "conformance": (["-p", str(procedures), "--chart", str(chart("conformance"))],
+                        chart("conformance")),
+        "simulate": (["-s", str(scenario), "--replications", "20", "--chart",
+                      str(chart("simulate"))], chart("simulate")),
+        "discover": (["-o", str(tmp_path / "discovery")], tmp_path / "discovery" / "map.pdf")}
+    from officemine.discovery import OUTPUT_FILES
+
+    written = [str(tmp_path / "discovery"), *(str(pdf) for _, pdf in commands.values()),
+               *OUTPUT_FILES]
     vocabulary = vocabulary_of([sample_reviews.log], [procedures, scenario],
-                               more=[str(sample_csv), *map(str, charts.values())])
-    for command, extra in commands.items():
-        chart = charts[command]
-        done = CliRunner().invoke(app, [command, str(sample_csv), "--lang", lang,
-                                        "--chart", str(chart), *extra])
+                               more=[str(sample_csv), *written])
+    for command, (extra, pdf) in commands.items():
+        done = CliRunner().invoke(app, [command, str(sample_csv), "--lang", lang, *extra])
         assert done.exit_code == 0, done.output
         assert not foreign(done.output, lang, vocabulary), (command, done.output)
-        text = " ".join(page.extract_text() for page in PdfReader(chart).pages)
+        text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
         assert len(text) > 40 and not foreign(text, lang, vocabulary), (command, text)
 
 

@@ -450,6 +450,45 @@ GLOSSES: tuple[str, ...] = ("备案制", "一次性告知", "批示", "阅知", 
 PHRASES: dict[str, tuple[str, str]] = {
     "map.title": ("流程图 · {scope} · {cases:,} 件 ({span})",
                   "Process map · {scope} · {cases:,} cases ({span})"),
+    "discovery.head": ("流程发现：{scope} — {cases:,} 件，{events:,} 条事件，{span}",
+                       "Discovery: {scope} — {cases:,} cases, {events:,} events, {span}"),
+    "discovery.counts": ("  办结 {completed:,} 件，在办 {open:,} 件；路径变体 {variants:,} 种；"
+                         "办结件办理时长中位数 {hours} 自然小时 = {days} 工作日",
+                         "  {completed:,} completed, {open:,} open; {variants:,} variants; "
+                         "median cycle time of completed cases {hours} clock h = {days} "
+                         "working days"),
+    "discovery.top": ("主要路径变体（占比、件数、办结件办理时长中位数：自然小时 / 工作日）：",
+                      "Top variants (share, cases, median clock h / working days of completed "
+                      "cases):"),
+    "discovery.variant": ("  {variant} {share:6.1%} {cases:>6,} {hours:>8} 小时 {days:>6} 工作日  "
+                          "{path}",
+                          "  {variant} {share:6.1%} {cases:>6,} {hours:>8} h {days:>6} wd  "
+                          "{path}"),
+    "discovery.coverage": ("  前 {n} 种路径覆盖 {share:.1%} 的件", "  top {n} cover {share:.1%} of cases"),
+    "discovery.rework": ("退回与返工：{text}", "Rework: {text}"),
+    "discovery.handoffs": ("跨部门流转：{text}", "Hand-offs: {text}"),
+    "discovery.map": ("流程图：{nodes} 个节点、{arcs} 条连线（退回连线 {returns} 条）；图中隐藏转移次数"
+                      "低于 {min} 的 {hidden} 条连线；等待按工作小时计（{calendar}）",
+                      "Map: {nodes} nodes, {arcs} arcs ({returns} return arcs); drawing hides "
+                      "{hidden} arcs below {min} transitions; waits in working hours "
+                      "({calendar})"),
+    "rework.headline": ("退回 {returns:,} 次；{with_returns:,} / {cases:,} 件（{share:.1%}）至少被退回一次",
+                        "{returns:,} returns; {with_returns:,} of {cases:,} cases ({share:.1%}) "
+                        "returned at least once"),
+    "rework.most": ("；最多来自 {node}（{n:,} 次）", "; most from {node} ({n:,})"),
+    "rework.added": ("；有退回的办结件办理时长中位数多 {diff} 自然小时（{level:.0%}区间 {lo} 至 {hi}；"
+                     "n = {n_with:,} 对 {n_without:,}）",
+                     "; completed cases with a return took {diff} clock h more at the median "
+                     "({level:.0%} CI {lo} to {hi}; n = {n_with:,} vs {n_without:,})"),
+    "rework.added_days": ("，即 {diff} 工作日", " = {diff} working days"),
+    "handoffs.none": ("无法计算跨部门流转：日志没有记录办理人的部门",
+                      "no hand-offs measurable: the log records no departments for the acting "
+                      "people"),
+    "handoffs.headline": ("部门间流转 {n:,} 次；每件平均 {mean} 次、中位数 {median} 次",
+                          "{n:,} hand-offs between departments; per case mean {mean}, median "
+                          "{median}"),
+    "handoffs.top": ("；最频繁 {a} → {b}（{n:,} 次，中位 {wait} 工作小时）",
+                     "; most frequent {a} → {b} ({n:,}, median {wait} working h)"),
     "map.all_types": ("全部流程类型", "all process types"),
     "map.wait_scale": ("中位等待（工作小时）", "median wait (working hours)"),
     "map.node_visits": ("{n:,}次", "{n:,}×"),
@@ -709,6 +748,7 @@ PHRASES: dict[str, tuple[str, str]] = {
                                    "resamples)"),
     # --- the command line
     "cli.wrote": ("已写入 {path}", "wrote {path}"),
+    "cli.wrote_files": ("已写入 {n} 个文件到 {folder}：{names}", "wrote {n} files to {folder}: {names}"),
     "cli.wrote_all": ("已写入 {n} 份月度评估和 {index}", "wrote {n} monthly reports and {index}"),
     "cli.left_out": ("说明：尚未{where}计算、未列入本报告的部分：{parts}",
                      "note: not computed {where} yet, left out of the report: {parts}"),

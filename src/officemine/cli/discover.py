@@ -7,9 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, MappingOption,
-                                    NoLinkOption, TableOption, TimezoneOption, app, domain_errors,
-                                    err, load_calendar, load_log, local_log, spark_log)
+from officemine.base.text import say
+from officemine.cli._common import (CalendarOption, EngineOption, FormatOption, LangOption,
+                                    MappingOption, NoLinkOption, TableOption, TimezoneOption, app,
+                                    domain_errors, err, load_calendar, load_log, local_log,
+                                    spark_log)
 
 
 @app.command()
@@ -32,6 +34,7 @@ def discover(
         "--output", "-o", help="Folder for the outputs (files in it are replaced once all are "
         "written).")] = Path("reports/discovery"),
     top: Annotated[int, typer.Option(help="How many variants to print.", min=0)] = 5,
+    lang: LangOption = "zh",
     engine: EngineOption = "duckdb",
     table: TableOption = None,
 ) -> None:
@@ -53,12 +56,13 @@ def discover(
                                       min_frequency=min_frequency)
         else:
             log = load_log(local_log(log_path, table, "discover"), format, mapping, timezone,
-                           no_link)
+                           no_link, lang=lang)
             cal = load_calendar(calendar, log)
             with err.status("discovering …"):
                 result = run_discovery(log, process_type, calendar=cal,
                                        min_frequency=min_frequency)
         with err.status("writing …"):
-            paths = result.save(output)
-        typer.echo(result.text(top=top))
-        typer.echo(f"wrote {len(paths)} files to {output}: " + ", ".join(paths))
+            paths = result.save(output, lang=lang)
+        typer.echo(result.text(top=top, lang=lang))
+        typer.echo(say("cli.wrote_files", lang, n=len(paths), folder=output,
+                       names=", ".join(paths)))

@@ -30,6 +30,8 @@ from officemine.discovery.processmap import (ProcessMap, auto_min_frequency, map
 from officemine.discovery.rework import ReworkResult, rework_facts, rework_from_facts
 from officemine.discovery.variants import VariantsResult, variant_facts, variants_from_facts
 from officemine.log.eventlog import EventLog
+from officemine.base.choices import Lang
+from officemine.base.text import say
 
 __all__ = ["discover", "DiscoveryResult", "VariantsResult", "ProcessMap", "ReworkResult",
            "HandoffResult", "Scope", "DiscoveryError"]
@@ -91,8 +93,9 @@ class DiscoveryResult(DiscoveryOutput):
         """The process map (see `ProcessMap.plot`)."""
         return self.process_map.plot(ax=ax)
 
-    def save(self, directory: str | Path) -> dict[str, Path]:
-        """Write every output (`OUTPUT_FILES`) into `directory`; returns name → path.
+    def save(self, directory: str | Path, lang: Lang = "zh") -> dict[str, Path]:
+        """Write every output (`OUTPUT_FILES`) into `directory`, the maps' words in `lang`;
+        returns name → path.
 
         CSVs are UTF-8 with BOM so Excel opens the Chinese text right, and no cell starts a
         formula. The files are written under temporary names and replace earlier ones
@@ -105,7 +108,8 @@ class DiscoveryResult(DiscoveryOutput):
         with atomic_paths(*paths.values()) as temps:
             temp = dict(zip(OUTPUT_FILES, temps))
             csv_to(self.variants.table, temp["variants.csv"])
-            self.process_map.save_many([temp[name] for name in ("map.png", "map.svg", "map.pdf")])
+            self.process_map.save_many([temp[name] for name in ("map.png", "map.svg", "map.pdf")],
+                                       lang=lang)
             csv_to(self.process_map.nodes, temp["map_nodes.csv"])
             csv_to(self.process_map.arcs, temp["map_arcs.csv"])
             self.process_map.to_bpmn(temp["model.bpmn"],
@@ -115,29 +119,30 @@ class DiscoveryResult(DiscoveryOutput):
             temp["discovery.json"].write_text(self.to_json(), encoding="utf-8")
         return paths
 
-    def text(self, top: int = 5) -> str:
-        """A short plain-text summary (what the CLI prints)."""
+    def text(self, top: int = 5, lang: Lang = "en") -> str:
+        """A short plain-text summary in `lang` (what the CLI prints; the ``repr`` is it in
+        English)."""
         v, sc = self.variants, self.scope
-        lines = [f"Discovery: {sc.label} — {sc.n_cases:,} cases, {sc.n_events:,} events, "
-                 f"{sc.span_text()}",
-                 f"  {v.n_completed:,} completed, {v.n_open:,} open; {len(v.table):,} "
-                 f"variants; median cycle time of completed cases "
-                 f"{fmt_num(v.median_cycle_hours)} clock h = {fmt_num(v.median_cycle_workdays)} "
-                 "working days",
-                 "Top variants (share, cases, median clock h / working days of completed "
-                 "cases):"]
+        lines = [say("discovery.head", lang, scope=sc.label_in(lang), cases=sc.n_cases,
+                     events=sc.n_events, span=sc.span_text()),
+                 say("discovery.counts", lang, completed=v.n_completed, open=v.n_open,
+                     variants=len(v.table), hours=fmt_num(v.median_cycle_hours),
+                     days=fmt_num(v.median_cycle_workdays)),
+                 say("discovery.top", lang)]
         for row in v.table.head(top).itertuples():
-            hours, days = fmt_num(row.median_cycle_hours), fmt_num(row.median_cycle_workdays)
-            lines.append(f"  V{row.variant:<3} {row.share:6.1%} {row.cases:>6,} "
-                         f"{hours:>8} h {days:>6} wd  {row.path}")
-        lines.append(f"  top {min(top, len(v.table))} cover {v.coverage(top):.1%} of cases")
-        lines.append("Rework: " + self.rework.headline())
-        lines.append("Hand-offs: " + self.handoffs.headline())
+            lines.append(say("discovery.variant", lang, variant=f"V{row.variant:<3}",
+                             share=row.share, cases=row.cases,
+                             hours=fmt_num(row.median_cycle_hours),
+                             days=fmt_num(row.median_cycle_workdays), path=row.path))
+        lines.append(say("discovery.coverage", lang, n=min(top, len(v.table)),
+                         share=v.coverage(top)))
+        lines.append(say("discovery.rework", lang, text=self.rework.headline(lang)))
+        lines.append(say("discovery.handoffs", lang, text=self.handoffs.headline(lang)))
         h = self.process_map.hidden()
-        lines.append(f"Map: {len(self.process_map.nodes)} nodes, {len(self.process_map.arcs)} "
-                     f"arcs ({len(self.process_map.return_arcs)} return arcs); drawing hides "
-                     f"{h['arcs']} arcs below {h['min_frequency']} transitions; waits in "
-                     f"working hours ({sc.calendar})")
+        lines.append(say("discovery.map", lang, nodes=len(self.process_map.nodes),
+                         arcs=len(self.process_map.arcs),
+                         returns=len(self.process_map.return_arcs), hidden=h["arcs"],
+                         min=h["min_frequency"], calendar=sc.calendar_in(lang)))
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -233,7 +238,7 @@ def finish(facts: DiscoveryFacts, process_type: str | None, *, timezone: str,
             if us is not None else None)
     s = facts.scalars
     scope = Scope(process_type, int(s["cases"]), int(s["events"]), when(s["start"]),
-                  when(s["end"]), timezone, calendar.describe())
+                  when(s["end"]), timezone, calendar.describe(), calendar.describe("en"))
     if scope.n_cases == 0:
         raise DiscoveryError("the log has no cases to discover a process from")
     freq = min_frequency if min_frequency is not None else auto_min_frequency(scope.n_cases)

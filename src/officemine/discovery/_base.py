@@ -29,6 +29,7 @@ from officemine.base.errors import DiscoveryError
 from officemine.log import relations
 from officemine.log.eventlog import EventLog, arrow_to_pandas
 from officemine.base.jsonable import plain
+from officemine.base.text import say
 from officemine.log.result import Provenance, Result, provenance
 
 
@@ -49,12 +50,22 @@ class Scope:
     end: pd.Timestamp | None
     timezone: str
     calendar: str
+    calendar_en: str = ""
 
     @classmethod
     def of(cls, events: ScopeEvents, process_type: str | None, calendar: Calendar) -> Scope:
         """The scope `events` were read for (see `read_events`)."""
         return cls(process_type, events.n_cases, events.n_events, events.start, events.end,
-                   events.timezone, calendar.describe())
+                   events.timezone, calendar.describe(), calendar.describe("en"))
+
+    def calendar_in(self, lang: str) -> str:
+        """The calendar described in `lang` (the Chinese description where no other is kept)."""
+        return self.calendar_en if lang == "en" and self.calendar_en else self.calendar
+
+    def label_in(self, lang: str) -> str:
+        """The scope's process type, or all of them, in `lang`."""
+        return self.process_type if self.process_type is not None else say("map.all_types",
+                                                                            lang)
 
     @property
     def label(self) -> str:

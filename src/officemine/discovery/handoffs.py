@@ -21,6 +21,8 @@ from officemine.discovery._base import (DiscoveryOutput, Scope, ScopeEvents, cou
 from officemine.discovery._facts import counted_medians, each_value, table
 from officemine.log.eventlog import EventLog, arrow_to_pandas
 from officemine.base.plotting import chart_style
+from officemine.base.choices import Lang
+from officemine.base.text import say
 
 MATRIX_COLUMNS = ["from_dept", "to_dept", "handoffs", "cases", "median_hours",
                   "median_workhours"]
@@ -101,17 +103,16 @@ class HandoffResult(DiscoveryOutput):
         return float(counted_medians(np.zeros(len(c)), c["handoffs"].to_numpy(float),
                                      c["cases"].to_numpy(np.int64), 1)[0])
 
-    def headline(self) -> str:
+    def headline(self, lang: Lang = "en") -> str:
+        """Hand-offs between departments, per case, and the most frequent pair, in `lang`."""
         if not self.has_departments:
-            return ("no hand-offs measurable: the log records no departments for the acting "
-                    "people")
-        text = (f"{self.n_handoffs:,} hand-offs between departments; per case mean "
-                f"{fmt_num(self.mean_per_case, 2)}, median {fmt_num(self.median_per_case, 1)}")
+            return say("handoffs.none", lang)
+        text = say("handoffs.headline", lang, n=self.n_handoffs,
+                   mean=fmt_num(self.mean_per_case, 2), median=fmt_num(self.median_per_case, 1))
         if len(self.pairs):
             top = self.pairs.iloc[0]
-            text += (f"; most frequent {top['from_dept']} → {top['to_dept']} "
-                     f"({int(top['handoffs']):,}, median {fmt_num(top['median_workhours'])} "
-                     f"working h)")
+            text += say("handoffs.top", lang, a=top["from_dept"], b=top["to_dept"],
+                        n=int(top["handoffs"]), wait=fmt_num(top["median_workhours"]))
         return text
 
     def to_dict(self) -> dict:

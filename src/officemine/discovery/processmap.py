@@ -174,12 +174,13 @@ class ProcessMap(DiscoveryOutput):
         with chart_style():
             return _draw(self, ax, outside, lang)
 
-    def save(self, path: str | Path, *, dpi: int = 150) -> Path:
-        """Write the map as PNG, SVG or PDF (by suffix), atomically. SVG and PDF keep text
-        as text."""
-        return self.save_many([path], dpi=dpi)[0]
+    def save(self, path: str | Path, *, dpi: int = 150, lang: Lang = "zh") -> Path:
+        """Write the map as PNG, SVG or PDF (by suffix), atomically, its words in `lang`.
+        SVG and PDF keep text as text."""
+        return self.save_many([path], dpi=dpi, lang=lang)[0]
 
-    def save_many(self, paths: Sequence[str | Path], *, dpi: int = 150) -> list[Path]:
+    def save_many(self, paths: Sequence[str | Path], *, dpi: int = 150,
+                  lang: Lang = "zh") -> list[Path]:
         """Write the map in several formats (see `save`) from one drawing of it."""
         import matplotlib
         import matplotlib.pyplot as plt
@@ -190,7 +191,7 @@ class ProcessMap(DiscoveryOutput):
                 raise DiscoveryError(f"cannot save a process map as "
                                      f"{path.suffix or 'no suffix'!r}; use .png, .svg or .pdf")
         with chart_style():
-            fig = _draw(self, None).figure
+            fig = _draw(self, None, lang=lang).figure
             try:
                 with atomic_paths(*paths) as temps:
                     for path, temp in zip(paths, temps):
@@ -635,7 +636,7 @@ def _plan(pm: ProcessMap, outside: tuple[set, set] | None, lang: str) -> _MapPla
                  else "")
               if h["arcs"] or h["nodes"] else say("map.hidden_none", lang, min=least))
     notes = [
-        say("map.note_nodes", lang, calendar=sc.calendar),
+        say("map.note_nodes", lang, calendar=sc.calendar_in(lang)),
         say("map.note_arcs", lang)
         + (say("map.note_other_back", lang) if any(not is_return[i] for i in back) else ""),
         hidden,

@@ -22,6 +22,8 @@ from officemine.discovery._facts import expanded, table
 from officemine.discovery.variants import variant_facts
 from officemine.log.eventlog import EventLog
 from officemine.base.plotting import chart_style, rows_axes
+from officemine.base.choices import Lang
+from officemine.base.text import say
 from officemine.log.schema import DECISIONS
 
 NO_NEXT = "(none: case ends)"
@@ -83,21 +85,24 @@ class ReworkResult(DiscoveryOutput):
                 "by_node": records(self.by_node), "targets": records(self.targets),
                 "rounds": records(self.rounds), "effect": records(self.effect)}
 
-    def headline(self) -> str:
+    def headline(self, lang: Lang = "en") -> str:
+        """Returns, the cases returned, the node most returns come from and what a return
+        adds to a completed case's cycle time (with its interval), in `lang`."""
         e = self.added("clock hours")
         w = self.added("working days")
         top = self.by_node.iloc[0] if len(self.by_node) else None
-        text = (f"{self.n_returns:,} returns; {self.cases_with_returns:,} of {self.n_cases:,} "
-                f"cases ({self.share_with_returns:.1%}) returned at least once")
+        text = say("rework.headline", lang, returns=self.n_returns,
+                   with_returns=self.cases_with_returns, cases=self.n_cases,
+                   share=self.share_with_returns)
         if top is not None and top["returns"] > 0:
-            text += f"; most from {top['node']} ({int(top['returns']):,})"
+            text += say("rework.most", lang, node=top["node"], n=int(top["returns"]))
         if e and e.get("n_with", 0) and e.get("n_without", 0):
-            text += (f"; completed cases with a return took {fmt_num(e['difference'])} clock h "
-                     f"more at the median ({self.confidence:.0%} CI {fmt_num(e['ci_low'])} to "
-                     f"{fmt_num(e['ci_high'])}; n = {int(e['n_with']):,} vs "
-                     f"{int(e['n_without']):,})")
+            text += say("rework.added", lang, diff=fmt_num(e["difference"]),
+                        level=self.confidence, lo=fmt_num(e["ci_low"]),
+                        hi=fmt_num(e["ci_high"]), n_with=int(e["n_with"]),
+                        n_without=int(e["n_without"]))
             if w:
-                text += f" = {fmt_num(w['difference'])} working days"
+                text += say("rework.added_days", lang, diff=fmt_num(w["difference"]))
         return text
 
     def __repr__(self) -> str:
