@@ -19,7 +19,7 @@ runner = CliRunner()
 def test_import_writes_log_and_prints_the_accounting(tmp_path):
     src = write_csv(tmp_path / "a.csv", CN_HEADER, CN_ROWS + [["R9", "x"]], "gbk")
     out = tmp_path / "a.parquet"
-    result = runner.invoke(app, ["import", str(src), "-o", str(out)])
+    result = runner.invoke(app, ["import", str(src), "-o", str(out), "--lang", "en"])
     assert result.exit_code == 0, result.output
     assert "rows read 8 = accepted 7 + set aside 1" in result.output
     assert "malformed_record" in result.output
@@ -34,9 +34,12 @@ def test_validate_json_and_strict_exit_code(tmp_path):
     assert result.exit_code == 0
     report = json.loads(result.output)
     assert report["rows_read"] == 8 and report["balanced"] is True
-    strict = runner.invoke(app, ["validate", str(src), "--strict"])
+    strict = runner.invoke(app, ["validate", str(src), "--strict", "--lang", "en"])
     assert strict.exit_code == 1
     assert "first 1 set-aside rows" in strict.output and "malformed_record" in strict.output
+    chinese = runner.invoke(app, ["validate", str(src)])          # zh by default
+    assert "读入 8 行 = 接受 7 行 + 另存待查 1 行" in chinese.output
+    assert "前 1 条另存待查的行" in chinese.output
     assert not list(tmp_path.glob("*.parquet"))        # validate writes nothing
 
 
@@ -64,7 +67,7 @@ def test_console_script_end_to_end(tmp_path):
     assert done.returncode == 0, done.stderr
     info = subprocess.run([sys.executable, "-m", "officemine", "info", str(out)],
                           capture_output=True, text=True, timeout=120)
-    assert info.returncode == 0 and "2 cases, 7 events" in info.stdout
+    assert info.returncode == 0 and "2 件、7 条事件" in info.stdout
 
 
 # --- hardening: versions, file types, inputs and outputs ---------------------------------------

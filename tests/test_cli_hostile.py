@@ -80,7 +80,7 @@ def test_a_hostile_source_is_one_error_line(command, kind, tmp_path):
     result = runner.invoke(app, args)
     if kind == "header-only" and command in ("import", "validate"):
         # a well-formed export without rows is an empty log, not an error: the report says so
-        assert result.exit_code == 0 and "rows read 0 = accepted 0 + set aside 0" in \
+        assert result.exit_code == 0 and "读入 0 行 = 接受 0 行 + 另存待查 0 行" in \
             result.output
         return
     line = assert_one_error(result)

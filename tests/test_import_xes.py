@@ -534,7 +534,8 @@ def test_cli_import_with_the_mapping_from_the_repo_root(real_data, tmp_path, mon
     monkeypatch.chdir(REPO)
     out = tmp_path / "prepaid.parquet"
     result = CliRunner().invoke(app, ["import", str(real_data / "PrepaidTravelCost.xes.gz"),
-                                      "--mapping", "mappings/bpic2020.toml", "-o", str(out)])
+                                      "--mapping", "mappings/bpic2020.toml", "-o", str(out),
+                                      "--lang", "en"])
     assert result.exit_code == 0, result.output
     assert "rows read 18,246 = accepted" in result.output
     assert "approve 9," in result.output and "return 394" in result.output

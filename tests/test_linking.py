@@ -297,12 +297,14 @@ def test_cli_no_link(dingtalk_export, tmp_path):
     data = json.loads(apart.output)
     assert data["cases"] == data["instances"] == 4 and data["links_by_rule"]["form"] == 0
     out = tmp_path / "apart.parquet"
-    written = runner.invoke(app, ["import", str(dingtalk_export), "-o", str(out), "--no-link"])
+    written = runner.invoke(app, ["import", str(dingtalk_export), "-o", str(out), "--no-link",
+                                  "--lang", "en"])
     assert written.exit_code == 0, written.output
     stored = officemine.read_log(out)
     assert stored.n_cases == 4 and stored.report.instances == 4
     assert "instances 4 → cases 4" in written.output
-    on_the_fly = runner.invoke(app, ["necessity", str(dingtalk_export), "--no-link"])
+    on_the_fly = runner.invoke(app, ["necessity", str(dingtalk_export), "--no-link",
+                                     "--lang", "en"])
     assert on_the_fly.exit_code == 0, on_the_fly.output
     assert "instances 4 → cases 4" in on_the_fly.output       # the import report, on stderr
 

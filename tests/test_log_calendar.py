@@ -185,7 +185,9 @@ def test_cli_uses_the_logs_calendar_and_refuses_a_file_in_another_zone(tmp_path,
     stored = log.write(tmp_path / "l.parquet")
     runner = CliRunner()
     out = runner.invoke(app, ["info", str(stored)])
-    assert f"calendar: {log.calendar.describe()}" in out.output
+    assert f"工作日历：{log.calendar.describe()}" in out.output
+    out = runner.invoke(app, ["info", str(stored), "--lang", "en"])
+    assert f"calendar: {log.calendar.describe('en')}" in out.output
     out = runner.invoke(app, ["necessity", str(stored), "--json", "-"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.stdout)["calendar"] == log.calendar.describe()

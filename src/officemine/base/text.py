@@ -22,6 +22,9 @@ from officemine.base.errors import LogFormatError
 COLUMN_LABELS: dict[str, tuple[str, str]] = {
     'item_id': ('台账编号', 'Entry'),
     'case_id': ('流程编号', 'Case'),
+    'events': ('事件数', 'Events'),
+    'column': ('列', 'Column'),
+    'detail': ('详情', 'Detail'),
     'process_type': ('流程类型', 'Process type'),
     'title': ('标题', 'Title'),
     'applicant': ('申请人', 'Applicant'),
@@ -748,6 +751,13 @@ PHRASES: dict[str, tuple[str, str]] = {
                                    "resamples)"),
     # --- the command line
     "cli.wrote": ("已写入 {path}", "wrote {path}"),
+    "cli.wrote_log": ("已写入 {path}：{log}", "wrote {path}: {log}"),
+    "cli.streamed": ("（分批导入，内存不超过 {gib:.3g} GiB）", " (streamed within {gib:.3g} GiB)"),
+    "cli.first_set_aside": ("前 {n} 条另存待查的行：", "first {n} set-aside rows:"),
+    "cli.calendar": ("工作日历：{calendar}", "calendar: {calendar}"),
+    "cli.log": ("日志 {path}：{log}", "log {path}: {log}"),
+    "log.describe": ("{cases:,} 件、{events:,} 条事件，{start} 至 {end}，时间按 {timezone}",
+                     "{cases:,} cases, {events:,} events, {start} .. {end}, times in {timezone}"),
     "cli.wrote_files": ("已写入 {n} 个文件到 {folder}：{names}", "wrote {n} files to {folder}: {names}"),
     "cli.wrote_all": ("已写入 {n} 份月度评估和 {index}", "wrote {n} monthly reports and {index}"),
     "cli.left_out": ("说明：尚未{where}计算、未列入本报告的部分：{parts}",

@@ -7,9 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.cli._common import (FormatOption, MappingOption, NoLinkOption, TimezoneOption, app,
-                                    choice,
-                                    domain_errors, err, spark_session)
+from officemine.base.text import relabel, say
+from officemine.cli._common import (FormatOption, LangOption, MappingOption, NoLinkOption,
+                                    TimezoneOption, app, choice, domain_errors, err,
+                                    spark_session)
 from officemine.base.errors import InputError
 from officemine.necessity import ENGINES
 from officemine.importing import import_log
@@ -40,6 +41,7 @@ def import_command(
         help="With --engine spark: write the log to this Spark/Hive table (dw.oa_events, "
              "replaced) instead of -o; its set-aside rows go to TABLE.set_aside.csv here.")]
     = None,
+    lang: LangOption = "zh",
 ) -> None:
     """Import a source into a canonical Parquet log; set-aside rows go to LOG.set_aside.csv.
 
@@ -61,8 +63,9 @@ def import_command(
                 log = oms.import_log(session, str(source) if source else source_table,
                                      mapping, output=output, output_table=output_table,
                                      timezone=timezone, link=not no_link)
-            typer.echo(str(log.report))
-            typer.echo(f"wrote {output or output_table}: {log!r}")
+            typer.echo(_report_text(log.report, lang))
+            typer.echo(say("cli.wrote_log", lang, path=output or output_table,
+                           log=log.describe(lang)))
             return
     from officemine.importing import detect_format
     from officemine.importing.streaming import (DEFAULT_MEMORY_LIMIT, import_streaming,
@@ -87,8 +90,8 @@ def import_command(
             with err.status(f"importing {source} on Spark …"):
                 log = oms.import_log(session, source, mapping, output=output,
                                      timezone=timezone, link=not no_link)
-            typer.echo(str(log.report))
-            typer.echo(f"wrote {output}: {log!r}")
+            typer.echo(_report_text(log.report, lang))
+            typer.echo(say("cli.wrote_log", lang, path=output, log=log.describe(lang)))
             return
         with err.status(f"importing {source} …"):
             if stream:
@@ -99,9 +102,15 @@ def import_command(
                 log = import_log(source, format=format, mapping=mapping, timezone=timezone,
                                  link=not no_link)
                 path = log.write(output)
-        typer.echo(str(log.report))
-        typer.echo(f"wrote {path}: {log!r}" + (f" (streamed within {limit / (1 << 30):.3g} GiB)"
-                                                if stream else ""))
+        typer.echo(_report_text(log.report, lang))
+        typer.echo(say("cli.wrote_log", lang, path=path, log=log.describe(lang))
+                   + (say("cli.streamed", lang, gib=limit / (1 << 30)) if stream else ""))
+
+
+def _report_text(report, lang: str) -> str:
+    """The import report as the import and validate commands print it: in English with the
+    field names a mapping file uses, or in words of `lang`."""
+    return "\n".join(report.lines(lang, field_names=lang == "en"))
 
 
 @app.command()
@@ -115,6 +124,7 @@ def validate(
     show: Annotated[int, typer.Option(help="How many set-aside rows to print.")] = 10,
     strict: Annotated[bool, typer.Option(
         help="Exit with code 1 when any row is set aside.")] = False,
+    lang: LangOption = "zh",
 ) -> None:
     """Print the import report of a source without writing anything."""
     with domain_errors(inputs=[source, mapping]):
@@ -125,25 +135,27 @@ def validate(
         if as_json:
             typer.echo(report.to_json())
         else:
-            typer.echo(str(report))
+            typer.echo(_report_text(report, lang))
             if report.rows_set_aside and show:
                 cols = ["source_row", "reason", "column", "detail"]
-                typer.echo(f"\nfirst {min(show, report.rows_set_aside)} set-aside rows:")
-                typer.echo(log.set_aside[cols].head(show).to_string(index=False))
+                typer.echo("\n" + say("cli.first_set_aside", lang,
+                                      n=min(show, report.rows_set_aside)))
+                typer.echo(relabel(log.set_aside[cols].head(show), lang).to_string(index=False))
         if strict and report.rows_set_aside:
             raise typer.Exit(1)
 
 
 @app.command()
-def info(log_path: Annotated[Path, typer.Argument(help="A Parquet log written by import.")]) -> None:
+def info(log_path: Annotated[Path, typer.Argument(help="A Parquet log written by import.")],
+         lang: LangOption = "zh") -> None:
     """Describe a stored log: size, span, nodes and how it was imported."""
     from officemine.log.eventlog import read_log
 
     with domain_errors():
         log = read_log(log_path)
-        typer.echo(repr(log))
-        typer.echo(f"calendar: {log.calendar.describe()}")
-        typer.echo(log.nodes().to_string(index=False))
+        typer.echo(say("cli.log", lang, path=log_path, log=log.describe(lang)))
+        typer.echo(say("cli.calendar", lang, calendar=log.calendar.describe(lang)))
+        typer.echo(relabel(log.nodes(), lang).to_string(index=False))
         if log.report:
             typer.echo("")
-            typer.echo(str(log.report))
+            typer.echo(_report_text(log.report, lang))

@@ -392,6 +392,15 @@ class EventLog:
         return (f"<EventLog{where}: {self.n_cases:,} cases, {self.n_events:,} events, "
                 f"{fmt(start)} .. {fmt(end)}, times in {self.timezone}>")
 
+    def describe(self, lang: str = "zh") -> str:
+        """Cases, events, span and time zone in one line of `lang` (what the commands print)."""
+        from officemine.base.text import say
+
+        start, end = self.span()
+        fmt = (lambda t: t.strftime("%Y-%m-%d") if t is not None else "–")
+        return say("log.describe", lang, cases=self.n_cases, events=self.n_events,
+                   start=fmt(start), end=fmt(end), timezone=self.timezone)
+
     def _repr_html_(self) -> str:
         head = html.escape(repr(self))
         return f"<p>{head}</p>" + self.nodes().head(20).to_html(index=False)
