@@ -293,6 +293,26 @@ def test_the_analysis_commands_speak_their_language(tmp_path, sample_csv, sample
         assert len(text) > 40 and not foreign(text, lang, vocabulary), (command, text)
 
 
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_import_commands_speak_their_language(tmp_path, sample_csv, sample_reviews, lang):
+    """What `officemine import`, `validate` and `info` print with --lang (in English the
+    report names the columns by the field names a mapping file uses: those are allowed)."""
+    from officemine.cli import app
+
+    stored = tmp_path / "log.parquet"
+    fields = ([*sample_reviews.log.to_pandas().columns, *officemine.OUTCOMES] if lang == "en"
+              else [])
+    vocabulary = vocabulary_of([sample_reviews.log],
+                               more=[str(sample_csv), str(stored), *fields])
+    for args in (["import", str(sample_csv), "-o", str(stored)], ["validate", str(sample_csv)],
+                 ["info", str(stored)]):
+        done = CliRunner().invoke(app, [*args, "--lang", lang])
+        assert done.exit_code == 0, done.output
+        assert say("import.head", lang, source="", format="")[:3] in done.output
+        assert not foreign(done.output, lang, vocabulary), (args[0], done.output)
+
+
 # --- what results say in notes -------------------------------------------------------------------
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "officemine"
