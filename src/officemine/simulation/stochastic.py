@@ -209,7 +209,6 @@ def learn(tables: LogTables) -> OfficeModel:
     roles = tables.roles
     names = sorted(tables.node_codes, key=tables.node_codes.get)
 
-    nodes: dict[tuple[int, int], _Node] = {}
     dept_index = {name: i for i, name in enumerate(tables.depts)}
     app = cases["applicant_dept"].astype("object").map(dept_index).fillna(-1).to_numpy(np.int64)
     case = v["case"].to_numpy()
@@ -225,7 +224,28 @@ def learn(tables: LogTables) -> OfficeModel:
                            for x in names], dtype=bool)
     passive = other_node[node] if len(names) else np.zeros(len(node), bool)
     routed = appr | passive
-    for (p, n), grp in frame[routed].groupby(["p", "n"], sort=False):
+    nodes = _learn_nodes(frame[routed], names, roles, other_node)
+    processes = _learn_processes(tables, frame, routed, names, proc_codes, proc_names, w_start,
+                                 vproc, case, node, exit_, d)
+    weekday = t_end.day_of_week.to_numpy()
+    actor_dept, actor_days, notes = _learn_approvers(tables, actor, appr, weekday)
+    day_start, day_weekday, on_day = _workday_table(cal, origin, started, t_end)
+    batches = _batches(names, node, weekday, w_start[case] + v["w_end"].to_numpy() / US, d,
+                       day_start, day_weekday, on_day, cal.day_seconds)
+    return OfficeModel(processes=processes, nodes=nodes,
+                       window=(float(w_start.min()), float(w_start.max())), origin=origin,
+                       end_w=end_w, actor_dept=actor_dept, actor_days=actor_days,
+                       day_start=day_start.tolist(), day_weekday=day_weekday,
+                       node_names=names, applicant_dept=app, urgency=urgency,
+                       restricted_note=notes, batches=batches)
+
+
+def _learn_nodes(routed_visits: pd.DataFrame, names: list[str], roles: dict[str, str],
+                 other_node: np.ndarray) -> dict[tuple[int, int], _Node]:
+    """Per (process, node) on the route: P(return), P(reject), who decides and the delay
+    distributions, from the visits of approval steps and of steps that only take time."""
+    nodes: dict[tuple[int, int], _Node] = {}
+    for (p, n), grp in routed_visits.groupby(["p", "n"], sort=False):
         dec = grp["e"].to_numpy(object)
         decided = np.isin(dec, ("approve", "auto_approve", "return", "reject"))
         total = max(int(decided.sum()), 1)
@@ -262,7 +282,17 @@ def learn(tables: LogTables) -> OfficeModel:
             actor_cum=list(np.cumsum(counts.to_numpy()) / counts.sum()), by_applicant=by_app,
             delays=np.sort(grp["d"].to_numpy()), personal=personal, by_urgency=by_urgency,
             by_prev=by_prev, passive=bool(other_node[n]))
+    return nodes
 
+
+def _learn_processes(tables: LogTables, frame: pd.DataFrame, routed: np.ndarray,
+                     names: list[str], proc_codes: np.ndarray, proc_names: pd.Index,
+                     w_start: np.ndarray, vproc: np.ndarray, case: np.ndarray, node: np.ndarray,
+                     exit_: np.ndarray, d: np.ndarray) -> list[_Process]:
+    """Per process type with archived cases: the arrival rate, the archived cases whose
+    attributes and routes new cases copy, the odds of withdrawing after each return and the
+    applicants' delays."""
+    cases, v, roles = tables.cases, tables.visits, tables.roles
     last = np.r_[case[1:] != case[:-1], True] if len(case) else np.zeros(0, bool)
     archived = np.zeros(len(cases), bool)
     archived[case[last]] = exit_[last] == "archive"
@@ -304,8 +334,14 @@ def learn(tables: LogTables) -> OfficeModel:
             archive_label=arc_label[0][0] if arc_label else "归档",
             submit_code=tables.node_codes.get(sub_label[0][0], -1) if sub_label else -1,
             archive_code=tables.node_codes.get(arc_label[0][0], -1) if arc_label else -1))
+    return processes
 
-    # departments and working weekdays of the people who decide
+
+def _learn_approvers(tables: LogTables, actor: np.ndarray, appr: np.ndarray,
+                     weekday: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray], list[Said]]:
+    """The department of each person who decides, and the working weekdays of those who act
+    on at most `RESTRICTED_DAYS` weekdays (with notes saying who)."""
+    v = tables.visits
     n_people = len(tables.people)
     actor_dept = np.full(max(n_people, 1), -1, dtype=np.int64)
     has = actor >= 0
@@ -313,7 +349,6 @@ def learn(tables: LogTables) -> OfficeModel:
         dept_tab = pd.DataFrame({"a": actor[has], "d": v["last_dept"].to_numpy()[has]})
         common = dept_tab.groupby("a")["d"].agg(lambda s: s.value_counts().index[0])
         actor_dept[common.index.to_numpy()] = common.to_numpy()
-    weekday = t_end.day_of_week.to_numpy()
     actor_days: dict[int, np.ndarray] = {}
     notes = []
     dec_rows = appr & (actor >= 0)
@@ -324,8 +359,13 @@ def learn(tables: LogTables) -> OfficeModel:
         if days[:5].sum() <= RESTRICTED_DAYS:
             actor_days[int(a)] = days
             notes.append(Said("sim.restricted", who=str(tables.people[a]), days=_weekdays(days)))
+    return actor_dept, actor_days, notes
 
-    # a table of workdays over the log and a generous horizon after it
+
+def _workday_table(cal, origin: pd.Timestamp, started: pd.DatetimeIndex,
+                   t_end: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The workdays over the log and a generous horizon after it (working seconds at each
+    one's start, its weekday), and the workday each visit ended on (-1: not a workday)."""
     horizon = pd.date_range(origin, started.max().normalize() + pd.Timedelta(days=3 * 365),
                             freq="D")
     work = cal.is_workday(horizon)
@@ -340,14 +380,7 @@ def learn(tables: LogTables) -> OfficeModel:
                       workday_index[np.clip(day_no, 0, len(work) - 1)], -1)
     on_day[(day_no >= 0) & (day_no < len(work))
            & ~work[np.clip(day_no, 0, len(work) - 1)]] = -1
-    batches = _batches(names, node, weekday, w_start[case] + v["w_end"].to_numpy() / US, d,
-                       day_start, day_weekday, on_day, cal.day_seconds)
-    return OfficeModel(processes=processes, nodes=nodes,
-                       window=(float(w_start.min()), float(w_start.max())), origin=origin,
-                       end_w=end_w, actor_dept=actor_dept, actor_days=actor_days,
-                       day_start=day_start.tolist(), day_weekday=day_weekday,
-                       node_names=names, applicant_dept=app, urgency=urgency,
-                       restricted_note=notes, batches=batches)
+    return day_start, day_weekday, on_day
 
 
 def _on_clock(times, cal) -> pd.DatetimeIndex:
