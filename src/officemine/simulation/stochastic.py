@@ -539,6 +539,24 @@ class _Run:
     informed: list[int] = field(default_factory=list)
     trace: list[tuple] = field(default_factory=list)
 
+    def add(self, process: int, index: int, template: int, start: float, end: float,
+            status: str, approver_s: float, items: int, returns: int, handoffs: int,
+            informed: int, trace: list[str] | None) -> None:
+        """Record one case at its end (``trace``: its step labels, when traced)."""
+        self.process.append(process)
+        self.index.append(index)
+        self.template.append(template)
+        self.start.append(start)
+        self.end.append(end)
+        self.status.append(status)
+        self.approver_s.append(approver_s)
+        self.items.append(items)
+        self.returns.append(returns)
+        self.handoffs.append(handoffs)
+        self.informed.append(informed)
+        if trace is not None:
+            self.trace.append(tuple(trace))
+
 
 def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
         trace: bool = False, stream: int = 0) -> _Run:
@@ -551,50 +569,49 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
         key = _key(key, stream, 0xB007)
     w0, w1 = model.window
     passive = frozenset(n for (_, n), node in model.nodes.items() if node.passive)
+    sim = _Replication(env, model, plan, key, passive, trace, out)
 
-    def available(a: int, t: float) -> float:
-        days = model.actor_days.get(a)
-        if days is None:
-            return t
-        k = bisect.bisect_right(model.day_start, t) - 1
-        k0 = k
-        while k < len(model.day_start) and not days[model.day_weekday[k]]:
-            k += 1
-        return t if k == k0 else float(model.day_start[min(k, len(model.day_start) - 1)])
+    def arrivals(proc: _Process):
+        rng = np.random.default_rng([seed, replication, proc.code, 0xA77]
+                                    + ([stream, 0xB007] if stream else []))
+        n = int(rng.poisson(proc.rate * (w1 - w0)))
+        times = np.sort(rng.uniform(w0, w1, n))
+        tmpl = rng.integers(0, len(proc.templates), n)
+        for i in range(n):
+            yield env.timeout(max(times[i] - env.now, 0.0))
+            env.process(sim.case(proc, i, int(tmpl[i])))
 
-    def batched(b: _Batch, t0: float, u: float) -> float:
-        """The k-th batch after t0."""
-        day = model.day_weekday[max(bisect.bisect_right(model.day_start, t0) - 1, 0)]
-        j = int(np.searchsorted(b.slots, t0, "right")) + int(_pick(b.k_by_day.get(day, b.k), u)) - 1
-        return float(b.slots[min(j, len(b.slots) - 1)])
+    for proc in model.processes:
+        env.process(arrivals(proc))
+    env.run()
+    order = sorted(range(len(out.process)), key=lambda j: (out.process[j], out.index[j]))
+    for name in out.__dataclass_fields__:
+        values = getattr(out, name)
+        if values:
+            setattr(out, name, [values[j] for j in order])
+    return out
 
-    def visit(proc: _Process, ck: int, n: int, k: int, t0: float, app_dept: int, urg: int,
-              prev: int):
-        """(actor, decision time, decision) of visit k at node n of the case keyed ck; the
-        same person decides on every visit of a case (the first visit's draw)."""
-        node = model.nodes[(proc.code, n)]
-        vk = _key(ck, (n << 16) | k)
-        ua = _u(vk if k == 0 else _key(ck, n << 16), 1)
-        ud, ux = _u(vk, 2), _u(vk, 3)
-        actors, cum = node.by_applicant.get(app_dept, (node.actors, node.actor_cum))
-        a = int(actors[min(bisect.bisect_right(cum, ua), len(actors) - 1)])
-        delay = _pick(node.delays_for(a, urg, prev), ud)
-        if plan is not None:
-            delay = min(delay, plan.cap.get((proc.code, n), math.inf))
-            p_ret = node.p_return * plan.return_scale.get((proc.code, n), 1.0)
-        else:
-            p_ret = node.p_return
-        decision = "reject" if ux < node.p_reject else (
-            "return" if ux < node.p_reject + p_ret else "approve")
-        batch = model.batches.get(n)
-        if batch is not None and not (plan is not None and (proc.code, n) in plan.cap):
-            return a, batched(batch, t0, ud), decision
-        return a, available(a, t0 + delay), decision
 
-    def case(proc: _Process, i: int, tmpl: int):
+@dataclass
+class _Replication:
+    """What the cases of one replication share: the simpy environment, the model and the
+    scenario's plan (None: as-is), the key of their random numbers, and the record they go to."""
+
+    env: simpy.Environment
+    model: OfficeModel
+    plan: _Plan | None
+    key: int
+    passive: frozenset[int]                     # nodes that decide nothing
+    trace: bool
+    out: _Run
+
+    def case(self, proc: _Process, i: int, tmpl: int):
+        """The i-th case of a process, copying archived case ``tmpl``, from its arrival to
+        its end (archived, rejected or withdrawn), as a simpy process; recorded in `out`."""
+        env, model, plan, trace = self.env, self.model, self.plan, self.trace
         c = int(proc.templates[tmpl])
-        ck = _key(key, proc.code, i)
-        steps = _steps(proc.routes[tmpl], proc.code, c, plan, passive)
+        ck = _key(self.key, proc.code, i)
+        steps = _steps(proc.routes[tmpl], proc.code, c, plan, self.passive)
         start = env.now
         seen: Counter = Counter()
         appr_s = 0.0
@@ -610,7 +627,8 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
                 t0 = env.now
                 results = []
                 for n in step:
-                    a, t1, dec = visit(proc, ck, n, seen[n], t0, app_dept, urg, prev)
+                    a, t1, dec = _visit(model, plan, proc, ck, n, seen[n], t0, app_dept, urg,
+                                        prev)
                     seen[n] += 1
                     results.append((t1, dec, n, a))
                 stops = [r for r in results if r[1] != "approve"]
@@ -641,10 +659,7 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
                     outcome = min(stops)[1]
                     break
             if outcome == "approve":
-                u = _u(_key(ck, 1 << 40, returns), 7)
-                batch = model.batches.get(proc.archive_code)
-                t1 = batched(batch, env.now, u) if batch is not None else \
-                    env.now + _pick(proc.archive, u)
+                t1 = _archived_at(model, proc, ck, returns, env.now)
                 yield env.timeout(max(t1 - env.now, 0.0))
                 if trace:
                     labels.append(proc.archive_label)
@@ -667,40 +682,62 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
             prev = proc.submit_code
             if trace:
                 labels.append(proc.submit_label)
-        out.process.append(proc.code)
-        out.index.append(i)
-        out.template.append(c)
-        out.start.append(start)
-        out.end.append(env.now)
-        out.status.append(status)
-        out.approver_s.append(appr_s)
-        out.items.append(items)
-        out.returns.append(returns)
-        out.handoffs.append(handoffs)
-        out.informed.append(sum(1 for n in proc.routes[tmpl]
-                                if plan is not None and n in plan.informed.get(proc.code, set())))
-        if trace:
-            out.trace.append(tuple(labels))
+        informed = sum(1 for n in proc.routes[tmpl]
+                       if plan is not None and n in plan.informed.get(proc.code, set()))
+        self.out.add(proc.code, i, c, start, env.now, status, appr_s, items, returns, handoffs,
+                     informed, labels)
 
-    def arrivals(proc: _Process):
-        rng = np.random.default_rng([seed, replication, proc.code, 0xA77]
-                                    + ([stream, 0xB007] if stream else []))
-        n = int(rng.poisson(proc.rate * (w1 - w0)))
-        times = np.sort(rng.uniform(w0, w1, n))
-        tmpl = rng.integers(0, len(proc.templates), n)
-        for i in range(n):
-            yield env.timeout(max(times[i] - env.now, 0.0))
-            env.process(case(proc, i, int(tmpl[i])))
 
-    for proc in model.processes:
-        env.process(arrivals(proc))
-    env.run()
-    order = sorted(range(len(out.process)), key=lambda j: (out.process[j], out.index[j]))
-    for name in out.__dataclass_fields__:
-        values = getattr(out, name)
-        if values:
-            setattr(out, name, [values[j] for j in order])
-    return out
+def _visit(model: OfficeModel, plan: _Plan | None, proc: _Process, ck: int, n: int, k: int,
+           t0: float, app_dept: int, urg: int, prev: int):
+    """(actor, decision time, decision) of visit k at node n of the case keyed ck; the
+    same person decides on every visit of a case (the first visit's draw)."""
+    node = model.nodes[(proc.code, n)]
+    vk = _key(ck, (n << 16) | k)
+    ua = _u(vk if k == 0 else _key(ck, n << 16), 1)
+    ud, ux = _u(vk, 2), _u(vk, 3)
+    actors, cum = node.by_applicant.get(app_dept, (node.actors, node.actor_cum))
+    a = int(actors[min(bisect.bisect_right(cum, ua), len(actors) - 1)])
+    delay = _pick(node.delays_for(a, urg, prev), ud)
+    if plan is not None:
+        delay = min(delay, plan.cap.get((proc.code, n), math.inf))
+        p_ret = node.p_return * plan.return_scale.get((proc.code, n), 1.0)
+    else:
+        p_ret = node.p_return
+    decision = "reject" if ux < node.p_reject else (
+        "return" if ux < node.p_reject + p_ret else "approve")
+    batch = model.batches.get(n)
+    if batch is not None and not (plan is not None and (proc.code, n) in plan.cap):
+        return a, _batched(model, batch, t0, ud), decision
+    return a, _available(model, a, t0 + delay), decision
+
+
+def _archived_at(model: OfficeModel, proc: _Process, ck: int, returns: int, t0: float) -> float:
+    """When the case keyed ck, approved at t0 after ``returns`` returns, is archived: at a
+    batch of the archive step when it acts in batches, else after an archiving delay."""
+    u = _u(_key(ck, 1 << 40, returns), 7)
+    batch = model.batches.get(proc.archive_code)
+    return _batched(model, batch, t0, u) if batch is not None else t0 + _pick(proc.archive, u)
+
+
+def _batched(model: OfficeModel, b: _Batch, t0: float, u: float) -> float:
+    """The k-th batch after t0."""
+    day = model.day_weekday[max(bisect.bisect_right(model.day_start, t0) - 1, 0)]
+    j = int(np.searchsorted(b.slots, t0, "right")) + int(_pick(b.k_by_day.get(day, b.k), u)) - 1
+    return float(b.slots[min(j, len(b.slots) - 1)])
+
+
+def _available(model: OfficeModel, a: int, t: float) -> float:
+    """When approver ``a`` decides what falls due at ``t``: then, or at the start of their next
+    working day when ``t`` is on a weekday they do not work."""
+    days = model.actor_days.get(a)
+    if days is None:
+        return t
+    k = bisect.bisect_right(model.day_start, t) - 1
+    k0 = k
+    while k < len(model.day_start) and not days[model.day_weekday[k]]:
+        k += 1
+    return t if k == k0 else float(model.day_start[min(k, len(model.day_start) - 1)])
 
 
 # --- validation -----------------------------------------------------------------------------
