@@ -793,14 +793,13 @@ def _hours(model: OfficeModel, cal, start: np.ndarray, end: np.ndarray) -> tuple
 
 
 def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications: int):
+    """Learn the model, validate it as-is against the log, then run each scenario against it
+    (see the module docstring); one `ScenarioResult` per scenario."""
     from officemine.simulation import _stats
-    from officemine.simulation.replay import (build_donors, population_of, replay_cases,
-                                              row_arrays)
     from officemine.simulation.result import ScenarioResult
 
     cal = tables.calendar
     model = learn(tables)
-    day_s = cal.day_seconds
     end_ns = pd.Timestamp(tables.span[1]).as_unit("ns").value
     # 1. the as-is model against the log, before anything else
     as_is = [run(model, None, seed=seed, replication=r, trace=True) for r in range(replications)]
@@ -818,14 +817,7 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
         h, end = _hours(model, cal, np.asarray(r.start), np.asarray(r.end))
         sim.append((h, end <= end_ns, np.array([pname[p] for p in r.process], dtype=object)))
 
-    rows = row_arrays(tables)
-    donors = build_donors(tables, rows)
-    populations = []
-    for scenario in scenarios:
-        # the population rule of the replay: the scenario's process types, else those it touches
-        touched = replay_cases(tables, scenario, rows, donors, seed=seed, draws=1).changed
-        pop_mask, types = population_of(tables, scenario, touched)
-        populations.append((pop_mask, types, set(types) if types else set(case_proc[done])))
+    populations = _populations(tables, scenarios, seed, case_proc[done])
     runs_each = min(BOOTSTRAP_RUNS, replications)
     boot = bootstrap(tables, [(s, keep) for s, (_, _, keep) in zip(scenarios, populations)],
                      seed=seed, resamples=replications, runs=runs_each)
@@ -833,94 +825,19 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
     for scenario, (pop_mask, types, keep_types), boot_s in zip(scenarios, populations, boot):
         in_actual = pop_mask
         sim_in = [np.isin(p, list(keep_types)) for _, _, p in sim]
-        observed = np.concatenate([h[ok & inside] for (h, ok, _), inside in zip(sim, sim_in)])
-        validation = {**_stats.compare_with_actual(actual[in_actual], observed),
-                      "ngram_distance": ngram_distance(
-                          [t for t, p in zip(traces_actual, trace_proc) if p in keep_types],
-                          [t for r, inside in zip(as_is, sim_in)
-                           for t, i in zip(r.trace, inside) if i]),
-                      "ngram_n": NGRAM, "cases": int(in_actual.sum()),
-                      "simulated_cases": int(observed.size),
-                      "replications": replications,
-                      "method": "as-is model (replications pooled; cases finished by the end of "
-                                "the log, like the log's completed cases) against the actual "
-                                "cycle times; Wasserstein distance in hours; total-variation "
-                                "distance of control-flow 3-grams"}
-        validation["emd_relative"] = (validation["emd_hours"] / float(np.mean(actual[in_actual]))
-                                      if validation["emd_hours"] is not None else None)
-        validation["verdict"] = _verdict(validation)
+        validation = _validation(actual[in_actual], sim, sim_in, as_is, traces_actual,
+                                 trace_proc, keep_types, replications)
         plan = _plan(scenario, tables, model)
-        per_rep = {"median": [], "mean": [], "p90": []}    # each run's own, for the spread
-        base_all, red_all, wb_all, wr_all = [], [], [], []
-        sums = {k: [0.0, 0.0] for k in ("approver_s", "items", "returns", "handoffs", "informed")}
-        ids, procs = [], []
-        for rep, r0 in enumerate(as_is):
-            r1 = run(model, plan, seed=seed, replication=rep)
-            inside = sim_in[rep]
-            hb, _ = _hours(model, cal, np.asarray(r0.start), np.asarray(r0.end))
-            hr, _ = _hours(model, cal, np.asarray(r1.start), np.asarray(r1.end))
-            hb, hr = hb[inside], hr[inside]
-            if hb.size:
-                per_rep["median"].append(_stats.pct(np.median(hb), np.median(hr)))
-                per_rep["mean"].append(_stats.pct(hb.mean(), hr.mean()))
-                per_rep["p90"].append(_stats.pct(np.quantile(hb, 0.9), np.quantile(hr, 0.9)))
-            base_all.append(hb)
-            red_all.append(hr)
-            wb_all.append((np.asarray(r0.end) - np.asarray(r0.start))[inside] / day_s)
-            wr_all.append((np.asarray(r1.end) - np.asarray(r1.start))[inside] / day_s)
-            for k in sums:
-                sums[k][0] += float(np.asarray(getattr(r0, k), float)[inside].sum()) if k != "informed" else 0.0
-                sums[k][1] += float(np.asarray(getattr(r1, k), float)[inside].sum())
-            ids += [f"r{rep}:{pname[p]}:{i}" for i, p in enumerate(np.asarray(r0.process)[inside])]
-            procs += list(sim[rep][2][inside])
-        hb, hr = np.concatenate(base_all), np.concatenate(red_all)
-        baseline = _stats.cycle_stats(hb, np.concatenate(wb_all))
-        redesign = _stats.cycle_stats(hr, np.concatenate(wr_all))
-        # the estimate: every run's cases pooled (the model's reduction over many cases like
-        # the log's); its interval: the spread of the same estimate on models learnt from
-        # case resamples (`bootstrap`)
-        point = {"median": _stats.pct(baseline.median_h, redesign.median_h),
-                 "mean": _stats.pct(baseline.mean_h, redesign.mean_h),
-                 "p90": _stats.pct(baseline.p90_h, redesign.p90_h)}
-        reduction = {
-            **{k: v for stat in ("median", "mean", "p90") for k, v in (
-                (f"{stat}_pct", point[stat]),
-                (f"{stat}_pct_ci", _t_interval(point[stat], boot_s[stat])))},
-            "mean_hours_saved_per_case": baseline.mean_h - redesign.mean_h,
-            "median_workdays_pct": _stats.pct(baseline.median_workdays, redesign.median_workdays),
-            "mean_workdays_pct": _stats.pct(baseline.mean_workdays, redesign.mean_workdays),
-        }
-        n_cases = max(hb.size, 1)
-        R = float(replications)
-        indicators = {
-            "approver_hours": {"before": sums["approver_s"][0] / 3600 / R,
-                               "after": sums["approver_s"][1] / 3600 / R,
-                               "saved": (sums["approver_s"][0] - sums["approver_s"][1]) / 3600 / R,
-                               "unit": "working hours of waiting at approval nodes, summed, per "
-                                       "replication (one log's worth of cases)"},
-            "items": {"before": sums["items"][0] / R, "after": sums["items"][1] / R,
-                      "no_longer_handled": (sums["items"][0] - sums["items"][1]) / R,
-                      "informed_only": sums["informed"][1] / R,
-                      "unit": "decisions taken at approval nodes, per replication"},
-            "returns": {"before": sums["returns"][0] / R, "after": sums["returns"][1] / R,
-                        "avoided": (sums["returns"][0] - sums["returns"][1]) / R},
-            "handoffs_per_case": {"before": sums["handoffs"][0] / n_cases,
-                                  "after": sums["handoffs"][1] / n_cases,
-                                  "unit": "department changes between consecutive decisions "
-                                          "(model: one department per visit)"},
-        }
-        warnings = []
-        if validation["verdict"] == "poor":
-            warnings.append(Said("simulation.poor_model", figures=", ".join(
-                f"{k} {validation[k]:.3g}" for k in ("as_is_median_error_pct",
-                                                     "as_is_mean_error_pct", "ngram_distance")
-                if validation.get(k) is not None)))
-        if replications < 5:
-            warnings.append(Said("simulation.few_replications", n=replications)
-                            if replications > 1 else Said("simulation.one_replication"))
+        hb, hr, wb, wr, sums, ids, procs, per_rep = _redesigned_runs(
+            model, plan, as_is, sim, sim_in, cal, seed, pname)
+        baseline = _stats.cycle_stats(hb, wb)
+        redesign = _stats.cycle_stats(hr, wr)
+        reduction = _reduction_with_ci(baseline, redesign, boot_s)
+        indicators = _indicators(sums, hb.size, replications)
+        warnings = _warnings(validation, replications)
         case_df = pd.DataFrame({
             "case_id": ids, "process_type": procs, "baseline_hours": hb, "redesign_hours": hr,
-            "baseline_workdays": np.concatenate(wb_all), "redesign_workdays": np.concatenate(wr_all),
+            "baseline_workdays": wb, "redesign_workdays": wr,
             "changed": hb != hr, "imputed": np.zeros(hb.size, bool)})
         from officemine.simulation.replay import _by_process
 
@@ -946,6 +863,144 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
                                                "is model against model); see validation for "
                                                "its distance from the log"}}))
     return results
+
+
+def _populations(tables: LogTables, scenarios, seed: int, completed_types: np.ndarray
+                 ) -> list[tuple[np.ndarray, tuple[str, ...], set[str]]]:
+    """Per scenario, the log's cases and process types its figures cover, by the replay's
+    rule (`replay.population_of`), and the process types of the simulated cases counted."""
+    from officemine.simulation.replay import (build_donors, population_of, replay_cases,
+                                              row_arrays)
+
+    rows = row_arrays(tables)
+    donors = build_donors(tables, rows)
+    populations = []
+    for scenario in scenarios:
+        # the population rule of the replay: the scenario's process types, else those it touches
+        touched = replay_cases(tables, scenario, rows, donors, seed=seed, draws=1).changed
+        pop_mask, types = population_of(tables, scenario, touched)
+        populations.append((pop_mask, types, set(types) if types else set(completed_types)))
+    return populations
+
+
+def _validation(actual: np.ndarray, sim: list, sim_in: list[np.ndarray], as_is: list[_Run],
+                traces_actual: list[tuple], trace_proc: np.ndarray, keep_types: set[str],
+                replications: int) -> dict:
+    """The as-is runs against the log's ``actual`` cycle hours (of the population) and traces:
+    distances, errors and a verdict."""
+    from officemine.simulation import _stats
+
+    observed = np.concatenate([h[ok & inside] for (h, ok, _), inside in zip(sim, sim_in)])
+    validation = {**_stats.compare_with_actual(actual, observed),
+                  "ngram_distance": ngram_distance(
+                      [t for t, p in zip(traces_actual, trace_proc) if p in keep_types],
+                      [t for r, inside in zip(as_is, sim_in)
+                       for t, i in zip(r.trace, inside) if i]),
+                  "ngram_n": NGRAM, "cases": int(actual.size),
+                  "simulated_cases": int(observed.size),
+                  "replications": replications,
+                  "method": "as-is model (replications pooled; cases finished by the end of "
+                            "the log, like the log's completed cases) against the actual "
+                            "cycle times; Wasserstein distance in hours; total-variation "
+                            "distance of control-flow 3-grams"}
+    validation["emd_relative"] = (validation["emd_hours"] / float(np.mean(actual))
+                                  if validation["emd_hours"] is not None else None)
+    validation["verdict"] = _verdict(validation)
+    return validation
+
+
+def _redesigned_runs(model: OfficeModel, plan: _Plan, as_is: list[_Run], sim: list,
+                     sim_in: list[np.ndarray], cal, seed: int, pname: dict[int, str]):
+    """Each replication run redesigned beside its as-is run, the population's cases pooled:
+    clock hours as-is and redesigned, working days as-is and redesigned, the indicators'
+    sums (as-is, redesigned), case ids, process types, and each run's own reductions."""
+    from officemine.simulation import _stats
+
+    day_s = cal.day_seconds
+    per_rep = {"median": [], "mean": [], "p90": []}    # each run's own, for the spread
+    base_all, red_all, wb_all, wr_all = [], [], [], []
+    sums = {k: [0.0, 0.0] for k in ("approver_s", "items", "returns", "handoffs", "informed")}
+    ids, procs = [], []
+    for rep, r0 in enumerate(as_is):
+        r1 = run(model, plan, seed=seed, replication=rep)
+        inside = sim_in[rep]
+        hb, _ = _hours(model, cal, np.asarray(r0.start), np.asarray(r0.end))
+        hr, _ = _hours(model, cal, np.asarray(r1.start), np.asarray(r1.end))
+        hb, hr = hb[inside], hr[inside]
+        if hb.size:
+            per_rep["median"].append(_stats.pct(np.median(hb), np.median(hr)))
+            per_rep["mean"].append(_stats.pct(hb.mean(), hr.mean()))
+            per_rep["p90"].append(_stats.pct(np.quantile(hb, 0.9), np.quantile(hr, 0.9)))
+        base_all.append(hb)
+        red_all.append(hr)
+        wb_all.append((np.asarray(r0.end) - np.asarray(r0.start))[inside] / day_s)
+        wr_all.append((np.asarray(r1.end) - np.asarray(r1.start))[inside] / day_s)
+        for k in sums:
+            sums[k][0] += float(np.asarray(getattr(r0, k), float)[inside].sum()) if k != "informed" else 0.0
+            sums[k][1] += float(np.asarray(getattr(r1, k), float)[inside].sum())
+        ids += [f"r{rep}:{pname[p]}:{i}" for i, p in enumerate(np.asarray(r0.process)[inside])]
+        procs += list(sim[rep][2][inside])
+    return (np.concatenate(base_all), np.concatenate(red_all), np.concatenate(wb_all),
+            np.concatenate(wr_all), sums, ids, procs, per_rep)
+
+
+def _reduction_with_ci(baseline, redesign, boot: dict[str, np.ndarray]) -> dict:
+    """The reduction of the median, mean and p90 cycle time (%) with their intervals, and of
+    the working days."""
+    from officemine.simulation import _stats
+
+    # the estimate: every run's cases pooled (the model's reduction over many cases like
+    # the log's); its interval: the spread of the same estimate on models learnt from
+    # case resamples (`bootstrap`)
+    point = {"median": _stats.pct(baseline.median_h, redesign.median_h),
+             "mean": _stats.pct(baseline.mean_h, redesign.mean_h),
+             "p90": _stats.pct(baseline.p90_h, redesign.p90_h)}
+    return {
+        **{k: v for stat in ("median", "mean", "p90") for k, v in (
+            (f"{stat}_pct", point[stat]),
+            (f"{stat}_pct_ci", _t_interval(point[stat], boot[stat])))},
+        "mean_hours_saved_per_case": baseline.mean_h - redesign.mean_h,
+        "median_workdays_pct": _stats.pct(baseline.median_workdays, redesign.median_workdays),
+        "mean_workdays_pct": _stats.pct(baseline.mean_workdays, redesign.mean_workdays),
+    }
+
+
+def _indicators(sums: dict[str, list[float]], n_simulated: int, replications: int) -> dict:
+    """Waiting hours, decisions, returns and hand-offs as-is and redesigned, from their sums
+    over the runs: per replication, hand-offs per case."""
+    n_cases = max(n_simulated, 1)
+    R = float(replications)
+    return {
+        "approver_hours": {"before": sums["approver_s"][0] / 3600 / R,
+                           "after": sums["approver_s"][1] / 3600 / R,
+                           "saved": (sums["approver_s"][0] - sums["approver_s"][1]) / 3600 / R,
+                           "unit": "working hours of waiting at approval nodes, summed, per "
+                                   "replication (one log's worth of cases)"},
+        "items": {"before": sums["items"][0] / R, "after": sums["items"][1] / R,
+                  "no_longer_handled": (sums["items"][0] - sums["items"][1]) / R,
+                  "informed_only": sums["informed"][1] / R,
+                  "unit": "decisions taken at approval nodes, per replication"},
+        "returns": {"before": sums["returns"][0] / R, "after": sums["returns"][1] / R,
+                    "avoided": (sums["returns"][0] - sums["returns"][1]) / R},
+        "handoffs_per_case": {"before": sums["handoffs"][0] / n_cases,
+                              "after": sums["handoffs"][1] / n_cases,
+                              "unit": "department changes between consecutive decisions "
+                                      "(model: one department per visit)"},
+    }
+
+
+def _warnings(validation: dict, replications: int) -> list[Said]:
+    """A poor fit of the as-is model, and too few replications."""
+    warnings = []
+    if validation["verdict"] == "poor":
+        warnings.append(Said("simulation.poor_model", figures=", ".join(
+            f"{k} {validation[k]:.3g}" for k in ("as_is_median_error_pct",
+                                                 "as_is_mean_error_pct", "ngram_distance")
+            if validation.get(k) is not None)))
+    if replications < 5:
+        warnings.append(Said("simulation.few_replications", n=replications)
+                        if replications > 1 else Said("simulation.one_replication"))
+    return warnings
 
 
 def bootstrap(tables: LogTables, scenarios: list[tuple[Scenario, set[str]]], *, seed: int,
