@@ -160,17 +160,7 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
         notes.append(Said("import.weaver_empty_lines", file=log_path.name,
                           n=info["empty_rows"]))
 
-    tables: dict[str, pd.DataFrame] = {}
-    labels: dict[str, str] = {}
-    for name, table_path in companion_paths.items():
-        tables[name], skipped = _read_companion(table_path, name)
-        labels[name] = table_path.stem
-        if skipped:
-            notes.append(Said("import.weaver_malformed", file=table_path.name, n=skipped))
-    used = [companion_paths[n].name for n in COMPANIONS if n in tables]
-    missing = [n for n in COMPANIONS if n not in tables]
-    notes.append(Said("import.weaver_companions", tables=", ".join(used) if used else
-                      Said("import.none")))
+    tables, labels, missing = _read_companions(companion_paths, notes)
     requests = tables.get("workflow_requestbase")
     guess = {C.amount} | {canon for canon, column in _REQUESTBASE_GIVES.items()
                           if requests is None or column not in requests}
@@ -190,6 +180,51 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
     order_time, _ = parse_times(acted, "UTC")
 
     names = _Names(tables)
+    out, columns_used = _canonical_columns(log, case, node_id, code, operator, acted, order_time,
+                                           names, tables, mapping, notes)
+
+    _trace_columns(out, log, code, node_id, operator, names, label)
+
+    _apply_mapping_columns(out, log, mapping, log_path, columns_used, notes,
+                           forms.named)
+
+    archive, archive_note = _archive_events(out, log, case, code, node_id, order_time, names,
+                                            tables, labels, label)
+    notes.append(archive_note)
+    pending = pd.DataFrame()
+    if "workflow_currentoperator" in tables:
+        finished = _finished_requests(case, code, archive, tables)
+        pending, pending_notes = _pending_items(
+            tables["workflow_currentoperator"], labels["workflow_currentoperator"], out, case,
+            node_id, operator, code, order_time, finished, names)
+        notes.extend(pending_notes)
+    extra = [frame for frame in (archive, pending) if len(frame)]
+    if extra:
+        out = pd.concat([out, *extra], ignore_index=True)
+    if forms.paths:
+        forms.join(out, names, columns_used, notes)
+    else:
+        notes.extend(forms.notes)
+
+    if not form_paths:
+        missing.append("formtable_main_N (the forms: no amount)")
+    if missing:
+        notes.append(Said("import.weaver_missing", tables=", ".join(missing)))
+    aside = aside.assign(source_row=label + " row " + aside["source_row"].astype("string"))
+    return RawEvents(frame=out, source_file=str(log_path), format="weaver",
+                     rows_read=n + len(aside) + len(archive) + len(pending),
+                     set_aside=set_aside_rows(aside.to_dict("records")),
+                     columns_used=columns_used, notes=notes, outcomes_canonical=True)
+
+
+# --- canonical columns -----------------------------------------------------------------------
+
+def _canonical_columns(log: pd.DataFrame, case: pd.Series, node_id: pd.Series, code: pd.Series,
+                       operator: pd.Series, acted: pd.Series, order_time: pd.Series,
+                       names: _Names, tables: dict[str, pd.DataFrame], mapping: Mapping,
+                       notes: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The canonical columns of each request-log row (ids turned into names by the companion
+    tables present), and the source of each; notes what could not be named."""
     columns_used: dict[str, str] = {C.case_id: "REQUESTID"}
 
     out = pd.DataFrame(index=log.index)
@@ -234,7 +269,7 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
                                      operator, order_time)
         out[C.arrived_at] = arrived
         columns_used[C.arrived_at] = "workflow_currentoperator.RECEIVEDATE + RECEIVETIME"
-        notes.append(Said("import.weaver_arrivals", matched=matched, total=n))
+        notes.append(Said("import.weaver_arrivals", matched=matched, total=len(log)))
     else:
         notes.append(Said("import.weaver_no_arrivals"))
 
@@ -246,8 +281,12 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
         columns_used[C.comment] = "REMARK (HTML removed)"
 
     _case_attributes(out, log, case, names, tables, columns_used)
+    return out, columns_used
 
-    # Weaver fields kept beside the canonical columns, for tracing an event back.
+
+def _trace_columns(out: pd.DataFrame, log: pd.DataFrame, code: pd.Series, node_id: pd.Series,
+                   operator: pd.Series, names: _Names, label: str) -> None:
+    """Weaver fields kept beside the canonical columns, for tracing an event back."""
     out["weaver_logtype"] = code
     out["weaver_nodeid"] = node_id
     out["weaver_operator"] = operator
@@ -259,37 +298,6 @@ def read_weaver(path: Path, mapping: Mapping) -> RawEvents:
     if "logid" in log:
         out["weaver_logid"] = _ids(log["logid"])
     out[SOURCE_ROW] = label + " row " + log[SOURCE_ROW].astype("string")
-
-    _apply_mapping_columns(out, log, mapping, log_path, columns_used, notes,
-                           forms.named)
-
-    archive, archive_note = _archive_events(out, log, case, code, node_id, order_time, names,
-                                            tables, labels, label)
-    notes.append(archive_note)
-    pending = pd.DataFrame()
-    if "workflow_currentoperator" in tables:
-        finished = _finished_requests(case, code, archive, tables)
-        pending, pending_notes = _pending_items(
-            tables["workflow_currentoperator"], labels["workflow_currentoperator"], out, case,
-            node_id, operator, code, order_time, finished, names)
-        notes.extend(pending_notes)
-    extra = [frame for frame in (archive, pending) if len(frame)]
-    if extra:
-        out = pd.concat([out, *extra], ignore_index=True)
-    if forms.paths:
-        forms.join(out, names, columns_used, notes)
-    else:
-        notes.extend(forms.notes)
-
-    if not form_paths:
-        missing.append("formtable_main_N (the forms: no amount)")
-    if missing:
-        notes.append(Said("import.weaver_missing", tables=", ".join(missing)))
-    aside = aside.assign(source_row=label + " row " + aside["source_row"].astype("string"))
-    return RawEvents(frame=out, source_file=str(log_path), format="weaver",
-                     rows_read=n + len(aside) + len(archive) + len(pending),
-                     set_aside=set_aside_rows(aside.to_dict("records")),
-                     columns_used=columns_used, notes=notes, outcomes_canonical=True)
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -360,6 +368,24 @@ def _read_companion(path: Path, table: str) -> tuple[pd.DataFrame, int]:
     frame = _lower_headers(frame, path)
     _require(frame, table, path)
     return frame, len(aside)
+
+
+def _read_companions(paths: dict[str, Path], notes: list[str]
+                     ) -> tuple[dict[str, pd.DataFrame], dict[str, str], list[str]]:
+    """The companion tables found (by table name), their file stems (for source rows), and
+    the names of those missing; notes which were used."""
+    tables: dict[str, pd.DataFrame] = {}
+    labels: dict[str, str] = {}
+    for name, table_path in paths.items():
+        tables[name], skipped = _read_companion(table_path, name)
+        labels[name] = table_path.stem
+        if skipped:
+            notes.append(Said("import.weaver_malformed", file=table_path.name, n=skipped))
+    used = [paths[n].name for n in COMPANIONS if n in tables]
+    missing = [n for n in COMPANIONS if n not in tables]
+    notes.append(Said("import.weaver_companions", tables=", ".join(used) if used else
+                      Said("import.none")))
+    return tables, labels, missing
 
 
 # --- values ----------------------------------------------------------------------------------

@@ -405,6 +405,64 @@ def run_once(tables: LogTables, scenario: Scenario, rows: dict, donors: _Donors,
 
     # --- 3. cases whose kept history ends before a terminal step get a donor's continuation
     kept_idx = np.flatnonzero(keep)
+    imputed, unresolved, extra = _continue_from_donors(tables, scenario, rows, donors, reason_ok,
+                                                       keep, merged, vanished, kept_idx, n_nodes)
+    has_extra = extra is not None and len(extra["case"]) > 0
+
+    # --- indicators on the kept steps (sums of integers: exact in any order, so the kept rows
+    # and the continuations are summed apart)
+    kept = {"case": case, "approval": rows["approval"] & keep, "wait": marks["wait"],
+            "items": rows["items"], "stays": (rows["exit"] == _RETURN) & ~marks["vanish"] & keep}
+    approver_us, items, returns = _step_indicators(kept, n_cases)
+    if has_extra:
+        extra["stays"] = (extra["exit"] == _RETURN) & ~extra["vanish"]
+        for total, add in zip((approver_us, items, returns), _step_indicators(extra, n_cases)):
+            total += add
+    informed = np.bincount(case[marks["informed"] & ~repass], minlength=n_cases).astype(float)
+
+    # --- assemble kept rows (original + continuation), in order: only what is still needed
+    grouped = (marks["group"][kept_idx] >= 0).any() or \
+        (has_extra and (extra["group"] >= 0).any())
+    fields = _PLACE_FIELDS + (_PARALLEL_FIELDS if grouped else ())
+    k = kept_idx
+    this_run = {"merged": merged, "pos": pos, "d": marks["d"], "group": marks["group"],
+                "vanish": marks["vanish"]}
+    out = {f: this_run.get(f, rows.get(f))[k] for f in fields}
+    if has_extra:
+        out = {f: np.concatenate([a, extra[f]]) for f, a in out.items()}
+        # in (case, pos) order: both parts are, and a case's continuation follows its rows
+        order = np.argsort(out["case"], kind="stable")
+        out = {f: a[order] for f, a in out.items()}
+
+    # --- 4. parallel groups: one step from the first member's arrival, as long as the slowest
+    if grouped:
+        out = _parallel(out)
+    handoffs = _handoffs(out, n_cases)
+    if "_lead" in out:
+        lead = out.pop("_lead")
+        out = {f: a[lead] for f, a in out.items()}
+
+    # --- 5. place on the calendar
+    cycle_hours, w_cycle = _place(tables, out, n_cases)
+
+    changed = np.zeros(n_cases, dtype=bool)
+    touched = marks["drop"] | marks["vanish"] | (marks["d"] != rows["d"]) | (marks["group"] >= 0)
+    changed[case[touched]] = True
+    return {"cycle_hours": cycle_hours, "w_cycle": w_cycle, "approver_us": approver_us,
+            "items": items, "informed": informed, "returns": returns, "handoffs": handoffs,
+            "changed": changed, "imputed": imputed, "unresolved": unresolved}
+
+
+def _continue_from_donors(tables: LogTables, scenario: Scenario, rows: dict, donors: _Donors,
+                          reason_ok: dict[int, np.ndarray], keep: np.ndarray,
+                          merged: np.ndarray, vanished: np.ndarray, kept_idx: np.ndarray,
+                          n_nodes: int) -> tuple[np.ndarray, np.ndarray, dict | None]:
+    """Cases whose kept history ends before a terminal step continue with a donor's route
+    after the node where their return or rejection vanished (step 3): per case, continued
+    (imputed) and without a donor (unresolved); the continuation rows (None: none)."""
+    case = rows["case"]
+    n = len(case)
+    n_cases = len(tables.cases)
     last_kept = _last_per_case(case, kept_idx, n_cases)
     present = case[np.r_[True, case[1:] != case[:-1]]] if n else case   # rows are in case order
     lk = last_kept[present]
@@ -451,43 +509,12 @@ def run_once(tables: LogTables, scenario: Scenario, rows: dict, donors: _Donors,
             extra["pos"] = n + np.arange(int(ekeep.sum()), dtype=np.int64)
             for key in ("d", "wait", "group", "vanish"):
                 extra[key] = emarks[key][ekeep]
+    return imputed, unresolved, extra
 
-    has_extra = extra is not None and len(extra["case"]) > 0
 
-    # --- indicators on the kept steps (sums of integers: exact in any order, so the kept rows
-    # and the continuations are summed apart)
-    kept = {"case": case, "approval": rows["approval"] & keep, "wait": marks["wait"],
-            "items": rows["items"], "stays": (rows["exit"] == _RETURN) & ~marks["vanish"] & keep}
-    approver_us, items, returns = _step_indicators(kept, n_cases)
-    if has_extra:
-        extra["stays"] = (extra["exit"] == _RETURN) & ~extra["vanish"]
-        for total, add in zip((approver_us, items, returns), _step_indicators(extra, n_cases)):
-            total += add
-    informed = np.bincount(case[marks["informed"] & ~repass], minlength=n_cases).astype(float)
-
-    # --- assemble kept rows (original + continuation), in order: only what is still needed
-    grouped = (marks["group"][kept_idx] >= 0).any() or \
-        (has_extra and (extra["group"] >= 0).any())
-    fields = _PLACE_FIELDS + (_PARALLEL_FIELDS if grouped else ())
-    k = kept_idx
-    this_run = {"merged": merged, "pos": pos, "d": marks["d"], "group": marks["group"],
-                "vanish": marks["vanish"]}
-    out = {f: this_run.get(f, rows.get(f))[k] for f in fields}
-    if has_extra:
-        out = {f: np.concatenate([a, extra[f]]) for f, a in out.items()}
-        # in (case, pos) order: both parts are, and a case's continuation follows its rows
-        order = np.argsort(out["case"], kind="stable")
-        out = {f: a[order] for f, a in out.items()}
-
-    # --- 4. parallel groups: one step from the first member's arrival, as long as the slowest
-    if grouped:
-        out = _parallel(out)
-    handoffs = _handoffs(out, n_cases)
-    if "_lead" in out:
-        lead = out.pop("_lead")
-        out = {f: a[lead] for f, a in out.items()}
-
-    # --- 5. place on the calendar
+def _place(tables: LogTables, out: dict, n_cases: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per case, the new cycle time in clock hours and working µs: the kept steps' working
+    time summed and placed on the calendar from the case's start (step 5)."""
     c = out["case"]
     ends = np.flatnonzero(np.r_[c[1:] != c[:-1], True]) if len(c) else np.zeros(0, np.int64)
     cum = np.cumsum(out["d"])
@@ -506,13 +533,7 @@ def run_once(tables: LogTables, scenario: Scenario, rows: dict, donors: _Donors,
     cycle_hours[last_case] = (new_end - t0_ns[last_case]) / 3.6e12
     w_cycle = np.full(n_cases, np.nan)
     w_cycle[last_case] = total
-
-    changed = np.zeros(n_cases, dtype=bool)
-    touched = marks["drop"] | marks["vanish"] | (marks["d"] != rows["d"]) | (marks["group"] >= 0)
-    changed[case[touched]] = True
-    return {"cycle_hours": cycle_hours, "w_cycle": w_cycle, "approver_us": approver_us,
-            "items": items, "informed": informed, "returns": returns, "handoffs": handoffs,
-            "changed": changed, "imputed": imputed, "unresolved": unresolved}
+    return cycle_hours, w_cycle
 
 
 #: Fields of the kept steps that hand-offs and the placement read, and that parallel groups

@@ -209,7 +209,6 @@ def learn(tables: LogTables) -> OfficeModel:
     roles = tables.roles
     names = sorted(tables.node_codes, key=tables.node_codes.get)
 
-    nodes: dict[tuple[int, int], _Node] = {}
     dept_index = {name: i for i, name in enumerate(tables.depts)}
     app = cases["applicant_dept"].astype("object").map(dept_index).fillna(-1).to_numpy(np.int64)
     case = v["case"].to_numpy()
@@ -225,7 +224,28 @@ def learn(tables: LogTables) -> OfficeModel:
                            for x in names], dtype=bool)
     passive = other_node[node] if len(names) else np.zeros(len(node), bool)
     routed = appr | passive
-    for (p, n), grp in frame[routed].groupby(["p", "n"], sort=False):
+    nodes = _learn_nodes(frame[routed], names, roles, other_node)
+    processes = _learn_processes(tables, frame, routed, names, proc_codes, proc_names, w_start,
+                                 vproc, case, node, exit_, d)
+    weekday = t_end.day_of_week.to_numpy()
+    actor_dept, actor_days, notes = _learn_approvers(tables, actor, appr, weekday)
+    day_start, day_weekday, on_day = _workday_table(cal, origin, started, t_end)
+    batches = _batches(names, node, weekday, w_start[case] + v["w_end"].to_numpy() / US, d,
+                       day_start, day_weekday, on_day, cal.day_seconds)
+    return OfficeModel(processes=processes, nodes=nodes,
+                       window=(float(w_start.min()), float(w_start.max())), origin=origin,
+                       end_w=end_w, actor_dept=actor_dept, actor_days=actor_days,
+                       day_start=day_start.tolist(), day_weekday=day_weekday,
+                       node_names=names, applicant_dept=app, urgency=urgency,
+                       restricted_note=notes, batches=batches)
+
+
+def _learn_nodes(routed_visits: pd.DataFrame, names: list[str], roles: dict[str, str],
+                 other_node: np.ndarray) -> dict[tuple[int, int], _Node]:
+    """Per (process, node) on the route: P(return), P(reject), who decides and the delay
+    distributions, from the visits of approval steps and of steps that only take time."""
+    nodes: dict[tuple[int, int], _Node] = {}
+    for (p, n), grp in routed_visits.groupby(["p", "n"], sort=False):
         dec = grp["e"].to_numpy(object)
         decided = np.isin(dec, ("approve", "auto_approve", "return", "reject"))
         total = max(int(decided.sum()), 1)
@@ -262,7 +282,17 @@ def learn(tables: LogTables) -> OfficeModel:
             actor_cum=list(np.cumsum(counts.to_numpy()) / counts.sum()), by_applicant=by_app,
             delays=np.sort(grp["d"].to_numpy()), personal=personal, by_urgency=by_urgency,
             by_prev=by_prev, passive=bool(other_node[n]))
+    return nodes
 
+
+def _learn_processes(tables: LogTables, frame: pd.DataFrame, routed: np.ndarray,
+                     names: list[str], proc_codes: np.ndarray, proc_names: pd.Index,
+                     w_start: np.ndarray, vproc: np.ndarray, case: np.ndarray, node: np.ndarray,
+                     exit_: np.ndarray, d: np.ndarray) -> list[_Process]:
+    """Per process type with archived cases: the arrival rate, the archived cases whose
+    attributes and routes new cases copy, the odds of withdrawing after each return and the
+    applicants' delays."""
+    cases, v, roles = tables.cases, tables.visits, tables.roles
     last = np.r_[case[1:] != case[:-1], True] if len(case) else np.zeros(0, bool)
     archived = np.zeros(len(cases), bool)
     archived[case[last]] = exit_[last] == "archive"
@@ -304,8 +334,14 @@ def learn(tables: LogTables) -> OfficeModel:
             archive_label=arc_label[0][0] if arc_label else "归档",
             submit_code=tables.node_codes.get(sub_label[0][0], -1) if sub_label else -1,
             archive_code=tables.node_codes.get(arc_label[0][0], -1) if arc_label else -1))
+    return processes
 
-    # departments and working weekdays of the people who decide
+
+def _learn_approvers(tables: LogTables, actor: np.ndarray, appr: np.ndarray,
+                     weekday: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray], list[Said]]:
+    """The department of each person who decides, and the working weekdays of those who act
+    on at most `RESTRICTED_DAYS` weekdays (with notes saying who)."""
+    v = tables.visits
     n_people = len(tables.people)
     actor_dept = np.full(max(n_people, 1), -1, dtype=np.int64)
     has = actor >= 0
@@ -313,7 +349,6 @@ def learn(tables: LogTables) -> OfficeModel:
         dept_tab = pd.DataFrame({"a": actor[has], "d": v["last_dept"].to_numpy()[has]})
         common = dept_tab.groupby("a")["d"].agg(lambda s: s.value_counts().index[0])
         actor_dept[common.index.to_numpy()] = common.to_numpy()
-    weekday = t_end.day_of_week.to_numpy()
     actor_days: dict[int, np.ndarray] = {}
     notes = []
     dec_rows = appr & (actor >= 0)
@@ -324,8 +359,13 @@ def learn(tables: LogTables) -> OfficeModel:
         if days[:5].sum() <= RESTRICTED_DAYS:
             actor_days[int(a)] = days
             notes.append(Said("sim.restricted", who=str(tables.people[a]), days=_weekdays(days)))
+    return actor_dept, actor_days, notes
 
-    # a table of workdays over the log and a generous horizon after it
+
+def _workday_table(cal, origin: pd.Timestamp, started: pd.DatetimeIndex,
+                   t_end: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The workdays over the log and a generous horizon after it (working seconds at each
+    one's start, its weekday), and the workday each visit ended on (-1: not a workday)."""
     horizon = pd.date_range(origin, started.max().normalize() + pd.Timedelta(days=3 * 365),
                             freq="D")
     work = cal.is_workday(horizon)
@@ -340,14 +380,7 @@ def learn(tables: LogTables) -> OfficeModel:
                       workday_index[np.clip(day_no, 0, len(work) - 1)], -1)
     on_day[(day_no >= 0) & (day_no < len(work))
            & ~work[np.clip(day_no, 0, len(work) - 1)]] = -1
-    batches = _batches(names, node, weekday, w_start[case] + v["w_end"].to_numpy() / US, d,
-                       day_start, day_weekday, on_day, cal.day_seconds)
-    return OfficeModel(processes=processes, nodes=nodes,
-                       window=(float(w_start.min()), float(w_start.max())), origin=origin,
-                       end_w=end_w, actor_dept=actor_dept, actor_days=actor_days,
-                       day_start=day_start.tolist(), day_weekday=day_weekday,
-                       node_names=names, applicant_dept=app, urgency=urgency,
-                       restricted_note=notes, batches=batches)
+    return day_start, day_weekday, on_day
 
 
 def _on_clock(times, cal) -> pd.DatetimeIndex:
@@ -506,6 +539,24 @@ class _Run:
     informed: list[int] = field(default_factory=list)
     trace: list[tuple] = field(default_factory=list)
 
+    def add(self, process: int, index: int, template: int, start: float, end: float,
+            status: str, approver_s: float, items: int, returns: int, handoffs: int,
+            informed: int, trace: list[str] | None) -> None:
+        """Record one case at its end (``trace``: its step labels, when traced)."""
+        self.process.append(process)
+        self.index.append(index)
+        self.template.append(template)
+        self.start.append(start)
+        self.end.append(end)
+        self.status.append(status)
+        self.approver_s.append(approver_s)
+        self.items.append(items)
+        self.returns.append(returns)
+        self.handoffs.append(handoffs)
+        self.informed.append(informed)
+        if trace is not None:
+            self.trace.append(tuple(trace))
+
 
 def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
         trace: bool = False, stream: int = 0) -> _Run:
@@ -518,50 +569,49 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
         key = _key(key, stream, 0xB007)
     w0, w1 = model.window
     passive = frozenset(n for (_, n), node in model.nodes.items() if node.passive)
+    sim = _Replication(env, model, plan, key, passive, trace, out)
 
-    def available(a: int, t: float) -> float:
-        days = model.actor_days.get(a)
-        if days is None:
-            return t
-        k = bisect.bisect_right(model.day_start, t) - 1
-        k0 = k
-        while k < len(model.day_start) and not days[model.day_weekday[k]]:
-            k += 1
-        return t if k == k0 else float(model.day_start[min(k, len(model.day_start) - 1)])
+    def arrivals(proc: _Process):
+        rng = np.random.default_rng([seed, replication, proc.code, 0xA77]
+                                    + ([stream, 0xB007] if stream else []))
+        n = int(rng.poisson(proc.rate * (w1 - w0)))
+        times = np.sort(rng.uniform(w0, w1, n))
+        tmpl = rng.integers(0, len(proc.templates), n)
+        for i in range(n):
+            yield env.timeout(max(times[i] - env.now, 0.0))
+            env.process(sim.case(proc, i, int(tmpl[i])))
 
-    def batched(b: _Batch, t0: float, u: float) -> float:
-        """The k-th batch after t0."""
-        day = model.day_weekday[max(bisect.bisect_right(model.day_start, t0) - 1, 0)]
-        j = int(np.searchsorted(b.slots, t0, "right")) + int(_pick(b.k_by_day.get(day, b.k), u)) - 1
-        return float(b.slots[min(j, len(b.slots) - 1)])
+    for proc in model.processes:
+        env.process(arrivals(proc))
+    env.run()
+    order = sorted(range(len(out.process)), key=lambda j: (out.process[j], out.index[j]))
+    for name in out.__dataclass_fields__:
+        values = getattr(out, name)
+        if values:
+            setattr(out, name, [values[j] for j in order])
+    return out
 
-    def visit(proc: _Process, ck: int, n: int, k: int, t0: float, app_dept: int, urg: int,
-              prev: int):
-        """(actor, decision time, decision) of visit k at node n of the case keyed ck; the
-        same person decides on every visit of a case (the first visit's draw)."""
-        node = model.nodes[(proc.code, n)]
-        vk = _key(ck, (n << 16) | k)
-        ua = _u(vk if k == 0 else _key(ck, n << 16), 1)
-        ud, ux = _u(vk, 2), _u(vk, 3)
-        actors, cum = node.by_applicant.get(app_dept, (node.actors, node.actor_cum))
-        a = int(actors[min(bisect.bisect_right(cum, ua), len(actors) - 1)])
-        delay = _pick(node.delays_for(a, urg, prev), ud)
-        if plan is not None:
-            delay = min(delay, plan.cap.get((proc.code, n), math.inf))
-            p_ret = node.p_return * plan.return_scale.get((proc.code, n), 1.0)
-        else:
-            p_ret = node.p_return
-        decision = "reject" if ux < node.p_reject else (
-            "return" if ux < node.p_reject + p_ret else "approve")
-        batch = model.batches.get(n)
-        if batch is not None and not (plan is not None and (proc.code, n) in plan.cap):
-            return a, batched(batch, t0, ud), decision
-        return a, available(a, t0 + delay), decision
 
-    def case(proc: _Process, i: int, tmpl: int):
+@dataclass
+class _Replication:
+    """What the cases of one replication share: the simpy environment, the model and the
+    scenario's plan (None: as-is), the key of their random numbers, and the record they go to."""
+
+    env: simpy.Environment
+    model: OfficeModel
+    plan: _Plan | None
+    key: int
+    passive: frozenset[int]                     # nodes that decide nothing
+    trace: bool
+    out: _Run
+
+    def case(self, proc: _Process, i: int, tmpl: int):
+        """The i-th case of a process, copying archived case ``tmpl``, from its arrival to
+        its end (archived, rejected or withdrawn), as a simpy process; recorded in `out`."""
+        env, model, plan, trace = self.env, self.model, self.plan, self.trace
         c = int(proc.templates[tmpl])
-        ck = _key(key, proc.code, i)
-        steps = _steps(proc.routes[tmpl], proc.code, c, plan, passive)
+        ck = _key(self.key, proc.code, i)
+        steps = _steps(proc.routes[tmpl], proc.code, c, plan, self.passive)
         start = env.now
         seen: Counter = Counter()
         appr_s = 0.0
@@ -577,7 +627,8 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
                 t0 = env.now
                 results = []
                 for n in step:
-                    a, t1, dec = visit(proc, ck, n, seen[n], t0, app_dept, urg, prev)
+                    a, t1, dec = _visit(model, plan, proc, ck, n, seen[n], t0, app_dept, urg,
+                                        prev)
                     seen[n] += 1
                     results.append((t1, dec, n, a))
                 stops = [r for r in results if r[1] != "approve"]
@@ -608,10 +659,7 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
                     outcome = min(stops)[1]
                     break
             if outcome == "approve":
-                u = _u(_key(ck, 1 << 40, returns), 7)
-                batch = model.batches.get(proc.archive_code)
-                t1 = batched(batch, env.now, u) if batch is not None else \
-                    env.now + _pick(proc.archive, u)
+                t1 = _archived_at(model, proc, ck, returns, env.now)
                 yield env.timeout(max(t1 - env.now, 0.0))
                 if trace:
                     labels.append(proc.archive_label)
@@ -634,40 +682,62 @@ def run(model: OfficeModel, plan: _Plan | None, *, seed: int, replication: int,
             prev = proc.submit_code
             if trace:
                 labels.append(proc.submit_label)
-        out.process.append(proc.code)
-        out.index.append(i)
-        out.template.append(c)
-        out.start.append(start)
-        out.end.append(env.now)
-        out.status.append(status)
-        out.approver_s.append(appr_s)
-        out.items.append(items)
-        out.returns.append(returns)
-        out.handoffs.append(handoffs)
-        out.informed.append(sum(1 for n in proc.routes[tmpl]
-                                if plan is not None and n in plan.informed.get(proc.code, set())))
-        if trace:
-            out.trace.append(tuple(labels))
+        informed = sum(1 for n in proc.routes[tmpl]
+                       if plan is not None and n in plan.informed.get(proc.code, set()))
+        self.out.add(proc.code, i, c, start, env.now, status, appr_s, items, returns, handoffs,
+                     informed, labels)
 
-    def arrivals(proc: _Process):
-        rng = np.random.default_rng([seed, replication, proc.code, 0xA77]
-                                    + ([stream, 0xB007] if stream else []))
-        n = int(rng.poisson(proc.rate * (w1 - w0)))
-        times = np.sort(rng.uniform(w0, w1, n))
-        tmpl = rng.integers(0, len(proc.templates), n)
-        for i in range(n):
-            yield env.timeout(max(times[i] - env.now, 0.0))
-            env.process(case(proc, i, int(tmpl[i])))
 
-    for proc in model.processes:
-        env.process(arrivals(proc))
-    env.run()
-    order = sorted(range(len(out.process)), key=lambda j: (out.process[j], out.index[j]))
-    for name in out.__dataclass_fields__:
-        values = getattr(out, name)
-        if values:
-            setattr(out, name, [values[j] for j in order])
-    return out
+def _visit(model: OfficeModel, plan: _Plan | None, proc: _Process, ck: int, n: int, k: int,
+           t0: float, app_dept: int, urg: int, prev: int):
+    """(actor, decision time, decision) of visit k at node n of the case keyed ck; the
+    same person decides on every visit of a case (the first visit's draw)."""
+    node = model.nodes[(proc.code, n)]
+    vk = _key(ck, (n << 16) | k)
+    ua = _u(vk if k == 0 else _key(ck, n << 16), 1)
+    ud, ux = _u(vk, 2), _u(vk, 3)
+    actors, cum = node.by_applicant.get(app_dept, (node.actors, node.actor_cum))
+    a = int(actors[min(bisect.bisect_right(cum, ua), len(actors) - 1)])
+    delay = _pick(node.delays_for(a, urg, prev), ud)
+    if plan is not None:
+        delay = min(delay, plan.cap.get((proc.code, n), math.inf))
+        p_ret = node.p_return * plan.return_scale.get((proc.code, n), 1.0)
+    else:
+        p_ret = node.p_return
+    decision = "reject" if ux < node.p_reject else (
+        "return" if ux < node.p_reject + p_ret else "approve")
+    batch = model.batches.get(n)
+    if batch is not None and not (plan is not None and (proc.code, n) in plan.cap):
+        return a, _batched(model, batch, t0, ud), decision
+    return a, _available(model, a, t0 + delay), decision
+
+
+def _archived_at(model: OfficeModel, proc: _Process, ck: int, returns: int, t0: float) -> float:
+    """When the case keyed ck, approved at t0 after ``returns`` returns, is archived: at a
+    batch of the archive step when it acts in batches, else after an archiving delay."""
+    u = _u(_key(ck, 1 << 40, returns), 7)
+    batch = model.batches.get(proc.archive_code)
+    return _batched(model, batch, t0, u) if batch is not None else t0 + _pick(proc.archive, u)
+
+
+def _batched(model: OfficeModel, b: _Batch, t0: float, u: float) -> float:
+    """The k-th batch after t0."""
+    day = model.day_weekday[max(bisect.bisect_right(model.day_start, t0) - 1, 0)]
+    j = int(np.searchsorted(b.slots, t0, "right")) + int(_pick(b.k_by_day.get(day, b.k), u)) - 1
+    return float(b.slots[min(j, len(b.slots) - 1)])
+
+
+def _available(model: OfficeModel, a: int, t: float) -> float:
+    """When approver ``a`` decides what falls due at ``t``: then, or at the start of their next
+    working day when ``t`` is on a weekday they do not work."""
+    days = model.actor_days.get(a)
+    if days is None:
+        return t
+    k = bisect.bisect_right(model.day_start, t) - 1
+    k0 = k
+    while k < len(model.day_start) and not days[model.day_weekday[k]]:
+        k += 1
+    return t if k == k0 else float(model.day_start[min(k, len(model.day_start) - 1)])
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -723,14 +793,13 @@ def _hours(model: OfficeModel, cal, start: np.ndarray, end: np.ndarray) -> tuple
 
 
 def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications: int):
+    """Learn the model, validate it as-is against the log, then run each scenario against it
+    (see the module docstring); one `ScenarioResult` per scenario."""
     from officemine.simulation import _stats
-    from officemine.simulation.replay import (build_donors, population_of, replay_cases,
-                                              row_arrays)
     from officemine.simulation.result import ScenarioResult
 
     cal = tables.calendar
     model = learn(tables)
-    day_s = cal.day_seconds
     end_ns = pd.Timestamp(tables.span[1]).as_unit("ns").value
     # 1. the as-is model against the log, before anything else
     as_is = [run(model, None, seed=seed, replication=r, trace=True) for r in range(replications)]
@@ -748,14 +817,7 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
         h, end = _hours(model, cal, np.asarray(r.start), np.asarray(r.end))
         sim.append((h, end <= end_ns, np.array([pname[p] for p in r.process], dtype=object)))
 
-    rows = row_arrays(tables)
-    donors = build_donors(tables, rows)
-    populations = []
-    for scenario in scenarios:
-        # the population rule of the replay: the scenario's process types, else those it touches
-        touched = replay_cases(tables, scenario, rows, donors, seed=seed, draws=1).changed
-        pop_mask, types = population_of(tables, scenario, touched)
-        populations.append((pop_mask, types, set(types) if types else set(case_proc[done])))
+    populations = _populations(tables, scenarios, seed, case_proc[done])
     runs_each = min(BOOTSTRAP_RUNS, replications)
     boot = bootstrap(tables, [(s, keep) for s, (_, _, keep) in zip(scenarios, populations)],
                      seed=seed, resamples=replications, runs=runs_each)
@@ -763,94 +825,19 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
     for scenario, (pop_mask, types, keep_types), boot_s in zip(scenarios, populations, boot):
         in_actual = pop_mask
         sim_in = [np.isin(p, list(keep_types)) for _, _, p in sim]
-        observed = np.concatenate([h[ok & inside] for (h, ok, _), inside in zip(sim, sim_in)])
-        validation = {**_stats.compare_with_actual(actual[in_actual], observed),
-                      "ngram_distance": ngram_distance(
-                          [t for t, p in zip(traces_actual, trace_proc) if p in keep_types],
-                          [t for r, inside in zip(as_is, sim_in)
-                           for t, i in zip(r.trace, inside) if i]),
-                      "ngram_n": NGRAM, "cases": int(in_actual.sum()),
-                      "simulated_cases": int(observed.size),
-                      "replications": replications,
-                      "method": "as-is model (replications pooled; cases finished by the end of "
-                                "the log, like the log's completed cases) against the actual "
-                                "cycle times; Wasserstein distance in hours; total-variation "
-                                "distance of control-flow 3-grams"}
-        validation["emd_relative"] = (validation["emd_hours"] / float(np.mean(actual[in_actual]))
-                                      if validation["emd_hours"] is not None else None)
-        validation["verdict"] = _verdict(validation)
+        validation = _validation(actual[in_actual], sim, sim_in, as_is, traces_actual,
+                                 trace_proc, keep_types, replications)
         plan = _plan(scenario, tables, model)
-        per_rep = {"median": [], "mean": [], "p90": []}    # each run's own, for the spread
-        base_all, red_all, wb_all, wr_all = [], [], [], []
-        sums = {k: [0.0, 0.0] for k in ("approver_s", "items", "returns", "handoffs", "informed")}
-        ids, procs = [], []
-        for rep, r0 in enumerate(as_is):
-            r1 = run(model, plan, seed=seed, replication=rep)
-            inside = sim_in[rep]
-            hb, _ = _hours(model, cal, np.asarray(r0.start), np.asarray(r0.end))
-            hr, _ = _hours(model, cal, np.asarray(r1.start), np.asarray(r1.end))
-            hb, hr = hb[inside], hr[inside]
-            if hb.size:
-                per_rep["median"].append(_stats.pct(np.median(hb), np.median(hr)))
-                per_rep["mean"].append(_stats.pct(hb.mean(), hr.mean()))
-                per_rep["p90"].append(_stats.pct(np.quantile(hb, 0.9), np.quantile(hr, 0.9)))
-            base_all.append(hb)
-            red_all.append(hr)
-            wb_all.append((np.asarray(r0.end) - np.asarray(r0.start))[inside] / day_s)
-            wr_all.append((np.asarray(r1.end) - np.asarray(r1.start))[inside] / day_s)
-            for k in sums:
-                sums[k][0] += float(np.asarray(getattr(r0, k), float)[inside].sum()) if k != "informed" else 0.0
-                sums[k][1] += float(np.asarray(getattr(r1, k), float)[inside].sum())
-            ids += [f"r{rep}:{pname[p]}:{i}" for i, p in enumerate(np.asarray(r0.process)[inside])]
-            procs += list(sim[rep][2][inside])
-        hb, hr = np.concatenate(base_all), np.concatenate(red_all)
-        baseline = _stats.cycle_stats(hb, np.concatenate(wb_all))
-        redesign = _stats.cycle_stats(hr, np.concatenate(wr_all))
-        # the estimate: every run's cases pooled (the model's reduction over many cases like
-        # the log's); its interval: the spread of the same estimate on models learnt from
-        # case resamples (`bootstrap`)
-        point = {"median": _stats.pct(baseline.median_h, redesign.median_h),
-                 "mean": _stats.pct(baseline.mean_h, redesign.mean_h),
-                 "p90": _stats.pct(baseline.p90_h, redesign.p90_h)}
-        reduction = {
-            **{k: v for stat in ("median", "mean", "p90") for k, v in (
-                (f"{stat}_pct", point[stat]),
-                (f"{stat}_pct_ci", _t_interval(point[stat], boot_s[stat])))},
-            "mean_hours_saved_per_case": baseline.mean_h - redesign.mean_h,
-            "median_workdays_pct": _stats.pct(baseline.median_workdays, redesign.median_workdays),
-            "mean_workdays_pct": _stats.pct(baseline.mean_workdays, redesign.mean_workdays),
-        }
-        n_cases = max(hb.size, 1)
-        R = float(replications)
-        indicators = {
-            "approver_hours": {"before": sums["approver_s"][0] / 3600 / R,
-                               "after": sums["approver_s"][1] / 3600 / R,
-                               "saved": (sums["approver_s"][0] - sums["approver_s"][1]) / 3600 / R,
-                               "unit": "working hours of waiting at approval nodes, summed, per "
-                                       "replication (one log's worth of cases)"},
-            "items": {"before": sums["items"][0] / R, "after": sums["items"][1] / R,
-                      "no_longer_handled": (sums["items"][0] - sums["items"][1]) / R,
-                      "informed_only": sums["informed"][1] / R,
-                      "unit": "decisions taken at approval nodes, per replication"},
-            "returns": {"before": sums["returns"][0] / R, "after": sums["returns"][1] / R,
-                        "avoided": (sums["returns"][0] - sums["returns"][1]) / R},
-            "handoffs_per_case": {"before": sums["handoffs"][0] / n_cases,
-                                  "after": sums["handoffs"][1] / n_cases,
-                                  "unit": "department changes between consecutive decisions "
-                                          "(model: one department per visit)"},
-        }
-        warnings = []
-        if validation["verdict"] == "poor":
-            warnings.append(Said("simulation.poor_model", figures=", ".join(
-                f"{k} {validation[k]:.3g}" for k in ("as_is_median_error_pct",
-                                                     "as_is_mean_error_pct", "ngram_distance")
-                if validation.get(k) is not None)))
-        if replications < 5:
-            warnings.append(Said("simulation.few_replications", n=replications)
-                            if replications > 1 else Said("simulation.one_replication"))
+        hb, hr, wb, wr, sums, ids, procs, per_rep = _redesigned_runs(
+            model, plan, as_is, sim, sim_in, cal, seed, pname)
+        baseline = _stats.cycle_stats(hb, wb)
+        redesign = _stats.cycle_stats(hr, wr)
+        reduction = _reduction_with_ci(baseline, redesign, boot_s)
+        indicators = _indicators(sums, hb.size, replications)
+        warnings = _warnings(validation, replications)
         case_df = pd.DataFrame({
             "case_id": ids, "process_type": procs, "baseline_hours": hb, "redesign_hours": hr,
-            "baseline_workdays": np.concatenate(wb_all), "redesign_workdays": np.concatenate(wr_all),
+            "baseline_workdays": wb, "redesign_workdays": wr,
             "changed": hb != hr, "imputed": np.zeros(hb.size, bool)})
         from officemine.simulation.replay import _by_process
 
@@ -876,6 +863,144 @@ def simulate_stochastic(tables: LogTables, scenarios, *, seed: int, replications
                                                "is model against model); see validation for "
                                                "its distance from the log"}}))
     return results
+
+
+def _populations(tables: LogTables, scenarios, seed: int, completed_types: np.ndarray
+                 ) -> list[tuple[np.ndarray, tuple[str, ...], set[str]]]:
+    """Per scenario, the log's cases and process types its figures cover, by the replay's
+    rule (`replay.population_of`), and the process types of the simulated cases counted."""
+    from officemine.simulation.replay import (build_donors, population_of, replay_cases,
+                                              row_arrays)
+
+    rows = row_arrays(tables)
+    donors = build_donors(tables, rows)
+    populations = []
+    for scenario in scenarios:
+        # the population rule of the replay: the scenario's process types, else those it touches
+        touched = replay_cases(tables, scenario, rows, donors, seed=seed, draws=1).changed
+        pop_mask, types = population_of(tables, scenario, touched)
+        populations.append((pop_mask, types, set(types) if types else set(completed_types)))
+    return populations
+
+
+def _validation(actual: np.ndarray, sim: list, sim_in: list[np.ndarray], as_is: list[_Run],
+                traces_actual: list[tuple], trace_proc: np.ndarray, keep_types: set[str],
+                replications: int) -> dict:
+    """The as-is runs against the log's ``actual`` cycle hours (of the population) and traces:
+    distances, errors and a verdict."""
+    from officemine.simulation import _stats
+
+    observed = np.concatenate([h[ok & inside] for (h, ok, _), inside in zip(sim, sim_in)])
+    validation = {**_stats.compare_with_actual(actual, observed),
+                  "ngram_distance": ngram_distance(
+                      [t for t, p in zip(traces_actual, trace_proc) if p in keep_types],
+                      [t for r, inside in zip(as_is, sim_in)
+                       for t, i in zip(r.trace, inside) if i]),
+                  "ngram_n": NGRAM, "cases": int(actual.size),
+                  "simulated_cases": int(observed.size),
+                  "replications": replications,
+                  "method": "as-is model (replications pooled; cases finished by the end of "
+                            "the log, like the log's completed cases) against the actual "
+                            "cycle times; Wasserstein distance in hours; total-variation "
+                            "distance of control-flow 3-grams"}
+    validation["emd_relative"] = (validation["emd_hours"] / float(np.mean(actual))
+                                  if validation["emd_hours"] is not None else None)
+    validation["verdict"] = _verdict(validation)
+    return validation
+
+
+def _redesigned_runs(model: OfficeModel, plan: _Plan, as_is: list[_Run], sim: list,
+                     sim_in: list[np.ndarray], cal, seed: int, pname: dict[int, str]):
+    """Each replication run redesigned beside its as-is run, the population's cases pooled:
+    clock hours as-is and redesigned, working days as-is and redesigned, the indicators'
+    sums (as-is, redesigned), case ids, process types, and each run's own reductions."""
+    from officemine.simulation import _stats
+
+    day_s = cal.day_seconds
+    per_rep = {"median": [], "mean": [], "p90": []}    # each run's own, for the spread
+    base_all, red_all, wb_all, wr_all = [], [], [], []
+    sums = {k: [0.0, 0.0] for k in ("approver_s", "items", "returns", "handoffs", "informed")}
+    ids, procs = [], []
+    for rep, r0 in enumerate(as_is):
+        r1 = run(model, plan, seed=seed, replication=rep)
+        inside = sim_in[rep]
+        hb, _ = _hours(model, cal, np.asarray(r0.start), np.asarray(r0.end))
+        hr, _ = _hours(model, cal, np.asarray(r1.start), np.asarray(r1.end))
+        hb, hr = hb[inside], hr[inside]
+        if hb.size:
+            per_rep["median"].append(_stats.pct(np.median(hb), np.median(hr)))
+            per_rep["mean"].append(_stats.pct(hb.mean(), hr.mean()))
+            per_rep["p90"].append(_stats.pct(np.quantile(hb, 0.9), np.quantile(hr, 0.9)))
+        base_all.append(hb)
+        red_all.append(hr)
+        wb_all.append((np.asarray(r0.end) - np.asarray(r0.start))[inside] / day_s)
+        wr_all.append((np.asarray(r1.end) - np.asarray(r1.start))[inside] / day_s)
+        for k in sums:
+            sums[k][0] += float(np.asarray(getattr(r0, k), float)[inside].sum()) if k != "informed" else 0.0
+            sums[k][1] += float(np.asarray(getattr(r1, k), float)[inside].sum())
+        ids += [f"r{rep}:{pname[p]}:{i}" for i, p in enumerate(np.asarray(r0.process)[inside])]
+        procs += list(sim[rep][2][inside])
+    return (np.concatenate(base_all), np.concatenate(red_all), np.concatenate(wb_all),
+            np.concatenate(wr_all), sums, ids, procs, per_rep)
+
+
+def _reduction_with_ci(baseline, redesign, boot: dict[str, np.ndarray]) -> dict:
+    """The reduction of the median, mean and p90 cycle time (%) with their intervals, and of
+    the working days."""
+    from officemine.simulation import _stats
+
+    # the estimate: every run's cases pooled (the model's reduction over many cases like
+    # the log's); its interval: the spread of the same estimate on models learnt from
+    # case resamples (`bootstrap`)
+    point = {"median": _stats.pct(baseline.median_h, redesign.median_h),
+             "mean": _stats.pct(baseline.mean_h, redesign.mean_h),
+             "p90": _stats.pct(baseline.p90_h, redesign.p90_h)}
+    return {
+        **{k: v for stat in ("median", "mean", "p90") for k, v in (
+            (f"{stat}_pct", point[stat]),
+            (f"{stat}_pct_ci", _t_interval(point[stat], boot[stat])))},
+        "mean_hours_saved_per_case": baseline.mean_h - redesign.mean_h,
+        "median_workdays_pct": _stats.pct(baseline.median_workdays, redesign.median_workdays),
+        "mean_workdays_pct": _stats.pct(baseline.mean_workdays, redesign.mean_workdays),
+    }
+
+
+def _indicators(sums: dict[str, list[float]], n_simulated: int, replications: int) -> dict:
+    """Waiting hours, decisions, returns and hand-offs as-is and redesigned, from their sums
+    over the runs: per replication, hand-offs per case."""
+    n_cases = max(n_simulated, 1)
+    R = float(replications)
+    return {
+        "approver_hours": {"before": sums["approver_s"][0] / 3600 / R,
+                           "after": sums["approver_s"][1] / 3600 / R,
+                           "saved": (sums["approver_s"][0] - sums["approver_s"][1]) / 3600 / R,
+                           "unit": "working hours of waiting at approval nodes, summed, per "
+                                   "replication (one log's worth of cases)"},
+        "items": {"before": sums["items"][0] / R, "after": sums["items"][1] / R,
+                  "no_longer_handled": (sums["items"][0] - sums["items"][1]) / R,
+                  "informed_only": sums["informed"][1] / R,
+                  "unit": "decisions taken at approval nodes, per replication"},
+        "returns": {"before": sums["returns"][0] / R, "after": sums["returns"][1] / R,
+                    "avoided": (sums["returns"][0] - sums["returns"][1]) / R},
+        "handoffs_per_case": {"before": sums["handoffs"][0] / n_cases,
+                              "after": sums["handoffs"][1] / n_cases,
+                              "unit": "department changes between consecutive decisions "
+                                      "(model: one department per visit)"},
+    }
+
+
+def _warnings(validation: dict, replications: int) -> list[Said]:
+    """A poor fit of the as-is model, and too few replications."""
+    warnings = []
+    if validation["verdict"] == "poor":
+        warnings.append(Said("simulation.poor_model", figures=", ".join(
+            f"{k} {validation[k]:.3g}" for k in ("as_is_median_error_pct",
+                                                 "as_is_mean_error_pct", "ngram_distance")
+            if validation.get(k) is not None)))
+    if replications < 5:
+        warnings.append(Said("simulation.few_replications", n=replications)
+                        if replications > 1 else Said("simulation.one_replication"))
+    return warnings
 
 
 def bootstrap(tables: LogTables, scenarios: list[tuple[Scenario, set[str]]], *, seed: int,
