@@ -86,7 +86,7 @@ def test_the_command_imports_on_spark(spark, sample_csv, tmp_path):
     assert done.exit_code == 0, done.output
     log = oms.read_log(spark, tmp_path / "oa")
     assert log.report.rows_accepted == officemine.import_log(sample_csv).report.rows_accepted
-    assert f"wrote {tmp_path / 'oa'}" in done.output
+    assert f"已写入 {tmp_path / 'oa'}：Spark 上的日志：{log.report.cases:,} 件" in done.output
     empty = tmp_path / "empty.csv"
     empty.write_text("\n", encoding="utf-8")
     bad = runner.invoke(app, ["import", str(empty), "-o", str(tmp_path / "e"),
@@ -186,7 +186,7 @@ def test_the_command_imports_a_raw_table_into_a_table(spark, sample_csv, tmp_pat
     done = runner.invoke(app, ["import", "--engine", "spark", "--source-table", "cli_raw",
                                "--output-table", "cli_events"])
     assert done.exit_code == 0, done.output
-    assert "wrote cli_events" in done.output
+    assert "已写入 cli_events：" in done.output
     judged = runner.invoke(app, ["necessity", "--engine", "spark", "--table", "cli_events",
                                  "--json", "-"])
     assert judged.exit_code == 0, judged.output

@@ -758,6 +758,11 @@ PHRASES: dict[str, tuple[str, str]] = {
     "cli.log": ("日志 {path}：{log}", "log {path}: {log}"),
     "log.describe": ("{cases:,} 件、{events:,} 条事件，{start} 至 {end}，时间按 {timezone}",
                      "{cases:,} cases, {events:,} events, {start} .. {end}, times in {timezone}"),
+    "log.describe_spark": ("Spark 上的日志：{cases:,} 件、{events:,} 条事件，时间按 {timezone}",
+                           "a log in Spark: {cases:,} cases, {events:,} events, times in "
+                           "{timezone}"),
+    "log.describe_spark_table": ("Spark 上的日志，时间按 {timezone}",
+                                 "a log in Spark, times in {timezone}"),
     "cli.wrote_files": ("已写入 {n} 个文件到 {folder}：{names}", "wrote {n} files to {folder}: {names}"),
     "cli.wrote_all": ("已写入 {n} 份月度评估和 {index}", "wrote {n} monthly reports and {index}"),
     "cli.left_out": ("说明：尚未{where}计算、未列入本报告的部分：{parts}",

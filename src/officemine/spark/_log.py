@@ -72,6 +72,15 @@ class SparkLog:
     def __repr__(self) -> str:
         return f"<SparkLog {self.source or ''}: times in {self.timezone}>"
 
+    def describe(self, lang: str = "zh") -> str:
+        """The log in one line of `lang` (the counts its import report holds: no Spark job)."""
+        from officemine.base.text import say
+
+        if self.report is None:
+            return say("log.describe_spark_table", lang, timezone=self.timezone)
+        return say("log.describe_spark", lang, cases=self.report.cases,
+                   events=self.report.rows_accepted, timezone=self.timezone)
+
     def arrow_schema(self, columns) -> pa.Schema:
         """The one-machine Arrow types of `columns` (what a partition is rebuilt as)."""
         return pa.schema([_FIELD_TYPES[c](self.timezone) if c in _FIELD_TYPES
