@@ -757,8 +757,9 @@ def ngram_distance(a, b, n: int = NGRAM) -> float:
     ta, tb = sum(ca.values()), sum(cb.values())
     if not ta or not tb:
         return float("nan")
-    keys = set(ca) | set(cb)
-    return 0.5 * sum(abs(ca[k] / ta - cb[k] / tb) for k in keys)
+    # a correctly rounded sum: the same to the last bit in any order (a set's order changes
+    # with each process's string hashing, and a plain sum's last digit with it)
+    return 0.5 * math.fsum(abs(ca[k] / ta - cb[k] / tb) for k in set(ca) | set(cb))
 
 
 def actual_traces(tables: LogTables) -> list[tuple]:
