@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from officemine.base.text import relabel, say
+from officemine.base.text import relabel, say, word
 from officemine.cli._common import (FormatOption, LangOption, MappingOption, NoLinkOption,
                                     TimezoneOption, app, choice, domain_errors, err,
                                     spark_session)
@@ -140,7 +140,11 @@ def validate(
                 cols = ["source_row", "reason", "column", "detail"]
                 typer.echo("\n" + say("cli.first_set_aside", lang,
                                       n=min(show, report.rows_set_aside)))
-                typer.echo(relabel(log.set_aside[cols].head(show), lang).to_string(index=False))
+                rows = log.set_aside[cols].head(show).copy()
+                if lang != "en":      # English names the reasons by the codes a program reads
+                    rows["reason"] = rows["reason"].map(
+                        lambda v: word("set_aside_reason", v, lang))
+                typer.echo(relabel(rows, lang).to_string(index=False))
         if strict and report.rows_set_aside:
             raise typer.Exit(1)
 
