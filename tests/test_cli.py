@@ -11,7 +11,7 @@ import officemine
 from officemine.cli import app
 from officemine.base.errors import OutputError
 
-from test_import_tabular import CN_HEADER, CN_ROWS, write_csv
+from cn_export import CN_HEADER, CN_ROWS, write_csv
 
 runner = CliRunner()
 

@@ -16,7 +16,7 @@ from officemine.cli import app
 from officemine.log.eventlog import EventLog
 from typer.testing import CliRunner
 
-from test_import_tabular import CN_HEADER, CN_ROWS, write_csv
+from cn_export import CN_HEADER, CN_ROWS, write_csv
 
 
 @pytest.fixture

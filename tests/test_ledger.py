@@ -21,8 +21,7 @@ from officemine.sla import SLA
 from officemine.supervision import Ledger, LedgerError
 from officemine.supervision.store import MIGRATIONS, SCHEMA_VERSION
 
-from test_ledger_loop import dump
-from weekly_office import MOMENTS, export_end, office, snapshots, truth
+from weekly_office import MOMENTS, dump, export_end, office, snapshots, truth
 
 SLA_TEST = SLA(default_limit=5, limits={"费用报销": 2})
 

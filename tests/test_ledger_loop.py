@@ -10,7 +10,6 @@ send nothing; an older export is refused.
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pandas as pd
 import pytest
@@ -20,35 +19,10 @@ from officemine.cli import app
 from officemine.supervision import Ledger
 
 from loopback import MailServer, RobotServer, settings_file
-from weekly_office import MOMENTS, export_end, office, snapshots, truth
+from weekly_office import MOMENTS, dump, export_end, office, people_file, snapshots, truth
 
 runner = CliRunner()
 CHANNELS = ["dingtalk", "feishu", "wecom", "email"]
-
-
-def dump(path) -> list:
-    """Every row of every table: what "the ledger did not change" compares."""
-    con = sqlite3.connect(path)
-    try:
-        tables = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        return [(t, sorted(map(tuple, con.execute(f"SELECT * FROM {t}")), key=repr))
-                for t in tables]
-    finally:
-        con.close()
-
-
-def people_file(path, spec):
-    """Everyone of the office: a mobile each; Feishu ids for all; WeCom user ids for every
-    other person (the rest are mentioned by mobile); e-mail for all."""
-    lines = []
-    for i, name in enumerate(spec.everyone):
-        lines += [f'[people."{name}"]', f'mobile = "139{i:08d}"', f'feishu_open_id = "ou_{i:04d}"',
-                  f'email = "p{i}@example.cn"']
-        if i % 2:
-            lines.append(f'wecom_user_id = "user{i}"')
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from officemine.log.eventlog import EventLog
 from officemine.log.relations import work_items
 
 from conftest import REPO
-from test_import_tabular import CN_HEADER, CN_ROWS, write_csv
+from cn_export import CN_HEADER, CN_ROWS, write_csv
 
 NL_MAPPING = '''
 timezone = "Europe/Amsterdam"

@@ -17,8 +17,7 @@ from officemine.supervision.notify import (NotifySettings, NotifySettingsError, 
                                            build_message, send, wait_for_slot)
 
 from loopback import SECRETS, TOKENS, MailServer, RobotServer, free_port, settings_file
-from test_ledger_loop import dump, people_file
-from weekly_office import office, snapshots
+from weekly_office import dump, office, people_file, snapshots
 
 runner = CliRunner()
 ALL = ["--notify", "dingtalk", "--notify", "feishu", "--notify", "wecom", "--notify", "email"]

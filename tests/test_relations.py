@@ -268,7 +268,7 @@ def test_a_step_that_only_returns_is_not_a_decision_step():
 
 
 def test_node_kinds_set_in_the_mapping_travel_with_the_log(tmp_path):
-    from test_import_tabular import CN_HEADER, CN_ROWS, write_csv
+    from cn_export import CN_HEADER, CN_ROWS, write_csv
 
     mapping = tmp_path / "m.toml"
     mapping.write_text('[node_kinds]\n"办公室审核" = "notification"\n', encoding="utf-8")

@@ -12,6 +12,7 @@ independently of the ledger's code.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +105,30 @@ def truth(syn, as_ofs: list[pd.Timestamp], sla: SLA | None = None) -> list[dict]
         open_entries = everyone - set(closed)
         previous = t
     return runs
+
+
+# --- what the ledger tests share ------------------------------------------------------------
+
+def dump(path) -> list:
+    """Every row of every table: what "the ledger did not change" compares."""
+    con = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return [(t, sorted(map(tuple, con.execute(f"SELECT * FROM {t}")), key=repr))
+                for t in tables]
+    finally:
+        con.close()
+
+
+def people_file(path, spec):
+    """Everyone of the office: a mobile each; Feishu ids for all; WeCom user ids for every
+    other person (the rest are mentioned by mobile); e-mail for all."""
+    lines = []
+    for i, name in enumerate(spec.everyone):
+        lines += [f'[people."{name}"]', f'mobile = "139{i:08d}"', f'feishu_open_id = "ou_{i:04d}"',
+                  f'email = "p{i}@example.cn"']
+        if i % 2:
+            lines.append(f'wecom_user_id = "user{i}"')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
