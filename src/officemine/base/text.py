@@ -1312,6 +1312,12 @@ def _index(lang: Lang) -> int:
     return 0 if lang == "zh" else 1
 
 
+def kept_in(zh: str, en: str, lang: Lang) -> str:
+    """A text a record keeps in both languages (a run's calendar), in `lang`: the Chinese
+    where no English was kept (records made before it was)."""
+    return en if _index(lang) and en else zh
+
+
 def say(key: str, lang: Lang = "zh", **params) -> str:
     """The phrase `key` in `lang`, its parameters filled in (a parameter that is a `Said` is
     said in `lang` too; a list of them is said as one, its parts joined by ``；`` or ``; ``)."""

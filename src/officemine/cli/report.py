@@ -10,7 +10,7 @@ import typer
 from officemine.cli._common import (CalendarOption, FormatOption, LangOption, LogOrTableArgument,
                                     MappingOption, NoLinkOption, TableOption, TimezoneOption, app,
                                     check_memory_limit, choice, domain_errors, err, fail,
-                                    load_calendar, load_log, load_sla, spark_log)
+                                    load_calendar, load_log, load_sla, local_log, spark_log)
 from officemine.base.errors import InputError, NotSupportedError
 from officemine.necessity import ENGINES
 from officemine.base.text import in_lang, joined, say, word
@@ -101,8 +101,8 @@ def report(
             month = str(as_month(month))
         if engine == "duckdb" and (table is not None or unit is not None):
             raise InputError("--table and --unit read a log in Spark: give --engine spark")
-        if engine == "duckdb" and log_path is None:
-            raise InputError("give the LOG to review (or --engine spark --table NAME)")
+        if engine == "duckdb":
+            local_log(log_path, table, "review")
         check_memory_limit(memory_limit, engine, log_path)
         settings = ReportConfig.from_toml(config) if config else ReportConfig()
         sla_model = load_sla(sla)

@@ -29,7 +29,7 @@ from officemine.base.errors import DiscoveryError
 from officemine.log import relations
 from officemine.log.eventlog import EventLog, arrow_to_pandas
 from officemine.base.jsonable import plain
-from officemine.base.text import say
+from officemine.base.text import kept_in, say
 from officemine.log.result import Provenance, Result, provenance
 
 
@@ -60,7 +60,7 @@ class Scope:
 
     def calendar_in(self, lang: str) -> str:
         """The calendar described in `lang` (the Chinese description where no other is kept)."""
-        return self.calendar_en if lang == "en" and self.calendar_en else self.calendar
+        return kept_in(self.calendar, self.calendar_en, lang)
 
     def label_in(self, lang: str) -> str:
         """The scope's process type, or all of them, in `lang`."""
@@ -69,7 +69,7 @@ class Scope:
 
     @property
     def label(self) -> str:
-        return self.process_type if self.process_type is not None else "全部流程类型"
+        return self.label_in("zh")
 
     def span_text(self) -> str:
         fmt = (lambda t: t.strftime("%Y-%m-%d") if t is not None else "–")

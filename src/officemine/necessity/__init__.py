@@ -228,32 +228,46 @@ class NecessityResult(Result):
     def verdict_counts(self) -> dict[str, int]:
         return self.summary["verdict"].value_counts().reindex(VERDICTS, fill_value=0).to_dict()
 
+    def _shown(self) -> pd.DataFrame:
+        """The per-node rows the readable texts show: rate as a percentage, median wait to a
+        tenth."""
+        cols = ["node"] + ([self.by] if self.by else []) + [
+            "items", "rejection_rate", "wait_median", "verdict"]
+        view = self.summary[cols].copy()
+        view["rejection_rate"] = view["rejection_rate"].map(lambda v: f"{v:.1%}")
+        view["wait_median"] = view["wait_median"].map(lambda v: f"{v:.1f}")
+        return view
+
+    def _held_elsewhere(self) -> list:
+        """The steps not judged (not decisions) that held items: rows of ``other_nodes``."""
+        if self.other_nodes is None:
+            return []
+        o = self.other_nodes
+        return list(o[o["items"] + o["pending"] > 0].itertuples())
+
+    def _judged_part(self) -> tuple[int, int] | None:
+        """(cases judged, cases of the log) when only part of the log was judged."""
+        judged = self.log_info.get("judged", {})
+        if judged.get("cases") is not None and judged["cases"] != judged["of_cases"]:
+            return judged["cases"], judged["of_cases"]
+        return None
+
     def __repr__(self) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in self.verdict_counts().items() if v)
-        cols = ["node", "items", "rejection_rate", "wait_median", "verdict"]
-        if self.by:
-            cols.insert(1, self.by)
-        table = self.summary[cols].copy()
-        table["rejection_rate"] = table["rejection_rate"].map(lambda v: f"{v:.1%}")
-        table["wait_median"] = table["wait_median"].map(lambda v: f"{v:.1f}")
         unit = "working h" if self.basis == "working" else "clock h"
         warn = "".join(f"\nWARNING: {w}" for w in self.warnings)
-        others = ""
-        if self.other_nodes is not None:
-            held = self.other_nodes[self.other_nodes["items"] + self.other_nodes["pending"] > 0]
-            others = "".join(f"\nnot judged: {r.node} ({r.kind}): {r.items:,} items, median "
-                             f"wait {r.wait_median:.1f} {unit}" for r in held.itertuples())
+        others = "".join(f"\nnot judged: {r.node} ({r.kind}): {r.items:,} items, median "
+                         f"wait {r.wait_median:.1f} {unit}" for r in self._held_elsewhere())
         if self.removed_nodes is not None:
             others += "".join(f"\nremoved on {r.date:%Y-%m-%d}: {r.node}"
                               + (f" ({r.process_type})" if r.process_type else "")
                               + ": not judged, no longer in the process"
                               for r in self.removed_nodes.itertuples())
-        judged = self.log_info.get("judged", {})
-        scope = (f"{judged['cases']:,} of {judged['of_cases']:,} cases (current versions)"
-                 if judged.get("cases") is not None and judged["cases"] != judged["of_cases"]
+        part = self._judged_part()
+        scope = (f"{part[0]:,} of {part[1]:,} cases (current versions)" if part
                  else f"{self.log_info['cases']:,} cases")
         return (f"<NecessityResult: {len(self.summary)} decision nodes ({counts}); waits in "
-                f"{unit}; {scope}>\n" + table.to_string(index=False)
+                f"{unit}; {scope}>\n" + self._shown().to_string(index=False)
                 + others + warn)
 
     def text(self, lang: Lang = "zh") -> str:
@@ -264,24 +278,16 @@ class NecessityResult(Result):
                          self.verdict_counts().items() if v), lang)
         unit = say("unit.working_hours" if self.basis == "working" else "unit.clock_hours",
                    lang)
-        judged = self.log_info.get("judged", {})
-        scope = (say("necessity.scope_current", lang, cases=judged["cases"],
-                     of=judged["of_cases"])
-                 if judged.get("cases") is not None and judged["cases"] != judged["of_cases"]
+        part = self._judged_part()
+        scope = (say("necessity.scope_current", lang, cases=part[0], of=part[1]) if part
                  else say("necessity.scope_all", lang, cases=self.log_info["cases"]))
         lines = [say("necessity.text_head", lang, n=len(self.summary), counts=counts,
-                     unit=unit, scope=scope)]
-        cols = ["node"] + ([self.by] if self.by else []) + [
-            "items", "rejection_rate", "wait_median", "verdict"]
-        view = self.summary[cols].copy()
-        view["rejection_rate"] = view["rejection_rate"].map(lambda v: f"{v:.1%}")
-        view["wait_median"] = view["wait_median"].map(lambda v: f"{v:.1f}")
-        lines.append(for_reader(view, lang, "necessity").to_string(index=False))
-        if self.other_nodes is not None:
-            held = self.other_nodes[self.other_nodes["items"] + self.other_nodes["pending"] > 0]
-            lines += [say("necessity.not_judged", lang, node=r.node, kind=word("kind", r.kind, lang),
-                          items=r.items, wait=r.wait_median, unit=unit)
-                      for r in held.itertuples()]
+                     unit=unit, scope=scope),
+                 for_reader(self._shown(), lang, "necessity").to_string(index=False)]
+        lines += [say("necessity.not_judged", lang, node=r.node,
+                      kind=word("kind", r.kind, lang), items=r.items, wait=r.wait_median,
+                      unit=unit)
+                  for r in self._held_elsewhere()]
         if self.removed_nodes is not None:
             lines += [say("necessity.removed", lang, date=f"{r.date:%Y-%m-%d}", node=r.node,
                           where=say("necessity.where", lang, process_type=r.process_type)

@@ -427,9 +427,7 @@ def _scenario(report, footer, number):
     sim = report.simulation
     lang = report.lang
     data = sim.to_dict()
-    names = [sc["scenario"] for sc in data.get("scenarios", [data])]
-    fig = new_page(_info(report, say("review.scenario", lang,
-                                     name=say("list.semi", lang).join(names)), footer), number)
+    fig = new_page(_info(report, sim.title(lang), footer), number)
     frame = sim.table(lang)
     cols = list(frame.columns)
     draw_table(fig.add_axes([0.04, 0.66, 0.92, 0.21]), frame, fontsize=8,

@@ -328,13 +328,18 @@ class SimulationResult(_Simulated):
                    median_error=v["as_is_median_error_pct"],
                    mean_error=v["as_is_mean_error_pct"], emd=v["emd_hours"], n=v["cases"])
 
+    def title(self, lang: Lang = "zh") -> str:
+        """The estimate's title in `lang`, naming the scenarios (the review page's and the
+        ``simulate`` command's)."""
+        return say("review.scenario", lang,
+                   name=say("list.semi", lang).join(r.scenario.name for r in self.results))
+
     def text(self, lang: Lang = "zh") -> str:
         """What the ``simulate`` command prints, in `lang`: the scenarios side by side, the
         basis and every scenario's warnings (the ``repr`` says it for developers, in English)."""
-        names = say("list.semi", lang).join(r.scenario.name for r in self.results)
         warnings = dict.fromkeys(w for r in self.results for w in r.warnings)
-        return "\n".join([say("review.scenario", lang, name=names),
-                          self.table(lang).to_string(index=False), self.basis(lang)]
+        return "\n".join([self.title(lang), self.table(lang).to_string(index=False),
+                          self.basis(lang)]
                          + [say("review.warning", lang, text=in_lang(w, lang))
                             for w in warnings])
 

@@ -24,8 +24,8 @@ from officemine.base.choices import Lang
 from officemine.base.jsonable import plain, records
 from officemine.log.result import Result, headed
 from officemine.supervision.ledger import OPEN_STATES, LedgerError
-from officemine.base.text import (Said, for_reader, heads, relabel, said_again, say, sheet_name,
-                                  stored_step, word)
+from officemine.base.text import (Said, for_reader, heads, kept_in, relabel, said_again, say,
+                                  sheet_name, stored_step, word)
 
 __all__ = ["WeeklyDigest", "LedgerMonth", "SECTIONS"]
 
@@ -141,7 +141,7 @@ class WeeklyDigest(Result):
     def calendar_in(self, lang: Lang) -> str:
         """The run's calendar described in `lang` (a run recorded before the ledger kept the
         English description has only the Chinese one)."""
-        return self.calendar_en if lang == "en" and self.calendar_en else self.calendar
+        return kept_in(self.calendar, self.calendar_en, lang)
 
     # --- views ----------------------------------------------------------------------------
     def section(self, name: str) -> pd.DataFrame:
